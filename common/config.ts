@@ -1,0 +1,182 @@
+// Configuration: defaults < environment (< CLI flags, applied by the CLI as
+// environment overrides), validated once, then frozen. Every variable has a
+// default that works for the embedded quick start; a bad value fails fast
+// with a message naming the variable.
+import path from 'node:path';
+
+export class ConfigError extends Error {
+  readonly code = 'HS_CONFIG_INVALID';
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+interface VariableSpec<T> {
+  readonly name: string;
+  readonly defaultValue: string;
+  readonly description: string;
+  readonly parse: Parser<T>;
+}
+
+const variables: VariableSpec<unknown>[] = [];
+
+function variable<T>(name: string, defaultValue: string, description: string, parse: Parser<T>): VariableSpec<T> {
+  const spec = { name, defaultValue, description, parse };
+  variables.push(spec as VariableSpec<unknown>);
+  return spec;
+}
+
+const text: Parser<string> = (raw) => raw;
+
+function integer(min: number, max: number): Parser<number> {
+  return (raw, name) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(raw)}`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+    return value;
+  };
+}
+
+function decimal(min: number, max: number): Parser<number> {
+  return (raw, name) => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value)) throw new ConfigError(name, `expected a number, got ${JSON.stringify(raw)}`);
+    if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+    return value;
+  };
+}
+
+const port = integer(0, 65535);
+
+const url: Parser<string> = (raw, name) => {
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
+    return raw.replace(/\/+$/, '');
+  } catch {
+    throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(raw)}`);
+  }
+};
+
+const urlList: Parser<string[]> = (raw, name) => {
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new ConfigError(name, 'expected at least one URL');
+  return items.map((item) => url(item, name));
+};
+
+const optionalUrl: Parser<string | undefined> = (raw, name) => {
+  if (raw.trim() === '') return undefined;
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new Error('protocol');
+    return raw;
+  } catch {
+    throw new ConfigError(name, `expected a redis:// URL, got ${JSON.stringify(raw)}`);
+  }
+};
+
+const databaseUrl: Parser<string> = (raw, name) => {
+  if (raw.startsWith('sqlite:')) {
+    if (raw.length <= 'sqlite:'.length) throw new ConfigError(name, 'sqlite: needs a file path, e.g. sqlite:data/hyperstatic.sqlite');
+    return raw;
+  }
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') throw new Error('protocol');
+    if (parsed.pathname.length <= 1) throw new ConfigError(name, 'the URL must name a database, e.g. mysql://user:pass@host:3306/hyperstatic');
+    return raw;
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(name, `expected sqlite:PATH or mysql://user:pass@host:port/db, got ${JSON.stringify(raw)}`);
+  }
+};
+
+const logLevel: Parser<string> = (raw, name) => {
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(raw)) throw new ConfigError(name, `expected one of ${levels.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw;
+};
+
+const boolean: Parser<boolean> = (raw, name) => {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
+};
+
+const spec = {
+  dataDir: variable('DATA_DIR', 'data', 'Folder for the embedded database, blobs and mirror copies', text),
+  databaseUrl: variable('DATABASE_URL', '', 'sqlite:PATH (embedded) or mysql://user:pass@host:port/db; empty means sqlite:$DATA_DIR/hyperstatic.sqlite', (raw, name) => (raw === '' ? '' : databaseUrl(raw, name))),
+  redisUrl: variable('REDIS_URL', '', 'redis://host:port for the bull queue; empty means the in-process queue (embedded mode only)', optionalUrl),
+  logLevel: variable('LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent', logLevel),
+  bindHost: variable('BIND_HOST', '127.0.0.1', 'Address every HTTP listener binds to', text),
+  appPort: variable('APP_PORT', '3000', 'Port of the origin app (editor UI, JSON API, change feed)', port),
+  publicUrl: variable('PUBLIC_URL', 'http://localhost:8080', 'Public address readers use (absolute links in feeds)', url),
+  siteName: variable('SITE_NAME', 'Hyperstatic News', 'Site title shown on every public page', text),
+  maxBodyBytes: variable('MAX_BODY_BYTES', '1048576', 'Largest JSON request body the API accepts, in bytes', integer(1024, 1024 * 1024 * 1024)),
+  relayIntervalMs: variable('RELAY_INTERVAL_MS', '1000', 'How often the outbox relay retries rows it could not queue (it is also woken by every save)', integer(50, 600_000)),
+  producerPort: variable('PRODUCER_PORT', '3001', 'Port of the producer\'s /healthz, /readyz and /metrics (separate-process mode)', port),
+  producerConcurrency: variable('PRODUCER_CONCURRENCY', '4', 'Render jobs one producer runs at once', integer(1, 64)),
+  mirrorPort: variable('MIRROR_PORT', '8081', 'Port the mirror serves its static copy on', port),
+  mirrorOrigins: variable('MIRROR_ORIGIN_URLS', 'http://127.0.0.1:3000', 'Comma-separated origin URLs the mirror follows', urlList),
+  mirrorDataDir: variable('MIRROR_DATA_DIR', '', 'Folder of the mirror copy; empty means $DATA_DIR/mirror', text),
+  mirrorPeers: variable('MIRROR_PEERS', '', 'Comma-separated peer mirror URLs to fetch blobs from when every origin fails; empty means none', (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name))),
+  mirrorIndexMaxAge: variable('MIRROR_INDEX_MAX_AGE', '60', 'Cache-Control max-age, in seconds, the mirror sends for index and feed pages', integer(0, 31_536_000)),
+  mirrorFetchConcurrency: variable('MIRROR_FETCH_CONCURRENCY', '8', 'Blobs one mirror downloads at once', integer(1, 256)),
+  mirrorFetchTimeoutMs: variable('MIRROR_FETCH_TIMEOUT_MS', '30000', 'A blob download is abandoned after this many milliseconds without data', integer(10, 600_000)),
+  mirrorReconnectMs: variable('MIRROR_RECONNECT_MS', '500', 'First delay before reconnecting to the change feed; doubles per failure up to 60 times this', integer(10, 600_000)),
+  proxyPort: variable('PROXY_PORT', '8080', 'Port readers reach the cache proxy on', port),
+  proxyUpstreams: variable('PROXY_UPSTREAMS', 'http://127.0.0.1:8081', 'Comma-separated upstream URLs (mirrors or any HTTP origin), nearest first', urlList),
+  proxyFeedUrl: variable('PROXY_FEED_URL', '', 'Change feed to follow for instant eviction (a mirror URL); empty means the first upstream if it is a Hyperstatic mirror, "off" disables', text),
+  proxyCacheBytes: variable('PROXY_CACHE_BYTES', String(256 * 1024 * 1024), 'Memory the cache may hold, in bytes', integer(1024 * 1024, 64 * 1024 * 1024 * 1024)),
+  proxyMaxEntryBytes: variable('PROXY_MAX_ENTRY_BYTES', String(8 * 1024 * 1024), 'Responses larger than this are streamed, not cached in memory', integer(1024, 1024 * 1024 * 1024)),
+  proxyIndexTtl: variable('PROXY_INDEX_TTL', '60', 'Seconds index pages (home, sections, tags, feeds) stay fresh', integer(0, 31_536_000)),
+  proxyHeuristicFactor: variable('PROXY_HEURISTIC_FACTOR', '0.1', 'Freshness = factor x (now - Last-Modified) when no max-age is given (RFC 9111 4.2.2)', decimal(0, 1)),
+  proxyMinTtl: variable('PROXY_MIN_TTL', '0', 'Lower clamp of heuristic freshness, in seconds', integer(0, 31_536_000)),
+  proxyMaxTtl: variable('PROXY_MAX_TTL', '86400', 'Upper clamp of heuristic freshness, in seconds', integer(0, 31_536_000)),
+  proxyStaleIfError: variable('PROXY_STALE_IF_ERROR', String(3 * 86400), 'Seconds a stale copy may be served while every upstream fails', integer(0, 31_536_000)),
+  proxyUpstreamTimeoutMs: variable('PROXY_UPSTREAM_TIMEOUT_MS', '5000', 'Timeout of every upstream request, in milliseconds', integer(10, 600_000)),
+  proxyAccessLog: variable('PROXY_ACCESS_LOG', 'true', 'Write a structured access log line per request', boolean),
+  proxyStaleWhileRevalidate: variable('PROXY_STALE_WHILE_REVALIDATE', '600', 'Seconds past freshness a copy may be served while it is refreshed in the background', integer(0, 31_536_000)),
+  proxyIndexPaths: variable('PROXY_INDEX_PATHS', '/,/articles*,/events*,/tags/*,/sections/*,*.xml,/feeds/*', 'Comma-separated path patterns (* matches anything) that get the index TTL when the upstream names no page kind', (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean)),
+  proxyProbeIntervalMs: variable('PROXY_PROBE_INTERVAL_MS', '5000', 'How often an upstream marked down is probed again, in milliseconds', integer(50, 600_000)),
+};
+
+type Spec = typeof spec;
+export type Config = { readonly [K in keyof Spec]: Spec[K] extends VariableSpec<infer T> ? T : never };
+
+/** Every variable with its default and meaning, for `--help`. */
+export function describeVariables(): string {
+  const width = Math.max(...variables.map((v) => v.name.length));
+  return variables
+    .map((v) => `  ${v.name.padEnd(width)}  ${v.description} (default: ${v.defaultValue === '' ? '""' : v.defaultValue})`)
+    .join('\n');
+}
+
+/** Reads, validates and freezes the configuration. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(spec) as [string, VariableSpec<unknown>][]) {
+    const raw = env[v.name] ?? v.defaultValue;
+    out[key] = v.parse(raw, v.name);
+  }
+  const dataDir = path.resolve(String(out.dataDir));
+  out.dataDir = dataDir;
+  if (out.databaseUrl === '') out.databaseUrl = `sqlite:${path.join(dataDir, 'hyperstatic.sqlite')}`;
+  if (out.mirrorDataDir === '') out.mirrorDataDir = path.join(dataDir, 'mirror');
+  out.mirrorDataDir = path.resolve(String(out.mirrorDataDir));
+  if ((out.proxyMinTtl as number) > (out.proxyMaxTtl as number)) {
+    throw new ConfigError('PROXY_MIN_TTL', `must not exceed PROXY_MAX_TTL (${String(out.proxyMaxTtl)})`);
+  }
+  return Object.freeze(out) as Config;
+}
+
+/** Fails with a message naming REDIS_URL when a process that cannot run on the in-process queue lacks one. */
+export function requireRedis(config: Config, role: string): string {
+  if (!config.redisUrl) {
+    throw new ConfigError('REDIS_URL', `is required for \`hyperstatic ${role}\` (the in-process queue only exists in \`hyperstatic all\`)`);
+  }
+  return config.redisUrl;
+}

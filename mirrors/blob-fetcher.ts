@@ -1,0 +1,124 @@
+// Fetches missing blobs by hash. Blobs are content-addressed, so any origin
+// or peer mirror that holds one is a valid source (DESIGN §4); the bytes are
+// verified against the name, and a bad or failed transfer moves on to the
+// next source. Concurrency is bounded so a large batch cannot open hundreds
+// of sockets or file handles at once.
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { BLOB_PATH } from '../common/feed-format';
+import type { Logger } from '../common/logger';
+import { BlobUnavailableError } from './errors';
+import type { MirrorStore } from './mirror-store';
+
+export interface BlobFetcherOptions {
+  store: MirrorStore;
+  /** Base URLs tried in order for every blob: origins first, then peers. */
+  sources: () => string[];
+  logger: Logger;
+  concurrency?: number;
+  /** A transfer with no data for this long is abandoned. */
+  timeoutMs?: number;
+  /** Called once per failed attempt (one source, one blob), for metrics. */
+  onAttemptFailed?: (source: string, sha256: string, error: Error) => void;
+}
+
+export interface BlobFetcher {
+  /** Resolves once every listed blob is on disk and verified; rejects with BlobUnavailableError otherwise. */
+  fetchAll(blobs: { sha256: string; size: number }[], preferred?: string): Promise<void>;
+  /** Aborts transfers in flight; later calls reject. */
+  close(): void;
+}
+
+export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
+  const { store, logger } = options;
+  const concurrency = options.concurrency ?? 8;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const shutdown = new AbortController();
+  const inFlight = new Map<string, Promise<void>>();
+  let active = 0;
+  const waiting: (() => void)[] = [];
+
+  async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
+    while (active >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+    active += 1;
+    try {
+      return await fn();
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  }
+
+  async function fromSource(source: string, sha256: string, size: number): Promise<void> {
+    const controller = new AbortController();
+    const onShutdown = () => controller.abort(new Error('blob fetcher closed'));
+    shutdown.signal.addEventListener('abort', onShutdown);
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(new Error(`no data for ${timeoutMs} ms`)), timeoutMs);
+    };
+    arm();
+    try {
+      const res = await fetch(`${source}${BLOB_PATH}${sha256}`, { signal: controller.signal });
+      if (res.status !== 200 || !res.body) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new Error(`answered ${res.status}`);
+      }
+      const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+      body.on('data', arm);
+      try {
+        await store.writeBlob(sha256, body, size);
+      } finally {
+        body.destroy();
+      }
+    } catch (error) {
+      // Surface why the transfer was aborted (timeout, shutdown) rather than a bare AbortError.
+      if (controller.signal.aborted && controller.signal.reason instanceof Error) throw controller.signal.reason;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      shutdown.signal.removeEventListener('abort', onShutdown);
+    }
+  }
+
+  async function fetchOne(sha256: string, size: number, preferred: string | undefined): Promise<void> {
+    if (store.hasBlob(sha256)) return;
+    const all = options.sources();
+    const sources = preferred && all.includes(preferred) ? [preferred, ...all.filter((s) => s !== preferred)] : all;
+    const attempts: string[] = [];
+    for (const source of sources) {
+      if (shutdown.signal.aborted) break;
+      try {
+        await withSlot(() => fromSource(source, sha256, size));
+        return;
+      } catch (error) {
+        const err = error instanceof Error ? error : new Error(String(error));
+        attempts.push(`${source}: ${err.message}`);
+        logger.warn({ source, sha256, err: err.message }, 'blob fetch failed; trying the next source');
+        options.onAttemptFailed?.(source, sha256, err);
+      }
+    }
+    throw new BlobUnavailableError(sha256, shutdown.signal.aborted ? [...attempts, 'fetcher closed'] : attempts);
+  }
+
+  return {
+    async fetchAll(blobs, preferred) {
+      const jobs = blobs.map(({ sha256, size }) => {
+        let job = inFlight.get(sha256);
+        if (!job) {
+          job = fetchOne(sha256, size, preferred).finally(() => inFlight.delete(sha256));
+          inFlight.set(sha256, job);
+        }
+        return job;
+      });
+      // Wait for every job (so none is left writing after a rejection), then report the first failure.
+      const results = await Promise.allSettled(jobs);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+    close() {
+      shutdown.abort();
+    },
+  };
+}

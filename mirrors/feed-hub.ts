@@ -1,0 +1,110 @@
+// The mirror's own change feed: the same wire format as the origin's
+// (common/feed-format.ts), served from the journal of batches this mirror
+// has applied. Cache proxies follow it to evict a path only once the mirror
+// they read from can serve the new version; peer mirrors can follow it too.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FeedBatch } from '../common/feed-format';
+import type { Logger } from '../common/logger';
+import type { MirrorStore } from './mirror-store';
+
+export interface FeedHub {
+  /** Answers `GET /feed` with an event stream starting after `after`. */
+  serve(req: IncomingMessage, res: ServerResponse, after: number): void;
+  /** Pushes a just-applied batch to every client that has caught up. */
+  publish(batch: FeedBatch): void;
+  clients(): number;
+  close(): void;
+}
+
+interface Client {
+  res: ServerResponse;
+  /** Last seq written to this client. */
+  sent: number;
+  /** False while the client is still being replayed the journal. */
+  live: boolean;
+}
+
+export function formatSseEvent(event: string, data: unknown, id?: number): string {
+  return `event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`;
+}
+
+function lastSeq(batch: FeedBatch): number {
+  return batch.entries[batch.entries.length - 1].seq;
+}
+
+export function createFeedHub(options: { store: MirrorStore; logger: Logger; pingMs?: number; maxBufferedBytes?: number }): FeedHub {
+  const { store, logger } = options;
+  const maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+  const clients = new Set<Client>();
+  let closed = false;
+  // A comment line keeps idle connections (and the proxies in between) from timing out.
+  const ping = setInterval(() => {
+    for (const c of clients) c.res.write(': ping\n\n');
+  }, options.pingMs ?? 15_000);
+  ping.unref();
+
+  function write(client: Client, batch: FeedBatch): boolean {
+    client.sent = lastSeq(batch);
+    return client.res.write(formatSseEvent('batch', batch, client.sent));
+  }
+
+  async function catchUp(client: Client): Promise<void> {
+    for (;;) {
+      if (closed || client.res.destroyed) return;
+      // Reading the journal is synchronous, so no batch can be applied between
+      // finding nothing more to replay and switching the client to live.
+      const batches = store.batchesAfter(client.sent, 64);
+      if (batches.length === 0) {
+        client.live = true;
+        return;
+      }
+      for (const batch of batches) {
+        if (!write(client, batch)) await new Promise<void>((resolve) => {
+          client.res.once('drain', resolve);
+          client.res.once('close', resolve);
+        });
+        if (client.res.destroyed) return;
+      }
+    }
+  }
+
+  return {
+    serve(req, res, after) {
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      const state = store.state();
+      res.write(formatSseEvent('hello', { epoch: state.epoch, head: state.cursor }));
+      const client: Client = { res, sent: after, live: false };
+      clients.add(client);
+      req.on('close', () => clients.delete(client));
+      catchUp(client).catch((error: unknown) => {
+        logger.warn({ err: error }, 'feed replay failed; dropping the client');
+        res.destroy();
+      });
+    },
+    publish(batch) {
+      for (const client of clients) {
+        if (!client.live || lastSeq(batch) <= client.sent) continue;
+        // A client that stopped reading is cut off rather than buffered without bound; it resumes from its cursor.
+        if (client.res.writableLength > maxBuffered) {
+          logger.warn({ buffered: client.res.writableLength }, 'feed client is not reading; disconnecting it');
+          client.res.destroy();
+          clients.delete(client);
+          continue;
+        }
+        write(client, batch);
+      }
+    },
+    clients: () => clients.size,
+    close() {
+      closed = true;
+      clearInterval(ping);
+      for (const c of clients) c.res.end();
+      clients.clear();
+    },
+  };
+}

@@ -1,0 +1,139 @@
+// Composition root of a mirror: opens the local copy, serves it, follows the
+// origins' change feed from the stored cursor and applies each batch once
+// every blob it needs is on disk and verified.
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Config } from '../common/config';
+import { followFeed } from '../common/feed-client';
+import type { FeedBatch } from '../common/feed-format';
+import type { RunningService } from '../common/lifecycle';
+import { createLogger, type Logger } from '../common/logger';
+import { createMetricsRegistry, createOps } from '../common/ops';
+import { createBlobFetcher } from './blob-fetcher';
+import { createFeedHub } from './feed-hub';
+import { createMirrorMetrics } from './metrics';
+import { MirrorStore } from './mirror-store';
+import { createMirrorServer } from './server';
+import { SyncStatus } from './sync-status';
+
+export interface RunningMirror extends RunningService {
+  cursor(): number;
+  /** Resolves once the mirror has applied everything up to `seq`; rejects after `timeoutMs`. */
+  waitForCursor(seq: number, timeoutMs: number): Promise<void>;
+}
+
+export async function startMirror(config: Config, options: { logger?: Logger; registry?: Registry } = {}): Promise<RunningMirror> {
+  const logger = options.logger ?? createLogger(config.logLevel, 'mirror');
+  const registry = options.registry ?? createMetricsRegistry('mirror');
+  const store = MirrorStore.open(config.mirrorDataDir);
+  const sync = new SyncStatus();
+  const applied = new EventEmitter();
+  applied.setMaxListeners(0);
+  const metrics = createMirrorMetrics(registry, {
+    cursor: () => store.cursor(),
+    epoch: () => store.epoch(),
+    lagSeconds: () => sync.lagSeconds(),
+  });
+  const fetcher = createBlobFetcher({
+    store,
+    sources: () => [...config.mirrorOrigins, ...config.mirrorPeers],
+    logger,
+    concurrency: config.mirrorFetchConcurrency,
+    timeoutMs: config.mirrorFetchTimeoutMs,
+    onAttemptFailed: () => metrics.blobFetchErrors.inc(),
+  });
+  const hub = createFeedHub({ store, logger });
+  const ops = createOps(registry, {
+    index: async () => {
+      store.cursor();
+    },
+  });
+  const status = () => {
+    const { cursor, epoch } = store.state();
+    return { ...sync.snapshot(cursor, epoch), feedClients: hub.clients() };
+  };
+  const server = createMirrorServer({ store, hub, ops, logger, indexMaxAge: config.mirrorIndexMaxAge, status });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.mirrorPort, config.bindHost, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+
+  async function applyBatch(batch: FeedBatch, source: string): Promise<void> {
+    const last = batch.entries[batch.entries.length - 1].seq;
+    sync.sawHead(last, store.cursor(), source);
+    try {
+      await fetcher.fetchAll(store.missingBlobs(batch), source);
+      store.applyBatch(batch);
+    } catch (error) {
+      metrics.batchesRejected.inc();
+      throw error;
+    }
+    const cursor = store.cursor();
+    metrics.batchesApplied.inc();
+    sync.applied(cursor);
+    logger.info({ batch: batch.batch, epoch: batch.epoch, cursor, entries: batch.entries.length, source }, 'batch applied');
+    hub.publish(batch);
+    applied.emit('cursor', cursor);
+  }
+
+  const follower = followFeed({
+    urls: config.mirrorOrigins,
+    after: () => store.cursor(),
+    initialEpoch: store.epoch(),
+    onHello: (hello, source) => sync.sawHead(hello.head, store.cursor(), source),
+    onBatch: applyBatch,
+    onError: (error) => {
+      sync.failed(error);
+      metrics.feedErrors.inc();
+    },
+    logger,
+    reconnectMs: config.mirrorReconnectMs,
+  });
+  logger.info({ url, origins: config.mirrorOrigins, cursor: store.cursor(), dir: config.mirrorDataDir }, 'mirror started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    name: 'mirror',
+    url,
+    cursor: () => store.cursor(),
+    waitForCursor(seq, timeoutMs) {
+      if (store.cursor() >= seq) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const onCursor = (cursor: number) => {
+          if (cursor < seq) return;
+          clearTimeout(timer);
+          applied.off('cursor', onCursor);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          applied.off('cursor', onCursor);
+          reject(new Error(`mirror cursor ${store.cursor()} did not reach ${seq} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        applied.on('cursor', onCursor);
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        follower.close();
+        fetcher.close();
+        await follower.done;
+        hub.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        store.close();
+        logger.info('mirror stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,269 @@
+// The mirror's local copy: content-addressed blobs on disk and an SQLite
+// index of what each public path serves, plus the journal of applied entries
+// (so the mirror can serve /feed itself) and the cursor/epoch it resumes from.
+//
+// Ordering guarantee (DESIGN §2 step 6): blobs are written and fsynced first;
+// a batch's index changes then land in one SQLite transaction, and only if
+// every blob it names is already on disk. A reader therefore never sees an
+// index entry (or an index page) pointing at a page the mirror lacks.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FeedBatch, JournalEntry, Op, PageKind } from '../common/feed-format';
+import { SHA256_HEX } from '../common/hash';
+import { BlobMismatchError, MissingBlobError, OutOfOrderBatchError, StaleEpochBatchError } from './errors';
+import { openSqlite, type SqliteDatabase, type Statement } from './sqlite';
+
+export interface PageRecord {
+  path: string;
+  op: Exclude<Op, 'delete'>;
+  sha256: string;
+  size: number;
+  contentType: string;
+  lastModified: number;
+  kind: PageKind;
+  seq: number;
+}
+
+interface PageRow {
+  path: string;
+  op: Exclude<Op, 'delete'>;
+  sha256: string;
+  size: number;
+  content_type: string;
+  last_modified: number;
+  kind: PageKind;
+  seq: number;
+}
+
+interface JournalRow {
+  seq: number;
+  epoch: number;
+  batch: number;
+  path: string;
+  op: Op;
+  sha256: string | null;
+  size: number;
+  content_type: string;
+  last_modified: number;
+  kind: PageKind;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS pages (
+  path TEXT PRIMARY KEY,
+  op TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  last_modified INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  cursor INTEGER NOT NULL,
+  epoch INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO state (id, cursor, epoch) VALUES (1, 0, 0);
+CREATE TABLE IF NOT EXISTS journal (
+  seq INTEGER PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  batch INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  op TEXT NOT NULL,
+  sha256 TEXT,
+  size INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  last_modified INTEGER NOT NULL,
+  kind TEXT NOT NULL
+);
+`;
+
+/** Why a batch cannot follow the stored state, or undefined if it can. Pure. */
+export function batchRefusal(batch: FeedBatch, cursor: number, epoch: number): Error | undefined {
+  if (batch.epoch < epoch) return new StaleEpochBatchError(batch.epoch, epoch);
+  const first = batch.entries[0].seq;
+  if (first <= cursor) return new OutOfOrderBatchError(first, cursor);
+  return undefined;
+}
+
+/** The distinct blobs a batch needs (every put and gone entry names one). */
+export function blobsOf(batch: FeedBatch): { sha256: string; size: number }[] {
+  const seen = new Map<string, number>();
+  for (const e of batch.entries) if (e.sha256 !== null && !seen.has(e.sha256)) seen.set(e.sha256, e.size);
+  return [...seen].map(([sha256, size]) => ({ sha256, size }));
+}
+
+export class MirrorStore {
+  private readonly db: SqliteDatabase;
+  private readonly blobDir: string;
+  private readonly tmpDir: string;
+  private readonly getState: Statement<{ cursor: number; epoch: number }>;
+  private readonly getPage: Statement<PageRow>;
+  private readonly upsertPage: Statement;
+  private readonly deletePage: Statement;
+  private readonly insertJournal: Statement;
+  private readonly setState: Statement;
+  private readonly journalFrom: Statement<JournalRow>;
+  private readonly applyTx: (batch: FeedBatch) => void;
+
+  private constructor(readonly dir: string) {
+    this.blobDir = path.join(dir, 'blobs');
+    this.tmpDir = path.join(this.blobDir, 'tmp');
+    fs.mkdirSync(this.tmpDir, { recursive: true });
+    // Partial downloads from a previous run are worthless.
+    for (const name of fs.readdirSync(this.tmpDir)) fs.rmSync(path.join(this.tmpDir, name), { force: true });
+    this.db = openSqlite(path.join(dir, 'index.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(SCHEMA);
+    this.getState = this.db.prepare('SELECT cursor, epoch FROM state WHERE id = 1');
+    this.getPage = this.db.prepare('SELECT * FROM pages WHERE path = ?');
+    this.upsertPage = this.db.prepare(
+      `INSERT INTO pages (path, op, sha256, size, content_type, last_modified, kind, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (path) DO UPDATE SET op = excluded.op, sha256 = excluded.sha256, size = excluded.size,
+         content_type = excluded.content_type, last_modified = excluded.last_modified, kind = excluded.kind, seq = excluded.seq`,
+    );
+    this.deletePage = this.db.prepare('DELETE FROM pages WHERE path = ?');
+    this.insertJournal = this.db.prepare(
+      'INSERT INTO journal (seq, epoch, batch, path, op, sha256, size, content_type, last_modified, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.setState = this.db.prepare('UPDATE state SET cursor = ?, epoch = ? WHERE id = 1');
+    this.journalFrom = this.db.prepare('SELECT * FROM journal WHERE seq > ? ORDER BY seq');
+    this.applyTx = this.db.transaction((batch: FeedBatch) => {
+      const state = this.state();
+      const refusal = batchRefusal(batch, state.cursor, state.epoch);
+      if (refusal) throw refusal;
+      for (const { sha256 } of blobsOf(batch)) if (!this.hasBlob(sha256)) throw new MissingBlobError(sha256);
+      for (const e of batch.entries) {
+        if (e.op === 'delete') this.deletePage.run(e.path);
+        else this.upsertPage.run(e.path, e.op, e.sha256, e.size, e.contentType, e.lastModified, e.kind, e.seq);
+        this.insertJournal.run(e.seq, e.epoch, e.batch, e.path, e.op, e.sha256, e.size, e.contentType, e.lastModified, e.kind);
+      }
+      this.setState.run(batch.entries[batch.entries.length - 1].seq, batch.epoch);
+    });
+  }
+
+  static open(dir: string): MirrorStore {
+    fs.mkdirSync(dir, { recursive: true });
+    return new MirrorStore(dir);
+  }
+
+  state(): { cursor: number; epoch: number } {
+    const row = this.getState.get();
+    if (!row) throw new Error('mirror state row is missing');
+    return row;
+  }
+
+  cursor(): number {
+    return this.state().cursor;
+  }
+
+  epoch(): number {
+    return this.state().epoch;
+  }
+
+  /** Where a blob lives; `sha256` must already be validated (it becomes a file name). */
+  blobPath(sha256: string): string {
+    if (!SHA256_HEX.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+    return path.join(this.blobDir, sha256.slice(0, 2), sha256);
+  }
+
+  hasBlob(sha256: string): boolean {
+    return SHA256_HEX.test(sha256) && fs.existsSync(this.blobPath(sha256));
+  }
+
+  /** The blobs of `batch` not yet on disk. */
+  missingBlobs(batch: FeedBatch): { sha256: string; size: number }[] {
+    return blobsOf(batch).filter((b) => !this.hasBlob(b.sha256));
+  }
+
+  /**
+   * Streams `body` to a temp file while hashing it, fsyncs, and renames it
+   * into place only if the bytes hash to `sha256` (and never exceed
+   * `maxBytes`). A mismatch leaves nothing behind and throws BlobMismatchError.
+   */
+  async writeBlob(sha256: string, body: AsyncIterable<Uint8Array>, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
+    const final = this.blobPath(sha256);
+    const temp = path.join(this.tmpDir, `${sha256}.${process.pid}.${randomBytes(6).toString('hex')}`);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const file = await fs.promises.open(temp, 'wx');
+    let renamed = false;
+    try {
+      for await (const chunk of body) {
+        bytes += chunk.byteLength;
+        if (bytes > maxBytes) throw new BlobMismatchError(sha256, `blob ${sha256} is longer than the announced ${maxBytes} bytes`);
+        hash.update(chunk);
+        await file.write(chunk);
+      }
+      const actual = hash.digest('hex');
+      if (actual !== sha256) throw new BlobMismatchError(sha256, `blob ${sha256} arrived with hash ${actual}`);
+      await file.sync();
+      await file.close();
+      await fs.promises.mkdir(path.dirname(final), { recursive: true });
+      await fs.promises.rename(temp, final);
+      renamed = true;
+    } finally {
+      if (!renamed) {
+        await file.close().catch(() => undefined);
+        await fs.promises.rm(temp, { force: true });
+      }
+    }
+  }
+
+  /** Applies a whole batch in one transaction; throws (changing nothing) on refusal or a missing blob. */
+  applyBatch(batch: FeedBatch): void {
+    this.applyTx(batch);
+  }
+
+  lookup(publicPath: string): PageRecord | undefined {
+    const row = this.getPage.get(publicPath);
+    if (!row) return undefined;
+    return {
+      path: row.path,
+      op: row.op,
+      sha256: row.sha256,
+      size: row.size,
+      contentType: row.content_type,
+      lastModified: row.last_modified,
+      kind: row.kind,
+      seq: row.seq,
+    };
+  }
+
+  /** Up to `maxBatches` whole applied batches after `after`, in order, rebuilt from the journal. */
+  batchesAfter(after: number, maxBatches: number): FeedBatch[] {
+    const out: FeedBatch[] = [];
+    let current: FeedBatch | undefined;
+    for (const row of this.journalFrom.iterate(after)) {
+      if (!current || current.batch !== row.batch || current.epoch !== row.epoch) {
+        if (out.length === maxBatches) break;
+        current = { epoch: row.epoch, batch: row.batch, entries: [] };
+        out.push(current);
+      }
+      current.entries.push(toEntry(row));
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toEntry(row: JournalRow): JournalEntry {
+  return {
+    seq: row.seq,
+    epoch: row.epoch,
+    batch: row.batch,
+    path: row.path,
+    op: row.op,
+    sha256: row.sha256,
+    size: row.size,
+    contentType: row.content_type,
+    lastModified: row.last_modified,
+    kind: row.kind,
+  };
+}

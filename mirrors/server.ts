@@ -1,0 +1,216 @@
+// The mirror's HTTP face (plain node:http): the static copy, its blobs (so
+// peers can fill from it), its own change feed, status and ops endpoints.
+// Only paths present in the index are ever served; the request path is an
+// index key, never a file name, and the Host header is never consulted.
+import fs from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { BLOB_PATH, FEED_PATH, type PageKind } from '../common/feed-format';
+import { SHA256_HEX } from '../common/hash';
+import type { Logger } from '../common/logger';
+import { sendJson, type Ops } from '../common/ops';
+import type { FeedHub } from './feed-hub';
+import { decideRange, etagOf, isNotModified } from './http-conditional';
+import type { MirrorStore, PageRecord } from './mirror-store';
+import { parseRequestPath } from './request-path';
+
+export interface MirrorServerOptions {
+  store: MirrorStore;
+  hub: FeedHub;
+  ops: Ops;
+  logger: Logger;
+  /** Cache-Control max-age for index and feed pages, in seconds. */
+  indexMaxAge: number;
+  status: () => unknown;
+}
+
+/** Kinds whose freshness is a short fixed TTL (DESIGN §3); others get none so the cache tier's heuristic applies. */
+const SHORT_TTL_KINDS: ReadonlySet<PageKind> = new Set(['index', 'feed']);
+
+export function createMirrorServer(options: MirrorServerOptions): http.Server {
+  const { store, hub, ops, logger } = options;
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    if (ops.handle(req, res)) return;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Method not allowed\n');
+      return;
+    }
+    const target = parseRequestPath(req.url);
+    if (!target.ok) {
+      sendText(res, 400, `Bad request: ${target.reason}\n`);
+      return;
+    }
+    const { path } = target;
+    if (path === FEED_PATH) return serveFeed(req, res, target.query);
+    if (path === '/_mirror/status') return sendJson(res, 200, options.status());
+    if (path.startsWith(BLOB_PATH)) return serveBlob(req, res, path.slice(BLOB_PATH.length));
+    servePage(req, res, path);
+  }
+
+  function serveFeed(req: IncomingMessage, res: ServerResponse, query: string): void {
+    const params = new URLSearchParams(query);
+    const raw = params.get('after') ?? headerValue(req, 'last-event-id') ?? '0';
+    if (!/^\d{1,15}$/.test(raw)) {
+      sendText(res, 400, 'Bad request: after must be a non-negative integer\n');
+      return;
+    }
+    hub.serve(req, res, Number(raw));
+  }
+
+  function serveBlob(req: IncomingMessage, res: ServerResponse, sha256: string): void {
+    if (!SHA256_HEX.test(sha256) || !store.hasBlob(sha256)) {
+      sendNotFound(res);
+      return;
+    }
+    const etag = etagOf(sha256);
+    // Content-addressed and immutable: any validator the client holds is current.
+    if (isNotModified(req.headers, etag, 0)) {
+      res.writeHead(304, { etag });
+      res.end();
+      return;
+    }
+    sendFile(req, res, store.blobPath(sha256), 200, {
+      'content-type': 'application/octet-stream',
+      etag,
+      'cache-control': 'public, max-age=31536000, immutable',
+    });
+  }
+
+  function servePage(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const page = store.lookup(path);
+    if (!page) {
+      // `/articles/x` for a page stored as `/articles/x/`: the safe path has no `//`, so this cannot redirect off-site.
+      if (!path.endsWith('/') && store.lookup(`${path}/`)) {
+        res.writeHead(301, { location: `${encodeURI(path)}/`, 'content-type': 'text/plain; charset=utf-8' });
+        res.end('Moved\n');
+        return;
+      }
+      sendNotFound(res);
+      return;
+    }
+    const etag = etagOf(page.sha256);
+    const lastModified = new Date(page.lastModified).toUTCString();
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': page.contentType,
+      etag,
+      'last-modified': lastModified,
+      'hyperstatic-kind': page.kind,
+      'x-content-type-options': 'nosniff',
+    };
+    if (SHORT_TTL_KINDS.has(page.kind)) headers['cache-control'] = `public, max-age=${options.indexMaxAge}`;
+    if (page.op === 'gone') {
+      sendFile(req, res, store.blobPath(page.sha256), 410, headers);
+      return;
+    }
+    if (isNotModified(req.headers, etag, page.lastModified)) {
+      delete headers['content-type'];
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    if (page.kind === 'media') {
+      headers['accept-ranges'] = 'bytes';
+      return serveMedia(req, res, page, headers, etag, lastModified);
+    }
+    sendFile(req, res, store.blobPath(page.sha256), 200, headers);
+  }
+
+  function serveMedia(
+    req: IncomingMessage,
+    res: ServerResponse,
+    page: PageRecord,
+    headers: http.OutgoingHttpHeaders,
+    etag: string,
+    lastModified: string,
+  ): void {
+    const file = store.blobPath(page.sha256);
+    fs.stat(file, (error, stat) => {
+      if (error) return sendBroken(res, page.path, error);
+      const range = decideRange(req.headers, stat.size, etag, lastModified);
+      if (range.kind === 'unsatisfiable') {
+        res.writeHead(416, { 'content-range': `bytes */${stat.size}`, 'content-type': 'text/plain; charset=utf-8' });
+        res.end('Range not satisfiable\n');
+        return;
+      }
+      if (range.kind === 'partial') {
+        headers['content-range'] = `bytes ${range.start}-${range.end}/${stat.size}`;
+        sendFile(req, res, file, 206, headers, range);
+        return;
+      }
+      sendFile(req, res, file, 200, headers);
+    });
+  }
+
+  function sendFile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    file: string,
+    status: number,
+    headers: http.OutgoingHttpHeaders,
+    range?: { start: number; end: number },
+  ): void {
+    // Open first so a missing blob becomes a clean 500 instead of a truncated 200.
+    fs.open(file, 'r', (error, fd) => {
+      if (error) return sendBroken(res, req.url ?? '', error);
+      fs.fstat(fd, (statError, stat) => {
+        if (statError) {
+          fs.close(fd, () => undefined);
+          return sendBroken(res, req.url ?? '', statError);
+        }
+        const length = range ? range.end - range.start + 1 : stat.size;
+        res.writeHead(status, { ...headers, 'content-length': length });
+        if (req.method === 'HEAD') {
+          fs.close(fd, () => undefined);
+          res.end();
+          return;
+        }
+        const stream = fs.createReadStream('', { fd, start: range?.start, end: range?.end });
+        stream.on('error', (streamError) => {
+          logger.error({ err: streamError, file }, 'reading a blob failed mid-response');
+          res.destroy(streamError);
+        });
+        res.on('close', () => stream.destroy());
+        stream.pipe(res);
+      });
+    });
+  }
+
+  function sendBroken(res: ServerResponse, what: string, error: Error): void {
+    // The index only links to verified blobs, so this means the disk was tampered with or failed.
+    logger.error({ err: error, what }, 'indexed blob is unreadable');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendText(res, 500, 'Internal error: stored copy unreadable\n');
+  }
+
+  const server = http.createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (error) {
+      logger.error({ err: error, url: req.url }, 'mirror request failed');
+      if (!res.headersSent) sendText(res, 500, 'Internal error\n');
+      else res.destroy();
+    }
+  });
+  return server;
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sendText(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+const NOT_FOUND_HTML = '<!doctype html>\n<meta charset="utf-8">\n<title>Not found</title>\n<h1>Not found</h1>\n<p>This mirror has no page at this address.</p>\n';
+
+function sendNotFound(res: ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(NOT_FOUND_HTML) });
+  res.end(NOT_FOUND_HTML);
+}
