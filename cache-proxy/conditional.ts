@@ -1,0 +1,60 @@
+// Answering a reader's own conditional and range requests from a stored
+// response (RFC 9110 §13 and §14). Pure: headers in, decision out.
+import type { HeaderMap } from './freshness';
+
+/** RFC 9110 §13.1.2 / §13.1.3: whether the client's copy is current, so a 304 will do. */
+export function notModified(request: HeaderMap, response: HeaderMap): boolean {
+  const ifNoneMatch = single(request['if-none-match']);
+  const etag = single(response.etag);
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() === '*') return true;
+    if (etag === undefined) return false;
+    // Weak comparison (§8.8.3.2) is the rule for If-None-Match.
+    const ours = etag.trim().replace(/^W\//, '');
+    return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === ours);
+  }
+  const ifModifiedSince = Date.parse(single(request['if-modified-since']) ?? '');
+  const lastModified = Date.parse(single(response['last-modified']) ?? '');
+  return Number.isFinite(ifModifiedSince) && Number.isFinite(lastModified) && lastModified <= ifModifiedSince;
+}
+
+/** RFC 9110 §15.4.5: the fields a 304 carries. */
+export function notModifiedHeaders(response: HeaderMap): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name of ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified', 'age']) {
+    const value = response[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+export type RangeDecision = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
+
+/** A single byte range of a stored body (§14.1.2); anything fancier gets the full body, which §14.2 allows. */
+export function selectRange(request: HeaderMap, response: HeaderMap, length: number): RangeDecision {
+  const range = single(request.range);
+  if (!range) return { kind: 'full' };
+  const ifRange = single(request['if-range']);
+  // §13.1.5: If-Range with a validator that no longer matches means "send it all".
+  if (ifRange !== undefined && ifRange !== single(response.etag) && ifRange !== single(response['last-modified'])) return { kind: 'full' };
+  const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return { kind: 'full' };
+  let start: number;
+  let end: number;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0) return { kind: 'unsatisfiable' };
+    start = Math.max(0, length - suffix);
+    end = length - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === '' ? length - 1 : Math.min(Number(match[2]), length - 1);
+    if (end < start) return match[2] !== '' && Number(match[2]) < start ? { kind: 'full' } : { kind: 'unsatisfiable' };
+  }
+  if (start >= length) return { kind: 'unsatisfiable' };
+  return { kind: 'partial', start, end };
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

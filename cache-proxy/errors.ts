@@ -1,0 +1,42 @@
+// Upstream failures, each with a stable code and the status a reader sees
+// when no cached copy can stand in (RFC 9110 §15.6.3 502, §15.6.5 504).
+import { HyperstaticError } from '../common/errors';
+
+export class UpstreamError extends HyperstaticError {
+  constructor(code: string, status: 502 | 504, readonly upstream: string, message: string, options?: { cause?: unknown }) {
+    super(code, status, message, options);
+  }
+}
+
+export class UpstreamTimeoutError extends UpstreamError {
+  constructor(upstream: string, timeoutMs: number) {
+    super('HS_PROXY_UPSTREAM_TIMEOUT', 504, upstream, `${upstream} did not answer within ${timeoutMs} ms`);
+  }
+}
+
+export class UpstreamConnectionError extends UpstreamError {
+  constructor(upstream: string, cause: unknown) {
+    super('HS_PROXY_UPSTREAM_UNREACHABLE', 502, upstream, `${upstream} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+export class UpstreamServerError extends UpstreamError {
+  constructor(upstream: string, readonly upstreamStatus: number) {
+    super('HS_PROXY_UPSTREAM_5XX', 502, upstream, `${upstream} answered ${upstreamStatus}`);
+  }
+}
+
+/** Every upstream failed; status is 504 when the last failure was a timeout. */
+export class NoUpstreamError extends HyperstaticError {
+  constructor(readonly failures: UpstreamError[]) {
+    const last = failures.at(-1);
+    super('HS_PROXY_NO_UPSTREAM', last?.status ?? 502, failures.length === 0 ? 'No upstream is configured.' : failures.map((f) => f.message).join('; '));
+  }
+}
+
+/** A coalesced request waited too long for the fetch it joined. */
+export class CoalesceTimeoutError extends HyperstaticError {
+  constructor(waitedMs: number) {
+    super('HS_PROXY_COALESCE_TIMEOUT', 504, `The shared upstream fetch did not finish within ${waitedMs} ms.`);
+  }
+}

@@ -1,0 +1,155 @@
+// Composition root of the cache proxy: builds the cache, the upstream pool,
+// the metrics and the plain node:http server (no framework on the hit path),
+// and follows the change feed to evict changed pages at once (DESIGN §2.7).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Config } from '../common/config';
+import { followFeed, type FeedFollower } from '../common/feed-client';
+import type { RunningService } from '../common/lifecycle';
+import { createLogger, type Logger } from '../common/logger';
+import { createMetricsRegistry, createOps } from '../common/ops';
+import { createFiller } from './cache-fill';
+import { createPolicyFactory } from './cache-policy';
+import { compilePathRules } from './freshness';
+import { createProxyMetrics } from './metrics';
+import { normalizeTarget } from './normalize';
+import { createRequestHandler } from './request-handler';
+import { createResponseCache } from './response-cache';
+import { createUpstreamPool } from './upstream-pool';
+
+export interface ProxyOptions {
+  logger?: Logger;
+  registry?: Registry;
+  /** The clock every freshness decision uses; tests inject a fake one. */
+  now?: () => number;
+}
+
+export interface RunningProxy extends RunningService {
+  /** Drops every stored variant and query of a path, at once. */
+  evict(path: string): void;
+}
+
+/** Largest request head (request line + headers) a reader may send; above it node answers 431. */
+const MAX_HEADER_BYTES = 16 * 1024;
+
+export async function startProxy(config: Config, options: ProxyOptions = {}): Promise<RunningProxy> {
+  const logger = options.logger ?? createLogger(config.logLevel, 'cache-proxy');
+  const registry = options.registry ?? createMetricsRegistry('cache-proxy');
+  const now = options.now ?? Date.now;
+
+  const cache = createResponseCache({ maxBytes: config.proxyCacheBytes, maxEntryBytes: config.proxyMaxEntryBytes });
+  const metrics = createProxyMetrics(registry, cache);
+  const pool = createUpstreamPool({
+    urls: config.proxyUpstreams,
+    timeoutMs: config.proxyUpstreamTimeoutMs,
+    probeIntervalMs: config.proxyProbeIntervalMs,
+    logger,
+    onFailure: (upstream, error) => metrics.upstreamErrors.inc({ upstream: upstream.name, code: error.code }),
+    onStateChange: (upstream) => metrics.upstreamUp.set({ upstream: upstream.name }, upstream.up ? 1 : 0),
+  });
+  for (const upstream of pool.upstreams) metrics.upstreamUp.set({ upstream: upstream.name }, 1);
+
+  const policyFor = createPolicyFactory(now, {
+    heuristicFactor: config.proxyHeuristicFactor,
+    minTtl: config.proxyMinTtl,
+    maxTtl: config.proxyMaxTtl,
+    indexTtl: config.proxyIndexTtl,
+    indexPaths: compilePathRules(config.proxyIndexPaths),
+  });
+  const filler = createFiller({ cache, pool, policyFor, maxEntryBytes: config.proxyMaxEntryBytes });
+  const ops = createOps(registry, {
+    upstreams: async () => {
+      if (!pool.anyUp()) throw new Error('no upstream is healthy');
+    },
+  });
+  const handler = createRequestHandler({
+    cache,
+    filler,
+    pool,
+    metrics,
+    ops,
+    logger,
+    options: {
+      staleWhileRevalidate: config.proxyStaleWhileRevalidate,
+      staleIfError: config.proxyStaleIfError,
+      // Long enough for the leader to try every upstream once.
+      coalesceWaitMs: config.proxyUpstreamTimeoutMs * Math.max(1, config.proxyUpstreams.length) + 1000,
+      accessLog: config.proxyAccessLog,
+    },
+  });
+
+  function evict(path: string, source = 'api'): void {
+    let normalized: string;
+    try {
+      normalized = normalizeTarget(path).path;
+    } catch {
+      return;
+    }
+    cache.evictPath(normalized);
+    filler.invalidate(normalized);
+    metrics.evictions.inc({ source });
+  }
+
+  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: 20_000, requestTimeout: 120_000, keepAliveTimeout: 5_000 }, handler);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // RFC 9110 §15.5.20 / RFC 6585 §5: node flags an oversized head; say so instead of dropping the connection.
+    if (!socket.writable) return socket.destroy();
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'HPE_URI_TOO_LONG' ? '414 URI Too Long' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\ncache-status: Hyperstatic; fwd=bypass; detail=rejected\r\n\r\n`);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.proxyPort, config.bindHost, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+
+  const feed = followChanges(config, logger, (path) => evict(path, 'feed'));
+  logger.info({ url, upstreams: config.proxyUpstreams, feed: feed ? 'following' : 'off' }, 'cache proxy listening');
+
+  return {
+    name: 'cache-proxy',
+    url,
+    evict: (path) => evict(path),
+    async close() {
+      feed?.close();
+      pool.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      });
+      await feed?.done;
+    },
+  };
+}
+
+/** Evicts every path of every batch the feed delivers; TTLs remain the safety net while it is cut. */
+function followChanges(config: Config, logger: Logger, evict: (path: string) => void): FeedFollower | undefined {
+  if (config.proxyFeedUrl === 'off') return undefined;
+  const base = config.proxyFeedUrl || config.proxyUpstreams[0];
+  let head = 0;
+  let greeted = false;
+  return followFeed({
+    urls: [base],
+    after: () => head,
+    onHello: (hello) => {
+      // Start at the head on first contact: the history before it is not in our (empty) cache.
+      if (!greeted) head = Math.max(head, hello.head);
+      greeted = true;
+    },
+    onBatch: async (batch) => {
+      for (const entry of batch.entries) {
+        evict(entry.path);
+        head = Math.max(head, entry.seq);
+      }
+    },
+    logger: logger.child({ feed: base }),
+  });
+}

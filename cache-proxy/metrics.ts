@@ -1,0 +1,44 @@
+// Prometheus metrics of the cache tier (DESIGN §7): hits, misses, stale
+// serving, coalescing, upstream health and the bytes held in memory.
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface ProxyMetrics {
+  readonly hits: Counter;
+  readonly misses: Counter;
+  readonly stale: Counter<'reason'>;
+  readonly coalesced: Counter;
+  readonly upstreamErrors: Counter<'upstream' | 'code'>;
+  readonly upstreamUp: Gauge<'upstream'>;
+  readonly responses: Counter<'status'>;
+  readonly evictions: Counter<'source'>;
+}
+
+export function createProxyMetrics(registry: Registry, cache: { readonly bytes: number; readonly size: number }): ProxyMetrics {
+  const registers = [registry];
+  new Gauge({
+    name: 'hyperstatic_proxy_cache_bytes',
+    help: 'Bytes held by the cache (bodies and headers)',
+    registers,
+    collect() {
+      this.set(cache.bytes);
+    },
+  });
+  new Gauge({
+    name: 'hyperstatic_proxy_cache_entries',
+    help: 'Responses held by the cache (one per variant)',
+    registers,
+    collect() {
+      this.set(cache.size);
+    },
+  });
+  return {
+    hits: new Counter({ name: 'hyperstatic_proxy_cache_hits_total', help: 'Requests answered from a fresh cached copy', registers }),
+    misses: new Counter({ name: 'hyperstatic_proxy_cache_misses_total', help: 'Cacheable requests that went to an upstream', registers }),
+    stale: new Counter({ name: 'hyperstatic_proxy_stale_served_total', help: 'Stale copies served, by reason', labelNames: ['reason'], registers }),
+    coalesced: new Counter({ name: 'hyperstatic_proxy_coalesced_waits_total', help: 'Requests that waited for a fetch already in flight', registers }),
+    upstreamErrors: new Counter({ name: 'hyperstatic_proxy_upstream_errors_total', help: 'Failed upstream requests', labelNames: ['upstream', 'code'], registers }),
+    upstreamUp: new Gauge({ name: 'hyperstatic_proxy_upstream_up', help: '1 while an upstream is considered healthy', labelNames: ['upstream'], registers }),
+    responses: new Counter({ name: 'hyperstatic_proxy_responses_total', help: 'Responses sent, by status', labelNames: ['status'], registers }),
+    evictions: new Counter({ name: 'hyperstatic_proxy_evictions_total', help: 'Explicit invalidations, by source', labelNames: ['source'], registers }),
+  };
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { normalizeTarget, NormalizeError } from './normalize';
+
+function url(raw: string): string {
+  return normalizeTarget(raw).url;
+}
+
+function refused(raw: string): number {
+  try {
+    normalizeTarget(raw);
+  } catch (error) {
+    assert.ok(error instanceof NormalizeError);
+    return error.status;
+  }
+  assert.fail(`${raw} was accepted`);
+}
+
+describe('request target normalization', () => {
+  it('removes dot segments so equivalent paths share a key', () => {
+    assert.equal(url('/a/../b'), '/b');
+    assert.equal(url('/a/./b'), '/a/b');
+    assert.equal(url('/a/b/..'), '/a/');
+    assert.equal(url('/a/%2e%2E/b'), '/b');
+    assert.equal(url('/a//b'), '/a/b');
+  });
+
+  it('never climbs above the root', () => {
+    assert.equal(url('/../../etc/passwd'), '/etc/passwd');
+    assert.equal(url('/..'), '/');
+  });
+
+  it('decodes unreserved escapes and upper-cases the rest', () => {
+    assert.equal(url('/%7euser/%c3%a9t%C3%A9'), '/~user/%C3%A9t%C3%A9');
+    assert.equal(url('/%41'), '/A');
+  });
+
+  it('keeps the query but drops the fragment', () => {
+    assert.equal(url('/search?q=a/../b#top'), '/search?q=a/../b');
+    assert.deepEqual(normalizeTarget('/x?y=1'), { path: '/x', search: '?y=1', url: '/x?y=1' });
+  });
+
+  it('takes only path and query from an absolute-form target, never the host', () => {
+    assert.equal(url('http://evil.example/a/../b?c'), '/b?c');
+    assert.equal(url('http://evil.example'), '/');
+  });
+
+  it('refuses encoded separators, backslashes, control characters and bad escapes with 400', () => {
+    assert.equal(refused('/a/..%2f..%2fb'), 400);
+    assert.equal(refused('/a/%5c..'), 400);
+    assert.equal(refused('/a\\..\\b'), 400);
+    assert.equal(refused('/a%00'), 400);
+    assert.equal(refused('/a%zz'), 400);
+    assert.equal(refused('*'), 400);
+  });
+
+  it('refuses targets longer than 8 KB with 414', () => {
+    assert.equal(refused('/' + 'a'.repeat(8192)), 414);
+  });
+});

@@ -1,0 +1,292 @@
+// One reader request, start to finish: normalize, look up, serve fresh,
+// serve stale while refreshing, fill (coalesced) from an upstream, fall back
+// to a stale copy when every upstream fails, or explain with a 502/504.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import type CachePolicy from 'http-cache-semantics';
+import { HyperstaticError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { Ops } from '../common/ops';
+import { KEY_HOST } from './cache-policy';
+import { formatCacheStatus, type CacheStatus, type ForwardReason } from './cache-status';
+import { notModified, notModifiedHeaders, selectRange } from './conditional';
+import { sendErrorPage } from './error-page';
+import { CoalesceTimeoutError } from './errors';
+import type { FillOutcome, FillRequest, Filler } from './cache-fill';
+import { parseCacheControl } from './freshness';
+import type { ProxyMetrics } from './metrics';
+import { normalizeTarget, NormalizeError, type NormalizedTarget } from './normalize';
+import type { CacheEntry, ResponseCache } from './response-cache';
+import { stripHopByHop, type UpstreamPool } from './upstream-pool';
+
+export interface HandlerOptions {
+  /** Seconds past freshness a copy is served while a background refresh runs. */
+  readonly staleWhileRevalidate: number;
+  /** Seconds past freshness a copy is served when every upstream fails. */
+  readonly staleIfError: number;
+  /** How long a request waits for a fetch it joined before giving up. */
+  readonly coalesceWaitMs: number;
+  readonly accessLog: boolean;
+}
+
+export interface HandlerDeps {
+  readonly cache: ResponseCache;
+  readonly filler: Filler;
+  readonly pool: UpstreamPool;
+  readonly metrics: ProxyMetrics;
+  readonly ops: Ops;
+  readonly logger: Logger;
+  readonly options: HandlerOptions;
+}
+
+const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+/** Client conditionals and ranges are answered by us from the stored copy, never forwarded on a fill. */
+const CLIENT_ONLY = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
+
+export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { cache, filler, pool, metrics, ops, logger, options } = deps;
+  const accessLogger = logger.child({ log: 'access' });
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    if (options.accessLog) {
+      const started = process.hrtime.bigint();
+      res.once('finish', () => {
+        accessLogger.info({
+          method: req.method,
+          url: req.url,
+          status: res.statusCode,
+          cacheStatus: res.getHeader('cache-status'),
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+          bytes: Number(res.getHeader('content-length') ?? 0) || undefined,
+        });
+      });
+    }
+    res.once('finish', () => metrics.responses.inc({ status: String(res.statusCode) }));
+
+    const head = req.method === 'HEAD';
+    let target: NormalizedTarget;
+    try {
+      target = normalizeTarget(req.url ?? '/');
+    } catch (error) {
+      const status = error instanceof NormalizeError ? error.status : 400;
+      sendErrorPage(res, status, error instanceof Error ? error.message : 'Bad request.', formatCacheStatus({ fwd: 'bypass', detail: 'rejected' }), head);
+      return;
+    }
+
+    if ((req.method === 'GET' || head) && OPS_PATHS.has(target.path)) {
+      res.setHeader('cache-status', formatCacheStatus({ fwd: 'bypass', detail: 'ops' }));
+      if (ops.handle(req, res)) return;
+    }
+
+    switch (req.method) {
+      case 'GET':
+      case 'HEAD':
+        if (req.headers.range && !cache.lookup(target.url, policyHeaders(req)).entry) {
+          // A range of something we do not hold (typically large media): stream it through, Range and all.
+          void passThrough(req, res, target, { fwd: 'miss', detail: 'range' });
+          return;
+        }
+        void serveCacheable(req, res, target).catch((error: unknown) => fail(res, error, head));
+        return;
+      case 'CONNECT':
+      case 'TRACE':
+        // TRACE would echo readers' cookies back through a shared cache.
+        sendErrorPage(res, 405, `${req.method} is not supported here.`, formatCacheStatus({ fwd: 'method', detail: 'refused' }));
+        return;
+      default:
+        void passThrough(req, res, target, { fwd: 'method' });
+    }
+  }
+
+  async function serveCacheable(req: IncomingMessage, res: ServerResponse, target: NormalizedTarget): Promise<void> {
+    const headers = policyHeaders(req);
+    const policyRequest = { url: target.url, method: 'GET', headers };
+    const lookup = cache.lookup(target.url, headers);
+    const entry = lookup.entry;
+
+    if (entry) {
+      const evaluation = entry.policy.evaluateRequest(policyRequest);
+      if (evaluation.response && !evaluation.revalidation) {
+        metrics.hits.inc();
+        sendEntry(req, res, entry, { hit: true, ttl: remaining(entry) });
+        return;
+      }
+      const staleFor = -remaining(entry);
+      if (staleFor > 0 && staleFor <= options.staleWhileRevalidate && mayServeStale(entry) && !requestForbidsStale(headers)) {
+        // RFC 5861 §3 stale-while-revalidate, applied to every stored response.
+        metrics.stale.inc({ reason: 'revalidating' });
+        const { promise, leader } = filler.fill({ url: target.url, path: target.path, key: lookup.key, headers, existing: entry }, true);
+        if (leader) void promise.then(discardStream);
+        sendEntry(req, res, entry, { hit: true, ttl: -staleFor, detail: 'stale-while-revalidate' });
+        return;
+      }
+    }
+
+    metrics.misses.inc();
+    const fwd: ForwardReason = !entry ? (lookup.urlKnown ? 'vary-miss' : 'uri-miss') : requestForbidsStale(headers) ? 'request' : 'stale';
+    const fill: FillRequest = { url: target.url, path: target.path, key: lookup.key, headers, existing: entry };
+    const { outcome, collapsed } = await fetchShared(fill);
+
+    switch (outcome.kind) {
+      case 'body': {
+        const { entry: fresh, stored, fwdStatus } = outcome;
+        sendEntry(req, res, fresh, { fwd, fwdStatus, stored, collapsed, ttl: stored ? remaining(fresh) : undefined });
+        return;
+      }
+      case 'stream':
+        sendStream(req, res, outcome, { fwd, fwdStatus: outcome.status, detail: 'too-large' });
+        return;
+      case 'failed':
+        if (entry && mayServeStale(entry) && -remaining(entry) <= options.staleIfError) {
+          // RFC 5861 §4 stale-if-error: a seized origin must not darken the site (DESIGN §3).
+          metrics.stale.inc({ reason: 'error' });
+          sendEntry(req, res, entry, { fwd: 'stale', ttl: remaining(entry), collapsed, detail: 'stale-if-error' });
+          return;
+        }
+        fail(res, outcome.error, req.method === 'HEAD', { fwd, collapsed });
+    }
+  }
+
+  /** Joins the fetch in flight for this key, or leads one; a joiner the result does not fit fetches on its own. */
+  async function fetchShared(fill: FillRequest): Promise<{ outcome: FillOutcome; collapsed: boolean }> {
+    const { promise, leader } = filler.fill(fill, true);
+    if (leader) return { outcome: await promise, collapsed: false };
+    metrics.coalesced.inc();
+    const outcome = await withTimeout(promise, options.coalesceWaitMs);
+    if (outcome.kind === 'failed' || (outcome.kind === 'body' && outcome.stored && outcome.variant === variantOf(outcome.entry, fill))) {
+      return { outcome, collapsed: true };
+    }
+    // Uncacheable, a different Vary variant, or a stream only one reader can consume.
+    return { outcome: await filler.fill(fill, false).promise, collapsed: true };
+  }
+
+  function sendEntry(req: IncomingMessage, res: ServerResponse, entry: CacheEntry, status: CacheStatus): void {
+    const headers = entry.policy.responseHeaders() as Record<string, string | string[]>;
+    headers['cache-status'] = formatCacheStatus(status);
+    const ok = entry.status >= 200 && entry.status < 300;
+    if (ok && notModified(req.headers, headers)) {
+      res.writeHead(304, { ...notModifiedHeaders(headers), 'cache-status': headers['cache-status'] });
+      res.end();
+      return;
+    }
+    const { body } = entry;
+    const range = entry.status === 200 ? selectRange(req.headers, headers, body.length) : { kind: 'full' as const };
+    headers['accept-ranges'] = 'bytes';
+    if (range.kind === 'unsatisfiable') {
+      res.writeHead(416, { 'content-range': `bytes */${body.length}`, 'content-length': '0', 'cache-status': headers['cache-status'] });
+      res.end();
+      return;
+    }
+    if (range.kind === 'partial') {
+      headers['content-range'] = `bytes ${range.start}-${range.end}/${body.length}`;
+      headers['content-length'] = String(range.end - range.start + 1);
+      res.writeHead(206, headers);
+      res.end(req.method === 'HEAD' ? undefined : body.subarray(range.start, range.end + 1));
+      return;
+    }
+    headers['content-length'] = String(body.length);
+    res.writeHead(entry.status, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  function sendStream(req: IncomingMessage, res: ServerResponse, outcome: Extract<FillOutcome, { kind: 'stream' }>, status: CacheStatus): void {
+    res.writeHead(outcome.status, { ...stripHopByHop(outcome.headers), 'cache-status': formatCacheStatus(status) });
+    if (req.method === 'HEAD') {
+      outcome.res.destroy();
+      res.end();
+      return;
+    }
+    for (const chunk of outcome.prefix) res.write(chunk);
+    pipeline(outcome.res, res, () => undefined);
+  }
+
+  async function passThrough(req: IncomingMessage, res: ServerResponse, target: NormalizedTarget, status: CacheStatus): Promise<void> {
+    const safe = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
+    const headers = stripHopByHop(req.headers);
+    const forwardedFor = req.headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${req.socket.remoteAddress ?? ''}` : (req.socket.remoteAddress ?? '');
+    let upstreamRes: IncomingMessage;
+    try {
+      // A body is streamed, never buffered; a request that has one is not replayed on another upstream.
+      ({ res: upstreamRes } = await pool.request({ method: req.method ?? 'GET', url: target.url, headers, body: safe ? undefined : req }));
+    } catch (error) {
+      fail(res, error, req.method === 'HEAD', status);
+      return;
+    }
+    const code = upstreamRes.statusCode ?? 502;
+    if (!safe && code < 400) {
+      // RFC 9111 §4.4: a successful unsafe request invalidates the target URI and its Location.
+      invalidate(target.path);
+      const location = upstreamRes.headers.location ?? upstreamRes.headers['content-location'];
+      if (location?.startsWith('/')) {
+        try {
+          invalidate(normalizeTarget(location).path);
+        } catch {
+          // not a path we could have stored
+        }
+      }
+    }
+    res.writeHead(code, { ...stripHopByHop(upstreamRes.headers), 'cache-status': formatCacheStatus({ ...status, fwdStatus: code }) });
+    pipeline(upstreamRes, res, () => undefined);
+  }
+
+  function invalidate(path: string): void {
+    cache.evictPath(path);
+    filler.invalidate(path);
+  }
+
+  function fail(res: ServerResponse, error: unknown, head: boolean, status: CacheStatus = {}): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const code = error instanceof HyperstaticError && (error.status === 504 || error.status === 502) ? error.status : 502;
+    if (!(error instanceof HyperstaticError)) logger.error({ err: error }, 'unexpected proxy failure');
+    const message = code === 504 ? 'The servers behind this cache did not answer in time, and no saved copy of this page is available.' : 'The servers behind this cache cannot be reached right now, and no saved copy of this page is available.';
+    sendErrorPage(res, code, message, formatCacheStatus({ ...status, detail: 'no-upstream' }), head);
+  }
+
+  return handle;
+}
+
+/** The request as http-cache-semantics sees it: our own Host, no hop-by-hop fields, no client conditionals. */
+function policyHeaders(req: IncomingMessage): CachePolicy.Headers {
+  const headers: CachePolicy.Headers = stripHopByHop(req.headers);
+  for (const name of CLIENT_ONLY) delete headers[name];
+  headers.host = KEY_HOST;
+  return headers;
+}
+
+function variantOf(entry: CacheEntry, fill: FillRequest): string {
+  const parts = entry.vary.map((name) => `${name}:${String(fill.headers[name] ?? '')}`);
+  return parts.length === 0 ? fill.url : `${fill.url}\n${parts.join('\n')}`;
+}
+
+/** Seconds of freshness left (negative once stale). */
+function remaining(entry: CacheEntry): number {
+  return entry.policy.maxAge() - entry.policy.age();
+}
+
+/** RFC 9111 §4.2.4: no stale copy when the origin forbids it explicitly. */
+function mayServeStale(entry: CacheEntry): boolean {
+  const cc = parseCacheControl(entry.policy.responseHeaders()['cache-control']);
+  return !cc.has('must-revalidate') && !cc.has('proxy-revalidate') && !cc.has('no-cache') && !cc.has('s-maxage');
+}
+
+/** A reader who asks for a validated copy (reload) waits for the upstream. */
+function requestForbidsStale(headers: CachePolicy.Headers): boolean {
+  const cc = parseCacheControl(headers['cache-control']);
+  return cc.has('no-cache') || cc.has('max-age') || cc.has('min-fresh') || /no-cache/i.test(String(headers.pragma ?? ''));
+}
+
+function discardStream(outcome: FillOutcome): void {
+  if (outcome.kind === 'stream') outcome.res.destroy();
+}
+
+function withTimeout(promise: Promise<FillOutcome>, ms: number): Promise<FillOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<FillOutcome>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: 'failed', error: new CoalesceTimeoutError(ms) }), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

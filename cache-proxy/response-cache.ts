@@ -1,0 +1,140 @@
+// The in-memory store: an LRU bounded in bytes (body + headers), one entry
+// per (URL, Vary values) variant, plus the indexes that let evict(path)
+// drop every query and variant of a path at once.
+import { LRUCache } from 'lru-cache';
+import type { ProxyPolicy } from './cache-policy';
+import type { HeaderMap } from './freshness';
+
+export interface CacheEntry {
+  readonly url: string;
+  readonly path: string;
+  readonly status: number;
+  readonly body: Buffer;
+  readonly policy: ProxyPolicy;
+  /** Lower-cased request header names the response varies on. */
+  readonly vary: readonly string[];
+}
+
+export interface Lookup {
+  readonly entry: CacheEntry | undefined;
+  /** The variant key this request maps to (also the coalescing key). */
+  readonly key: string;
+  /** Whether any variant of this URL is stored (distinguishes uri-miss from vary-miss). */
+  readonly urlKnown: boolean;
+}
+
+export interface ResponseCache {
+  lookup(url: string, requestHeaders: HeaderMap): Lookup;
+  store(entry: CacheEntry, requestHeaders: HeaderMap): void;
+  /** Drops every variant of one URL (RFC 9111 §4.4 invalidation). */
+  evictUrl(url: string): void;
+  /** Drops every query and variant of a path. */
+  evictPath(path: string): void;
+  readonly bytes: number;
+  readonly size: number;
+}
+
+interface UrlIndex {
+  vary: readonly string[];
+  keys: Set<string>;
+}
+
+/** Per-entry bookkeeping beyond the body: a rough cost of the policy object and its header maps. */
+const ENTRY_OVERHEAD = 512;
+
+export function entrySize(entry: CacheEntry): number {
+  let headerBytes = 0;
+  for (const [name, value] of Object.entries(entry.policy.responseHeaders())) {
+    headerBytes += name.length + (Array.isArray(value) ? value.join('').length : String(value ?? '').length) + 4;
+  }
+  return entry.body.length + headerBytes + entry.url.length * 2 + ENTRY_OVERHEAD;
+}
+
+/** The request's values for the varied headers, joined into a stable key suffix. */
+export function variantKey(url: string, vary: readonly string[], headers: HeaderMap): string {
+  if (vary.length === 0) return url;
+  const parts = vary.map((name) => {
+    const value = headers[name];
+    return `${name}:${Array.isArray(value) ? value.join(',') : (value ?? '')}`;
+  });
+  return `${url}\n${parts.join('\n')}`;
+}
+
+export function parseVary(value: string | string[] | undefined): string[] {
+  const text = Array.isArray(value) ? value.join(',') : value;
+  if (!text) return [];
+  return [...new Set(text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))].sort();
+}
+
+export function createResponseCache(options: { maxBytes: number; maxEntryBytes: number }): ResponseCache {
+  const urls = new Map<string, UrlIndex>();
+  const paths = new Map<string, Set<string>>();
+
+  const lru = new LRUCache<string, CacheEntry>({
+    maxSize: options.maxBytes,
+    maxEntrySize: Math.max(options.maxEntryBytes + 64 * 1024, 1),
+    sizeCalculation: entrySize,
+    // A replacement ('set') keeps the key in the indexes.
+    dispose: (entry, key, reason) => {
+      if (reason !== 'set') forget(entry, key);
+    },
+  });
+
+  function forget(entry: CacheEntry, key: string): void {
+    const index = urls.get(entry.url);
+    if (!index) return;
+    index.keys.delete(key);
+    if (index.keys.size > 0) return;
+    urls.delete(entry.url);
+    const set = paths.get(entry.path);
+    set?.delete(entry.url);
+    if (set?.size === 0) paths.delete(entry.path);
+  }
+
+  function evictUrl(url: string): void {
+    const index = urls.get(url);
+    if (!index) return;
+    for (const key of [...index.keys]) lru.delete(key);
+  }
+
+  return {
+    lookup(url, requestHeaders) {
+      const index = urls.get(url);
+      if (!index) return { entry: undefined, key: url, urlKnown: false };
+      const key = variantKey(url, index.vary, requestHeaders);
+      return { entry: lru.get(key), key, urlKnown: true };
+    },
+    store(entry, requestHeaders) {
+      let index = urls.get(entry.url);
+      if (index && index.vary.join() !== entry.vary.join()) {
+        // The resource changed what it varies on: older variants can no longer be selected.
+        for (const key of [...index.keys]) lru.delete(key);
+        index = urls.get(entry.url);
+      }
+      if (!index) {
+        index = { vary: entry.vary, keys: new Set() };
+        urls.set(entry.url, index);
+        let set = paths.get(entry.path);
+        if (!set) paths.set(entry.path, (set = new Set()));
+        set.add(entry.url);
+      }
+      const key = variantKey(entry.url, entry.vary, requestHeaders);
+      index.keys.add(key);
+      lru.set(key, entry);
+      // lru-cache refuses an entry above maxEntrySize without calling dispose.
+      if (!lru.has(key)) forget(entry, key);
+    },
+    evictUrl,
+    evictPath(path) {
+      const set = paths.get(path);
+      if (!set) return;
+      for (const url of [...set]) evictUrl(url);
+    },
+    get bytes() {
+      return lru.calculatedSize;
+    },
+    get size() {
+      return lru.size;
+    },
+  };
+}

@@ -1,0 +1,176 @@
+// The upstreams (mirrors or any HTTP origin), nearest first: every request
+// has a timeout, failures fail over to the next upstream, and an upstream
+// that keeps failing is marked down and probed until it answers again.
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../common/logger';
+import { NoUpstreamError, UpstreamConnectionError, UpstreamError, UpstreamServerError, UpstreamTimeoutError } from './errors';
+
+export interface Upstream {
+  readonly name: string;
+  readonly url: URL;
+  /** Whether requests go here first. */
+  up: boolean;
+  consecutiveFailures: number;
+}
+
+export interface UpstreamResponse {
+  readonly upstream: Upstream;
+  readonly res: IncomingMessage;
+}
+
+export interface UpstreamRequest {
+  readonly method: string;
+  /** Normalized path + query. */
+  readonly url: string;
+  readonly headers: OutgoingHttpHeaders;
+  /** Streamed request body; a request with a body is never retried on another upstream. */
+  readonly body?: Readable;
+}
+
+export interface UpstreamPool {
+  readonly upstreams: readonly Upstream[];
+  /** Tries upstreams (up ones first) until one answers below 500; throws NoUpstreamError. */
+  request(request: UpstreamRequest): Promise<UpstreamResponse>;
+  anyUp(): boolean;
+  close(): void;
+}
+
+export interface UpstreamPoolOptions {
+  readonly urls: readonly string[];
+  readonly timeoutMs: number;
+  readonly probeIntervalMs: number;
+  readonly logger: Logger;
+  /** Consecutive failures before an upstream is marked down. */
+  readonly failureThreshold?: number;
+  /** Path probed on a down upstream; any answer below 500 counts as alive. */
+  readonly probePath?: string;
+  readonly onFailure?: (upstream: Upstream, error: UpstreamError) => void;
+  readonly onStateChange?: (upstream: Upstream) => void;
+}
+
+/** RFC 9110 §7.6.1: connection-specific fields are never forwarded (and Expect is answered by us, §10.1.1). */
+const HOP_BY_HOP = new Set(['expect', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+
+export function stripHopByHop(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connectionTokens = new Set(String(headers.connection ?? '').split(',').map((s) => s.trim().toLowerCase()));
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
+  const threshold = options.failureThreshold ?? 3;
+  const probePath = options.probePath ?? '/healthz';
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 512 });
+  const upstreams: Upstream[] = options.urls.map((raw) => {
+    const url = new URL(raw);
+    return { name: url.origin + url.pathname.replace(/\/$/, ''), url, up: true, consecutiveFailures: 0 };
+  });
+  let closed = false;
+
+  function send(upstream: Upstream, request: UpstreamRequest): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const secure = upstream.url.protocol === 'https:';
+      const base = upstream.url.pathname.replace(/\/$/, '');
+      const req = (secure ? https : http).request({
+        protocol: upstream.url.protocol,
+        hostname: upstream.url.hostname,
+        port: upstream.url.port,
+        method: request.method,
+        path: base + request.url,
+        // The upstream's own Host, never the client's: no host-header poisoning (DESIGN §6).
+        headers: { ...request.headers, host: upstream.url.host },
+        agent: secure ? httpsAgent : httpAgent,
+      });
+      // Covers connect, waiting for headers and every pause while the body streams.
+      req.setTimeout(options.timeoutMs, () => req.destroy(new UpstreamTimeoutError(upstream.name, options.timeoutMs)));
+      req.once('error', (error) => reject(error instanceof UpstreamError ? error : new UpstreamConnectionError(upstream.name, error)));
+      req.once('response', (res) => {
+        // Errors after the headers surface on the response stream, where the reader handles them.
+        res.once('error', () => undefined);
+        req.on('error', (error) => res.destroy(error));
+        resolve(res);
+      });
+      if (request.body) request.body.pipe(req);
+      else req.end();
+    });
+  }
+
+  function succeeded(upstream: Upstream): void {
+    upstream.consecutiveFailures = 0;
+    if (!upstream.up) {
+      upstream.up = true;
+      options.logger.info({ upstream: upstream.name }, 'upstream is back up');
+      options.onStateChange?.(upstream);
+    }
+  }
+
+  function failed(upstream: Upstream, error: UpstreamError): void {
+    upstream.consecutiveFailures += 1;
+    options.onFailure?.(upstream, error);
+    if (upstream.up && upstream.consecutiveFailures >= threshold) {
+      upstream.up = false;
+      options.logger.warn({ upstream: upstream.name, err: error.message }, 'upstream marked down');
+      options.onStateChange?.(upstream);
+    }
+  }
+
+  async function probe(upstream: Upstream): Promise<void> {
+    try {
+      const res = await send(upstream, { method: 'GET', url: probePath, headers: {} });
+      res.resume();
+      if (res.statusCode !== undefined && res.statusCode < 500) succeeded(upstream);
+    } catch {
+      // still down; the next probe tries again
+    }
+  }
+
+  const probeTimer = setInterval(() => {
+    for (const upstream of upstreams) if (!upstream.up && !closed) void probe(upstream);
+  }, options.probeIntervalMs);
+  probeTimer.unref();
+
+  return {
+    upstreams,
+    anyUp: () => upstreams.some((u) => u.up),
+    async request(request) {
+      // Down upstreams stay a last resort: better a slow answer than none.
+      const order = [...upstreams.filter((u) => u.up), ...upstreams.filter((u) => !u.up)];
+      const failures: UpstreamError[] = [];
+      for (const upstream of order) {
+        try {
+          const res = await send(upstream, request);
+          const status = res.statusCode ?? 502;
+          // 5xx from a mirror means "not me, try another"; a request with a body cannot be replayed.
+          if (status >= 500 && !request.body && status !== 501 && status !== 505) {
+            res.resume();
+            const error = new UpstreamServerError(upstream.name, status);
+            failed(upstream, error);
+            failures.push(error);
+            continue;
+          }
+          succeeded(upstream);
+          return { upstream, res };
+        } catch (error) {
+          const upstreamError = error instanceof UpstreamError ? error : new UpstreamConnectionError(upstream.name, error);
+          failed(upstream, upstreamError);
+          failures.push(upstreamError);
+          if (request.body) break;
+        }
+      }
+      throw new NoUpstreamError(failures);
+    },
+    close() {
+      closed = true;
+      clearInterval(probeTimer);
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}
