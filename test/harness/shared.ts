@@ -1,0 +1,81 @@
+// One MariaDB primary + replica and one Redis serve the whole `npm test` run
+// (started by test/run.js, described to test files by environment
+// variables); each test file takes its own database so files stay
+// independent. Run a file on its own and the servers start here instead.
+import { createDatabase, remoteNode, startMariaDBCluster, SqlNode } from './mariadb';
+import { startRedis } from './redis';
+
+export const MARIADB_ENV = 'HS_TEST_MARIADB';
+export const REDIS_ENV = 'HS_TEST_REDIS_URL';
+
+/** The JSON in HS_TEST_MARIADB. */
+export interface SharedMariaDBInfo {
+  primary: { name: string; port: number; rootUrl: string };
+  replicas: { name: string; port: number; rootUrl: string }[];
+}
+
+export interface SharedDatabase {
+  readonly database: string;
+  /** App-user URL (mysql://hyperstatic:…) on the primary. */
+  readonly primaryUrl: string;
+  /** App-user URL on the (first) replica. */
+  readonly replicaUrl: string;
+  drop(): Promise<void>;
+}
+
+export interface SharedCluster {
+  primary: SqlNode;
+  replicas: SqlNode[];
+}
+
+/** Used by test/run.js: start the shared servers and describe them in env vars for the test processes. */
+export async function startSharedServers(): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
+  const [cluster, redis] = await Promise.all([startMariaDBCluster({ replicas: 1 }), startRedis()]);
+  const describe = (n: { name: string; port: number; rootUrl(): string }) => ({ name: n.name, port: n.port, rootUrl: n.rootUrl() });
+  const info: SharedMariaDBInfo = { primary: describe(cluster.primary), replicas: cluster.replicas.map(describe) };
+  return {
+    env: { [MARIADB_ENV]: JSON.stringify(info), [REDIS_ENV]: redis.url },
+    stop: async () => {
+      await Promise.all([cluster.stop(), redis.stop()]);
+    },
+  };
+}
+
+let clusterPromise: Promise<SharedCluster> | undefined;
+let redisPromise: Promise<string> | undefined;
+
+/** The shared cluster as root-capable nodes (for tests that inspect replication state). */
+export function sharedCluster(): Promise<SharedCluster> {
+  clusterPromise ??= (async () => {
+    const raw = process.env[MARIADB_ENV];
+    if (raw) {
+      const info = JSON.parse(raw) as SharedMariaDBInfo;
+      return {
+        primary: remoteNode(info.primary.name, info.primary.port),
+        replicas: info.replicas.map((r) => remoteNode(r.name, r.port)),
+      };
+    }
+    // Started on demand and killed by cleanup.ts's exit hook when this process ends.
+    const cluster = await startMariaDBCluster({ replicas: 1 });
+    return { primary: cluster.primary, replicas: cluster.replicas };
+  })();
+  return clusterPromise;
+}
+
+/** A fresh, empty database on the shared primary, already replicated, reachable by the app user. */
+export async function sharedDatabase(name = 'test'): Promise<SharedDatabase> {
+  const cluster = await sharedCluster();
+  const db = await createDatabase(cluster, name);
+  return { database: db.database, primaryUrl: db.primaryUrl, replicaUrl: db.replicaUrls[0], drop: db.drop };
+}
+
+/** The shared Redis. Tests that kill or flush Redis wholesale should call startRedis() instead. */
+export function sharedRedisUrl(): Promise<string> {
+  redisPromise ??= (async () => {
+    const url = process.env[REDIS_ENV];
+    if (url) return url;
+    const redis = await startRedis();
+    return redis.url;
+  })();
+  return redisPromise;
+}
