@@ -1,0 +1,212 @@
+// Staying up: coalescing, stale serving, failover, health and clear errors
+// when nothing can be served, against real upstreams on ephemeral ports.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { closedPortUrl, request, sleep, startTestProxy, startUpstream, type TestProxy, type TestUpstream } from './proxy-helpers';
+
+const running: { close(): Promise<void> }[] = [];
+after(async () => {
+  for (const service of running.reverse()) await service.close();
+});
+
+async function upstreamWith(handle: TestUpstream['handle']): Promise<TestUpstream> {
+  const upstream = await startUpstream(handle);
+  running.push(upstream);
+  return upstream;
+}
+
+async function proxyFor(upstreams: string[], env: Record<string, string> = {}): Promise<TestProxy> {
+  const proxy = await startTestProxy(upstreams, env);
+  running.push(proxy);
+  return proxy;
+}
+
+describe('cache proxy: staying up', () => {
+  it('sends one upstream request for 20 concurrent readers of the same page', async () => {
+    const upstream = await upstreamWith((_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'cache-control': 'max-age=60' });
+        res.end('popular');
+      }, 150);
+    });
+    const proxy = await proxyFor([upstream.url]);
+    const replies = await Promise.all(Array.from({ length: 20 }, () => request(proxy.url, '/popular')));
+    assert.equal(upstream.count('/popular'), 1);
+    assert.ok(replies.every((r) => r.status === 200 && r.body === 'popular'));
+    assert.equal(replies.filter((r) => r.cacheStatus.includes('collapsed')).length, 19);
+    const metrics = await request(proxy.url, '/metrics');
+    assert.match(metrics.body, /hyperstatic_proxy_coalesced_waits_total\S* 19/);
+  });
+
+  it('does not share an uncacheable response among coalesced readers', async () => {
+    let n = 0;
+    const upstream = await upstreamWith((_req, res) => {
+      n += 1;
+      const mine = n;
+      setTimeout(() => {
+        res.writeHead(200, { 'cache-control': 'private' });
+        res.end(`for reader ${mine}`);
+      }, 50);
+    });
+    const proxy = await proxyFor([upstream.url]);
+    const replies = await Promise.all(Array.from({ length: 3 }, () => request(proxy.url, '/account')));
+    assert.equal(new Set(replies.map((r) => r.body)).size, 3);
+    assert.equal(upstream.count('/account'), 3);
+  });
+
+  it('serves a stale copy at once while it refreshes in the background', async () => {
+    let version = 1;
+    const upstream = await upstreamWith((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=10' });
+      res.end(`v${version}`);
+    });
+    const proxy = await proxyFor([upstream.url], { PROXY_STALE_WHILE_REVALIDATE: '60' });
+    await request(proxy.url, '/page');
+    version = 2;
+    proxy.advance(20);
+    const stale = await request(proxy.url, '/page');
+    assert.equal(stale.body, 'v1');
+    assert.equal(stale.cacheStatus, 'Hyperstatic; hit; ttl=-10; detail=stale-while-revalidate');
+    await sleep(50);
+    assert.equal(upstream.count('/page'), 2);
+    const refreshed = await request(proxy.url, '/page');
+    assert.equal(refreshed.body, 'v2');
+    assert.match(refreshed.cacheStatus, /^Hyperstatic; hit/);
+  });
+
+  it('serves a stale copy when every upstream is gone, within the stale-if-error window', async () => {
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=10', etag: '"a"' });
+      res.end('still readable');
+    });
+    const proxy = await proxyFor([upstream.url], { PROXY_STALE_WHILE_REVALIDATE: '0', PROXY_STALE_IF_ERROR: '3600' });
+    await request(proxy.url, '/article');
+    await upstream.close();
+    proxy.advance(600);
+    const stale = await request(proxy.url, '/article');
+    assert.equal(stale.status, 200);
+    assert.equal(stale.body, 'still readable');
+    assert.equal(stale.cacheStatus, 'Hyperstatic; fwd=stale; ttl=-590; detail=stale-if-error');
+    proxy.advance(3600);
+    const tooOld = await request(proxy.url, '/article');
+    assert.equal(tooOld.status, 502);
+    assert.match(tooOld.headers['content-type'] ?? '', /text\/html/);
+    assert.match(tooOld.body, /cannot be reached/);
+    assert.match(tooOld.cacheStatus, /detail=no-upstream/);
+  });
+
+  it('does not serve stale when the origin said must-revalidate', async () => {
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=10, must-revalidate' });
+      res.end('strict');
+    });
+    const proxy = await proxyFor([upstream.url], { PROXY_STALE_WHILE_REVALIDATE: '600' });
+    await request(proxy.url, '/strict');
+    await upstream.close();
+    proxy.advance(20);
+    assert.equal((await request(proxy.url, '/strict')).status, 502);
+  });
+
+  it('fails over to the next upstream when the first refuses connections', async () => {
+    const dead = await closedPortUrl();
+    const upstream = await upstreamWith((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=60' });
+      res.end('from second');
+    });
+    const proxy = await proxyFor([dead, upstream.url]);
+    const reply = await request(proxy.url, '/x');
+    assert.equal(reply.body, 'from second');
+    const metrics = await request(proxy.url, '/metrics');
+    assert.match(metrics.body, /hyperstatic_proxy_upstream_errors_total\{[^}]*code="HS_PROXY_UPSTREAM_UNREACHABLE"/);
+  });
+
+  it('fails over when the first upstream does not answer in time or answers 503', async () => {
+    const hanging = await upstreamWith(() => undefined);
+    const broken = await upstreamWith((_req, res) => {
+      res.writeHead(503);
+      res.end('busy');
+    });
+    const good = await upstreamWith((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=60' });
+      res.end('from third');
+    });
+    const proxy = await proxyFor([hanging.url, broken.url, good.url], { PROXY_UPSTREAM_TIMEOUT_MS: '200' });
+    const started = Date.now();
+    const reply = await request(proxy.url, '/y');
+    assert.equal(reply.body, 'from third');
+    assert.ok(Date.now() - started < 1500);
+    assert.equal(hanging.count('/y'), 1);
+    assert.equal(broken.count('/y'), 1);
+  });
+
+  it('answers 504 with a small page when the only upstream times out and nothing is stored', async () => {
+    const hanging = await upstreamWith(() => undefined);
+    const proxy = await proxyFor([hanging.url], { PROXY_UPSTREAM_TIMEOUT_MS: '100' });
+    const reply = await request(proxy.url, '/slow');
+    assert.equal(reply.status, 504);
+    assert.match(reply.body, /did not answer in time/);
+    assert.equal(reply.headers['cache-control'], 'no-store');
+  });
+
+  it('marks a failing upstream down, reports not ready, and brings it back after a probe', async () => {
+    let healthy = false;
+    const upstream = await upstreamWith((_req, res) => {
+      res.writeHead(healthy ? 200 : 503, { 'cache-control': 'no-store' });
+      res.end(healthy ? 'ok' : 'down');
+    });
+    const proxy = await proxyFor([upstream.url], { PROXY_PROBE_INTERVAL_MS: '50' });
+    assert.equal((await request(proxy.url, '/readyz')).status, 200);
+    for (let i = 0; i < 3; i += 1) assert.equal((await request(proxy.url, '/p')).status, 502);
+    const notReady = await request(proxy.url, '/readyz');
+    assert.equal(notReady.status, 503);
+    assert.match(notReady.body, /no upstream is healthy/);
+    healthy = true;
+    await sleep(200);
+    assert.equal((await request(proxy.url, '/readyz')).status, 200);
+    assert.ok(upstream.count('/healthz') >= 1);
+  });
+
+  it('streams a body larger than the entry limit without storing it, and passes Range upstream', async () => {
+    const big = 'x'.repeat(5000);
+    const upstream = await upstreamWith((req, res) => {
+      const chunked = req.url === '/chunked.mp4';
+      if (req.headers.range === 'bytes=0-9') {
+        res.writeHead(206, { 'content-range': 'bytes 0-9/5000', 'content-length': '10' });
+        return void res.end(big.slice(0, 10));
+      }
+      res.writeHead(200, chunked ? { 'cache-control': 'max-age=60' } : { 'cache-control': 'max-age=60', 'content-length': String(big.length) });
+      if (chunked) {
+        res.write(big.slice(0, 2500));
+        setTimeout(() => res.end(big.slice(2500)), 20);
+      } else res.end(big);
+    });
+    const proxy = await proxyFor([upstream.url], { PROXY_MAX_ENTRY_BYTES: '1024' });
+    for (const path of ['/video.mp4', '/chunked.mp4']) {
+      const first = await request(proxy.url, path);
+      const second = await request(proxy.url, path);
+      assert.equal(first.body, big, path);
+      assert.equal(second.body, big, path);
+      assert.match(second.cacheStatus, /detail=too-large/, path);
+      assert.equal(upstream.count(path), 2, path);
+    }
+    const part = await request(proxy.url, '/video.mp4', { headers: { range: 'bytes=0-9' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.body, 'xxxxxxxxxx');
+    assert.equal(upstream.seen.at(-1)?.headers.range, 'bytes=0-9');
+  });
+
+  it('keeps memory within the configured byte budget by evicting least recently used pages', async () => {
+    const body = 'y'.repeat(300 * 1024);
+    const upstream = await upstreamWith((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=600' });
+      res.end(body);
+    });
+    const proxy = await proxyFor([upstream.url], { PROXY_CACHE_BYTES: String(1024 * 1024), PROXY_MAX_ENTRY_BYTES: String(512 * 1024) });
+    for (let i = 0; i < 6; i += 1) await request(proxy.url, `/page/${i}`);
+    const metrics = await request(proxy.url, '/metrics');
+    const bytes = Number(/hyperstatic_proxy_cache_bytes\S* (\d+)/.exec(metrics.body)?.[1]);
+    assert.ok(bytes > 0 && bytes <= 1024 * 1024, String(bytes));
+    assert.match((await request(proxy.url, '/page/5')).cacheStatus, /hit/);
+    assert.match((await request(proxy.url, '/page/0')).cacheStatus, /uri-miss/);
+  });
+});
