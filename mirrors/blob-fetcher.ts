@@ -3,8 +3,6 @@
 // verified against the name, and a bad or failed transfer moves on to the
 // next source. Concurrency is bounded so a large batch cannot open hundreds
 // of sockets or file handles at once.
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BLOB_PATH } from '../common/feed-format';
 import type { Logger } from '../common/logger';
 import { BlobUnavailableError } from './errors';
@@ -65,12 +63,19 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
         await res.body?.cancel().catch(() => undefined);
         throw new Error(`answered ${res.status}`);
       }
-      const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
-      body.on('data', arm);
+      const reader = res.body.getReader();
+      async function* chunks(): AsyncGenerator<Uint8Array> {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          arm();
+          yield value;
+        }
+      }
       try {
-        await store.writeBlob(sha256, body, size);
+        await store.writeBlob(sha256, chunks(), size);
       } finally {
-        body.destroy();
+        await reader.cancel().catch(() => undefined);
       }
     } catch (error) {
       // Surface why the transfer was aborted (timeout, shutdown) rather than a bare AbortError.

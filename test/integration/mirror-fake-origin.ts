@@ -1,0 +1,157 @@
+// A stand-in for the network peer a mirror follows: it speaks the change-feed
+// wire format (common/feed-format.ts) and serves blobs by hash, and records
+// what reached it so tests can assert on the traffic. Real sockets, port 0.
+import http, { type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FeedBatch, JournalEntry, Op, PageKind } from '../../common/feed-format';
+import { sha256Hex } from '../../common/hash';
+
+export interface PageSpec {
+  path: string;
+  body?: string | Buffer;
+  kind?: PageKind;
+  op?: Op;
+  contentType?: string;
+  lastModified?: number;
+}
+
+export interface BuiltBatch {
+  batch: FeedBatch;
+  blobs: Map<string, Buffer>;
+}
+
+/** Builds a well-formed batch whose seqs start at `firstSeq`. */
+export function makeBatch(batchNo: number, firstSeq: number, pages: PageSpec[], epoch = 1): BuiltBatch {
+  const blobs = new Map<string, Buffer>();
+  const entries: JournalEntry[] = pages.map((p, i) => {
+    const op = p.op ?? 'put';
+    const body = op === 'delete' ? undefined : Buffer.from(p.body ?? `<html>${p.path}</html>`);
+    const sha256 = body ? sha256Hex(body) : null;
+    if (body && sha256) blobs.set(sha256, body);
+    return {
+      seq: firstSeq + i,
+      epoch,
+      batch: batchNo,
+      path: p.path,
+      op,
+      sha256,
+      size: body?.length ?? 0,
+      contentType: p.contentType ?? 'text/html; charset=utf-8',
+      lastModified: p.lastModified ?? Date.UTC(2025, 0, 1, 12, 0, 0),
+      kind: p.kind ?? 'article',
+    };
+  });
+  return { batch: { epoch, batch: batchNo, entries }, blobs };
+}
+
+function lastSeq(batch: FeedBatch): number {
+  return batch.entries[batch.entries.length - 1].seq;
+}
+
+export interface FakeOrigin {
+  readonly url: string;
+  epoch: number;
+  /** When false, `GET /feed` answers 503 (the origin is unreachable for the feed). */
+  feedOnline: boolean;
+  /** Bytes served per hash; tests may plant wrong bytes or delete entries. */
+  readonly blobs: Map<string, Buffer>;
+  /** `after` of every feed request, in order. */
+  readonly feedRequests: number[];
+  /** Batch numbers written on each feed connection, in order. */
+  readonly sentPerConnection: number[][];
+  /** Hash of every blob request, in order. */
+  readonly blobRequests: string[];
+  /** Appends a batch to the journal, stores its blobs (unless told not to) and pushes it to connected clients. */
+  publish(built: BuiltBatch, options?: { withBlobs?: boolean }): void;
+  /** Cuts every open feed connection (like a network partition). */
+  dropFeedConnections(): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeOrigin(options: { epoch?: number } = {}): Promise<FakeOrigin> {
+  const journal: FeedBatch[] = [];
+  const clients = new Set<{ res: ServerResponse; sent: number[] }>();
+  const blobs = new Map<string, Buffer>();
+  const feedRequests: number[] = [];
+  const sentPerConnection: number[][] = [];
+  const blobRequests: string[] = [];
+  const origin = { epoch: options.epoch ?? 1, feedOnline: true };
+
+  const write = (client: { res: ServerResponse; sent: number[] }, batch: FeedBatch) => {
+    client.sent.push(batch.batch);
+    client.res.write(`event: batch\nid: ${lastSeq(batch)}\ndata: ${JSON.stringify(batch)}\n\n`);
+  };
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://origin.invalid');
+    if (url.pathname === '/feed') {
+      const after = Number(url.searchParams.get('after') ?? '0');
+      feedRequests.push(after);
+      if (!origin.feedOnline) {
+        res.writeHead(503).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+      const head = journal.length ? lastSeq(journal[journal.length - 1]) : 0;
+      res.write(`event: hello\ndata: ${JSON.stringify({ epoch: origin.epoch, head })}\n\n`);
+      res.write(': ping\n\n');
+      const client = { res, sent: [] as number[] };
+      sentPerConnection.push(client.sent);
+      for (const batch of journal) if (lastSeq(batch) > after) write(client, batch);
+      clients.add(client);
+      req.on('close', () => clients.delete(client));
+      return;
+    }
+    if (url.pathname.startsWith('/blobs/')) {
+      const sha = url.pathname.slice('/blobs/'.length);
+      blobRequests.push(sha);
+      const body = blobs.get(sha);
+      if (!body) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+      res.end(body);
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get epoch() {
+      return origin.epoch;
+    },
+    set epoch(value: number) {
+      origin.epoch = value;
+    },
+    get feedOnline() {
+      return origin.feedOnline;
+    },
+    set feedOnline(value: boolean) {
+      origin.feedOnline = value;
+    },
+    blobs,
+    feedRequests,
+    sentPerConnection,
+    blobRequests,
+    publish(built, publishOptions = {}) {
+      if (publishOptions.withBlobs !== false) for (const [sha, body] of built.blobs) blobs.set(sha, body);
+      journal.push(built.batch);
+      for (const client of clients) write(client, built.batch);
+    },
+    dropFeedConnections() {
+      for (const client of clients) client.res.destroy();
+      clients.clear();
+    },
+    async close() {
+      for (const client of clients) client.res.destroy();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

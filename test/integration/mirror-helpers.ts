@@ -1,0 +1,71 @@
+// Shared by the mirror integration tests: start a real mirror on port 0 with
+// its own temp data dir, and issue raw HTTP requests (fetch would normalize
+// `/../` before sending, hiding exactly what the traversal tests need to send).
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { loadConfig } from '../../common/config';
+import { createLogger } from '../../common/logger';
+import { startMirror, type RunningMirror } from '../../mirrors/main';
+
+export function tempDir(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `hyperstatic-${label}-`));
+}
+
+export async function startTestMirror(options: { origins: string[]; peers?: string[]; dataDir?: string; env?: Record<string, string> }): Promise<RunningMirror & { dataDir: string; registry: Registry }> {
+  const dataDir = options.dataDir ?? tempDir('mirror');
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    MIRROR_PORT: '0',
+    MIRROR_DATA_DIR: dataDir,
+    MIRROR_ORIGIN_URLS: options.origins.join(','),
+    MIRROR_PEERS: (options.peers ?? []).join(','),
+    MIRROR_RECONNECT_MS: '20',
+    MIRROR_FETCH_TIMEOUT_MS: '2000',
+    ...options.env,
+  });
+  const registry = new Registry();
+  const mirror = await startMirror(config, { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'mirror'), registry });
+  return Object.assign(mirror, { dataDir, registry });
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  text: string;
+}
+
+/** Sends `target` byte for byte as the request target. */
+export function rawGet(baseUrl: string, target: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawResponse> {
+  const base = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: base.hostname, port: base.port, path: target, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Retries `check` until it stops throwing; for states reached asynchronously with no event to await. */
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
