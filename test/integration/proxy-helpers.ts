@@ -109,11 +109,11 @@ export function request(base: string, path: string, options: { method?: string; 
   });
 }
 
-/** Sends a raw request line, for targets node's client would rewrite. */
+/** Sends a raw request (include `connection: close`), for targets node's client would rewrite. */
 export function rawRequest(base: string, head: string): Promise<string> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname, () => socket.end(head));
+    const socket = net.connect(Number(port), hostname, () => socket.write(head));
     const chunks: Buffer[] = [];
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('end', () => resolve(Buffer.concat(chunks).toString()));
