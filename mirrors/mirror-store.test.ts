@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, test } from 'node:test';
+import type { FeedBatch, JournalEntry } from '../common/feed-format';
+import { sha256Hex } from '../common/hash';
+import { MissingBlobError, OutOfOrderBatchError, StaleEpochBatchError, BlobMismatchError } from './errors';
+import { batchRefusal, MirrorStore } from './mirror-store';
+
+const opened: MirrorStore[] = [];
+afterEach(() => {
+  while (opened.length) opened.pop()?.close();
+});
+
+function openStore(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-store-'))): MirrorStore {
+  const store = MirrorStore.open(dir);
+  opened.push(store);
+  return store;
+}
+
+function entry(seq: number, pathName: string, body: string | null, extra: Partial<JournalEntry> = {}): JournalEntry {
+  return {
+    seq,
+    epoch: 1,
+    batch: 1,
+    path: pathName,
+    op: body === null ? 'delete' : 'put',
+    sha256: body === null ? null : sha256Hex(body),
+    size: body === null ? 0 : Buffer.byteLength(body),
+    contentType: 'text/html',
+    lastModified: 1_700_000_000_000,
+    kind: 'article',
+    ...extra,
+  };
+}
+
+function batch(batchNo: number, entries: JournalEntry[], epoch = 1): FeedBatch {
+  return { epoch, batch: batchNo, entries: entries.map((e) => ({ ...e, batch: batchNo, epoch })) };
+}
+
+async function putBlob(store: MirrorStore, body: string): Promise<void> {
+  await store.writeBlob(sha256Hex(body), [Buffer.from(body)]);
+}
+
+describe('MirrorStore', () => {
+  test('starts empty at cursor 0, epoch 0', () => {
+    const store = openStore();
+    assert.deepEqual(store.state(), { cursor: 0, epoch: 0 });
+    assert.equal(store.lookup('/'), undefined);
+  });
+
+  test('applies a batch whose blobs are present and keeps it across reopen', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-store-'));
+    const store = openStore(dir);
+    await putBlob(store, 'A');
+    await putBlob(store, 'H');
+    store.applyBatch(batch(1, [entry(1, '/a/', 'A'), entry(2, '/', 'H', { kind: 'index' })]));
+    assert.equal(store.cursor(), 2);
+    store.close();
+    const again = openStore(dir);
+    assert.deepEqual(again.state(), { cursor: 2, epoch: 1 });
+    assert.equal(again.lookup('/')?.kind, 'index');
+    assert.equal(again.lookup('/a/')?.sha256, sha256Hex('A'));
+    assert.equal(fs.readFileSync(again.blobPath(sha256Hex('A')), 'utf8'), 'A');
+  });
+
+  test('refuses a batch with a missing blob and changes nothing', async () => {
+    const store = openStore();
+    await putBlob(store, 'H');
+    assert.throws(() => store.applyBatch(batch(1, [entry(1, '/a/', 'A'), entry(2, '/', 'H')])), MissingBlobError);
+    assert.equal(store.cursor(), 0);
+    assert.equal(store.lookup('/'), undefined);
+    assert.deepEqual(store.batchesAfter(0, 10), []);
+  });
+
+  test('refuses an out-of-order or replayed batch', async () => {
+    const store = openStore();
+    await putBlob(store, 'A');
+    store.applyBatch(batch(1, [entry(5, '/a/', 'A')]));
+    assert.throws(() => store.applyBatch(batch(2, [entry(3, '/b/', 'A')])), OutOfOrderBatchError);
+    assert.throws(() => store.applyBatch(batch(1, [entry(5, '/a/', 'A')])), OutOfOrderBatchError);
+    assert.equal(store.cursor(), 5);
+    assert.equal(store.lookup('/b/'), undefined);
+  });
+
+  test('refuses a batch from an older epoch', async () => {
+    const store = openStore();
+    await putBlob(store, 'A');
+    store.applyBatch(batch(1, [entry(1, '/a/', 'A')], 3));
+    assert.throws(() => store.applyBatch(batch(2, [entry(2, '/b/', 'A')], 2)), StaleEpochBatchError);
+    store.applyBatch(batch(2, [entry(2, '/b/', 'A')], 4));
+    assert.deepEqual(store.state(), { cursor: 2, epoch: 4 });
+  });
+
+  test('delete forgets a path; gone keeps it with its tombstone', async () => {
+    const store = openStore();
+    await putBlob(store, 'A');
+    await putBlob(store, 'T');
+    store.applyBatch(batch(1, [entry(1, '/a/', 'A'), entry(2, '/b/', 'A')]));
+    store.applyBatch(batch(2, [entry(3, '/a/', null), { ...entry(4, '/b/', 'T'), op: 'gone' }]));
+    assert.equal(store.lookup('/a/'), undefined);
+    assert.equal(store.lookup('/b/')?.op, 'gone');
+    assert.equal(store.lookup('/b/')?.sha256, sha256Hex('T'));
+  });
+
+  test('writeBlob keeps nothing when the bytes do not match the name or overrun the size', async () => {
+    const store = openStore();
+    const sha = sha256Hex('expected');
+    await assert.rejects(store.writeBlob(sha, [Buffer.from('something else')]), BlobMismatchError);
+    await assert.rejects(store.writeBlob(sha, [Buffer.from('expected'), Buffer.from('!')], 8), BlobMismatchError);
+    assert.equal(store.hasBlob(sha), false);
+    assert.deepEqual(fs.readdirSync(path.join(store.dir, 'blobs', 'tmp')), []);
+    await store.writeBlob(sha, [Buffer.from('expe'), Buffer.from('cted')], 8);
+    assert.equal(store.hasBlob(sha), true);
+    assert.equal(store.blobPath(sha), path.join(store.dir, 'blobs', sha.slice(0, 2), sha));
+  });
+
+  test('rebuilds whole batches from the journal, in order and bounded', async () => {
+    const store = openStore();
+    await putBlob(store, 'A');
+    const b1 = batch(1, [entry(1, '/a/', 'A'), entry(2, '/', 'A')]);
+    const b2 = batch(2, [entry(4, '/b/', 'A')]);
+    const b3 = batch(3, [entry(5, '/c/', 'A'), entry(6, '/', 'A')]);
+    for (const b of [b1, b2, b3]) store.applyBatch(b);
+    assert.deepEqual(store.batchesAfter(0, 10), [b1, b2, b3]);
+    assert.deepEqual(store.batchesAfter(0, 2), [b1, b2]);
+    assert.deepEqual(store.batchesAfter(2, 10), [b2, b3]);
+    assert.deepEqual(store.batchesAfter(6, 10), []);
+  });
+
+  test('batchRefusal is a pure check of order and epoch', () => {
+    const b = batch(1, [entry(10, '/a/', 'A')], 2);
+    assert.equal(batchRefusal(b, 9, 2), undefined);
+    assert.ok(batchRefusal(b, 10, 2) instanceof OutOfOrderBatchError);
+    assert.ok(batchRefusal(b, 0, 3) instanceof StaleEpochBatchError);
+  });
+});

@@ -1,0 +1,170 @@
+// common/feed-client.ts against real SSE servers: parsing, back-pressure,
+// URL rotation and the epoch rule (DESIGN §4).
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, test } from 'node:test';
+import { createSseParser, followFeed, type FeedFollower } from '../../common/feed-client';
+import type { FeedBatch } from '../../common/feed-format';
+import { createLogger } from '../../common/logger';
+import { makeBatch, startFakeOrigin, type FakeOrigin } from './mirror-fake-origin';
+import { eventually, rawGet, startTestMirror, tempDir } from './mirror-helpers';
+
+const logger = createLogger('silent', 'test');
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()?.();
+});
+
+async function origin(epoch = 1): Promise<FakeOrigin> {
+  const o = await startFakeOrigin({ epoch });
+  cleanups.push(() => o.close());
+  return o;
+}
+
+function follow(urls: string[], onBatch: (batch: FeedBatch, url: string) => Promise<void>, initialEpoch?: number): { follower: FeedFollower; cursor: { value: number } } {
+  const cursor = { value: 0 };
+  const follower = followFeed({
+    urls,
+    after: () => cursor.value,
+    onBatch: async (batch, url) => {
+      await onBatch(batch, url);
+      cursor.value = batch.entries[batch.entries.length - 1].seq;
+    },
+    logger,
+    reconnectMs: 10,
+    initialEpoch,
+  });
+  cleanups.push(async () => {
+    follower.close();
+    await follower.done;
+  });
+  return { follower, cursor };
+}
+
+describe('createSseParser', () => {
+  test('assembles events across arbitrary chunk boundaries and line endings, skipping comments', () => {
+    const parser = createSseParser();
+    const stream = ': ping\r\n\r\nevent: hello\r\ndata: {"epoch":1,\r\ndata: "head":0}\r\n\r\nevent: batch\nid: 7\ndata:x\n\nevent: empty\n\n';
+    const events = [];
+    for (let i = 0; i < stream.length; i += 3) events.push(...parser.push(stream.slice(i, i + 3)));
+    assert.deepEqual(events, [
+      { event: 'hello', id: undefined, data: '{"epoch":1,\n"head":0}' },
+      { event: 'batch', id: '7', data: 'x' },
+    ]);
+  });
+});
+
+describe('followFeed', () => {
+  test('hands batches over one at a time and reads no further until each is handled', async () => {
+    const o = await origin();
+    for (let i = 1; i <= 5; i++) o.publish(makeBatch(i, i, [{ path: `/p${i}/` }]));
+    const seen: number[] = [];
+    let running = 0;
+    let maxRunning = 0;
+    const { cursor } = follow([o.url], async (batch) => {
+      running += 1;
+      maxRunning = Math.max(maxRunning, running);
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      seen.push(batch.batch);
+      running -= 1;
+    });
+    await eventually(() => assert.equal(cursor.value, 5));
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+    assert.equal(maxRunning, 1);
+    assert.deepEqual(o.feedRequests, [0]);
+  });
+
+  test('rotates past an unreachable URL', async () => {
+    const dead = http.createServer();
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => dead.close(() => resolve()));
+    const o = await origin();
+    o.publish(makeBatch(1, 1, [{ path: '/a/' }]));
+    const sources: string[] = [];
+    const { cursor } = follow([deadUrl, o.url], async (_batch, url) => {
+      sources.push(url);
+    });
+    await eventually(() => assert.equal(cursor.value, 1));
+    assert.deepEqual(sources, [o.url]);
+  });
+
+  test('retries a failed batch from the cursor instead of skipping it', async () => {
+    const o = await origin();
+    o.publish(makeBatch(1, 1, [{ path: '/a/' }]));
+    o.publish(makeBatch(2, 2, [{ path: '/b/' }]));
+    let failures = 0;
+    const { cursor } = follow([o.url], async (batch) => {
+      if (batch.batch === 2 && failures++ === 0) throw new Error('disk full');
+    });
+    await eventually(() => assert.equal(cursor.value, 2));
+    assert.deepEqual(o.feedRequests.slice(0, 2), [0, 1]);
+  });
+
+  test('refuses a server whose epoch is below one already seen and moves on', async () => {
+    const current = await origin(2);
+    const deposed = await origin(1);
+    current.publish(makeBatch(1, 1, [{ path: '/a/', body: 'current' }], 2));
+    deposed.publish(makeBatch(7, 2, [{ path: '/a/', body: 'stale' }], 1));
+    const delivered: string[] = [];
+    const { follower, cursor } = follow([current.url, deposed.url], async (batch, url) => {
+      delivered.push(`${url === current.url ? 'current' : 'deposed'}:${batch.batch}`);
+    });
+    await eventually(() => assert.equal(cursor.value, 1));
+    current.dropFeedConnections();
+    await eventually(() => assert.ok(deposed.feedRequests.length >= 1));
+    current.publish(makeBatch(2, 2, [{ path: '/b/' }], 2));
+    await eventually(() => assert.equal(cursor.value, 2));
+    assert.deepEqual(delivered, ['current:1', 'current:2']);
+    assert.equal(follower.epoch(), 2);
+  });
+
+  test('stops for good on close()', async () => {
+    const o = await origin();
+    const { follower } = follow([o.url], async () => undefined);
+    await eventually(() => assert.equal(o.feedRequests.length, 1));
+    follower.close();
+    await follower.done;
+    o.publish(makeBatch(1, 1, [{ path: '/a/' }]));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(o.feedRequests.length, 1);
+  });
+});
+
+describe('mirror and epochs', () => {
+  test('a restarted mirror refuses an origin with an older epoch than it applied', async () => {
+    const current = await origin(3);
+    current.publish(makeBatch(1, 1, [{ path: '/a/', body: 'current' }], 3));
+    const dataDir = tempDir('mirror-epoch');
+    const first = await startTestMirror({ origins: [current.url], dataDir });
+    await first.waitForCursor(1, 5000);
+    await first.close();
+
+    const deposed = await origin(2);
+    deposed.publish(makeBatch(9, 2, [{ path: '/a/', body: 'stale' }], 2));
+    const second = await startTestMirror({ origins: [deposed.url], dataDir });
+    cleanups.push(() => second.close());
+    await eventually(() => assert.ok(deposed.feedRequests.length >= 2));
+    assert.equal(second.cursor(), 1);
+    assert.equal((await rawGet(second.url, '/a/')).text, 'current');
+    assert.deepEqual(deposed.blobRequests, []);
+    const status = (await (await fetch(`${second.url}/_mirror/status`)).json()) as { lastError: string };
+    assert.match(status.lastError, /epoch 2 is older than epoch 3/);
+  });
+
+  test('a mirror can follow another mirror, and a proxy-style client can follow it', async () => {
+    const o = await origin();
+    o.publish(makeBatch(1, 1, [{ path: '/a/', body: 'a' }]));
+    const upstream = await startTestMirror({ origins: [o.url] });
+    cleanups.push(() => upstream.close());
+    // The downstream mirror knows only the upstream mirror: feed and blobs both come from it.
+    const downstream = await startTestMirror({ origins: [upstream.url] });
+    cleanups.push(() => downstream.close());
+    await downstream.waitForCursor(1, 5000);
+    o.publish(makeBatch(2, 2, [{ path: '/b/', body: 'b' }]));
+    await downstream.waitForCursor(2, 5000);
+    assert.equal((await rawGet(downstream.url, '/b/')).text, 'b');
+    assert.equal(o.blobRequests.length, 2, 'the origin served each blob once, to the upstream mirror only');
+  });
+});
