@@ -127,9 +127,11 @@ export function createFiller(deps: { cache: ResponseCache; pool: UpstreamPool; p
         if (current) return { promise: current.promise, leader: false };
       }
       const flight: Flight = { path: request.path, dirty: false };
-      const promise = fetchOnce(request, flight).finally(() => {
-        if (flights.get(request.key)?.flight === flight) flights.delete(request.key);
-      });
+      const promise = fetchOnce(request, flight)
+        .catch((error: unknown): FillOutcome => ({ kind: 'failed', error: toHyperstaticError(error) }))
+        .finally(() => {
+          if (flights.get(request.key)?.flight === flight) flights.delete(request.key);
+        });
       if (coalesce) flights.set(request.key, { flight, promise });
       return { promise, leader: true };
     },

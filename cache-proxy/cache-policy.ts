@@ -34,6 +34,21 @@ export function createPolicyFactory(now: () => number, rules: FreshnessRules): P
     override maxAge(): number {
       return this.storable() ? this.freshness.lifetime : 0;
     }
+
+    // RFC 9111 §5.2.2.2: must-revalidate only binds once the response is
+    // stale. http-cache-semantics 4.3 revalidates it on every use, which would
+    // send every hit of `max-age=60, must-revalidate` to the upstream.
+    override evaluateRequest(req: CachePolicy.Request): CachePolicy.EvaluateRequestResult {
+      const directives = (this as unknown as { _rescc: Record<string, unknown> })._rescc;
+      if (!directives['must-revalidate'] || this.stale()) return super.evaluateRequest(req);
+      const mustRevalidate = directives['must-revalidate'];
+      delete directives['must-revalidate'];
+      try {
+        return super.evaluateRequest(req);
+      } finally {
+        directives['must-revalidate'] = mustRevalidate;
+      }
+    }
   }
   return (req, res) => new ClockedPolicy(req, res, { shared: true });
 }

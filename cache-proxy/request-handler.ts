@@ -83,10 +83,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
       case 'HEAD':
         if (req.headers.range && !cache.lookup(target.url, policyHeaders(req)).entry) {
           // A range of something we do not hold (typically large media): stream it through, Range and all.
-          void passThrough(req, res, target, { fwd: 'miss', detail: 'range' });
+          passThrough(req, res, target, { fwd: 'miss', detail: 'range' }).catch((error: unknown) => fail(res, error, head));
           return;
         }
-        void serveCacheable(req, res, target).catch((error: unknown) => fail(res, error, head));
+        serveCacheable(req, res, target).catch((error: unknown) => fail(res, error, head));
         return;
       case 'CONNECT':
       case 'TRACE':
@@ -94,7 +94,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         sendErrorPage(res, 405, `${req.method} is not supported here.`, formatCacheStatus({ fwd: 'method', detail: 'refused' }));
         return;
       default:
-        void passThrough(req, res, target, { fwd: 'method' });
+        passThrough(req, res, target, { fwd: 'method' }).catch((error: unknown) => fail(res, error, head));
     }
   }
 

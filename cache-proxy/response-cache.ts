@@ -72,7 +72,7 @@ export function createResponseCache(options: { maxBytes: number; maxEntryBytes: 
 
   const lru = new LRUCache<string, CacheEntry>({
     maxSize: options.maxBytes,
-    maxEntrySize: Math.max(options.maxEntryBytes + 64 * 1024, 1),
+    maxEntrySize: Math.min(options.maxBytes, options.maxEntryBytes + 64 * 1024),
     sizeCalculation: entrySize,
     // A replacement ('set') keeps the key in the indexes.
     dispose: (entry, key, reason) => {

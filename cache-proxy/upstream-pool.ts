@@ -97,7 +97,11 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
         req.on('error', (error) => res.destroy(error));
         resolve(res);
       });
-      if (request.body) request.body.pipe(req);
+      if (request.body) {
+        // A reader who aborts an upload aborts the upstream request with it.
+        request.body.once('error', (error) => req.destroy(error));
+        request.body.pipe(req);
+      }
       else req.end();
     });
   }

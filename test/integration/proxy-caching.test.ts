@@ -33,6 +33,9 @@ describe('cache proxy: RFC 9111 caching', () => {
         case '/lang':
           res.writeHead(200, { 'cache-control': 'max-age=100', vary: 'Accept-Language' });
           return void res.end(`hello in ${req.headers['accept-language'] ?? 'none'}`);
+        case '/strict':
+          res.writeHead(200, { 'cache-control': 'max-age=100, must-revalidate', etag: '"s1"' });
+          return void res.end('strict');
         case '/nostore':
           res.writeHead(200, { 'cache-control': 'no-store' });
           return void res.end('secret');
@@ -222,6 +225,22 @@ describe('cache proxy: RFC 9111 caching', () => {
     }
     assert.equal(upstream.count('/lang?e=1'), 4);
     assert.equal(upstream.count('/lang?e=2'), 2);
+  });
+
+  it('serves a fresh must-revalidate response from memory and revalidates it once stale', async () => {
+    await request(proxy.url, '/strict');
+    assert.match((await request(proxy.url, '/strict')).cacheStatus, /hit/);
+    proxy.advance(101);
+    assert.match((await request(proxy.url, '/strict')).cacheStatus, /fwd=stale/);
+    assert.equal(upstream.count('/strict'), 2);
+  });
+
+  it('goes to the upstream when a reader reloads with max-age=0', async () => {
+    await request(proxy.url, '/news/fresh?reload');
+    proxy.advance(1);
+    const reload = await request(proxy.url, '/news/fresh?reload', { headers: { 'cache-control': 'max-age=0' } });
+    assert.match(reload.cacheStatus, /fwd=request/);
+    assert.equal(upstream.count('/news/fresh?reload'), 2);
   });
 
   it('caches a 404 for its explicit lifetime', async () => {
