@@ -27,7 +27,9 @@ ${status >= 500 ? '<p>Please try again in a minute.</p>' : ''}
     'cache-status': cacheStatus,
   };
   if (status === 502 || status === 504) headers['retry-after'] = '30';
-  res.writeHead(status, headers);
+  // setHeader, not writeHead(status, headers): the access log reads them back.
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.writeHead(status);
   res.end(head ? undefined : body);
 }
 

@@ -1,7 +1,7 @@
 // One reader request, start to finish: normalize, look up, serve fresh,
 // serve stale while refreshing, fill (coalesced) from an upstream, fall back
 // to a stale copy when every upstream fails, or explain with a 502/504.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import type CachePolicy from 'http-cache-semantics';
 import { HyperstaticError } from '../common/errors';
@@ -46,6 +46,13 @@ const CLIENT_ONLY = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmod
 export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { cache, filler, pool, metrics, ops, logger, options } = deps;
   const accessLogger = logger.child({ log: 'access' });
+  // Headers given to writeHead() are not readable back through getHeader(); the access log keeps its own copy.
+  const written = new WeakMap<ServerResponse, OutgoingHttpHeaders>();
+
+  function writeHead(res: ServerResponse, status: number, headers: OutgoingHttpHeaders): void {
+    if (options.accessLog) written.set(res, headers);
+    res.writeHead(status, headers);
+  }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     if (options.accessLog) {
@@ -55,9 +62,9 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
           method: req.method,
           url: req.url,
           status: res.statusCode,
-          cacheStatus: res.getHeader('cache-status'),
+          cacheStatus: written.get(res)?.['cache-status'] ?? res.getHeader('cache-status'),
           ms: Number(process.hrtime.bigint() - started) / 1e6,
-          bytes: Number(res.getHeader('content-length') ?? 0) || undefined,
+          bytes: Number(written.get(res)?.['content-length'] ?? res.getHeader('content-length') ?? 0) || undefined,
         });
       });
     }
@@ -165,7 +172,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     headers['cache-status'] = formatCacheStatus(status);
     const ok = entry.status >= 200 && entry.status < 300;
     if (ok && notModified(req.headers, headers)) {
-      res.writeHead(304, { ...notModifiedHeaders(headers), 'cache-status': headers['cache-status'] });
+      writeHead(res, 304, { ...notModifiedHeaders(headers), 'cache-status': headers['cache-status'] });
       res.end();
       return;
     }
@@ -173,24 +180,24 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     const range = entry.status === 200 ? selectRange(req.headers, headers, body.length) : { kind: 'full' as const };
     headers['accept-ranges'] = 'bytes';
     if (range.kind === 'unsatisfiable') {
-      res.writeHead(416, { 'content-range': `bytes */${body.length}`, 'content-length': '0', 'cache-status': headers['cache-status'] });
+      writeHead(res, 416, { 'content-range': `bytes */${body.length}`, 'content-length': '0', 'cache-status': headers['cache-status'] });
       res.end();
       return;
     }
     if (range.kind === 'partial') {
       headers['content-range'] = `bytes ${range.start}-${range.end}/${body.length}`;
       headers['content-length'] = String(range.end - range.start + 1);
-      res.writeHead(206, headers);
+      writeHead(res, 206, headers);
       res.end(req.method === 'HEAD' ? undefined : body.subarray(range.start, range.end + 1));
       return;
     }
     headers['content-length'] = String(body.length);
-    res.writeHead(entry.status, headers);
+    writeHead(res, entry.status, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
   function sendStream(req: IncomingMessage, res: ServerResponse, outcome: Extract<FillOutcome, { kind: 'stream' }>, status: CacheStatus): void {
-    res.writeHead(outcome.status, { ...stripHopByHop(outcome.headers), 'cache-status': formatCacheStatus(status) });
+    writeHead(res, outcome.status, { ...stripHopByHop(outcome.headers), 'cache-status': formatCacheStatus(status) });
     if (req.method === 'HEAD') {
       outcome.res.destroy();
       res.end();
@@ -226,7 +233,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         }
       }
     }
-    res.writeHead(code, { ...stripHopByHop(upstreamRes.headers), 'cache-status': formatCacheStatus({ ...status, fwdStatus: code }) });
+    writeHead(res, code, { ...stripHopByHop(upstreamRes.headers), 'cache-status': formatCacheStatus({ ...status, fwdStatus: code }) });
     pipeline(upstreamRes, res, () => undefined);
   }
 

@@ -5,7 +5,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerRespon
 import net, { type AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../common/config';
-import { createLogger } from '../../common/logger';
+import { createLogger, type Logger } from '../../common/logger';
 import { startProxy, type RunningProxy } from '../../cache-proxy/main';
 
 export interface SeenRequest {
@@ -66,7 +66,7 @@ export interface TestProxy extends RunningProxy {
   registry: Registry;
 }
 
-export async function startTestProxy(upstreams: string[], env: Record<string, string> = {}): Promise<TestProxy> {
+export async function startTestProxy(upstreams: string[], env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestProxy> {
   const config = loadConfig({
     PROXY_PORT: '0',
     PROXY_UPSTREAMS: upstreams.join(','),
@@ -78,7 +78,7 @@ export async function startTestProxy(upstreams: string[], env: Record<string, st
   });
   let offset = 0;
   const registry = new Registry();
-  const proxy = await startProxy(config, { logger: createLogger('silent', 'cache-proxy-test'), registry, now: () => Date.now() + offset });
+  const proxy = await startProxy(config, { logger: options.logger ?? createLogger('silent', 'cache-proxy-test'), registry, now: () => Date.now() + offset });
   return Object.assign(proxy, {
     registry,
     advance(seconds: number) {

@@ -2,6 +2,7 @@
 // of the root, poison a key, or exhaust it with oversized requests.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pino from 'pino';
 import { rawRequest, request, startTestProxy, startUpstream, type TestProxy, type TestUpstream } from './proxy-helpers';
 
 describe('cache proxy: request safety', () => {
@@ -74,5 +75,23 @@ describe('cache proxy: request safety', () => {
     assert.match(metrics, /hyperstatic_proxy_cache_hits_total(\{[^}]*\})? [1-9]/);
     assert.match(metrics, /hyperstatic_proxy_cache_misses_total(\{[^}]*\})? [1-9]/);
     assert.match(metrics, /hyperstatic_proxy_upstream_up\{[^}]*\} 1/);
+  });
+
+  it('writes one structured access log line per request when enabled', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const logged = await startTestProxy([upstream.url], { PROXY_ACCESS_LOG: 'true' }, { logger });
+    try {
+      await request(logged.url, '/logged?q=1');
+      const access = lines.filter((l) => l.log === 'access');
+      assert.equal(access.length, 1);
+      assert.equal(access[0].method, 'GET');
+      assert.equal(access[0].url, '/logged?q=1');
+      assert.equal(access[0].status, 200);
+      assert.match(String(access[0].cacheStatus), /^Hyperstatic; fwd=uri-miss/);
+      assert.equal(typeof access[0].ms, 'number');
+    } finally {
+      await logged.close();
+    }
   });
 });
