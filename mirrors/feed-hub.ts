@@ -24,6 +24,9 @@ interface Client {
   live: boolean;
 }
 
+/** Batches read from the journal per replay step. */
+const REPLAY_PAGE = 16;
+
 export function formatSseEvent(event: string, data: unknown, id?: number): string {
   return `event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`;
 }
@@ -53,7 +56,7 @@ export function createFeedHub(options: { store: MirrorStore; logger: Logger; pin
       if (closed || client.res.destroyed) return;
       // Reading the journal is synchronous, so no batch can be applied between
       // finding nothing more to replay and switching the client to live.
-      const batches = store.batchesAfter(client.sent, 64);
+      const batches = store.batchesAfter(client.sent, REPLAY_PAGE);
       if (batches.length === 0) {
         client.live = true;
         return;
@@ -65,6 +68,8 @@ export function createFeedHub(options: { store: MirrorStore; logger: Logger; pin
         });
         if (client.res.destroyed) return;
       }
+      // Replaying a long journal must not starve page requests: yield between pages.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
@@ -76,6 +81,12 @@ export function createFeedHub(options: { store: MirrorStore; logger: Logger; pin
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
+      // Pushes are small and latency is the point: do not let Nagle hold them back.
+      res.socket?.setNoDelay(true);
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
       const state = store.state();
       res.write(formatSseEvent('hello', { epoch: state.epoch, head: state.cursor }));
       const client: Client = { res, sent: after, live: false };

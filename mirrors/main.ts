@@ -34,6 +34,7 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     cursor: () => store.cursor(),
     epoch: () => store.epoch(),
     lagSeconds: () => sync.lagSeconds(),
+    connected: () => sync.isConnected(),
   });
   const fetcher = createBlobFetcher({
     store,

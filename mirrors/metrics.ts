@@ -11,7 +11,7 @@ export interface MirrorMetrics {
 
 export function createMirrorMetrics(
   registry: Registry,
-  read: { cursor: () => number; epoch: () => number; lagSeconds: () => number },
+  read: { cursor: () => number; epoch: () => number; lagSeconds: () => number; connected: () => boolean },
 ): MirrorMetrics {
   // One process may host several components on a shared registry (embedded
   // mode), and tests start several mirrors: reuse a metric that exists.
@@ -26,6 +26,7 @@ export function createMirrorMetrics(
   }
   gauge('hyperstatic_mirror_cursor', 'Sequence number of the last change-journal entry this mirror applied', read.cursor);
   gauge('hyperstatic_mirror_epoch', 'Epoch of the last batch this mirror applied', read.epoch);
+  gauge('hyperstatic_mirror_feed_connected', '1 while the mirror holds an accepted change-feed connection, else 0', () => (read.connected() ? 1 : 0));
   gauge('hyperstatic_mirror_lag_seconds', 'Seconds since the mirror first learned of an entry it has not applied yet (0 when caught up)', read.lagSeconds);
   return {
     batchesApplied: counter('hyperstatic_mirror_batches_applied_total', 'Batches applied to the local copy'),

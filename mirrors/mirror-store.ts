@@ -184,7 +184,7 @@ export class MirrorStore {
    * into place only if the bytes hash to `sha256` (and never exceed
    * `maxBytes`). A mismatch leaves nothing behind and throws BlobMismatchError.
    */
-  async writeBlob(sha256: string, body: AsyncIterable<Uint8Array>, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
+  async writeBlob(sha256: string, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
     const final = this.blobPath(sha256);
     const temp = path.join(this.tmpDir, `${sha256}.${process.pid}.${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');

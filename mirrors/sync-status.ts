@@ -37,6 +37,10 @@ export class SyncStatus {
     this.lastError = error.message;
   }
 
+  isConnected(): boolean {
+    return this.connected;
+  }
+
   /** Seconds since the mirror first knew of an entry it has not applied yet; 0 when caught up. */
   lagSeconds(): number {
     return this.behindSince === undefined ? 0 : Math.max(0, (this.now() - this.behindSince) / 1000);

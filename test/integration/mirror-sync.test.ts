@@ -2,7 +2,9 @@
 // resuming, verifying blobs, refusing what it cannot fully apply.
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, test } from 'node:test';
+import { followFeed } from '../../common/feed-client';
 import { sha256Hex } from '../../common/hash';
+import { createLogger } from '../../common/logger';
 import { makeBatch, startFakeOrigin, type FakeOrigin } from './mirror-fake-origin';
 import { eventually, rawGet, startTestMirror, tempDir } from './mirror-helpers';
 
@@ -308,5 +310,32 @@ describe('mirror following the change feed', () => {
     // By the time the push arrives, the mirror serves the new page.
     assert.equal((await rawGet(m.url, '/b/')).text, 'b');
     controller.abort();
+  });
+
+  test('its own /feed hands a client over from replay to live pushes without gaps or duplicates', async () => {
+    const o = await origin();
+    for (let i = 1; i <= 20; i++) o.publish(makeBatch(i, i, [{ path: `/p${i}/`, body: `p${i}` }]));
+    const m = await mirror({ origins: [o.url] });
+    await m.waitForCursor(5, 5000).catch(() => undefined);
+
+    // Connect while the mirror is still applying, and keep publishing meanwhile.
+    const received: number[] = [];
+    const follower = followFeed({
+      urls: [m.url],
+      after: () => received.at(-1) ?? 0,
+      onBatch: async (batch) => {
+        received.push(batch.entries[0].seq);
+      },
+      logger: createLogger('silent', 'test'),
+      reconnectMs: 10,
+    });
+    cleanups.push(async () => {
+      follower.close();
+      await follower.done;
+    });
+    for (let i = 21; i <= 40; i++) o.publish(makeBatch(i, i, [{ path: `/p${i}/`, body: `p${i}` }]));
+    await m.waitForCursor(40, 5000);
+    await eventually(() => assert.equal(received.length, 40));
+    assert.deepEqual(received, Array.from({ length: 40 }, (_, i) => i + 1));
   });
 });
