@@ -133,10 +133,11 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
 /** Evicts every path of every batch the feed delivers; TTLs remain the safety net while it is cut. */
 function followChanges(config: Config, logger: Logger, evict: (path: string) => void): FeedFollower | undefined {
   if (config.proxyFeedUrl === 'off') return undefined;
+  const automatic = config.proxyFeedUrl === '';
   const base = config.proxyFeedUrl || config.proxyUpstreams[0];
   let head = 0;
   let greeted = false;
-  return followFeed({
+  const follower: FeedFollower = followFeed({
     urls: [base],
     after: () => head,
     onHello: (hello) => {
@@ -150,6 +151,15 @@ function followChanges(config: Config, logger: Logger, evict: (path: string) => 
         head = Math.max(head, entry.seq);
       }
     },
+    onError: (error) => {
+      // PROXY_FEED_URL="" means "the first upstream, if it is a Hyperstatic mirror": one that
+      // has no feed at all is an ordinary origin, and TTLs alone keep its pages fresh.
+      if (automatic && !greeted && /feed answered (404|405|501|[^0-9])/.test(error.message)) {
+        logger.info({ upstream: base }, 'first upstream has no change feed; relying on TTLs');
+        follower.close();
+      }
+    },
     logger: logger.child({ feed: base }),
   });
+  return follower;
 }

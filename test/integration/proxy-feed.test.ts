@@ -92,3 +92,22 @@ describe('cache proxy: change feed eviction', () => {
     assert.deepEqual(feedAfter, ['0', '43']);
   });
 });
+
+describe('cache proxy: automatic feed discovery', () => {
+  it('stops asking an upstream that has no change feed and keeps serving from it', async () => {
+    const upstream = await startUpstream((req, res) => {
+      res.writeHead(req.url?.startsWith('/feed') ? 404 : 200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60' });
+      res.end('plain origin');
+    });
+    const proxy = await startTestProxy([upstream.url], { PROXY_FEED_URL: '' });
+    try {
+      await until(() => upstream.seen.some((r) => r.url.startsWith('/feed')));
+      await sleep(1500);
+      assert.equal(upstream.seen.filter((r) => r.url.startsWith('/feed')).length, 1);
+      assert.equal((await request(proxy.url, '/page')).body, 'plain origin');
+    } finally {
+      await proxy.close();
+      await upstream.close();
+    }
+  });
+});
