@@ -126,7 +126,7 @@ const spec = {
   mirrorIndexMaxAge: variable('MIRROR_INDEX_MAX_AGE', '60', 'Cache-Control max-age, in seconds, the mirror sends for index and feed pages', integer(0, 31_536_000)),
   mirrorFetchConcurrency: variable('MIRROR_FETCH_CONCURRENCY', '8', 'Blobs one mirror downloads at once', integer(1, 256)),
   mirrorFetchTimeoutMs: variable('MIRROR_FETCH_TIMEOUT_MS', '30000', 'A blob download is abandoned after this many milliseconds without data', integer(10, 600_000)),
-  mirrorReconnectMs: variable('MIRROR_RECONNECT_MS', '500', 'First delay before reconnecting to the change feed; doubles per failure up to 60 times this', integer(10, 600_000)),
+  mirrorReconnectMs: variable('MIRROR_RECONNECT_MS', '500', 'First delay before reconnecting to the change feed; doubles per failure, up to 60 times this or 30 s', integer(10, 600_000)),
   proxyPort: variable('PROXY_PORT', '8080', 'Port readers reach the cache proxy on', port),
   proxyUpstreams: variable('PROXY_UPSTREAMS', 'http://127.0.0.1:8081', 'Comma-separated upstream URLs (mirrors or any HTTP origin), nearest first', urlList),
   proxyFeedUrl: variable('PROXY_FEED_URL', '', 'Change feed to follow for instant eviction (a mirror URL); empty means the first upstream if it is a Hyperstatic mirror, "off" disables', text),

@@ -67,6 +67,7 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
+  let lastProgressLog = 0;
   async function applyBatch(batch: FeedBatch, source: string): Promise<void> {
     const last = batch.entries[batch.entries.length - 1].seq;
     sync.sawHead(last, store.cursor(), source);
@@ -80,7 +81,17 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     const cursor = store.cursor();
     metrics.batchesApplied.inc();
     sync.applied(cursor);
-    logger.info({ batch: batch.batch, epoch: batch.epoch, cursor, entries: batch.entries.length, source }, 'batch applied');
+    const { head } = sync.snapshot(cursor, batch.epoch);
+    if (head > cursor) {
+      // Catching up (bootstrap or after an outage): report progress, not every batch.
+      logger.debug({ batch: batch.batch, cursor, source }, 'batch applied');
+      if (Date.now() - lastProgressLog >= 5000) {
+        lastProgressLog = Date.now();
+        logger.info({ cursor, head, source }, 'catching up with the change feed');
+      }
+    } else {
+      logger.info({ batch: batch.batch, epoch: batch.epoch, cursor, entries: batch.entries.length, source }, 'batch applied');
+    }
     hub.publish(batch);
     applied.emit('cursor', cursor);
   }
@@ -89,7 +100,15 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     urls: config.mirrorOrigins,
     after: () => store.cursor(),
     initialEpoch: store.epoch(),
-    onHello: (hello, source) => sync.sawHead(hello.head, store.cursor(), source),
+    onHello: (hello, source) => {
+      const cursor = store.cursor();
+      if (hello.head < cursor) {
+        // The origin's journal ends before what this mirror applied: a promoted replica that missed
+        // entries the old primary had pushed. Those seqs may be reused; an operator must re-sync.
+        logger.warn({ source, head: hello.head, cursor, epoch: hello.epoch }, 'origin journal head is behind the mirror cursor');
+      }
+      sync.sawHead(hello.head, cursor, source);
+    },
     onBatch: applyBatch,
     onError: (error) => {
       sync.failed(error);
