@@ -61,6 +61,12 @@ export interface FakeOrigin {
   readonly sentPerConnection: number[][];
   /** Hash of every blob request, in order. */
   readonly blobRequests: string[];
+  /** When true, blob requests are accepted but never answered (a stalled link). */
+  stallBlobs: boolean;
+  /** Delay before answering each blob request, in ms. */
+  blobDelayMs: number;
+  /** Most blob requests in progress at once. */
+  readonly maxConcurrentBlobRequests: number;
   /** Appends a batch to the journal, stores its blobs (unless told not to) and pushes it to connected clients. */
   publish(built: BuiltBatch, options?: { withBlobs?: boolean }): void;
   /** Cuts every open feed connection (like a network partition). */
@@ -75,7 +81,7 @@ export async function startFakeOrigin(options: { epoch?: number } = {}): Promise
   const feedRequests: number[] = [];
   const sentPerConnection: number[][] = [];
   const blobRequests: string[] = [];
-  const origin = { epoch: options.epoch ?? 1, feedOnline: true };
+  const origin = { epoch: options.epoch ?? 1, feedOnline: true, stallBlobs: false, blobDelayMs: 0, concurrentBlobs: 0, maxConcurrentBlobs: 0 };
 
   const write = (client: { res: ServerResponse; sent: number[] }, batch: FeedBatch) => {
     client.sent.push(batch.batch);
@@ -105,13 +111,19 @@ export async function startFakeOrigin(options: { epoch?: number } = {}): Promise
     if (url.pathname.startsWith('/blobs/')) {
       const sha = url.pathname.slice('/blobs/'.length);
       blobRequests.push(sha);
-      const body = blobs.get(sha);
-      if (!body) {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
-      res.end(body);
+      if (origin.stallBlobs) return;
+      origin.concurrentBlobs += 1;
+      origin.maxConcurrentBlobs = Math.max(origin.maxConcurrentBlobs, origin.concurrentBlobs);
+      setTimeout(() => {
+        origin.concurrentBlobs -= 1;
+        const body = blobs.get(sha);
+        if (!body) {
+          res.writeHead(404).end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+        res.end(body);
+      }, origin.blobDelayMs);
       return;
     }
     res.writeHead(404).end();
@@ -132,6 +144,21 @@ export async function startFakeOrigin(options: { epoch?: number } = {}): Promise
     },
     set feedOnline(value: boolean) {
       origin.feedOnline = value;
+    },
+    get stallBlobs() {
+      return origin.stallBlobs;
+    },
+    set stallBlobs(value: boolean) {
+      origin.stallBlobs = value;
+    },
+    get blobDelayMs() {
+      return origin.blobDelayMs;
+    },
+    set blobDelayMs(value: number) {
+      origin.blobDelayMs = value;
+    },
+    get maxConcurrentBlobRequests() {
+      return origin.maxConcurrentBlobs;
     },
     blobs,
     feedRequests,

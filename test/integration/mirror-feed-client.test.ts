@@ -120,6 +120,37 @@ describe('followFeed', () => {
     assert.equal(follower.epoch(), 2);
   });
 
+  test('presumes a silent connection dead and reconnects', async () => {
+    let requests = 0;
+    const silent = http.createServer((_req, res) => {
+      requests += 1;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('event: hello\ndata: {"epoch":1,"head":0}\n\n');
+      // ...and then neither batches nor pings: a half-open link.
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          silent.closeAllConnections();
+          silent.close(() => resolve());
+        }),
+    );
+    const follower = followFeed({
+      urls: [`http://127.0.0.1:${(silent.address() as AddressInfo).port}`],
+      after: () => 0,
+      onBatch: async () => undefined,
+      logger,
+      reconnectMs: 10,
+      idleTimeoutMs: 100,
+    });
+    cleanups.push(async () => {
+      follower.close();
+      await follower.done;
+    });
+    await eventually(() => assert.ok(requests >= 2), 2000);
+  });
+
   test('stops for good on close()', async () => {
     const o = await origin();
     const { follower } = follow([o.url], async () => undefined);

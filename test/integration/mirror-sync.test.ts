@@ -168,6 +168,30 @@ describe('mirror following the change feed', () => {
     assert.equal(blob.headers.etag, `"${sha}"`);
   });
 
+  test('abandons a stalled blob transfer after the timeout and uses the next source', async () => {
+    const stalled = await origin();
+    const peer = await origin();
+    const built = makeBatch(1, 1, [{ path: '/articles/slow/', body: 'slow' }]);
+    stalled.publish(built);
+    stalled.stallBlobs = true;
+    for (const [sha, body] of built.blobs) peer.blobs.set(sha, body);
+    const m = await mirror({ origins: [stalled.url], peers: [peer.url], env: { MIRROR_FETCH_TIMEOUT_MS: '200' } });
+    await m.waitForCursor(1, 5000);
+    assert.equal(stalled.blobRequests.length, 1);
+    assert.equal((await rawGet(m.url, '/articles/slow/')).text, 'slow');
+  });
+
+  test('fetches the blobs of a large batch with bounded concurrency', async () => {
+    const o = await origin();
+    o.blobDelayMs = 20;
+    const pages = Array.from({ length: 24 }, (_, i) => ({ path: `/p${i}/`, body: `page ${i}` }));
+    o.publish(makeBatch(1, 1, pages));
+    const m = await mirror({ origins: [o.url], env: { MIRROR_FETCH_CONCURRENCY: '3' } });
+    await m.waitForCursor(24, 5000);
+    assert.equal(o.blobRequests.length, 24);
+    assert.equal(o.maxConcurrentBlobRequests, 3);
+  });
+
   test('does not apply a batch whose blob cannot be fetched, so no index links to a missing page', async () => {
     const o = await origin();
     o.publish(makeBatch(1, 1, [{ path: '/', kind: 'index', body: 'old home' }]));
