@@ -65,5 +65,6 @@ test('a client is replayed the journal and then switched to live pushes with no 
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     store.close();
+    fs.rmSync(store.dir, { recursive: true, force: true });
   }
 });

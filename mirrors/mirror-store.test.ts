@@ -10,7 +10,9 @@ import { batchRefusal, MirrorStore } from './mirror-store';
 
 const opened: MirrorStore[] = [];
 afterEach(() => {
+  const dirs = new Set(opened.map((s) => s.dir));
   while (opened.length) opened.pop()?.close();
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 function openStore(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-store-'))): MirrorStore {

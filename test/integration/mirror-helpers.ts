@@ -10,8 +10,16 @@ import { loadConfig } from '../../common/config';
 import { createLogger } from '../../common/logger';
 import { startMirror, type RunningMirror } from '../../mirrors/main';
 
+const created: string[] = [];
+process.on('exit', () => {
+  for (const dir of created) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory, removed when the test process exits. */
 export function tempDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `hyperstatic-${label}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hyperstatic-${label}-`));
+  created.push(dir);
+  return dir;
 }
 
 export async function startTestMirror(options: { origins: string[]; peers?: string[]; dataDir?: string; env?: Record<string, string> }): Promise<RunningMirror & { dataDir: string; registry: Registry }> {
