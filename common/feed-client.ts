@@ -166,7 +166,14 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
               // A replay of what is already applied (e.g. the server ignored `after`) is harmless: skip it.
               if (lastSeq(batch) <= options.after()) continue;
               clearTimeout(idle);
-              await options.onBatch(batch, url);
+              try {
+                await options.onBatch(batch, url);
+              } catch (error) {
+                // The consumer could not take this batch (e.g. a blob is unavailable everywhere):
+                // back off as for a failed connection instead of retrying it at full speed.
+                progress.healthy = false;
+                throw error;
+              }
               armIdle();
             }
           }
@@ -201,7 +208,7 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
         current = undefined;
       }
       if (closed) break;
-      // A connection that got as far as an acceptable hello resets the backoff.
+      // A connection that was accepted and whose batches were all taken resets the backoff.
       failures = progress.healthy ? 1 : failures + 1;
       index += 1;
       const base = Math.min(maxReconnectMs, reconnectMs * 2 ** Math.min(failures - 1, 30));
