@@ -42,10 +42,17 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
       return;
     }
     const { path } = target;
-    if (path === FEED_PATH) return serveFeed(req, res, target.query);
+    if (path === FEED_PATH && wantsChangeFeed(req, target.query)) return serveFeed(req, res, target.query);
     if (path === '/_mirror/status') return sendJson(res, 200, options.status());
     if (path.startsWith(BLOB_PATH)) return serveBlob(req, res, path.slice(BLOB_PATH.length));
     servePage(req, res, path);
+  }
+
+  /** `/feed` is the change feed for feed clients; a published page at `/feed` (say, RSS) still reaches browsers. */
+  function wantsChangeFeed(req: IncomingMessage, query: string): boolean {
+    if (String(req.headers.accept ?? '').includes('text/event-stream')) return true;
+    if (new URLSearchParams(query).has('after') || req.headers['last-event-id'] !== undefined) return true;
+    return store.lookup(FEED_PATH) === undefined;
   }
 
   function serveFeed(req: IncomingMessage, res: ServerResponse, query: string): void {

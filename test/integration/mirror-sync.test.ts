@@ -336,6 +336,20 @@ describe('mirror following the change feed', () => {
     controller.abort();
   });
 
+  test('a published page at /feed still reaches browsers, while feed clients get the change feed', async () => {
+    const o = await origin();
+    o.publish(makeBatch(1, 1, [{ path: '/feed', kind: 'feed', body: '<rss/>', contentType: 'application/rss+xml' }]));
+    const m = await mirror({ origins: [o.url] });
+    await m.waitForCursor(1, 5000);
+    const page = await rawGet(m.url, '/feed', { accept: 'application/rss+xml, */*' });
+    assert.equal(page.status, 200);
+    assert.equal(page.text, '<rss/>');
+    const controller = new AbortController();
+    const stream = await fetch(`${m.url}/feed?after=0`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    assert.match(String(stream.headers.get('content-type')), /^text\/event-stream/);
+    controller.abort();
+  });
+
   test('its own /feed hands a client over from replay to live pushes without gaps or duplicates', async () => {
     const o = await origin();
     for (let i = 1; i <= 20; i++) o.publish(makeBatch(i, i, [{ path: `/p${i}/`, body: `p${i}` }]));
