@@ -1,0 +1,203 @@
+// Article writes. Each save writes the content and an outbox row in ONE
+// transaction (DESIGN §2.1): once the caller is answered, the render is
+// owed even if Redis, the producer or this process dies right after.
+import type { Knex } from 'knex';
+import type { Database } from '../../common/database';
+import { articlePath } from '../../common/site-paths';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors';
+import type { ArticleInput, ArticleStatus } from './article-input';
+import { sanitizeBody } from './sanitize';
+import { slugify } from './slug';
+
+export interface Article {
+  id: number;
+  slug: string;
+  title: string;
+  summary: string;
+  body: string;
+  section: string | null;
+  tags: string[];
+  status: ArticleStatus;
+  featured: boolean;
+  author: string | null;
+  publishedAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  url: string;
+}
+
+export interface SaveResult {
+  id: number;
+  slug: string;
+  url: string;
+}
+
+export interface ArticlesService {
+  create(input: ArticleInput, authorId: number | null): Promise<SaveResult>;
+  update(id: number, input: ArticleInput): Promise<SaveResult>;
+  get(id: number): Promise<Article>;
+  list(options: { status?: ArticleStatus; limit: number; offset: number }): Promise<Article[]>;
+}
+
+export interface ArticlesServiceDeps {
+  db: Database;
+  now?: () => number;
+  /** Called after a save commits, to wake the outbox relay at once. */
+  onSaved?: () => void;
+}
+
+export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesServiceDeps): ArticlesService {
+  async function sectionId(trx: Knex.Transaction, slug: string | null | undefined): Promise<number | null | undefined> {
+    if (slug === undefined) return undefined;
+    if (slug === null) return null;
+    const row = await trx('sections').where({ slug }).first('id');
+    if (!row) throw new BadRequestError(`unknown section "${slug}"`, 'section');
+    return row.id as number;
+  }
+
+  async function setTags(trx: Knex.Transaction, articleId: number, names: string[]): Promise<void> {
+    const ids: number[] = [];
+    for (const name of names) {
+      const slug = slugify(name, 64);
+      if (slug === '') throw new BadRequestError(`tag ${JSON.stringify(name)} has no letters or digits`, 'tags');
+      const existing = await trx('tags').where({ slug }).first('id');
+      if (existing) ids.push(existing.id as number);
+      else ids.push(await insertId(trx, 'tags', { slug, name }));
+    }
+    await trx('article_tags').where({ article_id: articleId }).delete();
+    const unique = [...new Set(ids)];
+    if (unique.length > 0) await trx('article_tags').insert(unique.map((tag_id) => ({ article_id: articleId, tag_id })));
+  }
+
+  async function freeSlug(trx: Knex.Transaction, base: string): Promise<string> {
+    const root = base === '' ? 'article' : base;
+    for (let n = 1; ; n++) {
+      const candidate = n === 1 ? root : `${root.slice(0, 110)}-${n}`;
+      if (!(await trx('articles').where({ slug: candidate }).first('id'))) return candidate;
+    }
+  }
+
+  async function addOutbox(trx: Knex.Transaction, itemId: number, at: number): Promise<void> {
+    await trx('outbox').insert({ topic: 'article', item_id: itemId, created_at: at });
+  }
+
+  return {
+    async create(input, authorId) {
+      const at = now();
+      const result = await db.transaction(async (trx) => {
+        let slug: string;
+        if (input.slug !== undefined) {
+          if (await trx('articles').where({ slug: input.slug }).first('id')) {
+            throw new ConflictError(`slug "${input.slug}" is already taken`, 'slug');
+          }
+          slug = input.slug;
+        } else {
+          slug = await freeSlug(trx, slugify(input.title ?? ''));
+        }
+        const status = input.status ?? 'draft';
+        const id = await insertId(trx, 'articles', {
+          slug,
+          title: input.title,
+          summary: input.summary ?? '',
+          body: sanitizeBody(input.body ?? ''),
+          section_id: (await sectionId(trx, input.section)) ?? null,
+          author_id: authorId,
+          status,
+          featured: input.featured ?? false,
+          published_at: status === 'published' ? at : null,
+          created_at: at,
+          updated_at: at,
+        });
+        if (input.tags) await setTags(trx, id, input.tags);
+        await addOutbox(trx, id, at);
+        return { id, slug, url: articlePath(slug) };
+      }).catch(translateUniqueViolation);
+      onSaved?.();
+      return result;
+    },
+
+    async update(id, input) {
+      const at = now();
+      const result = await db.transaction(async (trx) => {
+        const current = await trx('articles').where({ id }).forUpdate().first();
+        if (!current) throw new NotFoundError(`article ${id}`);
+        if (input.slug !== undefined && input.slug !== current.slug) {
+          throw new ConflictError('slugs are stable: an article keeps the slug it was created with', 'slug');
+        }
+        const changes: Record<string, unknown> = { updated_at: at };
+        if (input.title !== undefined) changes.title = input.title;
+        if (input.summary !== undefined) changes.summary = input.summary;
+        if (input.body !== undefined) changes.body = sanitizeBody(input.body);
+        const section = await sectionId(trx, input.section);
+        if (section !== undefined) changes.section_id = section;
+        if (input.featured !== undefined) changes.featured = input.featured;
+        if (input.status !== undefined) {
+          changes.status = input.status;
+          if (input.status === 'published' && current.published_at == null) changes.published_at = at;
+        }
+        await trx('articles').where({ id }).update(changes);
+        if (input.tags) await setTags(trx, id, input.tags);
+        await addOutbox(trx, id, at);
+        return { id, slug: current.slug as string, url: articlePath(current.slug as string) };
+      });
+      onSaved?.();
+      return result;
+    },
+
+    async get(id) {
+      const [article] = await selectArticles(db).where('articles.id', id);
+      if (!article) throw new NotFoundError(`article ${id}`);
+      return (await withTags(db, [article]))[0];
+    },
+
+    async list({ status, limit, offset }) {
+      const query = selectArticles(db).orderBy('articles.id', 'desc').limit(limit).offset(offset);
+      if (status) query.where('articles.status', status);
+      return withTags(db, await query);
+    },
+  };
+}
+
+function selectArticles(db: Database) {
+  return db('articles')
+    .leftJoin('sections', 'sections.id', 'articles.section_id')
+    .leftJoin('users', 'users.id', 'articles.author_id')
+    .select('articles.*', 'sections.slug as section_slug', 'users.name as author_name');
+}
+
+async function withTags(db: Database, rows: Record<string, unknown>[]): Promise<Article[]> {
+  const ids = rows.map((r) => r.id as number);
+  const tagRows = ids.length
+    ? await db('article_tags').join('tags', 'tags.id', 'article_tags.tag_id').whereIn('article_tags.article_id', ids).select('article_tags.article_id', 'tags.name').orderBy('tags.name')
+    : [];
+  return rows.map((r) => ({
+    id: r.id as number,
+    slug: r.slug as string,
+    title: r.title as string,
+    summary: r.summary as string,
+    body: r.body as string,
+    section: (r.section_slug as string | null) ?? null,
+    tags: tagRows.filter((t) => t.article_id === r.id).map((t) => t.name as string),
+    status: r.status as ArticleStatus,
+    featured: Boolean(r.featured),
+    author: (r.author_name as string | null) ?? null,
+    publishedAt: r.published_at == null ? null : Number(r.published_at),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    url: articlePath(r.slug as string),
+  }));
+}
+
+/** Inserts a row and returns its auto-increment id on both MariaDB and SQLite. */
+export async function insertId(trx: Knex.Transaction | Database, table: string, row: Record<string, unknown>): Promise<number> {
+  const [result] = await trx(table).insert(row);
+  return Number(typeof result === 'object' && result !== null ? (result as { id: number }).id : result);
+}
+
+function translateUniqueViolation(error: unknown): never {
+  const code = (error as { code?: string }).code;
+  if (code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    throw new ConflictError('an article with this slug was created at the same moment; retry', 'slug');
+  }
+  throw error;
+}

@@ -1,0 +1,26 @@
+// Runs the knex migrations. The list is static (not a directory scan) so it
+// works the same under tsx, in tests and in production.
+import type { Knex } from 'knex';
+import type { Database } from '../../common/database';
+import * as initial from './migrations/001-initial';
+
+const migrations: Record<string, Knex.Migration> = {
+  '001-initial': initial,
+};
+
+const source: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name],
+};
+
+/** Applies pending migrations; returns the names applied. */
+export async function migrateLatest(db: Database): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource: source })) as [number, string[]];
+  return applied;
+}
+
+export async function pendingMigrations(db: Database): Promise<string[]> {
+  const [, pending] = (await db.migrate.list({ migrationSource: source })) as [unknown, { file?: string }[] | string[]];
+  return pending.map((p) => (typeof p === 'string' ? p : String(p.file)));
+}

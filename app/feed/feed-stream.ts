@@ -1,0 +1,111 @@
+// The origin's change feed: a long-lived Server-Sent Events stream per
+// mirror, starting after the cursor it gives (common/feed-format.ts).
+// Entries are pushed when the producer announces a new journal head; a slow
+// re-check covers an announcement lost on the way.
+import type { Request, Response } from 'express';
+import { Gauge } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { JournalNotifier } from '../../common/journal-notifier';
+import type { Logger } from '../../common/logger';
+import { BadRequestError } from '../errors';
+import type { JournalReader } from './journal-reader';
+
+const PING_MS = 15_000;
+const RECHECK_MS = 5_000;
+
+export interface FeedHub {
+  handle(req: Request, res: Response): Promise<void>;
+  close(): void;
+}
+
+interface Subscriber {
+  cursor: number;
+  res: Response;
+  busy: boolean;
+  again: boolean;
+}
+
+export function createFeedHub(deps: { reader: JournalReader; notifier: JournalNotifier; logger: Logger; registry: Registry }): FeedHub {
+  const { reader, notifier, logger } = deps;
+  const subscribers = new Set<Subscriber>();
+  const connected = new Gauge({ name: 'hyperstatic_feed_subscribers', help: 'Open change-feed streams', registers: [deps.registry] });
+  const headGauge = new Gauge({ name: 'hyperstatic_journal_head', help: 'Newest journal sequence number', registers: [deps.registry] });
+
+  let knownHead = 0;
+  const unsubscribe = notifier.subscribe((head) => announce(head));
+  const recheck = setInterval(() => {
+    if (subscribers.size === 0) return;
+    reader.head().then((h) => announce(h.head), (error: unknown) => logger.warn({ err: error }, 'feed re-check failed'));
+  }, RECHECK_MS);
+  const ping = setInterval(() => {
+    for (const s of subscribers) s.res.write(': ping\n\n');
+  }, PING_MS);
+
+  function announce(head: number): void {
+    if (head > knownHead) knownHead = head;
+    headGauge.set(knownHead);
+    for (const s of subscribers) if (s.cursor < knownHead) void pump(s);
+  }
+
+  async function pump(s: Subscriber): Promise<void> {
+    if (s.busy) {
+      s.again = true;
+      return;
+    }
+    s.busy = true;
+    try {
+      do {
+        s.again = false;
+        for (;;) {
+          const batches = await reader.batchesAfter(s.cursor);
+          if (batches.length === 0 || !subscribers.has(s)) break;
+          for (const batch of batches) {
+            const last = batch.entries[batch.entries.length - 1].seq;
+            const ok = s.res.write(`id: ${last}\nevent: batch\ndata: ${JSON.stringify(batch)}\n\n`);
+            s.cursor = last;
+            // Back-pressure: a slow mirror slows its own stream, not the origin's memory.
+            if (!ok) await new Promise((resolve) => s.res.once('drain', resolve));
+          }
+        }
+      } while (s.again && subscribers.has(s));
+    } catch (error) {
+      logger.warn({ err: error }, 'feed stream failed; closing it so the mirror reconnects');
+      s.res.end();
+    } finally {
+      s.busy = false;
+    }
+  }
+
+  return {
+    async handle(req, res) {
+      const raw = req.query.after ?? req.get('last-event-id') ?? '0';
+      if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw)) throw new BadRequestError('after must be a journal sequence number', 'after');
+      const { epoch, head } = await reader.head();
+      if (head > knownHead) knownHead = head;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.flushHeaders();
+      res.socket?.setNoDelay(true);
+      res.write(`event: hello\ndata: ${JSON.stringify({ epoch, head })}\n\n`);
+      const s: Subscriber = { cursor: Number(raw), res, busy: false, again: false };
+      subscribers.add(s);
+      connected.set(subscribers.size);
+      res.on('close', () => {
+        subscribers.delete(s);
+        connected.set(subscribers.size);
+      });
+      void pump(s);
+    },
+    close() {
+      unsubscribe();
+      clearInterval(recheck);
+      clearInterval(ping);
+      for (const s of subscribers) s.res.end();
+      subscribers.clear();
+    },
+  };
+}

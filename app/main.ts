@@ -1,0 +1,71 @@
+// Composition root of the origin app: database, render queue, journal
+// notifier, outbox relay, feed and HTTP server. The embedded mode passes in
+// its in-process queue and notifier; production builds them from REDIS_URL.
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { Config, requireRedis } from '../common/config';
+import { createDatabase, Database } from '../common/database';
+import { createRedisNotifier, JournalNotifier } from '../common/journal-notifier';
+import type { RunningService } from '../common/lifecycle';
+import { createLogger, Logger } from '../common/logger';
+import { createMetricsRegistry, createOps } from '../common/ops';
+import type { RenderQueue } from '../common/render-queue';
+import { createBullQueue } from '../producer/queue/bull-queue';
+import { createArticlesService } from './articles/articles-service';
+import { createFeedHub } from './feed/feed-stream';
+import { createJournalReader } from './feed/journal-reader';
+import { startOutboxRelay } from './outbox-relay';
+import { createAppServer } from './server';
+
+export interface AppOptions {
+  logger?: Logger;
+  registry?: Registry;
+  db?: Database;
+  queue?: RenderQueue;
+  notifier?: JournalNotifier;
+}
+
+export async function startApp(config: Config, options: AppOptions = {}): Promise<RunningService> {
+  const logger = options.logger ?? createLogger(config.logLevel, 'app');
+  const registry = options.registry ?? createMetricsRegistry('app');
+  const ownsDb = !options.db;
+  const db = options.db ?? createDatabase(config.databaseUrl);
+  const queue = options.queue ?? createBullQueue(requireRedis(config, 'app'), logger);
+  const notifier = options.notifier ?? createRedisNotifier(requireRedis(config, 'app'), logger);
+
+  const relay = startOutboxRelay({ db, queue, logger, registry, intervalMs: config.relayIntervalMs });
+  const articles = createArticlesService({ db, onSaved: () => relay.wake() });
+  const feed = createFeedHub({ reader: createJournalReader(db), notifier, logger, registry });
+  const ops = createOps(registry, {
+    database: async () => {
+      await db.raw('select 1');
+    },
+    queue: () => queue.ping(),
+  });
+  const app = createAppServer({ db, articles, feed, ops, logger, maxBodyBytes: config.maxBodyBytes, siteName: config.siteName, publicUrl: config.publicUrl });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.appPort, config.bindHost, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.bindHost}:${port}`;
+  logger.info({ url }, 'origin app listening');
+
+  return {
+    name: 'app',
+    url,
+    async close() {
+      feed.close();
+      await relay.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      if (!options.queue) await queue.close();
+      if (!options.notifier) await notifier.close();
+      if (ownsDb) await db.destroy();
+    },
+  };
+}

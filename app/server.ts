@@ -1,0 +1,68 @@
+// The origin's HTTP surface: JSON API, change feed, blobs for mirrors, ops.
+import express, { Express } from 'express';
+import type { Database } from '../common/database';
+import { SHA256_HEX } from '../common/hash';
+import type { Logger } from '../common/logger';
+import type { Ops } from '../common/ops';
+import { articlesRouter } from './api/articles-routes';
+import type { ArticlesService } from './articles/articles-service';
+import { NotFoundError } from './errors';
+import type { FeedHub } from './feed/feed-stream';
+import { errorHandler } from './http-errors';
+
+export interface AppServerDeps {
+  db: Database;
+  articles: ArticlesService;
+  feed: FeedHub;
+  ops: Ops;
+  logger: Logger;
+  maxBodyBytes: number;
+  siteName: string;
+  publicUrl: string;
+}
+
+export function createAppServer(deps: AppServerDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use((req, res, next) => {
+    if (!deps.ops.handle(req, res)) next();
+  });
+
+  app.get('/', (_req, res) => {
+    res.type('html').send(landingPage(deps.siteName, deps.publicUrl));
+  });
+  app.use('/api', articlesRouter(deps));
+  app.use('/api', () => {
+    throw new NotFoundError('API endpoint');
+  });
+
+  app.get('/feed', (req, res) => deps.feed.handle(req, res));
+
+  app.get('/blobs/:sha256', async (req, res) => {
+    const hash = String(req.params.sha256);
+    if (!SHA256_HEX.test(hash)) throw new NotFoundError('blob');
+    const row = await deps.db('blobs').where({ sha256: hash }).first('body');
+    if (!row) throw new NotFoundError('blob');
+    // Content-addressed: the same URL can never change.
+    res.set({ 'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable', etag: `"${hash}"` });
+    res.send(Buffer.from(row.body as Buffer));
+  });
+
+  app.use(() => {
+    throw new NotFoundError('page');
+  });
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+function landingPage(siteName: string, publicUrl: string): string {
+  const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(siteName)} · origin</title></head><body style="font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem">
+<h1>${esc(siteName)}: origin app</h1>
+<p>Readers use the public site at <a href="${esc(publicUrl)}">${esc(publicUrl)}</a>.</p>
+<p>Editors publish through the JSON API: get a token with <code>npx hyperstatic token create --user admin</code>, then
+<code>POST /api/articles</code> with <code>Authorization: Bearer TOKEN</code>. See the README for every endpoint.</p>
+</body></html>`;
+}

@@ -1,0 +1,162 @@
+// `hyperstatic`: one CLI that starts any process and runs every operator
+// command. Configuration comes from environment variables (listed by
+// --help); flags set the same variables for one run.
+import { Command, CommanderError } from 'commander';
+import { ConfigError, Config, describeVariables, loadConfig } from '../common/config';
+import { createDatabase, Database } from '../common/database';
+import type { RunningService } from '../common/lifecycle';
+import { migrateLatest } from '../app/db/migrate';
+import { createApiToken } from '../app/auth/users';
+import { seedFixtures } from '../fixtures/seed';
+import { startEmbedded } from './embedded';
+
+const program = new Command('hyperstatic')
+  .description('Hyperstatic: a news site that stays readable and publishable when servers fail, are flooded, or are taken away.')
+  .showHelpAfterError()
+  .addHelpText('after', `\nEnvironment variables (flags of a command override them for that run):\n${describeVariables()}\n`)
+  .exitOverride();
+
+/** Sets environment variables from flags, then loads and validates the configuration. */
+function configFrom(flags: Record<string, string | undefined>, mapping: Record<string, string>): Config {
+  for (const [flag, variable] of Object.entries(mapping)) {
+    if (flags[flag] !== undefined) process.env[variable] = flags[flag];
+  }
+  return loadConfig();
+}
+
+/** Runs until SIGINT/SIGTERM, then closes every service in reverse start order. */
+async function runUntilSignal(start: () => Promise<RunningService[]>): Promise<void> {
+  const services = await start();
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  process.stderr.write('\nstopping…\n');
+  const forced = setTimeout(() => {
+    process.stderr.write('hyperstatic: shutdown took longer than 15 s; exiting anyway\n');
+    process.exit(1);
+  }, 15_000);
+  forced.unref();
+  for (const service of [...services].reverse()) await service.close();
+}
+
+async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = createDatabase(config.databaseUrl);
+  try {
+    return await fn(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+program
+  .command('all')
+  .description('Embedded mode: app, producer, one mirror and one cache proxy in one process (SQLite and an in-process queue unless DATABASE_URL/REDIS_URL are set)')
+  .option('--data-dir <dir>', 'sets DATA_DIR')
+  .option('--app-port <port>', 'sets APP_PORT')
+  .option('--public-port <port>', 'sets PROXY_PORT')
+  .option('--mirror-port <port>', 'sets MIRROR_PORT')
+  .action(async (flags) => {
+    const config = configFrom(flags, { dataDir: 'DATA_DIR', appPort: 'APP_PORT', publicPort: 'PROXY_PORT', mirrorPort: 'MIRROR_PORT' });
+    await runUntilSignal(async () => {
+      const embedded = await startEmbedded(config);
+      process.stdout.write(embedded.banner);
+      return [embedded];
+    });
+  });
+
+program
+  .command('app')
+  .description('The origin app: JSON API, change feed and outbox relay (needs DATABASE_URL and REDIS_URL)')
+  .option('--port <port>', 'sets APP_PORT')
+  .action(async (flags) => {
+    const config = configFrom(flags, { port: 'APP_PORT' });
+    const { startApp } = await import('../app/main');
+    await runUntilSignal(async () => [await startApp(config)]);
+  });
+
+program
+  .command('producer')
+  .description('A render worker: consumes render jobs from bull and writes pages and journal entries (needs DATABASE_URL and REDIS_URL)')
+  .option('--port <port>', 'sets PRODUCER_PORT (for /healthz, /readyz, /metrics)')
+  .option('--concurrency <n>', 'sets PRODUCER_CONCURRENCY')
+  .action(async (flags) => {
+    const config = configFrom(flags, { port: 'PRODUCER_PORT', concurrency: 'PRODUCER_CONCURRENCY' });
+    const { startProducer } = await import('../producer/main');
+    await runUntilSignal(async () => [await startProducer(config, { opsPort: config.producerPort })]);
+  });
+
+program
+  .command('mirror')
+  .description('A mirror: follows the origin\'s change feed, fetches and verifies blobs, serves the static copy')
+  .option('--port <port>', 'sets MIRROR_PORT')
+  .option('--origin <urls>', 'sets MIRROR_ORIGIN_URLS (comma-separated)')
+  .option('--data-dir <dir>', 'sets MIRROR_DATA_DIR')
+  .action(async (flags) => {
+    const config = configFrom(flags, { port: 'MIRROR_PORT', origin: 'MIRROR_ORIGIN_URLS', dataDir: 'MIRROR_DATA_DIR' });
+    const { startMirror } = await import('../mirrors/main');
+    await runUntilSignal(async () => [await startMirror(config)]);
+  });
+
+program
+  .command('proxy')
+  .description('A reverse-proxy cache in front of mirrors (or any HTTP origin)')
+  .option('--port <port>', 'sets PROXY_PORT')
+  .option('--upstream <urls>', 'sets PROXY_UPSTREAMS (comma-separated, nearest first)')
+  .action(async (flags) => {
+    const config = configFrom(flags, { port: 'PROXY_PORT', upstream: 'PROXY_UPSTREAMS' });
+    const { startProxy } = await import('../cache-proxy/main');
+    await runUntilSignal(async () => [await startProxy(config)]);
+  });
+
+const db = program.command('db').description('Database commands');
+db.command('migrate')
+  .description('Apply pending schema migrations (run by exactly one process: this command, or `all`)')
+  .action(async () => {
+    const config = loadConfig();
+    const applied = await withDatabase(config, migrateLatest);
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
+  });
+
+const token = program.command('token').description('API tokens');
+token
+  .command('create')
+  .description('Create an API token for a user and print it alone on stdout (it is shown only once)')
+  .requiredOption('--user <name>', 'user the token acts as')
+  .option('--label <text>', 'a note to recognise the token by', '')
+  .action(async (flags: { user: string; label: string }) => {
+    const config = loadConfig();
+    const value = await withDatabase(config, (database) => createApiToken(database, flags.user, flags.label));
+    process.stdout.write(`${value}\n`);
+  });
+
+program
+  .command('seed')
+  .description('Load the sample site from fixtures/ (an admin user, sections, articles) unless it is already there')
+  .action(async () => {
+    const config = loadConfig();
+    const result = await withDatabase(config, async (database) => {
+      await migrateLatest(database);
+      return seedFixtures(database);
+    });
+    if (!result.seeded) process.stdout.write('already seeded (user "admin" exists); nothing changed\n');
+    else process.stdout.write(`seeded ${result.articles} articles; user "admin", password: ${result.adminPassword}\n`);
+  });
+
+async function main(): Promise<void> {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode);
+    if (error instanceof ConfigError) {
+      process.stderr.write(`hyperstatic: configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    const e = error as { message?: string; code?: string };
+    process.stderr.write(`hyperstatic: ${e.message ?? String(error)}${e.code ? ` (${e.code})` : ''}\n`);
+    process.exit(1);
+  }
+}
+
+void main();

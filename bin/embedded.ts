@@ -1,0 +1,89 @@
+// The embedded mode's composition root (`hyperstatic all`, `npm start`):
+// app, producer, one mirror and one cache proxy in one process, sharing one
+// database handle, an in-process queue and an in-process journal notifier,
+// unless DATABASE_URL / REDIS_URL point at real servers.
+import type { Config } from '../common/config';
+import { createDatabase } from '../common/database';
+import { createMemoryNotifier, createRedisNotifier } from '../common/journal-notifier';
+import type { RunningService } from '../common/lifecycle';
+import { createLogger } from '../common/logger';
+import { createMetricsRegistry } from '../common/ops';
+import { startApp } from '../app/main';
+import { migrateLatest } from '../app/db/migrate';
+import { createApiToken } from '../app/auth/users';
+import { startProducer } from '../producer/main';
+import { createMemoryQueue } from '../producer/queue/memory-queue';
+import { createBullQueue } from '../producer/queue/bull-queue';
+import { startMirror } from '../mirrors/main';
+import { startProxy } from '../cache-proxy/main';
+import { seedFixtures } from '../fixtures/seed';
+
+export interface Embedded extends RunningService {
+  readonly banner: string;
+  readonly appUrl: string;
+  readonly mirrorUrl: string;
+  readonly publicUrl: string;
+  /** Set on the first run, when the fixtures were seeded. */
+  readonly adminToken?: string;
+}
+
+export async function startEmbedded(config: Config): Promise<Embedded> {
+  const logger = createLogger(config.logLevel, 'embedded');
+  const db = createDatabase(config.databaseUrl);
+  const started: RunningService[] = [];
+  try {
+    await migrateLatest(db);
+    const seed = await seedFixtures(db);
+    const adminToken = seed.seeded ? await createApiToken(db, 'admin', 'created by the first `npm start`') : undefined;
+
+    const queue = config.redisUrl ? createBullQueue(config.redisUrl, logger.child({ component: 'queue' })) : createMemoryQueue(logger.child({ component: 'queue' }));
+    const notifier = config.redisUrl ? createRedisNotifier(config.redisUrl, logger) : createMemoryNotifier();
+    const registry = createMetricsRegistry('embedded');
+    const shared = { db, queue, notifier };
+
+    const producer = await startProducer(config, { ...shared, logger: logger.child({ component: 'producer' }), registry });
+    started.push(producer);
+    const app = await startApp(config, { ...shared, logger: logger.child({ component: 'app' }), registry });
+    started.push(app);
+    const mirror = await startMirror({ ...config, mirrorOrigins: [app.url] }, { logger: logger.child({ component: 'mirror' }) });
+    started.push(mirror);
+    const proxy = await startProxy({ ...config, proxyUpstreams: [mirror.url] }, { logger: logger.child({ component: 'proxy' }) });
+    started.push(proxy);
+
+    const publicUrl = proxy.url.replace('://127.0.0.1:', '://localhost:');
+    const appUrl = app.url.replace('://127.0.0.1:', '://localhost:');
+    const lines = [
+      '',
+      `Hyperstatic is running (data in ${config.dataDir}).`,
+      `  Public site (cache proxy): ${publicUrl}/`,
+      `  Editor app and JSON API:   ${appUrl}/`,
+      `  Mirror:                    ${mirror.url}/`,
+      seed.seeded
+        ? `  Sample site seeded. Log in as "admin" with password: ${seed.adminPassword}\n  API token for admin (shown once): ${adminToken}`
+        : '  Get an API token:          npx hyperstatic token create --user admin',
+      `  Publish:  curl -X POST ${appUrl}/api/articles -H "Authorization: Bearer TOKEN" -H "Content-Type: application/json" \\`,
+      `              -d '{"title":"Hello","body":"<p>First story</p>","status":"published"}'`,
+      '  Stop with Ctrl-C; the next `npm start` reuses the data.',
+      '',
+    ];
+    return {
+      name: 'embedded',
+      url: publicUrl,
+      appUrl: app.url,
+      mirrorUrl: mirror.url,
+      publicUrl: proxy.url,
+      adminToken,
+      banner: `${lines.join('\n')}\n`,
+      async close() {
+        for (const service of [...started].reverse()) await service.close();
+        await queue.close();
+        await notifier.close();
+        await db.destroy();
+      },
+    };
+  } catch (error) {
+    for (const service of started.reverse()) await service.close().catch(() => undefined);
+    await db.destroy();
+    throw error;
+  }
+}

@@ -1,0 +1,65 @@
+// Composition root of the producer: consumes render jobs from the queue.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { Config, requireRedis } from '../common/config';
+import { createDatabase, Database } from '../common/database';
+import { createRedisNotifier, JournalNotifier } from '../common/journal-notifier';
+import type { RunningService } from '../common/lifecycle';
+import { createLogger, Logger } from '../common/logger';
+import { createMetricsRegistry, createOps } from '../common/ops';
+import type { RenderQueue } from '../common/render-queue';
+import { createBullQueue } from './queue/bull-queue';
+import { createRenderJobHandler } from './render-job';
+import { createRenderer } from './renderer';
+
+export interface ProducerOptions {
+  logger?: Logger;
+  registry?: Registry;
+  db?: Database;
+  queue?: RenderQueue;
+  notifier?: JournalNotifier;
+  /** Port for /healthz, /readyz, /metrics; undefined means none (the embedded mode serves them on the app). */
+  opsPort?: number;
+}
+
+export async function startProducer(config: Config, options: ProducerOptions = {}): Promise<RunningService> {
+  const logger = options.logger ?? createLogger(config.logLevel, 'producer');
+  const registry = options.registry ?? createMetricsRegistry('producer');
+  const db = options.db ?? createDatabase(config.databaseUrl);
+  const queue = options.queue ?? createBullQueue(requireRedis(config, 'producer'), logger);
+  const notifier = options.notifier ?? createRedisNotifier(requireRedis(config, 'producer'), logger);
+  const renderer = createRenderer({ name: config.siteName, publicUrl: config.publicUrl });
+
+  queue.process(config.producerConcurrency, createRenderJobHandler({ db, renderer, notifier, logger, registry }));
+
+  let server: http.Server | undefined;
+  let url = '';
+  if (options.opsPort !== undefined) {
+    const ops = createOps(registry, {
+      database: async () => {
+        await db.raw('select 1');
+      },
+      queue: () => queue.ping(),
+    });
+    server = http.createServer((req, res) => {
+      if (!ops.handle(req, res)) {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve, reject) => server!.listen(options.opsPort, config.bindHost, resolve).once('error', reject));
+    url = `http://${config.bindHost}:${(server.address() as AddressInfo).port}`;
+  }
+  logger.info({ concurrency: config.producerConcurrency, ops: url || undefined }, 'producer started');
+
+  return {
+    name: 'producer',
+    url,
+    async close() {
+      if (!options.queue) await queue.close();
+      server?.close();
+      if (!options.notifier) await notifier.close();
+      if (!options.db) await db.destroy();
+    },
+  };
+}

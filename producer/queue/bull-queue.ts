@@ -1,0 +1,78 @@
+// The production render queue: bull on Redis.
+import Queue from 'bull';
+import Redis, { RedisOptions } from 'ioredis';
+import type { Logger } from '../../common/logger';
+import { isUnrecoverable, jobId, RenderJob, RenderQueue, RETRY_ATTEMPTS, RETRY_BASE_DELAY_MS } from '../../common/render-queue';
+
+const ENQUEUE_TIMEOUT_MS = 3000;
+
+export function createBullQueue(redisUrl: string, logger: Logger, name = 'hyperstatic-render'): RenderQueue {
+  const queue = new Queue<RenderJob>(name, {
+    createClient(type) {
+      // The command client fails fast while Redis is down (no offline queue):
+      // the outbox keeps the work, and the relay retries. bull's blocking and
+      // subscriber clients must retry forever.
+      const options: RedisOptions =
+        type === 'client'
+          ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableReadyCheck: false }
+          : { maxRetriesPerRequest: null, enableReadyCheck: false };
+      const client = new Redis(redisUrl, { ...options, retryStrategy: (times) => Math.min(times * 200, 2000) });
+      client.on('error', (error) => logger.debug({ err: error, type }, 'redis connection error'));
+      return client;
+    },
+    defaultJobOptions: {
+      attempts: RETRY_ATTEMPTS,
+      backoff: { type: 'exponential', delay: RETRY_BASE_DELAY_MS },
+      removeOnComplete: true,
+      removeOnFail: 1000,
+    },
+  });
+  queue.on('error', (error) => logger.warn({ err: error }, 'render queue error'));
+  queue.on('failed', (job, error) => {
+    const final = isUnrecoverable(error) || job.attemptsMade >= (job.opts.attempts ?? 1);
+    logger[final ? 'error' : 'warn']({ err: error, job: job.data, attempt: job.attemptsMade }, final ? 'render job failed for good' : 'render job failed, will retry');
+  });
+
+  return {
+    async enqueue(jobs) {
+      if (jobs.length === 0) return;
+      await withTimeout(
+        queue.addBulk(jobs.map((data) => ({ data, opts: { jobId: jobId(data) } }))),
+        ENQUEUE_TIMEOUT_MS,
+        'Redis did not accept the render jobs',
+      );
+    },
+    process(concurrency, handler) {
+      void queue.process(concurrency, async (job) => {
+        try {
+          await handler(job.data);
+        } catch (error) {
+          // bullmq's UnrecoverableError, by hand: no further attempts.
+          if (isUnrecoverable(error)) await job.discard();
+          throw error;
+        }
+      });
+    },
+    async depth() {
+      const counts = await withTimeout(queue.getJobCounts(), ENQUEUE_TIMEOUT_MS, 'Redis did not answer');
+      return counts.waiting + counts.active + counts.delayed;
+    },
+    async ping() {
+      const client = queue.client;
+      await withTimeout(client.ping(), ENQUEUE_TIMEOUT_MS, 'Redis did not answer PING');
+    },
+    async close() {
+      await queue.close();
+    },
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
