@@ -36,18 +36,18 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
     const seed = await seedFixtures(db);
     const adminToken = seed.seeded ? await createApiToken(db, 'admin', 'created by the first `npm start`') : undefined;
 
-    const queue = config.redisUrl ? createBullQueue(config.redisUrl, logger.child({ component: 'queue' })) : createMemoryQueue(logger.child({ component: 'queue' }));
+    const queue = config.redisUrl ? createBullQueue(config.redisUrl, createLogger(config.logLevel, 'queue')) : createMemoryQueue(createLogger(config.logLevel, 'queue'));
     const notifier = config.redisUrl ? createRedisNotifier(config.redisUrl, logger) : createMemoryNotifier();
     const registry = createMetricsRegistry('embedded');
     const shared = { db, queue, notifier };
 
-    const producer = await startProducer(config, { ...shared, logger: logger.child({ component: 'producer' }), registry });
+    const producer = await startProducer(config, { ...shared, logger: createLogger(config.logLevel, 'producer'), registry });
     started.push(producer);
-    const app = await startApp(config, { ...shared, logger: logger.child({ component: 'app' }), registry });
+    const app = await startApp(config, { ...shared, logger: createLogger(config.logLevel, 'app'), registry });
     started.push(app);
-    const mirror = await startMirror({ ...config, mirrorOrigins: [app.url] }, { logger: logger.child({ component: 'mirror' }) });
+    const mirror = await startMirror({ ...config, mirrorOrigins: [app.url] }, { logger: createLogger(config.logLevel, 'mirror') });
     started.push(mirror);
-    const proxy = await startProxy({ ...config, proxyUpstreams: [mirror.url] }, { logger: logger.child({ component: 'proxy' }) });
+    const proxy = await startProxy({ ...config, proxyUpstreams: [mirror.url] }, { logger: createLogger(config.logLevel, 'proxy') });
     started.push(proxy);
 
     const publicUrl = proxy.url.replace('://127.0.0.1:', '://localhost:');
