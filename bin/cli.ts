@@ -2,53 +2,22 @@
 // command. Configuration comes from environment variables (listed by
 // --help); flags set the same variables for one run.
 import { Command, CommanderError } from 'commander';
-import { ConfigError, Config, describeVariables, loadConfig } from '../common/config';
-import { createDatabase, Database } from '../common/database';
-import type { RunningService } from '../common/lifecycle';
+import { ConfigError, describeVariables, loadConfig } from '../common/config';
+import { configFrom, runUntilSignal, withDatabase } from './cli-support';
 import { migrateLatest } from '../app/db/migrate';
 import { createApiToken } from '../app/auth/users';
 import { seedFixtures } from '../fixtures/seed';
 import { startEmbedded } from './embedded';
+import { startProxy } from '../cache-proxy/main';
+import { startMirror } from '../mirrors/main';
+import { startProducer } from '../producer/main';
+import { startApp } from '../app/main';
 
 const program = new Command('hyperstatic')
   .description('Hyperstatic: a news site that stays readable and publishable when servers fail, are flooded, or are taken away.')
   .showHelpAfterError()
   .addHelpText('after', `\nEnvironment variables (flags of a command override them for that run):\n${describeVariables()}\n`)
   .exitOverride();
-
-/** Sets environment variables from flags, then loads and validates the configuration. */
-function configFrom(flags: Record<string, string | undefined>, mapping: Record<string, string>): Config {
-  for (const [flag, variable] of Object.entries(mapping)) {
-    if (flags[flag] !== undefined) process.env[variable] = flags[flag];
-  }
-  return loadConfig();
-}
-
-/** Runs until SIGINT/SIGTERM, then closes every service in reverse start order. */
-async function runUntilSignal(start: () => Promise<RunningService[]>): Promise<void> {
-  const services = await start();
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  process.stderr.write('\nstopping…\n');
-  const forced = setTimeout(() => {
-    process.stderr.write('hyperstatic: shutdown took longer than 15 s; exiting anyway\n');
-    process.exit(1);
-  }, 15_000);
-  forced.unref();
-  for (const service of [...services].reverse()) await service.close();
-}
-
-async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = createDatabase(config.databaseUrl);
-  try {
-    return await fn(db);
-  } finally {
-    await db.destroy();
-  }
-}
 
 program
   .command('all')
@@ -72,7 +41,6 @@ program
   .option('--port <port>', 'sets APP_PORT')
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'APP_PORT' });
-    const { startApp } = await import('../app/main');
     await runUntilSignal(async () => [await startApp(config)]);
   });
 
@@ -83,7 +51,6 @@ program
   .option('--concurrency <n>', 'sets PRODUCER_CONCURRENCY')
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'PRODUCER_PORT', concurrency: 'PRODUCER_CONCURRENCY' });
-    const { startProducer } = await import('../producer/main');
     await runUntilSignal(async () => [await startProducer(config, { opsPort: config.producerPort })]);
   });
 
@@ -95,7 +62,6 @@ program
   .option('--data-dir <dir>', 'sets MIRROR_DATA_DIR')
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'MIRROR_PORT', origin: 'MIRROR_ORIGIN_URLS', dataDir: 'MIRROR_DATA_DIR' });
-    const { startMirror } = await import('../mirrors/main');
     await runUntilSignal(async () => [await startMirror(config)]);
   });
 
@@ -106,7 +72,6 @@ program
   .option('--upstream <urls>', 'sets PROXY_UPSTREAMS (comma-separated, nearest first)')
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'PROXY_PORT', upstream: 'PROXY_UPSTREAMS' });
-    const { startProxy } = await import('../cache-proxy/main');
     await runUntilSignal(async () => [await startProxy(config)]);
   });
 
@@ -144,7 +109,19 @@ program
     else process.stdout.write(`seeded ${result.articles} articles; user "admin", password: ${result.adminPassword}\n`);
   });
 
+// Each further command group lives in bin/commands/<group>.ts and exports
+// register(program).
+
+/** Every command's --help lists the environment variables too. */
+function addVariablesToHelp(command: Command): void {
+  for (const sub of command.commands) {
+    sub.addHelpText('after', `\nEnvironment variables:\n${describeVariables()}\n`);
+    addVariablesToHelp(sub);
+  }
+}
+
 async function main(): Promise<void> {
+  addVariablesToHelp(program);
   try {
     await program.parseAsync(process.argv);
   } catch (error) {

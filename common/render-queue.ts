@@ -3,7 +3,7 @@
 // embedded mode. Both dedupe by job id, retry transient failures with
 // exponential backoff and never retry an unrecoverable one.
 export interface RenderJob {
-  topic: 'article';
+  topic: 'article' | 'event';
   itemId: number;
   /** Highest outbox row this job covers; the job id, so re-dispatch of the same rows collapses. */
   outboxId: number;

@@ -3,9 +3,11 @@
 import type { Knex } from 'knex';
 import type { Database } from '../../common/database';
 import * as initial from './migrations/001-initial';
+import * as events from './migrations/002-events';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
+  '002-events': events,
 };
 
 const source: Knex.MigrationSource<string> = {
