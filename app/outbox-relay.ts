@@ -39,11 +39,12 @@ export function startOutboxRelay(deps: { db: Database; queue: RenderQueue; logge
         .limit(BATCH)
         .select('id', 'topic', 'item_id');
       if (rows.length === 0) break;
-      const jobs = new Map<number, RenderJob>();
+      const jobs = new Map<string, RenderJob>();
       for (const row of rows) {
         const id = Number(row.id);
-        const job = jobs.get(row.item_id);
-        if (!job || job.outboxId < id) jobs.set(row.item_id, { topic: 'article', itemId: row.item_id, outboxId: id });
+        const key = `${row.topic}:${row.item_id}`;
+        const job = jobs.get(key);
+        if (!job || job.outboxId < id) jobs.set(key, { topic: row.topic as RenderJob['topic'], itemId: Number(row.item_id), outboxId: id });
       }
       await queue.enqueue([...jobs.values()]);
       await db('outbox').whereIn('id', rows.map((r) => r.id)).whereNull('done_at').update({ dispatched_at: t });
