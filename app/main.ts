@@ -31,8 +31,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const registry = options.registry ?? createMetricsRegistry('app');
   const ownsDb = !options.db;
   const db = options.db ?? createDatabase(config.databaseUrl);
-  const queue = options.queue ?? createBullQueue(requireRedis(config, 'app'), logger);
-  const notifier = options.notifier ?? createRedisNotifier(requireRedis(config, 'app'), logger);
+  const queue = options.queue ?? createBullQueue(requireRedis(config, 'app'), logger, config.redisPrefix);
+  const notifier = options.notifier ?? createRedisNotifier(requireRedis(config, 'app'), logger, config.redisPrefix);
 
   const relay = startOutboxRelay({ db, queue, logger, registry, intervalMs: config.relayIntervalMs });
   const articles = createArticlesService({ db, onSaved: () => relay.wake() });

@@ -36,8 +36,8 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
     const seed = await seedFixtures(db);
     const adminToken = seed.seeded ? await createApiToken(db, 'admin', 'created by the first `npm start`') : undefined;
 
-    const queue = config.redisUrl ? createBullQueue(config.redisUrl, createLogger(config.logLevel, 'queue')) : createMemoryQueue(createLogger(config.logLevel, 'queue'));
-    const notifier = config.redisUrl ? createRedisNotifier(config.redisUrl, logger) : createMemoryNotifier();
+    const queue = config.redisUrl ? createBullQueue(config.redisUrl, createLogger(config.logLevel, 'queue'), config.redisPrefix) : createMemoryQueue(createLogger(config.logLevel, 'queue'));
+    const notifier = config.redisUrl ? createRedisNotifier(config.redisUrl, logger, config.redisPrefix) : createMemoryNotifier();
     const registry = createMetricsRegistry('embedded');
     const shared = { db, queue, notifier };
 

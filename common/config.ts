@@ -110,6 +110,10 @@ const spec = {
   dataDir: variable('DATA_DIR', 'data', 'Folder for the embedded database, blobs and mirror copies', text),
   databaseUrl: variable('DATABASE_URL', '', 'sqlite:PATH (embedded) or mysql://user:pass@host:port/db; empty means sqlite:$DATA_DIR/hyperstatic.sqlite', (raw, name) => (raw === '' ? '' : databaseUrl(raw, name))),
   redisUrl: variable('REDIS_URL', '', 'redis://host:port for the bull queue; empty means the in-process queue (embedded mode only)', optionalUrl),
+  redisPrefix: variable('REDIS_PREFIX', 'hyperstatic', 'Names the render queue and the journal channel in Redis, so several sites can share one Redis', (raw, name) => {
+    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/i.test(raw)) throw new ConfigError(name, 'use 1-64 letters, digits, hyphens or underscores');
+    return raw;
+  }),
   logLevel: variable('LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent', logLevel),
   bindHost: variable('BIND_HOST', '127.0.0.1', 'Address every HTTP listener binds to', text),
   appPort: variable('APP_PORT', '3000', 'Port of the origin app (editor UI, JSON API, change feed)', port),

@@ -29,9 +29,8 @@ export function createMemoryNotifier(): JournalNotifier {
   };
 }
 
-const CHANNEL = 'hyperstatic:journal';
-
-export function createRedisNotifier(redisUrl: string, logger: Logger): JournalNotifier {
+export function createRedisNotifier(redisUrl: string, logger: Logger, prefix = 'hyperstatic'): JournalNotifier {
+  const CHANNEL = `${prefix}:journal`;
   const local = createMemoryNotifier();
   let publisher: Redis | undefined;
   let subscriber: Redis | undefined;

@@ -27,8 +27,8 @@ export async function startProducer(config: Config, options: ProducerOptions = {
   const logger = options.logger ?? createLogger(config.logLevel, 'producer');
   const registry = options.registry ?? createMetricsRegistry('producer');
   const db = options.db ?? createDatabase(config.databaseUrl);
-  const queue = options.queue ?? createBullQueue(requireRedis(config, 'producer'), logger);
-  const notifier = options.notifier ?? createRedisNotifier(requireRedis(config, 'producer'), logger);
+  const queue = options.queue ?? createBullQueue(requireRedis(config, 'producer'), logger, config.redisPrefix);
+  const notifier = options.notifier ?? createRedisNotifier(requireRedis(config, 'producer'), logger, config.redisPrefix);
   const renderer = createRenderer({ name: config.siteName, publicUrl: config.publicUrl });
 
   queue.process(config.producerConcurrency, createRenderJobHandler({ db, renderer, notifier, logger, registry }));

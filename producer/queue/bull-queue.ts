@@ -6,8 +6,8 @@ import { isUnrecoverable, jobId, RenderJob, RenderQueue, RETRY_ATTEMPTS, RETRY_B
 
 const ENQUEUE_TIMEOUT_MS = 3000;
 
-export function createBullQueue(redisUrl: string, logger: Logger, name = 'hyperstatic-render'): RenderQueue {
-  const queue = new Queue<RenderJob>(name, {
+export function createBullQueue(redisUrl: string, logger: Logger, prefix = 'hyperstatic'): RenderQueue {
+  const queue = new Queue<RenderJob>(`${prefix}-render`, {
     createClient(type) {
       // The command client fails fast while Redis is down (no offline queue):
       // the outbox keeps the work, and the relay retries. bull's blocking and

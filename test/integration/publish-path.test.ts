@@ -28,6 +28,7 @@ describe('publish path on MariaDB and Redis', () => {
     const config = loadConfig({
       DATABASE_URL: shared.primaryUrl,
       REDIS_URL: redisUrl,
+      REDIS_PREFIX: shared.database,
       APP_PORT: '0',
       LOG_LEVEL: 'silent',
       MAX_BODY_BYTES: '65536',
@@ -39,8 +40,7 @@ describe('publish path on MariaDB and Redis', () => {
     token = await createApiToken(db, 'editor1');
     await db('sections').insert({ slug: 'news', name: 'News' });
     const logger = createLogger('silent', 'test');
-    // Each file gets its own bull queue name through its own database: the
-    // queue lives in Redis under the default name, so flush stale jobs first.
+    // REDIS_PREFIX gives this file its own queue in the shared Redis.
     producer = await startProducer(config, { logger });
     app = await startApp(config, { logger });
   });
