@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, describeVariables, loadConfig, requireRedis } from './config';
+
+describe('configuration', () => {
+  it('works with no environment at all (the embedded quick start)', () => {
+    const config = loadConfig({});
+    assert.equal(config.appPort, 3000);
+    assert.equal(config.proxyPort, 8080);
+    assert.match(config.databaseUrl, /^sqlite:.*hyperstatic\.sqlite$/);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('names the variable that holds a bad value', () => {
+    const cases: [Record<string, string>, string, RegExp][] = [
+      [{ APP_PORT: 'abc' }, 'APP_PORT', /integer/],
+      [{ APP_PORT: '70000' }, 'APP_PORT', /between/],
+      [{ DATABASE_URL: 'postgres://x/y' }, 'DATABASE_URL', /mysql/],
+      [{ DATABASE_URL: 'mysql://u:p@h:3306/' }, 'DATABASE_URL', /name a database/],
+      [{ REDIS_URL: 'http://x' }, 'REDIS_URL', /redis:\/\//],
+      [{ PROXY_UPSTREAMS: 'ftp://x' }, 'PROXY_UPSTREAMS', /http/],
+      [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /one of/],
+      [{ PROXY_HEURISTIC_FACTOR: 'x' }, 'PROXY_HEURISTIC_FACTOR', /number/],
+      [{ PROXY_MIN_TTL: '100', PROXY_MAX_TTL: '10' }, 'PROXY_MIN_TTL', /PROXY_MAX_TTL/],
+      [{ PROXY_ACCESS_LOG: 'maybe' }, 'PROXY_ACCESS_LOG', /true or false/],
+      [{ REDIS_PREFIX: 'a b' }, 'REDIS_PREFIX', /letters/],
+    ];
+    for (const [env, variable, message] of cases) {
+      assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && error.variable === variable && message.test(error.message) && error.message.startsWith(variable), variable);
+    }
+  });
+
+  it('requires REDIS_URL for processes that cannot use the in-process queue', () => {
+    assert.throws(() => requireRedis(loadConfig({}), 'app'), /REDIS_URL: is required for `hyperstatic app`/);
+    assert.equal(requireRedis(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }), 'app'), 'redis://127.0.0.1:6379');
+  });
+
+  it('lists every variable with its default for --help', () => {
+    const help = describeVariables();
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'APP_PORT', 'PROXY_UPSTREAMS', 'MIRROR_ORIGIN_URLS']) assert.match(help, new RegExp(`^  ${name} .*\\(default: `, 'm'));
+  });
+});
