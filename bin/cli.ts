@@ -8,10 +8,14 @@ import { migrateLatest } from '../app/db/migrate';
 import { createApiToken } from '../app/auth/users';
 import { seedFixtures } from '../fixtures/seed';
 import { startEmbedded } from './embedded';
-import { startProxy } from '../cache-proxy/main';
+import { startProxyCluster } from '../cache-proxy/cluster';
 import { startMirror } from '../mirrors/main';
 import { startProducer } from '../producer/main';
 import { startApp } from '../app/main';
+import * as keysCommands from './commands/keys';
+import * as mirrorCommands from './commands/mirror';
+import * as rebuildCommands from './commands/rebuild';
+import * as fixturesCommands from './commands/fixtures';
 
 const program = new Command('hyperstatic')
   .description('Hyperstatic: a news site that stays readable and publishable when servers fail, are flooded, or are taken away.')
@@ -70,9 +74,10 @@ program
   .description('A reverse-proxy cache in front of mirrors (or any HTTP origin)')
   .option('--port <port>', 'sets PROXY_PORT')
   .option('--upstream <urls>', 'sets PROXY_UPSTREAMS (comma-separated, nearest first)')
+  .option('--workers <n>', 'sets PROXY_WORKERS (processes sharing the port)')
   .action(async (flags) => {
-    const config = configFrom(flags, { port: 'PROXY_PORT', upstream: 'PROXY_UPSTREAMS' });
-    await runUntilSignal(async () => [await startProxy(config)]);
+    const config = configFrom(flags, { port: 'PROXY_PORT', upstream: 'PROXY_UPSTREAMS', workers: 'PROXY_WORKERS' });
+    await runUntilSignal(async () => [await startProxyCluster(config)]);
   });
 
 const db = program.command('db').description('Database commands');
@@ -111,6 +116,10 @@ program
 
 // Each further command group lives in bin/commands/<group>.ts and exports
 // register(program).
+keysCommands.register(program);
+mirrorCommands.register(program);
+rebuildCommands.register(program);
+fixturesCommands.register(program);
 
 /** Every command's --help lists the environment variables too. */
 function addVariablesToHelp(command: Command): void {

@@ -23,12 +23,18 @@ export interface ProxyOptions {
   registry?: Registry;
   /** The clock every freshness decision uses; tests inject a fake one. */
   now?: () => number;
+  /** Follow the change feed here (default); a cluster worker leaves that to the primary. */
+  followFeed?: boolean;
+  /** Tells the other workers of a cluster about a path purged here. */
+  broadcastPurge?: (path: string) => void;
 }
 
 export interface RunningProxy extends RunningService {
   /** Drops every stored variant and query of a path, at once. */
-  evict(path: string): void;
+  evict(path: string, source?: EvictionSource): void;
 }
+
+export type EvictionSource = 'api' | 'feed' | 'purge';
 
 /** Largest request head (request line + headers) a reader may send; above it node answers 431. */
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -44,6 +50,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     urls: config.proxyUpstreams,
     timeoutMs: config.proxyUpstreamTimeoutMs,
     probeIntervalMs: config.proxyProbeIntervalMs,
+    probePath: config.proxyProbePath,
     logger,
     onFailure: (upstream, error) => metrics.upstreamErrors.inc({ upstream: upstream.name, code: error.code }),
     onStateChange: (upstream) => metrics.upstreamUp.set({ upstream: upstream.name }, upstream.up ? 1 : 0),
@@ -70,16 +77,21 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     metrics,
     ops,
     logger,
+    now,
+    purge: (path) => {
+      evict(path, 'purge');
+      options.broadcastPurge?.(path);
+    },
     options: {
       staleWhileRevalidate: config.proxyStaleWhileRevalidate,
       staleIfError: config.proxyStaleIfError,
-      // Long enough for the leader to try every upstream once.
-      coalesceWaitMs: config.proxyUpstreamTimeoutMs * Math.max(1, config.proxyUpstreams.length) + 1000,
+      coalesceWaitMs: config.proxyCoalesceTimeoutMs,
       accessLog: config.proxyAccessLog,
+      purgeToken: config.proxyPurgeToken,
     },
   });
 
-  function evict(path: string, source = 'api'): void {
+  function evict(path: string, source: EvictionSource = 'api'): void {
     let normalized: string;
     try {
       normalized = normalizeTarget(path).path;
@@ -110,13 +122,13 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
-  const feed = followChanges(config, logger, (path) => evict(path, 'feed'));
+  const feed = options.followFeed === false ? undefined : followChanges(config, logger, (path) => evict(path, 'feed'));
   logger.info({ url, upstreams: config.proxyUpstreams, feed: feed ? 'following' : 'off' }, 'cache proxy listening');
 
   return {
     name: 'cache-proxy',
     url,
-    evict: (path) => evict(path),
+    evict,
     async close() {
       feed?.close();
       pool.close();
@@ -131,7 +143,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
 }
 
 /** Evicts every path of every batch the feed delivers; TTLs remain the safety net while it is cut. */
-function followChanges(config: Config, logger: Logger, evict: (path: string) => void): FeedFollower | undefined {
+export function followChanges(config: Config, logger: Logger, evict: (path: string) => void): FeedFollower | undefined {
   if (config.proxyFeedUrl === 'off') return undefined;
   const automatic = config.proxyFeedUrl === '';
   const base = config.proxyFeedUrl || config.proxyUpstreams[0];

@@ -2,19 +2,35 @@
 // serving, coalescing, upstream health and the bytes held in memory.
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+/**
+ * Per-request counts kept as plain numbers and handed to prom-client only
+ * when /metrics is scraped: a labelled Counter.inc() on every hit costs more
+ * than serving the hit itself.
+ */
+export interface Tally {
+  hits: number;
+  /** Responses sent, by status code. */
+  readonly statuses: Map<number, number>;
+}
+
 export interface ProxyMetrics {
-  readonly hits: Counter;
+  readonly tally: Tally;
   readonly misses: Counter;
   readonly stale: Counter<'reason'>;
   readonly coalesced: Counter;
+  readonly coalesceTimeouts: Counter;
   readonly upstreamErrors: Counter<'upstream' | 'code'>;
   readonly upstreamUp: Gauge<'upstream'>;
-  readonly responses: Counter<'status'>;
   readonly evictions: Counter<'source'>;
+}
+
+export function countStatus(tally: Tally, status: number): void {
+  tally.statuses.set(status, (tally.statuses.get(status) ?? 0) + 1);
 }
 
 export function createProxyMetrics(registry: Registry, cache: { readonly bytes: number; readonly size: number }): ProxyMetrics {
   const registers = [registry];
+  const tally: Tally = { hits: 0, statuses: new Map() };
   new Gauge({
     name: 'hyperstatic_proxy_cache_bytes',
     help: 'Bytes held by the cache (bodies and headers)',
@@ -31,14 +47,33 @@ export function createProxyMetrics(registry: Registry, cache: { readonly bytes: 
       this.set(cache.size);
     },
   });
+  new Counter({
+    name: 'hyperstatic_proxy_cache_hits_total',
+    help: 'Requests answered from a fresh cached copy',
+    registers,
+    collect() {
+      this.inc(tally.hits);
+      tally.hits = 0;
+    },
+  });
+  new Counter({
+    name: 'hyperstatic_proxy_responses_total',
+    help: 'Responses sent, by status',
+    labelNames: ['status'],
+    registers,
+    collect() {
+      for (const [status, count] of tally.statuses) this.inc({ status: String(status) }, count);
+      tally.statuses.clear();
+    },
+  });
   return {
-    hits: new Counter({ name: 'hyperstatic_proxy_cache_hits_total', help: 'Requests answered from a fresh cached copy', registers }),
+    tally,
     misses: new Counter({ name: 'hyperstatic_proxy_cache_misses_total', help: 'Cacheable requests that went to an upstream', registers }),
     stale: new Counter({ name: 'hyperstatic_proxy_stale_served_total', help: 'Stale copies served, by reason', labelNames: ['reason'], registers }),
     coalesced: new Counter({ name: 'hyperstatic_proxy_coalesced_waits_total', help: 'Requests that waited for a fetch already in flight', registers }),
+    coalesceTimeouts: new Counter({ name: 'hyperstatic_proxy_coalesce_timeouts_total', help: 'Waiting requests that gave up on the fetch they joined', registers }),
     upstreamErrors: new Counter({ name: 'hyperstatic_proxy_upstream_errors_total', help: 'Failed upstream requests', labelNames: ['upstream', 'code'], registers }),
     upstreamUp: new Gauge({ name: 'hyperstatic_proxy_upstream_up', help: '1 while an upstream is considered healthy', labelNames: ['upstream'], registers }),
-    responses: new Counter({ name: 'hyperstatic_proxy_responses_total', help: 'Responses sent, by status', labelNames: ['status'], registers }),
     evictions: new Counter({ name: 'hyperstatic_proxy_evictions_total', help: 'Explicit invalidations, by source', labelNames: ['source'], registers }),
   };
 }

@@ -73,3 +73,42 @@ function removeDotSegments(path: string): string {
   });
   return `/${out.join('/')}`;
 }
+
+/**
+ * Targets normalizeTarget() would return unchanged: no dot or empty
+ * segments, no percent-escapes, no control characters, no fragment. The hit
+ * path uses the raw target as the key when this holds and takes the slow
+ * path otherwise.
+ */
+const ALREADY_NORMAL = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9_~.-]*)*\/?(?:\?[^#\0-\x20\x7f]*)?$/;
+
+export function isNormalTarget(raw: string): boolean {
+  return raw.length <= MAX_URL_BYTES && raw.charCodeAt(0) === 47 && ALREADY_NORMAL.test(raw);
+}
+
+/** Content codings worth a separate variant; anything else is served identity. */
+const CODINGS = ['br', 'gzip', 'zstd', 'deflate'] as const;
+
+/**
+ * Accept-Encoding reduced to the codings it accepts, in a fixed order
+ * (`gzip, br` and `br,gzip;q=0.8` both become `br, gzip`), so that a
+ * response varying on it is stored once per set of codings rather than once
+ * per spelling (Varnish does the same). Undefined when no coding is accepted.
+ */
+export function normalizeAcceptEncoding(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const text = (Array.isArray(value) ? value.join(',') : value).toLowerCase();
+  if (text === '') return undefined;
+  const accepted = new Set<string>();
+  let star = false;
+  for (const part of text.split(',')) {
+    const [coding, ...params] = part.split(';').map((s) => s.trim());
+    // RFC 9110 §12.5.3: q=0 means "not acceptable".
+    const q = params.find((p) => p.startsWith('q='));
+    if (q !== undefined && Number(q.slice(2)) === 0) continue;
+    if (coding === '*') star = true;
+    else if ((CODINGS as readonly string[]).includes(coding)) accepted.add(coding);
+  }
+  const out = CODINGS.filter((c) => accepted.has(c) || (star && (c === 'br' || c === 'gzip')));
+  return out.length === 0 ? undefined : out.join(', ');
+}

@@ -11,11 +11,13 @@ import { KEY_HOST } from './cache-policy';
 import { formatCacheStatus, type CacheStatus, type ForwardReason } from './cache-status';
 import { notModified, notModifiedHeaders, selectRange } from './conditional';
 import { sendErrorPage } from './error-page';
+import { handlePurge } from './purge';
 import { CoalesceTimeoutError } from './errors';
 import type { FillOutcome, FillRequest, Filler } from './cache-fill';
 import { parseCacheControl } from './freshness';
-import type { ProxyMetrics } from './metrics';
-import { normalizeTarget, NormalizeError, type NormalizedTarget } from './normalize';
+import { hotHeaders, isFresh, isPlainRequest } from './hit-path';
+import { countStatus, type ProxyMetrics } from './metrics';
+import { isNormalTarget, normalizeAcceptEncoding, normalizeTarget, NormalizeError, type NormalizedTarget } from './normalize';
 import type { CacheEntry, ResponseCache } from './response-cache';
 import { stripHopByHop, type UpstreamPool } from './upstream-pool';
 
@@ -27,6 +29,8 @@ export interface HandlerOptions {
   /** How long a request waits for a fetch it joined before giving up. */
   readonly coalesceWaitMs: number;
   readonly accessLog: boolean;
+  /** Bearer token of PURGE; empty disables it. */
+  readonly purgeToken: string;
 }
 
 export interface HandlerDeps {
@@ -37,6 +41,10 @@ export interface HandlerDeps {
   readonly ops: Ops;
   readonly logger: Logger;
   readonly options: HandlerOptions;
+  /** The proxy's clock, in ms. */
+  readonly now: () => number;
+  /** Evicts a path everywhere it may be stored (every worker, in cluster mode). */
+  readonly purge: (path: string) => void;
 }
 
 const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -44,14 +52,21 @@ const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const CLIENT_ONLY = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
 
 export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { cache, filler, pool, metrics, ops, logger, options } = deps;
+  const { cache, filler, pool, metrics, ops, logger, options, now } = deps;
+  const { tally } = metrics;
   const accessLogger = logger.child({ log: 'access' });
   // Headers given to writeHead() are not readable back through getHeader(); the access log keeps its own copy.
   const written = new WeakMap<ServerResponse, OutgoingHttpHeaders>();
 
   function writeHead(res: ServerResponse, status: number, headers: OutgoingHttpHeaders): void {
     if (options.accessLog) written.set(res, headers);
+    countStatus(tally, status);
     res.writeHead(status, headers);
+  }
+
+  function errorPage(res: ServerResponse, status: number, message: string, cacheStatus: string, head = false): void {
+    countStatus(tally, status);
+    sendErrorPage(res, status, message, cacheStatus, head);
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -68,15 +83,26 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         });
       });
     }
-    res.once('finish', () => metrics.responses.inc({ status: String(res.statusCode) }));
+    const method = req.method;
+    const head = method === 'HEAD';
+    const raw = req.url ?? '/';
+    if ((method === 'GET' || head) && isNormalTarget(raw) && isPlainRequest(req.headers)) {
+      const entry = cache.get(raw, req.headers);
+      const nowMs = now();
+      if (entry !== undefined && isFresh(entry, nowMs)) {
+        tally.hits++;
+        writeHead(res, entry.status, hotHeaders(entry, nowMs));
+        res.end(head ? undefined : entry.body);
+        return;
+      }
+    }
 
-    const head = req.method === 'HEAD';
     let target: NormalizedTarget;
     try {
-      target = normalizeTarget(req.url ?? '/');
+      target = normalizeTarget(raw);
     } catch (error) {
       const status = error instanceof NormalizeError ? error.status : 400;
-      sendErrorPage(res, status, error instanceof Error ? error.message : 'Bad request.', formatCacheStatus({ fwd: 'bypass', detail: 'rejected' }), head);
+      errorPage(res, status, error instanceof Error ? error.message : 'Bad request.', formatCacheStatus({ fwd: 'bypass', detail: 'rejected' }), head);
       return;
     }
 
@@ -95,10 +121,13 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
         }
         serveCacheable(req, res, target).catch((error: unknown) => fail(res, error, head));
         return;
+      case 'PURGE':
+        countStatus(tally, handlePurge(req, res, target.path, options.purgeToken, deps.purge));
+        return;
       case 'CONNECT':
       case 'TRACE':
         // TRACE would echo readers' cookies back through a shared cache.
-        sendErrorPage(res, 405, `${req.method} is not supported here.`, formatCacheStatus({ fwd: 'method', detail: 'refused' }));
+        errorPage(res, 405, `${req.method} is not supported here.`, formatCacheStatus({ fwd: 'method', detail: 'refused' }));
         return;
       default:
         passThrough(req, res, target, { fwd: 'method' }).catch((error: unknown) => fail(res, error, head));
@@ -114,7 +143,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     if (entry) {
       const evaluation = entry.policy.evaluateRequest(policyRequest);
       if (evaluation.response && !evaluation.revalidation) {
-        metrics.hits.inc();
+        tally.hits++;
         sendEntry(req, res, entry, { hit: true, ttl: remaining(entry) });
         return;
       }
@@ -160,6 +189,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     if (leader) return { outcome: await promise, collapsed: false };
     metrics.coalesced.inc();
     const outcome = await withTimeout(promise, options.coalesceWaitMs);
+    if (outcome.kind === 'failed' && outcome.error instanceof CoalesceTimeoutError) metrics.coalesceTimeouts.inc();
     if (outcome.kind === 'failed' || (outcome.kind === 'body' && outcome.stored && outcome.variant === variantOf(outcome.entry, fill))) {
       return { outcome, collapsed: true };
     }
@@ -250,7 +280,7 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     const code = error instanceof HyperstaticError && (error.status === 504 || error.status === 502) ? error.status : 502;
     if (!(error instanceof HyperstaticError)) logger.error({ err: error }, 'unexpected proxy failure');
     const message = code === 504 ? 'The servers behind this cache did not answer in time, and no saved copy of this page is available.' : 'The servers behind this cache cannot be reached right now, and no saved copy of this page is available.';
-    sendErrorPage(res, code, message, formatCacheStatus({ ...status, detail: 'no-upstream' }), head);
+    errorPage(res, code, message, formatCacheStatus({ ...status, detail: 'no-upstream' }), head);
   }
 
   return handle;
@@ -260,6 +290,10 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
 function policyHeaders(req: IncomingMessage): CachePolicy.Headers {
   const headers: CachePolicy.Headers = stripHopByHop(req.headers);
   for (const name of CLIENT_ONLY) delete headers[name];
+  // One variant per set of accepted codings, not per spelling of the header.
+  const acceptEncoding = normalizeAcceptEncoding(headers['accept-encoding']);
+  if (acceptEncoding === undefined) delete headers['accept-encoding'];
+  else headers['accept-encoding'] = acceptEncoding;
   headers.host = KEY_HOST;
   return headers;
 }

@@ -1,9 +1,11 @@
 // The in-memory store: an LRU bounded in bytes (body + headers), one entry
 // per (URL, Vary values) variant, plus the indexes that let evict(path)
 // drop every query and variant of a path at once.
+import type { OutgoingHttpHeaders } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { ProxyPolicy } from './cache-policy';
 import type { HeaderMap } from './freshness';
+import { normalizeAcceptEncoding } from './normalize';
 
 export interface CacheEntry {
   readonly url: string;
@@ -13,6 +15,10 @@ export interface CacheEntry {
   readonly policy: ProxyPolicy;
   /** Lower-cased request header names the response varies on. */
   readonly vary: readonly string[];
+  /** Set by store(): proxy-clock time (ms) until which the copy is fresh, the hit path's one freshness check. */
+  freshUntil?: number;
+  /** The headers of a fresh hit, rebuilt once a second (Age, Date and the ttl change), never per request. */
+  hot?: { readonly second: number; readonly headers: OutgoingHttpHeaders };
 }
 
 export interface Lookup {
@@ -25,6 +31,8 @@ export interface Lookup {
 
 export interface ResponseCache {
   lookup(url: string, requestHeaders: HeaderMap): Lookup;
+  /** lookup() without the bookkeeping, for the hit path. */
+  get(url: string, requestHeaders: HeaderMap): CacheEntry | undefined;
   store(entry: CacheEntry, requestHeaders: HeaderMap): void;
   /** Drops every variant of one URL (RFC 9111 §4.4 invalidation). */
   evictUrl(url: string): void;
@@ -54,7 +62,7 @@ export function entrySize(entry: CacheEntry): number {
 export function variantKey(url: string, vary: readonly string[], headers: HeaderMap): string {
   if (vary.length === 0) return url;
   const parts = vary.map((name) => {
-    const value = headers[name];
+    const value = name === 'accept-encoding' ? normalizeAcceptEncoding(headers[name]) : headers[name];
     return `${name}:${Array.isArray(value) ? value.join(',') : (value ?? '')}`;
   });
   return `${url}\n${parts.join('\n')}`;
@@ -104,6 +112,11 @@ export function createResponseCache(options: { maxBytes: number; maxEntryBytes: 
       const key = variantKey(url, index.vary, requestHeaders);
       return { entry: lru.get(key), key, urlKnown: true };
     },
+    get(url, requestHeaders) {
+      const index = urls.get(url);
+      if (!index) return undefined;
+      return lru.get(index.vary.length === 0 ? url : variantKey(url, index.vary, requestHeaders));
+    },
     store(entry, requestHeaders) {
       let index = urls.get(entry.url);
       if (index && index.vary.join() !== entry.vary.join()) {
@@ -119,6 +132,9 @@ export function createResponseCache(options: { maxBytes: number; maxEntryBytes: 
         set.add(entry.url);
       }
       const key = variantKey(entry.url, entry.vary, requestHeaders);
+      const { policy } = entry;
+      entry.freshUntil = policy.now() + (policy.maxAge() - policy.age()) * 1000;
+      entry.hot = undefined;
       index.keys.add(key);
       lru.set(key, entry);
       // lru-cache refuses an entry above maxEntrySize without calling dispose.

@@ -146,6 +146,13 @@ const spec = {
   proxyStaleWhileRevalidate: variable('PROXY_STALE_WHILE_REVALIDATE', '600', 'Seconds past freshness a copy may be served while it is refreshed in the background', integer(0, 31_536_000)),
   proxyIndexPaths: variable('PROXY_INDEX_PATHS', '/,/articles*,/events*,/tags/*,/sections/*,*.xml,/feeds/*', 'Comma-separated path patterns (* matches anything) that get the index TTL when the upstream names no page kind', (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean)),
   proxyProbeIntervalMs: variable('PROXY_PROBE_INTERVAL_MS', '5000', 'How often an upstream marked down is probed again, in milliseconds', integer(50, 600_000)),
+  proxyProbePath: variable('PROXY_PROBE_PATH', '/healthz', 'Path probed on an upstream marked down; any answer below 500 brings it back', (raw, name) => {
+    if (!/^\/[^\s#]*$/.test(raw)) throw new ConfigError(name, `expected a path starting with /, got ${JSON.stringify(raw)}`);
+    return raw;
+  }),
+  proxyCoalesceTimeoutMs: variable('PROXY_COALESCE_TIMEOUT_MS', '10000', 'How long a request waits for an upstream fetch of the same page already in flight before answering 504 (or stale), in milliseconds', integer(10, 600_000)),
+  proxyPurgeToken: variable('PROXY_PURGE_TOKEN', '', 'Bearer token a PURGE request must carry to evict a path; empty disables PURGE', text),
+  proxyWorkers: variable('PROXY_WORKERS', '1', 'Worker processes sharing the proxy port (node:cluster); set to the number of cores to use the whole machine', integer(1, 256)),
 };
 
 type Spec = typeof spec;

@@ -1,0 +1,110 @@
+// Multi-core mode (PROXY_WORKERS > 1): node:cluster workers share the port,
+// each with its own cache. The primary alone follows the change feed and
+// relays every eviction to every worker over IPC; a PURGE received by one
+// worker is evicted there at once and relayed through the primary to the
+// others. A worker that dies is replaced (with an empty cache, so it has
+// missed nothing).
+import cluster, { type Worker } from 'node:cluster';
+import path from 'node:path';
+import type { Config } from '../common/config';
+import { createLogger, type Logger } from '../common/logger';
+import type { FeedFollower } from '../common/feed-client';
+import { followChanges, startProxy, type EvictionSource, type RunningProxy } from './main';
+
+/** Messages between the primary and its workers. */
+export type ClusterMessage =
+  | { readonly hs: 'ready'; readonly url: string }
+  | { readonly hs: 'evict'; readonly path: string; readonly source: EvictionSource }
+  | { readonly hs: 'purged'; readonly path: string }
+  | { readonly hs: 'shutdown' };
+
+export const WORKER_CONFIG_ENV = 'HYPERSTATIC_PROXY_WORKER_CONFIG';
+
+export function isClusterMessage(message: unknown): message is ClusterMessage {
+  return typeof message === 'object' && message !== null && typeof (message as { hs?: unknown }).hs === 'string';
+}
+
+/** One process when PROXY_WORKERS is 1, else a primary and that many workers. */
+export async function startProxyCluster(config: Config, options: { logger?: Logger } = {}): Promise<RunningProxy> {
+  if (config.proxyWorkers <= 1) return startProxy(config, options);
+  return startPrimary(config, options.logger ?? createLogger(config.logLevel, 'cache-proxy'));
+}
+
+async function startPrimary(config: Config, logger: Logger): Promise<RunningProxy> {
+  cluster.setupPrimary({
+    exec: path.join(__dirname, 'worker.ts'),
+    // Workers run TypeScript through tsx like their parent.
+    execArgv: ['--require', require.resolve('tsx/cjs')],
+  });
+  const workers = new Set<Worker>();
+  let closing = false;
+  let url = '';
+
+  function broadcast(message: ClusterMessage, except?: Worker): void {
+    for (const worker of workers) if (worker !== except && worker.isConnected()) worker.send(message);
+  }
+
+  function fork(): Promise<Worker> {
+    // Later forks reuse the port the first one bound (PROXY_PORT may be 0).
+    const port = url ? Number(new URL(url).port) : config.proxyPort;
+    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify({ ...config, proxyPort: port }) });
+    workers.add(worker);
+    worker.on('message', (message: unknown) => {
+      if (isClusterMessage(message) && message.hs === 'purged') broadcast({ hs: 'evict', path: message.path, source: 'purge' }, worker);
+    });
+    worker.once('exit', (code, signal) => {
+      workers.delete(worker);
+      if (closing) return;
+      logger.error({ worker: worker.id, code, signal }, 'proxy worker died; starting another');
+      fork().catch((error: unknown) => logger.error({ err: error }, 'could not replace a proxy worker'));
+    });
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number) => reject(new Error(`proxy worker exited with code ${code} before listening`));
+      worker.once('exit', onExit);
+      worker.on('message', (message: unknown) => {
+        if (!isClusterMessage(message) || message.hs !== 'ready') return;
+        worker.off('exit', onExit);
+        url = message.url;
+        resolve(worker);
+      });
+    });
+  }
+
+  async function close(): Promise<void> {
+    closing = true;
+    following.feed?.close();
+    await Promise.all(
+      [...workers].map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.isDead()) return resolve();
+            worker.once('exit', () => resolve());
+            if (worker.isConnected()) worker.send({ hs: 'shutdown' } satisfies ClusterMessage);
+            setTimeout(() => worker.kill('SIGKILL'), 5000).unref();
+          }),
+      ),
+    );
+    await following.feed?.done;
+  }
+
+  const following: { feed?: FeedFollower } = {};
+  try {
+    // The first worker binds the port; the others then share it.
+    await fork();
+    await Promise.all(Array.from({ length: config.proxyWorkers - 1 }, () => fork()));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  following.feed = followChanges(config, logger, (evicted) => broadcast({ hs: 'evict', path: evicted, source: 'feed' }));
+  logger.info({ url, workers: config.proxyWorkers, feed: following.feed ? 'following (relayed to workers)' : 'off' }, 'cache proxy cluster listening');
+
+  return {
+    name: 'cache-proxy',
+    url,
+    evict(evicted, source = 'api') {
+      broadcast({ hs: 'evict', path: evicted, source });
+    },
+    close,
+  };
+}
