@@ -12,6 +12,8 @@ import { startProxyCluster } from '../cache-proxy/cluster';
 import { startMirror } from '../mirrors/main';
 import { startProducer } from '../producer/main';
 import { startApp } from '../app/main';
+import * as rebuildCommands from './commands/rebuild';
+import * as fixturesCommands from './commands/fixtures';
 import * as keysCommands from './commands/keys';
 import * as mirrorCommands from './commands/mirror';
 import * as rebuildCommands from './commands/rebuild';
@@ -116,6 +118,8 @@ program
 
 // Each further command group lives in bin/commands/<group>.ts and exports
 // register(program).
+rebuildCommands.register(program);
+fixturesCommands.register(program);
 keysCommands.register(program);
 mirrorCommands.register(program);
 rebuildCommands.register(program);

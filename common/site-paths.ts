@@ -1,9 +1,66 @@
 // Public paths of the static site, shared by the app (which tells editors
 // where an item will be) and the producer (which renders it there).
-// Article pages live outside /articles* so that the cache tier's index-page
-// TTL rules never catch them: they get age-proportional freshness.
+// Article and event pages live outside /articles* and /events* so that the
+// cache tier's index-page TTL rules never catch them: they get
+// age-proportional freshness. Every index, archive, feed and sitemap lives
+// inside the index patterns (/, /articles*, /events*, /tags/*, /sections/*,
+// *.xml, /feeds/*).
 export const HOME_PATH = '/';
+export const NOT_FOUND_PATH = '/404.html';
+export const SITEMAP_INDEX_PATH = '/sitemap.xml';
 
 export function articlePath(slug: string): string {
   return `/news/${slug}`;
+}
+
+export function eventPath(slug: string): string {
+  return `/event/${slug}`;
+}
+
+/** A month as YYYY-MM (UTC); archives are per month so older pages never shift. */
+export type Month = string;
+
+export function monthOf(ms: number): Month {
+  return new Date(ms).toISOString().slice(0, 7);
+}
+
+/**
+ * Index keys name a listing: 'all' (every article), 'section:SLUG',
+ * 'tag:SLUG', 'events' (the calendar).
+ */
+export type IndexKey = 'all' | 'events' | `section:${string}` | `tag:${string}`;
+
+/** The root page of a listing (newest items, links to its month archives). */
+export function indexRootPath(key: IndexKey): string {
+  if (key === 'all') return '/articles';
+  if (key === 'events') return '/events';
+  const [kind, slug] = splitKey(key);
+  return `/${kind === 'section' ? 'sections' : 'tags'}/${slug}`;
+}
+
+/** One month of a listing: every item of that month, so adding an item never renumbers older pages. */
+export function indexMonthPath(key: IndexKey, month: Month): string {
+  return `${indexRootPath(key)}/${month}`;
+}
+
+/** RSS and Atom feeds exist for 'all' (the site), sections and tags. */
+export function feedPaths(key: IndexKey): { rss: string; atom: string } {
+  const base = key === 'all' ? '/feeds/site' : `/feeds/${key.startsWith('section:') ? 'sections' : 'tags'}/${splitKey(key)[1]}`;
+  return { rss: `${base}.rss.xml`, atom: `${base}.atom.xml` };
+}
+
+/** Sitemap shards hold a fixed range of item ids, so a new item touches only the newest shard. */
+export const SITEMAP_SHARD_SIZE = 1000;
+
+export function sitemapShardOf(id: number): number {
+  return Math.floor(id / SITEMAP_SHARD_SIZE);
+}
+
+export function sitemapShardPath(topic: 'article' | 'event', shard: number): string {
+  return `/sitemaps/${topic}s-${shard}.xml`;
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf(':');
+  return [key.slice(0, i), key.slice(i + 1)];
 }

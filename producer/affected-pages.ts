@@ -1,20 +1,111 @@
-// The dependency model: which public pages show an article. Pure: the state
-// of the item in, the set of pages to regenerate out. Rendering compares
-// hashes, so a page listed here whose bytes do not change costs no journal
-// entry.
-import { articlePath, HOME_PATH } from '../common/site-paths';
+// The dependency model: from what an item was when last rendered ("before")
+// and what it is now ("after") to the exact set of public pages to
+// regenerate. Pure: plain data in, page references out (STYLE: pure cores).
+//
+// Listings are bucketed (months for articles and events, fixed id ranges
+// for sitemap shards), so a change touches only the buckets the item was or
+// is in, plus the listing's root page: the cost of a save does not depend on
+// the size of the site. Rendering compares hashes, so a page listed here
+// whose bytes do not change costs no journal entry.
+import type { IndexKey } from '../common/site-paths';
 
-export type PageRef = { kind: 'article'; path: string; visible: boolean } | { kind: 'home'; path: string };
+export type Topic = 'article' | 'event';
 
-export interface ArticleState {
-  slug: string;
-  status: 'draft' | 'published' | 'hidden';
+/** A listing the item appears in: 'all', 'section:x', 'tag:y', 'events', 'featured', 'sitemap:article'… and its bucket. */
+export interface Membership {
+  key: string;
+  bucket: string;
 }
 
-/** Content pages first, then the indexes that link to them (DESIGN §2.5). */
-export function affectedPages(article: ArticleState): PageRef[] {
-  return [
-    { kind: 'article', path: articlePath(article.slug), visible: article.status === 'published' },
-    { kind: 'home', path: HOME_PATH },
-  ];
+export interface ItemState {
+  topic: Topic;
+  id: number;
+  slug: string;
+  /** Published (and not hidden): has a public page and appears in listings. */
+  visible: boolean;
+  /** Everything a listing shows of the item (title, summary, date, section…): a change re-renders its listings. */
+  listing: string;
+  /** Listings the item belongs to while visible. */
+  memberships: Membership[];
+}
+
+export type PageRef =
+  | { kind: 'item'; topic: Topic; id: number; slug: string; visible: boolean }
+  | { kind: 'home' }
+  | { kind: 'index-root'; key: IndexKey }
+  | { kind: 'index-bucket'; key: IndexKey; bucket: string }
+  | { kind: 'feed'; key: IndexKey; format: 'rss' | 'atom' }
+  | { kind: 'sitemap-shard'; topic: Topic; shard: number }
+  | { kind: 'sitemap-index' };
+
+const FEED_KEYS = /^(all|section:.+|tag:.+)$/;
+
+export function refId(ref: PageRef): string {
+  switch (ref.kind) {
+    case 'item':
+      return `item:${ref.topic}:${ref.slug}`;
+    case 'home':
+    case 'sitemap-index':
+      return ref.kind;
+    case 'index-root':
+      return `root:${ref.key}`;
+    case 'index-bucket':
+      return `bucket:${ref.key}:${ref.bucket}`;
+    case 'feed':
+      return `feed:${ref.key}:${ref.format}`;
+    case 'sitemap-shard':
+      return `sitemap:${ref.topic}:${ref.shard}`;
+  }
+}
+
+function membershipId(m: Membership): string {
+  return `${m.key}\u0000${m.bucket}`;
+}
+
+/**
+ * Pages affected by an item going from `before` (undefined: never rendered)
+ * to `after`. Item pages come first, then the indexes that link to them.
+ */
+export function affectedPages(before: ItemState | undefined, after: ItemState): PageRef[] {
+  const refs = new Map<string, PageRef>();
+  const add = (ref: PageRef) => refs.set(refId(ref), ref);
+
+  // The item's own page: rendered while visible; a 410 tombstone once it is
+  // not (the renderer only writes one where a page was ever public). With
+  // no record of the past (before undefined) a tombstone is checked too.
+  if (after.visible) add({ kind: 'item', topic: after.topic, id: after.id, slug: after.slug, visible: true });
+  else if (!before || before.visible) add({ kind: 'item', topic: after.topic, id: after.id, slug: after.slug, visible: false });
+  if (before && before.slug !== after.slug && before.visible) {
+    add({ kind: 'item', topic: before.topic, id: before.id, slug: before.slug, visible: false });
+  }
+
+  const was = new Map((before?.visible ? before.memberships : []).map((m) => [membershipId(m), m]));
+  const is = new Map((after.visible ? after.memberships : []).map((m) => [membershipId(m), m]));
+  const listingChanged = !before || before.listing !== after.listing || before.slug !== after.slug;
+
+  for (const [id, m] of new Map([...was, ...is])) {
+    const entered = is.has(id) && !was.has(id);
+    const left = was.has(id) && !is.has(id);
+    const moved = entered || left;
+    if (m.key.startsWith('sitemap:')) {
+      // Shards carry lastmod, so any change to a visible item touches its shard.
+      add({ kind: 'sitemap-shard', topic: m.key.slice('sitemap:'.length) as Topic, shard: Number(m.bucket) });
+      if (moved) add({ kind: 'sitemap-index' });
+      continue;
+    }
+    if (!moved && !listingChanged) continue;
+    if (m.key === 'featured') {
+      add({ kind: 'home' });
+      continue;
+    }
+    const key = m.key as IndexKey;
+    add({ kind: 'index-bucket', key, bucket: m.bucket });
+    add({ kind: 'index-root', key });
+    if (FEED_KEYS.test(key)) {
+      add({ kind: 'feed', key, format: 'rss' });
+      add({ kind: 'feed', key, format: 'atom' });
+    }
+    if (key === 'all') add({ kind: 'home' });
+  }
+  return [...refs.values()];
 }

@@ -1,5 +1,5 @@
 // Storing rendered pages: content-addressed blobs, the pages table and the
-// change journal, in one transaction per batch. A page whose bytes hash the
+// change journal, in the caller's transaction. A page whose bytes hash the
 // same as what is live costs nothing: no blob write, no journal entry.
 import type { Knex } from 'knex';
 import type { Database } from '../common/database';
@@ -25,51 +25,90 @@ export interface BatchResult {
 
 /** Content (articles, media) before the indexes and feeds that link to it. */
 const KIND_ORDER: Record<PageKind, number> = { media: 0, article: 1, index: 2, feed: 3 };
+/** Keeps one multi-row INSERT well under max_allowed_packet. */
+const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Takes the journal lock: the cluster_state row, FOR UPDATE. It serializes
+ * journal appends across producers, so sequence order is commit order and a
+ * follower never skips a late commit. Taken FIRST in a transaction, it also
+ * makes every later read of that transaction see each earlier render's
+ * commit (InnoDB's snapshot starts at the first consistent read), so a page
+ * rendered under it can never be older than the one it replaces.
+ */
+export async function lockJournal(trx: Knex.Transaction): Promise<{ epoch: number; head: number }> {
+  const state = await trx('cluster_state').where({ id: 1 }).forUpdate().first('epoch', 'journal_head');
+  return { epoch: Number(state.epoch), head: Number(state.journal_head) };
+}
+
+/** Writes one journal batch; the caller holds lockJournal in `trx`. */
+export async function writePages(trx: Knex.Transaction, lock: { epoch: number; head: number }, pages: RenderedPage[], now: number): Promise<BatchResult> {
+  const ordered = [...new Map(pages.map((p) => [p.path, p])).values()].sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
+  let head = lock.head;
+  const batch = head + 1;
+  const live = new Map<string, { op: string; sha256: string | null }>();
+  for (const chunk of chunks(ordered.map((p) => p.path), 500)) {
+    for (const row of await trx('pages').whereIn('path', chunk).select('path', 'op', 'sha256')) live.set(row.path as string, row);
+  }
+  const written: string[] = [];
+  const unchanged: string[] = [];
+  const blobs = new Map<string, Buffer>();
+  const pageRows: Record<string, unknown>[] = [];
+  const journalRows: Record<string, unknown>[] = [];
+  for (const page of ordered) {
+    const sha256 = page.body ? sha256Hex(page.body) : null;
+    const current = live.get(page.path);
+    if (page.op === 'delete' ? !current || current.op === 'delete' : current && current.op === page.op && current.sha256 === sha256) {
+      unchanged.push(page.path);
+      continue;
+    }
+    if (page.body && sha256) blobs.set(sha256, page.body);
+    head += 1;
+    const size = page.body?.length ?? 0;
+    pageRows.push({ path: page.path, op: page.op, sha256, size, content_type: page.contentType, kind: page.kind, last_modified: page.lastModified, seq: head });
+    journalRows.push({
+      seq: head, epoch: lock.epoch, batch, path: page.path, op: page.op, sha256, size,
+      content_type: page.contentType, kind: page.kind, last_modified: page.lastModified, created_at: now,
+    });
+    written.push(page.path);
+  }
+  if (written.length === 0) return { written, unchanged };
+  let group: Record<string, unknown>[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (group.length) await trx('blobs').insert(group).onConflict('sha256').ignore();
+    group = [];
+    bytes = 0;
+  };
+  for (const [sha256, body] of blobs) {
+    if (bytes + body.length > MAX_STATEMENT_BYTES) await flush();
+    group.push({ sha256, size: body.length, body, created_at: now });
+    bytes += body.length;
+  }
+  await flush();
+  for (const chunk of chunks(pageRows, 400)) await trx('pages').insert(chunk).onConflict('path').merge();
+  for (const chunk of chunks(journalRows, 400)) await trx('journal').insert(chunk);
+  await trx('cluster_state').where({ id: 1 }).update({ journal_head: head });
+  lock.head = head;
+  return { head, written, unchanged };
+}
+
+/** One batch in its own transaction (the journal lock, the pages, then `inTransaction`). */
 export async function writeBatch(
   db: Database,
   pages: RenderedPage[],
   options: { now: number; inTransaction?: (trx: Knex.Transaction) => Promise<void> },
 ): Promise<BatchResult> {
-  const ordered = [...pages].sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
   return db.transaction(async (trx) => {
-    // The row lock serializes journal appends across producers, so sequence
-    // order is commit order and a follower never skips a late commit.
-    const state = await trx('cluster_state').where({ id: 1 }).forUpdate().first('epoch', 'journal_head');
-    const epoch = Number(state.epoch);
-    let head = Number(state.journal_head);
-    const batch = head + 1;
-    const paths = ordered.map((p) => p.path);
-    const live = new Map<string, { op: string; sha256: string | null }>();
-    if (paths.length > 0) {
-      for (const row of await trx('pages').whereIn('path', paths).select('path', 'op', 'sha256')) live.set(row.path as string, row);
-    }
-    const written: string[] = [];
-    const unchanged: string[] = [];
-    for (const page of ordered) {
-      const sha256 = page.body ? sha256Hex(page.body) : null;
-      const current = live.get(page.path);
-      if (page.op === 'delete' ? !current || current.op === 'delete' : current && current.op === page.op && current.sha256 === sha256) {
-        unchanged.push(page.path);
-        continue;
-      }
-      if (page.body && sha256) {
-        await trx('blobs').insert({ sha256, size: page.body.length, body: page.body, created_at: options.now }).onConflict('sha256').ignore();
-      }
-      head += 1;
-      const size = page.body?.length ?? 0;
-      await trx('pages')
-        .insert({ path: page.path, op: page.op, sha256, size, content_type: page.contentType, kind: page.kind, last_modified: page.lastModified, seq: head })
-        .onConflict('path')
-        .merge();
-      await trx('journal').insert({
-        seq: head, epoch, batch, path: page.path, op: page.op, sha256, size,
-        content_type: page.contentType, kind: page.kind, last_modified: page.lastModified, created_at: options.now,
-      });
-      written.push(page.path);
-    }
-    if (written.length > 0) await trx('cluster_state').where({ id: 1 }).update({ journal_head: head });
+    const lock = await lockJournal(trx);
+    const result = await writePages(trx, lock, pages, options.now);
     await options.inTransaction?.(trx);
-    return { head: written.length > 0 ? head : undefined, written, unchanged };
+    return result;
   });
+}
+
+export function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

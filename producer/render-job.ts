@@ -1,18 +1,25 @@
 // One render job: regenerate every page an item's change affects, store what
 // changed, mark the item's outbox rows done, announce the new journal head.
+//
+// The whole job runs in one transaction that first takes the journal lock
+// (producer/change-journal.ts lockJournal). Several producers may run: their
+// jobs serialize on that lock, each sees every earlier job's commit, so no
+// page is rendered by two producers at once and an older render never
+// replaces a newer one. Rapid saves collapse: a job renders the item as it
+// is now and marks every pending outbox row of the item done, so the jobs
+// queued for the other saves find nothing left and return.
+import type { Knex } from 'knex';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { Database } from '../common/database';
 import type { JournalNotifier } from '../common/journal-notifier';
 import type { Logger } from '../common/logger';
-import { RenderHandler, UnrecoverableJobError } from '../common/render-queue';
-import { affectedPages, PageRef } from './affected-pages';
-import { RenderedPage, writeBatch } from './change-journal';
-import { articleView, Renderer } from './renderer';
-import { ArticleRow, latestArticles, loadArticle } from './site-queries';
-
-const HTML = 'text/html; charset=utf-8';
-const HOME_LATEST = 20;
-const HOME_FEATURED = 3;
+import { isUnrecoverable, RenderHandler, RenderJob, UnrecoverableJobError } from '../common/render-queue';
+import { affectedPages, Membership } from './affected-pages';
+import { BatchResult, lockJournal, RenderedPage, writePages } from './change-journal';
+import { articleState, entriesOf, eventState, StoredState } from './item-state';
+import { renderItem, renderRef } from './page-renderer';
+import type { Renderer } from './renderer';
+import { ArticleRow, EventRow, loadArticles, loadEvents, recountBuckets } from './site-queries';
 
 export interface RenderJobDeps {
   db: Database;
@@ -26,55 +33,92 @@ export interface RenderJobDeps {
 export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
   const { db, renderer, notifier, logger, now = Date.now } = deps;
   const renderSeconds = new Histogram({ name: 'hyperstatic_render_seconds', help: 'Time to render and store one job', registers: [deps.registry], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
+  const pagesRendered = new Counter({ name: 'hyperstatic_pages_rendered_total', help: 'Pages rendered by render jobs', registers: [deps.registry] });
   const pagesWritten = new Counter({ name: 'hyperstatic_pages_written_total', help: 'Pages whose bytes changed and were journaled', registers: [deps.registry] });
   const pagesUnchanged = new Counter({ name: 'hyperstatic_pages_unchanged_total', help: 'Pages rendered to the same bytes (no journal entry)', registers: [deps.registry] });
-  const jobsDone = new Counter({ name: 'hyperstatic_render_jobs_total', help: 'Render jobs by outcome', labelNames: ['outcome'], registers: [deps.registry] });
+  const jobsDone = new Counter({ name: 'hyperstatic_render_jobs_total', help: 'Render jobs by outcome (rendered, collapsed, unrecoverable)', labelNames: ['outcome'], registers: [deps.registry] });
 
-  async function renderPage(ref: PageRef, article: ArticleRow, at: number): Promise<RenderedPage | undefined> {
-    if (ref.kind === 'article') {
-      if (ref.visible) {
-        const body = renderer.render('article.njk', { article: articleView(article) });
-        return { path: ref.path, kind: 'article', op: 'put', body: Buffer.from(body), contentType: HTML, lastModified: article.updatedAt };
+  async function run(job: RenderJob): Promise<BatchResult | undefined> {
+    return db.transaction(async (trx) => {
+      const lock = await lockJournal(trx);
+      const pending = await trx('outbox').where({ topic: job.topic, item_id: job.itemId }).whereNull('done_at').max({ upTo: 'id' }).first();
+      const upTo = pending?.upTo == null ? undefined : Number(pending.upTo);
+      if (upTo === undefined) return undefined;
+      const at = now();
+
+      const item: ArticleRow | EventRow | undefined = job.topic === 'article'
+        ? (await loadArticles(trx, [job.itemId], { body: true }))[0]
+        : (await loadEvents(trx, [job.itemId], { body: true }))[0];
+      if (!item) throw new UnrecoverableJobError(`${job.topic} ${job.itemId} does not exist`);
+      const after = job.topic === 'article' ? articleState(item as ArticleRow) : eventState(item as EventRow);
+      const previous = await trx('render_state').where({ topic: job.topic, item_id: job.itemId }).first('state', 'version');
+      // Monotonic: a render never goes back to a version older than the last one stored.
+      if (previous && Number(previous.version) > upTo) return undefined;
+      const before = previous ? (JSON.parse(previous.state as string) as StoredState) : undefined;
+
+      await saveListingState(trx, before, after);
+      const pages: RenderedPage[] = [];
+      const ctx = { db: trx, renderer, now: at };
+      for (const ref of affectedPages(before, after)) {
+        const page = ref.kind === 'item' && ref.id === item.id && ref.slug === item.slug
+          ? await renderItem(ctx, ref.topic, item, ref.slug, ref.visible)
+          : await renderRef(ctx, ref);
+        if (page) pages.push(page);
       }
-      // Unpublished: a 410 tombstone, but only where the page was ever public.
-      const live = await db('pages').where({ path: ref.path }).first('op');
-      if (!live || live.op !== 'put') return undefined;
-      return { path: ref.path, kind: 'article', op: 'gone', body: Buffer.from(renderer.render('gone.njk', {})), contentType: HTML, lastModified: at };
-    }
-    const [latest, featured] = await Promise.all([latestArticles(db, HOME_LATEST), latestArticles(db, HOME_FEATURED, { featured: true })]);
-    const body = renderer.render('home.njk', { latest: latest.map(articleView), featured: featured.map(articleView) });
-    return { path: ref.path, kind: 'index', op: 'put', body: Buffer.from(body), contentType: HTML, lastModified: at };
+      pagesRendered.inc(pages.length);
+      const result = await writePages(trx, lock, pages, at);
+      await trx('render_state')
+        .insert({ topic: job.topic, item_id: job.itemId, state: JSON.stringify(after), version: upTo, rendered_at: at })
+        .onConflict(['topic', 'item_id'])
+        .merge();
+      await trx('outbox').where({ topic: job.topic, item_id: job.itemId }).where('id', '<=', upTo).whereNull('done_at').update({ done_at: at });
+      return result;
+    });
+  }
+
+  async function reportFailure(job: RenderJob, error: unknown): Promise<void> {
+    // Reported once and not retried: the outbox rows are closed so the relay
+    // does not dispatch them again; the failure stays in render_failures.
+    const at = now();
+    const message = String((error as Error).message ?? error).slice(0, 2000);
+    await db.transaction(async (trx) => {
+      await trx('render_failures').insert({ topic: job.topic, item_id: job.itemId, message, failed_at: at });
+      await trx('outbox').where({ topic: job.topic, item_id: job.itemId }).whereNull('done_at').update({ done_at: at });
+    });
   }
 
   return async (job) => {
     const started = process.hrtime.bigint();
-    // Every outbox row of this item not yet rendered: a job queued for an
-    // older save finds them already done and returns (saves collapse).
-    const pending = await db('outbox').where({ topic: job.topic, item_id: job.itemId }).whereNull('done_at').max({ upTo: 'id' }).first();
-    const upTo = pending?.upTo == null ? undefined : Number(pending.upTo);
-    if (upTo === undefined) {
+    let result: BatchResult | undefined;
+    try {
+      result = await run(job);
+    } catch (error) {
+      if (isUnrecoverable(error)) {
+        jobsDone.inc({ outcome: 'unrecoverable' });
+        logger.error({ err: error, topic: job.topic, item: job.itemId }, 'render failed for good; nothing was written');
+        await reportFailure(job, error).catch((e) => logger.warn({ err: e }, 'could not record the render failure'));
+      }
+      throw error;
+    }
+    if (!result) {
       jobsDone.inc({ outcome: 'collapsed' });
       return;
     }
-    const article = await loadArticle(db, job.itemId);
-    if (!article) throw new UnrecoverableJobError(`article ${job.itemId} does not exist`);
-    const at = now();
-    const pages: RenderedPage[] = [];
-    for (const ref of affectedPages(article)) {
-      const page = await renderPage(ref, article, at);
-      if (page) pages.push(page);
-    }
-    const result = await writeBatch(db, pages, {
-      now: at,
-      inTransaction: async (trx) => {
-        await trx('outbox').where({ topic: job.topic, item_id: job.itemId }).where('id', '<=', upTo).whereNull('done_at').update({ done_at: at });
-      },
-    });
     pagesWritten.inc(result.written.length);
     pagesUnchanged.inc(result.unchanged.length);
     jobsDone.inc({ outcome: 'rendered' });
     renderSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    logger.debug({ item: job.itemId, written: result.written, unchanged: result.unchanged.length }, 'rendered');
+    logger.debug({ topic: job.topic, item: job.itemId, written: result.written, unchanged: result.unchanged.length }, 'rendered');
     if (result.head !== undefined) await notifier.notify(result.head);
   };
+}
+
+/** Replaces the item's rows in the listing index and recounts every bucket it was or is in. */
+export async function saveListingState(trx: Knex | Knex.Transaction, before: StoredState | undefined, after: StoredState): Promise<void> {
+  await trx('index_entries').where({ topic: after.topic, item_id: after.id }).delete();
+  const entries = entriesOf(after);
+  if (entries.length) await trx('index_entries').insert(entries);
+  const touched = new Map<string, Membership>();
+  for (const m of [...(before?.visible ? before.memberships : []), ...(after.visible ? after.memberships : [])]) touched.set(`${m.key}\u0000${m.bucket}`, m);
+  await recountBuckets(trx, [...touched.values()].map((m) => ({ key: m.key, bucket: m.bucket })));
 }

@@ -1,10 +1,10 @@
-// nunjucks rendering of public pages. Autoescape is on: only article bodies,
-// sanitized on save, are marked safe in the templates.
+// nunjucks rendering of public pages. Autoescape is on: only article and
+// event bodies, sanitized on save, are marked safe in the templates.
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import { articlePath } from '../common/site-paths';
+import { articlePath, eventPath, indexMonthPath, indexRootPath, monthOf } from '../common/site-paths';
 import { UnrecoverableJobError } from '../common/render-queue';
-import type { ArticleRow } from './site-queries';
+import type { ArticleRow, EventRow } from './site-queries';
 
 export interface SiteInfo {
   name: string;
@@ -15,12 +15,22 @@ export interface Renderer {
   render(template: string, context: Record<string, unknown>): string;
 }
 
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
 export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirname, 'templates')): Renderer {
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(templatesDir, { noCache: false }), { autoescape: true, throwOnUndefined: false });
   env.addFilter('isodate', (ms: number | null) => (ms == null ? '' : new Date(ms).toISOString()));
+  env.addFilter('rfc822', (ms: number | null) => (ms == null ? '' : new Date(ms).toUTCString()));
   env.addFilter('humandate', (ms: number | null) =>
     ms == null ? '' : new Date(ms).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }),
   );
+  env.addFilter('humandatetime', (ms: number | null) =>
+    ms == null ? '' : new Date(ms).toLocaleString('en-GB', { weekday: 'short', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' }) + ' UTC',
+  );
+  env.addFilter('monthname', (month: string) => {
+    const m = /^(\d{4})-(\d{2})$/.exec(month);
+    return m ? `${MONTHS[Number(m[2]) - 1]} ${m[1]}` : month;
+  });
   return {
     render(template, context) {
       try {
@@ -35,5 +45,15 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
 
 /** The view model templates see for an article. */
 export function articleView(a: ArticleRow) {
-  return { ...a, url: articlePath(a.slug) };
+  return {
+    ...a,
+    url: articlePath(a.slug),
+    section: a.section ? { ...a.section, url: indexRootPath(`section:${a.section.slug}`) } : null,
+    tags: a.tags.map((t) => ({ ...t, url: indexRootPath(`tag:${t.slug}`) })),
+  };
+}
+
+export function eventView(e: EventRow) {
+  const month = monthOf(e.startsAt);
+  return { ...e, url: eventPath(e.slug), month, monthUrl: indexMonthPath('events', month) };
 }

@@ -1,5 +1,9 @@
-// The reads the producer renders from.
-import type { Database } from '../common/database';
+// The reads the producer renders from. Every listing reads index_entries by
+// (key, bucket) or (key, newest first): bounded by the page's own items,
+// never by the size of the site.
+import type { Knex } from 'knex';
+
+type Db = Knex | Knex.Transaction;
 
 export interface ArticleRow {
   id: number;
@@ -16,42 +20,146 @@ export interface ArticleRow {
   updatedAt: number;
 }
 
-export async function loadArticle(db: Database, id: number): Promise<ArticleRow | undefined> {
-  const rows = await selectArticles(db).where('articles.id', id);
-  return (await withTags(db, rows))[0];
+export interface EventRow {
+  id: number;
+  slug: string;
+  title: string;
+  summary: string;
+  body: string;
+  location: string;
+  startsAt: number;
+  endsAt: number | null;
+  status: 'draft' | 'published' | 'hidden';
+  featured: boolean;
+  tags: { slug: string; name: string }[];
+  updatedAt: number;
 }
 
-/** Newest published articles, newest first. */
-export async function latestArticles(db: Database, limit: number, options: { featured?: boolean } = {}): Promise<ArticleRow[]> {
-  const query = selectArticles(db).where('articles.status', 'published').orderBy([{ column: 'articles.published_at', order: 'desc' }, { column: 'articles.id', order: 'desc' }]).limit(limit);
-  if (options.featured) query.where('articles.featured', true);
-  return withTags(db, await query);
+export interface Bucket {
+  bucket: string;
+  items: number;
 }
 
-function selectArticles(db: Database) {
-  return db('articles')
+export async function loadArticle(db: Db, id: number): Promise<ArticleRow | undefined> {
+  return (await loadArticles(db, [id], { body: true }))[0];
+}
+
+/** Articles by id (in id order); without the body for listings. */
+export async function loadArticles(db: Db, ids: number[], options: { body: boolean }): Promise<ArticleRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await db('articles')
     .leftJoin('sections', 'sections.id', 'articles.section_id')
     .leftJoin('users', 'users.id', 'articles.author_id')
-    .select('articles.*', 'sections.slug as section_slug', 'sections.name as section_name', 'users.name as author_name');
-}
-
-async function withTags(db: Database, rows: Record<string, unknown>[]): Promise<ArticleRow[]> {
-  const ids = rows.map((r) => Number(r.id));
-  const tags = ids.length
-    ? await db('article_tags').join('tags', 'tags.id', 'article_tags.tag_id').whereIn('article_tags.article_id', ids).orderBy('tags.name').select('article_tags.article_id', 'tags.slug', 'tags.name')
-    : [];
+    .whereIn('articles.id', ids)
+    .orderBy('articles.id')
+    .select(
+      'articles.id', 'articles.slug', 'articles.title', 'articles.summary', 'articles.status', 'articles.featured',
+      'articles.published_at', 'articles.updated_at', 'sections.slug as section_slug', 'sections.name as section_name', 'users.name as author_name',
+      ...(options.body ? ['articles.body'] : []),
+    );
+  const tags = await tagsOf(db, 'article_tags', 'article_id', ids);
   return rows.map((r) => ({
     id: Number(r.id),
-    slug: r.slug as string,
-    title: r.title as string,
-    summary: r.summary as string,
-    body: r.body as string,
-    status: r.status as ArticleRow['status'],
+    slug: r.slug,
+    title: r.title,
+    summary: r.summary,
+    body: r.body ?? '',
+    status: r.status,
     featured: Boolean(r.featured),
-    section: r.section_slug ? { slug: r.section_slug as string, name: r.section_name as string } : null,
-    tags: tags.filter((t) => Number(t.article_id) === Number(r.id)).map((t) => ({ slug: t.slug as string, name: t.name as string })),
-    author: (r.author_name as string | null) ?? null,
+    section: r.section_slug ? { slug: r.section_slug, name: r.section_name } : null,
+    tags: tags.get(Number(r.id)) ?? [],
+    author: r.author_name ?? null,
     publishedAt: r.published_at == null ? null : Number(r.published_at),
     updatedAt: Number(r.updated_at),
   }));
+}
+
+export async function loadEvents(db: Db, ids: number[], options: { body: boolean }): Promise<EventRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await db('events')
+    .whereIn('id', ids)
+    .orderBy('id')
+    .select('id', 'slug', 'title', 'summary', 'location', 'starts_at', 'ends_at', 'status', 'featured', 'updated_at', ...(options.body ? ['body'] : []));
+  const tags = await tagsOf(db, 'event_tags', 'event_id', ids);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    slug: r.slug,
+    title: r.title,
+    summary: r.summary,
+    body: r.body ?? '',
+    location: r.location,
+    startsAt: Number(r.starts_at),
+    endsAt: r.ends_at == null ? null : Number(r.ends_at),
+    status: r.status,
+    featured: Boolean(r.featured),
+    tags: tags.get(Number(r.id)) ?? [],
+    updatedAt: Number(r.updated_at),
+  }));
+}
+
+async function tagsOf(db: Db, table: string, column: string, ids: number[]): Promise<Map<number, { slug: string; name: string }[]>> {
+  const rows = await db(table).join('tags', 'tags.id', `${table}.tag_id`).whereIn(`${table}.${column}`, ids).orderBy('tags.name').select(`${table}.${column} as owner`, 'tags.slug', 'tags.name');
+  const out = new Map<number, { slug: string; name: string }[]>();
+  for (const r of rows) {
+    const list = out.get(Number(r.owner)) ?? [];
+    list.push({ slug: r.slug, name: r.name });
+    out.set(Number(r.owner), list);
+  }
+  return out;
+}
+
+/** Item ids of a listing: one bucket, or the newest `limit` (ascending from `from` when given). */
+export async function listingIds(db: Db, key: string, options: { bucket?: string; limit?: number; from?: number; order?: 'asc' | 'desc' }): Promise<number[]> {
+  const order = options.order ?? 'desc';
+  const q = db('index_entries').where('index_key', key).orderBy([{ column: 'sort_at', order }, { column: 'item_id', order }]).select('item_id');
+  if (options.bucket !== undefined) q.where('bucket', options.bucket);
+  if (options.from !== undefined) q.where('sort_at', '>=', options.from);
+  if (options.limit !== undefined) q.limit(options.limit);
+  return (await q).map((r) => Number(r.item_id));
+}
+
+/** Articles of a listing, in listing order. */
+export async function listArticles(db: Db, key: string, options: { bucket?: string; limit?: number }): Promise<ArticleRow[]> {
+  const ids = await listingIds(db, key, options);
+  const byId = new Map((await loadArticles(db, ids, { body: false })).map((a) => [a.id, a]));
+  return ids.map((id) => byId.get(id)).filter((a): a is ArticleRow => a !== undefined);
+}
+
+export async function listEvents(db: Db, options: { bucket?: string; limit?: number; from?: number; order?: 'asc' | 'desc' }): Promise<EventRow[]> {
+  const ids = await listingIds(db, 'events', options);
+  const byId = new Map((await loadEvents(db, ids, { body: false })).map((e) => [e.id, e]));
+  return ids.map((id) => byId.get(id)).filter((e): e is EventRow => e !== undefined);
+}
+
+/** Non-empty buckets of a listing, newest first. */
+export async function bucketsOf(db: Db, key: string): Promise<Bucket[]> {
+  const rows = await db('index_buckets').where('index_key', key).where('items', '>', 0).orderBy('bucket', 'desc').select('bucket', 'items');
+  return rows.map((r) => ({ bucket: String(r.bucket), items: Number(r.items) }));
+}
+
+/** Recounts the given buckets after index_entries changed (each count is bounded by its bucket). */
+export async function recountBuckets(db: Db, buckets: { key: string; bucket: string }[]): Promise<void> {
+  for (const { key, bucket } of buckets) {
+    const [{ n }] = await db('index_entries').where({ index_key: key, bucket }).count({ n: '*' });
+    if (Number(n) === 0) await db('index_buckets').where({ index_key: key, bucket }).delete();
+    else await db('index_buckets').insert({ index_key: key, bucket, items: Number(n) }).onConflict(['index_key', 'bucket']).merge();
+  }
+}
+
+/** Display name of a listing key ('section:news' → the section's name). */
+export async function listingName(db: Db, key: string): Promise<string | undefined> {
+  if (key === 'all') return 'All articles';
+  if (key === 'events') return 'Events';
+  const i = key.indexOf(':');
+  const table = key.slice(0, i) === 'section' ? 'sections' : 'tags';
+  const row = await db(table).where({ slug: key.slice(i + 1) }).first('name');
+  return row?.name as string | undefined;
+}
+
+/** Sitemap shard: the visible items with ids in the shard, with lastmod. */
+export async function sitemapEntries(db: Db, topic: 'article' | 'event', shard: number): Promise<{ slug: string; updatedAt: number }[]> {
+  const ids = (await db('index_entries').where({ index_key: `sitemap:${topic}`, bucket: String(shard) }).orderBy('sort_at').select('item_id')).map((r) => Number(r.item_id));
+  if (ids.length === 0) return [];
+  const rows = await db(topic === 'article' ? 'articles' : 'events').whereIn('id', ids).orderBy('id').select('slug', 'updated_at');
+  return rows.map((r) => ({ slug: r.slug, updatedAt: Number(r.updated_at) }));
 }

@@ -4,10 +4,12 @@ import type { Knex } from 'knex';
 import type { Database } from '../../common/database';
 import * as initial from './migrations/001-initial';
 import * as events from './migrations/002-events';
+import * as producer from './migrations/003-producer';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
   '002-events': events,
+  '003-producer': producer,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { affectedPages, ItemState, PageRef, refId } from './affected-pages';
+
+function article(overrides: Partial<ItemState> = {}): ItemState {
+  return {
+    topic: 'article', id: 1234, slug: 'flood-watch', visible: true, listing: 'v1',
+    memberships: [
+      { key: 'all', bucket: '2026-11' },
+      { key: 'section:news', bucket: '2026-11' },
+      { key: 'tag:floods', bucket: '2026-11' },
+      { key: 'sitemap:article', bucket: '1' },
+    ],
+    ...overrides,
+  };
+}
+
+const ids = (refs: PageRef[]) => refs.map(refId).sort();
+
+describe('dependency model', () => {
+  it('a new published article touches its page, the current month and root of each listing, their feeds, home and its sitemap shard', () => {
+    assert.deepEqual(ids(affectedPages(undefined, article())), [
+      'bucket:all:2026-11', 'bucket:section:news:2026-11', 'bucket:tag:floods:2026-11',
+      'feed:all:atom', 'feed:all:rss', 'feed:section:news:atom', 'feed:section:news:rss', 'feed:tag:floods:atom', 'feed:tag:floods:rss',
+      'home', 'item:article:flood-watch', 'root:all', 'root:section:news', 'root:tag:floods',
+      'sitemap-index', 'sitemap:article:1',
+    ]);
+  });
+
+  it('puts the item page before every index that links to it', () => {
+    const refs = affectedPages(undefined, article());
+    assert.equal(refs[0].kind, 'item');
+  });
+
+  it('a body-only edit re-renders the item page and its sitemap shard, nothing else', () => {
+    assert.deepEqual(ids(affectedPages(article(), article())), ['item:article:flood-watch', 'sitemap:article:1']);
+  });
+
+  it('a title change re-renders every listing the item is in but not the sitemap index', () => {
+    const refs = ids(affectedPages(article(), article({ listing: 'v2' })));
+    assert.ok(refs.includes('bucket:tag:floods:2026-11'));
+    assert.ok(refs.includes('home'));
+    assert.ok(!refs.includes('sitemap-index'));
+  });
+
+  it('leaving a tag touches that tag\'s pages (the item disappears from them) and not the other listings', () => {
+    const before = article();
+    const after = article({ memberships: before.memberships.filter((m) => m.key !== 'tag:floods') });
+    assert.deepEqual(ids(affectedPages(before, after)), [
+      'bucket:tag:floods:2026-11', 'feed:tag:floods:atom', 'feed:tag:floods:rss', 'item:article:flood-watch', 'root:tag:floods', 'sitemap:article:1',
+    ]);
+  });
+
+  it('moving to another section touches both sections', () => {
+    const before = article();
+    const after = article({ memberships: before.memberships.map((m) => (m.key === 'section:news' ? { ...m, key: 'section:culture' } : m)) });
+    const refs = ids(affectedPages(before, after));
+    assert.ok(refs.includes('root:section:news') && refs.includes('bucket:section:news:2026-11'));
+    assert.ok(refs.includes('root:section:culture') && refs.includes('bucket:section:culture:2026-11'));
+    assert.ok(!refs.includes('root:tag:floods'));
+  });
+
+  it('hiding a published item makes its page a tombstone and removes it from every listing it was in', () => {
+    const refs = affectedPages(article(), article({ visible: false }));
+    const item = refs.find((r) => r.kind === 'item');
+    assert.deepEqual(item, { kind: 'item', topic: 'article', id: 1234, slug: 'flood-watch', visible: false });
+    assert.deepEqual(ids(refs), ids(affectedPages(undefined, article())));
+  });
+
+  it('editing a draft that was never public renders nothing but the (absent) tombstone check', () => {
+    const draft = article({ visible: false });
+    assert.deepEqual(affectedPages(draft, draft), []);
+    assert.deepEqual(ids(affectedPages(undefined, draft)), ['item:article:flood-watch']);
+  });
+
+  it('featuring an item touches only the home page', () => {
+    const before = article();
+    const after = article({ memberships: [...before.memberships, { key: 'featured', bucket: '-' }] });
+    assert.deepEqual(ids(affectedPages(before, after)), ['home', 'item:article:flood-watch', 'sitemap:article:1']);
+  });
+
+  it('an event moved to another month touches both months of the calendar and its root, with no feeds', () => {
+    const event = (month: string): ItemState => ({
+      topic: 'event', id: 7, slug: 'open-day', visible: true, listing: month,
+      memberships: [{ key: 'events', bucket: month }, { key: 'sitemap:event', bucket: '0' }],
+    });
+    assert.deepEqual(ids(affectedPages(event('2026-11'), event('2027-01'))), [
+      'bucket:events:2026-11', 'bucket:events:2027-01', 'item:event:open-day', 'root:events', 'sitemap:event:0',
+    ]);
+  });
+
+  it('the number of pages a save touches does not depend on how many other items exist', () => {
+    // The model only sees the item itself: a site of any size gives the same set.
+    const refs = affectedPages(undefined, article({ id: 99_999_123, memberships: [{ key: 'all', bucket: '2030-01' }, { key: 'sitemap:article', bucket: '99999' }] }));
+    assert.equal(refs.length, 8);
+  });
+});
