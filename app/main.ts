@@ -13,8 +13,8 @@ import { createMetricsRegistry, createOps } from '../common/ops';
 import type { RenderQueue } from '../common/render-queue';
 import { createBullQueue } from '../producer/queue/bull-queue';
 import { createArticlesService } from './articles/articles-service';
-import { createFeedHub } from './feed/feed-stream';
-import { createJournalReader } from './feed/journal-reader';
+import { createFeedService } from './feed/feed-routes';
+import { ensureSigningKey } from './feed/signing-keys';
 import { startOutboxRelay } from './outbox-relay';
 import { createAppServer } from './server';
 
@@ -36,7 +36,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
   const relay = startOutboxRelay({ db, queue, logger, registry, intervalMs: config.relayIntervalMs });
   const articles = createArticlesService({ db, onSaved: () => relay.wake() });
-  const feed = createFeedHub({ reader: createJournalReader(db), notifier, logger, registry });
+  const feed = createFeedService({ db, notifier, logger, registry, signingKey: ensureSigningKey(config.feedSigningKey, logger), statusToken: config.mirrorStatusToken });
   const ops = createOps(registry, {
     database: async () => {
       await db.raw('select 1');

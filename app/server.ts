@@ -7,13 +7,13 @@ import type { Ops } from '../common/ops';
 import { articlesRouter } from './api/articles-routes';
 import type { ArticlesService } from './articles/articles-service';
 import { NotFoundError } from './errors';
-import type { FeedHub } from './feed/feed-stream';
+import type { FeedService } from './feed/feed-routes';
 import { errorHandler } from './http-errors';
 
 export interface AppServerDeps {
   db: Database;
   articles: ArticlesService;
-  feed: FeedHub;
+  feed: FeedService;
   ops: Ops;
   logger: Logger;
   maxBodyBytes: number;
@@ -37,7 +37,7 @@ export function createAppServer(deps: AppServerDeps): Express {
     throw new NotFoundError('API endpoint');
   });
 
-  app.get('/feed', (req, res) => deps.feed.handle(req, res));
+  app.use(deps.feed.router);
 
   app.get('/blobs/:sha256', async (req, res) => {
     const hash = String(req.params.sha256);

@@ -16,8 +16,6 @@ import * as rebuildCommands from './commands/rebuild';
 import * as fixturesCommands from './commands/fixtures';
 import * as keysCommands from './commands/keys';
 import * as mirrorCommands from './commands/mirror';
-import * as rebuildCommands from './commands/rebuild';
-import * as fixturesCommands from './commands/fixtures';
 
 const program = new Command('hyperstatic')
   .description('Hyperstatic: a news site that stays readable and publishable when servers fail, are flooded, or are taken away.')
@@ -122,8 +120,6 @@ rebuildCommands.register(program);
 fixturesCommands.register(program);
 keysCommands.register(program);
 mirrorCommands.register(program);
-rebuildCommands.register(program);
-fixturesCommands.register(program);
 
 /** Every command's --help lists the environment variables too. */
 function addVariablesToHelp(command: Command): void {

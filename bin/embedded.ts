@@ -15,6 +15,7 @@ import { startProducer } from '../producer/main';
 import { createMemoryQueue } from '../producer/queue/memory-queue';
 import { createBullQueue } from '../producer/queue/bull-queue';
 import { startMirror } from '../mirrors/main';
+import { keyFiles } from '../app/feed/signing-keys';
 import { startProxy } from '../cache-proxy/main';
 import { seedFixtures } from '../fixtures/seed';
 
@@ -45,7 +46,8 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
     started.push(producer);
     const app = await startApp(config, { ...shared, logger: createLogger(config.logLevel, 'app'), registry });
     started.push(app);
-    const mirror = await startMirror({ ...config, mirrorOrigins: [app.url] }, { logger: createLogger(config.logLevel, 'mirror') });
+    // The app created the feed key pair on its first start; the embedded mirror pins its public half.
+    const mirror = await startMirror({ ...config, mirrorOrigins: [app.url], mirrorPublicKey: keyFiles(config.feedSigningKey).publicPath }, { logger: createLogger(config.logLevel, 'mirror') });
     started.push(mirror);
     const proxy = await startProxy({ ...config, proxyUpstreams: [mirror.url] }, { logger: createLogger(config.logLevel, 'proxy') });
     started.push(proxy);

@@ -131,6 +131,12 @@ const spec = {
   mirrorFetchConcurrency: variable('MIRROR_FETCH_CONCURRENCY', '8', 'Blobs one mirror downloads at once', integer(1, 256)),
   mirrorFetchTimeoutMs: variable('MIRROR_FETCH_TIMEOUT_MS', '30000', 'A blob download is abandoned after this many milliseconds without data', integer(10, 600_000)),
   mirrorReconnectMs: variable('MIRROR_RECONNECT_MS', '500', 'First delay before reconnecting to the change feed; doubles per failure, up to 60 times this or 30 s', integer(10, 600_000)),
+  feedSigningKey: variable('FEED_SIGNING_KEY', '', 'Origin: file of the ed25519 private key that signs the change feed; empty means $DATA_DIR/keys/feed-ed25519.key (created by `hyperstatic keys init`, or on first start)', text),
+  mirrorPublicKey: variable('MIRROR_PUBLIC_KEY', '', 'Mirror: the origin\'s pinned feed public key (base64, PEM, or a file path); empty means the file $DATA_DIR/keys/feed-ed25519.pub', text),
+  mirrorName: variable('MIRROR_NAME', '', 'Name this mirror reports its status under; empty means its URL', text),
+  mirrorStatusToken: variable('MIRROR_STATUS_TOKEN', '', 'Shared secret mirrors send with status reports; when set on the origin, reports without it are refused', text),
+  mirrorStatusIntervalMs: variable('MIRROR_STATUS_INTERVAL_MS', '5000', 'How often a mirror reports its cursor and lag to the origin, in milliseconds (0 disables)', integer(0, 3_600_000)),
+  mirrorBootstrap: variable('MIRROR_BOOTSTRAP', 'true', 'An empty mirror loads the origin\'s manifest first instead of replaying the whole journal', boolean),
   proxyPort: variable('PROXY_PORT', '8080', 'Port readers reach the cache proxy on', port),
   proxyUpstreams: variable('PROXY_UPSTREAMS', 'http://127.0.0.1:8081', 'Comma-separated upstream URLs (mirrors or any HTTP origin), nearest first', urlList),
   proxyFeedUrl: variable('PROXY_FEED_URL', '', 'Change feed to follow for instant eviction (a mirror URL); empty means the first upstream if it is a Hyperstatic mirror, "off" disables', text),
@@ -178,6 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (out.databaseUrl === '') out.databaseUrl = `sqlite:${path.join(dataDir, 'hyperstatic.sqlite')}`;
   if (out.mirrorDataDir === '') out.mirrorDataDir = path.join(dataDir, 'mirror');
   out.mirrorDataDir = path.resolve(String(out.mirrorDataDir));
+  if (out.feedSigningKey === '') out.feedSigningKey = path.join(dataDir, 'keys', 'feed-ed25519.key');
+  if (out.mirrorPublicKey === '') out.mirrorPublicKey = path.join(dataDir, 'keys', 'feed-ed25519.pub');
   if ((out.proxyMinTtl as number) > (out.proxyMaxTtl as number)) {
     throw new ConfigError('PROXY_MIN_TTL', `must not exceed PROXY_MAX_TTL (${String(out.proxyMaxTtl)})`);
   }

@@ -16,6 +16,12 @@ export interface FollowFeedOptions {
   after: () => number;
   onHello?: (hello: FeedHello, url: string) => void;
   onBatch: (batch: FeedBatch, url: string) => Promise<void>;
+  /**
+   * Checks a batch's authenticity before anything else looks at it (mirrors
+   * pass the pinned-key check, see verifyBatch); throwing drops the
+   * connection and rotates to the next URL.
+   */
+  verify?: (batch: FeedBatch) => void;
   /** Called when a connection fails, before the backoff; for status reporting. */
   onError?: (error: Error, url: string) => void;
   logger: Logger;
@@ -161,6 +167,13 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
               options.onHello?.(hello, url);
             } else if (event.event === 'batch') {
               const batch = parseFeedBatch(JSON.parse(event.data));
+              try {
+                options.verify?.(batch);
+              } catch (error) {
+                // A forged or mangled batch on this link: back off and try the next source.
+                progress.healthy = false;
+                throw error;
+              }
               if (batch.epoch < highestEpoch) throw new StaleEpochError(batch.epoch, highestEpoch);
               highestEpoch = batch.epoch;
               // A replay of what is already applied (e.g. the server ignored `after`) is harmless: skip it.

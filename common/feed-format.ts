@@ -8,6 +8,21 @@
 //   : ping                                                  comment, every 15 s
 // A batch is delivered whole or not at all; within a batch, content pages and
 // media come before the indexes that link to them.
+//
+// Authenticity: every batch carries `sig`, an ed25519 signature by the
+// origin's feed key over batchSigningPayload(batch) (epoch, batch number and
+// every field of every entry). Mirrors pin the public key and refuse a batch
+// whose signature is missing or wrong, so a man in the middle or a hostile
+// peer mirror can relay the feed but cannot alter it. Blobs need no
+// signature: they are fetched by sha256 and verified against it.
+//
+// Bootstrap: `GET /manifest` streams NDJSON (one JSON object per line):
+//   {"type":"head","epoch":E,"cursor":SEQ,"pages":N}   first line
+//   {"path":…,"op":…,"sha256":…,"size":…,"contentType":…,"lastModified":…,"kind":…,"seq":…}   one per live page, by path
+//   {"type":"end","count":N,"sig":BASE64}        last line
+// `sig` signs manifestSigningPayload(sha256 of every byte before the end line),
+// so a mirror can stream the manifest in bounded memory and still trust it.
+import { createHash, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { SHA256_HEX } from './hash';
 
 export const PAGE_KINDS = ['article', 'index', 'feed', 'media'] as const;
@@ -36,6 +51,8 @@ export interface FeedBatch {
   epoch: number;
   batch: number;
   entries: JournalEntry[];
+  /** base64 ed25519 signature over batchSigningPayload(); absent only on feeds nobody verifies. */
+  sig?: string;
 }
 
 export interface FeedHello {
@@ -45,6 +62,113 @@ export interface FeedHello {
 
 export const FEED_PATH = '/feed';
 export const BLOB_PATH = '/blobs/';
+export const MANIFEST_PATH = '/manifest';
+/** Mirrors POST their sync status here (app/feed/mirror-status.ts). */
+export const MIRROR_STATUS_PATH = '/mirror-status';
+
+/** The bytes a batch signature covers: every field of every entry, in order, plus the batch's own epoch and number. */
+export function batchSigningPayload(batch: FeedBatch): Buffer {
+  const entries = batch.entries.map((e) => [e.seq, e.epoch, e.batch, e.path, e.op, e.sha256, e.size, e.contentType, e.lastModified, e.kind]);
+  return Buffer.from(`hyperstatic-feed-batch-v1\n${JSON.stringify([batch.epoch, batch.batch, entries])}`, 'utf8');
+}
+
+export function signBatch(batch: FeedBatch, privateKey: KeyObject): FeedBatch {
+  return { ...batch, sig: cryptoSign(null, batchSigningPayload(batch), privateKey).toString('base64') };
+}
+
+/** Throws unless `batch.sig` is the pinned key's signature over the batch. */
+export function verifyBatch(batch: FeedBatch, publicKey: KeyObject): void {
+  if (typeof batch.sig !== 'string' || batch.sig === '') throw new FeedSignatureError(`batch ${batch.batch} is unsigned`);
+  const sig = Buffer.from(batch.sig, 'base64');
+  if (sig.length !== 64 || !cryptoVerify(null, batchSigningPayload(batch), publicKey, sig)) {
+    throw new FeedSignatureError(`batch ${batch.batch} has a bad signature`);
+  }
+}
+
+export interface ManifestHead {
+  type: 'head';
+  epoch: number;
+  cursor: number;
+  /** How many page lines follow (for progress bars). */
+  pages?: number;
+}
+
+export interface ManifestPage {
+  path: string;
+  op: Exclude<Op, 'delete'>;
+  sha256: string;
+  size: number;
+  contentType: string;
+  lastModified: number;
+  kind: PageKind;
+  seq: number;
+}
+
+export interface ManifestEnd {
+  type: 'end';
+  count: number;
+  sig: string;
+}
+
+export function manifestSigningPayload(digestHex: string): Buffer {
+  return Buffer.from(`hyperstatic-manifest-v1\n${digestHex}`, 'utf8');
+}
+
+export function signManifestDigest(digestHex: string, privateKey: KeyObject): string {
+  return cryptoSign(null, manifestSigningPayload(digestHex), privateKey).toString('base64');
+}
+
+export function verifyManifestDigest(digestHex: string, sig: string, publicKey: KeyObject): boolean {
+  const bytes = Buffer.from(sig, 'base64');
+  return bytes.length === 64 && cryptoVerify(null, manifestSigningPayload(digestHex), publicKey, bytes);
+}
+
+/** A running sha256 of the manifest bytes, as both ends compute it. */
+export function manifestHasher(): { update(line: string): void; digest(): string } {
+  const hash = createHash('sha256');
+  return { update: (line) => hash.update(line, 'utf8'), digest: () => hash.digest('hex') };
+}
+
+/** Throws unless `value` is a well-formed manifest page line. */
+export function parseManifestPage(value: unknown): ManifestPage {
+  const p = value as ManifestPage;
+  if (!p || typeof p !== 'object' || !isSafePublicPath(p.path)) throw new Error('manifest line has an unsafe or missing path');
+  if ((p.op !== 'put' && p.op !== 'gone') || !PAGE_KINDS.includes(p.kind)) throw new Error(`manifest line ${p.path} has an unknown op or kind`);
+  if (typeof p.sha256 !== 'string' || !SHA256_HEX.test(p.sha256)) throw new Error(`manifest line ${p.path} has a bad sha256`);
+  if (!Number.isSafeInteger(p.size) || p.size < 0 || !Number.isSafeInteger(p.lastModified) || !Number.isSafeInteger(p.seq) || typeof p.contentType !== 'string') {
+    throw new Error(`manifest line ${p.path} has bad metadata`);
+  }
+  return { path: p.path, op: p.op, sha256: p.sha256, size: p.size, contentType: p.contentType, lastModified: p.lastModified, kind: p.kind, seq: p.seq };
+}
+
+/** A signature that is missing or does not verify against the pinned key. */
+export class FeedSignatureError extends Error {
+  readonly code = 'HS_FEED_BAD_SIGNATURE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'FeedSignatureError';
+  }
+}
+
+/**
+ * Reads a pinned public key given as PEM text, base64 of the raw 32-byte
+ * ed25519 key, or base64 of its DER (SPKI) form.
+ */
+export function parsePublicKey(text: string): KeyObject {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('-----BEGIN')) return createPublicKey(trimmed);
+  const der = Buffer.from(trimmed, 'base64');
+  if (der.length === 32) {
+    // RFC 8410 §4: SPKI prefix of an Ed25519 public key.
+    return createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), der]), format: 'der', type: 'spki' });
+  }
+  return createPublicKey({ key: der, format: 'der', type: 'spki' });
+}
+
+/** The raw 32-byte public key, base64: the short form operators paste into MIRROR_PUBLIC_KEY. */
+export function publicKeyBase64(key: KeyObject): string {
+  return key.export({ format: 'der', type: 'spki' }).subarray(12).toString('base64');
+}
 
 /** Public paths: absolute, no dot segments, no empty segments, no backslashes or control characters. */
 export function isSafePublicPath(p: string): boolean {
@@ -74,5 +198,6 @@ export function parseFeedBatch(value: unknown): FeedBatch {
       throw new Error(`entry ${e.seq} has bad metadata`);
     }
   }
+  if (b.sig !== undefined && typeof b.sig !== 'string') throw new Error('batch signature is not a string');
   return b;
 }

@@ -5,8 +5,8 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Config } from '../common/config';
-import { followFeed } from '../common/feed-client';
-import type { FeedBatch } from '../common/feed-format';
+import { followFeed, type FeedFollower } from '../common/feed-client';
+import { FeedSignatureError, verifyBatch, type FeedBatch } from '../common/feed-format';
 import type { RunningService } from '../common/lifecycle';
 import { createLogger, type Logger } from '../common/logger';
 import { createMetricsRegistry, createOps } from '../common/ops';
@@ -14,18 +14,26 @@ import { createBlobFetcher } from './blob-fetcher';
 import { createFeedHub } from './feed-hub';
 import { createMirrorMetrics } from './metrics';
 import { MirrorStore } from './mirror-store';
+import { bootstrapFromManifest } from './manifest-sync';
+import { loadPinnedKey } from './pinned-key';
+import { createProgress } from './progress';
 import { createMirrorServer } from './server';
+import { startStatusReporter } from './status-reporter';
 import { SyncStatus } from './sync-status';
 
 export interface RunningMirror extends RunningService {
   cursor(): number;
+  /** Sends a status report to the origin now (it also happens every MIRROR_STATUS_INTERVAL_MS). */
+  reportStatus(): Promise<void>;
   /** Resolves once the mirror has applied everything up to `seq`; rejects after `timeoutMs`. */
   waitForCursor(seq: number, timeoutMs: number): Promise<void>;
 }
 
-export async function startMirror(config: Config, options: { logger?: Logger; registry?: Registry } = {}): Promise<RunningMirror> {
+export async function startMirror(config: Config, options: { logger?: Logger; registry?: Registry; progressBar?: boolean } = {}): Promise<RunningMirror> {
   const logger = options.logger ?? createLogger(config.logLevel, 'mirror');
   const registry = options.registry ?? createMetricsRegistry('mirror');
+  // Fail fast: a mirror without a pinned key could be fed anything (DESIGN §6).
+  const publicKey = loadPinnedKey(config.mirrorPublicKey);
   const store = MirrorStore.open(config.mirrorDataDir);
   const sync = new SyncStatus();
   const applied = new EventEmitter();
@@ -34,6 +42,7 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     cursor: () => store.cursor(),
     epoch: () => store.epoch(),
     lagSeconds: () => sync.lagSeconds(),
+    lagEntries: () => Math.max(0, sync.snapshot(store.cursor(), store.epoch()).head - store.cursor()),
     connected: () => sync.isConnected(),
   });
   const fetcher = createBlobFetcher({
@@ -96,8 +105,36 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     applied.emit('cursor', cursor);
   }
 
-  const follower = followFeed({
-    urls: config.mirrorOrigins,
+  const feedUrls = [...config.mirrorOrigins, ...config.mirrorPeers];
+  let follower: FeedFollower | undefined;
+  let stopping = false;
+
+  /** An empty mirror loads the origin's signed manifest rather than replaying the whole journal. */
+  async function bootstrap(): Promise<void> {
+    if (!config.mirrorBootstrap || store.cursor() !== 0) return;
+    for (const origin of config.mirrorOrigins) {
+      if (stopping) return;
+      const progress = createProgress('bootstrap', logger, { tty: options.progressBar });
+      try {
+        const staged = await bootstrapFromManifest({ store, url: origin, publicKey, fetcher, progress, logger });
+        progress.stop();
+        logger.info({ origin, pages: staged.count, cursor: staged.cursor, epoch: staged.epoch }, 'bootstrapped from the origin manifest');
+        applied.emit('cursor', store.cursor());
+        return;
+      } catch (error) {
+        progress.stop();
+        if (error instanceof FeedSignatureError) metrics.signatureRejections.inc();
+        sync.failed(error as Error);
+        logger.warn({ origin, err: (error as Error).message }, 'bootstrap from manifest failed; trying the next origin');
+      }
+    }
+    if (!stopping) logger.warn('no origin served a usable manifest; replaying the change feed from the start instead');
+  }
+
+  const starting = bootstrap().then(() => {
+    if (stopping) return;
+    follower = followFeed({
+    urls: feedUrls,
     after: () => store.cursor(),
     initialEpoch: store.epoch(),
     onHello: (hello, source) => {
@@ -109,6 +146,15 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
       }
       sync.sawHead(hello.head, cursor, source);
     },
+    verify: (batch) => {
+      try {
+        verifyBatch(batch, publicKey);
+      } catch (error) {
+        metrics.signatureRejections.inc();
+        logger.error({ batch: batch.batch, err: (error as Error).message }, 'refused a batch: not signed by the pinned origin key');
+        throw error;
+      }
+    },
     onBatch: applyBatch,
     onError: (error) => {
       sync.failed(error);
@@ -117,6 +163,16 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     logger,
     reconnectMs: config.mirrorReconnectMs,
   });
+  });
+  const reporter = startStatusReporter({
+    name: config.mirrorName || url,
+    url,
+    origins: config.mirrorOrigins,
+    token: config.mirrorStatusToken,
+    intervalMs: config.mirrorStatusIntervalMs,
+    snapshot: () => sync.snapshot(store.cursor(), store.epoch()),
+    logger,
+  });
   logger.info({ url, origins: config.mirrorOrigins, cursor: store.cursor(), dir: config.mirrorDataDir }, 'mirror started');
 
   let closing: Promise<void> | undefined;
@@ -124,6 +180,7 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     name: 'mirror',
     url,
     cursor: () => store.cursor(),
+    reportStatus: () => reporter.reportNow(),
     waitForCursor(seq, timeoutMs) {
       if (store.cursor() >= seq) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
@@ -142,9 +199,12 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     },
     close() {
       closing ??= (async () => {
-        follower.close();
+        stopping = true;
+        reporter.close();
         fetcher.close();
-        await follower.done;
+        await starting;
+        follower?.close();
+        await follower?.done;
         hub.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

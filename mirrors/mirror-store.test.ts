@@ -79,11 +79,21 @@ describe('MirrorStore', () => {
   test('refuses an out-of-order or replayed batch', async () => {
     const store = openStore();
     await putBlob(store, 'A');
-    store.applyBatch(batch(1, [entry(5, '/a/', 'A')]));
-    assert.throws(() => store.applyBatch(batch(2, [entry(3, '/b/', 'A')])), OutOfOrderBatchError);
-    assert.throws(() => store.applyBatch(batch(1, [entry(5, '/a/', 'A')])), OutOfOrderBatchError);
-    assert.equal(store.cursor(), 5);
+    store.applyBatch(batch(1, [entry(1, '/a/', 'A'), entry(2, '/x/', 'A'), entry(3, '/y/', 'A')]));
+    assert.throws(() => store.applyBatch(batch(2, [entry(2, '/b/', 'A')])), OutOfOrderBatchError);
+    assert.throws(() => store.applyBatch(batch(1, [entry(1, '/a/', 'A')])), OutOfOrderBatchError);
+    assert.equal(store.cursor(), 3);
     assert.equal(store.lookup('/b/'), undefined);
+  });
+
+  test('refuses a batch that skips sequence numbers (one dropped on the way)', async () => {
+    const store = openStore();
+    await putBlob(store, 'A');
+    store.applyBatch(batch(1, [entry(1, '/a/', 'A')]));
+    assert.throws(() => store.applyBatch(batch(3, [entry(3, '/c/', 'A')])), OutOfOrderBatchError);
+    assert.equal(store.lookup('/c/'), undefined);
+    store.applyBatch(batch(2, [entry(2, '/b/', 'A')]));
+    assert.equal(store.cursor(), 2);
   });
 
   test('refuses a batch from an older epoch', async () => {
@@ -122,19 +132,20 @@ describe('MirrorStore', () => {
     const store = openStore();
     await putBlob(store, 'A');
     const b1 = batch(1, [entry(1, '/a/', 'A'), entry(2, '/', 'A')]);
-    const b2 = batch(2, [entry(4, '/b/', 'A')]);
-    const b3 = batch(3, [entry(5, '/c/', 'A'), entry(6, '/', 'A')]);
+    const b2 = batch(2, [entry(3, '/b/', 'A')]);
+    const b3 = batch(3, [entry(4, '/c/', 'A'), entry(5, '/', 'A')]);
     for (const b of [b1, b2, b3]) store.applyBatch(b);
     assert.deepEqual(store.batchesAfter(0, 10), [b1, b2, b3]);
     assert.deepEqual(store.batchesAfter(0, 2), [b1, b2]);
     assert.deepEqual(store.batchesAfter(2, 10), [b2, b3]);
-    assert.deepEqual(store.batchesAfter(6, 10), []);
+    assert.deepEqual(store.batchesAfter(5, 10), []);
   });
 
   test('batchRefusal is a pure check of order and epoch', () => {
     const b = batch(1, [entry(10, '/a/', 'A')], 2);
     assert.equal(batchRefusal(b, 9, 2), undefined);
     assert.ok(batchRefusal(b, 10, 2) instanceof OutOfOrderBatchError);
+    assert.ok(batchRefusal(b, 8, 2) instanceof OutOfOrderBatchError);
     assert.ok(batchRefusal(b, 0, 3) instanceof StaleEpochBatchError);
   });
 });

@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FeedBatch, JournalEntry, Op, PageKind } from '../common/feed-format';
+import type { FeedBatch, JournalEntry, ManifestPage, Op, PageKind } from '../common/feed-format';
 import { SHA256_HEX } from '../common/hash';
 import { BlobMismatchError, MissingBlobError, OutOfOrderBatchError, StaleEpochBatchError } from './errors';
 import { openSqlite, type SqliteDatabase, type Statement } from './sqlite';
@@ -78,13 +78,31 @@ CREATE TABLE IF NOT EXISTS journal (
   last_modified INTEGER NOT NULL,
   kind TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS batch_sigs (
+  epoch INTEGER NOT NULL,
+  batch INTEGER NOT NULL,
+  sig TEXT NOT NULL,
+  PRIMARY KEY (epoch, batch)
+);
+CREATE TABLE IF NOT EXISTS manifest_stage (
+  path TEXT PRIMARY KEY,
+  op TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  last_modified INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  seq INTEGER NOT NULL
+);
 `;
 
 /** Why a batch cannot follow the stored state, or undefined if it can. Pure. */
 export function batchRefusal(batch: FeedBatch, cursor: number, epoch: number): Error | undefined {
   if (batch.epoch < epoch) return new StaleEpochBatchError(batch.epoch, epoch);
   const first = batch.entries[0].seq;
-  if (first <= cursor) return new OutOfOrderBatchError(first, cursor);
+  // The journal has no gaps (seqs are assigned under one row lock), so anything
+  // but cursor + 1 is a replay, a reordering or a batch dropped on the way.
+  if (first !== cursor + 1) return new OutOfOrderBatchError(first, cursor);
   return undefined;
 }
 
@@ -107,6 +125,10 @@ export class MirrorStore {
   private readonly setState: Statement;
   private readonly journalFrom: Statement<JournalRow>;
   private readonly applyTx: (batch: FeedBatch) => void;
+  private readonly insertSig: Statement;
+  private readonly getSig: Statement<{ sig: string }>;
+  private readonly stageTx: (pages: ManifestPage[]) => void;
+  private readonly commitStageTx: (epoch: number, cursor: number) => number;
 
   private constructor(readonly dir: string) {
     this.blobDir = path.join(dir, 'blobs');
@@ -131,6 +153,37 @@ export class MirrorStore {
     );
     this.setState = this.db.prepare('UPDATE state SET cursor = ?, epoch = ? WHERE id = 1');
     this.journalFrom = this.db.prepare('SELECT * FROM journal WHERE seq > ? ORDER BY seq');
+    this.insertSig = this.db.prepare('INSERT OR REPLACE INTO batch_sigs (epoch, batch, sig) VALUES (?, ?, ?)');
+    this.getSig = this.db.prepare('SELECT sig FROM batch_sigs WHERE epoch = ? AND batch = ?');
+    const stagePage = this.db.prepare(
+      `INSERT OR REPLACE INTO manifest_stage (path, op, sha256, size, content_type, last_modified, kind, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.stageTx = this.db.transaction((pages: ManifestPage[]) => {
+      for (const p of pages) stagePage.run(p.path, p.op, p.sha256, p.size, p.contentType, p.lastModified, p.kind, p.seq);
+    });
+    this.commitStageTx = this.db.transaction((epoch: number, cursor: number) => {
+      const state = this.state();
+      if (epoch < state.epoch) throw new StaleEpochBatchError(epoch, state.epoch);
+      if (cursor < state.cursor) throw new OutOfOrderBatchError(cursor + 1, state.cursor);
+      for (const row of this.db.prepare<{ sha256: string }>('SELECT DISTINCT sha256 FROM manifest_stage').iterate()) {
+        if (!this.hasBlob(row.sha256)) throw new MissingBlobError(row.sha256);
+      }
+      const changed = this.db.prepare('DELETE FROM pages WHERE path NOT IN (SELECT path FROM manifest_stage)').run().changes;
+      const upserted = this.db
+        .prepare(
+          `INSERT INTO pages (path, op, sha256, size, content_type, last_modified, kind, seq)
+           SELECT path, op, sha256, size, content_type, last_modified, kind, seq FROM manifest_stage WHERE true
+           ON CONFLICT (path) DO UPDATE SET op = excluded.op, sha256 = excluded.sha256, size = excluded.size,
+             content_type = excluded.content_type, last_modified = excluded.last_modified, kind = excluded.kind, seq = excluded.seq
+           WHERE pages.op IS NOT excluded.op OR pages.sha256 IS NOT excluded.sha256 OR pages.size IS NOT excluded.size
+             OR pages.content_type IS NOT excluded.content_type OR pages.last_modified IS NOT excluded.last_modified
+             OR pages.kind IS NOT excluded.kind`,
+        )
+        .run().changes;
+      this.setState.run(cursor, epoch);
+      this.db.exec('DELETE FROM manifest_stage');
+      return changed + upserted;
+    });
     this.applyTx = this.db.transaction((batch: FeedBatch) => {
       const state = this.state();
       const refusal = batchRefusal(batch, state.cursor, state.epoch);
@@ -141,6 +194,7 @@ export class MirrorStore {
         else this.upsertPage.run(e.path, e.op, e.sha256, e.size, e.contentType, e.lastModified, e.kind, e.seq);
         this.insertJournal.run(e.seq, e.epoch, e.batch, e.path, e.op, e.sha256, e.size, e.contentType, e.lastModified, e.kind);
       }
+      if (batch.sig) this.insertSig.run(batch.epoch, batch.batch, batch.sig);
       this.setState.run(batch.entries[batch.entries.length - 1].seq, batch.epoch);
     });
   }
@@ -240,12 +294,91 @@ export class MirrorStore {
     for (const row of this.journalFrom.iterate(after)) {
       if (!current || current.batch !== row.batch || current.epoch !== row.epoch) {
         if (out.length === maxBatches) break;
-        current = { epoch: row.epoch, batch: row.batch, entries: [] };
+        // Re-served with the origin's signature, so peers and proxies can verify what this mirror relays.
+        const sig = this.getSig.get(row.epoch, row.batch)?.sig;
+        current = { epoch: row.epoch, batch: row.batch, entries: [], ...(sig ? { sig } : {}) };
         out.push(current);
       }
       current.entries.push(toEntry(row));
     }
     return out;
+  }
+
+  /** Starts staging a manifest (bootstrap or verify): forgets any earlier, unfinished one. */
+  clearStage(): void {
+    this.db.exec('DELETE FROM manifest_stage');
+  }
+
+  stagePages(pages: ManifestPage[]): void {
+    this.stageTx(pages);
+  }
+
+  /** Distinct blobs the staged manifest names that are not on disk, `limit` at a time. */
+  missingStagedBlobs(limit: number, afterSha = ''): { sha256: string; size: number }[] {
+    const out: { sha256: string; size: number }[] = [];
+    let last = afterSha;
+    for (;;) {
+      const rows = this.db
+        .prepare<{ sha256: string; size: number }>('SELECT sha256, MAX(size) AS size FROM manifest_stage WHERE sha256 > ? GROUP BY sha256 ORDER BY sha256 LIMIT 1000')
+        .all(last);
+      if (rows.length === 0) return out;
+      for (const r of rows) if (!this.hasBlob(r.sha256)) out.push(r);
+      last = rows[rows.length - 1].sha256;
+      if (out.length >= limit) return out;
+    }
+  }
+
+  /**
+   * Makes the index exactly the staged manifest and moves the cursor to the
+   * manifest's, in one transaction, if every blob is on disk and the
+   * manifest is not older than what is applied. Returns how many paths changed.
+   */
+  commitStage(epoch: number, cursor: number): number {
+    return this.commitStageTx(epoch, cursor);
+  }
+
+  /** How the staged manifest differs from the index: paths missing here, different here, or here but not there. */
+  diffStage(limit = 20): { missing: number; differing: number; extra: number; examples: string[] } {
+    const missing = this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM manifest_stage s WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE p.path = s.path)').get()?.n ?? 0;
+    const differing =
+      this.db
+        .prepare<{ n: number }>(
+          `SELECT COUNT(*) AS n FROM manifest_stage s JOIN pages p ON p.path = s.path
+           WHERE p.op IS NOT s.op OR p.sha256 IS NOT s.sha256 OR p.kind IS NOT s.kind OR p.content_type IS NOT s.content_type OR p.last_modified IS NOT s.last_modified`,
+        )
+        .get()?.n ?? 0;
+    const extra = this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM pages p WHERE NOT EXISTS (SELECT 1 FROM manifest_stage s WHERE s.path = p.path)').get()?.n ?? 0;
+    const examples = this.db
+      .prepare<{ path: string }>(
+        `SELECT s.path FROM manifest_stage s LEFT JOIN pages p ON p.path = s.path WHERE p.path IS NULL OR p.sha256 IS NOT s.sha256 OR p.op IS NOT s.op
+         UNION ALL SELECT p.path FROM pages p WHERE NOT EXISTS (SELECT 1 FROM manifest_stage s WHERE s.path = p.path) LIMIT ?`,
+      )
+      .all(limit)
+      .map((r) => r.path);
+    return { missing, differing, extra, examples };
+  }
+
+  /**
+   * Every indexed page, in path order, read in keyset pages: no SQLite
+   * statement stays open between pages (an open iterator would block the
+   * connection, and with it applying batches).
+   */
+  *pages(): Generator<PageRecord> {
+    const page = this.db.prepare<PageRow>('SELECT * FROM pages WHERE path > ? ORDER BY path LIMIT 1000');
+    let last = '';
+    for (;;) {
+      const rows = page.all(last);
+      for (const row of rows) {
+        yield { path: row.path, op: row.op, sha256: row.sha256, size: row.size, contentType: row.content_type, lastModified: row.last_modified, kind: row.kind, seq: row.seq };
+      }
+      if (rows.length < 1000) return;
+      last = rows[rows.length - 1].path;
+    }
+  }
+
+  /** Removes a blob file (a corrupt copy found by verify) so it is fetched again. */
+  dropBlob(sha256: string): void {
+    fs.rmSync(this.blobPath(sha256), { force: true });
   }
 
   close(): void {

@@ -44,6 +44,7 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
     const { path } = target;
     if (path === FEED_PATH && wantsChangeFeed(req, target.query)) return serveFeed(req, res, target.query);
     if (path === '/_mirror/status') return sendJson(res, 200, options.status());
+    if (path === '/_mirror/manifest') return serveManifest(req, res);
     if (path.startsWith(BLOB_PATH)) return serveBlob(req, res, path.slice(BLOB_PATH.length));
     servePage(req, res, path);
   }
@@ -63,6 +64,45 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
       return;
     }
     hub.serve(req, res, Number(raw));
+  }
+
+  /**
+   * This mirror's copy as a manifest (common/feed-format.ts) for `mirror
+   * verify --peer`: unsigned (a mirror holds no signing key), so a verifier
+   * only reports differences against it. Streamed from one SQLite read.
+   */
+  function serveManifest(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const { epoch, cursor } = store.state();
+    const pages = store.pages();
+    let count = 0;
+    res.write(`${JSON.stringify({ type: 'head', epoch, cursor })}\n`);
+    const pump = (): void => {
+      for (;;) {
+        if (res.destroyed) {
+          pages.return(undefined);
+          return;
+        }
+        const next = pages.next();
+        if (next.done) {
+          res.end(`${JSON.stringify({ type: 'end', count, sig: '' })}\n`);
+          return;
+        }
+        const p = next.value;
+        count += 1;
+        const line = { path: p.path, op: p.op, sha256: p.sha256, size: p.size, contentType: p.contentType, lastModified: p.lastModified, kind: p.kind, seq: p.seq };
+        if (!res.write(`${JSON.stringify(line)}\n`)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+    };
+    res.on('close', () => pages.return(undefined));
+    pump();
   }
 
   function serveBlob(req: IncomingMessage, res: ServerResponse, sha256: string): void {

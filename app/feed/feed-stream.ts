@@ -2,9 +2,11 @@
 // mirror, starting after the cursor it gives (common/feed-format.ts).
 // Entries are pushed when the producer announces a new journal head; a slow
 // re-check covers an announcement lost on the way.
+import type { KeyObject } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
+import { signBatch, type FeedBatch } from '../../common/feed-format';
 import type { JournalNotifier } from '../../common/journal-notifier';
 import type { Logger } from '../../common/logger';
 import { BadRequestError } from '../errors';
@@ -25,8 +27,21 @@ interface Subscriber {
   again: boolean;
 }
 
-export function createFeedHub(deps: { reader: JournalReader; notifier: JournalNotifier; logger: Logger; registry: Registry }): FeedHub {
+export function createFeedHub(deps: { reader: JournalReader; notifier: JournalNotifier; logger: Logger; registry: Registry; signingKey: KeyObject }): FeedHub {
   const { reader, notifier, logger } = deps;
+  // Every subscriber gets the same recent batches: sign each once.
+  const signed = new Map<string, string>();
+  function encode(batch: FeedBatch): string {
+    // Keyed by epoch too: after a promotion a batch number may name different entries.
+    const key = `${batch.epoch}:${batch.batch}:${batch.entries.length}`;
+    let json = signed.get(key);
+    if (json === undefined) {
+      json = JSON.stringify(signBatch(batch, deps.signingKey));
+      signed.set(key, json);
+      if (signed.size > 256) signed.delete(signed.keys().next().value as string);
+    }
+    return json;
+  }
   const subscribers = new Set<Subscriber>();
   const connected = new Gauge({ name: 'hyperstatic_feed_subscribers', help: 'Open change-feed streams', registers: [deps.registry] });
   const headGauge = new Gauge({ name: 'hyperstatic_journal_head', help: 'Newest journal sequence number', registers: [deps.registry] });
@@ -61,7 +76,7 @@ export function createFeedHub(deps: { reader: JournalReader; notifier: JournalNo
           if (batches.length === 0 || !subscribers.has(s)) break;
           for (const batch of batches) {
             const last = batch.entries[batch.entries.length - 1].seq;
-            const ok = s.res.write(`id: ${last}\nevent: batch\ndata: ${JSON.stringify(batch)}\n\n`);
+            const ok = s.res.write(`id: ${last}\nevent: batch\ndata: ${encode(batch)}\n\n`);
             s.cursor = last;
             // Back-pressure: a slow mirror slows its own stream, not the origin's memory.
             if (!ok) await new Promise((resolve) => s.res.once('drain', resolve));

@@ -3,7 +3,8 @@
 // what reached it so tests can assert on the traffic. Real sockets, port 0.
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FeedBatch, JournalEntry, Op, PageKind } from '../../common/feed-format';
+import { generateKeyPairSync } from 'node:crypto';
+import { publicKeyBase64, signBatch, type FeedBatch, type JournalEntry, type Op, type PageKind } from '../../common/feed-format';
 import { sha256Hex } from '../../common/hash';
 
 export interface PageSpec {
@@ -20,7 +21,11 @@ export interface BuiltBatch {
   blobs: Map<string, Buffer>;
 }
 
-/** Builds a well-formed batch whose seqs start at `firstSeq`. */
+/** The fake origin's feed signing key; test mirrors pin TEST_FEED_PUBLIC_KEY. */
+export const TEST_FEED_KEYS = generateKeyPairSync('ed25519');
+export const TEST_FEED_PUBLIC_KEY = publicKeyBase64(TEST_FEED_KEYS.publicKey);
+
+/** Builds a well-formed batch whose seqs start at `firstSeq`, signed with TEST_FEED_KEYS. */
 export function makeBatch(batchNo: number, firstSeq: number, pages: PageSpec[], epoch = 1): BuiltBatch {
   const blobs = new Map<string, Buffer>();
   const entries: JournalEntry[] = pages.map((p, i) => {
@@ -41,7 +46,7 @@ export function makeBatch(batchNo: number, firstSeq: number, pages: PageSpec[], 
       kind: p.kind ?? 'article',
     };
   });
-  return { batch: { epoch, batch: batchNo, entries }, blobs };
+  return { batch: signBatch({ epoch, batch: batchNo, entries }, TEST_FEED_KEYS.privateKey), blobs };
 }
 
 function lastSeq(batch: FeedBatch): number {

@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { loadConfig } from '../../common/config';
 import { createLogger } from '../../common/logger';
 import { startMirror, type RunningMirror } from '../../mirrors/main';
+import { TEST_FEED_PUBLIC_KEY } from './mirror-fake-origin';
 
 const created: string[] = [];
 process.on('exit', () => {
@@ -32,6 +33,8 @@ export async function startTestMirror(options: { origins: string[]; peers?: stri
     MIRROR_PEERS: (options.peers ?? []).join(','),
     MIRROR_RECONNECT_MS: '20',
     MIRROR_FETCH_TIMEOUT_MS: '2000',
+    MIRROR_PUBLIC_KEY: TEST_FEED_PUBLIC_KEY,
+    MIRROR_STATUS_INTERVAL_MS: '0',
     ...options.env,
   });
   const registry = new Registry();

@@ -1,0 +1,76 @@
+// `GET /manifest`: every live page (path → hash and metadata) with the
+// journal cursor it corresponds to, for bootstrapping and verifying mirrors
+// (wire format in common/feed-format.ts). Streamed in keyset pages from one
+// consistent snapshot, so memory is bounded however large the site is.
+import type { KeyObject } from 'node:crypto';
+import type { Response } from 'express';
+import type { Knex } from 'knex';
+import type { Database } from '../../common/database';
+import { manifestHasher, signManifestDigest, type ManifestHead, type ManifestPage, type Op, type PageKind } from '../../common/feed-format';
+
+const PAGE_ROWS = 2000;
+
+function isMysql(db: Database): boolean {
+  return /mysql/.test(String(db.client.config.client));
+}
+
+/** The whole manifest as lines, each ending in a newline (the last one signed). Bounded memory: one keyset page at a time. */
+export async function* manifestLines(db: Database, signingKey: KeyObject): AsyncGenerator<string> {
+  const hasher = manifestHasher();
+  // InnoDB REPEATABLE READ: cluster_state and every pages read below see the same snapshot,
+  // so the cursor names exactly the journal position the page list reflects.
+  const trx: Knex.Transaction = isMysql(db) ? await db.transaction({ isolationLevel: 'repeatable read', readOnly: true }) : await db.transaction();
+  try {
+    const state = await trx('cluster_state').where({ id: 1 }).first('epoch', 'journal_head');
+    const total = await trx('pages').whereNot('op', 'delete').count({ n: '*' }).first();
+    const head: ManifestHead = { type: 'head', epoch: Number(state.epoch), cursor: Number(state.journal_head), pages: Number(total?.n ?? 0) };
+    const first = `${JSON.stringify(head)}\n`;
+    hasher.update(first);
+    yield first;
+    let count = 0;
+    let lastPath: string | undefined;
+    for (;;) {
+      const query = trx('pages').whereNot('op', 'delete').orderBy('path').limit(PAGE_ROWS);
+      if (lastPath !== undefined) query.where('path', '>', lastPath);
+      const rows = (await query) as Record<string, unknown>[];
+      if (rows.length === 0) break;
+      let chunk = '';
+      for (const row of rows) {
+        const page: ManifestPage = {
+          path: row.path as string,
+          op: row.op as Exclude<Op, 'delete'>,
+          sha256: row.sha256 as string,
+          size: Number(row.size),
+          contentType: row.content_type as string,
+          lastModified: Number(row.last_modified),
+          kind: row.kind as PageKind,
+          seq: Number(row.seq),
+        };
+        chunk += `${JSON.stringify(page)}\n`;
+      }
+      count += rows.length;
+      lastPath = rows[rows.length - 1].path as string;
+      hasher.update(chunk);
+      yield chunk;
+      if (rows.length < PAGE_ROWS) break;
+    }
+    yield `${JSON.stringify({ type: 'end', count, sig: signManifestDigest(hasher.digest(), signingKey) })}\n`;
+  } finally {
+    await trx.commit().catch(() => undefined);
+  }
+}
+
+export async function sendManifest(db: Database, signingKey: KeyObject, res: Response): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+  for await (const chunk of manifestLines(db, signingKey)) {
+    if (res.destroyed) return;
+    // Back-pressure: a slow mirror holds one page of rows, not the whole site.
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+    }
+  }
+  res.end();
+}

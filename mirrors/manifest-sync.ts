@@ -1,0 +1,151 @@
+// Reads a manifest (common/feed-format.ts) into the store's staging table
+// in bounded memory, fetching the blobs it names as it goes, and checks the
+// origin's signature over the whole stream before anything is applied.
+// Used to bootstrap an empty mirror and by `hyperstatic mirror verify`.
+import type { KeyObject } from 'node:crypto';
+import {
+  MANIFEST_PATH,
+  manifestHasher,
+  parseManifestPage,
+  verifyManifestDigest,
+  FeedSignatureError,
+  type ManifestHead,
+  type ManifestPage,
+} from '../common/feed-format';
+import type { Logger } from '../common/logger';
+import type { BlobFetcher } from './blob-fetcher';
+import type { MirrorStore } from './mirror-store';
+import type { Progress } from './progress';
+
+const CHUNK = 500;
+
+export interface StagedManifest {
+  epoch: number;
+  cursor: number;
+  count: number;
+  /** True when the end line's signature verified against the pinned key. */
+  signed: boolean;
+}
+
+async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  const reader = body.getReader();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let nl = buffer.indexOf('\n');
+      while (nl !== -1) {
+        yield buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        nl = buffer.indexOf('\n');
+      }
+      if (buffer.length > 1024 * 1024) throw new Error('manifest line longer than 1 MiB');
+    }
+    if (buffer.length > 0) throw new Error('manifest ends without a newline (cut short?)');
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+/**
+ * Streams `url`'s manifest into the staging table. With `publicKey`, a
+ * missing or bad signature throws; without it (a peer's manifest) the result
+ * says `signed: false`. With `fetchBlobs`, every named blob is fetched and
+ * verified by hash along the way.
+ */
+export async function stageManifest(options: {
+  store: MirrorStore;
+  url: string;
+  /** Default MANIFEST_PATH (an origin); a peer mirror serves `/_mirror/manifest`. */
+  manifestPath?: string;
+  publicKey?: KeyObject;
+  fetcher?: BlobFetcher;
+  progress?: Progress;
+  logger: Logger;
+}): Promise<StagedManifest> {
+  const { store, url, fetcher, progress } = options;
+  const target = `${url}${options.manifestPath ?? MANIFEST_PATH}`;
+  const res = await fetch(target, { headers: { accept: 'application/x-ndjson' } });
+  if (res.status !== 200 || !res.body) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new Error(`${target} answered ${res.status}`);
+  }
+  store.clearStage();
+  const hasher = manifestHasher();
+  let head: ManifestHead | undefined;
+  let end: { count: number; sig: string } | undefined;
+  let count = 0;
+  let chunk: ManifestPage[] = [];
+
+  async function flush(): Promise<void> {
+    if (chunk.length === 0) return;
+    store.stagePages(chunk);
+    if (fetcher) {
+      const wanted = new Map<string, number>();
+      for (const p of chunk) if (!store.hasBlob(p.sha256)) wanted.set(p.sha256, p.size);
+      await fetcher.fetchAll([...wanted].map(([sha256, size]) => ({ sha256, size })), url);
+    }
+    progress?.increment(chunk.length);
+    chunk = [];
+  }
+
+  for await (const line of lines(res.body)) {
+    if (end) throw new Error('manifest continues after its end line');
+    const value = JSON.parse(line) as Record<string, unknown>;
+    if (!head) {
+      if (value.type !== 'head' || !Number.isSafeInteger(value.epoch) || !Number.isSafeInteger(value.cursor)) throw new Error('manifest does not start with a head line');
+      head = { type: 'head', epoch: value.epoch as number, cursor: value.cursor as number, pages: Number.isSafeInteger(value.pages) ? (value.pages as number) : undefined };
+      progress?.setTotal(head.pages ?? 0);
+      hasher.update(`${line}\n`);
+      continue;
+    }
+    if (value.type === 'end') {
+      if (!Number.isSafeInteger(value.count) || typeof value.sig !== 'string') throw new Error('malformed manifest end line');
+      end = { count: value.count as number, sig: value.sig };
+      continue;
+    }
+    hasher.update(`${line}\n`);
+    chunk.push(parseManifestPage(value));
+    count += 1;
+    if (chunk.length >= CHUNK) await flush();
+  }
+  await flush();
+  if (!head || !end) throw new Error('manifest was cut short (no end line)');
+  if (end.count !== count) throw new Error(`manifest end line counts ${end.count} pages, ${count} arrived`);
+  let signed = false;
+  if (end.sig !== '') signed = options.publicKey ? verifyManifestDigest(hasher.digest(), end.sig, options.publicKey) : false;
+  if (options.publicKey && !signed) {
+    store.clearStage();
+    throw new FeedSignatureError(`manifest from ${url} is ${end.sig === '' ? 'unsigned' : 'not signed by the pinned key'}`);
+  }
+  return { epoch: head.epoch, cursor: head.cursor, count, signed };
+}
+
+/** Fetches whatever staged blob is still missing (e.g. a chunk fetched before a restart), bounded per round. */
+export async function fetchMissingStaged(store: MirrorStore, fetcher: BlobFetcher, preferred: string): Promise<void> {
+  let after = '';
+  for (;;) {
+    const missing = store.missingStagedBlobs(CHUNK, after);
+    if (missing.length === 0) return;
+    await fetcher.fetchAll(missing, preferred);
+    after = missing[missing.length - 1].sha256;
+  }
+}
+
+/** Bootstrap: stage the origin's signed manifest with its blobs, then make it the index in one transaction. */
+export async function bootstrapFromManifest(options: {
+  store: MirrorStore;
+  url: string;
+  publicKey: KeyObject;
+  fetcher: BlobFetcher;
+  progress?: Progress;
+  logger: Logger;
+}): Promise<StagedManifest> {
+  const staged = await stageManifest(options);
+  await fetchMissingStaged(options.store, options.fetcher, options.url);
+  options.store.commitStage(staged.epoch, staged.cursor);
+  return staged;
+}

@@ -1,0 +1,72 @@
+// Reports this mirror's sync state to the origin (`POST /mirror-status`) on
+// a timer, so operators see every mirror's lag in one place. A failed report
+// is logged at debug and retried next round: reporting must never disturb
+// syncing.
+import { MIRROR_STATUS_PATH } from '../common/feed-format';
+import type { Logger } from '../common/logger';
+import type { SyncSnapshot } from './sync-status';
+
+export interface StatusReporter {
+  /** Sends one report now (to the first origin that accepts it). */
+  reportNow(): Promise<void>;
+  close(): void;
+}
+
+export function startStatusReporter(options: {
+  name: string;
+  url: string;
+  origins: string[];
+  token: string;
+  intervalMs: number;
+  snapshot: () => SyncSnapshot;
+  logger: Logger;
+}): StatusReporter {
+  const { logger } = options;
+  let closed = false;
+
+  async function reportNow(): Promise<void> {
+    const s = options.snapshot();
+    const body = JSON.stringify({
+      name: options.name,
+      url: options.url,
+      cursor: s.cursor,
+      epoch: s.epoch,
+      head: s.head,
+      lagEntries: Math.max(0, s.head - s.cursor),
+      lagSeconds: s.lagSeconds,
+      connected: s.connected,
+      source: s.source,
+      lastError: s.lastError,
+    });
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const errors: string[] = [];
+    for (const origin of options.origins) {
+      try {
+        const res = await fetch(`${origin}${MIRROR_STATUS_PATH}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) });
+        await res.body?.cancel().catch(() => undefined);
+        if (res.status === 204) return;
+        errors.push(`${origin}: ${res.status}`);
+      } catch (error) {
+        errors.push(`${origin}: ${(error as Error).message}`);
+      }
+    }
+    throw new Error(`status report refused: ${errors.join('; ')}`);
+  }
+
+  const timer =
+    options.intervalMs > 0
+      ? setInterval(() => {
+          if (closed) return;
+          reportNow().catch((error: unknown) => logger.debug({ err: (error as Error).message }, 'mirror status report failed'));
+        }, options.intervalMs)
+      : undefined;
+  timer?.unref();
+  return {
+    reportNow,
+    close() {
+      closed = true;
+      clearInterval(timer);
+    },
+  };
+}
