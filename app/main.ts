@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { Config, requireRedis } from '../common/config';
-import { createDatabase, Database } from '../common/database';
+import type { Database } from '../common/database';
 import { createRedisNotifier, JournalNotifier } from '../common/journal-notifier';
 import type { RunningService } from '../common/lifecycle';
 import { createLogger, Logger } from '../common/logger';
@@ -16,6 +16,7 @@ import { createArticlesService } from './articles/articles-service';
 import { createFeedService } from './feed/feed-routes';
 import { ensureSigningKey } from './feed/signing-keys';
 import { startOutboxRelay } from './outbox-relay';
+import { routerFor } from './db/router';
 import { createAppServer } from './server';
 
 export interface AppOptions {
@@ -29,8 +30,9 @@ export interface AppOptions {
 export async function startApp(config: Config, options: AppOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel, 'app');
   const registry = options.registry ?? createMetricsRegistry('app');
-  const ownsDb = !options.db;
-  const db = options.db ?? createDatabase(config.databaseUrl);
+  // Follows promotions: the primary's pool is swapped when the topology record moves (app/db/router.ts).
+  const router = options.db ? undefined : await routerFor(config, logger);
+  const db = options.db ?? router!.primary();
   const queue = options.queue ?? createBullQueue(requireRedis(config, 'app'), logger, config.redisPrefix);
   const notifier = options.notifier ?? createRedisNotifier(requireRedis(config, 'app'), logger, config.redisPrefix);
 
@@ -65,7 +67,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       });
       if (!options.queue) await queue.close();
       if (!options.notifier) await notifier.close();
-      if (ownsDb) await db.destroy();
+      await router?.close();
     },
   };
 }

@@ -16,6 +16,8 @@ import * as rebuildCommands from './commands/rebuild';
 import * as fixturesCommands from './commands/fixtures';
 import * as keysCommands from './commands/keys';
 import * as mirrorCommands from './commands/mirror';
+import * as dbCommands from './commands/db';
+import * as statusCommands from './commands/status';
 
 const program = new Command('hyperstatic')
   .description('Hyperstatic: a news site that stays readable and publishable when servers fail, are flooded, or are taken away.')
@@ -80,15 +82,6 @@ program
     await runUntilSignal(async () => [await startProxyCluster(config)]);
   });
 
-const db = program.command('db').description('Database commands');
-db.command('migrate')
-  .description('Apply pending schema migrations (run by exactly one process: this command, or `all`)')
-  .action(async () => {
-    const config = loadConfig();
-    const applied = await withDatabase(config, migrateLatest);
-    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'schema is up to date\n');
-  });
-
 const token = program.command('token').description('API tokens');
 token
   .command('create')
@@ -120,6 +113,8 @@ rebuildCommands.register(program);
 fixturesCommands.register(program);
 keysCommands.register(program);
 mirrorCommands.register(program);
+dbCommands.register(program);
+statusCommands.register(program);
 
 /** Every command's --help lists the environment variables too. */
 function addVariablesToHelp(command: Command): void {

@@ -3,6 +3,7 @@
 // default that works for the embedded quick start; a bad value fails fast
 // with a message naming the variable.
 import path from 'node:path';
+import { parseNodeList } from './database';
 
 export class ConfigError extends Error {
   readonly code = 'HS_CONFIG_INVALID';
@@ -109,6 +110,19 @@ const boolean: Parser<boolean> = (raw, name) => {
 const spec = {
   dataDir: variable('DATA_DIR', 'data', 'Folder for the embedded database, blobs and mirror copies', text),
   databaseUrl: variable('DATABASE_URL', '', 'sqlite:PATH (embedded) or mysql://user:pass@host:port/db; empty means sqlite:$DATA_DIR/hyperstatic.sqlite', (raw, name) => (raw === '' ? '' : databaseUrl(raw, name))),
+  databaseNodes: variable('DATABASE_NODES', '', 'Replicated cluster: name=mysql://user:pass@host:port/db,... (app-user URLs; the primary is found from the topology record); empty means DATABASE_URL alone', (raw, name) => {
+    try {
+      return parseNodeList(raw);
+    } catch (error) {
+      throw new ConfigError(name, (error as Error).message);
+    }
+  }),
+  databaseAdminUser: variable('DATABASE_ADMIN_USER', 'root', 'Operator account for `hyperstatic db` status/promote/rejoin/setup-replica (needs SUPER or READ_ONLY ADMIN, REPLICATION); never used by app or producer', text),
+  databaseAdminPassword: variable('DATABASE_ADMIN_PASSWORD', '', 'Password of DATABASE_ADMIN_USER', text),
+  databaseReplicationUser: variable('DATABASE_REPLICATION_USER', 'repl', 'Account replicas use to connect to the primary (CHANGE MASTER TO MASTER_USER)', text),
+  databaseReplicationPassword: variable('DATABASE_REPLICATION_PASSWORD', '', 'Password of DATABASE_REPLICATION_USER', text),
+  databaseTopologyPollMs: variable('DATABASE_TOPOLOGY_POLL_MS', '500', 'How often app and producer look for a promoted primary, in milliseconds', integer(50, 60_000)),
+  statusProxyUrls: variable('STATUS_PROXY_URLS', '', 'Comma-separated cache proxy base URLs whose /metrics `hyperstatic status` reads (hit ratio); empty means none', (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name))),
   redisUrl: variable('REDIS_URL', '', 'redis://host:port for the bull queue; empty means the in-process queue (embedded mode only)', optionalUrl),
   redisPrefix: variable('REDIS_PREFIX', 'hyperstatic', 'Names the render queue and the journal channel in Redis, so several sites can share one Redis', (raw, name) => {
     if (!/^[a-z0-9][a-z0-9_-]{0,63}$/i.test(raw)) throw new ConfigError(name, 'use 1-64 letters, digits, hyphens or underscores');
@@ -181,6 +195,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const dataDir = path.resolve(String(out.dataDir));
   out.dataDir = dataDir;
+  // One-shot commands (migrate, seed, token) use DATABASE_URL; with only DATABASE_NODES set, the first node.
+  const nodes = out.databaseNodes as { url: string }[];
+  if (out.databaseUrl === '' && nodes.length > 0) out.databaseUrl = nodes[0].url;
   if (out.databaseUrl === '') out.databaseUrl = `sqlite:${path.join(dataDir, 'hyperstatic.sqlite')}`;
   if (out.mirrorDataDir === '') out.mirrorDataDir = path.join(dataDir, 'mirror');
   out.mirrorDataDir = path.resolve(String(out.mirrorDataDir));

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { Config, requireRedis } from '../common/config';
-import { createDatabase, Database } from '../common/database';
+import type { Database } from '../common/database';
 import { createRedisNotifier, JournalNotifier } from '../common/journal-notifier';
 import type { RunningService } from '../common/lifecycle';
 import { createLogger, Logger } from '../common/logger';
@@ -12,6 +12,7 @@ import type { RenderQueue } from '../common/render-queue';
 import { createBullQueue } from './queue/bull-queue';
 import { createRenderJobHandler } from './render-job';
 import { createRenderer } from './renderer';
+import { routerFor } from '../app/db/router';
 
 export interface ProducerOptions {
   logger?: Logger;
@@ -26,7 +27,9 @@ export interface ProducerOptions {
 export async function startProducer(config: Config, options: ProducerOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel, 'producer');
   const registry = options.registry ?? createMetricsRegistry('producer');
-  const db = options.db ?? createDatabase(config.databaseUrl);
+  // Follows promotions: the primary's pool is swapped when the topology record moves (app/db/router.ts).
+  const router = options.db ? undefined : await routerFor(config, logger);
+  const db = options.db ?? router!.primary();
   const queue = options.queue ?? createBullQueue(requireRedis(config, 'producer'), logger, config.redisPrefix);
   const notifier = options.notifier ?? createRedisNotifier(requireRedis(config, 'producer'), logger, config.redisPrefix);
   const renderer = createRenderer({ name: config.siteName, publicUrl: config.publicUrl });
@@ -59,7 +62,7 @@ export async function startProducer(config: Config, options: ProducerOptions = {
       if (!options.queue) await queue.close();
       server?.close();
       if (!options.notifier) await notifier.close();
-      if (!options.db) await db.destroy();
+      await router?.close();
     },
   };
 }

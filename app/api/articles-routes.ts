@@ -3,8 +3,9 @@
 import express, { NextFunction, Request, Response, Router } from 'express';
 import type { Database } from '../../common/database';
 import { parseArticleInput } from '../articles/article-input';
-import type { ArticlesService } from '../articles/articles-service';
+import type { ArticlesService, SaveResult } from '../articles/articles-service';
 import { authenticateToken, User } from '../auth/users';
+import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint, StoredResponse } from '../db/idempotency';
 import { BadRequestError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors';
 
 export interface ApiDeps {
@@ -34,14 +35,19 @@ export function articlesRouter({ db, articles, maxBodyBytes }: ApiDeps): Router 
 
   router.post('/articles', requireToken, requireJson, json, async (req: AuthedRequest, res) => {
     const input = parseArticleInput(req.body, 'create');
-    const saved = await articles.create(input, req.user!.id);
-    res.status(201).location(`/api/articles/${saved.id}`).json(saved);
+    const request = { userId: req.user!.id, key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)), fingerprint: requestFingerprint('POST', req.path, req.body) };
+    const answer = await idempotent(db, request, (saved: SaveResult) => ({ status: 201, body: saved, location: `/api/articles/${saved.id}` }), () =>
+      articles.create(input, req.user!.id),
+    );
+    sendStored(res, answer);
   });
 
   router.put('/articles/:id', requireToken, requireJson, json, async (req: AuthedRequest, res) => {
     const id = parseId(String(req.params.id));
     const input = parseArticleInput(req.body, 'update');
-    res.json(await articles.update(id, input));
+    const request = { userId: req.user!.id, key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)), fingerprint: requestFingerprint('PUT', req.path, req.body) };
+    const answer = await idempotent(db, request, (saved: SaveResult) => ({ status: 200, body: saved }), () => articles.update(id, input));
+    sendStored(res, answer);
   });
 
   router.get('/articles/:id', requireToken, async (req, res) => {
@@ -59,6 +65,13 @@ export function articlesRouter({ db, articles, maxBodyBytes }: ApiDeps): Router 
   });
 
   return router;
+}
+
+/** A save's answer, the first time or replayed for a retried Idempotency-Key. */
+function sendStored(res: Response, answer: StoredResponse & { replayed: boolean }): void {
+  if (answer.location) res.location(answer.location);
+  if (answer.replayed) res.set('Idempotent-Replayed', 'true');
+  res.status(answer.status).json(answer.body);
 }
 
 function parseId(raw: string): number {

@@ -8,6 +8,7 @@ import { BadRequestError, ConflictError, NotFoundError } from '../errors';
 import type { ArticleInput, ArticleStatus } from './article-input';
 import { sanitizeBody } from './sanitize';
 import { slugify } from './slug';
+import { runSaveHooks } from '../db/idempotency';
 
 export interface Article {
   id: number;
@@ -110,7 +111,10 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
         });
         if (input.tags) await setTags(trx, id, input.tags);
         await addOutbox(trx, id, at);
-        return { id, slug, url: articlePath(slug) };
+        const saved = { id, slug, url: articlePath(slug) };
+        // The request's idempotency key commits with the save, or not at all.
+        await runSaveHooks(trx, saved);
+        return saved;
       }).catch(translateUniqueViolation);
       onSaved?.();
       return result;
@@ -138,7 +142,10 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
         await trx('articles').where({ id }).update(changes);
         if (input.tags) await setTags(trx, id, input.tags);
         await addOutbox(trx, id, at);
-        return { id, slug: current.slug as string, url: articlePath(current.slug as string) };
+        const saved = { id, slug: current.slug as string, url: articlePath(current.slug as string) };
+        // The request's idempotency key commits with the save, or not at all.
+        await runSaveHooks(trx, saved);
+        return saved;
       });
       onSaved?.();
       return result;

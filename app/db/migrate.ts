@@ -6,12 +6,14 @@ import * as initial from './migrations/001-initial';
 import * as events from './migrations/002-events';
 import * as producer from './migrations/003-producer';
 import * as mirrors from './migrations/004-mirrors';
+import * as failover from './migrations/006-failover';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
   '002-events': events,
   '003-producer': producer,
   '004-mirrors': mirrors,
+  '006-failover': failover,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -1,0 +1,114 @@
+// Idempotency keys for writes (DESIGN §4): a client that did not hear the
+// answer to a save (a timeout, a failover) retries with the same
+// `Idempotency-Key` and gets the first answer back instead of a second save.
+// The key row is written in the same transaction as the save, so it exists
+// exactly when the save committed, on every node the save replicated to.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Database } from '../../common/database';
+import { BadRequestError, HyperstaticError } from '../../common/errors';
+
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+const KEY = /^[\x21-\x7e]{1,100}$/;
+/** Keys older than this may be forgotten; a retry after a day is a new request. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+  location?: string;
+}
+
+export class IdempotencyMismatchError extends HyperstaticError {
+  constructor() {
+    super('HS_IDEMPOTENCY_MISMATCH', 422, `this ${IDEMPOTENCY_HEADER} was already used for a different request; use a new key for a new save`);
+  }
+}
+
+/** The header's value, validated; undefined when the client sent none. */
+export function idempotencyKeyFrom(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (!KEY.test(header)) throw new BadRequestError(`${IDEMPOTENCY_HEADER} must be 1 to 100 printable ASCII characters without spaces`, IDEMPOTENCY_HEADER);
+  return header;
+}
+
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(body ?? null)}`).digest('hex');
+}
+
+export interface IdempotentRequest {
+  userId: number;
+  key: string | undefined;
+  fingerprint: string;
+}
+
+async function stored(db: Database | Knex.Transaction, request: IdempotentRequest, key: string): Promise<StoredResponse | undefined> {
+  const row = await db('idempotency_keys').where({ user_id: request.userId, idem_key: key }).first('request_hash', 'status', 'response');
+  if (!row) return undefined;
+  if (row.request_hash !== request.fingerprint) throw new IdempotencyMismatchError();
+  const parsed = JSON.parse(String(row.response)) as { body: unknown; location?: string };
+  return { status: Number(row.status), body: parsed.body, location: parsed.location };
+}
+
+// The save to attach a key to runs deep inside a service (possibly wrapped,
+// e.g. by revisions); the hook travels with the request's async context and
+// is consumed by the first transaction that calls runSaveHooks.
+const saveHooks = new AsyncLocalStorage<{ hook?: (trx: Knex.Transaction, result: unknown) => Promise<void> }>();
+
+/** Called by a service inside its save transaction, after the write; runs the pending idempotency hook, once. */
+export async function runSaveHooks(trx: Knex.Transaction, result: unknown): Promise<void> {
+  const slot = saveHooks.getStore();
+  const hook = slot?.hook;
+  if (!slot || !hook) return;
+  slot.hook = undefined;
+  await hook(trx, result);
+}
+
+/**
+ * Runs `save` at most once per (user, key). `respond` turns the save's result
+ * into the answer; that answer is stored with the key inside the save's
+ * transaction (via runSaveHooks) and replayed to retries. Without a key,
+ * `save` just runs.
+ */
+export async function idempotent<T>(
+  db: Database,
+  request: IdempotentRequest,
+  respond: (result: T) => StoredResponse,
+  save: () => Promise<T>,
+  now: () => number = Date.now,
+): Promise<StoredResponse & { replayed: boolean }> {
+  const key = request.key;
+  if (key === undefined) return { ...respond(await save()), replayed: false };
+  const earlier = await stored(db, request, key);
+  if (earlier) return { ...earlier, replayed: true };
+  const slot: { hook?: (trx: Knex.Transaction, result: unknown) => Promise<void> } = {
+    hook: async (trx: Knex.Transaction, result: unknown) => {
+      const response = respond(result as T);
+      await trx('idempotency_keys').insert({
+        user_id: request.userId,
+        idem_key: key,
+        request_hash: request.fingerprint,
+        status: response.status,
+        response: JSON.stringify({ body: response.body, location: response.location }),
+        created_at: now(),
+      });
+    },
+  };
+  try {
+    const result = await saveHooks.run(slot, save);
+    if (slot.hook) throw new Error('idempotency: the save never called runSaveHooks inside its transaction');
+    return { ...respond(result), replayed: false };
+  } catch (error) {
+    // A concurrent retry with the same key committed first: our insert hit its
+    // primary key (and rolled our save back); answer what it answered.
+    const winner = await stored(db, request, key).catch(() => undefined);
+    if (winner) return { ...winner, replayed: true };
+    throw error;
+  }
+}
+
+/** Deletes keys older than the TTL; returns how many. */
+export async function expireIdempotencyKeys(db: Database, now: () => number = Date.now): Promise<number> {
+  return db('idempotency_keys').where('created_at', '<', now() - IDEMPOTENCY_TTL_MS).delete();
+}

@@ -1,0 +1,259 @@
+// Carries out the plans of promotion-plan.ts against real servers through
+// the operator's admin account: promote a replica, rejoin a returned node,
+// set up a replica. Every refusal happens before anything is changed; a
+// failure after fencing lifts the fence again, so a refused promotion leaves
+// the topology as it was.
+import { HyperstaticError } from '../../common/errors';
+import { adminConnect, AdminConnection, AdminCredentials, NodeStatus, probeAll, rows } from './node-status';
+import { planPromotion, planRejoin, PromotionPlan, RejoinPlan } from './promotion-plan';
+import { hostPort, NodeSpec } from './topology';
+
+export interface ClusterAccess {
+  nodes: readonly NodeSpec[];
+  admin: AdminCredentials;
+  replication: { user: string; password: string };
+}
+
+export class PromotionRefusedError extends HyperstaticError {
+  constructor(message: string, readonly problems: string[]) {
+    super('HS_PROMOTION_REFUSED', 409, message);
+  }
+}
+
+export interface PromoteOptions {
+  dryRun?: boolean;
+  force?: boolean;
+  /** How long the candidate may take to apply what it still has to (default 10 s). */
+  catchUpTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface PromoteResult {
+  plan: PromotionPlan;
+  executed: boolean;
+  durationMs: number;
+}
+
+function spec(access: ClusterAccess, name: string): NodeSpec {
+  const node = access.nodes.find((n) => n.name === name);
+  if (!node) throw new PromotionRefusedError(`unknown node "${name}"`, [`unknown node "${name}"`]);
+  return node;
+}
+
+async function withAdmin<T>(access: ClusterAccess, name: string, fn: (conn: AdminConnection) => Promise<T>): Promise<T> {
+  const conn = await adminConnect(spec(access, name), access.admin);
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.end().catch(() => conn.destroy());
+  }
+}
+
+/** read_only = 1, then end every client session except replication and the operator's own (they would keep writing through pooled connections). */
+async function fence(conn: AdminConnection, access: ClusterAccess): Promise<number> {
+  await rows(conn, 'SET GLOBAL read_only = 1');
+  const sessions = await rows(
+    conn,
+    `SELECT ID FROM information_schema.PROCESSLIST
+      WHERE ID <> CONNECTION_ID() AND COMMAND NOT IN ('Binlog Dump', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker')
+        AND USER NOT IN ('system user', 'event_scheduler', ?, ?)`,
+    [access.admin.user, access.replication.user],
+  );
+  for (const s of sessions) await rows(conn, 'KILL CONNECTION ?', [Number(s.ID)]).catch(() => undefined);
+  return sessions.length;
+}
+
+async function gtidWait(conn: AdminConnection, position: string, timeoutMs: number): Promise<boolean> {
+  if (!position) return true;
+  const [r] = await rows(conn, 'SELECT MASTER_GTID_WAIT(?, ?) AS result', [position, timeoutMs / 1000]);
+  return Number(r.result) === 0;
+}
+
+async function replicateFrom(conn: AdminConnection, source: NodeSpec, access: ClusterAccess, usePos: 'slave_pos' | 'current_pos'): Promise<void> {
+  const { host, port } = hostPort(source.url);
+  await rows(conn, 'STOP SLAVE');
+  await rows(
+    conn,
+    `CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = ${usePos}, MASTER_CONNECT_RETRY = 1`,
+    [host, port, access.replication.user, access.replication.password],
+  );
+  await rows(conn, 'START SLAVE');
+}
+
+async function waitForSemiSyncClient(conn: AdminConnection, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [r] = await rows(conn, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'");
+    if (Number(r?.Value ?? 0) >= 1) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function refuse(what: string, problems: string[]): never {
+  throw new PromotionRefusedError(`${what} refused (nothing was changed):\n${problems.map((p) => `  - ${p}`).join('\n')}\nUse --force only if you accept what is named above.`, problems);
+}
+
+export async function promote(access: ClusterAccess, candidateName: string, options: PromoteOptions = {}): Promise<PromoteResult> {
+  const started = Date.now();
+  const log = options.log ?? (() => undefined);
+  const catchUp = options.catchUpTimeoutMs ?? 10_000;
+  const statuses = await probeAll(access.nodes, access.admin);
+  const plan = planPromotion(access.nodes, statuses, candidateName);
+  const status = new Map(statuses.map((s) => [s.name, s]));
+  if (options.dryRun) return { plan, executed: false, durationMs: Date.now() - started };
+  // An unknown, unreachable or current-primary candidate cannot be forced.
+  if (!status.get(candidateName)?.reachable || candidateName === plan.oldPrimary) refuse(`promoting ${candidateName}`, plan.problems);
+  if (plan.problems.length > 0 && !options.force) refuse(`promoting ${candidateName}`, plan.problems);
+
+  const candidate = await adminConnect(spec(access, candidateName), access.admin);
+  const old = plan.oldPrimaryReachable ? await adminConnect(spec(access, plan.oldPrimary), access.admin).catch(() => undefined) : undefined;
+  try {
+    if (old) {
+      const killed = await fence(old, access);
+      log(`fenced ${plan.oldPrimary}: read_only = 1, ${killed} client session(s) killed`);
+      const [{ pos }] = await rows(old, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos');
+      if (!(await gtidWait(candidate, String(pos), catchUp))) {
+        await rows(old, 'SET GLOBAL read_only = 0').catch(() => undefined);
+        refuse(`promoting ${candidateName}`, [`${candidateName} did not apply ${plan.oldPrimary}'s ${pos} within ${catchUp} ms; ${plan.oldPrimary} is writable again`]);
+      }
+      log(`${candidateName} has applied everything ${plan.oldPrimary} wrote (${pos})`);
+    } else {
+      const [slave] = await rows(candidate, 'SHOW SLAVE STATUS');
+      const received = String(slave?.Gtid_IO_Pos ?? '');
+      if (!(await gtidWait(candidate, received, catchUp)) && !options.force) {
+        refuse(`promoting ${candidateName}`, [`${candidateName} did not apply what it received (${received}) within ${catchUp} ms`]);
+      }
+      log(`${candidateName} has applied everything it received (${received || 'nothing'})`);
+    }
+
+    await rows(candidate, 'STOP SLAVE');
+    await rows(candidate, 'RESET SLAVE ALL');
+    const [{ cur }] = await rows(candidate, 'SELECT @@GLOBAL.gtid_current_pos AS cur');
+    // The admin account may write through read_only: the record and the new
+    // epoch are in place before any app can write, and replicate to every
+    // node repointed below.
+    await rows(candidate, 'START TRANSACTION');
+    await rows(candidate, 'UPDATE cluster_state SET epoch = ? WHERE id = 1', [plan.newEpoch]);
+    await rows(
+      candidate,
+      `INSERT INTO db_topology (id, primary_node, epoch, promoted_at_gtid, updated_at) VALUES (1, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE primary_node = VALUES(primary_node), epoch = VALUES(epoch), promoted_at_gtid = VALUES(promoted_at_gtid), updated_at = VALUES(updated_at)`,
+      [candidateName, plan.newEpoch, String(cur), Date.now()],
+    );
+    await rows(candidate, 'COMMIT');
+    log(`${candidateName} is primary at epoch ${plan.newEpoch} (took over at ${cur})`);
+
+    const semiSync = Boolean(status.get(candidateName)?.semiSync?.replicaEnabled || status.get(plan.oldPrimary)?.semiSync?.sourceEnabled);
+    const repointed = await Promise.allSettled(
+      plan.repoint.map((name) =>
+        withAdmin(access, name, async (conn) => {
+          await rows(conn, 'SET GLOBAL read_only = 1');
+          if (semiSync) {
+            await rows(conn, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF').catch(() => undefined);
+            await rows(conn, 'SET GLOBAL rpl_semi_sync_slave_enabled = ON').catch(() => undefined);
+          }
+          // A former primary's own binlog is ahead of its (stale) slave position.
+          await replicateFrom(conn, spec(access, candidateName), access, name === plan.oldPrimary ? 'current_pos' : 'slave_pos');
+        }),
+      ),
+    );
+    repointed.forEach((r, i) => log(r.status === 'fulfilled' ? `${plan.repoint[i]} now replicates from ${candidateName}` : `could not repoint ${plan.repoint[i]}: ${(r.reason as Error).message}`));
+
+    if (semiSync) {
+      const ok = repointed.some((r) => r.status === 'fulfilled');
+      if (ok) {
+        await rows(candidate, "SET GLOBAL rpl_semi_sync_master_wait_point = 'AFTER_SYNC'");
+        await rows(candidate, 'SET GLOBAL rpl_semi_sync_master_enabled = ON');
+        log((await waitForSemiSyncClient(candidate, 3000)) ? 'semi-sync (AFTER_SYNC) is on with at least one replica acknowledging' : 'semi-sync is on but no replica acknowledges yet: commits wait rpl_semi_sync_master_timeout');
+      } else {
+        log(`WARNING: no replica follows ${candidateName}: it runs without semi-sync protection until one is set up`);
+      }
+    }
+    await rows(candidate, 'SET GLOBAL read_only = 0');
+    log(`${candidateName} is writable`);
+    return { plan, executed: true, durationMs: Date.now() - started };
+  } finally {
+    await candidate.end().catch(() => candidate.destroy());
+    await old?.end().catch(() => old.destroy());
+  }
+}
+
+export interface RejoinResult {
+  plan: RejoinPlan;
+  executed: boolean;
+}
+
+export async function rejoin(access: ClusterAccess, nodeName: string, options: { force?: boolean; timeoutMs?: number; log?: (line: string) => void } = {}): Promise<RejoinResult> {
+  const log = options.log ?? (() => undefined);
+  const statuses = await probeAll(access.nodes, access.admin);
+  const plan = planRejoin(access.nodes, statuses, nodeName);
+  const reachable = (name: string) => statuses.find((s) => s.name === name)?.reachable;
+  if (plan.problems.length > 0 && (!options.force || !reachable(nodeName) || !reachable(plan.primary) || nodeName === plan.primary)) refuse(`rejoining ${nodeName}`, plan.problems);
+  const semiSync = Boolean(statuses.find((s) => s.name === plan.primary)?.semiSync?.sourceEnabled);
+  await withAdmin(access, nodeName, async (conn) => {
+    const killed = await fence(conn, access);
+    log(`fenced ${nodeName}: read_only = 1, ${killed} client session(s) killed`);
+    await rows(conn, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF').catch(() => undefined);
+    if (semiSync) await rows(conn, 'SET GLOBAL rpl_semi_sync_slave_enabled = ON');
+    await replicateFrom(conn, spec(access, plan.primary), access, 'current_pos');
+    const [{ pos }] = await withAdmin(access, plan.primary, (p) => rows(p, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos'));
+    if (!(await gtidWait(conn, String(pos), options.timeoutMs ?? 30_000))) {
+      const [slave] = await rows(conn, 'SHOW SLAVE STATUS');
+      throw new PromotionRefusedError(`${nodeName} replicates from ${plan.primary} but has not caught up: ${slave?.Last_IO_Error || slave?.Last_SQL_Error || 'still applying'}`, []);
+    }
+    log(`${nodeName} replicates from ${plan.primary} and has caught up (${pos})`);
+  });
+  return { plan, executed: true };
+}
+
+export interface SetupReplicaOptions {
+  node: string;
+  /** Defaults to the current primary. */
+  source?: string;
+  semiSync?: boolean;
+  /** gtid_slave_pos to start from (the position of the backup the replica was restored from). */
+  startGtid?: string;
+  log?: (line: string) => void;
+}
+
+/** Points NODE at the primary with GTID replication (and semi-sync AFTER_SYNC when asked). NODE must hold a copy of the data, or be empty with the primary's full binlog available. */
+export async function setupReplica(access: ClusterAccess, options: SetupReplicaOptions): Promise<NodeStatus[]> {
+  const log = options.log ?? (() => undefined);
+  const statuses = await probeAll(access.nodes, access.admin);
+  const plan = planRejoin(access.nodes, statuses, options.node);
+  const source = options.source ?? plan.primary;
+  const hard = plan.problems.filter((p) => !p.startsWith('GTID history diverged'));
+  if (hard.length > 0) refuse(`setting up ${options.node} as a replica`, hard);
+  if (options.source && !access.nodes.some((n) => n.name === source)) refuse(`setting up ${options.node} as a replica`, [`unknown source node "${source}"`]);
+  await withAdmin(access, source, async (conn) => {
+    await rows(conn, 'CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [access.replication.user, '%', access.replication.password]);
+    await rows(conn, 'GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO ?@?', [access.replication.user, '%']);
+  });
+  await withAdmin(access, options.node, async (conn) => {
+    await rows(conn, 'SET GLOBAL read_only = 1');
+    if (options.semiSync) await rows(conn, 'SET GLOBAL rpl_semi_sync_slave_enabled = ON');
+    await rows(conn, 'STOP SLAVE');
+    if (options.startGtid !== undefined) await rows(conn, 'SET GLOBAL gtid_slave_pos = ?', [options.startGtid]);
+    await replicateFrom(conn, spec(access, source), access, 'slave_pos');
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const [s] = await rows(conn, 'SHOW SLAVE STATUS');
+      if (s?.Slave_IO_Running === 'Yes' && s?.Slave_SQL_Running === 'Yes') break;
+      if (s?.Last_IO_Error || s?.Last_SQL_Error || Date.now() > deadline) {
+        throw new HyperstaticError('HS_REPLICA_SETUP_FAILED', 500, `${options.node} does not replicate from ${source}: IO=${s?.Slave_IO_Running} SQL=${s?.Slave_SQL_Running} ${s?.Last_IO_Error || s?.Last_SQL_Error || ''}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+  log(`${options.node} replicates from ${source} with GTID`);
+  if (options.semiSync) {
+    await withAdmin(access, source, async (conn) => {
+      await rows(conn, "SET GLOBAL rpl_semi_sync_master_wait_point = 'AFTER_SYNC'");
+      await rows(conn, 'SET GLOBAL rpl_semi_sync_master_enabled = ON');
+      if (!(await waitForSemiSyncClient(conn, 5000))) log('WARNING: semi-sync is on but no replica acknowledges yet');
+    });
+    log(`semi-sync AFTER_SYNC on ${source}; persist it in my.cnf (rpl_semi_sync_master_enabled=ON, rpl_semi_sync_master_wait_point=AFTER_SYNC on the primary, rpl_semi_sync_slave_enabled=ON everywhere)`);
+  }
+  return probeAll(access.nodes, access.admin);
+}

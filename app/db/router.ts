@@ -1,0 +1,215 @@
+// Read/write routing that follows promotions without a restart. primary()
+// is one knex-shaped handle for the process's lifetime; underneath, a poll of
+// every node's topology record and read_only decides which pool it uses.
+// When the primary moves, the old pool is destroyed: its connections stay
+// "healthy" and would fail every write with 1290 (read-only) forever.
+// replica() serves reads that may be stale from a caught-up replica.
+import mysql from 'mysql2/promise';
+import { createDatabase, Database, dialectOf } from '../../common/database';
+import type { Logger } from '../../common/logger';
+import { readTopologyRecord } from './node-status';
+import { authoritativeRecord, NodeSpec, TopologyRecord } from './topology';
+
+export interface NodeView {
+  name: string;
+  reachable: boolean;
+  readOnly?: boolean;
+  /** Seconds behind its source, for replicas that report it. */
+  lagSeconds?: number | null;
+  record?: TopologyRecord;
+}
+
+export interface RouterState {
+  primary: string;
+  epoch: number;
+  /** False while no node is both the recorded primary and writable (a failover in progress). */
+  writable: boolean;
+  nodes: NodeView[];
+}
+
+export interface DatabaseRouter {
+  /** Writes and reads that must see the latest commit. */
+  primary(): Database;
+  /** Reads that may be stale (by up to maxReplicaLagSeconds): a replica when one is caught up, else the primary. */
+  replica(): Database;
+  state(): RouterState;
+  /** Probes the nodes now (also done every pollMs); resolves with the new state. */
+  refresh(): Promise<RouterState>;
+  /** Calls back whenever the primary changes. */
+  onChange(listener: (state: RouterState) => void): void;
+  close(): Promise<void>;
+}
+
+export interface RouterOptions {
+  nodes: readonly NodeSpec[];
+  logger: Logger;
+  pollMs?: number;
+  poolMax?: number;
+  maxReplicaLagSeconds?: number;
+}
+
+/** A knex-shaped handle whose every call goes to whatever `current()` returns at that moment. */
+export function followingDatabase(current: () => Database): Database {
+  const target = (() => undefined) as unknown as Database;
+  return new Proxy(target, {
+    apply: (_t, thisArg, args) => Reflect.apply(current() as unknown as (...a: unknown[]) => unknown, thisArg, args),
+    get: (_t, prop) => {
+      const db = current();
+      const value = Reflect.get(db, prop, db);
+      return typeof value === 'function' ? value.bind(db) : value;
+    },
+    has: (_t, prop) => Reflect.has(current(), prop),
+  });
+}
+
+interface Probe {
+  conn?: mysql.Connection;
+  connecting?: Promise<mysql.Connection>;
+}
+
+export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
+  const { nodes, logger } = options;
+  const pollMs = options.pollMs ?? 500;
+  const maxLag = options.maxReplicaLagSeconds ?? 5;
+  const single = nodes.length === 1;
+  const pools = new Map<string, Database>();
+  const probes = new Map<string, Probe>();
+  const listeners: ((s: RouterState) => void)[] = [];
+  let state: RouterState = { primary: nodes[0].name, epoch: 0, writable: true, nodes: nodes.map((n) => ({ name: n.name, reachable: true })) };
+  let replicaName: string | undefined;
+  let closed = false;
+
+  function pool(name: string): Database {
+    let db = pools.get(name);
+    if (!db) {
+      db = createDatabase(nodes.find((n) => n.name === name)!.url, { poolMax: options.poolMax });
+      pools.set(name, db);
+    }
+    return db;
+  }
+
+  async function probeConnection(node: NodeSpec): Promise<mysql.Connection> {
+    const p = probes.get(node.name) ?? {};
+    probes.set(node.name, p);
+    if (p.conn) return p.conn;
+    p.connecting ??= mysql.createConnection({ uri: node.url.replace(/^mariadb:/, 'mysql:'), connectTimeout: Math.max(500, pollMs * 2) }).then(
+      (conn) => {
+        conn.on('error', () => {
+          if (p.conn === conn) p.conn = undefined;
+        });
+        p.conn = conn;
+        p.connecting = undefined;
+        return conn;
+      },
+      (error) => {
+        p.connecting = undefined;
+        throw error;
+      },
+    );
+    return p.connecting;
+  }
+
+  async function look(node: NodeSpec): Promise<NodeView> {
+    try {
+      const conn = await probeConnection(node);
+      const query = async (sql: string) => (await conn.query(sql))[0] as Record<string, unknown>[];
+      const [vars] = await query('SELECT @@GLOBAL.read_only AS ro');
+      const record = await readTopologyRecord(query);
+      return { name: node.name, reachable: true, readOnly: Number(vars.ro) === 1, record };
+    } catch {
+      const p = probes.get(node.name);
+      p?.conn?.destroy();
+      if (p) p.conn = undefined;
+      return { name: node.name, reachable: false };
+    }
+  }
+
+  async function lagOf(name: string): Promise<number | null> {
+    try {
+      // The app user cannot SHOW SLAVE STATUS; the journal's newest entry is a clock that replicates.
+      const conn = await probeConnection(nodes.find((n) => n.name === name)!);
+      const [[row]] = (await conn.query('SELECT created_at AS t FROM journal ORDER BY seq DESC LIMIT 1')) as unknown as [Record<string, unknown>[]];
+      const primaryConn = await probeConnection(nodes.find((n) => n.name === state.primary)!);
+      const [[head]] = (await primaryConn.query('SELECT created_at AS t FROM journal ORDER BY seq DESC LIMIT 1')) as unknown as [Record<string, unknown>[]];
+      if (head?.t == null) return 0;
+      return Math.max(0, (Number(head.t) - Number(row?.t ?? 0)) / 1000);
+    } catch {
+      return null;
+    }
+  }
+
+  async function refresh(): Promise<RouterState> {
+    if (single || closed) return state;
+    const views = await Promise.all(nodes.map(look));
+    const record = authoritativeRecord(views.map((v) => v.record));
+    const primary = record?.primary ?? nodes[0].name;
+    const pv = views.find((v) => v.name === primary);
+    const writable = Boolean(pv?.reachable && pv.readOnly === false);
+    const next: RouterState = { primary, epoch: record?.epoch ?? 0, writable, nodes: views };
+    const previous = state;
+    state = next;
+    if (previous.primary !== primary) {
+      logger.warn({ from: previous.primary, to: primary, epoch: next.epoch }, 'database primary changed; switching pools');
+      const old = pools.get(previous.primary);
+      pools.delete(previous.primary);
+      // Queries still running on the old pool fail and are answered 503; new ones go to the new primary.
+      void old?.destroy().catch(() => undefined);
+      for (const l of listeners) l(next);
+    } else if (previous.writable !== writable) {
+      logger.warn({ primary, writable }, writable ? 'database primary is writable again' : 'database primary is not writable (fenced or down)');
+    }
+    // A caught-up replica for stale reads, re-chosen each poll.
+    replicaName = undefined;
+    for (const v of views) {
+      if (v.name === primary || !v.reachable || v.readOnly === false) continue;
+      const lag = await lagOf(v.name);
+      v.lagSeconds = lag;
+      if (lag !== null && lag <= maxLag) {
+        replicaName = v.name;
+        break;
+      }
+    }
+    return next;
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let polling: Promise<unknown> | undefined;
+  if (!single) {
+    timer = setInterval(() => {
+      if (polling) return;
+      polling = refresh()
+        .catch((error) => logger.warn({ err: error }, 'topology poll failed'))
+        .finally(() => {
+          polling = undefined;
+        });
+    }, pollMs);
+    timer.unref();
+  }
+
+  const primaryDb = followingDatabase(() => pool(state.primary));
+  const replicaDb = followingDatabase(() => pool(replicaName ?? state.primary));
+  return {
+    primary: () => primaryDb,
+    replica: () => replicaDb,
+    state: () => state,
+    refresh,
+    onChange: (l) => void listeners.push(l),
+    async close() {
+      closed = true;
+      if (timer) clearInterval(timer);
+      await polling;
+      for (const p of probes.values()) p.conn?.destroy();
+      await Promise.all([...pools.values()].map((db) => db.destroy()));
+      pools.clear();
+    },
+  };
+}
+
+/** The router for a process's configuration: one node (DATABASE_URL, SQLite included) or DATABASE_NODES. */
+export async function routerFor(config: { databaseUrl: string; databaseNodes?: readonly NodeSpec[]; databaseTopologyPollMs?: number }, logger: Logger): Promise<DatabaseRouter> {
+  const nodes = config.databaseNodes && config.databaseNodes.length > 0 ? config.databaseNodes : [{ name: 'primary', url: config.databaseUrl }];
+  if (nodes.length > 1 && nodes.some((n) => dialectOf(n.url) === 'sqlite')) throw new Error('DATABASE_NODES: SQLite cannot be replicated; list MariaDB/MySQL nodes only');
+  const router = createDatabaseRouter({ nodes, logger, pollMs: config.databaseTopologyPollMs });
+  await router.refresh();
+  return router;
+}

@@ -1,0 +1,152 @@
+// `hyperstatic status`: the whole cluster on one screen (DESIGN §7): database
+// nodes and lag, render queue depth, journal head, each mirror's lag (from the
+// reports mirrors send the origin) and each proxy's hit ratio (from its
+// /metrics). Anything unreachable is shown as such; the command still answers.
+import type { Command } from 'commander';
+import { Config, loadConfig } from '../../common/config';
+import { createDatabase, Database } from '../../common/database';
+import { probeAll } from '../../app/db/node-status';
+import { clusterAccess, formatTable, nodeRows, NodeRow, nodeTable } from './db';
+
+export interface ProxyStatus {
+  url: string;
+  reachable: boolean;
+  hits?: number;
+  misses?: number;
+  stale?: number;
+  hitRatio?: number | null;
+  error?: string;
+}
+
+export interface MirrorRow {
+  name: string;
+  url: string;
+  cursor: number;
+  epoch: number;
+  lagEntries: number;
+  lagSeconds: number;
+  connected: boolean;
+  reportAgeSeconds: number;
+}
+
+export interface ClusterStatus {
+  database: { primary: string; epoch: number; nodes: NodeRow[] } | { embedded: string };
+  queue: { pendingRenders: number; oldestPendingSeconds: number | null } | { error: string };
+  journal: { head: number; epoch: number } | { error: string };
+  mirrors: MirrorRow[] | { error: string };
+  proxies: ProxyStatus[];
+}
+
+/** Sums the samples of one metric in Prometheus text format. */
+export function metricSum(text: string, name: string): number | undefined {
+  let sum: number | undefined;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(value)) sum = (sum ?? 0) + value;
+  }
+  return sum;
+}
+
+async function proxyStatus(url: string, timeoutMs: number): Promise<ProxyStatus> {
+  try {
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) return { url, reachable: false, error: `/metrics answered ${res.status}` };
+    const text = await res.text();
+    const hits = metricSum(text, 'hyperstatic_proxy_cache_hits_total') ?? 0;
+    const misses = metricSum(text, 'hyperstatic_proxy_cache_misses_total') ?? 0;
+    const stale = metricSum(text, 'hyperstatic_proxy_stale_served_total') ?? 0;
+    const total = hits + misses + stale;
+    return { url, reachable: true, hits, misses, stale, hitRatio: total === 0 ? null : (hits + stale) / total };
+  } catch (error) {
+    return { url, reachable: false, error: (error as Error).message };
+  }
+}
+
+async function attempt<T>(fn: () => Promise<T>): Promise<T | { error: string }> {
+  try {
+    return await fn();
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+export async function clusterStatus(config: Config, now = Date.now()): Promise<ClusterStatus> {
+  const embedded = config.databaseNodes.length === 0 && config.databaseUrl.startsWith('sqlite:');
+  let database: ClusterStatus['database'];
+  let primaryUrl = config.databaseUrl;
+  if (embedded) database = { embedded: config.databaseUrl };
+  else {
+    const access = clusterAccess(config);
+    database = nodeRows(access, await probeAll(access.nodes, access.admin));
+    const name = database.primary;
+    primaryUrl = access.nodes.find((n) => n.name === name)?.url ?? primaryUrl;
+  }
+  const proxies = Promise.all(config.statusProxyUrls.map((u) => proxyStatus(u, 2000)));
+  const db: Database = createDatabase(primaryUrl, { poolMax: 2 });
+  try {
+    const queue = await attempt(async () => {
+      const [row] = await db('outbox').whereNull('done_at').count({ n: '*' }).min({ oldest: 'created_at' });
+      return { pendingRenders: Number(row.n), oldestPendingSeconds: row.oldest == null ? null : Math.max(0, (now - Number(row.oldest)) / 1000) };
+    });
+    const journal = await attempt(async () => {
+      const row = await db('cluster_state').where({ id: 1 }).first('journal_head', 'epoch');
+      return { head: Number(row.journal_head), epoch: Number(row.epoch) };
+    });
+    // mirror_status is filled by mirrors' reports (app/feed); an origin without it shows none.
+    const mirrors = await attempt(async () =>
+      ((await db('mirror_status').orderBy('name')) as Record<string, unknown>[]).map((r) => ({
+        name: String(r.name),
+        url: String(r.url ?? ''),
+        cursor: Number(r.cursor),
+        epoch: Number(r.epoch),
+        lagEntries: Number(r.lag_entries),
+        lagSeconds: Number(r.lag_seconds),
+        connected: Boolean(r.connected),
+        reportAgeSeconds: Math.max(0, (now - Number(r.reported_at)) / 1000),
+      })),
+    );
+    return { database, queue, journal, mirrors, proxies: await proxies };
+  } finally {
+    await db.destroy();
+  }
+}
+
+export function formatStatus(s: ClusterStatus): string {
+  const parts: string[] = [];
+  if ('embedded' in s.database) parts.push(`DATABASE  embedded ${s.database.embedded}`);
+  else parts.push(`DATABASE  primary ${s.database.primary}, epoch ${s.database.epoch}\n${nodeTable(s.database.nodes)}`);
+  parts.push('error' in s.queue ? `QUEUE     unavailable: ${s.queue.error}` : `QUEUE     ${s.queue.pendingRenders} render(s) pending${s.queue.oldestPendingSeconds === null ? '' : `, oldest ${s.queue.oldestPendingSeconds.toFixed(1)} s`}`);
+  parts.push('error' in s.journal ? `JOURNAL   unavailable: ${s.journal.error}` : `JOURNAL   head ${s.journal.head}, epoch ${s.journal.epoch}`);
+  if ('error' in s.mirrors) parts.push(`MIRRORS   no reports (${s.mirrors.error})`);
+  else if (s.mirrors.length === 0) parts.push('MIRRORS   none has reported');
+  else {
+    parts.push(
+      `MIRRORS\n${formatTable(
+        ['MIRROR', 'CURSOR', 'EPOCH', 'LAG entries', 'LAG s', 'CONNECTED', 'REPORT AGE s', 'URL'],
+        s.mirrors.map((m) => [m.name, String(m.cursor), String(m.epoch), String(m.lagEntries), m.lagSeconds.toFixed(1), m.connected ? 'yes' : 'NO', m.reportAgeSeconds.toFixed(0), m.url]),
+      )}`,
+    );
+  }
+  if (s.proxies.length === 0) parts.push('PROXIES   none configured (STATUS_PROXY_URLS)');
+  else {
+    parts.push(
+      `PROXIES\n${formatTable(
+        ['PROXY', 'HIT RATIO', 'HITS', 'STALE', 'MISSES', 'ERROR'],
+        s.proxies.map((p) => [p.url, p.hitRatio == null ? '-' : `${(p.hitRatio * 100).toFixed(1)}%`, String(p.hits ?? '-'), String(p.stale ?? '-'), String(p.misses ?? '-'), p.error ?? '']),
+      )}`,
+    );
+  }
+  return parts.join('\n\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('The whole cluster on one screen: database nodes and lag, queue depth, journal head, mirrors\' lag, proxies\' hit ratio')
+    .option('--json', 'print JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const status = await clusterStatus(loadConfig());
+      process.stdout.write(`${flags.json ? JSON.stringify(status, null, 2) : formatStatus(status)}\n`);
+    });
+}
