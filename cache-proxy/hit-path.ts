@@ -3,7 +3,7 @@
 // no http-cache-semantics work and no per-request allocation of our own.
 // Anything else (conditionals, ranges, request directives, odd targets,
 // stale copies) takes the full path in request-handler.ts.
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { formatCacheStatus } from './cache-status';
 import type { CacheEntry } from './response-cache';
 
@@ -42,4 +42,25 @@ export function hotHeaders(entry: CacheEntry, nowMs: number): OutgoingHttpHeader
   headers['content-length'] = String(entry.body.length);
   entry.hot = { second, headers };
   return headers;
+}
+
+/**
+ * The whole response head of a fresh hit as bytes, for the connection-level
+ * fast path (fast-server.ts): status line, the hot headers and the
+ * keep-alive fields node:http would add. Rebuilt with the hot headers.
+ */
+export function hotHead(entry: CacheEntry, nowMs: number, keepAliveSeconds: number): Buffer {
+  const headers = hotHeaders(entry, nowMs);
+  const hot = entry.hot!;
+  if (hot.head !== undefined) return hot.head;
+  let text = `HTTP/1.1 ${entry.status} ${STATUS_CODES[entry.status] ?? 'Unknown'}\r\n`;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    // Upstream values arrived through node's parser (latin1, no CR or LF) and go back out byte for byte.
+    for (const item of Array.isArray(value) ? value : [value]) text += `${name}: ${String(item)}\r\n`;
+  }
+  text += `connection: keep-alive\r\nkeep-alive: timeout=${keepAliveSeconds}\r\n\r\n`;
+  hot.head = Buffer.from(text, 'latin1');
+  return hot.head;
 }

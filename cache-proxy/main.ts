@@ -14,6 +14,7 @@ import { createPolicyFactory } from './cache-policy';
 import { compilePathRules } from './freshness';
 import { createProxyMetrics } from './metrics';
 import { normalizeTarget } from './normalize';
+import { installFastPath } from './fast-server';
 import { createRequestHandler } from './request-handler';
 import { createResponseCache } from './response-cache';
 import { createUpstreamPool } from './upstream-pool';
@@ -27,6 +28,8 @@ export interface ProxyOptions {
   followFeed?: boolean;
   /** Tells the other workers of a cluster about a path purged here. */
   broadcastPurge?: (path: string) => void;
+  /** Called after every eviction (benchmarks time the feed with it). */
+  onEvict?: (path: string, source: EvictionSource) => void;
 }
 
 export interface RunningProxy extends RunningService {
@@ -38,6 +41,8 @@ export type EvictionSource = 'api' | 'feed' | 'purge';
 
 /** Largest request head (request line + headers) a reader may send; above it node answers 431. */
 const MAX_HEADER_BYTES = 16 * 1024;
+/** Idle time after which a reader's keep-alive connection is closed. */
+const KEEP_ALIVE_MS = 5_000;
 
 export async function startProxy(config: Config, options: ProxyOptions = {}): Promise<RunningProxy> {
   const logger = options.logger ?? createLogger(config.logLevel, 'cache-proxy');
@@ -88,6 +93,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
       coalesceWaitMs: config.proxyCoalesceTimeoutMs,
       accessLog: config.proxyAccessLog,
       purgeToken: config.proxyPurgeToken,
+      keepAliveSeconds: KEEP_ALIVE_MS / 1000,
     },
   });
 
@@ -101,9 +107,11 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     cache.evictPath(normalized);
     filler.invalidate(normalized);
     metrics.evictions.inc({ source });
+    options.onEvict?.(normalized, source);
   }
 
-  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: 20_000, requestTimeout: 120_000, keepAliveTimeout: 5_000 }, handler);
+  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: 20_000, requestTimeout: 120_000, keepAliveTimeout: KEEP_ALIVE_MS }, handler);
+  const fastPath = installFastPath(server, { answer: handler.answerFast, maxHeaderBytes: MAX_HEADER_BYTES, keepAliveTimeoutMs: KEEP_ALIVE_MS });
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     // RFC 9110 §15.5.20 / RFC 6585 §5: node flags an oversized head; say so instead of dropping the connection.
     if (!socket.writable) return socket.destroy();
@@ -134,6 +142,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
       pool.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
+        fastPath.closeConnections();
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });

@@ -15,7 +15,8 @@ import { handlePurge } from './purge';
 import { CoalesceTimeoutError } from './errors';
 import type { FillOutcome, FillRequest, Filler } from './cache-fill';
 import { parseCacheControl } from './freshness';
-import { hotHeaders, isFresh, isPlainRequest } from './hit-path';
+import type { FastAnswer } from './fast-server';
+import { hotHead, hotHeaders, isFresh, isPlainRequest } from './hit-path';
 import { countStatus, type ProxyMetrics } from './metrics';
 import { isNormalTarget, normalizeAcceptEncoding, normalizeTarget, NormalizeError, type NormalizedTarget } from './normalize';
 import type { CacheEntry, ResponseCache } from './response-cache';
@@ -31,6 +32,8 @@ export interface HandlerOptions {
   readonly accessLog: boolean;
   /** Bearer token of PURGE; empty disables it. */
   readonly purgeToken: string;
+  /** What the fast path announces in Keep-Alive, as node:http would. */
+  readonly keepAliveSeconds: number;
 }
 
 export interface HandlerDeps {
@@ -51,7 +54,13 @@ const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 /** Client conditionals and ranges are answered by us from the stored copy, never forwarded on a fill. */
 const CLIENT_ONLY = ['if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since', 'if-range', 'range'];
 
-export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export interface RequestHandler {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** The connection-level fast path's question: the bytes of a fresh hit for this plain request, if we hold one. */
+  readonly answerFast: FastAnswer;
+}
+
+export function createRequestHandler(deps: HandlerDeps): RequestHandler {
   const { cache, filler, pool, metrics, ops, logger, options, now } = deps;
   const { tally } = metrics;
   const accessLogger = logger.child({ log: 'access' });
@@ -283,7 +292,22 @@ export function createRequestHandler(deps: HandlerDeps): (req: IncomingMessage, 
     errorPage(res, code, message, formatCacheStatus({ ...status, detail: 'no-upstream' }), head);
   }
 
-  return handle;
+  const answerFast: FastAnswer = (method, target, headers) => {
+    if (!isNormalTarget(target)) return undefined;
+    const entry = cache.get(target, headers);
+    if (entry === undefined) return undefined;
+    const nowMs = now();
+    if (!isFresh(entry, nowMs)) return undefined;
+    tally.hits++;
+    countStatus(tally, entry.status);
+    const head = hotHead(entry, nowMs, options.keepAliveSeconds);
+    if (options.accessLog) {
+      accessLogger.info({ method, url: target, status: entry.status, cacheStatus: entry.hot?.headers['cache-status'], ms: 0, bytes: entry.body.length || undefined });
+    }
+    return method === 'HEAD' ? [head] : [head, entry.body];
+  };
+
+  return Object.assign(handle, { answerFast });
 }
 
 /** The request as http-cache-semantics sees it: our own Host, no hop-by-hop fields, no client conditionals. */

@@ -18,7 +18,7 @@ export interface CacheEntry {
   /** Set by store(): proxy-clock time (ms) until which the copy is fresh, the hit path's one freshness check. */
   freshUntil?: number;
   /** The headers of a fresh hit, rebuilt once a second (Age, Date and the ttl change), never per request. */
-  hot?: { readonly second: number; readonly headers: OutgoingHttpHeaders };
+  hot?: { readonly second: number; readonly headers: OutgoingHttpHeaders; head?: Buffer };
 }
 
 export interface Lookup {

@@ -1,0 +1,166 @@
+// Cache-hit throughput of our proxy against nginx proxy_cache and Varnish,
+// on this machine, in one run: the same upstream, the same 10 KB page, the
+// same load generator (wrk, 2 threads, 64 connections), runs interleaved
+// round by round so background noise hits every contender alike. Reports
+// req/s, p50/p99 latency, the ratios the issue targets (>= 1.0x Varnish,
+// >= 0.6x nginx) and the proxy's peak RSS.
+// Run: npm run bench -- proxy   (BENCH_SECONDS=10 BENCH_ROUNDS=2 by default)
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../test/harness/free-port';
+import { childPids, ensureInstalled, peakRssMiB, runWrk, startNginx, startVarnish, type LoadResult } from './support/proxy-rivals';
+import { report, type Row } from './report';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CONNECTIONS = 64;
+const CLI = path.join(__dirname, '..', 'bin', 'hyperstatic.js');
+const PAGE = '/news/2026/bench-article';
+const CACHE_BYTES = 256 * 1024 * 1024;
+
+interface Contender {
+  readonly name: string;
+  readonly url: string;
+  /** Peak RSS of the serving processes so far, in MiB (ours only). */
+  rss?: () => number;
+  stop(): Promise<void>;
+}
+
+function startUpstream(port: number): Promise<{ server: http.Server; requests: () => number }> {
+  const body = Buffer.alloc(10 * 1024, '<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>\n');
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    requests++;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=3600', etag: '"bench-1"', 'last-modified': new Date(Date.now() - 86400_000).toUTCString(), 'content-length': String(body.length) });
+    res.end(body);
+  });
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({ server, requests: () => requests })));
+}
+
+async function startOurs(port: number, upstreamPort: number, workers: number): Promise<Contender> {
+  const child: ChildProcess = spawn(process.execPath, [CLI, 'proxy'], {
+    env: {
+      ...process.env,
+      PROXY_PORT: String(port),
+      PROXY_UPSTREAMS: `http://127.0.0.1:${upstreamPort}`,
+      PROXY_WORKERS: String(workers),
+      PROXY_FEED_URL: 'off',
+      // nginx and Varnish log nothing here either.
+      PROXY_ACCESS_LOG: 'false',
+      PROXY_CACHE_BYTES: String(CACHE_BYTES),
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const pids = () => [child.pid!, ...childPids(child.pid!)];
+  const peaks = new Map<number, number>();
+  return {
+    name: workers === 1 ? 'hyperstatic proxy (1 process)' : `hyperstatic proxy (${workers} workers)`,
+    url: `http://127.0.0.1:${port}`,
+    rss() {
+      // VmHWM of every live process of the proxy (primary and workers; not tsx's esbuild helper, which serves nothing).
+      for (const pid of pids()) {
+        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (!cmd.includes('esbuild')) peaks.set(pid, Math.max(peaks.get(pid) ?? 0, peakRssMiB(pid)));
+      }
+      return [...peaks.values()].reduce((a, b) => a + b, 0);
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function waitForHit(url: string, isHit: (res: Response) => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let last = 'no answer';
+  for (;;) {
+    try {
+      const res = await fetch(url + PAGE);
+      await res.arrayBuffer();
+      last = `${res.status} ${JSON.stringify(Object.fromEntries(res.headers))}`;
+      if (res.status === 200 && isHit(res)) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} never served ${PAGE} from its cache (last: ${last})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main(): Promise<void> {
+  ensureInstalled();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-proxy-'));
+  const workers = Math.max(2, os.cpus().length);
+  const [upstreamPort, ours1Port, oursNPort, nginxPort, varnishPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const upstream = await startUpstream(upstreamPort);
+  const contenders: Contender[] = [];
+  try {
+    contenders.push(await startOurs(ours1Port, upstreamPort, 1));
+    contenders.push(await startOurs(oursNPort, upstreamPort, workers));
+    contenders.push(startNginx(dir, nginxPort, upstreamPort));
+    contenders.push(startVarnish(dir, varnishPort, upstreamPort));
+    const [ours1, oursN, nginx, varnish] = contenders;
+    await waitForHit(ours1.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
+    await waitForHit(oursN.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
+    await waitForHit(nginx.url, (res) => res.headers.get('x-cache') === 'HIT');
+    await waitForHit(varnish.url, (res) => (res.headers.get('x-varnish') ?? '').includes(' '));
+    // Warm up every contender (JIT, every worker's cache, thread pools) before anything is measured.
+    for (const c of contenders) await runWrk(c.url + PAGE, 2, CONNECTIONS);
+    const warmRequests = upstream.requests();
+
+    const results = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
+    const rows: Row[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const c of contenders) {
+        const result = await runWrk(c.url + PAGE, SECONDS, CONNECTIONS);
+        results.get(c.name)!.push(result);
+        rows.push({ round, contender: c.name, 'req/s': Math.round(result.rps), 'p50 ms': result.p50ms, 'p99 ms': result.p99ms, errors: result.errors, 'peak RSS MiB': c.rss ? Math.round(c.rss()) : '' });
+      }
+    }
+    const upstreamDuringRuns = upstream.requests() - warmRequests;
+
+    const med = (c: Contender) => median(results.get(c.name)!.map((r) => r.rps));
+    const summary: Row[] = contenders.map((c) => ({
+      contender: c.name,
+      'median req/s': Math.round(med(c)),
+      'x varnish': med(c) / med(varnish),
+      'x nginx': med(c) / med(nginx),
+      'p50 ms': median(results.get(c.name)!.map((r) => r.p50ms)),
+      'p99 ms': median(results.get(c.name)!.map((r) => r.p99ms)),
+      errors: results.get(c.name)!.reduce((sum, r) => sum + r.errors, 0),
+      'peak RSS MiB': c.rss ? Math.round(c.rss()) : '',
+    }));
+    report('proxy', `Cache hits of one 10 KB page, wrk -t2 -c${CONNECTIONS} -d${SECONDS}s, ${ROUNDS} interleaved rounds (${os.cpus().length} cores, shared)`, rows, {
+      summary,
+      upstreamRequestsDuringRuns: upstreamDuringRuns,
+      cacheBytes: CACHE_BYTES,
+      targets: { vsVarnish: 1.0, vsNginx: 0.6 },
+    });
+    report('proxy-summary', 'Median over rounds, ratios against the other caches measured in the same run', summary);
+    process.stdout.write(`upstream requests during the measured runs: ${upstreamDuringRuns} (every answer came from a cache)\n`);
+    process.stdout.write(`proxy cache size: ${CACHE_BYTES / 2 ** 20} MiB; peak RSS above is per contender, all its processes summed\n`);
+    const failed = summary.filter((r) => Number(r.errors) > 0);
+    if (failed.length > 0) throw new Error(`errors under load: ${failed.map((r) => r.contender).join(', ')}`);
+  } finally {
+    for (const c of contenders) await c.stop();
+    await new Promise((resolve) => upstream.server.close(resolve));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
