@@ -13,11 +13,13 @@ import { createMetricsRegistry, createOps } from '../common/ops';
 import type { RenderQueue } from '../common/render-queue';
 import { createBullQueue } from '../producer/queue/bull-queue';
 import { createArticlesService } from './articles/articles-service';
+import { createEventsService } from './events/events-service';
 import { createFeedService } from './feed/feed-routes';
 import { ensureSigningKey } from './feed/signing-keys';
 import { startOutboxRelay } from './outbox-relay';
 import { routerFor } from './db/router';
 import { createAppServer } from './server';
+import { createEditorApp } from './ui/editor-app';
 
 export interface AppOptions {
   logger?: Logger;
@@ -45,7 +47,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     },
     queue: () => queue.ping(),
   });
-  const app = createAppServer({ db, articles, feed, ops, logger, maxBodyBytes: config.maxBodyBytes, siteName: config.siteName, publicUrl: config.publicUrl });
+  const editor = createEditorApp({
+    db, articles, logger, mediaDir: config.mediaDir, mediaMaxBytes: config.mediaMaxBytes, maxBodyBytes: config.maxBodyBytes,
+    siteName: config.siteName, publicUrl: config.publicUrl, onJournaled: (head) => void notifier.notify(head).catch(() => undefined),
+  });
+  const events = createEventsService({ db, onSaved: () => relay.wake() });
+  const app = createAppServer({ db, articles, events, feed, ops, logger, maxBodyBytes: config.maxBodyBytes, siteName: config.siteName, publicUrl: config.publicUrl, editor });
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.appPort, config.bindHost, () => resolve(s));
@@ -60,6 +67,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     url,
     async close() {
       feed.close();
+      editor.close();
       await relay.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

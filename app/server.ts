@@ -5,12 +5,17 @@ import { SHA256_HEX } from '../common/hash';
 import type { Logger } from '../common/logger';
 import type { Ops } from '../common/ops';
 import { articlesRouter } from './api/articles-routes';
+import { eventsRouter } from './api/events-routes';
+import { createEventsService, EventsService } from './events/events-service';
 import type { ArticlesService } from './articles/articles-service';
 import { NotFoundError } from './errors';
 import type { FeedService } from './feed/feed-routes';
 import { errorHandler } from './http-errors';
+import type { EditorApp } from './ui/editor-app';
 
 export interface AppServerDeps {
+  /** Event writes (app/events); built from db when absent. */
+  events?: EventsService;
   db: Database;
   articles: ArticlesService;
   feed: FeedService;
@@ -19,6 +24,8 @@ export interface AppServerDeps {
   maxBodyBytes: number;
   siteName: string;
   publicUrl: string;
+  /** The editor UI, its JSON API and the public submission form (app/ui/editor-app.ts). */
+  editor?: EditorApp;
 }
 
 export function createAppServer(deps: AppServerDeps): Express {
@@ -29,10 +36,12 @@ export function createAppServer(deps: AppServerDeps): Express {
     if (!deps.ops.handle(req, res)) next();
   });
 
+  if (deps.editor) app.use(deps.editor.router);
   app.get('/', (_req, res) => {
     res.type('html').send(landingPage(deps.siteName, deps.publicUrl));
   });
   app.use('/api', articlesRouter(deps));
+  app.use('/api', eventsRouter({ db: deps.db, maxBodyBytes: deps.maxBodyBytes, events: deps.events ?? createEventsService({ db: deps.db }) }));
   app.use('/api', () => {
     throw new NotFoundError('API endpoint');
   });
@@ -43,6 +52,13 @@ export function createAppServer(deps: AppServerDeps): Express {
     const hash = String(req.params.sha256);
     if (!SHA256_HEX.test(hash)) throw new NotFoundError('blob');
     const row = await deps.db('blobs').where({ sha256: hash }).first('body');
+    // Media files stay on disk (MEDIA_DIR); streamed with Range support, never with their real type here.
+    const mediaFile = row ? undefined : await deps.editor?.media.file(hash);
+    if (mediaFile) {
+      res.set({ 'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' });
+      res.sendFile(mediaFile, { etag: false, lastModified: false, headers: { etag: `"${hash}"` } });
+      return;
+    }
     if (!row) throw new NotFoundError('blob');
     // Content-addressed: the same URL can never change.
     res.set({ 'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable', etag: `"${hash}"` });
@@ -62,6 +78,7 @@ function landingPage(siteName: string, publicUrl: string): string {
 <title>${esc(siteName)} · origin</title></head><body style="font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem">
 <h1>${esc(siteName)}: origin app</h1>
 <p>Readers use the public site at <a href="${esc(publicUrl)}">${esc(publicUrl)}</a>.</p>
+<p>Editors log in at <a href="/editor">/editor</a>; readers may submit stories at <a href="/submit">/submit</a> when open publishing is on.</p>
 <p>Editors publish through the JSON API: get a token with <code>npx hyperstatic token create --user admin</code>, then
 <code>POST /api/articles</code> with <code>Authorization: Bearer TOKEN</code>. See the README for every endpoint.</p>
 </body></html>`;

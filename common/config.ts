@@ -134,6 +134,8 @@ const spec = {
   publicUrl: variable('PUBLIC_URL', 'http://localhost:8080', 'Public address readers use (absolute links in feeds)', url),
   siteName: variable('SITE_NAME', 'Hyperstatic News', 'Site title shown on every public page', text),
   maxBodyBytes: variable('MAX_BODY_BYTES', '1048576', 'Largest JSON request body the API accepts, in bytes', integer(1024, 1024 * 1024 * 1024)),
+  mediaDir: variable('MEDIA_DIR', '', 'Folder of uploaded media files (content-addressed); empty means $DATA_DIR/media', text),
+  mediaMaxBytes: variable('MEDIA_MAX_BYTES', String(200 * 1024 * 1024), 'Largest media upload accepted, in bytes', integer(1024, 64 * 1024 * 1024 * 1024)),
   relayIntervalMs: variable('RELAY_INTERVAL_MS', '1000', 'How often the outbox relay retries rows it could not queue (it is also woken by every save)', integer(50, 600_000)),
   producerPort: variable('PRODUCER_PORT', '3001', 'Port of the producer\'s /healthz, /readyz and /metrics (separate-process mode)', port),
   producerConcurrency: variable('PRODUCER_CONCURRENCY', '4', 'Render jobs one producer runs at once', integer(1, 64)),
@@ -200,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (out.databaseUrl === '' && nodes.length > 0) out.databaseUrl = nodes[0].url;
   if (out.databaseUrl === '') out.databaseUrl = `sqlite:${path.join(dataDir, 'hyperstatic.sqlite')}`;
   if (out.mirrorDataDir === '') out.mirrorDataDir = path.join(dataDir, 'mirror');
+  out.mediaDir = path.resolve(out.mediaDir === '' ? path.join(dataDir, 'media') : String(out.mediaDir));
   out.mirrorDataDir = path.resolve(String(out.mirrorDataDir));
   if (out.feedSigningKey === '') out.feedSigningKey = path.join(dataDir, 'keys', 'feed-ed25519.key');
   if (out.mirrorPublicKey === '') out.mirrorPublicKey = path.join(dataDir, 'keys', 'feed-ed25519.pub');

@@ -4,7 +4,7 @@ import type { Database } from '../../common/database';
 import { sha256Hex } from '../../common/hash';
 import { insertId } from '../articles/articles-service';
 import { BadRequestError, ConflictError, NotFoundError, UnauthorizedError } from '../errors';
-import { hashPassword } from './passwords';
+import { hashPassword, verifyPassword } from './passwords';
 
 export const ROLES = ['admin', 'editor', 'moderator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -49,4 +49,71 @@ export async function authenticateToken(db: Database, token: string): Promise<Us
     .first('users.id', 'users.name', 'users.role');
   if (!row) throw new UnauthorizedError();
   return row as User;
+}
+
+export interface UserSummary extends User {
+  createdAt: number;
+  hasPassword: boolean;
+  tokens: number;
+}
+
+export async function listUsers(db: Database): Promise<UserSummary[]> {
+  const rows = await db('users').orderBy('name').select('id', 'name', 'role', 'created_at', 'password_hash');
+  const counts: { user_id: number; n: number | string }[] = await db('api_tokens').whereNull('revoked_at').groupBy('user_id').select('user_id').count({ n: '*' });
+  const byUser = new Map(counts.map((c) => [Number(c.user_id), Number(c.n)]));
+  return rows.map((r) => ({ id: r.id, name: r.name, role: r.role as Role, createdAt: Number(r.created_at), hasPassword: r.password_hash != null, tokens: byUser.get(r.id) ?? 0 }));
+}
+
+export async function setPassword(db: Database, name: string, password: string): Promise<User> {
+  if (password.length < 10) throw new BadRequestError('passwords must have at least 10 characters', 'password');
+  if (password.length > 1000) throw new BadRequestError('passwords are at most 1000 characters', 'password');
+  const user = await findUser(db, name);
+  await db('users').where({ id: user.id }).update({ password_hash: await hashPassword(password) });
+  // A reset password ends every open session of that user.
+  await db('sessions').where({ user_id: user.id }).delete();
+  return user;
+}
+
+export async function setRole(db: Database, name: string, role: Role): Promise<User> {
+  if (!ROLES.includes(role)) throw new BadRequestError(`role must be one of ${ROLES.join(', ')}`, 'role');
+  const user = await findUser(db, name);
+  await db('users').where({ id: user.id }).update({ role });
+  return { ...user, role };
+}
+
+/** The user a name and password identify, or undefined. Unknown names cost a hash too (no timing oracle). */
+export async function authenticatePassword(db: Database, name: string, password: string): Promise<User | undefined> {
+  const row = USER_NAME.test(name) ? await db('users').where({ name }).first('id', 'name', 'role', 'password_hash') : undefined;
+  const stored = (row?.password_hash as string | null | undefined) ?? DUMMY_HASH;
+  const ok = await verifyPassword(password.slice(0, 1000), stored);
+  if (!row || !row.password_hash || !ok) return undefined;
+  return { id: row.id, name: row.name, role: row.role as Role };
+}
+
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$LXItd9mcru583Tx+KQk9JVfN268kUDBAHryAaAG0e48=';
+
+export interface TokenSummary {
+  id: number;
+  user: string;
+  label: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export async function listTokens(db: Database, userName?: string): Promise<TokenSummary[]> {
+  const query = db('api_tokens').join('users', 'users.id', 'api_tokens.user_id').orderBy('api_tokens.id').select('api_tokens.*', 'users.name as user_name');
+  if (userName) query.where('users.name', userName);
+  return (await query).map((r) => ({
+    id: r.id, user: r.user_name, label: r.label, createdAt: Number(r.created_at),
+    lastUsedAt: r.last_used_at == null ? null : Number(r.last_used_at), revokedAt: r.revoked_at == null ? null : Number(r.revoked_at),
+  }));
+}
+
+/** Revokes a token by id; a revoked token stops working on the next request. */
+export async function revokeToken(db: Database, id: number, now = Date.now()): Promise<TokenSummary> {
+  const row = await db('api_tokens').where({ id }).first('id');
+  if (!row) throw new NotFoundError(`token ${id}`);
+  await db('api_tokens').where({ id }).whereNull('revoked_at').update({ revoked_at: now });
+  return (await listTokens(db)).find((t) => t.id === id)!;
 }

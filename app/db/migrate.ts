@@ -6,6 +6,7 @@ import * as initial from './migrations/001-initial';
 import * as events from './migrations/002-events';
 import * as producer from './migrations/003-producer';
 import * as mirrors from './migrations/004-mirrors';
+import * as editor from './migrations/005-editor';
 import * as failover from './migrations/006-failover';
 
 const migrations: Record<string, Knex.Migration> = {
@@ -13,6 +14,7 @@ const migrations: Record<string, Knex.Migration> = {
   '002-events': events,
   '003-producer': producer,
   '004-mirrors': mirrors,
+  '005-editor': editor,
   '006-failover': failover,
 };
 

@@ -1,0 +1,169 @@
+// Uploaded media: streamed to a temporary file while its sha256 is computed
+// (never held whole in memory), refused past the size limit or when its
+// first bytes are not an image, audio or video format we accept, then
+// renamed to MEDIA_DIR/<sha256> (content-addressed: the same file uploaded
+// twice is stored once). Images get a 480 px wide WebP rendition for index
+// pages (sharp). Both are journaled so mirrors carry them.
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import sharp from 'sharp';
+import type { Database } from '../../common/database';
+import { SHA256_HEX } from '../../common/hash';
+import { PayloadTooLargeError, UnsupportedTypeError } from '../auth/auth-errors';
+import { NotFoundError } from '../errors';
+import { journalMedia, MediaEntry } from './media-journal';
+import { cleanFileName, sniff, SNIFF_BYTES } from './sniff';
+
+export const RENDITION_WIDTH = 480;
+
+export interface MediaItem {
+  sha256: string;
+  kind: 'image' | 'audio' | 'video';
+  contentType: string;
+  /** Public path on the site (mirrors and proxies serve it). */
+  path: string;
+  size: number;
+  originalName: string;
+  width: number | null;
+  height: number | null;
+  renditionPath: string | null;
+  uploadedBy: string | null;
+  createdAt: number;
+}
+
+export interface MediaStore {
+  readonly dir: string;
+  /** Stores a stream; `tooLarge` is set by callers whose parser truncates (busboy) instead of erroring. */
+  ingest(input: Readable, options: { name: string; userId: number | null; truncated?: () => boolean }): Promise<MediaItem>;
+  list(options: { limit: number; offset: number; kind?: string }): Promise<MediaItem[]>;
+  get(sha256: string): Promise<MediaItem>;
+  /** Absolute path of a stored file by hash, if present. */
+  file(sha256: string): Promise<string | undefined>;
+}
+
+export function createMediaStore(deps: { db: Database; dir: string; maxBytes: number; onJournaled?: (head: number) => void; now?: () => number }): MediaStore {
+  const { db, dir, maxBytes, now = Date.now } = deps;
+  const tmpDir = path.join(dir, 'tmp');
+  let ready: Promise<void> | undefined;
+  const ensureDirs = () => (ready ??= fs.mkdir(tmpDir, { recursive: true }).then(() => undefined));
+
+  async function storeFile(tmp: string, sha256: string): Promise<void> {
+    const final = path.join(dir, sha256);
+    try {
+      await fs.access(final);
+      await fs.rm(tmp, { force: true });
+    } catch {
+      await fs.rename(tmp, final);
+    }
+  }
+
+  async function rendition(source: string): Promise<{ sha256: string; size: number; width: number; height: number } | undefined> {
+    try {
+      const meta = await sharp(source, { failOn: 'error' }).metadata();
+      const body = await sharp(source, { failOn: 'error' }).rotate().resize({ width: RENDITION_WIDTH, withoutEnlargement: true }).webp({ quality: 78 }).toBuffer();
+      const sha256 = createHash('sha256').update(body).digest('hex');
+      const tmp = path.join(tmpDir, randomBytes(8).toString('hex'));
+      await fs.writeFile(tmp, body);
+      await storeFile(tmp, sha256);
+      return { sha256, size: body.length, width: meta.width ?? 0, height: meta.height ?? 0 };
+    } catch {
+      // A file that starts like an image but does not decode: keep the
+      // original (it is still checked and inert), skip the rendition.
+      return undefined;
+    }
+  }
+
+  function toItem(row: Record<string, unknown>): MediaItem {
+    return {
+      sha256: row.sha256 as string,
+      kind: row.kind as MediaItem['kind'],
+      contentType: row.content_type as string,
+      path: row.path as string,
+      size: Number(row.size),
+      originalName: row.original_name as string,
+      width: row.width == null ? null : Number(row.width),
+      height: row.height == null ? null : Number(row.height),
+      renditionPath: (row.rendition_path as string | null) ?? null,
+      uploadedBy: (row.user_name as string | null) ?? null,
+      createdAt: Number(row.created_at),
+    };
+  }
+
+  const select = () => db('media').leftJoin('users', 'users.id', 'media.uploaded_by').select('media.*', 'users.name as user_name');
+
+  return {
+    dir,
+    async ingest(input, { name, userId, truncated }) {
+      await ensureDirs();
+      const tmp = path.join(tmpDir, randomBytes(12).toString('hex'));
+      const hash = createHash('sha256');
+      let size = 0;
+      let head = Buffer.alloc(0);
+      const meter = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          size += chunk.length;
+          if (size > maxBytes) {
+            done(new PayloadTooLargeError(`the file is larger than the ${maxBytes} byte limit`));
+            return;
+          }
+          if (head.length < SNIFF_BYTES) head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES - head.length)]);
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      try {
+        await pipeline(input, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+        if (truncated?.()) throw new PayloadTooLargeError(`the file is larger than the ${maxBytes} byte limit`);
+        if (size === 0) throw new UnsupportedTypeError('the file is empty');
+        const type = sniff(head);
+        if (!type) throw new UnsupportedTypeError('the file is not an image, audio or video format this site accepts (JPEG, PNG, GIF, WebP, AVIF, MP3, OGG, WAV, FLAC, M4A, MP4, WebM, MOV); its name and declared type are not trusted');
+        const sha256 = hash.digest('hex');
+        await storeFile(tmp, sha256);
+        const at = now();
+        const publicPath = `/media/${sha256}.${type.ext}`;
+        const existing = await db('media').where({ sha256 }).first('sha256');
+        if (!existing) {
+          const small = type.kind === 'image' ? await rendition(path.join(dir, sha256)) : undefined;
+          const renditionPath = small ? `/media/${sha256}-${RENDITION_WIDTH}.webp` : null;
+          const entries: MediaEntry[] = [{ path: publicPath, sha256, size, contentType: type.contentType, lastModified: at }];
+          if (small && renditionPath) entries.push({ path: renditionPath, sha256: small.sha256, size: small.size, contentType: 'image/webp', lastModified: at });
+          await db('media').insert({
+            sha256, kind: type.kind, content_type: type.contentType, path: publicPath, size, original_name: cleanFileName(name),
+            width: small?.width ?? null, height: small?.height ?? null, rendition_path: renditionPath, uploaded_by: userId, created_at: at,
+          }).onConflict('sha256').ignore();
+          const journalHead = await journalMedia(db, entries, at);
+          if (journalHead !== undefined) deps.onJournaled?.(journalHead);
+        }
+        const [row] = await select().where('media.sha256', sha256);
+        return toItem(row);
+      } finally {
+        await fs.rm(tmp, { force: true });
+      }
+    },
+    async list({ limit, offset, kind }) {
+      const query = select().orderBy('media.created_at', 'desc').limit(limit).offset(offset);
+      if (kind) query.where('media.kind', kind);
+      return (await query).map(toItem);
+    },
+    async get(sha256) {
+      const [row] = SHA256_HEX.test(sha256) ? await select().where('media.sha256', sha256) : [];
+      if (!row) throw new NotFoundError(`media ${sha256}`);
+      return toItem(row);
+    },
+    async file(sha256) {
+      if (!SHA256_HEX.test(sha256)) return undefined;
+      const file = path.join(dir, sha256);
+      try {
+        await fs.access(file);
+        return file;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// Turns the editor's HTML form into the same ArticleInput the JSON API
+// validates, so both paths share every rule (app/articles/article-input.ts).
+import { ArticleInput, parseArticleInput } from '../articles/article-input';
+import { BadRequestError } from '../errors';
+
+const FORM_FIELDS = ['title', 'summary', 'body', 'section', 'tags', 'status', 'featured'];
+
+export interface ArticleFormValues {
+  title: string;
+  summary: string;
+  body: string;
+  section: string;
+  tags: string;
+  status: string;
+  featured: boolean;
+}
+
+/** The raw values, for re-displaying a form that failed validation. Never trusted beyond that. */
+export function formValues(body: Record<string, unknown>): ArticleFormValues {
+  const s = (v: unknown) => (typeof v === 'string' ? v : '');
+  return { title: s(body.title), summary: s(body.summary), body: s(body.body), section: s(body.section), tags: s(body.tags), status: s(body.status), featured: body.featured === 'on' };
+}
+
+export function parseArticleForm(body: unknown, mode: 'create' | 'update', options: { allowStatus: boolean }): ArticleInput {
+  if (typeof body !== 'object' || body === null) throw new BadRequestError('the form was empty');
+  const form = body as Record<string, unknown>;
+  const raw: Record<string, unknown> = {};
+  for (const field of FORM_FIELDS) {
+    const value = form[field];
+    if (value !== undefined && typeof value !== 'string') throw new BadRequestError(`${field} was sent more than once`, field);
+  }
+  raw.title = form.title;
+  if (form.summary !== undefined) raw.summary = form.summary;
+  raw.body = form.body ?? '';
+  if (form.section !== undefined) raw.section = form.section === '' ? null : form.section;
+  if (form.tags !== undefined) {
+    const tags = String(form.tags).split(',').map((t) => t.trim()).filter(Boolean);
+    raw.tags = tags;
+  }
+  if (options.allowStatus) {
+    if (form.status !== undefined && form.status !== '') raw.status = form.status;
+    raw.featured = form.featured === 'on';
+  }
+  return parseArticleInput(raw, mode);
+}

@@ -1,0 +1,134 @@
+// Dashboard, article lists, the edit form with preview, revisions and
+// sections. Every form posts back with the session's CSRF token; a form
+// that fails validation is shown again with its values and a 400.
+import express, { Router } from 'express';
+import { HyperstaticError } from '../../common/errors';
+import type { ArticleInput } from '../articles/article-input';
+import { sanitizeBody } from '../articles/sanitize';
+import { slugify } from '../articles/slug';
+import { BadRequestError, ConflictError } from '../errors';
+import { parseArticleForm, formValues, ArticleFormValues } from './article-form';
+import { dashboardCounts, listArticles, listSections, parseArticleFilter } from './content-queries';
+import type { EditorDeps } from './editor-deps';
+import { propagationOf } from './propagation';
+import { renderPage, withNotice } from './render';
+import { requireCsrf, requireRole, WebRequest } from './web-session';
+
+export function parseId(raw: unknown, what = 'id'): number {
+  if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw)) throw new BadRequestError(`${what} must be a positive integer`, what);
+  return Number(raw);
+}
+
+export function contentRoutes(deps: EditorDeps): Router {
+  const { db, views, articles } = deps;
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: deps.maxBodyBytes, parameterLimit: 50 });
+  const anyone = requireRole();
+  const editors = requireRole('admin', 'editor');
+
+  router.get('/editor', anyone, async (req: WebRequest, res) => {
+    const [counts, recent, queue] = await Promise.all([
+      dashboardCounts(db),
+      listArticles(db, { page: 1 }),
+      deps.moderation.queue({ state: 'pending', limit: 5 }),
+    ]);
+    renderPage(views, res, 'dashboard.njk', { counts, recent: recent.rows.slice(0, 8), queue, nav: 'dashboard', notice: req.query.notice });
+  });
+
+  router.get('/editor/articles', anyone, async (req: WebRequest, res) => {
+    const filter = parseArticleFilter(req.query as Record<string, unknown>);
+    const [{ rows, more }, sections] = await Promise.all([listArticles(db, filter), listSections(db)]);
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries({ status: filter.status, section: filter.section, q: filter.q })) if (v) query.set(k, v);
+    renderPage(views, res, 'articles.njk', { rows, more, filter, sections, query: query.toString(), nav: 'articles', notice: req.query.notice });
+  });
+
+  async function showForm(res: express.Response, options: { id?: number; values: ArticleFormValues; error?: HyperstaticError; preview?: string; status?: number; notice?: unknown }) {
+    const sections = await listSections(db);
+    const article = options.id ? await articles.get(options.id) : undefined;
+    const [revisions, propagation] = article ? await Promise.all([articles.revisions(article.id), propagationOf(db, article.id, article.url, deps.now())]) : [[], undefined];
+    renderPage(views, res, 'article-edit.njk', {
+      article, values: options.values, sections, revisions, propagation, preview: options.preview,
+      error: options.error?.message, errorField: (options.error as { field?: string } | undefined)?.field,
+      nav: 'articles', notice: options.notice, publicUrl: deps.publicUrl,
+    }, options.status ?? 200);
+  }
+
+  router.get('/editor/articles/new', editors, async (_req, res) => {
+    await showForm(res, { values: { title: '', summary: '', body: '', section: '', tags: '', status: 'draft', featured: false } });
+  });
+
+  router.get('/editor/articles/:id', anyone, async (req: WebRequest, res) => {
+    const article = await articles.get(parseId(req.params.id));
+    const values = { title: article.title, summary: article.summary, body: article.body, section: article.section ?? '', tags: article.tags.join(', '), status: article.status, featured: article.featured };
+    await showForm(res, { id: article.id, values, notice: req.query.notice });
+  });
+
+  router.get('/editor/articles/:id/propagation.json', anyone, async (req: WebRequest, res) => {
+    const article = await articles.get(parseId(req.params.id));
+    res.json(await propagationOf(db, article.id, article.url, deps.now()));
+  });
+
+  // One handler for "Save" and "Preview": without JavaScript, the preview is
+  // the same form posted with intent=preview, shown again with the sanitized body.
+  async function save(req: WebRequest, res: express.Response, id: number | undefined) {
+    const body = req.body as Record<string, unknown>;
+    const values = formValues(body);
+    let input: ArticleInput;
+    try {
+      input = parseArticleForm(body, id ? 'update' : 'create', { allowStatus: true });
+    } catch (error) {
+      if (error instanceof HyperstaticError && error.status < 500) return showForm(res, { id, values, error, status: error.status });
+      throw error;
+    }
+    if (body.intent === 'preview') return showForm(res, { id, values, preview: sanitizeBody(input.body ?? '') });
+    try {
+      const user = req.session!.user;
+      const actor = { userId: user.id };
+      const saved = id ? await articles.update(id, input, { actor }) : await articles.create(input, user.id, { actor });
+      res.redirect(303, withNotice(`/editor/articles/${saved.id}`, id ? 'saved' : `created at ${saved.url}`));
+    } catch (error) {
+      if (error instanceof HyperstaticError && error.status < 500) return showForm(res, { id, values, error, status: error.status });
+      throw error;
+    }
+  }
+
+  router.post('/editor/articles', editors, form, requireCsrf, (req: WebRequest, res) => save(req, res, undefined));
+  router.post('/editor/articles/:id', editors, form, requireCsrf, async (req: WebRequest, res) => {
+    const id = parseId(req.params.id);
+    await articles.get(id);
+    await save(req, res, id);
+  });
+
+  router.get('/editor/articles/:id/revisions/:rev', anyone, async (req: WebRequest, res) => {
+    const id = parseId(req.params.id);
+    const revision = await articles.revision(id, parseId(req.params.rev, 'revision'));
+    const article = await articles.get(id);
+    renderPage(views, res, 'revision.njk', { article, revision, nav: 'articles' });
+  });
+
+  router.post('/editor/articles/:id/revisions/:rev/restore', editors, form, requireCsrf, async (req: WebRequest, res) => {
+    const id = parseId(req.params.id);
+    const rev = parseId(req.params.rev, 'revision');
+    await articles.restore(id, rev, req.session!.user.id);
+    res.redirect(303, withNotice(`/editor/articles/${id}`, `restored revision ${rev}`));
+  });
+
+  router.get('/editor/sections', anyone, async (req: WebRequest, res) => {
+    renderPage(views, res, 'sections.njk', { sections: await listSections(db), nav: 'sections', notice: req.query.notice });
+  });
+
+  router.post('/editor/sections', editors, form, requireCsrf, async (req: WebRequest, res) => {
+    const body = req.body as Record<string, unknown>;
+    const name = typeof body.name === 'string' ? body.name.trim() : '';
+    if (name === '' || name.length > 100) throw new BadRequestError('a section name is 1 to 100 characters', 'name');
+    if (/[<>\p{Cc}]/u.test(name)) throw new BadRequestError('section names may not contain < > or control characters', 'name');
+    const slug = slugify(typeof body.slug === 'string' && body.slug !== '' ? body.slug : name, 64);
+    if (slug === '') throw new BadRequestError('the section needs letters or digits in its name', 'name');
+    if (await db('sections').where({ slug }).first('id')) throw new ConflictError(`section "${slug}" already exists`, 'slug');
+    await db('sections').insert({ slug, name });
+    res.redirect(303, withNotice('/editor/sections', `section ${name} created`));
+  });
+
+  return router;
+}

@@ -1,0 +1,104 @@
+// The editor app: server-rendered UI, its JSON API and the public
+// submission form, built from the origin's database and articles service.
+// Mounted by app/server.ts; errors on editor pages become HTML pages (JSON
+// API errors fall through to the app's JSON error handler).
+import path from 'node:path';
+import express, { ErrorRequestHandler, Router } from 'express';
+import type { Database } from '../../common/database';
+import { HyperstaticError } from '../../common/errors';
+import type { Logger } from '../../common/logger';
+import type { ArticlesService } from '../articles/articles-service';
+import { DEFAULT_LOGIN_LIMITS, LoginLimits } from '../auth/login-limiter';
+import { purgeExpiredSessions } from '../auth/sessions';
+import { asUnavailable } from '../http-errors';
+import { editorApiRoutes } from '../api/editor-routes';
+import { createMediaStore, MediaStore } from '../media/media-store';
+import { createModeration, SubmissionLimits } from '../moderation/moderation';
+import { withRevisions } from '../revisions/revisions';
+import { authRoutes } from './auth-routes';
+import { contentRoutes } from './content-routes';
+import type { EditorDeps } from './editor-deps';
+import { mediaRoutes } from './media-routes';
+import { moderationRoutes } from './moderation-routes';
+import { publicRoutes } from './public-routes';
+import { renderPage } from './render';
+import { usersRoutes } from './users-routes';
+import { createViews } from './views';
+import { sessionLoader } from './web-session';
+
+export interface EditorApp {
+  router: Router;
+  media: MediaStore;
+  close(): void;
+}
+
+export interface EditorAppOptions {
+  db: Database;
+  articles: ArticlesService;
+  logger: Logger;
+  mediaDir: string;
+  mediaMaxBytes: number;
+  maxBodyBytes: number;
+  siteName: string;
+  publicUrl: string;
+  /** Announces a new journal head (media uploads), so mirrors fetch at once. */
+  onJournaled?: (head: number) => void;
+  loginLimits?: LoginLimits;
+  submissionLimits?: SubmissionLimits;
+  now?: () => number;
+}
+
+export function createEditorApp(options: EditorAppOptions): EditorApp {
+  const now = options.now ?? Date.now;
+  const { db } = options;
+  const articles = withRevisions(options.articles, db, now);
+  const media = createMediaStore({ db, dir: options.mediaDir, maxBytes: options.mediaMaxBytes, onJournaled: options.onJournaled, now });
+  const moderation = createModeration({ db, articles, limits: options.submissionLimits, now });
+  const views = createViews();
+  const deps: EditorDeps = {
+    db, articles, moderation, media, views, logger: options.logger, now,
+    loginLimits: options.loginLimits ?? DEFAULT_LOGIN_LIMITS,
+    mediaMaxBytes: options.mediaMaxBytes,
+    maxBodyBytes: options.maxBodyBytes,
+    siteName: options.siteName,
+    publicUrl: options.publicUrl,
+  };
+
+  const router = Router();
+  router.use('/api', editorApiRoutes(deps));
+  router.use('/editor/static', express.static(path.join(__dirname, 'static'), { maxAge: '1h', index: false }));
+  router.get('/editor/favicon.ico', (_req, res) => {
+    res.status(204).end();
+  });
+  router.use(['/editor', '/submit', '/media'], sessionLoader(db));
+  router.use(authRoutes(deps));
+  router.use(contentRoutes(deps));
+  router.use(mediaRoutes(deps));
+  router.use(moderationRoutes(deps));
+  router.use(usersRoutes(deps));
+  router.use(publicRoutes(deps));
+  router.use(['/editor', '/submit'], (_req, res) => {
+    renderPage(views, res, 'error.njk', { status: 404, message: 'There is no such page in the editor.' }, 404);
+  });
+  const htmlErrors: ErrorRequestHandler = (error, req, res, next) => {
+    if (req.path.startsWith('/api') || res.headersSent) return next(error);
+    const typed = error instanceof HyperstaticError ? error : asUnavailable(error);
+    const parser = error as { type?: string; status?: number };
+    if (!typed) {
+      if (parser.type === 'entity.too.large') return renderPage(views, res, 'error.njk', { status: 413, message: 'The form is larger than this site accepts.' }, 413);
+      if (parser.status && parser.status >= 400 && parser.status < 500) return renderPage(views, res, 'error.njk', { status: parser.status, message: 'The request could not be read.' }, parser.status);
+      return next(error);
+    }
+    if (typed.status >= 500) options.logger.warn({ err: error, url: req.originalUrl }, typed.message);
+    const retry = (typed as { retryAfterSeconds?: number }).retryAfterSeconds;
+    if (retry) res.set('Retry-After', String(retry));
+    // A 413 answered while the client is still sending: close rather than read the rest.
+    if (typed.status === 413) res.set('Connection', 'close');
+    renderPage(views, res, 'error.njk', { status: typed.status, message: typed.message }, typed.status);
+  };
+  router.use(htmlErrors);
+
+  const purge = setInterval(() => void purgeExpiredSessions(db, now()).catch(() => undefined), 3600_000);
+  purge.unref();
+  return { router, media, close: () => clearInterval(purge) };
+}

@@ -1,0 +1,23 @@
+// What the editor UI and its JSON API are built from (wired in app/ui/editor-app.ts).
+import type { Database } from '../../common/database';
+import type { Logger } from '../../common/logger';
+import type { LoginLimits } from '../auth/login-limiter';
+import type { MediaStore } from '../media/media-store';
+import type { Moderation } from '../moderation/moderation';
+import type { EditorialArticles } from '../revisions/revisions';
+import type { Views } from './views';
+
+export interface EditorDeps {
+  db: Database;
+  articles: EditorialArticles;
+  moderation: Moderation;
+  media: MediaStore;
+  views: Views;
+  logger: Logger;
+  loginLimits: LoginLimits;
+  mediaMaxBytes: number;
+  maxBodyBytes: number;
+  siteName: string;
+  publicUrl: string;
+  now: () => number;
+}

@@ -1,0 +1,63 @@
+// The media library: upload (multipart, streamed), browse, and the bytes
+// themselves for previews. The app serves a file only with the type sniffed
+// at upload (image, audio or video: never HTML or SVG), nosniff and a
+// sandboxing CSP, so an upload can never run script on the app's origin.
+import { Router } from 'express';
+import { BadRequestError } from '../errors';
+import { receiveMultipart } from '../media/upload';
+import { tokensMatch } from '../auth/sessions';
+import type { EditorDeps } from './editor-deps';
+import { renderPage, withNotice } from './render';
+import { requireRole, WebRequest } from './web-session';
+
+const MEDIA_PATH = /^([0-9a-f]{64})(-\d+)?\.([a-z0-9]{2,5})$/;
+
+export function mediaRoutes(deps: EditorDeps): Router {
+  const { views, media } = deps;
+  const router = Router();
+  const anyone = requireRole();
+  const editors = requireRole('admin', 'editor');
+
+  router.get('/editor/media', anyone, async (req: WebRequest, res) => {
+    const kind = typeof req.query.kind === 'string' && ['image', 'audio', 'video'].includes(req.query.kind) ? req.query.kind : undefined;
+    const page = typeof req.query.page === 'string' && /^[1-9]\d{0,5}$/.test(req.query.page) ? Number(req.query.page) : 1;
+    const items = await media.list({ limit: 49, offset: (page - 1) * 48, kind });
+    renderPage(views, res, 'media.njk', { items: items.slice(0, 48), more: items.length > 48, page, kind, nav: 'media', maxBytes: deps.mediaMaxBytes, notice: req.query.notice, error: req.query.error });
+  });
+
+  router.post('/editor/media', editors, async (req: WebRequest, res) => {
+    if (!req.is('multipart/form-data')) throw new BadRequestError('send the upload as multipart/form-data', 'file');
+    const item = await receiveMultipart(req, media, {
+      maxBytes: deps.mediaMaxBytes,
+      userId: req.session!.user.id,
+      csrfValid: (token) => tokensMatch(req.session!.csrfToken, token),
+    });
+    res.redirect(303, withNotice(`/editor/media/${item.sha256}`, `uploaded ${item.originalName}`));
+  });
+
+  router.get('/editor/media/:sha256', anyone, async (req: WebRequest, res) => {
+    const item = await media.get(String(req.params.sha256));
+    renderPage(views, res, 'media-item.njk', { item, nav: 'media', notice: req.query.notice, publicUrl: deps.publicUrl });
+  });
+
+  // Same paths as on the public site, so an article's preview shows its images.
+  router.get('/media/:file', async (req, res) => {
+    const match = MEDIA_PATH.exec(String(req.params.file));
+    if (!match) throw new BadRequestError('not a media path', 'file');
+    const row = await deps.db('pages').where({ path: `/media/${match[0]}` }).where({ op: 'put' }).first('sha256', 'content_type');
+    const file = row ? await media.file(row.sha256 as string) : undefined;
+    if (!row || !file) {
+      res.status(404).type('text/plain').send('media not found');
+      return;
+    }
+    res.set({
+      'content-type': row.content_type as string,
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'none'; sandbox",
+      'cache-control': 'public, max-age=31536000, immutable',
+    });
+    res.sendFile(file);
+  });
+
+  return router;
+}

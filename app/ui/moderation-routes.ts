@@ -1,0 +1,42 @@
+// The moderation queue and site settings.
+import express, { Router } from 'express';
+import { OPEN_PUBLISHING_MODES, parseOpenPublishing, readSettings, writeSettings } from '../moderation/settings';
+import { parseModerationAction } from '../moderation/moderation';
+import { parseId } from './content-routes';
+import type { EditorDeps } from './editor-deps';
+import { renderPage, withNotice } from './render';
+import { requireCsrf, requireRole, WebRequest } from './web-session';
+
+export function moderationRoutes(deps: EditorDeps): Router {
+  const { db, views, moderation } = deps;
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
+  const moderators = requireRole('admin', 'editor', 'moderator');
+
+  router.get('/editor/moderation', moderators, async (req: WebRequest, res) => {
+    const state = req.query.state === 'reviewed' || req.query.state === 'all' ? req.query.state : 'pending';
+    const [items, settings] = await Promise.all([moderation.queue({ state, limit: 100 }), readSettings(db)]);
+    renderPage(views, res, 'moderation.njk', { items, state, settings, nav: 'moderation', notice: req.query.notice });
+  });
+
+  router.post('/editor/moderation/articles/:id', moderators, form, requireCsrf, async (req: WebRequest, res) => {
+    const id = parseId(req.params.id);
+    const body = req.body as Record<string, unknown>;
+    const { action, reason } = parseModerationAction(body.action, body.reason);
+    await moderation.act(id, action, req.session!.user.id, reason);
+    const back = typeof body.back === 'string' && body.back === 'article' ? `/editor/articles/${id}` : '/editor/moderation';
+    res.redirect(303, withNotice(back, `article ${id}: ${action}${reason ? ` (${reason})` : ''}`));
+  });
+
+  router.get('/editor/settings', requireRole('admin'), async (req: WebRequest, res) => {
+    renderPage(views, res, 'settings.njk', { settings: await readSettings(db), modes: OPEN_PUBLISHING_MODES, nav: 'settings', notice: req.query.notice });
+  });
+
+  router.post('/editor/settings', requireRole('admin'), form, requireCsrf, async (req: WebRequest, res) => {
+    const openPublishing = parseOpenPublishing((req.body as Record<string, unknown>).openPublishing);
+    await writeSettings(db, { openPublishing });
+    res.redirect(303, withNotice('/editor/settings', 'settings saved'));
+  });
+
+  return router;
+}

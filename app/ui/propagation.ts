@@ -1,0 +1,79 @@
+// The propagation panel: after a save, where has the item's new version
+// reached? Render state comes from the outbox (queued, rendered), the live
+// version from the pages table (its journal sequence number), and each
+// mirror's reach from the cursor it last reported (app/feed/mirror-status).
+// A mirror whose cursor is at or past the page's sequence serves it.
+import type { Database } from '../../common/database';
+import { mirrorStatuses } from '../feed/mirror-status';
+
+export interface MirrorReach {
+  name: string;
+  live: boolean;
+  /** Seconds the mirror has been behind this version (0 when live). */
+  lagSeconds: number;
+  reporting: boolean;
+}
+
+export interface Propagation {
+  path: string;
+  render: 'queued' | 'rendered' | 'unknown';
+  queuedSeconds: number | null;
+  /** The live version: journal sequence number and what it is (put: page, gone: 410 tombstone). */
+  seq: number | null;
+  op: string | null;
+  renderedAt: number | null;
+  mirrors: MirrorReach[] | null;
+  liveCount: number;
+  summary: string;
+}
+
+const STALE_REPORT_SECONDS = 60;
+
+export async function propagationOf(db: Database, itemId: number, path: string, now = Date.now()): Promise<Propagation> {
+  const outbox = await db('outbox').where({ topic: 'article', item_id: itemId }).orderBy('id', 'desc').first('created_at', 'done_at');
+  const render: Propagation['render'] = !outbox ? 'unknown' : outbox.done_at == null ? 'queued' : 'rendered';
+  const page = await db('pages').where({ path }).first('seq', 'op', 'last_modified');
+  const seq = page ? Number(page.seq) : null;
+  const journal = seq === null ? undefined : await db('journal').where({ seq }).first('created_at');
+  const renderedAt = journal ? Number(journal.created_at) : null;
+
+  let mirrors: MirrorReach[] | null = null;
+  try {
+    mirrors = (await mirrorStatuses(db, now)).map((m) => {
+      const live = seq !== null && m.cursor >= seq;
+      return {
+        name: m.name,
+        live,
+        lagSeconds: live || renderedAt === null ? 0 : Math.max(0, Math.round((now - renderedAt) / 1000)),
+        reporting: m.ageSeconds <= STALE_REPORT_SECONDS,
+      };
+    });
+  } catch {
+    // No mirror status yet (an origin whose mirrors do not report): say so rather than fail the page.
+    mirrors = null;
+  }
+  const liveCount = mirrors?.filter((m) => m.live).length ?? 0;
+  return {
+    path,
+    render,
+    queuedSeconds: render === 'queued' && outbox ? Math.round((now - Number(outbox.created_at)) / 1000) : null,
+    seq,
+    op: page ? (page.op as string) : null,
+    renderedAt,
+    mirrors,
+    liveCount,
+    summary: summarize(render, seq, mirrors, liveCount),
+  };
+}
+
+export function summarize(render: Propagation['render'], seq: number | null, mirrors: MirrorReach[] | null, liveCount: number): string {
+  if (render === 'queued') return 'saved; waiting for the renderer';
+  if (seq === null) return 'not on the public site (never published)';
+  if (mirrors === null || mirrors.length === 0) return 'rendered; no mirror has reported its status';
+  const lagging = mirrors.filter((m) => !m.live);
+  const parts = [`live on ${liveCount}/${mirrors.length} mirrors`];
+  if (lagging.length > 0) parts.push(`${lagging.length} lagging ${Math.max(...lagging.map((m) => m.lagSeconds))} s`);
+  const silent = mirrors.filter((m) => !m.reporting).length;
+  if (silent > 0) parts.push(`${silent} not reporting`);
+  return parts.join(', ');
+}

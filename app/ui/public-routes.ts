@@ -1,0 +1,53 @@
+// Open publishing: the public submission form. Anti-abuse: a per-address
+// rate limit (app/moderation/moderation.ts) and a honeypot field that people
+// never see and form-filling bots fill in. Submissions go through the same
+// validation and sanitizer as editors' saves.
+import express, { Router } from 'express';
+import { HyperstaticError } from '../../common/errors';
+import { readSettings } from '../moderation/settings';
+import { BadRequestError, NotFoundError } from '../errors';
+import { formValues, parseArticleForm } from './article-form';
+import type { EditorDeps } from './editor-deps';
+import { renderPage } from './render';
+import { anonCsrfToken, clientAddress, requireAnonCsrf, WebRequest } from './web-session';
+
+export const HONEYPOT_FIELD = 'website';
+
+export function publicRoutes(deps: EditorDeps): Router {
+  const { db, views, moderation } = deps;
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: deps.maxBodyBytes, parameterLimit: 20 });
+
+  router.use('/submit', (_req, res, next) => {
+    res.set({ 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff' });
+    next();
+  });
+
+  router.get('/submit', async (req: WebRequest, res) => {
+    const settings = await readSettings(db);
+    if (settings.openPublishing === 'off') throw new NotFoundError('open publishing');
+    renderPage(views, res, 'submit.njk', { anonCsrf: anonCsrfToken(req, res), settings, values: formValues({}), siteName: deps.siteName, publicUrl: deps.publicUrl });
+  });
+
+  router.post('/submit', form, requireAnonCsrf, async (req: WebRequest, res) => {
+    const body = req.body as Record<string, unknown>;
+    const settings = await readSettings(db);
+    const values = formValues(body);
+    const again = (error: HyperstaticError) => {
+      if (error.status === 429) res.set('Retry-After', String((error as { retryAfterSeconds?: number }).retryAfterSeconds ?? 3600));
+      renderPage(views, res, 'submit.njk', { anonCsrf: anonCsrfToken(req, res), settings, values, error: error.message, siteName: deps.siteName, publicUrl: deps.publicUrl }, error.status);
+    };
+    try {
+      if (body[HONEYPOT_FIELD] !== undefined && body[HONEYPOT_FIELD] !== '') throw new BadRequestError('this submission looks automated and was not accepted', HONEYPOT_FIELD);
+      const input = parseArticleForm(body, 'create', { allowStatus: false });
+      if ((input.body ?? '').trim() === '') throw new BadRequestError('write something in the body', 'body');
+      const saved = await moderation.submit(input, clientAddress(req));
+      renderPage(views, res, 'submitted.njk', { saved, siteName: deps.siteName, publicUrl: deps.publicUrl }, 201);
+    } catch (error) {
+      if (error instanceof HyperstaticError && error.status < 500 && error.status !== 404) return again(error);
+      throw error;
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,175 @@
+// Articles through the editor's HTML forms (no JavaScript), against real
+// MariaDB: create, preview, search, revisions and restore; hostile input is
+// refused with a 4xx (or stored sanitized) and nothing else changes.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { EditorOrigin, startEditorOrigin, WebClient } from './editor-helpers';
+
+const HOSTILE_BODY = [
+  '<p>Kept paragraph</p>',
+  '<script>alert("s")</script>',
+  '<img src="x" onerror="alert(1)">',
+  '<a href="javascript:alert(2)">js link</a>',
+  '<iframe src="https://evil.example/"></iframe>',
+  '<svg><script>alert(3)</script><circle onload="alert(4)"/></svg>',
+  '<p style="width: expression(alert(5)); background:url(javascript:alert(6))">styled</p>',
+  '<div onclick="alert(7)">div</div>',
+  '<object data="x.swf"></object><embed src="x.swf">',
+  '<form action="https://evil.example"><input name="x"></form>',
+  '<math><mtext><table><mglyph><style><img src=x onerror=alert(8)>',
+].join('\n');
+
+describe('articles in the editor UI', () => {
+  let origin: EditorOrigin;
+  let web: WebClient;
+
+  before(async () => {
+    origin = await startEditorOrigin('editor_content');
+    web = new WebClient(origin.url);
+    await web.login('editor1');
+  });
+  after(async () => {
+    await origin?.close();
+  });
+
+  async function newArticle(fields: Record<string, string | string[]>) {
+    await web.get('/editor/articles/new');
+    return web.post('/editor/articles', { _csrf: web.csrf(), intent: 'save', ...fields });
+  }
+  const count = async () => Number((await origin.db('articles').count({ n: '*' }))[0].n);
+
+  it('creates an article from the form and records who did it in the history', async () => {
+    const res = await newArticle({ title: 'Council meets', summary: 'A summary', body: '<p>Body</p>', section: 'news', tags: 'Council, Budget', status: 'draft' });
+    assert.equal(res.status, 303);
+    const id = Number(/\/editor\/articles\/(\d+)/.exec(res.location!)![1]);
+    const row = await origin.db('articles').where({ id }).first();
+    assert.equal(row.slug, 'council-meets');
+    assert.equal(row.status, 'draft');
+    const revisions = await origin.db('revisions').where({ item_id: id });
+    assert.equal(revisions.length, 1);
+    assert.equal(revisions[0].action, 'create');
+    const page = await web.get(res.location!);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Council meets/);
+    assert.match(page.text, /#\d+ create<\/a>\s*by editor1/);
+  });
+
+  it('stores a hostile body without scripts, handlers, javascript: URLs, frames, SVG script or CSS expressions', async () => {
+    const res = await newArticle({ title: 'Hostile body', body: HOSTILE_BODY, status: 'draft' });
+    assert.equal(res.status, 303);
+    const row = await origin.db('articles').where({ title: 'Hostile body' }).first('body');
+    assert.match(row.body, /<p>Kept paragraph<\/p>/);
+    for (const bad of [/<script/i, /onerror/i, /onload/i, /onclick/i, /javascript:/i, /<iframe/i, /<svg/i, /expression\(/i, /style=/i, /<object/i, /<embed/i, /<form/i, /<input/i, /<style/i, /alert\(/]) {
+      assert.doesNotMatch(row.body, bad, `stored body must not contain ${bad}`);
+    }
+  });
+
+  it('previews without saving, showing the sanitized body and escaping the title', async () => {
+    const before = await count();
+    await web.get('/editor/articles/new');
+    const res = await web.post('/editor/articles', { _csrf: web.csrf(), intent: 'preview', title: '<img src=x onerror=alert(1)>Preview', body: '<p>shown</p><script>alert(1)</script>' });
+    assert.equal(res.status, 200);
+    assert.match(res.text, /<div class="body"><p>shown<\/p><\/div>/);
+    assert.doesNotMatch(res.text, /<script>alert/);
+    assert.doesNotMatch(res.text, /<img src=x onerror/);
+    assert.match(res.text, /&lt;img src=x onerror=alert\(1\)&gt;Preview/);
+    assert.equal(await count(), before, 'a preview stores nothing');
+  });
+
+  it('escapes a stored XSS title everywhere it is listed', async () => {
+    await newArticle({ title: '"><script>alert(9)</script>', body: '<p>x</p>' });
+    const list = await web.get('/editor/articles');
+    assert.doesNotMatch(list.text, /<script>alert\(9\)/);
+    assert.match(list.text, /&quot;&gt;&lt;script&gt;alert\(9\)&lt;\/script&gt;/);
+  });
+
+  it('does not reflect a search query unescaped', async () => {
+    const res = await web.get(`/editor/articles?q=${encodeURIComponent('"><script>alert(1)</script>')}`);
+    assert.equal(res.status, 200);
+    assert.doesNotMatch(res.text, /<script>alert\(1\)/);
+    const bad = await web.get(`/editor/articles?status=${encodeURIComponent('<script>')}`);
+    assert.equal(bad.status, 400);
+    assert.doesNotMatch(bad.text, /<script>/);
+  });
+
+  it('refuses overlong fields, unknown sections, bad tags and repeated fields with 400 and stores nothing', async () => {
+    const before = await count();
+    const cases: [Record<string, string | string[]>, RegExp][] = [
+      [{ title: 'x'.repeat(301), body: '<p>x</p>' }, /title is longer than 300/],
+      [{ title: 'Long summary', summary: 's'.repeat(1001), body: 'x' }, /summary is longer than 1000/],
+      [{ title: 'Bad section', body: 'x', section: '../../etc' }, /section/],
+      [{ title: 'Unknown section', body: 'x', section: 'nowhere' }, /unknown section/],
+      [{ title: 'Bad tag', body: 'x', tags: 'ok, <b>bold</b>' }, /contains a character tags may not use/],
+      [{ title: ['Two', 'titles'], body: 'x' }, /sent more than once/],
+      [{ title: 'Bad status', body: 'x', status: 'deleted' }, /status must be one of/],
+      [{ title: '   ', body: 'x' }, /title must not be empty/],
+    ];
+    for (const [fields, message] of cases) {
+      const res = await newArticle(fields);
+      assert.equal(res.status, 400, `expected 400 for ${JSON.stringify(fields).slice(0, 80)}`);
+      assert.match(res.text, message);
+    }
+    assert.equal(await count(), before);
+  });
+
+  it('refuses a body over the size limit with 413 and stores nothing', async () => {
+    const before = await count();
+    const res = await newArticle({ title: 'Huge', body: 'x'.repeat(2 * 1024 * 1024) });
+    assert.equal(res.status, 413);
+    assert.equal(await count(), before);
+  });
+
+  it('keeps the slug when the title changes, so old links keep working', async () => {
+    const created = await newArticle({ title: 'Original title', body: '<p>v1</p>', status: 'published' });
+    const url = created.location!.split('?')[0];
+    await web.get(url);
+    const saved = await web.post(url, { _csrf: web.csrf(), intent: 'save', title: 'A completely new title', body: '<p>v2</p>', status: 'published' });
+    assert.equal(saved.status, 303);
+    const row = await origin.db('articles').where({ title: 'A completely new title' }).first();
+    assert.equal(row.slug, 'original-title');
+  });
+
+  it('restores an earlier revision as a new revision, keeping the history', async () => {
+    const created = await newArticle({ title: 'Versioned', body: '<p>first version</p>', tags: 'One' });
+    const url = created.location!.split('?')[0];
+    const id = Number(url.split('/').pop());
+    await web.get(url);
+    await web.post(url, { _csrf: web.csrf(), intent: 'save', title: 'Versioned v2', body: '<p>second version</p>', tags: 'Two' });
+    const [first] = await origin.db('revisions').where({ item_id: id }).orderBy('id').limit(1);
+    await web.get(url);
+    const restored = await web.post(`${url}/revisions/${first.id}/restore`, { _csrf: web.csrf() });
+    assert.equal(restored.status, 303);
+    const row = await origin.db('articles').where({ id }).first();
+    assert.equal(row.title, 'Versioned');
+    assert.equal(row.body, '<p>first version</p>');
+    const history = await origin.db('revisions').where({ item_id: id }).orderBy('id');
+    assert.deepEqual(history.map((r) => r.action), ['create', 'edit', 'restore']);
+    await web.get(url);
+    const missing = await web.post(`${url}/revisions/999999/restore`, { _csrf: web.csrf() });
+    assert.equal(missing.status, 404);
+  });
+
+  it('filters lists by status and searches titles, treating % and _ literally', async () => {
+    await newArticle({ title: '100% wild_card', body: 'x', status: 'published' });
+    const search = await web.get(`/editor/articles?q=${encodeURIComponent('100%')}`);
+    assert.match(search.text, /100% wild_card/);
+    assert.doesNotMatch(search.text, /Council meets/);
+    const pct = await web.get(`/editor/articles?q=${encodeURIComponent('%')}`);
+    assert.doesNotMatch(pct.text, /Council meets/, '% is not a wildcard');
+    const drafts = await web.get('/editor/articles?status=draft');
+    assert.match(drafts.text, /Council meets/);
+    assert.doesNotMatch(drafts.text, /100% wild_card/);
+  });
+
+  it('shows a propagation panel with the render state of a saved article', async () => {
+    const created = await newArticle({ title: 'Propagating', body: '<p>x</p>', status: 'published' });
+    const page = await web.get(created.location!);
+    assert.match(page.text, /id="propagation"/);
+    assert.match(page.text, /waiting for the renderer|no mirror has reported/);
+    const id = created.location!.split('?')[0].split('/').pop();
+    const json = await web.get(`/editor/articles/${id}/propagation.json`);
+    const body = JSON.parse(json.text) as { render: string; path: string };
+    assert.match(body.path, /\/propagating$/);
+    assert.ok(['queued', 'rendered'].includes(body.render));
+  });
+});

@@ -1,0 +1,173 @@
+// Media uploads against real MariaDB: streamed to disk, type sniffed from
+// the content, size-limited, content-addressed, a WebP rendition for images,
+// and distributed like pages (journal entries of kind 'media', bytes at
+// /blobs/:sha256). Lies about type, path tricks and oversize files are
+// refused with a 4xx and leave nothing behind.
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { sha256Hex } from '../../common/hash';
+import { EditorOrigin, startEditorOrigin, WebClient } from './editor-helpers';
+
+const LIMIT = 64 * 1024;
+
+async function png(width: number, height: number, colour = '#c33'): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: colour } }).png().toBuffer();
+}
+
+describe('media uploads', () => {
+  let origin: EditorOrigin;
+  let web: WebClient;
+
+  before(async () => {
+    origin = await startEditorOrigin('editor_media', { MEDIA_MAX_BYTES: String(LIMIT) });
+    web = new WebClient(origin.url);
+    await web.login('editor1');
+  });
+  after(async () => {
+    await origin?.close();
+  });
+
+  async function upload(name: string, bytes: Buffer, options: { csrf?: string | null; type?: string } = {}) {
+    await web.get('/editor/media');
+    const form = new FormData();
+    if (options.csrf !== null) form.append('_csrf', options.csrf ?? web.csrf());
+    form.append('file', new Blob([new Uint8Array(bytes)], { type: options.type ?? 'application/octet-stream' }), name);
+    return web.request('POST', '/editor/media', form);
+  }
+  const mediaRows = async () => Number((await origin.db('media').count({ n: '*' }))[0].n);
+  const storedFiles = async () => (await fs.readdir(origin.mediaDir)).filter((f) => f !== 'tmp');
+  const tmpFiles = async () => fs.readdir(path.join(origin.mediaDir, 'tmp')).catch(() => []);
+
+  it('stores an image under its sha256, journals it with a 480 px WebP rendition and serves both as blobs', async () => {
+    const bytes = await png(1200, 800);
+    const sha = sha256Hex(bytes);
+    const res = await upload('photo.png', bytes);
+    assert.equal(res.status, 303);
+    assert.equal(res.location!.split('?')[0], `/editor/media/${sha}`);
+    const row = await origin.db('media').where({ sha256: sha }).first();
+    assert.equal(row.content_type, 'image/png');
+    assert.equal(row.path, `/media/${sha}.png`);
+    assert.equal(Number(row.width), 1200);
+    assert.equal(row.rendition_path, `/media/${sha}-480.webp`);
+    const stored = await fs.readFile(path.join(origin.mediaDir, sha));
+    assert.equal(sha256Hex(stored), sha);
+
+    const entries = await origin.db('journal').whereIn('path', [row.path, row.rendition_path]).orderBy('seq');
+    assert.deepEqual(entries.map((e) => [e.path, e.kind, e.op]), [[row.path, 'media', 'put'], [row.rendition_path, 'media', 'put']]);
+    assert.equal(entries[0].batch, entries[1].batch, 'original and rendition form one batch');
+
+    const blob = await fetch(`${origin.url}/blobs/${sha}`);
+    assert.equal(blob.status, 200);
+    assert.equal(blob.headers.get('content-type'), 'application/octet-stream', 'the origin never serves an upload with an executable type');
+    assert.equal(sha256Hex(Buffer.from(await blob.arrayBuffer())), sha);
+    const rendition = await fetch(`${origin.url}/blobs/${entries[1].sha256}`);
+    const meta = await sharp(Buffer.from(await rendition.arrayBuffer())).metadata();
+    assert.equal(meta.format, 'webp');
+    assert.equal(meta.width, 480);
+    assert.equal(meta.height, 320);
+
+    const page = await web.get(res.location!);
+    assert.match(page.text, /photo\.png/);
+    assert.match(page.text, /&lt;figure&gt;&lt;img src=&quot;\/media\/[0-9a-f]{64}\.png&quot;/);
+  });
+
+  it('stores the same bytes once however often they are uploaded', async () => {
+    const bytes = await png(20, 20, '#3c3');
+    const before = await origin.db('journal').max({ head: 'seq' }).first();
+    await upload('a.png', bytes);
+    const between = await origin.db('journal').max({ head: 'seq' }).first();
+    await upload('b.png', bytes);
+    const afterBoth = await origin.db('journal').max({ head: 'seq' }).first();
+    assert.ok(Number(between!.head) > Number(before!.head));
+    assert.equal(afterBoth!.head, between!.head, 'a repeated upload adds no journal entry');
+    assert.equal(Number((await origin.db('media').where({ sha256: sha256Hex(bytes) }).count({ n: '*' }))[0].n), 1);
+  });
+
+  it('refuses files whose content is not a media type, whatever their name and declared type say', async () => {
+    const rows = await mediaRows();
+    const files = await storedFiles();
+    const lies: [string, Buffer, string][] = [
+      ['innocent.jpg', Buffer.from('<html><script>alert(1)</script></html>'), 'image/jpeg'],
+      ['vector.png', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), 'image/svg+xml'],
+      ['clip.mp4', Buffer.from('#!/bin/sh\nrm -rf /\n'), 'video/mp4'],
+      ['song.mp3', Buffer.from('MZ\x90\x00 windows executable'), 'audio/mpeg'],
+      ['empty.png', Buffer.alloc(0), 'image/png'],
+    ];
+    for (const [name, bytes, type] of lies) {
+      const res = await upload(name, bytes, { type });
+      assert.equal(res.status, 415, `${name} must be refused`);
+      assert.match(res.text, /not an image, audio or video|empty/);
+    }
+    assert.equal(await mediaRows(), rows);
+    assert.deepEqual(await storedFiles(), files);
+    assert.deepEqual(await tmpFiles(), [], 'no temporary file is left behind');
+  });
+
+  it('ignores path tricks in the upload name: the file lands under its hash, the name is kept only for display', async () => {
+    const bytes = await png(30, 30, '#33c');
+    const sha = sha256Hex(bytes);
+    const rows = await mediaRows();
+    const nul = await upload('evil\u0000.png', bytes);
+    assert.ok(nul.status >= 400 && nul.status < 500, 'a NUL in the name is refused');
+    assert.equal(await mediaRows(), rows);
+    const res = await upload('../../../../etc/passwd.png', bytes);
+    assert.equal(res.status, 303);
+    const row = await origin.db('media').where({ sha256: sha }).first();
+    assert.equal(row.original_name, 'passwd.png');
+    assert.deepEqual((await storedFiles()).filter((f) => !/^[0-9a-f]{64}$/.test(f)), [], 'only hash-named files in the media folder');
+    await assert.rejects(fs.access(path.join(origin.mediaDir, '..', 'etc')));
+    const windows = await upload('..\\..\\windows\\evil<script>.png', await png(31, 31));
+    assert.equal(windows.status, 303);
+    const named = await origin.db('media').where({ sha256: sha256Hex(await png(31, 31)) }).first();
+    assert.equal(named.original_name, 'evilscript.png');
+  });
+
+  it('refuses a file over MEDIA_MAX_BYTES with 413 and keeps nothing of it', async () => {
+    const rows = await mediaRows();
+    const files = await storedFiles();
+    const big = Buffer.concat([await png(10, 10), Buffer.alloc(LIMIT)]);
+    const res = await upload('big.png', big);
+    assert.equal(res.status, 413);
+    assert.equal(await mediaRows(), rows);
+    assert.deepEqual(await storedFiles(), files);
+    assert.deepEqual(await tmpFiles(), []);
+  });
+
+  it('refuses an upload without the CSRF token before storing any of it', async () => {
+    const rows = await mediaRows();
+    const res = await upload('nocsrf.png', await png(12, 12), { csrf: null });
+    assert.equal(res.status, 403);
+    const wrong = await upload('wrongcsrf.png', await png(13, 13), { csrf: 'x'.repeat(32) });
+    assert.equal(wrong.status, 403);
+    assert.equal(await mediaRows(), rows);
+  });
+
+  it('accepts a raw upload through the API with a token, sniffing the type', async () => {
+    const bytes = Buffer.concat([Buffer.from('ID3'), Buffer.alloc(200, 1)]);
+    const res = await fetch(`${origin.url}/api/media?name=${encodeURIComponent('talk.mp3')}`, {
+      method: 'POST', body: bytes, headers: { authorization: `Bearer ${origin.tokens.editor}`, 'content-type': 'application/octet-stream' },
+    });
+    assert.equal(res.status, 201);
+    const item = (await res.json()) as { sha256: string; kind: string; contentType: string; path: string };
+    assert.equal(item.kind, 'audio');
+    assert.equal(item.contentType, 'audio/mpeg');
+    assert.equal(item.path, `/media/${sha256Hex(bytes)}.mp3`);
+    const moderator = await fetch(`${origin.url}/api/media`, { method: 'POST', body: bytes, headers: { authorization: `Bearer ${origin.tokens.moderator}` } });
+    assert.equal(moderator.status, 403);
+    const tooBig = await fetch(`${origin.url}/api/media`, { method: 'POST', body: Buffer.alloc(LIMIT + 1), headers: { authorization: `Bearer ${origin.tokens.editor}` } });
+    assert.equal(tooBig.status, 413);
+  });
+
+  it('serves an uploaded image to the editor preview with its sniffed type and a sandboxing CSP', async () => {
+    const row = await origin.db('media').where({ content_type: 'image/png' }).first('path');
+    const res = await fetch(`${origin.url}${row.path}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'image/png');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(res.headers.get('content-security-policy') ?? '', /sandbox/);
+    assert.equal((await fetch(`${origin.url}/media/..%2f..%2fetc%2fpasswd`)).status, 400);
+  });
+});
