@@ -7,7 +7,12 @@ import type { ArticleRow, EventRow } from './site-queries';
 export interface StoredState extends ItemState {
   /** Listing order (published_at for articles, starts_at for events). */
   sortAt: number;
+  /** What listings show of the item: index pages read it from here, not from the content tables. */
+  card: ArticleCard | EventCard;
 }
+
+export type ArticleCard = Pick<ArticleRow, 'id' | 'slug' | 'title' | 'summary' | 'publishedAt' | 'section' | 'author'>;
+export type EventCard = Pick<EventRow, 'id' | 'slug' | 'title' | 'summary' | 'startsAt' | 'endsAt' | 'location'>;
 
 export function articleState(a: ArticleRow): StoredState {
   const visible = a.status === 'published' && a.publishedAt !== null;
@@ -18,8 +23,8 @@ export function articleState(a: ArticleRow): StoredState {
   for (const t of a.tags) memberships.push({ key: `tag:${t.slug}`, bucket: month });
   if (a.featured) memberships.push({ key: 'featured', bucket: '-' });
   memberships.push({ key: 'sitemap:article', bucket: String(sitemapShardOf(a.id)) });
-  const listing = JSON.stringify([a.title, a.summary, a.publishedAt, a.section?.name ?? null, a.author]);
-  return { topic: 'article', id: a.id, slug: a.slug, visible, listing, memberships, sortAt };
+  const card: ArticleCard = { id: a.id, slug: a.slug, title: a.title, summary: a.summary, publishedAt: a.publishedAt, section: a.section, author: a.author };
+  return { topic: 'article', id: a.id, slug: a.slug, visible, listing: JSON.stringify(card), memberships, sortAt, card };
 }
 
 export function eventState(e: EventRow): StoredState {
@@ -28,8 +33,8 @@ export function eventState(e: EventRow): StoredState {
     { key: 'events', bucket: monthOf(e.startsAt) },
     { key: 'sitemap:event', bucket: String(sitemapShardOf(e.id)) },
   ];
-  const listing = JSON.stringify([e.title, e.summary, e.startsAt, e.endsAt, e.location]);
-  return { topic: 'event', id: e.id, slug: e.slug, visible, listing, memberships, sortAt: e.startsAt };
+  const card: EventCard = { id: e.id, slug: e.slug, title: e.title, summary: e.summary, startsAt: e.startsAt, endsAt: e.endsAt, location: e.location };
+  return { topic: 'event', id: e.id, slug: e.slug, visible, listing: JSON.stringify(card), memberships, sortAt: e.startsAt, card };
 }
 
 /** index_entries rows for a visible item (sitemap shards sort by id). */

@@ -17,7 +17,7 @@ import { lockJournal, RenderedPage, writePages } from './change-journal';
 import { articleState, entriesOf, eventState, StoredState } from './item-state';
 import { PageContext, renderItem, renderNotFound, renderRef } from './page-renderer';
 import type { Renderer } from './renderer';
-import { loadArticles, loadEvents } from './site-queries';
+import { ArticleRow, EventRow, loadArticles, loadEvents } from './site-queries';
 
 export type RebuildPhase = 'articles' | 'events' | 'buckets' | 'indexes' | 'site' | 'done';
 const PHASES: RebuildPhase[] = ['articles', 'events', 'buckets', 'indexes', 'site', 'done'];
@@ -99,34 +99,51 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     report();
   };
 
+  type Prepared = { ids: number[]; rendered: Map<number, { state: StoredState; json: string; page?: RenderedPage; updatedAt: number }> };
+  let prefetched: { table: string; after: number; batch: Promise<Prepared> } | undefined;
+  const prepareItems = async (table: 'articles' | 'events', after: number): Promise<Prepared> => {
+    const ids = (await db(table).where('id', '>', after).orderBy('id').limit(batchSize).select('id')).map((r) => Number(r.id));
+    const rows = table === 'articles' ? await loadArticles(db, ids, { body: true }) : await loadEvents(db, ids, { body: true });
+    const topic = table === 'articles' ? 'article' : 'event';
+    const rendered: Prepared['rendered'] = new Map();
+    const ctx: PageContext = { db, renderer, now: now() };
+    for (const row of rows) {
+      const s = topic === 'article' ? articleState(row as ArticleRow) : eventState(row as EventRow);
+      const page = s.visible ? await renderItem(ctx, topic, row, s.slug, true) : undefined;
+      rendered.set(row.id, { state: s, json: JSON.stringify(s), page, updatedAt: row.updatedAt });
+    }
+    return { ids, rendered };
+  };
+
   while (state.phase !== 'done') {
     if (signal?.aborted) break;
     const phase = state.phase;
     const nextPhase = PHASES[PHASES.indexOf(phase) + 1];
     if (phase === 'articles' || phase === 'events') {
       const table = phase;
-      const after = Number(state.cursor);
-      const ids = (await db(table).where('id', '>', after).orderBy('id').limit(batchSize).select('id')).map((r) => Number(r.id));
-      if (ids.length === 0) {
+      const topic = phase === 'articles' ? 'article' : 'event';
+      // The next batch is read and rendered while this one is written.
+      const batch = prefetched?.table === table && prefetched.after === Number(state.cursor) ? await prefetched.batch : await prepareItems(table, Number(state.cursor));
+      prefetched = undefined;
+      if (batch.ids.length === 0) {
         await commit({ phase: nextPhase, cursor: nextPhase === 'events' ? '0' : '' }, async () => []);
         continue;
       }
-      const rows = phase === 'articles' ? await loadArticles(db, ids, { body: true }) : await loadEvents(db, ids, { body: true });
-      const topic = phase === 'articles' ? 'article' : 'event';
-      const rendered = new Map<number, { state: StoredState; page?: RenderedPage; updatedAt: number }>();
-      const ctx: PageContext = { db, renderer, now: now() };
-      for (const row of rows) {
-        const s = topic === 'article' ? articleState(row as never) : eventState(row as never);
-        const page = s.visible ? await renderItem(ctx, topic, row, s.slug, true) : undefined;
-        rendered.set(row.id, { state: s, page, updatedAt: row.updatedAt });
-      }
-      await commit({ phase, cursor: String(ids[ids.length - 1]) }, async (trx, tctx) => {
+      const lastId = batch.ids[batch.ids.length - 1];
+      prefetched = { table, after: lastId, batch: prepareItems(table, lastId) };
+      prefetched.batch.catch(() => undefined);
+      const { ids, rendered } = batch;
+      await commit({ phase, cursor: String(lastId) }, async (trx, tctx) => {
         // A save that landed after we read the row wins: its job renders it.
         const current = await trx(table).whereIn('id', ids).select('id', 'updated_at');
         const fresh = current.filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at)).map((r) => Number(r.id));
+        const stored = new Map(
+          (await trx('render_state').where({ topic }).whereIn('item_id', fresh).select('item_id', 'state')).map((r) => [Number(r.item_id), String(r.state)]),
+        );
         const pages: RenderedPage[] = [];
         const entries: ReturnType<typeof entriesOf> = [];
         const states: Record<string, unknown>[] = [];
+        const changed: number[] = [];
         for (const id of fresh) {
           const item = rendered.get(id)!;
           if (item.page) pages.push(item.page);
@@ -134,11 +151,14 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
             const tombstone = await renderItem(tctx, topic, undefined, item.state.slug, false);
             if (tombstone) pages.push(tombstone);
           }
+          // Listing rows are rewritten only for items whose state moved.
+          if (stored.get(id) === item.json) continue;
+          changed.push(id);
           entries.push(...entriesOf(item.state));
-          states.push({ topic, item_id: id, state: JSON.stringify(item.state), version: 0, rendered_at: tctx.now });
+          states.push({ topic, item_id: id, state: item.json, version: 0, rendered_at: tctx.now });
         }
-        if (fresh.length) {
-          await trx('index_entries').where({ topic }).whereIn('item_id', fresh).delete();
+        if (changed.length) {
+          await trx('index_entries').where({ topic }).whereIn('item_id', changed).delete();
           for (let i = 0; i < entries.length; i += 400) await trx('index_entries').insert(entries.slice(i, i + 400));
           // Keep the stored version: it is what keeps an older job from rendering over a newer one.
           await trx('render_state').insert(states).onConflict(['topic', 'item_id']).merge(['state', 'rendered_at']);

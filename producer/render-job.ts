@@ -56,7 +56,12 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
       if (previous && Number(previous.version) > upTo) return undefined;
       const before = previous ? (JSON.parse(previous.state as string) as StoredState) : undefined;
 
+      // Listing rows and the item's card first: the index pages below read them.
       await saveListingState(trx, before, after);
+      await trx('render_state')
+        .insert({ topic: job.topic, item_id: job.itemId, state: JSON.stringify(after), version: upTo, rendered_at: at })
+        .onConflict(['topic', 'item_id'])
+        .merge();
       const pages: RenderedPage[] = [];
       const ctx = { db: trx, renderer, now: at };
       for (const ref of affectedPages(before, after)) {
@@ -67,10 +72,6 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
       }
       pagesRendered.inc(pages.length);
       const result = await writePages(trx, lock, pages, at);
-      await trx('render_state')
-        .insert({ topic: job.topic, item_id: job.itemId, state: JSON.stringify(after), version: upTo, rendered_at: at })
-        .onConflict(['topic', 'item_id'])
-        .merge();
       await trx('outbox').where({ topic: job.topic, item_id: job.itemId }).where('id', '<=', upTo).whereNull('done_at').update({ done_at: at });
       return result;
     });

@@ -21,12 +21,11 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(templatesDir, { noCache: false }), { autoescape: true, throwOnUndefined: false });
   env.addFilter('isodate', (ms: number | null) => (ms == null ? '' : new Date(ms).toISOString()));
   env.addFilter('rfc822', (ms: number | null) => (ms == null ? '' : new Date(ms).toUTCString()));
-  env.addFilter('humandate', (ms: number | null) =>
-    ms == null ? '' : new Date(ms).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }),
-  );
-  env.addFilter('humandatetime', (ms: number | null) =>
-    ms == null ? '' : new Date(ms).toLocaleString('en-GB', { weekday: 'short', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' }) + ' UTC',
-  );
+  // Intl formatters are built once: toLocale*String builds one per call, which dominated rebuild profiles.
+  const date = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  const dateTime = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+  env.addFilter('humandate', (ms: number | null) => (ms == null ? '' : date.format(ms)));
+  env.addFilter('humandatetime', (ms: number | null) => (ms == null ? '' : `${dateTime.format(ms)} UTC`));
   env.addFilter('monthname', (month: string) => {
     const m = /^(\d{4})-(\d{2})$/.exec(month);
     return m ? `${MONTHS[Number(m[2]) - 1]} ${m[1]}` : month;

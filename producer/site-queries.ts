@@ -118,17 +118,23 @@ export async function listingIds(db: Db, key: string, options: { bucket?: string
   return (await q).map((r) => Number(r.item_id));
 }
 
-/** Articles of a listing, in listing order. */
+/** Listing cards (render_state) by id, in the order given: one primary-key range read, no joins. */
+async function cards<T>(db: Db, topic: 'article' | 'event', ids: number[]): Promise<T[]> {
+  if (ids.length === 0) return [];
+  const rows = await db('render_state').where('topic', topic).whereIn('item_id', ids).select('item_id', 'state');
+  const byId = new Map(rows.map((r) => [Number(r.item_id), (JSON.parse(String(r.state)) as { card: T }).card]));
+  return ids.map((id) => byId.get(id)).filter((c): c is Awaited<T> => c !== undefined);
+}
+
+/** Articles of a listing, in listing order (listing fields only: no body, no tags). */
 export async function listArticles(db: Db, key: string, options: { bucket?: string; limit?: number }): Promise<ArticleRow[]> {
-  const ids = await listingIds(db, key, options);
-  const byId = new Map((await loadArticles(db, ids, { body: false })).map((a) => [a.id, a]));
-  return ids.map((id) => byId.get(id)).filter((a): a is ArticleRow => a !== undefined);
+  const list = await cards<Omit<ArticleRow, 'body' | 'tags' | 'status' | 'featured' | 'updatedAt'>>(db, 'article', await listingIds(db, key, options));
+  return list.map((c) => ({ ...c, body: '', tags: [], status: 'published', featured: false, updatedAt: c.publishedAt ?? 0 }));
 }
 
 export async function listEvents(db: Db, options: { bucket?: string; limit?: number; from?: number; order?: 'asc' | 'desc' }): Promise<EventRow[]> {
-  const ids = await listingIds(db, 'events', options);
-  const byId = new Map((await loadEvents(db, ids, { body: false })).map((e) => [e.id, e]));
-  return ids.map((id) => byId.get(id)).filter((e): e is EventRow => e !== undefined);
+  const list = await cards<Omit<EventRow, 'body' | 'tags' | 'status' | 'featured' | 'updatedAt'>>(db, 'event', await listingIds(db, 'events', options));
+  return list.map((c) => ({ ...c, body: '', tags: [], status: 'published', featured: false, updatedAt: 0 }));
 }
 
 /** Non-empty buckets of a listing, newest first. */

@@ -20,6 +20,10 @@ export function createBullQueue(redisUrl: string, logger: Logger, prefix = 'hype
       client.on('error', (error) => logger.debug({ err: error, type }, 'redis connection error'));
       return client;
     },
+    // A producer killed mid-job (SIGKILL, power loss) stops renewing its job
+    // lock; another producer takes the job over once the lock lapses. Render
+    // jobs are short, so a short lock gives the work back within ~15 s.
+    settings: { lockDuration: 10_000, lockRenewTime: 3_000, stalledInterval: 5_000, maxStalledCount: 5 },
     defaultJobOptions: {
       attempts: RETRY_ATTEMPTS,
       backoff: { type: 'exponential', delay: RETRY_BASE_DELAY_MS },

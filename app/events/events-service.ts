@@ -1,0 +1,159 @@
+// Event writes: like articles, the row(s) and an outbox row (topic 'event')
+// in ONE transaction, so an acknowledged save always has a render owed.
+import type { Knex } from 'knex';
+import type { Database } from '../../common/database';
+import { eventPath } from '../../common/site-paths';
+import { insertId } from '../articles/articles-service';
+import { sanitizeBody } from '../articles/sanitize';
+import { slugify } from '../articles/slug';
+import { ConflictError, NotFoundError } from '../errors';
+import { BadRequestError } from '../errors';
+import type { EventInput, EventStatus } from './event-input';
+
+export interface Event {
+  id: number;
+  slug: string;
+  title: string;
+  summary: string;
+  body: string;
+  location: string;
+  startsAt: string;
+  endsAt: string | null;
+  tags: string[];
+  status: EventStatus;
+  featured: boolean;
+  publishedAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  url: string;
+}
+
+export interface EventSaveResult {
+  id: number;
+  slug: string;
+  url: string;
+}
+
+export interface EventsService {
+  create(input: EventInput, authorId: number | null): Promise<EventSaveResult>;
+  update(id: number, input: EventInput): Promise<EventSaveResult>;
+  get(id: number): Promise<Event>;
+  list(options: { status?: EventStatus; limit: number; offset: number }): Promise<Event[]>;
+}
+
+export function createEventsService({ db, now = Date.now, onSaved }: { db: Database; now?: () => number; onSaved?: () => void }): EventsService {
+  async function setTags(trx: Knex.Transaction, eventId: number, names: string[]): Promise<void> {
+    const ids: number[] = [];
+    for (const name of names) {
+      const slug = slugify(name, 64);
+      if (slug === '') throw new BadRequestError(`tag ${JSON.stringify(name)} has no letters or digits`, 'tags');
+      const existing = await trx('tags').where({ slug }).first('id');
+      ids.push(existing ? (existing.id as number) : await insertId(trx, 'tags', { slug, name }));
+    }
+    await trx('event_tags').where({ event_id: eventId }).delete();
+    const unique = [...new Set(ids)];
+    if (unique.length > 0) await trx('event_tags').insert(unique.map((tag_id) => ({ event_id: eventId, tag_id })));
+  }
+
+  async function freeSlug(trx: Knex.Transaction, base: string): Promise<string> {
+    const root = base === '' ? 'event' : base;
+    for (let n = 1; ; n++) {
+      const candidate = n === 1 ? root : `${root.slice(0, 110)}-${n}`;
+      if (!(await trx('events').where({ slug: candidate }).first('id'))) return candidate;
+    }
+  }
+
+  return {
+    async create(input, authorId) {
+      const at = now();
+      const result = await db.transaction(async (trx) => {
+        let slug: string;
+        if (input.slug !== undefined) {
+          if (await trx('events').where({ slug: input.slug }).first('id')) throw new ConflictError(`slug "${input.slug}" is already taken`, 'slug');
+          slug = input.slug;
+        } else {
+          slug = await freeSlug(trx, slugify(input.title ?? ''));
+        }
+        const status = input.status ?? 'draft';
+        const id = await insertId(trx, 'events', {
+          slug, title: input.title, summary: input.summary ?? '', body: sanitizeBody(input.body ?? ''), location: input.location ?? '',
+          starts_at: input.startsAt, ends_at: input.endsAt ?? null, author_id: authorId, status, featured: input.featured ?? false,
+          published_at: status === 'published' ? at : null, created_at: at, updated_at: at,
+        });
+        if (input.tags) await setTags(trx, id, input.tags);
+        await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
+        return { id, slug, url: eventPath(slug) };
+      }).catch(translateUniqueViolation);
+      onSaved?.();
+      return result;
+    },
+
+    async update(id, input) {
+      const at = now();
+      const result = await db.transaction(async (trx) => {
+        const current = await trx('events').where({ id }).forUpdate().first();
+        if (!current) throw new NotFoundError(`event ${id}`);
+        if (input.slug !== undefined && input.slug !== current.slug) throw new ConflictError('slugs are stable: an event keeps the slug it was created with', 'slug');
+        const startsAt = input.startsAt ?? Number(current.starts_at);
+        const endsAt = input.endsAt !== undefined ? input.endsAt : current.ends_at == null ? null : Number(current.ends_at);
+        if (endsAt !== null && endsAt < startsAt) throw new BadRequestError('endsAt must not be before startsAt', 'endsAt');
+        const changes: Record<string, unknown> = { updated_at: at, starts_at: startsAt, ends_at: endsAt };
+        if (input.title !== undefined) changes.title = input.title;
+        if (input.summary !== undefined) changes.summary = input.summary;
+        if (input.body !== undefined) changes.body = sanitizeBody(input.body);
+        if (input.location !== undefined) changes.location = input.location;
+        if (input.featured !== undefined) changes.featured = input.featured;
+        if (input.status !== undefined) {
+          changes.status = input.status;
+          if (input.status === 'published' && current.published_at == null) changes.published_at = at;
+        }
+        await trx('events').where({ id }).update(changes);
+        if (input.tags) await setTags(trx, id, input.tags);
+        await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
+        return { id, slug: current.slug as string, url: eventPath(current.slug as string) };
+      });
+      onSaved?.();
+      return result;
+    },
+
+    async get(id) {
+      const [row] = await withTags(db, await db('events').where({ id }).select('*'));
+      if (!row) throw new NotFoundError(`event ${id}`);
+      return row;
+    },
+
+    async list({ status, limit, offset }) {
+      const query = db('events').orderBy('id', 'desc').limit(limit).offset(offset).select('*');
+      if (status) query.where({ status });
+      return withTags(db, await query);
+    },
+  };
+}
+
+async function withTags(db: Database, rows: Record<string, unknown>[]): Promise<Event[]> {
+  const ids = rows.map((r) => Number(r.id));
+  const tags = ids.length ? await db('event_tags').join('tags', 'tags.id', 'event_tags.tag_id').whereIn('event_tags.event_id', ids).orderBy('tags.name').select('event_tags.event_id', 'tags.name') : [];
+  return rows.map((r) => ({
+    id: Number(r.id),
+    slug: r.slug as string,
+    title: r.title as string,
+    summary: r.summary as string,
+    body: r.body as string,
+    location: r.location as string,
+    startsAt: new Date(Number(r.starts_at)).toISOString(),
+    endsAt: r.ends_at == null ? null : new Date(Number(r.ends_at)).toISOString(),
+    tags: tags.filter((t) => Number(t.event_id) === Number(r.id)).map((t) => t.name as string),
+    status: r.status as EventStatus,
+    featured: Boolean(r.featured),
+    publishedAt: r.published_at == null ? null : Number(r.published_at),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    url: eventPath(r.slug as string),
+  }));
+}
+
+function translateUniqueViolation(error: unknown): never {
+  const code = (error as { code?: string }).code;
+  if (code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE') throw new ConflictError('an event with this slug was created at the same moment; retry', 'slug');
+  throw error;
+}
