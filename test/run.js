@@ -14,7 +14,7 @@ const { spawn } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..');
 // Integration and end-to-end tests live under test/; unit tests may sit next to the code.
-const SEARCH_DIRS = ['test/unit', 'test/integration', 'test/e2e', 'app', 'producer', 'mirrors', 'cache-proxy', 'common'];
+const SEARCH_DIRS = ['test/unit', 'test/integration', 'test/e2e', 'test/browser', 'app', 'producer', 'mirrors', 'cache-proxy', 'common'];
 const PER_TEST_TIMEOUT_MS = Number(process.env.HS_TEST_TIMEOUT_MS || 300_000);
 
 function findTests(dir, found) {

@@ -1,0 +1,181 @@
+// The newsroom in headless Chromium (Debian's package, driven by
+// playwright-core): log in, upload an image, write and publish an article
+// with it, read it on the public site through the cache proxy, hide it and
+// watch it leave the home page, submit anonymously (without JavaScript) and
+// moderate. The whole stack runs embedded (app, producer, mirror, proxy).
+// Screenshots of the main screens go to test-output/browser/ (git-ignored).
+//
+// Chromium is required, not optional: .ci/run installs it; set
+// HS_CHROMIUM to use another binary. A missing browser fails the run.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { loadConfig } from '../../common/config';
+import { startEmbedded, Embedded } from '../../bin/embedded';
+import { waitFor } from '../harness/wait';
+
+const CHROMIUM = process.env.HS_CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.resolve(__dirname, '../../test-output/browser');
+const ADMIN_PASSWORD = 'browser-test-password';
+const CHROMIUM_FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+];
+
+describe('the newsroom in a real browser', () => {
+  let site: Embedded;
+  let browser: Browser;
+  let editor: BrowserContext;
+  let page: Page;
+  let dataDir: string;
+  let profileDir: string;
+  let appUrl: string;
+  let publicUrl: string;
+  let articleUrl: string;
+  let articleEditUrl: string;
+  let imagePath: string;
+
+  before(async () => {
+    if (!fs.existsSync(CHROMIUM)) {
+      throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set HS_CHROMIUM`);
+    }
+    await fsp.mkdir(SHOTS, { recursive: true });
+    dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-browser-'));
+    profileDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-chromium-'));
+    process.env.HYPERSTATIC_ADMIN_PASSWORD = ADMIN_PASSWORD;
+    site = await startEmbedded(loadConfig({
+      DATA_DIR: dataDir,
+      APP_PORT: '0', MIRROR_PORT: '0', PROXY_PORT: '0', PRODUCER_PORT: '0',
+      LOG_LEVEL: 'silent',
+      PROXY_ACCESS_LOG: 'false',
+      MIRROR_STATUS_INTERVAL_MS: '300',
+      RELAY_INTERVAL_MS: '200',
+    }));
+    appUrl = site.appUrl;
+    publicUrl = site.publicUrl;
+    // A fresh profile per run; launchPersistentContext is how playwright takes --user-data-dir.
+    editor = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 860 } });
+    browser = editor.browser()!;
+    page = editor.pages()[0] ?? (await editor.newPage());
+  });
+
+  after(async () => {
+    await editor?.close();
+    await browser?.close().catch(() => undefined);
+    await site?.close();
+    delete process.env.HYPERSTATIC_ADMIN_PASSWORD;
+    for (const dir of [dataDir, profileDir]) if (dir) await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  const shot = (name: string, target: Page = page) => target.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  const publicHtml = async (p: string) => (await fetch(`${publicUrl}${p}`)).text();
+
+  it('logs in through the login form', async () => {
+    await page.goto(`${appUrl}/editor`);
+    assert.match(page.url(), /\/editor\/login/);
+    await shot('01-login');
+    await page.fill('input[name="name"]', 'admin');
+    await page.fill('input[name="password"]', ADMIN_PASSWORD);
+    await Promise.all([page.waitForURL(`${appUrl}/editor`), page.click('button[type="submit"]')]);
+    assert.match(await page.textContent('h1') ?? '', /Dashboard/);
+    await shot('02-dashboard');
+  });
+
+  it('uploads an image to the media library', async () => {
+    const image = await sharp({ create: { width: 1600, height: 900, channels: 3, background: '#2b6cb0' } })
+      .composite([{ input: Buffer.from('<svg width="1600" height="900"><rect x="200" y="200" width="1200" height="500" fill="#f6ad55"/></svg>') }])
+      .jpeg().toBuffer();
+    await page.goto(`${appUrl}/editor/media`);
+    await page.setInputFiles('input[type="file"]', { name: 'harbour.jpg', mimeType: 'image/jpeg', buffer: image });
+    await Promise.all([page.waitForURL(/\/editor\/media\/[0-9a-f]{64}/), page.click('form[enctype] button[type="submit"]')]);
+    const snippet = await page.inputValue('textarea');
+    imagePath = /src="(\/media\/[0-9a-f]{64}\.jpg)"/.exec(snippet)![1];
+    await shot('03-media-item');
+    await page.goto(`${appUrl}/editor/media`);
+    await shot('04-media-library');
+  });
+
+  it('writes and publishes an article with the image; the propagation panel reports it live on the mirror', async () => {
+    await page.goto(`${appUrl}/editor/articles/new`);
+    await page.fill('input[name="title"]', 'Harbour lights return');
+    await page.fill('textarea[name="summary"]', 'The old harbour is lit again after ten years.');
+    await page.fill('textarea[name="body"]', `<p>The lights came back on at dusk.</p><figure><img src="${imagePath}" alt="The harbour"><figcaption>The harbour at dusk</figcaption></figure>`);
+    await page.fill('input[name="tags"]', 'Harbour, Night');
+    await page.selectOption('select[name="status"]', 'published');
+    await page.click('button[value="preview"]');
+    await page.waitForSelector('.preview img');
+    await shot('05-article-preview');
+    await Promise.all([page.waitForURL(/\/editor\/articles\/\d+\?notice=/), page.click('button[value="save"]')]);
+    articleEditUrl = page.url().split('?')[0];
+    articleUrl = /Address: <code>([^<]+)<\/code>/.exec(await page.content())![1];
+    // editor.js refreshes the panel until every mirror serves the new version.
+    await page.waitForFunction("/live on 1\\/1 mirrors/.test(document.querySelector('#propagation')?.textContent ?? '')", undefined, { timeout: 20_000 });
+    await shot('06-article-saved-propagation');
+  });
+
+  it('shows the article and its image on the public site through the cache proxy', async () => {
+    const reader = await browser.newContext({ viewport: { width: 1024, height: 800 } });
+    const publicPage = await reader.newPage();
+    const res = await publicPage.goto(`${publicUrl}${articleUrl}`);
+    assert.equal(res?.status(), 200);
+    assert.match(await publicPage.textContent('body') ?? '', /Harbour lights return/);
+    const width = await publicPage.$eval('img[alt="The harbour"]', (img) => {
+      const loaded = img as unknown as { complete: boolean; naturalWidth: number };
+      return loaded.complete && loaded.naturalWidth;
+    });
+    assert.equal(width, 1600, 'the image loads from the mirror through the proxy');
+    await shot('07-public-article', publicPage);
+    await publicPage.goto(`${publicUrl}/`);
+    assert.match(await publicPage.content(), /Harbour lights return/);
+    await shot('08-public-home', publicPage);
+    await reader.close();
+  });
+
+  it('hides the article with a reason; it disappears from the public home page', async () => {
+    await page.goto(articleEditUrl);
+    await page.fill('input[name="reason"]', 'Embargo until Monday');
+    await Promise.all([page.waitForURL(/notice=/), page.click('button[value="hide"]')]);
+    assert.match(await page.textContent('.revisions') ?? '', /Embargo until Monday/);
+    await waitFor(async () => !(await publicHtml('/')).includes('Harbour lights return'), { what: 'the hidden article leaves the home page', timeoutMs: 20_000 });
+    const gone = await fetch(`${publicUrl}${articleUrl}`);
+    assert.equal(gone.status, 410);
+    await page.reload();
+    await shot('09-article-hidden');
+  });
+
+  it('accepts an anonymous submission from a browser without JavaScript and lets a moderator publish it', async () => {
+    const anonymous = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+    const form = await anonymous.newPage();
+    await form.goto(`${appUrl}/submit`);
+    await form.fill('input[name="title"]', 'Street market reopens');
+    await form.fill('textarea[name="body"]', '<p>Stalls are back on Saturday.</p><script>alert(1)</script>');
+    await shot('10-public-submit-form-mobile', form);
+    await form.click('button[type="submit"]');
+    assert.match(await form.textContent('main') ?? '', /waits for a moderator/);
+    await shot('11-public-submitted-mobile', form);
+    await anonymous.close();
+
+    await page.goto(`${appUrl}/editor/moderation`);
+    assert.match(await page.textContent('main') ?? '', /Street market reopens/);
+    await shot('12-moderation-queue');
+    const item = page.locator('.queue-item', { hasText: 'Street market reopens' });
+    await Promise.all([page.waitForURL(/notice=/), item.locator('button[value="publish"]').click()]);
+    await waitFor(async () => (await publicHtml('/')).includes('Street market reopens'), { what: 'the moderated submission reaches the home page', timeoutMs: 20_000 });
+  });
+
+  it('shows the articles list, users page and a phone-sized editor', async () => {
+    await page.goto(`${appUrl}/editor/articles?q=market`);
+    assert.match(await page.textContent('table') ?? '', /Street market reopens/);
+    await shot('13-articles-search');
+    await page.goto(`${appUrl}/editor/users`);
+    await shot('14-users');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(articleEditUrl);
+    await shot('15-article-edit-mobile');
+  });
+});
