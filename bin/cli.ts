@@ -18,6 +18,7 @@ import * as keysCommands from './commands/keys';
 import * as mirrorCommands from './commands/mirror';
 import * as dbCommands from './commands/db';
 import * as statusCommands from './commands/status';
+import * as userCommands from './commands/user';
 
 const program = new Command('hyperstatic')
   .description('Hyperstatic: a news site that stays readable and publishable when servers fail, are flooded, or are taken away.')
@@ -115,6 +116,7 @@ keysCommands.register(program);
 mirrorCommands.register(program);
 dbCommands.register(program);
 statusCommands.register(program);
+userCommands.register(program);
 
 /** Every command's --help lists the environment variables too. */
 function addVariablesToHelp(command: Command): void {
