@@ -14,7 +14,6 @@ import type { RenderQueue } from '../common/render-queue';
 import { createBullQueue } from '../producer/queue/bull-queue';
 import { createArticlesService } from './articles/articles-service';
 import { createEventsService } from './events/events-service';
-import { createEventsService } from './events/events-service';
 import { createFeedService } from './feed/feed-routes';
 import { ensureSigningKey } from './feed/signing-keys';
 import { startOutboxRelay } from './outbox-relay';
@@ -53,8 +52,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     siteName: config.siteName, publicUrl: config.publicUrl, onJournaled: (head) => void notifier.notify(head).catch(() => undefined),
   });
   const events = createEventsService({ db, onSaved: () => relay.wake() });
-  const events = createEventsService({ db, onSaved: () => relay.wake() });
-  const app = createAppServer({ db, articles, events, events, feed, ops, logger, maxBodyBytes: config.maxBodyBytes, siteName: config.siteName, publicUrl: config.publicUrl, editor });
+  const app = createAppServer({ db, articles: editor.articles, events, feed, ops, logger, maxBodyBytes: config.maxBodyBytes, siteName: config.siteName, publicUrl: config.publicUrl, editor });
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.appPort, config.bindHost, () => resolve(s));

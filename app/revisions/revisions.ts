@@ -3,6 +3,7 @@
 // restores a revision by saving its snapshot again, which is itself a new
 // revision, so history is never rewritten. The revision is written right
 // after the save commits (the articles service owns the save transaction).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Database } from '../../common/database';
 import type { ArticleInput } from '../articles/article-input';
 import type { Article, ArticlesService, SaveResult } from '../articles/articles-service';
@@ -38,6 +39,12 @@ export interface Actor {
   action?: RevisionAction;
   reason?: string;
 }
+
+/**
+ * Who is acting in the current request, for saves that do not name an actor
+ * (the JSON API's article routes call the plain service interface).
+ */
+export const actorContext = new AsyncLocalStorage<Actor>();
 
 export interface EditorialSaveOptions {
   actor?: Actor;
@@ -89,12 +96,12 @@ export function withRevisions(articles: ArticlesService, db: Database, now: () =
     list: (options) => articles.list(options),
     async create(input, authorId, options) {
       const saved = await articles.create(input, authorId);
-      await record(saved.id, options?.actor ?? { userId: authorId }, 'create');
+      await record(saved.id, options?.actor ?? actorContext.getStore() ?? { userId: authorId }, 'create');
       return saved;
     },
     async update(id, input, options) {
       const saved = await articles.update(id, input);
-      await record(id, options?.actor ?? { userId: null }, 'edit');
+      await record(id, options?.actor ?? actorContext.getStore() ?? { userId: null }, 'edit');
       return saved;
     },
     async revisions(id) {

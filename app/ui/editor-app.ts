@@ -14,7 +14,8 @@ import { asUnavailable } from '../http-errors';
 import { editorApiRoutes } from '../api/editor-routes';
 import { createMediaStore, MediaStore } from '../media/media-store';
 import { createModeration, SubmissionLimits } from '../moderation/moderation';
-import { withRevisions } from '../revisions/revisions';
+import { actorContext, EditorialArticles, withRevisions } from '../revisions/revisions';
+import { authenticateToken } from '../auth/users';
 import { authRoutes } from './auth-routes';
 import { contentRoutes } from './content-routes';
 import type { EditorDeps } from './editor-deps';
@@ -28,6 +29,8 @@ import { sessionLoader } from './web-session';
 
 export interface EditorApp {
   router: Router;
+  /** The articles service with revision history; give it to every route that saves articles. */
+  articles: EditorialArticles;
   media: MediaStore;
   close(): void;
 }
@@ -65,6 +68,14 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
   };
 
   const router = Router();
+  // API saves made through routes outside this app (POST/PUT /api/articles)
+  // are recorded in the history under the token's user.
+  router.use('/api', async (req, _res, next) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
+    const user = match ? await authenticateToken(db, match[1]).catch(() => undefined) : undefined;
+    if (!user) return next();
+    actorContext.run({ userId: user.id }, () => next());
+  });
   router.use('/api', editorApiRoutes(deps));
   router.use('/editor/static', express.static(path.join(__dirname, 'static'), { maxAge: '1h', index: false }));
   router.get('/editor/favicon.ico', (_req, res) => {
@@ -100,5 +111,5 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
 
   const purge = setInterval(() => void purgeExpiredSessions(db, now()).catch(() => undefined), 3600_000);
   purge.unref();
-  return { router, media, close: () => clearInterval(purge) };
+  return { router, media, articles, close: () => clearInterval(purge) };
 }
