@@ -47,11 +47,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     },
     queue: () => queue.ping(),
   });
+  const events = createEventsService({ db, onSaved: () => relay.wake() });
   const editor = createEditorApp({
-    db, articles, logger, mediaDir: config.mediaDir, mediaMaxBytes: config.mediaMaxBytes, maxBodyBytes: config.maxBodyBytes,
+    db, articles, events, logger, mediaDir: config.mediaDir, mediaMaxBytes: config.mediaMaxBytes, maxBodyBytes: config.maxBodyBytes,
     siteName: config.siteName, publicUrl: config.publicUrl, onJournaled: (head) => void notifier.notify(head).catch(() => undefined),
   });
-  const events = createEventsService({ db, onSaved: () => relay.wake() });
   const app = createAppServer({ db, articles: editor.articles, events, feed, ops, logger, maxBodyBytes: config.maxBodyBytes, siteName: config.siteName, publicUrl: config.publicUrl, editor });
 
   const server: Server = await new Promise((resolve, reject) => {

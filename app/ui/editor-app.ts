@@ -24,6 +24,8 @@ import { moderationRoutes } from './moderation-routes';
 import { publicRoutes } from './public-routes';
 import { renderPage } from './render';
 import { usersRoutes } from './users-routes';
+import { eventsRoutes } from './events-routes';
+import type { EventsService } from '../events/events-service';
 import { createViews } from './views';
 import { sessionLoader } from './web-session';
 
@@ -38,6 +40,8 @@ export interface EditorApp {
 export interface EditorAppOptions {
   db: Database;
   articles: ArticlesService;
+  /** Events, when this origin has them (app/events). */
+  events?: EventsService;
   logger: Logger;
   mediaDir: string;
   mediaMaxBytes: number;
@@ -84,6 +88,7 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
   router.use(['/editor', '/submit', '/media'], sessionLoader(db));
   router.use(authRoutes(deps));
   router.use(contentRoutes(deps));
+  if (options.events) router.use(eventsRoutes(deps, options.events));
   router.use(mediaRoutes(deps));
   router.use(moderationRoutes(deps));
   router.use(usersRoutes(deps));

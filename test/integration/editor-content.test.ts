@@ -172,4 +172,33 @@ describe('articles in the editor UI', () => {
     assert.match(body.path, /\/propagating$/);
     assert.ok(['queued', 'rendered'].includes(body.render));
   });
+
+  it('creates and edits an event from the form; bad dates are refused with 400 and store nothing', async () => {
+    await web.get('/editor/events/new');
+    const csrf = web.csrf();
+    const events = async () => Number((await origin.db('events').count({ n: '*' }))[0].n);
+    const before = await events();
+    for (const [fields, message] of [
+      [{ startsAt: '2026-02-30T10:00' }, /not a real date/],
+      [{ startsAt: 'tomorrow' }, /startsAt must be a date and time/],
+      [{ startsAt: '2026-12-01T10:00', endsAt: '2026-12-01T09:00' }, /endsAt must not be before startsAt/],
+    ] as [Record<string, string>, RegExp][]) {
+      const res = await web.post('/editor/events', { _csrf: csrf, title: 'Open day', body: '<p>x</p>', ...fields });
+      assert.equal(res.status, 400);
+      assert.match(res.text, message);
+    }
+    assert.equal(await events(), before);
+    const created = await web.post('/editor/events', {
+      _csrf: csrf, title: 'Open day', location: 'Town hall', startsAt: '2026-12-01T10:00', endsAt: '2026-12-01T16:00',
+      body: '<p>Come by</p><script>alert(1)</script><a href="javascript:alert(2)">x</a>', tags: 'Community', status: 'published',
+    });
+    assert.equal(created.status, 303);
+    const row = await origin.db('events').where({ title: 'Open day' }).first();
+    assert.equal(Number(row.starts_at), Date.parse('2026-12-01T10:00:00Z'));
+    assert.doesNotMatch(row.body, /script|javascript:/);
+    const page = await web.get(created.location!);
+    assert.match(page.text, /value="2026-12-01T10:00"/);
+    const list = await web.get('/editor/events');
+    assert.match(list.text, /Open day/);
+  });
 });
