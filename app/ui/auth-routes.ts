@@ -12,7 +12,7 @@ import { anonCsrfToken, clearSessionCookie, clientAddress, requireAnonCsrf, requ
 
 /** Only same-site paths under /editor: never an open redirect. */
 export function safeNext(raw: unknown): string {
-  return typeof raw === 'string' && /^\/editor(\/[A-Za-z0-9/_?=&.%-]*)?$/.test(raw) && !raw.startsWith('//') ? raw : '/editor';
+  return typeof raw === 'string' && /^\/editor(\/[A-Za-z0-9/_?=&.%-]*)?$/.test(raw) && !/(^|\/)\.\.?(\/|$)|%2e/i.test(raw) ? raw : '/editor';
 }
 
 export function authRoutes(deps: EditorDeps): Router {
