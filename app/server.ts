@@ -7,8 +7,6 @@ import type { Ops } from '../common/ops';
 import { articlesRouter } from './api/articles-routes';
 import { eventsRouter } from './api/events-routes';
 import { createEventsService, EventsService } from './events/events-service';
-import { eventsRouter } from './api/events-routes';
-import { createEventsService, EventsService } from './events/events-service';
 import type { ArticlesService } from './articles/articles-service';
 import { NotFoundError } from './errors';
 import type { FeedService } from './feed/feed-routes';
@@ -16,8 +14,6 @@ import { errorHandler } from './http-errors';
 import type { EditorApp } from './ui/editor-app';
 
 export interface AppServerDeps {
-  /** Event writes (app/events); built from db when absent. */
-  events?: EventsService;
   /** Event writes (app/events); built from db when absent. */
   events?: EventsService;
   db: Database;
@@ -45,7 +41,6 @@ export function createAppServer(deps: AppServerDeps): Express {
     res.type('html').send(landingPage(deps.siteName, deps.publicUrl));
   });
   app.use('/api', articlesRouter(deps));
-  app.use('/api', eventsRouter({ db: deps.db, maxBodyBytes: deps.maxBodyBytes, events: deps.events ?? createEventsService({ db: deps.db }) }));
   app.use('/api', eventsRouter({ db: deps.db, maxBodyBytes: deps.maxBodyBytes, events: deps.events ?? createEventsService({ db: deps.db }) }));
   app.use('/api', () => {
     throw new NotFoundError('API endpoint');
