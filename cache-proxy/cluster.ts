@@ -45,9 +45,8 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
   }
 
   function fork(): Promise<Worker> {
-    // Later forks reuse the port the first one bound (PROXY_PORT may be 0).
-    const port = url ? Number(new URL(url).port) : config.proxyPort;
-    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify({ ...config, proxyPort: port }) });
+    // Every worker asks for the same address and port (even port 0): node:cluster then hands them one shared socket.
+    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(config) });
     workers.add(worker);
     worker.on('message', (message: unknown) => {
       if (isClusterMessage(message) && message.hs === 'purged') broadcast({ hs: 'evict', path: message.path, source: 'purge' }, worker);

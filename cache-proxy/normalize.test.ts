@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normalizeTarget, NormalizeError } from './normalize';
+import { isNormalTarget, normalizeAcceptEncoding, normalizeTarget, NormalizeError } from './normalize';
 
 function url(raw: string): string {
   return normalizeTarget(raw).url;
@@ -57,4 +57,36 @@ describe('request target normalization', () => {
   it('refuses targets longer than 8 KB with 414', () => {
     assert.equal(refused('/' + 'a'.repeat(8192)), 414);
   });
+
+  it('lets the hit path use a raw target as the key only when normalization would not change it', () => {
+    const samples = ['/', '/a', '/a/', '/news/2026/story-1.html', '/a?x=1&y=%41', '/a/./b', '/a/../b', '//a', '/a//b', '/%41', '/a#frag', '/.hidden', '/a b', '/caf\u00e9', '/a?b c', 'http://h/a', ''];
+    for (const raw of samples) {
+      if (!isNormalTarget(raw)) continue;
+      assert.equal(normalizeTarget(raw).url, raw, raw);
+    }
+    assert.equal(isNormalTarget('/news/2026/story-1.html'), true);
+    assert.equal(isNormalTarget('/a?x=1&y=%41'), true);
+    for (const raw of ['/a/../b', '/a/./b', '//a', '/%41', '/a#frag', '/.hidden', 'http://h/a', '']) assert.equal(isNormalTarget(raw), false, raw);
+  });
 });
+
+describe('Accept-Encoding normalization', () => {
+  it('reduces every spelling of the same codings to one value', () => {
+    assert.equal(normalizeAcceptEncoding('gzip, br'), 'br, gzip');
+    assert.equal(normalizeAcceptEncoding('br,gzip'), 'br, gzip');
+    assert.equal(normalizeAcceptEncoding('GZIP;q=0.5, BR;q=1.0, sdch'), 'br, gzip');
+    assert.equal(normalizeAcceptEncoding(['gzip', 'deflate']), 'gzip, deflate');
+  });
+
+  it('drops codings refused with q=0 and keeps nothing for identity-only readers', () => {
+    assert.equal(normalizeAcceptEncoding('gzip;q=0, br'), 'br');
+    assert.equal(normalizeAcceptEncoding('identity'), undefined);
+    assert.equal(normalizeAcceptEncoding(''), undefined);
+    assert.equal(normalizeAcceptEncoding(undefined), undefined);
+  });
+
+  it('reads * as the common codings', () => {
+    assert.equal(normalizeAcceptEncoding('*'), 'br, gzip');
+  });
+});
+

@@ -167,6 +167,11 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       }
     }
 
+    if (parseCacheControl(headers['cache-control']).has('only-if-cached')) {
+      // RFC 9111 §5.2.1.7: nothing stored may answer, and the reader forbids asking an upstream.
+      errorPage(res, 504, 'No saved copy of this page can answer a request marked only-if-cached.', formatCacheStatus({ fwd: 'request', detail: 'only-if-cached' }), req.method === 'HEAD');
+      return;
+    }
     metrics.misses.inc();
     const fwd: ForwardReason = !entry ? (lookup.urlKnown ? 'vary-miss' : 'uri-miss') : requestForbidsStale(headers) ? 'request' : 'stale';
     const fill: FillRequest = { url: target.url, path: target.path, key: lookup.key, headers, existing: entry };
@@ -263,13 +268,9 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     if (!safe && code < 400) {
       // RFC 9111 §4.4: a successful unsafe request invalidates the target URI and its Location.
       invalidate(target.path);
-      const location = upstreamRes.headers.location ?? upstreamRes.headers['content-location'];
-      if (location?.startsWith('/')) {
-        try {
-          invalidate(normalizeTarget(location).path);
-        } catch {
-          // not a path we could have stored
-        }
+      for (const location of [upstreamRes.headers.location, upstreamRes.headers['content-location']]) {
+        const path = sameOriginPath(location, req.headers.host);
+        if (path !== undefined) invalidate(path);
       }
     }
     writeHead(res, code, { ...stripHopByHop(upstreamRes.headers), 'cache-status': formatCacheStatus({ ...status, fwdStatus: code }) });
@@ -320,6 +321,30 @@ function policyHeaders(req: IncomingMessage): CachePolicy.Headers {
   else headers['accept-encoding'] = acceptEncoding;
   headers.host = KEY_HOST;
   return headers;
+}
+
+/**
+ * The path of a Location or Content-Location value when it names this site:
+ * a relative reference, or an absolute one on the Host the reader used
+ * (RFC 9111 §4.4: never invalidate for another host).
+ */
+function sameOriginPath(location: string | undefined, host: string | undefined): string | undefined {
+  if (!location) return undefined;
+  let target = location;
+  if (!location.startsWith('/') || location.startsWith('//')) {
+    try {
+      const url = new URL(location, `http://${host ?? 'invalid.invalid'}/`);
+      if (url.host !== host) return undefined;
+      target = url.pathname + url.search;
+    } catch {
+      return undefined;
+    }
+  }
+  try {
+    return normalizeTarget(target).path;
+  } catch {
+    return undefined;
+  }
 }
 
 function variantOf(entry: CacheEntry, fill: FillRequest): string {

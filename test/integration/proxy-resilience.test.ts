@@ -209,4 +209,40 @@ describe('cache proxy: staying up', () => {
     assert.match((await request(proxy.url, '/page/5')).cacheStatus, /hit/);
     assert.match((await request(proxy.url, '/page/0')).cacheStatus, /uri-miss/);
   });
+
+  it('gives up on a shared fetch after the coalescing timeout with a 504, while the first reader still gets the page', async () => {
+    const upstream = await upstreamWith((_req, res) => {
+      // Headers at once, then a body that trickles in for longer than the joiners may wait.
+      res.writeHead(200, { 'cache-control': 'max-age=60' });
+      res.write('slow ');
+      setTimeout(() => res.end('page'), 600);
+    });
+    const proxy = await proxyFor([upstream.url], { PROXY_COALESCE_TIMEOUT_MS: '150' });
+    const leader = request(proxy.url, '/trickle');
+    await sleep(50);
+    const started = Date.now();
+    const joiner = await request(proxy.url, '/trickle');
+    assert.equal(joiner.status, 504);
+    assert.match(joiner.cacheStatus, /collapsed/);
+    assert.ok(Date.now() - started < 500, `the joiner waited ${Date.now() - started} ms`);
+    assert.equal((await leader).body, 'slow page');
+    assert.equal(upstream.count('/trickle'), 1);
+    assert.match((await request(proxy.url, '/metrics')).body, /hyperstatic_proxy_coalesce_timeouts_total\S* 1/);
+  });
+
+  it('probes a down upstream on the configured path', async () => {
+    let healthy = false;
+    const upstream = await upstreamWith((req, res) => {
+      res.writeHead(healthy ? 200 : 503, { 'cache-control': 'no-store' });
+      res.end(req.url);
+    });
+    const proxy = await proxyFor([upstream.url], { PROXY_PROBE_INTERVAL_MS: '50', PROXY_PROBE_PATH: '/up' });
+    for (let i = 0; i < 3; i += 1) await request(proxy.url, '/p');
+    healthy = true;
+    await sleep(200);
+    assert.equal((await request(proxy.url, '/readyz')).status, 200);
+    assert.ok(upstream.count('/up') >= 1);
+    assert.equal(upstream.count('/healthz'), 0);
+  });
 });
+
