@@ -136,7 +136,12 @@ export function createFiller(deps: { cache: ResponseCache; pool: UpstreamPool; p
       return { promise, leader: true };
     },
     invalidate(path) {
-      for (const { flight } of flights.values()) if (flight.path === path) flight.dirty = true;
+      for (const [key, { flight }] of flights) {
+        if (flight.path !== path) continue;
+        // Its answer may predate the change: it must not be stored, and nobody arriving from now on may join it.
+        flight.dirty = true;
+        flights.delete(key);
+      }
     },
     get inFlight() {
       return flights.size;

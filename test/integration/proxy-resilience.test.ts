@@ -244,5 +244,27 @@ describe('cache proxy: staying up', () => {
     assert.ok(upstream.count('/up') >= 1);
     assert.equal(upstream.count('/healthz'), 0);
   });
+
+  it('serves a reader arriving after an eviction the newer page, never the fetch in flight before it', async () => {
+    let version = 1;
+    const upstream = await upstreamWith((_req, res) => {
+      const mine = version;
+      setTimeout(() => {
+        res.writeHead(200, { 'cache-control': 'max-age=600' });
+        res.end(`v${mine}`);
+      }, 150);
+    });
+    const proxy = await proxyFor([upstream.url]);
+    const before = request(proxy.url, '/changing');
+    await sleep(30);
+    version = 2;
+    proxy.evict('/changing');
+    const afterEviction = await request(proxy.url, '/changing');
+    assert.equal(afterEviction.body, 'v2');
+    assert.equal((await before).body, 'v1');
+    // The older answer was not stored over the newer one.
+    assert.equal((await request(proxy.url, '/changing')).body, 'v2');
+    assert.equal(upstream.count('/changing'), 2);
+  });
 });
 
