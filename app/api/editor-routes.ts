@@ -13,7 +13,9 @@ import { BadRequestError, ConflictError, UnauthorizedError, UnsupportedMediaType
 import { parseArticleInput } from '../articles/article-input';
 import { slugify } from '../articles/slug';
 import { receiveRaw } from '../media/upload';
-import { parseModerationAction } from '../moderation/moderation';
+import { parseModerationAction, Submission } from '../moderation/moderation';
+import { parseEventInput } from '../events/event-input';
+import { parseKind } from '../ui/moderation-routes';
 import { parseOpenPublishing, readSettings, writeSettings } from '../moderation/settings';
 import { listSections } from '../ui/content-queries';
 import { parseId } from '../ui/content-routes';
@@ -63,6 +65,16 @@ export function editorApiRoutes(deps: EditorDeps): Router {
     if (answer.replayed) res.set('Idempotent-Replayed', 'true');
     res.status(answer.status).json(answer.body);
   }
+  /**
+   * For services that do not take part in the key's transaction (events):
+   * the key is recorded right after the save commits. A crash in between
+   * could let one retry through; it cannot lose the save.
+   */
+  const keyAfter = <T>(save: () => Promise<T>) => async () => {
+    const result = await save();
+    await db.transaction((trx) => runSaveHooks(trx, result));
+    return result;
+  };
   /** A write of our own tables, in one transaction that also records the key. */
   const inTransaction = <T>(work: (trx: Knex.Transaction) => Promise<T>) => () =>
     db.transaction(async (trx) => {
@@ -153,12 +165,14 @@ export function editorApiRoutes(deps: EditorDeps): Router {
     if (!['pending', 'reviewed', 'all'].includes(state)) throw new BadRequestError('state must be pending, reviewed or all', 'state');
     res.json({ items: await moderation.queue({ state: state as 'pending', limit: 200 }) });
   });
-  router.post('/moderation/articles/:id', token, role('admin', 'editor', 'moderator'), jsonBody, json, async (req: ApiRequest, res) => {
+  router.post('/moderation/:kind/:id', token, role('admin', 'editor', 'moderator'), jsonBody, json, async (req: ApiRequest, res) => {
+    const kind = parseKind(req.params.kind);
     const id = parseId(req.params.id);
     const b = body(req);
     const { action, reason } = parseModerationAction(b.action, b.reason);
-    await articles.get(id);
-    await once(req, res, req.user!.id, 200, () => moderation.act(id, action, req.user!.id, reason));
+    if (kind === 'article') await articles.get(id);
+    else if (deps.events) await deps.events.get(id);
+    await once(req, res, req.user!.id, 200, kind === 'article' ? () => moderation.act(kind, id, action, req.user!.id, reason) : keyAfter(() => moderation.act(kind, id, action, req.user!.id, reason)));
   });
   router.get('/settings', token, async (_req, res) => {
     res.json(await readSettings(db));
@@ -190,12 +204,17 @@ export function editorApiRoutes(deps: EditorDeps): Router {
     const b = { ...body(req) };
     if (b[HONEYPOT_FIELD] !== undefined && b[HONEYPOT_FIELD] !== '') throw new BadRequestError('this submission looks automated and was not accepted', HONEYPOT_FIELD);
     delete b[HONEYPOT_FIELD];
-    const unknown = Object.keys(b).filter((k) => !['title', 'summary', 'body', 'tags'].includes(k));
-    if (unknown.length > 0) throw new BadRequestError(`submissions may only set title, summary, body and tags; not ${unknown.join(', ')}`, unknown[0]);
-    const input = parseArticleInput(b, 'create');
-    if ((input.body ?? '').trim() === '') throw new BadRequestError('body must not be empty', 'body');
+    const kind = b.kind === undefined ? 'article' : b.kind;
+    delete b.kind;
+    if (kind !== 'article' && kind !== 'event') throw new BadRequestError('kind must be article or event', 'kind');
+    const allowed = kind === 'article' ? ['title', 'summary', 'body', 'tags'] : ['title', 'summary', 'body', 'tags', 'location', 'startsAt', 'endsAt'];
+    const unknown = Object.keys(b).filter((k) => !allowed.includes(k));
+    if (unknown.length > 0) throw new BadRequestError(`${kind} submissions may only set ${allowed.join(', ')}; not ${unknown.join(', ')}`, unknown[0]);
+    const submission: Submission = kind === 'article' ? { kind, input: parseArticleInput(b, 'create') } : { kind, input: parseEventInput(b, 'create') };
+    if ((submission.input.body ?? '').trim() === '') throw new BadRequestError('body must not be empty', 'body');
     try {
-      await once(req, res, ANONYMOUS, 201, () => moderation.submit(input, clientAddress(req)));
+      const address = clientAddress(req);
+      await once(req, res, ANONYMOUS, 201, kind === 'article' ? () => moderation.submit(submission, address) : keyAfter(() => moderation.submit(submission, address)));
     } catch (error) {
       if (error instanceof TooManyRequestsError) res.set('Retry-After', String(error.retryAfterSeconds));
       throw error;

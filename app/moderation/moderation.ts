@@ -6,10 +6,12 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../../common/database';
 import type { ArticleInput } from '../articles/article-input';
-import type { Article, SaveResult } from '../articles/articles-service';
+import type { SaveResult } from '../articles/articles-service';
 import { TooManyRequestsError } from '../auth/auth-errors';
 import { BadRequestError, NotFoundError } from '../errors';
-import type { EditorialArticles, RevisionAction } from '../revisions/revisions';
+import type { EventInput } from '../events/event-input';
+import type { EventsService } from '../events/events-service';
+import { EditorialArticles, recordEventRevision, RevisionAction } from '../revisions/revisions';
 import { addressSalt, readSettings } from './settings';
 
 export const MODERATION_ACTIONS = ['publish', 'hide', 'feature', 'unfeature'] as const;
@@ -22,17 +24,37 @@ export interface SubmissionLimits {
 
 export const DEFAULT_SUBMISSION_LIMITS: SubmissionLimits = { windowMs: 3600_000, perAddress: 5 };
 
+export const SUBMISSION_KINDS = ['article', 'event'] as const;
+export type SubmissionKind = (typeof SUBMISSION_KINDS)[number];
+
+/** What a moderator sees of a submitted article or event. */
+export interface ModeratedItem {
+  id: number;
+  title: string;
+  summary: string;
+  body: string;
+  status: string;
+  featured: boolean;
+  tags: string[];
+  url: string;
+  startsAt?: string;
+  location?: string;
+}
+
 export interface QueueItem {
   submissionId: number;
   state: 'pending' | 'reviewed';
-  article: Article;
+  kind: SubmissionKind;
+  item: ModeratedItem;
   submittedAt: number;
 }
 
+export type Submission = { kind: 'article'; input: ArticleInput } | { kind: 'event'; input: EventInput };
+
 export interface Moderation {
-  submit(input: ArticleInput, address: string): Promise<SaveResult & { held: boolean }>;
+  submit(submission: Submission, address: string): Promise<SaveResult & { held: boolean; kind: SubmissionKind }>;
   queue(options?: { state?: 'pending' | 'reviewed' | 'all'; limit?: number }): Promise<QueueItem[]>;
-  act(articleId: number, action: ModerationAction, userId: number, reason: string): Promise<SaveResult>;
+  act(kind: SubmissionKind, id: number, action: ModerationAction, userId: number, reason: string): Promise<SaveResult>;
 }
 
 export function parseModerationAction(raw: unknown, reason: unknown): { action: ModerationAction; reason: string } {
@@ -44,15 +66,26 @@ export function parseModerationAction(raw: unknown, reason: unknown): { action: 
   return { action: raw as ModerationAction, reason: text };
 }
 
-export function createModeration(deps: { db: Database; articles: EditorialArticles; limits?: SubmissionLimits; now?: () => number }): Moderation {
-  const { db, articles, limits = DEFAULT_SUBMISSION_LIMITS, now = Date.now } = deps;
+export function createModeration(deps: { db: Database; articles: EditorialArticles; events?: EventsService; limits?: SubmissionLimits; now?: () => number }): Moderation {
+  const { db, articles, events, limits = DEFAULT_SUBMISSION_LIMITS, now = Date.now } = deps;
   let salt: Promise<string> | undefined;
   const hashAddress = async (address: string) => createHash('sha256').update(await (salt ??= addressSalt(db))).update(address).digest('hex');
+  const eventsService = (): EventsService => {
+    if (!events) throw new NotFoundError('events on this origin');
+    return events;
+  };
+
+  async function load(kind: SubmissionKind, id: number): Promise<ModeratedItem | undefined> {
+    if (kind === 'article') return articles.get(id).catch(() => undefined);
+    const e = await eventsService().get(id).catch(() => undefined);
+    return e && { id: e.id, title: e.title, summary: e.summary, body: e.body, status: e.status, featured: e.featured, tags: e.tags, url: e.url, startsAt: e.startsAt, location: e.location };
+  }
 
   return {
-    async submit(input, address) {
+    async submit(submission, address) {
       const settings = await readSettings(db);
       if (settings.openPublishing === 'off') throw new NotFoundError('open publishing');
+      if (submission.kind === 'event') eventsService();
       const addressHash = await hashAddress(address);
       const since = now() - limits.windowMs;
       const [{ n }] = await db('submissions').where({ address_hash: addressHash }).where('created_at', '>', since).count({ n: '*' });
@@ -60,34 +93,45 @@ export function createModeration(deps: { db: Database; articles: EditorialArticl
         throw new TooManyRequestsError(`at most ${limits.perAddress} submissions per hour from one address; try again later`, Math.ceil(limits.windowMs / 1000));
       }
       const held = settings.openPublishing === 'held';
+      const status = held ? 'draft' : 'published';
       // Strangers choose words, not placement: no slug, no featuring, no status.
-      const clean: ArticleInput = { title: input.title, summary: input.summary, body: input.body, tags: input.tags, status: held ? 'draft' : 'published' };
-      const saved = await articles.create(clean, null, { actor: { userId: null, action: 'submit' } });
-      await db('submissions').insert({ item_type: 'article', item_id: saved.id, state: 'pending', address_hash: addressHash, created_at: now() });
-      return { ...saved, held };
+      let saved: SaveResult;
+      if (submission.kind === 'article') {
+        const { title, summary, body, tags } = submission.input;
+        saved = await articles.create({ title, summary, body, tags, status }, null, { actor: { userId: null, action: 'submit' } });
+      } else {
+        const { title, summary, body, tags, location, startsAt, endsAt } = submission.input;
+        saved = await eventsService().create({ title, summary, body, tags, location, startsAt, endsAt, status }, null);
+        await recordEventRevision(db, eventsService(), saved.id, { userId: null, action: 'submit' }, now);
+      }
+      await db('submissions').insert({ item_type: submission.kind, item_id: saved.id, state: 'pending', address_hash: addressHash, created_at: now() });
+      return { ...saved, held, kind: submission.kind };
     },
 
     async queue({ state = 'pending', limit = 100 } = {}) {
-      const query = db('submissions').where({ item_type: 'article' }).orderBy('id', 'desc').limit(limit).select('id', 'item_id', 'state', 'created_at');
+      const query = db('submissions').orderBy('id', 'desc').limit(limit).select('id', 'item_type', 'item_id', 'state', 'created_at');
       if (state !== 'all') query.where({ state });
-      const rows = await query;
       const items: QueueItem[] = [];
-      for (const row of rows) {
-        const article = await articles.get(Number(row.item_id)).catch(() => undefined);
-        if (article) items.push({ submissionId: Number(row.id), state: row.state, article, submittedAt: Number(row.created_at) });
+      for (const row of await query) {
+        const kind = row.item_type as SubmissionKind;
+        if (kind === 'event' && !events) continue;
+        const item = await load(kind, Number(row.item_id));
+        if (item) items.push({ submissionId: Number(row.id), state: row.state, kind, item, submittedAt: Number(row.created_at) });
       }
       return items;
     },
 
-    async act(articleId, action, userId, reason) {
-      const changes: Record<ModerationAction, ArticleInput> = {
-        publish: { status: 'published' },
-        hide: { status: 'hidden' },
-        feature: { featured: true },
-        unfeature: { featured: false },
-      };
-      const saved = await articles.update(articleId, changes[action], { actor: { userId, action: action as RevisionAction, reason } });
-      await db('submissions').where({ item_type: 'article', item_id: articleId, state: 'pending' }).update({ state: 'reviewed' });
+    async act(kind, id, action, userId, reason) {
+      const changes = { publish: { status: 'published' }, hide: { status: 'hidden' }, feature: { featured: true }, unfeature: { featured: false } } as const;
+      const actor = { userId, action: action as RevisionAction, reason };
+      let saved: SaveResult;
+      if (kind === 'article') {
+        saved = await articles.update(id, changes[action], { actor });
+      } else {
+        saved = await eventsService().update(id, changes[action]);
+        await recordEventRevision(db, eventsService(), id, actor, now);
+      }
+      await db('submissions').where({ item_type: kind, item_id: id, state: 'pending' }).update({ state: 'reviewed' });
       return saved;
     },
   };

@@ -7,6 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Database } from '../../common/database';
 import type { ArticleInput } from '../articles/article-input';
 import type { Article, ArticlesService, SaveResult } from '../articles/articles-service';
+import type { EventsService } from '../events/events-service';
 import { BadRequestError, NotFoundError } from '../errors';
 
 export const REVISION_ACTIONS = ['create', 'edit', 'restore', 'submit', 'publish', 'hide', 'feature', 'unfeature'] as const;
@@ -130,4 +131,13 @@ export function withRevisions(articles: ArticlesService, db: Database, now: () =
     },
   };
   return service;
+}
+
+/** Events keep a history too: a snapshot after each editor save, submission and moderation action. */
+export async function recordEventRevision(db: Database, events: EventsService, id: number, actor: Actor, now: () => number = Date.now): Promise<void> {
+  const e = await events.get(id);
+  const snapshot = { title: e.title, summary: e.summary, body: e.body, location: e.location, startsAt: e.startsAt, endsAt: e.endsAt, tags: e.tags, status: e.status, featured: e.featured };
+  await db('revisions').insert({
+    item_type: 'event', item_id: id, user_id: actor.userId, action: actor.action ?? 'edit', reason: (actor.reason ?? '').slice(0, 500), snapshot: JSON.stringify(snapshot), created_at: now(),
+  });
 }

@@ -60,10 +60,10 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
   const { db } = options;
   const articles = withRevisions(options.articles, db, now);
   const media = createMediaStore({ db, dir: options.mediaDir, maxBytes: options.mediaMaxBytes, onJournaled: options.onJournaled, now });
-  const moderation = createModeration({ db, articles, limits: options.submissionLimits, now });
+  const moderation = createModeration({ db, articles, events: options.events, limits: options.submissionLimits, now });
   const views = createViews();
   const deps: EditorDeps = {
-    db, articles, moderation, media, views, logger: options.logger, now,
+    db, articles, events: options.events, moderation, media, views, logger: options.logger, now,
     loginLimits: options.loginLimits ?? DEFAULT_LOGIN_LIMITS,
     mediaMaxBytes: options.mediaMaxBytes,
     maxBodyBytes: options.maxBodyBytes,

@@ -11,6 +11,7 @@ import { parseId } from './content-routes';
 import type { EditorDeps } from './editor-deps';
 import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
+import { recordEventRevision } from '../revisions/revisions';
 
 export interface EventFormValues {
   title: string; summary: string; body: string; location: string; startsAt: string; endsAt: string; tags: string; status: string; featured: boolean;
@@ -63,7 +64,11 @@ export function eventsRoutes(deps: EditorDeps, events: EventsService): Router {
 
   async function show(res: express.Response, id: number | undefined, values: EventFormValues, error?: HyperstaticError, status = 200) {
     const event = id ? await events.get(id) : undefined;
-    renderPage(views, res, 'event-edit.njk', { event, values, error: error?.message, errorField: (error as { field?: string } | undefined)?.field, nav: 'events', publicUrl: deps.publicUrl }, status);
+    const revisions = id
+      ? await deps.db('revisions').leftJoin('users', 'users.id', 'revisions.user_id').where({ item_type: 'event', item_id: id }).orderBy('revisions.id', 'desc').limit(100)
+        .select('revisions.id', 'revisions.action', 'revisions.reason', 'revisions.created_at as createdAt', 'users.name as user')
+      : [];
+    renderPage(views, res, 'event-edit.njk', { event, values, revisions, error: error?.message, errorField: (error as { field?: string } | undefined)?.field, nav: 'events', publicUrl: deps.publicUrl }, status);
   }
 
   router.get('/editor/events/new', editors, async (_req, res) => {
@@ -81,6 +86,7 @@ export function eventsRoutes(deps: EditorDeps, events: EventsService): Router {
     try {
       const input = parseEventForm(req.body, id ? 'update' : 'create');
       const saved = id ? await events.update(id, input) : await events.create(input, req.session!.user.id);
+      await recordEventRevision(deps.db, events, saved.id, { userId: req.session!.user.id, action: id ? 'edit' : 'create' }, deps.now);
       res.redirect(303, withNotice(`/editor/events/${saved.id}`, id ? 'saved' : `created at ${saved.url}`));
     } catch (error) {
       if (error instanceof HyperstaticError && error.status < 500) return show(res, id, values, error, error.status);

@@ -1,11 +1,19 @@
 // The moderation queue and site settings.
 import express, { Router } from 'express';
 import { OPEN_PUBLISHING_MODES, parseOpenPublishing, readSettings, writeSettings } from '../moderation/settings';
-import { parseModerationAction } from '../moderation/moderation';
+import { parseModerationAction, SubmissionKind } from '../moderation/moderation';
+import { BadRequestError } from '../errors';
 import { parseId } from './content-routes';
 import type { EditorDeps } from './editor-deps';
 import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
+
+/** `articles` or `events` in a moderation URL. */
+export function parseKind(raw: unknown): SubmissionKind {
+  if (raw === 'articles') return 'article';
+  if (raw === 'events') return 'event';
+  throw new BadRequestError('only articles and events are moderated', 'kind');
+}
 
 export function moderationRoutes(deps: EditorDeps): Router {
   const { db, views, moderation } = deps;
@@ -19,13 +27,14 @@ export function moderationRoutes(deps: EditorDeps): Router {
     renderPage(views, res, 'moderation.njk', { items, state, settings, nav: 'moderation', notice: req.query.notice });
   });
 
-  router.post('/editor/moderation/articles/:id', moderators, form, requireCsrf, async (req: WebRequest, res) => {
+  router.post('/editor/moderation/:kind/:id', moderators, form, requireCsrf, async (req: WebRequest, res) => {
+    const kind = parseKind(req.params.kind);
     const id = parseId(req.params.id);
     const body = req.body as Record<string, unknown>;
     const { action, reason } = parseModerationAction(body.action, body.reason);
-    await moderation.act(id, action, req.session!.user.id, reason);
-    const back = typeof body.back === 'string' && body.back === 'article' ? `/editor/articles/${id}` : '/editor/moderation';
-    res.redirect(303, withNotice(back, `article ${id}: ${action}${reason ? ` (${reason})` : ''}`));
+    await moderation.act(kind, id, action, req.session!.user.id, reason);
+    const back = body.back === 'item' ? `/editor/${kind}s/${id}` : '/editor/moderation';
+    res.redirect(303, withNotice(back, `${kind} ${id}: ${action}${reason ? ` (${reason})` : ''}`));
   });
 
   router.get('/editor/settings', requireRole('admin'), async (req: WebRequest, res) => {

@@ -7,6 +7,8 @@ import { HyperstaticError } from '../../common/errors';
 import { readSettings } from '../moderation/settings';
 import { BadRequestError, NotFoundError } from '../errors';
 import { formValues, parseArticleForm } from './article-form';
+import { parseEventForm } from './events-routes';
+import type { Submission } from '../moderation/moderation';
 import type { EditorDeps } from './editor-deps';
 import { renderPage } from './render';
 import { anonCsrfToken, clientAddress, requireAnonCsrf, WebRequest } from './web-session';
@@ -26,7 +28,7 @@ export function publicRoutes(deps: EditorDeps): Router {
   router.get('/submit', async (req: WebRequest, res) => {
     const settings = await readSettings(db);
     if (settings.openPublishing === 'off') throw new NotFoundError('open publishing');
-    renderPage(views, res, 'submit.njk', { anonCsrf: anonCsrfToken(req, res), settings, values: formValues({}), siteName: deps.siteName, publicUrl: deps.publicUrl });
+    renderPage(views, res, 'submit.njk', { anonCsrf: anonCsrfToken(req, res), settings, values: formValues({}), event: {}, kind: 'article', events: Boolean(deps.events), siteName: deps.siteName, publicUrl: deps.publicUrl });
   });
 
   router.post('/submit', form, requireAnonCsrf, async (req: WebRequest, res) => {
@@ -35,13 +37,15 @@ export function publicRoutes(deps: EditorDeps): Router {
     const values = formValues(body);
     const again = (error: HyperstaticError) => {
       if (error.status === 429) res.set('Retry-After', String((error as { retryAfterSeconds?: number }).retryAfterSeconds ?? 3600));
-      renderPage(views, res, 'submit.njk', { anonCsrf: anonCsrfToken(req, res), settings, values, error: error.message, siteName: deps.siteName, publicUrl: deps.publicUrl }, error.status);
+      renderPage(views, res, 'submit.njk', { anonCsrf: anonCsrfToken(req, res), settings, values, event: body, kind: body.kind === 'event' ? 'event' : 'article', events: Boolean(deps.events), error: error.message, siteName: deps.siteName, publicUrl: deps.publicUrl }, error.status);
     };
     try {
       if (body[HONEYPOT_FIELD] !== undefined && body[HONEYPOT_FIELD] !== '') throw new BadRequestError('this submission looks automated and was not accepted', HONEYPOT_FIELD);
-      const input = parseArticleForm(body, 'create', { allowStatus: false });
-      if ((input.body ?? '').trim() === '') throw new BadRequestError('write something in the body', 'body');
-      const saved = await moderation.submit(input, clientAddress(req));
+      const submission: Submission = body.kind === 'event' && deps.events
+        ? { kind: 'event', input: parseEventForm({ title: body.title, summary: body.summary, body: body.body, tags: body.tags, location: body.location, startsAt: body.startsAt, endsAt: body.endsAt }, 'create') }
+        : { kind: 'article', input: parseArticleForm(body, 'create', { allowStatus: false }) };
+      if ((submission.input.body ?? '').trim() === '') throw new BadRequestError('write something in the body', 'body');
+      const saved = await moderation.submit(submission, clientAddress(req));
       renderPage(views, res, 'submitted.njk', { saved, siteName: deps.siteName, publicUrl: deps.publicUrl }, 201);
     } catch (error) {
       if (error instanceof HyperstaticError && error.status < 500 && error.status !== 404) return again(error);

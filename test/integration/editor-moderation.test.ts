@@ -142,4 +142,35 @@ describe('open publishing and moderation', () => {
     assert.equal((await admin.post('/editor/settings', { _csrf: admin.csrf(), openPublishing: 'everything' })).status, 400);
     assert.equal((await origin.db('settings').where({ name: 'open_publishing' }).first()).value, 'held');
   });
+
+  it('takes anonymous events too; a moderator hides one with a reason, once, even when the API call is retried', async () => {
+    const before = Number((await origin.db('events').count({ n: '*' }))[0].n);
+    const noDate = await submit({ kind: 'event', title: 'Street party', body: '<p>Music</p>' });
+    assert.equal(noDate.status, 400);
+    assert.match(noDate.text, /startsAt/);
+    assert.equal(Number((await origin.db('events').count({ n: '*' }))[0].n), before);
+    const res = await submit({ kind: 'event', title: 'Street party', body: '<p>Music</p><script>x()</script>', startsAt: '2026-12-24T18:00', location: 'Main square' });
+    assert.equal(res.status, 201);
+    assert.match(res.text, /event was received/);
+    const row = await origin.db('events').where({ title: 'Street party' }).first();
+    assert.equal(row.status, 'draft');
+    assert.equal(row.body, '<p>Music</p>');
+    const queue = await admin.get('/editor/moderation');
+    assert.match(queue.text, new RegExp(`/editor/moderation/events/${row.id}`));
+    for (let i = 0; i < 2; i++) {
+      const hide = await fetch(`${origin.url}/api/moderation/events/${row.id}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${origin.tokens.moderator}`, 'content-type': 'application/json', 'idempotency-key': `hide-event-${row.id}` },
+        body: JSON.stringify({ action: 'hide', reason: 'Not a public event' }),
+      });
+      assert.equal(hide.status, 200);
+    }
+    assert.equal((await origin.db('events').where({ id: row.id }).first()).status, 'hidden');
+    const history = await origin.db('revisions').where({ item_type: 'event', item_id: row.id }).orderBy('id');
+    assert.deepEqual(history.map((h) => [h.action, h.reason]), [['submit', ''], ['hide', 'Not a public event']]);
+    const bogus = await fetch(`${origin.url}/api/moderation/users/1`, {
+      method: 'POST', headers: { authorization: `Bearer ${origin.tokens.moderator}`, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'publish' }),
+    });
+    assert.equal(bogus.status, 400);
+  });
 });
