@@ -11,7 +11,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../test/harness/free-port';
-import { childPids, ensureInstalled, peakRssMiB, runWrk, startNginx, startVarnish, type LoadResult } from './support/proxy-rivals';
+import { childPids, ensureInstalled, peakRssMiB, randomPagesScript, runWrk, startNginx, startVarnish, type LoadResult } from './support/proxy-rivals';
 import { report, type Row } from './report';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -40,7 +40,7 @@ function startUpstream(port: number): Promise<{ server: http.Server; requests: (
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({ server, requests: () => requests })));
 }
 
-async function startOurs(port: number, upstreamPort: number, workers: number): Promise<Contender> {
+async function startOurs(port: number, upstreamPort: number, workers: number, cacheBytes = CACHE_BYTES): Promise<Contender> {
   const child: ChildProcess = spawn(process.execPath, [CLI, 'proxy'], {
     env: {
       ...process.env,
@@ -50,7 +50,7 @@ async function startOurs(port: number, upstreamPort: number, workers: number): P
       PROXY_FEED_URL: 'off',
       // nginx and Varnish log nothing here either.
       PROXY_ACCESS_LOG: 'false',
-      PROXY_CACHE_BYTES: String(CACHE_BYTES),
+      PROXY_CACHE_BYTES: String(cacheBytes),
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -76,6 +76,26 @@ async function startOurs(port: number, upstreamPort: number, workers: number): P
   };
 }
 
+/** The issue's reference point: bare node:http answering every request with one prebuilt 10 KB buffer, one process. */
+function startBareNode(port: number): Contender {
+  const source = `
+    const body = Buffer.alloc(10 * 1024, 'x');
+    require('node:http').createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=3600', 'content-length': '10240' });
+      res.end(body);
+    }).listen(${port}, '127.0.0.1');`;
+  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return {
+    name: 'bare node:http, one buffer (reference)',
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
 async function waitForHit(url: string, isHit: (res: Response) => boolean): Promise<void> {
   const deadline = Date.now() + 30_000;
   let last = 'no answer';
@@ -93,6 +113,34 @@ async function waitForHit(url: string, isHit: (res: Response) => boolean): Promi
   }
 }
 
+const CHURN_PAGES = 20_000;
+const CHURN_CACHE_MIB = 32;
+
+/** RSS bound: a small cache under a working set six times its size; the overhead above the budget should not grow with load. */
+async function memoryUnderChurn(dir: string, upstreamPort: number): Promise<Row> {
+  const port = await freePort();
+  const proxy = await startOurs(port, upstreamPort, 1, CHURN_CACHE_MIB * 1024 * 1024);
+  try {
+    await waitForHit(proxy.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
+    const idle = proxy.rss!();
+    const result = await runWrk(proxy.url + '/', SECONDS, CONNECTIONS, randomPagesScript(dir, CHURN_PAGES));
+    const peak = proxy.rss!();
+    const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
+    const cached = Number(/hyperstatic_proxy_cache_bytes(?:\{[^}]*\})? (\d+)/.exec(metrics)?.[1] ?? NaN);
+    return {
+      'cache budget MiB': CHURN_CACHE_MIB,
+      'cache held MiB': Math.round(cached / 2 ** 20),
+      'RSS idle MiB': Math.round(idle),
+      'peak RSS MiB': Math.round(peak),
+      'peak - budget MiB': Math.round(peak - CHURN_CACHE_MIB),
+      'req/s': Math.round(result.rps),
+      errors: result.errors,
+    };
+  } finally {
+    await proxy.stop();
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -103,7 +151,7 @@ async function main(): Promise<void> {
   ensureInstalled();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-proxy-'));
   const workers = Math.max(2, os.cpus().length);
-  const [upstreamPort, ours1Port, oursNPort, nginxPort, varnishPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [upstreamPort, ours1Port, oursNPort, nginxPort, varnishPort, barePort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const upstream = await startUpstream(upstreamPort);
   const contenders: Contender[] = [];
   try {
@@ -111,11 +159,13 @@ async function main(): Promise<void> {
     contenders.push(await startOurs(oursNPort, upstreamPort, workers));
     contenders.push(startNginx(dir, nginxPort, upstreamPort));
     contenders.push(startVarnish(dir, varnishPort, upstreamPort));
-    const [ours1, oursN, nginx, varnish] = contenders;
+    contenders.push(startBareNode(barePort));
+    const [ours1, oursN, nginx, varnish, bare] = contenders;
     await waitForHit(ours1.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
     await waitForHit(oursN.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
     await waitForHit(nginx.url, (res) => res.headers.get('x-cache') === 'HIT');
     await waitForHit(varnish.url, (res) => (res.headers.get('x-varnish') ?? '').includes(' '));
+    await waitForHit(bare.url, () => true);
     // Warm up every contender (JIT, every worker's cache, thread pools) before anything is measured.
     for (const c of contenders) await runWrk(c.url + PAGE, 2, CONNECTIONS);
     const warmRequests = upstream.requests();
@@ -151,6 +201,8 @@ async function main(): Promise<void> {
     report('proxy-summary', 'Median over rounds, ratios against the other caches measured in the same run', summary);
     process.stdout.write(`upstream requests during the measured runs: ${upstreamDuringRuns} (every answer came from a cache)\n`);
     process.stdout.write(`proxy cache size: ${CACHE_BYTES / 2 ** 20} MiB; peak RSS above is per contender, all its processes summed\n`);
+    const memory = await memoryUnderChurn(dir, upstreamPort);
+    report('proxy-memory', `Peak RSS while ${CHURN_PAGES} distinct 10 KB pages (${Math.round((CHURN_PAGES * 10) / 1024)} MiB) churn through a ${CHURN_CACHE_MIB} MiB cache, wrk -c${CONNECTIONS} -d${SECONDS}s`, [memory]);
     const failed = summary.filter((r) => Number(r.errors) > 0);
     if (failed.length > 0) throw new Error(`errors under load: ${failed.map((r) => r.contender).join(', ')}`);
   } finally {

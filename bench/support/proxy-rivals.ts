@@ -100,9 +100,10 @@ export interface LoadResult {
 }
 
 /** wrk with two threads, `connections` keep-alive connections, for `seconds`, one URL (asynchronous: the upstream shares our event loop). */
-export async function runWrk(url: string, seconds: number, connections: number): Promise<LoadResult> {
+export async function runWrk(url: string, seconds: number, connections: number, script?: string): Promise<LoadResult> {
+  const args = ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
   const out = await new Promise<string>((resolve, reject) => {
-    execFile(BINARIES.wrk, ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', url], { encoding: 'utf8' }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    execFile(BINARIES.wrk, args, { encoding: 'utf8' }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
   });
   const number = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
   const latency = (pct: string) => {
@@ -147,4 +148,11 @@ export function childPids(pid: number): number[] {
     }
   }
   return out;
+}
+
+/** A wrk script that asks for one of `pages` distinct pages at random, so the working set outgrows any small cache. */
+export function randomPagesScript(dir: string, pages: number): string {
+  const file = path.join(dir, 'random-pages.lua');
+  fs.writeFileSync(file, `math.randomseed(os.time())\nrequest = function()\n  return wrk.format(nil, "/pages/" .. math.random(1, ${pages}))\nend\n`);
+  return file;
 }
