@@ -15,9 +15,11 @@ const CONNECTION_CODES = new Set([
 /** A database or queue outage, as a 503 the client may retry; undefined for anything else. */
 export function asUnavailable(error: unknown): UnavailableError | undefined {
   if (error instanceof UnavailableError) return error;
-  const e = error as { code?: string; name?: string; errno?: number } | null;
+  const e = error as { code?: string; name?: string; errno?: number; fatal?: boolean } | null;
   if (!e) return undefined;
-  if ((e.code && CONNECTION_CODES.has(e.code)) || e.name === 'KnexTimeoutError' || e.errno === 1290) {
+  // mysql2 marks connection-level failures fatal; a session killed by a
+  // failover's fence surfaces as one when knex then tries to ROLLBACK.
+  if ((e.code && CONNECTION_CODES.has(e.code)) || e.name === 'KnexTimeoutError' || e.errno === 1290 || (e.fatal === true && !e.errno)) {
     const what = e.code === 'ER_OPTION_PREVENTS_STATEMENT' ? 'the database is read-only (a failover may be in progress)' : 'the database is unreachable';
     return new UnavailableError(`${what}; nothing was saved, retry shortly`, { cause: error });
   }

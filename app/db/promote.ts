@@ -4,8 +4,8 @@
 // failure after fencing lifts the fence again, so a refused promotion leaves
 // the topology as it was.
 import { HyperstaticError } from '../../common/errors';
-import { adminConnect, AdminConnection, AdminCredentials, NodeStatus, probeAll, rows } from './node-status';
-import { planPromotion, planRejoin, PromotionPlan, RejoinPlan } from './promotion-plan';
+import { adminConnect, AdminConnection, AdminCredentials, NodeStatus, probeAll, probeNode, rows } from './node-status';
+import { currentPrimary, planPromotion, planRejoin, PromotionPlan, RejoinPlan } from './promotion-plan';
 import { hostPort, NodeSpec } from './topology';
 
 export interface ClusterAccess {
@@ -32,6 +32,8 @@ export interface PromoteResult {
   plan: PromotionPlan;
   executed: boolean;
   durationMs: number;
+  /** ms since the start at which each step finished (checked, fenced, caughtUp, recorded, repointed, writable). */
+  timeline: Record<string, number>;
 }
 
 function spec(access: ClusterAccess, name: string): NodeSpec {
@@ -49,9 +51,7 @@ async function withAdmin<T>(access: ClusterAccess, name: string, fn: (conn: Admi
   }
 }
 
-/** read_only = 1, then end every client session except replication and the operator's own (they would keep writing through pooled connections). */
-async function fence(conn: AdminConnection, access: ClusterAccess): Promise<number> {
-  await rows(conn, 'SET GLOBAL read_only = 1');
+async function killClientSessions(conn: AdminConnection, access: ClusterAccess): Promise<number> {
   const sessions = await rows(
     conn,
     `SELECT ID FROM information_schema.PROCESSLIST
@@ -61,6 +61,34 @@ async function fence(conn: AdminConnection, access: ClusterAccess): Promise<numb
   );
   for (const s of sessions) await rows(conn, 'KILL CONNECTION ?', [Number(s.ID)]).catch(() => undefined);
   return sessions.length;
+}
+
+/**
+ * read_only = 1 and no client session left (pooled connections would keep
+ * trying). SET GLOBAL read_only waits for writes in flight, and a write
+ * queued behind a row lock whose holder can no longer commit would hold it
+ * for innodb_lock_wait_timeout (50 s by default): a second connection keeps
+ * killing client sessions until read_only is in place.
+ */
+async function fence(conn: AdminConnection, node: NodeSpec, access: ClusterAccess): Promise<number> {
+  const killer = await adminConnect(node, access.admin);
+  let done = false;
+  const killing = (async () => {
+    let killed = 0;
+    while (!done) {
+      killed += await killClientSessions(killer, access).catch(() => 0);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return killed + (await killClientSessions(killer, access).catch(() => 0));
+  })();
+  try {
+    await rows(conn, 'SET GLOBAL read_only = 1');
+  } finally {
+    done = true;
+  }
+  const killed = await killing;
+  await killer.end().catch(() => killer.destroy());
+  return killed;
 }
 
 async function gtidWait(conn: AdminConnection, position: string, timeoutMs: number): Promise<boolean> {
@@ -96,12 +124,22 @@ function refuse(what: string, problems: string[]): never {
 
 export async function promote(access: ClusterAccess, candidateName: string, options: PromoteOptions = {}): Promise<PromoteResult> {
   const started = Date.now();
+  const timeline: Record<string, number> = {};
+  const mark = (step: string) => {
+    timeline[step] = Date.now() - started;
+  };
   const log = options.log ?? (() => undefined);
   const catchUp = options.catchUpTimeoutMs ?? 10_000;
   const statuses = await probeAll(access.nodes, access.admin);
+  // The primary may be writing while we look: read it again after the
+  // replicas, so its position is at least what any of them holds and a
+  // replica can only look ahead of it by real divergence.
+  const primaryIndex = statuses.findIndex((s) => s.name === currentPrimary(access.nodes, statuses).name);
+  if (primaryIndex >= 0 && statuses[primaryIndex].reachable) statuses[primaryIndex] = await probeNode(spec(access, statuses[primaryIndex].name), access.admin);
   const plan = planPromotion(access.nodes, statuses, candidateName);
   const status = new Map(statuses.map((s) => [s.name, s]));
-  if (options.dryRun) return { plan, executed: false, durationMs: Date.now() - started };
+  mark('checked');
+  if (options.dryRun) return { plan, executed: false, durationMs: Date.now() - started, timeline };
   // An unknown, unreachable or current-primary candidate cannot be forced.
   if (!status.get(candidateName)?.reachable || candidateName === plan.oldPrimary) refuse(`promoting ${candidateName}`, plan.problems);
   if (plan.problems.length > 0 && !options.force) refuse(`promoting ${candidateName}`, plan.problems);
@@ -110,7 +148,8 @@ export async function promote(access: ClusterAccess, candidateName: string, opti
   const old = plan.oldPrimaryReachable ? await adminConnect(spec(access, plan.oldPrimary), access.admin).catch(() => undefined) : undefined;
   try {
     if (old) {
-      const killed = await fence(old, access);
+      const killed = await fence(old, spec(access, plan.oldPrimary), access);
+      mark('fenced');
       log(`fenced ${plan.oldPrimary}: read_only = 1, ${killed} client session(s) killed`);
       const [{ pos }] = await rows(old, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos');
       if (!(await gtidWait(candidate, String(pos), catchUp))) {
@@ -127,6 +166,7 @@ export async function promote(access: ClusterAccess, candidateName: string, opti
       log(`${candidateName} has applied everything it received (${received || 'nothing'})`);
     }
 
+    mark('caughtUp');
     await rows(candidate, 'STOP SLAVE');
     await rows(candidate, 'RESET SLAVE ALL');
     const [{ cur }] = await rows(candidate, 'SELECT @@GLOBAL.gtid_current_pos AS cur');
@@ -142,6 +182,7 @@ export async function promote(access: ClusterAccess, candidateName: string, opti
       [candidateName, plan.newEpoch, String(cur), Date.now()],
     );
     await rows(candidate, 'COMMIT');
+    mark('recorded');
     log(`${candidateName} is primary at epoch ${plan.newEpoch} (took over at ${cur})`);
 
     const semiSync = Boolean(status.get(candidateName)?.semiSync?.replicaEnabled || status.get(plan.oldPrimary)?.semiSync?.sourceEnabled);
@@ -158,6 +199,7 @@ export async function promote(access: ClusterAccess, candidateName: string, opti
         }),
       ),
     );
+    mark('repointed');
     repointed.forEach((r, i) => log(r.status === 'fulfilled' ? `${plan.repoint[i]} now replicates from ${candidateName}` : `could not repoint ${plan.repoint[i]}: ${(r.reason as Error).message}`));
 
     if (semiSync) {
@@ -171,8 +213,9 @@ export async function promote(access: ClusterAccess, candidateName: string, opti
       }
     }
     await rows(candidate, 'SET GLOBAL read_only = 0');
+    mark('writable');
     log(`${candidateName} is writable`);
-    return { plan, executed: true, durationMs: Date.now() - started };
+    return { plan, executed: true, durationMs: Date.now() - started, timeline };
   } finally {
     await candidate.end().catch(() => candidate.destroy());
     await old?.end().catch(() => old.destroy());
@@ -192,7 +235,7 @@ export async function rejoin(access: ClusterAccess, nodeName: string, options: {
   if (plan.problems.length > 0 && (!options.force || !reachable(nodeName) || !reachable(plan.primary) || nodeName === plan.primary)) refuse(`rejoining ${nodeName}`, plan.problems);
   const semiSync = Boolean(statuses.find((s) => s.name === plan.primary)?.semiSync?.sourceEnabled);
   await withAdmin(access, nodeName, async (conn) => {
-    const killed = await fence(conn, access);
+    const killed = await fence(conn, spec(access, nodeName), access);
     log(`fenced ${nodeName}: read_only = 1, ${killed} client session(s) killed`);
     await rows(conn, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF').catch(() => undefined);
     if (semiSync) await rows(conn, 'SET GLOBAL rpl_semi_sync_slave_enabled = ON');

@@ -120,7 +120,10 @@ export function planPromotion(nodes: readonly NodeSpec[], statuses: readonly Nod
     const theirs = heldGtid(other);
     const conflicts = gtidConflicts(held, theirs);
     if (conflicts.length > 0) problems.push(`GTID history diverged between ${candidateName} and ${other.name}: ${conflicts.join('; ')}`);
-    else if (!gtidContains(held, theirs)) {
+    // With the primary alive the candidate catches up with it (and so with
+    // every replica of it) after the fence; only a dead primary makes the
+    // most advanced replica the only safe choice.
+    else if (!old?.reachable && !gtidContains(held, theirs)) {
       problems.push(
         `${candidateName} is behind ${other.name}: ${other.name} holds ${formatGtidPosition(theirs)} but ${candidateName} only ${formatGtidPosition(held)} ` +
           `(${gtidDistance(theirs, held)} transaction(s)); promote ${other.name} instead, or --force to lose them`,

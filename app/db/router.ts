@@ -62,6 +62,8 @@ export function followingDatabase(current: () => Database): Database {
   });
 }
 
+const RETIRE_AFTER_MS = 10_000;
+
 interface Probe {
   conn?: mysql.Connection;
   connecting?: Promise<mysql.Connection>;
@@ -78,6 +80,7 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
   let state: RouterState = { primary: nodes[0].name, epoch: 0, writable: true, nodes: nodes.map((n) => ({ name: n.name, reachable: true })) };
   let replicaName: string | undefined;
   let closed = false;
+  const retiring = new Set<Database>();
 
   function pool(name: string): Database {
     let db = pools.get(name);
@@ -152,8 +155,15 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
       logger.warn({ from: previous.primary, to: primary, epoch: next.epoch }, 'database primary changed; switching pools');
       const old = pools.get(previous.primary);
       pools.delete(previous.primary);
-      // Queries still running on the old pool fail and are answered 503; new ones go to the new primary.
-      void old?.destroy().catch(() => undefined);
+      // New queries go to the new primary at once. The old pool is destroyed
+      // a little later: destroying it now would abort requests waiting for a
+      // connection with a bare "aborted"; on the fenced or dead node they fail
+      // with 1290 or a connection error, which callers answer as 503.
+      if (old) {
+        const timer = setTimeout(() => void old.destroy().catch(() => undefined), RETIRE_AFTER_MS);
+        timer.unref();
+        retiring.add(old);
+      }
       for (const l of listeners) l(next);
     } else if (previous.writable !== writable) {
       logger.warn({ primary, writable }, writable ? 'database primary is writable again' : 'database primary is not writable (fenced or down)');
@@ -199,7 +209,7 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
       if (timer) clearInterval(timer);
       await polling;
       for (const p of probes.values()) p.conn?.destroy();
-      await Promise.all([...pools.values()].map((db) => db.destroy()));
+      await Promise.all([...pools.values(), ...retiring].map((db) => db.destroy().catch(() => undefined)));
       pools.clear();
     },
   };
