@@ -87,7 +87,7 @@ describe('promoting a replica while publishing', () => {
     const res = await fetch(`${site.app.url}/api/articles`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${site.token}` },
-      body: JSON.stringify({ title: 'Into the void', status: 'published' }),
+      body: JSON.stringify({ title: 'Into the void', body: '<p>x</p>', status: 'published' }),
     });
     assert.equal(res.status, 503);
     assert.ok(res.headers.get('retry-after'), 'a 503 says when to retry');
