@@ -294,6 +294,7 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
   }
 
   const answerFast: FastAnswer = (method, target, headers) => {
+    const started = options.accessLog ? process.hrtime.bigint() : 0n;
     if (!isNormalTarget(target)) return undefined;
     const entry = cache.get(target, headers);
     if (entry === undefined) return undefined;
@@ -303,7 +304,7 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     countStatus(tally, entry.status);
     const head = hotHead(entry, nowMs, options.keepAliveSeconds);
     if (options.accessLog) {
-      accessLogger.info({ method, url: target, status: entry.status, cacheStatus: entry.hot?.headers['cache-status'], ms: 0, bytes: entry.body.length || undefined });
+      accessLogger.info({ method, url: target, status: entry.status, cacheStatus: entry.hot?.headers['cache-status'], ms: Number(process.hrtime.bigint() - started) / 1e6, bytes: entry.body.length || undefined });
     }
     return method === 'HEAD' ? [head] : [head, entry.body];
   };

@@ -90,6 +90,11 @@ describe('cache proxy: request safety', () => {
       assert.equal(access[0].status, 200);
       assert.match(String(access[0].cacheStatus), /^Hyperstatic; fwd=uri-miss/);
       assert.equal(typeof access[0].ms, 'number');
+      // The second request is a fresh hit, answered on the connection-level fast path: logged all the same.
+      await request(logged.url, '/logged?q=1');
+      const hit = lines.filter((l) => l.log === 'access')[1];
+      assert.equal(hit?.status, 200);
+      assert.match(String(hit?.cacheStatus), /^Hyperstatic; hit/);
     } finally {
       await logged.close();
     }
