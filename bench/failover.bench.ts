@@ -46,7 +46,9 @@ interface TrialResult {
   indeterminate: number;
   indeterminatePresent: number;
   duplicates: number;
+  notRendered: number;
   notOnMirror: number;
+  mirrorCursorAtEnd: number;
   plannedPromoteMs: number;
   plannedToPublishMs: number;
   emergencyPromoteMs: number;
@@ -124,22 +126,30 @@ async function runTrial(mode: 'semi-sync' | 'async', trial: number): Promise<Tri
     }
     const duplicates = [...present.values()].filter((n) => n > 1).length;
 
-    // Every acknowledged article rendered and on the mirror.
-    const deadline = Date.now() + 90_000;
+    // Every acknowledged article rendered (its page journaled on the final
+    // primary) and on the mirror.
+    const deadline = Date.now() + 60_000;
+    let mirrorDeadline = Infinity;
     for (;;) {
       const [{ n }] = await finalPrimary.query('SELECT COUNT(*) AS n FROM hyperstatic.outbox WHERE done_at IS NULL');
       const [{ head }] = await finalPrimary.query('SELECT journal_head AS head FROM hyperstatic.cluster_state WHERE id = 1');
       const cursor = site.mirror.cursor();
       if (Number(n) === 0 && cursor >= Number(head)) break;
-      if (Date.now() > deadline) {
-        process.stderr.write(`trial ${mode} ${trial}: not converged after 90 s: ${n} render(s) pending, journal head ${head}, mirror cursor ${cursor}\n`);
+      if (Number(n) === 0) mirrorDeadline = Math.min(mirrorDeadline, Date.now() + 20_000);
+      if (Date.now() > Math.min(deadline, mirrorDeadline)) {
+        process.stderr.write(`trial ${mode} ${trial}: not converged: ${n} render(s) pending, journal head ${head}, mirror cursor ${cursor}\n`);
         break;
       }
       await sleep(200);
     }
+    const rendered = new Set<string>(
+      ((await finalPrimary.query("SELECT path FROM hyperstatic.pages WHERE op = 'put'")) as { path: string }[]).map((r) => r.path),
+    );
+    let notRendered = 0;
     let notOnMirror = 0;
     for (const [title, entry] of titles) {
       if (!entry.acked || !present.has(title)) continue;
+      if (!rendered.has(entry.acked.url!)) notRendered++;
       const res = await fetch(`${site.mirror.url}${entry.acked.url}`);
       const body = await res.text();
       if (res.status !== 200 || !body.includes(title)) notOnMirror++;
@@ -154,7 +164,9 @@ async function runTrial(mode: 'semi-sync' | 'async', trial: number): Promise<Tri
       indeterminate,
       indeterminatePresent,
       duplicates,
+      notRendered,
       notOnMirror,
+      mirrorCursorAtEnd: site.mirror.cursor(),
       plannedPromoteMs: planned.durationMs,
       plannedToPublishMs: timeToPublish(events, plannedStart, plannedStart + (planned.timeline.fenced ?? 0)),
       emergencyPromoteMs: emergency.durationMs,
@@ -191,7 +203,9 @@ async function main(): Promise<void> {
       indeterminate: sum('indeterminate'),
       indeterminatePresent: sum('indeterminatePresent'),
       duplicates: sum('duplicates'),
+      notRendered: sum('notRendered'),
       notOnMirror: sum('notOnMirror'),
+      mirrorsStuck: rs.filter((r) => r.notOnMirror > 0).length,
       plannedToPublishP50: p('plannedToPublishMs', 50),
       plannedToPublishMax: p('plannedToPublishMs', 100),
       emergencyToPublishP50: p('emergencyToPublishMs', 50),

@@ -43,7 +43,15 @@ export function dialectOf(databaseUrl: string): Dialect {
   return databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'mysql';
 }
 
-export function createDatabase(databaseUrl: string, options: { poolMax?: number } = {}): Database {
+/** Where knex's own warnings go (pool and connection errors); knex prints them to the console otherwise. */
+export interface KnexLog {
+  warn(message: string): void;
+  error(message: string): void;
+  deprecate(method: string, alternative: string): void;
+  debug(message: string): void;
+}
+
+export function createDatabase(databaseUrl: string, options: { poolMax?: number; log?: KnexLog } = {}): Database {
   if (dialectOf(databaseUrl) === 'sqlite') {
     const filename = databaseUrl.slice('sqlite:'.length);
     if (filename !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
@@ -81,5 +89,6 @@ export function createDatabase(databaseUrl: string, options: { poolMax?: number 
     },
     pool: { min: 0, max: options.poolMax ?? 10 },
     acquireConnectionTimeout: 10_000,
+    ...(options.log ? { log: options.log } : {}),
   });
 }

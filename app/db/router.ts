@@ -85,7 +85,10 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
   function pool(name: string): Database {
     let db = pools.get(name);
     if (!db) {
-      db = createDatabase(nodes.find((n) => n.name === name)!.url, { poolMax: options.poolMax });
+      // Connection errors are expected while a node is fenced or down; the
+      // requests that meet them are answered 503 and logged there.
+      const log = { warn: (m: string) => logger.debug({ node: name }, m), error: (m: string) => logger.warn({ node: name }, m), deprecate: () => undefined, debug: () => undefined };
+      db = createDatabase(nodes.find((n) => n.name === name)!.url, { poolMax: options.poolMax, log });
       pools.set(name, db);
     }
     return db;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { probeAll } from '../../app/db/node-status';
-import { promote, PromotionRefusedError, rejoin } from '../../app/db/promote';
+import { promote, PromotionRefusedError, rejoin, setupReplica } from '../../app/db/promote';
 import { currentPrimary } from '../../app/db/promotion-plan';
 import { queryUrl, waitForReplica } from '../harness/mariadb';
 import { startFailoverSite, type FailoverSite } from './failover-site';
@@ -15,7 +15,8 @@ describe('promoting a replica while publishing', () => {
   let site: FailoverSite;
 
   before(async () => {
-    site = await startFailoverSite({ semiSync: true });
+    // A short semi-sync timeout: the setup-replica case briefly leaves the primary without an acknowledging replica.
+    site = await startFailoverSite({ semiSync: true, semiSyncTimeoutMs: 2000 });
   });
   after(async () => {
     await site?.close();
@@ -141,5 +142,24 @@ describe('promoting a replica while publishing', () => {
     assert.equal(afterwards.epoch, before.epoch);
     const [slave] = await stray.query('SHOW SLAVE STATUS');
     assert.equal(slave?.Slave_IO_Running, 'No', 'the diverged node was not started as a replica');
+  });
+
+  test('setup-replica points a node with no replication at the primary, with semi-sync', async () => {
+    const node = site.node('replica1');
+    await node.query('STOP SLAVE');
+    await node.query('RESET SLAVE ALL');
+    await node.query('SET GLOBAL rpl_semi_sync_slave_enabled = OFF');
+    const statuses = await setupReplica(site.access, { node: 'replica1', semiSync: true });
+    const r1 = statuses.find((s) => s.name === 'replica1')!;
+    assert.equal(r1.replica?.sourcePort, site.node('replica2').port, 'it replicates from the current primary');
+    assert.ok(r1.replica?.ioRunning && r1.replica.sqlRunning);
+    assert.equal(r1.readOnly, true);
+    assert.equal(r1.semiSync?.replicaEnabled, true);
+    const primary = statuses.find((s) => s.name === 'replica2')!;
+    assert.ok(primary.semiSync?.sourceEnabled && primary.semiSync.clients >= 1, 'the primary waits for a semi-sync acknowledgement');
+    const saved = await site.publish('After setting up a replica');
+    await waitForReplica(site.node('replica2'), node);
+    const [article] = await node.query('SELECT title FROM hyperstatic.articles WHERE id = ?', [saved.id]);
+    assert.equal(article?.title, 'After setting up a replica');
   });
 });
