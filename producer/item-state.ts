@@ -48,3 +48,14 @@ export function entriesOf(state: StoredState): { index_key: string; bucket: stri
     item_id: state.id,
   }));
 }
+
+/** render_state.state: the listing fingerprint is the card itself, so it is not stored twice. */
+export function serializeState(state: StoredState): string {
+  const { listing: _listing, ...rest } = state;
+  return JSON.stringify(rest);
+}
+
+export function parseState(json: string): StoredState {
+  const rest = JSON.parse(json) as Omit<StoredState, 'listing'>;
+  return { ...rest, listing: JSON.stringify(rest.card) };
+}

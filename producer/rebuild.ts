@@ -14,7 +14,7 @@ import type { Database } from '../common/database';
 import type { IndexKey } from '../common/site-paths';
 import type { PageRef } from './affected-pages';
 import { lockJournal, RenderedPage, writePages } from './change-journal';
-import { articleState, entriesOf, eventState, StoredState } from './item-state';
+import { articleState, entriesOf, eventState, serializeState, StoredState } from './item-state';
 import { PageContext, renderItem, renderNotFound, renderRef } from './page-renderer';
 import type { Renderer } from './renderer';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './site-queries';
@@ -110,7 +110,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     for (const row of rows) {
       const s = topic === 'article' ? articleState(row as ArticleRow) : eventState(row as EventRow);
       const page = s.visible ? await renderItem(ctx, topic, row, s.slug, true) : undefined;
-      rendered.set(row.id, { state: s, json: JSON.stringify(s), page, updatedAt: row.updatedAt });
+      rendered.set(row.id, { state: s, json: serializeState(s), page, updatedAt: row.updatedAt });
     }
     return { ids, rendered };
   };

@@ -14,12 +14,12 @@ import type { Database } from '../common/database';
 import type { JournalNotifier } from '../common/journal-notifier';
 import type { Logger } from '../common/logger';
 import { isUnrecoverable, RenderHandler, RenderJob, UnrecoverableJobError } from '../common/render-queue';
-import { affectedPages, Membership } from './affected-pages';
+import { affectedPages } from './affected-pages';
 import { BatchResult, lockJournal, RenderedPage, writePages } from './change-journal';
-import { articleState, entriesOf, eventState, StoredState } from './item-state';
+import { articleState, entriesOf, eventState, parseState, serializeState, StoredState } from './item-state';
 import { renderItem, renderRef } from './page-renderer';
 import type { Renderer } from './renderer';
-import { ArticleRow, EventRow, loadArticles, loadEvents, recountBuckets } from './site-queries';
+import { ArticleRow, EventRow, loadArticles, loadEvents, adjustBuckets } from './site-queries';
 
 export interface RenderJobDeps {
   db: Database;
@@ -54,12 +54,12 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
       const previous = await trx('render_state').where({ topic: job.topic, item_id: job.itemId }).first('state', 'version');
       // Monotonic: a render never goes back to a version older than the last one stored.
       if (previous && Number(previous.version) > upTo) return undefined;
-      const before = previous ? (JSON.parse(previous.state as string) as StoredState) : undefined;
+      const before = previous ? parseState(String(previous.state)) : undefined;
 
       // Listing rows and the item's card first: the index pages below read them.
-      await saveListingState(trx, before, after);
+      await saveListingState(trx, after);
       await trx('render_state')
-        .insert({ topic: job.topic, item_id: job.itemId, state: JSON.stringify(after), version: upTo, rendered_at: at })
+        .insert({ topic: job.topic, item_id: job.itemId, state: serializeState(after), version: upTo, rendered_at: at })
         .onConflict(['topic', 'item_id'])
         .merge();
       const pages: RenderedPage[] = [];
@@ -114,12 +114,16 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
   };
 }
 
-/** Replaces the item's rows in the listing index and recounts every bucket it was or is in. */
-export async function saveListingState(trx: Knex | Knex.Transaction, before: StoredState | undefined, after: StoredState): Promise<void> {
-  await trx('index_entries').where({ topic: after.topic, item_id: after.id }).delete();
+/** Replaces the item's rows in the listing index and adjusts the count of every bucket it left or entered. */
+export async function saveListingState(trx: Knex | Knex.Transaction, after: StoredState): Promise<void> {
+  const id = (m: { index_key: string; bucket: string }) => `${m.index_key}\u0000${m.bucket}`;
+  const old = new Map((await trx('index_entries').where({ topic: after.topic, item_id: after.id }).select('index_key', 'bucket')).map((r) => [id(r), r]));
   const entries = entriesOf(after);
+  const now = new Map(entries.map((e) => [id(e), e]));
+  const changes: { key: string; bucket: string; delta: number }[] = [];
+  for (const [k, r] of old) if (!now.has(k)) changes.push({ key: r.index_key, bucket: r.bucket, delta: -1 });
+  for (const [k, e] of now) if (!old.has(k)) changes.push({ key: e.index_key, bucket: e.bucket, delta: 1 });
+  if (old.size) await trx('index_entries').where({ topic: after.topic, item_id: after.id }).delete();
   if (entries.length) await trx('index_entries').insert(entries);
-  const touched = new Map<string, Membership>();
-  for (const m of [...(before?.visible ? before.memberships : []), ...(after.visible ? after.memberships : [])]) touched.set(`${m.key}\u0000${m.bucket}`, m);
-  await recountBuckets(trx, [...touched.values()].map((m) => ({ key: m.key, bucket: m.bucket })));
+  await adjustBuckets(trx, changes);
 }

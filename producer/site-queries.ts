@@ -111,7 +111,9 @@ async function tagsOf(db: Db, table: string, column: string, ids: number[]): Pro
 /** Item ids of a listing: one bucket, or the newest `limit` (ascending from `from` when given). */
 export async function listingIds(db: Db, key: string, options: { bucket?: string; limit?: number; from?: number; order?: 'asc' | 'desc' }): Promise<number[]> {
   const order = options.order ?? 'desc';
-  const q = db('index_entries').where('index_key', key).orderBy([{ column: 'sort_at', order }, { column: 'item_id', order }]).select('item_id');
+  // The order is the primary key's (index_key, sort_at, topic, item_id; topic is constant within a key), so
+  // "newest N" is an index range read of N rows, never a sort of the whole listing.
+  const q = db('index_entries').where('index_key', key).orderBy([{ column: 'sort_at', order }, { column: 'topic', order }, { column: 'item_id', order }]).select('item_id');
   if (options.bucket !== undefined) q.where('bucket', options.bucket);
   if (options.from !== undefined) q.where('sort_at', '>=', options.from);
   if (options.limit !== undefined) q.limit(options.limit);
@@ -143,12 +145,15 @@ export async function bucketsOf(db: Db, key: string): Promise<Bucket[]> {
   return rows.map((r) => ({ bucket: String(r.bucket), items: Number(r.items) }));
 }
 
-/** Recounts the given buckets after index_entries changed (each count is bounded by its bucket). */
-export async function recountBuckets(db: Db, buckets: { key: string; bucket: string }[]): Promise<void> {
-  for (const { key, bucket } of buckets) {
-    const [{ n }] = await db('index_entries').where({ index_key: key, bucket }).count({ n: '*' });
-    if (Number(n) === 0) await db('index_buckets').where({ index_key: key, bucket }).delete();
-    else await db('index_buckets').insert({ index_key: key, bucket, items: Number(n) }).onConflict(['index_key', 'bucket']).merge();
+/** Adjusts bucket counts by the rows an item left (-1) and entered (+1); a bucket at 0 is removed. */
+export async function adjustBuckets(db: Db, changes: { key: string; bucket: string; delta: number }[]): Promise<void> {
+  for (const { key, bucket, delta } of changes) {
+    if (delta === 0) continue;
+    const row = await db('index_buckets').where({ index_key: key, bucket }).first('items');
+    const items = Math.max(0, Number(row?.items ?? 0) + delta);
+    if (items === 0) await db('index_buckets').where({ index_key: key, bucket }).delete();
+    else if (row) await db('index_buckets').where({ index_key: key, bucket }).update({ items });
+    else await db('index_buckets').insert({ index_key: key, bucket, items });
   }
 }
 

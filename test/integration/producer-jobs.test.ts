@@ -67,7 +67,7 @@ describe('producer: reliable render jobs', () => {
       const saved = await save(s, 'POST', '/api/articles', { title: 'Breaks the template', body: '<p>x</p>', status: 'published' });
       const head = await journalHead(s.db);
       const handler = createRenderJobHandler({ db: s.db, renderer: createRenderer(site, broken), notifier: createMemoryNotifier(), logger: createLogger('silent', 'test'), registry: new Registry() });
-      const outboxId = Number((await s.db('outbox').where({ item_id: saved.id }).max({ m: 'id' }).first()).m);
+      const outboxId = Number((await s.db('outbox').where({ item_id: saved.id }).max({ m: 'id' }).first())?.m);
       const error = await handler({ topic: 'article', itemId: saved.id, outboxId }).then(() => undefined, (e: unknown) => e);
       assert.ok(isUnrecoverable(error), 'a template error is unrecoverable (bull discards it instead of retrying)');
       assert.match(String((error as Error).message), /template article.njk failed/);

@@ -35,7 +35,7 @@ async function generated(name: string, articles: number): Promise<Database> {
 async function publishOne(db: Database, title: string) {
   const head = await journalHead(db);
   const saved = await createArticlesService({ db, now: () => NOW + 60_000 }).create({ title, body: '<p>new</p>', status: 'published', section: 'news', tags: ['Housing'] }, null);
-  const outboxId = Number((await db('outbox').where({ item_id: saved.id }).max({ m: 'id' }).first()).m);
+  const outboxId = Number((await db('outbox').where({ item_id: saved.id }).max({ m: 'id' }).first())?.m);
   const handler = createRenderJobHandler({ db, renderer, notifier: createMemoryNotifier(), logger: createLogger('silent', 'test'), registry: new Registry(), now: () => NOW + 60_000 });
   await handler({ topic: 'article', itemId: saved.id, outboxId });
   return { saved, entries: await entriesAfter(db, head) };
