@@ -11,7 +11,7 @@ import { parseEventForm } from './events-routes';
 import type { Submission } from '../moderation/moderation';
 import type { EditorDeps } from './editor-deps';
 import { renderPage } from './render';
-import { anonCsrfToken, clientAddress, requireAnonCsrf, WebRequest } from './web-session';
+import { anonCsrfToken, clientAddress, EDITOR_HEADERS, requireAnonCsrf, WebRequest } from './web-session';
 
 export const HONEYPOT_FIELD = 'website';
 
@@ -21,7 +21,7 @@ export function publicRoutes(deps: EditorDeps): Router {
   const form = express.urlencoded({ extended: false, limit: deps.maxBodyBytes, parameterLimit: 20 });
 
   router.use('/submit', (_req, res, next) => {
-    res.set({ 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff' });
+    res.set(EDITOR_HEADERS);
     next();
   });
 

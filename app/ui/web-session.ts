@@ -14,6 +14,19 @@ import type { Role } from '../auth/users';
 
 export const ANON_CSRF_COOKIE = 'hs_csrf';
 
+/**
+ * Editor and submission pages: never cached, never framed, and a CSP that
+ * allows only this origin's own script and styles, so markup that got past
+ * the sanitizer still could not run (defence in depth).
+ */
+export const EDITOR_HEADERS = {
+  'cache-control': 'no-store',
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' http: https:; media-src 'self' http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+};
+
 export type WebRequest = Request & { session?: Session; cookies?: Record<string, string | undefined>; anonCsrf?: string };
 
 export function cookies(req: WebRequest): Record<string, string | undefined> {
@@ -37,7 +50,7 @@ export function sessionLoader(db: Database) {
     res.locals.user = req.session?.user;
     res.locals.csrf = req.session?.csrfToken;
     // Editor pages hold unpublished drafts: never cache them, never frame them.
-    res.set({ 'cache-control': 'no-store', 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin' });
+    res.set(EDITOR_HEADERS);
     next();
   };
 }

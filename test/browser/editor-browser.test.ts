@@ -113,8 +113,9 @@ describe('the newsroom in a real browser', () => {
     await Promise.all([page.waitForURL(/\/editor\/articles\/\d+\?notice=/), page.click('button[value="save"]')]);
     articleEditUrl = page.url().split('?')[0];
     articleUrl = /Address: <code>([^<]+)<\/code>/.exec(await page.content())![1];
-    // editor.js refreshes the panel until every mirror serves the new version.
-    await page.waitForFunction("/live on 1\\/1 mirrors/.test(document.querySelector('#propagation')?.textContent ?? '')", undefined, { timeout: 20_000 });
+    // editor.js refreshes the panel until every mirror serves the new version
+    // (the editor's CSP forbids eval, so the wait polls with a selector).
+    await page.locator('#propagation', { hasText: /live on 1\/1 mirrors/ }).waitFor({ timeout: 20_000 });
     await shot('06-article-saved-propagation');
   });
 

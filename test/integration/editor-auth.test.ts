@@ -33,6 +33,7 @@ describe('editor accounts and sessions', () => {
     assert.equal(dashboard.status, 200);
     assert.match(dashboard.text, /editor1/);
     assert.equal(dashboard.headers.get('cache-control'), 'no-store');
+    assert.match(dashboard.headers.get('content-security-policy') ?? '', /script-src 'self'; .*frame-ancestors 'none'/);
   });
 
   it('refuses a wrong password or an unknown user with 401 and creates no session', async () => {
