@@ -10,6 +10,9 @@ import { formatGtidPosition } from '../../app/db/gtid';
 import { ClusterAccess, promote, PromoteResult, rejoin, setupReplica } from '../../app/db/promote';
 import { configuredNodes } from '../../app/db/topology';
 import { withDatabase } from '../cli-support';
+import type { Database } from '../../common/database';
+import { createLogger } from '../../common/logger';
+import { routerFor } from '../../app/db/router';
 
 export function clusterAccess(config: Config): ClusterAccess {
   if (config.databaseUrl.startsWith('sqlite:') && config.databaseNodes.length === 0) {
@@ -20,6 +23,18 @@ export function clusterAccess(config: Config): ClusterAccess {
     admin: { user: config.databaseAdminUser, password: config.databaseAdminPassword },
     replication: { user: config.databaseReplicationUser, password: config.databaseReplicationPassword },
   };
+}
+
+/** Runs `fn` on the current primary: with DATABASE_NODES that is whichever node the topology record names, not the first listed. */
+async function withPrimary<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+  if (config.databaseNodes.length <= 1) return withDatabase(config, fn);
+  const router = await routerFor(config, createLogger(config.logLevel, 'cli'));
+  try {
+    if (!router.state().writable) throw new Error(`the primary ${router.state().primary} is not writable (fenced or down); promote a replica first`);
+    return await fn(router.primary());
+  } finally {
+    await router.close();
+  }
 }
 
 export interface NodeRow {
@@ -98,7 +113,7 @@ export function register(program: Command): void {
     .description('Apply pending schema migrations (run by exactly one process: this command, or `all`)')
     .action(async () => {
       const config = loadConfig();
-      const applied = await withDatabase(config, migrateLatest);
+      const applied = await withPrimary(config, migrateLatest);
       out(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
     });
 
@@ -125,6 +140,8 @@ export function register(program: Command): void {
       const result = await promote(access, node, { dryRun: flags.dryRun, force: flags.force, catchUpTimeoutMs, log: (l) => out(`  ${l}`) });
       printPlan(result, out);
       if (result.executed) out(`done in ${result.durationMs} ms`);
+      // A dry run that would be refused fails too, so scripts can gate on it.
+      else if (result.plan.problems.length > 0) process.exitCode = 1;
     });
 
   db.command('rejoin')

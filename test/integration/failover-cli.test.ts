@@ -133,6 +133,12 @@ describe('failover commands and idempotent saves on the shared cluster', () => {
     assert.equal(await db('db_topology').first(), undefined, 'no topology record was written');
   });
 
+  test('`db migrate` with DATABASE_NODES migrates the primary the topology names', async () => {
+    const { code, stdout, stderr } = await cli(['db', 'migrate'], env);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /schema is up to date/);
+  });
+
   test('`status --json` reports the database nodes, queue depth and journal head, and degrades for an unreachable proxy', async () => {
     const { code, stdout, stderr } = await cli(['status', '--json'], { ...env, STATUS_PROXY_URLS: 'http://127.0.0.1:9' });
     assert.equal(code, 0, stderr);
