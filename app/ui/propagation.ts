@@ -62,16 +62,17 @@ export async function propagationOf(db: Database, itemId: number, path: string, 
     renderedAt,
     mirrors,
     liveCount,
-    summary: summarize(render, seq, mirrors, liveCount),
+    summary: summarize(render, seq, mirrors, liveCount, page ? (page.op as string) : null),
   };
 }
 
-export function summarize(render: Propagation['render'], seq: number | null, mirrors: MirrorReach[] | null, liveCount: number): string {
+export function summarize(render: Propagation['render'], seq: number | null, mirrors: MirrorReach[] | null, liveCount: number, op: string | null = 'put'): string {
   if (render === 'queued') return 'saved; waiting for the renderer';
   if (seq === null) return 'not on the public site (never published)';
   if (mirrors === null || mirrors.length === 0) return 'rendered; no mirror has reported its status';
   const lagging = mirrors.filter((m) => !m.live);
-  const parts = [`live on ${liveCount}/${mirrors.length} mirrors`];
+  // A hidden item's page is a 410 tombstone: what spreads is its removal.
+  const parts = [`${op === 'gone' ? 'removed (410)' : 'live'} on ${liveCount}/${mirrors.length} mirrors`];
   if (lagging.length > 0) parts.push(`${lagging.length} lagging ${Math.max(...lagging.map((m) => m.lagSeconds))} s`);
   const silent = mirrors.filter((m) => !m.reporting).length;
   if (silent > 0) parts.push(`${silent} not reporting`);

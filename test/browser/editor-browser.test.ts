@@ -146,6 +146,7 @@ describe('the newsroom in a real browser', () => {
     const gone = await fetch(`${publicUrl}${articleUrl}`);
     assert.equal(gone.status, 410);
     await page.reload();
+    await page.locator('#propagation', { hasText: /removed \(410\) on 1\/1 mirrors/ }).waitFor({ timeout: 20_000 });
     await shot('09-article-hidden');
   });
 

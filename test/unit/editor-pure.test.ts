@@ -102,5 +102,6 @@ describe('editor helpers', () => {
       { name: 'c', live: false, lagSeconds: 14, reporting: true },
     ];
     assert.equal(summarize('rendered', 7, mirrors, 2), 'live on 2/3 mirrors, 1 lagging 14 s');
+    assert.equal(summarize('rendered', 8, mirrors, 2, 'gone'), 'removed (410) on 2/3 mirrors, 1 lagging 14 s');
   });
 });

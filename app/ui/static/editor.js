@@ -23,7 +23,7 @@
         var dot = document.createElement('span');
         dot.className = 'dot ' + (m.live ? 'ok' : 'lag');
         li.appendChild(dot);
-        li.appendChild(document.createTextNode(m.name + ': ' + (m.live ? 'live' : 'lagging ' + m.lagSeconds + ' s') + (m.reporting ? '' : ' (not reporting)')));
+        li.appendChild(document.createTextNode(m.name + ': ' + (m.live ? (p.op === 'gone' ? 'removed' : 'live') : 'lagging ' + m.lagSeconds + ' s') + (m.reporting ? '' : ' (not reporting)')));
         list.appendChild(li);
       });
     }
