@@ -33,6 +33,12 @@ export interface FollowFeedOptions {
   idleTimeoutMs?: number;
   /** Lowest acceptable epoch, e.g. the one a mirror stored before a restart. */
   initialEpoch?: number;
+  /**
+   * While following any URL but the first (a fallback origin or a peer
+   * mirror, which may lag), reconnect to the first after this long, so a
+   * healed origin is preferred again. Default: never.
+   */
+  returnToFirstMs?: number;
 }
 
 export interface FeedFollower {
@@ -41,6 +47,12 @@ export interface FeedFollower {
   readonly done: Promise<void>;
   /** The highest epoch seen so far. */
   epoch(): number;
+  /**
+   * Drops the current connection as failed (with backoff) and resumes from
+   * after(): for consumers that take batches ahead of applying them and
+   * later find one they cannot apply.
+   */
+  restart(reason: Error): void;
 }
 
 export interface SseEvent {
@@ -124,16 +136,24 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
   let highestEpoch = options.initialEpoch ?? Number.NEGATIVE_INFINITY;
   let closed = false;
   let current: AbortController | undefined;
+  let currentProgress: { healthy: boolean } | undefined;
   let wake: (() => void) | undefined;
 
   /** Runs one connection until it fails (throws) or close() is called (returns). */
-  async function connectOnce(url: string, controller: AbortController, progress: { healthy: boolean }): Promise<void> {
+  async function connectOnce(url: string, controller: AbortController, progress: { healthy: boolean; returnHome?: boolean }): Promise<void> {
     let idle: NodeJS.Timeout | undefined;
     const armIdle = () => {
       clearTimeout(idle);
       idle = setTimeout(() => controller.abort(new Error(`no data for ${idleTimeoutMs} ms`)), idleTimeoutMs);
     };
     armIdle();
+    const goHome =
+      options.returnToFirstMs && url !== urls[0]
+        ? setTimeout(() => {
+            progress.returnHome = true;
+            controller.abort(new Error('returning to the preferred source'));
+          }, options.returnToFirstMs)
+        : undefined;
     try {
       const after = options.after();
       const res = await fetch(`${url}${FEED_PATH}?after=${after}`, {
@@ -197,6 +217,7 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
       if (!closed) throw new Error('feed stream ended');
     } finally {
       clearTimeout(idle);
+      clearTimeout(goHome);
     }
   }
 
@@ -207,7 +228,8 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
       const url = urls[index % urls.length];
       const controller = new AbortController();
       current = controller;
-      const progress = { healthy: false };
+      const progress: { healthy: boolean; returnHome?: boolean } = { healthy: false };
+      currentProgress = progress;
       try {
         await connectOnce(url, controller, progress);
       } catch (error) {
@@ -223,7 +245,7 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
       if (closed) break;
       // A connection that was accepted and whose batches were all taken resets the backoff.
       failures = progress.healthy ? 1 : failures + 1;
-      index += 1;
+      index = progress.returnHome ? 0 : index + 1;
       const base = Math.min(maxReconnectMs, reconnectMs * 2 ** Math.min(failures - 1, 30));
       const delay = Math.round(base / 2 + Math.random() * (base / 2));
       await new Promise<void>((resolve) => {
@@ -244,6 +266,10 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
   return {
     done,
     epoch: () => highestEpoch,
+    restart(reason) {
+      if (currentProgress) currentProgress.healthy = false;
+      current?.abort(reason);
+    },
     close() {
       if (closed) return;
       closed = true;

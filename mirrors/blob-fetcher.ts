@@ -3,6 +3,7 @@
 // verified against the name, and a bad or failed transfer moves on to the
 // next source. Concurrency is bounded so a large batch cannot open hundreds
 // of sockets or file handles at once.
+import { setMaxListeners } from 'node:events';
 import { BLOB_PATH } from '../common/feed-format';
 import type { Logger } from '../common/logger';
 import { BlobUnavailableError } from './errors';
@@ -32,6 +33,8 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
   const concurrency = options.concurrency ?? 8;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const shutdown = new AbortController();
+  // One listener per transfer in flight (MIRROR_FETCH_CONCURRENCY may exceed the default warning threshold of 10).
+  setMaxListeners(0, shutdown.signal);
   const inFlight = new Map<string, Promise<void>>();
   let active = 0;
   const waiting: (() => void)[] = [];

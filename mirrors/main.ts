@@ -14,6 +14,7 @@ import { createBlobFetcher } from './blob-fetcher';
 import { createFeedHub } from './feed-hub';
 import { createMirrorMetrics } from './metrics';
 import { MirrorStore } from './mirror-store';
+import { createApplyPipeline } from './apply-pipeline';
 import { bootstrapFromManifest } from './manifest-sync';
 import { loadPinnedKey } from './pinned-key';
 import { createProgress } from './progress';
@@ -77,11 +78,8 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
   let lastProgressLog = 0;
-  async function applyBatch(batch: FeedBatch, source: string): Promise<void> {
-    const last = batch.entries[batch.entries.length - 1].seq;
-    sync.sawHead(last, store.cursor(), source);
+  function applyBatch(batch: FeedBatch, source: string): void {
     try {
-      await fetcher.fetchAll(store.missingBlobs(batch), source);
       store.applyBatch(batch);
     } catch (error) {
       metrics.batchesRejected.inc();
@@ -106,6 +104,25 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
   }
 
   const feedUrls = [...config.mirrorOrigins, ...config.mirrorPeers];
+  const pipeline = createApplyPipeline({
+    window: 64,
+    fetchBlobs: async (batch, source) => {
+      sync.sawHead(batch.entries[batch.entries.length - 1].seq, store.cursor(), source);
+      try {
+        await fetcher.fetchAll(store.missingBlobs(batch), source);
+      } catch (error) {
+        metrics.batchesRejected.inc();
+        throw error;
+      }
+    },
+    apply: applyBatch,
+    appliedCursor: () => store.cursor(),
+    onFailure: (error) => {
+      logger.warn({ err: error.message, cursor: store.cursor() }, 'could not apply a batch; resuming the feed from the cursor');
+      sync.failed(error);
+      follower?.restart(error);
+    },
+  });
   let follower: FeedFollower | undefined;
   let stopping = false;
 
@@ -155,13 +172,14 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
         throw error;
       }
     },
-    onBatch: applyBatch,
+    onBatch: (batch, source) => pipeline.push(batch, source),
     onError: (error) => {
       sync.failed(error);
       metrics.feedErrors.inc();
     },
     logger,
     reconnectMs: config.mirrorReconnectMs,
+    returnToFirstMs: config.mirrorPreferOriginMs,
   });
   });
   const reporter = startStatusReporter({

@@ -19,7 +19,7 @@ export async function* manifestLines(db: Database, signingKey: KeyObject): Async
   const hasher = manifestHasher();
   // InnoDB REPEATABLE READ: cluster_state and every pages read below see the same snapshot,
   // so the cursor names exactly the journal position the page list reflects.
-  const trx: Knex.Transaction = isMysql(db) ? await db.transaction({ isolationLevel: 'repeatable read', readOnly: true }) : await db.transaction();
+  const trx: Knex.Transaction = isMysql(db) ? await db.transaction({ isolationLevel: 'repeatable read' }) : await db.transaction();
   try {
     const state = await trx('cluster_state').where({ id: 1 }).first('epoch', 'journal_head');
     const total = await trx('pages').whereNot('op', 'delete').count({ n: '*' }).first();

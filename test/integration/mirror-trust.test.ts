@@ -1,0 +1,176 @@
+// What a mirror trusts: only batches and manifests signed by the pinned
+// origin key; blobs only when they hash to their name. Bootstrap from the
+// manifest, `mirror verify --repair`, `keys init` and status reports, against
+// the real origin (embedded mode) and fake peers.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startEmbedded, type Embedded } from '../../bin/embedded';
+import { keyFiles } from '../../app/feed/signing-keys';
+import { mirrorStatuses } from '../../app/feed/mirror-status';
+import { loadConfig, type Config } from '../../common/config';
+import { createDatabase } from '../../common/database';
+import { createLogger } from '../../common/logger';
+import { createBlobFetcher } from '../../mirrors/blob-fetcher';
+import { MirrorStore } from '../../mirrors/mirror-store';
+import { loadPinnedKey } from '../../mirrors/pinned-key';
+import { openSqlite } from '../../mirrors/sqlite';
+import { verifyMirror } from '../../mirrors/verify';
+import { startFaultyLink } from '../support/faulty-link';
+import { FeedSignatureError, verifyBatch } from '../../common/feed-format';
+import { makeBatch, startFakeOrigin, TEST_FEED_KEYS } from './mirror-fake-origin';
+import { eventually, rawGet, startTestMirror, tempDir } from './mirror-helpers';
+
+const CLI = path.join(__dirname, '..', '..', 'bin', 'hyperstatic.js');
+
+async function metric(url: string, name: string): Promise<number> {
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(await (await fetch(`${url}/metrics`)).text());
+  return match ? Number(match[1]) : 0;
+}
+
+describe('mirror trust: signatures, manifests, repair', () => {
+  let site: Embedded;
+  let config: Config;
+  let publicKeyFile: string;
+
+  before(async () => {
+    config = loadConfig({ DATA_DIR: tempDir('mirror-trust'), APP_PORT: '0', MIRROR_PORT: '0', PROXY_PORT: '0', LOG_LEVEL: 'silent', REDIS_URL: '', DATABASE_URL: '', MIRROR_RECONNECT_MS: '20', MIRROR_STATUS_INTERVAL_MS: '0' });
+    site = await startEmbedded(config);
+    publicKeyFile = keyFiles(config.feedSigningKey).publicPath;
+  });
+
+  after(async () => {
+    await site?.close();
+  });
+
+  test('the origin key pair is created owner-only and `keys init` keeps an existing pair', () => {
+    assert.equal(fs.statSync(config.feedSigningKey).mode & 0o077, 0, 'the private key is readable by its owner only');
+    const before = fs.readFileSync(config.feedSigningKey, 'utf8');
+    const out = execFileSync(process.execPath, [CLI, 'keys', 'init'], { env: { ...process.env, DATA_DIR: config.dataDir } }).toString();
+    assert.match(out, /already exists/);
+    assert.match(out, /MIRROR_PUBLIC_KEY=[A-Za-z0-9+/]{43}=/);
+    assert.equal(fs.readFileSync(config.feedSigningKey, 'utf8'), before);
+  });
+
+  test('a mirror without a usable pinned key refuses to start, naming MIRROR_PUBLIC_KEY', async () => {
+    await assert.rejects(startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: path.join(config.dataDir, 'no-such.pub') } }), /MIRROR_PUBLIC_KEY/);
+    await assert.rejects(startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: 'bm90IGEga2V5IGF0IGFsbCwganVzdCBzb21lIHRleHQgaGVyZQ==' } }), /MIRROR_PUBLIC_KEY/);
+  });
+
+  test('an empty mirror bootstraps from the signed manifest, then follows the feed', async () => {
+    const manifest = await (await fetch(`${site.appUrl}/manifest`)).text();
+    const head = JSON.parse(manifest.split('\n')[0]) as { cursor: number; pages: number };
+    assert.ok(head.pages > 10, 'the seeded site has pages');
+    const mirror = await startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: publicKeyFile } });
+    try {
+      await mirror.waitForCursor(head.cursor, 10_000);
+      const store = (await (await fetch(`${mirror.url}/_mirror/manifest`)).text()).trim().split('\n');
+      assert.equal(store.length - 2, head.pages, 'every page of the manifest is on the mirror');
+      const res = await fetch(`${site.appUrl}/api/articles`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${site.adminToken}` },
+        body: JSON.stringify({ title: `After bootstrap ${Date.now()}`, body: '<p>fresh</p>', status: 'published' }),
+      });
+      const { url } = (await res.json()) as { url: string };
+      await eventually(async () => assert.equal((await rawGet(mirror.url, encodeURI(url))).status, 200), 10_000);
+    } finally {
+      await mirror.close();
+    }
+  });
+
+  test('a manifest altered on the way is refused and nothing of it is applied', async () => {
+    const link = await startFaultyLink(site.appUrl);
+    // Same length: the stream still parses, only the signature can tell.
+    const altered = link.replaceOnce('down', '"kind":"article"', '"kind":"index"  ');
+    const mirror = await startTestMirror({ origins: [link.url], env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_BOOTSTRAP: 'true' } });
+    try {
+      await altered;
+      await eventually(async () => assert.ok((await metric(mirror.url, 'hyperstatic_mirror_signature_rejections_total')) >= 1), 5000);
+      // It falls back to replaying the signed feed and still ends up complete.
+      const { cursor } = JSON.parse((await (await fetch(`${site.appUrl}/manifest`)).text()).split('\n')[0]) as { cursor: number };
+      await mirror.waitForCursor(cursor, 15_000);
+    } finally {
+      await mirror.close();
+      await link.close();
+    }
+  });
+
+  test('`mirror verify --repair` restores a corrupted blob and a tampered index entry from the signed manifest', async () => {
+    const mirror = await startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: publicKeyFile } });
+    const { cursor } = JSON.parse((await (await fetch(`${site.appUrl}/manifest`)).text()).split('\n')[0]) as { cursor: number };
+    await mirror.waitForCursor(cursor, 10_000);
+    await mirror.close();
+    const store = MirrorStore.open(mirror.dataDir);
+    const logger = createLogger('silent', 'verify');
+    const fetcher = createBlobFetcher({ store, sources: () => [site.appUrl], logger });
+    try {
+      const home = store.lookup('/');
+      assert.ok(home);
+      fs.writeFileSync(store.blobPath(home.sha256), 'defaced');
+      const article = [...store.pages()].find((p) => p.kind === 'article');
+      assert.ok(article);
+      // Someone with disk access drops a page from the index behind the mirror's back.
+      const raw = openSqlite(path.join(mirror.dataDir, 'index.sqlite'));
+      raw.prepare('DELETE FROM pages WHERE path = ?').run(article.path);
+      raw.close();
+      const check = await verifyMirror({ store, url: site.appUrl, manifestPath: '/manifest', publicKey: loadPinnedKey(publicKeyFile), fetcher, repair: false, logger });
+      assert.equal(check.consistent, false);
+      assert.deepEqual(check.corruptBlobs, [home.sha256]);
+      assert.equal(check.missing, 1);
+      const repaired = await verifyMirror({ store, url: site.appUrl, manifestPath: '/manifest', publicKey: loadPinnedKey(publicKeyFile), fetcher, repair: true, logger });
+      assert.equal(repaired.repairedBlobs, 1);
+      assert.ok(repaired.repairedPaths >= 1);
+      const again = await verifyMirror({ store, url: site.appUrl, manifestPath: '/manifest', publicKey: loadPinnedKey(publicKeyFile), fetcher, repair: false, logger });
+      assert.equal(again.consistent, true, JSON.stringify(again));
+      assert.equal(fs.readFileSync(store.blobPath(home.sha256)).includes('defaced'), false);
+    } finally {
+      fetcher.close();
+      store.close();
+    }
+  });
+
+  test('mirror status reports are stored for `hyperstatic status`; bad reports get a 4xx and change nothing', async () => {
+    const mirror = await startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_NAME: 'far-away' } });
+    const db = createDatabase(config.databaseUrl);
+    try {
+      await mirror.reportStatus();
+      const bad = await fetch(`${site.appUrl}/mirror-status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x', url: '', cursor: -1, epoch: 1, head: 1, lagEntries: 0, lagSeconds: 0, connected: true }) });
+      assert.equal(bad.status, 400);
+      assert.equal(((await bad.json()) as { error: { field: string } }).error.field, 'cursor');
+      const notAnObject = await fetch(`${site.appUrl}/mirror-status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1,2]' });
+      assert.equal(notAnObject.status, 400);
+      const statuses = await mirrorStatuses(db);
+      assert.deepEqual(statuses.map((s) => s.name), ['far-away']);
+      assert.equal(statuses[0].url, mirror.url);
+      assert.equal(typeof statuses[0].lagSeconds, 'number');
+    } finally {
+      await mirror.close();
+      await db.destroy();
+    }
+  });
+});
+
+describe('mirror trust against a lying origin', () => {
+  test('refuses an unsigned or mis-signed batch and takes the real one from the next source', async () => {
+    const liar = await startFakeOrigin();
+    const honest = await startFakeOrigin();
+    const real = makeBatch(1, 1, [{ path: '/a/', body: 'the real story' }]);
+    const forged = makeBatch(1, 1, [{ path: '/a/', body: 'a forged story' }]);
+    // The real batch's signature on forged entries: a replayed signature must not vouch for other content.
+    liar.publish({ batch: { ...forged.batch, sig: real.batch.sig }, blobs: forged.blobs });
+    assert.throws(() => verifyBatch({ ...real.batch, sig: undefined }, TEST_FEED_KEYS.publicKey), FeedSignatureError);
+    honest.publish(real);
+    const mirror = await startTestMirror({ origins: [liar.url, honest.url] });
+    try {
+      await mirror.waitForCursor(1, 5000);
+      assert.equal((await rawGet(mirror.url, '/a/')).text, 'the real story');
+      assert.ok((await metric(mirror.url, 'hyperstatic_mirror_signature_rejections_total')) >= 1);
+    } finally {
+      await mirror.close();
+      await liar.close();
+      await honest.close();
+    }
+  });
+});
