@@ -21,6 +21,7 @@ import { listSections } from '../ui/content-queries';
 import { parseId } from '../ui/content-routes';
 import type { EditorDeps } from '../ui/editor-deps';
 import { propagationOf } from '../ui/propagation';
+import { listTags, renameTag } from '../ui/tags';
 import { HONEYPOT_FIELD } from '../ui/public-routes';
 import { clientAddress } from '../ui/web-session';
 
@@ -197,6 +198,15 @@ export function editorApiRoutes(deps: EditorDeps): Router {
       await trx('sections').insert({ slug, name });
       return { slug, name };
     }));
+  });
+
+  // Tags: renaming keeps the slug and re-renders what shows the name.
+  router.get('/tags', token, async (_req, res) => {
+    res.json({ tags: await listTags(db) });
+  });
+  router.put('/tags/:slug', token, role('admin', 'editor'), jsonBody, json, async (req: ApiRequest, res) => {
+    const name = body(req).name;
+    await once(req, res, req.user!.id, 200, keyAfter(() => renameTag(db, String(req.params.slug), name, deps.now())));
   });
 
   // Open publishing, for scripts and apps: the same checks as the public form.

@@ -11,6 +11,7 @@ import { parseArticleForm, formValues, ArticleFormValues } from './article-form'
 import { dashboardCounts, listArticles, listSections, parseArticleFilter } from './content-queries';
 import type { EditorDeps } from './editor-deps';
 import { propagationOf } from './propagation';
+import { listTags, renameTag } from './tags';
 import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
 
@@ -128,6 +129,15 @@ export function contentRoutes(deps: EditorDeps): Router {
     if (await db('sections').where({ slug }).first('id')) throw new ConflictError(`section "${slug}" already exists`, 'slug');
     await db('sections').insert({ slug, name });
     res.redirect(303, withNotice('/editor/sections', `section ${name} created`));
+  });
+
+  router.get('/editor/tags', anyone, async (req: WebRequest, res) => {
+    renderPage(views, res, 'tags.njk', { tags: await listTags(db), nav: 'sections', notice: req.query.notice });
+  });
+
+  router.post('/editor/tags/:slug', editors, form, requireCsrf, async (req: WebRequest, res) => {
+    const renamed = await renameTag(db, String(req.params.slug), (req.body as Record<string, unknown>).name, deps.now());
+    res.redirect(303, withNotice('/editor/tags', `tag ${renamed.slug} renamed to ${renamed.name}; ${renamed.queued} item(s) re-rendering`));
   });
 
   return router;

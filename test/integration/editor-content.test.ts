@@ -201,4 +201,22 @@ describe('articles in the editor UI', () => {
     const list = await web.get('/editor/events');
     assert.match(list.text, /Open day/);
   });
+
+  it('renames a tag, keeping its slug, and queues every tagged item for re-rendering; bad names are refused', async () => {
+    await newArticle({ title: 'Tagged one', body: '<p>x</p>', tags: 'Harbour works', status: 'published' });
+    await newArticle({ title: 'Tagged two', body: '<p>x</p>', tags: 'Harbour works' });
+    const outboxBefore = Number((await origin.db('outbox').count({ n: '*' }))[0].n);
+    await web.get('/editor/tags');
+    const bad = await web.post('/editor/tags/harbour-works', { _csrf: web.csrf(), name: '<script>x</script>' });
+    assert.equal(bad.status, 400);
+    assert.equal((await origin.db('tags').where({ slug: 'harbour-works' }).first()).name, 'Harbour works');
+    await web.get('/editor/tags');
+    const ok = await web.post('/editor/tags/harbour-works', { _csrf: web.csrf(), name: 'Harbour redevelopment' });
+    assert.equal(ok.status, 303);
+    const tag = await origin.db('tags').where({ slug: 'harbour-works' }).first();
+    assert.equal(tag.name, 'Harbour redevelopment');
+    assert.equal(Number((await origin.db('outbox').count({ n: '*' }))[0].n), outboxBefore + 2, 'one render per tagged article');
+    await web.get('/editor/tags');
+    assert.equal((await web.post('/editor/tags/no-such-tag', { _csrf: web.csrf(), name: 'Whatever' })).status, 404);
+  });
 });
