@@ -186,6 +186,12 @@ export async function promote(access: ClusterAccess, candidateName: string, opti
     log(`${candidateName} is primary at epoch ${plan.newEpoch} (took over at ${cur})`);
 
     const semiSync = Boolean(status.get(candidateName)?.semiSync?.replicaEnabled || status.get(plan.oldPrimary)?.semiSync?.sourceEnabled);
+    // On before the replicas connect, so their dump threads start semi-sync
+    // (the record above is already written, so nothing waits on it).
+    if (semiSync && plan.repoint.length > 0) {
+      await rows(candidate, "SET GLOBAL rpl_semi_sync_master_wait_point = 'AFTER_SYNC'");
+      await rows(candidate, 'SET GLOBAL rpl_semi_sync_master_enabled = ON');
+    }
     const repointed = await Promise.allSettled(
       plan.repoint.map((name) =>
         withAdmin(access, name, async (conn) => {
@@ -203,12 +209,13 @@ export async function promote(access: ClusterAccess, candidateName: string, opti
     repointed.forEach((r, i) => log(r.status === 'fulfilled' ? `${plan.repoint[i]} now replicates from ${candidateName}` : `could not repoint ${plan.repoint[i]}: ${(r.reason as Error).message}`));
 
     if (semiSync) {
-      const ok = repointed.some((r) => r.status === 'fulfilled');
-      if (ok) {
-        await rows(candidate, "SET GLOBAL rpl_semi_sync_master_wait_point = 'AFTER_SYNC'");
-        await rows(candidate, 'SET GLOBAL rpl_semi_sync_master_enabled = ON');
-        log((await waitForSemiSyncClient(candidate, 3000)) ? 'semi-sync (AFTER_SYNC) is on with at least one replica acknowledging' : 'semi-sync is on but no replica acknowledges yet: commits wait rpl_semi_sync_master_timeout');
+      if (repointed.some((r) => r.status === 'fulfilled')) {
+        // Opening before a replica acknowledges would only make the first
+        // commits wait out rpl_semi_sync_master_timeout instead.
+        log((await waitForSemiSyncClient(candidate, 10_000)) ? 'semi-sync (AFTER_SYNC) is on with at least one replica acknowledging' : 'semi-sync is on but no replica acknowledges yet: commits wait rpl_semi_sync_master_timeout');
+        mark('semiSync');
       } else {
+        await rows(candidate, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF');
         log(`WARNING: no replica follows ${candidateName}: it runs without semi-sync protection until one is set up`);
       }
     }
