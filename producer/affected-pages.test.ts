@@ -32,8 +32,8 @@ describe('dependency model', () => {
     assert.equal(refs[0].kind, 'item');
   });
 
-  it('a body-only edit re-renders the item page and its sitemap shard, nothing else', () => {
-    assert.deepEqual(ids(affectedPages(article(), article())), ['item:article:flood-watch', 'sitemap:article:1']);
+  it('a body-only edit re-renders the item page, nothing else', () => {
+    assert.deepEqual(ids(affectedPages(article(), article())), ['item:article:flood-watch']);
   });
 
   it('a title change re-renders every listing the item is in but not the sitemap index', () => {
@@ -47,7 +47,7 @@ describe('dependency model', () => {
     const before = article();
     const after = article({ memberships: before.memberships.filter((m) => m.key !== 'tag:floods') });
     assert.deepEqual(ids(affectedPages(before, after)), [
-      'bucket:tag:floods:2026-11', 'feed:tag:floods:atom', 'feed:tag:floods:rss', 'item:article:flood-watch', 'root:tag:floods', 'sitemap:article:1',
+      'bucket:tag:floods:2026-11', 'feed:tag:floods:atom', 'feed:tag:floods:rss', 'item:article:flood-watch', 'root:tag:floods',
     ]);
   });
 
@@ -76,7 +76,7 @@ describe('dependency model', () => {
   it('featuring an item touches only the home page', () => {
     const before = article();
     const after = article({ memberships: [...before.memberships, { key: 'featured', bucket: '-' }] });
-    assert.deepEqual(ids(affectedPages(before, after)), ['home', 'item:article:flood-watch', 'sitemap:article:1']);
+    assert.deepEqual(ids(affectedPages(before, after)), ['home', 'item:article:flood-watch']);
   });
 
   it('an event moved to another month touches both months of the calendar and its root, with no feeds', () => {

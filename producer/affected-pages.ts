@@ -87,13 +87,13 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
     const entered = is.has(id) && !was.has(id);
     const left = was.has(id) && !is.has(id);
     const moved = entered || left;
+    if (!moved && !listingChanged) continue;
     if (m.key.startsWith('sitemap:')) {
-      // Shards carry lastmod, so any change to a visible item touches its shard.
+      // Shards show each item's URL and publication date (lastmod), like any other listing.
       add({ kind: 'sitemap-shard', topic: m.key.slice('sitemap:'.length) as Topic, shard: Number(m.bucket) });
       if (moved) add({ kind: 'sitemap-index' });
       continue;
     }
-    if (!moved && !listingChanged) continue;
     if (m.key === 'featured') {
       add({ kind: 'home' });
       continue;

@@ -70,7 +70,7 @@ export async function renderRef(ctx: PageContext, ref: PageRef): Promise<Rendere
     }
     case 'sitemap-shard': {
       const rows = await sitemapEntries(db, ref.topic, ref.shard);
-      const urls = rows.map((r) => ({ url: ref.topic === 'article' ? articlePath(r.slug) : eventPath(r.slug), updatedAt: r.updatedAt }));
+      const urls = rows.map((r) => ({ url: ref.topic === 'article' ? articlePath(r.slug) : eventPath(r.slug), lastmod: r.lastmod }));
       return page(sitemapShardPath(ref.topic, ref.shard), 'feed', renderer.render('sitemap.njk', { urls }), XML, now);
     }
     case 'sitemap-index': {

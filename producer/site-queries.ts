@@ -167,10 +167,9 @@ export async function listingName(db: Db, key: string): Promise<string | undefin
   return row?.name as string | undefined;
 }
 
-/** Sitemap shard: the visible items with ids in the shard, with lastmod. */
-export async function sitemapEntries(db: Db, topic: 'article' | 'event', shard: number): Promise<{ slug: string; updatedAt: number }[]> {
-  const ids = (await db('index_entries').where({ index_key: `sitemap:${topic}`, bucket: String(shard) }).orderBy('sort_at').select('item_id')).map((r) => Number(r.item_id));
-  if (ids.length === 0) return [];
-  const rows = await db(topic === 'article' ? 'articles' : 'events').whereIn('id', ids).orderBy('id').select('slug', 'updated_at');
-  return rows.map((r) => ({ slug: r.slug, updatedAt: Number(r.updated_at) }));
+/** Sitemap shard: the visible items with ids in the shard, from their listing cards (no content-table reads). */
+export async function sitemapEntries(db: Db, topic: 'article' | 'event', shard: number): Promise<{ slug: string; lastmod: number | null }[]> {
+  const ids = await listingIds(db, `sitemap:${topic}`, { bucket: String(shard), order: 'asc' });
+  const list = await cards<{ slug: string; publishedAt?: number | null }>(db, topic, ids);
+  return list.map((c) => ({ slug: c.slug, lastmod: c.publishedAt ?? null }));
 }
