@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { FeedBatch } from '../common/feed-format';
+import { createApplyPipeline } from './apply-pipeline';
+import { OutOfOrderBatchError } from './errors';
+
+function batch(first: number, count = 1): FeedBatch {
+  const entries = Array.from({ length: count }, (_, i) => ({
+    seq: first + i, epoch: 1, batch: first, path: `/p${first + i}/`, op: 'put' as const, sha256: 'a'.repeat(64), size: 1, contentType: 'text/html', lastModified: 0, kind: 'article' as const,
+  }));
+  return { epoch: 1, batch: first, entries };
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('apply pipeline', () => {
+  test('applies batches in feed order even when a later batch\'s blobs arrive first', async () => {
+    const fetches = new Map<number, ReturnType<typeof deferred>>();
+    const applied: number[] = [];
+    let cursor = 0;
+    const p = createApplyPipeline({
+      window: 8,
+      fetchBlobs: (b) => {
+        const d = deferred();
+        fetches.set(b.batch, d);
+        return d.promise;
+      },
+      apply: (b) => {
+        applied.push(b.batch);
+        cursor = b.entries[b.entries.length - 1].seq;
+      },
+      appliedCursor: () => cursor,
+      onFailure: (e) => assert.fail(e),
+    });
+    await p.push(batch(1, 2), 'o');
+    await p.push(batch(3), 'o');
+    fetches.get(3)!.resolve();
+    await tick();
+    assert.deepEqual(applied, [], 'batch 3 waits for batch 1');
+    fetches.get(1)!.resolve();
+    await tick();
+    await tick();
+    assert.deepEqual(applied, [1, 3]);
+    assert.equal(cursor, 3);
+  });
+
+  test('a batch that cannot be fetched drops the queue and asks the feed to resume from the applied cursor', async () => {
+    const fetches = new Map<number, ReturnType<typeof deferred>>();
+    const failures: Error[] = [];
+    let cursor = 0;
+    const p = createApplyPipeline({
+      window: 8,
+      fetchBlobs: (b) => {
+        const d = deferred();
+        fetches.set(b.batch, d);
+        return d.promise;
+      },
+      apply: (b) => {
+        cursor = b.entries[b.entries.length - 1].seq;
+      },
+      appliedCursor: () => cursor,
+      onFailure: (e) => failures.push(e),
+    });
+    await p.push(batch(1), 'o');
+    await p.push(batch(2), 'o');
+    fetches.get(2)!.resolve();
+    fetches.get(1)!.reject(new Error('blob unavailable'));
+    await tick();
+    await tick();
+    assert.equal(failures.length, 1);
+    assert.equal(cursor, 0, 'batch 2 is not applied over the missing batch 1');
+    assert.equal(p.pending(), 0);
+    // The resumed feed starts again after the cursor.
+    await p.push(batch(1), 'o');
+    fetches.get(1)!.resolve();
+    await tick();
+    await tick();
+    assert.equal(cursor, 1);
+  });
+
+  test('refuses a gap, skips what is already queued, and holds the feed while the window is full', async () => {
+    const d = deferred();
+    let cursor = 0;
+    const p = createApplyPipeline({
+      window: 2,
+      fetchBlobs: () => d.promise,
+      apply: (b) => {
+        cursor = b.entries[b.entries.length - 1].seq;
+      },
+      appliedCursor: () => cursor,
+      onFailure: (e) => assert.fail(e),
+    });
+    await p.push(batch(1), 'o');
+    await assert.rejects(p.push(batch(3), 'o'), OutOfOrderBatchError);
+    await p.push(batch(1), 'o');
+    assert.equal(p.pending(), 1, 'a resent batch is not queued twice');
+    let admitted = false;
+    const third = p.push(batch(2), 'o').then(() => (admitted = true));
+    await tick();
+    assert.equal(admitted, false, 'the window of 2 is full');
+    d.resolve();
+    await third;
+    assert.equal(cursor >= 1, true);
+  });
+});
