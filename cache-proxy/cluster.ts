@@ -7,6 +7,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import path from 'node:path';
 import type { Config } from '../common/config';
+import { AggregatorRegistry } from 'prom-client';
 import { createLogger, type Logger } from '../common/logger';
 import type { FeedFollower } from '../common/feed-client';
 import { followChanges, startProxy, type EvictionSource, type RunningProxy } from './main';
@@ -16,6 +17,8 @@ export type ClusterMessage =
   | { readonly hs: 'ready'; readonly url: string }
   | { readonly hs: 'evict'; readonly path: string; readonly source: EvictionSource }
   | { readonly hs: 'purged'; readonly path: string }
+  | { readonly hs: 'metrics-request'; readonly id: number }
+  | { readonly hs: 'metrics-reply'; readonly id: number; readonly text?: string; readonly error?: string }
   | { readonly hs: 'shutdown' };
 
 export const WORKER_CONFIG_ENV = 'HYPERSTATIC_PROXY_WORKER_CONFIG';
@@ -37,6 +40,8 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     execArgv: ['--require', require.resolve('tsx/cjs')],
   });
   const workers = new Set<Worker>();
+  // Sums every worker's registry (prom-client's own IPC) for whichever worker was scraped.
+  const aggregator = new AggregatorRegistry();
   let closing = false;
   let url = '';
 
@@ -49,7 +54,15 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(config) });
     workers.add(worker);
     worker.on('message', (message: unknown) => {
-      if (isClusterMessage(message) && message.hs === 'purged') broadcast({ hs: 'evict', path: message.path, source: 'purge' }, worker);
+      if (!isClusterMessage(message)) return;
+      if (message.hs === 'purged') broadcast({ hs: 'evict', path: message.path, source: 'purge' }, worker);
+      else if (message.hs === 'metrics-request') {
+        const { id } = message;
+        aggregator.clusterMetrics().then(
+          (text) => worker.isConnected() && worker.send({ hs: 'metrics-reply', id, text } satisfies ClusterMessage),
+          (error: unknown) => worker.isConnected() && worker.send({ hs: 'metrics-reply', id, error: String(error) } satisfies ClusterMessage),
+        );
+      }
     });
     worker.once('exit', (code, signal) => {
       workers.delete(worker);

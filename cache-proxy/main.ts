@@ -28,6 +28,8 @@ export interface ProxyOptions {
   followFeed?: boolean;
   /** Tells the other workers of a cluster about a path purged here. */
   broadcastPurge?: (path: string) => void;
+  /** Cluster workers: the whole cluster's metrics for /metrics. */
+  clusterMetrics?: () => Promise<string>;
   /** Called after every eviction (benchmarks time the feed with it). */
   onEvict?: (path: string, source: EvictionSource) => void;
 }
@@ -83,6 +85,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     ops,
     logger,
     now,
+    clusterMetrics: options.clusterMetrics,
     purge: (path) => {
       evict(path, 'purge');
       options.broadcastPurge?.(path);

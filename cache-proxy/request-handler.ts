@@ -48,6 +48,8 @@ export interface HandlerDeps {
   readonly now: () => number;
   /** Evicts a path everywhere it may be stored (every worker, in cluster mode). */
   readonly purge: (path: string) => void;
+  /** In cluster mode: every worker's metrics, summed by the primary, so one scrape sees the whole proxy. */
+  readonly clusterMetrics?: () => Promise<string>;
 }
 
 const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -117,6 +119,16 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
 
     if ((req.method === 'GET' || head) && OPS_PATHS.has(target.path)) {
       res.setHeader('cache-status', formatCacheStatus({ fwd: 'bypass', detail: 'ops' }));
+      if (target.path === '/metrics' && deps.clusterMetrics) {
+        deps.clusterMetrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+            res.end(head ? undefined : text);
+          },
+          (error: unknown) => fail(res, error, head),
+        );
+        return;
+      }
       if (ops.handle(req, res)) return;
     }
 

@@ -1,14 +1,31 @@
 // Entry of one cluster worker (cluster.ts): a whole proxy with its own cache
 // that leaves the change feed to the primary and applies the evictions the
 // primary relays.
+import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../common/config';
+import { createMetricsRegistry } from '../common/ops';
 import { isClusterMessage, WORKER_CONFIG_ENV, type ClusterMessage } from './cluster';
 import { startProxy } from './main';
 
 async function run(): Promise<void> {
   const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? '') as Config;
   const send = (message: ClusterMessage) => process.send?.(message);
-  const proxy = await startProxy(config, { followFeed: false, broadcastPurge: (path) => send({ hs: 'purged', path }) });
+  const registry = createMetricsRegistry('cache-proxy');
+  AggregatorRegistry.setRegistries([registry]);
+  // Constructing one is what makes prom-client answer the primary's metric requests in this worker.
+  new AggregatorRegistry();
+  const pending = new Map<number, { resolve: (text: string) => void; reject: (error: Error) => void }>();
+  let nextId = 0;
+  const clusterMetrics = () =>
+    new Promise<string>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      send({ hs: 'metrics-request', id });
+      setTimeout(() => {
+        if (pending.delete(id)) reject(new Error('the primary did not answer for metrics'));
+      }, 10_000).unref();
+    });
+  const proxy = await startProxy(config, { registry, clusterMetrics, followFeed: false, broadcastPurge: (path) => send({ hs: 'purged', path }) });
   let closing = false;
   const stop = async () => {
     if (closing) return;
@@ -19,6 +36,12 @@ async function run(): Promise<void> {
   process.on('message', (message: unknown) => {
     if (!isClusterMessage(message)) return;
     if (message.hs === 'evict') proxy.evict(message.path, message.source);
+    else if (message.hs === 'metrics-reply') {
+      const waiter = pending.get(message.id);
+      pending.delete(message.id);
+      if (message.text !== undefined) waiter?.resolve(message.text);
+      else waiter?.reject(new Error(message.error ?? 'no metrics'));
+    }
     else if (message.hs === 'shutdown') void stop();
   });
   // The primary is gone: nobody relays evictions any more, so stop serving.

@@ -78,6 +78,14 @@ describe('cache proxy: several worker processes', () => {
     assert.equal(upstream.count('/story'), 2);
   });
 
+  it('reports the hits of every worker in one /metrics scrape', async () => {
+    const metrics = await request(proxy.url, '/metrics');
+    assert.equal(metrics.status, 200);
+    // Six hits, spread over both workers; one worker alone would report about half.
+    const hits = Number(/hyperstatic_proxy_cache_hits_total(?:\{[^}]*\})? (\d+)/.exec(metrics.body)?.[1]);
+    assert.ok(hits >= 6, `hits: ${hits}`);
+  });
+
   it('evicts a path in every worker when the feed announces it', async () => {
     await readMany(proxy.url, '/story');
     version = 2;
