@@ -21,6 +21,8 @@ export interface FastPathOptions {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** Responses queued on one connection before we stop reading its pipelined requests. */
+const MAX_UNSENT_BYTES = 1024 * 1024;
 const REQUEST_LINE = /^(GET|HEAD) (\/[!-~]*) HTTP\/1\.1$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 /** Fields that give a request a body, change the connection or ask for something only node:http does. */
@@ -90,6 +92,7 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
 
   const toNode = (): void => {
     socket.off('data', onData);
+    socket.off('drain', onDrain);
     socket.off('timeout', onTimeout);
     socket.off('error', onError);
     socket.setTimeout(0);
@@ -102,8 +105,25 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
 
   const onData = (chunk: Buffer): void => {
     pending = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
-    // Answer every complete request in the buffer (pipelining), in order.
+    answerPending();
+  };
+
+  const onDrain = (): void => {
+    socket.resume();
+    answerPending();
+  };
+
+  // Answer every complete request in the buffer (pipelining), in order, until
+  // the reader stops taking responses: then wait for 'drain' with the socket
+  // paused, so a flood of pipelined requests cannot pile responses up in memory.
+  const answerPending = (): void => {
+    if (pending === undefined) return;
     for (;;) {
+      if (socket.writableLength > MAX_UNSENT_BYTES) {
+        socket.pause();
+        socket.once('drain', onDrain);
+        return;
+      }
       const end: number = pending.indexOf(CRLFCRLF);
       if (end === -1) {
         // node:http answers 431 to an oversized head.

@@ -67,9 +67,10 @@ describe('cache proxy: connection-level fast path', () => {
   before(async () => {
     upstream = await startUpstream((req, res) => {
       res.writeHead(200, { 'cache-control': 'max-age=100', 'content-type': 'text/plain' });
-      res.end(`page ${req.url}`);
+      res.end(req.url === '/big' ? 'b'.repeat(64 * 1024) : `page ${req.url}`);
     });
     proxy = await startTestProxy([upstream.url]);
+    await request(proxy.url, '/big');
     await request(proxy.url, '/hot');
     await request(proxy.url, '/also-hot');
   });
@@ -112,6 +113,15 @@ describe('cache proxy: connection-level fast path', () => {
       replies.map((r) => r.body),
       ['page /hot', 'page /cold-2', 'page /also-hot'],
     );
+  });
+
+  it('answers a flood of pipelined requests whose responses outgrow the send buffer, all of them in order', async () => {
+    const connection = connect();
+    // 100 × 64 KB: more than the fast path queues before it stops reading and waits for the reader.
+    connection.send(Array.from({ length: 100 }, (_, i) => get(i % 10 === 9 ? '/hot' : '/big')).join(''));
+    const replies = await connection.responses(100, 15_000);
+    assert.equal(replies.length, 100);
+    replies.forEach((reply, i) => assert.equal(reply.body.length, i % 10 === 9 ? 9 : 64 * 1024, `response ${i}`));
   });
 
   it('waits for a request head split across packets', async () => {
