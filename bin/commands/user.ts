@@ -27,7 +27,8 @@ function table(rows: string[][]): string {
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
 
-export function register(program: Command): void {
+/** `write` is where command output goes (stdout; tests pass their own). */
+export function register(program: Command, { write = (text: string) => void process.stdout.write(text) }: { write?: (text: string) => void } = {}): void {
   const user = program.command('user').description('Editor accounts (roles: admin, editor, moderator)');
 
   user
@@ -42,7 +43,7 @@ export function register(program: Command): void {
         await migrateLatest(db);
         return createUser(db, name, flags.role as Role, password);
       });
-      process.stdout.write(`created ${created.role} "${created.name}"${generated ? `; password: ${password}` : ''}\n`);
+      write(`created ${created.role} "${created.name}"${generated ? `; password: ${password}` : ''}\n`);
     });
 
   user
@@ -52,7 +53,7 @@ export function register(program: Command): void {
     .action(async (name: string, flags: { passwordStdin?: boolean }) => {
       const { password, generated } = await passwordFrom(flags);
       await withDatabase(loadConfig(), (db) => setPassword(db, name, password));
-      process.stdout.write(`password of "${name}" reset; their sessions were ended${generated ? `; new password: ${password}` : ''}\n`);
+      write(`password of "${name}" reset; their sessions were ended${generated ? `; new password: ${password}` : ''}\n`);
     });
 
   user
@@ -60,7 +61,7 @@ export function register(program: Command): void {
     .description(`Change a user's role (${ROLES.join(', ')})`)
     .action(async (name: string, role: string) => {
       const changed = await withDatabase(loadConfig(), (db) => setRole(db, name, role as Role));
-      process.stdout.write(`"${changed.name}" is now ${changed.role}\n`);
+      write(`"${changed.name}" is now ${changed.role}\n`);
     });
 
   user
@@ -70,10 +71,10 @@ export function register(program: Command): void {
     .action(async (flags: { json?: boolean }) => {
       const users = await withDatabase(loadConfig(), (db) => listUsers(db));
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(users, null, 2)}\n`);
+        write(`${JSON.stringify(users, null, 2)}\n`);
         return;
       }
-      process.stdout.write(table([['NAME', 'ROLE', 'CREATED', 'PASSWORD', 'TOKENS'], ...users.map((u) => [u.name, u.role, iso(u.createdAt), u.hasPassword ? 'set' : 'none', String(u.tokens)])]));
+      write(table([['NAME', 'ROLE', 'CREATED', 'PASSWORD', 'TOKENS'], ...users.map((u) => [u.name, u.role, iso(u.createdAt), u.hasPassword ? 'set' : 'none', String(u.tokens)])]));
     });
 
   // `token create` is defined with the core commands (bin/cli.ts); list and revoke join it.
@@ -84,7 +85,7 @@ export function register(program: Command): void {
     .option('--user <name>', 'only this user\'s tokens')
     .action(async (flags: { user?: string }) => {
       const tokens = await withDatabase(loadConfig(), (db) => listTokens(db, flags.user));
-      process.stdout.write(table([['ID', 'USER', 'LABEL', 'CREATED', 'REVOKED'], ...tokens.map((t) => [String(t.id), t.user, t.label || '-', iso(t.createdAt), iso(t.revokedAt)])]));
+      write(table([['ID', 'USER', 'LABEL', 'CREATED', 'REVOKED'], ...tokens.map((t) => [String(t.id), t.user, t.label || '-', iso(t.createdAt), iso(t.revokedAt)])]));
     });
   token
     .command('revoke <id>')
@@ -92,6 +93,6 @@ export function register(program: Command): void {
     .action(async (id: string) => {
       if (!/^[1-9]\d{0,9}$/.test(id)) throw new Error(`token id must be a positive integer, got "${id}"`);
       const revoked = await withDatabase(loadConfig(), (db) => revokeToken(db, Number(id)));
-      process.stdout.write(`token ${revoked.id} of "${revoked.user}" revoked\n`);
+      write(`token ${revoked.id} of "${revoked.user}" revoked\n`);
     });
 }
