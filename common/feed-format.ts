@@ -45,7 +45,16 @@ export interface JournalEntry {
   /** When the page's content last changed, ms since the epoch (becomes Last-Modified). */
   lastModified: number;
   kind: PageKind;
+  /**
+   * The body itself, base64, for small pages (≤ INLINE_MAX_BYTES), saving a
+   * round trip per blob over long links. Not covered by the signature: it is
+   * checked against the (signed) sha256 like any fetched blob.
+   */
+  inline?: string;
 }
+
+/** Bodies up to this size travel inside the batch. */
+export const INLINE_MAX_BYTES = 16 * 1024;
 
 export interface FeedBatch {
   epoch: number;
@@ -196,6 +205,9 @@ export function parseFeedBatch(value: unknown): FeedBatch {
     }
     if (!Number.isSafeInteger(e.size) || e.size < 0 || !Number.isSafeInteger(e.lastModified) || typeof e.contentType !== 'string') {
       throw new Error(`entry ${e.seq} has bad metadata`);
+    }
+    if (e.inline !== undefined && (typeof e.inline !== 'string' || e.inline.length > Math.ceil(INLINE_MAX_BYTES / 3) * 4)) {
+      throw new Error(`entry ${e.seq} has a bad inline body`);
     }
   }
   if (b.sig !== undefined && typeof b.sig !== 'string') throw new Error('batch signature is not a string');

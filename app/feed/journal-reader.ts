@@ -1,6 +1,6 @@
 // Reads the change journal as whole batches, in sequence order.
 import type { Database } from '../../common/database';
-import type { FeedBatch, JournalEntry, Op, PageKind } from '../../common/feed-format';
+import { INLINE_MAX_BYTES, type FeedBatch, type JournalEntry, type Op, type PageKind } from '../../common/feed-format';
 
 export interface JournalReader {
   /** Complete batches with entries after `after`, up to about `maxEntries` entries (a larger single batch is returned whole). */
@@ -18,9 +18,20 @@ export function createJournalReader(db: Database): JournalReader {
         const complete = rows.filter((r) => r.batch !== lastBatch);
         rows = complete.length > 0 ? complete : await db('journal').where({ batch: lastBatch }).where('seq', '>', after).orderBy('seq');
       }
+      // Small bodies ride along (one query for the whole read), so a mirror far away
+      // does not pay a round trip per page before it can apply the batch.
+      const small = [...new Set(rows.filter((r) => r.sha256 && Number(r.size) <= INLINE_MAX_BYTES).map((r) => r.sha256 as string))];
+      const bodies = new Map<string, string>();
+      for (let i = 0; i < small.length; i += 500) {
+        for (const b of await db('blobs').whereIn('sha256', small.slice(i, i + 500)).select('sha256', 'body')) {
+          bodies.set(b.sha256 as string, Buffer.from(b.body as Buffer).toString('base64'));
+        }
+      }
       const batches: FeedBatch[] = [];
       for (const row of rows) {
         const entry = toEntry(row);
+        const inline = entry.sha256 ? bodies.get(entry.sha256) : undefined;
+        if (inline !== undefined) entry.inline = inline;
         const current = batches[batches.length - 1];
         if (current && current.batch === entry.batch) current.entries.push(entry);
         else batches.push({ epoch: entry.epoch, batch: entry.batch, entries: [entry] });

@@ -19,10 +19,15 @@ export async function* manifestLines(db: Database, signingKey: KeyObject): Async
   const hasher = manifestHasher();
   // InnoDB REPEATABLE READ: cluster_state and every pages read below see the same snapshot,
   // so the cursor names exactly the journal position the page list reflects.
-  const trx: Knex.Transaction = isMysql(db) ? await db.transaction({ isolationLevel: 'repeatable read' }) : await db.transaction();
+  // SQLite (embedded) has one connection: holding it for a long stream would starve the blob
+  // requests of the very mirror reading the manifest. There, each keyset page is its own query and
+  // pages changed after the cursor are left out (the feed after the cursor brings them).
+  const mysql = isMysql(db);
+  const trx: Knex.Transaction | Database = mysql ? await db.transaction({ isolationLevel: 'repeatable read' }) : db;
   try {
     const state = await trx('cluster_state').where({ id: 1 }).first('epoch', 'journal_head');
-    const total = await trx('pages').whereNot('op', 'delete').count({ n: '*' }).first();
+    const atCursor = (q: Knex.QueryBuilder) => (mysql ? q : q.where('seq', '<=', Number(state.journal_head)));
+    const total = await atCursor(trx('pages').whereNot('op', 'delete')).count({ n: '*' }).first();
     const head: ManifestHead = { type: 'head', epoch: Number(state.epoch), cursor: Number(state.journal_head), pages: Number(total?.n ?? 0) };
     const first = `${JSON.stringify(head)}\n`;
     hasher.update(first);
@@ -30,7 +35,7 @@ export async function* manifestLines(db: Database, signingKey: KeyObject): Async
     let count = 0;
     let lastPath: string | undefined;
     for (;;) {
-      const query = trx('pages').whereNot('op', 'delete').orderBy('path').limit(PAGE_ROWS);
+      const query = atCursor(trx('pages').whereNot('op', 'delete')).orderBy('path').limit(PAGE_ROWS);
       if (lastPath !== undefined) query.where('path', '>', lastPath);
       const rows = (await query) as Record<string, unknown>[];
       if (rows.length === 0) break;
@@ -56,7 +61,7 @@ export async function* manifestLines(db: Database, signingKey: KeyObject): Async
     }
     yield `${JSON.stringify({ type: 'end', count, sig: signManifestDigest(hasher.digest(), signingKey) })}\n`;
   } finally {
-    await trx.commit().catch(() => undefined);
+    if (mysql) await (trx as Knex.Transaction).commit().catch(() => undefined);
   }
 }
 

@@ -247,7 +247,8 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
       const tampered = links.c.replaceOnce('down', marker, marker.toUpperCase().replace(/-/g, '_'));
       const errorsBefore = await metric(mirrorC.url, 'hyperstatic_mirror_blob_fetch_errors_total');
       // Only in the body: the title becomes the path, which crosses the link in the feed too.
-      const saved = await save(`Carries a hidden marker ${Date.now()}`, `<p>${marker}</p>`);
+      // Over INLINE_MAX_BYTES, so the body is fetched as a blob rather than carried in the batch.
+      const saved = await save(`Carries a hidden marker ${Date.now()}`, `<p>${marker}</p><p>${'padding '.repeat(3000)}</p>`);
       await Promise.race([tampered, new Promise((_, reject) => setTimeout(() => reject(new Error('the blob never crossed link c')), 40_000))]);
       await converged('c', mirrorC.url, 40_000, saved.url);
       const page = await rawGet(mirrorC.url, encodeURI(saved.url));

@@ -173,4 +173,21 @@ describe('mirror trust against a lying origin', () => {
       await honest.close();
     }
   });
+
+  test('an inline body that does not match its signed hash is dropped and the blob fetched instead', async () => {
+    const origin = await startFakeOrigin();
+    const built = makeBatch(1, 1, [{ path: '/b/', body: 'the real body' }]);
+    // inline is outside the signature by design: only the hash vouches for it.
+    built.batch.entries[0].inline = Buffer.from('a swapped body').toString('base64');
+    origin.publish(built);
+    const mirror = await startTestMirror({ origins: [origin.url] });
+    try {
+      await mirror.waitForCursor(1, 5000);
+      assert.equal((await rawGet(mirror.url, '/b/')).text, 'the real body');
+      assert.equal(origin.blobRequests.length, 1, 'the blob was fetched because the inline copy was refused');
+    } finally {
+      await mirror.close();
+      await origin.close();
+    }
+  });
 });
