@@ -72,8 +72,13 @@ export async function sendManifest(db: Database, signingKey: KeyObject, res: Res
     // Back-pressure: a slow mirror holds one page of rows, not the whole site.
     if (!res.write(chunk)) {
       await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
       });
     }
   }
