@@ -5,17 +5,17 @@ import type { Logger } from '../../common/logger';
 import { isUnrecoverable, jobId, RenderJob, RenderQueue, RETRY_ATTEMPTS, RETRY_BASE_DELAY_MS } from '../../common/render-queue';
 
 const ENQUEUE_TIMEOUT_MS = 3000;
+const CONNECT_WAIT_MS = 1000;
 
 export function createBullQueue(redisUrl: string, logger: Logger, prefix = 'hyperstatic'): RenderQueue {
   const queue = new Queue<RenderJob>(`${prefix}-render`, {
     createClient(type) {
-      // The command client fails fast while Redis is down (no offline queue):
-      // the outbox keeps the work, and the relay retries. bull's blocking and
-      // subscriber clients must retry forever.
-      const options: RedisOptions =
-        type === 'client'
-          ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableReadyCheck: false }
-          : { maxRetriesPerRequest: null, enableReadyCheck: false };
+      // bull's blocking and subscriber clients must retry forever. The command
+      // client keeps ioredis' offline queue (with it disabled, ioredis 5 and
+      // bull's pipelines never recover after Redis restarts), but enqueue()
+      // refuses to add to it while Redis is away: the outbox keeps the work
+      // and the relay retries, so an outage costs no memory here.
+      const options: RedisOptions = type === 'client' ? { maxRetriesPerRequest: 1 } : { maxRetriesPerRequest: null, enableReadyCheck: false };
       const client = new Redis(redisUrl, { ...options, retryStrategy: (times) => Math.min(times * 200, 2000) });
       client.on('error', (error) => logger.debug({ err: error, type }, 'redis connection error'));
       return client;
@@ -37,9 +37,17 @@ export function createBullQueue(redisUrl: string, logger: Logger, prefix = 'hype
     logger[final ? 'error' : 'warn']({ err: error, job: job.data, attempt: job.attemptsMade }, final ? 'render job failed for good' : 'render job failed, will retry');
   });
 
+  /** Waits briefly for the command connection; fails at once rather than queueing offline. */
+  async function connected(): Promise<void> {
+    const client = queue.client;
+    if (client.status === 'ready') return;
+    await withTimeout(new Promise<void>((resolve) => client.once('ready', () => resolve())), CONNECT_WAIT_MS, `Redis is not connected (${client.status})`);
+  }
+
   return {
     async enqueue(jobs) {
       if (jobs.length === 0) return;
+      await connected();
       await withTimeout(
         queue.addBulk(jobs.map((data) => ({ data, opts: { jobId: jobId(data) } }))),
         ENQUEUE_TIMEOUT_MS,
@@ -62,8 +70,8 @@ export function createBullQueue(redisUrl: string, logger: Logger, prefix = 'hype
       return counts.waiting + counts.active + counts.delayed;
     },
     async ping() {
-      const client = queue.client;
-      await withTimeout(client.ping(), ENQUEUE_TIMEOUT_MS, 'Redis did not answer PING');
+      if (queue.client.status !== 'ready') throw new Error(`Redis is not connected (${queue.client.status})`);
+      await withTimeout(queue.client.ping(), ENQUEUE_TIMEOUT_MS, 'Redis did not answer PING');
     },
     async close() {
       await queue.close();

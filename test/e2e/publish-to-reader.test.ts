@@ -13,6 +13,8 @@ import { waitFor } from '../harness/wait';
 import { HyperstaticProcess, startHyperstatic } from '../support/processes';
 
 const CLI = path.join(__dirname, '..', '..', 'bin', 'hyperstatic.js');
+// Generous: first renders of the whole sample site share two cores with everything else.
+const PATIENCE = 60_000;
 
 async function publishAndRead(appUrl: string, publicUrl: string, token: string): Promise<void> {
   const title = `Reader sees this ${Date.now()}`;
@@ -27,10 +29,10 @@ async function publishAndRead(appUrl: string, publicUrl: string, token: string):
   const page = await waitFor(async () => {
     const r = await fetch(`${publicUrl}${saved.url}`);
     return r.status === 200 ? r : undefined;
-  }, { what: `${saved.url} served by the proxy` });
+  }, { what: `${saved.url} served by the proxy`, timeoutMs: PATIENCE });
   assert.match(page.headers.get('cache-status') ?? '', /Hyperstatic/);
   assert.match(await page.text(), /first version/);
-  await waitFor(async () => ((await (await fetch(`${publicUrl}/`)).text()).includes(saved.url) ? true : undefined), { what: 'the home page links the new article' });
+  await waitFor(async () => ((await (await fetch(`${publicUrl}/`)).text()).includes(saved.url) ? true : undefined), { what: 'the home page links the new article', timeoutMs: PATIENCE });
 
   // Cached now: the update must still reach the reader (the proxy evicts on the feed).
   assert.equal((await fetch(`${publicUrl}${saved.url}`)).status, 200);
@@ -40,7 +42,7 @@ async function publishAndRead(appUrl: string, publicUrl: string, token: string):
     body: JSON.stringify({ body: '<p>second version</p>' }),
   });
   assert.equal(put.status, 200);
-  await waitFor(async () => ((await (await fetch(`${publicUrl}${saved.url}`)).text()).includes('second version') ? true : undefined), { what: 'the update served by the proxy' });
+  await waitFor(async () => ((await (await fetch(`${publicUrl}${saved.url}`)).text()).includes('second version') ? true : undefined), { what: 'the update served by the proxy', timeoutMs: PATIENCE });
 }
 
 describe('production mode: app, producer, mirror and proxy as separate processes on MariaDB and Redis', () => {
@@ -95,9 +97,9 @@ describe('embedded mode: `hyperstatic all` with SQLite and the in-process queue'
     const env = { DATA_DIR: dataDir, APP_PORT: String(appPort), MIRROR_PORT: String(mirrorPort), PROXY_ACCESS_LOG: 'false' };
     all = await startHyperstatic(['all'], env, { portVariable: 'PROXY_PORT', healthPath: '/healthz' });
     const appUrl = `http://127.0.0.1:${appPort}`;
-    const banner = await waitFor(() => (/API token for admin \(shown once\): (hs_\S+)/.exec(all!.output()) ?? undefined), { what: 'the banner with a token' });
+    const banner = await waitFor(() => (/API token for admin \(shown once\): (hs_\S+)/.exec(all!.output()) ?? undefined), { what: 'the banner with a token', timeoutMs: PATIENCE });
     assert.match(all.output(), /Log in as "admin" with password: \S+/);
-    await waitFor(async () => ((await (await fetch(`${all!.url}/`)).text()).includes('River district residents') ? true : undefined), { what: 'the seeded home page' });
+    await waitFor(async () => ((await (await fetch(`${all!.url}/`)).text()).includes('River district residents') ? true : undefined), { what: 'the seeded home page', timeoutMs: PATIENCE });
     await publishAndRead(appUrl, all.url, banner[1]);
     assert.equal(await all.stop(), 0, 'Ctrl-C (SIGTERM) stops it cleanly');
 
