@@ -64,7 +64,8 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     const { cursor, epoch } = store.state();
     return { ...sync.snapshot(cursor, epoch), feedClients: hub.clients() };
   };
-  const server = createMirrorServer({ store, hub, ops, logger, indexMaxAge: config.mirrorIndexMaxAge, status });
+  let bootstrapping = config.mirrorBootstrap && store.cursor() === 0;
+  const server = createMirrorServer({ store, hub, ops, logger, indexMaxAge: config.mirrorIndexMaxAge, status, serving: () => !bootstrapping });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -156,7 +157,9 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     if (!stopping) logger.warn('no origin served a usable manifest; replaying the change feed from the start instead');
   }
 
-  const starting = bootstrap().then(() => {
+  const starting = bootstrap().finally(() => {
+    bootstrapping = false;
+  }).then(() => {
     if (stopping) return;
     follower = followFeed({
     urls: feedUrls,

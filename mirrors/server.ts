@@ -21,6 +21,8 @@ export interface MirrorServerOptions {
   /** Cache-Control max-age for index and feed pages, in seconds. */
   indexMaxAge: number;
   status: () => unknown;
+  /** False while the mirror bootstraps: pages answer 503 so no cache keeps a half-loaded copy. */
+  serving?: () => boolean;
 }
 
 /** Kinds whose freshness is a short fixed TTL (DESIGN §3); others get none so the cache tier's heuristic applies. */
@@ -125,6 +127,13 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
   }
 
   function servePage(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (options.serving && !options.serving()) {
+      // A bootstrap changes pages without batches, so the cache tier would never be told to evict
+      // what it cached now: refuse (uncacheable) until the copy is whole.
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '5' });
+      res.end('This mirror is loading its copy of the site; try again shortly.\n');
+      return;
+    }
     const page = store.lookup(path);
     if (!page) {
       // `/articles/x` for a page stored as `/articles/x/`: the safe path has no `//`, so this cannot redirect off-site.
