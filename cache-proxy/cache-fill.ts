@@ -30,6 +30,8 @@ export interface Filler {
   fill(request: FillRequest, coalesce: boolean): { promise: Promise<FillOutcome>; leader: boolean };
   /** A path was invalidated: fetches in flight for it must not store what they bring back. */
   invalidate(path: string): void;
+  /** Every path was invalidated. */
+  invalidateAll(): void;
   readonly inFlight: number;
 }
 
@@ -142,6 +144,10 @@ export function createFiller(deps: { cache: ResponseCache; pool: UpstreamPool; p
         flight.dirty = true;
         flights.delete(key);
       }
+    },
+    invalidateAll() {
+      for (const { flight } of flights.values()) flight.dirty = true;
+      flights.clear();
     },
     get inFlight() {
       return flights.size;

@@ -16,6 +16,7 @@ import { followChanges, startProxy, type EvictionSource, type RunningProxy } fro
 export type ClusterMessage =
   | { readonly hs: 'ready'; readonly url: string }
   | { readonly hs: 'evict'; readonly path: string; readonly source: EvictionSource }
+  | { readonly hs: 'evict-all'; readonly source: EvictionSource }
   | { readonly hs: 'purged'; readonly path: string }
   | { readonly hs: 'metrics-request'; readonly id: number }
   | { readonly hs: 'metrics-reply'; readonly id: number; readonly text?: string; readonly error?: string }
@@ -108,7 +109,10 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     await close();
     throw error;
   }
-  following.feed = followChanges(config, logger, (evicted) => broadcast({ hs: 'evict', path: evicted, source: 'feed' }));
+  following.feed = followChanges(config, logger, {
+    evict: (evicted) => broadcast({ hs: 'evict', path: evicted, source: 'feed' }),
+    evictAll: () => broadcast({ hs: 'evict-all', source: 'feed' }),
+  });
   logger.info({ url, workers: config.proxyWorkers, feed: following.feed ? 'following (relayed to workers)' : 'off' }, 'cache proxy cluster listening');
 
   return {
@@ -116,6 +120,9 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     url,
     evict(evicted, source = 'api') {
       broadcast({ hs: 'evict', path: evicted, source });
+    },
+    evictAll(source = 'api') {
+      broadcast({ hs: 'evict-all', source });
     },
     close,
   };

@@ -37,6 +37,8 @@ export interface ProxyOptions {
 export interface RunningProxy extends RunningService {
   /** Drops every stored variant and query of a path, at once. */
   evict(path: string, source?: EvictionSource): void;
+  /** Drops everything stored (the feed cannot say what changed). */
+  evictAll(source?: EvictionSource): void;
 }
 
 export type EvictionSource = 'api' | 'feed' | 'purge';
@@ -113,6 +115,13 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     options.onEvict?.(normalized, source);
   }
 
+  function evictAll(source: EvictionSource = 'api'): void {
+    const dropped = cache.size;
+    cache.evictAll();
+    filler.invalidateAll();
+    if (dropped > 0) logger.info({ dropped, source }, 'dropped every cached response');
+  }
+
   const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: 20_000, requestTimeout: 120_000, keepAliveTimeout: KEEP_ALIVE_MS }, handler);
   const fastPath = installFastPath(server, { answer: handler.answerFast, maxHeaderBytes: MAX_HEADER_BYTES, keepAliveTimeoutMs: KEEP_ALIVE_MS });
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
@@ -133,13 +142,14 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
-  const feed = options.followFeed === false ? undefined : followChanges(config, logger, (path) => evict(path, 'feed'));
+  const feed = options.followFeed === false ? undefined : followChanges(config, logger, { evict: (path) => evict(path, 'feed'), evictAll: () => evictAll('feed') });
   logger.info({ url, upstreams: config.proxyUpstreams, feed: feed ? 'following' : 'off' }, 'cache proxy listening');
 
   return {
     name: 'cache-proxy',
     url,
     evict,
+    evictAll,
     async close() {
       feed?.close();
       pool.close();
@@ -154,8 +164,14 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   };
 }
 
-/** Evicts every path of every batch the feed delivers; TTLs remain the safety net while it is cut. */
-export function followChanges(config: Config, logger: Logger, evict: (path: string) => void): FeedFollower | undefined {
+/**
+ * Evicts every path of every batch the feed delivers; TTLs remain the safety
+ * net while it is cut. On first contact (and whenever the feed's head is
+ * behind what we saw, e.g. a re-bootstrapped mirror) the feed cannot say what
+ * changed while we were not listening, so everything cached so far goes:
+ * a 404 stored before the first hello must not outlive the page's arrival.
+ */
+export function followChanges(config: Config, logger: Logger, sink: { evict(path: string): void; evictAll(): void }): FeedFollower | undefined {
   if (config.proxyFeedUrl === 'off') return undefined;
   const automatic = config.proxyFeedUrl === '';
   const base = config.proxyFeedUrl || config.proxyUpstreams[0];
@@ -165,13 +181,15 @@ export function followChanges(config: Config, logger: Logger, evict: (path: stri
     urls: [base],
     after: () => head,
     onHello: (hello) => {
-      // Start at the head on first contact: the history before it is not in our (empty) cache.
-      if (!greeted) head = Math.max(head, hello.head);
+      if (!greeted || hello.head < head) {
+        head = hello.head;
+        sink.evictAll();
+      }
       greeted = true;
     },
     onBatch: async (batch) => {
       for (const entry of batch.entries) {
-        evict(entry.path);
+        sink.evict(entry.path);
         head = Math.max(head, entry.seq);
       }
     },

@@ -38,6 +38,8 @@ export interface ResponseCache {
   evictUrl(url: string): void;
   /** Drops every query and variant of a path. */
   evictPath(path: string): void;
+  /** Drops everything stored. */
+  evictAll(): void;
   readonly bytes: number;
   readonly size: number;
 }
@@ -145,6 +147,11 @@ export function createResponseCache(options: { maxBytes: number; maxEntryBytes: 
       const set = paths.get(path);
       if (!set) return;
       for (const url of [...set]) evictUrl(url);
+    },
+    evictAll() {
+      lru.clear();
+      urls.clear();
+      paths.clear();
     },
     get bytes() {
       return lru.calculatedSize;

@@ -36,6 +36,7 @@ async function run(): Promise<void> {
   process.on('message', (message: unknown) => {
     if (!isClusterMessage(message)) return;
     if (message.hs === 'evict') proxy.evict(message.path, message.source);
+    else if (message.hs === 'evict-all') proxy.evictAll(message.source);
     else if (message.hs === 'metrics-reply') {
       const waiter = pending.get(message.id);
       pending.delete(message.id);

@@ -111,3 +111,44 @@ describe('cache proxy: automatic feed discovery', () => {
     }
   });
 });
+
+describe('cache proxy: what was cached before the feed answered', () => {
+  let upstream: TestUpstream;
+  let proxy: TestProxy;
+  let stream: ServerResponse | undefined;
+  let releaseFeed: () => void = () => undefined;
+  const feedReleased = new Promise<void>((resolve) => (releaseFeed = resolve));
+  let version = 1;
+
+  before(async () => {
+    upstream = await startUpstream(async (req, res) => {
+      if (req.url?.startsWith('/feed')) {
+        await feedReleased;
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+        res.write(`event: hello\ndata: ${JSON.stringify({ epoch: 1, head: 7 })}\n\n`);
+        stream = res;
+        return;
+      }
+      res.writeHead(200, { 'cache-control': 'max-age=3600' });
+      res.end(`${req.url} v${version}`);
+    });
+    proxy = await startTestProxy([upstream.url], { PROXY_FEED_URL: upstream.url });
+  });
+
+  after(async () => {
+    releaseFeed();
+    stream?.end();
+    await proxy.close();
+    await upstream.close();
+  });
+
+  it('is dropped on first contact, since the feed cannot say what changed before it', async () => {
+    assert.equal((await request(proxy.url, '/')).body, '/ v1');
+    assert.equal((await request(proxy.url, '/')).body, '/ v1', 'cached meanwhile');
+    version = 2;
+    releaseFeed();
+    await until(() => stream !== undefined);
+    await sleep(50);
+    assert.equal((await request(proxy.url, '/')).body, '/ v2');
+  });
+});
