@@ -133,7 +133,12 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
   const reconnectMs = options.reconnectMs ?? 500;
   const maxReconnectMs = options.maxReconnectMs ?? Math.min(30_000, reconnectMs * 60);
   const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
+  // Two rules (DESIGN §4): a server whose epoch is below the highest seen is
+  // a deposed primary and is refused; batches, though, carry the epoch they
+  // were written in, so a promoted origin replays older epochs' history
+  // first. Their epochs may only grow, and never past their server's.
   let highestEpoch = options.initialEpoch ?? Number.NEGATIVE_INFINITY;
+  let batchEpoch = options.initialEpoch ?? Number.NEGATIVE_INFINITY;
   let closed = false;
   let current: AbortController | undefined;
   let currentProgress: { healthy: boolean } | undefined;
@@ -169,6 +174,8 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
         throw new Error(`feed answered ${res.headers.get('content-type') ?? 'no content type'}, not text/event-stream`);
       }
       const parser = createSseParser();
+      // Until this connection's hello arrives, no batch is acceptable.
+      let serverEpoch = Number.NEGATIVE_INFINITY;
       const decoder = new TextDecoder();
       const reader = res.body.getReader();
       try {
@@ -183,6 +190,7 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
               // DESIGN §4: a deposed primary that comes back cannot push stale content.
               if (hello.epoch < highestEpoch) throw new StaleEpochError(hello.epoch, highestEpoch);
               highestEpoch = hello.epoch;
+              serverEpoch = hello.epoch;
               progress.healthy = true;
               options.onHello?.(hello, url);
             } else if (event.event === 'batch') {
@@ -194,8 +202,9 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
                 progress.healthy = false;
                 throw error;
               }
-              if (batch.epoch < highestEpoch) throw new StaleEpochError(batch.epoch, highestEpoch);
-              highestEpoch = batch.epoch;
+              if (batch.epoch > serverEpoch) throw new Error(`batch ${batch.batch} claims epoch ${batch.epoch}, beyond its server's ${serverEpoch}`);
+              if (batch.epoch < batchEpoch) throw new StaleEpochError(batch.epoch, batchEpoch);
+              batchEpoch = batch.epoch;
               // A replay of what is already applied (e.g. the server ignored `after`) is harmless: skip it.
               if (lastSeq(batch) <= options.after()) continue;
               clearTimeout(idle);

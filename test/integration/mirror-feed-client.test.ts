@@ -120,6 +120,34 @@ describe('followFeed', () => {
     assert.equal(follower.epoch(), 2);
   });
 
+  test('follows a promoted origin through the older epochs of its history', async () => {
+    // After a promotion the new primary's journal still holds the entries the
+    // old one wrote: a mirror that was behind must replay them, then go on.
+    const promoted = await origin(2);
+    promoted.publish(makeBatch(1, 1, [{ path: '/a/' }], 1));
+    promoted.publish(makeBatch(2, 2, [{ path: '/b/' }], 1));
+    promoted.publish(makeBatch(3, 3, [{ path: '/c/' }], 2));
+    const delivered: string[] = [];
+    const { follower, cursor } = follow([promoted.url], async (batch) => {
+      delivered.push(`${batch.epoch}:${batch.batch}`);
+    }, 1);
+    await eventually(() => assert.equal(cursor.value, 3));
+    assert.deepEqual(delivered, ['1:1', '1:2', '2:3']);
+    assert.equal(follower.epoch(), 2);
+  });
+
+  test('refuses a batch that claims a newer epoch than its server', async () => {
+    const o = await origin(1);
+    o.publish(makeBatch(1, 1, [{ path: '/a/' }], 2));
+    const delivered: number[] = [];
+    const { cursor } = follow([o.url], async (batch) => {
+      delivered.push(batch.batch);
+    });
+    await eventually(() => assert.ok(o.feedRequests.length >= 2, 'it reconnects instead of applying'));
+    assert.equal(cursor.value, 0);
+    assert.deepEqual(delivered, []);
+  });
+
   test('presumes a silent connection dead and reconnects', async () => {
     let requests = 0;
     const silent = http.createServer((_req, res) => {
