@@ -5,11 +5,12 @@
 // gets the first answer back instead of a second write. Media uploads are
 // idempotent by construction (content-addressed).
 import express, { NextFunction, Request, Response, Router } from 'express';
+import { ApiRequest, boundedInt, requireJson, requireToken } from './middleware';
 import type { Knex } from 'knex';
 import { ForbiddenError, TooManyRequestsError } from '../auth/auth-errors';
-import { authenticateToken, createApiToken, createUser, listTokens, listUsers, revokeToken, Role, setPassword, setRole, TokenSummary, User } from '../auth/users';
+import { createApiToken, createUser, listTokens, listUsers, revokeToken, Role, setPassword, setRole, TokenSummary } from '../auth/users';
 import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint, runSaveHooks } from '../db/idempotency';
-import { BadRequestError, ConflictError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors';
+import { BadRequestError, ConflictError } from '../errors';
 import { parseArticleInput } from '../articles/article-input';
 import { slugify } from '../articles/slug';
 import { receiveRaw } from '../media/upload';
@@ -25,8 +26,6 @@ import { listTags, renameTag } from '../ui/tags';
 import { HONEYPOT_FIELD } from '../ui/public-routes';
 import { clientAddress } from '../ui/web-session';
 
-type ApiRequest = Request & { user?: User };
-
 /** A user id for keys sent by anonymous submitters (no real user has id 0). */
 const ANONYMOUS = 0;
 
@@ -35,20 +34,11 @@ export function editorApiRoutes(deps: EditorDeps): Router {
   const router = Router();
   const json = express.json({ limit: deps.maxBodyBytes, strict: true });
 
-  async function token(req: ApiRequest, _res: Response, next: NextFunction): Promise<void> {
-    const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
-    if (!match) throw new UnauthorizedError();
-    req.user = await authenticateToken(db, match[1]);
-    next();
-  }
+  const token = requireToken(db);
   const role = (...roles: Role[]) => (req: ApiRequest, _res: Response, next: NextFunction) => {
     if (!roles.includes(req.user!.role)) throw new ForbiddenError(`this needs the ${roles.join(' or ')} role; the token's user is ${req.user!.role}`);
     next();
   };
-  function jsonBody(req: Request, _res: Response, next: NextFunction): void {
-    if (!req.is('application/json')) throw new UnsupportedMediaTypeError();
-    next();
-  }
   const body = (req: Request) => {
     if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) throw new BadRequestError('the request body must be a JSON object');
     return req.body as Record<string, unknown>;
@@ -92,18 +82,18 @@ export function editorApiRoutes(deps: EditorDeps): Router {
   router.get('/users', token, role('admin'), async (_req, res) => {
     res.json({ users: (await listUsers(db)).map(({ id, name, role: r, createdAt, hasPassword, tokens }) => ({ id, name, role: r, createdAt, hasPassword, tokens })) });
   });
-  router.post('/users', token, role('admin'), jsonBody, json, async (req: ApiRequest, res) => {
+  router.post('/users', token, role('admin'), requireJson, json, async (req: ApiRequest, res) => {
     const b = body(req);
     const name = str(b, 'name', 64);
     const r = str(b, 'role', 16) as Role;
     const password = b.password === undefined || b.password === null ? null : str(b, 'password', 1000);
     await once(req, res, req.user!.id, 201, inTransaction((trx) => createUser(trx, name, r, password, deps.now())));
   });
-  router.put('/users/:name/password', token, role('admin'), jsonBody, json, async (req: ApiRequest, res) => {
+  router.put('/users/:name/password', token, role('admin'), requireJson, json, async (req: ApiRequest, res) => {
     const password = str(body(req), 'password', 1000);
     await once(req, res, req.user!.id, 200, inTransaction((trx) => setPassword(trx, String(req.params.name), password)));
   });
-  router.put('/users/:name/role', token, role('admin'), jsonBody, json, async (req: ApiRequest, res) => {
+  router.put('/users/:name/role', token, role('admin'), requireJson, json, async (req: ApiRequest, res) => {
     const r = str(body(req), 'role', 16) as Role;
     if (String(req.params.name) === req.user!.name) throw new BadRequestError('you cannot change your own role', 'role');
     await once(req, res, req.user!.id, 200, inTransaction((trx) => setRole(trx, String(req.params.name), r)));
@@ -111,7 +101,7 @@ export function editorApiRoutes(deps: EditorDeps): Router {
   router.get('/tokens', token, async (req: ApiRequest, res) => {
     res.json({ tokens: await listTokens(db, req.user!.role === 'admin' ? undefined : req.user!.name) });
   });
-  router.post('/tokens', token, jsonBody, json, async (req: ApiRequest, res) => {
+  router.post('/tokens', token, requireJson, json, async (req: ApiRequest, res) => {
     const b = body(req);
     const label = b.label === undefined ? '' : str(b, 'label', 100);
     // The secret is never stored, not even in the idempotency record: a
@@ -166,7 +156,7 @@ export function editorApiRoutes(deps: EditorDeps): Router {
     if (!['pending', 'reviewed', 'all'].includes(state)) throw new BadRequestError('state must be pending, reviewed or all', 'state');
     res.json({ items: await moderation.queue({ state: state as 'pending', limit: 200 }) });
   });
-  router.post('/moderation/:kind/:id', token, role('admin', 'editor', 'moderator'), jsonBody, json, async (req: ApiRequest, res) => {
+  router.post('/moderation/:kind/:id', token, role('admin', 'editor', 'moderator'), requireJson, json, async (req: ApiRequest, res) => {
     const kind = parseKind(req.params.kind);
     const id = parseId(req.params.id);
     const b = body(req);
@@ -178,7 +168,7 @@ export function editorApiRoutes(deps: EditorDeps): Router {
   router.get('/settings', token, async (_req, res) => {
     res.json(await readSettings(db));
   });
-  router.put('/settings', token, role('admin'), jsonBody, json, async (req: ApiRequest, res) => {
+  router.put('/settings', token, role('admin'), requireJson, json, async (req: ApiRequest, res) => {
     const openPublishing = parseOpenPublishing(body(req).openPublishing);
     await once(req, res, req.user!.id, 200, inTransaction((trx) => writeSettings(trx, { openPublishing })));
   });
@@ -187,7 +177,7 @@ export function editorApiRoutes(deps: EditorDeps): Router {
   router.get('/sections', token, async (_req, res) => {
     res.json({ sections: await listSections(db) });
   });
-  router.post('/sections', token, role('admin', 'editor'), jsonBody, json, async (req: ApiRequest, res) => {
+  router.post('/sections', token, role('admin', 'editor'), requireJson, json, async (req: ApiRequest, res) => {
     const b = body(req);
     const name = str(b, 'name', 100).trim();
     if (name === '' || /[<>\p{Cc}]/u.test(name)) throw new BadRequestError('a section name is 1 to 100 characters without < > or control characters', 'name');
@@ -204,13 +194,13 @@ export function editorApiRoutes(deps: EditorDeps): Router {
   router.get('/tags', token, async (_req, res) => {
     res.json({ tags: await listTags(db) });
   });
-  router.put('/tags/:slug', token, role('admin', 'editor'), jsonBody, json, async (req: ApiRequest, res) => {
+  router.put('/tags/:slug', token, role('admin', 'editor'), requireJson, json, async (req: ApiRequest, res) => {
     const name = body(req).name;
     await once(req, res, req.user!.id, 200, keyAfter(() => renameTag(db, String(req.params.slug), name, deps.now())));
   });
 
   // Open publishing, for scripts and apps: the same checks as the public form.
-  router.post('/submissions', jsonBody, json, async (req: ApiRequest, res) => {
+  router.post('/submissions', requireJson, json, async (req: ApiRequest, res) => {
     const b = { ...body(req) };
     if (b[HONEYPOT_FIELD] !== undefined && b[HONEYPOT_FIELD] !== '') throw new BadRequestError('this submission looks automated and was not accepted', HONEYPOT_FIELD);
     delete b[HONEYPOT_FIELD];
@@ -232,11 +222,4 @@ export function editorApiRoutes(deps: EditorDeps): Router {
   });
 
   return router;
-}
-
-function boundedInt(raw: unknown, name: string, min: number, max: number, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new BadRequestError(`${name} must be an integer from ${min} to ${max}`, name);
-  return value;
 }

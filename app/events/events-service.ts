@@ -9,6 +9,7 @@ import { slugify } from '../articles/slug';
 import { ConflictError, NotFoundError } from '../errors';
 import { BadRequestError } from '../errors';
 import type { EventInput, EventStatus } from './event-input';
+import { runSaveHooks } from '../db/idempotency';
 
 export interface Event {
   id: number;
@@ -82,7 +83,10 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
         });
         if (input.tags) await setTags(trx, id, input.tags);
         await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
-        return { id, slug, url: eventPath(slug) };
+        const saved = { id, slug, url: eventPath(slug) };
+        // Records the request's Idempotency-Key in this same transaction.
+        await runSaveHooks(trx, saved);
+        return saved;
       }).catch(translateUniqueViolation);
       onSaved?.();
       return result;
@@ -110,7 +114,9 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
         await trx('events').where({ id }).update(changes);
         if (input.tags) await setTags(trx, id, input.tags);
         await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
-        return { id, slug: current.slug as string, url: eventPath(current.slug as string) };
+        const saved = { id, slug: current.slug as string, url: eventPath(current.slug as string) };
+        await runSaveHooks(trx, saved);
+        return saved;
       });
       onSaved?.();
       return result;

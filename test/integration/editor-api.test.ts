@@ -39,6 +39,24 @@ describe('editor JSON API', () => {
     assert.equal(await origin.db('users').where({ name: 'desk2' }).first(), undefined);
   });
 
+  it('creates and updates an event once per Idempotency-Key', async () => {
+    const body = { title: 'Open mic night', body: '<p>Bring a song</p>', startsAt: '2027-03-05T19:00:00Z', status: 'published' };
+    const before = await count('events');
+    const first = await api('POST', '/events', origin.tokens.editor, body, { 'idempotency-key': 'event-open-mic' });
+    assert.equal(first.status, 201);
+    const again = await api('POST', '/events', origin.tokens.editor, body, { 'idempotency-key': 'event-open-mic' });
+    assert.equal(again.status, 201);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    const created = (await first.json()) as { id: number };
+    assert.deepEqual(await again.json(), created);
+    assert.equal(await count('events'), before + 1);
+    const outbox = await count('outbox');
+    const put = () => api('PUT', `/events/${created.id}`, origin.tokens.editor, { location: 'The depot' }, { 'idempotency-key': 'event-open-mic-loc' });
+    assert.equal((await put()).status, 200);
+    assert.equal((await put()).headers.get('idempotent-replayed'), 'true');
+    assert.equal(await count('outbox'), outbox + 1, 'the retried update wrote nothing');
+  });
+
   it('returns a new token\'s secret once; a replay returns its id without the secret', async () => {
     const first = await api('POST', '/tokens', origin.tokens.editor, { label: 'script' }, { 'idempotency-key': 'tok-1' });
     assert.equal(first.status, 201);

@@ -1,0 +1,45 @@
+// What every JSON API router needs: bearer-token auth, a JSON-only gate,
+// bounded query integers and the (possibly replayed) answer of an
+// idempotent write.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Database } from '../../common/database';
+import { authenticateToken, User } from '../auth/users';
+import type { StoredResponse } from '../db/idempotency';
+import { BadRequestError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors';
+
+export type ApiRequest = Request & { user?: User };
+
+/** `Authorization: Bearer TOKEN` → req.user, or 401. */
+export function requireToken(db: Database): RequestHandler {
+  return async (req: ApiRequest, _res: Response, next: NextFunction) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
+    if (!match) throw new UnauthorizedError();
+    req.user = await authenticateToken(db, match[1]);
+    next();
+  };
+}
+
+export function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  if (!req.is('application/json')) throw new UnsupportedMediaTypeError();
+  next();
+}
+
+export function boundedInt(raw: unknown, name: string, min: number, max: number, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new BadRequestError(`${name} must be an integer from ${min} to ${max}`, name);
+  return value;
+}
+
+/** A save's answer, the first time or replayed for a retried Idempotency-Key. */
+export function sendStored(res: Response, answer: StoredResponse & { replayed: boolean }): void {
+  if (answer.location) res.location(answer.location);
+  if (answer.replayed) res.set('Idempotent-Replayed', 'true');
+  res.status(answer.status).json(answer.body);
+}
+
+/** A path id: a positive integer, or 400 naming it. */
+export function parseId(raw: unknown, what: string): number {
+  if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw)) throw new BadRequestError(`the ${what} id must be a positive integer`, 'id');
+  return Number(raw);
+}
