@@ -7,7 +7,10 @@ import { articlePath } from '../../common/site-paths';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors';
 import type { ArticleInput, ArticleStatus } from './article-input';
 import { sanitizeBody } from './sanitize';
+import { freeSlug, insertId, setTags, translateUniqueViolation } from './item-writes';
 import { slugify } from './slug';
+
+const ARTICLE_TAGS = { table: 'article_tags', column: 'article_id' } as const;
 import { runSaveHooks } from '../db/idempotency';
 
 export interface Article {
@@ -56,27 +59,6 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
     return row.id as number;
   }
 
-  async function setTags(trx: Knex.Transaction, articleId: number, names: string[]): Promise<void> {
-    const ids: number[] = [];
-    for (const name of names) {
-      const slug = slugify(name, 64);
-      if (slug === '') throw new BadRequestError(`tag ${JSON.stringify(name)} has no letters or digits`, 'tags');
-      const existing = await trx('tags').where({ slug }).first('id');
-      if (existing) ids.push(existing.id as number);
-      else ids.push(await insertId(trx, 'tags', { slug, name }));
-    }
-    await trx('article_tags').where({ article_id: articleId }).delete();
-    const unique = [...new Set(ids)];
-    if (unique.length > 0) await trx('article_tags').insert(unique.map((tag_id) => ({ article_id: articleId, tag_id })));
-  }
-
-  async function freeSlug(trx: Knex.Transaction, base: string): Promise<string> {
-    const root = base === '' ? 'article' : base;
-    for (let n = 1; ; n++) {
-      const candidate = n === 1 ? root : `${root.slice(0, 110)}-${n}`;
-      if (!(await trx('articles').where({ slug: candidate }).first('id'))) return candidate;
-    }
-  }
 
   async function addOutbox(trx: Knex.Transaction, itemId: number, at: number): Promise<void> {
     await trx('outbox').insert({ topic: 'article', item_id: itemId, created_at: at });
@@ -93,7 +75,7 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
           }
           slug = input.slug;
         } else {
-          slug = await freeSlug(trx, slugify(input.title ?? ''));
+          slug = await freeSlug(trx, 'articles', slugify(input.title ?? ''), 'article');
         }
         const status = input.status ?? 'draft';
         const id = await insertId(trx, 'articles', {
@@ -109,7 +91,7 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
           created_at: at,
           updated_at: at,
         });
-        if (input.tags) await setTags(trx, id, input.tags);
+        if (input.tags) await setTags(trx, ARTICLE_TAGS, id, input.tags);
         await addOutbox(trx, id, at);
         const saved = { id, slug, url: articlePath(slug) };
         // The request's idempotency key commits with the save, or not at all.
@@ -140,7 +122,7 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
           if (input.status === 'published' && current.published_at == null) changes.published_at = at;
         }
         await trx('articles').where({ id }).update(changes);
-        if (input.tags) await setTags(trx, id, input.tags);
+        if (input.tags) await setTags(trx, ARTICLE_TAGS, id, input.tags);
         await addOutbox(trx, id, at);
         const saved = { id, slug: current.slug as string, url: articlePath(current.slug as string) };
         // The request's idempotency key commits with the save, or not at all.
@@ -193,18 +175,4 @@ async function withTags(db: Database, rows: Record<string, unknown>[]): Promise<
     updatedAt: Number(r.updated_at),
     url: articlePath(r.slug as string),
   }));
-}
-
-/** Inserts a row and returns its auto-increment id on both MariaDB and SQLite. */
-export async function insertId(trx: Knex.Transaction | Database, table: string, row: Record<string, unknown>): Promise<number> {
-  const [result] = await trx(table).insert(row);
-  return Number(typeof result === 'object' && result !== null ? (result as { id: number }).id : result);
-}
-
-function translateUniqueViolation(error: unknown): never {
-  const code = (error as { code?: string }).code;
-  if (code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
-    throw new ConflictError('an article with this slug was created at the same moment; retry', 'slug');
-  }
-  throw error;
 }

@@ -1,15 +1,16 @@
 // Event writes: like articles, the row(s) and an outbox row (topic 'event')
 // in ONE transaction, so an acknowledged save always has a render owed.
-import type { Knex } from 'knex';
 import type { Database } from '../../common/database';
 import { eventPath } from '../../common/site-paths';
-import { insertId } from '../articles/articles-service';
+import { freeSlug, insertId, setTags, translateUniqueViolation } from '../articles/item-writes';
 import { sanitizeBody } from '../articles/sanitize';
 import { slugify } from '../articles/slug';
 import { ConflictError, NotFoundError } from '../errors';
 import { BadRequestError } from '../errors';
 import type { EventInput, EventStatus } from './event-input';
 import { runSaveHooks } from '../db/idempotency';
+
+const EVENT_TAGS = { table: 'event_tags', column: 'event_id' } as const;
 
 export interface Event {
   id: number;
@@ -43,27 +44,6 @@ export interface EventsService {
 }
 
 export function createEventsService({ db, now = Date.now, onSaved }: { db: Database; now?: () => number; onSaved?: () => void }): EventsService {
-  async function setTags(trx: Knex.Transaction, eventId: number, names: string[]): Promise<void> {
-    const ids: number[] = [];
-    for (const name of names) {
-      const slug = slugify(name, 64);
-      if (slug === '') throw new BadRequestError(`tag ${JSON.stringify(name)} has no letters or digits`, 'tags');
-      const existing = await trx('tags').where({ slug }).first('id');
-      ids.push(existing ? (existing.id as number) : await insertId(trx, 'tags', { slug, name }));
-    }
-    await trx('event_tags').where({ event_id: eventId }).delete();
-    const unique = [...new Set(ids)];
-    if (unique.length > 0) await trx('event_tags').insert(unique.map((tag_id) => ({ event_id: eventId, tag_id })));
-  }
-
-  async function freeSlug(trx: Knex.Transaction, base: string): Promise<string> {
-    const root = base === '' ? 'event' : base;
-    for (let n = 1; ; n++) {
-      const candidate = n === 1 ? root : `${root.slice(0, 110)}-${n}`;
-      if (!(await trx('events').where({ slug: candidate }).first('id'))) return candidate;
-    }
-  }
-
   return {
     async create(input, authorId) {
       const at = now();
@@ -73,7 +53,7 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
           if (await trx('events').where({ slug: input.slug }).first('id')) throw new ConflictError(`slug "${input.slug}" is already taken`, 'slug');
           slug = input.slug;
         } else {
-          slug = await freeSlug(trx, slugify(input.title ?? ''));
+          slug = await freeSlug(trx, 'events', slugify(input.title ?? ''), 'event');
         }
         const status = input.status ?? 'draft';
         const id = await insertId(trx, 'events', {
@@ -81,7 +61,7 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
           starts_at: input.startsAt, ends_at: input.endsAt ?? null, author_id: authorId, status, featured: input.featured ?? false,
           published_at: status === 'published' ? at : null, created_at: at, updated_at: at,
         });
-        if (input.tags) await setTags(trx, id, input.tags);
+        if (input.tags) await setTags(trx, EVENT_TAGS, id, input.tags);
         await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
         const saved = { id, slug, url: eventPath(slug) };
         // Records the request's Idempotency-Key in this same transaction.
@@ -112,7 +92,7 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
           if (input.status === 'published' && current.published_at == null) changes.published_at = at;
         }
         await trx('events').where({ id }).update(changes);
-        if (input.tags) await setTags(trx, id, input.tags);
+        if (input.tags) await setTags(trx, EVENT_TAGS, id, input.tags);
         await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
         const saved = { id, slug: current.slug as string, url: eventPath(current.slug as string) };
         await runSaveHooks(trx, saved);
@@ -156,10 +136,4 @@ async function withTags(db: Database, rows: Record<string, unknown>[]): Promise<
     updatedAt: Number(r.updated_at),
     url: eventPath(r.slug as string),
   }));
-}
-
-function translateUniqueViolation(error: unknown): never {
-  const code = (error as { code?: string }).code;
-  if (code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE') throw new ConflictError('an event with this slug was created at the same moment; retry', 'slug');
-  throw error;
 }
