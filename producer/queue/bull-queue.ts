@@ -41,7 +41,10 @@ export function createBullQueue(redisUrl: string, logger: Logger, prefix = 'hype
   async function connected(): Promise<void> {
     const client = queue.client;
     if (client.status === 'ready') return;
-    await withTimeout(new Promise<void>((resolve) => client.once('ready', () => resolve())), CONNECT_WAIT_MS, `Redis is not connected (${client.status})`);
+    let onReady: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => client.once('ready', (onReady = resolve)));
+    // The relay retries every second through an outage: never leave a listener behind.
+    await withTimeout(ready, CONNECT_WAIT_MS, `Redis is not connected (${client.status})`).finally(() => client.off('ready', onReady));
   }
 
   return {
