@@ -4,14 +4,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, describeVariables, loadConfig } from '../common/config';
 import { configFrom, runUntilSignal, withDatabase } from './cli-support';
-import { migrateLatest } from '../app/db/migrate';
-import { createApiToken } from '../app/auth/users';
-import { seedFixtures } from '../fixtures/seed';
-import { startEmbedded } from './embedded';
-import { startProxyCluster } from '../cache-proxy/cluster';
-import { startMirror } from '../mirrors/main';
-import { startProducer } from '../producer/main';
-import { startApp } from '../app/main';
 import * as rebuildCommands from './commands/rebuild';
 import * as fixturesCommands from './commands/fixtures';
 import * as keysCommands from './commands/keys';
@@ -19,6 +11,10 @@ import * as mirrorCommands from './commands/mirror';
 import * as dbCommands from './commands/db';
 import * as statusCommands from './commands/status';
 import * as userCommands from './commands/user';
+
+// Each action loads the modules it runs on demand (a typed require), so a
+// mirror or a proxy does not carry the app's, the producer's and every other
+// command's dependencies in its memory.
 
 const program = new Command('hyperstatic')
   .description('Hyperstatic: a news site that stays readable and publishable when servers fail, are flooded, or are taken away.')
@@ -36,6 +32,7 @@ program
   .action(async (flags) => {
     const config = configFrom(flags, { dataDir: 'DATA_DIR', appPort: 'APP_PORT', publicPort: 'PROXY_PORT', mirrorPort: 'MIRROR_PORT' });
     await runUntilSignal(async () => {
+      const { startEmbedded } = require('./embedded') as typeof import('./embedded');
       const embedded = await startEmbedded(config);
       process.stdout.write(embedded.banner);
       return [embedded];
@@ -48,6 +45,7 @@ program
   .option('--port <port>', 'sets APP_PORT')
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'APP_PORT' });
+    const { startApp } = require('../app/main') as typeof import('../app/main');
     await runUntilSignal(async () => [await startApp(config)]);
   });
 
@@ -58,6 +56,7 @@ program
   .option('--concurrency <n>', 'sets PRODUCER_CONCURRENCY')
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'PRODUCER_PORT', concurrency: 'PRODUCER_CONCURRENCY' });
+    const { startProducer } = require('../producer/main') as typeof import('../producer/main');
     await runUntilSignal(async () => [await startProducer(config, { opsPort: config.producerPort })]);
   });
 
@@ -69,6 +68,7 @@ program
   .option('--data-dir <dir>', 'sets MIRROR_DATA_DIR')
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'MIRROR_PORT', origin: 'MIRROR_ORIGIN_URLS', dataDir: 'MIRROR_DATA_DIR' });
+    const { startMirror } = require('../mirrors/main') as typeof import('../mirrors/main');
     await runUntilSignal(async () => [await startMirror(config)]);
   });
 
@@ -80,6 +80,7 @@ program
   .option('--workers <n>', 'sets PROXY_WORKERS (processes sharing the port)')
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'PROXY_PORT', upstream: 'PROXY_UPSTREAMS', workers: 'PROXY_WORKERS' });
+    const { startProxyCluster } = require('../cache-proxy/cluster') as typeof import('../cache-proxy/cluster');
     await runUntilSignal(async () => [await startProxyCluster(config)]);
   });
 
@@ -91,6 +92,7 @@ token
   .option('--label <text>', 'a note to recognise the token by', '')
   .action(async (flags: { user: string; label: string }) => {
     const config = loadConfig();
+    const { createApiToken } = require('../app/auth/users') as typeof import('../app/auth/users');
     const value = await withDatabase(config, (database) => createApiToken(database, flags.user, flags.label));
     process.stdout.write(`${value}\n`);
   });
@@ -100,6 +102,8 @@ program
   .description('Load the sample site from fixtures/ (an admin user, sections, articles) unless it is already there')
   .action(async () => {
     const config = loadConfig();
+    const { migrateLatest } = require('../app/db/migrate') as typeof import('../app/db/migrate');
+    const { seedFixtures } = require('../fixtures/seed') as typeof import('../fixtures/seed');
     const result = await withDatabase(config, async (database) => {
       await migrateLatest(database);
       return seedFixtures(database);

@@ -2,8 +2,6 @@
 // realistic site for benchmarks and load tests.
 import type { Command } from 'commander';
 import { loadConfig } from '../../common/config';
-import { migrateLatest } from '../../app/db/migrate';
-import { generateSite } from '../../fixtures/generate';
 import { withDatabase } from '../cli-support';
 
 export function register(program: Command): void {
@@ -23,6 +21,8 @@ export function register(program: Command): void {
       const events = flags.events === undefined ? undefined : count(flags.events, 'events');
       const seed = count(flags.seed, 'seed');
       const config = loadConfig();
+      const { migrateLatest } = require('../../app/db/migrate') as typeof import('../../app/db/migrate');
+      const { generateSite } = require('../../fixtures/generate') as typeof import('../../fixtures/generate');
       const started = Date.now();
       const result = await withDatabase(config, async (db) => {
         await migrateLatest(db);

@@ -3,11 +3,6 @@
 // or a peer's, and repairing what can be proven.
 import type { Command } from 'commander';
 import { createLogger } from '../../common/logger';
-import { createBlobFetcher } from '../../mirrors/blob-fetcher';
-import { MirrorStore } from '../../mirrors/mirror-store';
-import { loadPinnedKey } from '../../mirrors/pinned-key';
-import { createProgress } from '../../mirrors/progress';
-import { verifyMirror } from '../../mirrors/verify';
 import { configFrom } from '../cli-support';
 
 export function register(program: Command): void {
@@ -23,6 +18,11 @@ export function register(program: Command): void {
     .action(async (flags: { dataDir?: string; origin?: string; peer?: string; repair?: boolean }) => {
       const config = configFrom({ dataDir: flags.dataDir, origin: flags.origin }, { dataDir: 'MIRROR_DATA_DIR', origin: 'MIRROR_ORIGIN_URLS' });
       const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'mirror-verify');
+      const { createBlobFetcher } = require('../../mirrors/blob-fetcher') as typeof import('../../mirrors/blob-fetcher');
+      const { MirrorStore } = require('../../mirrors/mirror-store') as typeof import('../../mirrors/mirror-store');
+      const { loadPinnedKey } = require('../../mirrors/pinned-key') as typeof import('../../mirrors/pinned-key');
+      const { createProgress } = require('../../mirrors/progress') as typeof import('../../mirrors/progress');
+      const { verifyMirror } = require('../../mirrors/verify') as typeof import('../../mirrors/verify');
       const publicKey = loadPinnedKey(config.mirrorPublicKey);
       const store = MirrorStore.open(config.mirrorDataDir);
       const fetcher = createBlobFetcher({ store, sources: () => [...config.mirrorOrigins, ...config.mirrorPeers, ...(flags.peer ? [flags.peer] : [])], logger, concurrency: config.mirrorFetchConcurrency, timeoutMs: config.mirrorFetchTimeoutMs });

@@ -1,9 +1,7 @@
 // `hyperstatic rebuild`: regenerate the whole public site from the database.
 import type { Command } from 'commander';
 import { loadConfig } from '../../common/config';
-import { migrateLatest } from '../../app/db/migrate';
-import { rebuild, RebuildProgress } from '../../producer/rebuild';
-import { createRenderer } from '../../producer/renderer';
+import type { RebuildProgress } from '../../producer/rebuild';
 import { withDatabase } from '../cli-support';
 
 export function register(program: Command): void {
@@ -26,6 +24,9 @@ export function register(program: Command): void {
       process.on('SIGINT', interrupt);
       process.on('SIGTERM', interrupt);
       const progress = progressReporter(process.stderr);
+      const { migrateLatest } = require('../../app/db/migrate') as typeof import('../../app/db/migrate');
+      const { rebuild } = require('../../producer/rebuild') as typeof import('../../producer/rebuild');
+      const { createRenderer } = require('../../producer/renderer') as typeof import('../../producer/renderer');
       const result = await withDatabase(config, async (db) => {
         await migrateLatest(db);
         return rebuild({
