@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createSseParser } from '../common/feed-client';
+import { createSseParser, followFeed } from '../common/feed-client';
 import type { FeedBatch } from '../common/feed-format';
 import { sha256Hex } from '../common/hash';
 import { createLogger } from '../common/logger';
@@ -14,11 +14,11 @@ import { MirrorStore } from './mirror-store';
 
 const BODY = 'same body for every page';
 
-function batchAt(seq: number): FeedBatch {
+function batchAt(seq: number, epoch = 1): FeedBatch {
   return {
-    epoch: 1,
+    epoch,
     batch: seq,
-    entries: [{ seq, epoch: 1, batch: seq, path: `/p${seq}/`, op: 'put', sha256: sha256Hex(BODY), size: BODY.length, contentType: 'text/html', lastModified: 0, kind: 'article' }],
+    entries: [{ seq, epoch, batch: seq, path: `/p${seq}/`, op: 'put', sha256: sha256Hex(BODY), size: BODY.length, contentType: 'text/html', lastModified: 0, kind: 'article' }],
   };
 }
 
@@ -61,6 +61,48 @@ test('a client is replayed the journal and then switched to live pushes with no 
     assert.deepEqual(hello, { epoch: 1, head: 100 });
     assert.deepEqual(ids, Array.from({ length: 130 }, (_, i) => i + 1));
   } finally {
+    hub.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    store.close();
+    fs.rmSync(store.dir, { recursive: true, force: true });
+  }
+});
+
+test('a follower connected while the mirror was empty (epoch 0) takes its first batch of epoch 1, and of every later epoch, without a reconnect', async () => {
+  const store = MirrorStore.open(fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-hub-')));
+  await store.writeBlob(sha256Hex(BODY), [Buffer.from(BODY)]);
+  const hub = createFeedHub({ store, logger: createLogger('silent', 'test') });
+  const server = http.createServer((req, res) => hub.serve(req, res, Number(new URL(req.url ?? '/', 'http://x').searchParams.get('after') ?? 0)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const received: number[] = [];
+  const hellos: number[] = [];
+  const errors: string[] = [];
+  let applied = 0;
+  const follower = followFeed({
+    urls: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`],
+    after: () => applied,
+    onHello: (hello) => hellos.push(hello.epoch),
+    onBatch: async (batch) => {
+      received.push(batch.epoch);
+      applied = batch.entries[batch.entries.length - 1].seq;
+    },
+    onError: (error) => errors.push(error.message),
+    logger: createLogger('silent', 'test'),
+  });
+  try {
+    while (hub.clients() === 0 || hellos.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const [seq, epoch] of [[1, 1], [2, 1], [3, 2]]) {
+      const batch = batchAt(seq, epoch);
+      store.applyBatch(batch);
+      hub.publish(batch);
+    }
+    while (received.length < 3 && errors.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(errors, []);
+    assert.deepEqual(received, [1, 1, 2]);
+    assert.deepEqual(hellos, [0, 1, 2], 'one hello per epoch, on the same connection');
+  } finally {
+    follower.close();
     hub.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -22,6 +22,8 @@ interface Client {
   sent: number;
   /** False while the client is still being replayed the journal. */
   live: boolean;
+  /** Epoch of the last hello written to this client. */
+  epoch: number;
 }
 
 /** Batches read from the journal per replay step. */
@@ -47,6 +49,13 @@ export function createFeedHub(options: { store: MirrorStore; logger: Logger; pin
   ping.unref();
 
   function write(client: Client, batch: FeedBatch): boolean {
+    // This mirror follows the origin into a new epoch (a promotion, or its first
+    // batch): say so before relaying it, since followers refuse a batch whose
+    // epoch is beyond their server's hello.
+    if (batch.epoch > client.epoch) {
+      client.epoch = batch.epoch;
+      client.res.write(formatSseEvent('hello', { epoch: batch.epoch, head: Math.max(store.state().cursor, lastSeq(batch)) }));
+    }
     client.sent = lastSeq(batch);
     return client.res.write(formatSseEvent('batch', batch, client.sent));
   }
@@ -89,7 +98,7 @@ export function createFeedHub(options: { store: MirrorStore; logger: Logger; pin
       }
       const state = store.state();
       res.write(formatSseEvent('hello', { epoch: state.epoch, head: state.cursor }));
-      const client: Client = { res, sent: after, live: false };
+      const client: Client = { res, sent: after, live: false, epoch: state.epoch };
       clients.add(client);
       req.on('close', () => clients.delete(client));
       catchUp(client).catch((error: unknown) => {
