@@ -5,6 +5,15 @@ import type { Knex } from 'knex';
 
 type Db = Knex | Knex.Transaction;
 
+/** An item's lead image: the original for its page, the 480 px WebP rendition for listings. */
+export interface LeadImageRow {
+  src: string;
+  alt: string;
+  width: number | null;
+  height: number | null;
+  rendition: { src: string; width: number | null; height: number | null } | null;
+}
+
 export interface ArticleRow {
   id: number;
   slug: string;
@@ -13,6 +22,7 @@ export interface ArticleRow {
   body: string;
   status: 'draft' | 'published' | 'hidden';
   featured: boolean;
+  leadImage: LeadImageRow | null;
   section: { slug: string; name: string } | null;
   tags: { slug: string; name: string }[];
   author: string | null;
@@ -31,6 +41,7 @@ export interface EventRow {
   endsAt: number | null;
   status: 'draft' | 'published' | 'hidden';
   featured: boolean;
+  leadImage: LeadImageRow | null;
   tags: { slug: string; name: string }[];
   updatedAt: number;
 }
@@ -50,11 +61,13 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
   const rows = await db('articles')
     .leftJoin('sections', 'sections.id', 'articles.section_id')
     .leftJoin('users', 'users.id', 'articles.author_id')
+    .leftJoin('media', 'media.sha256', 'articles.lead_image')
     .whereIn('articles.id', ids)
     .orderBy('articles.id')
     .select(
       'articles.id', 'articles.slug', 'articles.title', 'articles.summary', 'articles.status', 'articles.featured',
       'articles.published_at', 'articles.updated_at', 'sections.slug as section_slug', 'sections.name as section_name', 'users.name as author_name',
+      'articles.lead_image_alt', ...LEAD_IMAGE_COLUMNS,
       ...(options.body ? ['articles.body'] : []),
     );
   const tags = await tagsOf(db, 'article_tags', 'article_id', ids);
@@ -66,6 +79,7 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
     body: r.body ?? '',
     status: r.status,
     featured: Boolean(r.featured),
+    leadImage: leadImageOf(r),
     section: r.section_slug ? { slug: r.section_slug, name: r.section_name } : null,
     tags: tags.get(Number(r.id)) ?? [],
     author: r.author_name ?? null,
@@ -77,9 +91,13 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
 export async function loadEvents(db: Db, ids: number[], options: { body: boolean }): Promise<EventRow[]> {
   if (ids.length === 0) return [];
   const rows = await db('events')
-    .whereIn('id', ids)
-    .orderBy('id')
-    .select('id', 'slug', 'title', 'summary', 'location', 'starts_at', 'ends_at', 'status', 'featured', 'updated_at', ...(options.body ? ['body'] : []));
+    .leftJoin('media', 'media.sha256', 'events.lead_image')
+    .whereIn('events.id', ids)
+    .orderBy('events.id')
+    .select(
+      ...['id', 'slug', 'title', 'summary', 'location', 'starts_at', 'ends_at', 'status', 'featured', 'updated_at', 'lead_image_alt', ...(options.body ? ['body'] : [])].map((c) => `events.${c}`),
+      ...LEAD_IMAGE_COLUMNS,
+    );
   const tags = await tagsOf(db, 'event_tags', 'event_id', ids);
   return rows.map((r) => ({
     id: Number(r.id),
@@ -92,9 +110,24 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
     endsAt: r.ends_at == null ? null : Number(r.ends_at),
     status: r.status,
     featured: Boolean(r.featured),
+    leadImage: leadImageOf(r),
     tags: tags.get(Number(r.id)) ?? [],
     updatedAt: Number(r.updated_at),
   }));
+}
+
+const LEAD_IMAGE_COLUMNS = ['media.path as lead_path', 'media.width as lead_width', 'media.height as lead_height', 'media.rendition_path as lead_rendition', 'media.rendition_width as lead_rendition_width', 'media.rendition_height as lead_rendition_height'];
+
+function leadImageOf(r: Record<string, unknown>): LeadImageRow | null {
+  if (typeof r.lead_path !== 'string') return null;
+  const n = (v: unknown) => (v == null ? null : Number(v));
+  return {
+    src: r.lead_path,
+    alt: String(r.lead_image_alt ?? ''),
+    width: n(r.lead_width),
+    height: n(r.lead_height),
+    rendition: typeof r.lead_rendition === 'string' ? { src: r.lead_rendition, width: n(r.lead_rendition_width), height: n(r.lead_rendition_height) } : null,
+  };
 }
 
 async function tagsOf(db: Db, table: string, column: string, ids: number[]): Promise<Map<number, { slug: string; name: string }[]>> {

@@ -1,12 +1,13 @@
 // Validation of article writes from the API: pure, so every rule is unit
 // tested with plain data. Errors name the field; nothing is written.
 import { BadRequestError } from '../errors';
+import { LeadImageInput, parseLeadImageFields } from '../media/lead-image';
 import { SLUG_MAX, SLUG_PATTERN } from './slug';
 
 export const ARTICLE_STATUSES = ['draft', 'published', 'hidden'] as const;
 export type ArticleStatus = (typeof ARTICLE_STATUSES)[number];
 
-export interface ArticleInput {
+export interface ArticleInput extends LeadImageInput {
   title?: string;
   slug?: string;
   summary?: string;
@@ -26,7 +27,7 @@ export const LIMITS = {
 } as const;
 
 const FIELDS: Record<keyof ArticleInput, true> = {
-  title: true, slug: true, summary: true, body: true, section: true, tags: true, status: true, featured: true,
+  title: true, slug: true, summary: true, body: true, section: true, tags: true, status: true, featured: true, leadImage: true, leadImageAlt: true,
 };
 
 /** Checks a JSON body for POST (mode 'create': title and body required) or PUT (every field optional). */
@@ -76,6 +77,7 @@ export function parseArticleInput(raw: unknown, mode: 'create' | 'update'): Arti
     if (typeof body.featured !== 'boolean') throw new BadRequestError('featured must be true or false', 'featured');
     input.featured = body.featured;
   }
+  parseLeadImageFields(body, input);
   return input;
 }
 

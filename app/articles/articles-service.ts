@@ -9,6 +9,7 @@ import type { ArticleInput, ArticleStatus } from './article-input';
 import { sanitizeBody } from './sanitize';
 import { freeSlug, insertId, setTags, translateUniqueViolation } from './item-writes';
 import { slugify } from './slug';
+import { LeadImage, leadImageChanges, leadImagesOf } from '../media/lead-image';
 
 const ARTICLE_TAGS = { table: 'article_tags', column: 'article_id' } as const;
 import { runSaveHooks } from '../db/idempotency';
@@ -23,6 +24,7 @@ export interface Article {
   tags: string[];
   status: ArticleStatus;
   featured: boolean;
+  leadImage: LeadImage | null;
   author: string | null;
   publishedAt: number | null;
   createdAt: number;
@@ -78,7 +80,9 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
           slug = await freeSlug(trx, 'articles', slugify(input.title ?? ''), 'article');
         }
         const status = input.status ?? 'draft';
+        const lead = await leadImageChanges(trx, input);
         const id = await insertId(trx, 'articles', {
+          ...lead,
           slug,
           title: input.title,
           summary: input.summary ?? '',
@@ -121,6 +125,7 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
           changes.status = input.status;
           if (input.status === 'published' && current.published_at == null) changes.published_at = at;
         }
+        Object.assign(changes, await leadImageChanges(trx, input));
         await trx('articles').where({ id }).update(changes);
         if (input.tags) await setTags(trx, ARTICLE_TAGS, id, input.tags);
         await addOutbox(trx, id, at);
@@ -159,7 +164,8 @@ async function withTags(db: Database, rows: Record<string, unknown>[]): Promise<
   const tagRows = ids.length
     ? await db('article_tags').join('tags', 'tags.id', 'article_tags.tag_id').whereIn('article_tags.article_id', ids).select('article_tags.article_id', 'tags.name').orderBy('tags.name')
     : [];
-  return rows.map((r) => ({
+  const leads = await leadImagesOf(db, rows);
+  return rows.map((r, i) => ({
     id: r.id as number,
     slug: r.slug as string,
     title: r.title as string,
@@ -169,6 +175,7 @@ async function withTags(db: Database, rows: Record<string, unknown>[]): Promise<
     tags: tagRows.filter((t) => t.article_id === r.id).map((t) => t.name as string),
     status: r.status as ArticleStatus,
     featured: Boolean(r.featured),
+    leadImage: leads[i],
     author: (r.author_name as string | null) ?? null,
     publishedAt: r.published_at == null ? null : Number(r.published_at),
     createdAt: Number(r.created_at),

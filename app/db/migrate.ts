@@ -8,6 +8,7 @@ import * as producer from './migrations/003-producer';
 import * as mirrors from './migrations/004-mirrors';
 import * as editor from './migrations/005-editor';
 import * as failover from './migrations/006-failover';
+import * as leadImages from './migrations/007-lead-images';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -16,6 +17,7 @@ const migrations: Record<string, Knex.Migration> = {
   '004-mirrors': mirrors,
   '005-editor': editor,
   '006-failover': failover,
+  '007-lead-images': leadImages,
 };
 
 const source: Knex.MigrationSource<string> = {
@@ -33,4 +35,13 @@ export async function migrateLatest(db: Database): Promise<string[]> {
 export async function pendingMigrations(db: Database): Promise<string[]> {
   const [, pending] = (await db.migrate.list({ migrationSource: source })) as [unknown, { file?: string }[] | string[]];
   return pending.map((p) => (typeof p === 'string' ? p : String(p.file)));
+}
+
+/** Applies pending migrations up to and including `last` (tests of a migration over older data). */
+export async function migrateUpTo(db: Database, last: string): Promise<void> {
+  if (!(last in migrations)) throw new Error(`no migration named ${last}`);
+  for (const name of Object.keys(migrations)) {
+    if ((await pendingMigrations(db)).includes(name)) await db.migrate.up({ migrationSource: source, name });
+    if (name === last) return;
+  }
 }

@@ -3,10 +3,11 @@
 import { ARTICLE_STATUSES, ArticleStatus, parseTagName } from '../articles/article-input';
 import { SLUG_MAX, SLUG_PATTERN } from '../articles/slug';
 import { BadRequestError } from '../errors';
+import { LeadImageInput, parseLeadImageFields } from '../media/lead-image';
 
 export type EventStatus = ArticleStatus;
 
-export interface EventInput {
+export interface EventInput extends LeadImageInput {
   title?: string;
   slug?: string;
   summary?: string;
@@ -21,7 +22,7 @@ export interface EventInput {
 
 export const EVENT_LIMITS = { title: 300, summary: 1000, body: 512 * 1024, location: 300, tags: 20 } as const;
 
-const FIELDS = new Set(['title', 'slug', 'summary', 'body', 'location', 'startsAt', 'endsAt', 'tags', 'status', 'featured']);
+const FIELDS = new Set(['title', 'slug', 'summary', 'body', 'location', 'startsAt', 'endsAt', 'tags', 'status', 'featured', 'leadImage', 'leadImageAlt']);
 // RFC 3339 date-time with an explicit offset (Z or ±hh:mm), seconds optional.
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -63,6 +64,7 @@ export function parseEventInput(raw: unknown, mode: 'create' | 'update'): EventI
     if (typeof body.featured !== 'boolean') throw new BadRequestError('featured must be true or false', 'featured');
     input.featured = body.featured;
   }
+  parseLeadImageFields(body, input);
   return input;
 }
 

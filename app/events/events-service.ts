@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError } from '../errors';
 import { BadRequestError } from '../errors';
 import type { EventInput, EventStatus } from './event-input';
 import { runSaveHooks } from '../db/idempotency';
+import { LeadImage, leadImageChanges, leadImagesOf } from '../media/lead-image';
 
 const EVENT_TAGS = { table: 'event_tags', column: 'event_id' } as const;
 
@@ -24,6 +25,7 @@ export interface Event {
   tags: string[];
   status: EventStatus;
   featured: boolean;
+  leadImage: LeadImage | null;
   publishedAt: number | null;
   createdAt: number;
   updatedAt: number;
@@ -56,7 +58,9 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
           slug = await freeSlug(trx, 'events', slugify(input.title ?? ''), 'event');
         }
         const status = input.status ?? 'draft';
+        const lead = await leadImageChanges(trx, input);
         const id = await insertId(trx, 'events', {
+          ...lead,
           slug, title: input.title, summary: input.summary ?? '', body: sanitizeBody(input.body ?? ''), location: input.location ?? '',
           starts_at: input.startsAt, ends_at: input.endsAt ?? null, author_id: authorId, status, featured: input.featured ?? false,
           published_at: status === 'published' ? at : null, created_at: at, updated_at: at,
@@ -91,6 +95,7 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
           changes.status = input.status;
           if (input.status === 'published' && current.published_at == null) changes.published_at = at;
         }
+        Object.assign(changes, await leadImageChanges(trx, input));
         await trx('events').where({ id }).update(changes);
         if (input.tags) await setTags(trx, EVENT_TAGS, id, input.tags);
         await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
@@ -119,7 +124,8 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
 async function withTags(db: Database, rows: Record<string, unknown>[]): Promise<Event[]> {
   const ids = rows.map((r) => Number(r.id));
   const tags = ids.length ? await db('event_tags').join('tags', 'tags.id', 'event_tags.tag_id').whereIn('event_tags.event_id', ids).orderBy('tags.name').select('event_tags.event_id', 'tags.name') : [];
-  return rows.map((r) => ({
+  const leads = await leadImagesOf(db, rows);
+  return rows.map((r, i) => ({
     id: Number(r.id),
     slug: r.slug as string,
     title: r.title as string,
@@ -131,6 +137,7 @@ async function withTags(db: Database, rows: Record<string, unknown>[]): Promise<
     tags: tags.filter((t) => Number(t.event_id) === Number(r.id)).map((t) => t.name as string),
     status: r.status as EventStatus,
     featured: Boolean(r.featured),
+    leadImage: leads[i],
     publishedAt: r.published_at == null ? null : Number(r.published_at),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),

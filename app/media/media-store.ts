@@ -32,6 +32,8 @@ export interface MediaItem {
   width: number | null;
   height: number | null;
   renditionPath: string | null;
+  renditionWidth: number | null;
+  renditionHeight: number | null;
   uploadedBy: string | null;
   createdAt: number;
 }
@@ -62,15 +64,17 @@ export function createMediaStore(deps: { db: Database; dir: string; maxBytes: nu
     }
   }
 
-  async function rendition(source: string): Promise<{ sha256: string; size: number; width: number; height: number } | undefined> {
+  async function rendition(source: string): Promise<{ sha256: string; size: number; width: number; height: number; renditionWidth: number; renditionHeight: number } | undefined> {
     try {
       const meta = await sharp(source, { failOn: 'error' }).metadata();
-      const body = await sharp(source, { failOn: 'error' }).rotate().resize({ width: RENDITION_WIDTH, withoutEnlargement: true }).webp({ quality: 78 }).toBuffer();
+      const { data: body, info } = await sharp(source, { failOn: 'error' }).rotate().resize({ width: RENDITION_WIDTH, withoutEnlargement: true }).webp({ quality: 78 }).toBuffer({ resolveWithObject: true });
       const sha256 = createHash('sha256').update(body).digest('hex');
       const tmp = path.join(tmpDir, randomBytes(8).toString('hex'));
       await fs.writeFile(tmp, body);
       await storeFile(tmp, sha256);
-      return { sha256, size: body.length, width: meta.width ?? 0, height: meta.height ?? 0 };
+      // The size a browser lays out: after EXIF rotation (a portrait phone photo is stored landscape).
+      const shown = meta.autoOrient;
+      return { sha256, size: body.length, width: shown.width, height: shown.height, renditionWidth: info.width, renditionHeight: info.height };
     } catch {
       // A file that starts like an image but does not decode: keep the
       // original (it is still checked and inert), skip the rendition.
@@ -89,6 +93,8 @@ export function createMediaStore(deps: { db: Database; dir: string; maxBytes: nu
       width: row.width == null ? null : Number(row.width),
       height: row.height == null ? null : Number(row.height),
       renditionPath: (row.rendition_path as string | null) ?? null,
+      renditionWidth: row.rendition_width == null ? null : Number(row.rendition_width),
+      renditionHeight: row.rendition_height == null ? null : Number(row.rendition_height),
       uploadedBy: (row.user_name as string | null) ?? null,
       createdAt: Number(row.created_at),
     };
@@ -134,7 +140,8 @@ export function createMediaStore(deps: { db: Database; dir: string; maxBytes: nu
           if (small && renditionPath) entries.push({ path: renditionPath, sha256: small.sha256, size: small.size, contentType: 'image/webp', lastModified: at });
           await db('media').insert({
             sha256, kind: type.kind, content_type: type.contentType, path: publicPath, size, original_name: cleanFileName(name),
-            width: small?.width ?? null, height: small?.height ?? null, rendition_path: renditionPath, uploaded_by: userId, created_at: at,
+            width: small?.width ?? null, height: small?.height ?? null, rendition_path: renditionPath,
+            rendition_width: small?.renditionWidth ?? null, rendition_height: small?.renditionHeight ?? null, uploaded_by: userId, created_at: at,
           }).onConflict('sha256').ignore();
           const journalHead = await journalMedia(db, entries, at);
           if (journalHead !== undefined) deps.onJournaled?.(journalHead);

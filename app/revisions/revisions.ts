@@ -21,6 +21,9 @@ export interface ArticleSnapshot {
   tags: string[];
   status: Article['status'];
   featured: boolean;
+  /** Absent in revisions recorded before lead images existed: restored as "no lead image". */
+  leadImage?: string | null;
+  leadImageAlt?: string;
 }
 
 export interface Revision {
@@ -62,7 +65,7 @@ export interface EditorialArticles extends ArticlesService {
 
 export function snapshotOf(article: Article): ArticleSnapshot {
   const { title, summary, body, section, tags, status, featured } = article;
-  return { title, summary, body, section, tags, status, featured };
+  return { title, summary, body, section, tags, status, featured, leadImage: article.leadImage?.sha256 ?? null, leadImageAlt: article.leadImage?.alt ?? '' };
 }
 
 export function withRevisions(articles: ArticlesService, db: Database, now: () => number = Date.now): EditorialArticles {
@@ -127,7 +130,8 @@ export function withRevisions(articles: ArticlesService, db: Database, now: () =
       if (!snapshot || typeof snapshot.title !== 'string') throw new BadRequestError('that revision has no content to restore', 'revision');
       const { title, summary, body, section, tags, status, featured } = snapshot;
       const exists = section === null || Boolean(await db('sections').where({ slug: section }).first('id'));
-      return service.update(id, { title, summary, body, section: exists ? section : null, tags, status, featured }, { actor: { userId, action: 'restore', reason: `restored revision ${revisionId}` } });
+      const lead = { leadImage: snapshot.leadImage ?? null, leadImageAlt: snapshot.leadImageAlt ?? '' };
+      return service.update(id, { title, summary, body, section: exists ? section : null, tags, status, featured, ...lead }, { actor: { userId, action: 'restore', reason: `restored revision ${revisionId}` } });
     },
   };
   return service;

@@ -3,7 +3,7 @@
 import { ArticleInput, parseArticleInput } from '../articles/article-input';
 import { BadRequestError } from '../errors';
 
-const FORM_FIELDS = ['title', 'summary', 'body', 'section', 'tags', 'status', 'featured'];
+const FORM_FIELDS = ['title', 'summary', 'body', 'section', 'tags', 'status', 'featured', 'leadImage', 'leadImageAlt'];
 
 export interface ArticleFormValues {
   title: string;
@@ -13,12 +13,18 @@ export interface ArticleFormValues {
   tags: string;
   status: string;
   featured: boolean;
+  /** sha256 of the chosen lead image, '' for none. */
+  leadImage: string;
+  leadImageAlt: string;
 }
 
 /** The raw values, for re-displaying a form that failed validation. Never trusted beyond that. */
 export function formValues(body: Record<string, unknown>): ArticleFormValues {
   const s = (v: unknown) => (typeof v === 'string' ? v : '');
-  return { title: s(body.title), summary: s(body.summary), body: s(body.body), section: s(body.section), tags: s(body.tags), status: s(body.status), featured: body.featured === 'on' };
+  return {
+    title: s(body.title), summary: s(body.summary), body: s(body.body), section: s(body.section), tags: s(body.tags), status: s(body.status), featured: body.featured === 'on',
+    leadImage: s(body.leadImage), leadImageAlt: s(body.leadImageAlt),
+  };
 }
 
 export function parseArticleForm(body: unknown, mode: 'create' | 'update', options: { allowStatus: boolean }): ArticleInput {
@@ -37,6 +43,9 @@ export function parseArticleForm(body: unknown, mode: 'create' | 'update', optio
     const tags = String(form.tags).split(',').map((t) => t.trim()).filter(Boolean);
     raw.tags = tags;
   }
+  // The picker's "none" radio sends an empty value: no lead image.
+  if (form.leadImage !== undefined) raw.leadImage = form.leadImage === '' ? null : form.leadImage;
+  if (form.leadImageAlt !== undefined) raw.leadImageAlt = form.leadImageAlt;
   if (options.allowStatus) {
     if (form.status !== undefined && form.status !== '') raw.status = form.status;
     raw.featured = form.featured === 'on';

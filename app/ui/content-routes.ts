@@ -10,6 +10,7 @@ import { BadRequestError, ConflictError } from '../errors';
 import { parseArticleForm, formValues, ArticleFormValues } from './article-form';
 import { dashboardCounts, listArticles, listSections, parseArticleFilter } from './content-queries';
 import type { EditorDeps } from './editor-deps';
+import type { MediaItem } from '../media/media-store';
 import { propagationOf } from './propagation';
 import { listTags, renameTag } from './tags';
 import { renderPage, withNotice } from './render';
@@ -19,6 +20,16 @@ export function parseId(raw: unknown, what = 'id'): number {
   if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw)) throw new BadRequestError(`${what} must be a positive integer`, what);
   return Number(raw);
 }
+
+/** The lead-image picker's choices: the newest images, and the chosen one wherever it is in the library. */
+export async function leadImageChoices(deps: EditorDeps, chosen: string): Promise<MediaItem[]> {
+  const recent = await deps.media.list({ limit: LEAD_IMAGE_CHOICES, offset: 0, kind: 'image' });
+  if (chosen === '' || recent.some((m) => m.sha256 === chosen)) return recent;
+  const current = await deps.media.get(chosen).catch(() => undefined);
+  return current?.kind === 'image' ? [current, ...recent] : recent;
+}
+
+const LEAD_IMAGE_CHOICES = 24;
 
 export function contentRoutes(deps: EditorDeps): Router {
   const { db, views, articles } = deps;
@@ -48,20 +59,24 @@ export function contentRoutes(deps: EditorDeps): Router {
     const sections = await listSections(db);
     const article = options.id ? await articles.get(options.id) : undefined;
     const [revisions, propagation] = article ? await Promise.all([articles.revisions(article.id), propagationOf(db, article.id, article.url, deps.now())]) : [[], undefined];
+    const images = await leadImageChoices(deps, options.values.leadImage);
     renderPage(views, res, 'article-edit.njk', {
-      article, values: options.values, sections, revisions, propagation, preview: options.preview,
+      article, values: options.values, sections, revisions, propagation, preview: options.preview, images,
       error: options.error?.message, errorField: (options.error as { field?: string } | undefined)?.field,
       nav: 'articles', notice: options.notice, publicUrl: deps.publicUrl,
     }, options.status ?? 200);
   }
 
   router.get('/editor/articles/new', editors, async (_req, res) => {
-    await showForm(res, { values: { title: '', summary: '', body: '', section: '', tags: '', status: 'draft', featured: false } });
+    await showForm(res, { values: { title: '', summary: '', body: '', section: '', tags: '', status: 'draft', featured: false, leadImage: '', leadImageAlt: '' } });
   });
 
   router.get('/editor/articles/:id', anyone, async (req: WebRequest, res) => {
     const article = await articles.get(parseId(req.params.id));
-    const values = { title: article.title, summary: article.summary, body: article.body, section: article.section ?? '', tags: article.tags.join(', '), status: article.status, featured: article.featured };
+    const values = {
+      title: article.title, summary: article.summary, body: article.body, section: article.section ?? '', tags: article.tags.join(', '), status: article.status, featured: article.featured,
+      leadImage: article.leadImage?.sha256 ?? '', leadImageAlt: article.leadImage?.alt ?? '',
+    };
     await showForm(res, { id: article.id, values, notice: req.query.notice });
   });
 

@@ -1,0 +1,188 @@
+// Lead images against real MariaDB, Redis and a running producer: an
+// article names an uploaded image (API and no-JS form), its page shows the
+// original with width, height and alt, every listing shows the 480 px WebP
+// rendition, and changing the image re-renders those listings. A lead image
+// that is not an uploaded image is refused with a 400 and changes nothing.
+// The migration that adds the columns runs on SQLite and MariaDB over data
+// written before it.
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { createDatabase } from '../../common/database';
+import { createUser } from '../../app/auth/users';
+import { migrateLatest, migrateUpTo } from '../../app/db/migrate';
+import { sharedDatabase, sharedRedisUrl } from '../harness/shared';
+import { PASSWORD, WebClient } from './editor-helpers';
+import { api, page, save, settled, Site, startSite } from './producer-helpers';
+
+async function jpeg(width: number, height: number, colour: string): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: colour } }).jpeg().toBuffer();
+}
+
+interface Uploaded { sha256: string; path: string; renditionPath: string | null; renditionWidth: number | null; renditionHeight: number | null }
+
+describe('lead images', () => {
+  let site: Site;
+
+  before(async () => {
+    site = await startSite('editor_lead', await sharedRedisUrl());
+  });
+  after(async () => {
+    await site?.close();
+  });
+
+  async function upload(name: string, bytes: Buffer): Promise<Uploaded> {
+    const res = await fetch(`${site.app.url}/api/media?name=${encodeURIComponent(name)}`, { method: 'POST', headers: { authorization: `Bearer ${site.token}` }, body: new Uint8Array(bytes) });
+    assert.equal(res.status, 201, await res.clone().text());
+    return (await res.json()) as Uploaded;
+  }
+  const count = async (table: string) => Number((await site.db(table).count({ n: '*' }))[0].n);
+
+  it('shows the original on the article page and the 480 px rendition on home, section, tag and archive listings', async () => {
+    const image = await upload('quay.jpg', await jpeg(1200, 800, '#2b6cb0'));
+    assert.deepEqual([image.renditionWidth, image.renditionHeight], [480, 320]);
+    const saved = await save(site, 'POST', '/api/articles', {
+      title: 'Quay reopens', body: '<p>Boats are back.</p>', section: 'news', tags: ['Harbour'], status: 'published',
+      leadImage: image.sha256, leadImageAlt: 'The quay at "dawn" <b>',
+    });
+    const read = (await (await api(site, 'GET', `/api/articles/${saved.id}`)).json()) as { leadImage: { sha256: string; alt: string; width: number } };
+    assert.equal(read.leadImage.sha256, image.sha256);
+    assert.equal(read.leadImage.alt, 'The quay at "dawn" <b>');
+    assert.equal(read.leadImage.width, 1200);
+    await settled(site.db);
+
+    const article = await page(site.db, saved.url);
+    assert.ok(article?.body.includes(`<figure class="lead"><img src="${image.path}" alt="The quay at &quot;dawn&quot; &lt;b&gt;" width="1200" height="800"></figure>`), 'the page shows the original, escaped alt, with its size');
+    const month = new Date().toISOString().slice(0, 7);
+    for (const listing of ['/', '/articles', '/sections/news', '/tags/harbour', `/articles/${month}`]) {
+      const body = (await page(site.db, listing))?.body ?? '';
+      assert.ok(body.includes(`<source type="image/webp" srcset="${image.renditionPath}">`), `${listing} offers the WebP rendition`);
+      assert.ok(body.includes(`<img src="${image.path}" alt="The quay at &quot;dawn&quot; &lt;b&gt;" width="480" height="320" loading="lazy"`), `${listing} falls back to the original, sized as the rendition`);
+    }
+  });
+
+  it('re-renders the listings when only the lead image changes, and drops it when set to null', async () => {
+    const first = await upload('one.jpg', await jpeg(800, 600, '#c53030'));
+    const second = await upload('two.jpg', await jpeg(640, 640, '#2f855a'));
+    const saved = await save(site, 'POST', '/api/articles', { title: 'Market day', body: '<p>Stalls.</p>', status: 'published', leadImage: first.sha256 });
+    await settled(site.db);
+    assert.ok((await page(site.db, '/'))?.body.includes(first.renditionPath!));
+
+    await save(site, 'PUT', `/api/articles/${saved.id}`, { leadImage: second.sha256 });
+    await settled(site.db);
+    const home = (await page(site.db, '/'))?.body ?? '';
+    assert.ok(home.includes(second.renditionPath!) && !home.includes(first.renditionPath!), 'home shows the new rendition only');
+    assert.ok((await page(site.db, '/articles'))?.body.includes(second.renditionPath!), 'the article listing too');
+    assert.ok((await page(site.db, saved.url))?.body.includes(`src="${second.path}"`));
+
+    await save(site, 'PUT', `/api/articles/${saved.id}`, { leadImage: null });
+    await settled(site.db);
+    assert.ok(!(await page(site.db, '/'))?.body.includes(second.renditionPath!), 'no lead image, no thumbnail');
+    assert.ok(!(await page(site.db, saved.url))?.body.includes('figure class="lead"'));
+  });
+
+  it('shows an event lead image on the event page and the calendar', async () => {
+    const image = await upload('hall.jpg', await jpeg(900, 600, '#744210'));
+    const saved = await save(site, 'POST', '/api/events', { title: 'Town hall', body: '<p>Agenda.</p>', startsAt: '2027-04-10T18:00:00Z', status: 'published', leadImage: image.sha256, leadImageAlt: 'The hall' });
+    await settled(site.db);
+    assert.ok((await page(site.db, saved.url))?.body.includes(`<img src="${image.path}" alt="The hall" width="900" height="600">`));
+    assert.ok((await page(site.db, '/events/2027-04'))?.body.includes(`srcset="${image.renditionPath}"`));
+  });
+
+  it('refuses a lead image that is not an uploaded image with a 400 naming the field, and changes nothing', async () => {
+    const audio = await upload('tone.mp3', Buffer.concat([Buffer.from('ID3'), Buffer.alloc(200, 1)]));
+    const existing = await save(site, 'POST', '/api/articles', { title: 'Unchanged', body: '<p>x</p>' });
+    const [articles, outbox, revisions] = [await count('articles'), await count('outbox'), await count('revisions')];
+    const cases: [unknown, string][] = [
+      [{ leadImage: 'f'.repeat(64) }, 'no uploaded media'],
+      [{ leadImage: audio.sha256 }, 'not an image'],
+      [{ leadImage: 42 }, 'sha256'],
+      [{ leadImage: '../../etc/passwd' }, 'sha256'],
+      [{ leadImage: audio.sha256.toUpperCase() }, 'sha256'],
+      [{ leadImageAlt: 'x'.repeat(301) }, 'longer than 300'],
+      [{ leadImageAlt: ['alt'] }, 'must be a string'],
+      [{ leadImageAlt: 'bell\u0007' }, 'control characters'],
+    ];
+    for (const [fields, message] of cases) {
+      for (const [method, url, body] of [['POST', '/api/articles', { title: 'Nope', body: '<p>x</p>', ...(fields as object) }], ['PUT', `/api/articles/${existing.id}`, fields]] as const) {
+        const res = await api(site, method, url, body);
+        const json = (await res.json()) as { error: { message: string; field: string } };
+        assert.equal(res.status, 400, `${method} ${JSON.stringify(fields)}`);
+        assert.match(json.error.message, new RegExp(message));
+        assert.match(json.error.field, /^leadImage/);
+      }
+    }
+    const eventRes = await api(site, 'POST', '/api/events', { title: 'Nope', body: 'x', startsAt: '2027-01-01T10:00:00Z', leadImage: audio.sha256 });
+    assert.equal(eventRes.status, 400);
+    assert.deepEqual([await count('articles'), await count('outbox'), await count('revisions')], [articles, outbox, revisions]);
+    assert.equal((await site.db('articles').where({ id: existing.id }).first('lead_image')).lead_image, null);
+  });
+
+  it('sets the lead image from the edit form without JavaScript (a radio per library image), and refuses a forged choice', async () => {
+    await createUser(site.db, 'desk', 'editor', PASSWORD);
+    const web = new WebClient(site.app.url);
+    await web.login('desk');
+    const image = await upload('form.jpg', await jpeg(1000, 500, '#553c9a'));
+    const form = await web.get('/editor/articles/new');
+    assert.match(form.text, new RegExp(`<input type="radio" name="leadImage" value="${image.sha256}"`));
+    const fields = { _csrf: web.csrf(), title: 'Picked in the form', summary: '', body: '<p>Body</p>', section: '', tags: '', status: 'published', intent: 'save', leadImageAlt: 'Purple' };
+    const created = await web.post('/editor/articles', { ...fields, leadImage: image.sha256 });
+    assert.equal(created.status, 303);
+    const id = Number(/\/editor\/articles\/(\d+)/.exec(created.location!)![1]);
+    const row = await site.db('articles').where({ id }).first('lead_image', 'lead_image_alt');
+    assert.deepEqual([row.lead_image, row.lead_image_alt], [image.sha256, 'Purple']);
+    const edit = await web.get(`/editor/articles/${id}`);
+    assert.match(edit.text, new RegExp(`value="${image.sha256}" checked`));
+
+    const before = await count('articles');
+    const forged = await web.post('/editor/articles', { ...fields, _csrf: web.csrf(), title: 'Forged', leadImage: 'a'.repeat(64) });
+    assert.equal(forged.status, 400);
+    assert.match(forged.text, /no uploaded media/);
+    assert.equal(await count('articles'), before);
+
+    const cleared = await web.post(`/editor/articles/${id}`, { ...fields, _csrf: web.csrf(), leadImage: '' });
+    assert.equal(cleared.status, 303);
+    assert.equal((await site.db('articles').where({ id }).first('lead_image')).lead_image, null);
+  });
+});
+
+describe('the lead-image migration', () => {
+  async function overOlderData(url: string) {
+    const db = createDatabase(url);
+    try {
+      await migrateUpTo(db, '006-failover');
+      await db('media').insert({ sha256: 'b'.repeat(64), kind: 'image', content_type: 'image/png', path: `/media/${'b'.repeat(64)}.png`, size: 10, width: 1000, height: 750, rendition_path: `/media/${'b'.repeat(64)}-480.webp`, created_at: 1 });
+      await db('media').insert({ sha256: 'c'.repeat(64), kind: 'image', content_type: 'image/png', path: `/media/${'c'.repeat(64)}.png`, size: 10, width: 300, height: 200, rendition_path: `/media/${'c'.repeat(64)}-480.webp`, created_at: 1 });
+      await db('articles').insert({ slug: 'old', title: 'Old', summary: '', body: '', status: 'published', featured: false, created_at: 1, updated_at: 1 });
+      assert.deepEqual(await migrateLatest(db), ['007-lead-images']);
+      const media = await db('media').orderBy('sha256').select('rendition_width', 'rendition_height');
+      assert.deepEqual(media.map((m) => [Number(m.rendition_width), Number(m.rendition_height)]), [[480, 360], [300, 200]], 'renditions never enlarge');
+      const old = await db('articles').where({ slug: 'old' }).first('lead_image', 'lead_image_alt');
+      assert.deepEqual([old.lead_image, old.lead_image_alt], [null, '']);
+      await db('events').insert({ slug: 'e', title: 'E', body: '', starts_at: 1, status: 'draft', created_at: 1, updated_at: 1, lead_image: 'b'.repeat(64), lead_image_alt: 'alt' });
+    } finally {
+      await db.destroy();
+    }
+  }
+
+  it('adds the columns and sizes existing renditions on SQLite', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hs-migrate-'));
+    try {
+      await overOlderData(`sqlite:${path.join(dir, 'site.db')}`);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('adds the columns and sizes existing renditions on MariaDB', async () => {
+    const shared = await sharedDatabase('editor_lead_migrate');
+    try {
+      await overOlderData(shared.primaryUrl);
+    } finally {
+      await shared.drop();
+    }
+  });
+});
