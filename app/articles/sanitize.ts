@@ -1,5 +1,7 @@
 // Submitted HTML is cleaned on save with an allow-list (DESIGN §6): no
 // scripts, event handlers, javascript: URLs, iframes, SVG or inline styles.
+// Media survive with safe attributes only: images with pixel sizes, audio
+// and video players with controls, sources with an audio/video type.
 import sanitizeHtml from 'sanitize-html';
 
 const options: sanitizeHtml.IOptions = {
@@ -11,8 +13,8 @@ const options: sanitizeHtml.IOptions = {
   allowedAttributes: {
     a: ['href', 'title', 'rel'],
     img: ['src', 'alt', 'title', 'width', 'height', 'loading'],
-    audio: ['src', 'controls', 'preload'],
-    video: ['src', 'controls', 'preload', 'width', 'height', 'poster'],
+    audio: ['src', 'controls', 'preload', 'loop'],
+    video: ['src', 'controls', 'preload', 'width', 'height', 'poster', 'loop', 'muted', 'playsinline'],
     source: ['src', 'type'],
     abbr: ['title'],
     th: ['scope', 'colspan', 'rowspan'],
@@ -20,12 +22,35 @@ const options: sanitizeHtml.IOptions = {
   },
   allowedSchemes: ['http', 'https', 'mailto'],
   allowedSchemesByTag: { img: ['http', 'https'], audio: ['http', 'https'], video: ['http', 'https'], source: ['http', 'https'] },
+  // A poster is a URL the browser fetches like src: the same scheme rules.
+  allowedSchemesAppliedToAttributes: ['href', 'src', 'cite', 'poster'],
+  selfClosing: ['img', 'br', 'hr', 'source'],
   allowProtocolRelative: false,
   disallowedTagsMode: 'discard',
   transformTags: {
     a: sanitizeHtml.simpleTransform('a', { rel: 'noopener nofollow' }),
+    img: media,
+    // Players always get controls: without script a reader has no other way to play (and autoplay is not allowed).
+    audio: (tagName, attribs) => media(tagName, { ...attribs, controls: '' }),
+    video: (tagName, attribs) => media(tagName, { ...attribs, controls: '' }),
+    source: media,
   },
 };
+
+const VALUES: Record<string, RegExp> = {
+  width: /^\d{1,5}$/,
+  height: /^\d{1,5}$/,
+  type: /^(audio|video)\/[a-z0-9.+-]{1,64}$/i,
+  loading: /^(lazy|eager)$/,
+  preload: /^(none|metadata|auto)$/,
+};
+
+/** Width and height are pixel counts, a source's type an audio or video format; other values drop the attribute. */
+function media(tagName: string, attribs: sanitizeHtml.Attributes): sanitizeHtml.Tag {
+  const kept = { ...attribs };
+  for (const [name, pattern] of Object.entries(VALUES)) if (kept[name] !== undefined && !pattern.test(kept[name].trim())) delete kept[name];
+  return { tagName, attribs: kept };
+}
 
 export function sanitizeBody(html: string): string {
   return sanitizeHtml(html, options);

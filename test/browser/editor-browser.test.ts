@@ -1,8 +1,9 @@
 // The newsroom in headless Chromium (Debian's package, driven by
 // playwright-core): log in, upload an image, write and publish an article
-// with it, read it on the public site through the cache proxy, hide it and
-// watch it leave the home page, submit anonymously (without JavaScript) and
-// moderate. The whole stack runs embedded (app, producer, mirror, proxy).
+// with it as the lead image and in the body, read it on the public site
+// through the cache proxy (the home page shows the rendition, the article
+// the original), hide it and watch it leave the home page, submit
+// anonymously (without JavaScript) and moderate. The whole stack runs embedded (app, producer, mirror, proxy).
 // Screenshots of the main screens go to test-output/browser/ (git-ignored).
 //
 // Chromium is required, not optional: .ci/run installs it; set
@@ -106,6 +107,10 @@ describe('the newsroom in a real browser', () => {
     await page.fill('textarea[name="summary"]', 'The old harbour is lit again after ten years.');
     await page.fill('textarea[name="body"]', `<p>The lights came back on at dusk.</p><figure><img src="${imagePath}" alt="The harbour"><figcaption>The harbour at dusk</figcaption></figure>`);
     await page.fill('input[name="tags"]', 'Harbour, Night');
+    // The lead image: picked from the library in the form (a radio per image), with its alt text.
+    const sha256 = /\/media\/([0-9a-f]{64})\.jpg/.exec(imagePath)![1];
+    await page.check(`input[name="leadImage"][value="${sha256}"]`);
+    await page.fill('input[name="leadImageAlt"]', 'Harbour lights at dusk');
     await page.selectOption('select[name="status"]', 'published');
     await page.click('button[value="preview"]');
     await page.waitForSelector('.preview img');
@@ -130,9 +135,26 @@ describe('the newsroom in a real browser', () => {
       return loaded.complete && loaded.naturalWidth;
     });
     assert.equal(width, 1600, 'the image loads from the mirror through the proxy');
+    type Img = { decode(): Promise<void>; currentSrc: string; naturalWidth: number; getAttribute(name: string): string | null };
+    const loaded = (img: unknown) => {
+      const el = img as Img;
+      return el.decode().then(() => ({ src: el.currentSrc, naturalWidth: el.naturalWidth, width: el.getAttribute('width') }));
+    };
+    const lead = await publicPage.locator('figure.lead img[alt="Harbour lights at dusk"]').evaluate(loaded);
+    assert.match(lead.src, new RegExp(`${imagePath.replace(/\./g, '\\.')}$`), 'the article shows the original as its lead image');
+    assert.equal(lead.naturalWidth, 1600);
+    assert.equal(lead.width, '1600');
     await shot('07-public-article', publicPage);
     await publicPage.goto(`${publicUrl}/`);
     assert.match(await publicPage.content(), /Harbour lights return/);
+    const thumb = publicPage.locator('picture.thumb img[alt="Harbour lights at dusk"]').first();
+    await thumb.scrollIntoViewIfNeeded();
+    const listed = await thumb.evaluate(loaded);
+    assert.match(listed.src, /\/media\/[0-9a-f]{64}-480\.webp$/, 'home shows the 480 px WebP rendition');
+    assert.equal(listed.naturalWidth, 480);
+    assert.equal(listed.width, '480');
+    const rendition = await fetch(listed.src);
+    assert.equal(rendition.headers.get('content-type'), 'image/webp', 'the proxy serves the rendition the mirror holds');
     await shot('08-public-home', publicPage);
     await reader.close();
   });

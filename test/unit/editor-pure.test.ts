@@ -42,6 +42,21 @@ describe('sanitizer against obfuscated payloads', () => {
     assert.match(clean, /<img src="\/media\/abc.jpg" alt="A" width="10" height="5" \/>/);
     assert.match(clean, /<audio controls src="\/media\/a.mp3"><\/audio>/);
   });
+
+  it('keeps media attributes only with safe values: pixel sizes, audio/video source types, players with controls', () => {
+    const clean = sanitizeBody([
+      '<img src="/media/a.jpg" width="640" height="auto" loading="sync" alt="a">',
+      '<video src="/media/v.mp4" width="50%" preload="auto" muted playsinline autoplay poster="/media/p.jpg"></video>',
+      '<audio><source src="/media/a.ogg" type="audio/ogg"><source src="/media/b" type="text/html; charset=utf-8"></audio>',
+      '<video poster="data:image/svg+xml,&lt;svg onload=alert(1)&gt;" src="/v.mp4"></video>',
+    ].join(''));
+    assert.equal(clean, [
+      '<img src="/media/a.jpg" width="640" alt="a" />',
+      '<video src="/media/v.mp4" preload="auto" muted playsinline poster="/media/p.jpg" controls></video>',
+      '<audio controls><source src="/media/a.ogg" type="audio/ogg" /><source src="/media/b" /></audio>',
+      '<video src="/v.mp4" controls></video>',
+    ].join(''));
+  });
 });
 
 describe('upload type sniffing', () => {

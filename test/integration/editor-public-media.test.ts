@@ -1,4 +1,6 @@
-// Lead images against real MariaDB, Redis and a running producer: an
+// Media on the public site, against real MariaDB, Redis and a running
+// producer. Images, audio and video in a body survive the sanitizer with
+// safe attributes only and render on the article page. Lead images: an
 // article names an uploaded image (API and no-JS form), its page shows the
 // original with width, height and alt, every listing shows the 480 px WebP
 // rendition, and changing the image re-renders those listings. A lead image
@@ -24,7 +26,7 @@ async function jpeg(width: number, height: number, colour: string): Promise<Buff
 
 interface Uploaded { sha256: string; path: string; renditionPath: string | null; renditionWidth: number | null; renditionHeight: number | null }
 
-describe('lead images', () => {
+describe('media on the public site', () => {
   let site: Site;
 
   before(async () => {
@@ -90,6 +92,26 @@ describe('lead images', () => {
     await settled(site.db);
     assert.ok((await page(site.db, saved.url))?.body.includes(`<img src="${image.path}" alt="The hall" width="900" height="600">`));
     assert.ok((await page(site.db, '/events/2027-04'))?.body.includes(`srcset="${image.renditionPath}"`));
+  });
+
+  it('renders images, audio and video from the body on the article page, with safe attributes only', async () => {
+    const image = await upload('body.jpg', await jpeg(640, 360, '#975a16'));
+    const body = [
+      `<figure><img src="${image.path}" alt="Body image" width="640" height="360" loading="lazy" onerror="alert(1)" style="x"><figcaption>Caption</figcaption></figure>`,
+      '<audio src="/media/a.mp3" preload="metadata" autoplay onplay="steal()"></audio>',
+      '<video width="640" height="360" poster="javascript:alert(1)" preload="bogus"><source src="/media/v.webm" type="video/webm"><source src="/media/v.mp4" type="text/html"><track src="/x.vtt"></video>',
+      '<img src="/media/x.jpg" width="100%" height="1 onload=alert(1)" alt="sized wrong">',
+    ].join('');
+    const saved = await save(site, 'POST', '/api/articles', { title: 'Sounds of the quay', body, status: 'published' });
+    const stored = (await site.db('articles').where({ id: saved.id }).first('body')).body as string;
+    assert.equal(stored, [
+      `<figure><img src="${image.path}" alt="Body image" width="640" height="360" loading="lazy" /><figcaption>Caption</figcaption></figure>`,
+      '<audio src="/media/a.mp3" preload="metadata" controls></audio>',
+      '<video width="640" height="360" controls><source src="/media/v.webm" type="video/webm" /><source src="/media/v.mp4" /></video>',
+      '<img src="/media/x.jpg" alt="sized wrong" />',
+    ].join(''));
+    await settled(site.db);
+    assert.ok((await page(site.db, saved.url))?.body.includes(`<div class="body">${stored}</div>`), 'the page shows the sanitized body as stored');
   });
 
   it('refuses a lead image that is not an uploaded image with a 400 naming the field, and changes nothing', async () => {
