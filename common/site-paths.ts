@@ -38,9 +38,17 @@ export function indexRootPath(key: IndexKey): string {
   return `/${kind === 'section' ? 'sections' : 'tags'}/${slug}`;
 }
 
-/** One month of a listing: every item of that month, so adding an item never renumbers older pages. */
-export function indexMonthPath(key: IndexKey, month: Month): string {
-  return `${indexRootPath(key)}/${month}`;
+/** Items per page of a month archive: a page's size, and so a save's cost, does not grow with a busy month. */
+export const ARCHIVE_PAGE_SIZE = 50;
+
+/**
+ * One page of a month of a listing. Pages are numbered from the month's
+ * oldest item (page 1 is `/articles/2026-11`, page 2 `/articles/2026-11/2`),
+ * so a new item only touches the newest page and an edit only the page that
+ * holds the item.
+ */
+export function indexMonthPath(key: IndexKey, month: Month, page = 1): string {
+  return page <= 1 ? `${indexRootPath(key)}/${month}` : `${indexRootPath(key)}/${month}/${page}`;
 }
 
 /** RSS and Atom feeds exist for 'all' (the site), sections and tags. */

@@ -4,7 +4,7 @@ import { affectedPages, ItemState, PageRef, refId } from './affected-pages';
 
 function article(overrides: Partial<ItemState> = {}): ItemState {
   return {
-    topic: 'article', id: 1234, slug: 'flood-watch', visible: true, listing: 'v1',
+    topic: 'article', id: 1234, slug: 'flood-watch', visible: true, listing: 'v1', sortAt: Date.UTC(2026, 10, 20),
     memberships: [
       { key: 'all', bucket: '2026-11' },
       { key: 'section:news', bucket: '2026-11' },
@@ -81,12 +81,32 @@ describe('dependency model', () => {
 
   it('an event moved to another month touches both months of the calendar and its root, with no feeds', () => {
     const event = (month: string): ItemState => ({
-      topic: 'event', id: 7, slug: 'open-day', visible: true, listing: month,
+      topic: 'event', id: 7, slug: 'open-day', visible: true, listing: month, sortAt: Date.parse(`${month}-15T18:00:00Z`),
       memberships: [{ key: 'events', bucket: month }, { key: 'sitemap:event', bucket: '0' }],
     });
     assert.deepEqual(ids(affectedPages(event('2026-11'), event('2027-01'))), [
       'bucket:events:2026-11', 'bucket:events:2027-01', 'item:event:open-day', 'root:events', 'sitemap:event:0',
     ]);
+  });
+
+  it('a title edit re-renders only the archive page holding the item; a new item shifts the pages from its position on', () => {
+    const edited = affectedPages(article(), article({ listing: 'v2' })).find((r) => refId(r) === 'bucket:all:2026-11');
+    assert.deepEqual(edited, { kind: 'index-bucket', key: 'all', bucket: '2026-11', at: { sortAt: Date.UTC(2026, 10, 20), topic: 'article', id: 1234 }, tail: false });
+    const added = affectedPages(undefined, article()).find((r) => refId(r) === 'bucket:all:2026-11');
+    assert.deepEqual(added, { kind: 'index-bucket', key: 'all', bucket: '2026-11', at: { sortAt: Date.UTC(2026, 10, 20), topic: 'article', id: 1234 }, tail: true });
+  });
+
+  it('an item leaving a month shifts the pages from where it was', () => {
+    const before = article();
+    const removed = affectedPages(before, article({ visible: false })).find((r) => refId(r) === 'bucket:section:news:2026-11');
+    assert.deepEqual(removed, { kind: 'index-bucket', key: 'section:news', bucket: '2026-11', at: { sortAt: before.sortAt, topic: 'article', id: 1234 }, tail: true });
+  });
+
+  it('a date change within the month re-renders the pages from the earlier of the two positions', () => {
+    const earlier = Date.UTC(2026, 10, 3);
+    const refs = affectedPages(article(), article({ listing: 'v2', sortAt: earlier })).filter((r) => r.kind === 'index-bucket');
+    assert.equal(refs.length, 3, 'one ref per month of each listing');
+    for (const r of refs) assert.deepEqual(r.kind === 'index-bucket' && [r.at?.sortAt, r.tail], [earlier, true]);
   });
 
   it('the number of pages a save touches does not depend on how many other items exist', () => {

@@ -5,8 +5,12 @@
 // Listings are bucketed (months for articles and events, fixed id ranges
 // for sitemap shards), so a change touches only the buckets the item was or
 // is in, plus the listing's root page: the cost of a save does not depend on
-// the size of the site. Rendering compares hashes, so a page listed here
-// whose bytes do not change costs no journal entry.
+// the size of the site. A month is split into pages of ARCHIVE_PAGE_SIZE
+// items numbered from its oldest item: an edit re-renders the one page that
+// holds the item, and only an item entering, leaving or moving within a
+// month shifts the pages after its position (for a new item: the newest).
+// Rendering compares hashes, so a page listed here whose bytes do not change
+// costs no journal entry.
 import type { IndexKey } from '../common/site-paths';
 
 export type Topic = 'article' | 'event';
@@ -27,13 +31,28 @@ export interface ItemState {
   listing: string;
   /** Listings the item belongs to while visible. */
   memberships: Membership[];
+  /** Listing order within a month (published_at for articles, starts_at for events). */
+  sortAt: number;
+}
+
+/** Where an item sits (or sat) in a month: listing order is (sortAt, topic, id). */
+export interface Position {
+  sortAt: number;
+  topic: Topic;
+  id: number;
 }
 
 export type PageRef =
   | { kind: 'item'; topic: Topic; id: number; slug: string; visible: boolean }
   | { kind: 'home' }
   | { kind: 'index-root'; key: IndexKey }
-  | { kind: 'index-bucket'; key: IndexKey; bucket: string }
+  /**
+   * Pages of one month of a listing. `at`: the page holding that position;
+   * with `tail`, also every later page (items shifted by one), and the page
+   * before when the position starts a page (its link to the next appears or
+   * goes). No `at`: every page of the month (the full rebuild).
+   */
+  | { kind: 'index-bucket'; key: IndexKey; bucket: string; at?: Position; tail: boolean }
   | { kind: 'feed'; key: IndexKey; format: 'rss' | 'atom' }
   | { kind: 'sitemap-shard'; topic: Topic; shard: number }
   | { kind: 'sitemap-index' };
@@ -68,7 +87,18 @@ function membershipId(m: Membership): string {
  */
 export function affectedPages(before: ItemState | undefined, after: ItemState): PageRef[] {
   const refs = new Map<string, PageRef>();
-  const add = (ref: PageRef) => refs.set(refId(ref), ref);
+  const add = (ref: PageRef) => {
+    const id = refId(ref);
+    const seen = refs.get(id);
+    if (ref.kind === 'index-bucket' && seen?.kind === 'index-bucket') {
+      // One month reached twice (moved within it): from the earlier position on.
+      const at = seen.at && ref.at ? (ref.at.sortAt < seen.at.sortAt ? ref.at : seen.at) : undefined;
+      refs.set(id, { ...seen, at, tail: seen.tail || ref.tail });
+      return;
+    }
+    refs.set(id, ref);
+  };
+  const position = (s: ItemState): Position => ({ sortAt: s.sortAt, topic: s.topic, id: s.id });
 
   // The item's own page: rendered while visible; a 410 tombstone once it is
   // not (the renderer only writes one where a page was ever public). With
@@ -99,7 +129,13 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
       continue;
     }
     const key = m.key as IndexKey;
-    add({ kind: 'index-bucket', key, bucket: m.bucket });
+    if (entered) add({ kind: 'index-bucket', key, bucket: m.bucket, at: position(after), tail: true });
+    else if (left) add({ kind: 'index-bucket', key, bucket: m.bucket, at: position(before!), tail: true });
+    else if (before!.sortAt !== after.sortAt) {
+      // Moved within the month: the items between the two positions shift.
+      add({ kind: 'index-bucket', key, bucket: m.bucket, at: position(before!), tail: true });
+      add({ kind: 'index-bucket', key, bucket: m.bucket, at: position(after), tail: true });
+    } else add({ kind: 'index-bucket', key, bucket: m.bucket, at: position(after), tail: false });
     add({ kind: 'index-root', key });
     if (FEED_KEYS.test(key)) {
       add({ kind: 'feed', key, format: 'rss' });

@@ -4,13 +4,15 @@
 import type { Knex } from 'knex';
 import type { PageKind } from '../common/feed-format';
 import {
-  articlePath, eventPath, feedPaths, HOME_PATH, IndexKey, indexMonthPath, indexRootPath, monthOf, NOT_FOUND_PATH,
+  ARCHIVE_PAGE_SIZE, articlePath, eventPath, feedPaths, HOME_PATH, IndexKey, indexMonthPath, indexRootPath, monthOf, NOT_FOUND_PATH,
   SITEMAP_INDEX_PATH, sitemapShardPath,
 } from '../common/site-paths';
-import type { PageRef, Topic } from './affected-pages';
+import type { PageRef, Position, Topic } from './affected-pages';
 import type { RenderedPage } from './change-journal';
 import { articleView, eventView, Renderer } from './renderer';
-import { ArticleRow, bucketsOf, EventRow, listArticles, listEvents, listingName, loadArticles, loadEvents, sitemapEntries } from './site-queries';
+import {
+  ArticleRow, bucketSize, bucketsOf, EventRow, listArticles, listEvents, listingName, loadArticles, loadEvents, rankInBucket, sitemapEntries,
+} from './site-queries';
 
 export const HTML = 'text/html; charset=utf-8';
 const RSS = 'application/rss+xml; charset=utf-8';
@@ -44,7 +46,14 @@ export async function renderItem(ctx: PageContext, topic: Topic, item: ArticleRo
   return { ...page(path, 'article', ctx.renderer.render('gone.njk', { what: topic }), HTML, ctx.now), op: 'gone' };
 }
 
-export async function renderRef(ctx: PageContext, ref: PageRef): Promise<RenderedPage | undefined> {
+/** The pages a reference stands for: one, none (nothing to show or to tombstone), or several (a month's pages). */
+export async function renderRef(ctx: PageContext, ref: PageRef): Promise<RenderedPage[]> {
+  if (ref.kind === 'index-bucket') return renderBucket(ctx, ref.key, ref.bucket, ref.at, ref.tail);
+  const page = await renderOne(ctx, ref);
+  return page ? [page] : [];
+}
+
+async function renderOne(ctx: PageContext, ref: Exclude<PageRef, { kind: 'index-bucket' }>): Promise<RenderedPage | undefined> {
   const { db, renderer, now } = ctx;
   switch (ref.kind) {
     case 'item': {
@@ -57,8 +66,6 @@ export async function renderRef(ctx: PageContext, ref: PageRef): Promise<Rendere
     }
     case 'index-root':
       return renderRoot(ctx, ref.key);
-    case 'index-bucket':
-      return renderBucket(ctx, ref.key, ref.bucket);
     case 'feed': {
       const title = await titleOf(ctx, ref.key);
       if (title === undefined) return undefined;
@@ -115,17 +122,52 @@ async function renderRoot(ctx: PageContext, key: IndexKey): Promise<RenderedPage
   return page(path, 'index', renderer.render('index.njk', { title, items, buckets, feeds: feedPaths(key) }), HTML, now);
 }
 
-async function renderBucket(ctx: PageContext, key: IndexKey, bucket: string): Promise<RenderedPage | undefined> {
+/**
+ * Pages of one month of a listing, ARCHIVE_PAGE_SIZE items each, numbered
+ * from the oldest: the page holding `at` (and with `tail` every later one),
+ * or all of them. Pages past the month's end that were public become 410
+ * tombstones, so nothing links to a page that lists items it no longer has.
+ */
+async function renderBucket(ctx: PageContext, key: IndexKey, bucket: string, at: Position | undefined, tail: boolean): Promise<RenderedPage[]> {
   const { db, renderer, now } = ctx;
-  const path = indexMonthPath(key, bucket);
   const title = await titleOf(ctx, key);
-  const events = key === 'events';
-  const items = events ? (await listEvents(db, { bucket, order: 'asc' })).map(eventView) : (await listArticles(db, key, { bucket })).map(articleView);
-  if (items.length === 0 || title === undefined) {
-    // The month emptied (its last item hidden or moved): a tombstone where it was public.
-    const live = await db('pages').where({ path }).first('op');
-    if (!live || live.op !== 'put') return undefined;
-    return { ...page(path, 'index', renderer.render('gone.njk', { what: 'archive page' }), HTML, now), op: 'gone' };
+  const size = title === undefined ? 0 : await bucketSize(db, key, bucket);
+  const last = Math.max(1, Math.ceil(size / ARCHIVE_PAGE_SIZE));
+  let first = 1;
+  let upTo = last;
+  if (at) {
+    const rank = await rankInBucket(db, key, bucket, at);
+    first = Math.min(last, Math.floor(rank / ARCHIVE_PAGE_SIZE) + 1);
+    upTo = tail ? last : first;
+    // An item that starts a page creates or empties it: the page before gains or loses its link to it.
+    if (tail && rank > 0 && rank % ARCHIVE_PAGE_SIZE === 0) first = Math.max(1, Math.floor(rank / ARCHIVE_PAGE_SIZE));
   }
-  return page(path, 'index', renderer.render('bucket.njk', { title, month: bucket, items, events, rootUrl: indexRootPath(key) }), HTML, now);
+  const events = key === 'events';
+  const pages: RenderedPage[] = [];
+  for (let n = size === 0 ? last + 1 : first; n <= upTo; n++) {
+    const options = { bucket, order: 'asc' as const, offset: (n - 1) * ARCHIVE_PAGE_SIZE, limit: ARCHIVE_PAGE_SIZE };
+    // Articles newest first on each page, as everywhere else; the calendar in date order.
+    const items = events ? (await listEvents(db, options)).map(eventView) : (await listArticles(db, key, options)).map(articleView).reverse();
+    const context = {
+      title, month: bucket, page: n, items, events, rootUrl: indexRootPath(key),
+      earlier: n > 1 ? indexMonthPath(key, bucket, n - 1) : undefined,
+      later: n < last ? indexMonthPath(key, bucket, n + 1) : undefined,
+    };
+    pages.push(page(indexMonthPath(key, bucket, n), 'index', renderer.render('bucket.njk', context), HTML, now));
+  }
+  if (size === 0 || tail || !at) pages.push(...(await goneBeyond(ctx, key, bucket, size === 0 ? 0 : last)));
+  return pages;
+}
+
+/** Tombstones for the public pages of a month numbered after `last` (all of them when the month emptied). */
+async function goneBeyond(ctx: PageContext, key: IndexKey, bucket: string, last: number): Promise<RenderedPage[]> {
+  const first = indexMonthPath(key, bucket);
+  const prefix = `${first}/`;
+  // A prefix range on the primary key; LIKE's wildcards (slugs have none) are filtered out below.
+  const live = await ctx.db('pages').where('op', 'put').where((q) => q.where('path', first).orWhere('path', 'like', `${prefix}%`)).select('path');
+  const numberOf = (path: string) => (path === first ? 1 : path.startsWith(prefix) && /^[1-9]\d*$/.test(path.slice(prefix.length)) ? Number(path.slice(prefix.length)) : 0);
+  const beyond = live.map((r) => String(r.path)).filter((path) => numberOf(path) > last);
+  if (beyond.length === 0) return [];
+  const body = ctx.renderer.render('gone.njk', { what: 'archive page' });
+  return beyond.map((path) => ({ ...page(path, 'index', body, HTML, ctx.now), op: 'gone' as const }));
 }

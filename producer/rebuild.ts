@@ -1,26 +1,31 @@
 // Full rebuild: regenerates the whole site from the database in bounded
 // memory. Items are streamed by id in batches (keyset pagination, never the
-// whole table), then every listing bucket, root page, feed and sitemap.
+// whole table); then every public item page is checked against the database
+// (a page whose item was hidden, unpublished, renamed or deleted becomes a
+// 410 tombstone, and a deleted row leaves every listing); then every listing
+// month (all its pages), root page, feed and sitemap.
 // Progress is stored in rebuild_state in the same transaction as each
 // batch's pages, so an interrupted rebuild resumes exactly where it stopped.
 // Only pages whose bytes changed are journaled (change-journal.ts).
 //
 // Safe next to running producers: item pages are rendered outside the
 // journal lock but written only if the item's row is still the one that was
-// rendered (a newer save's job owns it otherwise); index pages are rendered
+// rendered (a newer save's job owns it otherwise). Index pages are rendered
+// outside the lock too, in one read snapshot, and written only if no other
+// writer journaled since that snapshot; otherwise they are rendered again
 // under the lock, like a render job's.
 import type { Knex } from 'knex';
 import type { Database } from '../common/database';
-import type { IndexKey } from '../common/site-paths';
+import { ARCHIVE_PAGE_SIZE, articlePath, eventPath, IndexKey } from '../common/site-paths';
 import type { PageRef } from './affected-pages';
-import { lockJournal, RenderedPage, writePages } from './change-journal';
+import { chunks, lockJournal, RenderedPage, writePages } from './change-journal';
 import { articleState, entriesOf, eventState, serializeState, StoredState } from './item-state';
-import { PageContext, renderItem, renderNotFound, renderRef } from './page-renderer';
+import { HTML, PageContext, renderItem, renderNotFound, renderRef } from './page-renderer';
 import type { Renderer } from './renderer';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './site-queries';
 
-export type RebuildPhase = 'articles' | 'events' | 'buckets' | 'indexes' | 'site' | 'done';
-const PHASES: RebuildPhase[] = ['articles', 'events', 'buckets', 'indexes', 'site', 'done'];
+export type RebuildPhase = 'articles' | 'events' | 'sweep' | 'buckets' | 'indexes' | 'site' | 'done';
+const PHASES: RebuildPhase[] = ['articles', 'events', 'sweep', 'buckets', 'indexes', 'site', 'done'];
 
 export interface RebuildProgress {
   phase: RebuildPhase;
@@ -60,6 +65,7 @@ interface State {
 }
 
 const INDEX_BATCH = 25;
+const SWEEP_BATCH = 1000;
 
 export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   const { db, renderer, now = Date.now, signal } = options;
@@ -84,19 +90,32 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     options.onProgress?.({ phase: state.phase, pages: state.pages, written: state.written, total, pagesPerSecond: rate, etaSeconds: rate > 0 ? (total - state.pages) / rate : Infinity });
   };
 
+  /** Our own journal appends, [first, last] seq: whatever else appears in the journal came from another writer. */
+  const ours: [number, number][] = [];
+
   /** Writes one batch and the new rebuild state in one transaction. */
-  const commit = async (next: Pick<State, 'phase' | 'cursor'>, work: (trx: Knex.Transaction, ctx: PageContext) => Promise<RenderedPage[]>) => {
+  const commit = async (next: Pick<State, 'phase' | 'cursor'>, work: (trx: Knex.Transaction, ctx: PageContext, head: number) => Promise<RenderedPage[]>) => {
     const at = now();
     const result = await db.transaction(async (trx) => {
       const lock = await lockJournal(trx);
-      const pages = await work(trx, { db: trx, renderer, now: at });
+      const pages = await work(trx, { db: trx, renderer, now: at }, lock.head);
+      const from = lock.head + 1;
       const written = await writePages(trx, lock, pages, at);
       const updated = { ...state, ...next, pages: state.pages + pages.length, written: state.written + written.written.length };
       await trx('rebuild_state').where({ id: 1 }).update({ phase: updated.phase, cursor: updated.cursor, pages: updated.pages, written: updated.written, updated_at: at });
-      return updated;
+      return { updated, range: written.head === undefined ? undefined : ([from, written.head] as [number, number]) };
     });
-    state = result;
+    state = result.updated;
+    if (result.range) ours.push(result.range);
+    if (ours.length > 64) ours.shift();
     report();
+  };
+
+  /** True when every journal entry after `since` up to `head` is one of our own. */
+  const onlyOursSince = (since: number, head: number) => {
+    let mine = 0;
+    for (const [a, b] of ours) mine += Math.max(0, Math.min(b, head) - Math.max(a, since + 1) + 1);
+    return mine === head - since;
   };
 
   type Prepared = { ids: number[]; rendered: Map<number, { state: StoredState; json: string; page?: RenderedPage; updatedAt: number }> };
@@ -113,6 +132,45 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       rendered.set(row.id, { state: s, json: serializeState(s), page, updatedAt: row.updatedAt });
     }
     return { ids, rendered };
+  };
+
+  /** The next batch of listing months after `cursor`, with the refs that render all their pages. */
+  const indexBatch = async (cursor: string) => {
+    const [afterKey, afterBucket] = cursor ? (JSON.parse(cursor) as [string, string]) : ['', ''];
+    const rows = await db('index_buckets')
+      .where((q) => q.where('index_key', '>', afterKey).orWhere((q2) => q2.where('index_key', afterKey).where('bucket', '>', afterBucket)))
+      .orderBy([{ column: 'index_key' }, { column: 'bucket' }])
+      .limit(INDEX_BATCH + 1)
+      .select('index_key', 'bucket');
+    const batch = rows.slice(0, INDEX_BATCH);
+    const following = rows[INDEX_BATCH] as { index_key: string } | undefined;
+    const refs: PageRef[] = [];
+    batch.forEach((row, i) => {
+      const key = String(row.index_key);
+      const bucket = String(row.bucket);
+      if (key === 'featured') return;
+      if (key.startsWith('sitemap:')) {
+        refs.push({ kind: 'sitemap-shard', topic: key.slice('sitemap:'.length) as 'article' | 'event', shard: Number(bucket) });
+        return;
+      }
+      refs.push({ kind: 'index-bucket', key: key as IndexKey, bucket, tail: true });
+      const keyEnds = i + 1 < batch.length ? batch[i + 1].index_key !== key : following?.index_key !== key;
+      if (keyEnds) refs.push(...rootAndFeeds(key as IndexKey));
+    });
+    const last = batch[batch.length - 1];
+    return { cursor: last ? JSON.stringify([last.index_key, last.bucket]) : undefined, refs };
+  };
+  /** Renders refs in one read snapshot, outside the journal lock; `head` is the journal as that snapshot saw it. */
+  const prepareIndexes = (refs: PageRef[]) =>
+    db.transaction(async (trx) => {
+      const head = Number((await trx('cluster_state').where({ id: 1 }).first('journal_head')).journal_head);
+      return { head, pages: await renderAll({ db: trx, renderer, now: now() }, refs) };
+    });
+  let prefetchedIndexes: { cursor: string; batch: Promise<Awaited<ReturnType<typeof indexBatch>> & { rendered?: Promise<{ head: number; pages: RenderedPage[] }> }> } | undefined;
+  const prefetchIndexes = (cursor: string) => {
+    const batch = indexBatch(cursor).then((b) => ({ ...b, rendered: b.cursor ? prepareIndexes(b.refs) : undefined }));
+    batch.then((b) => b.rendered?.catch(() => undefined), () => undefined);
+    prefetchedIndexes = { cursor, batch };
   };
 
   while (state.phase !== 'done') {
@@ -145,12 +203,9 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
         const states: Record<string, unknown>[] = [];
         const changed: number[] = [];
         for (const id of fresh) {
+          // Hidden and unpublished items get their tombstone in the sweep, with deleted ones.
           const item = rendered.get(id)!;
           if (item.page) pages.push(item.page);
-          else {
-            const tombstone = await renderItem(tctx, topic, undefined, item.state.slug, false);
-            if (tombstone) pages.push(tombstone);
-          }
           // Listing rows are rewritten only for items whose state moved.
           if (stored.get(id) === item.json) continue;
           changed.push(id);
@@ -159,7 +214,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
         }
         if (changed.length) {
           await trx('index_entries').where({ topic }).whereIn('item_id', changed).delete();
-          for (let i = 0; i < entries.length; i += 400) await trx('index_entries').insert(entries.slice(i, i + 400));
+          for (const chunk of chunks(entries, 400)) await trx('index_entries').insert(chunk);
           // Keep the stored version: it is what keeps an older job from rendering over a newer one.
           await trx('render_state').insert(states).onConflict(['topic', 'item_id']).merge(['state', 'rendered_at']);
         }
@@ -167,48 +222,63 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       });
       continue;
     }
-    if (phase === 'buckets') {
-      await commit({ phase: nextPhase, cursor: '' }, async (trx) => {
-        await trx('index_buckets').delete();
-        await trx.raw('insert into index_buckets (index_key, bucket, items) select index_key, bucket, count(*) from index_entries group by index_key, bucket');
-        return [];
-      });
-      total = state.pages + (await count('index_buckets')) + 16;
-      continue;
-    }
-    if (phase === 'indexes') {
-      const [afterKey, afterBucket] = state.cursor ? (JSON.parse(state.cursor) as [string, string]) : ['', ''];
-      const rows = await db('index_buckets')
-        .where((q) => q.where('index_key', '>', afterKey).orWhere((q2) => q2.where('index_key', afterKey).where('bucket', '>', afterBucket)))
-        .orderBy([{ column: 'index_key' }, { column: 'bucket' }])
-        .limit(INDEX_BATCH + 1)
-        .select('index_key', 'bucket');
+    if (phase === 'sweep') {
+      // Every public item page, in path order: a tombstone for each whose item is no longer visible under that slug.
+      const rows = await db('pages').where('path', '>', state.cursor).where({ op: 'put', kind: 'article' }).orderBy('path').limit(SWEEP_BATCH).select('path');
       if (rows.length === 0) {
         await commit({ phase: nextPhase, cursor: '' }, async () => []);
         continue;
       }
-      const batch = rows.slice(0, INDEX_BATCH);
-      const following = rows[INDEX_BATCH] as { index_key: string } | undefined;
-      const last = batch[batch.length - 1];
-      await commit({ phase, cursor: JSON.stringify([last.index_key, last.bucket]) }, async (_trx, ctx) => {
+      const paths = rows.map((r) => String(r.path));
+      await commit({ phase, cursor: paths[paths.length - 1] }, (trx, ctx) => tombstonesFor(trx, ctx, paths));
+      continue;
+    }
+    if (phase === 'buckets') {
+      await commit({ phase: nextPhase, cursor: '' }, async (trx, ctx) => {
+        // Rows deleted from the database leave every listing, like hidden ones.
+        for (const [topic, table] of [['article', 'articles'], ['event', 'events']] as const) {
+          for (const derived of ['index_entries', 'render_state']) {
+            await trx(derived).where({ topic }).whereNotExists((q) => q.select(trx.raw('1')).from(table).whereRaw(`${table}.id = ${derived}.item_id`)).delete();
+          }
+        }
+        const before = await trx('index_buckets').select('index_key', 'bucket');
+        await trx('index_buckets').delete();
+        await trx.raw('insert into index_buckets (index_key, bucket, items) select index_key, bucket, count(*) from index_entries group by index_key, bucket');
+        // A month (or a whole listing) that emptied is not in the new counts: its public pages become tombstones.
+        const after = new Set((await trx('index_buckets').select('index_key', 'bucket')).map((r) => `${r.index_key}\u0000${r.bucket}`));
+        const keysAfter = new Set([...after].map((k) => k.slice(0, k.indexOf('\u0000'))));
         const refs: PageRef[] = [];
-        batch.forEach((row, i) => {
-          const key = String(row.index_key);
-          const bucket = String(row.bucket);
-          if (key === 'featured') return;
-          if (key.startsWith('sitemap:')) {
-            refs.push({ kind: 'sitemap-shard', topic: key.slice('sitemap:'.length) as 'article' | 'event', shard: Number(bucket) });
-            return;
-          }
-          refs.push({ kind: 'index-bucket', key: key as IndexKey, bucket });
-          const keyEnds = i + 1 < batch.length ? batch[i + 1].index_key !== key : following?.index_key !== key;
-          if (keyEnds) {
-            refs.push({ kind: 'index-root', key: key as IndexKey });
-            if (key !== 'events') refs.push({ kind: 'feed', key: key as IndexKey, format: 'rss' }, { kind: 'feed', key: key as IndexKey, format: 'atom' });
-          }
-        });
+        const emptiedKeys = new Set<string>();
+        for (const r of before) {
+          const key = String(r.index_key);
+          if (after.has(`${key}\u0000${r.bucket}`) || key === 'featured') continue;
+          if (key.startsWith('sitemap:')) refs.push({ kind: 'sitemap-shard', topic: key.slice('sitemap:'.length) as 'article' | 'event', shard: Number(r.bucket) });
+          else refs.push({ kind: 'index-bucket', key: key as IndexKey, bucket: String(r.bucket), tail: true });
+          if (!keysAfter.has(key) && !key.startsWith('sitemap:')) emptiedKeys.add(key);
+        }
+        for (const key of emptiedKeys) refs.push(...rootAndFeeds(key as IndexKey));
         return renderAll(ctx, refs);
       });
+      const perBucket = await db('index_buckets').select('items');
+      total = state.pages + perBucket.reduce((sum, r) => sum + Math.ceil(Number(r.items) / ARCHIVE_PAGE_SIZE), 0) + 16;
+      continue;
+    }
+    if (phase === 'indexes') {
+      // Rendered in a read snapshot outside the lock while the previous batch is written.
+      const ready = prefetchedIndexes?.cursor === state.cursor ? prefetchedIndexes.batch : undefined;
+      if (!ready) prefetchIndexes(state.cursor);
+      const batch = await prefetchedIndexes!.batch;
+      prefetchedIndexes = undefined;
+      if (!batch.cursor || !batch.rendered) {
+        await commit({ phase: nextPhase, cursor: '' }, async () => []);
+        continue;
+      }
+      prefetchIndexes(batch.cursor);
+      const rendered = await batch.rendered;
+      await commit({ phase, cursor: batch.cursor }, async (_trx, ctx, head) =>
+        // Another writer journaled since the snapshot: what it changed may be on these pages, so render them again under the lock.
+        onlyOursSince(rendered.head, head) ? rendered.pages : renderAll(ctx, batch.refs),
+      );
       continue;
     }
     if (phase === 'site') {
@@ -218,15 +288,39 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       });
     }
   }
+  if (prefetchedIndexes) await prefetchedIndexes.batch.then((b) => b.rendered).catch(() => undefined);
   return { completed: state.phase === 'done', resumed, pages: state.pages, written: state.written, seconds: (now() - started) / 1000 };
+}
+
+function rootAndFeeds(key: IndexKey): PageRef[] {
+  const refs: PageRef[] = [{ kind: 'index-root', key }];
+  if (key !== 'events') refs.push({ kind: 'feed', key, format: 'rss' }, { kind: 'feed', key, format: 'atom' });
+  return refs;
+}
+
+/** 410 tombstones for the item pages among `paths` whose item is not visible (hidden, unpublished, renamed or deleted). */
+async function tombstonesFor(db: Knex.Transaction, ctx: PageContext, paths: string[]): Promise<RenderedPage[]> {
+  const visible = new Set<string>();
+  for (const [topic, table] of [['article', 'articles'], ['event', 'events']] as const) {
+    const slugs = paths.map((p) => slugOf(topic, p)).filter((s): s is string => s !== undefined);
+    if (slugs.length === 0) continue;
+    const q = db(table).whereIn('slug', slugs).where('status', 'published');
+    if (topic === 'article') q.whereNotNull('published_at');
+    for (const r of await q.select('slug')) visible.add(topic === 'article' ? articlePath(String(r.slug)) : eventPath(String(r.slug)));
+  }
+  const gone = paths.filter((p) => !visible.has(p) && (slugOf('article', p) ?? slugOf('event', p)) !== undefined);
+  if (gone.length === 0) return [];
+  const body = Buffer.from(ctx.renderer.render('gone.njk', { what: 'article' }));
+  return gone.map((path) => ({ path, kind: 'article', op: 'gone', body, contentType: HTML, lastModified: ctx.now }));
+}
+
+function slugOf(topic: 'article' | 'event', path: string): string | undefined {
+  const prefix = topic === 'article' ? articlePath('') : eventPath('');
+  return path.startsWith(prefix) && path.length > prefix.length && !path.includes('/', prefix.length) ? path.slice(prefix.length) : undefined;
 }
 
 async function renderAll(ctx: PageContext, refs: PageRef[]): Promise<RenderedPage[]> {
   const pages: RenderedPage[] = [];
-  for (const ref of refs) {
-    const page = await renderRef(ctx, ref);
-    if (page) pages.push(page);
-  }
+  for (const ref of refs) pages.push(...(await renderRef(ctx, ref)));
   return pages;
 }
-

@@ -65,10 +65,10 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
       const pages: RenderedPage[] = [];
       const ctx = { db: trx, renderer, now: at };
       for (const ref of affectedPages(before, after)) {
-        const page = ref.kind === 'item' && ref.id === item.id && ref.slug === item.slug
-          ? await renderItem(ctx, ref.topic, item, ref.slug, ref.visible)
-          : await renderRef(ctx, ref);
-        if (page) pages.push(page);
+        if (ref.kind === 'item' && ref.id === item.id && ref.slug === item.slug) {
+          const page = await renderItem(ctx, ref.topic, item, ref.slug, ref.visible);
+          if (page) pages.push(page);
+        } else pages.push(...(await renderRef(ctx, ref)));
       }
       pagesRendered.inc(pages.length);
       const result = await writePages(trx, lock, pages, at);

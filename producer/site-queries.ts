@@ -141,8 +141,16 @@ async function tagsOf(db: Db, table: string, column: string, ids: number[]): Pro
   return out;
 }
 
+export interface ListingOptions {
+  bucket?: string;
+  limit?: number;
+  offset?: number;
+  from?: number;
+  order?: 'asc' | 'desc';
+}
+
 /** Item ids of a listing: one bucket, or the newest `limit` (ascending from `from` when given). */
-export async function listingIds(db: Db, key: string, options: { bucket?: string; limit?: number; from?: number; order?: 'asc' | 'desc' }): Promise<number[]> {
+export async function listingIds(db: Db, key: string, options: ListingOptions): Promise<number[]> {
   const order = options.order ?? 'desc';
   // The order is the primary key's (index_key, sort_at, topic, item_id; topic is constant within a key), so
   // "newest N" is an index range read of N rows, never a sort of the whole listing.
@@ -150,6 +158,7 @@ export async function listingIds(db: Db, key: string, options: { bucket?: string
   if (options.bucket !== undefined) q.where('bucket', options.bucket);
   if (options.from !== undefined) q.where('sort_at', '>=', options.from);
   if (options.limit !== undefined) q.limit(options.limit);
+  if (options.offset) q.offset(options.offset);
   return (await q).map((r) => Number(r.item_id));
 }
 
@@ -162,12 +171,12 @@ async function cards<T>(db: Db, topic: 'article' | 'event', ids: number[]): Prom
 }
 
 /** Articles of a listing, in listing order (listing fields only: no body, no tags). */
-export async function listArticles(db: Db, key: string, options: { bucket?: string; limit?: number }): Promise<ArticleRow[]> {
+export async function listArticles(db: Db, key: string, options: ListingOptions): Promise<ArticleRow[]> {
   const list = await cards<Omit<ArticleRow, 'body' | 'tags' | 'status' | 'featured' | 'updatedAt'>>(db, 'article', await listingIds(db, key, options));
   return list.map((c) => ({ ...c, body: '', tags: [], status: 'published', featured: false, updatedAt: c.publishedAt ?? 0 }));
 }
 
-export async function listEvents(db: Db, options: { bucket?: string; limit?: number; from?: number; order?: 'asc' | 'desc' }): Promise<EventRow[]> {
+export async function listEvents(db: Db, options: ListingOptions): Promise<EventRow[]> {
   const list = await cards<Omit<EventRow, 'body' | 'tags' | 'status' | 'featured' | 'updatedAt'>>(db, 'event', await listingIds(db, 'events', options));
   return list.map((c) => ({ ...c, body: '', tags: [], status: 'published', featured: false, updatedAt: 0 }));
 }
@@ -176,6 +185,21 @@ export async function listEvents(db: Db, options: { bucket?: string; limit?: num
 export async function bucketsOf(db: Db, key: string): Promise<Bucket[]> {
   const rows = await db('index_buckets').where('index_key', key).where('items', '>', 0).orderBy('bucket', 'desc').select('bucket', 'items');
   return rows.map((r) => ({ bucket: String(r.bucket), items: Number(r.items) }));
+}
+
+/** Items of a bucket listed before `at` in listing order (sort_at, topic, item_id): its 0-based rank. */
+export async function rankInBucket(db: Db, key: string, bucket: string, at: { sortAt: number; topic: string; id: number }): Promise<number> {
+  const [row] = await db('index_entries')
+    .where({ index_key: key, bucket })
+    .where((q) => q.where('sort_at', '<', at.sortAt).orWhere((q2) => q2.where('sort_at', at.sortAt).where((q3) => q3.where('topic', '<', at.topic).orWhere((q4) => q4.where('topic', at.topic).where('item_id', '<', at.id)))))
+    .count({ n: '*' });
+  return Number(row.n);
+}
+
+/** Items in one bucket of a listing (the count kept in index_buckets). */
+export async function bucketSize(db: Db, key: string, bucket: string): Promise<number> {
+  const row = await db('index_buckets').where({ index_key: key, bucket }).first('items');
+  return Number(row?.items ?? 0);
 }
 
 /** Adjusts bucket counts by the rows an item left (-1) and entered (+1); a bucket at 0 is removed. */

@@ -22,14 +22,35 @@ const renderer = createRenderer({ name: 'Test', publicUrl: 'http://localhost:808
 const NOW = Date.UTC(2026, 10, 20, 12);
 const opened: { shared: SharedDatabase; db: Database }[] = [];
 
-async function generated(name: string, articles: number): Promise<Database> {
+async function generated(name: string, articles: number, perDay?: number): Promise<Database> {
   const shared = await sharedDatabase(name);
   const db = createDatabase(shared.primaryUrl);
   opened.push({ shared, db });
   await migrateLatest(db);
-  await generateSite(db, { articles, seed: 7, now: NOW });
+  await generateSite(db, { articles, seed: 7, now: NOW, perDay });
   return db;
 }
+
+/** Renders the newest save of an article as the producer would; returns the paths it journaled. */
+async function renderSaved(db: Database, id: number): Promise<string[]> {
+  const head = await journalHead(db);
+  const outboxId = Number((await db('outbox').where({ item_id: id }).max({ m: 'id' }).first())?.m);
+  const handler = createRenderJobHandler({ db, renderer, notifier: createMemoryNotifier(), logger: createLogger('silent', 'test'), registry: new Registry(), now: () => NOW + 60_000 });
+  await handler({ topic: 'article', itemId: id, outboxId });
+  return (await entriesAfter(db, head)).map((e) => e.path);
+}
+
+/** Article ids of one month of a listing, oldest first (the order archive pages are numbered in). */
+async function monthIds(db: Database, key: string, month: string): Promise<number[]> {
+  const rows = await db('index_entries').where({ index_key: key, bucket: month }).orderBy([{ column: 'sort_at' }, { column: 'item_id' }]).select('item_id');
+  return rows.map((r) => Number(r.item_id));
+}
+
+async function titleOf(db: Database, id: number): Promise<string> {
+  return String((await db('articles').where({ id }).first('title')).title);
+}
+
+const escaped = (text: string) => text.replace(/&/g, '&amp;').replace(/'/g, '&#39;').replace(/"/g, '&quot;');
 
 /** Saves a new published article through the articles service and renders its job; returns the journal entries. */
 async function publishOne(db: Database, title: string) {
@@ -87,10 +108,87 @@ describe('producer: full rebuild and bounded saves', () => {
 
     const a = await publishOne(small, 'Tenants win rent case');
     const b = await publishOne(large, 'Tenants win rent case');
-    const shape = (entries: { path: string }[]) => entries.map((e) => e.path.replace(/-\d+\.xml$/, '-N.xml')).sort();
+    // Paths up to the shard and archive page numbers, which depend on how many items came before.
+    const shape = (entries: { path: string }[]) => [...new Set(entries.map((e) => e.path.replace(/-\d+\.xml$/, '-N.xml').replace(/(\/\d{4}-\d{2})\/\d+$/, '$1')))].sort();
     assert.deepEqual(shape(b.entries), shape(a.entries), 'the same set of pages, whatever the size of the site');
     assert.ok(b.entries.length <= 20, `a save touches a bounded number of pages (${b.entries.length})`);
     for (const e of b.entries) assert.ok(!e.path.includes(olderMonth), `${e.path}: older archive pages are stable`);
     assert.deepEqual(await page(large, `/articles/${olderMonth}`), before);
+  });
+
+  it('a month archive is split into pages of 50 from its oldest item: an edit re-renders the page holding the item, a removal shifts the later pages and drops an emptied one', async () => {
+    // ~130 articles within a few hours: one month holds them all.
+    const db = await generated('archivepages', 130, 2000);
+    await rebuild({ db, renderer, now: () => NOW });
+    const month = monthOf(NOW);
+    let ids = await monthIds(db, 'all', month);
+    assert.ok(ids.length > 100 && ids.length <= 150, `the month has ${ids.length} articles`);
+    const pageCount = (n: number) => Math.ceil(n / 50);
+    const archive = (n: number) => (n === 1 ? `/articles/${month}` : `/articles/${month}/${n}`);
+    for (let n = 1; n <= pageCount(ids.length); n++) {
+      const body = (await page(db, archive(n)))!.body;
+      assert.equal((body.match(/<li/g) ?? []).length, Math.min(50, ids.length - (n - 1) * 50), `${archive(n)} holds its share of the month`);
+    }
+    assert.match((await page(db, archive(1)))!.body, new RegExp(escaped(await titleOf(db, ids[0]))), 'page 1 starts with the oldest article');
+    assert.match((await page(db, archive(2)))!.body, /rel="prev" href="\/articles\/\d{4}-\d{2}"/);
+
+    // A title edit: of this month's archive, only the page that holds the item.
+    const target = ids[60];
+    await createArticlesService({ db, now: () => NOW + 60_000 }).update(target, { title: 'Renamed on page two' });
+    const edited = await renderSaved(db, target);
+    assert.deepEqual(edited.filter((p) => p.startsWith(`/articles/${month}`)), [archive(2)]);
+    assert.match((await page(db, archive(2)))!.body, /Renamed on page two/);
+
+    // Hide items from page 1 until the last page holds one item, then one more: the last page is a tombstone.
+    const service = createArticlesService({ db, now: () => NOW + 60_000 });
+    while ((ids.length - 1) % 50 !== 0) {
+      await service.update(ids[0], { status: 'hidden' });
+      await renderSaved(db, ids[0]);
+      ids = await monthIds(db, 'all', month);
+    }
+    const lastPage = pageCount(ids.length);
+    await service.update(ids[0], { status: 'hidden' });
+    const shifted = await renderSaved(db, ids[0]);
+    for (let n = 1; n <= lastPage; n++) assert.ok(shifted.includes(archive(n)), `${archive(n)} shifted`);
+    assert.equal((await page(db, archive(lastPage)))!.op, 'gone', 'the emptied last page is gone');
+    assert.ok(!(await page(db, archive(lastPage - 1)))!.body.includes('rel="next"'), 'the page before no longer links to it');
+  });
+
+  it('a rebuild makes tombstones of pages whose item was hidden, unpublished, renamed or deleted in the database, and drops them from every listing', async () => {
+    const db = await generated('rebuildsweep', 60);
+    const [hidden, unpublished, deleted, renamed] = (await db('articles').where({ status: 'published' }).orderBy('id', 'desc').limit(4).select('id', 'slug', 'title'))
+      .map((r) => ({ id: Number(r.id), slug: String(r.slug), title: String(r.title) }));
+    // The deleted article alone carries a tag, so that tag's listing empties.
+    const [tagId] = await db('tags').insert({ slug: 'only-deleted', name: 'Only deleted' });
+    await db('article_tags').insert({ article_id: deleted.id, tag_id: Number(tagId) });
+    await rebuild({ db, renderer, now: () => NOW });
+    assert.equal((await page(db, '/tags/only-deleted'))!.op, 'put');
+    for (const a of [hidden, unpublished, deleted, renamed]) assert.match((await page(db, '/articles'))!.body, new RegExp(escaped(a.title)));
+
+    // Changed behind the producer's back (a restore, a manual fix): no outbox rows, no render jobs.
+    await db('articles').where({ id: hidden.id }).update({ status: 'hidden' });
+    await db('articles').where({ id: unpublished.id }).update({ status: 'draft', published_at: null });
+    await db('articles').where({ id: deleted.id }).delete();
+    await db('articles').where({ id: renamed.id }).update({ slug: `${renamed.slug}-moved` });
+    const result = await rebuild({ db, renderer, now: () => NOW });
+    assert.equal(result.completed, true);
+
+    for (const a of [hidden, unpublished, deleted, renamed]) {
+      const old = await page(db, `/news/${a.slug}`);
+      assert.equal(old?.op, 'gone', `/news/${a.slug} is a 410 tombstone`);
+      assert.match(old!.body, /no longer published/);
+    }
+    assert.equal((await page(db, `/news/${renamed.slug}-moved`))?.op, 'put');
+    for (const path of ['/tags/only-deleted', `/tags/only-deleted/${monthOf(NOW)}`]) assert.equal((await page(db, path))?.op, 'gone', `${path}: the emptied listing is gone`);
+    const listings = ['/articles', `/articles/${monthOf(NOW)}`, '/feeds/site.rss.xml', '/sitemaps/articles-0.xml'];
+    for (const path of listings) {
+      const body = (await page(db, path))!.body;
+      for (const a of [hidden, unpublished, deleted]) assert.ok(!body.includes(`/news/${a.slug}"`) && !body.includes(`/news/${a.slug}<`), `${path} no longer lists ${a.slug}`);
+    }
+    assert.equal(await db('index_entries').where({ topic: 'article', item_id: deleted.id }).first(), undefined, 'the deleted row left the listing index');
+
+    const head = await journalHead(db);
+    assert.equal((await rebuild({ db, renderer, now: () => NOW, restart: true })).written, 0, 'a second rebuild finds nothing to change');
+    assert.equal(await journalHead(db), head);
   });
 });
