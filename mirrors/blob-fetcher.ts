@@ -4,6 +4,8 @@
 // next source. Concurrency is bounded so a large batch cannot open hundreds
 // of sockets or file handles at once.
 import { setMaxListeners } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
 import { BLOB_PATH } from '../common/feed-format';
 import type { Logger } from '../common/logger';
 import { BlobUnavailableError } from './errors';
@@ -35,6 +37,12 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
   const shutdown = new AbortController();
   // One listener per transfer in flight (MIRROR_FETCH_CONCURRENCY may exceed the default warning threshold of 10).
   setMaxListeners(0, shutdown.signal);
+  // node:http rather than fetch: a bootstrap makes one request per page, and fetch's WHATWG
+  // streams and objects per request kept a 100,000-page bootstrap's heap growing past 200 MB.
+  const agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency }),
+    https: new https.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency }),
+  };
   const inFlight = new Map<string, Promise<void>>();
   let active = 0;
   const waiting: (() => void)[] = [];
@@ -50,40 +58,70 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
     }
   }
 
+  /**
+   * One attempt at one source. Resumes an interrupted download with
+   * `Range: bytes=N-` (RFC 9110 §14.2); a source that ignores the Range and
+   * answers 200 is read from byte 0 instead. The store checks the hash of
+   * the whole file once the body ends.
+   */
   async function fromSource(source: string, sha256: string, size: number): Promise<void> {
-    const controller = new AbortController();
-    const onShutdown = () => controller.abort(new Error('blob fetcher closed'));
-    shutdown.signal.addEventListener('abort', onShutdown);
+    let offset = store.partialBytes(sha256);
+    if (offset >= size && offset > 0) {
+      // Already as long as announced but never verified: something went wrong at the very end.
+      store.dropPartial(sha256);
+      offset = 0;
+    }
+    const url = new URL(`${source}${BLOB_PATH}${sha256}`);
+    const client = url.protocol === 'https:' ? https : http;
+    const agent = url.protocol === 'https:' ? agents.https : agents.http;
+    const headers: http.OutgoingHttpHeaders = offset > 0 ? { range: `bytes=${offset}-` } : {};
+    let req: http.ClientRequest | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let abortReason: Error | undefined;
+    const fail = (error: Error) => {
+      abortReason ??= error;
+      req?.destroy(error);
+    };
     const arm = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => controller.abort(new Error(`no data for ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => fail(new Error(`no data for ${timeoutMs} ms`)), timeoutMs);
     };
+    const onShutdown = () => fail(new Error('blob fetcher closed'));
+    shutdown.signal.addEventListener('abort', onShutdown);
     arm();
     try {
-      const res = await fetch(`${source}${BLOB_PATH}${sha256}`, { signal: controller.signal });
-      if (res.status !== 200 || !res.body) {
-        await res.body?.cancel().catch(() => undefined);
-        throw new Error(`answered ${res.status}`);
-      }
-      const reader = res.body.getReader();
-      async function* chunks(): AsyncGenerator<Uint8Array> {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          arm();
-          yield value;
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        req = client.get(url, { agent, headers }, resolve);
+        req.on('error', reject);
+      });
+      if (res.statusCode === 206 && offset > 0) {
+        const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
+        if (!range || Number(range[1]) !== offset) {
+          res.resume();
+          throw new Error(`answered a Range for byte ${offset} with Content-Range ${res.headers['content-range'] ?? '(none)'}`);
         }
+        logger.info({ source, sha256, offset, size }, 'resuming an interrupted blob download');
+      } else if (res.statusCode === 200) {
+        offset = 0;
+      } else {
+        res.resume();
+        // 416: our partial is no prefix this source can extend; start over on the next attempt.
+        if (res.statusCode === 416) store.dropPartial(sha256);
+        throw new Error(`answered ${res.statusCode}`);
       }
-      try {
-        await store.writeBlob(sha256, chunks(), size);
-      } finally {
-        await reader.cancel().catch(() => undefined);
+      async function* chunks(): AsyncGenerator<Uint8Array> {
+        for await (const chunk of res as AsyncIterable<Buffer>) {
+          arm();
+          yield chunk;
+        }
+        // A body cut short by a closed connection ends without an error on some paths: check the length.
+        if (!res.complete) throw new Error('connection closed before the body was complete');
       }
+      await store.receiveBlob(sha256, chunks(), offset, size);
     } catch (error) {
-      // Surface why the transfer was aborted (timeout, shutdown) rather than a bare AbortError.
-      if (controller.signal.aborted && controller.signal.reason instanceof Error) throw controller.signal.reason;
-      throw error;
+      // Never leave a half-read response on a pooled socket; surface why it was aborted (timeout, shutdown).
+      req?.destroy();
+      throw abortReason ?? error;
     } finally {
       clearTimeout(timer);
       shutdown.signal.removeEventListener('abort', onShutdown);
@@ -127,6 +165,8 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
     },
     close() {
       shutdown.abort();
+      agents.http.destroy();
+      agents.https.destroy();
     },
   };
 }

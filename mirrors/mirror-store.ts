@@ -96,6 +96,8 @@ CREATE TABLE IF NOT EXISTS manifest_stage (
 );
 `;
 
+const PART_MAX_AGE_MS = 24 * 3600_000;
+
 /** Why a batch cannot follow the stored state, or undefined if it can. Pure. */
 export function batchRefusal(batch: FeedBatch, cursor: number, epoch: number): Error | undefined {
   if (batch.epoch < epoch) return new StaleEpochBatchError(batch.epoch, epoch);
@@ -134,8 +136,13 @@ export class MirrorStore {
     this.blobDir = path.join(dir, 'blobs');
     this.tmpDir = path.join(this.blobDir, 'tmp');
     fs.mkdirSync(this.tmpDir, { recursive: true });
-    // Partial downloads from a previous run are worthless.
-    for (const name of fs.readdirSync(this.tmpDir)) fs.rmSync(path.join(this.tmpDir, name), { force: true });
+    // A `.part` file is an interrupted download that a later fetch resumes (HTTP Range); other
+    // temp files, and parts nobody came back for within a day, are worthless.
+    const stale = Date.now() - PART_MAX_AGE_MS;
+    for (const name of fs.readdirSync(this.tmpDir)) {
+      const file = path.join(this.tmpDir, name);
+      if (!name.endsWith('.part') || fs.statSync(file).mtimeMs < stale) fs.rmSync(file, { force: true });
+    }
     this.db = openSqlite(path.join(dir, 'index.sqlite'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
@@ -267,6 +274,72 @@ export class MirrorStore {
     }
   }
 
+  /** Bytes of `sha256` already on disk from an interrupted download (0 if none). */
+  partialBytes(sha256: string): number {
+    try {
+      return fs.statSync(this.partPath(sha256)).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Forgets an interrupted download, so the next attempt starts from byte 0. */
+  dropPartial(sha256: string): void {
+    fs.rmSync(this.partPath(sha256), { force: true });
+  }
+
+  /**
+   * Writes `body` into the partial download of `sha256` from byte `offset`
+   * (the bytes before it are those already on disk; 0 starts over). When
+   * `body` ends, the sha256 of the whole file is checked and the blob moved
+   * into place. If `body` fails midway, the bytes received so far stay for
+   * the next attempt to resume from (from this source or another: the name
+   * is the hash). A mismatch or an overrun discards the partial and throws
+   * BlobMismatchError.
+   */
+  async receiveBlob(sha256: string, body: AsyncIterable<Uint8Array>, offset: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
+    const part = this.partPath(sha256);
+    const hash = createHash('sha256');
+    const file = await fs.promises.open(part, offset > 0 ? 'r+' : 'w');
+    let closed = false;
+    try {
+      let position = 0;
+      if (offset > 0) {
+        await file.truncate(offset);
+        // The hash covers the whole file, including what an earlier attempt (or source) delivered.
+        const buffer = Buffer.allocUnsafe(Math.min(offset, 1 << 20));
+        while (position < offset) {
+          const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, offset - position), position);
+          if (bytesRead === 0) throw new Error(`partial download of ${sha256} is shorter than ${offset} bytes`);
+          hash.update(buffer.subarray(0, bytesRead));
+          position += bytesRead;
+        }
+      }
+      for await (const chunk of body) {
+        if (position + chunk.byteLength > maxBytes) throw new BlobMismatchError(sha256, `blob ${sha256} is longer than the announced ${maxBytes} bytes`);
+        hash.update(chunk);
+        await file.write(chunk, 0, chunk.byteLength, position);
+        position += chunk.byteLength;
+      }
+      const actual = hash.digest('hex');
+      if (actual !== sha256) throw new BlobMismatchError(sha256, `blob ${sha256} arrived with hash ${actual}${offset > 0 ? ` (resumed at byte ${offset})` : ''}`);
+      await file.sync();
+      await file.close();
+      closed = true;
+      await fs.promises.mkdir(path.dirname(this.blobPath(sha256)), { recursive: true });
+      await fs.promises.rename(part, this.blobPath(sha256));
+    } catch (error) {
+      if (!closed) await file.close().catch(() => undefined);
+      if (error instanceof BlobMismatchError) await fs.promises.rm(part, { force: true });
+      throw error;
+    }
+  }
+
+  private partPath(sha256: string): string {
+    if (!SHA256_HEX.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+    return path.join(this.tmpDir, `${sha256}.part`);
+  }
+
   /** Applies a whole batch in one transaction; throws (changing nothing) on refusal or a missing blob. */
   applyBatch(batch: FeedBatch): void {
     this.applyTx(batch);
@@ -374,6 +447,11 @@ export class MirrorStore {
       if (rows.length < 1000) return;
       last = rows[rows.length - 1].path;
     }
+  }
+
+  /** How many paths the index holds (live pages and tombstones). */
+  pageCount(): number {
+    return this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM pages').get()?.n ?? 0;
   }
 
   /** Removes a blob file (a corrupt copy found by verify) so it is fetched again. */

@@ -10,7 +10,7 @@ import type { Logger } from '../common/logger';
 import { sendJson, type Ops } from '../common/ops';
 import type { FeedHub } from './feed-hub';
 import { decideRange, etagOf, isNotModified } from './http-conditional';
-import type { MirrorStore, PageRecord } from './mirror-store';
+import type { MirrorStore } from './mirror-store';
 import { parseRequestPath } from './request-path';
 
 export interface MirrorServerOptions {
@@ -119,11 +119,14 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
       res.end();
       return;
     }
-    sendFile(req, res, store.blobPath(sha256), 200, {
+    const headers: http.OutgoingHttpHeaders = {
       'content-type': 'application/octet-stream',
       etag,
       'cache-control': 'public, max-age=31536000, immutable',
-    });
+      'accept-ranges': 'bytes',
+    };
+    // Ranges let a peer resume a large download it lost midway (blob-fetcher.ts).
+    sendRanged(req, res, store.blobPath(sha256), headers, etag, '');
   }
 
   function servePage(req: IncomingMessage, res: ServerResponse, path: string): void {
@@ -167,22 +170,14 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
     }
     if (page.kind === 'media') {
       headers['accept-ranges'] = 'bytes';
-      return serveMedia(req, res, page, headers, etag, lastModified);
+      return sendRanged(req, res, store.blobPath(page.sha256), headers, etag, lastModified);
     }
     sendFile(req, res, store.blobPath(page.sha256), 200, headers);
   }
 
-  function serveMedia(
-    req: IncomingMessage,
-    res: ServerResponse,
-    page: PageRecord,
-    headers: http.OutgoingHttpHeaders,
-    etag: string,
-    lastModified: string,
-  ): void {
-    const file = store.blobPath(page.sha256);
+  function sendRanged(req: IncomingMessage, res: ServerResponse, file: string, headers: http.OutgoingHttpHeaders, etag: string, lastModified: string): void {
     fs.stat(file, (error, stat) => {
-      if (error) return sendBroken(res, page.path, error);
+      if (error) return sendBroken(res, file, error);
       const range = decideRange(req.headers, stat.size, etag, lastModified);
       if (range.kind === 'unsatisfiable') {
         res.writeHead(416, { 'content-range': `bytes */${stat.size}`, 'content-type': 'text/plain; charset=utf-8' });

@@ -43,6 +43,7 @@ async function hashFile(file: string): Promise<string | undefined> {
 export async function findCorruptBlobs(store: MirrorStore, progress?: Progress): Promise<{ sha256: string; size: number }[]> {
   const seen = new Set<string>();
   const bad: { sha256: string; size: number }[] = [];
+  progress?.setTotal(store.pageCount());
   for (const page of store.pages()) {
     progress?.increment(1);
     if (seen.has(page.sha256)) continue;

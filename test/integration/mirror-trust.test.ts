@@ -4,6 +4,7 @@
 // the real origin (embedded mode) and fake peers.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,6 +21,7 @@ import { openSqlite } from '../../mirrors/sqlite';
 import { verifyMirror } from '../../mirrors/verify';
 import { startFaultyLink } from '../support/faulty-link';
 import { FeedSignatureError, verifyBatch } from '../../common/feed-format';
+import { sha256Hex } from '../../common/hash';
 import { makeBatch, startFakeOrigin, TEST_FEED_KEYS } from './mirror-fake-origin';
 import { eventually, rawGet, startTestMirror, tempDir } from './mirror-helpers';
 
@@ -122,12 +124,63 @@ describe('mirror trust: signatures, manifests, repair', () => {
       const repaired = await verifyMirror({ store, url: site.appUrl, manifestPath: '/manifest', publicKey: loadPinnedKey(publicKeyFile), fetcher, repair: true, logger });
       assert.equal(repaired.repairedBlobs, 1);
       assert.ok(repaired.repairedPaths >= 1);
-      const again = await verifyMirror({ store, url: site.appUrl, manifestPath: '/manifest', publicKey: loadPinnedKey(publicKeyFile), fetcher, repair: false, logger });
+      const bar = { total: -1, done: 0, setTotal: (n: number) => (bar.total = n), increment: (by: number) => (bar.done += by), stop: () => undefined };
+      const again = await verifyMirror({ store, url: site.appUrl, manifestPath: '/manifest', publicKey: loadPinnedKey(publicKeyFile), fetcher, repair: false, logger, progress: bar });
       assert.equal(again.consistent, true, JSON.stringify(again));
+      assert.equal(bar.total, store.pageCount(), 'the progress bar knows its total before it starts');
+      assert.ok(bar.total > 10 && bar.done === bar.total, `progress ${bar.done}/${bar.total}`);
       assert.equal(fs.readFileSync(store.blobPath(home.sha256)).includes('defaced'), false);
     } finally {
       fetcher.close();
       store.close();
+    }
+  });
+
+  test('a large media download cut midway resumes with a Range from the bytes on disk and is verified whole', async () => {
+    const link = await startFaultyLink(site.appUrl);
+    const mirror = await startTestMirror({ origins: [link.url], env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_BOOTSTRAP: 'false' } });
+    try {
+      const { cursor } = JSON.parse((await (await fetch(`${site.appUrl}/manifest`)).text()).split('\n')[0]) as { cursor: number };
+      await mirror.waitForCursor(cursor, 15_000);
+      // An MP3 as far as the upload's sniffing goes: 'ID3', then 6 MiB of noise.
+      const audio = Buffer.concat([Buffer.from('ID3'), randomBytes(6 * 1024 * 1024)]);
+      const sha = sha256Hex(audio);
+      const blobRequests: string[] = [];
+      let downAfterFirst = 0;
+      let cutDone = false;
+      link.tamper((chunk, direction) => {
+        if (direction === 'up' && chunk.includes(`/blobs/${sha}`)) blobRequests.push(chunk.toString('latin1').split('\r\n\r\n')[0]);
+        if (direction === 'down' && blobRequests.length === 1 && !cutDone) {
+          downAfterFirst += chunk.length;
+          if (downAfterFirst > 2 * 1024 * 1024) {
+            cutDone = true;
+            setImmediate(() => {
+              link.cut('reset');
+              setTimeout(() => link.resume(), 300);
+            });
+          }
+        }
+        return chunk;
+      });
+      const res = await fetch(`${site.appUrl}/api/media?name=long-interview.mp3`, { method: 'POST', headers: { authorization: `Bearer ${site.adminToken}`, 'content-type': 'application/octet-stream' }, body: audio });
+      assert.equal(res.status, 201, await res.clone().text());
+      const item = (await res.json()) as { sha256: string; path: string };
+      assert.equal(item.sha256, sha);
+      await eventually(async () => assert.equal((await rawGet(mirror.url, item.path, {}, 'HEAD')).status, 200), 30_000);
+      assert.ok(cutDone, 'the link was cut during the transfer');
+      assert.ok(blobRequests.length >= 2, `the blob was asked for again (${blobRequests.length} requests)`);
+      assert.doesNotMatch(blobRequests[0], /\r\nrange:/i, 'the first attempt asks for the whole blob');
+      const resumedAt = Number(/\r\nrange: bytes=(\d+)-\r\n/i.exec(blobRequests[1])?.[1] ?? 0);
+      assert.ok(resumedAt > 1024 * 1024, `the second attempt resumed from the bytes on disk, not from 0:\n${blobRequests[1]}`);
+      const served = await rawGet(mirror.url, item.path);
+      assert.equal(sha256Hex(served.body), sha, 'the stored blob is the uploaded file, byte for byte');
+      assert.equal(served.headers['content-type'], 'audio/mpeg');
+      const partials = fs.readdirSync(path.join(mirror.dataDir, 'blobs', 'tmp'));
+      assert.deepEqual(partials, [], 'no partial download is left behind');
+    } finally {
+      link.tamper(undefined);
+      await mirror.close();
+      await link.close();
     }
   });
 
