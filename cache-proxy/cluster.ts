@@ -30,7 +30,7 @@ export function isClusterMessage(message: unknown): message is ClusterMessage {
 
 /** One process when PROXY_WORKERS is 1, else a primary and that many workers. */
 export async function startProxyCluster(config: Config, options: { logger?: Logger } = {}): Promise<RunningProxy> {
-  if (config.proxyWorkers <= 1) return startProxy(config, options);
+  if (config.proxyWorkers <= 1) return startProxy(config, { ...options, ownsProcess: true });
   return startPrimary(config, options.logger ?? createLogger(config.logLevel, 'cache-proxy'));
 }
 

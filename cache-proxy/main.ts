@@ -12,6 +12,7 @@ import { createMetricsRegistry, createOps } from '../common/ops';
 import { createFiller } from './cache-fill';
 import { createPolicyFactory } from './cache-policy';
 import { compilePathRules } from './freshness';
+import { createReclaimer, holdYoungGeneration } from './memory';
 import { createProxyMetrics } from './metrics';
 import { normalizeTarget } from './normalize';
 import { installFastPath } from './fast-server';
@@ -30,6 +31,8 @@ export interface ProxyOptions {
   broadcastPurge?: (path: string) => void;
   /** Cluster workers: the whole cluster's metrics for /metrics. */
   clusterMetrics?: () => Promise<string>;
+  /** The proxy is the only thing this process runs, so it may tune V8 for itself (memory.ts). */
+  ownsProcess?: boolean;
   /** Called after every eviction (benchmarks time the feed with it). */
   onEvict?: (path: string, source: EvictionSource) => void;
 }
@@ -45,6 +48,8 @@ export type EvictionSource = 'api' | 'feed' | 'purge';
 
 /** Largest request head (request line + headers) a reader may send; above it node answers 431. */
 const MAX_HEADER_BYTES = 16 * 1024;
+/** Bytes of bodies the cache may drop before a full collection returns their memory (memory.ts). */
+const RECLAIM_EVERY_BYTES = 16 * 1024 * 1024;
 /** Idle time after which a reader's keep-alive connection is closed. */
 const KEEP_ALIVE_MS = 5_000;
 
@@ -53,7 +58,9 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const registry = options.registry ?? createMetricsRegistry('cache-proxy');
   const now = options.now ?? Date.now;
 
-  const cache = createResponseCache({ maxBytes: config.proxyCacheBytes, maxEntryBytes: config.proxyMaxEntryBytes });
+  if (options.ownsProcess) holdYoungGeneration();
+  const reclaimer = createReclaimer(RECLAIM_EVERY_BYTES);
+  const cache = createResponseCache({ maxBytes: config.proxyCacheBytes, maxEntryBytes: config.proxyMaxEntryBytes, onRelease: reclaimer.released });
   const metrics = createProxyMetrics(registry, cache);
   const pool = createUpstreamPool({
     urls: config.proxyUpstreams,

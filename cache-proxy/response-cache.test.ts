@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createPolicyFactory, KEY_HOST } from './cache-policy';
 import { compilePathRules } from './freshness';
+import { hotHead } from './hit-path';
+import { collectGarbage } from './memory';
 import { createResponseCache, parseVary, variantKey, type CacheEntry } from './response-cache';
 
 const policyFor = createPolicyFactory(() => 1_000_000, { heuristicFactor: 0.1, minTtl: 0, maxTtl: 86_400, indexTtl: 60, indexPaths: compilePathRules(['/']) });
@@ -59,13 +61,38 @@ describe('response cache', () => {
   });
 
   it('stays within its byte budget, counting headers as well as bodies', () => {
-    const cache = createResponseCache({ maxBytes: 10_000, maxEntryBytes: 4000 });
+    const cache = createResponseCache({ maxBytes: 12_000, maxEntryBytes: 4000 });
     for (let i = 0; i < 10; i += 1) cache.store(...entry(`/p${i}`, 'z'.repeat(3000)));
-    assert.ok(cache.bytes <= 10_000);
-    // Each entry costs its body plus headers and bookkeeping, so only two of 3000-byte bodies fit in 10 000.
+    assert.ok(cache.bytes <= 12_000);
+    // Each entry costs its body plus headers and bookkeeping (about 2 KB), so only two of 3000-byte bodies fit in 12 000.
     assert.equal(cache.size, 2);
-    assert.ok(cache.bytes > 2 * 3000 + 2 * 512, String(cache.bytes));
+    assert.ok(cache.bytes > 2 * 3000 + 2 * 1900, String(cache.bytes));
     assert.equal(cache.lookup('/p0', {}).urlKnown, false);
     assert.ok(cache.lookup('/p9', {}).entry);
+  });
+});
+
+describe('response cache memory accounting', () => {
+  it('counts every entry at no less than the memory it really holds, policy and hot headers included', () => {
+    // Headers as a page upstream sends them; each entry is also served once, so its hot head is built.
+    const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=3600', etag: '"bench-1"', 'last-modified': 'Sat, 21 Nov 2026 04:00:00 GMT', 'content-length': '10240' };
+    const cache = createResponseCache({ maxBytes: 1 << 30, maxEntryBytes: 1 << 20 });
+    const count = 5000;
+    collectGarbage();
+    const before = process.memoryUsage();
+    for (let i = 0; i < count; i += 1) {
+      const url = `/news/2026/page-${i}`;
+      const reqHeaders = { host: KEY_HOST, 'user-agent': 'reader' };
+      const policy = policyFor({ url, method: 'GET', headers: reqHeaders }, { status: 200, headers: { ...headers } });
+      cache.store({ url, path: url, status: 200, body: Buffer.alloc(10 * 1024), policy, vary: [] }, reqHeaders);
+      hotHead(cache.get(url, reqHeaders)!, 1_000_000, 5);
+    }
+    collectGarbage();
+    const after = process.memoryUsage();
+    const held = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
+    assert.equal(cache.size, count);
+    // Undercounting is what let RSS grow with the budget; overcounting by more than a fifth wastes the budget.
+    assert.ok(cache.bytes >= held, `counted ${cache.bytes} < held ${held}`);
+    assert.ok(cache.bytes <= held * 1.2, `counted ${cache.bytes} > 1.2 × held ${held}`);
   });
 });

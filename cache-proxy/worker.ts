@@ -25,7 +25,7 @@ async function run(): Promise<void> {
         if (pending.delete(id)) reject(new Error('the primary did not answer for metrics'));
       }, 10_000).unref();
     });
-  const proxy = await startProxy(config, { registry, clusterMetrics, followFeed: false, broadcastPurge: (path) => send({ hs: 'purged', path }) });
+  const proxy = await startProxy(config, { registry, clusterMetrics, ownsProcess: true, followFeed: false, broadcastPurge: (path) => send({ hs: 'purged', path }) });
   let closing = false;
   const stop = async () => {
     if (closing) return;
