@@ -30,8 +30,16 @@ describe('fast path request parsing', () => {
   });
 
   it('leaves requests that change what may answer them to the full path', () => {
-    for (const field of ['Cache-Control: max-age=0', 'Pragma: no-cache', 'Range: bytes=0-1', 'If-None-Match: "x"', 'If-Modified-Since: Sun, 01 Jan 2026 00:00:00 GMT']) {
+    for (const field of ['Cache-Control: max-age=0', 'Pragma: no-cache', 'Range: bytes=0-1', 'If-Match: "x"', 'If-Unmodified-Since: Sun, 01 Jan 2026 00:00:00 GMT']) {
       assert.equal(parsePlainHead(head('GET / HTTP/1.1', 'Host: a', field)), undefined, field);
+    }
+  });
+
+  it('keeps a reader revalidating its own copy on the fast path', () => {
+    for (const field of ['If-None-Match: "x"', 'If-Modified-Since: Sun, 01 Jan 2026 00:00:00 GMT']) {
+      const request = parsePlainHead(head('GET / HTTP/1.1', 'Host: a', field));
+      assert.ok(request, field);
+      assert.equal(Object.keys(request.headers).length, 2);
     }
   });
 

@@ -1,29 +1,45 @@
 // The hit path: a plain GET or HEAD of an already-normal URL whose stored
 // copy is fresh is answered from headers built once a second per entry, with
-// no http-cache-semantics work and no per-request allocation of our own.
-// Anything else (conditionals, ranges, request directives, odd targets,
-// stale copies) takes the full path in request-handler.ts.
+// no http-cache-semantics work and no per-request allocation of our own. A
+// reader revalidating its own copy (If-None-Match, If-Modified-Since) is one
+// of those: it gets a prebuilt 304 head. Anything else (If-Match, ranges,
+// request directives, odd targets, stale copies) takes the full path in
+// request-handler.ts.
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { formatCacheStatus } from './cache-status';
+import { notModified, notModifiedHeaders } from './conditional';
+import type { HeaderMap } from './freshness';
 import type { CacheEntry } from './response-cache';
 
 /**
  * Whether the request carries nothing that changes which stored response
- * may answer it or how (RFC 9111 §4: request directives, Pragma; RFC 9110
- * §13, §14: conditionals and ranges). For such a request and a stored
+ * may answer it (RFC 9111 §4: request directives, Pragma) or asks for more
+ * than the whole body or a 304 (RFC 9110 §13.1.1, §13.1.4: If-Match and
+ * If-Unmodified-Since; §14: ranges). For such a request and a stored
  * variant of its URL, "fresh" is the whole of http-cache-semantics'
  * evaluateRequest() decision: the key already fixes URL, Host and Vary.
+ * If-None-Match and If-Modified-Since stay: they only choose between the
+ * stored response and a 304 (isNotModified).
  */
 export function isPlainRequest(headers: IncomingHttpHeaders): boolean {
   return (
     headers['cache-control'] === undefined &&
     headers.pragma === undefined &&
     headers.range === undefined &&
-    headers['if-none-match'] === undefined &&
-    headers['if-modified-since'] === undefined &&
     headers['if-match'] === undefined &&
     headers['if-unmodified-since'] === undefined
   );
+}
+
+/**
+ * RFC 9110 §13.2.2: a fresh 2xx copy answers the reader's own If-None-Match
+ * or If-Modified-Since with 304 when the reader's copy is the current one.
+ */
+export function isNotModified(entry: CacheEntry, request: IncomingHttpHeaders, nowMs: number): boolean {
+  if (request['if-none-match'] === undefined && request['if-modified-since'] === undefined) return false;
+  if (entry.status < 200 || entry.status >= 300) return false;
+  // Every value in the hot headers is a string (or list of strings): they come from responseHeaders().
+  return notModified(request, hotHeaders(entry, nowMs) as HeaderMap);
 }
 
 /** Whether a stored copy may answer a plain request without asking anyone. */
@@ -44,6 +60,14 @@ export function hotHeaders(entry: CacheEntry, nowMs: number): OutgoingHttpHeader
   return headers;
 }
 
+/** The headers of a 304 to a fresh hit (RFC 9110 §15.4.5), rebuilt with the hot headers. */
+export function hotNotModifiedHeaders(entry: CacheEntry, nowMs: number): OutgoingHttpHeaders {
+  const headers = hotHeaders(entry, nowMs);
+  const hot = entry.hot!;
+  hot.notModified ??= { ...notModifiedHeaders(headers as HeaderMap), 'cache-status': headers['cache-status'] };
+  return hot.notModified;
+}
+
 /**
  * The whole response head of a fresh hit as bytes, for the connection-level
  * fast path (fast-server.ts): status line, the hot headers and the
@@ -52,8 +76,20 @@ export function hotHeaders(entry: CacheEntry, nowMs: number): OutgoingHttpHeader
 export function hotHead(entry: CacheEntry, nowMs: number, keepAliveSeconds: number): Buffer {
   const headers = hotHeaders(entry, nowMs);
   const hot = entry.hot!;
-  if (hot.head !== undefined) return hot.head;
-  let text = `HTTP/1.1 ${entry.status} ${STATUS_CODES[entry.status] ?? 'Unknown'}\r\n`;
+  hot.head ??= serializeHead(entry.status, headers, keepAliveSeconds);
+  return hot.head;
+}
+
+/** hotHead() for the 304 answer to a reader's own conditional. */
+export function hotNotModifiedHead(entry: CacheEntry, nowMs: number, keepAliveSeconds: number): Buffer {
+  const headers = hotNotModifiedHeaders(entry, nowMs);
+  const hot = entry.hot!;
+  hot.notModifiedHead ??= serializeHead(304, headers, keepAliveSeconds);
+  return hot.notModifiedHead;
+}
+
+function serializeHead(status: number, headers: OutgoingHttpHeaders, keepAliveSeconds: number): Buffer {
+  let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
   for (const name of Object.keys(headers)) {
     const value = headers[name];
     if (value === undefined) continue;
@@ -61,6 +97,5 @@ export function hotHead(entry: CacheEntry, nowMs: number, keepAliveSeconds: numb
     for (const item of Array.isArray(value) ? value : [value]) text += `${name}: ${String(item)}\r\n`;
   }
   text += `connection: keep-alive\r\nkeep-alive: timeout=${keepAliveSeconds}\r\n\r\n`;
-  hot.head = Buffer.from(text, 'latin1');
-  return hot.head;
+  return Buffer.from(text, 'latin1');
 }

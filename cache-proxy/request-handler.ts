@@ -16,7 +16,7 @@ import { CoalesceTimeoutError } from './errors';
 import type { FillOutcome, FillRequest, Filler } from './cache-fill';
 import { parseCacheControl } from './freshness';
 import type { FastAnswer } from './fast-server';
-import { hotHead, hotHeaders, isFresh, isPlainRequest } from './hit-path';
+import { hotHead, hotHeaders, hotNotModifiedHead, hotNotModifiedHeaders, isFresh, isNotModified, isPlainRequest } from './hit-path';
 import { countStatus, type ProxyMetrics } from './metrics';
 import { isNormalTarget, normalizeAcceptEncoding, normalizeTarget, NormalizeError, type NormalizedTarget } from './normalize';
 import type { CacheEntry, ResponseCache } from './response-cache';
@@ -102,6 +102,11 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       const nowMs = now();
       if (entry !== undefined && isFresh(entry, nowMs)) {
         tally.hits++;
+        if (isNotModified(entry, req.headers, nowMs)) {
+          writeHead(res, 304, hotNotModifiedHeaders(entry, nowMs));
+          res.end();
+          return;
+        }
         writeHead(res, entry.status, hotHeaders(entry, nowMs));
         res.end(head ? undefined : entry.body);
         return;
@@ -313,6 +318,14 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     const nowMs = now();
     if (!isFresh(entry, nowMs)) return undefined;
     tally.hits++;
+    if (isNotModified(entry, headers, nowMs)) {
+      countStatus(tally, 304);
+      const notModified = hotNotModifiedHead(entry, nowMs, options.keepAliveSeconds);
+      if (options.accessLog) {
+        accessLogger.info({ method, url: target, status: 304, cacheStatus: entry.hot?.headers['cache-status'], ms: Number(process.hrtime.bigint() - started) / 1e6 });
+      }
+      return [notModified];
+    }
     countStatus(tally, entry.status);
     const head = hotHead(entry, nowMs, options.keepAliveSeconds);
     if (options.accessLog) {

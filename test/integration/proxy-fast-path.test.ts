@@ -57,6 +57,10 @@ function parseResponses(text: string): { head: string; body: string }[] {
   }
 }
 
+const LAST_MODIFIED = 'Sat, 21 Nov 2026 10:00:00 GMT';
+/** Written by the fast path itself; node:http capitalizes the field it adds. */
+const FAST_PATH = /\r\nconnection: keep-alive\r\n/;
+
 const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: news.example\r\n${extra}\r\n`;
 
 describe('cache proxy: connection-level fast path', () => {
@@ -66,7 +70,7 @@ describe('cache proxy: connection-level fast path', () => {
 
   before(async () => {
     upstream = await startUpstream((req, res) => {
-      res.writeHead(200, { 'cache-control': 'max-age=100', 'content-type': 'text/plain' });
+      res.writeHead(200, { 'cache-control': 'max-age=100', 'content-type': 'text/plain', etag: '"v1"', 'last-modified': LAST_MODIFIED });
       res.end(req.url === '/big' ? 'b'.repeat(64 * 1024) : `page ${req.url}`);
     });
     proxy = await startTestProxy([upstream.url]);
@@ -161,6 +165,42 @@ describe('cache proxy: connection-level fast path', () => {
     bad.send('GET /hot HTTP/1.1\r\nHost: a\r\nBroken header\r\n\r\n');
     const [badReply] = await bad.responses(1);
     assert.match(badReply.head, /^HTTP\/1\.1 400/);
+  });
+
+  it('answers a reader revalidating a fresh page with 304 itself, and a reader holding an older copy in full', async () => {
+    const connection = connect();
+    const fetchesBefore = upstream.count('/hot');
+    connection.send(
+      get('/hot', 'If-None-Match: "v1"\r\n') +
+        get('/hot', 'If-None-Match: "v0", W/"v1"\r\n') +
+        get('/hot', 'If-None-Match: "v0"\r\n') +
+        get('/hot', 'If-Modified-Since: Sat, 21 Nov 2026 11:00:00 GMT\r\n') +
+        get('/hot', 'If-Modified-Since: Sat, 21 Nov 2026 09:00:00 GMT\r\n') +
+        `HEAD /hot HTTP/1.1\r\nHost: news.example\r\nIf-None-Match: "v1"\r\n\r\n`,
+    );
+    const replies = await connection.responses(6);
+    assert.deepEqual(
+      replies.map((r) => /^HTTP\/1\.1 (\d+)/.exec(r.head)?.[1]),
+      ['304', '304', '200', '304', '200', '304'],
+    );
+    for (const reply of replies) assert.match(reply.head, FAST_PATH);
+    // RFC 9110 §15.4.5: the 304 carries the validators and caching fields, no body and no Content-Length.
+    assert.match(replies[0].head, /\r\netag: "v1"\r\n/);
+    assert.match(replies[0].head, /\r\ncache-control: max-age=100\r\n/);
+    assert.match(replies[0].head, /\r\ncache-status: Hyperstatic; hit; ttl=\d+/);
+    assert.doesNotMatch(replies[0].head, /content-length|content-type/i);
+    assert.equal(replies[2].body, 'page /hot');
+    assert.equal(replies[4].body, 'page /hot');
+    assert.equal(upstream.count('/hot'), fetchesBefore);
+  });
+
+  it('leaves If-Match and If-Unmodified-Since to the full path, which still answers from memory', async () => {
+    const connection = connect();
+    connection.send(get('/hot', 'If-Match: "v1"\r\n'));
+    const [reply] = await connection.responses(1);
+    assert.match(reply.head, /^HTTP\/1\.1 200/);
+    assert.doesNotMatch(reply.head, FAST_PATH);
+    assert.match(reply.head, /Hyperstatic; hit/);
   });
 
   it('counts fast-path hits in /metrics', async () => {
