@@ -9,7 +9,7 @@
 // is now and marks every pending outbox row of the item done, so the jobs
 // queued for the other saves find nothing left and return.
 import type { Knex } from 'knex';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../common/database';
 import type { JournalNotifier } from '../common/journal-notifier';
 import type { Logger } from '../common/logger';
@@ -37,6 +37,23 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
   const pagesWritten = new Counter({ name: 'hyperstatic_pages_written_total', help: 'Pages whose bytes changed and were journaled', registers: [deps.registry] });
   const pagesUnchanged = new Counter({ name: 'hyperstatic_pages_unchanged_total', help: 'Pages rendered to the same bytes (no journal entry)', registers: [deps.registry] });
   const jobsDone = new Counter({ name: 'hyperstatic_render_jobs_total', help: 'Render jobs by outcome (rendered, collapsed, unrecoverable)', labelNames: ['outcome'], registers: [deps.registry] });
+  // Read from the database at scrape time: every producer reports the cluster's figure, whichever of them failed the job.
+  new Gauge({
+    name: 'hyperstatic_render_failures_unresolved',
+    help: 'Render jobs that failed for good (template or data error) whose item has not rendered since; listed by `hyperstatic status`',
+    registers: [deps.registry],
+    async collect() {
+      try {
+        const [{ n }] = await db('render_failures')
+          .leftJoin('render_state', (j) => j.on('render_state.topic', 'render_failures.topic').andOn('render_state.item_id', 'render_failures.item_id'))
+          .where((q) => q.whereNull('render_state.rendered_at').orWhere('render_state.rendered_at', '<', db.ref('render_failures.failed_at')))
+          .count({ n: '*' });
+        this.set(Number(n));
+      } catch {
+        // The database is down: /readyz says so; the scrape still answers.
+      }
+    },
+  });
 
   async function run(job: RenderJob): Promise<BatchResult | undefined> {
     return db.transaction(async (trx) => {
@@ -96,7 +113,7 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
     } catch (error) {
       if (isUnrecoverable(error)) {
         jobsDone.inc({ outcome: 'unrecoverable' });
-        logger.error({ err: error, topic: job.topic, item: job.itemId }, 'render failed for good; nothing was written');
+        logger.error({ err: error, topic: job.topic, item: job.itemId, template: (error as { template?: string }).template }, 'render failed for good; nothing was written');
         await reportFailure(job, error).catch((e) => logger.warn({ err: e }, 'could not record the render failure'));
       }
       throw error;

@@ -36,10 +36,18 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
         return env.render(template, { site, ...context });
       } catch (error) {
         // A template bug does not heal by retrying (STYLE: errors are typed).
-        throw new UnrecoverableJobError(`template ${template} failed: ${(error as Error).message}`, { cause: error });
+        throw new TemplateError(template, error);
       }
     },
   };
+}
+
+/** A page's template failed on the data it was given: unrecoverable, and it names the template. */
+export class TemplateError extends UnrecoverableJobError {
+  constructor(readonly template: string, cause: unknown) {
+    super(`template ${template} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'TemplateError';
+  }
 }
 
 /** The view model templates see for an article. */

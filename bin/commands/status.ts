@@ -1,7 +1,9 @@
 // `hyperstatic status`: the whole cluster on one screen (DESIGN §7): database
 // nodes and lag, render queue depth, journal head, each mirror's lag (from the
 // reports mirrors send the origin) and each proxy's hit ratio (from its
-// /metrics). Anything unreachable is shown as such; the command still answers.
+// /metrics), and the render jobs that failed for good (a template or data
+// error, not retried) whose item has not rendered since. Anything
+// unreachable is shown as such; the command still answers.
 import type { Command } from 'commander';
 import { Config, loadConfig } from '../../common/config';
 import { createDatabase, Database } from '../../common/database';
@@ -29,12 +31,58 @@ export interface MirrorRow {
   reportAgeSeconds: number;
 }
 
+/** A render job that failed for good (template or data error) and whose item has not rendered successfully since. */
+export interface FailedRender {
+  topic: string;
+  itemId: number;
+  /** The item's slug, or null when its row is gone. */
+  slug: string | null;
+  /** The template that failed, when the error names one. */
+  template: string | null;
+  error: string;
+  failedAt: string;
+}
+
 export interface ClusterStatus {
   database: { primary: string; epoch: number; nodes: NodeRow[] } | { embedded: string };
   queue: { pendingRenders: number; oldestPendingSeconds: number | null } | { error: string };
   journal: { head: number; epoch: number } | { error: string };
   mirrors: MirrorRow[] | { error: string };
   proxies: ProxyStatus[];
+  /** Always filled by clusterStatus; optional so a screen can be formatted from a partial picture. */
+  failedRenders?: { unresolved: number; latest: FailedRender[] } | { error: string };
+}
+
+/**
+ * Unresolved render failures (render_failures rows with no later successful
+ * render of the item in render_state), newest first: the total and the latest `limit`.
+ */
+export async function failedRenders(db: Database, limit = 10): Promise<{ unresolved: number; latest: FailedRender[] }> {
+  const unresolved = () =>
+    db('render_failures')
+      .leftJoin('render_state', (j) => j.on('render_state.topic', 'render_failures.topic').andOn('render_state.item_id', 'render_failures.item_id'))
+      .where((q) => q.whereNull('render_state.rendered_at').orWhere('render_state.rendered_at', '<', db.ref('render_failures.failed_at')));
+  const [{ n }] = await unresolved().count({ n: '*' });
+  const rows = await unresolved()
+    .orderBy('render_failures.id', 'desc')
+    .limit(limit)
+    .select('render_failures.topic', 'render_failures.item_id', 'render_failures.message', 'render_failures.failed_at');
+  const slugs = new Map<string, string>();
+  for (const [topic, table] of [['article', 'articles'], ['event', 'events']] as const) {
+    const ids = rows.filter((r) => r.topic === topic).map((r) => Number(r.item_id));
+    if (ids.length) for (const r of await db(table).whereIn('id', ids).select('id', 'slug')) slugs.set(`${topic}:${r.id}`, String(r.slug));
+  }
+  return {
+    unresolved: Number(n),
+    latest: rows.map((r) => ({
+      topic: String(r.topic),
+      itemId: Number(r.item_id),
+      slug: slugs.get(`${r.topic}:${r.item_id}`) ?? null,
+      template: /template (\S+) failed/.exec(String(r.message))?.[1] ?? null,
+      error: String(r.message),
+      failedAt: new Date(Number(r.failed_at)).toISOString(),
+    })),
+  };
 }
 
 /** Sums the samples of one metric in Prometheus text format. */
@@ -106,7 +154,8 @@ export async function clusterStatus(config: Config, now = Date.now()): Promise<C
         reportAgeSeconds: Math.max(0, (now - Number(r.reported_at)) / 1000),
       })),
     );
-    return { database, queue, journal, mirrors, proxies: await proxies };
+    const failed = await attempt(() => failedRenders(db));
+    return { database, queue, journal, mirrors, proxies: await proxies, failedRenders: failed };
   } finally {
     await db.destroy();
   }
@@ -137,13 +186,25 @@ export function formatStatus(s: ClusterStatus): string {
       )}`,
     );
   }
+  if (!s.failedRenders) return parts.join('\n\n');
+  if ('error' in s.failedRenders) parts.push(`FAILED RENDERS  unavailable: ${s.failedRenders.error}`);
+  else if (s.failedRenders.unresolved === 0) parts.push('FAILED RENDERS  none');
+  else {
+    const { unresolved, latest } = s.failedRenders;
+    parts.push(
+      `FAILED RENDERS  ${unresolved} unresolved (not retried; fix the template or the item, then save it again)${unresolved > latest.length ? `, latest ${latest.length}:` : ''}\n${formatTable(
+        ['ITEM', 'SLUG', 'TEMPLATE', 'FAILED AT', 'ERROR'],
+        latest.map((f) => [`${f.topic} ${f.itemId}`, f.slug ?? '(deleted)', f.template ?? '-', f.failedAt, f.error.replace(/\s+/g, ' ').slice(0, 120)]),
+      )}`,
+    );
+  }
   return parts.join('\n\n');
 }
 
 export function register(program: Command): void {
   program
     .command('status')
-    .description('The whole cluster on one screen: database nodes and lag, queue depth, journal head, mirrors\' lag, proxies\' hit ratio')
+    .description('The whole cluster on one screen: database nodes and lag, queue depth, journal head, mirrors\' lag, proxies\' hit ratio, failed renders')
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
       const status = await clusterStatus(loadConfig());

@@ -13,6 +13,7 @@ import { Registry } from 'prom-client';
 import { createMemoryNotifier } from '../../common/journal-notifier';
 import { createLogger } from '../../common/logger';
 import { isUnrecoverable } from '../../common/render-queue';
+import { clusterStatus, formatStatus } from '../../bin/commands/status';
 import { startProducer } from '../../producer/main';
 import { rebuild } from '../../producer/rebuild';
 import { createRenderJobHandler } from '../../producer/render-job';
@@ -77,6 +78,45 @@ describe('producer: reliable render jobs', () => {
       const failure = await s.db('render_failures').where({ item_id: saved.id }).first();
       assert.match(failure.message, /template article.njk failed/);
       assert.equal((await s.db('outbox').where({ item_id: saved.id }).whereNull('done_at')).length, 0, 'the relay will not dispatch it again');
+    } finally {
+      fs.rmSync(broken, { recursive: true, force: true });
+    }
+  });
+
+  it('a render that failed for good is listed by `hyperstatic status` and counted in the producer metrics until the item renders again', async () => {
+    const s = await open('prodfailedstatus', undefined, { producer: false });
+    const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-templates-'));
+    fs.cpSync(path.join(ROOT, 'producer/templates'), broken, { recursive: true });
+    fs.writeFileSync(path.join(broken, 'article.njk'), '{% extends "layout.njk" %}{% block content %}{{ article.title | nosuchfilter }}{% endblock %}');
+    try {
+      const registry = new Registry();
+      const deps = { db: s.db, notifier: createMemoryNotifier(), logger: createLogger('silent', 'test'), registry };
+      const saved = await save(s, 'POST', '/api/articles', { title: 'Breaks the template', body: '<p>x</p>', status: 'published' });
+      const outboxId = async () => Number((await s.db('outbox').where({ item_id: saved.id }).max({ m: 'id' }).first())?.m);
+      const brokenHandler = createRenderJobHandler({ ...deps, renderer: createRenderer(site, broken) });
+      await assert.rejects(brokenHandler({ topic: 'article', itemId: saved.id, outboxId: await outboxId() }), /template article\.njk failed/);
+
+      const status = await clusterStatus(s.config);
+      assert.ok(status.failedRenders && !('error' in status.failedRenders), JSON.stringify(status.failedRenders));
+      assert.equal(status.failedRenders.unresolved, 1);
+      const [failure] = status.failedRenders.latest;
+      assert.deepEqual({ ...failure, failedAt: typeof failure.failedAt }, {
+        topic: 'article', itemId: saved.id, slug: saved.slug, template: 'article.njk', error: failure.error, failedAt: 'string',
+      });
+      assert.match(failure.error, /nosuchfilter/);
+      const screen = formatStatus(status);
+      assert.match(screen, /FAILED RENDERS {2}1 unresolved/);
+      assert.match(screen, new RegExp(`article ${saved.id} +${saved.slug} +article\\.njk`));
+      assert.match(await registry.metrics(), /hyperstatic_render_failures_unresolved 1\b/);
+      assert.match(await registry.metrics(), /hyperstatic_render_jobs_total\{outcome="unrecoverable"\} 1\b/);
+
+      // Fixed (here: the good templates) and saved again: the failure is resolved.
+      await save(s, 'PUT', `/api/articles/${saved.id}`, { title: 'Renders again' });
+      await createRenderJobHandler({ ...deps, registry: new Registry(), renderer: createRenderer(site) })({ topic: 'article', itemId: saved.id, outboxId: await outboxId() });
+      const after = await clusterStatus(s.config);
+      assert.deepEqual(after.failedRenders, { unresolved: 0, latest: [] });
+      assert.match(formatStatus(after), /FAILED RENDERS {2}none/);
+      assert.match(await registry.metrics(), /hyperstatic_render_failures_unresolved 0\b/);
     } finally {
       fs.rmSync(broken, { recursive: true, force: true });
     }
