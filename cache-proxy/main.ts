@@ -61,7 +61,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   if (options.ownsProcess) holdYoungGeneration();
   const reclaimer = createReclaimer(RECLAIM_EVERY_BYTES);
   const cache = createResponseCache({ maxBytes: config.proxyCacheBytes, maxEntryBytes: config.proxyMaxEntryBytes, onRelease: reclaimer.released });
-  const metrics = createProxyMetrics(registry, cache);
+  const metrics = createProxyMetrics(registry, cache, reclaimer);
   const pool = createUpstreamPool({
     urls: config.proxyUpstreams,
     timeoutMs: config.proxyUpstreamTimeoutMs,

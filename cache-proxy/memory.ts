@@ -66,10 +66,11 @@ export function createReclaimer(thresholdBytes: number): Reclaimer {
       if (!gc) return;
       dropped += bytes;
       if (dropped < thresholdBytes || scheduled) return;
-      dropped = 0;
       scheduled = true;
       // Not inside lru-cache's dispose (the entry is still referenced there); after the current request.
       setImmediate(() => {
+        // Everything dropped until now is garbage this collection finds.
+        dropped = 0;
         scheduled = false;
         collections++;
         gc({ type: 'major', execution: 'async' });

@@ -28,12 +28,23 @@ export function countStatus(tally: Tally, status: number): void {
   tally.statuses.set(status, (tally.statuses.get(status) ?? 0) + 1);
 }
 
-export function createProxyMetrics(registry: Registry, cache: { readonly bytes: number; readonly size: number }): ProxyMetrics {
+export function createProxyMetrics(registry: Registry, cache: { readonly bytes: number; readonly size: number }, reclaimer?: { readonly collections: number }): ProxyMetrics {
   const registers = [registry];
   const tally: Tally = { hits: 0, statuses: new Map() };
+  let collectionsSeen = 0;
+  new Counter({
+    name: 'hyperstatic_proxy_reclaim_collections_total',
+    help: 'Full garbage collections started to return the memory of bodies the cache dropped',
+    registers,
+    collect() {
+      const collections = reclaimer?.collections ?? 0;
+      this.inc(collections - collectionsSeen);
+      collectionsSeen = collections;
+    },
+  });
   new Gauge({
     name: 'hyperstatic_proxy_cache_bytes',
-    help: 'Bytes held by the cache (bodies and headers)',
+    help: 'Bytes held by the cache (bodies, headers and per-entry bookkeeping)',
     registers,
     collect() {
       this.set(cache.bytes);
