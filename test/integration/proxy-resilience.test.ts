@@ -148,6 +148,43 @@ describe('cache proxy: staying up', () => {
     assert.equal(reply.headers['cache-control'], 'no-store');
   });
 
+  it('gives up on an upstream whose body stalls halfway, stores nothing, and asks again next time', async () => {
+    let stall = true;
+    const upstream = await upstreamWith((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=60', 'content-length': '10' });
+      if (stall) res.write('12345');
+      else res.end('1234567890');
+    });
+    const proxy = await proxyFor([upstream.url], { PROXY_UPSTREAM_TIMEOUT_MS: '150' });
+    const started = Date.now();
+    const stalled = await request(proxy.url, '/stalls');
+    // The body is read whole before anything is sent, so the reader gets a clear 502, not a truncated page.
+    assert.ok(Date.now() - started < 3000);
+    assert.equal(stalled.status, 502);
+    assert.match(stalled.cacheStatus, /detail=no-upstream/);
+    stall = false;
+    const reply = await request(proxy.url, '/stalls');
+    assert.equal(reply.body, '1234567890');
+    assert.match(reply.cacheStatus, /fwd=uri-miss/);
+  });
+
+  it('answers 502 with a small HTML page when every upstream refuses and nothing is stored', async () => {
+    const proxy = await proxyFor([await closedPortUrl(), await closedPortUrl()]);
+    const reply = await request(proxy.url, '/gone');
+    assert.equal(reply.status, 502);
+    assert.match(reply.headers['content-type'] ?? '', /^text\/html/);
+    assert.match(reply.body, /<title>502 Site temporarily unreachable<\/title>/);
+    assert.match(reply.body, /cannot be reached right now/);
+    assert.ok(reply.body.length < 1024, String(reply.body.length));
+    assert.equal(reply.headers['cache-control'], 'no-store');
+    assert.equal(reply.headers['retry-after'], '30');
+    assert.match(reply.cacheStatus, /^Hyperstatic; fwd=uri-miss; detail=no-upstream/);
+    // HEAD gets the same status and headers without the page.
+    const head = await request(proxy.url, '/gone', { method: 'HEAD' });
+    assert.equal(head.status, 502);
+    assert.equal(head.body, '');
+  });
+
   it('marks a failing upstream down, reports not ready, and brings it back after a probe', async () => {
     let healthy = false;
     const upstream = await upstreamWith((_req, res) => {
