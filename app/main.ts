@@ -52,7 +52,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     db, articles, events, logger, mediaDir: config.mediaDir, mediaMaxBytes: config.mediaMaxBytes, maxBodyBytes: config.maxBodyBytes,
     siteName: config.siteName, publicUrl: config.publicUrl, onJournaled: (head) => void notifier.notify(head).catch(() => undefined),
   });
-  const app = createAppServer({ db, articles: editor.articles, events, feed, ops, logger, maxBodyBytes: config.maxBodyBytes, siteName: config.siteName, publicUrl: config.publicUrl, editor });
+  const app = createAppServer({ db, articles: editor.articles, events: editor.events ?? events, feed, ops, logger, maxBodyBytes: config.maxBodyBytes, siteName: config.siteName, publicUrl: config.publicUrl, editor });
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.appPort, config.bindHost, () => resolve(s));

@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import { ForbiddenError, TooManyRequestsError } from '../auth/auth-errors';
 import { createApiToken, createUser, listTokens, listUsers, revokeToken, Role, setPassword, setRole, TokenSummary } from '../auth/users';
 import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint, runSaveHooks } from '../db/idempotency';
-import { BadRequestError, ConflictError } from '../errors';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors';
 import { parseArticleInput } from '../articles/article-input';
 import { slugify } from '../articles/slug';
 import { receiveRaw } from '../media/upload';
@@ -31,6 +31,10 @@ const ANONYMOUS = 0;
 
 export function editorApiRoutes(deps: EditorDeps): Router {
   const { db, articles, media, moderation } = deps;
+  const eventsOnThisOrigin = () => {
+    if (!deps.events) throw new NotFoundError('events on this origin');
+    return deps.events;
+  };
   const router = Router();
   const json = express.json({ limit: deps.maxBodyBytes, strict: true });
 
@@ -57,7 +61,7 @@ export function editorApiRoutes(deps: EditorDeps): Router {
     res.status(answer.status).json(answer.body);
   }
   /**
-   * For services that do not take part in the key's transaction (events):
+   * For writes that do not take part in the key's transaction (tag renames):
    * the key is recorded right after the save commits. A crash in between
    * could let one retry through; it cannot lose the save.
    */
@@ -131,6 +135,15 @@ export function editorApiRoutes(deps: EditorDeps): Router {
     const rev = parseId(req.params.rev, 'revision');
     await once(req, res, req.user!.id, 200, () => articles.restore(id, rev, req.user!.id));
   });
+  // Revisions of an event.
+  router.get('/events/:id/revisions', token, async (req, res) => {
+    res.json({ revisions: await eventsOnThisOrigin().revisions(parseId(req.params.id)) });
+  });
+  router.post('/events/:id/revisions/:rev/restore', token, role('admin', 'editor'), async (req: ApiRequest, res) => {
+    const id = parseId(req.params.id);
+    const rev = parseId(req.params.rev, 'revision');
+    await once(req, res, req.user!.id, 200, () => eventsOnThisOrigin().restore(id, rev, req.user!.id));
+  });
   router.get('/articles/:id/propagation', token, async (req, res) => {
     const article = await articles.get(parseId(req.params.id));
     res.json(await propagationOf(db, article.id, article.url, deps.now()));
@@ -163,7 +176,7 @@ export function editorApiRoutes(deps: EditorDeps): Router {
     const { action, reason } = parseModerationAction(b.action, b.reason);
     if (kind === 'article') await articles.get(id);
     else if (deps.events) await deps.events.get(id);
-    await once(req, res, req.user!.id, 200, kind === 'article' ? () => moderation.act(kind, id, action, req.user!.id, reason) : keyAfter(() => moderation.act(kind, id, action, req.user!.id, reason)));
+    await once(req, res, req.user!.id, 200, () => moderation.act(kind, id, action, req.user!.id, reason));
   });
   router.get('/settings', token, async (_req, res) => {
     res.json(await readSettings(db));
@@ -214,7 +227,7 @@ export function editorApiRoutes(deps: EditorDeps): Router {
     if ((submission.input.body ?? '').trim() === '') throw new BadRequestError('body must not be empty', 'body');
     try {
       const address = clientAddress(req);
-      await once(req, res, ANONYMOUS, 201, kind === 'article' ? () => moderation.submit(submission, address) : keyAfter(() => moderation.submit(submission, address)));
+      await once(req, res, ANONYMOUS, 201, () => moderation.submit(submission, address));
     } catch (error) {
       if (error instanceof TooManyRequestsError) res.set('Retry-After', String(error.retryAfterSeconds));
       throw error;

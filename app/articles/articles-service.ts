@@ -38,9 +38,19 @@ export interface SaveResult {
   url: string;
 }
 
+/** What a caller adds to a save's transaction. */
+export interface SaveOptions {
+  /**
+   * Runs inside the save's transaction once the row, its tags and its
+   * outbox row are written (the revision history, a submission record):
+   * if it fails the whole save rolls back, so they commit together or not at all.
+   */
+  inTransaction?: (trx: Knex.Transaction, id: number) => Promise<void>;
+}
+
 export interface ArticlesService {
-  create(input: ArticleInput, authorId: number | null): Promise<SaveResult>;
-  update(id: number, input: ArticleInput): Promise<SaveResult>;
+  create(input: ArticleInput, authorId: number | null, options?: SaveOptions): Promise<SaveResult>;
+  update(id: number, input: ArticleInput, options?: SaveOptions): Promise<SaveResult>;
   get(id: number): Promise<Article>;
   list(options: { status?: ArticleStatus; limit: number; offset: number }): Promise<Article[]>;
 }
@@ -67,7 +77,7 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
   }
 
   return {
-    async create(input, authorId) {
+    async create(input, authorId, options) {
       const at = now();
       const result = await db.transaction(async (trx) => {
         let slug: string;
@@ -97,6 +107,7 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
         });
         if (input.tags) await setTags(trx, ARTICLE_TAGS, id, input.tags);
         await addOutbox(trx, id, at);
+        await options?.inTransaction?.(trx, id);
         const saved = { id, slug, url: articlePath(slug) };
         // The request's idempotency key commits with the save, or not at all.
         await runSaveHooks(trx, saved);
@@ -106,7 +117,7 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
       return result;
     },
 
-    async update(id, input) {
+    async update(id, input, options) {
       const at = now();
       const result = await db.transaction(async (trx) => {
         const current = await trx('articles').where({ id }).forUpdate().first();
@@ -129,6 +140,7 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
         await trx('articles').where({ id }).update(changes);
         if (input.tags) await setTags(trx, ARTICLE_TAGS, id, input.tags);
         await addOutbox(trx, id, at);
+        await options?.inTransaction?.(trx, id);
         const saved = { id, slug: current.slug as string, url: articlePath(current.slug as string) };
         // The request's idempotency key commits with the save, or not at all.
         await runSaveHooks(trx, saved);
@@ -138,11 +150,7 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
       return result;
     },
 
-    async get(id) {
-      const [article] = await selectArticles(db).where('articles.id', id);
-      if (!article) throw new NotFoundError(`article ${id}`);
-      return (await withTags(db, [article]))[0];
-    },
+    get: (id) => readArticle(db, id),
 
     async list({ status, limit, offset }) {
       const query = selectArticles(db).orderBy('articles.id', 'desc').limit(limit).offset(offset);
@@ -152,14 +160,21 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
   };
 }
 
-function selectArticles(db: Database) {
+/** One article, read through `db` (or a save's transaction, to see its own writes). */
+export async function readArticle(db: Database | Knex.Transaction, id: number): Promise<Article> {
+  const [article] = await selectArticles(db).where('articles.id', id);
+  if (!article) throw new NotFoundError(`article ${id}`);
+  return (await withTags(db, [article]))[0];
+}
+
+function selectArticles(db: Database | Knex.Transaction) {
   return db('articles')
     .leftJoin('sections', 'sections.id', 'articles.section_id')
     .leftJoin('users', 'users.id', 'articles.author_id')
     .select('articles.*', 'sections.slug as section_slug', 'users.name as author_name');
 }
 
-async function withTags(db: Database, rows: Record<string, unknown>[]): Promise<Article[]> {
+async function withTags(db: Database | Knex.Transaction, rows: Record<string, unknown>[]): Promise<Article[]> {
   const ids = rows.map((r) => r.id as number);
   const tagRows = ids.length
     ? await db('article_tags').join('tags', 'tags.id', 'article_tags.tag_id').whereIn('article_tags.article_id', ids).select('article_tags.article_id', 'tags.name').orderBy('tags.name')

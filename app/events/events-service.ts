@@ -1,7 +1,9 @@
 // Event writes: like articles, the row(s) and an outbox row (topic 'event')
 // in ONE transaction, so an acknowledged save always has a render owed.
+import type { Knex } from 'knex';
 import type { Database } from '../../common/database';
 import { eventPath } from '../../common/site-paths';
+import type { SaveOptions } from '../articles/articles-service';
 import { freeSlug, insertId, setTags, translateUniqueViolation } from '../articles/item-writes';
 import { sanitizeBody } from '../articles/sanitize';
 import { slugify } from '../articles/slug';
@@ -39,15 +41,15 @@ export interface EventSaveResult {
 }
 
 export interface EventsService {
-  create(input: EventInput, authorId: number | null): Promise<EventSaveResult>;
-  update(id: number, input: EventInput): Promise<EventSaveResult>;
+  create(input: EventInput, authorId: number | null, options?: SaveOptions): Promise<EventSaveResult>;
+  update(id: number, input: EventInput, options?: SaveOptions): Promise<EventSaveResult>;
   get(id: number): Promise<Event>;
   list(options: { status?: EventStatus; limit: number; offset: number }): Promise<Event[]>;
 }
 
 export function createEventsService({ db, now = Date.now, onSaved }: { db: Database; now?: () => number; onSaved?: () => void }): EventsService {
   return {
-    async create(input, authorId) {
+    async create(input, authorId, options) {
       const at = now();
       const result = await db.transaction(async (trx) => {
         let slug: string;
@@ -67,6 +69,7 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
         });
         if (input.tags) await setTags(trx, EVENT_TAGS, id, input.tags);
         await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
+        await options?.inTransaction?.(trx, id);
         const saved = { id, slug, url: eventPath(slug) };
         // Records the request's Idempotency-Key in this same transaction.
         await runSaveHooks(trx, saved);
@@ -76,7 +79,7 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
       return result;
     },
 
-    async update(id, input) {
+    async update(id, input, options) {
       const at = now();
       const result = await db.transaction(async (trx) => {
         const current = await trx('events').where({ id }).forUpdate().first();
@@ -99,6 +102,7 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
         await trx('events').where({ id }).update(changes);
         if (input.tags) await setTags(trx, EVENT_TAGS, id, input.tags);
         await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
+        await options?.inTransaction?.(trx, id);
         const saved = { id, slug: current.slug as string, url: eventPath(current.slug as string) };
         await runSaveHooks(trx, saved);
         return saved;
@@ -107,11 +111,7 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
       return result;
     },
 
-    async get(id) {
-      const [row] = await withTags(db, await db('events').where({ id }).select('*'));
-      if (!row) throw new NotFoundError(`event ${id}`);
-      return row;
-    },
+    get: (id) => readEvent(db, id),
 
     async list({ status, limit, offset }) {
       const query = db('events').orderBy('id', 'desc').limit(limit).offset(offset).select('*');
@@ -121,7 +121,14 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
   };
 }
 
-async function withTags(db: Database, rows: Record<string, unknown>[]): Promise<Event[]> {
+/** One event, read through `db` (or a save's transaction, to see its own writes). */
+export async function readEvent(db: Database | Knex.Transaction, id: number): Promise<Event> {
+  const [row] = await withTags(db, await db('events').where({ id }).select('*'));
+  if (!row) throw new NotFoundError(`event ${id}`);
+  return row;
+}
+
+async function withTags(db: Database | Knex.Transaction, rows: Record<string, unknown>[]): Promise<Event[]> {
   const ids = rows.map((r) => Number(r.id));
   const tags = ids.length ? await db('event_tags').join('tags', 'tags.id', 'event_tags.tag_id').whereIn('event_tags.event_id', ids).orderBy('tags.name').select('event_tags.event_id', 'tags.name') : [];
   const leads = await leadImagesOf(db, rows);

@@ -4,14 +4,14 @@
 // kept in the revision history) or feature. Hiding sets status 'hidden', so
 // the next render removes the item from every index and tombstones its page.
 import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
 import type { Database } from '../../common/database';
 import type { ArticleInput } from '../articles/article-input';
 import type { SaveResult } from '../articles/articles-service';
 import { TooManyRequestsError } from '../auth/auth-errors';
 import { BadRequestError, NotFoundError } from '../errors';
 import type { EventInput } from '../events/event-input';
-import type { EventsService } from '../events/events-service';
-import { EditorialArticles, recordEventRevision, RevisionAction } from '../revisions/revisions';
+import { EditorialArticles, EditorialEvents, RevisionAction } from '../revisions/revisions';
 import { addressSalt, readSettings } from './settings';
 
 export const MODERATION_ACTIONS = ['publish', 'hide', 'feature', 'unfeature'] as const;
@@ -66,11 +66,11 @@ export function parseModerationAction(raw: unknown, reason: unknown): { action: 
   return { action: raw as ModerationAction, reason: text };
 }
 
-export function createModeration(deps: { db: Database; articles: EditorialArticles; events?: EventsService; limits?: SubmissionLimits; now?: () => number }): Moderation {
+export function createModeration(deps: { db: Database; articles: EditorialArticles; events?: EditorialEvents; limits?: SubmissionLimits; now?: () => number }): Moderation {
   const { db, articles, events, limits = DEFAULT_SUBMISSION_LIMITS, now = Date.now } = deps;
   let salt: Promise<string> | undefined;
   const hashAddress = async (address: string) => createHash('sha256').update(await (salt ??= addressSalt(db))).update(address).digest('hex');
-  const eventsService = (): EventsService => {
+  const eventsService = (): EditorialEvents => {
     if (!events) throw new NotFoundError('events on this origin');
     return events;
   };
@@ -95,16 +95,21 @@ export function createModeration(deps: { db: Database; articles: EditorialArticl
       const held = settings.openPublishing === 'held';
       const status = held ? 'draft' : 'published';
       // Strangers choose words, not placement: no slug, no featuring, no status.
+      // The item, its revision and its place in the queue commit together.
+      const options = {
+        actor: { userId: null, action: 'submit' as const },
+        inTransaction: async (trx: Knex.Transaction, id: number) => {
+          await trx('submissions').insert({ item_type: submission.kind, item_id: id, state: 'pending', address_hash: addressHash, created_at: now() });
+        },
+      };
       let saved: SaveResult;
       if (submission.kind === 'article') {
         const { title, summary, body, tags } = submission.input;
-        saved = await articles.create({ title, summary, body, tags, status }, null, { actor: { userId: null, action: 'submit' } });
+        saved = await articles.create({ title, summary, body, tags, status }, null, options);
       } else {
         const { title, summary, body, tags, location, startsAt, endsAt } = submission.input;
-        saved = await eventsService().create({ title, summary, body, tags, location, startsAt, endsAt, status }, null);
-        await recordEventRevision(db, eventsService(), saved.id, { userId: null, action: 'submit' }, now);
+        saved = await eventsService().create({ title, summary, body, tags, location, startsAt, endsAt, status }, null, options);
       }
-      await db('submissions').insert({ item_type: submission.kind, item_id: saved.id, state: 'pending', address_hash: addressHash, created_at: now() });
       return { ...saved, held, kind: submission.kind };
     },
 
@@ -124,15 +129,14 @@ export function createModeration(deps: { db: Database; articles: EditorialArticl
     async act(kind, id, action, userId, reason) {
       const changes = { publish: { status: 'published' }, hide: { status: 'hidden' }, feature: { featured: true }, unfeature: { featured: false } } as const;
       const actor = { userId, action: action as RevisionAction, reason };
-      let saved: SaveResult;
-      if (kind === 'article') {
-        saved = await articles.update(id, changes[action], { actor });
-      } else {
-        saved = await eventsService().update(id, changes[action]);
-        await recordEventRevision(db, eventsService(), id, actor, now);
-      }
-      await db('submissions').where({ item_type: kind, item_id: id, state: 'pending' }).update({ state: 'reviewed' });
-      return saved;
+      // The action, its revision and the queue entry leaving the queue commit together.
+      const options = {
+        actor,
+        inTransaction: async (trx: Knex.Transaction) => {
+          await trx('submissions').where({ item_type: kind, item_id: id, state: 'pending' }).update({ state: 'reviewed' });
+        },
+      };
+      return kind === 'article' ? articles.update(id, changes[action], options) : eventsService().update(id, changes[action], options);
     },
   };
 }

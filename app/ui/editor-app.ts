@@ -14,7 +14,7 @@ import { asUnavailable } from '../http-errors';
 import { editorApiRoutes } from '../api/editor-routes';
 import { createMediaStore, MediaStore } from '../media/media-store';
 import { createModeration, SubmissionLimits } from '../moderation/moderation';
-import { actorContext, EditorialArticles, withRevisions } from '../revisions/revisions';
+import { actorContext, EditorialArticles, EditorialEvents, withEventRevisions, withRevisions } from '../revisions/revisions';
 import { authenticateToken } from '../auth/users';
 import { authRoutes } from './auth-routes';
 import { contentRoutes } from './content-routes';
@@ -33,6 +33,8 @@ export interface EditorApp {
   router: Router;
   /** The articles service with revision history; give it to every route that saves articles. */
   articles: EditorialArticles;
+  /** The events service with revision history, when this origin has events. */
+  events?: EditorialEvents;
   media: MediaStore;
   close(): void;
 }
@@ -59,11 +61,12 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
   const now = options.now ?? Date.now;
   const { db } = options;
   const articles = withRevisions(options.articles, db, now);
+  const events = options.events && withEventRevisions(options.events, db, now);
   const media = createMediaStore({ db, dir: options.mediaDir, maxBytes: options.mediaMaxBytes, onJournaled: options.onJournaled, now });
-  const moderation = createModeration({ db, articles, events: options.events, limits: options.submissionLimits, now });
+  const moderation = createModeration({ db, articles, events, limits: options.submissionLimits, now });
   const views = createViews();
   const deps: EditorDeps = {
-    db, articles, events: options.events, moderation, media, views, logger: options.logger, now,
+    db, articles, events, moderation, media, views, logger: options.logger, now,
     loginLimits: options.loginLimits ?? DEFAULT_LOGIN_LIMITS,
     mediaMaxBytes: options.mediaMaxBytes,
     maxBodyBytes: options.maxBodyBytes,
@@ -72,7 +75,7 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
   };
 
   const router = Router();
-  // API saves made through routes outside this app (POST/PUT /api/articles)
+  // API saves made through routes outside this app (POST/PUT /api/articles, /api/events)
   // are recorded in the history under the token's user.
   router.use('/api', async (req, _res, next) => {
     const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
@@ -88,7 +91,7 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
   router.use(['/editor', '/submit', '/media'], sessionLoader(db));
   router.use(authRoutes(deps));
   router.use(contentRoutes(deps));
-  if (options.events) router.use(eventsRoutes(deps, options.events));
+  if (events) router.use(eventsRoutes(deps, events));
   router.use(mediaRoutes(deps));
   router.use(moderationRoutes(deps));
   router.use(usersRoutes(deps));
@@ -116,5 +119,5 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
 
   const purge = setInterval(() => void purgeExpiredSessions(db, now()).catch(() => undefined), 3600_000);
   purge.unref();
-  return { router, media, articles, close: () => clearInterval(purge) };
+  return { router, media, articles, events, close: () => clearInterval(purge) };
 }

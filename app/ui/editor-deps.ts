@@ -2,16 +2,15 @@
 import type { Database } from '../../common/database';
 import type { Logger } from '../../common/logger';
 import type { LoginLimits } from '../auth/login-limiter';
-import type { EventsService } from '../events/events-service';
 import type { MediaStore } from '../media/media-store';
 import type { Moderation } from '../moderation/moderation';
-import type { EditorialArticles } from '../revisions/revisions';
+import type { EditorialArticles, EditorialEvents } from '../revisions/revisions';
 import type { Views } from './views';
 
 export interface EditorDeps {
   db: Database;
   articles: EditorialArticles;
-  events?: EventsService;
+  events?: EditorialEvents;
   moderation: Moderation;
   media: MediaStore;
   views: Views;
