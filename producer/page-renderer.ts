@@ -11,7 +11,7 @@ import type { PageRef, Position, Topic } from './affected-pages';
 import type { RenderedPage } from './change-journal';
 import { articleView, eventView, Renderer } from './renderer';
 import {
-  ArticleRow, bucketSize, bucketsOf, EventRow, listArticles, listEvents, listingName, loadArticles, loadEvents, rankInBucket, sitemapEntries,
+  ArticleRow, bucketSize, bucketsOf, EventRow, listArticles, listBucket, listEvents, listingName, loadArticles, loadEvents, rankInBucket, sitemapEntries,
 } from './site-queries';
 
 export const HTML = 'text/html; charset=utf-8';
@@ -26,6 +26,8 @@ export interface PageContext {
   db: Knex | Knex.Transaction;
   renderer: Renderer;
   now: number;
+  /** Listing titles already read in this context (a rebuild batch renders many pages of one listing). */
+  titles?: Map<string, string | undefined>;
 }
 
 function page(path: string, kind: PageKind, body: string, contentType: string, lastModified: number): RenderedPage {
@@ -97,7 +99,10 @@ export function renderNotFound(ctx: PageContext): RenderedPage {
 
 async function titleOf(ctx: PageContext, key: IndexKey): Promise<string | undefined> {
   if (key === 'all') return 'Latest articles';
-  return listingName(ctx.db, key);
+  if (ctx.titles?.has(key)) return ctx.titles.get(key);
+  const title = await listingName(ctx.db, key);
+  ctx.titles?.set(key, title);
+  return title;
 }
 
 async function renderRoot(ctx: PageContext, key: IndexKey): Promise<RenderedPage | undefined> {
@@ -144,10 +149,13 @@ async function renderBucket(ctx: PageContext, key: IndexKey, bucket: string, at:
   }
   const events = key === 'events';
   const pages: RenderedPage[] = [];
+  // Every page of the month (a rebuild): one read, cut into pages here.
+  const whole = size > 0 && first === 1 && upTo === last && last > 1 ? await listBucket(db, key, bucket) : undefined;
   for (let n = size === 0 ? last + 1 : first; n <= upTo; n++) {
-    const options = { bucket, order: 'asc' as const, offset: (n - 1) * ARCHIVE_PAGE_SIZE, limit: ARCHIVE_PAGE_SIZE };
+    const range = { offset: (n - 1) * ARCHIVE_PAGE_SIZE, limit: ARCHIVE_PAGE_SIZE };
+    const listed = whole ? whole.slice(range.offset, range.offset + range.limit) : await listBucket(db, key, bucket, range);
     // Articles newest first on each page, as everywhere else; the calendar in date order.
-    const items = events ? (await listEvents(db, options)).map(eventView) : (await listArticles(db, key, options)).map(articleView).reverse();
+    const items = events ? listed.map((e) => eventView(e as EventRow)) : listed.map((a) => articleView(a as ArticleRow)).reverse();
     const context = {
       title, month: bucket, page: n, items, events, rootUrl: indexRootPath(key),
       earlier: n > 1 ? indexMonthPath(key, bucket, n - 1) : undefined,

@@ -164,7 +164,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   const prepareIndexes = (refs: PageRef[]) =>
     db.transaction(async (trx) => {
       const head = Number((await trx('cluster_state').where({ id: 1 }).first('journal_head')).journal_head);
-      return { head, pages: await renderAll({ db: trx, renderer, now: now() }, refs) };
+      return { head, pages: await renderAll({ db: trx, renderer, now: now(), titles: new Map() }, refs) };
     });
   let prefetchedIndexes: { cursor: string; batch: Promise<Awaited<ReturnType<typeof indexBatch>> & { rendered?: Promise<{ head: number; pages: RenderedPage[] }> }> } | undefined;
   const prefetchIndexes = (cursor: string) => {

@@ -181,6 +181,22 @@ export async function listEvents(db: Db, options: ListingOptions): Promise<Event
   return list.map((c) => ({ ...c, body: '', tags: [], status: 'published', featured: false, updatedAt: 0 }));
 }
 
+/**
+ * One month of a listing oldest first, cards joined in one query (a page of
+ * it with `range`): archive pages read it, the full rebuild a whole month at once.
+ */
+export async function listBucket(db: Db, key: string, bucket: string, range?: { offset: number; limit: number }): Promise<(ArticleRow | EventRow)[]> {
+  const q = db('index_entries')
+    .join('render_state', (j) => j.on('render_state.topic', 'index_entries.topic').andOn('render_state.item_id', 'index_entries.item_id'))
+    .where('index_entries.index_key', key)
+    .where('index_entries.bucket', bucket)
+    .orderBy([{ column: 'index_entries.sort_at' }, { column: 'index_entries.topic' }, { column: 'index_entries.item_id' }])
+    .select('render_state.state');
+  if (range) q.limit(range.limit).offset(range.offset);
+  const listed = (await q).map((r) => (JSON.parse(String(r.state)) as { card: ArticleRow & EventRow }).card);
+  return listed.map((c) => ({ ...c, body: '', tags: [], status: 'published', featured: false, updatedAt: c.publishedAt ?? 0 }));
+}
+
 /** Non-empty buckets of a listing, newest first. */
 export async function bucketsOf(db: Db, key: string): Promise<Bucket[]> {
   const rows = await db('index_buckets').where('index_key', key).where('items', '>', 0).orderBy('bucket', 'desc').select('bucket', 'items');
