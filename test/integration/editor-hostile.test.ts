@@ -191,6 +191,48 @@ describe('hostile input against every editor form', () => {
     }
   });
 
+  it('refuses API uploads that lie about their type and keeps path tricks in ?name= out of the file system', async () => {
+    const upload = (name: string, body: Buffer) => fetch(`${origin.url}/api/media?name=${encodeURIComponent(name)}`, { method: 'POST', headers: { authorization: `Bearer ${origin.tokens.editor}`, 'content-type': 'image/jpeg' }, body: new Uint8Array(body) });
+    const before = await fingerprint();
+    for (const [name, body] of [
+      ['../../app/ui/static/editor.js', Buffer.from('<html><script>alert(1)</script></html>')],
+      ['photo.jpg', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>')],
+      ['..\\..\\evil.png', Buffer.from('MZ\x90\x00 an executable')],
+    ] as const) {
+      const res = await upload(name, body);
+      assert.equal(res.status, 415, name);
+      assert.match(((await res.json()) as { error: { message: string } }).error.message, /not an image, audio or video format/);
+    }
+    assert.equal(await fingerprint(), before, 'nothing stored');
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5d6e1d40000000049454e44ae426082', 'hex');
+    const tricked = await upload('../../../etc/passwd<script>.png', png);
+    assert.equal(tricked.status, 201);
+    const item = (await tricked.json()) as { sha256: string; path: string; originalName: string };
+    assert.equal(item.path, `/media/${item.sha256}.png`, 'the public path is the hash and the sniffed type');
+    assert.equal(item.originalName, 'passwdscript.png', 'the name keeps only a printable last segment, for display');
+  });
+
+  it('stores API writes with script in them sanitized or refused, and refuses wrong types for events', async () => {
+    const before = await fingerprint();
+    for (const body of [
+      { title: 'x', body: '', startsAt: 1767225600000 },
+      { title: 'x', body: '', startsAt: '2027-01-01T10:00:00Z', tags: 'not-an-array' },
+      { title: 'x'.repeat(301), body: '', startsAt: '2027-01-01T10:00:00Z' },
+      { title: 'x', body: '', startsAt: '2027-01-01T10:00:00Z', location: { $gt: '' } },
+      { title: 'x', body: '', startsAt: '2027-01-01T10:00:00Z', leadImage: 'ab'.repeat(32) },
+    ]) {
+      const res = await api('POST', '/events', body);
+      assert.equal(res.status, 400, JSON.stringify(body).slice(0, 80));
+    }
+    assert.equal(await fingerprint(), before);
+    const saved = (await (await api('POST', '/articles', { title: `API ${XSS}`, body: `<p>ok</p>${XSS}<iframe src="https://evil.example"></iframe>` })).json()) as { id: number };
+    const row = await origin.db('articles').where({ id: saved.id }).first('title', 'body');
+    assert.equal(row.title, `API ${XSS}`, 'titles are text: stored as typed, escaped when shown');
+    assert.equal(row.body, '<p>ok</p><img src="x" />');
+    const page = await admin.get(`/editor/articles/${saved.id}`);
+    for (const raw of RAW) assert.doesNotMatch(page.text, raw);
+  });
+
   it('lets an anonymous submitter choose words only: a lead image, section or status in the public form is ignored', async () => {
     await admin.get('/editor/settings');
     assert.equal((await admin.post('/editor/settings', { _csrf: admin.csrf(), openPublishing: 'held' })).status, 303);
