@@ -54,6 +54,30 @@ describe('cache proxy: staying up', () => {
     assert.equal(upstream.count('/account'), 3);
   });
 
+  it('prefers the nearest upstream, skips it while it is down, and goes back to it once a probe succeeds', async () => {
+    let nearUp = true;
+    const near = await upstreamWith((_req, res) => {
+      res.writeHead(nearUp ? 200 : 503, { 'cache-control': 'no-store' });
+      res.end('near');
+    });
+    const far = await upstreamWith((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'no-store' });
+      res.end('far');
+    });
+    const proxy = await proxyFor([near.url, far.url], { PROXY_PROBE_INTERVAL_MS: '50' });
+    assert.equal((await request(proxy.url, '/n1')).body, 'near');
+    assert.equal(far.count('/n1'), 0);
+    nearUp = false;
+    for (let i = 0; i < 3; i += 1) assert.equal((await request(proxy.url, `/n2-${i}`)).body, 'far');
+    // Marked down after repeated failures: now the far one is asked first, the near one not at all.
+    assert.equal((await request(proxy.url, '/n3')).body, 'far');
+    assert.equal(near.count('/n3'), 0);
+    nearUp = true;
+    await sleep(200);
+    assert.equal((await request(proxy.url, '/n4')).body, 'near');
+    assert.equal(far.count('/n4'), 0);
+  });
+
   it('serves a stale copy at once while it refreshes in the background', async () => {
     let version = 1;
     const upstream = await upstreamWith((_req, res) => {
