@@ -150,7 +150,7 @@ const spec = {
   feedSigningKey: variable('FEED_SIGNING_KEY', '', 'Origin: file of the ed25519 private key that signs the change feed; empty means $DATA_DIR/keys/feed-ed25519.key (created by `hyperstatic keys init`, or on first start)', text),
   mirrorPublicKey: variable('MIRROR_PUBLIC_KEY', '', 'Mirror: the origin\'s pinned feed public key (base64, PEM, or a file path); empty means the file $DATA_DIR/keys/feed-ed25519.pub', text),
   mirrorName: variable('MIRROR_NAME', '', 'Name this mirror reports its status under; empty means its URL', text),
-  mirrorStatusToken: variable('MIRROR_STATUS_TOKEN', '', 'Shared secret mirrors send with status reports; when set on the origin, reports without it are refused', text),
+  mirrorStatusToken: variable('MIRROR_STATUS_TOKEN', '', 'Mirror: the token it reports its status with (issued by `hyperstatic mirror credentials add NAME` on the origin). Origin (deprecated): a shared token any mirror may report with', text),
   mirrorStatusIntervalMs: variable('MIRROR_STATUS_INTERVAL_MS', '5000', 'How often a mirror reports its cursor and lag to the origin, in milliseconds (0 disables)', integer(0, 3_600_000)),
   mirrorBootstrap: variable('MIRROR_BOOTSTRAP', 'true', 'An empty mirror loads the origin\'s manifest first instead of replaying the whole journal', boolean),
   mirrorPreferOriginMs: variable('MIRROR_PREFER_ORIGIN_MS', '30000', 'While following a fallback origin or peer for the feed, go back to the first origin URL after this many milliseconds', integer(100, 3_600_000)),

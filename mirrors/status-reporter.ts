@@ -23,6 +23,7 @@ export function startStatusReporter(options: {
 }): StatusReporter {
   const { logger } = options;
   let closed = false;
+  let refusedBefore = false;
 
   async function reportNow(): Promise<void> {
     const s = options.snapshot();
@@ -38,15 +39,25 @@ export function startStatusReporter(options: {
       source: s.source,
       lastError: s.lastError,
     });
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     const errors: string[] = [];
     for (const origin of options.origins) {
       try {
         const res = await fetch(`${origin}${MIRROR_STATUS_PATH}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) });
-        await res.body?.cancel().catch(() => undefined);
-        if (res.status === 204) return;
-        errors.push(`${origin}: ${res.status}`);
+        if (res.status === 204) {
+          await res.body?.cancel().catch(() => undefined);
+          refusedBefore = false;
+          return;
+        }
+        const reason = res.status === 401 || res.status === 403 ? ((await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined)?.error?.message : undefined;
+        if (reason === undefined) await res.body?.cancel().catch(() => undefined);
+        else if (!refusedBefore) {
+          // A wrong or revoked MIRROR_STATUS_TOKEN needs an operator: say so once, not every interval.
+          refusedBefore = true;
+          logger.warn({ origin, status: res.status, reason }, 'the origin refused this mirror\'s status report; check MIRROR_NAME and MIRROR_STATUS_TOKEN');
+        }
+        errors.push(`${origin}: ${res.status}${reason ? ` ${reason}` : ''}`);
       } catch (error) {
         errors.push(`${origin}: ${(error as Error).message}`);
       }

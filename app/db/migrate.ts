@@ -9,6 +9,7 @@ import * as mirrors from './migrations/004-mirrors';
 import * as editor from './migrations/005-editor';
 import * as failover from './migrations/006-failover';
 import * as leadImages from './migrations/007-lead-images';
+import * as mirrorCredentials from './migrations/008-mirror-credentials';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -18,6 +19,7 @@ const migrations: Record<string, Knex.Migration> = {
   '005-editor': editor,
   '006-failover': failover,
   '007-lead-images': leadImages,
+  '008-mirror-credentials': mirrorCredentials,
 };
 
 const source: Knex.MigrationSource<string> = {

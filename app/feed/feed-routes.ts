@@ -11,7 +11,8 @@ import type { Logger } from '../../common/logger';
 import { createFeedHub } from './feed-stream';
 import { createJournalReader } from './journal-reader';
 import { sendManifest } from './manifest';
-import { checkStatusToken, parseMirrorStatusReport, recordMirrorStatus } from './mirror-status';
+import { authorizeStatusReport } from './mirror-credentials';
+import { parseMirrorStatusReport, recordMirrorStatus } from './mirror-status';
 
 export interface FeedService {
   router: Router;
@@ -24,7 +25,7 @@ export interface FeedServiceDeps {
   logger: Logger;
   registry: Registry;
   signingKey: KeyObject;
-  /** MIRROR_STATUS_TOKEN; empty accepts any well-formed report. */
+  /** The legacy shared MIRROR_STATUS_TOKEN (any name may report with it); per-mirror tokens are in the database. */
   statusToken: string;
   now?: () => number;
 }
@@ -46,8 +47,8 @@ export function createFeedService(deps: FeedServiceDeps): FeedService {
     }
   });
   router.post(MIRROR_STATUS_PATH, express.json({ limit: '16kb' }), async (req, res) => {
-    checkStatusToken(req, deps.statusToken);
     const report = parseMirrorStatusReport(req.body);
+    await authorizeStatusReport(db, req, report.name, deps.statusToken);
     await recordMirrorStatus(db, report, now());
     res.status(204).end();
   });

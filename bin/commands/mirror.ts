@@ -1,13 +1,49 @@
-// `hyperstatic mirror verify`: a subcommand of the `mirror` process command
-// (bin/cli.ts), comparing a mirror's copy with the origin's signed manifest
-// or a peer's, and repairing what can be proven.
+// Subcommands of the `mirror` process command (bin/cli.ts):
+// `hyperstatic mirror verify` compares a mirror's copy with the origin's
+// signed manifest or a peer's and repairs what can be proven;
+// `hyperstatic mirror credentials add|revoke|list` runs on the origin and
+// issues each mirror its own status-report token.
 import type { Command } from 'commander';
 import { createLogger } from '../../common/logger';
-import { configFrom } from '../cli-support';
+import { loadConfig } from '../../common/config';
+import type { Database } from '../../common/database';
+import { configFrom, withDatabase } from '../cli-support';
 
-export function register(program: Command): void {
+/** `write` is where command output goes (stdout; tests pass their own). */
+export function register(program: Command, { write = (text: string) => void process.stdout.write(text) }: { write?: (text: string) => void } = {}): void {
   const mirror = program.commands.find((c) => c.name() === 'mirror');
   if (!mirror) throw new Error('bin/commands/mirror.ts must be registered after the `mirror` command');
+  const credentials = mirror.command('credentials').description('On the origin: the token each mirror reports its status with (stored hashed; one per mirror name)');
+  const credentialsModule = () => require('../../app/feed/mirror-credentials') as typeof import('../../app/feed/mirror-credentials');
+  const migrated = async <T>(fn: (db: Database) => Promise<T>): Promise<T> =>
+    withDatabase(loadConfig(), async (db) => {
+      const { migrateLatest } = require('../../app/db/migrate') as typeof import('../../app/db/migrate');
+      await migrateLatest(db);
+      return fn(db);
+    });
+  credentials
+    .command('add <name>')
+    .description('Issue mirror NAME its status token; prints MIRROR_NAME and MIRROR_STATUS_TOKEN for the mirror\'s environment (shown once)')
+    .action(async (name: string) => {
+      const token = await migrated((db) => credentialsModule().addMirrorCredential(db, name));
+      write(`MIRROR_NAME=${name}\nMIRROR_STATUS_TOKEN=${token}\n`);
+    });
+  credentials
+    .command('revoke <name>')
+    .description('Refuse status reports from mirror NAME\'s token from now on')
+    .action(async (name: string) => {
+      await migrated((db) => credentialsModule().revokeMirrorCredential(db, name));
+      write(`revoked the status token of mirror "${name}"\n`);
+    });
+  credentials
+    .command('list')
+    .description('Mirror names with a token, and when it was issued or revoked')
+    .action(async () => {
+      const rows = await migrated((db) => credentialsModule().listMirrorCredentials(db));
+      const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
+      write(rows.length === 0 ? 'no mirror credentials issued\n' : `${rows.map((r) => `${r.name}\tissued ${iso(r.createdAt)}\trevoked ${iso(r.revokedAt)}`).join('\n')}\n`);
+    });
+
   mirror
     .command('verify')
     .description('Compare this mirror\'s copy with the origin\'s signed manifest (or a peer\'s) and its blobs with their hashes; --repair fixes what it can prove')

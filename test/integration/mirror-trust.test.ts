@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
 import { keyFiles } from '../../app/feed/signing-keys';
+import { addMirrorCredential, revokeMirrorCredential } from '../../app/feed/mirror-credentials';
 import { mirrorStatuses } from '../../app/feed/mirror-status';
 import { loadConfig, type Config } from '../../common/config';
 import { createDatabase } from '../../common/database';
@@ -200,6 +201,47 @@ describe('mirror trust: signatures, manifests, repair', () => {
       assert.equal(typeof statuses[0].lagSeconds, 'number');
     } finally {
       await mirror.close();
+      await db.destroy();
+    }
+  });
+
+  test('each mirror reports with its own token, only as itself, until the operator revokes it', async () => {
+    const cli = (...args: string[]) => execFileSync(process.execPath, [CLI, 'mirror', 'credentials', ...args], { env: { ...process.env, DATA_DIR: config.dataDir, DATABASE_URL: '', REDIS_URL: '' } }).toString();
+    const issued = cli('add', 'mirror-north');
+    assert.match(issued, /^MIRROR_NAME=mirror-north\nMIRROR_STATUS_TOKEN=hsm_[\w-]{32}\n$/);
+    const northToken = /MIRROR_STATUS_TOKEN=(\S+)/.exec(issued)![1];
+    const db = createDatabase(config.databaseUrl);
+    const north = await startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_NAME: 'mirror-north', MIRROR_STATUS_TOKEN: northToken } });
+    const report = (name: string, token?: string) =>
+      fetch(`${site.appUrl}/mirror-status`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ name, url: '', cursor: 0, epoch: 1, head: 0, lagEntries: 0, lagSeconds: 0, connected: true }),
+      });
+    try {
+      const stored = (await db('mirror_credentials').where({ name: 'mirror-north' }).first()) as { token_hash: string };
+      assert.equal(stored.token_hash, sha256Hex(northToken), 'only the hash of the token is stored');
+      await north.reportStatus();
+      assert.ok((await mirrorStatuses(db)).some((s) => s.name === 'mirror-north' && s.url === north.url));
+
+      const southToken = await addMirrorCredential(db, 'mirror-south');
+      const impersonation = await report('mirror-north', southToken);
+      assert.equal(impersonation.status, 403);
+      assert.match(((await impersonation.json()) as { error: { message: string } }).error.message, /belongs to mirror mirror-south/);
+      assert.equal((await report('mirror-east')).status, 401, 'once tokens are issued, an anonymous report is refused');
+      assert.equal((await report('mirror-east', 'hsm_' + 'x'.repeat(32))).status, 401);
+      assert.equal((await mirrorStatuses(db)).some((s) => s.name === 'mirror-south' || s.name === 'mirror-east'), false, 'refused reports change nothing');
+      assert.equal((await report('mirror-south', southToken)).status, 204);
+      await assert.rejects(addMirrorCredential(db, 'mirror-south'), /already has a token/);
+      await assert.rejects(addMirrorCredential(db, 'bad name/..'), /mirror name/);
+
+      assert.match(cli('revoke', 'mirror-north'), /revoked/);
+      await assert.rejects(north.reportStatus(), /401/);
+      assert.match(cli('list'), /mirror-north\tissued [\d-]+ [\d:]+\trevoked [\d-]+ [\d:]+\nmirror-south\tissued [\d-]+ [\d:]+\trevoked -/);
+    } finally {
+      // Back to open reporting for the other tests on this origin.
+      await revokeMirrorCredential(db, 'mirror-south').catch(() => undefined);
+      await north.close();
       await db.destroy();
     }
   });
