@@ -28,6 +28,32 @@ export interface PageContext {
   now: number;
   /** Listing titles already read in this context (a rebuild batch renders many pages of one listing). */
   titles?: Map<string, string | undefined>;
+  /** Read ahead for a batch of months (the full rebuild): their sizes and their public archive pages. */
+  months?: MonthsAhead;
+}
+
+export interface MonthsAhead {
+  /** Items per `${key}\u0000${bucket}`. */
+  sizes: Map<string, number>;
+  /** Paths of the months' archive pages that are public now. */
+  live: Set<string>;
+}
+
+/** One read each for the sizes and the public archive pages of many months, instead of two per month. */
+export async function monthsAhead(db: PageContext['db'], months: { key: IndexKey; bucket: string }[]): Promise<MonthsAhead> {
+  const sizes = new Map<string, number>();
+  const live = new Set<string>();
+  if (months.length === 0) return { sizes, live };
+  const rows = await db('index_buckets')
+    .where((q) => { for (const m of months) q.orWhere((q2) => q2.where({ index_key: m.key, bucket: m.bucket })); })
+    .select('index_key', 'bucket', 'items');
+  for (const r of rows) sizes.set(`${r.index_key}\u0000${r.bucket}`, Number(r.items));
+  const pages = await db('pages')
+    .where('op', 'put')
+    .where((q) => { for (const m of months) q.orWhere('path', indexMonthPath(m.key, m.bucket)).orWhere('path', 'like', `${indexMonthPath(m.key, m.bucket)}/%`); })
+    .select('path');
+  for (const r of pages) live.add(String(r.path));
+  return { sizes, live };
 }
 
 function page(path: string, kind: PageKind, body: string, contentType: string, lastModified: number): RenderedPage {
@@ -136,7 +162,8 @@ async function renderRoot(ctx: PageContext, key: IndexKey): Promise<RenderedPage
 async function renderBucket(ctx: PageContext, key: IndexKey, bucket: string, at: Position | undefined, tail: boolean): Promise<RenderedPage[]> {
   const { db, renderer, now } = ctx;
   const title = await titleOf(ctx, key);
-  const size = title === undefined ? 0 : await bucketSize(db, key, bucket);
+  const ahead = ctx.months?.sizes.get(`${key}\u0000${bucket}`);
+  const size = title === undefined ? 0 : ahead ?? (await bucketSize(db, key, bucket));
   const last = Math.max(1, Math.ceil(size / ARCHIVE_PAGE_SIZE));
   let first = 1;
   let upTo = last;
@@ -172,7 +199,9 @@ async function goneBeyond(ctx: PageContext, key: IndexKey, bucket: string, last:
   const first = indexMonthPath(key, bucket);
   const prefix = `${first}/`;
   // A prefix range on the primary key; LIKE's wildcards (slugs have none) are filtered out below.
-  const live = await ctx.db('pages').where('op', 'put').where((q) => q.where('path', first).orWhere('path', 'like', `${prefix}%`)).select('path');
+  const live = ctx.months
+    ? [...ctx.months.live].filter((path) => path === first || path.startsWith(prefix)).map((path) => ({ path }))
+    : await ctx.db('pages').where('op', 'put').where((q) => q.where('path', first).orWhere('path', 'like', `${prefix}%`)).select('path');
   const numberOf = (path: string) => (path === first ? 1 : path.startsWith(prefix) && /^[1-9]\d*$/.test(path.slice(prefix.length)) ? Number(path.slice(prefix.length)) : 0);
   const beyond = live.map((r) => String(r.path)).filter((path) => numberOf(path) > last);
   if (beyond.length === 0) return [];

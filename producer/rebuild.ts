@@ -20,7 +20,7 @@ import { ARCHIVE_PAGE_SIZE, articlePath, eventPath, IndexKey } from '../common/s
 import type { PageRef } from './affected-pages';
 import { chunks, lockJournal, RenderedPage, writePages } from './change-journal';
 import { articleState, entriesOf, eventState, serializeState, StoredState } from './item-state';
-import { HTML, PageContext, renderItem, renderNotFound, renderRef } from './page-renderer';
+import { HTML, monthsAhead, PageContext, renderItem, renderNotFound, renderRef } from './page-renderer';
 import type { Renderer } from './renderer';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './site-queries';
 
@@ -164,7 +164,8 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   const prepareIndexes = (refs: PageRef[]) =>
     db.transaction(async (trx) => {
       const head = Number((await trx('cluster_state').where({ id: 1 }).first('journal_head')).journal_head);
-      return { head, pages: await renderAll({ db: trx, renderer, now: now(), titles: new Map() }, refs) };
+      const months = await monthsAhead(trx, refs.flatMap((r) => (r.kind === 'index-bucket' ? [{ key: r.key, bucket: r.bucket }] : [])));
+      return { head, pages: await renderAll({ db: trx, renderer, now: now(), titles: new Map(), months }, refs) };
     });
   let prefetchedIndexes: { cursor: string; batch: Promise<Awaited<ReturnType<typeof indexBatch>> & { rendered?: Promise<{ head: number; pages: RenderedPage[] }> }> } | undefined;
   const prefetchIndexes = (cursor: string) => {
@@ -213,7 +214,9 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
           states.push({ topic, item_id: id, state: item.json, version: 0, rendered_at: tctx.now });
         }
         if (changed.length) {
-          await trx('index_entries').where({ topic }).whereIn('item_id', changed).delete();
+          // Items never listed before (a first rebuild) have no rows to replace.
+          const listed = changed.filter((id) => stored.has(id));
+          if (listed.length) await trx('index_entries').where({ topic }).whereIn('item_id', listed).delete();
           for (const chunk of chunks(entries, 400)) await trx('index_entries').insert(chunk);
           // Keep the stored version: it is what keeps an older job from rendering over a newer one.
           await trx('render_state').insert(states).onConflict(['topic', 'item_id']).merge(['state', 'rendered_at']);

@@ -165,11 +165,18 @@ describe('producer: full rebuild and bounded saves', () => {
     assert.equal((await page(db, '/tags/only-deleted'))!.op, 'put');
     for (const a of [hidden, unpublished, deleted, renamed]) assert.match((await page(db, '/articles'))!.body, new RegExp(escaped(a.title)));
 
+    const month = monthOf(NOW);
+    assert.equal((await page(db, `/articles/${month}/2`))?.op, 'put', 'the month needs two archive pages');
+
     // Changed behind the producer's back (a restore, a manual fix): no outbox rows, no render jobs.
     await db('articles').where({ id: hidden.id }).update({ status: 'hidden' });
     await db('articles').where({ id: unpublished.id }).update({ status: 'draft', published_at: null });
     await db('articles').where({ id: deleted.id }).delete();
     await db('articles').where({ id: renamed.id }).update({ slug: `${renamed.slug}-moved` });
+    // Enough of the month's oldest rows go that it fits on one page.
+    const left = await db('articles').where({ status: 'published' }).where('published_at', '>=', Date.parse(`${month}-01T00:00:00Z`)).orderBy('published_at').select('id');
+    const purged = left.slice(0, Math.max(0, left.length - 50)).map((r) => Number(r.id));
+    await db('articles').whereIn('id', purged).delete();
     const result = await rebuild({ db, renderer, now: () => NOW });
     assert.equal(result.completed, true);
 
@@ -179,6 +186,8 @@ describe('producer: full rebuild and bounded saves', () => {
       assert.match(old!.body, /no longer published/);
     }
     assert.equal((await page(db, `/news/${renamed.slug}-moved`))?.op, 'put');
+    assert.equal((await page(db, `/articles/${month}/2`))?.op, 'gone', 'the archive page the month no longer fills is a tombstone');
+    assert.ok(!(await page(db, `/articles/${month}`))!.body.includes('rel="next"'));
     for (const path of ['/tags/only-deleted', `/tags/only-deleted/${monthOf(NOW)}`]) assert.equal((await page(db, path))?.op, 'gone', `${path}: the emptied listing is gone`);
     const listings = ['/articles', `/articles/${monthOf(NOW)}`, '/feeds/site.rss.xml', '/sitemaps/articles-0.xml'];
     for (const path of listings) {
