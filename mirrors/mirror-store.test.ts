@@ -128,6 +128,42 @@ describe('MirrorStore', () => {
     assert.equal(store.blobPath(sha), path.join(store.dir, 'blobs', sha.slice(0, 2), sha));
   });
 
+  test('an interrupted download keeps its bytes (also across reopen) and resumes from them; the hash covers the whole file', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-store-'));
+    let store = openStore(dir);
+    const body = Buffer.from('x'.repeat(5000) + 'the end');
+    const sha = sha256Hex(body);
+    async function* cutAfter(bytes: number): AsyncGenerator<Uint8Array> {
+      yield body.subarray(0, bytes);
+      throw new Error('connection reset');
+    }
+    await assert.rejects(store.receiveBlob(sha, cutAfter(3000), 0, body.length), /connection reset/);
+    assert.equal(store.hasBlob(sha), false);
+    assert.equal(store.partialBytes(sha), 3000);
+    store.close();
+    store = openStore(dir);
+    assert.equal(store.partialBytes(sha), 3000, 'a restart keeps the partial download');
+    await store.receiveBlob(sha, [body.subarray(3000)], 3000, body.length);
+    assert.equal(fs.readFileSync(store.blobPath(sha)).toString(), body.toString());
+    assert.equal(store.partialBytes(sha), 0);
+  });
+
+  test('a resumed download whose earlier bytes were wrong fails the whole-file hash and starts over next time', async () => {
+    const store = openStore();
+    const body = Buffer.from('y'.repeat(4000));
+    const sha = sha256Hex(body);
+    async function* corruptThenCut(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('z'.repeat(1000));
+      throw new Error('connection reset');
+    }
+    await assert.rejects(store.receiveBlob(sha, corruptThenCut(), 0, body.length), /connection reset/);
+    await assert.rejects(store.receiveBlob(sha, [body.subarray(1000)], 1000, body.length), BlobMismatchError);
+    assert.equal(store.hasBlob(sha), false, 'never served');
+    assert.equal(store.partialBytes(sha), 0, 'the bad prefix is gone, so the next attempt asks from byte 0');
+    await store.receiveBlob(sha, [body], 0, body.length);
+    assert.equal(store.hasBlob(sha), true);
+  });
+
   test('rebuilds whole batches from the journal, in order and bounded', async () => {
     const store = openStore();
     await putBlob(store, 'A');

@@ -297,7 +297,7 @@ export class MirrorStore {
    * is the hash). A mismatch or an overrun discards the partial and throws
    * BlobMismatchError.
    */
-  async receiveBlob(sha256: string, body: AsyncIterable<Uint8Array>, offset: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
+  async receiveBlob(sha256: string, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, offset: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
     const part = this.partPath(sha256);
     const hash = createHash('sha256');
     const file = await fs.promises.open(part, offset > 0 ? 'r+' : 'w');
