@@ -48,7 +48,7 @@ export function createFeedService(deps: FeedServiceDeps): FeedService {
   });
   router.post(MIRROR_STATUS_PATH, express.json({ limit: '16kb' }), async (req, res) => {
     const report = parseMirrorStatusReport(req.body);
-    await authorizeStatusReport(db, req, report.name, deps.statusToken);
+    await authorizeStatusReport(db, req.get('authorization'), report.name, deps.statusToken);
     await recordMirrorStatus(db, report, now());
     res.status(204).end();
   });

@@ -5,7 +5,6 @@
 // revoking it shuts that one mirror out. The older shared MIRROR_STATUS_TOKEN
 // still works (any name) until the operator drops it.
 import { randomBytes } from 'node:crypto';
-import type { Request } from 'express';
 import type { Database } from '../../common/database';
 import { sha256Hex } from '../../common/hash';
 import { ForbiddenError } from '../auth/auth-errors';
@@ -48,8 +47,8 @@ export async function listMirrorCredentials(db: Database): Promise<MirrorCredent
  * With neither credentials issued nor a shared token set, reports are open
  * (the embedded quick start); once any credential exists, a token is required.
  */
-export async function authorizeStatusReport(db: Database, req: Request, name: string, sharedToken: string): Promise<void> {
-  const header = req.get('authorization') ?? '';
+export async function authorizeStatusReport(db: Database, authorization: string | undefined, name: string, sharedToken: string): Promise<void> {
+  const header = authorization ?? '';
   const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
   if (given !== '' && TOKEN.test(given)) {
     const row = await db('mirror_credentials').where({ token_hash: sha256Hex(given) }).whereNull('revoked_at').first('name');
