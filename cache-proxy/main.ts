@@ -48,8 +48,6 @@ export type EvictionSource = 'api' | 'feed' | 'purge';
 
 /** Largest request head (request line + headers) a reader may send; above it node answers 431. */
 const MAX_HEADER_BYTES = 16 * 1024;
-/** Bytes of bodies the cache may drop before a full collection returns their memory (memory.ts). */
-const RECLAIM_EVERY_BYTES = 16 * 1024 * 1024;
 /** Idle time after which a reader's keep-alive connection is closed. */
 const KEEP_ALIVE_MS = 5_000;
 
@@ -59,7 +57,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const now = options.now ?? Date.now;
 
   if (options.ownsProcess) holdYoungGeneration();
-  const reclaimer = createReclaimer(RECLAIM_EVERY_BYTES);
+  const reclaimer = createReclaimer(config.proxyReclaimBytes);
   const cache = createResponseCache({ maxBytes: config.proxyCacheBytes, maxEntryBytes: config.proxyMaxEntryBytes, onRelease: reclaimer.released });
   const metrics = createProxyMetrics(registry, cache, reclaimer);
   const pool = createUpstreamPool({

@@ -176,6 +176,7 @@ const spec = {
   proxyCoalesceTimeoutMs: variable('PROXY_COALESCE_TIMEOUT_MS', '10000', 'How long a request waits for an upstream fetch of the same page already in flight before answering 504 (or stale), in milliseconds', integer(10, 600_000)),
   proxyPurgeToken: variable('PROXY_PURGE_TOKEN', '', 'Bearer token a PURGE request must carry to evict a path; empty disables PURGE', text),
   proxyWorkers: variable('PROXY_WORKERS', '1', 'Worker processes sharing the proxy port (node:cluster); set to the number of cores to use the whole machine', integer(1, 256)),
+  proxyReclaimBytes: variable('PROXY_RECLAIM_BYTES', String(16 * 1024 * 1024), 'Bytes of bodies the cache may drop before a full garbage collection returns their memory (keeps RSS at PROXY_CACHE_BYTES plus a fixed overhead; costs CPU in a flood of misses); 0 leaves it to V8', integer(0, 64 * 1024 * 1024 * 1024)),
 };
 
 type Spec = typeof spec;
