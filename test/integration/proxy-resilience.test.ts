@@ -271,6 +271,21 @@ describe('cache proxy: staying up', () => {
     assert.match((await request(proxy.url, '/page/0')).cacheStatus, /uri-miss/);
   });
 
+  it('returns the memory of dropped bodies with a full collection once PROXY_RECLAIM_BYTES of them are dropped', async () => {
+    const body = 'z'.repeat(200 * 1024);
+    const upstream = await upstreamWith((_req, res) => {
+      res.writeHead(200, { 'cache-control': 'max-age=600' });
+      res.end(body);
+    });
+    const proxy = await proxyFor([upstream.url], { PROXY_CACHE_BYTES: String(1024 * 1024), PROXY_RECLAIM_BYTES: String(1024 * 1024) });
+    const collections = async () => Number(/hyperstatic_proxy_reclaim_collections_total\S* (\d+)/.exec((await request(proxy.url, '/metrics')).body)?.[1]);
+    // Five 200 KB pages fit; the next five push five out: 1 MB dropped.
+    for (let i = 0; i < 5; i += 1) await request(proxy.url, `/r/${i}`);
+    assert.equal(await collections(), 0);
+    for (let i = 5; i < 12; i += 1) await request(proxy.url, `/r/${i}`);
+    assert.ok((await collections()) >= 1);
+  });
+
   it('gives up on a shared fetch after the coalescing timeout with a 504, while the first reader still gets the page', async () => {
     const upstream = await upstreamWith((_req, res) => {
       // Headers at once, then a body that trickles in for longer than the joiners may wait.
