@@ -73,6 +73,14 @@ describe('response cache', () => {
 });
 
 describe('response cache memory accounting', () => {
+  it('counts the variant key, so a long varied value costs its bytes', () => {
+    const cache = createResponseCache({ maxBytes: 1 << 20, maxEntryBytes: 1 << 16 });
+    cache.store(...entry('/v', 'body', { vary: 'accept-language' }, { 'accept-language': 'en' }));
+    const short = cache.bytes;
+    cache.store(...entry('/v', 'body', { vary: 'accept-language' }, { 'accept-language': 'x'.repeat(4000) }));
+    assert.ok(cache.bytes - short >= short + 4000, `${short} then ${cache.bytes}`);
+  });
+
   it('counts every entry at no less than the memory it really holds, policy and hot headers included', () => {
     // Headers as a page upstream sends them; each entry is also served once, so its hot head is built.
     const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=3600', etag: '"bench-1"', 'last-modified': 'Sat, 21 Nov 2026 04:00:00 GMT', 'content-length': '10240' };

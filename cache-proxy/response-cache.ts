@@ -63,14 +63,14 @@ interface UrlIndex {
  */
 const ENTRY_OVERHEAD = 1900;
 
-export function entrySize(entry: CacheEntry): number {
+export function entrySize(entry: CacheEntry, key: string = entry.url): number {
   let headerBytes = 0;
   for (const [name, value] of Object.entries(entry.policy.responseHeaders())) {
     headerBytes += name.length + (Array.isArray(value) ? value.join('').length : String(value ?? '').length) + 4;
   }
   // Header text lives three times: the stored response headers, the hot headers object and the prebuilt head.
-  // The URL is the LRU key, the URL index's key and the path index's value (one string each time, but V8 may copy on slicing).
-  return entry.body.length + 3 * headerBytes + 4 * entry.url.length + ENTRY_OVERHEAD;
+  // The variant key (URL plus varied values) keys the LRU and the URL's key set; the URL keys the URL index and sits in the path index.
+  return entry.body.length + 3 * headerBytes + 2 * key.length + 2 * entry.url.length + ENTRY_OVERHEAD;
 }
 
 /** The request's values for the varied headers, joined into a stable key suffix. */
@@ -96,7 +96,7 @@ export function createResponseCache(options: { maxBytes: number; maxEntryBytes: 
   const lru = new LRUCache<string, CacheEntry>({
     maxSize: options.maxBytes,
     maxEntrySize: Math.min(options.maxBytes, options.maxEntryBytes + 64 * 1024),
-    sizeCalculation: entrySize,
+    sizeCalculation: (entry, key) => entrySize(entry, key),
     // A replacement ('set') keeps the key in the indexes.
     dispose: (entry, key, reason) => {
       if (reason !== 'set') forget(entry, key);
