@@ -10,7 +10,8 @@
 //
 // Safe next to running producers: item pages are rendered outside the
 // journal lock but written only if the item's row is still the one that was
-// rendered (a newer save's job owns it otherwise). Index pages are rendered
+// rendered (a newer save's job owns it otherwise); their listing rows are
+// written under a lock on the item rows (saveListings). Index pages are rendered
 // outside the lock too, in one read snapshot, and written only if no other
 // writer journaled since that snapshot; otherwise they are rendered again
 // under the lock, like a render job's.
@@ -131,6 +132,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       const page = s.visible ? await renderItem(ctx, topic, row, s.slug, true) : undefined;
       rendered.set(row.id, { state: s, json: serializeState(s), page, updatedAt: row.updatedAt });
     }
+    await saveListings(db, table, rendered, now());
     return { ids, rendered };
   };
 
@@ -180,7 +182,6 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     const nextPhase = PHASES[PHASES.indexOf(phase) + 1];
     if (phase === 'articles' || phase === 'events') {
       const table = phase;
-      const topic = phase === 'articles' ? 'article' : 'event';
       // The next batch is read and rendered while this one is written.
       const batch = prefetched?.table === table && prefetched.after === Number(state.cursor) ? await prefetched.batch : await prepareItems(table, Number(state.cursor));
       prefetched = undefined;
@@ -192,36 +193,11 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       prefetched = { table, after: lastId, batch: prepareItems(table, lastId) };
       prefetched.batch.catch(() => undefined);
       const { ids, rendered } = batch;
-      await commit({ phase, cursor: String(lastId) }, async (trx, tctx) => {
+      await commit({ phase, cursor: String(lastId) }, async (trx) => {
         // A save that landed after we read the row wins: its job renders it.
         const current = await trx(table).whereIn('id', ids).select('id', 'updated_at');
-        const fresh = current.filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at)).map((r) => Number(r.id));
-        const stored = new Map(
-          (await trx('render_state').where({ topic }).whereIn('item_id', fresh).select('item_id', 'state')).map((r) => [Number(r.item_id), String(r.state)]),
-        );
-        const pages: RenderedPage[] = [];
-        const entries: ReturnType<typeof entriesOf> = [];
-        const states: Record<string, unknown>[] = [];
-        const changed: number[] = [];
-        for (const id of fresh) {
-          // Hidden and unpublished items get their tombstone in the sweep, with deleted ones.
-          const item = rendered.get(id)!;
-          if (item.page) pages.push(item.page);
-          // Listing rows are rewritten only for items whose state moved.
-          if (stored.get(id) === item.json) continue;
-          changed.push(id);
-          entries.push(...entriesOf(item.state));
-          states.push({ topic, item_id: id, state: item.json, version: 0, rendered_at: tctx.now });
-        }
-        if (changed.length) {
-          // Items never listed before (a first rebuild) have no rows to replace.
-          const listed = changed.filter((id) => stored.has(id));
-          if (listed.length) await trx('index_entries').where({ topic }).whereIn('item_id', listed).delete();
-          for (const chunk of chunks(entries, 400)) await trx('index_entries').insert(chunk);
-          // Keep the stored version: it is what keeps an older job from rendering over a newer one.
-          await trx('render_state').insert(states).onConflict(['topic', 'item_id']).merge(['state', 'rendered_at']);
-        }
-        return pages;
+        // Hidden and unpublished items get their tombstone in the sweep, with deleted ones.
+        return current.filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at)).flatMap((r) => rendered.get(Number(r.id))?.page ?? []);
       });
       continue;
     }
@@ -293,6 +269,46 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   }
   if (prefetchedIndexes) await prefetchedIndexes.batch.then((b) => b.rendered).catch(() => undefined);
   return { completed: state.phase === 'done', resumed, pages: state.pages, written: state.written, seconds: (now() - started) / 1000 };
+}
+
+/**
+ * The batch's listing rows and cards (index_entries, render_state), in their
+ * own transaction while the previous batch's pages are written, so the
+ * database does both at once. The item rows are locked first: a save that
+ * landed after they were read keeps its newer row (its job renders it), and
+ * one that lands meanwhile waits, then its job writes after this. Committed
+ * before the batch's cursor, so a resumed rebuild finds them already equal.
+ */
+async function saveListings(db: Database, table: 'articles' | 'events', rendered: Map<number, { state: StoredState; json: string; updatedAt: number }>, at: number): Promise<void> {
+  if (rendered.size === 0) return;
+  const topic = table === 'articles' ? 'article' : 'event';
+  const mysql = String(db.client.config.client).includes('mysql');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.transaction(async (trx) => {
+        const q = trx(table).whereIn('id', [...rendered.keys()]).select('id', 'updated_at');
+        const current = mysql ? await q.forUpdate() : await q;
+        const fresh = current.filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at)).map((r) => Number(r.id));
+        const stored = new Map(
+          (await trx('render_state').where({ topic }).whereIn('item_id', fresh).select('item_id', 'state')).map((r) => [Number(r.item_id), String(r.state)]),
+        );
+        // Listing rows are rewritten only for items whose state moved.
+        const changed = fresh.filter((id) => stored.get(id) !== rendered.get(id)!.json);
+        if (changed.length === 0) return;
+        // Items never listed before (a first rebuild) have no rows to replace.
+        const listed = changed.filter((id) => stored.has(id));
+        if (listed.length) await trx('index_entries').where({ topic }).whereIn('item_id', listed).delete();
+        for (const chunk of chunks(changed.flatMap((id) => entriesOf(rendered.get(id)!.state)), 400)) await trx('index_entries').insert(chunk);
+        // Keep the stored version: it is what keeps an older job from rendering over a newer one.
+        const states = changed.map((id) => ({ topic, item_id: id, state: rendered.get(id)!.json, version: 0, rendered_at: at }));
+        await trx('render_state').insert(states).onConflict(['topic', 'item_id']).merge(['state', 'rendered_at']);
+      });
+      return;
+    } catch (error) {
+      // A render job writing the same item's rows at the same moment: InnoDB picks one to retry.
+      if ((error as { code?: string }).code !== 'ER_LOCK_DEADLOCK' || attempt >= 3) throw error;
+    }
+  }
 }
 
 function rootAndFeeds(key: IndexKey): PageRef[] {
