@@ -1,8 +1,10 @@
 // Fetches missing blobs by hash. Blobs are content-addressed, so any origin
 // or peer mirror that holds one is a valid source (DESIGN §4); the bytes are
 // verified against the name, and a bad or failed transfer moves on to the
-// next source. Concurrency is bounded so a large batch cannot open hundreds
-// of sockets or file handles at once.
+// next source. An interrupted transfer keeps its bytes on disk and the next
+// attempt, at any source, asks only for the rest (HTTP Range). Concurrency is
+// bounded so a large batch cannot open hundreds of sockets or file handles at
+// once.
 import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
@@ -29,6 +31,9 @@ export interface BlobFetcher {
   /** Aborts transfers in flight; later calls reject. */
   close(): void;
 }
+
+/** A reused keep-alive socket that the server had already closed. */
+class StaleSocketError extends Error {}
 
 export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
   const { store, logger } = options;
@@ -65,6 +70,17 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
    * the whole file once the body ends.
    */
   async function fromSource(source: string, sha256: string, size: number): Promise<void> {
+    try {
+      await attempt(source, sha256, size);
+    } catch (error) {
+      // Node's advice (ClientRequest.reusedSocket): a keep-alive socket the server closed just as it
+      // was reused fails before any answer; that says nothing about the source, so ask once more.
+      if (!(error instanceof StaleSocketError)) throw error;
+      await attempt(source, sha256, size);
+    }
+  }
+
+  async function attempt(source: string, sha256: string, size: number): Promise<void> {
     let offset = store.partialBytes(sha256);
     if (offset >= size && offset > 0) {
       // Already as long as announced but never verified: something went wrong at the very end.
@@ -78,6 +94,7 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
     let req: http.ClientRequest | undefined;
     let timer: NodeJS.Timeout | undefined;
     let abortReason: Error | undefined;
+    let answered = false;
     const fail = (error: Error) => {
       abortReason ??= error;
       req?.destroy(error);
@@ -94,6 +111,7 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
         req = client.get(url, { agent, headers }, resolve);
         req.on('error', reject);
       });
+      answered = true;
       if (res.statusCode === 206 && offset > 0) {
         const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
         if (!range || Number(range[1]) !== offset) {
@@ -120,7 +138,9 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
       await store.receiveBlob(sha256, chunks(), offset, size);
     } catch (error) {
       // Never leave a half-read response on a pooled socket; surface why it was aborted (timeout, shutdown).
+      const stale = !answered && req?.reusedSocket === true && (error as NodeJS.ErrnoException).code === 'ECONNRESET';
       req?.destroy();
+      if (stale && !abortReason) throw new StaleSocketError((error as Error).message);
       throw abortReason ?? error;
     } finally {
       clearTimeout(timer);
