@@ -66,6 +66,13 @@ describe('media on the public site', () => {
     }
   });
 
+  it('sizes a rotated phone photo as it is shown (EXIF orientation applied), original and rendition', async () => {
+    // Stored 800×600 with orientation 6: browsers show it 600×800, so the page's width and height must say so.
+    const rotated = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#2c5282' } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const image = (await upload('portrait.jpg', rotated)) as Uploaded & { width: number; height: number };
+    assert.deepEqual([image.width, image.height, image.renditionWidth, image.renditionHeight], [600, 800, 480, 640]);
+  });
+
   it('re-renders the listings when only the lead image changes, and drops it when set to null', async () => {
     const first = await upload('one.jpg', await jpeg(800, 600, '#c53030'));
     const second = await upload('two.jpg', await jpeg(640, 640, '#2f855a'));
