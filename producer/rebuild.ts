@@ -238,8 +238,10 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
         for (const key of emptiedKeys) refs.push(...rootAndFeeds(key as IndexKey));
         return renderAll(ctx, refs);
       });
-      const perBucket = await db('index_buckets').select('items');
-      total = state.pages + perBucket.reduce((sum, r) => sum + Math.ceil(Number(r.items) / ARCHIVE_PAGE_SIZE), 0) + 16;
+      // Months have a page per 50 items; a sitemap shard is one page; the featured list is on the home page.
+      const perBucket = await db('index_buckets').select('index_key', 'items');
+      const pagesOf = (r: { index_key: string; items: number }) => (r.index_key === 'featured' ? 0 : r.index_key.startsWith('sitemap:') ? 1 : Math.ceil(Number(r.items) / ARCHIVE_PAGE_SIZE));
+      total = state.pages + perBucket.reduce((sum, r) => sum + pagesOf(r), 0) + 16;
       continue;
     }
     if (phase === 'indexes') {
