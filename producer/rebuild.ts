@@ -112,12 +112,6 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     report();
   };
 
-  /** True when every journal entry after `since` up to `head` is one of our own. */
-  const onlyOursSince = (since: number, head: number) => {
-    let mine = 0;
-    for (const [a, b] of ours) mine += Math.max(0, Math.min(b, head) - Math.max(a, since + 1) + 1);
-    return mine === head - since;
-  };
 
   type Prepared = { ids: number[]; rendered: Map<number, { state: StoredState; json: string; page?: RenderedPage; updatedAt: number }> };
   let prefetched: { table: string; after: number; batch: Promise<Prepared> } | undefined;
@@ -258,7 +252,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       const rendered = await batch.rendered;
       await commit({ phase, cursor: batch.cursor }, async (_trx, ctx, head) =>
         // Another writer journaled since the snapshot: what it changed may be on these pages, so render them again under the lock.
-        onlyOursSince(rendered.head, head) ? rendered.pages : renderAll(ctx, batch.refs),
+        onlyOurs(ours, rendered.head, head) ? rendered.pages : renderAll(ctx, batch.refs),
       );
       continue;
     }
@@ -311,6 +305,13 @@ async function saveListings(db: Database, table: 'articles' | 'events', rendered
       if ((error as { code?: string }).code !== 'ER_LOCK_DEADLOCK' || attempt >= 3) throw error;
     }
   }
+}
+
+/** True when every journal entry in (since, head] lies in one of `ours` (inclusive [first, last] seq ranges). */
+export function onlyOurs(ours: [number, number][], since: number, head: number): boolean {
+  let mine = 0;
+  for (const [a, b] of ours) mine += Math.max(0, Math.min(b, head) - Math.max(a, since + 1) + 1);
+  return mine === head - since;
 }
 
 function rootAndFeeds(key: IndexKey): PageRef[] {
