@@ -31,6 +31,10 @@ describe('mirror status credentials', () => {
     await authorizeStatusReport(db, 'Bearer legacy-shared-secret', 'anyone', 'legacy-shared-secret');
   });
 
+  test('a shared token of the same length but other bytes (non-ASCII in the header) is refused with 401, not a crash', async () => {
+    await assert.rejects(authorizeStatusReport(db, 'Bearer legacy-shared-secr\u00e9t', 'anyone', 'legacy-shared-secret'), { status: 401 });
+  });
+
   test('an issued token reports as its own name only, alongside the shared one, until revoked', async () => {
     const token = await addMirrorCredential(db, 'mirror-west', 1000);
     await authorizeStatusReport(db, `Bearer ${token}`, 'mirror-west', '');
@@ -45,6 +49,14 @@ describe('mirror status credentials', () => {
     const again = await addMirrorCredential(db, 'mirror-west', 3000);
     await authorizeStatusReport(db, `Bearer ${again}`, 'mirror-west', '');
     await assert.rejects(authorizeStatusReport(db, `Bearer ${token}`, 'mirror-west', ''), { status: 401 });
+  });
+
+  test('revoking every token does not reopen anonymous reporting', async () => {
+    const names = (await listMirrorCredentials(db)).filter((c) => c.revokedAt === null).map((c) => c.name);
+    for (const name of names) await revokeMirrorCredential(db, name, 4000);
+    // A leaked token is revoked; its holder must not get in by simply leaving the token out.
+    await assert.rejects(authorizeStatusReport(db, undefined, 'mirror-west', ''), { status: 401 });
+    await assert.rejects(authorizeStatusReport(db, undefined, 'anyone', ''), { status: 401 });
   });
 
   test('refuses a name that could not be typed safely into an environment file', async () => {

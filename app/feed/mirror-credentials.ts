@@ -45,7 +45,8 @@ export async function listMirrorCredentials(db: Database): Promise<MirrorCredent
  * Decides whether this request may report the status of mirror `name`:
  * its own token (and only for its own name), or the shared legacy token.
  * With neither credentials issued nor a shared token set, reports are open
- * (the embedded quick start); once any credential exists, a token is required.
+ * (the embedded quick start); once any credential was issued (even if since
+ * revoked), a token is required.
  */
 export async function authorizeStatusReport(db: Database, authorization: string | undefined, name: string, sharedToken: string): Promise<void> {
   const header = authorization ?? '';
@@ -56,8 +57,10 @@ export async function authorizeStatusReport(db: Database, authorization: string 
     if (row.name !== name) throw new ForbiddenError(`this token belongs to mirror ${String(row.name)}; it cannot report as ${name}`);
     return;
   }
-  if (sharedToken !== '' && tokensMatch(sharedToken, given)) return;
-  const issued = await db('mirror_credentials').whereNull('revoked_at').first('name');
+  // Compared as hashes: equal lengths whatever bytes the header carried (tokensMatch compares UTF-16 lengths).
+  if (sharedToken !== '' && tokensMatch(sha256Hex(sharedToken), sha256Hex(given))) return;
+  // Any token ever issued, revoked ones too: revoking a leaked token must not reopen anonymous reporting.
+  const issued = await db('mirror_credentials').first('name');
   if (sharedToken === '' && !issued) return;
   throw new UnauthorizedError('mirror status reports need Authorization: Bearer TOKEN, the token issued to this mirror (MIRROR_STATUS_TOKEN on the mirror)');
 }
