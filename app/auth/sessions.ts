@@ -54,6 +54,9 @@ export async function purgeExpiredSessions(db: Database, now = Date.now()): Prom
 }
 
 export function tokensMatch(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string' || given.length !== expected.length) return false;
-  return timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  // Byte lengths, not string lengths: timingSafeEqual throws on a non-ASCII token of the same character count.
+  return a.length === b.length && timingSafeEqual(a, b);
 }

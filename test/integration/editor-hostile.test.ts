@@ -74,12 +74,16 @@ describe('hostile input against every editor form', () => {
     const before = await fingerprint();
     await other.get('/editor/sections');
     const othersToken = other.csrf();
+    await admin.get('/editor/sections');
+    // The session's own token with its last character made non-ASCII: as many characters, more bytes.
+    const mangled = `${admin.csrf().slice(0, -1)}\u00e9`;
     for (const [path, fields] of forms()) {
       const missing = await admin.post(path, fields);
       assert.equal(missing.status, 403, `${path} without a token`);
       assert.match(missing.text, /did not come from this site/);
       const crossed = await admin.post(path, { ...fields, _csrf: othersToken });
       assert.equal(crossed.status, 403, `${path} with another session's token`);
+      assert.equal((await admin.post(path, { ...fields, _csrf: mangled })).status, 403, `${path} with a non-ASCII token of the right length`);
     }
     const upload = new FormData();
     upload.append('file', new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])]), 'forged.jpg');

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sanitizeBody } from '../../app/articles/sanitize';
 import { cleanFileName, sniff } from '../../app/media/sniff';
+import { tokensMatch } from '../../app/auth/sessions';
 import { safeNext } from '../../app/ui/auth-routes';
 import { summarize } from '../../app/ui/propagation';
 
@@ -118,5 +119,14 @@ describe('editor helpers', () => {
     ];
     assert.equal(summarize('rendered', 7, mirrors, 2), 'live on 2/3 mirrors, 1 lagging 14 s');
     assert.equal(summarize('rendered', 8, mirrors, 2, 'gone'), 'removed (410) on 2/3 mirrors, 1 lagging 14 s');
+  });
+
+  it('refuses a CSRF token of the right length in characters but not in bytes, rather than throwing', () => {
+    const token = 'a'.repeat(32);
+    assert.equal(tokensMatch(token, token), true);
+    // timingSafeEqual throws on buffers of different byte lengths: a 500 for a forged form instead of a 403.
+    for (const given of [`${'a'.repeat(31)}\u00e9`, `${'a'.repeat(31)}\u{1F600}`.slice(0, 32), 'a'.repeat(31), ['a'.repeat(32)], undefined]) {
+      assert.equal(tokensMatch(token, given), false, JSON.stringify(given));
+    }
   });
 });
