@@ -148,6 +148,23 @@ describe('MirrorStore', () => {
     assert.equal(store.partialBytes(sha), 0);
   });
 
+  test('on open, a partial download younger than a day is kept; an older one and any other temp file are removed', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-store-'));
+    openStore(dir).close();
+    const tmp = path.join(dir, 'blobs', 'tmp');
+    const fresh = sha256Hex('fresh');
+    const old = sha256Hex('old');
+    fs.writeFileSync(path.join(tmp, `${fresh}.part`), 'fre');
+    fs.writeFileSync(path.join(tmp, `${old}.part`), 'ol');
+    const twoDaysAgo = new Date(Date.now() - 48 * 3600_000);
+    fs.utimesSync(path.join(tmp, `${old}.part`), twoDaysAgo, twoDaysAgo);
+    fs.writeFileSync(path.join(tmp, `${fresh}.123.abcdef`), 'an inline write cut by a crash');
+    const store = openStore(dir);
+    assert.equal(store.partialBytes(fresh), 3);
+    assert.equal(store.partialBytes(old), 0);
+    assert.deepEqual(fs.readdirSync(tmp), [`${fresh}.part`]);
+  });
+
   test('a resumed download whose earlier bytes were wrong fails the whole-file hash and starts over next time', async () => {
     const store = openStore();
     const body = Buffer.from('y'.repeat(4000));

@@ -166,6 +166,13 @@ describe('mirror following the change feed', () => {
     assert.equal(blob.status, 200);
     assert.equal(blob.text, 'the real bytes');
     assert.equal(blob.headers.etag, `"${sha}"`);
+    // A peer that lost a transfer midway resumes it here with a Range (README, Feed wire format).
+    const rest = await rawGet(m.url, `/blobs/${sha}`, { range: 'bytes=4-' });
+    assert.equal(rest.status, 206);
+    assert.equal(rest.text, 'real bytes');
+    assert.equal(rest.headers['content-range'], 'bytes 4-13/14');
+    assert.equal(blob.headers['accept-ranges'], 'bytes');
+    assert.equal((await rawGet(m.url, `/blobs/${sha}`, { range: 'bytes=14-' })).status, 416);
   });
 
   test('abandons a stalled blob transfer after the timeout and uses the next source', async () => {
