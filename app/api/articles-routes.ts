@@ -6,7 +6,7 @@ import { parseArticleInput } from '../articles/article-input';
 import type { ArticlesService, SaveResult } from '../articles/articles-service';
 import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint } from '../db/idempotency';
 import { BadRequestError } from '../errors';
-import { ApiRequest, boundedInt, parseId, requireJson, requireToken, sendStored } from './middleware';
+import { ApiRequest, boundedInt, parseId, requireJson, requireRole, requireToken, sendStored } from './middleware';
 
 export interface ApiDeps {
   db: Database;
@@ -19,8 +19,10 @@ export function articlesRouter({ db, articles, maxBodyBytes }: ApiDeps): Router 
   const json = express.json({ limit: maxBodyBytes, strict: true });
 
   const auth = requireToken(db);
+  // Moderators moderate (app/api/editor-routes.ts); writing content is for editors and admins.
+  const writers = requireRole('admin', 'editor');
 
-  router.post('/articles', auth, requireJson, json, async (req: ApiRequest, res) => {
+  router.post('/articles', auth, writers, requireJson, json, async (req: ApiRequest, res) => {
     const input = parseArticleInput(req.body, 'create');
     const request = { userId: req.user!.id, key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)), fingerprint: requestFingerprint('POST', req.path, req.body) };
     const answer = await idempotent(db, request, (saved: SaveResult) => ({ status: 201, body: saved, location: `/api/articles/${saved.id}` }), () =>
@@ -29,7 +31,7 @@ export function articlesRouter({ db, articles, maxBodyBytes }: ApiDeps): Router 
     sendStored(res, answer);
   });
 
-  router.put('/articles/:id', auth, requireJson, json, async (req: ApiRequest, res) => {
+  router.put('/articles/:id', auth, writers, requireJson, json, async (req: ApiRequest, res) => {
     const id = parseId(req.params.id, 'article');
     const input = parseArticleInput(req.body, 'update');
     const request = { userId: req.user!.id, key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)), fingerprint: requestFingerprint('PUT', req.path, req.body) };

@@ -4,8 +4,8 @@
 // write honours Idempotency-Key (app/db/idempotency.ts): a retried request
 // gets the first answer back instead of a second write. Media uploads are
 // idempotent by construction (content-addressed).
-import express, { NextFunction, Request, Response, Router } from 'express';
-import { ApiRequest, boundedInt, requireJson, requireToken } from './middleware';
+import express, { Request, Response, Router } from 'express';
+import { ApiRequest, boundedInt, requireJson, requireRole, requireToken } from './middleware';
 import type { Knex } from 'knex';
 import { ForbiddenError, TooManyRequestsError } from '../auth/auth-errors';
 import { createApiToken, createUser, listTokens, listUsers, revokeToken, Role, setPassword, setRole, TokenSummary } from '../auth/users';
@@ -39,10 +39,7 @@ export function editorApiRoutes(deps: EditorDeps): Router {
   const json = express.json({ limit: deps.maxBodyBytes, strict: true });
 
   const token = requireToken(db);
-  const role = (...roles: Role[]) => (req: ApiRequest, _res: Response, next: NextFunction) => {
-    if (!roles.includes(req.user!.role)) throw new ForbiddenError(`this needs the ${roles.join(' or ')} role; the token's user is ${req.user!.role}`);
-    next();
-  };
+  const role = requireRole;
   const body = (req: Request) => {
     if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) throw new BadRequestError('the request body must be a JSON object');
     return req.body as Record<string, unknown>;

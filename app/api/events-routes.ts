@@ -7,14 +7,16 @@ import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint 
 import { BadRequestError } from '../errors';
 import { parseEventInput } from '../events/event-input';
 import type { EventSaveResult, EventsService } from '../events/events-service';
-import { ApiRequest, boundedInt, parseId, requireJson, requireToken, sendStored } from './middleware';
+import { ApiRequest, boundedInt, parseId, requireJson, requireRole, requireToken, sendStored } from './middleware';
 
 export function eventsRouter({ db, events, maxBodyBytes }: { db: Database; events: EventsService; maxBodyBytes: number }): Router {
   const router = Router();
   const json = express.json({ limit: maxBodyBytes, strict: true });
   const auth = requireToken(db);
+  // Moderators moderate (app/api/editor-routes.ts); writing content is for editors and admins.
+  const writers = requireRole('admin', 'editor');
 
-  router.post('/events', auth, requireJson, json, async (req: ApiRequest, res) => {
+  router.post('/events', auth, writers, requireJson, json, async (req: ApiRequest, res) => {
     const input = parseEventInput(req.body, 'create');
     const request = { userId: req.user!.id, key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)), fingerprint: requestFingerprint('POST', req.path, req.body) };
     const answer = await idempotent(db, request, (saved: EventSaveResult) => ({ status: 201, body: saved, location: `/api/events/${saved.id}` }), () =>
@@ -23,7 +25,7 @@ export function eventsRouter({ db, events, maxBodyBytes }: { db: Database; event
     sendStored(res, answer);
   });
 
-  router.put('/events/:id', auth, requireJson, json, async (req: ApiRequest, res) => {
+  router.put('/events/:id', auth, writers, requireJson, json, async (req: ApiRequest, res) => {
     const id = parseId(req.params.id, 'event');
     const input = parseEventInput(req.body, 'update');
     const request = { userId: req.user!.id, key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)), fingerprint: requestFingerprint('PUT', req.path, req.body) };

@@ -1,9 +1,10 @@
-// What every JSON API router needs: bearer-token auth, a JSON-only gate,
+// What every JSON API router needs: bearer-token auth and roles, a JSON-only gate,
 // bounded query integers and the (possibly replayed) answer of an
 // idempotent write.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Database } from '../../common/database';
-import { authenticateToken, User } from '../auth/users';
+import { ForbiddenError } from '../auth/auth-errors';
+import { authenticateToken, Role, User } from '../auth/users';
 import type { StoredResponse } from '../db/idempotency';
 import { BadRequestError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors';
 
@@ -15,6 +16,14 @@ export function requireToken(db: Database): RequestHandler {
     const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
     if (!match) throw new UnauthorizedError();
     req.user = await authenticateToken(db, match[1]);
+    next();
+  };
+}
+
+/** After requireToken: the token's user must hold one of `roles`, or 403. */
+export function requireRole(...roles: Role[]): RequestHandler {
+  return (req: ApiRequest, _res: Response, next: NextFunction) => {
+    if (!roles.includes(req.user!.role)) throw new ForbiddenError(`this needs the ${roles.join(' or ')} role; the token's user is ${req.user!.role}`);
     next();
   };
 }

@@ -86,6 +86,27 @@ describe('editor JSON API', () => {
     assert.equal(await count('users'), users);
   });
 
+  it('keeps moderators to moderation: their tokens cannot write articles or events', async () => {
+    const article = (await (await api('POST', '/articles', origin.tokens.editor, { title: 'Desk copy', body: '<p>v1</p>' })).json()) as { id: number };
+    const event = (await (await api('POST', '/events', origin.tokens.editor, { title: 'Desk event', body: '<p>v1</p>', startsAt: '2027-03-01T10:00:00Z' })).json()) as { id: number };
+    const [articles, events, revisions] = [await count('articles'), await count('events'), await count('revisions')];
+    for (const [method, path, body] of [
+      ['POST', '/articles', { title: 'By a moderator', body: '<p>x</p>', status: 'published', featured: true }],
+      ['PUT', `/articles/${article.id}`, { title: 'Rewritten by a moderator', status: 'published' }],
+      ['POST', '/events', { title: 'By a moderator', body: '<p>x</p>', startsAt: '2027-03-01T10:00:00Z' }],
+      ['PUT', `/events/${event.id}`, { title: 'Rewritten by a moderator' }],
+    ] as const) {
+      const res = await api(method, path, origin.tokens.moderator, body);
+      assert.equal(res.status, 403, `${method} ${path}`);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'HS_FORBIDDEN');
+    }
+    assert.deepEqual([await count('articles'), await count('events'), await count('revisions')], [articles, events, revisions]);
+    assert.equal((await origin.db('articles').where({ id: article.id }).first('title')).title, 'Desk copy');
+    // Reading stays open to every token.
+    assert.equal((await api('GET', `/articles/${article.id}`, origin.tokens.moderator)).status, 200);
+    assert.equal((await api('GET', `/events/${event.id}`, origin.tokens.moderator)).status, 200);
+  });
+
   it('refuses wrong types, overlong fields, unknown actions and bad JSON with 4xx naming the field', async () => {
     const sections = await count('sections');
     const cases: [string, string, unknown, number, string?][] = [
