@@ -10,9 +10,9 @@ import { sanitizeBody } from './sanitize';
 import { freeSlug, insertId, setTags, translateUniqueViolation } from './item-writes';
 import { slugify } from './slug';
 import { LeadImage, leadImageChanges, leadImagesOf } from '../media/lead-image';
+import { runSaveHooks } from '../db/idempotency';
 
 const ARTICLE_TAGS = { table: 'article_tags', column: 'article_id' } as const;
-import { runSaveHooks } from '../db/idempotency';
 
 export interface Article {
   id: number;
