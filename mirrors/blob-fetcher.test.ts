@@ -63,6 +63,15 @@ async function startSource(blobs: Buffer[], ranges: (string | undefined)[], answ
   return listen(server);
 }
 
+/** Answers every Range with 416 (as if the partial were no prefix of the source's copy); the rest as usual. */
+function refuseRanges(size: number): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
+  return (req, res) => {
+    if (!req.headers.range) return false;
+    res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
+    return true;
+  };
+}
+
 test('a reused keep-alive socket the server closed just before the request is asked again, not counted as a failed source', async () => {
   const store = openStore();
   const blobs = [randomBytes(3000), randomBytes(3000)];
@@ -118,11 +127,7 @@ test('a source answering 416 to a resumed download makes the next attempt start 
   const sha = sha256Hex(body);
   await leavePartial(store, body, 20_000);
   const refusingRanges: (string | undefined)[] = [];
-  const refusing = await startSource([body], refusingRanges, (req, res) => {
-    if (!req.headers.range) return false;
-    res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
-    return true;
-  });
+  const refusing = await startSource([body], refusingRanges, refuseRanges(body.length));
   const goodRanges: (string | undefined)[] = [];
   const good = await startSource([body], goodRanges);
   const failures: string[] = [];
@@ -178,11 +183,7 @@ test('with the only source answering 416, the fetch fails naming it and the next
   const sha = sha256Hex(body);
   await leavePartial(store, body, 4_000);
   const ranges: (string | undefined)[] = [];
-  const source = await startSource([body], ranges, (req, res) => {
-    if (!req.headers.range) return false;
-    res.writeHead(416).end();
-    return true;
-  });
+  const source = await startSource([body], ranges, refuseRanges(body.length));
   const fetcher = createBlobFetcher({ store, sources: () => [source], logger });
   cleanup.push(() => fetcher.close());
 
