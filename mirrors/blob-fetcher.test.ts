@@ -193,3 +193,25 @@ test('with the only source answering 416, the fetch fails naming it and the next
   assert.deepEqual(ranges, ['bytes=4000-', undefined]);
   assert.deepEqual(fs.readFileSync(store.blobPath(sha)), body);
 });
+
+test('a source that ignores the Range and answers 200 is read from byte 0, replacing the partial', async () => {
+  const store = openStore();
+  const body = randomBytes(30_000);
+  const sha = sha256Hex(body);
+  await leavePartial(store, body, 12_000);
+  const ranges: (string | undefined)[] = [];
+  const source = await startSource([body], ranges, (_req, res) => {
+    res.writeHead(200, { 'content-length': body.length }).end(body);
+    return true;
+  });
+  const failures: string[] = [];
+  const fetcher = createBlobFetcher({ store, sources: () => [source], logger, onAttemptFailed: (_s, _h, error) => failures.push(error.message) });
+  cleanup.push(() => fetcher.close());
+
+  await fetcher.fetchAll([{ sha256: sha, size: body.length }]);
+
+  assert.deepEqual(ranges, ['bytes=12000-']);
+  assert.deepEqual(failures, []);
+  assert.deepEqual(fs.readFileSync(store.blobPath(sha)), body);
+  assert.equal(store.partialBytes(sha), 0);
+});
