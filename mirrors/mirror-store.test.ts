@@ -165,6 +165,19 @@ describe('MirrorStore', () => {
     assert.deepEqual(fs.readdirSync(tmp), [`${fresh}.part`]);
   });
 
+  test('on open, a .part that is a dangling link (or no regular file) is removed instead of failing the start', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-store-'));
+    openStore(dir).close();
+    const tmp = path.join(dir, 'blobs', 'tmp');
+    fs.symlinkSync(path.join(dir, 'nowhere'), path.join(tmp, `${sha256Hex('link')}.part`));
+    fs.symlinkSync(path.join(dir, 'index.sqlite'), path.join(tmp, `${sha256Hex('index')}.part`));
+    fs.mkdirSync(path.join(tmp, `${sha256Hex('dir')}.part`));
+    const store = openStore(dir);
+    assert.deepEqual(fs.readdirSync(tmp), []);
+    assert.equal(store.partialBytes(sha256Hex('index')), 0);
+    assert.ok(fs.existsSync(path.join(dir, 'index.sqlite')), 'the link target is untouched');
+  });
+
   test('a resumed download whose earlier bytes were wrong fails the whole-file hash and starts over next time', async () => {
     const store = openStore();
     const body = Buffer.from('y'.repeat(4000));

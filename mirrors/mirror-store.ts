@@ -141,7 +141,9 @@ export class MirrorStore {
     const stale = Date.now() - PART_MAX_AGE_MS;
     for (const name of fs.readdirSync(this.tmpDir)) {
       const file = path.join(this.tmpDir, name);
-      if (!name.endsWith('.part') || fs.statSync(file).mtimeMs < stale) fs.rmSync(file, { force: true });
+      // lstat: a link is no download of ours; no entry: another process (`mirror verify`) just finished it.
+      const stat = fs.lstatSync(file, { throwIfNoEntry: false });
+      if (stat && (!name.endsWith('.part') || !stat.isFile() || stat.mtimeMs < stale)) fs.rmSync(file, { force: true, recursive: true });
     }
     this.db = openSqlite(path.join(dir, 'index.sqlite'));
     this.db.pragma('journal_mode = WAL');
