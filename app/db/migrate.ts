@@ -10,6 +10,7 @@ import * as editor from './migrations/005-editor';
 import * as failover from './migrations/006-failover';
 import * as leadImages from './migrations/007-lead-images';
 import * as mirrorCredentials from './migrations/008-mirror-credentials';
+import * as blobsInWriteOrder from './migrations/009-blobs-in-write-order';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -20,6 +21,7 @@ const migrations: Record<string, Knex.Migration> = {
   '006-failover': failover,
   '007-lead-images': leadImages,
   '008-mirror-credentials': mirrorCredentials,
+  '009-blobs-in-write-order': blobsInWriteOrder,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -12,6 +12,7 @@ import { migrateLatest } from '../../app/db/migrate';
 import { startApp } from '../../app/main';
 import { createApiToken, createUser } from '../../app/auth/users';
 import { startProducer } from '../../producer/main';
+import { lockJournal, writePages } from '../../producer/change-journal';
 import { sharedDatabase, sharedRedisUrl, SharedDatabase } from '../harness/shared';
 import { waitFor } from '../harness/wait';
 
@@ -167,5 +168,19 @@ describe('publish path on MariaDB and Redis', () => {
     controller.abort();
     assert.match(text, /event: hello/);
     assert.match(text, /event: batch/);
+  });
+
+  it('stores a body once however many pages share it, appended in write order (auto-increment key, sha256 unique)', async () => {
+    const [keys] = (await db.raw('SHOW KEYS FROM blobs')) as [{ Key_name: string; Column_name: string; Non_unique: number }[]];
+    assert.deepEqual(keys.filter((k) => k.Key_name === 'PRIMARY').map((k) => k.Column_name), ['id']);
+    assert.ok(keys.some((k) => k.Column_name === 'sha256' && Number(k.Non_unique) === 0), 'sha256 stays unique');
+    const body = Buffer.from(`<p>shared body ${Date.now()}</p>`);
+    const page = (path: string) => ({ path, kind: 'article' as const, op: 'put' as const, body, contentType: 'text/html; charset=utf-8', lastModified: 1 });
+    await db.transaction(async (trx) => writePages(trx, await lockJournal(trx), [page('/test/shared-a')], 1));
+    await db.transaction(async (trx) => writePages(trx, await lockJournal(trx), [page('/test/shared-b'), page('/test/shared-c')], 2));
+    const rows = await db('blobs').where({ sha256: sha256Hex(body) }).select('size');
+    assert.equal(rows.length, 1);
+    assert.equal(Number(rows[0].size), body.length);
+    assert.equal(await db('pages').whereIn('path', ['/test/shared-a', '/test/shared-b', '/test/shared-c']).where({ sha256: sha256Hex(body) }).count({ n: '*' }).first().then((r) => Number(r?.n)), 3);
   });
 });
