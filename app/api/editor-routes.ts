@@ -143,7 +143,11 @@ export function editorApiRoutes(deps: EditorDeps): Router {
   });
   router.get('/articles/:id/propagation', token, async (req, res) => {
     const article = await articles.get(parseId(req.params.id));
-    res.json(await propagationOf(db, article.id, article.url, deps.now()));
+    res.json(await propagationOf(db, { topic: 'article', ...article }, deps.now()));
+  });
+  router.get('/events/:id/propagation', token, async (req, res) => {
+    const event = await eventsOnThisOrigin().get(parseId(req.params.id));
+    res.json(await propagationOf(db, { topic: 'event', ...event }, deps.now()));
   });
 
   // Media.

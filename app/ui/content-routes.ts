@@ -58,7 +58,7 @@ export function contentRoutes(deps: EditorDeps): Router {
   async function showForm(res: express.Response, options: { id?: number; values: ArticleFormValues; error?: HyperstaticError; preview?: string; status?: number; notice?: unknown }) {
     const sections = await listSections(db);
     const article = options.id ? await articles.get(options.id) : undefined;
-    const [revisions, propagation] = article ? await Promise.all([articles.revisions(article.id), propagationOf(db, article.id, article.url, deps.now())]) : [[], undefined];
+    const [revisions, propagation] = article ? await Promise.all([articles.revisions(article.id), propagationOf(db, { topic: 'article', ...article }, deps.now())]) : [[], undefined];
     const images = await leadImageChoices(deps, options.values.leadImage);
     renderPage(views, res, 'article-edit.njk', {
       article, values: options.values, sections, revisions, propagation, preview: options.preview, images,
@@ -82,7 +82,7 @@ export function contentRoutes(deps: EditorDeps): Router {
 
   router.get('/editor/articles/:id/propagation.json', anyone, async (req: WebRequest, res) => {
     const article = await articles.get(parseId(req.params.id));
-    res.json(await propagationOf(db, article.id, article.url, deps.now()));
+    res.json(await propagationOf(db, { topic: 'article', ...article }, deps.now()));
   });
 
   // One handler for "Save" and "Preview": without JavaScript, the preview is

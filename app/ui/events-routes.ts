@@ -11,6 +11,7 @@ import { BadRequestError } from '../errors';
 import type { EditorialEvents } from '../revisions/revisions';
 import { leadImageChoices, parseId } from './content-routes';
 import type { EditorDeps } from './editor-deps';
+import { propagationOf } from './propagation';
 import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
 
@@ -73,14 +74,23 @@ export function eventsRoutes(deps: EditorDeps, events: EditorialEvents): Router 
   async function show(res: express.Response, id: number | undefined, values: EventFormValues, options: { error?: HyperstaticError; status?: number; preview?: string } = {}) {
     const { error } = options;
     const event = id ? await events.get(id) : undefined;
-    const [revisions, images] = await Promise.all([id ? events.revisions(id) : [], leadImageChoices(deps, values.leadImage)]);
+    const [revisions, images, propagation] = await Promise.all([
+      id ? events.revisions(id) : [],
+      leadImageChoices(deps, values.leadImage),
+      event ? propagationOf(deps.db, { topic: 'event', ...event }, deps.now()) : undefined,
+    ]);
     renderPage(views, res, 'event-edit.njk', {
-      event, values, revisions, images, preview: options.preview, error: error?.message, errorField: (error as { field?: string } | undefined)?.field, nav: 'events', publicUrl: deps.publicUrl,
+      event, values, revisions, images, propagation, preview: options.preview, error: error?.message, errorField: (error as { field?: string } | undefined)?.field, nav: 'events', publicUrl: deps.publicUrl,
     }, options.status ?? 200);
   }
 
   router.get('/editor/events/new', editors, async (_req, res) => {
     await show(res, undefined, { title: '', summary: '', body: '', location: '', startsAt: '', endsAt: '', tags: '', status: 'draft', featured: false, leadImage: '', leadImageAlt: '' });
+  });
+
+  router.get('/editor/events/:id/propagation.json', anyone, async (req: WebRequest, res) => {
+    const event = await events.get(parseId(req.params.id));
+    res.json(await propagationOf(deps.db, { topic: 'event', ...event }, deps.now()));
   });
 
   router.get('/editor/events/:id', anyone, async (req: WebRequest, res) => {

@@ -29,8 +29,16 @@ export interface Propagation {
 
 const STALE_REPORT_SECONDS = 60;
 
-export async function propagationOf(db: Database, itemId: number, path: string, now = Date.now()): Promise<Propagation> {
-  const outbox = await db('outbox').where({ topic: 'article', item_id: itemId }).orderBy('id', 'desc').first('created_at', 'done_at');
+/** The item whose public page is followed: its outbox topic, id and page path. */
+export interface PropagatedItem {
+  topic: 'article' | 'event';
+  id: number;
+  url: string;
+}
+
+export async function propagationOf(db: Database, item: PropagatedItem, now = Date.now()): Promise<Propagation> {
+  const path = item.url;
+  const outbox = await db('outbox').where({ topic: item.topic, item_id: item.id }).orderBy('id', 'desc').first('created_at', 'done_at');
   const render: Propagation['render'] = !outbox ? 'unknown' : outbox.done_at == null ? 'queued' : 'rendered';
   const page = await db('pages').where({ path }).first('seq', 'op', 'last_modified');
   const seq = page ? Number(page.seq) : null;

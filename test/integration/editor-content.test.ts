@@ -3,6 +3,8 @@
 // refused with a 4xx (or stored sanitized) and nothing else changes.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { eventPath } from '../../common/site-paths';
+import { lockJournal, writePages } from '../../producer/change-journal';
 import { EditorOrigin, startEditorOrigin, WebClient } from './editor-helpers';
 
 const HOSTILE_BODY = [
@@ -218,5 +220,36 @@ describe('articles in the editor UI', () => {
     assert.equal(Number((await origin.db('outbox').count({ n: '*' }))[0].n), outboxBefore + 2, 'one render per tagged article');
     await web.get('/editor/tags');
     assert.equal((await web.post('/editor/tags/no-such-tag', { _csrf: web.csrf(), name: 'Whatever' })).status, 404);
+  });
+
+  it('shows the propagation panel on an event too, following the event\'s own page and outbox', async () => {
+    await web.get('/editor/events/new');
+    const created = await web.post('/editor/events', { _csrf: web.csrf(), intent: 'save', title: 'Harbour festival', startsAt: '2026-12-05T10:00', body: '<p>x</p>', status: 'published' });
+    assert.equal(created.status, 303);
+    const id = Number(/\/editor\/events\/(\d+)/.exec(created.location!)![1]);
+    const url = eventPath((await origin.db('events').where({ id }).first('slug')).slug);
+    const page = await web.get(`/editor/events/${id}`);
+    assert.match(page.text, new RegExp(`id="propagation" data-url="/editor/events/${id}/propagation.json"`));
+    assert.match(page.text, /saved; waiting for the renderer/);
+
+    // What the producer and two mirrors' reports leave behind: the render done, the page journaled, one mirror a version behind.
+    await origin.db('outbox').where({ topic: 'event', item_id: id }).update({ done_at: Date.now() });
+    const eventPage = { path: url, kind: 'article' as const, op: 'put' as const, body: Buffer.from('<p>Harbour festival</p>'), contentType: 'text/html; charset=utf-8', lastModified: Date.now() };
+    const { head } = await origin.db.transaction(async (trx) => writePages(trx, await lockJournal(trx), [eventPage], Date.now()));
+    const report = { url: '', epoch: 1, head: head!, lag_entries: 0, lag_seconds: 0, connected: true, reported_at: Date.now() };
+    await origin.db('mirror_status').insert([{ name: 'near', cursor: head!, ...report }, { name: 'far', cursor: head! - 1, ...report }]);
+    try {
+      const json = JSON.parse((await web.get(`/editor/events/${id}/propagation.json`)).text) as { path: string; render: string; seq: number; summary: string };
+      assert.equal(json.path, url);
+      assert.equal(json.render, 'rendered');
+      assert.equal(json.seq, head);
+      assert.match(json.summary, /^live on 1\/2 mirrors, 1 lagging \d+ s$/);
+      assert.match((await web.get(`/editor/events/${id}`)).text, /live on 1\/2 mirrors/);
+      const api = await fetch(`${origin.url}/api/events/${id}/propagation`, { headers: { authorization: `Bearer ${origin.tokens.editor}` } });
+      assert.equal(api.status, 200);
+      assert.equal(((await api.json()) as { seq: number }).seq, head);
+    } finally {
+      await origin.db('mirror_status').whereIn('name', ['near', 'far']).delete();
+    }
   });
 });
