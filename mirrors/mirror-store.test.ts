@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -146,6 +147,73 @@ describe('MirrorStore', () => {
     await store.receiveBlob(sha, [body.subarray(3000)], 3000, body.length);
     assert.equal(fs.readFileSync(store.blobPath(sha)).toString(), body.toString());
     assert.equal(store.partialBytes(sha), 0);
+  });
+
+  test('two writers of one blob (the mirror and `mirror verify --repair`) never write one file: the blob in place always hashes to its name', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-store-'));
+    const mirror = openStore(dir);
+    const verify = openStore(dir);
+    const body = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251));
+    const sha = sha256Hex(body);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      yield body.subarray(0, 60_000);
+      await gate;
+      yield body.subarray(60_000);
+    }
+    async function* stalls(): AsyncGenerator<Uint8Array> {
+      yield Buffer.alloc(10_000);
+      throw new Error('connection reset');
+    }
+    const first = mirror.receiveBlob(sha, slow(), 0, body.length);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The second writer starts over while the first is midway, writes other bytes and is cut.
+    await assert.rejects(verify.receiveBlob(sha, stalls(), 0, body.length), /connection reset/);
+    release();
+    await first;
+    assert.equal(sha256Hex(fs.readFileSync(mirror.blobPath(sha))), sha);
+    assert.equal(verify.partialBytes(sha), 0, 'the cut writer\'s partial went with the finished blob');
+  });
+
+  test('a partial download is claimed by one writer: another that asked to resume it meanwhile fails that attempt without touching it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-store-'));
+    const a = openStore(dir);
+    const b = openStore(dir);
+    const body = Buffer.from('y'.repeat(8000) + 'end');
+    const sha = sha256Hex(body);
+    async function* cutAfter(bytes: number): AsyncGenerator<Uint8Array> {
+      yield body.subarray(0, bytes);
+      throw new Error('connection reset');
+    }
+    await assert.rejects(a.receiveBlob(sha, cutAfter(4000), 0, body.length), /connection reset/);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* rest(): AsyncGenerator<Uint8Array> {
+      await gate;
+      yield body.subarray(4000);
+    }
+    const resumed = a.receiveBlob(sha, rest(), 4000, body.length);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await assert.rejects(b.receiveBlob(sha, [body.subarray(4000)], 4000, body.length), /taken by another writer/);
+    release();
+    await resumed;
+    assert.equal(fs.readFileSync(a.blobPath(sha)).toString(), body.toString());
+  });
+
+  test('on open, a partial claimed by a process that died goes back to being resumable; temp files of a live process are left alone', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-store-'));
+    openStore(dir).close();
+    const tmp = path.join(dir, 'blobs', 'tmp');
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const claimed = sha256Hex('claimed by a killed mirror');
+    const inFlight = sha256Hex('being written by a live process');
+    fs.writeFileSync(path.join(tmp, `${claimed}.part.${dead}.0123456789ab`), 'half');
+    fs.writeFileSync(path.join(tmp, `${inFlight}.${process.pid}.0123456789ab`), 'in flight');
+    fs.writeFileSync(path.join(tmp, `${inFlight}.part.${process.pid}.ba9876543210`), 'claimed, in flight');
+    const store = openStore(dir);
+    assert.equal(store.partialBytes(claimed), 4);
+    assert.deepEqual(fs.readdirSync(tmp).sort(), [`${claimed}.part`, `${inFlight}.${process.pid}.0123456789ab`, `${inFlight}.part.${process.pid}.ba9876543210`].sort());
   });
 
   test('on open, a partial download younger than a day is kept; an older one and any other temp file are removed', () => {

@@ -97,6 +97,18 @@ CREATE TABLE IF NOT EXISTS manifest_stage (
 `;
 
 const PART_MAX_AGE_MS = 24 * 3600_000;
+/** A temp file's owner: `SHA.PID.RANDOM` (a blob being written) or `SHA.part.PID.RANDOM` (a claimed partial download). */
+const TEMP_OWNER = /\.(\d+)\.[0-9a-f]{12}$/;
+const CLAIMED_PART = /^([0-9a-f]{64})\.part\.\d+\.[0-9a-f]{12}$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Why a batch cannot follow the stored state, or undefined if it can. Pure. */
 export function batchRefusal(batch: FeedBatch, cursor: number, epoch: number): Error | undefined {
@@ -136,14 +148,21 @@ export class MirrorStore {
     this.blobDir = path.join(dir, 'blobs');
     this.tmpDir = path.join(this.blobDir, 'tmp');
     fs.mkdirSync(this.tmpDir, { recursive: true });
-    // A `.part` file is an interrupted download that a later fetch resumes (HTTP Range); other
-    // temp files, and parts nobody came back for within a day, are worthless.
+    // A `.part` file is an interrupted download that a later fetch resumes (HTTP Range); one
+    // claimed by a process that died (SIGKILL) goes back to being one. Files of a live process
+    // (the mirror, while `mirror verify` opens its store) are in flight: leave them. Other temp
+    // files, and parts nobody came back for within a day, are worthless.
     const stale = Date.now() - PART_MAX_AGE_MS;
     for (const name of fs.readdirSync(this.tmpDir)) {
       const file = path.join(this.tmpDir, name);
-      // lstat: a link is no download of ours; no entry: another process (`mirror verify`) just finished it.
+      // lstat: a link is no download of ours; no entry: another process just finished it.
       const stat = fs.lstatSync(file, { throwIfNoEntry: false });
-      if (stat && (!name.endsWith('.part') || !stat.isFile() || stat.mtimeMs < stale)) fs.rmSync(file, { force: true, recursive: true });
+      if (!stat) continue;
+      const owner = TEMP_OWNER.exec(name);
+      if (owner && stat.isFile() && processAlive(Number(owner[1]))) continue;
+      const claimed = CLAIMED_PART.exec(name);
+      if (claimed && stat.isFile() && stat.mtimeMs >= stale && !fs.existsSync(this.partPath(claimed[1]))) fs.renameSync(file, this.partPath(claimed[1]));
+      else if (!name.endsWith('.part') || !stat.isFile() || stat.mtimeMs < stale) fs.rmSync(file, { force: true, recursive: true });
     }
     this.db = openSqlite(path.join(dir, 'index.sqlite'));
     this.db.pragma('journal_mode = WAL');
@@ -302,11 +321,25 @@ export class MirrorStore {
    * the next attempt to resume from (from this source or another: the name
    * is the hash). A mismatch or an overrun discards the partial and throws
    * BlobMismatchError.
+   *
+   * The writer first claims the partial by renaming it to a name of its own
+   * (atomic), so two writers of one blob (the mirror and `mirror verify
+   * --repair`) never write one file; the one that finds it taken fails this
+   * attempt, and its next one starts from what is then on disk.
    */
   async receiveBlob(sha256: string, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, offset: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
-    const part = this.partPath(sha256);
+    const resting = this.partPath(sha256);
+    const part = `${resting}.${process.pid}.${randomBytes(6).toString('hex')}`;
+    if (offset > 0) {
+      try {
+        await fs.promises.rename(resting, part);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        throw new Error(`the partial download of ${sha256} was taken by another writer; starting over`);
+      }
+    }
     const hash = createHash('sha256');
-    const file = await fs.promises.open(part, offset > 0 ? 'r+' : 'w');
+    const file = await fs.promises.open(part, offset > 0 ? 'r+' : 'wx');
     let closed = false;
     try {
       let position = 0;
@@ -334,9 +367,13 @@ export class MirrorStore {
       closed = true;
       await fs.promises.mkdir(path.dirname(this.blobPath(sha256)), { recursive: true });
       await fs.promises.rename(part, this.blobPath(sha256));
+      // A partial this download did not start from (a source that ignored the Range) is worthless now.
+      await fs.promises.rm(resting, { force: true });
     } catch (error) {
       if (!closed) await file.close().catch(() => undefined);
+      // Interrupted: what arrived becomes the partial the next attempt resumes.
       if (error instanceof BlobMismatchError) await fs.promises.rm(part, { force: true });
+      else await fs.promises.rename(part, resting).catch(() => fs.promises.rm(part, { force: true }));
       throw error;
     }
   }
