@@ -9,7 +9,7 @@ import { ApiRequest, boundedInt, requireJson, requireRole, requireToken } from '
 import type { Knex } from 'knex';
 import { ForbiddenError, TooManyRequestsError } from '../auth/auth-errors';
 import { createApiToken, createUser, listTokens, listUsers, revokeToken, Role, setPassword, setRole, TokenSummary } from '../auth/users';
-import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint, runSaveHooks } from '../db/idempotency';
+import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint, runSaveHooks, scopedKey } from '../db/idempotency';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors';
 import { parseArticleInput } from '../articles/article-input';
 import { slugify } from '../articles/slug';
@@ -52,7 +52,8 @@ export function editorApiRoutes(deps: EditorDeps): Router {
 
   /** Runs a write once per Idempotency-Key and sends its (possibly replayed) answer. */
   async function once<T>(req: ApiRequest, res: Response, userId: number, status: number, save: () => Promise<T>, toBody: (result: T) => unknown = (r) => r): Promise<void> {
-    const request = { userId, key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)), fingerprint: requestFingerprint(req.method, req.originalUrl, req.body) };
+    const key = idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER));
+    const request = { userId, key: userId === ANONYMOUS ? scopedKey(key, clientAddress(req)) : key, fingerprint: requestFingerprint(req.method, req.originalUrl, req.body) };
     const answer = await idempotent(db, request, (result: T) => ({ status, body: toBody(result) }), save);
     if (answer.replayed) res.set('Idempotent-Replayed', 'true');
     res.status(answer.status).json(answer.body);

@@ -33,6 +33,15 @@ export function idempotencyKeyFrom(header: string | undefined): string | undefin
   return header;
 }
 
+/**
+ * Strangers (open publishing) share one user id: their keys are scoped by
+ * the address they come from, so one cannot read back another's answer with
+ * a guessed key, or block another's retry with a different request.
+ */
+export function scopedKey(key: string | undefined, scope: string): string | undefined {
+  return key === undefined ? undefined : `@${createHash('sha256').update(`${scope}\n${key}`).digest('hex')}`;
+}
+
 export function requestFingerprint(method: string, path: string, body: unknown): string {
   return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(body ?? null)}`).digest('hex');
 }

@@ -3,6 +3,7 @@
 // write honours Idempotency-Key; bad input and missing rights get a 4xx
 // naming the problem and change nothing.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { EditorOrigin, startEditorOrigin } from './editor-helpers';
 
@@ -160,6 +161,31 @@ describe('editor JSON API', () => {
     assert.equal((await origin.db('articles').where({ id }).first()).body, '<p>one</p>');
     const propagation = (await (await api('GET', `/articles/${id}/propagation`, origin.tokens.editor)).json()) as { render: string };
     assert.ok(['queued', 'rendered'].includes(propagation.render));
+  });
+
+  it('scopes an anonymous submitter\'s Idempotency-Key to its address: another stranger reusing the key is neither replayed the answer nor refused', async () => {
+    /** POST /api/submissions from another loopback address (Linux routes all of 127/8 to lo). */
+    function submitFrom(localAddress: string, body: unknown, key: string) {
+      const { hostname, port } = new URL(origin.url);
+      const text = JSON.stringify(body);
+      return new Promise<{ status: number; replayed: boolean; body: { id: number } }>((resolve, reject) => {
+        const req = http.request({ host: hostname, port, path: '/api/submissions', method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'idempotency-key': key } }, (res) => {
+          let data = '';
+          res.setEncoding('utf8').on('data', (c: string) => (data += c)).on('end', () => resolve({ status: res.statusCode ?? 0, replayed: res.headers['idempotent-replayed'] === 'true', body: JSON.parse(data) as { id: number } }));
+        });
+        req.on('error', reject);
+        req.end(text);
+      });
+    }
+    const first = await submitFrom('127.0.0.1', { title: 'Scoped one', body: '<p>first stranger</p>' }, 'shared-key');
+    assert.equal(first.status, 201);
+    const retry = await submitFrom('127.0.0.1', { title: 'Scoped one', body: '<p>first stranger</p>' }, 'shared-key');
+    assert.deepEqual([retry.status, retry.replayed, retry.body.id], [201, true, first.body.id], 'the same stranger\'s retry is replayed');
+    const other = await submitFrom('127.0.0.3', { title: 'Scoped two', body: '<p>second stranger</p>' }, 'shared-key');
+    assert.equal(other.status, 201);
+    assert.equal(other.replayed, false);
+    assert.notEqual(other.body.id, first.body.id);
+    assert.ok(await origin.db('articles').where({ title: 'Scoped two' }).first(), 'the second stranger\'s submission is stored');
   });
 
   it('accepts anonymous JSON submissions with the same limits as the form', async () => {
