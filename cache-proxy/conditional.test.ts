@@ -11,6 +11,10 @@ describe('client conditionals', () => {
     assert.equal(notModified({ 'if-none-match': 'W/"v0", W/"v1"' }, stored), true);
     assert.equal(notModified({ 'if-none-match': '*' }, stored), true);
     assert.equal(notModified({ 'if-none-match': '"v2"' }, stored), false);
+    // Commas are legal inside an entity tag: the list is read tag by tag.
+    assert.equal(notModified({ 'if-none-match': '"a,b", "v1"' }, stored), true);
+    assert.equal(notModified({ 'if-none-match': '"x,y"' }, { etag: '"x,y"' }), true);
+    assert.equal(notModified({ 'if-none-match': '"x"' }, { etag: '"x,y"' }), false);
   });
 
   it('ignores If-Modified-Since when If-None-Match is present', () => {
@@ -37,6 +41,11 @@ describe('ranges of a stored body', () => {
     assert.deepEqual(selectRange({ range: 'bytes=0-1,4-5' }, {}, 10), { kind: 'full' });
     assert.deepEqual(selectRange({ range: 'bytes=0-1', 'if-range': '"old"' }, { etag: '"new"' }, 10), { kind: 'full' });
     assert.deepEqual(selectRange({ range: 'bytes=0-1', 'if-range': '"new"' }, { etag: '"new"' }, 10), { kind: 'partial', start: 0, end: 1 });
+    // §13.1.5: If-Range compares strongly, so a weak tag on either side means the whole body.
+    assert.deepEqual(selectRange({ range: 'bytes=0-1', 'if-range': 'W/"new"' }, { etag: 'W/"new"' }, 10), { kind: 'full' });
+    assert.deepEqual(selectRange({ range: 'bytes=0-1', 'if-range': '"new"' }, { etag: 'W/"new"' }, 10), { kind: 'full' });
+    const modified = 'Mon, 01 Jun 2026 10:00:00 GMT';
+    assert.deepEqual(selectRange({ range: 'bytes=0-1', 'if-range': modified }, { 'last-modified': modified }, 10), { kind: 'partial', start: 0, end: 1 });
   });
 });
 

@@ -9,9 +9,10 @@ export function notModified(request: HeaderMap, response: HeaderMap): boolean {
   if (ifNoneMatch !== undefined) {
     if (ifNoneMatch.trim() === '*') return true;
     if (etag === undefined) return false;
-    // Weak comparison (§8.8.3.2) is the rule for If-None-Match.
-    const ours = etag.trim().replace(/^W\//, '');
-    return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === ours);
+    // Weak comparison (§8.8.3.2) is the rule for If-None-Match. Tags are
+    // quoted strings that may hold commas, so the list is read tag by tag.
+    const ours = opaqueTag(etag.trim());
+    return ours !== undefined && entityTags(ifNoneMatch).some((tag) => opaqueTag(tag) === ours);
   }
   const ifModifiedSince = Date.parse(single(request['if-modified-since']) ?? '');
   const lastModified = Date.parse(single(response['last-modified']) ?? '');
@@ -35,8 +36,9 @@ export function selectRange(request: HeaderMap, response: HeaderMap, length: num
   const range = single(request.range);
   if (!range) return { kind: 'full' };
   const ifRange = single(request['if-range']);
-  // §13.1.5: If-Range with a validator that no longer matches means "send it all".
-  if (ifRange !== undefined && ifRange !== single(response.etag) && ifRange !== single(response['last-modified'])) return { kind: 'full' };
+  // §13.1.5: If-Range with a validator that no longer matches means "send it all";
+  // an entity tag must match strongly (a weak one never does).
+  if (ifRange !== undefined && !ifRangeMatches(ifRange.trim(), response)) return { kind: 'full' };
   const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
   if (!match || (match[1] === '' && match[2] === '')) return { kind: 'full' };
   let start: number;
@@ -53,6 +55,27 @@ export function selectRange(request: HeaderMap, response: HeaderMap, length: num
   }
   if (start >= length) return { kind: 'unsatisfiable' };
   return { kind: 'partial', start, end };
+}
+
+const ENTITY_TAG = /(?:W\/)?"[^"]*"/g;
+
+/** The entity tags of an If-None-Match list (RFC 9110 §8.8.3: `W/"x", "y,z"`). */
+function entityTags(list: string): string[] {
+  return list.match(ENTITY_TAG) ?? [];
+}
+
+/** A tag's opaque part, for weak comparison: `W/"x"` and `"x"` are both `"x"`. */
+function opaqueTag(tag: string): string | undefined {
+  const match = /^(?:W\/)?("[^"]*")$/.exec(tag);
+  return match?.[1];
+}
+
+function ifRangeMatches(ifRange: string, response: HeaderMap): boolean {
+  if (ifRange.startsWith('"') || ifRange.startsWith('W/')) {
+    const etag = single(response.etag)?.trim();
+    return !ifRange.startsWith('W/') && etag !== undefined && !etag.startsWith('W/') && etag === ifRange;
+  }
+  return ifRange === single(response['last-modified']);
 }
 
 function single(value: string | string[] | undefined): string | undefined {
