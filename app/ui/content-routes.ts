@@ -6,7 +6,7 @@ import { HyperstaticError } from '../../common/errors';
 import type { ArticleInput } from '../articles/article-input';
 import { sanitizeBody } from '../articles/sanitize';
 import { slugify } from '../articles/slug';
-import { BadRequestError, ConflictError } from '../errors';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors';
 import { parseArticleForm, formValues, ArticleFormValues } from './article-form';
 import { dashboardCounts, listArticles, listSections, parseArticleFilter } from './content-queries';
 import type { EditorDeps } from './editor-deps';
@@ -25,7 +25,11 @@ export function parseId(raw: unknown, what = 'id'): number {
 export async function leadImageChoices(deps: EditorDeps, chosen: string): Promise<MediaItem[]> {
   const recent = await deps.media.list({ limit: LEAD_IMAGE_CHOICES, offset: 0, kind: 'image' });
   if (chosen === '' || recent.some((m) => m.sha256 === chosen)) return recent;
-  const current = await deps.media.get(chosen).catch(() => undefined);
+  // A chosen image that is not in the library (a form posted with a stale or made-up hash) is simply not offered; a database error is not hidden.
+  const current = await deps.media.get(chosen).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  });
   return current?.kind === 'image' ? [current, ...recent] : recent;
 }
 
