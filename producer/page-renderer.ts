@@ -9,9 +9,11 @@ import {
 } from '../common/site-paths';
 import type { PageRef, Position, Topic } from './affected-pages';
 import type { RenderedPage } from './change-journal';
+import { ArticleCard, EventCard, parseState, StoredState } from './item-state';
 import { articleView, eventView, Renderer } from './renderer';
 import {
-  ArticleRow, bucketSize, bucketsOf, EventRow, listArticles, listBucket, listEvents, listingName, loadArticles, loadEvents, rankInBucket, sitemapEntries,
+  ArticleRow, articleOfCard, bucketSize, bucketsOf, EventRow, eventOfCard, ListedCard, listArticles, listBucket, listEvents, listingName, loadArticles, loadEvents, rankInBucket,
+  sitemapEntries,
 } from './site-queries';
 
 export const HTML = 'text/html; charset=utf-8';
@@ -119,6 +121,19 @@ async function renderOne(ctx: PageContext, ref: Exclude<PageRef, { kind: 'index-
   }
 }
 
+/**
+ * An item's listing card, the `<li>` archive pages list: rendered once per
+ * item (stored in render_state.card_html), not once per listing it is on.
+ */
+export function renderCard(renderer: Renderer, state: StoredState): string {
+  const item = state.topic === 'event' ? eventView(eventOfCard(state.card as EventCard)) : articleView(articleOfCard(state.card as ArticleCard));
+  return renderer.render('card.njk', { item, events: state.topic === 'event' }).trim();
+}
+
+function cardOf(renderer: Renderer, listed: ListedCard): string {
+  return listed.html ?? renderCard(renderer, parseState(listed.state));
+}
+
 export function renderNotFound(ctx: PageContext): RenderedPage {
   return page(NOT_FOUND_PATH, 'index', ctx.renderer.render('404.njk', {}), HTML, ctx.now);
 }
@@ -182,9 +197,10 @@ async function renderBucket(ctx: PageContext, key: IndexKey, bucket: string, at:
     const range = { offset: (n - 1) * ARCHIVE_PAGE_SIZE, limit: ARCHIVE_PAGE_SIZE };
     const listed = whole ? whole.slice(range.offset, range.offset + range.limit) : await listBucket(db, key, bucket, range);
     // Articles newest first on each page, as everywhere else; the calendar in date order.
-    const items = events ? listed.map((e) => eventView(e as EventRow)) : listed.map((a) => articleView(a as ArticleRow)).reverse();
+    const cards = listed.map((c) => cardOf(renderer, c));
+    if (!events) cards.reverse();
     const context = {
-      title, month: bucket, page: n, items, events, rootUrl: indexRootPath(key),
+      title, month: bucket, page: n, cards, events, rootUrl: indexRootPath(key),
       earlier: n > 1 ? indexMonthPath(key, bucket, n - 1) : undefined,
       later: n < last ? indexMonthPath(key, bucket, n + 1) : undefined,
     };

@@ -21,7 +21,7 @@ import { ARCHIVE_PAGE_SIZE, articlePath, eventPath, IndexKey } from '../common/s
 import type { PageRef } from './affected-pages';
 import { chunks, lockJournal, RenderedPage, writePages } from './change-journal';
 import { articleState, entriesOf, eventState, serializeState, StoredState } from './item-state';
-import { HTML, monthsAhead, PageContext, renderItem, renderNotFound, renderRef } from './page-renderer';
+import { HTML, monthsAhead, PageContext, renderCard, renderItem, renderNotFound, renderRef } from './page-renderer';
 import type { Renderer } from './renderer';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './site-queries';
 
@@ -56,6 +56,8 @@ export interface RebuildResult {
   pages: number;
   written: number;
   seconds: number;
+  /** Time and pages per phase in this run (a resumed run has only the phases it ran). */
+  phases: Partial<Record<Exclude<RebuildPhase, 'done'>, { seconds: number; pages: number }>>;
 }
 
 interface State {
@@ -113,7 +115,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   };
 
 
-  type Prepared = { ids: number[]; rendered: Map<number, { state: StoredState; json: string; page?: RenderedPage; updatedAt: number }> };
+  type Prepared = { ids: number[]; rendered: Map<number, Listed & { page?: RenderedPage }> };
   let prefetched: { table: string; after: number; batch: Promise<Prepared> } | undefined;
   const prepareItems = async (table: 'articles' | 'events', after: number): Promise<Prepared> => {
     const ids = (await db(table).where('id', '>', after).orderBy('id').limit(batchSize).select('id')).map((r) => Number(r.id));
@@ -124,7 +126,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     for (const row of rows) {
       const s = topic === 'article' ? articleState(row as ArticleRow) : eventState(row as EventRow);
       const page = s.visible ? await renderItem(ctx, topic, row, s.slug, true) : undefined;
-      rendered.set(row.id, { state: s, json: serializeState(s), page, updatedAt: row.updatedAt });
+      rendered.set(row.id, { state: s, json: serializeState(s), card: renderCard(renderer, s), page, updatedAt: row.updatedAt });
     }
     await saveListings(db, table, rendered, now());
     return { ids, rendered };
@@ -170,7 +172,18 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     prefetchedIndexes = { cursor, batch };
   };
 
+  const phases: RebuildResult['phases'] = {};
+  let mark = { phase: state.phase, at: now(), pages: state.pages };
+  /** Adds the time and pages since the last mark to the phase that was running. */
+  const tally = () => {
+    if (mark.phase !== 'done') {
+      const sum = phases[mark.phase] ?? { seconds: 0, pages: 0 };
+      phases[mark.phase] = { seconds: sum.seconds + (now() - mark.at) / 1000, pages: sum.pages + state.pages - mark.pages };
+    }
+    mark = { phase: state.phase, at: now(), pages: state.pages };
+  };
   while (state.phase !== 'done') {
+    if (state.phase !== mark.phase) tally();
     if (signal?.aborted) break;
     const phase = state.phase;
     const nextPhase = PHASES[PHASES.indexOf(phase) + 1];
@@ -263,8 +276,9 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       });
     }
   }
+  tally();
   if (prefetchedIndexes) await prefetchedIndexes.batch.then((b) => b.rendered).catch(() => undefined);
-  return { completed: state.phase === 'done', resumed, pages: state.pages, written: state.written, seconds: (now() - started) / 1000 };
+  return { completed: state.phase === 'done', resumed, pages: state.pages, written: state.written, seconds: (now() - started) / 1000, phases };
 }
 
 /**
@@ -275,7 +289,15 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
  * one that lands meanwhile waits, then its job writes after this. Committed
  * before the batch's cursor, so a resumed rebuild finds them already equal.
  */
-async function saveListings(db: Database, table: 'articles' | 'events', rendered: Map<number, { state: StoredState; json: string; updatedAt: number }>, at: number): Promise<void> {
+/** An item as a rebuild batch read it: its state, and its listing card rendered from that. */
+interface Listed {
+  state: StoredState;
+  json: string;
+  card: string;
+  updatedAt: number;
+}
+
+async function saveListings(db: Database, table: 'articles' | 'events', rendered: Map<number, Listed>, at: number): Promise<void> {
   if (rendered.size === 0) return;
   const topic = table === 'articles' ? 'article' : 'event';
   const mysql = String(db.client.config.client).includes('mysql');
@@ -286,18 +308,19 @@ async function saveListings(db: Database, table: 'articles' | 'events', rendered
         const current = mysql ? await q.forUpdate() : await q;
         const fresh = current.filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at)).map((r) => Number(r.id));
         const stored = new Map(
-          (await trx('render_state').where({ topic }).whereIn('item_id', fresh).select('item_id', 'state')).map((r) => [Number(r.item_id), String(r.state)]),
+          (await trx('render_state').where({ topic }).whereIn('item_id', fresh).select('item_id', 'state', 'card_html')).map((r) => [Number(r.item_id), { state: String(r.state), card: r.card_html }]),
         );
-        // Listing rows are rewritten only for items whose state moved.
-        const changed = fresh.filter((id) => stored.get(id) !== rendered.get(id)!.json);
+        // Listing rows are rewritten only for items whose state moved; a card also when the templates changed.
+        const moved = fresh.filter((id) => stored.get(id)?.state !== rendered.get(id)!.json);
+        const changed = fresh.filter((id) => stored.get(id)?.state !== rendered.get(id)!.json || stored.get(id)?.card !== rendered.get(id)!.card);
         if (changed.length === 0) return;
         // Items never listed before (a first rebuild) have no rows to replace.
-        const listed = changed.filter((id) => stored.has(id));
+        const listed = moved.filter((id) => stored.has(id));
         if (listed.length) await trx('index_entries').where({ topic }).whereIn('item_id', listed).delete();
-        for (const chunk of chunks(changed.flatMap((id) => entriesOf(rendered.get(id)!.state)), 400)) await trx('index_entries').insert(chunk);
+        for (const chunk of chunks(moved.flatMap((id) => entriesOf(rendered.get(id)!.state)), 400)) await trx('index_entries').insert(chunk);
         // Keep the stored version: it is what keeps an older job from rendering over a newer one.
-        const states = changed.map((id) => ({ topic, item_id: id, state: rendered.get(id)!.json, version: 0, rendered_at: at }));
-        await trx('render_state').insert(states).onConflict(['topic', 'item_id']).merge(['state', 'rendered_at']);
+        const states = changed.map((id) => ({ topic, item_id: id, state: rendered.get(id)!.json, card_html: rendered.get(id)!.card, version: 0, rendered_at: at }));
+        await trx('render_state').insert(states).onConflict(['topic', 'item_id']).merge(['state', 'card_html', 'rendered_at']);
       });
       return;
     } catch (error) {

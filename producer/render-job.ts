@@ -17,7 +17,7 @@ import { isUnrecoverable, RenderHandler, RenderJob, UnrecoverableJobError } from
 import { affectedPages } from './affected-pages';
 import { BatchResult, lockJournal, RenderedPage, writePages } from './change-journal';
 import { articleState, entriesOf, eventState, parseState, serializeState, StoredState } from './item-state';
-import { renderItem, renderRef } from './page-renderer';
+import { renderCard, renderItem, renderRef } from './page-renderer';
 import type { Renderer } from './renderer';
 import { ArticleRow, EventRow, loadArticles, loadEvents, adjustBuckets } from './site-queries';
 
@@ -76,7 +76,7 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
       // Listing rows and the item's card first: the index pages below read them.
       await saveListingState(trx, after);
       await trx('render_state')
-        .insert({ topic: job.topic, item_id: job.itemId, state: serializeState(after), version: upTo, rendered_at: at })
+        .insert({ topic: job.topic, item_id: job.itemId, state: serializeState(after), card_html: renderCard(renderer, after), version: upTo, rendered_at: at })
         .onConflict(['topic', 'item_id'])
         .merge();
       const pages: RenderedPage[] = [];

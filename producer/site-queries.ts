@@ -2,6 +2,7 @@
 // (key, bucket) or (key, newest first): bounded by the page's own items,
 // never by the size of the site.
 import type { Knex } from 'knex';
+import type { ArticleCard, EventCard } from './item-state';
 
 type Db = Knex | Knex.Transaction;
 
@@ -172,29 +173,48 @@ async function cards<T>(db: Db, topic: 'article' | 'event', ids: number[]): Prom
 
 /** Articles of a listing, in listing order (listing fields only: no body, no tags). */
 export async function listArticles(db: Db, key: string, options: ListingOptions): Promise<ArticleRow[]> {
-  const list = await cards<Omit<ArticleRow, 'body' | 'tags' | 'status' | 'featured' | 'updatedAt'>>(db, 'article', await listingIds(db, key, options));
-  return list.map((c) => ({ ...c, body: '', tags: [], status: 'published', featured: false, updatedAt: c.publishedAt ?? 0 }));
+  return (await cards<ArticleCard>(db, 'article', await listingIds(db, key, options))).map(articleOfCard);
 }
 
 export async function listEvents(db: Db, options: ListingOptions): Promise<EventRow[]> {
-  const list = await cards<Omit<EventRow, 'body' | 'tags' | 'status' | 'featured' | 'updatedAt'>>(db, 'event', await listingIds(db, 'events', options));
-  return list.map((c) => ({ ...c, body: '', tags: [], status: 'published', featured: false, updatedAt: 0 }));
+  return (await cards<EventCard>(db, 'event', await listingIds(db, 'events', options))).map(eventOfCard);
+}
+
+/** A listed article as a row (listing fields only: no body, no tags), built field by field (see articleView). */
+export function articleOfCard(c: ArticleCard): ArticleRow {
+  return {
+    id: c.id, slug: c.slug, title: c.title, summary: c.summary, body: '', status: 'published', featured: false, leadImage: c.leadImage,
+    section: c.section, tags: [], author: c.author, publishedAt: c.publishedAt, updatedAt: c.publishedAt ?? 0,
+  };
+}
+
+export function eventOfCard(c: EventCard): EventRow {
+  return {
+    id: c.id, slug: c.slug, title: c.title, summary: c.summary, body: '', location: c.location, startsAt: c.startsAt, endsAt: c.endsAt,
+    status: 'published', featured: false, leadImage: c.leadImage, tags: [], updatedAt: 0,
+  };
+}
+
+/** A listed item's card: its rendered `<li>` (null when stored before cards were kept), and its stored state to render it from then. */
+export interface ListedCard {
+  html: string | null;
+  state: string;
 }
 
 /**
  * One month of a listing oldest first, cards joined in one query (a page of
  * it with `range`): archive pages read it, the full rebuild a whole month at once.
  */
-export async function listBucket(db: Db, key: string, bucket: string, range?: { offset: number; limit: number }): Promise<(ArticleRow | EventRow)[]> {
+export async function listBucket(db: Db, key: string, bucket: string, range?: { offset: number; limit: number }): Promise<ListedCard[]> {
   const q = db('index_entries')
     .join('render_state', (j) => j.on('render_state.topic', 'index_entries.topic').andOn('render_state.item_id', 'index_entries.item_id'))
     .where('index_entries.index_key', key)
     .where('index_entries.bucket', bucket)
     .orderBy([{ column: 'index_entries.sort_at' }, { column: 'index_entries.topic' }, { column: 'index_entries.item_id' }])
-    .select('render_state.state');
+    // The state only where the card is missing: it is several times the card's size.
+    .select('render_state.card_html', db.raw('case when render_state.card_html is null then render_state.state end as state'));
   if (range) q.limit(range.limit).offset(range.offset);
-  const listed = (await q).map((r) => (JSON.parse(String(r.state)) as { card: ArticleRow & EventRow }).card);
-  return listed.map((c) => ({ ...c, body: '', tags: [], status: 'published', featured: false, updatedAt: c.publishedAt ?? 0 }));
+  return (await q).map((r) => ({ html: r.card_html == null ? null : String(r.card_html), state: r.state == null ? '' : String(r.state) }));
 }
 
 /** Non-empty buckets of a listing, newest first. */

@@ -11,6 +11,7 @@ import * as failover from './migrations/006-failover';
 import * as leadImages from './migrations/007-lead-images';
 import * as mirrorCredentials from './migrations/008-mirror-credentials';
 import * as blobsInWriteOrder from './migrations/009-blobs-in-write-order';
+import * as cardHtml from './migrations/010-card-html';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -22,6 +23,7 @@ const migrations: Record<string, Knex.Migration> = {
   '007-lead-images': leadImages,
   '008-mirror-credentials': mirrorCredentials,
   '009-blobs-in-write-order': blobsInWriteOrder,
+  '010-card-html': cardHtml,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -46,7 +46,10 @@ export function register(program: Command): void {
           ? `rebuilt ${result.pages} pages (${result.written} changed) in ${result.seconds.toFixed(1)} s: ${rate.toFixed(0)} pages/s, peak RSS ${peakRssMb.toFixed(0)} MB${result.resumed ? ' (resumed)' : ''}\n`
           : `interrupted after ${result.pages} pages; run \`hyperstatic rebuild\` again to resume\n`,
       );
-      if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, pagesPerSecond: rate, peakRssMb })}\n`);
+      // CPU seconds of this process: steadier than wall time on a shared machine.
+      const usage = process.resourceUsage();
+      const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
+      if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, pagesPerSecond: rate, peakRssMb, cpuSeconds })}\n`);
       process.exitCode = result.completed ? 0 : 130;
     });
 }
