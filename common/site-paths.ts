@@ -8,6 +8,12 @@
 export const HOME_PATH = '/';
 export const NOT_FOUND_PATH = '/404.html';
 export const SITEMAP_INDEX_PATH = '/sitemap.xml';
+/** Static files named by their content hash: immutable, so caches keep them for a year. */
+export const ASSETS_PREFIX = '/assets/';
+
+export function stylesheetPath(hash: string): string {
+  return `${ASSETS_PREFIX}site-${hash}.css`;
+}
 
 export function articlePath(slug: string): string {
   return `/news/${slug}`;

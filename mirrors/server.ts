@@ -8,6 +8,7 @@ import { BLOB_PATH, FEED_PATH, type PageKind } from '../common/feed-format';
 import { SHA256_HEX } from '../common/hash';
 import type { Logger } from '../common/logger';
 import { sendJson, type Ops } from '../common/ops';
+import { ASSETS_PREFIX } from '../common/site-paths';
 import type { FeedHub } from './feed-hub';
 import { decideRange, etagOf, isNotModified } from './http-conditional';
 import type { MirrorStore } from './mirror-store';
@@ -158,6 +159,8 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
       'x-content-type-options': 'nosniff',
     };
     if (SHORT_TTL_KINDS.has(page.kind)) headers['cache-control'] = `public, max-age=${options.indexMaxAge}`;
+    // Named by their content hash: a changed file gets a new path.
+    else if (page.path.startsWith(ASSETS_PREFIX)) headers['cache-control'] = 'public, max-age=31536000, immutable';
     if (page.op === 'gone') {
       sendFile(req, res, store.blobPath(page.sha256), 410, headers);
       return;

@@ -20,6 +20,7 @@ export const HTML = 'text/html; charset=utf-8';
 const RSS = 'application/rss+xml; charset=utf-8';
 const ATOM = 'application/atom+xml; charset=utf-8';
 const XML = 'application/xml; charset=utf-8';
+const CSS = 'text/css; charset=utf-8';
 export const LATEST = 20;
 const FEATURED = 3;
 const FEED_ITEMS = 20;
@@ -132,6 +133,11 @@ export function renderCard(renderer: Renderer, state: StoredState): string {
 
 function cardOf(renderer: Renderer, listed: ListedCard): string {
   return listed.html ?? renderCard(renderer, parseState(listed.state));
+}
+
+/** The stylesheet pages link to: written by every rebuild and when a producer starts, so a new name is live before pages link it. */
+export function stylesheetPage(renderer: Renderer, now: number): RenderedPage {
+  return { path: renderer.stylesheet.path, kind: 'media', op: 'put', body: renderer.stylesheet.body, contentType: CSS, lastModified: now };
 }
 
 export function renderNotFound(ctx: PageContext): RenderedPage {

@@ -21,7 +21,7 @@ import { ARCHIVE_PAGE_SIZE, articlePath, eventPath, IndexKey } from '../common/s
 import type { PageRef } from './affected-pages';
 import { chunks, lockJournal, RenderedPage, writePages } from './change-journal';
 import { articleState, entriesOf, eventState, serializeState, StoredState } from './item-state';
-import { HTML, monthsAhead, PageContext, renderCard, renderItem, renderNotFound, renderRef } from './page-renderer';
+import { HTML, monthsAhead, PageContext, renderCard, renderItem, renderNotFound, renderRef, stylesheetPage } from './page-renderer';
 import type { Renderer } from './renderer';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './site-queries';
 
@@ -96,12 +96,15 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   /** Our own journal appends, [first, last] seq: whatever else appears in the journal came from another writer. */
   const ours: [number, number][] = [];
 
+  /** The stylesheet every page links to rides in this run's first batch: no page is live before it. */
+  let stylesheetPending = true;
   /** Writes one batch and the new rebuild state in one transaction. */
   const commit = async (next: Pick<State, 'phase' | 'cursor'>, work: (trx: Knex.Transaction, ctx: PageContext, head: number) => Promise<RenderedPage[]>) => {
     const at = now();
     const result = await db.transaction(async (trx) => {
       const lock = await lockJournal(trx);
       const pages = await work(trx, { db: trx, renderer, now: at }, lock.head);
+      if (stylesheetPending) pages.unshift(stylesheetPage(renderer, at));
       const from = lock.head + 1;
       const written = await writePages(trx, lock, pages, at);
       const updated = { ...state, ...next, pages: state.pages + pages.length, written: state.written + written.written.length };
@@ -109,6 +112,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       return { updated, range: written.head === undefined ? undefined : ([from, written.head] as [number, number]) };
     });
     state = result.updated;
+    stylesheetPending = false;
     if (result.range) ours.push(result.range);
     if (ours.length > 64) ours.shift();
     report();

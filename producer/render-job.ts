@@ -17,7 +17,7 @@ import { isUnrecoverable, RenderHandler, RenderJob, UnrecoverableJobError } from
 import { affectedPages } from './affected-pages';
 import { BatchResult, lockJournal, RenderedPage, writePages } from './change-journal';
 import { articleState, entriesOf, eventState, parseState, serializeState, StoredState } from './item-state';
-import { renderCard, renderItem, renderRef } from './page-renderer';
+import { renderCard, renderItem, renderRef, stylesheetPage } from './page-renderer';
 import type { Renderer } from './renderer';
 import { ArticleRow, EventRow, loadArticles, loadEvents, adjustBuckets } from './site-queries';
 
@@ -88,7 +88,8 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
         } else pages.push(...(await renderRef(ctx, ref)));
       }
       pagesRendered.inc(pages.length);
-      const result = await writePages(trx, lock, pages, at);
+      // The stylesheet these pages link to (journaled only when a deploy changed it, so it is live before them).
+      const result = await writePages(trx, lock, [stylesheetPage(renderer, at), ...pages], at);
       await trx('outbox').where({ topic: job.topic, item_id: job.itemId }).where('id', '<=', upTo).whereNull('done_at').update({ done_at: at });
       return result;
     });

@@ -1,8 +1,10 @@
 // nunjucks rendering of public pages. Autoescape is on: only article and
 // event bodies, sanitized on save, are marked safe in the templates.
+import fs from 'node:fs';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import { articlePath, eventPath, indexMonthPath, indexRootPath, monthOf } from '../common/site-paths';
+import { sha256Hex } from '../common/hash';
+import { articlePath, eventPath, indexMonthPath, indexRootPath, monthOf, stylesheetPath } from '../common/site-paths';
 import { UnrecoverableJobError } from '../common/render-queue';
 import type { ArticleRow, EventRow } from './site-queries';
 
@@ -13,12 +15,19 @@ export interface SiteInfo {
 
 export interface Renderer {
   render(template: string, context: Record<string, unknown>): string;
+  /** The site's stylesheet (templates/site.css) and the content-hashed path every page links it from. */
+  readonly stylesheet: { path: string; body: Buffer };
 }
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
 export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirname, 'templates')): Renderer {
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(templatesDir, { noCache: false }), { autoescape: true, throwOnUndefined: false });
+  // One shared file instead of ~2 KB of inline CSS in every page: a third less
+  // to store, journal and mirror per page, and readers' browsers cache it.
+  const css = fs.readFileSync(path.join(templatesDir, 'site.css'));
+  const stylesheet = { path: stylesheetPath(sha256Hex(css).slice(0, 16)), body: css };
+  env.addGlobal('stylesheet', stylesheet.path);
   env.addFilter('isodate', (ms: number | null) => (ms == null ? '' : new Date(ms).toISOString()));
   env.addFilter('rfc822', (ms: number | null) => (ms == null ? '' : new Date(ms).toUTCString()));
   // Intl formatters are built once: toLocale*String builds one per call, which dominated rebuild profiles.
@@ -31,6 +40,7 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
     return m ? `${MONTHS[Number(m[2]) - 1]} ${m[1]}` : month;
   });
   return {
+    stylesheet,
     render(template, context) {
       try {
         return env.render(template, { site, ...context });

@@ -36,11 +36,16 @@ describe('mirror following the change feed', () => {
       { path: '/articles/hello/', body: '<h1>Hello</h1>', kind: 'article', lastModified },
       { path: '/', body: '<a href="/articles/hello/">Hello</a>', kind: 'index', lastModified },
       { path: '/feed.xml', body: '<rss/>', kind: 'feed', contentType: 'application/rss+xml' },
+      { path: '/assets/site-0123456789abcdef.css', body: 'body{margin:0}', kind: 'media', contentType: 'text/css; charset=utf-8' },
     ]);
     o.publish(built);
     const m = await mirror({ origins: [o.url] });
-    await m.waitForCursor(3, 5000);
-    assert.equal(m.cursor(), 3);
+    await m.waitForCursor(4, 5000);
+    assert.equal(m.cursor(), 4);
+
+    const css = await rawGet(m.url, '/assets/site-0123456789abcdef.css');
+    assert.equal(css.text, 'body{margin:0}');
+    assert.equal(css.headers['cache-control'], 'public, max-age=31536000, immutable', 'assets are named by their hash: cached for a year');
 
     const article = await rawGet(m.url, '/articles/hello/');
     assert.equal(article.status, 200);
@@ -75,13 +80,13 @@ describe('mirror following the change feed', () => {
     assert.equal(redirect.headers.location, '/articles/hello/');
 
     const status = (await (await fetch(`${m.url}/_mirror/status`)).json()) as Record<string, unknown>;
-    assert.equal(status.cursor, 3);
+    assert.equal(status.cursor, 4);
     assert.equal(status.epoch, 1);
     assert.equal(status.lagSeconds, 0);
     assert.equal(status.source, o.url);
 
     const metrics = await (await fetch(`${m.url}/metrics`)).text();
-    assert.match(metrics, /hyperstatic_mirror_cursor(\{[^}]*\})? 3\n/);
+    assert.match(metrics, /hyperstatic_mirror_cursor(\{[^}]*\})? 4\n/);
     assert.match(metrics, /hyperstatic_mirror_batches_applied_total(\{[^}]*\})? 1\n/);
     assert.equal((await fetch(`${m.url}/healthz`)).status, 200);
     assert.equal((await fetch(`${m.url}/readyz`)).status, 200);

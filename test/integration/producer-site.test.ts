@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { monthOf } from '../../common/site-paths';
+import { createRenderer } from '../../producer/renderer';
 import { sharedRedisUrl } from '../harness/shared';
 import { api, entriesAfter, journalHead, page, save, settled, Site, startSite } from './producer-helpers';
 
@@ -25,19 +26,23 @@ describe('producer: the pages a save affects', () => {
     await settled(site.db);
     const entries = await entriesAfter(site.db, head);
     const paths = entries.map((e) => e.path).sort();
+    // The site's first render also publishes the stylesheet its pages link to.
+    const stylesheet = createRenderer({ name: 'x', publicUrl: 'http://x' }).stylesheet.path;
     assert.deepEqual(paths, [
-      '/', '/articles', `/articles/${month}`,
+      stylesheet, '/', '/articles', `/articles/${month}`,
       '/feeds/sections/news.atom.xml', '/feeds/sections/news.rss.xml', '/feeds/site.atom.xml', '/feeds/site.rss.xml',
       '/feeds/tags/harbour.atom.xml', '/feeds/tags/harbour.rss.xml', '/feeds/tags/housing.atom.xml', '/feeds/tags/housing.rss.xml',
       saved.url, '/sections/news', `/sections/news/${month}`, '/sitemap.xml', '/sitemaps/articles-0.xml',
       '/tags/harbour', `/tags/harbour/${month}`, '/tags/housing', `/tags/housing/${month}`,
     ].sort());
     assert.equal(new Set(entries.map((e) => e.batch)).size, 1, 'one save, one batch');
-    assert.equal(entries[0].path, saved.url, 'the article comes before every index that links to it');
+    assert.deepEqual(entries.slice(0, 2).map((e) => e.path), [stylesheet, saved.url], 'the stylesheet, then the article, come before every index that links to it');
     for (const path of ['/', '/sections/news', `/tags/harbour/${month}`, '/feeds/site.rss.xml', '/feeds/tags/housing.atom.xml', '/sitemaps/articles-0.xml']) {
       assert.match((await page(site.db, path))!.body, new RegExp(saved.slug), `${path} links the article`);
     }
     const article = (await page(site.db, saved.url))!.body;
+    assert.ok(article.includes(`<link rel="stylesheet" href="${stylesheet}">`), 'the article links the stylesheet by its content-hashed path');
+    assert.match((await page(site.db, stylesheet))!.body, /^\/\*[^]*:root\{/, 'the stylesheet page is templates/site.css');
     assert.match(article, /<a href="\/tags\/harbour" rel="tag">Harbour<\/a>/);
     assert.match(article, /<a href="\/sections\/news">News<\/a>/);
     assert.match((await page(site.db, '/sitemap.xml'))!.body, /<loc>http:\/\/localhost:8080\/sitemaps\/articles-0.xml<\/loc>/);
