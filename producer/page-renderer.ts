@@ -12,7 +12,7 @@ import type { RenderedPage } from './change-journal';
 import { ArticleCard, EventCard, parseState, StoredState } from './item-state';
 import { articleView, eventView, Renderer } from './renderer';
 import {
-  ArticleRow, articleOfCard, bucketSize, bucketsOf, EventRow, eventOfCard, ListedCard, listArticles, listBucket, listEvents, listingName, loadArticles, loadEvents, rankInBucket,
+  ArticleRow, articleOfCard, bucketSize, bucketsOf, EventRow, eventOfCard, ListedCard, listArticles, listBucket, listBuckets, listEvents, listingName, loadArticles, loadEvents, rankInBucket,
   sitemapEntries,
 } from './site-queries';
 
@@ -31,8 +31,10 @@ export interface PageContext {
   now: number;
   /** Listing titles already read in this context (a rebuild batch renders many pages of one listing). */
   titles?: Map<string, string | undefined>;
-  /** Read ahead for a batch of months (the full rebuild): their sizes and their public archive pages. */
+  /** Read ahead for a batch of months (the full rebuild): their sizes, their public archive pages and their cards. */
   months?: MonthsAhead;
+  /** A listing's newest items, read once for its root page and both feeds (a rebuild batch, one snapshot). */
+  latest?: Map<string, Promise<ArticleRow[]>>;
 }
 
 export interface MonthsAhead {
@@ -40,13 +42,15 @@ export interface MonthsAhead {
   sizes: Map<string, number>;
   /** Paths of the months' archive pages that are public now. */
   live: Set<string>;
+  /** Each month's cards, oldest first, by `${key}\u0000${bucket}`. */
+  cards: Map<string, ListedCard[]>;
 }
 
 /** One read each for the sizes and the public archive pages of many months, instead of two per month. */
 export async function monthsAhead(db: PageContext['db'], months: { key: IndexKey; bucket: string }[]): Promise<MonthsAhead> {
   const sizes = new Map<string, number>();
   const live = new Set<string>();
-  if (months.length === 0) return { sizes, live };
+  if (months.length === 0) return { sizes, live, cards: new Map() };
   const rows = await db('index_buckets')
     .where((q) => { for (const m of months) q.orWhere((q2) => q2.where({ index_key: m.key, bucket: m.bucket })); })
     .select('index_key', 'bucket', 'items');
@@ -56,7 +60,7 @@ export async function monthsAhead(db: PageContext['db'], months: { key: IndexKey
     .where((q) => { for (const m of months) q.orWhere('path', indexMonthPath(m.key, m.bucket)).orWhere('path', 'like', `${indexMonthPath(m.key, m.bucket)}/%`); })
     .select('path');
   for (const r of pages) live.add(String(r.path));
-  return { sizes, live };
+  return { sizes, live, cards: await listBuckets(db, months) };
 }
 
 function page(path: string, kind: PageKind, body: string, contentType: string, lastModified: number): RenderedPage {
@@ -100,7 +104,7 @@ async function renderOne(ctx: PageContext, ref: Exclude<PageRef, { kind: 'index-
     case 'feed': {
       const title = await titleOf(ctx, ref.key);
       if (title === undefined) return undefined;
-      const items = (await listArticles(db, ref.key, { limit: FEED_ITEMS })).map(articleView);
+      const items = (await latestOf(ctx, ref.key, FEED_ITEMS)).map(articleView);
       const paths = feedPaths(ref.key);
       const self = ref.format === 'rss' ? paths.rss : paths.atom;
       const context = { title, items, self, link: ref.key === 'all' ? HOME_PATH : indexRootPath(ref.key), updated: items[0]?.publishedAt ?? 0 };
@@ -152,6 +156,16 @@ async function titleOf(ctx: PageContext, key: IndexKey): Promise<string | undefi
   return title;
 }
 
+/** A listing's newest `limit` articles, shared by its root page and feeds within one context. */
+function latestOf(ctx: PageContext, key: IndexKey, limit: number): Promise<ArticleRow[]> {
+  const id = `${key}\u0000${limit}`;
+  const cached = ctx.latest?.get(id);
+  if (cached) return cached;
+  const read = listArticles(ctx.db, key, { limit });
+  ctx.latest?.set(id, read);
+  return read;
+}
+
 async function renderRoot(ctx: PageContext, key: IndexKey): Promise<RenderedPage | undefined> {
   const { db, renderer, now } = ctx;
   const title = await titleOf(ctx, key);
@@ -170,7 +184,7 @@ async function renderRoot(ctx: PageContext, key: IndexKey): Promise<RenderedPage
     if (!live || live.op !== 'put') return undefined;
     return { ...page(path, 'index', renderer.render('gone.njk', { what: 'listing' }), HTML, now), op: 'gone' };
   }
-  const items = (await listArticles(db, key, { limit: LATEST })).map(articleView);
+  const items = (await latestOf(ctx, key, LATEST)).map(articleView);
   return page(path, 'index', renderer.render('index.njk', { title, items, buckets, feeds: feedPaths(key) }), HTML, now);
 }
 
@@ -198,7 +212,7 @@ async function renderBucket(ctx: PageContext, key: IndexKey, bucket: string, at:
   const events = key === 'events';
   const pages: RenderedPage[] = [];
   // Every page of the month (a rebuild): one read, cut into pages here.
-  const whole = size > 0 && first === 1 && upTo === last && last > 1 ? await listBucket(db, key, bucket) : undefined;
+  const whole = size > 0 && first === 1 && upTo === last ? ctx.months?.cards.get(`${key}\u0000${bucket}`) ?? (last > 1 ? await listBucket(db, key, bucket) : undefined) : undefined;
   for (let n = size === 0 ? last + 1 : first; n <= upTo; n++) {
     const range = { offset: (n - 1) * ARCHIVE_PAGE_SIZE, limit: ARCHIVE_PAGE_SIZE };
     const listed = whole ? whole.slice(range.offset, range.offset + range.limit) : await listBucket(db, key, bucket, range);

@@ -67,7 +67,9 @@ interface State {
   written: number;
 }
 
-const INDEX_BATCH = 25;
+/** Listing months per index batch, and the items they may hold together (their cards are read in one query). */
+const INDEX_BATCH = 100;
+const INDEX_BATCH_ITEMS = 5000;
 const SWEEP_BATCH = 1000;
 
 export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
@@ -143,9 +145,11 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       .where((q) => q.where('index_key', '>', afterKey).orWhere((q2) => q2.where('index_key', afterKey).where('bucket', '>', afterBucket)))
       .orderBy([{ column: 'index_key' }, { column: 'bucket' }])
       .limit(INDEX_BATCH + 1)
-      .select('index_key', 'bucket');
-    const batch = rows.slice(0, INDEX_BATCH);
-    const following = rows[INDEX_BATCH] as { index_key: string } | undefined;
+      .select('index_key', 'bucket', 'items');
+    let length = 0;
+    for (let items = 0; length < Math.min(rows.length, INDEX_BATCH) && (length === 0 || items + Number(rows[length].items) <= INDEX_BATCH_ITEMS); length++) items += Number(rows[length].items);
+    const batch = rows.slice(0, length);
+    const following = rows[length] as { index_key: string } | undefined;
     const refs: PageRef[] = [];
     batch.forEach((row, i) => {
       const key = String(row.index_key);
@@ -167,7 +171,7 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     db.transaction(async (trx) => {
       const head = Number((await trx('cluster_state').where({ id: 1 }).first('journal_head')).journal_head);
       const months = await monthsAhead(trx, refs.flatMap((r) => (r.kind === 'index-bucket' ? [{ key: r.key, bucket: r.bucket }] : [])));
-      return { head, pages: await renderAll({ db: trx, renderer, now: now(), titles: new Map(), months }, refs) };
+      return { head, pages: await renderAll({ db: trx, renderer, now: now(), titles: new Map(), latest: new Map(), months }, refs) };
     });
   let prefetchedIndexes: { cursor: string; batch: Promise<Awaited<ReturnType<typeof indexBatch>> & { rendered?: Promise<{ head: number; pages: RenderedPage[] }> }> } | undefined;
   const prefetchIndexes = (cursor: string) => {

@@ -228,6 +228,24 @@ export async function listBucket(db: Db, key: string, bucket: string, range?: { 
   return (await q).map((r) => ({ html: r.card_html == null ? null : String(r.card_html), state: r.state == null ? '' : String(r.state) }));
 }
 
+/** Every item of several months (listing, bucket), each oldest first, in one read: the full rebuild's archive pages. */
+export async function listBuckets(db: Db, months: { key: string; bucket: string }[]): Promise<Map<string, ListedCard[]>> {
+  const out = new Map<string, ListedCard[]>();
+  if (months.length === 0) return out;
+  const rows = await db('index_entries')
+    .join('render_state', (j) => j.on('render_state.topic', 'index_entries.topic').andOn('render_state.item_id', 'index_entries.item_id'))
+    .where((q) => { for (const m of months) q.orWhere((q2) => q2.where('index_entries.index_key', m.key).where('index_entries.bucket', m.bucket)); })
+    .orderBy([{ column: 'index_entries.index_key' }, { column: 'index_entries.bucket' }, { column: 'index_entries.sort_at' }, { column: 'index_entries.topic' }, { column: 'index_entries.item_id' }])
+    .select('index_entries.index_key', 'index_entries.bucket', 'render_state.card_html', db.raw('case when render_state.card_html is null then render_state.state end as state'));
+  for (const r of rows) {
+    const id = `${r.index_key}\u0000${r.bucket}`;
+    const list = out.get(id) ?? [];
+    list.push({ html: r.card_html == null ? null : String(r.card_html), state: r.state == null ? '' : String(r.state) });
+    out.set(id, list);
+  }
+  return out;
+}
+
 /** Non-empty buckets of a listing, newest first. */
 export async function bucketsOf(db: Db, key: string): Promise<Bucket[]> {
   const rows = await db('index_buckets').where('index_key', key).where('items', '>', 0).orderBy('bucket', 'desc').select('bucket', 'items');
