@@ -230,9 +230,11 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     if (phase === 'buckets') {
       await commit({ phase: nextPhase, cursor: '' }, async (trx, ctx) => {
         // Rows deleted from the database leave every listing, like hidden ones.
+        // Found through render_state (one row per item), not index_entries (one per listing): a fifth of the lookups.
         for (const [topic, table] of [['article', 'articles'], ['event', 'events']] as const) {
-          for (const derived of ['index_entries', 'render_state']) {
-            await trx(derived).where({ topic }).whereNotExists((q) => q.select(trx.raw('1')).from(table).whereRaw(`${table}.id = ${derived}.item_id`)).delete();
+          const gone = await trx('render_state').where({ topic }).whereNotExists((q) => q.select(trx.raw('1')).from(table).whereRaw(`${table}.id = render_state.item_id`)).select('item_id');
+          for (const chunk of chunks(gone.map((r) => Number(r.item_id)), 500)) {
+            for (const derived of ['index_entries', 'render_state']) await trx(derived).where({ topic }).whereIn('item_id', chunk).delete();
           }
         }
         const before = await trx('index_buckets').select('index_key', 'bucket');
