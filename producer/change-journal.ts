@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import type { Database } from '../common/database';
 import type { Op, PageKind } from '../common/feed-format';
 import { sha256Hex } from '../common/hash';
+import { insertRows } from './bulk-insert';
 
 export interface RenderedPage {
   path: string;
@@ -25,8 +26,7 @@ export interface BatchResult {
 
 /** Content (articles, media) before the indexes and feeds that link to it. */
 const KIND_ORDER: Record<PageKind, number> = { media: 0, article: 1, index: 2, feed: 3 };
-/** Keeps one multi-row INSERT well under max_allowed_packet. */
-const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
+const PAGE_COLUMNS = ['op', 'sha256', 'size', 'content_type', 'kind', 'last_modified', 'seq'];
 
 /**
  * Takes the journal lock: the cluster_state row, FOR UPDATE. It serializes
@@ -73,62 +73,12 @@ export async function writePages(trx: Knex.Transaction, lock: { epoch: number; h
     written.push(page.path);
   }
   if (written.length === 0) return { written, unchanged };
-  let group: BlobRow[] = [];
-  let bytes = 0;
-  const flush = async () => {
-    if (group.length) await insertBlobs(trx, group);
-    group = [];
-    bytes = 0;
-  };
-  for (const [sha256, body] of blobs) {
-    if (group.length >= BLOB_ROWS || bytes + body.length > MAX_STATEMENT_BYTES) await flush();
-    group.push({ sha256, size: body.length, body, created_at: now });
-    bytes += body.length;
-  }
-  await flush();
-  for (const chunk of chunks(pageRows, 400)) await trx('pages').insert(chunk).onConflict('path').merge();
-  for (const chunk of chunks(journalRows, 400)) await trx('journal').insert(chunk);
+  await insertRows(trx, 'blobs', [...blobs].map(([sha256, body]) => ({ sha256, size: body.length, body, created_at: now })), { key: ['sha256'], ignore: true });
+  await insertRows(trx, 'pages', pageRows, { key: ['path'], update: PAGE_COLUMNS });
+  await insertRows(trx, 'journal', journalRows);
   await trx('cluster_state').where({ id: 1 }).update({ journal_head: head });
   lock.head = head;
   return { head, written, unchanged };
-}
-
-interface BlobRow {
-  sha256: string;
-  size: number;
-  body: Buffer;
-  created_at: number;
-}
-
-/** Most blob rows in one INSERT; groups are sent as power-of-two statements so a connection prepares at most a handful. */
-const BLOB_ROWS = 64;
-
-/**
- * INSERT IGNORE of content-addressed blobs. On MySQL/MariaDB the rows go as
- * a prepared statement (mysql2's binary protocol): the bodies travel as
- * bytes, where knex's text protocol would spell each one out in hex, doubling
- * it and costing the full rebuild most of its CPU (profiled: escaping and
- * the garbage it made outweighed rendering).
- */
-async function insertBlobs(trx: Knex.Transaction, rows: BlobRow[]): Promise<void> {
-  if (!String(trx.client.config.client).includes('mysql')) {
-    await trx('blobs').insert(rows).onConflict('sha256').ignore();
-    return;
-  }
-  // Within a transaction knex hands out the transaction's own connection.
-  const connection = (await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as {
-    execute(sql: string, values: unknown[], callback: (error: Error | null) => void): void;
-  };
-  for (let start = 0; start < rows.length;) {
-    let count = 1;
-    while (count * 2 <= rows.length - start) count *= 2;
-    const chunk = rows.slice(start, start + count);
-    start += count;
-    const sql = `insert ignore into blobs (sha256, size, body, created_at) values ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`;
-    await new Promise<void>((resolve, reject) =>
-      connection.execute(sql, chunk.flatMap((r) => [r.sha256, r.size, r.body, r.created_at]), (error) => (error ? reject(error) : resolve())),
-    );
-  }
 }
 
 /** One batch in its own transaction (the journal lock, the pages, then `inTransaction`). */

@@ -19,6 +19,7 @@ import type { Knex } from 'knex';
 import type { Database } from '../common/database';
 import { ARCHIVE_PAGE_SIZE, articlePath, eventPath, IndexKey } from '../common/site-paths';
 import type { PageRef } from './affected-pages';
+import { insertRows } from './bulk-insert';
 import { chunks, lockJournal, RenderedPage, writePages } from './change-journal';
 import { articleState, entriesOf, eventState, serializeState, StoredState } from './item-state';
 import { HTML, monthsAhead, PageContext, renderCard, renderItem, renderNotFound, renderRef, stylesheetPage } from './page-renderer';
@@ -327,10 +328,10 @@ async function saveListings(db: Database, table: 'articles' | 'events', rendered
         // Items never listed before (a first rebuild) have no rows to replace.
         const listed = moved.filter((id) => stored.has(id));
         if (listed.length) await trx('index_entries').where({ topic }).whereIn('item_id', listed).delete();
-        for (const chunk of chunks(moved.flatMap((id) => entriesOf(rendered.get(id)!.state)), 400)) await trx('index_entries').insert(chunk);
+        await insertRows(trx, 'index_entries', moved.flatMap((id) => entriesOf(rendered.get(id)!.state)));
         // Keep the stored version: it is what keeps an older job from rendering over a newer one.
         const states = changed.map((id) => ({ topic, item_id: id, state: rendered.get(id)!.json, card_html: rendered.get(id)!.card, version: 0, rendered_at: at }));
-        await trx('render_state').insert(states).onConflict(['topic', 'item_id']).merge(['state', 'card_html', 'rendered_at']);
+        await insertRows(trx, 'render_state', states, { key: ['topic', 'item_id'], update: ['state', 'card_html', 'rendered_at'] });
       });
       return;
     } catch (error) {
