@@ -288,7 +288,8 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     }
   }
   tally();
-  if (prefetchedIndexes) await prefetchedIndexes.batch.then((b) => b.rendered).catch(() => undefined);
+  // Nothing of this run is left running when it returns (an interrupted run stops here).
+  await Promise.all([prefetched?.batch, prefetchedIndexes?.batch.then((b) => b.rendered)].map((p) => p?.catch(() => undefined)));
   return { completed: state.phase === 'done', resumed, pages: state.pages, written: state.written, seconds: (now() - started) / 1000, phases };
 }
 
