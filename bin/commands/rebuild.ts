@@ -1,4 +1,5 @@
 // `hyperstatic rebuild`: regenerate the whole public site from the database.
+import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig } from '../../common/config';
 import type { RebuildProgress } from '../../producer/rebuild';
@@ -54,30 +55,44 @@ export function register(program: Command): void {
     });
 }
 
-/** A one-line progress bar on a terminal; a plain log line every 5 s otherwise. */
-export function progressReporter(out: NodeJS.WriteStream) {
-  const tty = Boolean(out.isTTY);
+/** A progress bar (cli-progress) on a terminal; a plain log line every 5 s otherwise (systemd, CI, a pipe). */
+export function progressReporter(out: NodeJS.WritableStream & { isTTY?: boolean }, options: { intervalMs?: number } = {}) {
+  const intervalMs = options.intervalMs ?? 5000;
+  const payload = (p: RebuildProgress) => ({
+    phase: p.phase.padEnd(8),
+    changed: p.written,
+    rate: p.pagesPerSecond.toFixed(0),
+    remaining: Number.isFinite(p.etaSeconds) ? `${Math.ceil(p.etaSeconds)} s` : '?',
+  });
+  if (out.isTTY) {
+    const bar = new SingleBar(
+      { format: 'rebuild [{bar}] {percentage}% {phase} {value}/{total} pages | {changed} changed | {rate} pages/s | ETA {remaining}', stream: out, hideCursor: true },
+      Presets.shades_classic,
+    );
+    let started = false;
+    return {
+      update(p: RebuildProgress) {
+        if (!started) bar.start(p.total, p.pages, payload(p));
+        else {
+          bar.setTotal(p.total);
+          bar.update(p.pages, payload(p));
+        }
+        started = true;
+      },
+      done() {
+        if (started) bar.stop();
+      },
+    };
+  }
   let lastLog = 0;
-  let last: RebuildProgress | undefined;
-  const line = (p: RebuildProgress) => {
-    const fraction = p.total > 0 ? Math.min(1, p.pages / p.total) : 0;
-    const eta = Number.isFinite(p.etaSeconds) ? `${Math.ceil(p.etaSeconds)} s` : '?';
-    return `${p.phase.padEnd(8)} ${(fraction * 100).toFixed(1).padStart(5)}%  ${p.pages}/${p.total} pages  ${p.written} changed  ${p.pagesPerSecond.toFixed(0)} pages/s  ETA ${eta}`;
-  };
   return {
     update(p: RebuildProgress) {
-      last = p;
-      if (tty) {
-        const width = 24;
-        const filled = Math.round(width * Math.min(1, p.total > 0 ? p.pages / p.total : 0));
-        out.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${line(p)}\x1b[K`);
-      } else if (Date.now() - lastLog >= 5000) {
-        lastLog = Date.now();
-        out.write(`rebuild: ${line(p)}\n`);
-      }
+      if (Date.now() - lastLog < intervalMs) return;
+      lastLog = Date.now();
+      const v = payload(p);
+      const percent = p.total > 0 ? ((100 * Math.min(p.pages, p.total)) / p.total).toFixed(1) : '0.0';
+      out.write(`rebuild: ${v.phase} ${percent.padStart(5)}%  ${p.pages}/${p.total} pages  ${v.changed} changed  ${v.rate} pages/s  ETA ${v.remaining}\n`);
     },
-    done() {
-      if (tty && last) out.write('\n');
-    },
+    done() {},
   };
 }
