@@ -1,7 +1,8 @@
 // Full rebuild throughput on MariaDB: generate a site of N articles, then
 // run `hyperstatic rebuild` as its own process (so its peak RSS is its own)
 // twice: cold (every page is new) and warm (nothing changed, nothing
-// journaled). Sizes: HS_BENCH_REBUILD_SIZES (default 10000,100000).
+// journaled). Sizes: HS_BENCH_REBUILD_SIZES (default 10000,100000); sites
+// per size: HS_BENCH_REBUILD_REPEAT (default 3).
 // Target (issue 3): >= 3000 pages/s, peak RSS <= 300 MB.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -53,35 +54,53 @@ export async function tuneForBench(query: (sql: string) => Promise<unknown>): Pr
   return settings;
 }
 
+/** The run with the median pages/s (the upper middle of an even count). */
+function median(runs: RebuildRun[]): RebuildRun {
+  return [...runs].sort((a, b) => a.pagesPerSecond - b.pagesPerSecond)[Math.floor(runs.length / 2)];
+}
+
 async function main(): Promise<void> {
   const sizes = (process.env.HS_BENCH_REBUILD_SIZES ?? '10000,100000').split(',').map(Number);
+  // The machine is shared and its speed drifts by ±20% from one run to the
+  // next: each size is measured on REPEAT freshly generated sites and the
+  // table gives the median run, with the slowest and fastest beside it.
+  const repeat = Number(process.env.HS_BENCH_REBUILD_REPEAT ?? 3);
   const cluster = await startMariaDBCluster({ replicas: 0 });
   const rows: Row[] = [];
   try {
     const settings = await tuneForBench((sql) => cluster.primary.query(sql));
     for (const size of sizes) {
-      const target = await createDatabase(cluster, `rebuild${size}`);
-      const db = createKnex(target.primaryUrl);
-      await migrateLatest(db);
-      const t0 = Date.now();
-      const generated = await generateSite(db, { articles: size, seed: 42 });
-      const generateSeconds = (Date.now() - t0) / 1000;
-      await db.destroy();
-      process.stdout.write(`generated ${size} articles + ${generated.events} events in ${generateSeconds.toFixed(1)} s\n`);
-      for (const kind of ['cold', 'warm'] as const) {
-        const run = await runRebuild(target.primaryUrl, kind === 'warm' ? ['--restart'] : []);
-        rows.push({
-          articles: size, rebuild: kind, pages: run.pages, journaled: run.written, seconds: run.seconds,
-          'pages/s': Math.round(run.pagesPerSecond),
-          'item pages/s': rateOf(run, ['articles', 'events', 'sweep']), 'listing pages/s': rateOf(run, ['buckets', 'indexes', 'site']),
-          'peak RSS MB': Math.round(run.peakRssMb),
-          target: run.pagesPerSecond >= 3000 && run.peakRssMb <= 300 ? 'met' : 'MISSED',
-        });
-        process.stdout.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
+      const runs: Record<'cold' | 'warm', RebuildRun[]> = { cold: [], warm: [] };
+      for (let attempt = 1; attempt <= repeat; attempt++) {
+        const target = await createDatabase(cluster, `rebuild${size}`);
+        const db = createKnex(target.primaryUrl);
+        await migrateLatest(db);
+        const t0 = Date.now();
+        const generated = await generateSite(db, { articles: size, seed: 42 });
+        const generateSeconds = (Date.now() - t0) / 1000;
+        await db.destroy();
+        process.stdout.write(`generated ${size} articles + ${generated.events} events in ${generateSeconds.toFixed(1)} s (site ${attempt} of ${repeat})\n`);
+        for (const kind of ['cold', 'warm'] as const) {
+          const run = await runRebuild(target.primaryUrl, kind === 'warm' ? ['--restart'] : []);
+          runs[kind].push(run);
+          process.stdout.write(`${JSON.stringify({ articles: size, rebuild: kind, site: attempt, seconds: run.seconds, 'pages/s': Math.round(run.pagesPerSecond), 'peak RSS MB': Math.round(run.peakRssMb), phases: run.phases })}\n`);
+        }
+        await target.drop();
       }
-      await target.drop();
+      for (const kind of ['cold', 'warm'] as const) {
+        const run = median(runs[kind]);
+        const rates = runs[kind].map((r) => Math.round(r.pagesPerSecond));
+        const peakRss = Math.max(...runs[kind].map((r) => r.peakRssMb));
+        rows.push({
+          articles: size, rebuild: kind, runs: runs[kind].length, pages: run.pages, journaled: run.written, seconds: run.seconds,
+          'pages/s': Math.round(run.pagesPerSecond), 'slowest-fastest': `${Math.min(...rates)}-${Math.max(...rates)}`,
+          'item pages/s': rateOf(run, ['articles', 'events', 'sweep']), 'listing pages/s': rateOf(run, ['buckets', 'indexes', 'site']),
+          'peak RSS MB': Math.round(peakRss),
+          target: run.pagesPerSecond >= 3000 && peakRss <= 300 ? 'met' : 'MISSED',
+        });
+      }
     }
-    report('rebuild', 'Full rebuild on MariaDB (`npm run bench -- rebuild`); target >= 3000 pages/s, <= 300 MB peak RSS', rows, { serverSettings: settings });
+    report('rebuild', 'Full rebuild on MariaDB (`npm run bench -- rebuild`); median of the runs; target >= 3000 pages/s, <= 300 MB peak RSS (the largest of the runs)', rows, { serverSettings: settings, repeat });
   } finally {
     await cluster.stop();
   }
