@@ -54,9 +54,9 @@ export async function tuneForBench(query: (sql: string) => Promise<unknown>): Pr
   return settings;
 }
 
-/** The run with the median pages/s (the upper middle of an even count). */
+/** The run with the median pages/s (the slower middle one of an even count). */
 function median(runs: RebuildRun[]): RebuildRun {
-  return [...runs].sort((a, b) => a.pagesPerSecond - b.pagesPerSecond)[Math.floor(runs.length / 2)];
+  return [...runs].sort((a, b) => a.pagesPerSecond - b.pagesPerSecond)[Math.floor((runs.length - 1) / 2)];
 }
 
 async function main(): Promise<void> {
@@ -65,6 +65,7 @@ async function main(): Promise<void> {
   // next: each size is measured on REPEAT freshly generated sites and the
   // table gives the median run, with the slowest and fastest beside it.
   const repeat = Number(process.env.HS_BENCH_REBUILD_REPEAT ?? 3);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`HS_BENCH_REBUILD_REPEAT must be a whole number of sites, at least 1; got ${JSON.stringify(process.env.HS_BENCH_REBUILD_REPEAT)}`);
   const cluster = await startMariaDBCluster({ replicas: 0 });
   const rows: Row[] = [];
   try {

@@ -1,14 +1,20 @@
 // Multi-row INSERTs for the producer's bulk writes: blobs, pages, journal
 // entries and listing rows. On MySQL/MariaDB they go as prepared statements
 // over mysql2's binary protocol, so values travel as bytes instead of as
-// escaped SQL text. Profiled on a cold 10k rebuild, knex's statement
-// building, the escaping, the UTF-8 encoding of the statement text and the
-// garbage it left took about 30% of the main thread; blob bodies in hex
-// were worse still. Row counts are split into powers of two, so a
-// connection prepares only a handful of statements per table.
+// escaped SQL text. Blob bodies spelled out in hex cost a full rebuild more
+// CPU than rendering; for pages, journal entries and listing rows, knex's
+// statement building, escaping and the UTF-8 encoding of the text cost a
+// cold 10k rebuild ~300 ms of main-thread time. Row counts are split into
+// powers of two, so a connection prepares only a handful of statements per
+// table.
 import type { Knex } from 'knex';
 
-/** What a row whose `key` exists already does: keep the stored row, or overwrite these columns with its own. */
+/**
+ * What a row whose `key` exists already does: keep the stored row, or
+ * overwrite these columns with its own. On MySQL/MariaDB (INSERT IGNORE,
+ * ON DUPLICATE KEY UPDATE) any unique key of the table counts, not only
+ * `key`: give it the table's only unique key, or its primary key.
+ */
 export type OnDuplicate = { key: string[]; ignore: true } | { key: string[]; update: string[] };
 
 /** Keeps one statement well under max_allowed_packet (16 MB by default). */
@@ -25,9 +31,18 @@ interface PreparedConnection {
   execute(sql: string, values: unknown[], callback: (error: Error | null) => void): void;
 }
 
-/** Inserts `rows` (all with the same keys) into `table` in `trx`. */
+/** Inserts `rows` (all with the same keys) into `table` in `trx`, an open transaction. */
 export async function insertRows(trx: Knex.Transaction, table: string, rows: Row[], onDuplicate?: OnDuplicate): Promise<void> {
   if (rows.length === 0) return;
+  // The statements below bypass knex's query builder, and with it knex's own checks.
+  if (!trx.isTransaction) throw new Error(`insertRows(${table}) needs a transaction: its statements run on the transaction's connection`);
+  const columns = Object.keys(rows[0]);
+  for (const [i, row] of rows.entries()) {
+    const keys = Object.keys(row);
+    if (keys.length !== columns.length || keys.some((k, j) => k !== columns[j] && !(k in rows[0]))) {
+      throw new Error(`insertRows(${table}): row ${i} has columns ${keys.join(', ')}, row 0 has ${columns.join(', ')}`);
+    }
+  }
   if (!String(trx.client.config.client).includes('mysql')) {
     for (let i = 0; i < rows.length; i += SQLITE_ROWS) {
       const q = trx(table).insert(rows.slice(i, i + SQLITE_ROWS));
@@ -37,7 +52,6 @@ export async function insertRows(trx: Knex.Transaction, table: string, rows: Row
     }
     return;
   }
-  const columns = Object.keys(rows[0]);
   const rowLimit = Math.min(MAX_ROWS, Math.floor(MAX_PARAMETERS / columns.length));
   // Within a transaction knex hands out the transaction's own connection.
   const connection = (await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as PreparedConnection;
@@ -57,6 +71,7 @@ export async function insertRows(trx: Knex.Transaction, table: string, rows: Row
     for (let i = start; i < start + rowsNow; i++) for (const c of columns) values.push(rows[i][c]);
     start += rowsNow;
     const sql = statement(table, columns, rowsNow, onDuplicate);
+    if (trx.isCompleted()) throw new Error(`insertRows(${table}): the transaction has already ended`);
     await new Promise<void>((resolve, reject) => connection.execute(sql, values, (error) => (error ? reject(error) : resolve())));
   }
 }

@@ -191,105 +191,108 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     }
     mark = { phase: state.phase, at: now(), pages: state.pages };
   };
-  while (state.phase !== 'done') {
-    if (state.phase !== mark.phase) tally();
-    if (signal?.aborted) break;
-    const phase = state.phase;
-    const nextPhase = PHASES[PHASES.indexOf(phase) + 1];
-    if (phase === 'articles' || phase === 'events') {
-      const table = phase;
-      // The next batch is read and rendered while this one is written.
-      const batch = prefetched?.table === table && prefetched.after === Number(state.cursor) ? await prefetched.batch : await prepareItems(table, Number(state.cursor));
-      prefetched = undefined;
-      if (batch.ids.length === 0) {
-        await commit({ phase: nextPhase, cursor: nextPhase === 'events' ? '0' : '' }, async () => []);
+  try {
+    while (state.phase !== 'done') {
+      if (state.phase !== mark.phase) tally();
+      if (signal?.aborted) break;
+      const phase = state.phase;
+      const nextPhase = PHASES[PHASES.indexOf(phase) + 1];
+      if (phase === 'articles' || phase === 'events') {
+        const table = phase;
+        // The next batch is read and rendered while this one is written.
+        const batch = prefetched?.table === table && prefetched.after === Number(state.cursor) ? await prefetched.batch : await prepareItems(table, Number(state.cursor));
+        prefetched = undefined;
+        if (batch.ids.length === 0) {
+          await commit({ phase: nextPhase, cursor: nextPhase === 'events' ? '0' : '' }, async () => []);
+          continue;
+        }
+        const lastId = batch.ids[batch.ids.length - 1];
+        prefetched = { table, after: lastId, batch: prepareItems(table, lastId) };
+        prefetched.batch.catch(() => undefined);
+        const { ids, rendered } = batch;
+        await commit({ phase, cursor: String(lastId) }, async (trx) => {
+          // A save that landed after we read the row wins: its job renders it.
+          const current = await trx(table).whereIn('id', ids).select('id', 'updated_at');
+          // Hidden and unpublished items get their tombstone in the sweep, with deleted ones.
+          return current.filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at)).flatMap((r) => rendered.get(Number(r.id))?.page ?? []);
+        });
         continue;
       }
-      const lastId = batch.ids[batch.ids.length - 1];
-      prefetched = { table, after: lastId, batch: prepareItems(table, lastId) };
-      prefetched.batch.catch(() => undefined);
-      const { ids, rendered } = batch;
-      await commit({ phase, cursor: String(lastId) }, async (trx) => {
-        // A save that landed after we read the row wins: its job renders it.
-        const current = await trx(table).whereIn('id', ids).select('id', 'updated_at');
-        // Hidden and unpublished items get their tombstone in the sweep, with deleted ones.
-        return current.filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at)).flatMap((r) => rendered.get(Number(r.id))?.page ?? []);
-      });
-      continue;
-    }
-    if (phase === 'sweep') {
-      // Every public item page, in path order: a tombstone for each whose item is no longer visible under that slug.
-      const rows = await db('pages').where('path', '>', state.cursor).where({ op: 'put', kind: 'article' }).orderBy('path').limit(SWEEP_BATCH).select('path');
-      if (rows.length === 0) {
-        await commit({ phase: nextPhase, cursor: '' }, async () => []);
+      if (phase === 'sweep') {
+        // Every public item page, in path order: a tombstone for each whose item is no longer visible under that slug.
+        const rows = await db('pages').where('path', '>', state.cursor).where({ op: 'put', kind: 'article' }).orderBy('path').limit(SWEEP_BATCH).select('path');
+        if (rows.length === 0) {
+          await commit({ phase: nextPhase, cursor: '' }, async () => []);
+          continue;
+        }
+        const paths = rows.map((r) => String(r.path));
+        await commit({ phase, cursor: paths[paths.length - 1] }, (trx, ctx) => tombstonesFor(trx, ctx, paths));
         continue;
       }
-      const paths = rows.map((r) => String(r.path));
-      await commit({ phase, cursor: paths[paths.length - 1] }, (trx, ctx) => tombstonesFor(trx, ctx, paths));
-      continue;
-    }
-    if (phase === 'buckets') {
-      await commit({ phase: nextPhase, cursor: '' }, async (trx, ctx) => {
-        // Rows deleted from the database leave every listing, like hidden ones.
-        // Found through render_state (one row per item), not index_entries (one per listing): a fifth of the lookups.
-        for (const [topic, table] of [['article', 'articles'], ['event', 'events']] as const) {
-          const gone = await trx('render_state').where({ topic }).whereNotExists((q) => q.select(trx.raw('1')).from(table).whereRaw(`${table}.id = render_state.item_id`)).select('item_id');
-          for (const chunk of chunks(gone.map((r) => Number(r.item_id)), 500)) {
-            for (const derived of ['index_entries', 'render_state']) await trx(derived).where({ topic }).whereIn('item_id', chunk).delete();
+      if (phase === 'buckets') {
+        await commit({ phase: nextPhase, cursor: '' }, async (trx, ctx) => {
+          // Rows deleted from the database leave every listing, like hidden ones.
+          // Found through render_state (one row per item), not index_entries (one per listing): a fifth of the lookups.
+          for (const [topic, table] of [['article', 'articles'], ['event', 'events']] as const) {
+            const gone = await trx('render_state').where({ topic }).whereNotExists((q) => q.select(trx.raw('1')).from(table).whereRaw(`${table}.id = render_state.item_id`)).select('item_id');
+            for (const chunk of chunks(gone.map((r) => Number(r.item_id)), 500)) {
+              for (const derived of ['index_entries', 'render_state']) await trx(derived).where({ topic }).whereIn('item_id', chunk).delete();
+            }
           }
-        }
-        const before = await trx('index_buckets').select('index_key', 'bucket');
-        await trx('index_buckets').delete();
-        await trx.raw('insert into index_buckets (index_key, bucket, items) select index_key, bucket, count(*) from index_entries group by index_key, bucket');
-        // A month (or a whole listing) that emptied is not in the new counts: its public pages become tombstones.
-        const after = new Set((await trx('index_buckets').select('index_key', 'bucket')).map((r) => `${r.index_key}\u0000${r.bucket}`));
-        const keysAfter = new Set([...after].map((k) => k.slice(0, k.indexOf('\u0000'))));
-        const refs: PageRef[] = [];
-        const emptiedKeys = new Set<string>();
-        for (const r of before) {
-          const key = String(r.index_key);
-          if (after.has(`${key}\u0000${r.bucket}`) || key === 'featured') continue;
-          if (key.startsWith('sitemap:')) refs.push({ kind: 'sitemap-shard', topic: key.slice('sitemap:'.length) as 'article' | 'event', shard: Number(r.bucket) });
-          else refs.push({ kind: 'index-bucket', key: key as IndexKey, bucket: String(r.bucket), tail: true });
-          if (!keysAfter.has(key) && !key.startsWith('sitemap:')) emptiedKeys.add(key);
-        }
-        for (const key of emptiedKeys) refs.push(...rootAndFeeds(key as IndexKey));
-        return renderAll(ctx, refs);
-      });
-      // Months have a page per 50 items; a sitemap shard is one page; the featured list is on the home page.
-      const perBucket = await db('index_buckets').select('index_key', 'items');
-      const pagesOf = (r: { index_key: string; items: number }) => (r.index_key === 'featured' ? 0 : r.index_key.startsWith('sitemap:') ? 1 : Math.ceil(Number(r.items) / ARCHIVE_PAGE_SIZE));
-      total = state.pages + perBucket.reduce((sum, r) => sum + pagesOf(r), 0) + 16;
-      continue;
-    }
-    if (phase === 'indexes') {
-      // Rendered in a read snapshot outside the lock while the previous batch is written.
-      const ready = prefetchedIndexes?.cursor === state.cursor ? prefetchedIndexes.batch : undefined;
-      if (!ready) prefetchIndexes(state.cursor);
-      const batch = await prefetchedIndexes!.batch;
-      prefetchedIndexes = undefined;
-      if (!batch.cursor || !batch.rendered) {
-        await commit({ phase: nextPhase, cursor: '' }, async () => []);
+          const before = await trx('index_buckets').select('index_key', 'bucket');
+          await trx('index_buckets').delete();
+          await trx.raw('insert into index_buckets (index_key, bucket, items) select index_key, bucket, count(*) from index_entries group by index_key, bucket');
+          // A month (or a whole listing) that emptied is not in the new counts: its public pages become tombstones.
+          const after = new Set((await trx('index_buckets').select('index_key', 'bucket')).map((r) => `${r.index_key}\u0000${r.bucket}`));
+          const keysAfter = new Set([...after].map((k) => k.slice(0, k.indexOf('\u0000'))));
+          const refs: PageRef[] = [];
+          const emptiedKeys = new Set<string>();
+          for (const r of before) {
+            const key = String(r.index_key);
+            if (after.has(`${key}\u0000${r.bucket}`) || key === 'featured') continue;
+            if (key.startsWith('sitemap:')) refs.push({ kind: 'sitemap-shard', topic: key.slice('sitemap:'.length) as 'article' | 'event', shard: Number(r.bucket) });
+            else refs.push({ kind: 'index-bucket', key: key as IndexKey, bucket: String(r.bucket), tail: true });
+            if (!keysAfter.has(key) && !key.startsWith('sitemap:')) emptiedKeys.add(key);
+          }
+          for (const key of emptiedKeys) refs.push(...rootAndFeeds(key as IndexKey));
+          return renderAll(ctx, refs);
+        });
+        // Months have a page per 50 items; a sitemap shard is one page; the featured list is on the home page.
+        const perBucket = await db('index_buckets').select('index_key', 'items');
+        const pagesOf = (r: { index_key: string; items: number }) => (r.index_key === 'featured' ? 0 : r.index_key.startsWith('sitemap:') ? 1 : Math.ceil(Number(r.items) / ARCHIVE_PAGE_SIZE));
+        total = state.pages + perBucket.reduce((sum, r) => sum + pagesOf(r), 0) + 16;
         continue;
       }
-      prefetchIndexes(batch.cursor);
-      const rendered = await batch.rendered;
-      await commit({ phase, cursor: batch.cursor }, async (_trx, ctx, head) =>
-        // Another writer journaled since the snapshot: what it changed may be on these pages, so render them again under the lock.
-        onlyOurs(ours, rendered.head, head) ? rendered.pages : renderAll(ctx, batch.refs),
-      );
-      continue;
+      if (phase === 'indexes') {
+        // Rendered in a read snapshot outside the lock while the previous batch is written.
+        const ready = prefetchedIndexes?.cursor === state.cursor ? prefetchedIndexes.batch : undefined;
+        if (!ready) prefetchIndexes(state.cursor);
+        const batch = await prefetchedIndexes!.batch;
+        prefetchedIndexes = undefined;
+        if (!batch.cursor || !batch.rendered) {
+          await commit({ phase: nextPhase, cursor: '' }, async () => []);
+          continue;
+        }
+        prefetchIndexes(batch.cursor);
+        const rendered = await batch.rendered;
+        await commit({ phase, cursor: batch.cursor }, async (_trx, ctx, head) =>
+          // Another writer journaled since the snapshot: what it changed may be on these pages, so render them again under the lock.
+          onlyOurs(ours, rendered.head, head) ? rendered.pages : renderAll(ctx, batch.refs),
+        );
+        continue;
+      }
+      if (phase === 'site') {
+        await commit({ phase: nextPhase, cursor: '' }, async (_trx, ctx) => {
+          const refs: PageRef[] = [{ kind: 'home' }, { kind: 'index-root', key: 'all' }, { kind: 'index-root', key: 'events' }, { kind: 'sitemap-index' }];
+          return [...(await renderAll(ctx, refs)), renderNotFound(ctx)];
+        });
+      }
     }
-    if (phase === 'site') {
-      await commit({ phase: nextPhase, cursor: '' }, async (_trx, ctx) => {
-        const refs: PageRef[] = [{ kind: 'home' }, { kind: 'index-root', key: 'all' }, { kind: 'index-root', key: 'events' }, { kind: 'sitemap-index' }];
-        return [...(await renderAll(ctx, refs)), renderNotFound(ctx)];
-      });
-    }
+  } finally {
+    // Nothing of this run is left running when it returns or throws (an interrupted run stops here).
+    await Promise.all([prefetched?.batch, prefetchedIndexes?.batch.then((b) => b.rendered)].map((p) => p?.catch(() => undefined)));
   }
   tally();
-  // Nothing of this run is left running when it returns (an interrupted run stops here).
-  await Promise.all([prefetched?.batch, prefetchedIndexes?.batch.then((b) => b.rendered)].map((p) => p?.catch(() => undefined)));
   return { completed: state.phase === 'done', resumed, pages: state.pages, written: state.written, seconds: (now() - started) / 1000, phases };
 }
 

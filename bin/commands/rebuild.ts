@@ -17,17 +17,21 @@ export function register(program: Command): void {
       if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw new Error(`--batch-size must be an integer from 1 to 5000, got ${JSON.stringify(flags.batchSize)}`);
       const config = loadConfig();
       const controller = new AbortController();
+      const progress = progressReporter(process.stderr);
       const interrupt = () => {
-        if (controller.signal.aborted) process.exit(130);
+        if (controller.signal.aborted) {
+          progress.done();
+          process.exit(130);
+        }
         process.stderr.write('\ninterrupting after the current batch (Ctrl-C again to quit at once)…\n');
         controller.abort();
       };
       process.on('SIGINT', interrupt);
       process.on('SIGTERM', interrupt);
-      const progress = progressReporter(process.stderr);
       const { migrateLatest } = require('../../app/db/migrate') as typeof import('../../app/db/migrate');
       const { rebuild } = require('../../producer/rebuild') as typeof import('../../producer/rebuild');
       const { createRenderer } = require('../../producer/renderer') as typeof import('../../producer/renderer');
+      // The bar is closed (and the cursor shown again) before any error is printed.
       const result = await withDatabase(config, async (db) => {
         await migrateLatest(db);
         return rebuild({
@@ -38,8 +42,7 @@ export function register(program: Command): void {
           signal: controller.signal,
           onProgress: progress.update,
         });
-      });
-      progress.done();
+      }).finally(() => progress.done());
       const rate = result.seconds > 0 ? result.pages / result.seconds : 0;
       const peakRssMb = process.resourceUsage().maxRSS / 1024;
       process.stdout.write(
@@ -81,6 +84,7 @@ export function progressReporter(out: NodeJS.WritableStream & { isTTY?: boolean 
       },
       done() {
         if (started) bar.stop();
+        started = false;
       },
     };
   }

@@ -3,6 +3,7 @@
 // losing or repeating a row, and honour what a duplicate key should do.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Knex } from 'knex';
 import { createDatabase, Database } from '../../common/database';
 import { migrateLatest } from '../../app/db/migrate';
 import { insertRows } from '../../producer/bulk-insert';
@@ -28,22 +29,43 @@ for (const dialect of ['mariadb', 'sqlite'] as const) {
       await shared?.drop();
     });
 
-    it('stores strings, bytes, nulls and large integers exactly, across statements of every size', async () => {
-      const rows = Array.from({ length: 1_000 }, (_, i) => pageRow(i, { sha256: i % 3 === 0 ? null : `h${i}` }));
-      await db.transaction((trx) => insertRows(trx, 'pages', rows));
-      const stored = await db('pages').whereBetween('seq', [0, 999]).orderBy('seq').select();
-      assert.equal(stored.length, 1_000);
+    /** Inserts in one transaction; on MariaDB, returns how many prepared statements it executed. */
+    async function insertCounting(table: string, rows: Record<string, unknown>[]): Promise<number | undefined> {
+      return db.transaction(async (trx) => {
+        const executed = async () => (dialect === 'mariadb' ? Number((await trx.raw("SHOW SESSION STATUS LIKE 'Com_stmt_execute'"))[0][0].Value) : 0);
+        const before = await executed();
+        await insertRows(trx, table, rows);
+        return dialect === 'mariadb' ? (await executed()) - before : undefined;
+      });
+    }
+
+    it('stores strings, bytes, nulls and large integers exactly, in statements of every power-of-two size', async () => {
+      // 511 = 256 + 128 + … + 1: one statement of each size the rows are split into.
+      const rows = Array.from({ length: 511 }, (_, i) => pageRow(i, { sha256: i % 3 === 0 ? null : `h${i}` }));
+      const statements = await insertCounting('pages', rows);
+      if (dialect === 'mariadb') assert.equal(statements, 9);
+      const stored = await db('pages').whereBetween('seq', [0, 510]).orderBy('seq').select();
+      assert.equal(stored.length, 511);
       stored.forEach((r, i) => {
         assert.deepEqual({ ...r, size: Number(r.size), last_modified: Number(r.last_modified), seq: Number(r.seq) }, rows[i]);
       });
+    });
 
+    it('keeps each statement under 1 MB of values, and every byte of every body', async () => {
       const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-      // 12 bodies of 300 KB are more than one statement may carry.
+      // Three 300 KB bodies fit in 1 MB, and two is the power of two below: six statements for twelve.
       const blobs = Array.from({ length: 12 }, (_, i) => ({ sha256: `b${i}`, size: 300_000, body: Buffer.concat([every, Buffer.alloc(300_000 - 256, i)]), created_at: 1_790_000_000_000 }));
-      await db.transaction((trx) => insertRows(trx, 'blobs', blobs));
+      const statements = await insertCounting('blobs', blobs);
+      if (dialect === 'mariadb') assert.equal(statements, 6);
       const bodies = await db('blobs').whereIn('sha256', blobs.map((b) => b.sha256)).orderBy('sha256').select('sha256', 'body');
       assert.equal(bodies.length, 12);
       for (const b of bodies) assert.ok(Buffer.from(b.body).equals(blobs.find((x) => x.sha256 === b.sha256)!.body), `${b.sha256} differs`);
+    });
+
+    it('refuses rows whose columns differ, and a plain connection', async () => {
+      await assert.rejects(db.transaction((trx) => insertRows(trx, 'pages', [pageRow(7000), { ...pageRow(7001), extra: 1 }])), /row 1 has columns/);
+      await assert.rejects(insertRows(db as unknown as Knex.Transaction, 'pages', [pageRow(7002)]), /needs a transaction/);
+      assert.equal((await db('pages').whereIn('path', ['/p/7000', '/p/7001', '/p/7002']).select('path')).length, 0);
     });
 
     it('keeps the stored row on ignore and overwrites only the named columns on update', async () => {
