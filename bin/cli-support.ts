@@ -29,8 +29,19 @@ export async function runUntilSignal(start: () => Promise<RunningService[]>): Pr
   for (const service of [...services].reverse()) await service.close();
 }
 
+/**
+ * knex's own pool warnings ("Acquire connection error" and a stack) would
+ * repeat what the command's error line says; one-shot commands keep only that line.
+ */
+const QUIET_KNEX = {
+  warn: () => undefined,
+  debug: () => undefined,
+  deprecate: () => undefined,
+  error: (message: string) => process.stderr.write(`hyperstatic: database: ${message}\n`),
+};
+
 export async function withDatabase<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = createDatabase(config.databaseUrl);
+  const db = createDatabase(config.databaseUrl, { log: QUIET_KNEX });
   try {
     return await fn(db);
   } finally {
