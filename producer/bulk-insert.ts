@@ -39,7 +39,7 @@ export async function insertRows(trx: Knex.Transaction, table: string, rows: Row
   const columns = Object.keys(rows[0]);
   for (const [i, row] of rows.entries()) {
     const keys = Object.keys(row);
-    if (keys.length !== columns.length || keys.some((k, j) => k !== columns[j] && !(k in rows[0]))) {
+    if (keys.length !== columns.length || keys.some((k) => !(k in rows[0]))) {
       throw new Error(`insertRows(${table}): row ${i} has columns ${keys.join(', ')}, row 0 has ${columns.join(', ')}`);
     }
   }
