@@ -16,7 +16,10 @@ export class NotFoundError extends HyperstaticError {
 }
 
 export class ConflictError extends HyperstaticError {
-  constructor(message: string, readonly field?: string) {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     super('HS_CONFLICT', 409, message);
   }
 }

@@ -6,8 +6,16 @@ import type { Logger } from '../common/logger';
 import { BadRequestError, HyperstaticError, UnavailableError } from './errors';
 
 const CONNECTION_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE',
-  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'SQLITE_BUSY',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'SQLITE_BUSY',
   // 1290: the server runs with --read-only (a fenced or demoted primary).
   'ER_OPTION_PREVENTS_STATEMENT',
 ]);
@@ -19,8 +27,16 @@ export function asUnavailable(error: unknown): UnavailableError | undefined {
   if (!e) return undefined;
   // mysql2 marks connection-level failures fatal; a session killed by a
   // failover's fence surfaces as one when knex then tries to ROLLBACK.
-  if ((e.code && CONNECTION_CODES.has(e.code)) || e.name === 'KnexTimeoutError' || e.errno === 1290 || (e.fatal === true && !e.errno)) {
-    const what = e.code === 'ER_OPTION_PREVENTS_STATEMENT' ? 'the database is read-only (a failover may be in progress)' : 'the database is unreachable';
+  if (
+    (e.code && CONNECTION_CODES.has(e.code)) ||
+    e.name === 'KnexTimeoutError' ||
+    e.errno === 1290 ||
+    (e.fatal === true && !e.errno)
+  ) {
+    const what =
+      e.code === 'ER_OPTION_PREVENTS_STATEMENT'
+        ? 'the database is read-only (a failover may be in progress)'
+        : 'the database is unreachable';
     return new UnavailableError(`${what}; nothing was saved, retry shortly`, { cause: error });
   }
   return undefined;
@@ -30,7 +46,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     let typed: HyperstaticError | undefined = error instanceof HyperstaticError ? error : asUnavailable(error);
     const bodyParser = error as { type?: string; status?: number; limit?: number };
-    if (!typed && bodyParser.type === 'entity.parse.failed') typed = new BadRequestError('the request body is not valid JSON');
+    if (!typed && bodyParser.type === 'entity.parse.failed')
+      typed = new BadRequestError('the request body is not valid JSON');
     if (!typed && bodyParser.type === 'entity.too.large') {
       typed = new HyperstaticError('HS_TOO_LARGE', 413, `the request body is larger than ${bodyParser.limit} bytes`);
     }

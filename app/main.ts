@@ -40,7 +40,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
   const relay = startOutboxRelay({ db, queue, logger, registry, intervalMs: config.relayIntervalMs });
   const articles = createArticlesService({ db, onSaved: () => relay.wake() });
-  const feed = createFeedService({ db, notifier, logger, registry, signingKey: ensureSigningKey(config.feedSigningKey, logger), statusToken: config.mirrorStatusToken });
+  const feed = createFeedService({
+    db,
+    notifier,
+    logger,
+    registry,
+    signingKey: ensureSigningKey(config.feedSigningKey, logger),
+    statusToken: config.mirrorStatusToken,
+  });
   const ops = createOps(registry, {
     database: async () => {
       await db.raw('select 1');
@@ -49,10 +56,29 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   });
   const events = createEventsService({ db, onSaved: () => relay.wake() });
   const editor = createEditorApp({
-    db, articles, events, logger, mediaDir: config.mediaDir, mediaMaxBytes: config.mediaMaxBytes, maxBodyBytes: config.maxBodyBytes,
-    siteName: config.siteName, publicUrl: config.publicUrl, onJournaled: (head) => void notifier.notify(head).catch(() => undefined),
+    db,
+    articles,
+    events,
+    logger,
+    mediaDir: config.mediaDir,
+    mediaMaxBytes: config.mediaMaxBytes,
+    maxBodyBytes: config.maxBodyBytes,
+    siteName: config.siteName,
+    publicUrl: config.publicUrl,
+    onJournaled: (head) => void notifier.notify(head).catch(() => undefined),
   });
-  const app = createAppServer({ db, articles: editor.articles, events: editor.events ?? events, feed, ops, logger, maxBodyBytes: config.maxBodyBytes, siteName: config.siteName, publicUrl: config.publicUrl, editor });
+  const app = createAppServer({
+    db,
+    articles: editor.articles,
+    events: editor.events ?? events,
+    feed,
+    ops,
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    siteName: config.siteName,
+    publicUrl: config.publicUrl,
+    editor,
+  });
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.appPort, config.bindHost, () => resolve(s));

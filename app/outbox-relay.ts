@@ -18,11 +18,30 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-export function startOutboxRelay(deps: { db: Database; queue: RenderQueue; logger: Logger; registry: Registry; intervalMs: number; now?: () => number }): OutboxRelay {
+export function startOutboxRelay(deps: {
+  db: Database;
+  queue: RenderQueue;
+  logger: Logger;
+  registry: Registry;
+  intervalMs: number;
+  now?: () => number;
+}): OutboxRelay {
   const { db, queue, logger, now = Date.now } = deps;
-  const dispatched = new Counter({ name: 'hyperstatic_outbox_dispatched_total', help: 'Outbox rows handed to the render queue', registers: [deps.registry] });
-  const failures = new Counter({ name: 'hyperstatic_outbox_dispatch_failures_total', help: 'Relay passes that could not reach the queue', registers: [deps.registry] });
-  const pending = new Gauge({ name: 'hyperstatic_outbox_pending', help: 'Outbox rows not yet rendered', registers: [deps.registry] });
+  const dispatched = new Counter({
+    name: 'hyperstatic_outbox_dispatched_total',
+    help: 'Outbox rows handed to the render queue',
+    registers: [deps.registry],
+  });
+  const failures = new Counter({
+    name: 'hyperstatic_outbox_dispatch_failures_total',
+    help: 'Relay passes that could not reach the queue',
+    registers: [deps.registry],
+  });
+  const pending = new Gauge({
+    name: 'hyperstatic_outbox_pending',
+    help: 'Outbox rows not yet rendered',
+    registers: [deps.registry],
+  });
 
   let running: Promise<void> | undefined;
   let again = false;
@@ -44,10 +63,17 @@ export function startOutboxRelay(deps: { db: Database; queue: RenderQueue; logge
         const id = Number(row.id);
         const key = `${row.topic}:${row.item_id}`;
         const job = jobs.get(key);
-        if (!job || job.outboxId < id) jobs.set(key, { topic: row.topic as RenderJob['topic'], itemId: Number(row.item_id), outboxId: id });
+        if (!job || job.outboxId < id)
+          jobs.set(key, { topic: row.topic as RenderJob['topic'], itemId: Number(row.item_id), outboxId: id });
       }
       await queue.enqueue([...jobs.values()]);
-      await db('outbox').whereIn('id', rows.map((r) => r.id)).whereNull('done_at').update({ dispatched_at: t });
+      await db('outbox')
+        .whereIn(
+          'id',
+          rows.map((r) => r.id),
+        )
+        .whereNull('done_at')
+        .update({ dispatched_at: t });
       dispatched.inc(rows.length);
       if (rows.length < BATCH) break;
     }

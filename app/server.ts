@@ -41,7 +41,14 @@ export function createAppServer(deps: AppServerDeps): Express {
     res.type('html').send(landingPage(deps.siteName, deps.publicUrl));
   });
   app.use('/api', articlesRouter(deps));
-  app.use('/api', eventsRouter({ db: deps.db, maxBodyBytes: deps.maxBodyBytes, events: deps.events ?? createEventsService({ db: deps.db }) }));
+  app.use(
+    '/api',
+    eventsRouter({
+      db: deps.db,
+      maxBodyBytes: deps.maxBodyBytes,
+      events: deps.events ?? createEventsService({ db: deps.db }),
+    }),
+  );
   app.use('/api', () => {
     throw new NotFoundError('API endpoint');
   });
@@ -55,13 +62,21 @@ export function createAppServer(deps: AppServerDeps): Express {
     // Media files stay on disk (MEDIA_DIR); streamed with Range support, never with their real type here.
     const mediaFile = row ? undefined : await deps.editor?.media.file(hash);
     if (mediaFile) {
-      res.set({ 'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' });
+      res.set({
+        'content-type': 'application/octet-stream',
+        'cache-control': 'public, max-age=31536000, immutable',
+        'x-content-type-options': 'nosniff',
+      });
       res.sendFile(mediaFile, { etag: false, lastModified: false, headers: { etag: `"${hash}"` } });
       return;
     }
     if (!row) throw new NotFoundError('blob');
     // Content-addressed: the same URL can never change.
-    res.set({ 'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable', etag: `"${hash}"` });
+    res.set({
+      'content-type': 'application/octet-stream',
+      'cache-control': 'public, max-age=31536000, immutable',
+      etag: `"${hash}"`,
+    });
     res.send(Buffer.from(row.body as Buffer));
   });
 

@@ -33,7 +33,9 @@ interface Event extends SaveOutcome {
  * a save cannot have been committed by the old primary.
  */
 function timeToPublish(events: Event[], promoteStart: number, safeFrom: number): number {
-  const acks = events.filter((e) => e.kind === 'acknowledged' && e.at >= safeFrom).sort((a, b) => a.answeredAt - b.answeredAt);
+  const acks = events
+    .filter((e) => e.kind === 'acknowledged' && e.at >= safeFrom)
+    .sort((a, b) => a.answeredAt - b.answeredAt);
   return acks.length ? acks[0].answeredAt - promoteStart : NaN;
 }
 
@@ -85,7 +87,8 @@ async function runTrial(mode: 'semi-sync' | 'async', trial: number): Promise<Tri
           const outcome = await site.saveOnce(title, { key, timeoutMs: SAVE_TIMEOUT_MS });
           events.push({ ...outcome, answeredAt: Date.now() });
           if (outcome.kind === 'acknowledged') entry.acked = outcome;
-          else if (outcome.kind === 'refused' && outcome.status !== 503) throw new Error(`${title}: refused with ${outcome.status}`);
+          else if (outcome.kind === 'refused' && outcome.status !== 503)
+            throw new Error(`${title}: refused with ${outcome.status}`);
           else await sleep(50);
         }
         await sleep(20);
@@ -108,7 +111,9 @@ async function runTrial(mode: 'semi-sync' | 'async', trial: number): Promise<Tri
 
     // What survived: the final primary is the truth.
     const finalPrimary = site.node(candidate);
-    const rows: { id: number; title: string }[] = await finalPrimary.query("SELECT id, title FROM hyperstatic.articles WHERE title LIKE 'chaos %'");
+    const rows: { id: number; title: string }[] = await finalPrimary.query(
+      "SELECT id, title FROM hyperstatic.articles WHERE title LIKE 'chaos %'",
+    );
     const present = new Map<string, number>();
     for (const r of rows) present.set(r.title, (present.get(r.title) ?? 0) + 1);
     let acknowledged = 0;
@@ -132,18 +137,24 @@ async function runTrial(mode: 'semi-sync' | 'async', trial: number): Promise<Tri
     let mirrorDeadline = Infinity;
     for (;;) {
       const [{ n }] = await finalPrimary.query('SELECT COUNT(*) AS n FROM hyperstatic.outbox WHERE done_at IS NULL');
-      const [{ head }] = await finalPrimary.query('SELECT journal_head AS head FROM hyperstatic.cluster_state WHERE id = 1');
+      const [{ head }] = await finalPrimary.query(
+        'SELECT journal_head AS head FROM hyperstatic.cluster_state WHERE id = 1',
+      );
       const cursor = site.mirror.cursor();
       if (Number(n) === 0 && cursor >= Number(head)) break;
       if (Number(n) === 0) mirrorDeadline = Math.min(mirrorDeadline, Date.now() + 15_000);
       if (Date.now() > Math.min(deadline, mirrorDeadline)) {
-        process.stderr.write(`trial ${mode} ${trial}: not converged: ${n} render(s) pending, journal head ${head}, mirror cursor ${cursor}\n`);
+        process.stderr.write(
+          `trial ${mode} ${trial}: not converged: ${n} render(s) pending, journal head ${head}, mirror cursor ${cursor}\n`,
+        );
         break;
       }
       await sleep(200);
     }
     const rendered = new Set<string>(
-      ((await finalPrimary.query("SELECT path FROM hyperstatic.pages WHERE op = 'put'")) as { path: string }[]).map((r) => r.path),
+      ((await finalPrimary.query("SELECT path FROM hyperstatic.pages WHERE op = 'put'")) as { path: string }[]).map(
+        (r) => r.path,
+      ),
     );
     let notRendered = 0;
     let notOnMirror = 0;
@@ -185,14 +196,18 @@ async function main(): Promise<void> {
   // The mirror's apply pipeline can still touch its closed store after a
   // site is shut down (a mirrors/ shutdown race); that must not end the run.
   process.on('uncaughtException', (error) => {
-    if (/database connection is not open/.test(error.message)) process.stderr.write(`ignored after shutdown: ${error.message}\n`);
+    if (/database connection is not open/.test(error.message))
+      process.stderr.write(`ignored after shutdown: ${error.message}\n`);
     else {
       console.error(error);
       process.exit(1);
     }
   });
   const results: TrialResult[] = [];
-  for (const [mode, trials] of [['semi-sync', SEMI_TRIALS], ['async', ASYNC_TRIALS]] as const) {
+  for (const [mode, trials] of [
+    ['semi-sync', SEMI_TRIALS],
+    ['async', ASYNC_TRIALS],
+  ] as const) {
     for (let t = 1; t <= trials; t++) {
       const r = await runTrial(mode, t);
       results.push(r);
@@ -221,7 +236,12 @@ async function main(): Promise<void> {
       emergencyToPublishMax: p('emergencyToPublishMs', 100),
     };
   });
-  report('failover', `Chaos failover: ${WRITERS} writers, planned switchover then kill -9 of the primary and promotion (poll ${POLL_MS} ms); times in ms`, summary, { trials: rows });
+  report(
+    'failover',
+    `Chaos failover: ${WRITERS} writers, planned switchover then kill -9 of the primary and promotion (poll ${POLL_MS} ms); times in ms`,
+    summary,
+    { trials: rows },
+  );
 }
 
 main().then(

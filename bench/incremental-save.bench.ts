@@ -38,16 +38,39 @@ interface Site {
 /** One save through the API; resolves with the time from its answer to its render, and the pages its batch journaled. */
 async function timedSave(site: Site, kind: (typeof KINDS)[number], i: number): Promise<{ ms: number; pages: number }> {
   const id = 1 + ((i * 7919) % site.maxId);
-  const [method, path, body] = kind === 'new article'
-    ? ['POST', '/api/articles', { title: `Bench story ${site.size} ${i}`, body: '<p>Fresh news</p>', status: 'published', section: 'news', tags: ['Housing', 'Rent'] }]
-    : ['PUT', `/api/articles/${id}`, kind === 'edit (body)' ? { body: `<p>Corrected ${i}</p>` } : { title: `Corrected headline ${i}` }];
-  const res = await fetch(`${site.app.url}${path}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${site.token}` }, body: JSON.stringify(body) });
+  const [method, path, body] =
+    kind === 'new article'
+      ? [
+          'POST',
+          '/api/articles',
+          {
+            title: `Bench story ${site.size} ${i}`,
+            body: '<p>Fresh news</p>',
+            status: 'published',
+            section: 'news',
+            tags: ['Housing', 'Rent'],
+          },
+        ]
+      : [
+          'PUT',
+          `/api/articles/${id}`,
+          kind === 'edit (body)' ? { body: `<p>Corrected ${i}</p>` } : { title: `Corrected headline ${i}` },
+        ];
+  const res = await fetch(`${site.app.url}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${site.token}` },
+    body: JSON.stringify(body),
+  });
   if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   const answered = performance.now();
   const saved = (await res.json()) as { id: number; url: string };
   // The save is rendered when its outbox rows are done (drafts/hidden included).
   for (;;) {
-    const open = await site.db('outbox').where({ item_id: saved.id, topic: 'article' }).whereNull('done_at').first('id');
+    const open = await site
+      .db('outbox')
+      .where({ item_id: saved.id, topic: 'article' })
+      .whereNull('done_at')
+      .first('id');
     if (!open) break;
     await new Promise((r) => setTimeout(r, 1));
   }
@@ -73,7 +96,14 @@ async function main(): Promise<void> {
       process.stdout.write(`site of ${size} articles: ${rebuilt.pages} pages\n`);
       await createUser(db, 'bench', 'editor', null);
       const token = await createApiToken(db, 'bench');
-      const config = loadConfig({ DATABASE_URL: target.primaryUrl, REDIS_URL: redis.url, REDIS_PREFIX: `bench${size}`, APP_PORT: '0', LOG_LEVEL: 'silent', PRODUCER_CONCURRENCY: '1' });
+      const config = loadConfig({
+        DATABASE_URL: target.primaryUrl,
+        REDIS_URL: redis.url,
+        REDIS_PREFIX: `bench${size}`,
+        APP_PORT: '0',
+        LOG_LEVEL: 'silent',
+        PRODUCER_CONCURRENCY: '1',
+      });
       const logger = createLogger('silent', 'bench');
       const producer = await startProducer(config, { logger });
       const app = await startApp(config, { logger });
@@ -97,7 +127,14 @@ async function main(): Promise<void> {
         const m = measured.get(site.size)!;
         const median = percentile(m.ms, 50);
         medians.set(`${kind}:${site.size}`, median);
-        rows.push({ articles: site.size, save: kind, saves: m.ms.length, 'pages/save': percentile(m.pages, 50), 'median ms': median, 'p95 ms': percentile(m.ms, 95) });
+        rows.push({
+          articles: site.size,
+          save: kind,
+          saves: m.ms.length,
+          'pages/save': percentile(m.pages, 50),
+          'median ms': median,
+          'p95 ms': percentile(m.ms, 95),
+        });
         process.stdout.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
       }
     }
@@ -109,7 +146,11 @@ async function main(): Promise<void> {
       }
     }
     rows.sort((a, b) => Number(a.articles) - Number(b.articles));
-    report('incremental-save', 'Incremental save, API answer to journal entry (`npm run bench -- incremental`; saves alternate between the sites); target: largest within 1.25x of smallest', rows);
+    report(
+      'incremental-save',
+      'Incremental save, API answer to journal entry (`npm run bench -- incremental`; saves alternate between the sites); target: largest within 1.25x of smallest',
+      rows,
+    );
   } finally {
     for (const site of sites) {
       await site.app.close();

@@ -25,7 +25,12 @@ async function main(): Promise<void> {
   await createUser(db, 'bench', 'editor', null);
   const token = await createApiToken(db, 'bench');
   const logger = createLogger('silent', 'bench');
-  const app = await startApp(config, { db, logger, queue: createMemoryQueue(logger), notifier: createMemoryNotifier() });
+  const app = await startApp(config, {
+    db,
+    logger,
+    queue: createMemoryQueue(logger),
+    notifier: createMemoryNotifier(),
+  });
   const rows: Row[] = [];
   try {
     for (const sizeMb of [20, 100, 250]) {
@@ -46,13 +51,21 @@ async function main(): Promise<void> {
       const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
       const started = performance.now();
       const res = await fetch(`${app.url}/api/media?name=bench-${sizeMb}.mp4`, {
-        method: 'POST', body, duplex: 'half', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+        method: 'POST',
+        body,
+        duplex: 'half',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
       } as RequestInit);
       const item = (await res.json()) as { size: number };
       const seconds = (performance.now() - started) / 1000;
       clearInterval(sampler);
       if (res.status !== 201 || item.size !== size) throw new Error(`upload of ${sizeMb} MB answered ${res.status}`);
-      rows.push({ 'file MB': sizeMb, seconds: +seconds.toFixed(2), 'MB/s': +(sizeMb / seconds).toFixed(1), 'peak RSS growth MB': +((peak - base) / MB).toFixed(1) });
+      rows.push({
+        'file MB': sizeMb,
+        seconds: +seconds.toFixed(2),
+        'MB/s': +(sizeMb / seconds).toFixed(1),
+        'peak RSS growth MB': +((peak - base) / MB).toFixed(1),
+      });
     }
   } finally {
     await app.close();

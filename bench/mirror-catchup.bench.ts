@@ -47,7 +47,11 @@ async function fillJournal(db: Database, count: number, perBatch: number, label:
 }
 
 async function head(appUrl: string): Promise<number> {
-  const text = await (await fetch(`${appUrl}/feed?after=999999999999`, { signal: AbortSignal.timeout(1000) }).then((r) => r.body!.getReader().read())).value;
+  const text = await (
+    await fetch(`${appUrl}/feed?after=999999999999`, { signal: AbortSignal.timeout(1000) }).then((r) =>
+      r.body!.getReader().read(),
+    )
+  ).value;
   return (JSON.parse(new TextDecoder().decode(text).split('data: ')[1].split('\n')[0]) as { head: number }).head;
 }
 
@@ -60,7 +64,10 @@ interface MirrorRun {
 async function runMirror(env: Record<string, string>, target: number): Promise<MirrorRun> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, 'mirror'], { env: { ...process.env, LOG_LEVEL: 'warn', MIRROR_PORT: String(port), MIRROR_STATUS_INTERVAL_MS: '0', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, 'mirror'], {
+    env: { ...process.env, LOG_LEVEL: 'warn', MIRROR_PORT: String(port), MIRROR_STATUS_INTERVAL_MS: '0', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   let peakKiB = 0;
   try {
     for (;;) {
@@ -90,7 +97,12 @@ async function main(): Promise<void> {
   const config = loadConfig({ DATA_DIR: dataDir, APP_PORT: '0', LOG_LEVEL: 'warn' });
   const db = createDatabase(config.databaseUrl);
   const rows: Row[] = [];
-  const app = await startApp(config, { db, queue: createMemoryQueue(createLogger('warn', 'queue')), notifier: createMemoryNotifier(), logger: createLogger('warn', 'app') });
+  const app = await startApp(config, {
+    db,
+    queue: createMemoryQueue(createLogger('warn', 'queue')),
+    notifier: createMemoryNotifier(),
+    logger: createLogger('warn', 'app'),
+  });
   const mirrorEnv = (name: string, bootstrap: boolean) => ({
     MIRROR_ORIGIN_URLS: app.url,
     MIRROR_DATA_DIR: path.join(dataDir, name),
@@ -103,19 +115,35 @@ async function main(): Promise<void> {
     await fillJournal(db, CHANGES, 10, 'catchup');
     const catchUpHead = await head(app.url);
     const catchUp = await runMirror(mirrorEnv('catchup', false), catchUpHead);
-    rows.push({ measure: `catch up ${CHANGES} changes via the feed`, seconds: catchUp.seconds, 'files/s': CHANGES / catchUp.seconds, 'peak RSS MiB': catchUp.peakRssMiB, target: '≥ 2000 files/s' });
+    rows.push({
+      measure: `catch up ${CHANGES} changes via the feed`,
+      seconds: catchUp.seconds,
+      'files/s': CHANGES / catchUp.seconds,
+      'peak RSS MiB': catchUp.peakRssMiB,
+      target: '≥ 2000 files/s',
+    });
 
     // Bootstrap: grow the site to PAGES live pages, then a fresh mirror loads it from the manifest.
     await fillJournal(db, PAGES - CHANGES, 100, 'site');
     const siteHead = await head(app.url);
     const boot = await runMirror(mirrorEnv('bootstrap', true), siteHead);
-    rows.push({ measure: `bootstrap a ${PAGES}-page site from the manifest`, seconds: boot.seconds, 'files/s': PAGES / boot.seconds, 'peak RSS MiB': boot.peakRssMiB, target: '≤ 200 MB RSS' });
+    rows.push({
+      measure: `bootstrap a ${PAGES}-page site from the manifest`,
+      seconds: boot.seconds,
+      'files/s': PAGES / boot.seconds,
+      'peak RSS MiB': boot.peakRssMiB,
+      target: '≤ 200 MB RSS',
+    });
   } finally {
     await app.close();
     await db.destroy();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
-  report('mirror-catchup', 'Mirror catch-up (feed) and bootstrap (manifest), mirror as a child process, origin on SQLite', rows);
+  report(
+    'mirror-catchup',
+    'Mirror catch-up (feed) and bootstrap (manifest), mirror as a child process, origin on SQLite',
+    rows,
+  );
 }
 
 main().catch((error: unknown) => {

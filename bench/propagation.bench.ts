@@ -37,7 +37,15 @@ async function servedEverywhere(mirrors: RunningMirror[], articlePath: string, s
 
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-propagation-'));
-  const config = loadConfig({ DATA_DIR: dataDir, APP_PORT: '0', MIRROR_PORT: '0', PROXY_PORT: '0', LOG_LEVEL: 'warn', PROXY_ACCESS_LOG: 'false', MIRROR_STATUS_INTERVAL_MS: '0' });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    APP_PORT: '0',
+    MIRROR_PORT: '0',
+    PROXY_PORT: '0',
+    LOG_LEVEL: 'warn',
+    PROXY_ACCESS_LOG: 'false',
+    MIRROR_STATUS_INTERVAL_MS: '0',
+  });
   const site = await startEmbedded(config);
   const links: FaultyLink[] = [];
   const mirrors: RunningMirror[] = [];
@@ -80,7 +88,11 @@ async function main(): Promise<void> {
         const res = await fetch(`${site.appUrl}/api/articles`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${site.adminToken}` },
-          body: JSON.stringify({ title: `Propagation ${latency} ms ${i} ${Date.now()}`, body: '<p>Benchmark body.</p>', status: 'published' }),
+          body: JSON.stringify({
+            title: `Propagation ${latency} ms ${i} ${Date.now()}`,
+            body: '<p>Benchmark body.</p>',
+            status: 'published',
+          }),
         });
         if (res.status !== 201) throw new Error(`save failed: ${res.status} ${await res.text()}`);
         const answered = performance.now();
@@ -109,7 +121,11 @@ async function main(): Promise<void> {
     await site.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
-  report('propagation', 'Save answered → article page and updated home page served by all 3 mirrors (embedded origin, mirrors behind faulty links)', rows);
+  report(
+    'propagation',
+    'Save answered → article page and updated home page served by all 3 mirrors (embedded origin, mirrors behind faulty links)',
+    rows,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -26,7 +26,16 @@ interface Read {
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-publish-'));
   // MIRROR_BOOTSTRAP=false: the mirror replays the journal instead of loading the manifest first (either is fine for this bench; override from the environment).
-  const config = loadConfig({ MIRROR_BOOTSTRAP: 'false', ...process.env, DATA_DIR: dataDir, APP_PORT: '0', MIRROR_PORT: '0', PROXY_PORT: '0', LOG_LEVEL: 'warn', PROXY_ACCESS_LOG: 'false' });
+  const config = loadConfig({
+    MIRROR_BOOTSTRAP: 'false',
+    ...process.env,
+    DATA_DIR: dataDir,
+    APP_PORT: '0',
+    MIRROR_PORT: '0',
+    PROXY_PORT: '0',
+    LOG_LEVEL: 'warn',
+    PROXY_ACCESS_LOG: 'false',
+  });
   const site = await startEmbedded(config);
   const evictions: { at: number; mirrorVersion: number }[] = [];
   let mirrorVersion = 0;
@@ -43,10 +52,18 @@ async function main(): Promise<void> {
   );
   const token = site.adminToken!;
   const api = (method: string, url: string, body: unknown) =>
-    fetch(`${site.appUrl}${url}`, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    fetch(`${site.appUrl}${url}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
 
   try {
-    const created = await api('POST', '/api/articles', { title: 'Live blog', body: '<p>bench-version-0</p>', status: 'published' });
+    const created = await api('POST', '/api/articles', {
+      title: 'Live blog',
+      body: '<p>bench-version-0</p>',
+      status: 'published',
+    });
     if (created.status !== 201) throw new Error(`create failed: ${created.status} ${await created.text()}`);
     const { id, url } = (await created.json()) as { id: number; url: string };
     articleUrl = url;
@@ -96,7 +113,10 @@ async function main(): Promise<void> {
     const publishes: number[] = [];
     const began = performance.now();
     for (let n = 1; n <= SECONDS; n++) {
-      const res = await api('PUT', `/api/articles/${id}`, { title: `Live blog, update ${n}`, body: `<p>bench-version-${n}</p>` });
+      const res = await api('PUT', `/api/articles/${id}`, {
+        title: `Live blog, update ${n}`,
+        body: `<p>bench-version-${n}</p>`,
+      });
       if (res.status !== 200) errors.push(`publish ${n}: ${res.status} ${await res.text()}`);
       publishes.push(performance.now());
       const next = began + n * 1000;
@@ -129,10 +149,15 @@ async function main(): Promise<void> {
       'publish→read p50 ms': percentile(lagMs, 50),
       'publish→read p99 ms': percentile(lagMs, 99),
     };
-    report('proxy-publish', `A publish every second for ${SECONDS} s through app → producer → mirror → cache proxy, ${READERS} readers`, [row], {
-      errorsSample: errors.slice(0, 10),
-      staleSample: stale.slice(0, 10),
-    });
+    report(
+      'proxy-publish',
+      `A publish every second for ${SECONDS} s through app → producer → mirror → cache proxy, ${READERS} readers`,
+      [row],
+      {
+        errorsSample: errors.slice(0, 10),
+        staleSample: stale.slice(0, 10),
+      },
+    );
     if (errors.length > 0) throw new Error(`${errors.length} failed requests, e.g. ${errors.slice(0, 3).join('; ')}`);
     if (stale.length > 0) throw new Error(`${stale.length} stale reads after an eviction`);
     if (finalVersion !== SECONDS) throw new Error(`readers never saw the last version (${finalVersion} of ${SECONDS})`);

@@ -12,7 +12,16 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../test/harness/free-port';
-import { childPids, ensureInstalled, peakRssMiB, randomPagesScript, runWrk, startNginx, startVarnish, type LoadResult } from './support/proxy-rivals';
+import {
+  childPids,
+  ensureInstalled,
+  peakRssMiB,
+  randomPagesScript,
+  runWrk,
+  startNginx,
+  startVarnish,
+  type LoadResult,
+} from './support/proxy-rivals';
 import { report, type Row } from './report';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -36,13 +45,26 @@ function startUpstream(port: number): Promise<{ server: http.Server; requests: (
   let requests = 0;
   const server = http.createServer((req, res) => {
     requests++;
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=3600', etag: '"bench-1"', 'last-modified': new Date(Date.now() - 86400_000).toUTCString(), 'content-length': String(body.length) });
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'public, max-age=3600',
+      etag: '"bench-1"',
+      'last-modified': new Date(Date.now() - 86400_000).toUTCString(),
+      'content-length': String(body.length),
+    });
     res.end(body);
   });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({ server, requests: () => requests })));
+  return new Promise((resolve) =>
+    server.listen(port, '127.0.0.1', () => resolve({ server, requests: () => requests })),
+  );
 }
 
-async function startOurs(port: number, upstreamPort: number, workers: number, cacheBytes = CACHE_BYTES): Promise<Contender> {
+async function startOurs(
+  port: number,
+  upstreamPort: number,
+  workers: number,
+  cacheBytes = CACHE_BYTES,
+): Promise<Contender> {
   const child: ChildProcess = spawn(process.execPath, [CLI, 'proxy'], {
     env: {
       ...process.env,
@@ -134,7 +156,8 @@ async function fill(url: string, budgetBytes: number): Promise<void> {
     while (next <= CHURN_PAGES) {
       const page = next++;
       await (await fetch(`${url}/pages/${page}`)).arrayBuffer();
-      if (page % 500 === 0 && gauge(await scrape(url), 'hyperstatic_proxy_cache_bytes') >= budgetBytes * 0.97) next = CHURN_PAGES + 1;
+      if (page % 500 === 0 && gauge(await scrape(url), 'hyperstatic_proxy_cache_bytes') >= budgetBytes * 0.97)
+        next = CHURN_PAGES + 1;
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
@@ -195,18 +218,39 @@ async function main(): Promise<void> {
   ensureInstalled();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-proxy-'));
   const workers = Math.max(2, os.cpus().length);
-  const [upstreamPort, ours1Port, oursNPort, nginxPort, varnishPort, barePort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [upstreamPort, ours1Port, oursNPort, nginxPort, varnishPort, barePort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const upstream = await startUpstream(upstreamPort);
   const contenders: Contender[] = [];
   try {
-    if (PART !== 'memory') await throughput(dir, workers, upstream, contenders, { ours1Port, oursNPort, nginxPort, varnishPort, barePort, upstreamPort });
+    if (PART !== 'memory')
+      await throughput(dir, workers, upstream, contenders, {
+        ours1Port,
+        oursNPort,
+        nginxPort,
+        varnishPort,
+        barePort,
+        upstreamPort,
+      });
     if (PART !== 'throughput') {
       // Three budgets: what stays the same between them is the fixed overhead.
       const memory: Row[] = [];
       for (const mib of CHURN_CACHE_MIB) memory.push(await memoryUnderChurn(dir, upstreamPort, mib));
       const overheads = memory.map((row) => Number(row['peak - budget MiB']));
-      process.stdout.write(`overhead above the cache budget: ${Math.min(...overheads)}..${Math.max(...overheads)} MiB across budgets ${CHURN_CACHE_MIB.join(', ')} MiB\n`);
-      report('proxy-memory', `Peak RSS while ${CHURN_PAGES} distinct 10 KB pages (${Math.round((CHURN_PAGES * 10) / 1024)} MiB) churn through a full cache, wrk -c${CONNECTIONS} -d${SECONDS}s, one process`, memory);
+      process.stdout.write(
+        `overhead above the cache budget: ${Math.min(...overheads)}..${Math.max(...overheads)} MiB across budgets ${CHURN_CACHE_MIB.join(', ')} MiB\n`,
+      );
+      report(
+        'proxy-memory',
+        `Peak RSS while ${CHURN_PAGES} distinct 10 KB pages (${Math.round((CHURN_PAGES * 10) / 1024)} MiB) churn through a full cache, wrk -c${CONNECTIONS} -d${SECONDS}s, one process`,
+        memory,
+      );
     }
   } finally {
     for (const c of contenders) await c.stop();
@@ -220,7 +264,14 @@ async function throughput(
   workers: number,
   upstream: { requests: () => number },
   contenders: Contender[],
-  ports: { ours1Port: number; oursNPort: number; nginxPort: number; varnishPort: number; barePort: number; upstreamPort: number },
+  ports: {
+    ours1Port: number;
+    oursNPort: number;
+    nginxPort: number;
+    varnishPort: number;
+    barePort: number;
+    upstreamPort: number;
+  },
 ): Promise<void> {
   const { ours1Port, oursNPort, nginxPort, varnishPort, barePort, upstreamPort } = ports;
   contenders.push(await startOurs(ours1Port, upstreamPort, 1));
@@ -244,7 +295,15 @@ async function throughput(
     for (const c of contenders) {
       const result = await runWrk(c.url + PAGE, SECONDS, CONNECTIONS);
       results.get(c.name)!.push(result);
-      rows.push({ round, contender: c.name, 'req/s': Math.round(result.rps), 'p50 ms': result.p50ms, 'p99 ms': result.p99ms, errors: result.errors, 'peak RSS MiB': c.rss ? Math.round(c.rss()) : '' });
+      rows.push({
+        round,
+        contender: c.name,
+        'req/s': Math.round(result.rps),
+        'p50 ms': result.p50ms,
+        'p99 ms': result.p99ms,
+        errors: result.errors,
+        'peak RSS MiB': c.rss ? Math.round(c.rss()) : '',
+      });
     }
   }
   const upstreamDuringRuns = upstream.requests() - warmRequests;
@@ -260,15 +319,24 @@ async function throughput(
     errors: results.get(c.name)!.reduce((sum, r) => sum + r.errors, 0),
     'peak RSS MiB': c.rss ? Math.round(c.rss()) : '',
   }));
-  report('proxy', `Cache hits of one 10 KB page, wrk -t2 -c${CONNECTIONS} -d${SECONDS}s, ${ROUNDS} interleaved rounds (${os.cpus().length} cores, shared)`, rows, {
-    summary,
-    upstreamRequestsDuringRuns: upstreamDuringRuns,
-    cacheBytes: CACHE_BYTES,
-    targets: { vsVarnish: 1.0, vsNginx: 0.6 },
-  });
+  report(
+    'proxy',
+    `Cache hits of one 10 KB page, wrk -t2 -c${CONNECTIONS} -d${SECONDS}s, ${ROUNDS} interleaved rounds (${os.cpus().length} cores, shared)`,
+    rows,
+    {
+      summary,
+      upstreamRequestsDuringRuns: upstreamDuringRuns,
+      cacheBytes: CACHE_BYTES,
+      targets: { vsVarnish: 1.0, vsNginx: 0.6 },
+    },
+  );
   report('proxy-summary', 'Median over rounds, ratios against the other caches measured in the same run', summary);
-  process.stdout.write(`upstream requests during the measured runs: ${upstreamDuringRuns} (every answer came from a cache)\n`);
-  process.stdout.write(`proxy cache size: ${CACHE_BYTES / 2 ** 20} MiB; peak RSS above is per contender, all its processes summed\n`);
+  process.stdout.write(
+    `upstream requests during the measured runs: ${upstreamDuringRuns} (every answer came from a cache)\n`,
+  );
+  process.stdout.write(
+    `proxy cache size: ${CACHE_BYTES / 2 ** 20} MiB; peak RSS above is per contender, all its processes summed\n`,
+  );
   const failed = summary.filter((r) => Number(r.errors) > 0);
   if (failed.length > 0) throw new Error(`errors under load: ${failed.map((r) => r.contender).join(', ')}`);
 }

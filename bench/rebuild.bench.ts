@@ -25,7 +25,13 @@ export interface RebuildRun {
 
 /** Pages/s over some phases of a run: the item pages, or the listings (archives, roots, feeds, sitemaps). */
 function rateOf(run: RebuildRun, phases: string[]): number {
-  const sum = phases.reduce((acc, p) => ({ seconds: acc.seconds + (run.phases[p]?.seconds ?? 0), pages: acc.pages + (run.phases[p]?.pages ?? 0) }), { seconds: 0, pages: 0 });
+  const sum = phases.reduce(
+    (acc, p) => ({
+      seconds: acc.seconds + (run.phases[p]?.seconds ?? 0),
+      pages: acc.pages + (run.phases[p]?.pages ?? 0),
+    }),
+    { seconds: 0, pages: 0 },
+  );
   return sum.seconds > 0 ? Math.round(sum.pages / sum.seconds) : 0;
 }
 
@@ -33,10 +39,14 @@ export function runRebuild(databaseUrl: string, args: string[] = []): Promise<Re
   return new Promise((resolve, reject) => {
     // HS_BENCH_NODE_ARGS: extra node flags for the rebuild process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeArgs = (process.env.HS_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin/hyperstatic.js'), 'rebuild', '--json', ...args], {
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, path.join(ROOT, 'bin/hyperstatic.js'), 'rebuild', '--json', ...args],
+      {
+        env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.once('exit', (code) => {
@@ -49,7 +59,12 @@ export function runRebuild(databaseUrl: string, args: string[] = []): Promise<Re
 
 /** Bench-only server settings: a buffer pool that holds the working set, group commit without fsync per batch. */
 export async function tuneForBench(query: (sql: string) => Promise<unknown>): Promise<string[]> {
-  const settings = ['innodb_buffer_pool_size = 1073741824', 'innodb_flush_log_at_trx_commit = 2', 'sync_binlog = 0', 'innodb_log_file_size = 536870912'];
+  const settings = [
+    'innodb_buffer_pool_size = 1073741824',
+    'innodb_flush_log_at_trx_commit = 2',
+    'sync_binlog = 0',
+    'innodb_log_file_size = 536870912',
+  ];
   for (const s of settings) await query(`SET GLOBAL ${s}`);
   return settings;
 }
@@ -65,7 +80,10 @@ async function main(): Promise<void> {
   // next: each size is measured on REPEAT freshly generated sites and the
   // table gives the median run, with the slowest and fastest beside it.
   const repeat = Number(process.env.HS_BENCH_REBUILD_REPEAT ?? 3);
-  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`HS_BENCH_REBUILD_REPEAT must be a whole number of sites, at least 1; got ${JSON.stringify(process.env.HS_BENCH_REBUILD_REPEAT)}`);
+  if (!Number.isInteger(repeat) || repeat < 1)
+    throw new Error(
+      `HS_BENCH_REBUILD_REPEAT must be a whole number of sites, at least 1; got ${JSON.stringify(process.env.HS_BENCH_REBUILD_REPEAT)}`,
+    );
   const cluster = await startMariaDBCluster({ replicas: 0 });
   const rows: Row[] = [];
   try {
@@ -80,11 +98,15 @@ async function main(): Promise<void> {
         const generated = await generateSite(db, { articles: size, seed: 42 });
         const generateSeconds = (Date.now() - t0) / 1000;
         await db.destroy();
-        process.stdout.write(`generated ${size} articles + ${generated.events} events in ${generateSeconds.toFixed(1)} s (site ${attempt} of ${repeat})\n`);
+        process.stdout.write(
+          `generated ${size} articles + ${generated.events} events in ${generateSeconds.toFixed(1)} s (site ${attempt} of ${repeat})\n`,
+        );
         for (const kind of ['cold', 'warm'] as const) {
           const run = await runRebuild(target.primaryUrl, kind === 'warm' ? ['--restart'] : []);
           runs[kind].push(run);
-          process.stdout.write(`${JSON.stringify({ articles: size, rebuild: kind, site: attempt, seconds: run.seconds, 'pages/s': Math.round(run.pagesPerSecond), 'peak RSS MB': Math.round(run.peakRssMb), phases: run.phases })}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ articles: size, rebuild: kind, site: attempt, seconds: run.seconds, 'pages/s': Math.round(run.pagesPerSecond), 'peak RSS MB': Math.round(run.peakRssMb), phases: run.phases })}\n`,
+          );
         }
         await target.drop();
       }
@@ -93,15 +115,27 @@ async function main(): Promise<void> {
         const rates = runs[kind].map((r) => Math.round(r.pagesPerSecond));
         const peakRss = Math.max(...runs[kind].map((r) => r.peakRssMb));
         rows.push({
-          articles: size, rebuild: kind, runs: runs[kind].length, pages: run.pages, journaled: run.written, seconds: run.seconds,
-          'pages/s': Math.round(run.pagesPerSecond), 'slowest-fastest': `${Math.min(...rates)}-${Math.max(...rates)}`,
-          'item pages/s': rateOf(run, ['articles', 'events', 'sweep']), 'listing pages/s': rateOf(run, ['buckets', 'indexes', 'site']),
+          articles: size,
+          rebuild: kind,
+          runs: runs[kind].length,
+          pages: run.pages,
+          journaled: run.written,
+          seconds: run.seconds,
+          'pages/s': Math.round(run.pagesPerSecond),
+          'slowest-fastest': `${Math.min(...rates)}-${Math.max(...rates)}`,
+          'item pages/s': rateOf(run, ['articles', 'events', 'sweep']),
+          'listing pages/s': rateOf(run, ['buckets', 'indexes', 'site']),
           'peak RSS MB': Math.round(peakRss),
           target: run.pagesPerSecond >= 3000 && peakRss <= 300 ? 'met' : 'MISSED',
         });
       }
     }
-    report('rebuild', 'Full rebuild on MariaDB (`npm run bench -- rebuild`); median of the runs; target >= 3000 pages/s, <= 300 MB peak RSS (the largest of the runs)', rows, { serverSettings: settings, repeat });
+    report(
+      'rebuild',
+      'Full rebuild on MariaDB (`npm run bench -- rebuild`); median of the runs; target >= 3000 pages/s, <= 300 MB peak RSS (the largest of the runs)',
+      rows,
+      { serverSettings: settings, repeat },
+    );
   } finally {
     await cluster.stop();
   }

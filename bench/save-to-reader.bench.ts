@@ -24,7 +24,11 @@ async function measure(appBase: string, publicBase: string, token: string): Prom
     const res = await fetch(`${appBase}/api/articles`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ title: `Bench story ${i} ${Date.now()}`, body: '<p>Benchmark body.</p>', status: 'published' }),
+      body: JSON.stringify({
+        title: `Bench story ${i} ${Date.now()}`,
+        body: '<p>Benchmark body.</p>',
+        status: 'published',
+      }),
     });
     if (res.status !== 201) throw new Error(`save failed: ${res.status} ${await res.text()}`);
     const answered = performance.now();
@@ -43,12 +47,25 @@ async function measure(appBase: string, publicBase: string, token: string): Prom
 }
 
 function row(mode: string, times: number[]): Row {
-  return { mode, saves: times.length, 'median ms': percentile(times, 50), 'p90 ms': percentile(times, 90), 'max ms': Math.max(...times) };
+  return {
+    mode,
+    saves: times.length,
+    'median ms': percentile(times, 50),
+    'p90 ms': percentile(times, 90),
+    'max ms': Math.max(...times),
+  };
 }
 
 async function embedded(): Promise<Row> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-embedded-'));
-  const config = loadConfig({ DATA_DIR: dataDir, APP_PORT: '0', MIRROR_PORT: '0', PROXY_PORT: '0', LOG_LEVEL: 'warn', PROXY_ACCESS_LOG: 'false' });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    APP_PORT: '0',
+    MIRROR_PORT: '0',
+    PROXY_PORT: '0',
+    LOG_LEVEL: 'warn',
+    PROXY_ACCESS_LOG: 'false',
+  });
   const site = await startEmbedded(config);
   try {
     return row('embedded (SQLite, in-process queue)', await measure(site.appUrl, site.publicUrl, site.adminToken!));
@@ -64,17 +81,34 @@ async function production(): Promise<Row> {
   const processes = [];
   try {
     const db = await createDatabase(cluster, 'bench');
-    const env = { DATABASE_URL: db.primaryUrl, REDIS_URL: redis.url, DATA_DIR: dataDir, LOG_LEVEL: 'warn', PROXY_ACCESS_LOG: 'false' };
-    const run = (args: string[]) => execFileSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }).toString().trim();
+    const env = {
+      DATABASE_URL: db.primaryUrl,
+      REDIS_URL: redis.url,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      PROXY_ACCESS_LOG: 'false',
+    };
+    const run = (args: string[]) =>
+      execFileSync(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } })
+        .toString()
+        .trim();
     run(['db', 'migrate']);
     run(['seed']);
     const token = run(['token', 'create', '--user', 'admin']);
     const app = await startHyperstatic(['app'], env, { portVariable: 'APP_PORT' });
     processes.push(app);
     processes.push(await startHyperstatic(['producer'], env, { portVariable: 'PRODUCER_PORT' }));
-    const mirror = await startHyperstatic(['mirror'], { ...env, MIRROR_ORIGIN_URLS: app.url }, { portVariable: 'MIRROR_PORT' });
+    const mirror = await startHyperstatic(
+      ['mirror'],
+      { ...env, MIRROR_ORIGIN_URLS: app.url },
+      { portVariable: 'MIRROR_PORT' },
+    );
     processes.push(mirror);
-    const proxy = await startHyperstatic(['proxy'], { ...env, PROXY_UPSTREAMS: mirror.url }, { portVariable: 'PROXY_PORT', port: await freePort() });
+    const proxy = await startHyperstatic(
+      ['proxy'],
+      { ...env, PROXY_UPSTREAMS: mirror.url },
+      { portVariable: 'PROXY_PORT', port: await freePort() },
+    );
     processes.push(proxy);
     return row('production (MariaDB, Redis/bull, 4 processes)', await measure(app.url, proxy.url, token));
   } finally {

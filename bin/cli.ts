@@ -17,20 +17,32 @@ import * as userCommands from './commands/user';
 // command's dependencies in its memory.
 
 const program = new Command('hyperstatic')
-  .description('Hyperstatic: a news site that stays readable and publishable when servers fail, are flooded, or are taken away.')
+  .description(
+    'Hyperstatic: a news site that stays readable and publishable when servers fail, are flooded, or are taken away.',
+  )
   .showHelpAfterError()
-  .addHelpText('after', `\nEnvironment variables (flags of a command override them for that run):\n${describeVariables()}\n`)
+  .addHelpText(
+    'after',
+    `\nEnvironment variables (flags of a command override them for that run):\n${describeVariables()}\n`,
+  )
   .exitOverride();
 
 program
   .command('all')
-  .description('Embedded mode: app, producer, one mirror and one cache proxy in one process (SQLite and an in-process queue unless DATABASE_URL/REDIS_URL are set)')
+  .description(
+    'Embedded mode: app, producer, one mirror and one cache proxy in one process (SQLite and an in-process queue unless DATABASE_URL/REDIS_URL are set)',
+  )
   .option('--data-dir <dir>', 'sets DATA_DIR')
   .option('--app-port <port>', 'sets APP_PORT')
   .option('--public-port <port>', 'sets PROXY_PORT')
   .option('--mirror-port <port>', 'sets MIRROR_PORT')
   .action(async (flags) => {
-    const config = configFrom(flags, { dataDir: 'DATA_DIR', appPort: 'APP_PORT', publicPort: 'PROXY_PORT', mirrorPort: 'MIRROR_PORT' });
+    const config = configFrom(flags, {
+      dataDir: 'DATA_DIR',
+      appPort: 'APP_PORT',
+      publicPort: 'PROXY_PORT',
+      mirrorPort: 'MIRROR_PORT',
+    });
     await runUntilSignal(async () => {
       const { startEmbedded } = require('./embedded') as typeof import('./embedded');
       const embedded = await startEmbedded(config);
@@ -51,7 +63,9 @@ program
 
 program
   .command('producer')
-  .description('A render worker: consumes render jobs from bull and writes pages and journal entries (needs DATABASE_URL and REDIS_URL)')
+  .description(
+    'A render worker: consumes render jobs from bull and writes pages and journal entries (needs DATABASE_URL and REDIS_URL)',
+  )
   .option('--port <port>', 'sets PRODUCER_PORT (for /healthz, /readyz, /metrics)')
   .option('--concurrency <n>', 'sets PRODUCER_CONCURRENCY')
   .action(async (flags) => {
@@ -62,7 +76,7 @@ program
 
 program
   .command('mirror')
-  .description('A mirror: follows the origin\'s change feed, fetches and verifies blobs, serves the static copy')
+  .description("A mirror: follows the origin's change feed, fetches and verifies blobs, serves the static copy")
   .option('--port <port>', 'sets MIRROR_PORT')
   .option('--origin <urls>', 'sets MIRROR_ORIGIN_URLS (comma-separated)')
   .option('--data-dir <dir>', 'sets MIRROR_DATA_DIR')

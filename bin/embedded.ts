@@ -37,19 +37,33 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
     const seed = await seedFixtures(db);
     const adminToken = seed.seeded ? await createApiToken(db, 'admin', 'created by the first `npm start`') : undefined;
 
-    const queue = config.redisUrl ? createBullQueue(config.redisUrl, createLogger(config.logLevel, 'queue'), config.redisPrefix) : createMemoryQueue(createLogger(config.logLevel, 'queue'));
-    const notifier = config.redisUrl ? createRedisNotifier(config.redisUrl, logger, config.redisPrefix) : createMemoryNotifier();
+    const queue = config.redisUrl
+      ? createBullQueue(config.redisUrl, createLogger(config.logLevel, 'queue'), config.redisPrefix)
+      : createMemoryQueue(createLogger(config.logLevel, 'queue'));
+    const notifier = config.redisUrl
+      ? createRedisNotifier(config.redisUrl, logger, config.redisPrefix)
+      : createMemoryNotifier();
     const registry = createMetricsRegistry('embedded');
     const shared = { db, queue, notifier };
 
-    const producer = await startProducer(config, { ...shared, logger: createLogger(config.logLevel, 'producer'), registry });
+    const producer = await startProducer(config, {
+      ...shared,
+      logger: createLogger(config.logLevel, 'producer'),
+      registry,
+    });
     started.push(producer);
     const app = await startApp(config, { ...shared, logger: createLogger(config.logLevel, 'app'), registry });
     started.push(app);
     // The app created the feed key pair on its first start; the embedded mirror pins its public half.
-    const mirror = await startMirror({ ...config, mirrorOrigins: [app.url], mirrorPublicKey: keyFiles(config.feedSigningKey).publicPath }, { logger: createLogger(config.logLevel, 'mirror') });
+    const mirror = await startMirror(
+      { ...config, mirrorOrigins: [app.url], mirrorPublicKey: keyFiles(config.feedSigningKey).publicPath },
+      { logger: createLogger(config.logLevel, 'mirror') },
+    );
     started.push(mirror);
-    const proxy = await startProxy({ ...config, proxyUpstreams: [mirror.url] }, { logger: createLogger(config.logLevel, 'proxy') });
+    const proxy = await startProxy(
+      { ...config, proxyUpstreams: [mirror.url] },
+      { logger: createLogger(config.logLevel, 'proxy') },
+    );
     started.push(proxy);
 
     const publicUrl = proxy.url.replace('://127.0.0.1:', '://localhost:');

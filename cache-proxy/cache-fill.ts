@@ -21,8 +21,20 @@ export interface FillRequest {
 }
 
 export type FillOutcome =
-  | { readonly kind: 'body'; readonly entry: CacheEntry; readonly stored: boolean; readonly fwdStatus: number; readonly variant: string }
-  | { readonly kind: 'stream'; readonly status: number; readonly headers: IncomingHttpHeaders; readonly prefix: Buffer[]; readonly res: IncomingMessage }
+  | {
+      readonly kind: 'body';
+      readonly entry: CacheEntry;
+      readonly stored: boolean;
+      readonly fwdStatus: number;
+      readonly variant: string;
+    }
+  | {
+      readonly kind: 'stream';
+      readonly status: number;
+      readonly headers: IncomingHttpHeaders;
+      readonly prefix: Buffer[];
+      readonly res: IncomingMessage;
+    }
   | { readonly kind: 'failed'; readonly error: HyperstaticError };
 
 export interface Filler {
@@ -40,7 +52,12 @@ interface Flight {
   dirty: boolean;
 }
 
-export function createFiller(deps: { cache: ResponseCache; pool: UpstreamPool; policyFor: PolicyFactory; maxEntryBytes: number }): Filler {
+export function createFiller(deps: {
+  cache: ResponseCache;
+  pool: UpstreamPool;
+  policyFor: PolicyFactory;
+  maxEntryBytes: number;
+}): Filler {
   const flights = new Map<string, { flight: Flight; promise: Promise<FillOutcome> }>();
   const { cache, pool, policyFor, maxEntryBytes } = deps;
 
@@ -59,16 +76,26 @@ export function createFiller(deps: { cache: ResponseCache; pool: UpstreamPool; p
     if (status === 304 && request.existing) {
       res.resume();
       // RFC 9111 §4.3.4: a 304 refreshes the stored headers; the body stays.
-      const { policy, modified } = request.existing.policy.revalidatedPolicy(policyRequest, { status, headers: res.headers });
+      const { policy, modified } = request.existing.policy.revalidatedPolicy(policyRequest, {
+        status,
+        headers: res.headers,
+      });
       if (!modified) {
         const entry: CacheEntry = { ...request.existing, policy: policy as CacheEntry['policy'] };
         const stored = storeIfAllowed(entry, request, flight);
-        return { kind: 'body', entry, stored, fwdStatus: 304, variant: variantKey(request.url, entry.vary, request.headers) };
+        return {
+          kind: 'body',
+          entry,
+          stored,
+          fwdStatus: 304,
+          variant: variantKey(request.url, entry.vary, request.headers),
+        };
       }
     }
 
     const declared = Number(res.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxEntryBytes) return { kind: 'stream', status, headers: res.headers, prefix: [], res };
+    if (Number.isFinite(declared) && declared > maxEntryBytes)
+      return { kind: 'stream', status, headers: res.headers, prefix: [], res };
 
     return new Promise<FillOutcome>((resolve) => {
       const chunks: Buffer[] = [];
@@ -88,11 +115,25 @@ export function createFiller(deps: { cache: ResponseCache; pool: UpstreamPool; p
       const onEnd = (): void => {
         const body = Buffer.concat(chunks, total);
         const policy = policyFor(policyRequest, { status, headers: res.headers });
-        const entry: CacheEntry = { url: request.url, path: request.path, status, body, policy, vary: parseVary(res.headers.vary) };
+        const entry: CacheEntry = {
+          url: request.url,
+          path: request.path,
+          status,
+          body,
+          policy,
+          vary: parseVary(res.headers.vary),
+        };
         const stored = storeIfAllowed(entry, request, flight);
-        resolve({ kind: 'body', entry, stored, fwdStatus: status, variant: variantKey(request.url, entry.vary, request.headers) });
+        resolve({
+          kind: 'body',
+          entry,
+          stored,
+          fwdStatus: status,
+          variant: variantKey(request.url, entry.vary, request.headers),
+        });
       };
-      const onError = (error: Error): void => resolve({ kind: 'failed', error: new UpstreamConnectionError('upstream', error) });
+      const onError = (error: Error): void =>
+        resolve({ kind: 'failed', error: new UpstreamConnectionError('upstream', error) });
       res.on('data', onData);
       res.once('end', onEnd);
       res.once('error', onError);
@@ -114,7 +155,8 @@ export function createFiller(deps: { cache: ResponseCache; pool: UpstreamPool; p
     if (!storable) {
       // The upstream now forbids storing this response, so the older copy must not be served either;
       // a reader's own no-store or Authorization says nothing about the resource and evicts nothing.
-      const readerOptedOut = request.headers.authorization !== undefined || /no-store/i.test(String(request.headers['cache-control'] ?? ''));
+      const readerOptedOut =
+        request.headers.authorization !== undefined || /no-store/i.test(String(request.headers['cache-control'] ?? ''));
       if (request.existing && !readerOptedOut) cache.evictUrl(request.url);
       return false;
     }

@@ -29,7 +29,12 @@ export function createPolicyFactory(now: () => number, rules: FreshnessRules): P
       const path = (req.url ?? '/').split('?')[0];
       this.freshness = freshnessLifetime({ path, headers: res.headers, now: now() }, rules);
       const relaxed = withoutRevalidate(res.headers['cache-control']);
-      if (relaxed !== undefined) this.whileFresh = new ClockedPolicy(req, { ...res, headers: { ...res.headers, 'cache-control': relaxed } }, options);
+      if (relaxed !== undefined)
+        this.whileFresh = new ClockedPolicy(
+          req,
+          { ...res, headers: { ...res.headers, 'cache-control': relaxed } },
+          options,
+        );
     }
 
     // Not in the typings, but http-cache-semantics documents now() as the clock to replace.
@@ -58,6 +63,7 @@ function withoutRevalidate(value: string | string[] | undefined): string | undef
   const directives = parseCacheControl(value);
   if (!directives.has('must-revalidate') && !directives.has('proxy-revalidate')) return undefined;
   const kept: string[] = [];
-  for (const [name, arg] of directives) if (name !== 'must-revalidate' && name !== 'proxy-revalidate') kept.push(arg === true ? name : `${name}=${arg}`);
+  for (const [name, arg] of directives)
+    if (name !== 'must-revalidate' && name !== 'proxy-revalidate') kept.push(arg === true ? name : `${name}=${arg}`);
   return kept.join(', ');
 }

@@ -61,7 +61,9 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
         const { id } = message;
         aggregator.clusterMetrics().then(
           (text) => worker.isConnected() && worker.send({ hs: 'metrics-reply', id, text } satisfies ClusterMessage),
-          (error: unknown) => worker.isConnected() && worker.send({ hs: 'metrics-reply', id, error: String(error) } satisfies ClusterMessage),
+          (error: unknown) =>
+            worker.isConnected() &&
+            worker.send({ hs: 'metrics-reply', id, error: String(error) } satisfies ClusterMessage),
         );
       }
     });
@@ -113,7 +115,10 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     evict: (evicted) => broadcast({ hs: 'evict', path: evicted, source: 'feed' }),
     evictAll: () => broadcast({ hs: 'evict-all', source: 'feed' }),
   });
-  logger.info({ url, workers: config.proxyWorkers, feed: following.feed ? 'following (relayed to workers)' : 'off' }, 'cache proxy cluster listening');
+  logger.info(
+    { url, workers: config.proxyWorkers, feed: following.feed ? 'following (relayed to workers)' : 'off' },
+    'cache proxy cluster listening',
+  );
 
   return {
     name: 'cache-proxy',

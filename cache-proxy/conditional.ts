@@ -29,7 +29,8 @@ export function notModifiedHeaders(response: HeaderMap): Record<string, string |
   return out;
 }
 
-export type RangeDecision = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
+export type RangeDecision =
+  { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /** A single byte range of a stored body (§14.1.2); anything fancier gets the full body, which §14.2 allows. */
 export function selectRange(request: HeaderMap, response: HeaderMap, length: number): RangeDecision {

@@ -10,7 +10,13 @@ const TITLES: Record<number, string> = {
   504: 'Site took too long to answer',
 };
 
-export function sendErrorPage(res: ServerResponse, status: number, message: string, cacheStatus: string, head = false): void {
+export function sendErrorPage(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  cacheStatus: string,
+  head = false,
+): void {
   const title = TITLES[status] ?? 'Error';
   const body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${status} ${title}</title>

@@ -3,7 +3,13 @@
 import { HyperstaticError } from '../common/errors';
 
 export class UpstreamError extends HyperstaticError {
-  constructor(code: string, status: 502 | 504, readonly upstream: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: string,
+    status: 502 | 504,
+    readonly upstream: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, status, message, options);
   }
 }
@@ -16,12 +22,21 @@ export class UpstreamTimeoutError extends UpstreamError {
 
 export class UpstreamConnectionError extends UpstreamError {
   constructor(upstream: string, cause: unknown) {
-    super('HS_PROXY_UPSTREAM_UNREACHABLE', 502, upstream, `${upstream} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(
+      'HS_PROXY_UPSTREAM_UNREACHABLE',
+      502,
+      upstream,
+      `${upstream} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
   }
 }
 
 export class UpstreamServerError extends UpstreamError {
-  constructor(upstream: string, readonly upstreamStatus: number) {
+  constructor(
+    upstream: string,
+    readonly upstreamStatus: number,
+  ) {
     super('HS_PROXY_UPSTREAM_5XX', 502, upstream, `${upstream} answered ${upstreamStatus}`);
   }
 }
@@ -30,7 +45,11 @@ export class UpstreamServerError extends UpstreamError {
 export class NoUpstreamError extends HyperstaticError {
   constructor(readonly failures: UpstreamError[]) {
     const last = failures.at(-1);
-    super('HS_PROXY_NO_UPSTREAM', last?.status ?? 502, failures.length === 0 ? 'No upstream is configured.' : failures.map((f) => f.message).join('; '));
+    super(
+      'HS_PROXY_NO_UPSTREAM',
+      last?.status ?? 502,
+      failures.length === 0 ? 'No upstream is configured.' : failures.map((f) => f.message).join('; '),
+    );
   }
 }
 

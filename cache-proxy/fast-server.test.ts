@@ -7,7 +7,9 @@ const head = (...lines: string[]) => lines.join('\r\n');
 
 describe('fast path request parsing', () => {
   it('accepts a plain keep-alive GET or HEAD with lower-cased header names', () => {
-    const parsed = parsePlainHead(head('GET /news/a?x=1 HTTP/1.1', 'Host: news.example', 'Accept-Encoding:  gzip, br ', 'User-Agent: wrk'));
+    const parsed = parsePlainHead(
+      head('GET /news/a?x=1 HTTP/1.1', 'Host: news.example', 'Accept-Encoding:  gzip, br ', 'User-Agent: wrk'),
+    );
     assert.deepEqual(parsed && { ...parsed, headers: { ...parsed.headers } }, {
       method: 'GET',
       target: '/news/a?x=1',
@@ -17,20 +19,39 @@ describe('fast path request parsing', () => {
   });
 
   it('leaves other methods, versions and absolute-form targets to node:http', () => {
-    for (const line of ['POST / HTTP/1.1', 'GET / HTTP/1.0', 'GET http://a/ HTTP/1.1', 'GET /  HTTP/1.1', 'get / HTTP/1.1', 'GET / HTTP/2']) {
+    for (const line of [
+      'POST / HTTP/1.1',
+      'GET / HTTP/1.0',
+      'GET http://a/ HTTP/1.1',
+      'GET /  HTTP/1.1',
+      'get / HTTP/1.1',
+      'GET / HTTP/2',
+    ]) {
       assert.equal(parsePlainHead(head(line, 'Host: a')), undefined, line);
     }
   });
 
   it('leaves bodies, Connection: close, upgrades and a missing Host to node:http', () => {
-    for (const field of ['Content-Length: 0', 'Transfer-Encoding: chunked', 'Connection: close', 'Upgrade: websocket', 'Expect: 100-continue']) {
+    for (const field of [
+      'Content-Length: 0',
+      'Transfer-Encoding: chunked',
+      'Connection: close',
+      'Upgrade: websocket',
+      'Expect: 100-continue',
+    ]) {
       assert.equal(parsePlainHead(head('GET / HTTP/1.1', 'Host: a', field)), undefined, field);
     }
     assert.equal(parsePlainHead(head('GET / HTTP/1.1', 'Accept: */*')), undefined);
   });
 
   it('leaves requests that change what may answer them to the full path', () => {
-    for (const field of ['Cache-Control: max-age=0', 'Pragma: no-cache', 'Range: bytes=0-1', 'If-Match: "x"', 'If-Unmodified-Since: Sun, 01 Jan 2026 00:00:00 GMT']) {
+    for (const field of [
+      'Cache-Control: max-age=0',
+      'Pragma: no-cache',
+      'Range: bytes=0-1',
+      'If-Match: "x"',
+      'If-Unmodified-Since: Sun, 01 Jan 2026 00:00:00 GMT',
+    ]) {
       assert.equal(parsePlainHead(head('GET / HTTP/1.1', 'Host: a', field)), undefined, field);
     }
   });

@@ -11,7 +11,11 @@ import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { isPlainRequest } from './hit-path';
 
-export type FastAnswer = (method: 'GET' | 'HEAD', target: string, headers: Record<string, string>) => readonly Buffer[] | undefined;
+export type FastAnswer = (
+  method: 'GET' | 'HEAD',
+  target: string,
+  headers: Record<string, string>,
+) => readonly Buffer[] | undefined;
 
 export interface FastPathOptions {
   /** The bytes of a complete response (head, then body unless HEAD), or undefined to let node:http handle the request. */
@@ -26,13 +30,23 @@ const MAX_UNSENT_BYTES = 1024 * 1024;
 const REQUEST_LINE = /^(GET|HEAD) (\/[!-~]*) HTTP\/1\.1$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 /** Fields that give a request a body, change the connection or ask for something only node:http does. */
-const HAND_OVER = new Set(['content-length', 'transfer-encoding', 'expect', 'upgrade', 'http2-settings', 'te', 'trailer']);
+const HAND_OVER = new Set([
+  'content-length',
+  'transfer-encoding',
+  'expect',
+  'upgrade',
+  'http2-settings',
+  'te',
+  'trailer',
+]);
 
 /**
  * Parses one request head (without its final CRLFCRLF) the way the fast
  * path accepts it, or returns undefined for anything it leaves to node:http.
  */
-export function parsePlainHead(head: string): { method: 'GET' | 'HEAD'; target: string; headers: Record<string, string> } | undefined {
+export function parsePlainHead(
+  head: string,
+): { method: 'GET' | 'HEAD'; target: string; headers: Record<string, string> } | undefined {
   const lines = head.split('\r\n');
   const requestLine = REQUEST_LINE.exec(lines[0]);
   if (!requestLine) return undefined;

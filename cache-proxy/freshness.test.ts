@@ -26,7 +26,10 @@ describe('freshness policy', () => {
   });
 
   it('caps a page untouched for a year at the maximum TTL', () => {
-    assert.deepEqual(lifetime('/news/old', { 'last-modified': ago(365 * DAY) }), { lifetime: DAY, source: 'heuristic' });
+    assert.deepEqual(lifetime('/news/old', { 'last-modified': ago(365 * DAY) }), {
+      lifetime: DAY,
+      source: 'heuristic',
+    });
   });
 
   it('raises a page edited seconds ago to the minimum TTL', () => {
@@ -34,7 +37,10 @@ describe('freshness policy', () => {
   });
 
   it('uses the configured factor', () => {
-    const result = freshnessLifetime({ path: '/news/a', headers: { date: new Date(NOW).toUTCString(), 'last-modified': ago(1000) }, now: NOW }, { ...rules, heuristicFactor: 0.5 });
+    const result = freshnessLifetime(
+      { path: '/news/a', headers: { date: new Date(NOW).toUTCString(), 'last-modified': ago(1000) }, now: NOW },
+      { ...rules, heuristicFactor: 0.5 },
+    );
     assert.equal(result.lifetime, 500);
   });
 
@@ -50,7 +56,10 @@ describe('freshness policy', () => {
   });
 
   it('honours explicit max-age, s-maxage over max-age, and Expires, without clamping', () => {
-    assert.deepEqual(lifetime('/news/a', { 'cache-control': 'max-age=7', 'last-modified': ago(DAY) }), { lifetime: 7, source: 'explicit' });
+    assert.deepEqual(lifetime('/news/a', { 'cache-control': 'max-age=7', 'last-modified': ago(DAY) }), {
+      lifetime: 7,
+      source: 'explicit',
+    });
     assert.equal(lifetime('/news/a', { 'cache-control': 'max-age=7, s-maxage=900' }).lifetime, 900);
     assert.equal(lifetime('/news/a', { 'cache-control': 'max-age=' + 10 * DAY }).lifetime, 10 * DAY);
     assert.equal(lifetime('/news/a', { expires: new Date(NOW + 120_000).toUTCString() }).lifetime, 120);
@@ -58,7 +67,16 @@ describe('freshness policy', () => {
   });
 
   it('gives index pages by path rule the short fixed TTL, whatever their age', () => {
-    for (const path of ['/', '/articles', '/articles/page/2', '/events/2026/06', '/tags/climate', '/sections/world', '/sitemap.xml', '/feeds/atom']) {
+    for (const path of [
+      '/',
+      '/articles',
+      '/articles/page/2',
+      '/events/2026/06',
+      '/tags/climate',
+      '/sections/world',
+      '/sitemap.xml',
+      '/feeds/atom',
+    ]) {
       assert.deepEqual(lifetime(path, { 'last-modified': ago(365 * DAY) }), { lifetime: 60, source: 'index' }, path);
     }
   });
@@ -71,7 +89,10 @@ describe('freshness policy', () => {
   it('trusts the Hyperstatic-Kind header over path rules', () => {
     assert.equal(lifetime('/news/a', { 'hyperstatic-kind': 'index', 'last-modified': ago(DAY) }).source, 'index');
     assert.equal(lifetime('/news/a', { 'hyperstatic-kind': 'feed', 'last-modified': ago(DAY) }).lifetime, 60);
-    assert.deepEqual(lifetime('/articles', { 'hyperstatic-kind': 'article', 'last-modified': ago(600) }), { lifetime: 60, source: 'heuristic' });
+    assert.deepEqual(lifetime('/articles', { 'hyperstatic-kind': 'article', 'last-modified': ago(600) }), {
+      lifetime: 60,
+      source: 'heuristic',
+    });
     assert.equal(lifetime('/tags/x', { 'hyperstatic-kind': 'media', 'last-modified': ago(100 * DAY) }).lifetime, DAY);
   });
 
@@ -89,7 +110,10 @@ describe('freshness policy', () => {
   });
 
   it('keeps immutable responses without max-age for the maximum TTL', () => {
-    assert.deepEqual(lifetime('/media/x.jpg', { 'cache-control': 'immutable' }), { lifetime: DAY, source: 'immutable' });
+    assert.deepEqual(lifetime('/media/x.jpg', { 'cache-control': 'immutable' }), {
+      lifetime: DAY,
+      source: 'immutable',
+    });
   });
 
   it('does not let a path rule match more than its glob says', () => {

@@ -57,7 +57,15 @@ export function parseCacheControl(value: string | string[] | undefined): Map<str
     const eq = part.indexOf('=');
     const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
     if (!name) continue;
-    directives.set(name, eq === -1 ? true : part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+    directives.set(
+      name,
+      eq === -1
+        ? true
+        : part
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1'),
+    );
   }
   return directives;
 }
@@ -78,7 +86,8 @@ export function freshnessLifetime(input: FreshnessInput, rules: FreshnessRules):
   // RFC 9110 §12.5.5: Vary: * never matches another request.
   if (single(headers.vary)?.trim() === '*') return { lifetime: 0, source: 'explicit' };
   // A shared cache must not hand one reader's Set-Cookie to another unless the origin says it is public.
-  if (headers['set-cookie'] !== undefined && !cc.has('public') && !cc.has('immutable')) return { lifetime: 0, source: 'explicit' };
+  if (headers['set-cookie'] !== undefined && !cc.has('public') && !cc.has('immutable'))
+    return { lifetime: 0, source: 'explicit' };
 
   const date = parseDate(headers.date) ?? input.now;
   const explicit = explicitLifetime(cc, headers, date);

@@ -58,7 +58,11 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
 
   if (options.ownsProcess) holdYoungGeneration();
   const reclaimer = createReclaimer(config.proxyReclaimBytes);
-  const cache = createResponseCache({ maxBytes: config.proxyCacheBytes, maxEntryBytes: config.proxyMaxEntryBytes, onRelease: reclaimer.released });
+  const cache = createResponseCache({
+    maxBytes: config.proxyCacheBytes,
+    maxEntryBytes: config.proxyMaxEntryBytes,
+    onRelease: reclaimer.released,
+  });
   const metrics = createProxyMetrics(registry, cache, reclaimer);
   const pool = createUpstreamPool({
     urls: config.proxyUpstreams,
@@ -127,13 +131,32 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     if (dropped > 0) logger.info({ dropped, source }, 'dropped every cached response');
   }
 
-  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: 20_000, requestTimeout: 120_000, keepAliveTimeout: KEEP_ALIVE_MS }, handler);
-  const fastPath = installFastPath(server, { answer: handler.answerFast, maxHeaderBytes: MAX_HEADER_BYTES, keepAliveTimeoutMs: KEEP_ALIVE_MS });
+  const server = http.createServer(
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: 20_000,
+      requestTimeout: 120_000,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+    },
+    handler,
+  );
+  const fastPath = installFastPath(server, {
+    answer: handler.answerFast,
+    maxHeaderBytes: MAX_HEADER_BYTES,
+    keepAliveTimeoutMs: KEEP_ALIVE_MS,
+  });
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     // RFC 9110 §15.5.20 / RFC 6585 §5: node flags an oversized head; say so instead of dropping the connection.
     if (!socket.writable) return socket.destroy();
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'HPE_URI_TOO_LONG' ? '414 URI Too Long' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\ncache-status: Hyperstatic; fwd=bypass; detail=rejected\r\n\r\n`);
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : error.code === 'HPE_URI_TOO_LONG'
+          ? '414 URI Too Long'
+          : '400 Bad Request';
+    socket.end(
+      `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\ncache-status: Hyperstatic; fwd=bypass; detail=rejected\r\n\r\n`,
+    );
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -147,7 +170,10 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
 
-  const feed = options.followFeed === false ? undefined : followChanges(config, logger, { evict: (path) => evict(path, 'feed'), evictAll: () => evictAll('feed') });
+  const feed =
+    options.followFeed === false
+      ? undefined
+      : followChanges(config, logger, { evict: (path) => evict(path, 'feed'), evictAll: () => evictAll('feed') });
   logger.info({ url, upstreams: config.proxyUpstreams, feed: feed ? 'following' : 'off' }, 'cache proxy listening');
 
   return {
@@ -176,7 +202,11 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
  * changed while we were not listening, so everything cached so far goes:
  * a 404 stored before the first hello must not outlive the page's arrival.
  */
-export function followChanges(config: Config, logger: Logger, sink: { evict(path: string): void; evictAll(): void }): FeedFollower | undefined {
+export function followChanges(
+  config: Config,
+  logger: Logger,
+  sink: { evict(path: string): void; evictAll(): void },
+): FeedFollower | undefined {
   if (config.proxyFeedUrl === 'off') return undefined;
   const automatic = config.proxyFeedUrl === '';
   const base = config.proxyFeedUrl || config.proxyUpstreams[0];

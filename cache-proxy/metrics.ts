@@ -28,7 +28,11 @@ export function countStatus(tally: Tally, status: number): void {
   tally.statuses.set(status, (tally.statuses.get(status) ?? 0) + 1);
 }
 
-export function createProxyMetrics(registry: Registry, cache: { readonly bytes: number; readonly size: number }, reclaimer?: { readonly collections: number }): ProxyMetrics {
+export function createProxyMetrics(
+  registry: Registry,
+  cache: { readonly bytes: number; readonly size: number },
+  reclaimer?: { readonly collections: number },
+): ProxyMetrics {
   const registers = [registry];
   const tally: Tally = { hits: 0, statuses: new Map() };
   let collectionsSeen = 0;
@@ -79,12 +83,44 @@ export function createProxyMetrics(registry: Registry, cache: { readonly bytes: 
   });
   return {
     tally,
-    misses: new Counter({ name: 'hyperstatic_proxy_cache_misses_total', help: 'Cacheable requests that went to an upstream', registers }),
-    stale: new Counter({ name: 'hyperstatic_proxy_stale_served_total', help: 'Stale copies served, by reason', labelNames: ['reason'], registers }),
-    coalesced: new Counter({ name: 'hyperstatic_proxy_coalesced_waits_total', help: 'Requests that waited for a fetch already in flight', registers }),
-    coalesceTimeouts: new Counter({ name: 'hyperstatic_proxy_coalesce_timeouts_total', help: 'Waiting requests that gave up on the fetch they joined', registers }),
-    upstreamErrors: new Counter({ name: 'hyperstatic_proxy_upstream_errors_total', help: 'Failed upstream requests', labelNames: ['upstream', 'code'], registers }),
-    upstreamUp: new Gauge({ name: 'hyperstatic_proxy_upstream_up', help: '1 while an upstream is considered healthy', labelNames: ['upstream'], registers }),
-    evictions: new Counter({ name: 'hyperstatic_proxy_evictions_total', help: 'Explicit invalidations, by source', labelNames: ['source'], registers }),
+    misses: new Counter({
+      name: 'hyperstatic_proxy_cache_misses_total',
+      help: 'Cacheable requests that went to an upstream',
+      registers,
+    }),
+    stale: new Counter({
+      name: 'hyperstatic_proxy_stale_served_total',
+      help: 'Stale copies served, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    coalesced: new Counter({
+      name: 'hyperstatic_proxy_coalesced_waits_total',
+      help: 'Requests that waited for a fetch already in flight',
+      registers,
+    }),
+    coalesceTimeouts: new Counter({
+      name: 'hyperstatic_proxy_coalesce_timeouts_total',
+      help: 'Waiting requests that gave up on the fetch they joined',
+      registers,
+    }),
+    upstreamErrors: new Counter({
+      name: 'hyperstatic_proxy_upstream_errors_total',
+      help: 'Failed upstream requests',
+      labelNames: ['upstream', 'code'],
+      registers,
+    }),
+    upstreamUp: new Gauge({
+      name: 'hyperstatic_proxy_upstream_up',
+      help: '1 while an upstream is considered healthy',
+      labelNames: ['upstream'],
+      registers,
+    }),
+    evictions: new Counter({
+      name: 'hyperstatic_proxy_evictions_total',
+      help: 'Explicit invalidations, by source',
+      labelNames: ['source'],
+      registers,
+    }),
   };
 }

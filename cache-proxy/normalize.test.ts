@@ -59,14 +59,33 @@ describe('request target normalization', () => {
   });
 
   it('lets the hit path use a raw target as the key only when normalization would not change it', () => {
-    const samples = ['/', '/a', '/a/', '/news/2026/story-1.html', '/a?x=1&y=%41', '/a/./b', '/a/../b', '//a', '/a//b', '/%41', '/a#frag', '/.hidden', '/a b', '/caf\u00e9', '/a?b c', 'http://h/a', ''];
+    const samples = [
+      '/',
+      '/a',
+      '/a/',
+      '/news/2026/story-1.html',
+      '/a?x=1&y=%41',
+      '/a/./b',
+      '/a/../b',
+      '//a',
+      '/a//b',
+      '/%41',
+      '/a#frag',
+      '/.hidden',
+      '/a b',
+      '/caf\u00e9',
+      '/a?b c',
+      'http://h/a',
+      '',
+    ];
     for (const raw of samples) {
       if (!isNormalTarget(raw)) continue;
       assert.equal(normalizeTarget(raw).url, raw, raw);
     }
     assert.equal(isNormalTarget('/news/2026/story-1.html'), true);
     assert.equal(isNormalTarget('/a?x=1&y=%41'), true);
-    for (const raw of ['/a/../b', '/a/./b', '//a', '/%41', '/a#frag', '/.hidden', 'http://h/a', '']) assert.equal(isNormalTarget(raw), false, raw);
+    for (const raw of ['/a/../b', '/a/./b', '//a', '/%41', '/a#frag', '/.hidden', 'http://h/a', ''])
+      assert.equal(isNormalTarget(raw), false, raw);
   });
 });
 
@@ -89,4 +108,3 @@ describe('Accept-Encoding normalization', () => {
     assert.equal(normalizeAcceptEncoding('*'), 'br, gzip');
   });
 });
-

@@ -38,7 +38,8 @@ export function normalizeTarget(raw: string): NormalizedTarget {
   const q = target.indexOf('?');
   const rawPath = q === -1 ? target : target.slice(0, q);
   const search = q === -1 ? '' : target.slice(q);
-  if (/[\\\0-\x20\x7f]/.test(rawPath) || /[\0-\x20\x7f]/.test(search)) throw new NormalizeError(400, 'The address contains characters that are not allowed.');
+  if (/[\\\0-\x20\x7f]/.test(rawPath) || /[\0-\x20\x7f]/.test(search))
+    throw new NormalizeError(400, 'The address contains characters that are not allowed.');
 
   const path = removeDotSegments(normalizePercentEncoding(rawPath));
   return { path, search, url: path + search };
@@ -51,7 +52,8 @@ function normalizePercentEncoding(path: string): string {
     const char = String.fromCharCode(parseInt(hex, 16));
     if (UNRESERVED.test(char)) return char;
     // An encoded slash or backslash would let `..%2F` climb past our dot-segment removal on a lenient upstream.
-    if (char === '/' || char === '\\' || char === '\0') throw new NormalizeError(400, 'The address contains an encoded path separator.');
+    if (char === '/' || char === '\\' || char === '\0')
+      throw new NormalizeError(400, 'The address contains an encoded path separator.');
     return `%${hex.toUpperCase()}`;
   });
 }

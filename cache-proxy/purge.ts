@@ -17,7 +17,13 @@ export function purgeAuthorized(token: string, authorization: string | undefined
   return timingSafeEqual(digest(match[1]), digest(token)) ? 'purged' : 'unauthorized';
 }
 
-export function handlePurge(req: IncomingMessage, res: ServerResponse, path: string, token: string, evict: (path: string) => void): number {
+export function handlePurge(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  token: string,
+  evict: (path: string) => void,
+): number {
   const outcome = purgeAuthorized(token, req.headers.authorization);
   const headers: Record<string, string> = {
     'content-type': 'application/json',

@@ -16,9 +16,23 @@ import { CoalesceTimeoutError } from './errors';
 import type { FillOutcome, FillRequest, Filler } from './cache-fill';
 import { parseCacheControl } from './freshness';
 import type { FastAnswer } from './fast-server';
-import { hotHead, hotHeaders, hotNotModifiedHead, hotNotModifiedHeaders, isFresh, isNotModified, isPlainRequest } from './hit-path';
+import {
+  hotHead,
+  hotHeaders,
+  hotNotModifiedHead,
+  hotNotModifiedHeaders,
+  isFresh,
+  isNotModified,
+  isPlainRequest,
+} from './hit-path';
 import { countStatus, type ProxyMetrics } from './metrics';
-import { isNormalTarget, normalizeAcceptEncoding, normalizeTarget, NormalizeError, type NormalizedTarget } from './normalize';
+import {
+  isNormalTarget,
+  normalizeAcceptEncoding,
+  normalizeTarget,
+  NormalizeError,
+  type NormalizedTarget,
+} from './normalize';
 import type { CacheEntry, ResponseCache } from './response-cache';
 import { stripHopByHop, type UpstreamPool } from './upstream-pool';
 
@@ -118,7 +132,13 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       target = normalizeTarget(raw);
     } catch (error) {
       const status = error instanceof NormalizeError ? error.status : 400;
-      errorPage(res, status, error instanceof Error ? error.message : 'Bad request.', formatCacheStatus({ fwd: 'bypass', detail: 'rejected' }), head);
+      errorPage(
+        res,
+        status,
+        error instanceof Error ? error.message : 'Bad request.',
+        formatCacheStatus({ fwd: 'bypass', detail: 'rejected' }),
+        head,
+      );
       return;
     }
 
@@ -127,7 +147,10 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       if (target.path === '/metrics' && deps.clusterMetrics) {
         deps.clusterMetrics().then(
           (text) => {
-            res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+            res.writeHead(200, {
+              'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+              'cache-control': 'no-store',
+            });
             res.end(head ? undefined : text);
           },
           (error: unknown) => fail(res, error, head),
@@ -142,7 +165,9 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       case 'HEAD':
         if (req.headers.range && !cache.lookup(target.url, policyHeaders(req)).entry) {
           // A range of something we do not hold (typically large media): stream it through, Range and all.
-          passThrough(req, res, target, { fwd: 'miss', detail: 'range' }).catch((error: unknown) => fail(res, error, head));
+          passThrough(req, res, target, { fwd: 'miss', detail: 'range' }).catch((error: unknown) =>
+            fail(res, error, head),
+          );
           return;
         }
         serveCacheable(req, res, target).catch((error: unknown) => fail(res, error, head));
@@ -153,7 +178,12 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       case 'CONNECT':
       case 'TRACE':
         // TRACE would echo readers' cookies back through a shared cache.
-        errorPage(res, 405, `${req.method} is not supported here.`, formatCacheStatus({ fwd: 'method', detail: 'refused' }));
+        errorPage(
+          res,
+          405,
+          `${req.method} is not supported here.`,
+          formatCacheStatus({ fwd: 'method', detail: 'refused' }),
+        );
         return;
       default:
         passThrough(req, res, target, { fwd: 'method' }).catch((error: unknown) => fail(res, error, head));
@@ -174,10 +204,18 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
         return;
       }
       const staleFor = -remaining(entry);
-      if (staleFor > 0 && staleFor <= options.staleWhileRevalidate && mayServeStale(entry) && !requestForbidsStale(headers)) {
+      if (
+        staleFor > 0 &&
+        staleFor <= options.staleWhileRevalidate &&
+        mayServeStale(entry) &&
+        !requestForbidsStale(headers)
+      ) {
         // RFC 5861 §3 stale-while-revalidate, applied to every stored response.
         metrics.stale.inc({ reason: 'revalidating' });
-        const { promise, leader } = filler.fill({ url: target.url, path: target.path, key: lookup.key, headers, existing: entry }, true);
+        const { promise, leader } = filler.fill(
+          { url: target.url, path: target.path, key: lookup.key, headers, existing: entry },
+          true,
+        );
         if (leader) void promise.then(discardStream);
         sendEntry(req, res, entry, { hit: true, ttl: -staleFor, detail: 'stale-while-revalidate' });
         return;
@@ -186,11 +224,23 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
 
     if (parseCacheControl(headers['cache-control']).has('only-if-cached')) {
       // RFC 9111 §5.2.1.7: nothing stored may answer, and the reader forbids asking an upstream.
-      errorPage(res, 504, 'No saved copy of this page can answer a request marked only-if-cached.', formatCacheStatus({ fwd: 'request', detail: 'only-if-cached' }), req.method === 'HEAD');
+      errorPage(
+        res,
+        504,
+        'No saved copy of this page can answer a request marked only-if-cached.',
+        formatCacheStatus({ fwd: 'request', detail: 'only-if-cached' }),
+        req.method === 'HEAD',
+      );
       return;
     }
     metrics.misses.inc();
-    const fwd: ForwardReason = !entry ? (lookup.urlKnown ? 'vary-miss' : 'uri-miss') : requestForbidsStale(headers) ? 'request' : 'stale';
+    const fwd: ForwardReason = !entry
+      ? lookup.urlKnown
+        ? 'vary-miss'
+        : 'uri-miss'
+      : requestForbidsStale(headers)
+        ? 'request'
+        : 'stale';
     const fill: FillRequest = { url: target.url, path: target.path, key: lookup.key, headers, existing: entry };
     const { outcome, collapsed } = await fetchShared(fill);
 
@@ -221,7 +271,10 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     metrics.coalesced.inc();
     const outcome = await withTimeout(promise, options.coalesceWaitMs);
     if (outcome.kind === 'failed' && outcome.error instanceof CoalesceTimeoutError) metrics.coalesceTimeouts.inc();
-    if (outcome.kind === 'failed' || (outcome.kind === 'body' && outcome.stored && outcome.variant === variantOf(outcome.entry, fill))) {
+    if (
+      outcome.kind === 'failed' ||
+      (outcome.kind === 'body' && outcome.stored && outcome.variant === variantOf(outcome.entry, fill))
+    ) {
       return { outcome, collapsed: true };
     }
     // Uncacheable, a different Vary variant, or a stream only one reader can consume.
@@ -241,7 +294,11 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     const range = entry.status === 200 ? selectRange(req.headers, headers, body.length) : { kind: 'full' as const };
     headers['accept-ranges'] = 'bytes';
     if (range.kind === 'unsatisfiable') {
-      writeHead(res, 416, { 'content-range': `bytes */${body.length}`, 'content-length': '0', 'cache-status': headers['cache-status'] });
+      writeHead(res, 416, {
+        'content-range': `bytes */${body.length}`,
+        'content-length': '0',
+        'cache-status': headers['cache-status'],
+      });
       res.end();
       return;
     }
@@ -257,7 +314,12 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  function sendStream(req: IncomingMessage, res: ServerResponse, outcome: Extract<FillOutcome, { kind: 'stream' }>, status: CacheStatus): void {
+  function sendStream(
+    req: IncomingMessage,
+    res: ServerResponse,
+    outcome: Extract<FillOutcome, { kind: 'stream' }>,
+    status: CacheStatus,
+  ): void {
     writeHead(res, outcome.status, { ...stripHopByHop(outcome.headers), 'cache-status': formatCacheStatus(status) });
     if (req.method === 'HEAD') {
       outcome.res.destroy();
@@ -268,15 +330,27 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     pipeline(outcome.res, res, () => undefined);
   }
 
-  async function passThrough(req: IncomingMessage, res: ServerResponse, target: NormalizedTarget, status: CacheStatus): Promise<void> {
+  async function passThrough(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: NormalizedTarget,
+    status: CacheStatus,
+  ): Promise<void> {
     const safe = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
     const headers = stripHopByHop(req.headers);
     const forwardedFor = req.headers['x-forwarded-for'];
-    headers['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${req.socket.remoteAddress ?? ''}` : (req.socket.remoteAddress ?? '');
+    headers['x-forwarded-for'] = forwardedFor
+      ? `${String(forwardedFor)}, ${req.socket.remoteAddress ?? ''}`
+      : (req.socket.remoteAddress ?? '');
     let upstreamRes: IncomingMessage;
     try {
       // A body is streamed, never buffered; a request that has one is not replayed on another upstream.
-      ({ res: upstreamRes } = await pool.request({ method: req.method ?? 'GET', url: target.url, headers, body: safe ? undefined : req }));
+      ({ res: upstreamRes } = await pool.request({
+        method: req.method ?? 'GET',
+        url: target.url,
+        headers,
+        body: safe ? undefined : req,
+      }));
     } catch (error) {
       fail(res, error, req.method === 'HEAD', status);
       return;
@@ -290,7 +364,10 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
         if (path !== undefined) invalidate(path);
       }
     }
-    writeHead(res, code, { ...stripHopByHop(upstreamRes.headers), 'cache-status': formatCacheStatus({ ...status, fwdStatus: code }) });
+    writeHead(res, code, {
+      ...stripHopByHop(upstreamRes.headers),
+      'cache-status': formatCacheStatus({ ...status, fwdStatus: code }),
+    });
     pipeline(upstreamRes, res, () => undefined);
   }
 
@@ -304,9 +381,13 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       res.destroy();
       return;
     }
-    const code = error instanceof HyperstaticError && (error.status === 504 || error.status === 502) ? error.status : 502;
+    const code =
+      error instanceof HyperstaticError && (error.status === 504 || error.status === 502) ? error.status : 502;
     if (!(error instanceof HyperstaticError)) logger.error({ err: error }, 'unexpected proxy failure');
-    const message = code === 504 ? 'The servers behind this cache did not answer in time, and no saved copy of this page is available.' : 'The servers behind this cache cannot be reached right now, and no saved copy of this page is available.';
+    const message =
+      code === 504
+        ? 'The servers behind this cache did not answer in time, and no saved copy of this page is available.'
+        : 'The servers behind this cache cannot be reached right now, and no saved copy of this page is available.';
     errorPage(res, code, message, formatCacheStatus({ ...status, detail: 'no-upstream' }), head);
   }
 
@@ -322,14 +403,27 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       countStatus(tally, 304);
       const notModified = hotNotModifiedHead(entry, nowMs, options.keepAliveSeconds);
       if (options.accessLog) {
-        accessLogger.info({ method, url: target, status: 304, cacheStatus: entry.hot?.headers['cache-status'], ms: Number(process.hrtime.bigint() - started) / 1e6 });
+        accessLogger.info({
+          method,
+          url: target,
+          status: 304,
+          cacheStatus: entry.hot?.headers['cache-status'],
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        });
       }
       return [notModified];
     }
     countStatus(tally, entry.status);
     const head = hotHead(entry, nowMs, options.keepAliveSeconds);
     if (options.accessLog) {
-      accessLogger.info({ method, url: target, status: entry.status, cacheStatus: entry.hot?.headers['cache-status'], ms: Number(process.hrtime.bigint() - started) / 1e6, bytes: entry.body.length || undefined });
+      accessLogger.info({
+        method,
+        url: target,
+        status: entry.status,
+        cacheStatus: entry.hot?.headers['cache-status'],
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+        bytes: entry.body.length || undefined,
+      });
     }
     return method === 'HEAD' ? [head] : [head, entry.body];
   };
@@ -392,7 +486,9 @@ function mayServeStale(entry: CacheEntry): boolean {
 /** A reader who asks for a validated copy (reload) waits for the upstream. */
 function requestForbidsStale(headers: CachePolicy.Headers): boolean {
   const cc = parseCacheControl(headers['cache-control']);
-  return cc.has('no-cache') || cc.has('max-age') || cc.has('min-fresh') || /no-cache/i.test(String(headers.pragma ?? ''));
+  return (
+    cc.has('no-cache') || cc.has('max-age') || cc.has('min-fresh') || /no-cache/i.test(String(headers.pragma ?? ''))
+  );
 }
 
 function discardStream(outcome: FillOutcome): void {

@@ -6,19 +6,42 @@ import { hotHead } from './hit-path';
 import { collectGarbage } from './memory';
 import { createResponseCache, parseVary, variantKey, type CacheEntry } from './response-cache';
 
-const policyFor = createPolicyFactory(() => 1_000_000, { heuristicFactor: 0.1, minTtl: 0, maxTtl: 86_400, indexTtl: 60, indexPaths: compilePathRules(['/']) });
+const policyFor = createPolicyFactory(() => 1_000_000, {
+  heuristicFactor: 0.1,
+  minTtl: 0,
+  maxTtl: 86_400,
+  indexTtl: 60,
+  indexPaths: compilePathRules(['/']),
+});
 
-function entry(url: string, body: string, headers: Record<string, string> = {}, request: Record<string, string> = {}): [CacheEntry, Record<string, string>] {
+function entry(
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+  request: Record<string, string> = {},
+): [CacheEntry, Record<string, string>] {
   const reqHeaders = { host: KEY_HOST, ...request };
-  const policy = policyFor({ url, method: 'GET', headers: reqHeaders }, { status: 200, headers: { 'cache-control': 'max-age=60', ...headers } });
-  return [{ url, path: url.split('?')[0], status: 200, body: Buffer.from(body), policy, vary: parseVary(headers.vary) }, reqHeaders];
+  const policy = policyFor(
+    { url, method: 'GET', headers: reqHeaders },
+    { status: 200, headers: { 'cache-control': 'max-age=60', ...headers } },
+  );
+  return [
+    { url, path: url.split('?')[0], status: 200, body: Buffer.from(body), policy, vary: parseVary(headers.vary) },
+    reqHeaders,
+  ];
 }
 
 describe('response cache', () => {
   it('keys variants by the values of the headers the response varies on', () => {
     assert.equal(variantKey('/a', [], { 'accept-language': 'en' }), '/a');
-    assert.notEqual(variantKey('/a', ['accept-language'], { 'accept-language': 'en' }), variantKey('/a', ['accept-language'], { 'accept-language': 'fr' }));
-    assert.deepEqual(parseVary('Accept-Encoding, accept-language,ACCEPT-ENCODING'), ['accept-encoding', 'accept-language']);
+    assert.notEqual(
+      variantKey('/a', ['accept-language'], { 'accept-language': 'en' }),
+      variantKey('/a', ['accept-language'], { 'accept-language': 'fr' }),
+    );
+    assert.deepEqual(parseVary('Accept-Encoding, accept-language,ACCEPT-ENCODING'), [
+      'accept-encoding',
+      'accept-language',
+    ]);
   });
 
   it('finds a stored variant and reports a known URL whose variant is missing', () => {
@@ -83,7 +106,13 @@ describe('response cache memory accounting', () => {
 
   it('counts every entry at no less than the memory it really holds, policy and hot headers included', () => {
     // Headers as a page upstream sends them; each entry is also served once, so its hot head is built.
-    const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=3600', etag: '"bench-1"', 'last-modified': 'Sat, 21 Nov 2026 04:00:00 GMT', 'content-length': '10240' };
+    const headers = {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'public, max-age=3600',
+      etag: '"bench-1"',
+      'last-modified': 'Sat, 21 Nov 2026 04:00:00 GMT',
+      'content-length': '10240',
+    };
     const cache = createResponseCache({ maxBytes: 1 << 30, maxEntryBytes: 1 << 20 });
     const count = 5000;
     collectGarbage();

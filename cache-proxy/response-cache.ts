@@ -18,7 +18,13 @@ export interface CacheEntry {
   /** Set by store(): proxy-clock time (ms) until which the copy is fresh, the hit path's one freshness check. */
   freshUntil?: number;
   /** The headers of a fresh hit, rebuilt once a second (Age, Date and the ttl change), never per request. */
-  hot?: { readonly second: number; readonly headers: OutgoingHttpHeaders; head?: Buffer; notModified?: OutgoingHttpHeaders; notModifiedHead?: Buffer };
+  hot?: {
+    readonly second: number;
+    readonly headers: OutgoingHttpHeaders;
+    head?: Buffer;
+    notModified?: OutgoingHttpHeaders;
+    notModifiedHead?: Buffer;
+  };
 }
 
 export interface Lookup {
@@ -86,10 +92,21 @@ export function variantKey(url: string, vary: readonly string[], headers: Header
 export function parseVary(value: string | string[] | undefined): string[] {
   const text = Array.isArray(value) ? value.join(',') : value;
   if (!text) return [];
-  return [...new Set(text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))].sort();
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ].sort();
 }
 
-export function createResponseCache(options: { maxBytes: number; maxEntryBytes: number; onRelease?: (bytes: number) => void }): ResponseCache {
+export function createResponseCache(options: {
+  maxBytes: number;
+  maxEntryBytes: number;
+  onRelease?: (bytes: number) => void;
+}): ResponseCache {
   const urls = new Map<string, UrlIndex>();
   const paths = new Map<string, Set<string>>();
 

@@ -5,7 +5,13 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttp
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../common/logger';
-import { NoUpstreamError, UpstreamConnectionError, UpstreamError, UpstreamServerError, UpstreamTimeoutError } from './errors';
+import {
+  NoUpstreamError,
+  UpstreamConnectionError,
+  UpstreamError,
+  UpstreamServerError,
+  UpstreamTimeoutError,
+} from './errors';
 
 export interface Upstream {
   readonly name: string;
@@ -51,11 +57,27 @@ export interface UpstreamPoolOptions {
 }
 
 /** RFC 9110 §7.6.1: connection-specific fields are never forwarded (and Expect is answered by us, §10.1.1). */
-const HOP_BY_HOP = new Set(['expect', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+const HOP_BY_HOP = new Set([
+  'expect',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
 
 export function stripHopByHop(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  const connectionTokens = new Set(String(headers.connection ?? '').split(',').map((s) => s.trim().toLowerCase()));
+  const connectionTokens = new Set(
+    String(headers.connection ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase()),
+  );
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
     out[name] = value;
@@ -90,7 +112,9 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       });
       // Covers connect, waiting for headers and every pause while the body streams.
       req.setTimeout(options.timeoutMs, () => req.destroy(new UpstreamTimeoutError(upstream.name, options.timeoutMs)));
-      req.once('error', (error) => reject(error instanceof UpstreamError ? error : new UpstreamConnectionError(upstream.name, error)));
+      req.once('error', (error) =>
+        reject(error instanceof UpstreamError ? error : new UpstreamConnectionError(upstream.name, error)),
+      );
       req.once('response', (res) => {
         // Errors after the headers surface on the response stream, where the reader handles them.
         res.once('error', () => undefined);
@@ -101,8 +125,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
         // A reader who aborts an upload aborts the upstream request with it.
         request.body.once('error', (error) => req.destroy(error));
         request.body.pipe(req);
-      }
-      else req.end();
+      } else req.end();
     });
   }
 
@@ -162,7 +185,8 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
           succeeded(upstream);
           return { upstream, res };
         } catch (error) {
-          const upstreamError = error instanceof UpstreamError ? error : new UpstreamConnectionError(upstream.name, error);
+          const upstreamError =
+            error instanceof UpstreamError ? error : new UpstreamConnectionError(upstream.name, error);
           failed(upstream, upstreamError);
           failures.push(upstreamError);
           if (request.body) break;

@@ -25,7 +25,13 @@ async function run(): Promise<void> {
         if (pending.delete(id)) reject(new Error('the primary did not answer for metrics'));
       }, 10_000).unref();
     });
-  const proxy = await startProxy(config, { registry, clusterMetrics, ownsProcess: true, followFeed: false, broadcastPurge: (path) => send({ hs: 'purged', path }) });
+  const proxy = await startProxy(config, {
+    registry,
+    clusterMetrics,
+    ownsProcess: true,
+    followFeed: false,
+    broadcastPurge: (path) => send({ hs: 'purged', path }),
+  });
   let closing = false;
   const stop = async () => {
     if (closing) return;
@@ -42,8 +48,7 @@ async function run(): Promise<void> {
       pending.delete(message.id);
       if (message.text !== undefined) waiter?.resolve(message.text);
       else waiter?.reject(new Error(message.error ?? 'no metrics'));
-    }
-    else if (message.hs === 'shutdown') void stop();
+    } else if (message.hs === 'shutdown') void stop();
   });
   // The primary is gone: nobody relays evictions any more, so stop serving.
   process.once('disconnect', () => void stop());

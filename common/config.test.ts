@@ -26,7 +26,15 @@ describe('configuration', () => {
       [{ REDIS_PREFIX: 'a b' }, 'REDIS_PREFIX', /letters/],
     ];
     for (const [env, variable, message] of cases) {
-      assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && error.variable === variable && message.test(error.message) && error.message.startsWith(variable), variable);
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.variable === variable &&
+          message.test(error.message) &&
+          error.message.startsWith(variable),
+        variable,
+      );
     }
   });
 
@@ -37,6 +45,7 @@ describe('configuration', () => {
 
   it('lists every variable with its default for --help', () => {
     const help = describeVariables();
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'APP_PORT', 'PROXY_UPSTREAMS', 'MIRROR_ORIGIN_URLS']) assert.match(help, new RegExp(`^  ${name} .*\\(default: `, 'm'));
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'APP_PORT', 'PROXY_UPSTREAMS', 'MIRROR_ORIGIN_URLS'])
+      assert.match(help, new RegExp(`^  ${name} .*\\(default: `, 'm'));
   });
 });

@@ -7,7 +7,10 @@ import { parseNodeList } from './database';
 
 export class ConfigError extends Error {
   readonly code = 'HS_CONFIG_INVALID';
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`);
     this.name = 'ConfigError';
   }
@@ -44,7 +47,8 @@ function integer(min: number, max: number): Parser<number> {
 function decimal(min: number, max: number): Parser<number> {
   return (raw, name) => {
     const value = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(value)) throw new ConfigError(name, `expected a number, got ${JSON.stringify(raw)}`);
+    if (raw.trim() === '' || !Number.isFinite(value))
+      throw new ConfigError(name, `expected a number, got ${JSON.stringify(raw)}`);
     if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
     return value;
   };
@@ -63,7 +67,10 @@ const url: Parser<string> = (raw, name) => {
 };
 
 const urlList: Parser<string[]> = (raw, name) => {
-  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new ConfigError(name, 'expected at least one URL');
   return items.map((item) => url(item, name));
 };
@@ -81,13 +88,15 @@ const optionalUrl: Parser<string | undefined> = (raw, name) => {
 
 const databaseUrl: Parser<string> = (raw, name) => {
   if (raw.startsWith('sqlite:')) {
-    if (raw.length <= 'sqlite:'.length) throw new ConfigError(name, 'sqlite: needs a file path, e.g. sqlite:data/hyperstatic.sqlite');
+    if (raw.length <= 'sqlite:'.length)
+      throw new ConfigError(name, 'sqlite: needs a file path, e.g. sqlite:data/hyperstatic.sqlite');
     return raw;
   }
   try {
     const parsed = new URL(raw);
     if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') throw new Error('protocol');
-    if (parsed.pathname.length <= 1) throw new ConfigError(name, 'the URL must name a database, e.g. mysql://user:pass@host:3306/hyperstatic');
+    if (parsed.pathname.length <= 1)
+      throw new ConfigError(name, 'the URL must name a database, e.g. mysql://user:pass@host:3306/hyperstatic');
     return raw;
   } catch (error) {
     if (error instanceof ConfigError) throw error;
@@ -97,7 +106,8 @@ const databaseUrl: Parser<string> = (raw, name) => {
 
 const logLevel: Parser<string> = (raw, name) => {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-  if (!levels.includes(raw)) throw new ConfigError(name, `expected one of ${levels.join(', ')}, got ${JSON.stringify(raw)}`);
+  if (!levels.includes(raw))
+    throw new ConfigError(name, `expected one of ${levels.join(', ')}, got ${JSON.stringify(raw)}`);
   return raw;
 };
 
@@ -109,74 +119,300 @@ const boolean: Parser<boolean> = (raw, name) => {
 
 const spec = {
   dataDir: variable('DATA_DIR', 'data', 'Folder for the embedded database, blobs and mirror copies', text),
-  databaseUrl: variable('DATABASE_URL', '', 'sqlite:PATH (embedded) or mysql://user:pass@host:port/db; empty means sqlite:$DATA_DIR/hyperstatic.sqlite', (raw, name) => (raw === '' ? '' : databaseUrl(raw, name))),
-  databaseNodes: variable('DATABASE_NODES', '', 'Replicated cluster: name=mysql://user:pass@host:port/db,... (app-user URLs; the primary is found from the topology record); empty means DATABASE_URL alone', (raw, name) => {
-    try {
-      return parseNodeList(raw);
-    } catch (error) {
-      throw new ConfigError(name, (error as Error).message);
-    }
-  }),
-  databaseAdminUser: variable('DATABASE_ADMIN_USER', 'root', 'Operator account for `hyperstatic db` status/promote/rejoin/setup-replica (needs SUPER or READ_ONLY ADMIN, REPLICATION); never used by app or producer', text),
+  databaseUrl: variable(
+    'DATABASE_URL',
+    '',
+    'sqlite:PATH (embedded) or mysql://user:pass@host:port/db; empty means sqlite:$DATA_DIR/hyperstatic.sqlite',
+    (raw, name) => (raw === '' ? '' : databaseUrl(raw, name)),
+  ),
+  databaseNodes: variable(
+    'DATABASE_NODES',
+    '',
+    'Replicated cluster: name=mysql://user:pass@host:port/db,... (app-user URLs; the primary is found from the topology record); empty means DATABASE_URL alone',
+    (raw, name) => {
+      try {
+        return parseNodeList(raw);
+      } catch (error) {
+        throw new ConfigError(name, (error as Error).message);
+      }
+    },
+  ),
+  databaseAdminUser: variable(
+    'DATABASE_ADMIN_USER',
+    'root',
+    'Operator account for `hyperstatic db` status/promote/rejoin/setup-replica (needs SUPER or READ_ONLY ADMIN, REPLICATION); never used by app or producer',
+    text,
+  ),
   databaseAdminPassword: variable('DATABASE_ADMIN_PASSWORD', '', 'Password of DATABASE_ADMIN_USER', text),
-  databaseReplicationUser: variable('DATABASE_REPLICATION_USER', 'repl', 'Account replicas use to connect to the primary (CHANGE MASTER TO MASTER_USER)', text),
-  databaseReplicationPassword: variable('DATABASE_REPLICATION_PASSWORD', '', 'Password of DATABASE_REPLICATION_USER', text),
-  databaseTopologyPollMs: variable('DATABASE_TOPOLOGY_POLL_MS', '500', 'How often app and producer look for a promoted primary, in milliseconds', integer(50, 60_000)),
-  statusProxyUrls: variable('STATUS_PROXY_URLS', '', 'Comma-separated cache proxy base URLs whose /metrics `hyperstatic status` reads (hit ratio); empty means none', (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name))),
-  redisUrl: variable('REDIS_URL', '', 'redis://host:port for the bull queue; empty means the in-process queue (embedded mode only)', optionalUrl),
-  redisPrefix: variable('REDIS_PREFIX', 'hyperstatic', 'Names the render queue and the journal channel in Redis, so several sites can share one Redis', (raw, name) => {
-    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/i.test(raw)) throw new ConfigError(name, 'use 1-64 letters, digits, hyphens or underscores');
-    return raw;
-  }),
+  databaseReplicationUser: variable(
+    'DATABASE_REPLICATION_USER',
+    'repl',
+    'Account replicas use to connect to the primary (CHANGE MASTER TO MASTER_USER)',
+    text,
+  ),
+  databaseReplicationPassword: variable(
+    'DATABASE_REPLICATION_PASSWORD',
+    '',
+    'Password of DATABASE_REPLICATION_USER',
+    text,
+  ),
+  databaseTopologyPollMs: variable(
+    'DATABASE_TOPOLOGY_POLL_MS',
+    '500',
+    'How often app and producer look for a promoted primary, in milliseconds',
+    integer(50, 60_000),
+  ),
+  statusProxyUrls: variable(
+    'STATUS_PROXY_URLS',
+    '',
+    'Comma-separated cache proxy base URLs whose /metrics `hyperstatic status` reads (hit ratio); empty means none',
+    (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name)),
+  ),
+  redisUrl: variable(
+    'REDIS_URL',
+    '',
+    'redis://host:port for the bull queue; empty means the in-process queue (embedded mode only)',
+    optionalUrl,
+  ),
+  redisPrefix: variable(
+    'REDIS_PREFIX',
+    'hyperstatic',
+    'Names the render queue and the journal channel in Redis, so several sites can share one Redis',
+    (raw, name) => {
+      if (!/^[a-z0-9][a-z0-9_-]{0,63}$/i.test(raw))
+        throw new ConfigError(name, 'use 1-64 letters, digits, hyphens or underscores');
+      return raw;
+    },
+  ),
   logLevel: variable('LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent', logLevel),
   bindHost: variable('BIND_HOST', '127.0.0.1', 'Address every HTTP listener binds to', text),
   appPort: variable('APP_PORT', '3000', 'Port of the origin app (editor UI, JSON API, change feed)', port),
-  publicUrl: variable('PUBLIC_URL', 'http://localhost:8080', 'Public address readers use (absolute links in feeds)', url),
+  publicUrl: variable(
+    'PUBLIC_URL',
+    'http://localhost:8080',
+    'Public address readers use (absolute links in feeds)',
+    url,
+  ),
   siteName: variable('SITE_NAME', 'Hyperstatic News', 'Site title shown on every public page', text),
-  maxBodyBytes: variable('MAX_BODY_BYTES', '1048576', 'Largest JSON request body the API accepts, in bytes', integer(1024, 1024 * 1024 * 1024)),
-  mediaDir: variable('MEDIA_DIR', '', 'Folder of uploaded media files (content-addressed); empty means $DATA_DIR/media', text),
-  mediaMaxBytes: variable('MEDIA_MAX_BYTES', String(200 * 1024 * 1024), 'Largest media upload accepted, in bytes', integer(1024, 64 * 1024 * 1024 * 1024)),
-  relayIntervalMs: variable('RELAY_INTERVAL_MS', '1000', 'How often the outbox relay retries rows it could not queue (it is also woken by every save)', integer(50, 600_000)),
-  producerPort: variable('PRODUCER_PORT', '3001', 'Port of the producer\'s /healthz, /readyz and /metrics (separate-process mode)', port),
+  maxBodyBytes: variable(
+    'MAX_BODY_BYTES',
+    '1048576',
+    'Largest JSON request body the API accepts, in bytes',
+    integer(1024, 1024 * 1024 * 1024),
+  ),
+  mediaDir: variable(
+    'MEDIA_DIR',
+    '',
+    'Folder of uploaded media files (content-addressed); empty means $DATA_DIR/media',
+    text,
+  ),
+  mediaMaxBytes: variable(
+    'MEDIA_MAX_BYTES',
+    String(200 * 1024 * 1024),
+    'Largest media upload accepted, in bytes',
+    integer(1024, 64 * 1024 * 1024 * 1024),
+  ),
+  relayIntervalMs: variable(
+    'RELAY_INTERVAL_MS',
+    '1000',
+    'How often the outbox relay retries rows it could not queue (it is also woken by every save)',
+    integer(50, 600_000),
+  ),
+  producerPort: variable(
+    'PRODUCER_PORT',
+    '3001',
+    "Port of the producer's /healthz, /readyz and /metrics (separate-process mode)",
+    port,
+  ),
   producerConcurrency: variable('PRODUCER_CONCURRENCY', '4', 'Render jobs one producer runs at once', integer(1, 64)),
   mirrorPort: variable('MIRROR_PORT', '8081', 'Port the mirror serves its static copy on', port),
-  mirrorOrigins: variable('MIRROR_ORIGIN_URLS', 'http://127.0.0.1:3000', 'Comma-separated origin URLs the mirror follows', urlList),
+  mirrorOrigins: variable(
+    'MIRROR_ORIGIN_URLS',
+    'http://127.0.0.1:3000',
+    'Comma-separated origin URLs the mirror follows',
+    urlList,
+  ),
   mirrorDataDir: variable('MIRROR_DATA_DIR', '', 'Folder of the mirror copy; empty means $DATA_DIR/mirror', text),
-  mirrorPeers: variable('MIRROR_PEERS', '', 'Comma-separated peer mirror URLs to fetch blobs from when every origin fails; empty means none', (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name))),
-  mirrorIndexMaxAge: variable('MIRROR_INDEX_MAX_AGE', '60', 'Cache-Control max-age, in seconds, the mirror sends for index and feed pages', integer(0, 31_536_000)),
-  mirrorFetchConcurrency: variable('MIRROR_FETCH_CONCURRENCY', '16', 'Blobs one mirror downloads at once', integer(1, 256)),
-  mirrorFetchTimeoutMs: variable('MIRROR_FETCH_TIMEOUT_MS', '30000', 'A blob download is abandoned after this many milliseconds without data', integer(10, 600_000)),
-  mirrorReconnectMs: variable('MIRROR_RECONNECT_MS', '500', 'First delay before reconnecting to the change feed; doubles per failure, up to 60 times this or 30 s', integer(10, 600_000)),
-  feedSigningKey: variable('FEED_SIGNING_KEY', '', 'Origin: file of the ed25519 private key that signs the change feed; empty means $DATA_DIR/keys/feed-ed25519.key (created by `hyperstatic keys init`, or on first start)', text),
-  mirrorPublicKey: variable('MIRROR_PUBLIC_KEY', '', 'Mirror: the origin\'s pinned feed public key (base64, PEM, or a file path); empty means the file $DATA_DIR/keys/feed-ed25519.pub', text),
+  mirrorPeers: variable(
+    'MIRROR_PEERS',
+    '',
+    'Comma-separated peer mirror URLs to fetch blobs from when every origin fails; empty means none',
+    (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name)),
+  ),
+  mirrorIndexMaxAge: variable(
+    'MIRROR_INDEX_MAX_AGE',
+    '60',
+    'Cache-Control max-age, in seconds, the mirror sends for index and feed pages',
+    integer(0, 31_536_000),
+  ),
+  mirrorFetchConcurrency: variable(
+    'MIRROR_FETCH_CONCURRENCY',
+    '16',
+    'Blobs one mirror downloads at once',
+    integer(1, 256),
+  ),
+  mirrorFetchTimeoutMs: variable(
+    'MIRROR_FETCH_TIMEOUT_MS',
+    '30000',
+    'A blob download is abandoned after this many milliseconds without data',
+    integer(10, 600_000),
+  ),
+  mirrorReconnectMs: variable(
+    'MIRROR_RECONNECT_MS',
+    '500',
+    'First delay before reconnecting to the change feed; doubles per failure, up to 60 times this or 30 s',
+    integer(10, 600_000),
+  ),
+  feedSigningKey: variable(
+    'FEED_SIGNING_KEY',
+    '',
+    'Origin: file of the ed25519 private key that signs the change feed; empty means $DATA_DIR/keys/feed-ed25519.key (created by `hyperstatic keys init`, or on first start)',
+    text,
+  ),
+  mirrorPublicKey: variable(
+    'MIRROR_PUBLIC_KEY',
+    '',
+    "Mirror: the origin's pinned feed public key (base64, PEM, or a file path); empty means the file $DATA_DIR/keys/feed-ed25519.pub",
+    text,
+  ),
   mirrorName: variable('MIRROR_NAME', '', 'Name this mirror reports its status under; empty means its URL', text),
-  mirrorStatusToken: variable('MIRROR_STATUS_TOKEN', '', 'Mirror: the token it reports its status with (issued by `hyperstatic mirror credentials add NAME` on the origin). Origin (deprecated): a shared token any mirror may report with', text),
-  mirrorStatusIntervalMs: variable('MIRROR_STATUS_INTERVAL_MS', '5000', 'How often a mirror reports its cursor and lag to the origin, in milliseconds (0 disables)', integer(0, 3_600_000)),
-  mirrorBootstrap: variable('MIRROR_BOOTSTRAP', 'true', 'An empty mirror loads the origin\'s manifest first instead of replaying the whole journal', boolean),
-  mirrorPreferOriginMs: variable('MIRROR_PREFER_ORIGIN_MS', '30000', 'While following a fallback origin or peer for the feed, go back to the first origin URL after this many milliseconds', integer(100, 3_600_000)),
+  mirrorStatusToken: variable(
+    'MIRROR_STATUS_TOKEN',
+    '',
+    'Mirror: the token it reports its status with (issued by `hyperstatic mirror credentials add NAME` on the origin). Origin (deprecated): a shared token any mirror may report with',
+    text,
+  ),
+  mirrorStatusIntervalMs: variable(
+    'MIRROR_STATUS_INTERVAL_MS',
+    '5000',
+    'How often a mirror reports its cursor and lag to the origin, in milliseconds (0 disables)',
+    integer(0, 3_600_000),
+  ),
+  mirrorBootstrap: variable(
+    'MIRROR_BOOTSTRAP',
+    'true',
+    "An empty mirror loads the origin's manifest first instead of replaying the whole journal",
+    boolean,
+  ),
+  mirrorPreferOriginMs: variable(
+    'MIRROR_PREFER_ORIGIN_MS',
+    '30000',
+    'While following a fallback origin or peer for the feed, go back to the first origin URL after this many milliseconds',
+    integer(100, 3_600_000),
+  ),
   proxyPort: variable('PROXY_PORT', '8080', 'Port readers reach the cache proxy on', port),
-  proxyUpstreams: variable('PROXY_UPSTREAMS', 'http://127.0.0.1:8081', 'Comma-separated upstream URLs (mirrors or any HTTP origin), nearest first', urlList),
-  proxyFeedUrl: variable('PROXY_FEED_URL', '', 'Change feed to follow for instant eviction (a mirror URL); empty means the first upstream if it is a Hyperstatic mirror, "off" disables', text),
-  proxyCacheBytes: variable('PROXY_CACHE_BYTES', String(256 * 1024 * 1024), 'Memory the cache may hold, in bytes', integer(1024 * 1024, 64 * 1024 * 1024 * 1024)),
-  proxyMaxEntryBytes: variable('PROXY_MAX_ENTRY_BYTES', String(8 * 1024 * 1024), 'Responses larger than this are streamed, not cached in memory', integer(1024, 1024 * 1024 * 1024)),
-  proxyIndexTtl: variable('PROXY_INDEX_TTL', '60', 'Seconds index pages (home, sections, tags, feeds) stay fresh', integer(0, 31_536_000)),
-  proxyHeuristicFactor: variable('PROXY_HEURISTIC_FACTOR', '0.1', 'Freshness = factor x (now - Last-Modified) when no max-age is given (RFC 9111 4.2.2)', decimal(0, 1)),
+  proxyUpstreams: variable(
+    'PROXY_UPSTREAMS',
+    'http://127.0.0.1:8081',
+    'Comma-separated upstream URLs (mirrors or any HTTP origin), nearest first',
+    urlList,
+  ),
+  proxyFeedUrl: variable(
+    'PROXY_FEED_URL',
+    '',
+    'Change feed to follow for instant eviction (a mirror URL); empty means the first upstream if it is a Hyperstatic mirror, "off" disables',
+    text,
+  ),
+  proxyCacheBytes: variable(
+    'PROXY_CACHE_BYTES',
+    String(256 * 1024 * 1024),
+    'Memory the cache may hold, in bytes',
+    integer(1024 * 1024, 64 * 1024 * 1024 * 1024),
+  ),
+  proxyMaxEntryBytes: variable(
+    'PROXY_MAX_ENTRY_BYTES',
+    String(8 * 1024 * 1024),
+    'Responses larger than this are streamed, not cached in memory',
+    integer(1024, 1024 * 1024 * 1024),
+  ),
+  proxyIndexTtl: variable(
+    'PROXY_INDEX_TTL',
+    '60',
+    'Seconds index pages (home, sections, tags, feeds) stay fresh',
+    integer(0, 31_536_000),
+  ),
+  proxyHeuristicFactor: variable(
+    'PROXY_HEURISTIC_FACTOR',
+    '0.1',
+    'Freshness = factor x (now - Last-Modified) when no max-age is given (RFC 9111 4.2.2)',
+    decimal(0, 1),
+  ),
   proxyMinTtl: variable('PROXY_MIN_TTL', '0', 'Lower clamp of heuristic freshness, in seconds', integer(0, 31_536_000)),
-  proxyMaxTtl: variable('PROXY_MAX_TTL', '86400', 'Upper clamp of heuristic freshness, in seconds', integer(0, 31_536_000)),
-  proxyStaleIfError: variable('PROXY_STALE_IF_ERROR', String(3 * 86400), 'Seconds a stale copy may be served while every upstream fails', integer(0, 31_536_000)),
-  proxyUpstreamTimeoutMs: variable('PROXY_UPSTREAM_TIMEOUT_MS', '5000', 'Timeout of every upstream request, in milliseconds', integer(10, 600_000)),
+  proxyMaxTtl: variable(
+    'PROXY_MAX_TTL',
+    '86400',
+    'Upper clamp of heuristic freshness, in seconds',
+    integer(0, 31_536_000),
+  ),
+  proxyStaleIfError: variable(
+    'PROXY_STALE_IF_ERROR',
+    String(3 * 86400),
+    'Seconds a stale copy may be served while every upstream fails',
+    integer(0, 31_536_000),
+  ),
+  proxyUpstreamTimeoutMs: variable(
+    'PROXY_UPSTREAM_TIMEOUT_MS',
+    '5000',
+    'Timeout of every upstream request, in milliseconds',
+    integer(10, 600_000),
+  ),
   proxyAccessLog: variable('PROXY_ACCESS_LOG', 'true', 'Write a structured access log line per request', boolean),
-  proxyStaleWhileRevalidate: variable('PROXY_STALE_WHILE_REVALIDATE', '600', 'Seconds past freshness a copy may be served while it is refreshed in the background', integer(0, 31_536_000)),
-  proxyIndexPaths: variable('PROXY_INDEX_PATHS', '/,/articles*,/events*,/tags/*,/sections/*,*.xml,/feeds/*', 'Comma-separated path patterns (* matches anything) that get the index TTL when the upstream names no page kind', (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean)),
-  proxyProbeIntervalMs: variable('PROXY_PROBE_INTERVAL_MS', '5000', 'How often an upstream marked down is probed again, in milliseconds', integer(50, 600_000)),
-  proxyProbePath: variable('PROXY_PROBE_PATH', '/healthz', 'Path probed on an upstream marked down; any answer below 500 brings it back', (raw, name) => {
-    if (!/^\/[^\s#]*$/.test(raw)) throw new ConfigError(name, `expected a path starting with /, got ${JSON.stringify(raw)}`);
-    return raw;
-  }),
-  proxyCoalesceTimeoutMs: variable('PROXY_COALESCE_TIMEOUT_MS', '10000', 'How long a request waits for an upstream fetch of the same page already in flight before answering 504 (or stale), in milliseconds', integer(10, 600_000)),
-  proxyPurgeToken: variable('PROXY_PURGE_TOKEN', '', 'Bearer token a PURGE request must carry to evict a path; empty disables PURGE', text),
-  proxyWorkers: variable('PROXY_WORKERS', '1', 'Worker processes sharing the proxy port (node:cluster); set to the number of cores to use the whole machine', integer(1, 256)),
-  proxyReclaimBytes: variable('PROXY_RECLAIM_BYTES', String(16 * 1024 * 1024), 'Bytes of bodies the cache may drop before a full garbage collection returns their memory (keeps RSS at PROXY_CACHE_BYTES plus a fixed overhead; costs CPU in a flood of misses); 0 leaves it to V8', integer(0, 64 * 1024 * 1024 * 1024)),
+  proxyStaleWhileRevalidate: variable(
+    'PROXY_STALE_WHILE_REVALIDATE',
+    '600',
+    'Seconds past freshness a copy may be served while it is refreshed in the background',
+    integer(0, 31_536_000),
+  ),
+  proxyIndexPaths: variable(
+    'PROXY_INDEX_PATHS',
+    '/,/articles*,/events*,/tags/*,/sections/*,*.xml,/feeds/*',
+    'Comma-separated path patterns (* matches anything) that get the index TTL when the upstream names no page kind',
+    (raw) =>
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+  ),
+  proxyProbeIntervalMs: variable(
+    'PROXY_PROBE_INTERVAL_MS',
+    '5000',
+    'How often an upstream marked down is probed again, in milliseconds',
+    integer(50, 600_000),
+  ),
+  proxyProbePath: variable(
+    'PROXY_PROBE_PATH',
+    '/healthz',
+    'Path probed on an upstream marked down; any answer below 500 brings it back',
+    (raw, name) => {
+      if (!/^\/[^\s#]*$/.test(raw))
+        throw new ConfigError(name, `expected a path starting with /, got ${JSON.stringify(raw)}`);
+      return raw;
+    },
+  ),
+  proxyCoalesceTimeoutMs: variable(
+    'PROXY_COALESCE_TIMEOUT_MS',
+    '10000',
+    'How long a request waits for an upstream fetch of the same page already in flight before answering 504 (or stale), in milliseconds',
+    integer(10, 600_000),
+  ),
+  proxyPurgeToken: variable(
+    'PROXY_PURGE_TOKEN',
+    '',
+    'Bearer token a PURGE request must carry to evict a path; empty disables PURGE',
+    text,
+  ),
+  proxyWorkers: variable(
+    'PROXY_WORKERS',
+    '1',
+    'Worker processes sharing the proxy port (node:cluster); set to the number of cores to use the whole machine',
+    integer(1, 256),
+  ),
+  proxyReclaimBytes: variable(
+    'PROXY_RECLAIM_BYTES',
+    String(16 * 1024 * 1024),
+    'Bytes of bodies the cache may drop before a full garbage collection returns their memory (keeps RSS at PROXY_CACHE_BYTES plus a fixed overhead; costs CPU in a flood of misses); 0 leaves it to V8',
+    integer(0, 64 * 1024 * 1024 * 1024),
+  ),
 };
 
 type Spec = typeof spec;
@@ -186,7 +422,9 @@ export type Config = { readonly [K in keyof Spec]: Spec[K] extends VariableSpec<
 export function describeVariables(): string {
   const width = Math.max(...variables.map((v) => v.name.length));
   return variables
-    .map((v) => `  ${v.name.padEnd(width)}  ${v.description} (default: ${v.defaultValue === '' ? '""' : v.defaultValue})`)
+    .map(
+      (v) => `  ${v.name.padEnd(width)}  ${v.description} (default: ${v.defaultValue === '' ? '""' : v.defaultValue})`,
+    )
     .join('\n');
 }
 
@@ -217,7 +455,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** Fails with a message naming REDIS_URL when a process that cannot run on the in-process queue lacks one. */
 export function requireRedis(config: Config, role: string): string {
   if (!config.redisUrl) {
-    throw new ConfigError('REDIS_URL', `is required for \`hyperstatic ${role}\` (the in-process queue only exists in \`hyperstatic all\`)`);
+    throw new ConfigError(
+      'REDIS_URL',
+      `is required for \`hyperstatic ${role}\` (the in-process queue only exists in \`hyperstatic all\`)`,
+    );
   }
   return config.redisUrl;
 }

@@ -19,19 +19,24 @@ const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 /** Parses DATABASE_NODES ("name=mysql://…,name2=mysql://…"); throws naming the bad item. */
 export function parseNodeList(raw: string): NodeSpec[] {
   const nodes: NodeSpec[] = [];
-  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new Error(`expected name=mysql://user:pass@host:port/db, got ${JSON.stringify(item)}`);
     const name = item.slice(0, eq);
     const url = item.slice(eq + 1);
-    if (!NAME.test(name)) throw new Error(`node name ${JSON.stringify(name)} must start with a letter and use letters, digits, . _ -`);
+    if (!NAME.test(name))
+      throw new Error(`node name ${JSON.stringify(name)} must start with a letter and use letters, digits, . _ -`);
     let parsed: URL;
     try {
       parsed = new URL(url);
     } catch {
       throw new Error(`node ${name}: ${JSON.stringify(url)} is not a URL`);
     }
-    if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') throw new Error(`node ${name}: expected a mysql:// URL, got ${parsed.protocol}`);
+    if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:')
+      throw new Error(`node ${name}: expected a mysql:// URL, got ${parsed.protocol}`);
     if (parsed.pathname.length <= 1) throw new Error(`node ${name}: the URL must name a database`);
     if (nodes.some((n) => n.name === name)) throw new Error(`node ${name} is listed twice`);
     nodes.push({ name, url });

@@ -14,7 +14,10 @@ export class HyperstaticError extends Error {
 
 /** Bad input: the request is refused and nothing is written. */
 export class BadRequestError extends HyperstaticError {
-  constructor(message: string, readonly field?: string) {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     super('HS_BAD_REQUEST', 400, message);
   }
 }

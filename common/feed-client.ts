@@ -64,7 +64,10 @@ export interface SseEvent {
 /** Thrown (and logged) when a server answers with an epoch below one already seen: a deposed primary. */
 export class StaleEpochError extends Error {
   readonly code = 'HS_FEED_STALE_EPOCH';
-  constructor(readonly offered: number, readonly highest: number) {
+  constructor(
+    readonly offered: number,
+    readonly highest: number,
+  ) {
     super(`feed epoch ${offered} is older than epoch ${highest} already seen`);
     this.name = 'StaleEpochError';
   }
@@ -145,7 +148,11 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
   let wake: (() => void) | undefined;
 
   /** Runs one connection until it fails (throws) or close() is called (returns). */
-  async function connectOnce(url: string, controller: AbortController, progress: { healthy: boolean; returnHome?: boolean }): Promise<void> {
+  async function connectOnce(
+    url: string,
+    controller: AbortController,
+    progress: { healthy: boolean; returnHome?: boolean },
+  ): Promise<void> {
     let idle: NodeJS.Timeout | undefined;
     const armIdle = () => {
       clearTimeout(idle);
@@ -202,7 +209,8 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
                 progress.healthy = false;
                 throw error;
               }
-              if (batch.epoch > serverEpoch) throw new Error(`batch ${batch.batch} claims epoch ${batch.epoch}, beyond its server's ${serverEpoch}`);
+              if (batch.epoch > serverEpoch)
+                throw new Error(`batch ${batch.batch} claims epoch ${batch.epoch}, beyond its server's ${serverEpoch}`);
               if (batch.epoch < batchEpoch) throw new StaleEpochError(batch.epoch, batchEpoch);
               batchEpoch = batch.epoch;
               // A replay of what is already applied (e.g. the server ignored `after`) is harmless: skip it.
@@ -244,7 +252,8 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
       } catch (error) {
         if (closed) break;
         const err = error instanceof Error ? error : new Error(String(error));
-        const reason = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : err;
+        const reason =
+          controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason : err;
         logger.warn({ url, err: reason.message }, 'change feed connection failed');
         options.onError?.(reason, url);
       } finally {

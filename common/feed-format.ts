@@ -77,7 +77,18 @@ export const MIRROR_STATUS_PATH = '/mirror-status';
 
 /** The bytes a batch signature covers: every field of every entry, in order, plus the batch's own epoch and number. */
 export function batchSigningPayload(batch: FeedBatch): Buffer {
-  const entries = batch.entries.map((e) => [e.seq, e.epoch, e.batch, e.path, e.op, e.sha256, e.size, e.contentType, e.lastModified, e.kind]);
+  const entries = batch.entries.map((e) => [
+    e.seq,
+    e.epoch,
+    e.batch,
+    e.path,
+    e.op,
+    e.sha256,
+    e.size,
+    e.contentType,
+    e.lastModified,
+    e.kind,
+  ]);
   return Buffer.from(`hyperstatic-feed-batch-v1\n${JSON.stringify([batch.epoch, batch.batch, entries])}`, 'utf8');
 }
 
@@ -87,7 +98,8 @@ export function signBatch(batch: FeedBatch, privateKey: KeyObject): FeedBatch {
 
 /** Throws unless `batch.sig` is the pinned key's signature over the batch. */
 export function verifyBatch(batch: FeedBatch, publicKey: KeyObject): void {
-  if (typeof batch.sig !== 'string' || batch.sig === '') throw new FeedSignatureError(`batch ${batch.batch} is unsigned`);
+  if (typeof batch.sig !== 'string' || batch.sig === '')
+    throw new FeedSignatureError(`batch ${batch.batch} is unsigned`);
   const sig = Buffer.from(batch.sig, 'base64');
   if (sig.length !== 64 || !cryptoVerify(null, batchSigningPayload(batch), publicKey, sig)) {
     throw new FeedSignatureError(`batch ${batch.batch} has a bad signature`);
@@ -141,13 +153,31 @@ export function manifestHasher(): { update(line: string): void; digest(): string
 /** Throws unless `value` is a well-formed manifest page line. */
 export function parseManifestPage(value: unknown): ManifestPage {
   const p = value as ManifestPage;
-  if (!p || typeof p !== 'object' || !isSafePublicPath(p.path)) throw new Error('manifest line has an unsafe or missing path');
-  if ((p.op !== 'put' && p.op !== 'gone') || !PAGE_KINDS.includes(p.kind)) throw new Error(`manifest line ${p.path} has an unknown op or kind`);
-  if (typeof p.sha256 !== 'string' || !SHA256_HEX.test(p.sha256)) throw new Error(`manifest line ${p.path} has a bad sha256`);
-  if (!Number.isSafeInteger(p.size) || p.size < 0 || !Number.isSafeInteger(p.lastModified) || !Number.isSafeInteger(p.seq) || typeof p.contentType !== 'string') {
+  if (!p || typeof p !== 'object' || !isSafePublicPath(p.path))
+    throw new Error('manifest line has an unsafe or missing path');
+  if ((p.op !== 'put' && p.op !== 'gone') || !PAGE_KINDS.includes(p.kind))
+    throw new Error(`manifest line ${p.path} has an unknown op or kind`);
+  if (typeof p.sha256 !== 'string' || !SHA256_HEX.test(p.sha256))
+    throw new Error(`manifest line ${p.path} has a bad sha256`);
+  if (
+    !Number.isSafeInteger(p.size) ||
+    p.size < 0 ||
+    !Number.isSafeInteger(p.lastModified) ||
+    !Number.isSafeInteger(p.seq) ||
+    typeof p.contentType !== 'string'
+  ) {
     throw new Error(`manifest line ${p.path} has bad metadata`);
   }
-  return { path: p.path, op: p.op, sha256: p.sha256, size: p.size, contentType: p.contentType, lastModified: p.lastModified, kind: p.kind, seq: p.seq };
+  return {
+    path: p.path,
+    op: p.op,
+    sha256: p.sha256,
+    size: p.size,
+    contentType: p.contentType,
+    lastModified: p.lastModified,
+    kind: p.kind,
+    seq: p.seq,
+  };
 }
 
 /** A signature that is missing or does not verify against the pinned key. */
@@ -169,7 +199,11 @@ export function parsePublicKey(text: string): KeyObject {
   const der = Buffer.from(trimmed, 'base64');
   if (der.length === 32) {
     // RFC 8410 §4: SPKI prefix of an Ed25519 public key.
-    return createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), der]), format: 'der', type: 'spki' });
+    return createPublicKey({
+      key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), der]),
+      format: 'der',
+      type: 'spki',
+    });
   }
   return createPublicKey({ key: der, format: 'der', type: 'spki' });
 }
@@ -184,13 +218,23 @@ export function isSafePublicPath(p: string): boolean {
   if (!p.startsWith('/') || p.length > 1024) return false;
   // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
   if (/[\\\0-\x1f\x7f?#%]/.test(p)) return false;
-  return p.split('/').slice(1).every((seg, i, all) => (seg === '' ? i === all.length - 1 : seg !== '.' && seg !== '..'));
+  return p
+    .split('/')
+    .slice(1)
+    .every((seg, i, all) => (seg === '' ? i === all.length - 1 : seg !== '.' && seg !== '..'));
 }
 
 /** Throws unless `value` is a well-formed batch; a mirror never trusts the wire. */
 export function parseFeedBatch(value: unknown): FeedBatch {
   const b = value as FeedBatch;
-  if (!b || typeof b !== 'object' || !Number.isSafeInteger(b.epoch) || !Number.isSafeInteger(b.batch) || !Array.isArray(b.entries) || b.entries.length === 0) {
+  if (
+    !b ||
+    typeof b !== 'object' ||
+    !Number.isSafeInteger(b.epoch) ||
+    !Number.isSafeInteger(b.batch) ||
+    !Array.isArray(b.entries) ||
+    b.entries.length === 0
+  ) {
     throw new Error('malformed batch');
   }
   let previous = -Infinity;
@@ -199,14 +243,23 @@ export function parseFeedBatch(value: unknown): FeedBatch {
     previous = e.seq;
     if (e.epoch !== b.epoch || e.batch !== b.batch) throw new Error(`entry ${e.seq} belongs to another batch or epoch`);
     if (!isSafePublicPath(e.path)) throw new Error(`entry ${e.seq} has an unsafe path`);
-    if (!OPS.includes(e.op) || !PAGE_KINDS.includes(e.kind)) throw new Error(`entry ${e.seq} has an unknown op or kind`);
+    if (!OPS.includes(e.op) || !PAGE_KINDS.includes(e.kind))
+      throw new Error(`entry ${e.seq} has an unknown op or kind`);
     if (e.op === 'delete' ? e.sha256 !== null : typeof e.sha256 !== 'string' || !SHA256_HEX.test(e.sha256)) {
       throw new Error(`entry ${e.seq} has a bad sha256`);
     }
-    if (!Number.isSafeInteger(e.size) || e.size < 0 || !Number.isSafeInteger(e.lastModified) || typeof e.contentType !== 'string') {
+    if (
+      !Number.isSafeInteger(e.size) ||
+      e.size < 0 ||
+      !Number.isSafeInteger(e.lastModified) ||
+      typeof e.contentType !== 'string'
+    ) {
       throw new Error(`entry ${e.seq} has bad metadata`);
     }
-    if (e.inline !== undefined && (typeof e.inline !== 'string' || e.inline.length > Math.ceil(INLINE_MAX_BYTES / 3) * 4)) {
+    if (
+      e.inline !== undefined &&
+      (typeof e.inline !== 'string' || e.inline.length > Math.ceil(INLINE_MAX_BYTES / 3) * 4)
+    ) {
       throw new Error(`entry ${e.seq} has a bad inline body`);
     }
   }

@@ -34,11 +34,17 @@ export function createRedisNotifier(redisUrl: string, logger: Logger, prefix = '
   const local = createMemoryNotifier();
   let publisher: Redis | undefined;
   let subscriber: Redis | undefined;
-  const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (times: number) => Math.min(times * 200, 2000) };
+  const options = {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: (times: number) => Math.min(times * 200, 2000),
+  };
 
   return {
     async notify(head) {
-      publisher ??= new Redis(redisUrl, options).on('error', (error) => logger.debug({ err: error }, 'notifier redis error'));
+      publisher ??= new Redis(redisUrl, options).on('error', (error) =>
+        logger.debug({ err: error }, 'notifier redis error'),
+      );
       try {
         await publisher.publish(CHANNEL, String(head));
       } catch (error) {
@@ -49,7 +55,9 @@ export function createRedisNotifier(redisUrl: string, logger: Logger, prefix = '
       if (!subscriber) {
         subscriber = new Redis(redisUrl, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
         subscriber.on('error', (error) => logger.debug({ err: error }, 'notifier redis error'));
-        subscriber.subscribe(CHANNEL).catch((error: unknown) => logger.warn({ err: error }, 'could not subscribe to journal announcements'));
+        subscriber
+          .subscribe(CHANNEL)
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not subscribe to journal announcements'));
         subscriber.on('message', (_channel: string, message: string) => void local.notify(Number(message)));
       }
       return local.subscribe(listener);

@@ -59,7 +59,8 @@ export function indexMonthPath(key: IndexKey, month: Month, page = 1): string {
 
 /** RSS and Atom feeds exist for 'all' (the site), sections and tags. */
 export function feedPaths(key: IndexKey): { rss: string; atom: string } {
-  const base = key === 'all' ? '/feeds/site' : `/feeds/${key.startsWith('section:') ? 'sections' : 'tags'}/${splitKey(key)[1]}`;
+  const base =
+    key === 'all' ? '/feeds/site' : `/feeds/${key.startsWith('section:') ? 'sections' : 'tags'}/${splitKey(key)[1]}`;
   return { rss: `${base}.rss.xml`, atom: `${base}.atom.xml` };
 }
 

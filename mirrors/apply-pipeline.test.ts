@@ -6,7 +6,16 @@ import { OutOfOrderBatchError } from './errors';
 
 function batch(first: number, count = 1): FeedBatch {
   const entries = Array.from({ length: count }, (_, i) => ({
-    seq: first + i, epoch: 1, batch: first, path: `/p${first + i}/`, op: 'put' as const, sha256: 'a'.repeat(64), size: 1, contentType: 'text/html', lastModified: 0, kind: 'article' as const,
+    seq: first + i,
+    epoch: 1,
+    batch: first,
+    path: `/p${first + i}/`,
+    op: 'put' as const,
+    sha256: 'a'.repeat(64),
+    size: 1,
+    contentType: 'text/html',
+    lastModified: 0,
+    kind: 'article' as const,
   }));
   return { epoch: 1, batch: first, entries };
 }
@@ -24,7 +33,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('apply pipeline', () => {
-  test('applies batches in feed order even when a later batch\'s blobs arrive first', async () => {
+  test("applies batches in feed order even when a later batch's blobs arrive first", async () => {
     const fetches = new Map<number, ReturnType<typeof deferred>>();
     const applied: number[] = [];
     let cursor = 0;

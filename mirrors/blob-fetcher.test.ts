@@ -49,7 +49,11 @@ async function leavePartial(store: MirrorStore, body: Buffer, bytes: number): Pr
 }
 
 /** A well-behaved source for `blobs`, honouring `Range: bytes=N-`; records each request's Range header. */
-async function startSource(blobs: Buffer[], ranges: (string | undefined)[], answer?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean): Promise<string> {
+async function startSource(
+  blobs: Buffer[],
+  ranges: (string | undefined)[],
+  answer?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean,
+): Promise<string> {
   const byHash = new Map(blobs.map((b) => [sha256Hex(b), b]));
   const server = http.createServer((req, res) => {
     ranges.push(req.headers.range);
@@ -58,7 +62,12 @@ async function startSource(blobs: Buffer[], ranges: (string | undefined)[], answ
     if (!body) return void res.writeHead(404).end();
     const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
     if (from === 0) return void res.writeHead(200, { 'content-length': body.length }).end(body);
-    res.writeHead(206, { 'content-range': `bytes ${from}-${body.length - 1}/${body.length}`, 'content-length': body.length - from }).end(body.subarray(from));
+    res
+      .writeHead(206, {
+        'content-range': `bytes ${from}-${body.length - 1}/${body.length}`,
+        'content-length': body.length - from,
+      })
+      .end(body.subarray(from));
   });
   return listen(server);
 }
@@ -106,17 +115,27 @@ test('a reused keep-alive socket the server closed just before the request is as
   });
   const url = await listen(server);
   const failures: string[] = [];
-  const fetcher = createBlobFetcher({ store, sources: () => [url], logger, concurrency: 1, onAttemptFailed: (_s, _h, error) => failures.push(error.message) });
+  const fetcher = createBlobFetcher({
+    store,
+    sources: () => [url],
+    logger,
+    concurrency: 1,
+    onAttemptFailed: (_s, _h, error) => failures.push(error.message),
+  });
   cleanup.push(() => fetcher.close());
 
   await fetcher.fetchAll([{ sha256: sha256Hex(blobs[0]), size: blobs[0].length }]);
   await fetcher.fetchAll([{ sha256: sha256Hex(blobs[1]), size: blobs[1].length }]);
 
-  assert.deepEqual(requests, [
-    { connection: 1, reset: false },
-    { connection: 1, reset: true },
-    { connection: 2, reset: false },
-  ], 'the second blob was asked for on the kept-alive socket, which died, then once more on a new one');
+  assert.deepEqual(
+    requests,
+    [
+      { connection: 1, reset: false },
+      { connection: 1, reset: true },
+      { connection: 2, reset: false },
+    ],
+    'the second blob was asked for on the kept-alive socket, which died, then once more on a new one',
+  );
   assert.deepEqual(failures, [], 'the only source was never counted as failed');
   for (const blob of blobs) assert.deepEqual(fs.readFileSync(store.blobPath(sha256Hex(blob))), blob);
 });
@@ -131,14 +150,24 @@ test('a source answering 416 to a resumed download makes the next attempt start 
   const goodRanges: (string | undefined)[] = [];
   const good = await startSource([body], goodRanges);
   const failures: string[] = [];
-  const fetcher = createBlobFetcher({ store, sources: () => [refusing, good], logger, onAttemptFailed: (source, _h, error) => failures.push(`${source === refusing ? 'refusing' : 'good'}: ${error.message}`) });
+  const fetcher = createBlobFetcher({
+    store,
+    sources: () => [refusing, good],
+    logger,
+    onAttemptFailed: (source, _h, error) =>
+      failures.push(`${source === refusing ? 'refusing' : 'good'}: ${error.message}`),
+  });
   cleanup.push(() => fetcher.close());
 
   await fetcher.fetchAll([{ sha256: sha, size: body.length }]);
 
   assert.deepEqual(refusingRanges, ['bytes=20000-'], 'the first source was asked for the rest');
   assert.deepEqual(failures, ['refusing: answered 416']);
-  assert.deepEqual(goodRanges, [undefined], 'after a 416 the partial is dropped and the next source is asked for the whole blob');
+  assert.deepEqual(
+    goodRanges,
+    [undefined],
+    'after a 416 the partial is dropped and the next source is asked for the whole blob',
+  );
   assert.deepEqual(fs.readFileSync(store.blobPath(sha)), body);
   assert.equal(store.partialBytes(sha), 0);
 });
@@ -151,7 +180,9 @@ test('a 206 whose Content-Range does not start at the asked byte is refused; the
   const wrongRanges: (string | undefined)[] = [];
   // Answers every Range from byte 0 while calling it 206: appending that would corrupt the file.
   const wrong = await startSource([body], wrongRanges, (_req, res) => {
-    res.writeHead(206, { 'content-range': `bytes 0-${body.length - 1}/${body.length}`, 'content-length': body.length }).end(body);
+    res
+      .writeHead(206, { 'content-range': `bytes 0-${body.length - 1}/${body.length}`, 'content-length': body.length })
+      .end(body);
     return true;
   });
   const missingRanges: (string | undefined)[] = [];
@@ -163,7 +194,12 @@ test('a 206 whose Content-Range does not start at the asked byte is refused; the
   const goodRanges: (string | undefined)[] = [];
   const good = await startSource([body], goodRanges);
   const failures: string[] = [];
-  const fetcher = createBlobFetcher({ store, sources: () => [wrong, missing, good], logger, onAttemptFailed: (_s, _h, error) => failures.push(error.message) });
+  const fetcher = createBlobFetcher({
+    store,
+    sources: () => [wrong, missing, good],
+    logger,
+    onAttemptFailed: (_s, _h, error) => failures.push(error.message),
+  });
   cleanup.push(() => fetcher.close());
 
   await fetcher.fetchAll([{ sha256: sha, size: body.length }]);
@@ -187,7 +223,10 @@ test('with the only source answering 416, the fetch fails naming it and the next
   const fetcher = createBlobFetcher({ store, sources: () => [source], logger });
   cleanup.push(() => fetcher.close());
 
-  await assert.rejects(fetcher.fetchAll([{ sha256: sha, size: body.length }]), (error: unknown) => error instanceof BlobUnavailableError && /answered 416/.test(error.message));
+  await assert.rejects(
+    fetcher.fetchAll([{ sha256: sha, size: body.length }]),
+    (error: unknown) => error instanceof BlobUnavailableError && /answered 416/.test(error.message),
+  );
   assert.equal(store.partialBytes(sha), 0, 'the partial the source could not extend is gone');
   await fetcher.fetchAll([{ sha256: sha, size: body.length }]);
   assert.deepEqual(ranges, ['bytes=4000-', undefined]);
@@ -205,7 +244,12 @@ test('a source that ignores the Range and answers 200 is read from byte 0, repla
     return true;
   });
   const failures: string[] = [];
-  const fetcher = createBlobFetcher({ store, sources: () => [source], logger, onAttemptFailed: (_s, _h, error) => failures.push(error.message) });
+  const fetcher = createBlobFetcher({
+    store,
+    sources: () => [source],
+    logger,
+    onAttemptFailed: (_s, _h, error) => failures.push(error.message),
+  });
   cleanup.push(() => fetcher.close());
 
   await fetcher.fetchAll([{ sha256: sha, size: body.length }]);

@@ -116,7 +116,9 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
         const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
         if (!range || Number(range[1]) !== offset) {
           res.resume();
-          throw new Error(`answered a Range for byte ${offset} with Content-Range ${res.headers['content-range'] ?? '(none)'}`);
+          throw new Error(
+            `answered a Range for byte ${offset} with Content-Range ${res.headers['content-range'] ?? '(none)'}`,
+          );
         }
         logger.info({ source, sha256, offset, size }, 'resuming an interrupted blob download');
       } else if (res.statusCode === 200) {

@@ -4,14 +4,20 @@ import { HyperstaticError } from '../common/errors';
 
 /** A batch that does not start after the cursor: a replay or a reordering. */
 export class OutOfOrderBatchError extends HyperstaticError {
-  constructor(readonly firstSeq: number, readonly cursor: number) {
+  constructor(
+    readonly firstSeq: number,
+    readonly cursor: number,
+  ) {
     super('HS_MIRROR_OUT_OF_ORDER', 409, `batch starting at seq ${firstSeq} does not follow cursor ${cursor}`);
   }
 }
 
 /** A batch from an epoch older than the one already applied (DESIGN §4: a deposed primary). */
 export class StaleEpochBatchError extends HyperstaticError {
-  constructor(readonly offered: number, readonly stored: number) {
+  constructor(
+    readonly offered: number,
+    readonly stored: number,
+  ) {
     super('HS_MIRROR_STALE_EPOCH', 409, `batch epoch ${offered} is older than applied epoch ${stored}`);
   }
 }
@@ -25,14 +31,20 @@ export class MissingBlobError extends HyperstaticError {
 
 /** A transfer whose bytes do not hash to the name it was fetched under (or overran the announced size). */
 export class BlobMismatchError extends HyperstaticError {
-  constructor(readonly expected: string, message: string) {
+  constructor(
+    readonly expected: string,
+    message: string,
+  ) {
     super('HS_MIRROR_BLOB_MISMATCH', 502, message);
   }
 }
 
 /** No source could deliver a verified copy of a blob. */
 export class BlobUnavailableError extends HyperstaticError {
-  constructor(readonly sha256: string, readonly attempts: string[]) {
+  constructor(
+    readonly sha256: string,
+    readonly attempts: string[],
+  ) {
     super('HS_MIRROR_BLOB_UNAVAILABLE', 503, `blob ${sha256} could not be fetched: ${attempts.join('; ')}`);
   }
 }

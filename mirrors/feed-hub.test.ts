@@ -18,7 +18,20 @@ function batchAt(seq: number, epoch = 1): FeedBatch {
   return {
     epoch,
     batch: seq,
-    entries: [{ seq, epoch, batch: seq, path: `/p${seq}/`, op: 'put', sha256: sha256Hex(BODY), size: BODY.length, contentType: 'text/html', lastModified: 0, kind: 'article' }],
+    entries: [
+      {
+        seq,
+        epoch,
+        batch: seq,
+        path: `/p${seq}/`,
+        op: 'put',
+        sha256: sha256Hex(BODY),
+        size: BODY.length,
+        contentType: 'text/html',
+        lastModified: 0,
+        kind: 'article',
+      },
+    ],
   };
 }
 
@@ -59,7 +72,10 @@ test('a client is replayed the journal and then switched to live pushes with no 
     }
     await reader.cancel();
     assert.deepEqual(hello, { epoch: 1, head: 100 });
-    assert.deepEqual(ids, Array.from({ length: 130 }, (_, i) => i + 1));
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 130 }, (_, i) => i + 1),
+    );
   } finally {
     hub.close();
     server.closeAllConnections();
@@ -73,7 +89,9 @@ test('a follower connected while the mirror was empty (epoch 0) takes its first 
   const store = MirrorStore.open(fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-hub-')));
   await store.writeBlob(sha256Hex(BODY), [Buffer.from(BODY)]);
   const hub = createFeedHub({ store, logger: createLogger('silent', 'test') });
-  const server = http.createServer((req, res) => hub.serve(req, res, Number(new URL(req.url ?? '/', 'http://x').searchParams.get('after') ?? 0)));
+  const server = http.createServer((req, res) =>
+    hub.serve(req, res, Number(new URL(req.url ?? '/', 'http://x').searchParams.get('after') ?? 0)),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const received: number[] = [];
   const hellos: number[] = [];
@@ -92,7 +110,11 @@ test('a follower connected while the mirror was empty (epoch 0) takes its first 
   });
   try {
     while (hub.clients() === 0 || hellos.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    for (const [seq, epoch] of [[1, 1], [2, 1], [3, 2]]) {
+    for (const [seq, epoch] of [
+      [1, 1],
+      [2, 1],
+      [3, 2],
+    ]) {
       const batch = batchAt(seq, epoch);
       store.applyBatch(batch);
       hub.publish(batch);

@@ -37,7 +37,12 @@ function lastSeq(batch: FeedBatch): number {
   return batch.entries[batch.entries.length - 1].seq;
 }
 
-export function createFeedHub(options: { store: MirrorStore; logger: Logger; pingMs?: number; maxBufferedBytes?: number }): FeedHub {
+export function createFeedHub(options: {
+  store: MirrorStore;
+  logger: Logger;
+  pingMs?: number;
+  maxBufferedBytes?: number;
+}): FeedHub {
   const { store, logger } = options;
   const maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
   const clients = new Set<Client>();
@@ -54,7 +59,9 @@ export function createFeedHub(options: { store: MirrorStore; logger: Logger; pin
     // epoch is beyond their server's hello.
     if (batch.epoch > client.epoch) {
       client.epoch = batch.epoch;
-      client.res.write(formatSseEvent('hello', { epoch: batch.epoch, head: Math.max(store.state().cursor, lastSeq(batch)) }));
+      client.res.write(
+        formatSseEvent('hello', { epoch: batch.epoch, head: Math.max(store.state().cursor, lastSeq(batch)) }),
+      );
     }
     client.sent = lastSeq(batch);
     return client.res.write(formatSseEvent('batch', batch, client.sent));
@@ -71,10 +78,11 @@ export function createFeedHub(options: { store: MirrorStore; logger: Logger; pin
         return;
       }
       for (const batch of batches) {
-        if (!write(client, batch)) await new Promise<void>((resolve) => {
-          client.res.once('drain', resolve);
-          client.res.once('close', resolve);
-        });
+        if (!write(client, batch))
+          await new Promise<void>((resolve) => {
+            client.res.once('drain', resolve);
+            client.res.once('close', resolve);
+          });
         if (client.res.destroyed) return;
       }
       // Replaying a long journal must not starve page requests: yield between pages.

@@ -28,7 +28,8 @@ describe('isNotModified', () => {
 });
 
 describe('decideRange', () => {
-  const range = (header: string | undefined, extra: Record<string, string> = {}) => decideRange({ range: header, ...extra }, 10, etag, lmText);
+  const range = (header: string | undefined, extra: Record<string, string> = {}) =>
+    decideRange({ range: header, ...extra }, 10, etag, lmText);
 
   test('honours one bytes range in each form', () => {
     assert.deepEqual(range('bytes=0-0'), { kind: 'partial', start: 0, end: 0 });

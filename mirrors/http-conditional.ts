@@ -23,14 +23,20 @@ export function isNotModified(headers: IncomingHttpHeaders, etag: string, lastMo
   return false;
 }
 
-export type RangeDecision = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
+export type RangeDecision =
+  { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
 /**
  * RFC 9110 §14.2: one `bytes=` range is honoured; several ranges, other
  * units or an If-Range that does not match the current representation fall
  * back to the full body, which the RFC allows.
  */
-export function decideRange(headers: IncomingHttpHeaders, size: number, etag: string, lastModified: string): RangeDecision {
+export function decideRange(
+  headers: IncomingHttpHeaders,
+  size: number,
+  etag: string,
+  lastModified: string,
+): RangeDecision {
   const header = headers.range;
   if (header === undefined) return { kind: 'full' };
   const ifRange = headers['if-range'];

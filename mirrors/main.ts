@@ -30,7 +30,10 @@ export interface RunningMirror extends RunningService {
   waitForCursor(seq: number, timeoutMs: number): Promise<void>;
 }
 
-export async function startMirror(config: Config, options: { logger?: Logger; registry?: Registry; progressBar?: boolean } = {}): Promise<RunningMirror> {
+export async function startMirror(
+  config: Config,
+  options: { logger?: Logger; registry?: Registry; progressBar?: boolean } = {},
+): Promise<RunningMirror> {
   const logger = options.logger ?? createLogger(config.logLevel, 'mirror');
   const registry = options.registry ?? createMetricsRegistry('mirror');
   // Fail fast: a mirror without a pinned key could be fed anything (DESIGN §6).
@@ -65,7 +68,15 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     return { ...sync.snapshot(cursor, epoch), feedClients: hub.clients() };
   };
   let bootstrapping = config.mirrorBootstrap && store.cursor() === 0;
-  const server = createMirrorServer({ store, hub, ops, logger, indexMaxAge: config.mirrorIndexMaxAge, status, serving: () => !bootstrapping });
+  const server = createMirrorServer({
+    store,
+    hub,
+    ops,
+    logger,
+    indexMaxAge: config.mirrorIndexMaxAge,
+    status,
+    serving: () => !bootstrapping,
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -98,7 +109,10 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
         logger.info({ cursor, head, source }, 'catching up with the change feed');
       }
     } else {
-      logger.info({ batch: batch.batch, epoch: batch.epoch, cursor, entries: batch.entries.length, source }, 'batch applied');
+      logger.info(
+        { batch: batch.batch, epoch: batch.epoch, cursor, entries: batch.entries.length, source },
+        'batch applied',
+      );
     }
     hub.publish(batch);
     applied.emit('cursor', cursor);
@@ -115,7 +129,10 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
           // Verified against the signed sha256 like any transfer; a bad one is simply fetched instead.
           await store.writeBlob(e.sha256, [Buffer.from(e.inline, 'base64')], e.size).catch((error: unknown) => {
             metrics.blobFetchErrors.inc();
-            logger.warn({ sha256: e.sha256, err: (error as Error).message }, 'inline body does not match its hash; fetching it');
+            logger.warn(
+              { sha256: e.sha256, err: (error as Error).message },
+              'inline body does not match its hash; fetching it',
+            );
           });
         }
         await fetcher.fetchAll(store.missingBlobs(batch), source);
@@ -127,7 +144,10 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     apply: applyBatch,
     appliedCursor: () => store.cursor(),
     onFailure: (error) => {
-      logger.warn({ err: error.message, cursor: store.cursor() }, 'could not apply a batch; resuming the feed from the cursor');
+      logger.warn(
+        { err: error.message, cursor: store.cursor() },
+        'could not apply a batch; resuming the feed from the cursor',
+      );
       sync.failed(error);
       follower?.restart(error);
     },
@@ -144,55 +164,69 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
       try {
         const staged = await bootstrapFromManifest({ store, url: origin, publicKey, fetcher, progress, logger });
         progress.stop();
-        logger.info({ origin, pages: staged.count, cursor: staged.cursor, epoch: staged.epoch }, 'bootstrapped from the origin manifest');
+        logger.info(
+          { origin, pages: staged.count, cursor: staged.cursor, epoch: staged.epoch },
+          'bootstrapped from the origin manifest',
+        );
         applied.emit('cursor', store.cursor());
         return;
       } catch (error) {
         progress.stop();
         if (error instanceof FeedSignatureError) metrics.signatureRejections.inc();
         sync.failed(error as Error);
-        logger.warn({ origin, err: (error as Error).message }, 'bootstrap from manifest failed; trying the next origin');
+        logger.warn(
+          { origin, err: (error as Error).message },
+          'bootstrap from manifest failed; trying the next origin',
+        );
       }
     }
     if (!stopping) logger.warn('no origin served a usable manifest; replaying the change feed from the start instead');
   }
 
-  const starting = bootstrap().finally(() => {
-    bootstrapping = false;
-  }).then(() => {
-    if (stopping) return;
-    follower = followFeed({
-    urls: feedUrls,
-    after: () => store.cursor(),
-    initialEpoch: store.epoch(),
-    onHello: (hello, source) => {
-      const cursor = store.cursor();
-      if (hello.head < cursor) {
-        // The origin's journal ends before what this mirror applied: a promoted replica that missed
-        // entries the old primary had pushed. Those seqs may be reused; an operator must re-sync.
-        logger.warn({ source, head: hello.head, cursor, epoch: hello.epoch }, 'origin journal head is behind the mirror cursor');
-      }
-      sync.sawHead(hello.head, cursor, source);
-    },
-    verify: (batch) => {
-      try {
-        verifyBatch(batch, publicKey);
-      } catch (error) {
-        metrics.signatureRejections.inc();
-        logger.error({ batch: batch.batch, err: (error as Error).message }, 'refused a batch: not signed by the pinned origin key');
-        throw error;
-      }
-    },
-    onBatch: (batch, source) => pipeline.push(batch, source),
-    onError: (error) => {
-      sync.failed(error);
-      metrics.feedErrors.inc();
-    },
-    logger,
-    reconnectMs: config.mirrorReconnectMs,
-    returnToFirstMs: config.mirrorPreferOriginMs,
-  });
-  });
+  const starting = bootstrap()
+    .finally(() => {
+      bootstrapping = false;
+    })
+    .then(() => {
+      if (stopping) return;
+      follower = followFeed({
+        urls: feedUrls,
+        after: () => store.cursor(),
+        initialEpoch: store.epoch(),
+        onHello: (hello, source) => {
+          const cursor = store.cursor();
+          if (hello.head < cursor) {
+            // The origin's journal ends before what this mirror applied: a promoted replica that missed
+            // entries the old primary had pushed. Those seqs may be reused; an operator must re-sync.
+            logger.warn(
+              { source, head: hello.head, cursor, epoch: hello.epoch },
+              'origin journal head is behind the mirror cursor',
+            );
+          }
+          sync.sawHead(hello.head, cursor, source);
+        },
+        verify: (batch) => {
+          try {
+            verifyBatch(batch, publicKey);
+          } catch (error) {
+            metrics.signatureRejections.inc();
+            logger.error(
+              { batch: batch.batch, err: (error as Error).message },
+              'refused a batch: not signed by the pinned origin key',
+            );
+            throw error;
+          }
+        },
+        onBatch: (batch, source) => pipeline.push(batch, source),
+        onError: (error) => {
+          sync.failed(error);
+          metrics.feedErrors.inc();
+        },
+        logger,
+        reconnectMs: config.mirrorReconnectMs,
+        returnToFirstMs: config.mirrorPreferOriginMs,
+      });
+    });
   const reporter = startStatusReporter({
     name: config.mirrorName || url,
     url,
@@ -202,7 +236,10 @@ export async function startMirror(config: Config, options: { logger?: Logger; re
     snapshot: () => sync.snapshot(store.cursor(), store.epoch()),
     logger,
   });
-  logger.info({ url, origins: config.mirrorOrigins, cursor: store.cursor(), dir: config.mirrorDataDir }, 'mirror started');
+  logger.info(
+    { url, origins: config.mirrorOrigins, cursor: store.cursor(), dir: config.mirrorDataDir },
+    'mirror started',
+  );
 
   let closing: Promise<void> | undefined;
   return {

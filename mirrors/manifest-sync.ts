@@ -86,7 +86,10 @@ export async function stageManifest(options: {
     if (fetcher) {
       const wanted = new Map<string, number>();
       for (const p of chunk) if (!store.hasBlob(p.sha256)) wanted.set(p.sha256, p.size);
-      await fetcher.fetchAll([...wanted].map(([sha256, size]) => ({ sha256, size })), url);
+      await fetcher.fetchAll(
+        [...wanted].map(([sha256, size]) => ({ sha256, size })),
+        url,
+      );
     }
     progress?.increment(chunk.length);
     chunk = [];
@@ -96,14 +99,21 @@ export async function stageManifest(options: {
     if (end) throw new Error('manifest continues after its end line');
     const value = JSON.parse(line) as Record<string, unknown>;
     if (!head) {
-      if (value.type !== 'head' || !Number.isSafeInteger(value.epoch) || !Number.isSafeInteger(value.cursor)) throw new Error('manifest does not start with a head line');
-      head = { type: 'head', epoch: value.epoch as number, cursor: value.cursor as number, pages: Number.isSafeInteger(value.pages) ? (value.pages as number) : undefined };
+      if (value.type !== 'head' || !Number.isSafeInteger(value.epoch) || !Number.isSafeInteger(value.cursor))
+        throw new Error('manifest does not start with a head line');
+      head = {
+        type: 'head',
+        epoch: value.epoch as number,
+        cursor: value.cursor as number,
+        pages: Number.isSafeInteger(value.pages) ? (value.pages as number) : undefined,
+      };
       progress?.setTotal(head.pages ?? 0);
       hasher.update(`${line}\n`);
       continue;
     }
     if (value.type === 'end') {
-      if (!Number.isSafeInteger(value.count) || typeof value.sig !== 'string') throw new Error('malformed manifest end line');
+      if (!Number.isSafeInteger(value.count) || typeof value.sig !== 'string')
+        throw new Error('malformed manifest end line');
       end = { count: value.count as number, sig: value.sig };
       continue;
     }
@@ -116,10 +126,13 @@ export async function stageManifest(options: {
   if (!head || !end) throw new Error('manifest was cut short (no end line)');
   if (end.count !== count) throw new Error(`manifest end line counts ${end.count} pages, ${count} arrived`);
   let signed = false;
-  if (end.sig !== '') signed = options.publicKey ? verifyManifestDigest(hasher.digest(), end.sig, options.publicKey) : false;
+  if (end.sig !== '')
+    signed = options.publicKey ? verifyManifestDigest(hasher.digest(), end.sig, options.publicKey) : false;
   if (options.publicKey && !signed) {
     store.clearStage();
-    throw new FeedSignatureError(`manifest from ${url} is ${end.sig === '' ? 'unsigned' : 'not signed by the pinned key'}`);
+    throw new FeedSignatureError(
+      `manifest from ${url} is ${end.sig === '' ? 'unsigned' : 'not signed by the pinned key'}`,
+    );
   }
   return { epoch: head.epoch, cursor: head.cursor, count, signed };
 }

@@ -12,29 +12,67 @@ export interface MirrorMetrics {
 
 export function createMirrorMetrics(
   registry: Registry,
-  read: { cursor: () => number; epoch: () => number; lagSeconds: () => number; lagEntries: () => number; connected: () => boolean },
+  read: {
+    cursor: () => number;
+    epoch: () => number;
+    lagSeconds: () => number;
+    lagEntries: () => number;
+    connected: () => boolean;
+  },
 ): MirrorMetrics {
   // One process may host several components on a shared registry (embedded
   // mode), and tests start several mirrors: reuse a metric that exists.
   function gauge(name: string, help: string, value: () => number): void {
     if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
-    new Gauge({ name, help, registers: [registry], collect() { this.set(value()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(value());
+      },
+    });
   }
   function counter(name: string, help: string): Counter {
     const existing = registry.getSingleMetric(name);
     if (existing instanceof Counter) return existing;
     return new Counter({ name, help, registers: [registry] });
   }
-  gauge('hyperstatic_mirror_cursor', 'Sequence number of the last change-journal entry this mirror applied', read.cursor);
+  gauge(
+    'hyperstatic_mirror_cursor',
+    'Sequence number of the last change-journal entry this mirror applied',
+    read.cursor,
+  );
   gauge('hyperstatic_mirror_epoch', 'Epoch of the last batch this mirror applied', read.epoch);
-  gauge('hyperstatic_mirror_feed_connected', '1 while the mirror holds an accepted change-feed connection, else 0', () => (read.connected() ? 1 : 0));
-  gauge('hyperstatic_mirror_lag_entries', 'Journal entries the mirror knows of but has not applied yet', read.lagEntries);
-  gauge('hyperstatic_mirror_lag_seconds', 'Seconds since the mirror first learned of an entry it has not applied yet (0 when caught up)', read.lagSeconds);
+  gauge(
+    'hyperstatic_mirror_feed_connected',
+    '1 while the mirror holds an accepted change-feed connection, else 0',
+    () => (read.connected() ? 1 : 0),
+  );
+  gauge(
+    'hyperstatic_mirror_lag_entries',
+    'Journal entries the mirror knows of but has not applied yet',
+    read.lagEntries,
+  );
+  gauge(
+    'hyperstatic_mirror_lag_seconds',
+    'Seconds since the mirror first learned of an entry it has not applied yet (0 when caught up)',
+    read.lagSeconds,
+  );
   return {
     batchesApplied: counter('hyperstatic_mirror_batches_applied_total', 'Batches applied to the local copy'),
-    batchesRejected: counter('hyperstatic_mirror_batches_rejected_total', 'Batches refused (out of order, stale epoch, blobs unavailable)'),
-    blobFetchErrors: counter('hyperstatic_mirror_blob_fetch_errors_total', 'Failed blob transfers (one per source tried), including hash mismatches'),
+    batchesRejected: counter(
+      'hyperstatic_mirror_batches_rejected_total',
+      'Batches refused (out of order, stale epoch, blobs unavailable)',
+    ),
+    blobFetchErrors: counter(
+      'hyperstatic_mirror_blob_fetch_errors_total',
+      'Failed blob transfers (one per source tried), including hash mismatches',
+    ),
     feedErrors: counter('hyperstatic_mirror_feed_errors_total', 'Change-feed connections that failed or were refused'),
-    signatureRejections: counter('hyperstatic_mirror_signature_rejections_total', 'Batches or manifests refused because the origin signature was missing or wrong'),
+    signatureRejections: counter(
+      'hyperstatic_mirror_signature_rejections_total',
+      'Batches or manifests refused because the origin signature was missing or wrong',
+    ),
   };
 }

@@ -173,7 +173,7 @@ describe('MirrorStore', () => {
     release();
     await first;
     assert.equal(sha256Hex(fs.readFileSync(mirror.blobPath(sha))), sha);
-    assert.equal(verify.partialBytes(sha), 0, 'the cut writer\'s partial went with the finished blob');
+    assert.equal(verify.partialBytes(sha), 0, "the cut writer's partial went with the finished blob");
   });
 
   test('a partial download is claimed by one writer: another that asked to resume it meanwhile fails that attempt without touching it', async () => {
@@ -213,7 +213,14 @@ describe('MirrorStore', () => {
     fs.writeFileSync(path.join(tmp, `${inFlight}.part.${process.pid}.ba9876543210`), 'claimed, in flight');
     const store = openStore(dir);
     assert.equal(store.partialBytes(claimed), 4);
-    assert.deepEqual(fs.readdirSync(tmp).sort(), [`${claimed}.part`, `${inFlight}.${process.pid}.0123456789ab`, `${inFlight}.part.${process.pid}.ba9876543210`].sort());
+    assert.deepEqual(
+      fs.readdirSync(tmp).sort(),
+      [
+        `${claimed}.part`,
+        `${inFlight}.${process.pid}.0123456789ab`,
+        `${inFlight}.part.${process.pid}.ba9876543210`,
+      ].sort(),
+    );
   });
 
   test('on open, a partial download younger than a day is kept; an older one and any other temp file are removed', () => {

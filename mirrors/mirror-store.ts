@@ -161,8 +161,10 @@ export class MirrorStore {
       const owner = TEMP_OWNER.exec(name);
       if (owner && stat.isFile() && processAlive(Number(owner[1]))) continue;
       const claimed = CLAIMED_PART.exec(name);
-      if (claimed && stat.isFile() && stat.mtimeMs >= stale && !fs.existsSync(this.partPath(claimed[1]))) fs.renameSync(file, this.partPath(claimed[1]));
-      else if (!name.endsWith('.part') || !stat.isFile() || stat.mtimeMs < stale) fs.rmSync(file, { force: true, recursive: true });
+      if (claimed && stat.isFile() && stat.mtimeMs >= stale && !fs.existsSync(this.partPath(claimed[1])))
+        fs.renameSync(file, this.partPath(claimed[1]));
+      else if (!name.endsWith('.part') || !stat.isFile() || stat.mtimeMs < stale)
+        fs.rmSync(file, { force: true, recursive: true });
     }
     this.db = openSqlite(path.join(dir, 'index.sqlite'));
     this.db.pragma('journal_mode = WAL');
@@ -191,7 +193,8 @@ export class MirrorStore {
       `INSERT OR REPLACE INTO manifest_stage (path, op, sha256, size, content_type, last_modified, kind, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.stageTx = this.db.transaction((pages: ManifestPage[]) => {
-      for (const p of pages) stagePage.run(p.path, p.op, p.sha256, p.size, p.contentType, p.lastModified, p.kind, p.seq);
+      for (const p of pages)
+        stagePage.run(p.path, p.op, p.sha256, p.size, p.contentType, p.lastModified, p.kind, p.seq);
     });
     this.commitStageTx = this.db.transaction((epoch: number, cursor: number) => {
       const state = this.state();
@@ -200,7 +203,9 @@ export class MirrorStore {
       for (const row of this.db.prepare<{ sha256: string }>('SELECT DISTINCT sha256 FROM manifest_stage').iterate()) {
         if (!this.hasBlob(row.sha256)) throw new MissingBlobError(row.sha256);
       }
-      const changed = this.db.prepare('DELETE FROM pages WHERE path NOT IN (SELECT path FROM manifest_stage)').run().changes;
+      const changed = this.db
+        .prepare('DELETE FROM pages WHERE path NOT IN (SELECT path FROM manifest_stage)')
+        .run().changes;
       const upserted = this.db
         .prepare(
           `INSERT INTO pages (path, op, sha256, size, content_type, last_modified, kind, seq)
@@ -224,7 +229,18 @@ export class MirrorStore {
       for (const e of batch.entries) {
         if (e.op === 'delete') this.deletePage.run(e.path);
         else this.upsertPage.run(e.path, e.op, e.sha256, e.size, e.contentType, e.lastModified, e.kind, e.seq);
-        this.insertJournal.run(e.seq, e.epoch, e.batch, e.path, e.op, e.sha256, e.size, e.contentType, e.lastModified, e.kind);
+        this.insertJournal.run(
+          e.seq,
+          e.epoch,
+          e.batch,
+          e.path,
+          e.op,
+          e.sha256,
+          e.size,
+          e.contentType,
+          e.lastModified,
+          e.kind,
+        );
       }
       if (batch.sig) this.insertSig.run(batch.epoch, batch.batch, batch.sig);
       this.setState.run(batch.entries[batch.entries.length - 1].seq, batch.epoch);
@@ -270,7 +286,11 @@ export class MirrorStore {
    * into place only if the bytes hash to `sha256` (and never exceed
    * `maxBytes`). A mismatch leaves nothing behind and throws BlobMismatchError.
    */
-  async writeBlob(sha256: string, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
+  async writeBlob(
+    sha256: string,
+    body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    maxBytes = Number.MAX_SAFE_INTEGER,
+  ): Promise<void> {
     const final = this.blobPath(sha256);
     const temp = path.join(this.tmpDir, `${sha256}.${process.pid}.${randomBytes(6).toString('hex')}`);
     const hash = createHash('sha256');
@@ -280,7 +300,8 @@ export class MirrorStore {
     try {
       for await (const chunk of body) {
         bytes += chunk.byteLength;
-        if (bytes > maxBytes) throw new BlobMismatchError(sha256, `blob ${sha256} is longer than the announced ${maxBytes} bytes`);
+        if (bytes > maxBytes)
+          throw new BlobMismatchError(sha256, `blob ${sha256} is longer than the announced ${maxBytes} bytes`);
         hash.update(chunk);
         await file.write(chunk);
       }
@@ -327,7 +348,12 @@ export class MirrorStore {
    * --repair`) never write one file; the one that finds it taken fails this
    * attempt, and its next one starts from what is then on disk.
    */
-  async receiveBlob(sha256: string, body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, offset: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
+  async receiveBlob(
+    sha256: string,
+    body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    offset: number,
+    maxBytes = Number.MAX_SAFE_INTEGER,
+  ): Promise<void> {
     const resting = this.partPath(sha256);
     const part = `${resting}.${process.pid}.${randomBytes(6).toString('hex')}`;
     if (offset > 0) {
@@ -355,13 +381,18 @@ export class MirrorStore {
         }
       }
       for await (const chunk of body) {
-        if (position + chunk.byteLength > maxBytes) throw new BlobMismatchError(sha256, `blob ${sha256} is longer than the announced ${maxBytes} bytes`);
+        if (position + chunk.byteLength > maxBytes)
+          throw new BlobMismatchError(sha256, `blob ${sha256} is longer than the announced ${maxBytes} bytes`);
         hash.update(chunk);
         await file.write(chunk, 0, chunk.byteLength, position);
         position += chunk.byteLength;
       }
       const actual = hash.digest('hex');
-      if (actual !== sha256) throw new BlobMismatchError(sha256, `blob ${sha256} arrived with hash ${actual}${offset > 0 ? ` (resumed at byte ${offset})` : ''}`);
+      if (actual !== sha256)
+        throw new BlobMismatchError(
+          sha256,
+          `blob ${sha256} arrived with hash ${actual}${offset > 0 ? ` (resumed at byte ${offset})` : ''}`,
+        );
       await file.sync();
       await file.close();
       closed = true;
@@ -435,7 +466,9 @@ export class MirrorStore {
     let last = afterSha;
     for (;;) {
       const rows = this.db
-        .prepare<{ sha256: string; size: number }>('SELECT sha256, MAX(size) AS size FROM manifest_stage WHERE sha256 > ? GROUP BY sha256 ORDER BY sha256 LIMIT 1000')
+        .prepare<{ sha256: string; size: number }>(
+          'SELECT sha256, MAX(size) AS size FROM manifest_stage WHERE sha256 > ? GROUP BY sha256 ORDER BY sha256 LIMIT 1000',
+        )
         .all(last);
       if (rows.length === 0) return out;
       for (const r of rows) if (!this.hasBlob(r.sha256)) out.push(r);
@@ -455,7 +488,12 @@ export class MirrorStore {
 
   /** How the staged manifest differs from the index: paths missing here, different here, or here but not there. */
   diffStage(limit = 20): { missing: number; differing: number; extra: number; examples: string[] } {
-    const missing = this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM manifest_stage s WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE p.path = s.path)').get()?.n ?? 0;
+    const missing =
+      this.db
+        .prepare<{ n: number }>(
+          'SELECT COUNT(*) AS n FROM manifest_stage s WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE p.path = s.path)',
+        )
+        .get()?.n ?? 0;
     const differing =
       this.db
         .prepare<{ n: number }>(
@@ -463,7 +501,12 @@ export class MirrorStore {
            WHERE p.op IS NOT s.op OR p.sha256 IS NOT s.sha256 OR p.kind IS NOT s.kind OR p.content_type IS NOT s.content_type OR p.last_modified IS NOT s.last_modified`,
         )
         .get()?.n ?? 0;
-    const extra = this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM pages p WHERE NOT EXISTS (SELECT 1 FROM manifest_stage s WHERE s.path = p.path)').get()?.n ?? 0;
+    const extra =
+      this.db
+        .prepare<{ n: number }>(
+          'SELECT COUNT(*) AS n FROM pages p WHERE NOT EXISTS (SELECT 1 FROM manifest_stage s WHERE s.path = p.path)',
+        )
+        .get()?.n ?? 0;
     const examples = this.db
       .prepare<{ path: string }>(
         `SELECT s.path FROM manifest_stage s LEFT JOIN pages p ON p.path = s.path WHERE p.path IS NULL OR p.sha256 IS NOT s.sha256 OR p.op IS NOT s.op
@@ -485,7 +528,16 @@ export class MirrorStore {
     for (;;) {
       const rows = page.all(last);
       for (const row of rows) {
-        yield { path: row.path, op: row.op, sha256: row.sha256, size: row.size, contentType: row.content_type, lastModified: row.last_modified, kind: row.kind, seq: row.seq };
+        yield {
+          path: row.path,
+          op: row.op,
+          sha256: row.sha256,
+          size: row.size,
+          contentType: row.content_type,
+          lastModified: row.last_modified,
+          kind: row.kind,
+          seq: row.seq,
+        };
       }
       if (rows.length < 1000) return;
       last = rows[rows.length - 1].path;

@@ -27,6 +27,9 @@ export function loadPinnedKey(value: string): KeyObject {
     if (key.asymmetricKeyType !== 'ed25519') throw new Error('not an ed25519 key');
     return key;
   } catch (error) {
-    throw new ConfigError('MIRROR_PUBLIC_KEY', `is not an ed25519 public key (base64, PEM, or a file holding one): ${(error as Error).message}`);
+    throw new ConfigError(
+      'MIRROR_PUBLIC_KEY',
+      `is not an ed25519 public key (base64, PEM, or a file holding one): ${(error as Error).message}`,
+    );
   }
 }

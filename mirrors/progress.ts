@@ -9,12 +9,23 @@ export interface Progress {
   stop(): void;
 }
 
-export function createProgress(label: string, logger: Logger, options: { tty?: boolean; intervalMs?: number } = {}): Progress {
+export function createProgress(
+  label: string,
+  logger: Logger,
+  options: { tty?: boolean; intervalMs?: number } = {},
+): Progress {
   const tty = options.tty ?? Boolean(process.stderr.isTTY);
   let total = 0;
   let done = 0;
   if (tty) {
-    const bar = new SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total} pages | {eta_formatted} left`, stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+    const bar = new SingleBar(
+      {
+        format: `${label} [{bar}] {percentage}% | {value}/{total} pages | {eta_formatted} left`,
+        stream: process.stderr,
+        hideCursor: true,
+      },
+      Presets.shades_classic,
+    );
     bar.start(0, 0);
     return {
       setTotal: (n) => bar.setTotal(n),

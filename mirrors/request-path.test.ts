@@ -5,7 +5,11 @@ import { parseRequestPath } from './request-path';
 describe('parseRequestPath', () => {
   test('maps published paths as-is and splits off the query', () => {
     assert.deepEqual(parseRequestPath('/'), { ok: true, path: '/', query: '' });
-    assert.deepEqual(parseRequestPath('/articles/my-slug/?utm=x'), { ok: true, path: '/articles/my-slug/', query: 'utm=x' });
+    assert.deepEqual(parseRequestPath('/articles/my-slug/?utm=x'), {
+      ok: true,
+      path: '/articles/my-slug/',
+      query: 'utm=x',
+    });
     assert.deepEqual(parseRequestPath('/media/photo.jpg'), { ok: true, path: '/media/photo.jpg', query: '' });
   });
 

@@ -9,7 +9,8 @@ export type RequestPath = { ok: true; path: string; query: string } | { ok: fals
 
 /** Decodes once; refuses encoded slashes/backslashes/NUL, dot segments, empty segments and control characters. */
 export function parseRequestPath(target: string | undefined): RequestPath {
-  if (!target || !target.startsWith('/')) return { ok: false, status: 400, reason: 'request target must be an absolute path' };
+  if (!target || !target.startsWith('/'))
+    return { ok: false, status: 400, reason: 'request target must be an absolute path' };
   const q = target.indexOf('?');
   const raw = q === -1 ? target : target.slice(0, q);
   const query = q === -1 ? '' : target.slice(q + 1);

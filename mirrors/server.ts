@@ -97,7 +97,16 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
         }
         const p = next.value;
         count += 1;
-        const line = { path: p.path, op: p.op, sha256: p.sha256, size: p.size, contentType: p.contentType, lastModified: p.lastModified, kind: p.kind, seq: p.seq };
+        const line = {
+          path: p.path,
+          op: p.op,
+          sha256: p.sha256,
+          size: p.size,
+          contentType: p.contentType,
+          lastModified: p.lastModified,
+          kind: p.kind,
+          seq: p.seq,
+        };
         if (!res.write(`${JSON.stringify(line)}\n`)) {
           res.once('drain', pump);
           return;
@@ -134,7 +143,11 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
     if (options.serving && !options.serving()) {
       // A bootstrap changes pages without batches, so the cache tier would never be told to evict
       // what it cached now: refuse (uncacheable) until the copy is whole.
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '5' });
+      res.writeHead(503, {
+        'content-type': 'text/plain; charset=utf-8',
+        'cache-control': 'no-store',
+        'retry-after': '5',
+      });
       res.end('This mirror is loading its copy of the site; try again shortly.\n');
       return;
     }
@@ -178,7 +191,14 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
     sendFile(req, res, store.blobPath(page.sha256), 200, headers);
   }
 
-  function sendRanged(req: IncomingMessage, res: ServerResponse, file: string, headers: http.OutgoingHttpHeaders, etag: string, lastModified: string): void {
+  function sendRanged(
+    req: IncomingMessage,
+    res: ServerResponse,
+    file: string,
+    headers: http.OutgoingHttpHeaders,
+    etag: string,
+    lastModified: string,
+  ): void {
     fs.stat(file, (error, stat) => {
       if (error) return sendBroken(res, file, error);
       const range = decideRange(req.headers, stat.size, etag, lastModified);
@@ -258,13 +278,21 @@ function headerValue(req: IncomingMessage, name: string): string | undefined {
 }
 
 function sendText(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   res.end(body);
 }
 
-const NOT_FOUND_HTML = '<!doctype html>\n<meta charset="utf-8">\n<title>Not found</title>\n<h1>Not found</h1>\n<p>This mirror has no page at this address.</p>\n';
+const NOT_FOUND_HTML =
+  '<!doctype html>\n<meta charset="utf-8">\n<title>Not found</title>\n<h1>Not found</h1>\n<p>This mirror has no page at this address.</p>\n';
 
 function sendNotFound(res: ServerResponse): void {
-  res.writeHead(404, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(NOT_FOUND_HTML) });
+  res.writeHead(404, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(NOT_FOUND_HTML),
+  });
   res.end(NOT_FOUND_HTML);
 }

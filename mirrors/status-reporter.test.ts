@@ -11,7 +11,7 @@ import { MIRROR_STATUS_PATH } from '../common/feed-format';
 import { startStatusReporter } from './status-reporter';
 import type { SyncSnapshot } from './sync-status';
 
-test('a refused status report throws with the origin\'s reason and warns once until a report is accepted again', async () => {
+test("a refused status report throws with the origin's reason and warns once until a report is accepted again", async () => {
   const answers = [401, 401, 401, 204, 403];
   const seen: { path: string; authorization: string | undefined }[] = [];
   const server = http.createServer((req, res) => {
@@ -20,22 +20,36 @@ test('a refused status report throws with the origin\'s reason and warns once un
     const status = answers.shift() ?? 500;
     if (status === 204) return void res.writeHead(204).end();
     const message = status === 401 ? 'this mirror token is unknown or revoked' : 'this token belongs to mirror other';
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'X', message } }));
+    res
+      .writeHead(status, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: { code: 'X', message } }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const warnings: string[] = [];
-  const logger = pino({ level: 'warn' }, new Writable({ write: (line: Buffer, _enc, done) => void (warnings.push(line.toString()), done()) }));
+  const logger = pino(
+    { level: 'warn' },
+    new Writable({ write: (line: Buffer, _enc, done) => void (warnings.push(line.toString()), done()) }),
+  );
   const reporter = startStatusReporter({
     name: 'mirror-a',
     url: 'http://mirror-a.example',
     origins: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`],
     token: 'hsm_' + 'a'.repeat(32),
     intervalMs: 0,
-    snapshot: (): SyncSnapshot => ({ cursor: 1, epoch: 1, head: 1, lagSeconds: 0, connected: true, source: null, lastError: null }),
+    snapshot: (): SyncSnapshot => ({
+      cursor: 1,
+      epoch: 1,
+      head: 1,
+      lagSeconds: 0,
+      connected: true,
+      source: null,
+      lastError: null,
+    }),
     logger,
   });
   try {
-    for (let i = 0; i < 3; i += 1) await assert.rejects(reporter.reportNow(), /401 this mirror token is unknown or revoked/);
+    for (let i = 0; i < 3; i += 1)
+      await assert.rejects(reporter.reportNow(), /401 this mirror token is unknown or revoked/);
     assert.equal(warnings.length, 1, 'three refusals, one warning');
     assert.match(warnings[0], /check MIRROR_NAME and MIRROR_STATUS_TOKEN/);
     await reporter.reportNow();

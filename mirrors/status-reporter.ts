@@ -44,18 +44,30 @@ export function startStatusReporter(options: {
     const errors: string[] = [];
     for (const origin of options.origins) {
       try {
-        const res = await fetch(`${origin}${MIRROR_STATUS_PATH}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(5000) });
+        const res = await fetch(`${origin}${MIRROR_STATUS_PATH}`, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.timeout(5000),
+        });
         if (res.status === 204) {
           await res.body?.cancel().catch(() => undefined);
           refusedBefore = false;
           return;
         }
-        const reason = res.status === 401 || res.status === 403 ? ((await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined)?.error?.message : undefined;
+        const reason =
+          res.status === 401 || res.status === 403
+            ? ((await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined)?.error
+                ?.message
+            : undefined;
         if (reason === undefined) await res.body?.cancel().catch(() => undefined);
         else if (!refusedBefore) {
           // A wrong or revoked MIRROR_STATUS_TOKEN needs an operator: say so once, not every interval.
           refusedBefore = true;
-          logger.warn({ origin, status: res.status, reason }, 'the origin refused this mirror\'s status report; check MIRROR_NAME and MIRROR_STATUS_TOKEN');
+          logger.warn(
+            { origin, status: res.status, reason },
+            "the origin refused this mirror's status report; check MIRROR_NAME and MIRROR_STATUS_TOKEN",
+          );
         }
         errors.push(`${origin}: ${res.status}${reason ? ` ${reason}` : ''}`);
       } catch (error) {
@@ -69,7 +81,9 @@ export function startStatusReporter(options: {
     options.intervalMs > 0
       ? setInterval(() => {
           if (closed) return;
-          reportNow().catch((error: unknown) => logger.debug({ err: (error as Error).message }, 'mirror status report failed'));
+          reportNow().catch((error: unknown) =>
+            logger.debug({ err: (error as Error).message }, 'mirror status report failed'),
+          );
         }, options.intervalMs)
       : undefined;
   timer?.unref();

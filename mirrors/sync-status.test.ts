@@ -23,7 +23,15 @@ test('a feed failure is reported until the next applied batch', () => {
   const sync = new SyncStatus(() => 0);
   sync.sawHead(1, 0, 'http://o');
   sync.failed(new Error('connection refused'));
-  assert.deepEqual(sync.snapshot(0, 0), { cursor: 0, epoch: 0, head: 1, lagSeconds: 0, connected: false, source: 'http://o', lastError: 'connection refused' });
+  assert.deepEqual(sync.snapshot(0, 0), {
+    cursor: 0,
+    epoch: 0,
+    head: 1,
+    lagSeconds: 0,
+    connected: false,
+    source: 'http://o',
+    lastError: 'connection refused',
+  });
   sync.applied(1);
   assert.equal(sync.snapshot(1, 0).lastError, null);
 });

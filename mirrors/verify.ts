@@ -40,7 +40,10 @@ async function hashFile(file: string): Promise<string | undefined> {
 }
 
 /** Re-hashes every blob the index names; returns the ones that are missing or no longer match their name. */
-export async function findCorruptBlobs(store: MirrorStore, progress?: Progress): Promise<{ sha256: string; size: number }[]> {
+export async function findCorruptBlobs(
+  store: MirrorStore,
+  progress?: Progress,
+): Promise<{ sha256: string; size: number }[]> {
   const seen = new Set<string>();
   const bad: { sha256: string; size: number }[] = [];
   progress?.setTotal(store.pageCount());
@@ -48,7 +51,8 @@ export async function findCorruptBlobs(store: MirrorStore, progress?: Progress):
     progress?.increment(1);
     if (seen.has(page.sha256)) continue;
     seen.add(page.sha256);
-    if ((await hashFile(store.blobPath(page.sha256))) !== page.sha256) bad.push({ sha256: page.sha256, size: page.size });
+    if ((await hashFile(store.blobPath(page.sha256))) !== page.sha256)
+      bad.push({ sha256: page.sha256, size: page.size });
   }
   return bad;
 }
@@ -78,15 +82,28 @@ export async function verifyMirror(options: {
     repairedBlobs = corrupt.length;
   }
 
-  const staged = await stageManifest({ store, url, manifestPath: options.manifestPath, publicKey: options.publicKey, logger: options.logger });
+  const staged = await stageManifest({
+    store,
+    url,
+    manifestPath: options.manifestPath,
+    publicKey: options.publicKey,
+    logger: options.logger,
+  });
   const diff = store.diffStage();
   let repairedPaths = 0;
   const differences = diff.missing + diff.differing + diff.extra;
   if (differences > 0) {
-    if (staged.cursor !== localCursor) notes.push(`the manifest is at cursor ${staged.cursor} and this mirror at ${localCursor}: some differences may be changes one side has not applied yet`);
+    if (staged.cursor !== localCursor)
+      notes.push(
+        `the manifest is at cursor ${staged.cursor} and this mirror at ${localCursor}: some differences may be changes one side has not applied yet`,
+      );
     if (!repair) notes.push('run with --repair to fix them');
-    else if (!staged.signed) notes.push('a peer manifest is unsigned: path differences are reported, not repaired (repair against the origin)');
-    else if (staged.cursor < localCursor) notes.push('the manifest is older than this mirror\'s copy: not repairing from it');
+    else if (!staged.signed)
+      notes.push(
+        'a peer manifest is unsigned: path differences are reported, not repaired (repair against the origin)',
+      );
+    else if (staged.cursor < localCursor)
+      notes.push("the manifest is older than this mirror's copy: not repairing from it");
     else {
       await fetchMissingStaged(store, fetcher, url);
       repairedPaths = store.commitStage(staged.epoch, staged.cursor);

@@ -4,7 +4,12 @@ import { affectedPages, ItemState, PageRef, refId } from './affected-pages';
 
 function article(overrides: Partial<ItemState> = {}): ItemState {
   return {
-    topic: 'article', id: 1234, slug: 'flood-watch', visible: true, listing: 'v1', sortAt: Date.UTC(2026, 10, 20),
+    topic: 'article',
+    id: 1234,
+    slug: 'flood-watch',
+    visible: true,
+    listing: 'v1',
+    sortAt: Date.UTC(2026, 10, 20),
     memberships: [
       { key: 'all', bucket: '2026-11' },
       { key: 'section:news', bucket: '2026-11' },
@@ -20,10 +25,22 @@ const ids = (refs: PageRef[]) => refs.map(refId).sort();
 describe('dependency model', () => {
   it('a new published article touches its page, the current month and root of each listing, their feeds, home and its sitemap shard', () => {
     assert.deepEqual(ids(affectedPages(undefined, article())), [
-      'bucket:all:2026-11', 'bucket:section:news:2026-11', 'bucket:tag:floods:2026-11',
-      'feed:all:atom', 'feed:all:rss', 'feed:section:news:atom', 'feed:section:news:rss', 'feed:tag:floods:atom', 'feed:tag:floods:rss',
-      'home', 'item:article:flood-watch', 'root:all', 'root:section:news', 'root:tag:floods',
-      'sitemap-index', 'sitemap:article:1',
+      'bucket:all:2026-11',
+      'bucket:section:news:2026-11',
+      'bucket:tag:floods:2026-11',
+      'feed:all:atom',
+      'feed:all:rss',
+      'feed:section:news:atom',
+      'feed:section:news:rss',
+      'feed:tag:floods:atom',
+      'feed:tag:floods:rss',
+      'home',
+      'item:article:flood-watch',
+      'root:all',
+      'root:section:news',
+      'root:tag:floods',
+      'sitemap-index',
+      'sitemap:article:1',
     ]);
   });
 
@@ -43,17 +60,23 @@ describe('dependency model', () => {
     assert.ok(!refs.includes('sitemap-index'));
   });
 
-  it('leaving a tag touches that tag\'s pages (the item disappears from them) and not the other listings', () => {
+  it("leaving a tag touches that tag's pages (the item disappears from them) and not the other listings", () => {
     const before = article();
     const after = article({ memberships: before.memberships.filter((m) => m.key !== 'tag:floods') });
     assert.deepEqual(ids(affectedPages(before, after)), [
-      'bucket:tag:floods:2026-11', 'feed:tag:floods:atom', 'feed:tag:floods:rss', 'item:article:flood-watch', 'root:tag:floods',
+      'bucket:tag:floods:2026-11',
+      'feed:tag:floods:atom',
+      'feed:tag:floods:rss',
+      'item:article:flood-watch',
+      'root:tag:floods',
     ]);
   });
 
   it('moving to another section touches both sections', () => {
     const before = article();
-    const after = article({ memberships: before.memberships.map((m) => (m.key === 'section:news' ? { ...m, key: 'section:culture' } : m)) });
+    const after = article({
+      memberships: before.memberships.map((m) => (m.key === 'section:news' ? { ...m, key: 'section:culture' } : m)),
+    });
     const refs = ids(affectedPages(before, after));
     assert.ok(refs.includes('root:section:news') && refs.includes('bucket:section:news:2026-11'));
     assert.ok(refs.includes('root:section:culture') && refs.includes('bucket:section:culture:2026-11'));
@@ -81,37 +104,80 @@ describe('dependency model', () => {
 
   it('an event moved to another month touches both months of the calendar and its root, with no feeds', () => {
     const event = (month: string): ItemState => ({
-      topic: 'event', id: 7, slug: 'open-day', visible: true, listing: month, sortAt: Date.parse(`${month}-15T18:00:00Z`),
-      memberships: [{ key: 'events', bucket: month }, { key: 'sitemap:event', bucket: '0' }],
+      topic: 'event',
+      id: 7,
+      slug: 'open-day',
+      visible: true,
+      listing: month,
+      sortAt: Date.parse(`${month}-15T18:00:00Z`),
+      memberships: [
+        { key: 'events', bucket: month },
+        { key: 'sitemap:event', bucket: '0' },
+      ],
     });
     assert.deepEqual(ids(affectedPages(event('2026-11'), event('2027-01'))), [
-      'bucket:events:2026-11', 'bucket:events:2027-01', 'item:event:open-day', 'root:events', 'sitemap:event:0',
+      'bucket:events:2026-11',
+      'bucket:events:2027-01',
+      'item:event:open-day',
+      'root:events',
+      'sitemap:event:0',
     ]);
   });
 
   it('a title edit re-renders only the archive page holding the item; a new item shifts the pages from its position on', () => {
     const edited = affectedPages(article(), article({ listing: 'v2' })).find((r) => refId(r) === 'bucket:all:2026-11');
-    assert.deepEqual(edited, { kind: 'index-bucket', key: 'all', bucket: '2026-11', at: { sortAt: Date.UTC(2026, 10, 20), topic: 'article', id: 1234 }, tail: false });
+    assert.deepEqual(edited, {
+      kind: 'index-bucket',
+      key: 'all',
+      bucket: '2026-11',
+      at: { sortAt: Date.UTC(2026, 10, 20), topic: 'article', id: 1234 },
+      tail: false,
+    });
     const added = affectedPages(undefined, article()).find((r) => refId(r) === 'bucket:all:2026-11');
-    assert.deepEqual(added, { kind: 'index-bucket', key: 'all', bucket: '2026-11', at: { sortAt: Date.UTC(2026, 10, 20), topic: 'article', id: 1234 }, tail: true });
+    assert.deepEqual(added, {
+      kind: 'index-bucket',
+      key: 'all',
+      bucket: '2026-11',
+      at: { sortAt: Date.UTC(2026, 10, 20), topic: 'article', id: 1234 },
+      tail: true,
+    });
   });
 
   it('an item leaving a month shifts the pages from where it was', () => {
     const before = article();
-    const removed = affectedPages(before, article({ visible: false })).find((r) => refId(r) === 'bucket:section:news:2026-11');
-    assert.deepEqual(removed, { kind: 'index-bucket', key: 'section:news', bucket: '2026-11', at: { sortAt: before.sortAt, topic: 'article', id: 1234 }, tail: true });
+    const removed = affectedPages(before, article({ visible: false })).find(
+      (r) => refId(r) === 'bucket:section:news:2026-11',
+    );
+    assert.deepEqual(removed, {
+      kind: 'index-bucket',
+      key: 'section:news',
+      bucket: '2026-11',
+      at: { sortAt: before.sortAt, topic: 'article', id: 1234 },
+      tail: true,
+    });
   });
 
   it('a date change within the month re-renders the pages from the earlier of the two positions', () => {
     const earlier = Date.UTC(2026, 10, 3);
-    const refs = affectedPages(article(), article({ listing: 'v2', sortAt: earlier })).filter((r) => r.kind === 'index-bucket');
+    const refs = affectedPages(article(), article({ listing: 'v2', sortAt: earlier })).filter(
+      (r) => r.kind === 'index-bucket',
+    );
     assert.equal(refs.length, 3, 'one ref per month of each listing');
     for (const r of refs) assert.deepEqual(r.kind === 'index-bucket' && [r.at?.sortAt, r.tail], [earlier, true]);
   });
 
   it('the number of pages a save touches does not depend on how many other items exist', () => {
     // The model only sees the item itself: a site of any size gives the same set.
-    const refs = affectedPages(undefined, article({ id: 99_999_123, memberships: [{ key: 'all', bucket: '2030-01' }, { key: 'sitemap:article', bucket: '99999' }] }));
+    const refs = affectedPages(
+      undefined,
+      article({
+        id: 99_999_123,
+        memberships: [
+          { key: 'all', bucket: '2030-01' },
+          { key: 'sitemap:article', bucket: '99999' },
+        ],
+      }),
+    );
     assert.equal(refs.length, 8);
   });
 });

@@ -104,7 +104,8 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
   // not (the renderer only writes one where a page was ever public). With
   // no record of the past (before undefined) a tombstone is checked too.
   if (after.visible) add({ kind: 'item', topic: after.topic, id: after.id, slug: after.slug, visible: true });
-  else if (!before || before.visible) add({ kind: 'item', topic: after.topic, id: after.id, slug: after.slug, visible: false });
+  else if (!before || before.visible)
+    add({ kind: 'item', topic: after.topic, id: after.id, slug: after.slug, visible: false });
   if (before && before.slug !== after.slug && before.visible) {
     add({ kind: 'item', topic: before.topic, id: before.id, slug: before.slug, visible: false });
   }

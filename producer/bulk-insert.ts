@@ -32,10 +32,16 @@ interface PreparedConnection {
 }
 
 /** Inserts `rows` (all with the same keys) into `table` in `trx`, an open transaction. */
-export async function insertRows(trx: Knex.Transaction, table: string, rows: Row[], onDuplicate?: OnDuplicate): Promise<void> {
+export async function insertRows(
+  trx: Knex.Transaction,
+  table: string,
+  rows: Row[],
+  onDuplicate?: OnDuplicate,
+): Promise<void> {
   if (rows.length === 0) return;
   // The statements below bypass knex's query builder, and with it knex's own checks.
-  if (!trx.isTransaction) throw new Error(`insertRows(${table}) needs a transaction: its statements run on the transaction's connection`);
+  if (!trx.isTransaction)
+    throw new Error(`insertRows(${table}) needs a transaction: its statements run on the transaction's connection`);
   const columns = Object.keys(rows[0]);
   for (const [i, row] of rows.entries()) {
     const keys = Object.keys(row);
@@ -54,7 +60,9 @@ export async function insertRows(trx: Knex.Transaction, table: string, rows: Row
   }
   const rowLimit = Math.min(MAX_ROWS, Math.floor(MAX_PARAMETERS / columns.length));
   // Within a transaction knex hands out the transaction's own connection.
-  const connection = (await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as PreparedConnection;
+  const connection = (await (
+    trx.client as { acquireConnection(): Promise<unknown> }
+  ).acquireConnection()) as PreparedConnection;
   for (let start = 0; start < rows.length;) {
     let count = 0;
     let bytes = 0;
@@ -72,7 +80,9 @@ export async function insertRows(trx: Knex.Transaction, table: string, rows: Row
     start += rowsNow;
     const sql = statement(table, columns, rowsNow, onDuplicate);
     if (trx.isCompleted()) throw new Error(`insertRows(${table}): the transaction has already ended`);
-    await new Promise<void>((resolve, reject) => connection.execute(sql, values, (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      connection.execute(sql, values, (error) => (error ? reject(error) : resolve())),
+    );
   }
 }
 
@@ -94,7 +104,10 @@ function statement(table: string, columns: string[], rows: number, onDuplicate?:
   if (sql === undefined) {
     const tuple = `(${columns.map(() => '?').join(', ')})`;
     const ignore = onDuplicate && 'ignore' in onDuplicate ? ' ignore' : '';
-    const update = onDuplicate && 'update' in onDuplicate ? ` on duplicate key update ${onDuplicate.update.map((c) => `\`${c}\` = values(\`${c}\`)`).join(', ')}` : '';
+    const update =
+      onDuplicate && 'update' in onDuplicate
+        ? ` on duplicate key update ${onDuplicate.update.map((c) => `\`${c}\` = values(\`${c}\`)`).join(', ')}`
+        : '';
     sql = `insert${ignore} into \`${table}\` (${columns.map((c) => `\`${c}\``).join(', ')}) values ${Array.from({ length: rows }, () => tuple).join(', ')}${update}`;
     statements.set(key, sql);
   }

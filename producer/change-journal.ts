@@ -42,13 +42,24 @@ export async function lockJournal(trx: Knex.Transaction): Promise<{ epoch: numbe
 }
 
 /** Writes one journal batch; the caller holds lockJournal in `trx`. */
-export async function writePages(trx: Knex.Transaction, lock: { epoch: number; head: number }, pages: RenderedPage[], now: number): Promise<BatchResult> {
-  const ordered = [...new Map(pages.map((p) => [p.path, p])).values()].sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
+export async function writePages(
+  trx: Knex.Transaction,
+  lock: { epoch: number; head: number },
+  pages: RenderedPage[],
+  now: number,
+): Promise<BatchResult> {
+  const ordered = [...new Map(pages.map((p) => [p.path, p])).values()].sort(
+    (a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind],
+  );
   let head = lock.head;
   const batch = head + 1;
   const live = new Map<string, { op: string; sha256: string | null }>();
-  for (const chunk of chunks(ordered.map((p) => p.path), 500)) {
-    for (const row of await trx('pages').whereIn('path', chunk).select('path', 'op', 'sha256')) live.set(row.path as string, row);
+  for (const chunk of chunks(
+    ordered.map((p) => p.path),
+    500,
+  )) {
+    for (const row of await trx('pages').whereIn('path', chunk).select('path', 'op', 'sha256'))
+      live.set(row.path as string, row);
   }
   const written: string[] = [];
   const unchanged: string[] = [];
@@ -58,22 +69,49 @@ export async function writePages(trx: Knex.Transaction, lock: { epoch: number; h
   for (const page of ordered) {
     const sha256 = page.body ? sha256Hex(page.body) : null;
     const current = live.get(page.path);
-    if (page.op === 'delete' ? !current || current.op === 'delete' : current && current.op === page.op && current.sha256 === sha256) {
+    if (
+      page.op === 'delete'
+        ? !current || current.op === 'delete'
+        : current && current.op === page.op && current.sha256 === sha256
+    ) {
       unchanged.push(page.path);
       continue;
     }
     if (page.body && sha256) blobs.set(sha256, page.body);
     head += 1;
     const size = page.body?.length ?? 0;
-    pageRows.push({ path: page.path, op: page.op, sha256, size, content_type: page.contentType, kind: page.kind, last_modified: page.lastModified, seq: head });
+    pageRows.push({
+      path: page.path,
+      op: page.op,
+      sha256,
+      size,
+      content_type: page.contentType,
+      kind: page.kind,
+      last_modified: page.lastModified,
+      seq: head,
+    });
     journalRows.push({
-      seq: head, epoch: lock.epoch, batch, path: page.path, op: page.op, sha256, size,
-      content_type: page.contentType, kind: page.kind, last_modified: page.lastModified, created_at: now,
+      seq: head,
+      epoch: lock.epoch,
+      batch,
+      path: page.path,
+      op: page.op,
+      sha256,
+      size,
+      content_type: page.contentType,
+      kind: page.kind,
+      last_modified: page.lastModified,
+      created_at: now,
     });
     written.push(page.path);
   }
   if (written.length === 0) return { written, unchanged };
-  await insertRows(trx, 'blobs', [...blobs].map(([sha256, body]) => ({ sha256, size: body.length, body, created_at: now })), { key: ['sha256'], ignore: true });
+  await insertRows(
+    trx,
+    'blobs',
+    [...blobs].map(([sha256, body]) => ({ sha256, size: body.length, body, created_at: now })),
+    { key: ['sha256'], ignore: true },
+  );
   await insertRows(trx, 'pages', pageRows, { key: ['path'], update: PAGE_COLUMNS });
   await insertRows(trx, 'journal', journalRows);
   await trx('cluster_state').where({ id: 1 }).update({ journal_head: head });

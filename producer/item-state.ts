@@ -11,8 +11,14 @@ export interface StoredState extends ItemState {
   card: ArticleCard | EventCard;
 }
 
-export type ArticleCard = Pick<ArticleRow, 'id' | 'slug' | 'title' | 'summary' | 'publishedAt' | 'section' | 'author' | 'leadImage'>;
-export type EventCard = Pick<EventRow, 'id' | 'slug' | 'title' | 'summary' | 'startsAt' | 'endsAt' | 'location' | 'leadImage'>;
+export type ArticleCard = Pick<
+  ArticleRow,
+  'id' | 'slug' | 'title' | 'summary' | 'publishedAt' | 'section' | 'author' | 'leadImage'
+>;
+export type EventCard = Pick<
+  EventRow,
+  'id' | 'slug' | 'title' | 'summary' | 'startsAt' | 'endsAt' | 'location' | 'leadImage'
+>;
 
 export function articleState(a: ArticleRow): StoredState {
   const visible = a.status === 'published' && a.publishedAt !== null;
@@ -24,8 +30,26 @@ export function articleState(a: ArticleRow): StoredState {
   if (a.featured) memberships.push({ key: 'featured', bucket: '-' });
   memberships.push({ key: 'sitemap:article', bucket: String(sitemapShardOf(a.id)) });
   // The lead image is on the card: changing it re-renders every listing that shows the item.
-  const card: ArticleCard = { id: a.id, slug: a.slug, title: a.title, summary: a.summary, publishedAt: a.publishedAt, section: a.section, author: a.author, leadImage: a.leadImage };
-  return { topic: 'article', id: a.id, slug: a.slug, visible, listing: JSON.stringify(card), memberships, sortAt, card };
+  const card: ArticleCard = {
+    id: a.id,
+    slug: a.slug,
+    title: a.title,
+    summary: a.summary,
+    publishedAt: a.publishedAt,
+    section: a.section,
+    author: a.author,
+    leadImage: a.leadImage,
+  };
+  return {
+    topic: 'article',
+    id: a.id,
+    slug: a.slug,
+    visible,
+    listing: JSON.stringify(card),
+    memberships,
+    sortAt,
+    card,
+  };
 }
 
 export function eventState(e: EventRow): StoredState {
@@ -34,12 +58,32 @@ export function eventState(e: EventRow): StoredState {
     { key: 'events', bucket: monthOf(e.startsAt) },
     { key: 'sitemap:event', bucket: String(sitemapShardOf(e.id)) },
   ];
-  const card: EventCard = { id: e.id, slug: e.slug, title: e.title, summary: e.summary, startsAt: e.startsAt, endsAt: e.endsAt, location: e.location, leadImage: e.leadImage };
-  return { topic: 'event', id: e.id, slug: e.slug, visible, listing: JSON.stringify(card), memberships, sortAt: e.startsAt, card };
+  const card: EventCard = {
+    id: e.id,
+    slug: e.slug,
+    title: e.title,
+    summary: e.summary,
+    startsAt: e.startsAt,
+    endsAt: e.endsAt,
+    location: e.location,
+    leadImage: e.leadImage,
+  };
+  return {
+    topic: 'event',
+    id: e.id,
+    slug: e.slug,
+    visible,
+    listing: JSON.stringify(card),
+    memberships,
+    sortAt: e.startsAt,
+    card,
+  };
 }
 
 /** index_entries rows for a visible item (sitemap shards sort by id). */
-export function entriesOf(state: StoredState): { index_key: string; bucket: string; sort_at: number; topic: string; item_id: number }[] {
+export function entriesOf(
+  state: StoredState,
+): { index_key: string; bucket: string; sort_at: number; topic: string; item_id: number }[] {
   if (!state.visible) return [];
   return state.memberships.map((m) => ({
     index_key: m.key,

@@ -31,7 +31,8 @@ export async function startProducer(config: Config, options: ProducerOptions = {
   const router = options.db ? undefined : await routerFor(config, logger);
   const db = options.db ?? router!.primary();
   const queue = options.queue ?? createBullQueue(requireRedis(config, 'producer'), logger, config.redisPrefix);
-  const notifier = options.notifier ?? createRedisNotifier(requireRedis(config, 'producer'), logger, config.redisPrefix);
+  const notifier =
+    options.notifier ?? createRedisNotifier(requireRedis(config, 'producer'), logger, config.redisPrefix);
   const renderer = createRenderer({ name: config.siteName, publicUrl: config.publicUrl });
 
   queue.process(config.producerConcurrency, createRenderJobHandler({ db, renderer, notifier, logger, registry }));
@@ -50,7 +51,9 @@ export async function startProducer(config: Config, options: ProducerOptions = {
         res.writeHead(404).end();
       }
     });
-    await new Promise<void>((resolve, reject) => server!.listen(options.opsPort, config.bindHost, resolve).once('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      server!.listen(options.opsPort, config.bindHost, resolve).once('error', reject),
+    );
     url = `http://${config.bindHost}:${(server.address() as AddressInfo).port}`;
   }
   logger.info({ concurrency: config.producerConcurrency, ops: url || undefined }, 'producer started');

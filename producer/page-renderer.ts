@@ -4,15 +4,39 @@
 import type { Knex } from 'knex';
 import type { PageKind } from '../common/feed-format';
 import {
-  ARCHIVE_PAGE_SIZE, articlePath, eventPath, feedPaths, HOME_PATH, IndexKey, indexMonthPath, indexRootPath, monthOf, NOT_FOUND_PATH,
-  SITEMAP_INDEX_PATH, sitemapShardPath,
+  ARCHIVE_PAGE_SIZE,
+  articlePath,
+  eventPath,
+  feedPaths,
+  HOME_PATH,
+  IndexKey,
+  indexMonthPath,
+  indexRootPath,
+  monthOf,
+  NOT_FOUND_PATH,
+  SITEMAP_INDEX_PATH,
+  sitemapShardPath,
 } from '../common/site-paths';
 import type { PageRef, Position, Topic } from './affected-pages';
 import type { RenderedPage } from './change-journal';
 import { ArticleCard, EventCard, parseState, StoredState } from './item-state';
 import { articleView, eventView, Renderer } from './renderer';
 import {
-  ArticleRow, articleOfCard, bucketSize, bucketsOf, EventRow, eventOfCard, ListedCard, listArticles, listBucket, listBuckets, listEvents, listingName, loadArticles, loadEvents, rankInBucket,
+  ArticleRow,
+  articleOfCard,
+  bucketSize,
+  bucketsOf,
+  EventRow,
+  eventOfCard,
+  ListedCard,
+  listArticles,
+  listBucket,
+  listBuckets,
+  listEvents,
+  listingName,
+  loadArticles,
+  loadEvents,
+  rankInBucket,
   sitemapEntries,
 } from './site-queries';
 
@@ -47,17 +71,29 @@ export interface MonthsAhead {
 }
 
 /** One read each for the sizes and the public archive pages of many months, instead of two per month. */
-export async function monthsAhead(db: PageContext['db'], months: { key: IndexKey; bucket: string }[]): Promise<MonthsAhead> {
+export async function monthsAhead(
+  db: PageContext['db'],
+  months: { key: IndexKey; bucket: string }[],
+): Promise<MonthsAhead> {
   const sizes = new Map<string, number>();
   const live = new Set<string>();
   if (months.length === 0) return { sizes, live, cards: new Map() };
   const rows = await db('index_buckets')
-    .where((q) => { for (const m of months) q.orWhere((q2) => q2.where({ index_key: m.key, bucket: m.bucket })); })
+    .where((q) => {
+      for (const m of months) q.orWhere((q2) => q2.where({ index_key: m.key, bucket: m.bucket }));
+    })
     .select('index_key', 'bucket', 'items');
   for (const r of rows) sizes.set(`${r.index_key}\u0000${r.bucket}`, Number(r.items));
   const pages = await db('pages')
     .where('op', 'put')
-    .where((q) => { for (const m of months) q.orWhere('path', indexMonthPath(m.key, m.bucket)).orWhere('path', 'like', `${indexMonthPath(m.key, m.bucket)}/%`); })
+    .where((q) => {
+      for (const m of months)
+        q.orWhere('path', indexMonthPath(m.key, m.bucket)).orWhere(
+          'path',
+          'like',
+          `${indexMonthPath(m.key, m.bucket)}/%`,
+        );
+    })
     .select('path');
   for (const r of pages) live.add(String(r.path));
   return { sizes, live, cards: await listBuckets(db, months) };
@@ -68,12 +104,19 @@ function page(path: string, kind: PageKind, body: string, contentType: string, l
 }
 
 /** An item's public page (put), or its 410 tombstone where a page was ever public. */
-export async function renderItem(ctx: PageContext, topic: Topic, item: ArticleRow | EventRow | undefined, slug: string, visible: boolean): Promise<RenderedPage | undefined> {
+export async function renderItem(
+  ctx: PageContext,
+  topic: Topic,
+  item: ArticleRow | EventRow | undefined,
+  slug: string,
+  visible: boolean,
+): Promise<RenderedPage | undefined> {
   const path = topic === 'article' ? articlePath(slug) : eventPath(slug);
   if (visible && item) {
-    const body = topic === 'article'
-      ? ctx.renderer.render('article.njk', { article: articleView(item as ArticleRow) })
-      : ctx.renderer.render('event.njk', { event: eventView(item as EventRow) });
+    const body =
+      topic === 'article'
+        ? ctx.renderer.render('article.njk', { article: articleView(item as ArticleRow) })
+        : ctx.renderer.render('event.njk', { event: eventView(item as EventRow) });
     return page(path, 'article', body, HTML, item.updatedAt);
   }
   const live = await ctx.db('pages').where({ path }).first('op');
@@ -88,16 +131,32 @@ export async function renderRef(ctx: PageContext, ref: PageRef): Promise<Rendere
   return page ? [page] : [];
 }
 
-async function renderOne(ctx: PageContext, ref: Exclude<PageRef, { kind: 'index-bucket' }>): Promise<RenderedPage | undefined> {
+async function renderOne(
+  ctx: PageContext,
+  ref: Exclude<PageRef, { kind: 'index-bucket' }>,
+): Promise<RenderedPage | undefined> {
   const { db, renderer, now } = ctx;
   switch (ref.kind) {
     case 'item': {
-      const item = ref.visible ? (ref.topic === 'article' ? await loadArticles(db, [ref.id], { body: true }) : await loadEvents(db, [ref.id], { body: true }))[0] : undefined;
+      const item = ref.visible
+        ? (ref.topic === 'article'
+            ? await loadArticles(db, [ref.id], { body: true })
+            : await loadEvents(db, [ref.id], { body: true }))[0]
+        : undefined;
       return renderItem(ctx, ref.topic, item, ref.slug, ref.visible);
     }
     case 'home': {
-      const [latest, featured] = await Promise.all([listArticles(db, 'all', { limit: LATEST }), listArticles(db, 'featured', { limit: FEATURED })]);
-      return page(HOME_PATH, 'index', renderer.render('home.njk', { latest: latest.map(articleView), featured: featured.map(articleView) }), HTML, now);
+      const [latest, featured] = await Promise.all([
+        listArticles(db, 'all', { limit: LATEST }),
+        listArticles(db, 'featured', { limit: FEATURED }),
+      ]);
+      return page(
+        HOME_PATH,
+        'index',
+        renderer.render('home.njk', { latest: latest.map(articleView), featured: featured.map(articleView) }),
+        HTML,
+        now,
+      );
     }
     case 'index-root':
       return renderRoot(ctx, ref.key);
@@ -107,12 +166,21 @@ async function renderOne(ctx: PageContext, ref: Exclude<PageRef, { kind: 'index-
       const items = (await latestOf(ctx, ref.key, FEED_ITEMS)).map(articleView);
       const paths = feedPaths(ref.key);
       const self = ref.format === 'rss' ? paths.rss : paths.atom;
-      const context = { title, items, self, link: ref.key === 'all' ? HOME_PATH : indexRootPath(ref.key), updated: items[0]?.publishedAt ?? 0 };
+      const context = {
+        title,
+        items,
+        self,
+        link: ref.key === 'all' ? HOME_PATH : indexRootPath(ref.key),
+        updated: items[0]?.publishedAt ?? 0,
+      };
       return page(self, 'feed', renderer.render(`${ref.format}.njk`, context), ref.format === 'rss' ? RSS : ATOM, now);
     }
     case 'sitemap-shard': {
       const rows = await sitemapEntries(db, ref.topic, ref.shard);
-      const urls = rows.map((r) => ({ url: ref.topic === 'article' ? articlePath(r.slug) : eventPath(r.slug), lastmod: r.lastmod }));
+      const urls = rows.map((r) => ({
+        url: ref.topic === 'article' ? articlePath(r.slug) : eventPath(r.slug),
+        lastmod: r.lastmod,
+      }));
       return page(sitemapShardPath(ref.topic, ref.shard), 'feed', renderer.render('sitemap.njk', { urls }), XML, now);
     }
     case 'sitemap-index': {
@@ -131,7 +199,10 @@ async function renderOne(ctx: PageContext, ref: Exclude<PageRef, { kind: 'index-
  * item (stored in render_state.card_html), not once per listing it is on.
  */
 export function renderCard(renderer: Renderer, state: StoredState): string {
-  const item = state.topic === 'event' ? eventView(eventOfCard(state.card as EventCard)) : articleView(articleOfCard(state.card as ArticleCard));
+  const item =
+    state.topic === 'event'
+      ? eventView(eventOfCard(state.card as EventCard))
+      : articleView(articleOfCard(state.card as ArticleCard));
   return renderer.render('card.njk', { item, events: state.topic === 'event' }).trim();
 }
 
@@ -141,7 +212,14 @@ function cardOf(renderer: Renderer, listed: ListedCard): string {
 
 /** The stylesheet pages link to: written by every rebuild and when a producer starts, so a new name is live before pages link it. */
 export function stylesheetPage(renderer: Renderer, now: number): RenderedPage {
-  return { path: renderer.stylesheet.path, kind: 'media', op: 'put', body: renderer.stylesheet.body, contentType: CSS, lastModified: now };
+  return {
+    path: renderer.stylesheet.path,
+    kind: 'media',
+    op: 'put',
+    body: renderer.stylesheet.body,
+    contentType: CSS,
+    lastModified: now,
+  };
 }
 
 export function renderNotFound(ctx: PageContext): RenderedPage {
@@ -194,11 +272,17 @@ async function renderRoot(ctx: PageContext, key: IndexKey): Promise<RenderedPage
  * or all of them. Pages past the month's end that were public become 410
  * tombstones, so nothing links to a page that lists items it no longer has.
  */
-async function renderBucket(ctx: PageContext, key: IndexKey, bucket: string, at: Position | undefined, tail: boolean): Promise<RenderedPage[]> {
+async function renderBucket(
+  ctx: PageContext,
+  key: IndexKey,
+  bucket: string,
+  at: Position | undefined,
+  tail: boolean,
+): Promise<RenderedPage[]> {
   const { db, renderer, now } = ctx;
   const title = await titleOf(ctx, key);
   const ahead = ctx.months?.sizes.get(`${key}\u0000${bucket}`);
-  const size = title === undefined ? 0 : ahead ?? (await bucketSize(db, key, bucket));
+  const size = title === undefined ? 0 : (ahead ?? (await bucketSize(db, key, bucket)));
   const last = Math.max(1, Math.ceil(size / ARCHIVE_PAGE_SIZE));
   let first = 1;
   let upTo = last;
@@ -212,15 +296,25 @@ async function renderBucket(ctx: PageContext, key: IndexKey, bucket: string, at:
   const events = key === 'events';
   const pages: RenderedPage[] = [];
   // Every page of the month (a rebuild): one read, cut into pages here.
-  const whole = size > 0 && first === 1 && upTo === last ? ctx.months?.cards.get(`${key}\u0000${bucket}`) ?? (last > 1 ? await listBucket(db, key, bucket) : undefined) : undefined;
+  const whole =
+    size > 0 && first === 1 && upTo === last
+      ? (ctx.months?.cards.get(`${key}\u0000${bucket}`) ?? (last > 1 ? await listBucket(db, key, bucket) : undefined))
+      : undefined;
   for (let n = size === 0 ? last + 1 : first; n <= upTo; n++) {
     const range = { offset: (n - 1) * ARCHIVE_PAGE_SIZE, limit: ARCHIVE_PAGE_SIZE };
-    const listed = whole ? whole.slice(range.offset, range.offset + range.limit) : await listBucket(db, key, bucket, range);
+    const listed = whole
+      ? whole.slice(range.offset, range.offset + range.limit)
+      : await listBucket(db, key, bucket, range);
     // Articles newest first on each page, as everywhere else; the calendar in date order.
     const cards = listed.map((c) => cardOf(renderer, c));
     if (!events) cards.reverse();
     const context = {
-      title, month: bucket, page: n, cards, events, rootUrl: indexRootPath(key),
+      title,
+      month: bucket,
+      page: n,
+      cards,
+      events,
+      rootUrl: indexRootPath(key),
       earlier: n > 1 ? indexMonthPath(key, bucket, n - 1) : undefined,
       later: n < last ? indexMonthPath(key, bucket, n + 1) : undefined,
     };
@@ -237,8 +331,17 @@ async function goneBeyond(ctx: PageContext, key: IndexKey, bucket: string, last:
   // A prefix range on the primary key; LIKE's wildcards (slugs have none) are filtered out below.
   const live = ctx.months
     ? [...ctx.months.live].filter((path) => path === first || path.startsWith(prefix)).map((path) => ({ path }))
-    : await ctx.db('pages').where('op', 'put').where((q) => q.where('path', first).orWhere('path', 'like', `${prefix}%`)).select('path');
-  const numberOf = (path: string) => (path === first ? 1 : path.startsWith(prefix) && /^[1-9]\d*$/.test(path.slice(prefix.length)) ? Number(path.slice(prefix.length)) : 0);
+    : await ctx
+        .db('pages')
+        .where('op', 'put')
+        .where((q) => q.where('path', first).orWhere('path', 'like', `${prefix}%`))
+        .select('path');
+  const numberOf = (path: string) =>
+    path === first
+      ? 1
+      : path.startsWith(prefix) && /^[1-9]\d*$/.test(path.slice(prefix.length))
+        ? Number(path.slice(prefix.length))
+        : 0;
   const beyond = live.map((r) => String(r.path)).filter((path) => numberOf(path) > last);
   if (beyond.length === 0) return [];
   const body = ctx.renderer.render('gone.njk', { what: 'archive page' });

@@ -3,10 +3,22 @@ import { describe, it } from 'node:test';
 import { onlyOurs } from './rebuild';
 
 describe('rebuild: pages rendered outside the journal lock', () => {
-  it('keeps them when the journal only grew by the rebuild\'s own batches since their snapshot', () => {
+  it("keeps them when the journal only grew by the rebuild's own batches since their snapshot", () => {
     assert.equal(onlyOurs([], 40, 40), true, 'nothing written since');
     assert.equal(onlyOurs([[41, 60]], 40, 60), true);
-    assert.equal(onlyOurs([[31, 40], [41, 60], [61, 75]], 40, 75), true, 'batches before the snapshot do not count');
+    assert.equal(
+      onlyOurs(
+        [
+          [31, 40],
+          [41, 60],
+          [61, 75],
+        ],
+        40,
+        75,
+      ),
+      true,
+      'batches before the snapshot do not count',
+    );
     assert.equal(onlyOurs([[35, 45]], 40, 45), true, 'a batch that straddles the snapshot counts only past it');
   });
 

@@ -22,7 +22,16 @@ import type { PageRef } from './affected-pages';
 import { insertRows } from './bulk-insert';
 import { chunks, lockJournal, RenderedPage, writePages } from './change-journal';
 import { articleState, entriesOf, eventState, serializeState, StoredState } from './item-state';
-import { HTML, monthsAhead, PageContext, renderCard, renderItem, renderNotFound, renderRef, stylesheetPage } from './page-renderer';
+import {
+  HTML,
+  monthsAhead,
+  PageContext,
+  renderCard,
+  renderItem,
+  renderNotFound,
+  renderRef,
+  stylesheetPage,
+} from './page-renderer';
 import type { Renderer } from './renderer';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './site-queries';
 
@@ -80,10 +89,26 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   const existing = await db('rebuild_state').where({ id: 1 }).first();
   const resumed = !options.restart && existing !== undefined && existing.phase !== 'done';
   let state: State = resumed
-    ? { phase: existing.phase, cursor: existing.cursor, pages: Number(existing.pages), written: Number(existing.written) }
+    ? {
+        phase: existing.phase,
+        cursor: existing.cursor,
+        pages: Number(existing.pages),
+        written: Number(existing.written),
+      }
     : { phase: 'articles', cursor: '0', pages: 0, written: 0 };
   if (!resumed) {
-    await db('rebuild_state').insert({ id: 1, phase: state.phase, cursor: state.cursor, pages: 0, written: 0, started_at: started, updated_at: started }).onConflict('id').merge();
+    await db('rebuild_state')
+      .insert({
+        id: 1,
+        phase: state.phase,
+        cursor: state.cursor,
+        pages: 0,
+        written: 0,
+        started_at: started,
+        updated_at: started,
+      })
+      .onConflict('id')
+      .merge();
   }
   const pagesAtStart = state.pages;
   const count = async (table: string) => Number((await db(table).count({ n: '*' }))[0].n);
@@ -93,7 +118,14 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     const seconds = Math.max(0.001, (now() - started) / 1000);
     const rate = (state.pages - pagesAtStart) / seconds;
     total = Math.max(total, state.pages);
-    options.onProgress?.({ phase: state.phase, pages: state.pages, written: state.written, total, pagesPerSecond: rate, etaSeconds: rate > 0 ? (total - state.pages) / rate : Infinity });
+    options.onProgress?.({
+      phase: state.phase,
+      pages: state.pages,
+      written: state.written,
+      total,
+      pagesPerSecond: rate,
+      etaSeconds: rate > 0 ? (total - state.pages) / rate : Infinity,
+    });
   };
 
   /** Our own journal appends, [first, last] seq: whatever else appears in the journal came from another writer. */
@@ -102,7 +134,10 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   /** The stylesheet every page links to rides in this run's first batch: no page is live before it. */
   let stylesheetPending = true;
   /** Writes one batch and the new rebuild state in one transaction. */
-  const commit = async (next: Pick<State, 'phase' | 'cursor'>, work: (trx: Knex.Transaction, ctx: PageContext, head: number) => Promise<RenderedPage[]>) => {
+  const commit = async (
+    next: Pick<State, 'phase' | 'cursor'>,
+    work: (trx: Knex.Transaction, ctx: PageContext, head: number) => Promise<RenderedPage[]>,
+  ) => {
     const at = now();
     const result = await db.transaction(async (trx) => {
       const lock = await lockJournal(trx);
@@ -110,8 +145,19 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       if (stylesheetPending) pages.unshift(stylesheetPage(renderer, at));
       const from = lock.head + 1;
       const written = await writePages(trx, lock, pages, at);
-      const updated = { ...state, ...next, pages: state.pages + pages.length, written: state.written + written.written.length };
-      await trx('rebuild_state').where({ id: 1 }).update({ phase: updated.phase, cursor: updated.cursor, pages: updated.pages, written: updated.written, updated_at: at });
+      const updated = {
+        ...state,
+        ...next,
+        pages: state.pages + pages.length,
+        written: state.written + written.written.length,
+      };
+      await trx('rebuild_state').where({ id: 1 }).update({
+        phase: updated.phase,
+        cursor: updated.cursor,
+        pages: updated.pages,
+        written: updated.written,
+        updated_at: at,
+      });
       return { updated, range: written.head === undefined ? undefined : ([from, written.head] as [number, number]) };
     });
     state = result.updated;
@@ -121,19 +167,27 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
     report();
   };
 
-
   type Prepared = { ids: number[]; rendered: Map<number, Listed & { page?: RenderedPage }> };
   let prefetched: { table: string; after: number; batch: Promise<Prepared> } | undefined;
   const prepareItems = async (table: 'articles' | 'events', after: number): Promise<Prepared> => {
-    const ids = (await db(table).where('id', '>', after).orderBy('id').limit(batchSize).select('id')).map((r) => Number(r.id));
-    const rows = table === 'articles' ? await loadArticles(db, ids, { body: true }) : await loadEvents(db, ids, { body: true });
+    const ids = (await db(table).where('id', '>', after).orderBy('id').limit(batchSize).select('id')).map((r) =>
+      Number(r.id),
+    );
+    const rows =
+      table === 'articles' ? await loadArticles(db, ids, { body: true }) : await loadEvents(db, ids, { body: true });
     const topic = table === 'articles' ? 'article' : 'event';
     const rendered: Prepared['rendered'] = new Map();
     const ctx: PageContext = { db, renderer, now: now() };
     for (const row of rows) {
       const s = topic === 'article' ? articleState(row as ArticleRow) : eventState(row as EventRow);
       const page = s.visible ? await renderItem(ctx, topic, row, s.slug, true) : undefined;
-      rendered.set(row.id, { state: s, json: serializeState(s), card: renderCard(renderer, s), page, updatedAt: row.updatedAt });
+      rendered.set(row.id, {
+        state: s,
+        json: serializeState(s),
+        card: renderCard(renderer, s),
+        page,
+        updatedAt: row.updatedAt,
+      });
     }
     await saveListings(db, table, rendered, now());
     return { ids, rendered };
@@ -143,12 +197,22 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   const indexBatch = async (cursor: string) => {
     const [afterKey, afterBucket] = cursor ? (JSON.parse(cursor) as [string, string]) : ['', ''];
     const rows = await db('index_buckets')
-      .where((q) => q.where('index_key', '>', afterKey).orWhere((q2) => q2.where('index_key', afterKey).where('bucket', '>', afterBucket)))
+      .where((q) =>
+        q
+          .where('index_key', '>', afterKey)
+          .orWhere((q2) => q2.where('index_key', afterKey).where('bucket', '>', afterBucket)),
+      )
       .orderBy([{ column: 'index_key' }, { column: 'bucket' }])
       .limit(INDEX_BATCH + 1)
       .select('index_key', 'bucket', 'items');
     let length = 0;
-    for (let items = 0; length < Math.min(rows.length, INDEX_BATCH) && (length === 0 || items + Number(rows[length].items) <= INDEX_BATCH_ITEMS); length++) items += Number(rows[length].items);
+    for (
+      let items = 0;
+      length < Math.min(rows.length, INDEX_BATCH) &&
+      (length === 0 || items + Number(rows[length].items) <= INDEX_BATCH_ITEMS);
+      length++
+    )
+      items += Number(rows[length].items);
     const batch = rows.slice(0, length);
     const following = rows[length] as { index_key: string } | undefined;
     const refs: PageRef[] = [];
@@ -157,7 +221,11 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       const bucket = String(row.bucket);
       if (key === 'featured') return;
       if (key.startsWith('sitemap:')) {
-        refs.push({ kind: 'sitemap-shard', topic: key.slice('sitemap:'.length) as 'article' | 'event', shard: Number(bucket) });
+        refs.push({
+          kind: 'sitemap-shard',
+          topic: key.slice('sitemap:'.length) as 'article' | 'event',
+          shard: Number(bucket),
+        });
         return;
       }
       refs.push({ kind: 'index-bucket', key: key as IndexKey, bucket, tail: true });
@@ -171,13 +239,29 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   const prepareIndexes = (refs: PageRef[]) =>
     db.transaction(async (trx) => {
       const head = Number((await trx('cluster_state').where({ id: 1 }).first('journal_head')).journal_head);
-      const months = await monthsAhead(trx, refs.flatMap((r) => (r.kind === 'index-bucket' ? [{ key: r.key, bucket: r.bucket }] : [])));
-      return { head, pages: await renderAll({ db: trx, renderer, now: now(), titles: new Map(), latest: new Map(), months }, refs) };
+      const months = await monthsAhead(
+        trx,
+        refs.flatMap((r) => (r.kind === 'index-bucket' ? [{ key: r.key, bucket: r.bucket }] : [])),
+      );
+      return {
+        head,
+        pages: await renderAll({ db: trx, renderer, now: now(), titles: new Map(), latest: new Map(), months }, refs),
+      };
     });
-  let prefetchedIndexes: { cursor: string; batch: Promise<Awaited<ReturnType<typeof indexBatch>> & { rendered?: Promise<{ head: number; pages: RenderedPage[] }> }> } | undefined;
+  let prefetchedIndexes:
+    | {
+        cursor: string;
+        batch: Promise<
+          Awaited<ReturnType<typeof indexBatch>> & { rendered?: Promise<{ head: number; pages: RenderedPage[] }> }
+        >;
+      }
+    | undefined;
   const prefetchIndexes = (cursor: string) => {
     const batch = indexBatch(cursor).then((b) => ({ ...b, rendered: b.cursor ? prepareIndexes(b.refs) : undefined }));
-    batch.then((b) => b.rendered?.catch(() => undefined), () => undefined);
+    batch.then(
+      (b) => b.rendered?.catch(() => undefined),
+      () => undefined,
+    );
     prefetchedIndexes = { cursor, batch };
   };
 
@@ -187,7 +271,10 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
   const tally = () => {
     if (mark.phase !== 'done') {
       const sum = phases[mark.phase] ?? { seconds: 0, pages: 0 };
-      phases[mark.phase] = { seconds: sum.seconds + (now() - mark.at) / 1000, pages: sum.pages + state.pages - mark.pages };
+      phases[mark.phase] = {
+        seconds: sum.seconds + (now() - mark.at) / 1000,
+        pages: sum.pages + state.pages - mark.pages,
+      };
     }
     mark = { phase: state.phase, at: now(), pages: state.pages };
   };
@@ -200,7 +287,10 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       if (phase === 'articles' || phase === 'events') {
         const table = phase;
         // The next batch is read and rendered while this one is written.
-        const batch = prefetched?.table === table && prefetched.after === Number(state.cursor) ? await prefetched.batch : await prepareItems(table, Number(state.cursor));
+        const batch =
+          prefetched?.table === table && prefetched.after === Number(state.cursor)
+            ? await prefetched.batch
+            : await prepareItems(table, Number(state.cursor));
         prefetched = undefined;
         if (batch.ids.length === 0) {
           await commit({ phase: nextPhase, cursor: nextPhase === 'events' ? '0' : '' }, async () => []);
@@ -214,13 +304,20 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
           // A save that landed after we read the row wins: its job renders it.
           const current = await trx(table).whereIn('id', ids).select('id', 'updated_at');
           // Hidden and unpublished items get their tombstone in the sweep, with deleted ones.
-          return current.filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at)).flatMap((r) => rendered.get(Number(r.id))?.page ?? []);
+          return current
+            .filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at))
+            .flatMap((r) => rendered.get(Number(r.id))?.page ?? []);
         });
         continue;
       }
       if (phase === 'sweep') {
         // Every public item page, in path order: a tombstone for each whose item is no longer visible under that slug.
-        const rows = await db('pages').where('path', '>', state.cursor).where({ op: 'put', kind: 'article' }).orderBy('path').limit(SWEEP_BATCH).select('path');
+        const rows = await db('pages')
+          .where('path', '>', state.cursor)
+          .where({ op: 'put', kind: 'article' })
+          .orderBy('path')
+          .limit(SWEEP_BATCH)
+          .select('path');
         if (rows.length === 0) {
           await commit({ phase: nextPhase, cursor: '' }, async () => []);
           continue;
@@ -233,24 +330,43 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
         await commit({ phase: nextPhase, cursor: '' }, async (trx, ctx) => {
           // Rows deleted from the database leave every listing, like hidden ones.
           // Found through render_state (one row per item), not index_entries (one per listing): a fifth of the lookups.
-          for (const [topic, table] of [['article', 'articles'], ['event', 'events']] as const) {
-            const gone = await trx('render_state').where({ topic }).whereNotExists((q) => q.select(trx.raw('1')).from(table).whereRaw(`${table}.id = render_state.item_id`)).select('item_id');
-            for (const chunk of chunks(gone.map((r) => Number(r.item_id)), 500)) {
-              for (const derived of ['index_entries', 'render_state']) await trx(derived).where({ topic }).whereIn('item_id', chunk).delete();
+          for (const [topic, table] of [
+            ['article', 'articles'],
+            ['event', 'events'],
+          ] as const) {
+            const gone = await trx('render_state')
+              .where({ topic })
+              .whereNotExists((q) => q.select(trx.raw('1')).from(table).whereRaw(`${table}.id = render_state.item_id`))
+              .select('item_id');
+            for (const chunk of chunks(
+              gone.map((r) => Number(r.item_id)),
+              500,
+            )) {
+              for (const derived of ['index_entries', 'render_state'])
+                await trx(derived).where({ topic }).whereIn('item_id', chunk).delete();
             }
           }
           const before = await trx('index_buckets').select('index_key', 'bucket');
           await trx('index_buckets').delete();
-          await trx.raw('insert into index_buckets (index_key, bucket, items) select index_key, bucket, count(*) from index_entries group by index_key, bucket');
+          await trx.raw(
+            'insert into index_buckets (index_key, bucket, items) select index_key, bucket, count(*) from index_entries group by index_key, bucket',
+          );
           // A month (or a whole listing) that emptied is not in the new counts: its public pages become tombstones.
-          const after = new Set((await trx('index_buckets').select('index_key', 'bucket')).map((r) => `${r.index_key}\u0000${r.bucket}`));
+          const after = new Set(
+            (await trx('index_buckets').select('index_key', 'bucket')).map((r) => `${r.index_key}\u0000${r.bucket}`),
+          );
           const keysAfter = new Set([...after].map((k) => k.slice(0, k.indexOf('\u0000'))));
           const refs: PageRef[] = [];
           const emptiedKeys = new Set<string>();
           for (const r of before) {
             const key = String(r.index_key);
             if (after.has(`${key}\u0000${r.bucket}`) || key === 'featured') continue;
-            if (key.startsWith('sitemap:')) refs.push({ kind: 'sitemap-shard', topic: key.slice('sitemap:'.length) as 'article' | 'event', shard: Number(r.bucket) });
+            if (key.startsWith('sitemap:'))
+              refs.push({
+                kind: 'sitemap-shard',
+                topic: key.slice('sitemap:'.length) as 'article' | 'event',
+                shard: Number(r.bucket),
+              });
             else refs.push({ kind: 'index-bucket', key: key as IndexKey, bucket: String(r.bucket), tail: true });
             if (!keysAfter.has(key) && !key.startsWith('sitemap:')) emptiedKeys.add(key);
           }
@@ -259,7 +375,12 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
         });
         // Months have a page per 50 items; a sitemap shard is one page; the featured list is on the home page.
         const perBucket = await db('index_buckets').select('index_key', 'items');
-        const pagesOf = (r: { index_key: string; items: number }) => (r.index_key === 'featured' ? 0 : r.index_key.startsWith('sitemap:') ? 1 : Math.ceil(Number(r.items) / ARCHIVE_PAGE_SIZE));
+        const pagesOf = (r: { index_key: string; items: number }) =>
+          r.index_key === 'featured'
+            ? 0
+            : r.index_key.startsWith('sitemap:')
+              ? 1
+              : Math.ceil(Number(r.items) / ARCHIVE_PAGE_SIZE);
         total = state.pages + perBucket.reduce((sum, r) => sum + pagesOf(r), 0) + 16;
         continue;
       }
@@ -283,17 +404,31 @@ export async function rebuild(options: RebuildOptions): Promise<RebuildResult> {
       }
       if (phase === 'site') {
         await commit({ phase: nextPhase, cursor: '' }, async (_trx, ctx) => {
-          const refs: PageRef[] = [{ kind: 'home' }, { kind: 'index-root', key: 'all' }, { kind: 'index-root', key: 'events' }, { kind: 'sitemap-index' }];
+          const refs: PageRef[] = [
+            { kind: 'home' },
+            { kind: 'index-root', key: 'all' },
+            { kind: 'index-root', key: 'events' },
+            { kind: 'sitemap-index' },
+          ];
           return [...(await renderAll(ctx, refs)), renderNotFound(ctx)];
         });
       }
     }
   } finally {
     // Nothing of this run is left running when it returns or throws (an interrupted run stops here).
-    await Promise.all([prefetched?.batch, prefetchedIndexes?.batch.then((b) => b.rendered)].map((p) => p?.catch(() => undefined)));
+    await Promise.all(
+      [prefetched?.batch, prefetchedIndexes?.batch.then((b) => b.rendered)].map((p) => p?.catch(() => undefined)),
+    );
   }
   tally();
-  return { completed: state.phase === 'done', resumed, pages: state.pages, written: state.written, seconds: (now() - started) / 1000, phases };
+  return {
+    completed: state.phase === 'done',
+    resumed,
+    pages: state.pages,
+    written: state.written,
+    seconds: (now() - started) / 1000,
+    phases,
+  };
 }
 
 /**
@@ -312,30 +447,57 @@ interface Listed {
   updatedAt: number;
 }
 
-async function saveListings(db: Database, table: 'articles' | 'events', rendered: Map<number, Listed>, at: number): Promise<void> {
+async function saveListings(
+  db: Database,
+  table: 'articles' | 'events',
+  rendered: Map<number, Listed>,
+  at: number,
+): Promise<void> {
   if (rendered.size === 0) return;
   const topic = table === 'articles' ? 'article' : 'event';
   const mysql = String(db.client.config.client).includes('mysql');
   for (let attempt = 1; ; attempt++) {
     try {
       await db.transaction(async (trx) => {
-        const q = trx(table).whereIn('id', [...rendered.keys()]).select('id', 'updated_at');
+        const q = trx(table)
+          .whereIn('id', [...rendered.keys()])
+          .select('id', 'updated_at');
         const current = mysql ? await q.forUpdate() : await q;
-        const fresh = current.filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at)).map((r) => Number(r.id));
+        const fresh = current
+          .filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at))
+          .map((r) => Number(r.id));
         const stored = new Map(
-          (await trx('render_state').where({ topic }).whereIn('item_id', fresh).select('item_id', 'state', 'card_html')).map((r) => [Number(r.item_id), { state: String(r.state), card: r.card_html }]),
+          (
+            await trx('render_state').where({ topic }).whereIn('item_id', fresh).select('item_id', 'state', 'card_html')
+          ).map((r) => [Number(r.item_id), { state: String(r.state), card: r.card_html }]),
         );
         // Listing rows are rewritten only for items whose state moved; a card also when the templates changed.
         const moved = fresh.filter((id) => stored.get(id)?.state !== rendered.get(id)!.json);
-        const changed = fresh.filter((id) => stored.get(id)?.state !== rendered.get(id)!.json || stored.get(id)?.card !== rendered.get(id)!.card);
+        const changed = fresh.filter(
+          (id) => stored.get(id)?.state !== rendered.get(id)!.json || stored.get(id)?.card !== rendered.get(id)!.card,
+        );
         if (changed.length === 0) return;
         // Items never listed before (a first rebuild) have no rows to replace.
         const listed = moved.filter((id) => stored.has(id));
         if (listed.length) await trx('index_entries').where({ topic }).whereIn('item_id', listed).delete();
-        await insertRows(trx, 'index_entries', moved.flatMap((id) => entriesOf(rendered.get(id)!.state)));
+        await insertRows(
+          trx,
+          'index_entries',
+          moved.flatMap((id) => entriesOf(rendered.get(id)!.state)),
+        );
         // Keep the stored version: it is what keeps an older job from rendering over a newer one.
-        const states = changed.map((id) => ({ topic, item_id: id, state: rendered.get(id)!.json, card_html: rendered.get(id)!.card, version: 0, rendered_at: at }));
-        await insertRows(trx, 'render_state', states, { key: ['topic', 'item_id'], update: ['state', 'card_html', 'rendered_at'] });
+        const states = changed.map((id) => ({
+          topic,
+          item_id: id,
+          state: rendered.get(id)!.json,
+          card_html: rendered.get(id)!.card,
+          version: 0,
+          rendered_at: at,
+        }));
+        await insertRows(trx, 'render_state', states, {
+          key: ['topic', 'item_id'],
+          update: ['state', 'card_html', 'rendered_at'],
+        });
       });
       return;
     } catch (error) {
@@ -361,12 +523,16 @@ function rootAndFeeds(key: IndexKey): PageRef[] {
 /** 410 tombstones for the item pages among `paths` whose item is not visible (hidden, unpublished, renamed or deleted). */
 async function tombstonesFor(db: Knex.Transaction, ctx: PageContext, paths: string[]): Promise<RenderedPage[]> {
   const visible = new Set<string>();
-  for (const [topic, table] of [['article', 'articles'], ['event', 'events']] as const) {
+  for (const [topic, table] of [
+    ['article', 'articles'],
+    ['event', 'events'],
+  ] as const) {
     const slugs = paths.map((p) => slugOf(topic, p)).filter((s): s is string => s !== undefined);
     if (slugs.length === 0) continue;
     const q = db(table).whereIn('slug', slugs).where('status', 'published');
     if (topic === 'article') q.whereNotNull('published_at');
-    for (const r of await q.select('slug')) visible.add(topic === 'article' ? articlePath(String(r.slug)) : eventPath(String(r.slug)));
+    for (const r of await q.select('slug'))
+      visible.add(topic === 'article' ? articlePath(String(r.slug)) : eventPath(String(r.slug)));
   }
   const gone = paths.filter((p) => !visible.has(p) && (slugOf('article', p) ?? slugOf('event', p)) !== undefined);
   if (gone.length === 0) return [];
@@ -376,7 +542,9 @@ async function tombstonesFor(db: Knex.Transaction, ctx: PageContext, paths: stri
 
 function slugOf(topic: 'article' | 'event', path: string): string | undefined {
   const prefix = topic === 'article' ? articlePath('') : eventPath('');
-  return path.startsWith(prefix) && path.length > prefix.length && !path.includes('/', prefix.length) ? path.slice(prefix.length) : undefined;
+  return path.startsWith(prefix) && path.length > prefix.length && !path.includes('/', prefix.length)
+    ? path.slice(prefix.length)
+    : undefined;
 }
 
 async function renderAll(ctx: PageContext, refs: PageRef[]): Promise<RenderedPage[]> {

@@ -32,11 +32,33 @@ export interface RenderJobDeps {
 
 export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
   const { db, renderer, notifier, logger, now = Date.now } = deps;
-  const renderSeconds = new Histogram({ name: 'hyperstatic_render_seconds', help: 'Time to render and store one job', registers: [deps.registry], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
-  const pagesRendered = new Counter({ name: 'hyperstatic_pages_rendered_total', help: 'Pages rendered by render jobs', registers: [deps.registry] });
-  const pagesWritten = new Counter({ name: 'hyperstatic_pages_written_total', help: 'Pages whose bytes changed and were journaled', registers: [deps.registry] });
-  const pagesUnchanged = new Counter({ name: 'hyperstatic_pages_unchanged_total', help: 'Pages rendered to the same bytes (no journal entry)', registers: [deps.registry] });
-  const jobsDone = new Counter({ name: 'hyperstatic_render_jobs_total', help: 'Render jobs by outcome (rendered, collapsed, unrecoverable)', labelNames: ['outcome'], registers: [deps.registry] });
+  const renderSeconds = new Histogram({
+    name: 'hyperstatic_render_seconds',
+    help: 'Time to render and store one job',
+    registers: [deps.registry],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  });
+  const pagesRendered = new Counter({
+    name: 'hyperstatic_pages_rendered_total',
+    help: 'Pages rendered by render jobs',
+    registers: [deps.registry],
+  });
+  const pagesWritten = new Counter({
+    name: 'hyperstatic_pages_written_total',
+    help: 'Pages whose bytes changed and were journaled',
+    registers: [deps.registry],
+  });
+  const pagesUnchanged = new Counter({
+    name: 'hyperstatic_pages_unchanged_total',
+    help: 'Pages rendered to the same bytes (no journal entry)',
+    registers: [deps.registry],
+  });
+  const jobsDone = new Counter({
+    name: 'hyperstatic_render_jobs_total',
+    help: 'Render jobs by outcome (rendered, collapsed, unrecoverable)',
+    labelNames: ['outcome'],
+    registers: [deps.registry],
+  });
   // Read from the database at scrape time: every producer reports the cluster's figure, whichever of them failed the job.
   new Gauge({
     name: 'hyperstatic_render_failures_unresolved',
@@ -45,8 +67,16 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
     async collect() {
       try {
         const [{ n }] = await db('render_failures')
-          .leftJoin('render_state', (j) => j.on('render_state.topic', 'render_failures.topic').andOn('render_state.item_id', 'render_failures.item_id'))
-          .where((q) => q.whereNull('render_state.rendered_at').orWhere('render_state.rendered_at', '<', db.ref('render_failures.failed_at')))
+          .leftJoin('render_state', (j) =>
+            j
+              .on('render_state.topic', 'render_failures.topic')
+              .andOn('render_state.item_id', 'render_failures.item_id'),
+          )
+          .where((q) =>
+            q
+              .whereNull('render_state.rendered_at')
+              .orWhere('render_state.rendered_at', '<', db.ref('render_failures.failed_at')),
+          )
           .count({ n: '*' });
         this.set(Number(n));
       } catch {
@@ -58,17 +88,24 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
   async function run(job: RenderJob): Promise<BatchResult | undefined> {
     return db.transaction(async (trx) => {
       const lock = await lockJournal(trx);
-      const pending = await trx('outbox').where({ topic: job.topic, item_id: job.itemId }).whereNull('done_at').max({ upTo: 'id' }).first();
+      const pending = await trx('outbox')
+        .where({ topic: job.topic, item_id: job.itemId })
+        .whereNull('done_at')
+        .max({ upTo: 'id' })
+        .first();
       const upTo = pending?.upTo == null ? undefined : Number(pending.upTo);
       if (upTo === undefined) return undefined;
       const at = now();
 
-      const item: ArticleRow | EventRow | undefined = job.topic === 'article'
-        ? (await loadArticles(trx, [job.itemId], { body: true }))[0]
-        : (await loadEvents(trx, [job.itemId], { body: true }))[0];
+      const item: ArticleRow | EventRow | undefined =
+        job.topic === 'article'
+          ? (await loadArticles(trx, [job.itemId], { body: true }))[0]
+          : (await loadEvents(trx, [job.itemId], { body: true }))[0];
       if (!item) throw new UnrecoverableJobError(`${job.topic} ${job.itemId} does not exist`);
       const after = job.topic === 'article' ? articleState(item as ArticleRow) : eventState(item as EventRow);
-      const previous = await trx('render_state').where({ topic: job.topic, item_id: job.itemId }).first('state', 'version');
+      const previous = await trx('render_state')
+        .where({ topic: job.topic, item_id: job.itemId })
+        .first('state', 'version');
       // Monotonic: a render never goes back to a version older than the last one stored.
       if (previous && Number(previous.version) > upTo) return undefined;
       const before = previous ? parseState(String(previous.state)) : undefined;
@@ -76,7 +113,14 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
       // Listing rows and the item's card first: the index pages below read them.
       await saveListingState(trx, after);
       await trx('render_state')
-        .insert({ topic: job.topic, item_id: job.itemId, state: serializeState(after), card_html: renderCard(renderer, after), version: upTo, rendered_at: at })
+        .insert({
+          topic: job.topic,
+          item_id: job.itemId,
+          state: serializeState(after),
+          card_html: renderCard(renderer, after),
+          version: upTo,
+          rendered_at: at,
+        })
         .onConflict(['topic', 'item_id'])
         .merge();
       const pages: RenderedPage[] = [];
@@ -90,7 +134,11 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
       pagesRendered.inc(pages.length);
       // The stylesheet these pages link to (journaled only when a deploy changed it, so it is live before them).
       const result = await writePages(trx, lock, [stylesheetPage(renderer, at), ...pages], at);
-      await trx('outbox').where({ topic: job.topic, item_id: job.itemId }).where('id', '<=', upTo).whereNull('done_at').update({ done_at: at });
+      await trx('outbox')
+        .where({ topic: job.topic, item_id: job.itemId })
+        .where('id', '<=', upTo)
+        .whereNull('done_at')
+        .update({ done_at: at });
       return result;
     });
   }
@@ -114,7 +162,10 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
     } catch (error) {
       if (isUnrecoverable(error)) {
         jobsDone.inc({ outcome: 'unrecoverable' });
-        logger.error({ err: error, topic: job.topic, item: job.itemId, template: (error as { template?: string }).template }, 'render failed for good; nothing was written');
+        logger.error(
+          { err: error, topic: job.topic, item: job.itemId, template: (error as { template?: string }).template },
+          'render failed for good; nothing was written',
+        );
         await reportFailure(job, error).catch((e) => logger.warn({ err: e }, 'could not record the render failure'));
       }
       throw error;
@@ -127,7 +178,10 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
     pagesUnchanged.inc(result.unchanged.length);
     jobsDone.inc({ outcome: 'rendered' });
     renderSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    logger.debug({ topic: job.topic, item: job.itemId, written: result.written, unchanged: result.unchanged.length }, 'rendered');
+    logger.debug(
+      { topic: job.topic, item: job.itemId, written: result.written, unchanged: result.unchanged.length },
+      'rendered',
+    );
     if (result.head !== undefined) await notifier.notify(result.head);
   };
 }
@@ -135,7 +189,11 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
 /** Replaces the item's rows in the listing index and adjusts the count of every bucket it left or entered. */
 export async function saveListingState(trx: Knex | Knex.Transaction, after: StoredState): Promise<void> {
   const id = (m: { index_key: string; bucket: string }) => `${m.index_key}\u0000${m.bucket}`;
-  const old = new Map((await trx('index_entries').where({ topic: after.topic, item_id: after.id }).select('index_key', 'bucket')).map((r) => [id(r), r]));
+  const old = new Map(
+    (await trx('index_entries').where({ topic: after.topic, item_id: after.id }).select('index_key', 'bucket')).map(
+      (r) => [id(r), r],
+    ),
+  );
   const entries = entriesOf(after);
   const now = new Map(entries.map((e) => [id(e), e]));
   const changes: { key: string; bucket: string; delta: number }[] = [];

@@ -66,9 +66,19 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
     .whereIn('articles.id', ids)
     .orderBy('articles.id')
     .select(
-      'articles.id', 'articles.slug', 'articles.title', 'articles.summary', 'articles.status', 'articles.featured',
-      'articles.published_at', 'articles.updated_at', 'sections.slug as section_slug', 'sections.name as section_name', 'users.name as author_name',
-      'articles.lead_image_alt', ...LEAD_IMAGE_COLUMNS,
+      'articles.id',
+      'articles.slug',
+      'articles.title',
+      'articles.summary',
+      'articles.status',
+      'articles.featured',
+      'articles.published_at',
+      'articles.updated_at',
+      'sections.slug as section_slug',
+      'sections.name as section_name',
+      'users.name as author_name',
+      'articles.lead_image_alt',
+      ...LEAD_IMAGE_COLUMNS,
       ...(options.body ? ['articles.body'] : []),
     );
   const tags = await tagsOf(db, 'article_tags', 'article_id', ids);
@@ -96,7 +106,20 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
     .whereIn('events.id', ids)
     .orderBy('events.id')
     .select(
-      ...['id', 'slug', 'title', 'summary', 'location', 'starts_at', 'ends_at', 'status', 'featured', 'updated_at', 'lead_image_alt', ...(options.body ? ['body'] : [])].map((c) => `events.${c}`),
+      ...[
+        'id',
+        'slug',
+        'title',
+        'summary',
+        'location',
+        'starts_at',
+        'ends_at',
+        'status',
+        'featured',
+        'updated_at',
+        'lead_image_alt',
+        ...(options.body ? ['body'] : []),
+      ].map((c) => `events.${c}`),
       ...LEAD_IMAGE_COLUMNS,
     );
   const tags = await tagsOf(db, 'event_tags', 'event_id', ids);
@@ -117,7 +140,14 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
   }));
 }
 
-const LEAD_IMAGE_COLUMNS = ['media.path as lead_path', 'media.width as lead_width', 'media.height as lead_height', 'media.rendition_path as lead_rendition', 'media.rendition_width as lead_rendition_width', 'media.rendition_height as lead_rendition_height'];
+const LEAD_IMAGE_COLUMNS = [
+  'media.path as lead_path',
+  'media.width as lead_width',
+  'media.height as lead_height',
+  'media.rendition_path as lead_rendition',
+  'media.rendition_width as lead_rendition_width',
+  'media.rendition_height as lead_rendition_height',
+];
 
 function leadImageOf(r: Record<string, unknown>): LeadImageRow | null {
   if (typeof r.lead_path !== 'string') return null;
@@ -127,17 +157,27 @@ function leadImageOf(r: Record<string, unknown>): LeadImageRow | null {
     alt: String(r.lead_image_alt ?? ''),
     width: n(r.lead_width),
     height: n(r.lead_height),
-    rendition: typeof r.lead_rendition === 'string' ? { src: r.lead_rendition, width: n(r.lead_rendition_width), height: n(r.lead_rendition_height) } : null,
+    rendition:
+      typeof r.lead_rendition === 'string'
+        ? { src: r.lead_rendition, width: n(r.lead_rendition_width), height: n(r.lead_rendition_height) }
+        : null,
   };
 }
 
-async function tagsOf(db: Db, table: string, column: string, ids: number[]): Promise<Map<number, { slug: string; name: string }[]>> {
+async function tagsOf(
+  db: Db,
+  table: string,
+  column: string,
+  ids: number[],
+): Promise<Map<number, { slug: string; name: string }[]>> {
   // Two reads, not a join: with few tags MariaDB drove a join from `tags` and
   // walked every row of the link table (200,000 rows per batch at 100k articles).
   const links = await db(table).whereIn(column, ids).select(`${column} as owner`, 'tag_id');
   const tagIds = [...new Set(links.map((r) => Number(r.tag_id)))];
   const tags = new Map<number, { slug: string; name: string }>();
-  if (tagIds.length) for (const t of await db('tags').whereIn('id', tagIds).select('id', 'slug', 'name')) tags.set(Number(t.id), { slug: t.slug, name: t.name });
+  if (tagIds.length)
+    for (const t of await db('tags').whereIn('id', tagIds).select('id', 'slug', 'name'))
+      tags.set(Number(t.id), { slug: t.slug, name: t.name });
   const out = new Map<number, { slug: string; name: string }[]>();
   for (const r of links) {
     const tag = tags.get(Number(r.tag_id));
@@ -166,7 +206,14 @@ export async function listingIds(db: Db, key: string, options: ListingOptions): 
   const order = options.order ?? 'desc';
   // The order is the primary key's (index_key, sort_at, topic, item_id; topic is constant within a key), so
   // "newest N" is an index range read of N rows, never a sort of the whole listing.
-  const q = db('index_entries').where('index_key', key).orderBy([{ column: 'sort_at', order }, { column: 'topic', order }, { column: 'item_id', order }]).select('item_id');
+  const q = db('index_entries')
+    .where('index_key', key)
+    .orderBy([
+      { column: 'sort_at', order },
+      { column: 'topic', order },
+      { column: 'item_id', order },
+    ])
+    .select('item_id');
   if (options.bucket !== undefined) q.where('bucket', options.bucket);
   if (options.from !== undefined) q.where('sort_at', '>=', options.from);
   if (options.limit !== undefined) q.limit(options.limit);
@@ -194,15 +241,37 @@ export async function listEvents(db: Db, options: ListingOptions): Promise<Event
 /** A listed article as a row (listing fields only: no body, no tags), built field by field (see articleView). */
 export function articleOfCard(c: ArticleCard): ArticleRow {
   return {
-    id: c.id, slug: c.slug, title: c.title, summary: c.summary, body: '', status: 'published', featured: false, leadImage: c.leadImage,
-    section: c.section, tags: [], author: c.author, publishedAt: c.publishedAt, updatedAt: c.publishedAt ?? 0,
+    id: c.id,
+    slug: c.slug,
+    title: c.title,
+    summary: c.summary,
+    body: '',
+    status: 'published',
+    featured: false,
+    leadImage: c.leadImage,
+    section: c.section,
+    tags: [],
+    author: c.author,
+    publishedAt: c.publishedAt,
+    updatedAt: c.publishedAt ?? 0,
   };
 }
 
 export function eventOfCard(c: EventCard): EventRow {
   return {
-    id: c.id, slug: c.slug, title: c.title, summary: c.summary, body: '', location: c.location, startsAt: c.startsAt, endsAt: c.endsAt,
-    status: 'published', featured: false, leadImage: c.leadImage, tags: [], updatedAt: 0,
+    id: c.id,
+    slug: c.slug,
+    title: c.title,
+    summary: c.summary,
+    body: '',
+    location: c.location,
+    startsAt: c.startsAt,
+    endsAt: c.endsAt,
+    status: 'published',
+    featured: false,
+    leadImage: c.leadImage,
+    tags: [],
+    updatedAt: 0,
   };
 }
 
@@ -216,31 +285,70 @@ export interface ListedCard {
  * One month of a listing oldest first, cards joined in one query (a page of
  * it with `range`): archive pages read it, the full rebuild a whole month at once.
  */
-export async function listBucket(db: Db, key: string, bucket: string, range?: { offset: number; limit: number }): Promise<ListedCard[]> {
+export async function listBucket(
+  db: Db,
+  key: string,
+  bucket: string,
+  range?: { offset: number; limit: number },
+): Promise<ListedCard[]> {
   const q = db('index_entries')
-    .join('render_state', (j) => j.on('render_state.topic', 'index_entries.topic').andOn('render_state.item_id', 'index_entries.item_id'))
+    .join('render_state', (j) =>
+      j.on('render_state.topic', 'index_entries.topic').andOn('render_state.item_id', 'index_entries.item_id'),
+    )
     .where('index_entries.index_key', key)
     .where('index_entries.bucket', bucket)
-    .orderBy([{ column: 'index_entries.sort_at' }, { column: 'index_entries.topic' }, { column: 'index_entries.item_id' }])
+    .orderBy([
+      { column: 'index_entries.sort_at' },
+      { column: 'index_entries.topic' },
+      { column: 'index_entries.item_id' },
+    ])
     // The state only where the card is missing: it is several times the card's size.
-    .select('render_state.card_html', db.raw('case when render_state.card_html is null then render_state.state end as state'));
+    .select(
+      'render_state.card_html',
+      db.raw('case when render_state.card_html is null then render_state.state end as state'),
+    );
   if (range) q.limit(range.limit).offset(range.offset);
-  return (await q).map((r) => ({ html: r.card_html == null ? null : String(r.card_html), state: r.state == null ? '' : String(r.state) }));
+  return (await q).map((r) => ({
+    html: r.card_html == null ? null : String(r.card_html),
+    state: r.state == null ? '' : String(r.state),
+  }));
 }
 
 /** Every item of several months (listing, bucket), each oldest first, in one read: the full rebuild's archive pages. */
-export async function listBuckets(db: Db, months: { key: string; bucket: string }[]): Promise<Map<string, ListedCard[]>> {
+export async function listBuckets(
+  db: Db,
+  months: { key: string; bucket: string }[],
+): Promise<Map<string, ListedCard[]>> {
   const out = new Map<string, ListedCard[]>();
   if (months.length === 0) return out;
   const rows = await db('index_entries')
-    .join('render_state', (j) => j.on('render_state.topic', 'index_entries.topic').andOn('render_state.item_id', 'index_entries.item_id'))
-    .where((q) => { for (const m of months) q.orWhere((q2) => q2.where('index_entries.index_key', m.key).where('index_entries.bucket', m.bucket)); })
-    .orderBy([{ column: 'index_entries.index_key' }, { column: 'index_entries.bucket' }, { column: 'index_entries.sort_at' }, { column: 'index_entries.topic' }, { column: 'index_entries.item_id' }])
-    .select('index_entries.index_key', 'index_entries.bucket', 'render_state.card_html', db.raw('case when render_state.card_html is null then render_state.state end as state'));
+    .join('render_state', (j) =>
+      j.on('render_state.topic', 'index_entries.topic').andOn('render_state.item_id', 'index_entries.item_id'),
+    )
+    .where((q) => {
+      for (const m of months)
+        q.orWhere((q2) => q2.where('index_entries.index_key', m.key).where('index_entries.bucket', m.bucket));
+    })
+    .orderBy([
+      { column: 'index_entries.index_key' },
+      { column: 'index_entries.bucket' },
+      { column: 'index_entries.sort_at' },
+      { column: 'index_entries.topic' },
+      { column: 'index_entries.item_id' },
+    ])
+    .select(
+      'index_entries.index_key',
+      'index_entries.bucket',
+      'render_state.card_html',
+      db.raw('case when render_state.card_html is null then render_state.state end as state'),
+    );
   for (const r of rows) {
     const id = `${r.index_key}\u0000${r.bucket}`;
     const list = out.get(id) ?? [];
-    list.push({ html: r.card_html == null ? null : String(r.card_html), state: r.state == null ? '' : String(r.state) });
+    list.push({
+      html: r.card_html == null ? null : String(r.card_html),
+      state: r.state == null ? '' : String(r.state),
+    });
     out.set(id, list);
   }
   return out;
@@ -248,15 +356,36 @@ export async function listBuckets(db: Db, months: { key: string; bucket: string 
 
 /** Non-empty buckets of a listing, newest first. */
 export async function bucketsOf(db: Db, key: string): Promise<Bucket[]> {
-  const rows = await db('index_buckets').where('index_key', key).where('items', '>', 0).orderBy('bucket', 'desc').select('bucket', 'items');
+  const rows = await db('index_buckets')
+    .where('index_key', key)
+    .where('items', '>', 0)
+    .orderBy('bucket', 'desc')
+    .select('bucket', 'items');
   return rows.map((r) => ({ bucket: String(r.bucket), items: Number(r.items) }));
 }
 
 /** Items of a bucket listed before `at` in listing order (sort_at, topic, item_id): its 0-based rank. */
-export async function rankInBucket(db: Db, key: string, bucket: string, at: { sortAt: number; topic: string; id: number }): Promise<number> {
+export async function rankInBucket(
+  db: Db,
+  key: string,
+  bucket: string,
+  at: { sortAt: number; topic: string; id: number },
+): Promise<number> {
   const [row] = await db('index_entries')
     .where({ index_key: key, bucket })
-    .where((q) => q.where('sort_at', '<', at.sortAt).orWhere((q2) => q2.where('sort_at', at.sortAt).where((q3) => q3.where('topic', '<', at.topic).orWhere((q4) => q4.where('topic', at.topic).where('item_id', '<', at.id)))))
+    .where((q) =>
+      q
+        .where('sort_at', '<', at.sortAt)
+        .orWhere((q2) =>
+          q2
+            .where('sort_at', at.sortAt)
+            .where((q3) =>
+              q3
+                .where('topic', '<', at.topic)
+                .orWhere((q4) => q4.where('topic', at.topic).where('item_id', '<', at.id)),
+            ),
+        ),
+    )
     .count({ n: '*' });
   return Number(row.n);
 }
@@ -285,12 +414,18 @@ export async function listingName(db: Db, key: string): Promise<string | undefin
   if (key === 'events') return 'Events';
   const i = key.indexOf(':');
   const table = key.slice(0, i) === 'section' ? 'sections' : 'tags';
-  const row = await db(table).where({ slug: key.slice(i + 1) }).first('name');
+  const row = await db(table)
+    .where({ slug: key.slice(i + 1) })
+    .first('name');
   return row?.name as string | undefined;
 }
 
 /** Sitemap shard: the visible items with ids in the shard, from their listing cards (no content-table reads). */
-export async function sitemapEntries(db: Db, topic: 'article' | 'event', shard: number): Promise<{ slug: string; lastmod: number | null }[]> {
+export async function sitemapEntries(
+  db: Db,
+  topic: 'article' | 'event',
+  shard: number,
+): Promise<{ slug: string; lastmod: number | null }[]> {
   const ids = await listingIds(db, `sitemap:${topic}`, { bucket: String(shard), order: 'asc' });
   const list = await cards<{ slug: string; publishedAt?: number | null }>(db, topic, ids);
   return list.map((c) => ({ slug: c.slug, lastmod: c.publishedAt ?? null }));

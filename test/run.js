@@ -14,7 +14,17 @@ const { spawn } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..');
 // Integration and end-to-end tests live under test/; unit tests may sit next to the code.
-const SEARCH_DIRS = ['test/unit', 'test/integration', 'test/e2e', 'test/browser', 'app', 'producer', 'mirrors', 'cache-proxy', 'common'];
+const SEARCH_DIRS = [
+  'test/unit',
+  'test/integration',
+  'test/e2e',
+  'test/browser',
+  'app',
+  'producer',
+  'mirrors',
+  'cache-proxy',
+  'common',
+];
 const PER_TEST_TIMEOUT_MS = Number(process.env.HS_TEST_TIMEOUT_MS || 300_000);
 
 function findTests(dir, found) {
@@ -45,7 +55,11 @@ function summaryFromSpec(output) {
   };
   const pass = count('pass');
   if (pass === undefined) return undefined;
-  return { pass, fail: (count('fail') || 0) + (count('cancelled') || 0), skipped: (count('skipped') || 0) + (count('todo') || 0) };
+  return {
+    pass,
+    fail: (count('fail') || 0) + (count('cancelled') || 0),
+    skipped: (count('skipped') || 0) + (count('todo') || 0),
+  };
 }
 
 async function main() {
@@ -109,7 +123,9 @@ async function main() {
       console.log('0 passed, 0 failed');
       return code || 1;
     }
-    console.log(`${summary.pass} passed, ${summary.fail} failed${summary.skipped ? `, ${summary.skipped} skipped` : ''}`);
+    console.log(
+      `${summary.pass} passed, ${summary.fail} failed${summary.skipped ? `, ${summary.skipped} skipped` : ''}`,
+    );
     return summary.fail > 0 && code === 0 ? 1 : code;
   } finally {
     await shared.stop();

@@ -24,9 +24,16 @@ export function articlesRouter({ db, articles, maxBodyBytes }: ApiDeps): Router 
 
   router.post('/articles', auth, writers, requireJson, json, async (req: ApiRequest, res) => {
     const input = parseArticleInput(req.body, 'create');
-    const request = { userId: req.user!.id, key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)), fingerprint: requestFingerprint('POST', req.path, req.body) };
-    const answer = await idempotent(db, request, (saved: SaveResult) => ({ status: 201, body: saved, location: `/api/articles/${saved.id}` }), () =>
-      articles.create(input, req.user!.id),
+    const request = {
+      userId: req.user!.id,
+      key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)),
+      fingerprint: requestFingerprint('POST', req.path, req.body),
+    };
+    const answer = await idempotent(
+      db,
+      request,
+      (saved: SaveResult) => ({ status: 201, body: saved, location: `/api/articles/${saved.id}` }),
+      () => articles.create(input, req.user!.id),
     );
     sendStored(res, answer);
   });
@@ -34,8 +41,17 @@ export function articlesRouter({ db, articles, maxBodyBytes }: ApiDeps): Router 
   router.put('/articles/:id', auth, writers, requireJson, json, async (req: ApiRequest, res) => {
     const id = parseId(req.params.id, 'article');
     const input = parseArticleInput(req.body, 'update');
-    const request = { userId: req.user!.id, key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)), fingerprint: requestFingerprint('PUT', req.path, req.body) };
-    const answer = await idempotent(db, request, (saved: SaveResult) => ({ status: 200, body: saved }), () => articles.update(id, input));
+    const request = {
+      userId: req.user!.id,
+      key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)),
+      fingerprint: requestFingerprint('PUT', req.path, req.body),
+    };
+    const answer = await idempotent(
+      db,
+      request,
+      (saved: SaveResult) => ({ status: 200, body: saved }),
+      () => articles.update(id, input),
+    );
     sendStored(res, answer);
   });
 

@@ -9,7 +9,15 @@ import { parseEventInput } from '../events/event-input';
 import type { EventSaveResult, EventsService } from '../events/events-service';
 import { ApiRequest, boundedInt, parseId, requireJson, requireRole, requireToken, sendStored } from './middleware';
 
-export function eventsRouter({ db, events, maxBodyBytes }: { db: Database; events: EventsService; maxBodyBytes: number }): Router {
+export function eventsRouter({
+  db,
+  events,
+  maxBodyBytes,
+}: {
+  db: Database;
+  events: EventsService;
+  maxBodyBytes: number;
+}): Router {
   const router = Router();
   const json = express.json({ limit: maxBodyBytes, strict: true });
   const auth = requireToken(db);
@@ -18,9 +26,16 @@ export function eventsRouter({ db, events, maxBodyBytes }: { db: Database; event
 
   router.post('/events', auth, writers, requireJson, json, async (req: ApiRequest, res) => {
     const input = parseEventInput(req.body, 'create');
-    const request = { userId: req.user!.id, key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)), fingerprint: requestFingerprint('POST', req.path, req.body) };
-    const answer = await idempotent(db, request, (saved: EventSaveResult) => ({ status: 201, body: saved, location: `/api/events/${saved.id}` }), () =>
-      events.create(input, req.user!.id),
+    const request = {
+      userId: req.user!.id,
+      key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)),
+      fingerprint: requestFingerprint('POST', req.path, req.body),
+    };
+    const answer = await idempotent(
+      db,
+      request,
+      (saved: EventSaveResult) => ({ status: 201, body: saved, location: `/api/events/${saved.id}` }),
+      () => events.create(input, req.user!.id),
     );
     sendStored(res, answer);
   });
@@ -28,8 +43,17 @@ export function eventsRouter({ db, events, maxBodyBytes }: { db: Database; event
   router.put('/events/:id', auth, writers, requireJson, json, async (req: ApiRequest, res) => {
     const id = parseId(req.params.id, 'event');
     const input = parseEventInput(req.body, 'update');
-    const request = { userId: req.user!.id, key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)), fingerprint: requestFingerprint('PUT', req.path, req.body) };
-    const answer = await idempotent(db, request, (saved: EventSaveResult) => ({ status: 200, body: saved }), () => events.update(id, input));
+    const request = {
+      userId: req.user!.id,
+      key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)),
+      fingerprint: requestFingerprint('PUT', req.path, req.body),
+    };
+    const answer = await idempotent(
+      db,
+      request,
+      (saved: EventSaveResult) => ({ status: 200, body: saved }),
+      () => events.update(id, input),
+    );
     sendStored(res, answer);
   });
 
@@ -41,7 +65,8 @@ export function eventsRouter({ db, events, maxBodyBytes }: { db: Database; event
     const limit = boundedInt(req.query.limit, 'limit', 1, 200, 50);
     const offset = boundedInt(req.query.offset, 'offset', 0, 1e9, 0);
     const status = req.query.status;
-    if (status !== undefined && !['draft', 'published', 'hidden'].includes(String(status))) throw new BadRequestError('status must be draft, published or hidden', 'status');
+    if (status !== undefined && !['draft', 'published', 'hidden'].includes(String(status)))
+      throw new BadRequestError('status must be draft, published or hidden', 'status');
     res.json({ events: await events.list({ status: status as 'draft' | undefined, limit, offset }) });
   });
 

@@ -23,7 +23,8 @@ export function requireToken(db: Database): RequestHandler {
 /** After requireToken: the token's user must hold one of `roles`, or 403. */
 export function requireRole(...roles: Role[]): RequestHandler {
   return (req: ApiRequest, _res: Response, next: NextFunction) => {
-    if (!roles.includes(req.user!.role)) throw new ForbiddenError(`this needs the ${roles.join(' or ')} role; the token's user is ${req.user!.role}`);
+    if (!roles.includes(req.user!.role))
+      throw new ForbiddenError(`this needs the ${roles.join(' or ')} role; the token's user is ${req.user!.role}`);
     next();
   };
 }
@@ -36,7 +37,8 @@ export function requireJson(req: Request, _res: Response, next: NextFunction): v
 export function boundedInt(raw: unknown, name: string, min: number, max: number, fallback: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new BadRequestError(`${name} must be an integer from ${min} to ${max}`, name);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new BadRequestError(`${name} must be an integer from ${min} to ${max}`, name);
   return value;
 }
 
@@ -49,6 +51,7 @@ export function sendStored(res: Response, answer: StoredResponse & { replayed: b
 
 /** A path id: a positive integer, or 400 naming it. */
 export function parseId(raw: unknown, what: string): number {
-  if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw)) throw new BadRequestError(`the ${what} id must be a positive integer`, 'id');
+  if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw))
+    throw new BadRequestError(`the ${what} id must be a positive integer`, 'id');
   return Number(raw);
 }

@@ -23,23 +23,33 @@ describe('article input', () => {
   });
 
   it('refuses unknown fields, wrong types and overlong values, naming the field', () => {
-    assert.match(refusal(() => parseArticleInput({ title: 't', body: 'b', extra: 1 }, 'create')).message, /unknown field: extra/);
+    assert.match(
+      refusal(() => parseArticleInput({ title: 't', body: 'b', extra: 1 }, 'create')).message,
+      /unknown field: extra/,
+    );
     assert.equal(refusal(() => parseArticleInput({ title: 5, body: 'b' }, 'create')).field, 'title');
     assert.equal(refusal(() => parseArticleInput({ title: 't'.repeat(301), body: 'b' }, 'create')).field, 'title');
     assert.equal(refusal(() => parseArticleInput({ title: '   ', body: 'b' }, 'create')).field, 'title');
     assert.equal(refusal(() => parseArticleInput({ title: 't', body: 'b', status: 'live' }, 'create')).field, 'status');
     assert.equal(refusal(() => parseArticleInput({ title: 't', body: 'b', slug: 'Bad Slug' }, 'create')).field, 'slug');
-    assert.equal(refusal(() => parseArticleInput({ title: 't', body: 'b', tags: Array(21).fill('x') }, 'create')).field, 'tags');
+    assert.equal(
+      refusal(() => parseArticleInput({ title: 't', body: 'b', tags: Array(21).fill('x') }, 'create')).field,
+      'tags',
+    );
     assert.equal(refusal(() => parseArticleInput([], 'create')).message, 'the request body must be a JSON object');
   });
 
   it('refuses tag names with markup or path characters', () => {
-    for (const bad of ['<script>', 'a/b', '..\\x', 'a"b', 'x?y', 'x#y', '%2e', '']) assert.throws(() => parseTagName(bad), BadRequestError, bad);
+    for (const bad of ['<script>', 'a/b', '..\\x', 'a"b', 'x?y', 'x#y', '%2e', ''])
+      assert.throws(() => parseTagName(bad), BadRequestError, bad);
     assert.equal(parseTagName('  Press   freedom '), 'Press freedom');
   });
 
   it('dedupes tags and keeps valid fields', () => {
-    const input = parseArticleInput({ title: ' Hello ', body: '<p>x</p>', tags: ['A', 'A', 'B'], featured: true, section: 'news' }, 'create');
+    const input = parseArticleInput(
+      { title: ' Hello ', body: '<p>x</p>', tags: ['A', 'A', 'B'], featured: true, section: 'news' },
+      'create',
+    );
     assert.deepEqual(input, { title: 'Hello', body: '<p>x</p>', tags: ['A', 'B'], featured: true, section: 'news' });
   });
 });
@@ -63,7 +73,8 @@ describe('body sanitizing', () => {
       '<p style="background:expression(alert(1))">s</p>',
     ].join('');
     const clean = sanitizeBody(dirty);
-    for (const bad of ['script', 'onerror', 'onclick', 'javascript:', 'iframe', 'svg', 'style', 'expression']) assert.doesNotMatch(clean, new RegExp(bad, 'i'), bad);
+    for (const bad of ['script', 'onerror', 'onclick', 'javascript:', 'iframe', 'svg', 'style', 'expression'])
+      assert.doesNotMatch(clean, new RegExp(bad, 'i'), bad);
     assert.match(clean, /<img src="https:\/\/x\/y.png" \/>/);
     assert.match(clean, /<p>a<\/p>/);
   });

@@ -27,7 +27,16 @@ export const LIMITS = {
 } as const;
 
 const FIELDS: Record<keyof ArticleInput, true> = {
-  title: true, slug: true, summary: true, body: true, section: true, tags: true, status: true, featured: true, leadImage: true, leadImageAlt: true,
+  title: true,
+  slug: true,
+  summary: true,
+  body: true,
+  section: true,
+  tags: true,
+  status: true,
+  featured: true,
+  leadImage: true,
+  leadImageAlt: true,
 };
 
 /** Checks a JSON body for POST (mode 'create': title and body required) or PUT (every field optional). */
@@ -49,7 +58,8 @@ export function parseArticleInput(raw: unknown, mode: 'create' | 'update'): Arti
   }
   if (body.slug !== undefined) {
     const slug = text(body.slug, 'slug', SLUG_MAX);
-    if (!SLUG_PATTERN.test(slug)) throw new BadRequestError('slug must be lowercase letters, digits and single hyphens (e.g. "my-story")', 'slug');
+    if (!SLUG_PATTERN.test(slug))
+      throw new BadRequestError('slug must be lowercase letters, digits and single hyphens (e.g. "my-story")', 'slug');
     input.slug = slug;
   }
   if (body.summary !== undefined) input.summary = text(body.summary, 'summary', LIMITS.summary).trim();
@@ -58,7 +68,8 @@ export function parseArticleInput(raw: unknown, mode: 'create' | 'update'): Arti
     if (body.section === null) input.section = null;
     else {
       const section = text(body.section, 'section', 64);
-      if (!SLUG_PATTERN.test(section)) throw new BadRequestError('section must be a section slug such as "news"', 'section');
+      if (!SLUG_PATTERN.test(section))
+        throw new BadRequestError('section must be a section slug such as "news"', 'section');
       input.section = section;
     }
   }
@@ -86,7 +97,10 @@ export function parseTagName(value: unknown): string {
   const name = text(value, 'tags', LIMITS.tag).trim().replace(/\s+/g, ' ');
   if (name === '') throw new BadRequestError('tag names must not be empty', 'tags');
   if (/[<>/\\"'`&?#%\p{Cc}]/u.test(name)) {
-    throw new BadRequestError(`tag ${JSON.stringify(name)} contains a character tags may not use (< > / \\ " ' \` & ? # %)`, 'tags');
+    throw new BadRequestError(
+      `tag ${JSON.stringify(name)} contains a character tags may not use (< > / \\ " ' \` & ? # %)`,
+      'tags',
+    );
   }
   return name;
 }

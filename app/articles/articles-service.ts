@@ -71,7 +71,6 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
     return row.id as number;
   }
 
-
   async function addOutbox(trx: Knex.Transaction, itemId: number, at: number): Promise<void> {
     await trx('outbox').insert({ topic: 'article', item_id: itemId, created_at: at });
   }
@@ -79,40 +78,42 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
   return {
     async create(input, authorId, options) {
       const at = now();
-      const result = await db.transaction(async (trx) => {
-        let slug: string;
-        if (input.slug !== undefined) {
-          if (await trx('articles').where({ slug: input.slug }).first('id')) {
-            throw new ConflictError(`slug "${input.slug}" is already taken`, 'slug');
+      const result = await db
+        .transaction(async (trx) => {
+          let slug: string;
+          if (input.slug !== undefined) {
+            if (await trx('articles').where({ slug: input.slug }).first('id')) {
+              throw new ConflictError(`slug "${input.slug}" is already taken`, 'slug');
+            }
+            slug = input.slug;
+          } else {
+            slug = await freeSlug(trx, 'articles', slugify(input.title ?? ''), 'article');
           }
-          slug = input.slug;
-        } else {
-          slug = await freeSlug(trx, 'articles', slugify(input.title ?? ''), 'article');
-        }
-        const status = input.status ?? 'draft';
-        const lead = await leadImageChanges(trx, input);
-        const id = await insertId(trx, 'articles', {
-          ...lead,
-          slug,
-          title: input.title,
-          summary: input.summary ?? '',
-          body: sanitizeBody(input.body ?? ''),
-          section_id: (await sectionId(trx, input.section)) ?? null,
-          author_id: authorId,
-          status,
-          featured: input.featured ?? false,
-          published_at: status === 'published' ? at : null,
-          created_at: at,
-          updated_at: at,
-        });
-        if (input.tags) await setTags(trx, ARTICLE_TAGS, id, input.tags);
-        await addOutbox(trx, id, at);
-        await options?.inTransaction?.(trx, id);
-        const saved = { id, slug, url: articlePath(slug) };
-        // The request's idempotency key commits with the save, or not at all.
-        await runSaveHooks(trx, saved);
-        return saved;
-      }).catch(translateUniqueViolation);
+          const status = input.status ?? 'draft';
+          const lead = await leadImageChanges(trx, input);
+          const id = await insertId(trx, 'articles', {
+            ...lead,
+            slug,
+            title: input.title,
+            summary: input.summary ?? '',
+            body: sanitizeBody(input.body ?? ''),
+            section_id: (await sectionId(trx, input.section)) ?? null,
+            author_id: authorId,
+            status,
+            featured: input.featured ?? false,
+            published_at: status === 'published' ? at : null,
+            created_at: at,
+            updated_at: at,
+          });
+          if (input.tags) await setTags(trx, ARTICLE_TAGS, id, input.tags);
+          await addOutbox(trx, id, at);
+          await options?.inTransaction?.(trx, id);
+          const saved = { id, slug, url: articlePath(slug) };
+          // The request's idempotency key commits with the save, or not at all.
+          await runSaveHooks(trx, saved);
+          return saved;
+        })
+        .catch(translateUniqueViolation);
       onSaved?.();
       return result;
     },
@@ -177,7 +178,11 @@ function selectArticles(db: Database | Knex.Transaction) {
 async function withTags(db: Database | Knex.Transaction, rows: Record<string, unknown>[]): Promise<Article[]> {
   const ids = rows.map((r) => r.id as number);
   const tagRows = ids.length
-    ? await db('article_tags').join('tags', 'tags.id', 'article_tags.tag_id').whereIn('article_tags.article_id', ids).select('article_tags.article_id', 'tags.name').orderBy('tags.name')
+    ? await db('article_tags')
+        .join('tags', 'tags.id', 'article_tags.tag_id')
+        .whereIn('article_tags.article_id', ids)
+        .select('article_tags.article_id', 'tags.name')
+        .orderBy('tags.name')
     : [];
   const leads = await leadImagesOf(db, rows);
   return rows.map((r, i) => ({

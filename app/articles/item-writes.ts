@@ -7,13 +7,22 @@ import { BadRequestError, ConflictError } from '../errors';
 import { slugify } from './slug';
 
 /** Inserts a row and returns its auto-increment id on both MariaDB and SQLite. */
-export async function insertId(trx: Knex.Transaction | Database, table: string, row: Record<string, unknown>): Promise<number> {
+export async function insertId(
+  trx: Knex.Transaction | Database,
+  table: string,
+  row: Record<string, unknown>,
+): Promise<number> {
   const [result] = await trx(table).insert(row);
   return Number(typeof result === 'object' && result !== null ? (result as { id: number }).id : result);
 }
 
 /** `base`, or `base-2`, `base-3`… whichever `table` does not use yet. */
-export async function freeSlug(trx: Knex.Transaction, table: 'articles' | 'events', base: string, fallback: string): Promise<string> {
+export async function freeSlug(
+  trx: Knex.Transaction,
+  table: 'articles' | 'events',
+  base: string,
+  fallback: string,
+): Promise<string> {
   const root = base === '' ? fallback : base;
   for (let n = 1; ; n++) {
     const candidate = n === 1 ? root : `${root.slice(0, 110)}-${n}`;
@@ -22,7 +31,12 @@ export async function freeSlug(trx: Knex.Transaction, table: 'articles' | 'event
 }
 
 /** Replaces an item's tags by name, creating tags that do not exist yet. */
-export async function setTags(trx: Knex.Transaction, link: { table: 'article_tags' | 'event_tags'; column: 'article_id' | 'event_id' }, itemId: number, names: string[]): Promise<void> {
+export async function setTags(
+  trx: Knex.Transaction,
+  link: { table: 'article_tags' | 'event_tags'; column: 'article_id' | 'event_id' },
+  itemId: number,
+  names: string[],
+): Promise<void> {
   const ids: number[] = [];
   for (const name of names) {
     const slug = slugify(name, 64);
@@ -30,7 +44,9 @@ export async function setTags(trx: Knex.Transaction, link: { table: 'article_tag
     const existing = await trx('tags').where({ slug }).first('id');
     ids.push(existing ? (existing.id as number) : await insertId(trx, 'tags', { slug, name }));
   }
-  await trx(link.table).where({ [link.column]: itemId }).delete();
+  await trx(link.table)
+    .where({ [link.column]: itemId })
+    .delete();
   const unique = [...new Set(ids)];
   if (unique.length > 0) await trx(link.table).insert(unique.map((tag_id) => ({ [link.column]: itemId, tag_id })));
 }

@@ -6,9 +6,51 @@ import sanitizeHtml from 'sanitize-html';
 
 const options: sanitizeHtml.IOptions = {
   allowedTags: [
-    'p', 'br', 'hr', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'pre', 'code', 'em', 'strong', 'b', 'i', 'u', 's',
-    'sub', 'sup', 'small', 'mark', 'q', 'cite', 'abbr', 'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'a', 'img', 'figure',
-    'figcaption', 'audio', 'video', 'source', 'table', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td', 'caption',
+    'p',
+    'br',
+    'hr',
+    'h2',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'blockquote',
+    'pre',
+    'code',
+    'em',
+    'strong',
+    'b',
+    'i',
+    'u',
+    's',
+    'sub',
+    'sup',
+    'small',
+    'mark',
+    'q',
+    'cite',
+    'abbr',
+    'ul',
+    'ol',
+    'li',
+    'dl',
+    'dt',
+    'dd',
+    'a',
+    'img',
+    'figure',
+    'figcaption',
+    'audio',
+    'video',
+    'source',
+    'table',
+    'thead',
+    'tbody',
+    'tfoot',
+    'tr',
+    'th',
+    'td',
+    'caption',
   ],
   allowedAttributes: {
     a: ['href', 'title', 'rel'],
@@ -21,7 +63,12 @@ const options: sanitizeHtml.IOptions = {
     td: ['colspan', 'rowspan'],
   },
   allowedSchemes: ['http', 'https', 'mailto'],
-  allowedSchemesByTag: { img: ['http', 'https'], audio: ['http', 'https'], video: ['http', 'https'], source: ['http', 'https'] },
+  allowedSchemesByTag: {
+    img: ['http', 'https'],
+    audio: ['http', 'https'],
+    video: ['http', 'https'],
+    source: ['http', 'https'],
+  },
   // A poster is a URL the browser fetches like src: the same scheme rules.
   allowedSchemesAppliedToAttributes: ['href', 'src', 'cite', 'poster'],
   selfClosing: ['img', 'br', 'hr', 'source'],
@@ -48,7 +95,8 @@ const VALUES: Record<string, RegExp> = {
 /** Width and height are pixel counts, a source's type an audio or video format; other values drop the attribute. */
 function media(tagName: string, attribs: sanitizeHtml.Attributes): sanitizeHtml.Tag {
   const kept = { ...attribs };
-  for (const [name, pattern] of Object.entries(VALUES)) if (kept[name] !== undefined && !pattern.test(kept[name].trim())) delete kept[name];
+  for (const [name, pattern] of Object.entries(VALUES))
+    if (kept[name] !== undefined && !pattern.test(kept[name].trim())) delete kept[name];
   return { tagName, attribs: kept };
 }
 

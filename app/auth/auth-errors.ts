@@ -14,7 +14,10 @@ export class CsrfError extends HyperstaticError {
 }
 
 export class TooManyRequestsError extends HyperstaticError {
-  constructor(message: string, readonly retryAfterSeconds: number) {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
     super('HS_RATE_LIMITED', 429, message);
   }
 }

@@ -19,23 +19,53 @@ export interface LimitVerdict {
   reason?: 'account' | 'address';
 }
 
-export async function checkLoginAllowed(db: Database, account: string, address: string, limits: LoginLimits, now = Date.now()): Promise<LimitVerdict> {
+export async function checkLoginAllowed(
+  db: Database,
+  account: string,
+  address: string,
+  limits: LoginLimits,
+  now = Date.now(),
+): Promise<LimitVerdict> {
   const since = now - limits.windowMs;
   for (const [column, value, max, reason] of [
     ['account', account.toLowerCase().slice(0, 64), limits.perAccount, 'account'],
     ['address', address.slice(0, 64), limits.perAddress, 'address'],
   ] as const) {
-    const rows = await db('login_attempts').where(column, value).where('succeeded', false).where('at', '>', since).orderBy('at', 'desc').limit(max).select('at');
+    const rows = await db('login_attempts')
+      .where(column, value)
+      .where('succeeded', false)
+      .where('at', '>', since)
+      .orderBy('at', 'desc')
+      .limit(max)
+      .select('at');
     if (rows.length >= max) {
       const oldest = Number(rows[rows.length - 1].at);
-      return { allowed: false, reason, retryAfterSeconds: Math.max(1, Math.ceil((oldest + limits.windowMs - now) / 1000)) };
+      return {
+        allowed: false,
+        reason,
+        retryAfterSeconds: Math.max(1, Math.ceil((oldest + limits.windowMs - now) / 1000)),
+      };
     }
   }
   return { allowed: true, retryAfterSeconds: 0 };
 }
 
-export async function recordLoginAttempt(db: Database, account: string, address: string, succeeded: boolean, now = Date.now()): Promise<void> {
-  await db('login_attempts').insert({ account: account.toLowerCase().slice(0, 64), address: address.slice(0, 64), succeeded, at: now });
+export async function recordLoginAttempt(
+  db: Database,
+  account: string,
+  address: string,
+  succeeded: boolean,
+  now = Date.now(),
+): Promise<void> {
+  await db('login_attempts').insert({
+    account: account.toLowerCase().slice(0, 64),
+    address: address.slice(0, 64),
+    succeeded,
+    at: now,
+  });
   // Keep the table small: attempts older than a day matter to nobody.
-  if (Math.random() < 0.01) await db('login_attempts').where('at', '<', now - 86400_000).delete();
+  if (Math.random() < 0.01)
+    await db('login_attempts')
+      .where('at', '<', now - 86400_000)
+      .delete();
 }

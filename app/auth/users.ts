@@ -17,12 +17,25 @@ export interface User {
 
 const USER_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
 
-export async function createUser(db: Database, name: string, role: Role, password: string | null, now = Date.now()): Promise<User> {
-  if (!USER_NAME.test(name)) throw new BadRequestError('user names are 1-64 letters, digits, dots, hyphens or underscores', 'name');
+export async function createUser(
+  db: Database,
+  name: string,
+  role: Role,
+  password: string | null,
+  now = Date.now(),
+): Promise<User> {
+  if (!USER_NAME.test(name))
+    throw new BadRequestError('user names are 1-64 letters, digits, dots, hyphens or underscores', 'name');
   if (!ROLES.includes(role)) throw new BadRequestError(`role must be one of ${ROLES.join(', ')}`, 'role');
-  if (password !== null && password.length < 10) throw new BadRequestError('passwords must have at least 10 characters', 'password');
+  if (password !== null && password.length < 10)
+    throw new BadRequestError('passwords must have at least 10 characters', 'password');
   if (await db('users').where({ name }).first('id')) throw new ConflictError(`user "${name}" already exists`, 'name');
-  const id = await insertId(db, 'users', { name, role, password_hash: password === null ? null : await hashPassword(password), created_at: now });
+  const id = await insertId(db, 'users', {
+    name,
+    role,
+    password_hash: password === null ? null : await hashPassword(password),
+    created_at: now,
+  });
   return { id, name, role };
 }
 
@@ -59,16 +72,29 @@ export interface UserSummary extends User {
 
 export async function listUsers(db: Database): Promise<UserSummary[]> {
   const rows = await db('users').orderBy('name').select('id', 'name', 'role', 'created_at', 'password_hash');
-  const counts: { user_id: number; n: number | string }[] = await db('api_tokens').whereNull('revoked_at').groupBy('user_id').select('user_id').count({ n: '*' });
+  const counts: { user_id: number; n: number | string }[] = await db('api_tokens')
+    .whereNull('revoked_at')
+    .groupBy('user_id')
+    .select('user_id')
+    .count({ n: '*' });
   const byUser = new Map(counts.map((c) => [Number(c.user_id), Number(c.n)]));
-  return rows.map((r) => ({ id: r.id, name: r.name, role: r.role as Role, createdAt: Number(r.created_at), hasPassword: r.password_hash != null, tokens: byUser.get(r.id) ?? 0 }));
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    role: r.role as Role,
+    createdAt: Number(r.created_at),
+    hasPassword: r.password_hash != null,
+    tokens: byUser.get(r.id) ?? 0,
+  }));
 }
 
 export async function setPassword(db: Database, name: string, password: string): Promise<User> {
   if (password.length < 10) throw new BadRequestError('passwords must have at least 10 characters', 'password');
   if (password.length > 1000) throw new BadRequestError('passwords are at most 1000 characters', 'password');
   const user = await findUser(db, name);
-  await db('users').where({ id: user.id }).update({ password_hash: await hashPassword(password) });
+  await db('users')
+    .where({ id: user.id })
+    .update({ password_hash: await hashPassword(password) });
   // A reset password ends every open session of that user.
   await db('sessions').where({ user_id: user.id }).delete();
   return user;
@@ -83,7 +109,9 @@ export async function setRole(db: Database, name: string, role: Role): Promise<U
 
 /** The user a name and password identify, or undefined. Unknown names cost a hash too (no timing oracle). */
 export async function authenticatePassword(db: Database, name: string, password: string): Promise<User | undefined> {
-  const row = USER_NAME.test(name) ? await db('users').where({ name }).first('id', 'name', 'role', 'password_hash') : undefined;
+  const row = USER_NAME.test(name)
+    ? await db('users').where({ name }).first('id', 'name', 'role', 'password_hash')
+    : undefined;
   const stored = (row?.password_hash as string | null | undefined) ?? DUMMY_HASH;
   const ok = await verifyPassword(password.slice(0, 1000), stored);
   if (!row || !row.password_hash || !ok) return undefined;
@@ -102,11 +130,18 @@ export interface TokenSummary {
 }
 
 export async function listTokens(db: Database, userName?: string): Promise<TokenSummary[]> {
-  const query = db('api_tokens').join('users', 'users.id', 'api_tokens.user_id').orderBy('api_tokens.id').select('api_tokens.*', 'users.name as user_name');
+  const query = db('api_tokens')
+    .join('users', 'users.id', 'api_tokens.user_id')
+    .orderBy('api_tokens.id')
+    .select('api_tokens.*', 'users.name as user_name');
   if (userName) query.where('users.name', userName);
   return (await query).map((r) => ({
-    id: r.id, user: r.user_name, label: r.label, createdAt: Number(r.created_at),
-    lastUsedAt: r.last_used_at == null ? null : Number(r.last_used_at), revokedAt: r.revoked_at == null ? null : Number(r.revoked_at),
+    id: r.id,
+    user: r.user_name,
+    label: r.label,
+    createdAt: Number(r.created_at),
+    lastUsedAt: r.last_used_at == null ? null : Number(r.last_used_at),
+    revokedAt: r.revoked_at == null ? null : Number(r.revoked_at),
   }));
 }
 

@@ -13,7 +13,10 @@ export type GtidPosition = ReadonlyMap<number, Gtid>;
 
 export function parseGtidPosition(raw: string | null | undefined): GtidPosition {
   const out = new Map<number, Gtid>();
-  for (const part of String(raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of String(raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const match = /^(\d+)-(\d+)-(\d+)$/.exec(part);
     if (!match) throw new Error(`not a MariaDB GTID: ${JSON.stringify(part)}`);
     const gtid = { domain: Number(match[1]), server: Number(match[2]), seq: Number(match[3]) };
@@ -53,7 +56,8 @@ export function gtidConflicts(a: GtidPosition, b: GtidPosition): string[] {
   const out: string[] = [];
   for (const [domain, ga] of a) {
     const gb = b.get(domain);
-    if (gb && ga.seq === gb.seq && ga.server !== gb.server) out.push(`domain ${domain}: ${ga.domain}-${ga.server}-${ga.seq} vs ${gb.domain}-${gb.server}-${gb.seq}`);
+    if (gb && ga.seq === gb.seq && ga.server !== gb.server)
+      out.push(`domain ${domain}: ${ga.domain}-${ga.server}-${ga.seq} vs ${gb.domain}-${gb.server}-${gb.seq}`);
   }
   return out;
 }

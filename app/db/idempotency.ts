@@ -22,14 +22,22 @@ export interface StoredResponse {
 
 export class IdempotencyMismatchError extends HyperstaticError {
   constructor() {
-    super('HS_IDEMPOTENCY_MISMATCH', 422, `this ${IDEMPOTENCY_HEADER} was already used for a different request; use a new key for a new save`);
+    super(
+      'HS_IDEMPOTENCY_MISMATCH',
+      422,
+      `this ${IDEMPOTENCY_HEADER} was already used for a different request; use a new key for a new save`,
+    );
   }
 }
 
 /** The header's value, validated; undefined when the client sent none. */
 export function idempotencyKeyFrom(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
-  if (!KEY.test(header)) throw new BadRequestError(`${IDEMPOTENCY_HEADER} must be 1 to 100 printable ASCII characters without spaces`, IDEMPOTENCY_HEADER);
+  if (!KEY.test(header))
+    throw new BadRequestError(
+      `${IDEMPOTENCY_HEADER} must be 1 to 100 printable ASCII characters without spaces`,
+      IDEMPOTENCY_HEADER,
+    );
   return header;
 }
 
@@ -43,7 +51,9 @@ export function scopedKey(key: string | undefined, scope: string): string | unde
 }
 
 export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(body ?? null)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method} ${path}\n${JSON.stringify(body ?? null)}`)
+    .digest('hex');
 }
 
 export interface IdempotentRequest {
@@ -52,8 +62,14 @@ export interface IdempotentRequest {
   fingerprint: string;
 }
 
-async function stored(db: Database | Knex.Transaction, request: IdempotentRequest, key: string): Promise<StoredResponse | undefined> {
-  const row = await db('idempotency_keys').where({ user_id: request.userId, idem_key: key }).first('request_hash', 'status', 'response');
+async function stored(
+  db: Database | Knex.Transaction,
+  request: IdempotentRequest,
+  key: string,
+): Promise<StoredResponse | undefined> {
+  const row = await db('idempotency_keys')
+    .where({ user_id: request.userId, idem_key: key })
+    .first('request_hash', 'status', 'response');
   if (!row) return undefined;
   if (row.request_hash !== request.fingerprint) throw new IdempotencyMismatchError();
   const parsed = JSON.parse(String(row.response)) as { body: unknown; location?: string };
@@ -119,5 +135,7 @@ export async function idempotent<T>(
 
 /** Deletes keys older than the TTL; returns how many. */
 export async function expireIdempotencyKeys(db: Database, now: () => number = Date.now): Promise<number> {
-  return db('idempotency_keys').where('created_at', '<', now() - IDEMPOTENCY_TTL_MS).delete();
+  return db('idempotency_keys')
+    .where('created_at', '<', now() - IDEMPOTENCY_TTL_MS)
+    .delete();
 }

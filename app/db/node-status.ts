@@ -42,8 +42,16 @@ export interface AdminCredentials {
 
 export type AdminConnection = mysql.Connection;
 
-export async function adminConnect(node: NodeSpec, admin: AdminCredentials, timeoutMs = 2000): Promise<AdminConnection> {
-  const conn = await mysql.createConnection({ uri: withCredentials(node.url, admin.user, admin.password), connectTimeout: timeoutMs, multipleStatements: false });
+export async function adminConnect(
+  node: NodeSpec,
+  admin: AdminCredentials,
+  timeoutMs = 2000,
+): Promise<AdminConnection> {
+  const conn = await mysql.createConnection({
+    uri: withCredentials(node.url, admin.user, admin.password),
+    connectTimeout: timeoutMs,
+    multipleStatements: false,
+  });
   conn.on('error', () => undefined);
   return conn;
 }
@@ -60,7 +68,12 @@ export async function readTopologyRecord(query: (sql: string) => Promise<any[]>)
   try {
     const [row] = await query('SELECT primary_node, epoch, promoted_at_gtid, updated_at FROM db_topology WHERE id = 1');
     if (!row) return undefined;
-    return { primary: String(row.primary_node), epoch: Number(row.epoch), promotedAtGtid: String(row.promoted_at_gtid ?? ''), updatedAt: Number(row.updated_at) };
+    return {
+      primary: String(row.primary_node),
+      epoch: Number(row.epoch),
+      promotedAtGtid: String(row.promoted_at_gtid ?? ''),
+      updatedAt: Number(row.updated_at),
+    };
   } catch (error) {
     if ((error as { code?: string }).code === 'ER_NO_SUCH_TABLE') return undefined;
     throw error;
@@ -74,13 +87,26 @@ export async function probeNode(node: NodeSpec, admin: AdminCredentials, timeout
   try {
     conn = await adminConnect(node, admin, timeoutMs);
     const c = conn;
-    const [vars] = await rows(c, 'SELECT @@GLOBAL.server_id AS server_id, @@GLOBAL.read_only AS ro, @@GLOBAL.gtid_current_pos AS cur, @@GLOBAL.gtid_binlog_pos AS bin');
+    const [vars] = await rows(
+      c,
+      'SELECT @@GLOBAL.server_id AS server_id, @@GLOBAL.read_only AS ro, @@GLOBAL.gtid_current_pos AS cur, @@GLOBAL.gtid_binlog_pos AS bin',
+    );
     const [slave] = await rows(c, 'SHOW SLAVE STATUS');
     const semi = Object.fromEntries(
-      (await rows(c, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients')")).map((r) => [r.Variable_name, r.Value]),
+      (
+        await rows(
+          c,
+          "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients')",
+        )
+      ).map((r) => [r.Variable_name, r.Value]),
     );
     const semiVars = Object.fromEntries(
-      (await rows(c, "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('rpl_semi_sync_master_enabled', 'rpl_semi_sync_slave_enabled')")).map((r) => [r.Variable_name, r.Value]),
+      (
+        await rows(
+          c,
+          "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('rpl_semi_sync_master_enabled', 'rpl_semi_sync_slave_enabled')",
+        )
+      ).map((r) => [r.Variable_name, r.Value]),
     );
     let epoch: number | undefined;
     try {
@@ -124,6 +150,10 @@ export async function probeNode(node: NodeSpec, admin: AdminCredentials, timeout
   }
 }
 
-export function probeAll(nodes: readonly NodeSpec[], admin: AdminCredentials, timeoutMs?: number): Promise<NodeStatus[]> {
+export function probeAll(
+  nodes: readonly NodeSpec[],
+  admin: AdminCredentials,
+  timeoutMs?: number,
+): Promise<NodeStatus[]> {
   return Promise.all(nodes.map((n) => probeNode(n, admin, timeoutMs)));
 }

@@ -15,7 +15,10 @@ export interface ClusterAccess {
 }
 
 export class PromotionRefusedError extends HyperstaticError {
-  constructor(message: string, readonly problems: string[]) {
+  constructor(
+    message: string,
+    readonly problems: string[],
+  ) {
     super('HS_PROMOTION_REFUSED', 409, message);
   }
 }
@@ -42,7 +45,11 @@ function spec(access: ClusterAccess, name: string): NodeSpec {
   return node;
 }
 
-async function withAdmin<T>(access: ClusterAccess, name: string, fn: (conn: AdminConnection) => Promise<T>): Promise<T> {
+async function withAdmin<T>(
+  access: ClusterAccess,
+  name: string,
+  fn: (conn: AdminConnection) => Promise<T>,
+): Promise<T> {
   const conn = await adminConnect(spec(access, name), access.admin);
   try {
     return await fn(conn);
@@ -97,7 +104,12 @@ async function gtidWait(conn: AdminConnection, position: string, timeoutMs: numb
   return Number(r.result) === 0;
 }
 
-async function replicateFrom(conn: AdminConnection, source: NodeSpec, access: ClusterAccess, usePos: 'slave_pos' | 'current_pos'): Promise<void> {
+async function replicateFrom(
+  conn: AdminConnection,
+  source: NodeSpec,
+  access: ClusterAccess,
+  usePos: 'slave_pos' | 'current_pos',
+): Promise<void> {
   const { host, port } = hostPort(source.url);
   await rows(conn, 'STOP SLAVE');
   await rows(
@@ -119,10 +131,17 @@ async function waitForSemiSyncClient(conn: AdminConnection, timeoutMs: number): 
 }
 
 function refuse(what: string, problems: string[]): never {
-  throw new PromotionRefusedError(`${what} refused (nothing was changed):\n${problems.map((p) => `  - ${p}`).join('\n')}\nUse --force only if you accept what is named above.`, problems);
+  throw new PromotionRefusedError(
+    `${what} refused (nothing was changed):\n${problems.map((p) => `  - ${p}`).join('\n')}\nUse --force only if you accept what is named above.`,
+    problems,
+  );
 }
 
-export async function promote(access: ClusterAccess, candidateName: string, options: PromoteOptions = {}): Promise<PromoteResult> {
+export async function promote(
+  access: ClusterAccess,
+  candidateName: string,
+  options: PromoteOptions = {},
+): Promise<PromoteResult> {
   const started = Date.now();
   const timeline: Record<string, number> = {};
   const mark = (step: string) => {
@@ -135,17 +154,21 @@ export async function promote(access: ClusterAccess, candidateName: string, opti
   // replicas, so its position is at least what any of them holds and a
   // replica can only look ahead of it by real divergence.
   const primaryIndex = statuses.findIndex((s) => s.name === currentPrimary(access.nodes, statuses).name);
-  if (primaryIndex >= 0 && statuses[primaryIndex].reachable) statuses[primaryIndex] = await probeNode(spec(access, statuses[primaryIndex].name), access.admin);
+  if (primaryIndex >= 0 && statuses[primaryIndex].reachable)
+    statuses[primaryIndex] = await probeNode(spec(access, statuses[primaryIndex].name), access.admin);
   const plan = planPromotion(access.nodes, statuses, candidateName);
   const status = new Map(statuses.map((s) => [s.name, s]));
   mark('checked');
   if (options.dryRun) return { plan, executed: false, durationMs: Date.now() - started, timeline };
   // An unknown, unreachable or current-primary candidate cannot be forced.
-  if (!status.get(candidateName)?.reachable || candidateName === plan.oldPrimary) refuse(`promoting ${candidateName}`, plan.problems);
+  if (!status.get(candidateName)?.reachable || candidateName === plan.oldPrimary)
+    refuse(`promoting ${candidateName}`, plan.problems);
   if (plan.problems.length > 0 && !options.force) refuse(`promoting ${candidateName}`, plan.problems);
 
   const candidate = await adminConnect(spec(access, candidateName), access.admin);
-  const old = plan.oldPrimaryReachable ? await adminConnect(spec(access, plan.oldPrimary), access.admin).catch(() => undefined) : undefined;
+  const old = plan.oldPrimaryReachable
+    ? await adminConnect(spec(access, plan.oldPrimary), access.admin).catch(() => undefined)
+    : undefined;
   try {
     if (old) {
       const killed = await fence(old, spec(access, plan.oldPrimary), access);
@@ -154,14 +177,18 @@ export async function promote(access: ClusterAccess, candidateName: string, opti
       const [{ pos }] = await rows(old, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos');
       if (!(await gtidWait(candidate, String(pos), catchUp))) {
         await rows(old, 'SET GLOBAL read_only = 0').catch(() => undefined);
-        refuse(`promoting ${candidateName}`, [`${candidateName} did not apply ${plan.oldPrimary}'s ${pos} within ${catchUp} ms; ${plan.oldPrimary} is writable again`]);
+        refuse(`promoting ${candidateName}`, [
+          `${candidateName} did not apply ${plan.oldPrimary}'s ${pos} within ${catchUp} ms; ${plan.oldPrimary} is writable again`,
+        ]);
       }
       log(`${candidateName} has applied everything ${plan.oldPrimary} wrote (${pos})`);
     } else {
       const [slave] = await rows(candidate, 'SHOW SLAVE STATUS');
       const received = String(slave?.Gtid_IO_Pos ?? '');
       if (!(await gtidWait(candidate, received, catchUp)) && !options.force) {
-        refuse(`promoting ${candidateName}`, [`${candidateName} did not apply what it received (${received}) within ${catchUp} ms`]);
+        refuse(`promoting ${candidateName}`, [
+          `${candidateName} did not apply what it received (${received}) within ${catchUp} ms`,
+        ]);
       }
       log(`${candidateName} has applied everything it received (${received || 'nothing'})`);
     }
@@ -185,7 +212,9 @@ export async function promote(access: ClusterAccess, candidateName: string, opti
     mark('recorded');
     log(`${candidateName} is primary at epoch ${plan.newEpoch} (took over at ${cur})`);
 
-    const semiSync = Boolean(status.get(candidateName)?.semiSync?.replicaEnabled || status.get(plan.oldPrimary)?.semiSync?.sourceEnabled);
+    const semiSync = Boolean(
+      status.get(candidateName)?.semiSync?.replicaEnabled || status.get(plan.oldPrimary)?.semiSync?.sourceEnabled,
+    );
     // On before the replicas connect, so their dump threads start semi-sync
     // (the record above is already written, so nothing waits on it).
     if (semiSync && plan.repoint.length > 0) {
@@ -201,18 +230,33 @@ export async function promote(access: ClusterAccess, candidateName: string, opti
             await rows(conn, 'SET GLOBAL rpl_semi_sync_slave_enabled = ON').catch(() => undefined);
           }
           // A former primary's own binlog is ahead of its (stale) slave position.
-          await replicateFrom(conn, spec(access, candidateName), access, name === plan.oldPrimary ? 'current_pos' : 'slave_pos');
+          await replicateFrom(
+            conn,
+            spec(access, candidateName),
+            access,
+            name === plan.oldPrimary ? 'current_pos' : 'slave_pos',
+          );
         }),
       ),
     );
     mark('repointed');
-    repointed.forEach((r, i) => log(r.status === 'fulfilled' ? `${plan.repoint[i]} now replicates from ${candidateName}` : `could not repoint ${plan.repoint[i]}: ${(r.reason as Error).message}`));
+    repointed.forEach((r, i) =>
+      log(
+        r.status === 'fulfilled'
+          ? `${plan.repoint[i]} now replicates from ${candidateName}`
+          : `could not repoint ${plan.repoint[i]}: ${(r.reason as Error).message}`,
+      ),
+    );
 
     if (semiSync) {
       if (repointed.some((r) => r.status === 'fulfilled')) {
         // Opening before a replica acknowledges would only make the first
         // commits wait out rpl_semi_sync_master_timeout instead.
-        log((await waitForSemiSyncClient(candidate, 10_000)) ? 'semi-sync (AFTER_SYNC) is on with at least one replica acknowledging' : 'semi-sync is on but no replica acknowledges yet: commits wait rpl_semi_sync_master_timeout');
+        log(
+          (await waitForSemiSyncClient(candidate, 10_000))
+            ? 'semi-sync (AFTER_SYNC) is on with at least one replica acknowledging'
+            : 'semi-sync is on but no replica acknowledges yet: commits wait rpl_semi_sync_master_timeout',
+        );
         mark('semiSync');
       } else {
         await rows(candidate, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF');
@@ -234,12 +278,20 @@ export interface RejoinResult {
   executed: boolean;
 }
 
-export async function rejoin(access: ClusterAccess, nodeName: string, options: { force?: boolean; timeoutMs?: number; log?: (line: string) => void } = {}): Promise<RejoinResult> {
+export async function rejoin(
+  access: ClusterAccess,
+  nodeName: string,
+  options: { force?: boolean; timeoutMs?: number; log?: (line: string) => void } = {},
+): Promise<RejoinResult> {
   const log = options.log ?? (() => undefined);
   const statuses = await probeAll(access.nodes, access.admin);
   const plan = planRejoin(access.nodes, statuses, nodeName);
   const reachable = (name: string) => statuses.find((s) => s.name === name)?.reachable;
-  if (plan.problems.length > 0 && (!options.force || !reachable(nodeName) || !reachable(plan.primary) || nodeName === plan.primary)) refuse(`rejoining ${nodeName}`, plan.problems);
+  if (
+    plan.problems.length > 0 &&
+    (!options.force || !reachable(nodeName) || !reachable(plan.primary) || nodeName === plan.primary)
+  )
+    refuse(`rejoining ${nodeName}`, plan.problems);
   const semiSync = Boolean(statuses.find((s) => s.name === plan.primary)?.semiSync?.sourceEnabled);
   await withAdmin(access, nodeName, async (conn) => {
     const killed = await fence(conn, spec(access, nodeName), access);
@@ -250,7 +302,10 @@ export async function rejoin(access: ClusterAccess, nodeName: string, options: {
     const [{ pos }] = await withAdmin(access, plan.primary, (p) => rows(p, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos'));
     if (!(await gtidWait(conn, String(pos), options.timeoutMs ?? 30_000))) {
       const [slave] = await rows(conn, 'SHOW SLAVE STATUS');
-      throw new PromotionRefusedError(`${nodeName} replicates from ${plan.primary} but has not caught up: ${slave?.Last_IO_Error || slave?.Last_SQL_Error || 'still applying'}`, []);
+      throw new PromotionRefusedError(
+        `${nodeName} replicates from ${plan.primary} but has not caught up: ${slave?.Last_IO_Error || slave?.Last_SQL_Error || 'still applying'}`,
+        [],
+      );
     }
     log(`${nodeName} replicates from ${plan.primary} and has caught up (${pos})`);
   });
@@ -275,9 +330,14 @@ export async function setupReplica(access: ClusterAccess, options: SetupReplicaO
   const source = options.source ?? plan.primary;
   const hard = plan.problems.filter((p) => !p.startsWith('GTID history diverged'));
   if (hard.length > 0) refuse(`setting up ${options.node} as a replica`, hard);
-  if (options.source && !access.nodes.some((n) => n.name === source)) refuse(`setting up ${options.node} as a replica`, [`unknown source node "${source}"`]);
+  if (options.source && !access.nodes.some((n) => n.name === source))
+    refuse(`setting up ${options.node} as a replica`, [`unknown source node "${source}"`]);
   await withAdmin(access, source, async (conn) => {
-    await rows(conn, 'CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [access.replication.user, '%', access.replication.password]);
+    await rows(conn, 'CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [
+      access.replication.user,
+      '%',
+      access.replication.password,
+    ]);
     await rows(conn, 'GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO ?@?', [access.replication.user, '%']);
   });
   await withAdmin(access, options.node, async (conn) => {
@@ -291,7 +351,11 @@ export async function setupReplica(access: ClusterAccess, options: SetupReplicaO
       const [s] = await rows(conn, 'SHOW SLAVE STATUS');
       if (s?.Slave_IO_Running === 'Yes' && s?.Slave_SQL_Running === 'Yes') break;
       if (s?.Last_IO_Error || s?.Last_SQL_Error || Date.now() > deadline) {
-        throw new HyperstaticError('HS_REPLICA_SETUP_FAILED', 500, `${options.node} does not replicate from ${source}: IO=${s?.Slave_IO_Running} SQL=${s?.Slave_SQL_Running} ${s?.Last_IO_Error || s?.Last_SQL_Error || ''}`);
+        throw new HyperstaticError(
+          'HS_REPLICA_SETUP_FAILED',
+          500,
+          `${options.node} does not replicate from ${source}: IO=${s?.Slave_IO_Running} SQL=${s?.Slave_SQL_Running} ${s?.Last_IO_Error || s?.Last_SQL_Error || ''}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -303,7 +367,9 @@ export async function setupReplica(access: ClusterAccess, options: SetupReplicaO
       await rows(conn, 'SET GLOBAL rpl_semi_sync_master_enabled = ON');
       if (!(await waitForSemiSyncClient(conn, 5000))) log('WARNING: semi-sync is on but no replica acknowledges yet');
     });
-    log(`semi-sync AFTER_SYNC on ${source}; persist it in my.cnf (rpl_semi_sync_master_enabled=ON, rpl_semi_sync_master_wait_point=AFTER_SYNC on the primary, rpl_semi_sync_slave_enabled=ON everywhere)`);
+    log(
+      `semi-sync AFTER_SYNC on ${source}; persist it in my.cnf (rpl_semi_sync_master_enabled=ON, rpl_semi_sync_master_wait_point=AFTER_SYNC on the primary, rpl_semi_sync_slave_enabled=ON everywhere)`,
+    );
   }
   return probeAll(access.nodes, access.admin);
 }

@@ -6,10 +6,24 @@ import type { NodeStatus } from './node-status';
 import { planPromotion, planRejoin } from './promotion-plan';
 import type { NodeSpec } from './topology';
 
-const nodes: NodeSpec[] = ['db1', 'db2', 'db3'].map((name, i) => ({ name, url: `mysql://app:pw@10.0.0.${i + 1}:3306/hs` }));
+const nodes: NodeSpec[] = ['db1', 'db2', 'db3'].map((name, i) => ({
+  name,
+  url: `mysql://app:pw@10.0.0.${i + 1}:3306/hs`,
+}));
 
 function primary(gtid: string, extra: Partial<NodeStatus> = {}): NodeStatus {
-  return { name: 'db1', host: '10.0.0.1', port: 3306, reachable: true, serverId: 1, readOnly: false, currentGtid: gtid, binlogGtid: gtid, epoch: 1, ...extra };
+  return {
+    name: 'db1',
+    host: '10.0.0.1',
+    port: 3306,
+    reachable: true,
+    serverId: 1,
+    readOnly: false,
+    currentGtid: gtid,
+    binlogGtid: gtid,
+    epoch: 1,
+    ...extra,
+  };
 }
 
 function replica(name: string, applied: string, received = applied, extra: Partial<NodeStatus> = {}): NodeStatus {
@@ -22,13 +36,27 @@ function replica(name: string, applied: string, received = applied, extra: Parti
     readOnly: true,
     currentGtid: applied,
     binlogGtid: applied,
-    replica: { sourceHost: '10.0.0.1', sourcePort: 3306, ioRunning: true, sqlRunning: true, secondsBehind: 0, lastError: '', receivedGtid: received },
+    replica: {
+      sourceHost: '10.0.0.1',
+      sourcePort: 3306,
+      ioRunning: true,
+      sqlRunning: true,
+      secondsBehind: 0,
+      lastError: '',
+      receivedGtid: received,
+    },
     epoch: 1,
     ...extra,
   };
 }
 
-const dead = (name: string): NodeStatus => ({ name, host: '10.0.0.1', port: 3306, reachable: false, error: 'connect ECONNREFUSED' });
+const dead = (name: string): NodeStatus => ({
+  name,
+  host: '10.0.0.1',
+  port: 3306,
+  reachable: false,
+  error: 'connect ECONNREFUSED',
+});
 
 describe('GTID positions', () => {
   test('containment is per domain and by sequence number', () => {
@@ -63,10 +91,18 @@ describe('planning a promotion', () => {
   });
 
   test('with the primary dead, refuses a replica another replica is ahead of, and names the better one', () => {
-    const plan = planPromotion(nodes, [dead('db1'), replica('db2', '0-1-97', '0-1-98'), replica('db3', '0-1-100')], 'db2');
+    const plan = planPromotion(
+      nodes,
+      [dead('db1'), replica('db2', '0-1-97', '0-1-98'), replica('db3', '0-1-100')],
+      'db2',
+    );
     assert.equal(plan.problems.length, 1);
     assert.match(plan.problems[0], /db2 is behind db3.*promote db3 instead/);
-    assert.deepEqual(planPromotion(nodes, [dead('db1'), replica('db2', '0-1-97', '0-1-98'), replica('db3', '0-1-100')], 'db3').problems, []);
+    assert.deepEqual(
+      planPromotion(nodes, [dead('db1'), replica('db2', '0-1-97', '0-1-98'), replica('db3', '0-1-100')], 'db3')
+        .problems,
+      [],
+    );
   });
 
   test('with the primary dead, warns that it could not be fenced', () => {
@@ -80,23 +116,42 @@ describe('planning a promotion', () => {
     stuck.replica!.sqlRunning = false;
     stuck.replica!.lastError = 'Duplicate entry';
     const plan = planPromotion(nodes, [dead('db1'), stuck, replica('db3', '0-1-90')], 'db2');
-    assert.match(plan.problems.join('\n'), /db2 is behind: it received 0-1-100 but applied only 0-1-90.*Duplicate entry/);
+    assert.match(
+      plan.problems.join('\n'),
+      /db2 is behind: it received 0-1-100 but applied only 0-1-90.*Duplicate entry/,
+    );
   });
 
   test('refuses a replica holding transactions the live primary never wrote (diverged history)', () => {
-    const plan = planPromotion(nodes, [primary('0-1-100'), replica('db2', '0-2-101'), replica('db3', '0-1-100')], 'db2');
+    const plan = planPromotion(
+      nodes,
+      [primary('0-1-100'), replica('db2', '0-2-101'), replica('db3', '0-1-100')],
+      'db2',
+    );
     assert.match(plan.problems.join('\n'), /GTID history diverged/);
   });
 
   test('refuses when a second node is writable', () => {
-    const plan = planPromotion(nodes, [primary('0-1-100'), replica('db2', '0-1-100'), replica('db3', '0-1-100', '0-1-100', { readOnly: false })], 'db2');
+    const plan = planPromotion(
+      nodes,
+      [primary('0-1-100'), replica('db2', '0-1-100'), replica('db3', '0-1-100', '0-1-100', { readOnly: false })],
+      'db2',
+    );
     assert.match(plan.problems.join('\n'), /two writable nodes: db1 and db3/);
   });
 
   test('the highest epoch among the topology records names the primary', () => {
     const record = { primary: 'db2', epoch: 5, promotedAtGtid: '0-1-100', updatedAt: 0 };
     const stale = { primary: 'db1', epoch: 4, promotedAtGtid: '', updatedAt: 0 };
-    const plan = planPromotion(nodes, [primary('0-1-100', { topology: stale }), replica('db2', '0-2-120', '0-2-120', { readOnly: false, replica: undefined, topology: record }), replica('db3', '0-2-120', '0-2-120', { topology: record })], 'db3');
+    const plan = planPromotion(
+      nodes,
+      [
+        primary('0-1-100', { topology: stale }),
+        replica('db2', '0-2-120', '0-2-120', { readOnly: false, replica: undefined, topology: record }),
+        replica('db3', '0-2-120', '0-2-120', { topology: record }),
+      ],
+      'db3',
+    );
     assert.equal(plan.oldPrimary, 'db2');
     assert.equal(plan.newEpoch, 6);
   });

@@ -39,13 +39,20 @@ export function heldGtid(status: NodeStatus): GtidPosition {
   return merged;
 }
 
-export function currentPrimary(nodes: readonly NodeSpec[], statuses: readonly NodeStatus[]): { name: string; epoch: number } {
+export function currentPrimary(
+  nodes: readonly NodeSpec[],
+  statuses: readonly NodeStatus[],
+): { name: string; epoch: number } {
   const record = authoritativeRecord(statuses.map((s) => s.topology));
   const epoch = Math.max(0, ...statuses.map((s) => Math.max(s.epoch ?? 0, s.topology?.epoch ?? 0)));
   return { name: record?.primary ?? nodes[0].name, epoch };
 }
 
-export function planPromotion(nodes: readonly NodeSpec[], statuses: readonly NodeStatus[], candidateName: string): PromotionPlan {
+export function planPromotion(
+  nodes: readonly NodeSpec[],
+  statuses: readonly NodeStatus[],
+  candidateName: string,
+): PromotionPlan {
   const problems: string[] = [];
   const warnings: string[] = [];
   const byName = new Map(statuses.map((s) => [s.name, s]));
@@ -74,11 +81,15 @@ export function planPromotion(nodes: readonly NodeSpec[], statuses: readonly Nod
     return plan;
   }
   if (!candidate.reachable) {
-    problems.push(`${candidateName} is unreachable (${candidate.error ?? 'no answer'}); a node that cannot be checked cannot be promoted`);
+    problems.push(
+      `${candidateName} is unreachable (${candidate.error ?? 'no answer'}); a node that cannot be checked cannot be promoted`,
+    );
     return plan;
   }
   if (!candidate.replica) {
-    problems.push(`${candidateName} is not a replica (no replication configured), so nothing says it has the primary's data`);
+    problems.push(
+      `${candidateName} is not a replica (no replication configured), so nothing says it has the primary's data`,
+    );
   }
 
   const held = heldGtid(candidate);
@@ -94,7 +105,9 @@ export function planPromotion(nodes: readonly NodeSpec[], statuses: readonly Nod
     const written = parseGtidPosition(old.binlogGtid);
     const conflicts = gtidConflicts(held, written);
     if (conflicts.length > 0 || !gtidContains(written, held)) {
-      problems.push(`GTID history diverged: ${candidateName} holds ${formatGtidPosition(held)}, which the primary ${oldPrimary} (${formatGtidPosition(written)}) never wrote${conflicts.length ? ` (${conflicts.join('; ')})` : ''}`);
+      problems.push(
+        `GTID history diverged: ${candidateName} holds ${formatGtidPosition(held)}, which the primary ${oldPrimary} (${formatGtidPosition(written)}) never wrote${conflicts.length ? ` (${conflicts.join('; ')})` : ''}`,
+      );
     }
     const missing = gtidDistance(written, held);
     if (missing > 0 && candidate.replica && !(candidate.replica.ioRunning && candidate.replica.sqlRunning)) {
@@ -119,7 +132,8 @@ export function planPromotion(nodes: readonly NodeSpec[], statuses: readonly Nod
     if (other.name === candidateName || other.name === oldPrimary || !other.reachable) continue;
     const theirs = heldGtid(other);
     const conflicts = gtidConflicts(held, theirs);
-    if (conflicts.length > 0) problems.push(`GTID history diverged between ${candidateName} and ${other.name}: ${conflicts.join('; ')}`);
+    if (conflicts.length > 0)
+      problems.push(`GTID history diverged between ${candidateName} and ${other.name}: ${conflicts.join('; ')}`);
     // With the primary alive the candidate catches up with it (and so with
     // every replica of it) after the fence; only a dead primary makes the
     // most advanced replica the only safe choice.
@@ -145,9 +159,16 @@ export function planPromotion(nodes: readonly NodeSpec[], statuses: readonly Nod
     `raise the epoch to ${plan.newEpoch} and record ${candidateName} as primary (db_topology) on ${candidateName}`,
   );
   if (old?.reachable) plan.repoint.push(oldPrimary);
-  for (const name of plan.repoint) plan.steps.push(`point ${name} at ${candidateName} (GTID replication${name === oldPrimary ? ', stays read-only' : ''})`);
-  plan.steps.push(`make ${candidateName} writable (SET GLOBAL read_only = 0); apps and producers follow within their topology poll interval`);
-  for (const name of plan.unreachable) if (name !== oldPrimary) warnings.push(`${name} is unreachable and is left alone; rejoin it later with \`hyperstatic db rejoin ${name}\``);
+  for (const name of plan.repoint)
+    plan.steps.push(
+      `point ${name} at ${candidateName} (GTID replication${name === oldPrimary ? ', stays read-only' : ''})`,
+    );
+  plan.steps.push(
+    `make ${candidateName} writable (SET GLOBAL read_only = 0); apps and producers follow within their topology poll interval`,
+  );
+  for (const name of plan.unreachable)
+    if (name !== oldPrimary)
+      warnings.push(`${name} is unreachable and is left alone; rejoin it later with \`hyperstatic db rejoin ${name}\``);
   return plan;
 }
 
@@ -172,7 +193,9 @@ export function planRejoin(nodes: readonly NodeSpec[], statuses: readonly NodeSt
   }
   const source = byName.get(primary);
   if (!source?.reachable) {
-    problems.push(`the primary ${primary} is unreachable (${source?.error ?? 'no answer'}); there is nothing to rejoin`);
+    problems.push(
+      `the primary ${primary} is unreachable (${source?.error ?? 'no answer'}); there is nothing to rejoin`,
+    );
     return plan;
   }
   const mine = parseGtidPosition(node.currentGtid);
@@ -186,9 +209,14 @@ export function planRejoin(nodes: readonly NodeSpec[], statuses: readonly NodeSt
   const reasons = gtidConflicts(mine, theirs);
   for (const [domain, g] of mine) {
     const t = theirs.get(domain);
-    if (!t || g.seq > t.seq) reasons.push(`domain ${domain}: ${nodeName} is at ${g.domain}-${g.server}-${g.seq}, ahead of ${primary} (${t ? `${t.domain}-${t.server}-${t.seq}` : 'nothing'})`);
+    if (!t || g.seq > t.seq)
+      reasons.push(
+        `domain ${domain}: ${nodeName} is at ${g.domain}-${g.server}-${g.seq}, ahead of ${primary} (${t ? `${t.domain}-${t.server}-${t.seq}` : 'nothing'})`,
+      );
     else if (g.server === node.serverId && g.seq > (base.get(domain)?.seq ?? 0)) {
-      reasons.push(`domain ${domain}: ${nodeName} wrote ${g.domain}-${g.server}-${g.seq} itself after ${primary} took over at ${formatGtidPosition(base)}`);
+      reasons.push(
+        `domain ${domain}: ${nodeName} wrote ${g.domain}-${g.server}-${g.seq} itself after ${primary} took over at ${formatGtidPosition(base)}`,
+      );
     }
   }
   if (reasons.length > 0) {

@@ -77,7 +77,12 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
   const pools = new Map<string, Database>();
   const probes = new Map<string, Probe>();
   const listeners: ((s: RouterState) => void)[] = [];
-  let state: RouterState = { primary: nodes[0].name, epoch: 0, writable: true, nodes: nodes.map((n) => ({ name: n.name, reachable: true })) };
+  let state: RouterState = {
+    primary: nodes[0].name,
+    epoch: 0,
+    writable: true,
+    nodes: nodes.map((n) => ({ name: n.name, reachable: true })),
+  };
   let replicaName: string | undefined;
   let closed = false;
   const retiring = new Set<Database>();
@@ -87,7 +92,12 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
     if (!db) {
       // Connection errors are expected while a node is fenced or down; the
       // requests that meet them are answered 503 and logged there.
-      const log = { warn: (m: string) => logger.debug({ node: name }, m), error: (m: string) => logger.warn({ node: name }, m), deprecate: () => undefined, debug: () => undefined };
+      const log = {
+        warn: (m: string) => logger.debug({ node: name }, m),
+        error: (m: string) => logger.warn({ node: name }, m),
+        deprecate: () => undefined,
+        debug: () => undefined,
+      };
       db = createDatabase(nodes.find((n) => n.name === name)!.url, { poolMax: options.poolMax, log });
       pools.set(name, db);
     }
@@ -98,20 +108,22 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
     const p = probes.get(node.name) ?? {};
     probes.set(node.name, p);
     if (p.conn) return p.conn;
-    p.connecting ??= mysql.createConnection({ uri: node.url.replace(/^mariadb:/, 'mysql:'), connectTimeout: Math.max(500, pollMs * 2) }).then(
-      (conn) => {
-        conn.on('error', () => {
-          if (p.conn === conn) p.conn = undefined;
-        });
-        p.conn = conn;
-        p.connecting = undefined;
-        return conn;
-      },
-      (error) => {
-        p.connecting = undefined;
-        throw error;
-      },
-    );
+    p.connecting ??= mysql
+      .createConnection({ uri: node.url.replace(/^mariadb:/, 'mysql:'), connectTimeout: Math.max(500, pollMs * 2) })
+      .then(
+        (conn) => {
+          conn.on('error', () => {
+            if (p.conn === conn) p.conn = undefined;
+          });
+          p.conn = conn;
+          p.connecting = undefined;
+          return conn;
+        },
+        (error) => {
+          p.connecting = undefined;
+          throw error;
+        },
+      );
     return p.connecting;
   }
 
@@ -134,9 +146,13 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
     try {
       // The app user cannot SHOW SLAVE STATUS; the journal's newest entry is a clock that replicates.
       const conn = await probeConnection(nodes.find((n) => n.name === name)!);
-      const [[row]] = (await conn.query('SELECT created_at AS t FROM journal ORDER BY seq DESC LIMIT 1')) as unknown as [Record<string, unknown>[]];
+      const [[row]] = (await conn.query(
+        'SELECT created_at AS t FROM journal ORDER BY seq DESC LIMIT 1',
+      )) as unknown as [Record<string, unknown>[]];
       const primaryConn = await probeConnection(nodes.find((n) => n.name === state.primary)!);
-      const [[head]] = (await primaryConn.query('SELECT created_at AS t FROM journal ORDER BY seq DESC LIMIT 1')) as unknown as [Record<string, unknown>[]];
+      const [[head]] = (await primaryConn.query(
+        'SELECT created_at AS t FROM journal ORDER BY seq DESC LIMIT 1',
+      )) as unknown as [Record<string, unknown>[]];
       if (head?.t == null) return 0;
       return Math.max(0, (Number(head.t) - Number(row?.t ?? 0)) / 1000);
     } catch {
@@ -155,7 +171,10 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
     const previous = state;
     state = next;
     if (previous.primary !== primary) {
-      logger.warn({ from: previous.primary, to: primary, epoch: next.epoch }, 'database primary changed; switching pools');
+      logger.warn(
+        { from: previous.primary, to: primary, epoch: next.epoch },
+        'database primary changed; switching pools',
+      );
       const old = pools.get(previous.primary);
       pools.delete(previous.primary);
       // New queries go to the new primary at once. The old pool is destroyed
@@ -169,7 +188,10 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
       }
       for (const l of listeners) l(next);
     } else if (previous.writable !== writable) {
-      logger.warn({ primary, writable }, writable ? 'database primary is writable again' : 'database primary is not writable (fenced or down)');
+      logger.warn(
+        { primary, writable },
+        writable ? 'database primary is writable again' : 'database primary is not writable (fenced or down)',
+      );
     }
     // A caught-up replica for stale reads, re-chosen each poll.
     replicaName = undefined;
@@ -219,9 +241,16 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
 }
 
 /** The router for a process's configuration: one node (DATABASE_URL, SQLite included) or DATABASE_NODES. */
-export async function routerFor(config: { databaseUrl: string; databaseNodes?: readonly NodeSpec[]; databaseTopologyPollMs?: number }, logger: Logger): Promise<DatabaseRouter> {
-  const nodes = config.databaseNodes && config.databaseNodes.length > 0 ? config.databaseNodes : [{ name: 'primary', url: config.databaseUrl }];
-  if (nodes.length > 1 && nodes.some((n) => dialectOf(n.url) === 'sqlite')) throw new Error('DATABASE_NODES: SQLite cannot be replicated; list MariaDB/MySQL nodes only');
+export async function routerFor(
+  config: { databaseUrl: string; databaseNodes?: readonly NodeSpec[]; databaseTopologyPollMs?: number },
+  logger: Logger,
+): Promise<DatabaseRouter> {
+  const nodes =
+    config.databaseNodes && config.databaseNodes.length > 0
+      ? config.databaseNodes
+      : [{ name: 'primary', url: config.databaseUrl }];
+  if (nodes.length > 1 && nodes.some((n) => dialectOf(n.url) === 'sqlite'))
+    throw new Error('DATABASE_NODES: SQLite cannot be replicated; list MariaDB/MySQL nodes only');
   const router = createDatabaseRouter({ nodes, logger, pollMs: config.databaseTopologyPollMs });
   await router.refresh();
   return router;

@@ -9,7 +9,14 @@ describe('event input', () => {
   });
 
   it('refuses impossible dates instead of rolling them over', () => {
-    for (const bad of ['2026-02-29T10:00:00Z', '2026-04-31T10:00:00Z', '2026-13-01T10:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T10:60:00Z', '2026-01-01T10:00:61Z']) {
+    for (const bad of [
+      '2026-02-29T10:00:00Z',
+      '2026-04-31T10:00:00Z',
+      '2026-13-01T10:00:00Z',
+      '2026-01-01T24:00:00Z',
+      '2026-01-01T10:60:00Z',
+      '2026-01-01T10:00:61Z',
+    ]) {
       assert.throws(() => parseDateTime(bad, 'startsAt'), /startsAt is not a real date/, bad);
     }
   });
@@ -26,7 +33,14 @@ describe('event input', () => {
   });
 
   it('refuses an end before the start and tags with markup or path characters', () => {
-    assert.throws(() => parseEventInput({ title: 'x', body: 'y', startsAt: '2026-01-02T10:00:00Z', endsAt: '2026-01-01T10:00:00Z' }, 'create'), /endsAt must not be before startsAt/);
+    assert.throws(
+      () =>
+        parseEventInput(
+          { title: 'x', body: 'y', startsAt: '2026-01-02T10:00:00Z', endsAt: '2026-01-01T10:00:00Z' },
+          'create',
+        ),
+      /endsAt must not be before startsAt/,
+    );
     assert.throws(() => parseEventInput({ tags: ['a/b'] }, 'update'), /tag/);
     assert.throws(() => parseEventInput({ tags: ['<b>x</b>'] }, 'update'), /tag/);
   });

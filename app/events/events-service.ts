@@ -47,34 +47,55 @@ export interface EventsService {
   list(options: { status?: EventStatus; limit: number; offset: number }): Promise<Event[]>;
 }
 
-export function createEventsService({ db, now = Date.now, onSaved }: { db: Database; now?: () => number; onSaved?: () => void }): EventsService {
+export function createEventsService({
+  db,
+  now = Date.now,
+  onSaved,
+}: {
+  db: Database;
+  now?: () => number;
+  onSaved?: () => void;
+}): EventsService {
   return {
     async create(input, authorId, options) {
       const at = now();
-      const result = await db.transaction(async (trx) => {
-        let slug: string;
-        if (input.slug !== undefined) {
-          if (await trx('events').where({ slug: input.slug }).first('id')) throw new ConflictError(`slug "${input.slug}" is already taken`, 'slug');
-          slug = input.slug;
-        } else {
-          slug = await freeSlug(trx, 'events', slugify(input.title ?? ''), 'event');
-        }
-        const status = input.status ?? 'draft';
-        const lead = await leadImageChanges(trx, input);
-        const id = await insertId(trx, 'events', {
-          ...lead,
-          slug, title: input.title, summary: input.summary ?? '', body: sanitizeBody(input.body ?? ''), location: input.location ?? '',
-          starts_at: input.startsAt, ends_at: input.endsAt ?? null, author_id: authorId, status, featured: input.featured ?? false,
-          published_at: status === 'published' ? at : null, created_at: at, updated_at: at,
-        });
-        if (input.tags) await setTags(trx, EVENT_TAGS, id, input.tags);
-        await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
-        await options?.inTransaction?.(trx, id);
-        const saved = { id, slug, url: eventPath(slug) };
-        // Records the request's Idempotency-Key in this same transaction.
-        await runSaveHooks(trx, saved);
-        return saved;
-      }).catch(translateUniqueViolation);
+      const result = await db
+        .transaction(async (trx) => {
+          let slug: string;
+          if (input.slug !== undefined) {
+            if (await trx('events').where({ slug: input.slug }).first('id'))
+              throw new ConflictError(`slug "${input.slug}" is already taken`, 'slug');
+            slug = input.slug;
+          } else {
+            slug = await freeSlug(trx, 'events', slugify(input.title ?? ''), 'event');
+          }
+          const status = input.status ?? 'draft';
+          const lead = await leadImageChanges(trx, input);
+          const id = await insertId(trx, 'events', {
+            ...lead,
+            slug,
+            title: input.title,
+            summary: input.summary ?? '',
+            body: sanitizeBody(input.body ?? ''),
+            location: input.location ?? '',
+            starts_at: input.startsAt,
+            ends_at: input.endsAt ?? null,
+            author_id: authorId,
+            status,
+            featured: input.featured ?? false,
+            published_at: status === 'published' ? at : null,
+            created_at: at,
+            updated_at: at,
+          });
+          if (input.tags) await setTags(trx, EVENT_TAGS, id, input.tags);
+          await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
+          await options?.inTransaction?.(trx, id);
+          const saved = { id, slug, url: eventPath(slug) };
+          // Records the request's Idempotency-Key in this same transaction.
+          await runSaveHooks(trx, saved);
+          return saved;
+        })
+        .catch(translateUniqueViolation);
       onSaved?.();
       return result;
     },
@@ -84,10 +105,13 @@ export function createEventsService({ db, now = Date.now, onSaved }: { db: Datab
       const result = await db.transaction(async (trx) => {
         const current = await trx('events').where({ id }).forUpdate().first();
         if (!current) throw new NotFoundError(`event ${id}`);
-        if (input.slug !== undefined && input.slug !== current.slug) throw new ConflictError('slugs are stable: an event keeps the slug it was created with', 'slug');
+        if (input.slug !== undefined && input.slug !== current.slug)
+          throw new ConflictError('slugs are stable: an event keeps the slug it was created with', 'slug');
         const startsAt = input.startsAt ?? Number(current.starts_at);
-        const endsAt = input.endsAt !== undefined ? input.endsAt : current.ends_at == null ? null : Number(current.ends_at);
-        if (endsAt !== null && endsAt < startsAt) throw new BadRequestError('endsAt must not be before startsAt', 'endsAt');
+        const endsAt =
+          input.endsAt !== undefined ? input.endsAt : current.ends_at == null ? null : Number(current.ends_at);
+        if (endsAt !== null && endsAt < startsAt)
+          throw new BadRequestError('endsAt must not be before startsAt', 'endsAt');
         const changes: Record<string, unknown> = { updated_at: at, starts_at: startsAt, ends_at: endsAt };
         if (input.title !== undefined) changes.title = input.title;
         if (input.summary !== undefined) changes.summary = input.summary;
@@ -130,7 +154,13 @@ export async function readEvent(db: Database | Knex.Transaction, id: number): Pr
 
 async function withTags(db: Database | Knex.Transaction, rows: Record<string, unknown>[]): Promise<Event[]> {
   const ids = rows.map((r) => Number(r.id));
-  const tags = ids.length ? await db('event_tags').join('tags', 'tags.id', 'event_tags.tag_id').whereIn('event_tags.event_id', ids).orderBy('tags.name').select('event_tags.event_id', 'tags.name') : [];
+  const tags = ids.length
+    ? await db('event_tags')
+        .join('tags', 'tags.id', 'event_tags.tag_id')
+        .whereIn('event_tags.event_id', ids)
+        .orderBy('tags.name')
+        .select('event_tags.event_id', 'tags.name')
+    : [];
   const leads = await leadImagesOf(db, rows);
   return rows.map((r, i) => ({
     id: Number(r.id),

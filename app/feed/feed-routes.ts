@@ -33,7 +33,13 @@ export interface FeedServiceDeps {
 export function createFeedService(deps: FeedServiceDeps): FeedService {
   const { db, logger } = deps;
   const now = deps.now ?? Date.now;
-  const hub = createFeedHub({ reader: createJournalReader(db), notifier: deps.notifier, logger, registry: deps.registry, signingKey: deps.signingKey });
+  const hub = createFeedHub({
+    reader: createJournalReader(db),
+    notifier: deps.notifier,
+    logger,
+    registry: deps.registry,
+    signingKey: deps.signingKey,
+  });
   const router = express.Router();
   router.get(FEED_PATH, (req, res) => hub.handle(req, res));
   router.get(MANIFEST_PATH, async (_req, res) => {

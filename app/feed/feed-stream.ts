@@ -27,7 +27,13 @@ interface Subscriber {
   again: boolean;
 }
 
-export function createFeedHub(deps: { reader: JournalReader; notifier: JournalNotifier; logger: Logger; registry: Registry; signingKey: KeyObject }): FeedHub {
+export function createFeedHub(deps: {
+  reader: JournalReader;
+  notifier: JournalNotifier;
+  logger: Logger;
+  registry: Registry;
+  signingKey: KeyObject;
+}): FeedHub {
   const { reader, notifier, logger } = deps;
   // Every subscriber gets the same recent batches: sign each once.
   const signed = new Map<string, string>();
@@ -43,14 +49,25 @@ export function createFeedHub(deps: { reader: JournalReader; notifier: JournalNo
     return json;
   }
   const subscribers = new Set<Subscriber>();
-  const connected = new Gauge({ name: 'hyperstatic_feed_subscribers', help: 'Open change-feed streams', registers: [deps.registry] });
-  const headGauge = new Gauge({ name: 'hyperstatic_journal_head', help: 'Newest journal sequence number', registers: [deps.registry] });
+  const connected = new Gauge({
+    name: 'hyperstatic_feed_subscribers',
+    help: 'Open change-feed streams',
+    registers: [deps.registry],
+  });
+  const headGauge = new Gauge({
+    name: 'hyperstatic_journal_head',
+    help: 'Newest journal sequence number',
+    registers: [deps.registry],
+  });
 
   let knownHead = 0;
   const unsubscribe = notifier.subscribe((head) => announce(head));
   const recheck = setInterval(() => {
     if (subscribers.size === 0) return;
-    reader.head().then((h) => announce(h.head), (error: unknown) => logger.warn({ err: error }, 'feed re-check failed'));
+    reader.head().then(
+      (h) => announce(h.head),
+      (error: unknown) => logger.warn({ err: error }, 'feed re-check failed'),
+    );
   }, RECHECK_MS);
   const ping = setInterval(() => {
     for (const s of subscribers) s.res.write(': ping\n\n');
@@ -94,7 +111,8 @@ export function createFeedHub(deps: { reader: JournalReader; notifier: JournalNo
   return {
     async handle(req, res) {
       const raw = req.query.after ?? req.get('last-event-id') ?? '0';
-      if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw)) throw new BadRequestError('after must be a journal sequence number', 'after');
+      if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw))
+        throw new BadRequestError('after must be a journal sequence number', 'after');
       const { epoch, head } = await reader.head();
       if (head > knownHead) knownHead = head;
       res.writeHead(200, {

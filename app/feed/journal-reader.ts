@@ -16,14 +16,21 @@ export function createJournalReader(db: Database): JournalReader {
         // The last batch may be cut by the limit: drop it, unless it is the only one.
         const lastBatch = rows[rows.length - 1].batch;
         const complete = rows.filter((r) => r.batch !== lastBatch);
-        rows = complete.length > 0 ? complete : await db('journal').where({ batch: lastBatch }).where('seq', '>', after).orderBy('seq');
+        rows =
+          complete.length > 0
+            ? complete
+            : await db('journal').where({ batch: lastBatch }).where('seq', '>', after).orderBy('seq');
       }
       // Small bodies ride along (one query for the whole read), so a mirror far away
       // does not pay a round trip per page before it can apply the batch.
-      const small = [...new Set(rows.filter((r) => r.sha256 && Number(r.size) <= INLINE_MAX_BYTES).map((r) => r.sha256 as string))];
+      const small = [
+        ...new Set(rows.filter((r) => r.sha256 && Number(r.size) <= INLINE_MAX_BYTES).map((r) => r.sha256 as string)),
+      ];
       const bodies = new Map<string, string>();
       for (let i = 0; i < small.length; i += 500) {
-        for (const b of await db('blobs').whereIn('sha256', small.slice(i, i + 500)).select('sha256', 'body')) {
+        for (const b of await db('blobs')
+          .whereIn('sha256', small.slice(i, i + 500))
+          .select('sha256', 'body')) {
           bodies.set(b.sha256 as string, Buffer.from(b.body as Buffer).toString('base64'));
         }
       }

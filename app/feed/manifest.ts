@@ -6,7 +6,14 @@ import type { KeyObject } from 'node:crypto';
 import type { Response } from 'express';
 import type { Knex } from 'knex';
 import type { Database } from '../../common/database';
-import { manifestHasher, signManifestDigest, type ManifestHead, type ManifestPage, type Op, type PageKind } from '../../common/feed-format';
+import {
+  manifestHasher,
+  signManifestDigest,
+  type ManifestHead,
+  type ManifestPage,
+  type Op,
+  type PageKind,
+} from '../../common/feed-format';
 
 const PAGE_ROWS = 2000;
 
@@ -28,7 +35,12 @@ export async function* manifestLines(db: Database, signingKey: KeyObject): Async
     const state = await trx('cluster_state').where({ id: 1 }).first('epoch', 'journal_head');
     const atCursor = (q: Knex.QueryBuilder) => (mysql ? q : q.where('seq', '<=', Number(state.journal_head)));
     const total = await atCursor(trx('pages').whereNot('op', 'delete')).count({ n: '*' }).first();
-    const head: ManifestHead = { type: 'head', epoch: Number(state.epoch), cursor: Number(state.journal_head), pages: Number(total?.n ?? 0) };
+    const head: ManifestHead = {
+      type: 'head',
+      epoch: Number(state.epoch),
+      cursor: Number(state.journal_head),
+      pages: Number(total?.n ?? 0),
+    };
     const first = `${JSON.stringify(head)}\n`;
     hasher.update(first);
     yield first;

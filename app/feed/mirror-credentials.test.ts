@@ -6,7 +6,12 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createDatabase, type Database } from '../../common/database';
 import { migrateLatest } from '../db/migrate';
-import { addMirrorCredential, authorizeStatusReport, listMirrorCredentials, revokeMirrorCredential } from './mirror-credentials';
+import {
+  addMirrorCredential,
+  authorizeStatusReport,
+  listMirrorCredentials,
+  revokeMirrorCredential,
+} from './mirror-credentials';
 
 describe('mirror status credentials', () => {
   let dir: string;
@@ -32,17 +37,30 @@ describe('mirror status credentials', () => {
   });
 
   test('a shared token of the same length but other bytes (non-ASCII in the header) is refused with 401, not a crash', async () => {
-    await assert.rejects(authorizeStatusReport(db, 'Bearer legacy-shared-secr\u00e9t', 'anyone', 'legacy-shared-secret'), { status: 401 });
+    await assert.rejects(
+      authorizeStatusReport(db, 'Bearer legacy-shared-secr\u00e9t', 'anyone', 'legacy-shared-secret'),
+      { status: 401 },
+    );
   });
 
   test('an issued token reports as its own name only, alongside the shared one, until revoked', async () => {
     const token = await addMirrorCredential(db, 'mirror-west', 1000);
     await authorizeStatusReport(db, `Bearer ${token}`, 'mirror-west', '');
-    await assert.rejects(authorizeStatusReport(db, `Bearer ${token}`, 'mirror-east', ''), { status: 403, message: /belongs to mirror mirror-west/ });
-    await assert.rejects(authorizeStatusReport(db, undefined, 'mirror-west', ''), { status: 401 }, 'issued tokens close anonymous reporting');
+    await assert.rejects(authorizeStatusReport(db, `Bearer ${token}`, 'mirror-east', ''), {
+      status: 403,
+      message: /belongs to mirror mirror-west/,
+    });
+    await assert.rejects(
+      authorizeStatusReport(db, undefined, 'mirror-west', ''),
+      { status: 401 },
+      'issued tokens close anonymous reporting',
+    );
     await authorizeStatusReport(db, 'Bearer legacy-shared-secret', 'mirror-east', 'legacy-shared-secret');
     await revokeMirrorCredential(db, 'mirror-west', 2000);
-    await assert.rejects(authorizeStatusReport(db, `Bearer ${token}`, 'mirror-west', ''), { status: 401, message: /revoked/ });
+    await assert.rejects(authorizeStatusReport(db, `Bearer ${token}`, 'mirror-west', ''), {
+      status: 401,
+      message: /revoked/,
+    });
     await assert.rejects(revokeMirrorCredential(db, 'mirror-west'), { status: 404 });
     assert.deepEqual(await listMirrorCredentials(db), [{ name: 'mirror-west', createdAt: 1000, revokedAt: 2000 }]);
     // A new token replaces the revoked one; the old one stays dead.

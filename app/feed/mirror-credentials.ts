@@ -22,9 +22,14 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 /** Issues a token for mirror `name`; the token is shown once and only its hash is kept. */
 export async function addMirrorCredential(db: Database, name: string, now = Date.now()): Promise<string> {
-  if (!NAME.test(name)) throw new BadRequestError('a mirror name is 1-200 letters, digits, dots, dashes or underscores, starting with a letter or digit', 'name');
+  if (!NAME.test(name))
+    throw new BadRequestError(
+      'a mirror name is 1-200 letters, digits, dots, dashes or underscores, starting with a letter or digit',
+      'name',
+    );
   const existing = await db('mirror_credentials').where({ name }).first('revoked_at');
-  if (existing && existing.revoked_at === null) throw new ConflictError(`mirror ${name} already has a token; revoke it first to issue a new one`, 'name');
+  if (existing && existing.revoked_at === null)
+    throw new ConflictError(`mirror ${name} already has a token; revoke it first to issue a new one`, 'name');
   const token = `hsm_${randomBytes(24).toString('base64url')}`;
   const row = { name, token_hash: sha256Hex(token), created_at: now, revoked_at: null };
   await db('mirror_credentials').insert(row).onConflict('name').merge();
@@ -37,8 +42,15 @@ export async function revokeMirrorCredential(db: Database, name: string, now = D
 }
 
 export async function listMirrorCredentials(db: Database): Promise<MirrorCredential[]> {
-  const rows = (await db('mirror_credentials').orderBy('name').select('name', 'created_at', 'revoked_at')) as Record<string, unknown>[];
-  return rows.map((r) => ({ name: r.name as string, createdAt: Number(r.created_at), revokedAt: r.revoked_at === null ? null : Number(r.revoked_at) }));
+  const rows = (await db('mirror_credentials').orderBy('name').select('name', 'created_at', 'revoked_at')) as Record<
+    string,
+    unknown
+  >[];
+  return rows.map((r) => ({
+    name: r.name as string,
+    createdAt: Number(r.created_at),
+    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+  }));
 }
 
 /**
@@ -48,13 +60,25 @@ export async function listMirrorCredentials(db: Database): Promise<MirrorCredent
  * (the embedded quick start); once any credential was issued (even if since
  * revoked), a token is required.
  */
-export async function authorizeStatusReport(db: Database, authorization: string | undefined, name: string, sharedToken: string): Promise<void> {
+export async function authorizeStatusReport(
+  db: Database,
+  authorization: string | undefined,
+  name: string,
+  sharedToken: string,
+): Promise<void> {
   const header = authorization ?? '';
   const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
   if (given !== '' && TOKEN.test(given)) {
-    const row = await db('mirror_credentials').where({ token_hash: sha256Hex(given) }).whereNull('revoked_at').first('name');
-    if (!row) throw new UnauthorizedError('this mirror token is unknown or revoked; ask the origin operator for a new one (hyperstatic mirror credentials add NAME)');
-    if (row.name !== name) throw new ForbiddenError(`this token belongs to mirror ${String(row.name)}; it cannot report as ${name}`);
+    const row = await db('mirror_credentials')
+      .where({ token_hash: sha256Hex(given) })
+      .whereNull('revoked_at')
+      .first('name');
+    if (!row)
+      throw new UnauthorizedError(
+        'this mirror token is unknown or revoked; ask the origin operator for a new one (hyperstatic mirror credentials add NAME)',
+      );
+    if (row.name !== name)
+      throw new ForbiddenError(`this token belongs to mirror ${String(row.name)}; it cannot report as ${name}`);
     return;
   }
   // Compared as hashes: equal lengths whatever bytes the header carried (tokensMatch compares UTF-16 lengths).
@@ -62,5 +86,7 @@ export async function authorizeStatusReport(db: Database, authorization: string 
   // Any token ever issued, revoked ones too: revoking a leaked token must not reopen anonymous reporting.
   const issued = await db('mirror_credentials').first('name');
   if (sharedToken === '' && !issued) return;
-  throw new UnauthorizedError('mirror status reports need Authorization: Bearer TOKEN, the token issued to this mirror (MIRROR_STATUS_TOKEN on the mirror)');
+  throw new UnauthorizedError(
+    'mirror status reports need Authorization: Bearer TOKEN, the token issued to this mirror (MIRROR_STATUS_TOKEN on the mirror)',
+  );
 }

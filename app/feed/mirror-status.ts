@@ -36,7 +36,8 @@ function shortText(value: unknown, field: string, max: number, nullable: boolean
 }
 
 function count(value: unknown, field: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new BadRequestError(`${field} must be a non-negative integer`, field);
+  if (!Number.isSafeInteger(value) || (value as number) < 0)
+    throw new BadRequestError(`${field} must be a non-negative integer`, field);
   return value as number;
 }
 
@@ -47,7 +48,8 @@ export function parseMirrorStatusReport(body: unknown): MirrorStatusReport {
   const name = shortText(b.name, 'name', 200, false) as string;
   if (name === '') throw new BadRequestError('name must not be empty', 'name');
   const lagSeconds = b.lagSeconds;
-  if (typeof lagSeconds !== 'number' || !Number.isFinite(lagSeconds) || lagSeconds < 0) throw new BadRequestError('lagSeconds must be a non-negative number', 'lagSeconds');
+  if (typeof lagSeconds !== 'number' || !Number.isFinite(lagSeconds) || lagSeconds < 0)
+    throw new BadRequestError('lagSeconds must be a non-negative number', 'lagSeconds');
   if (typeof b.connected !== 'boolean') throw new BadRequestError('connected must be true or false', 'connected');
   return {
     name,

@@ -14,7 +14,9 @@ export interface KeyFiles {
 
 /** `feed-ed25519.key` → `feed-ed25519.pub`; any other name gets `.pub` appended. */
 export function keyFiles(privatePath: string): KeyFiles {
-  const publicPath = privatePath.endsWith('.key') ? `${privatePath.slice(0, -'.key'.length)}.pub` : `${privatePath}.pub`;
+  const publicPath = privatePath.endsWith('.key')
+    ? `${privatePath.slice(0, -'.key'.length)}.pub`
+    : `${privatePath}.pub`;
   return { privatePath, publicPath };
 }
 
@@ -68,7 +70,9 @@ export function initKeyPair(privatePath: string, options: { force?: boolean } = 
 export function loadPrivateKey(privatePath: string): KeyObject {
   const stat = fs.statSync(privatePath);
   if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
-    throw new Error(`${privatePath} is readable by other users (mode ${(stat.mode & 0o777).toString(8)}); run chmod 600 on it`);
+    throw new Error(
+      `${privatePath} is readable by other users (mode ${(stat.mode & 0o777).toString(8)}); run chmod 600 on it`,
+    );
   }
   const key = createPrivateKey(fs.readFileSync(privatePath));
   if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${privatePath} is not an ed25519 private key`);
@@ -78,6 +82,10 @@ export function loadPrivateKey(privatePath: string): KeyObject {
 /** The origin's signing key, created on first start (and announced, so an operator can pin it on mirrors). */
 export function ensureSigningKey(privatePath: string, logger: { info(obj: object, msg: string): void }): KeyObject {
   const info = initKeyPair(privatePath);
-  if (info.created) logger.info({ privateKey: info.privatePath, publicKeyFile: info.publicPath, publicKey: info.publicKey }, 'created the feed signing key pair; pin the public key on mirrors (MIRROR_PUBLIC_KEY)');
+  if (info.created)
+    logger.info(
+      { privateKey: info.privatePath, publicKeyFile: info.publicPath, publicKey: info.publicKey },
+      'created the feed signing key pair; pin the public key on mirrors (MIRROR_PUBLIC_KEY)',
+    );
   return loadPrivateKey(info.privatePath);
 }

@@ -31,13 +31,19 @@ export function parseLeadImageFields(body: Record<string, unknown>, input: LeadI
   if (body.leadImage !== undefined) {
     if (body.leadImage === null) input.leadImage = null;
     else if (typeof body.leadImage !== 'string' || !SHA256_HEX.test(body.leadImage)) {
-      throw new BadRequestError('leadImage must be the sha256 of an uploaded image (64 lowercase hex digits, as POST /api/media answers) or null', 'leadImage');
+      throw new BadRequestError(
+        'leadImage must be the sha256 of an uploaded image (64 lowercase hex digits, as POST /api/media answers) or null',
+        'leadImage',
+      );
     } else input.leadImage = body.leadImage;
   }
   if (body.leadImageAlt !== undefined) {
-    if (typeof body.leadImageAlt !== 'string') throw new BadRequestError('leadImageAlt must be a string', 'leadImageAlt');
-    if (body.leadImageAlt.length > LEAD_IMAGE_ALT_MAX) throw new BadRequestError(`leadImageAlt is longer than ${LEAD_IMAGE_ALT_MAX} characters`, 'leadImageAlt');
-    if (/\p{Cc}/u.test(body.leadImageAlt)) throw new BadRequestError('leadImageAlt may not contain control characters', 'leadImageAlt');
+    if (typeof body.leadImageAlt !== 'string')
+      throw new BadRequestError('leadImageAlt must be a string', 'leadImageAlt');
+    if (body.leadImageAlt.length > LEAD_IMAGE_ALT_MAX)
+      throw new BadRequestError(`leadImageAlt is longer than ${LEAD_IMAGE_ALT_MAX} characters`, 'leadImageAlt');
+    if (/\p{Cc}/u.test(body.leadImageAlt))
+      throw new BadRequestError('leadImageAlt may not contain control characters', 'leadImageAlt');
     input.leadImageAlt = body.leadImageAlt.trim();
   }
 }
@@ -48,8 +54,13 @@ export async function leadImageChanges(trx: Knex.Transaction, input: LeadImageIn
   if (input.leadImage !== undefined) {
     if (input.leadImage !== null) {
       const media = await trx('media').where({ sha256: input.leadImage }).first('kind');
-      if (!media) throw new BadRequestError(`leadImage: no uploaded media has sha256 ${input.leadImage}; upload it first (POST /api/media)`, 'leadImage');
-      if (media.kind !== 'image') throw new BadRequestError(`leadImage: media ${input.leadImage} is ${media.kind}, not an image`, 'leadImage');
+      if (!media)
+        throw new BadRequestError(
+          `leadImage: no uploaded media has sha256 ${input.leadImage}; upload it first (POST /api/media)`,
+          'leadImage',
+        );
+      if (media.kind !== 'image')
+        throw new BadRequestError(`leadImage: media ${input.leadImage} is ${media.kind}, not an image`, 'leadImage');
     }
     changes.lead_image = input.leadImage;
   }
@@ -58,10 +69,15 @@ export async function leadImageChanges(trx: Knex.Transaction, input: LeadImageIn
 }
 
 /** Lead images of items (by lead_image hash and alt), for reads. */
-export async function leadImagesOf(db: Database | Knex.Transaction, rows: { lead_image?: unknown; lead_image_alt?: unknown }[]): Promise<(LeadImage | null)[]> {
+export async function leadImagesOf(
+  db: Database | Knex.Transaction,
+  rows: { lead_image?: unknown; lead_image_alt?: unknown }[],
+): Promise<(LeadImage | null)[]> {
   const hashes = [...new Set(rows.map((r) => r.lead_image).filter((h): h is string => typeof h === 'string'))];
   const media = hashes.length
-    ? await db('media').whereIn('sha256', hashes).select('sha256', 'path', 'width', 'height', 'rendition_path', 'rendition_width', 'rendition_height')
+    ? await db('media')
+        .whereIn('sha256', hashes)
+        .select('sha256', 'path', 'width', 'height', 'rendition_path', 'rendition_width', 'rendition_height')
     : [];
   const byHash = new Map(media.map((m) => [m.sha256 as string, m]));
   const n = (v: unknown) => (v == null ? null : Number(v));

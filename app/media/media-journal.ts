@@ -27,8 +27,19 @@ export async function journalMedia(db: Database, entries: MediaEntry[], now: num
       if (live && live.op === 'put' && live.sha256 === entry.sha256) continue;
       head += 1;
       written += 1;
-      const row = { path: entry.path, op: 'put', sha256: entry.sha256, size: entry.size, content_type: entry.contentType, kind: 'media', last_modified: entry.lastModified };
-      await trx('pages').insert({ ...row, seq: head }).onConflict('path').merge();
+      const row = {
+        path: entry.path,
+        op: 'put',
+        sha256: entry.sha256,
+        size: entry.size,
+        content_type: entry.contentType,
+        kind: 'media',
+        last_modified: entry.lastModified,
+      };
+      await trx('pages')
+        .insert({ ...row, seq: head })
+        .onConflict('path')
+        .merge();
       await trx('journal').insert({ ...row, seq: head, epoch, batch, created_at: now });
     }
     if (written === 0) return undefined;

@@ -41,14 +41,23 @@ export interface MediaItem {
 export interface MediaStore {
   readonly dir: string;
   /** Stores a stream; `tooLarge` is set by callers whose parser truncates (busboy) instead of erroring. */
-  ingest(input: Readable, options: { name: string; userId: number | null; truncated?: () => boolean }): Promise<MediaItem>;
+  ingest(
+    input: Readable,
+    options: { name: string; userId: number | null; truncated?: () => boolean },
+  ): Promise<MediaItem>;
   list(options: { limit: number; offset: number; kind?: string }): Promise<MediaItem[]>;
   get(sha256: string): Promise<MediaItem>;
   /** Absolute path of a stored file by hash, if present. */
   file(sha256: string): Promise<string | undefined>;
 }
 
-export function createMediaStore(deps: { db: Database; dir: string; maxBytes: number; onJournaled?: (head: number) => void; now?: () => number }): MediaStore {
+export function createMediaStore(deps: {
+  db: Database;
+  dir: string;
+  maxBytes: number;
+  onJournaled?: (head: number) => void;
+  now?: () => number;
+}): MediaStore {
   const { db, dir, maxBytes, now = Date.now } = deps;
   const tmpDir = path.join(dir, 'tmp');
   let ready: Promise<void> | undefined;
@@ -64,17 +73,33 @@ export function createMediaStore(deps: { db: Database; dir: string; maxBytes: nu
     }
   }
 
-  async function rendition(source: string): Promise<{ sha256: string; size: number; width: number; height: number; renditionWidth: number; renditionHeight: number } | undefined> {
+  async function rendition(
+    source: string,
+  ): Promise<
+    | { sha256: string; size: number; width: number; height: number; renditionWidth: number; renditionHeight: number }
+    | undefined
+  > {
     try {
       const meta = await sharp(source, { failOn: 'error' }).metadata();
-      const { data: body, info } = await sharp(source, { failOn: 'error' }).rotate().resize({ width: RENDITION_WIDTH, withoutEnlargement: true }).webp({ quality: 78 }).toBuffer({ resolveWithObject: true });
+      const { data: body, info } = await sharp(source, { failOn: 'error' })
+        .rotate()
+        .resize({ width: RENDITION_WIDTH, withoutEnlargement: true })
+        .webp({ quality: 78 })
+        .toBuffer({ resolveWithObject: true });
       const sha256 = createHash('sha256').update(body).digest('hex');
       const tmp = path.join(tmpDir, randomBytes(8).toString('hex'));
       await fs.writeFile(tmp, body);
       await storeFile(tmp, sha256);
       // The size a browser lays out: after EXIF rotation (a portrait phone photo is stored landscape).
       const shown = meta.autoOrient;
-      return { sha256, size: body.length, width: shown.width, height: shown.height, renditionWidth: info.width, renditionHeight: info.height };
+      return {
+        sha256,
+        size: body.length,
+        width: shown.width,
+        height: shown.height,
+        renditionWidth: info.width,
+        renditionHeight: info.height,
+      };
     } catch {
       // A file that starts like an image but does not decode: keep the
       // original (it is still checked and inert), skip the rendition.
@@ -100,7 +125,8 @@ export function createMediaStore(deps: { db: Database; dir: string; maxBytes: nu
     };
   }
 
-  const select = () => db('media').leftJoin('users', 'users.id', 'media.uploaded_by').select('media.*', 'users.name as user_name');
+  const select = () =>
+    db('media').leftJoin('users', 'users.id', 'media.uploaded_by').select('media.*', 'users.name as user_name');
 
   return {
     dir,
@@ -127,7 +153,10 @@ export function createMediaStore(deps: { db: Database; dir: string; maxBytes: nu
         if (truncated?.()) throw new PayloadTooLargeError(`the file is larger than the ${maxBytes} byte limit`);
         if (size === 0) throw new UnsupportedTypeError('the file is empty');
         const type = sniff(head);
-        if (!type) throw new UnsupportedTypeError('the file is not an image, audio or video format this site accepts (JPEG, PNG, GIF, WebP, AVIF, MP3, OGG, WAV, FLAC, M4A, MP4, WebM, MOV); its name and declared type are not trusted');
+        if (!type)
+          throw new UnsupportedTypeError(
+            'the file is not an image, audio or video format this site accepts (JPEG, PNG, GIF, WebP, AVIF, MP3, OGG, WAV, FLAC, M4A, MP4, WebM, MOV); its name and declared type are not trusted',
+          );
         const sha256 = hash.digest('hex');
         await storeFile(tmp, sha256);
         const at = now();
@@ -136,13 +165,35 @@ export function createMediaStore(deps: { db: Database; dir: string; maxBytes: nu
         if (!existing) {
           const small = type.kind === 'image' ? await rendition(path.join(dir, sha256)) : undefined;
           const renditionPath = small ? `/media/${sha256}-${RENDITION_WIDTH}.webp` : null;
-          const entries: MediaEntry[] = [{ path: publicPath, sha256, size, contentType: type.contentType, lastModified: at }];
-          if (small && renditionPath) entries.push({ path: renditionPath, sha256: small.sha256, size: small.size, contentType: 'image/webp', lastModified: at });
-          await db('media').insert({
-            sha256, kind: type.kind, content_type: type.contentType, path: publicPath, size, original_name: cleanFileName(name),
-            width: small?.width ?? null, height: small?.height ?? null, rendition_path: renditionPath,
-            rendition_width: small?.renditionWidth ?? null, rendition_height: small?.renditionHeight ?? null, uploaded_by: userId, created_at: at,
-          }).onConflict('sha256').ignore();
+          const entries: MediaEntry[] = [
+            { path: publicPath, sha256, size, contentType: type.contentType, lastModified: at },
+          ];
+          if (small && renditionPath)
+            entries.push({
+              path: renditionPath,
+              sha256: small.sha256,
+              size: small.size,
+              contentType: 'image/webp',
+              lastModified: at,
+            });
+          await db('media')
+            .insert({
+              sha256,
+              kind: type.kind,
+              content_type: type.contentType,
+              path: publicPath,
+              size,
+              original_name: cleanFileName(name),
+              width: small?.width ?? null,
+              height: small?.height ?? null,
+              rendition_path: renditionPath,
+              rendition_width: small?.renditionWidth ?? null,
+              rendition_height: small?.renditionHeight ?? null,
+              uploaded_by: userId,
+              created_at: at,
+            })
+            .onConflict('sha256')
+            .ignore();
           const journalHead = await journalMedia(db, entries, at);
           if (journalHead !== undefined) deps.onJournaled?.(journalHead);
         }

@@ -11,11 +11,18 @@ import type { MediaItem, MediaStore } from './media-store';
  * (the form puts it first), so a forged upload is refused before a byte of
  * it is stored.
  */
-export function receiveMultipart(req: Request, store: MediaStore, options: { maxBytes: number; userId: number; csrfValid: (token: string) => boolean }): Promise<MediaItem> {
+export function receiveMultipart(
+  req: Request,
+  store: MediaStore,
+  options: { maxBytes: number; userId: number; csrfValid: (token: string) => boolean },
+): Promise<MediaItem> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { fileSize: options.maxBytes, files: 1, fields: 10, fieldSize: 4096, parts: 12 } });
+      parser = busboy({
+        headers: req.headers,
+        limits: { fileSize: options.maxBytes, files: 1, fields: 10, fieldSize: 4096, parts: 12 },
+      });
     } catch {
       reject(new BadRequestError('send the upload as multipart/form-data with one file field', 'file'));
       return;
@@ -39,14 +46,20 @@ export function receiveMultipart(req: Request, store: MediaStore, options: { max
         fail(new CsrfError());
         return;
       }
-      pending = store.ingest(file, { name: info.filename ?? '', userId: options.userId, truncated: () => file.truncated === true });
+      pending = store.ingest(file, {
+        name: info.filename ?? '',
+        userId: options.userId,
+        truncated: () => file.truncated === true,
+      });
       pending.catch((error: unknown) => {
         file.resume();
         fail(error);
       });
     });
     parser.on('filesLimit', () => fail(new BadRequestError('upload one file at a time', 'file')));
-    parser.on('error', (error: unknown) => fail(new BadRequestError(`the upload could not be read: ${(error as Error).message}`, 'file')));
+    parser.on('error', (error: unknown) =>
+      fail(new BadRequestError(`the upload could not be read: ${(error as Error).message}`, 'file')),
+    );
     parser.on('close', () => {
       if (settled) return;
       if (!csrfOk) return fail(new CsrfError());
@@ -63,7 +76,11 @@ export function receiveMultipart(req: Request, store: MediaStore, options: { max
 }
 
 /** The raw request body as one file; the name comes from ?name= or X-File-Name and is only kept for display. */
-export async function receiveRaw(req: Request, store: MediaStore, options: { maxBytes: number; userId: number }): Promise<MediaItem> {
+export async function receiveRaw(
+  req: Request,
+  store: MediaStore,
+  options: { maxBytes: number; userId: number },
+): Promise<MediaItem> {
   const declared = Number(req.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > options.maxBytes) {
     req.resume();

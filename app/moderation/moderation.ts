@@ -58,18 +58,30 @@ export interface Moderation {
 }
 
 export function parseModerationAction(raw: unknown, reason: unknown): { action: ModerationAction; reason: string } {
-  if (!MODERATION_ACTIONS.includes(raw as ModerationAction)) throw new BadRequestError(`action must be one of ${MODERATION_ACTIONS.join(', ')}`, 'action');
+  if (!MODERATION_ACTIONS.includes(raw as ModerationAction))
+    throw new BadRequestError(`action must be one of ${MODERATION_ACTIONS.join(', ')}`, 'action');
   if (reason !== undefined && typeof reason !== 'string') throw new BadRequestError('reason must be text', 'reason');
   const text = (reason ?? '').trim();
   if (text.length > 500) throw new BadRequestError('reason is longer than 500 characters', 'reason');
-  if (raw === 'hide' && text === '') throw new BadRequestError('hiding needs a reason (it is kept in the history)', 'reason');
+  if (raw === 'hide' && text === '')
+    throw new BadRequestError('hiding needs a reason (it is kept in the history)', 'reason');
   return { action: raw as ModerationAction, reason: text };
 }
 
-export function createModeration(deps: { db: Database; articles: EditorialArticles; events?: EditorialEvents; limits?: SubmissionLimits; now?: () => number }): Moderation {
+export function createModeration(deps: {
+  db: Database;
+  articles: EditorialArticles;
+  events?: EditorialEvents;
+  limits?: SubmissionLimits;
+  now?: () => number;
+}): Moderation {
   const { db, articles, events, limits = DEFAULT_SUBMISSION_LIMITS, now = Date.now } = deps;
   let salt: Promise<string> | undefined;
-  const hashAddress = async (address: string) => createHash('sha256').update(await (salt ??= addressSalt(db))).update(address).digest('hex');
+  const hashAddress = async (address: string) =>
+    createHash('sha256')
+      .update(await (salt ??= addressSalt(db)))
+      .update(address)
+      .digest('hex');
   const eventsService = (): EditorialEvents => {
     if (!events) throw new NotFoundError('events on this origin');
     return events;
@@ -77,8 +89,23 @@ export function createModeration(deps: { db: Database; articles: EditorialArticl
 
   async function load(kind: SubmissionKind, id: number): Promise<ModeratedItem | undefined> {
     if (kind === 'article') return articles.get(id).catch(() => undefined);
-    const e = await eventsService().get(id).catch(() => undefined);
-    return e && { id: e.id, title: e.title, summary: e.summary, body: e.body, status: e.status, featured: e.featured, tags: e.tags, url: e.url, startsAt: e.startsAt, location: e.location };
+    const e = await eventsService()
+      .get(id)
+      .catch(() => undefined);
+    return (
+      e && {
+        id: e.id,
+        title: e.title,
+        summary: e.summary,
+        body: e.body,
+        status: e.status,
+        featured: e.featured,
+        tags: e.tags,
+        url: e.url,
+        startsAt: e.startsAt,
+        location: e.location,
+      }
+    );
   }
 
   return {
@@ -88,9 +115,15 @@ export function createModeration(deps: { db: Database; articles: EditorialArticl
       if (submission.kind === 'event') eventsService();
       const addressHash = await hashAddress(address);
       const since = now() - limits.windowMs;
-      const [{ n }] = await db('submissions').where({ address_hash: addressHash }).where('created_at', '>', since).count({ n: '*' });
+      const [{ n }] = await db('submissions')
+        .where({ address_hash: addressHash })
+        .where('created_at', '>', since)
+        .count({ n: '*' });
       if (Number(n) >= limits.perAddress) {
-        throw new TooManyRequestsError(`at most ${limits.perAddress} submissions per hour from one address; try again later`, Math.ceil(limits.windowMs / 1000));
+        throw new TooManyRequestsError(
+          `at most ${limits.perAddress} submissions per hour from one address; try again later`,
+          Math.ceil(limits.windowMs / 1000),
+        );
       }
       const held = settings.openPublishing === 'held';
       const status = held ? 'draft' : 'published';
@@ -99,7 +132,13 @@ export function createModeration(deps: { db: Database; articles: EditorialArticl
       const options = {
         actor: { userId: null, action: 'submit' as const },
         inTransaction: async (trx: Knex.Transaction, id: number) => {
-          await trx('submissions').insert({ item_type: submission.kind, item_id: id, state: 'pending', address_hash: addressHash, created_at: now() });
+          await trx('submissions').insert({
+            item_type: submission.kind,
+            item_id: id,
+            state: 'pending',
+            address_hash: addressHash,
+            created_at: now(),
+          });
         },
       };
       let saved: SaveResult;
@@ -108,35 +147,58 @@ export function createModeration(deps: { db: Database; articles: EditorialArticl
         saved = await articles.create({ title, summary, body, tags, status }, null, options);
       } else {
         const { title, summary, body, tags, location, startsAt, endsAt } = submission.input;
-        saved = await eventsService().create({ title, summary, body, tags, location, startsAt, endsAt, status }, null, options);
+        saved = await eventsService().create(
+          { title, summary, body, tags, location, startsAt, endsAt, status },
+          null,
+          options,
+        );
       }
       return { ...saved, held, kind: submission.kind };
     },
 
     async queue({ state = 'pending', limit = 100 } = {}) {
-      const query = db('submissions').orderBy('id', 'desc').limit(limit).select('id', 'item_type', 'item_id', 'state', 'created_at');
+      const query = db('submissions')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .select('id', 'item_type', 'item_id', 'state', 'created_at');
       if (state !== 'all') query.where({ state });
       const items: QueueItem[] = [];
       for (const row of await query) {
         const kind = row.item_type as SubmissionKind;
         if (kind === 'event' && !events) continue;
         const item = await load(kind, Number(row.item_id));
-        if (item) items.push({ submissionId: Number(row.id), state: row.state, kind, item, submittedAt: Number(row.created_at) });
+        if (item)
+          items.push({
+            submissionId: Number(row.id),
+            state: row.state,
+            kind,
+            item,
+            submittedAt: Number(row.created_at),
+          });
       }
       return items;
     },
 
     async act(kind, id, action, userId, reason) {
-      const changes = { publish: { status: 'published' }, hide: { status: 'hidden' }, feature: { featured: true }, unfeature: { featured: false } } as const;
+      const changes = {
+        publish: { status: 'published' },
+        hide: { status: 'hidden' },
+        feature: { featured: true },
+        unfeature: { featured: false },
+      } as const;
       const actor = { userId, action: action as RevisionAction, reason };
       // The action, its revision and the queue entry leaving the queue commit together.
       const options = {
         actor,
         inTransaction: async (trx: Knex.Transaction) => {
-          await trx('submissions').where({ item_type: kind, item_id: id, state: 'pending' }).update({ state: 'reviewed' });
+          await trx('submissions')
+            .where({ item_type: kind, item_id: id, state: 'pending' })
+            .update({ state: 'reviewed' });
         },
       };
-      return kind === 'article' ? articles.update(id, changes[action], options) : eventsService().update(id, changes[action], options);
+      return kind === 'article'
+        ? articles.update(id, changes[action], options)
+        : eventsService().update(id, changes[action], options);
     },
   };
 }

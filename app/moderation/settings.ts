@@ -15,7 +15,8 @@ const DEFAULTS: SiteSettings = { openPublishing: 'held' };
 
 export async function readSettings(db: Database): Promise<SiteSettings> {
   const row = await db('settings').where({ name: 'open_publishing' }).first('value');
-  const mode = row && OPEN_PUBLISHING_MODES.includes(row.value) ? (row.value as OpenPublishingMode) : DEFAULTS.openPublishing;
+  const mode =
+    row && OPEN_PUBLISHING_MODES.includes(row.value) ? (row.value as OpenPublishingMode) : DEFAULTS.openPublishing;
   return { openPublishing: mode };
 }
 
@@ -36,6 +37,9 @@ export async function writeSettings(db: Database, settings: SiteSettings): Promi
 export async function addressSalt(db: Database): Promise<string> {
   const row = await db('settings').where({ name: 'address_salt' }).first('value');
   if (row) return row.value as string;
-  await db('settings').insert({ name: 'address_salt', value: randomBytes(24).toString('base64url') }).onConflict('name').ignore();
+  await db('settings')
+    .insert({ name: 'address_salt', value: randomBytes(24).toString('base64url') })
+    .onConflict('name')
+    .ignore();
   return (await db('settings').where({ name: 'address_salt' }).first('value')).value as string;
 }

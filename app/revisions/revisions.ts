@@ -14,7 +14,16 @@ import type { EventInput } from '../events/event-input';
 import { Event, EventsService, readEvent } from '../events/events-service';
 import { BadRequestError, NotFoundError } from '../errors';
 
-export const REVISION_ACTIONS = ['create', 'edit', 'restore', 'submit', 'publish', 'hide', 'feature', 'unfeature'] as const;
+export const REVISION_ACTIONS = [
+  'create',
+  'edit',
+  'restore',
+  'submit',
+  'publish',
+  'hide',
+  'feature',
+  'unfeature',
+] as const;
 export type RevisionAction = (typeof REVISION_ACTIONS)[number];
 
 export interface ArticleSnapshot {
@@ -96,12 +105,34 @@ export interface EditorialEvents extends EventsService, History<EventSnapshot> {
 
 export function snapshotOf(article: Article): ArticleSnapshot {
   const { title, summary, body, section, tags, status, featured } = article;
-  return { title, summary, body, section, tags, status, featured, leadImage: article.leadImage?.sha256 ?? null, leadImageAlt: article.leadImage?.alt ?? '' };
+  return {
+    title,
+    summary,
+    body,
+    section,
+    tags,
+    status,
+    featured,
+    leadImage: article.leadImage?.sha256 ?? null,
+    leadImageAlt: article.leadImage?.alt ?? '',
+  };
 }
 
 export function eventSnapshotOf(e: Event): EventSnapshot {
   const { title, summary, body, location, startsAt, endsAt, tags, status, featured } = e;
-  return { title, summary, body, location, startsAt, endsAt, tags, status, featured, leadImage: e.leadImage?.sha256 ?? null, leadImageAlt: e.leadImage?.alt ?? '' };
+  return {
+    title,
+    summary,
+    body,
+    location,
+    startsAt,
+    endsAt,
+    tags,
+    status,
+    featured,
+    leadImage: e.leadImage?.sha256 ?? null,
+    leadImageAlt: e.leadImage?.alt ?? '',
+  };
 }
 
 /** Reads and writes of the revisions table for one item type. */
@@ -118,9 +149,16 @@ function historyStore<S>(db: Database, itemType: ItemType, now: () => number) {
       createdAt: Number(row.created_at),
     };
   }
-  const select = () => db('revisions').leftJoin('users', 'users.id', 'revisions.user_id').select('revisions.*', 'users.name as user_name');
+  const select = () =>
+    db('revisions').leftJoin('users', 'users.id', 'revisions.user_id').select('revisions.*', 'users.name as user_name');
   return {
-    async insert(trx: Knex.Transaction, id: number, snapshot: S, actor: Actor, fallback: RevisionAction): Promise<void> {
+    async insert(
+      trx: Knex.Transaction,
+      id: number,
+      snapshot: S,
+      actor: Actor,
+      fallback: RevisionAction,
+    ): Promise<void> {
       await trx('revisions').insert({
         item_type: itemType,
         item_id: id,
@@ -132,7 +170,9 @@ function historyStore<S>(db: Database, itemType: ItemType, now: () => number) {
       });
     },
     async list(id: number): Promise<Revision<S>[]> {
-      return (await select().where({ item_type: itemType, item_id: id }).orderBy('revisions.id', 'desc').limit(200)).map(toRevision);
+      return (
+        await select().where({ item_type: itemType, item_id: id }).orderBy('revisions.id', 'desc').limit(200)
+      ).map(toRevision);
     },
     async get(id: number, revisionId: number): Promise<Revision<S>> {
       const [row] = await select().where({ 'revisions.id': revisionId, item_type: itemType, item_id: id });
@@ -143,7 +183,12 @@ function historyStore<S>(db: Database, itemType: ItemType, now: () => number) {
 }
 
 /** The save's own step, then the caller's (e.g. a submission record), all in one transaction. */
-function withRevisionStep(options: EditorialSaveOptions | undefined, fallbackActor: Actor, fallback: RevisionAction, record: (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) => Promise<void>): SaveOptions {
+function withRevisionStep(
+  options: EditorialSaveOptions | undefined,
+  fallbackActor: Actor,
+  fallback: RevisionAction,
+  record: (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) => Promise<void>,
+): SaveOptions {
   const actor = options?.actor ?? actorContext.getStore() ?? fallbackActor;
   return {
     inTransaction: async (trx, id) => {
@@ -160,24 +205,36 @@ async function restorableLeadImage(db: Database, snapshot: { leadImage?: string 
   return { leadImage: exists ? sha256 : null, leadImageAlt: snapshot.leadImageAlt ?? '' };
 }
 
-export function withRevisions(articles: ArticlesService, db: Database, now: () => number = Date.now): EditorialArticles {
+export function withRevisions(
+  articles: ArticlesService,
+  db: Database,
+  now: () => number = Date.now,
+): EditorialArticles {
   const history = historyStore<ArticleSnapshot>(db, 'article', now);
-  const record = async (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) => history.insert(trx, id, snapshotOf(await readArticle(trx, id)), actor, fallback);
+  const record = async (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) =>
+    history.insert(trx, id, snapshotOf(await readArticle(trx, id)), actor, fallback);
 
   const service: EditorialArticles = {
     get: (id) => articles.get(id),
     list: (options) => articles.list(options),
-    create: (input, authorId, options) => articles.create(input, authorId, withRevisionStep(options, { userId: authorId }, 'create', record)),
-    update: (id, input, options) => articles.update(id, input, withRevisionStep(options, { userId: null }, 'edit', record)),
+    create: (input, authorId, options) =>
+      articles.create(input, authorId, withRevisionStep(options, { userId: authorId }, 'create', record)),
+    update: (id, input, options) =>
+      articles.update(id, input, withRevisionStep(options, { userId: null }, 'edit', record)),
     revisions: (id) => history.list(id),
     revision: (id, revisionId) => history.get(id, revisionId),
     async restore(id, revisionId, userId) {
       const { snapshot } = await history.get(id, revisionId);
-      if (!snapshot || typeof snapshot.title !== 'string') throw new BadRequestError('that revision has no content to restore', 'revision');
+      if (!snapshot || typeof snapshot.title !== 'string')
+        throw new BadRequestError('that revision has no content to restore', 'revision');
       const { title, summary, body, section, tags, status, featured } = snapshot;
       const exists = section === null || Boolean(await db('sections').where({ slug: section }).first('id'));
       const lead = await restorableLeadImage(db, snapshot);
-      return service.update(id, { title, summary, body, section: exists ? section : null, tags, status, featured, ...lead }, { actor: { userId, action: 'restore', reason: `restored revision ${revisionId}` } });
+      return service.update(
+        id,
+        { title, summary, body, section: exists ? section : null, tags, status, featured, ...lead },
+        { actor: { userId, action: 'restore', reason: `restored revision ${revisionId}` } },
+      );
     },
   };
   return service;
@@ -185,23 +242,31 @@ export function withRevisions(articles: ArticlesService, db: Database, now: () =
 
 export function withEventRevisions(events: EventsService, db: Database, now: () => number = Date.now): EditorialEvents {
   const history = historyStore<EventSnapshot>(db, 'event', now);
-  const record = async (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) => history.insert(trx, id, eventSnapshotOf(await readEvent(trx, id)), actor, fallback);
+  const record = async (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) =>
+    history.insert(trx, id, eventSnapshotOf(await readEvent(trx, id)), actor, fallback);
 
   const service: EditorialEvents = {
     get: (id) => events.get(id),
     list: (options) => events.list(options),
-    create: (input, authorId, options) => events.create(input, authorId, withRevisionStep(options, { userId: authorId }, 'create', record)),
-    update: (id, input, options) => events.update(id, input, withRevisionStep(options, { userId: null }, 'edit', record)),
+    create: (input, authorId, options) =>
+      events.create(input, authorId, withRevisionStep(options, { userId: authorId }, 'create', record)),
+    update: (id, input, options) =>
+      events.update(id, input, withRevisionStep(options, { userId: null }, 'edit', record)),
     revisions: (id) => history.list(id),
     revision: (id, revisionId) => history.get(id, revisionId),
     async restore(id, revisionId, userId) {
       const { snapshot } = await history.get(id, revisionId);
-      if (!snapshot || typeof snapshot.title !== 'string' || typeof snapshot.startsAt !== 'string') throw new BadRequestError('that revision has no content to restore', 'revision');
+      if (!snapshot || typeof snapshot.title !== 'string' || typeof snapshot.startsAt !== 'string')
+        throw new BadRequestError('that revision has no content to restore', 'revision');
       const { title, summary, body, location, tags, status, featured } = snapshot;
       const startsAt = Date.parse(snapshot.startsAt);
       const endsAt = snapshot.endsAt === null ? null : Date.parse(snapshot.endsAt);
       const lead = await restorableLeadImage(db, snapshot);
-      return service.update(id, { title, summary, body, location, startsAt, endsAt, tags, status, featured, ...lead }, { actor: { userId, action: 'restore', reason: `restored revision ${revisionId}` } });
+      return service.update(
+        id,
+        { title, summary, body, location, startsAt, endsAt, tags, status, featured, ...lead },
+        { actor: { userId, action: 'restore', reason: `restored revision ${revisionId}` } },
+      );
     },
   };
   return service;

@@ -22,25 +22,40 @@ export interface ArticleFormValues {
 export function formValues(body: Record<string, unknown>): ArticleFormValues {
   const s = (v: unknown) => (typeof v === 'string' ? v : '');
   return {
-    title: s(body.title), summary: s(body.summary), body: s(body.body), section: s(body.section), tags: s(body.tags), status: s(body.status), featured: body.featured === 'on',
-    leadImage: s(body.leadImage), leadImageAlt: s(body.leadImageAlt),
+    title: s(body.title),
+    summary: s(body.summary),
+    body: s(body.body),
+    section: s(body.section),
+    tags: s(body.tags),
+    status: s(body.status),
+    featured: body.featured === 'on',
+    leadImage: s(body.leadImage),
+    leadImageAlt: s(body.leadImageAlt),
   };
 }
 
-export function parseArticleForm(body: unknown, mode: 'create' | 'update', options: { allowStatus: boolean }): ArticleInput {
+export function parseArticleForm(
+  body: unknown,
+  mode: 'create' | 'update',
+  options: { allowStatus: boolean },
+): ArticleInput {
   if (typeof body !== 'object' || body === null) throw new BadRequestError('the form was empty');
   const form = body as Record<string, unknown>;
   const raw: Record<string, unknown> = {};
   for (const field of FORM_FIELDS) {
     const value = form[field];
-    if (value !== undefined && typeof value !== 'string') throw new BadRequestError(`${field} was sent more than once`, field);
+    if (value !== undefined && typeof value !== 'string')
+      throw new BadRequestError(`${field} was sent more than once`, field);
   }
   raw.title = form.title;
   if (form.summary !== undefined) raw.summary = form.summary;
   raw.body = form.body ?? '';
   if (form.section !== undefined) raw.section = form.section === '' ? null : form.section;
   if (form.tags !== undefined) {
-    const tags = String(form.tags).split(',').map((t) => t.trim()).filter(Boolean);
+    const tags = String(form.tags)
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
     raw.tags = tags;
   }
   // The picker's "none" radio sends an empty value: no lead image.

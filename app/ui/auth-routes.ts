@@ -8,11 +8,23 @@ import { createSession, destroySession } from '../auth/sessions';
 import { authenticatePassword } from '../auth/users';
 import type { EditorDeps } from './editor-deps';
 import { renderPage } from './render';
-import { anonCsrfToken, clearSessionCookie, clientAddress, requireAnonCsrf, requireCsrf, setSessionCookie, WebRequest } from './web-session';
+import {
+  anonCsrfToken,
+  clearSessionCookie,
+  clientAddress,
+  requireAnonCsrf,
+  requireCsrf,
+  setSessionCookie,
+  WebRequest,
+} from './web-session';
 
 /** Only same-site paths under /editor: never an open redirect. */
 export function safeNext(raw: unknown): string {
-  return typeof raw === 'string' && /^\/editor(\/[A-Za-z0-9/_?=&.%-]*)?$/.test(raw) && !/(^|\/)\.\.?(\/|$)|%2e/i.test(raw) ? raw : '/editor';
+  return typeof raw === 'string' &&
+    /^\/editor(\/[A-Za-z0-9/_?=&.%-]*)?$/.test(raw) &&
+    !/(^|\/)\.\.?(\/|$)|%2e/i.test(raw)
+    ? raw
+    : '/editor';
 }
 
 export function authRoutes(deps: EditorDeps): Router {
@@ -22,7 +34,11 @@ export function authRoutes(deps: EditorDeps): Router {
 
   router.get('/editor/login', (req: WebRequest, res) => {
     if (req.session) return res.redirect(303, safeNext(req.query.next));
-    renderPage(views, res, 'login.njk', { anonCsrf: anonCsrfToken(req, res), next: safeNext(req.query.next), name: '' });
+    renderPage(views, res, 'login.njk', {
+      anonCsrf: anonCsrfToken(req, res),
+      next: safeNext(req.query.next),
+      name: '',
+    });
   });
 
   router.post('/editor/login', form, requireAnonCsrf, async (req: WebRequest, res) => {
@@ -34,16 +50,30 @@ export function authRoutes(deps: EditorDeps): Router {
     const verdict = await checkLoginAllowed(db, name, address, deps.loginLimits, deps.now());
     if (!verdict.allowed) {
       const error = new TooManyRequestsError(
-        verdict.reason === 'account' ? 'too many failed logins for this account; wait and try again' : 'too many failed logins from your address; wait and try again',
+        verdict.reason === 'account'
+          ? 'too many failed logins for this account; wait and try again'
+          : 'too many failed logins from your address; wait and try again',
         verdict.retryAfterSeconds,
       );
       res.set('Retry-After', String(verdict.retryAfterSeconds));
-      return renderPage(views, res, 'login.njk', { anonCsrf: anonCsrfToken(req, res), next, name, error: error.message }, 429);
+      return renderPage(
+        views,
+        res,
+        'login.njk',
+        { anonCsrf: anonCsrfToken(req, res), next, name, error: error.message },
+        429,
+      );
     }
     const user = name && password ? await authenticatePassword(db, name, password) : undefined;
     await recordLoginAttempt(db, name, address, Boolean(user), deps.now());
     if (!user) {
-      return renderPage(views, res, 'login.njk', { anonCsrf: anonCsrfToken(req, res), next, name, error: 'unknown user name or wrong password' }, 401);
+      return renderPage(
+        views,
+        res,
+        'login.njk',
+        { anonCsrf: anonCsrfToken(req, res), next, name, error: 'unknown user name or wrong password' },
+        401,
+      );
     }
     const { token } = await createSession(db, user.id, deps.now());
     setSessionCookie(req, res, token);

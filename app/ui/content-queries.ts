@@ -18,23 +18,27 @@ export function parseArticleFilter(query: Record<string, unknown>): ArticleFilte
   const one = (v: unknown) => (Array.isArray(v) ? v[0] : v);
   const status = one(query.status);
   if (status !== undefined && status !== '') {
-    if (!ARTICLE_STATUSES.includes(status as ArticleStatus)) throw new BadRequestError(`status must be one of ${ARTICLE_STATUSES.join(', ')}`, 'status');
+    if (!ARTICLE_STATUSES.includes(status as ArticleStatus))
+      throw new BadRequestError(`status must be one of ${ARTICLE_STATUSES.join(', ')}`, 'status');
     filter.status = status as ArticleStatus;
   }
   const section = one(query.section);
   if (section !== undefined && section !== '') {
-    if (typeof section !== 'string' || !/^[a-z0-9-]{1,64}$/.test(section)) throw new BadRequestError('section must be a section slug', 'section');
+    if (typeof section !== 'string' || !/^[a-z0-9-]{1,64}$/.test(section))
+      throw new BadRequestError('section must be a section slug', 'section');
     filter.section = section;
   }
   const q = one(query.q);
   if (q !== undefined && q !== '') {
-    if (typeof q !== 'string' || q.length > 200) throw new BadRequestError('search text must be at most 200 characters', 'q');
+    if (typeof q !== 'string' || q.length > 200)
+      throw new BadRequestError('search text must be at most 200 characters', 'q');
     filter.q = q.trim();
   }
   if (one(query.featured) === '1') filter.featured = true;
   const page = one(query.page);
   if (page !== undefined && page !== '') {
-    if (typeof page !== 'string' || !/^[1-9]\d{0,5}$/.test(page)) throw new BadRequestError('page must be a positive integer', 'page');
+    if (typeof page !== 'string' || !/^[1-9]\d{0,5}$/.test(page))
+      throw new BadRequestError('page must be a positive integer', 'page');
     filter.page = Number(page);
   }
   return filter;
@@ -52,7 +56,10 @@ export interface ArticleRowView {
   publishedAt: number | null;
 }
 
-export async function listArticles(db: Database, filter: ArticleFilter): Promise<{ rows: ArticleRowView[]; more: boolean }> {
+export async function listArticles(
+  db: Database,
+  filter: ArticleFilter,
+): Promise<{ rows: ArticleRowView[]; more: boolean }> {
   const query = db('articles')
     .leftJoin('sections', 'sections.id', 'articles.section_id')
     .leftJoin('users', 'users.id', 'articles.author_id')
@@ -60,7 +67,17 @@ export async function listArticles(db: Database, filter: ArticleFilter): Promise
     .orderBy('articles.id', 'desc')
     .limit(PAGE_SIZE + 1)
     .offset((filter.page - 1) * PAGE_SIZE)
-    .select('articles.id', 'articles.title', 'articles.slug', 'articles.status', 'articles.featured', 'articles.updated_at', 'articles.published_at', 'sections.slug as section', 'users.name as author');
+    .select(
+      'articles.id',
+      'articles.title',
+      'articles.slug',
+      'articles.status',
+      'articles.featured',
+      'articles.updated_at',
+      'articles.published_at',
+      'sections.slug as section',
+      'users.name as author',
+    );
   if (filter.status) query.where('articles.status', filter.status);
   if (filter.section) query.where('sections.slug', filter.section);
   if (filter.featured) query.where('articles.featured', true);
@@ -70,15 +87,25 @@ export async function listArticles(db: Database, filter: ArticleFilter): Promise
   return {
     more: rows.length > PAGE_SIZE,
     rows: rows.slice(0, PAGE_SIZE).map((r) => ({
-      id: r.id, title: r.title, slug: r.slug, status: r.status, featured: Boolean(r.featured), section: r.section ?? null,
-      author: r.author ?? null, updatedAt: Number(r.updated_at), publishedAt: r.published_at == null ? null : Number(r.published_at),
+      id: r.id,
+      title: r.title,
+      slug: r.slug,
+      status: r.status,
+      featured: Boolean(r.featured),
+      section: r.section ?? null,
+      author: r.author ?? null,
+      updatedAt: Number(r.updated_at),
+      publishedAt: r.published_at == null ? null : Number(r.published_at),
     })),
   };
 }
 
 export async function dashboardCounts(db: Database): Promise<Record<string, number>> {
   const counts: Record<string, number> = { draft: 0, published: 0, hidden: 0, pending: 0, media: 0 };
-  const byStatus: { status: string; n: number | string }[] = await db('articles').groupBy('status').select('status').count({ n: '*' });
+  const byStatus: { status: string; n: number | string }[] = await db('articles')
+    .groupBy('status')
+    .select('status')
+    .count({ n: '*' });
   for (const row of byStatus) counts[row.status] = Number(row.n);
   const [{ n: pending }] = await db('submissions').where({ state: 'pending' }).count({ n: '*' });
   const [{ n: media }] = await db('media').count({ n: '*' });
@@ -87,7 +114,19 @@ export async function dashboardCounts(db: Database): Promise<Record<string, numb
   return counts;
 }
 
-export async function listSections(db: Database): Promise<{ id: number; slug: string; name: string; articles: number }[]> {
-  const rows: Record<string, unknown>[] = await db('sections').leftJoin('articles', 'articles.section_id', 'sections.id').groupBy('sections.id', 'sections.slug', 'sections.name').orderBy('sections.name').select('sections.id', 'sections.slug', 'sections.name').count({ articles: 'articles.id' });
-  return rows.map((r) => ({ id: Number(r.id), slug: String(r.slug), name: String(r.name), articles: Number(r.articles) }));
+export async function listSections(
+  db: Database,
+): Promise<{ id: number; slug: string; name: string; articles: number }[]> {
+  const rows: Record<string, unknown>[] = await db('sections')
+    .leftJoin('articles', 'articles.section_id', 'sections.id')
+    .groupBy('sections.id', 'sections.slug', 'sections.name')
+    .orderBy('sections.name')
+    .select('sections.id', 'sections.slug', 'sections.name')
+    .count({ articles: 'articles.id' });
+  return rows.map((r) => ({
+    id: Number(r.id),
+    slug: String(r.slug),
+    name: String(r.name),
+    articles: Number(r.articles),
+  }));
 }

@@ -17,7 +17,8 @@ import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
 
 export function parseId(raw: unknown, what = 'id'): number {
-  if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw)) throw new BadRequestError(`${what} must be a positive integer`, what);
+  if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw))
+    throw new BadRequestError(`${what} must be a positive integer`, what);
   return Number(raw);
 }
 
@@ -48,38 +49,102 @@ export function contentRoutes(deps: EditorDeps): Router {
       listArticles(db, { page: 1 }),
       deps.moderation.queue({ state: 'pending', limit: 5 }),
     ]);
-    renderPage(views, res, 'dashboard.njk', { counts, recent: recent.rows.slice(0, 8), queue, nav: 'dashboard', notice: req.query.notice });
+    renderPage(views, res, 'dashboard.njk', {
+      counts,
+      recent: recent.rows.slice(0, 8),
+      queue,
+      nav: 'dashboard',
+      notice: req.query.notice,
+    });
   });
 
   router.get('/editor/articles', anyone, async (req: WebRequest, res) => {
     const filter = parseArticleFilter(req.query as Record<string, unknown>);
     const [{ rows, more }, sections] = await Promise.all([listArticles(db, filter), listSections(db)]);
     const query = new URLSearchParams();
-    for (const [k, v] of Object.entries({ status: filter.status, section: filter.section, q: filter.q })) if (v) query.set(k, v);
-    renderPage(views, res, 'articles.njk', { rows, more, filter, sections, query: query.toString(), nav: 'articles', notice: req.query.notice });
+    for (const [k, v] of Object.entries({ status: filter.status, section: filter.section, q: filter.q }))
+      if (v) query.set(k, v);
+    renderPage(views, res, 'articles.njk', {
+      rows,
+      more,
+      filter,
+      sections,
+      query: query.toString(),
+      nav: 'articles',
+      notice: req.query.notice,
+    });
   });
 
-  async function showForm(res: express.Response, options: { id?: number; values: ArticleFormValues; error?: HyperstaticError; preview?: string; status?: number; notice?: unknown }) {
+  async function showForm(
+    res: express.Response,
+    options: {
+      id?: number;
+      values: ArticleFormValues;
+      error?: HyperstaticError;
+      preview?: string;
+      status?: number;
+      notice?: unknown;
+    },
+  ) {
     const sections = await listSections(db);
     const article = options.id ? await articles.get(options.id) : undefined;
-    const [revisions, propagation] = article ? await Promise.all([articles.revisions(article.id), propagationOf(db, { topic: 'article', ...article }, deps.now())]) : [[], undefined];
+    const [revisions, propagation] = article
+      ? await Promise.all([
+          articles.revisions(article.id),
+          propagationOf(db, { topic: 'article', ...article }, deps.now()),
+        ])
+      : [[], undefined];
     const images = await leadImageChoices(deps, options.values.leadImage);
-    renderPage(views, res, 'article-edit.njk', {
-      article, values: options.values, sections, revisions, propagation, preview: options.preview, images,
-      error: options.error?.message, errorField: (options.error as { field?: string } | undefined)?.field,
-      nav: 'articles', notice: options.notice, publicUrl: deps.publicUrl,
-    }, options.status ?? 200);
+    renderPage(
+      views,
+      res,
+      'article-edit.njk',
+      {
+        article,
+        values: options.values,
+        sections,
+        revisions,
+        propagation,
+        preview: options.preview,
+        images,
+        error: options.error?.message,
+        errorField: (options.error as { field?: string } | undefined)?.field,
+        nav: 'articles',
+        notice: options.notice,
+        publicUrl: deps.publicUrl,
+      },
+      options.status ?? 200,
+    );
   }
 
   router.get('/editor/articles/new', editors, async (_req, res) => {
-    await showForm(res, { values: { title: '', summary: '', body: '', section: '', tags: '', status: 'draft', featured: false, leadImage: '', leadImageAlt: '' } });
+    await showForm(res, {
+      values: {
+        title: '',
+        summary: '',
+        body: '',
+        section: '',
+        tags: '',
+        status: 'draft',
+        featured: false,
+        leadImage: '',
+        leadImageAlt: '',
+      },
+    });
   });
 
   router.get('/editor/articles/:id', anyone, async (req: WebRequest, res) => {
     const article = await articles.get(parseId(req.params.id));
     const values = {
-      title: article.title, summary: article.summary, body: article.body, section: article.section ?? '', tags: article.tags.join(', '), status: article.status, featured: article.featured,
-      leadImage: article.leadImage?.sha256 ?? '', leadImageAlt: article.leadImage?.alt ?? '',
+      title: article.title,
+      summary: article.summary,
+      body: article.body,
+      section: article.section ?? '',
+      tags: article.tags.join(', '),
+      status: article.status,
+      featured: article.featured,
+      leadImage: article.leadImage?.sha256 ?? '',
+      leadImageAlt: article.leadImage?.alt ?? '',
     };
     await showForm(res, { id: article.id, values, notice: req.query.notice });
   });
@@ -98,7 +163,8 @@ export function contentRoutes(deps: EditorDeps): Router {
     try {
       input = parseArticleForm(body, id ? 'update' : 'create', { allowStatus: true });
     } catch (error) {
-      if (error instanceof HyperstaticError && error.status < 500) return showForm(res, { id, values, error, status: error.status });
+      if (error instanceof HyperstaticError && error.status < 500)
+        return showForm(res, { id, values, error, status: error.status });
       throw error;
     }
     if (body.intent === 'preview') return showForm(res, { id, values, preview: sanitizeBody(input.body ?? '') });
@@ -108,7 +174,8 @@ export function contentRoutes(deps: EditorDeps): Router {
       const saved = id ? await articles.update(id, input, { actor }) : await articles.create(input, user.id, { actor });
       res.redirect(303, withNotice(`/editor/articles/${saved.id}`, id ? 'saved' : `created at ${saved.url}`));
     } catch (error) {
-      if (error instanceof HyperstaticError && error.status < 500) return showForm(res, { id, values, error, status: error.status });
+      if (error instanceof HyperstaticError && error.status < 500)
+        return showForm(res, { id, values, error, status: error.status });
       throw error;
     }
   }
@@ -127,25 +194,37 @@ export function contentRoutes(deps: EditorDeps): Router {
     renderPage(views, res, 'revision.njk', { article, revision, nav: 'articles' });
   });
 
-  router.post('/editor/articles/:id/revisions/:rev/restore', editors, form, requireCsrf, async (req: WebRequest, res) => {
-    const id = parseId(req.params.id);
-    const rev = parseId(req.params.rev, 'revision');
-    await articles.restore(id, rev, req.session!.user.id);
-    res.redirect(303, withNotice(`/editor/articles/${id}`, `restored revision ${rev}`));
-  });
+  router.post(
+    '/editor/articles/:id/revisions/:rev/restore',
+    editors,
+    form,
+    requireCsrf,
+    async (req: WebRequest, res) => {
+      const id = parseId(req.params.id);
+      const rev = parseId(req.params.rev, 'revision');
+      await articles.restore(id, rev, req.session!.user.id);
+      res.redirect(303, withNotice(`/editor/articles/${id}`, `restored revision ${rev}`));
+    },
+  );
 
   router.get('/editor/sections', anyone, async (req: WebRequest, res) => {
-    renderPage(views, res, 'sections.njk', { sections: await listSections(db), nav: 'sections', notice: req.query.notice });
+    renderPage(views, res, 'sections.njk', {
+      sections: await listSections(db),
+      nav: 'sections',
+      notice: req.query.notice,
+    });
   });
 
   router.post('/editor/sections', editors, form, requireCsrf, async (req: WebRequest, res) => {
     const body = req.body as Record<string, unknown>;
     const name = typeof body.name === 'string' ? body.name.trim() : '';
     if (name === '' || name.length > 100) throw new BadRequestError('a section name is 1 to 100 characters', 'name');
-    if (/[<>\p{Cc}]/u.test(name)) throw new BadRequestError('section names may not contain < > or control characters', 'name');
+    if (/[<>\p{Cc}]/u.test(name))
+      throw new BadRequestError('section names may not contain < > or control characters', 'name');
     const slug = slugify(typeof body.slug === 'string' && body.slug !== '' ? body.slug : name, 64);
     if (slug === '') throw new BadRequestError('the section needs letters or digits in its name', 'name');
-    if (await db('sections').where({ slug }).first('id')) throw new ConflictError(`section "${slug}" already exists`, 'slug');
+    if (await db('sections').where({ slug }).first('id'))
+      throw new ConflictError(`section "${slug}" already exists`, 'slug');
     await db('sections').insert({ slug, name });
     res.redirect(303, withNotice('/editor/sections', `section ${name} created`));
   });
@@ -155,8 +234,19 @@ export function contentRoutes(deps: EditorDeps): Router {
   });
 
   router.post('/editor/tags/:slug', editors, form, requireCsrf, async (req: WebRequest, res) => {
-    const renamed = await renameTag(db, String(req.params.slug), (req.body as Record<string, unknown>).name, deps.now());
-    res.redirect(303, withNotice('/editor/tags', `tag ${renamed.slug} renamed to ${renamed.name}; ${renamed.queued} item(s) re-rendering`));
+    const renamed = await renameTag(
+      db,
+      String(req.params.slug),
+      (req.body as Record<string, unknown>).name,
+      deps.now(),
+    );
+    res.redirect(
+      303,
+      withNotice(
+        '/editor/tags',
+        `tag ${renamed.slug} renamed to ${renamed.name}; ${renamed.queued} item(s) re-rendering`,
+      ),
+    );
   });
 
   return router;

@@ -14,7 +14,13 @@ import { asUnavailable } from '../http-errors';
 import { editorApiRoutes } from '../api/editor-routes';
 import { createMediaStore, MediaStore } from '../media/media-store';
 import { createModeration, SubmissionLimits } from '../moderation/moderation';
-import { actorContext, EditorialArticles, EditorialEvents, withEventRevisions, withRevisions } from '../revisions/revisions';
+import {
+  actorContext,
+  EditorialArticles,
+  EditorialEvents,
+  withEventRevisions,
+  withRevisions,
+} from '../revisions/revisions';
 import { authenticateToken } from '../auth/users';
 import { authRoutes } from './auth-routes';
 import { contentRoutes } from './content-routes';
@@ -62,11 +68,24 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
   const { db } = options;
   const articles = withRevisions(options.articles, db, now);
   const events = options.events && withEventRevisions(options.events, db, now);
-  const media = createMediaStore({ db, dir: options.mediaDir, maxBytes: options.mediaMaxBytes, onJournaled: options.onJournaled, now });
+  const media = createMediaStore({
+    db,
+    dir: options.mediaDir,
+    maxBytes: options.mediaMaxBytes,
+    onJournaled: options.onJournaled,
+    now,
+  });
   const moderation = createModeration({ db, articles, events, limits: options.submissionLimits, now });
   const views = createViews();
   const deps: EditorDeps = {
-    db, articles, events, moderation, media, views, logger: options.logger, now,
+    db,
+    articles,
+    events,
+    moderation,
+    media,
+    views,
+    logger: options.logger,
+    now,
     loginLimits: options.loginLimits ?? DEFAULT_LOGIN_LIMITS,
     mediaMaxBytes: options.mediaMaxBytes,
     maxBodyBytes: options.maxBodyBytes,
@@ -104,8 +123,22 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
     const typed = error instanceof HyperstaticError ? error : asUnavailable(error);
     const parser = error as { type?: string; status?: number };
     if (!typed) {
-      if (parser.type === 'entity.too.large') return renderPage(views, res, 'error.njk', { status: 413, message: 'The form is larger than this site accepts.' }, 413);
-      if (parser.status && parser.status >= 400 && parser.status < 500) return renderPage(views, res, 'error.njk', { status: parser.status, message: 'The request could not be read.' }, parser.status);
+      if (parser.type === 'entity.too.large')
+        return renderPage(
+          views,
+          res,
+          'error.njk',
+          { status: 413, message: 'The form is larger than this site accepts.' },
+          413,
+        );
+      if (parser.status && parser.status >= 400 && parser.status < 500)
+        return renderPage(
+          views,
+          res,
+          'error.njk',
+          { status: parser.status, message: 'The request could not be read.' },
+          parser.status,
+        );
       return next(error);
     }
     if (typed.status >= 500) options.logger.warn({ err: error, url: req.originalUrl }, typed.message);

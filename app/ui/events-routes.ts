@@ -16,8 +16,17 @@ import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
 
 export interface EventFormValues {
-  title: string; summary: string; body: string; location: string; startsAt: string; endsAt: string; tags: string; status: string; featured: boolean;
-  leadImage: string; leadImageAlt: string;
+  title: string;
+  summary: string;
+  body: string;
+  location: string;
+  startsAt: string;
+  endsAt: string;
+  tags: string;
+  status: string;
+  featured: boolean;
+  leadImage: string;
+  leadImageAlt: string;
 }
 
 const LOCAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/;
@@ -25,28 +34,56 @@ const LOCAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/;
 function formValues(body: Record<string, unknown>): EventFormValues {
   const s = (v: unknown) => (typeof v === 'string' ? v : '');
   return {
-    title: s(body.title), summary: s(body.summary), body: s(body.body), location: s(body.location), startsAt: s(body.startsAt), endsAt: s(body.endsAt), tags: s(body.tags), status: s(body.status), featured: body.featured === 'on',
-    leadImage: s(body.leadImage), leadImageAlt: s(body.leadImageAlt),
+    title: s(body.title),
+    summary: s(body.summary),
+    body: s(body.body),
+    location: s(body.location),
+    startsAt: s(body.startsAt),
+    endsAt: s(body.endsAt),
+    tags: s(body.tags),
+    status: s(body.status),
+    featured: body.featured === 'on',
+    leadImage: s(body.leadImage),
+    leadImageAlt: s(body.leadImageAlt),
   };
 }
 
 /** A datetime-local value ("2026-11-22T18:30") as the RFC 3339 UTC string the event validator takes. */
 function utc(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !LOCAL.test(value)) throw new BadRequestError(`${field} must be a date and time such as 2026-11-22T18:30`, field);
+  if (typeof value !== 'string' || !LOCAL.test(value))
+    throw new BadRequestError(`${field} must be a date and time such as 2026-11-22T18:30`, field);
   return `${value.length === 16 ? `${value}:00` : value}Z`;
 }
 
 export function parseEventForm(body: unknown, mode: 'create' | 'update'): EventInput {
   if (typeof body !== 'object' || body === null) throw new BadRequestError('the form was empty');
   const form = body as Record<string, unknown>;
-  for (const field of ['title', 'summary', 'body', 'location', 'startsAt', 'endsAt', 'tags', 'status', 'leadImage', 'leadImageAlt']) {
-    if (form[field] !== undefined && typeof form[field] !== 'string') throw new BadRequestError(`${field} was sent more than once`, field);
+  for (const field of [
+    'title',
+    'summary',
+    'body',
+    'location',
+    'startsAt',
+    'endsAt',
+    'tags',
+    'status',
+    'leadImage',
+    'leadImageAlt',
+  ]) {
+    if (form[field] !== undefined && typeof form[field] !== 'string')
+      throw new BadRequestError(`${field} was sent more than once`, field);
   }
   const raw: Record<string, unknown> = {
-    title: form.title, summary: form.summary ?? '', body: form.body ?? '', location: form.location ?? '',
+    title: form.title,
+    summary: form.summary ?? '',
+    body: form.body ?? '',
+    location: form.location ?? '',
     startsAt: utc(form.startsAt, 'startsAt'),
     endsAt: form.endsAt === undefined || form.endsAt === '' ? null : utc(form.endsAt, 'endsAt'),
-    tags: String(form.tags ?? '').split(',').map((t) => t.trim()).filter(Boolean),
+    tags: String(form.tags ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
     featured: form.featured === 'on',
   };
   if (form.status !== undefined && form.status !== '') raw.status = form.status;
@@ -66,12 +103,20 @@ export function eventsRoutes(deps: EditorDeps, events: EditorialEvents): Router 
   const editors = requireRole('admin', 'editor');
 
   router.get('/editor/events', anyone, async (req: WebRequest, res) => {
-    const status = typeof req.query.status === 'string' && ARTICLE_STATUSES.includes(req.query.status as 'draft') ? (req.query.status as 'draft') : undefined;
+    const status =
+      typeof req.query.status === 'string' && ARTICLE_STATUSES.includes(req.query.status as 'draft')
+        ? (req.query.status as 'draft')
+        : undefined;
     const rows = await events.list({ status, limit: 100, offset: 0 });
     renderPage(views, res, 'events.njk', { rows, status, nav: 'events', notice: req.query.notice });
   });
 
-  async function show(res: express.Response, id: number | undefined, values: EventFormValues, options: { error?: HyperstaticError; status?: number; preview?: string } = {}) {
+  async function show(
+    res: express.Response,
+    id: number | undefined,
+    values: EventFormValues,
+    options: { error?: HyperstaticError; status?: number; preview?: string } = {},
+  ) {
     const { error } = options;
     const event = id ? await events.get(id) : undefined;
     const [revisions, images, propagation] = await Promise.all([
@@ -79,13 +124,40 @@ export function eventsRoutes(deps: EditorDeps, events: EditorialEvents): Router 
       leadImageChoices(deps, values.leadImage),
       event ? propagationOf(deps.db, { topic: 'event', ...event }, deps.now()) : undefined,
     ]);
-    renderPage(views, res, 'event-edit.njk', {
-      event, values, revisions, images, propagation, preview: options.preview, error: error?.message, errorField: (error as { field?: string } | undefined)?.field, nav: 'events', publicUrl: deps.publicUrl,
-    }, options.status ?? 200);
+    renderPage(
+      views,
+      res,
+      'event-edit.njk',
+      {
+        event,
+        values,
+        revisions,
+        images,
+        propagation,
+        preview: options.preview,
+        error: error?.message,
+        errorField: (error as { field?: string } | undefined)?.field,
+        nav: 'events',
+        publicUrl: deps.publicUrl,
+      },
+      options.status ?? 200,
+    );
   }
 
   router.get('/editor/events/new', editors, async (_req, res) => {
-    await show(res, undefined, { title: '', summary: '', body: '', location: '', startsAt: '', endsAt: '', tags: '', status: 'draft', featured: false, leadImage: '', leadImageAlt: '' });
+    await show(res, undefined, {
+      title: '',
+      summary: '',
+      body: '',
+      location: '',
+      startsAt: '',
+      endsAt: '',
+      tags: '',
+      status: 'draft',
+      featured: false,
+      leadImage: '',
+      leadImageAlt: '',
+    });
   });
 
   router.get('/editor/events/:id/propagation.json', anyone, async (req: WebRequest, res) => {
@@ -97,8 +169,17 @@ export function eventsRoutes(deps: EditorDeps, events: EditorialEvents): Router 
     const e = await events.get(parseId(req.params.id));
     res.locals.notice = req.query.notice;
     await show(res, e.id, {
-      title: e.title, summary: e.summary, body: e.body, location: e.location, startsAt: toLocal(e.startsAt), endsAt: toLocal(e.endsAt), tags: e.tags.join(', '), status: e.status, featured: e.featured,
-      leadImage: e.leadImage?.sha256 ?? '', leadImageAlt: e.leadImage?.alt ?? '',
+      title: e.title,
+      summary: e.summary,
+      body: e.body,
+      location: e.location,
+      startsAt: toLocal(e.startsAt),
+      endsAt: toLocal(e.endsAt),
+      tags: e.tags.join(', '),
+      status: e.status,
+      featured: e.featured,
+      leadImage: e.leadImage?.sha256 ?? '',
+      leadImageAlt: e.leadImage?.alt ?? '',
     });
   });
 
@@ -110,10 +191,13 @@ export function eventsRoutes(deps: EditorDeps, events: EditorialEvents): Router 
       const input = parseEventForm(body, id ? 'update' : 'create');
       if (body.intent === 'preview') return show(res, id, values, { preview: sanitizeBody(input.body ?? '') });
       const actor = { userId: req.session!.user.id };
-      const saved = id ? await events.update(id, input, { actor }) : await events.create(input, actor.userId, { actor });
+      const saved = id
+        ? await events.update(id, input, { actor })
+        : await events.create(input, actor.userId, { actor });
       res.redirect(303, withNotice(`/editor/events/${saved.id}`, id ? 'saved' : `created at ${saved.url}`));
     } catch (error) {
-      if (error instanceof HyperstaticError && error.status < 500) return show(res, id, values, { error, status: error.status });
+      if (error instanceof HyperstaticError && error.status < 500)
+        return show(res, id, values, { error, status: error.status });
       throw error;
     }
   }

@@ -19,10 +19,23 @@ export function mediaRoutes(deps: EditorDeps): Router {
   const editors = requireRole('admin', 'editor');
 
   router.get('/editor/media', anyone, async (req: WebRequest, res) => {
-    const kind = typeof req.query.kind === 'string' && ['image', 'audio', 'video'].includes(req.query.kind) ? req.query.kind : undefined;
-    const page = typeof req.query.page === 'string' && /^[1-9]\d{0,5}$/.test(req.query.page) ? Number(req.query.page) : 1;
+    const kind =
+      typeof req.query.kind === 'string' && ['image', 'audio', 'video'].includes(req.query.kind)
+        ? req.query.kind
+        : undefined;
+    const page =
+      typeof req.query.page === 'string' && /^[1-9]\d{0,5}$/.test(req.query.page) ? Number(req.query.page) : 1;
     const items = await media.list({ limit: 49, offset: (page - 1) * 48, kind });
-    renderPage(views, res, 'media.njk', { items: items.slice(0, 48), more: items.length > 48, page, kind, nav: 'media', maxBytes: deps.mediaMaxBytes, notice: req.query.notice, error: req.query.error });
+    renderPage(views, res, 'media.njk', {
+      items: items.slice(0, 48),
+      more: items.length > 48,
+      page,
+      kind,
+      nav: 'media',
+      maxBytes: deps.mediaMaxBytes,
+      notice: req.query.notice,
+      error: req.query.error,
+    });
   });
 
   router.post('/editor/media', editors, async (req: WebRequest, res) => {
@@ -37,14 +50,23 @@ export function mediaRoutes(deps: EditorDeps): Router {
 
   router.get('/editor/media/:sha256', anyone, async (req: WebRequest, res) => {
     const item = await media.get(String(req.params.sha256));
-    renderPage(views, res, 'media-item.njk', { item, nav: 'media', notice: req.query.notice, publicUrl: deps.publicUrl });
+    renderPage(views, res, 'media-item.njk', {
+      item,
+      nav: 'media',
+      notice: req.query.notice,
+      publicUrl: deps.publicUrl,
+    });
   });
 
   // Same paths as on the public site, so an article's preview shows its images.
   router.get('/media/:file', async (req, res) => {
     const match = MEDIA_PATH.exec(String(req.params.file));
     if (!match) throw new BadRequestError('not a media path', 'file');
-    const row = await deps.db('pages').where({ path: `/media/${match[0]}` }).where({ op: 'put' }).first('sha256', 'content_type');
+    const row = await deps
+      .db('pages')
+      .where({ path: `/media/${match[0]}` })
+      .where({ op: 'put' })
+      .first('sha256', 'content_type');
     const file = row ? await media.file(row.sha256 as string) : undefined;
     if (!row || !file) {
       res.status(404).type('text/plain').send('media not found');

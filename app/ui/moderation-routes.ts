@@ -38,7 +38,12 @@ export function moderationRoutes(deps: EditorDeps): Router {
   });
 
   router.get('/editor/settings', requireRole('admin'), async (req: WebRequest, res) => {
-    renderPage(views, res, 'settings.njk', { settings: await readSettings(db), modes: OPEN_PUBLISHING_MODES, nav: 'settings', notice: req.query.notice });
+    renderPage(views, res, 'settings.njk', {
+      settings: await readSettings(db),
+      modes: OPEN_PUBLISHING_MODES,
+      nav: 'settings',
+      notice: req.query.notice,
+    });
   });
 
   router.post('/editor/settings', requireRole('admin'), form, requireCsrf, async (req: WebRequest, res) => {

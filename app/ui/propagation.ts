@@ -38,7 +38,10 @@ export interface PropagatedItem {
 
 export async function propagationOf(db: Database, item: PropagatedItem, now = Date.now()): Promise<Propagation> {
   const path = item.url;
-  const outbox = await db('outbox').where({ topic: item.topic, item_id: item.id }).orderBy('id', 'desc').first('created_at', 'done_at');
+  const outbox = await db('outbox')
+    .where({ topic: item.topic, item_id: item.id })
+    .orderBy('id', 'desc')
+    .first('created_at', 'done_at');
   const render: Propagation['render'] = !outbox ? 'unknown' : outbox.done_at == null ? 'queued' : 'rendered';
   const page = await db('pages').where({ path }).first('seq', 'op', 'last_modified');
   const seq = page ? Number(page.seq) : null;
@@ -74,7 +77,13 @@ export async function propagationOf(db: Database, item: PropagatedItem, now = Da
   };
 }
 
-export function summarize(render: Propagation['render'], seq: number | null, mirrors: MirrorReach[] | null, liveCount: number, op: string | null = 'put'): string {
+export function summarize(
+  render: Propagation['render'],
+  seq: number | null,
+  mirrors: MirrorReach[] | null,
+  liveCount: number,
+  op: string | null = 'put',
+): string {
   if (render === 'queued') return 'saved; waiting for the renderer';
   if (seq === null) return 'not on the public site (never published)';
   if (mirrors === null || mirrors.length === 0) return 'rendered; no mirror has reported its status';

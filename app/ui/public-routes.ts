@@ -28,7 +28,16 @@ export function publicRoutes(deps: EditorDeps): Router {
   router.get('/submit', async (req: WebRequest, res) => {
     const settings = await readSettings(db);
     if (settings.openPublishing === 'off') throw new NotFoundError('open publishing');
-    renderPage(views, res, 'submit.njk', { anonCsrf: anonCsrfToken(req, res), settings, values: formValues({}), event: {}, kind: 'article', events: Boolean(deps.events), siteName: deps.siteName, publicUrl: deps.publicUrl });
+    renderPage(views, res, 'submit.njk', {
+      anonCsrf: anonCsrfToken(req, res),
+      settings,
+      values: formValues({}),
+      event: {},
+      kind: 'article',
+      events: Boolean(deps.events),
+      siteName: deps.siteName,
+      publicUrl: deps.publicUrl,
+    });
   });
 
   router.post('/submit', form, requireAnonCsrf, async (req: WebRequest, res) => {
@@ -36,14 +45,47 @@ export function publicRoutes(deps: EditorDeps): Router {
     const settings = await readSettings(db);
     const values = formValues(body);
     const again = (error: HyperstaticError) => {
-      if (error.status === 429) res.set('Retry-After', String((error as { retryAfterSeconds?: number }).retryAfterSeconds ?? 3600));
-      renderPage(views, res, 'submit.njk', { anonCsrf: anonCsrfToken(req, res), settings, values, event: body, kind: body.kind === 'event' ? 'event' : 'article', events: Boolean(deps.events), error: error.message, siteName: deps.siteName, publicUrl: deps.publicUrl }, error.status);
+      if (error.status === 429)
+        res.set('Retry-After', String((error as { retryAfterSeconds?: number }).retryAfterSeconds ?? 3600));
+      renderPage(
+        views,
+        res,
+        'submit.njk',
+        {
+          anonCsrf: anonCsrfToken(req, res),
+          settings,
+          values,
+          event: body,
+          kind: body.kind === 'event' ? 'event' : 'article',
+          events: Boolean(deps.events),
+          error: error.message,
+          siteName: deps.siteName,
+          publicUrl: deps.publicUrl,
+        },
+        error.status,
+      );
     };
     try {
-      if (body[HONEYPOT_FIELD] !== undefined && body[HONEYPOT_FIELD] !== '') throw new BadRequestError('this submission looks automated and was not accepted', HONEYPOT_FIELD);
-      const submission: Submission = body.kind === 'event' && deps.events
-        ? { kind: 'event', input: parseEventForm({ title: body.title, summary: body.summary, body: body.body, tags: body.tags, location: body.location, startsAt: body.startsAt, endsAt: body.endsAt }, 'create') }
-        : { kind: 'article', input: parseArticleForm(body, 'create', { allowStatus: false }) };
+      if (body[HONEYPOT_FIELD] !== undefined && body[HONEYPOT_FIELD] !== '')
+        throw new BadRequestError('this submission looks automated and was not accepted', HONEYPOT_FIELD);
+      const submission: Submission =
+        body.kind === 'event' && deps.events
+          ? {
+              kind: 'event',
+              input: parseEventForm(
+                {
+                  title: body.title,
+                  summary: body.summary,
+                  body: body.body,
+                  tags: body.tags,
+                  location: body.location,
+                  startsAt: body.startsAt,
+                  endsAt: body.endsAt,
+                },
+                'create',
+              ),
+            }
+          : { kind: 'article', input: parseArticleForm(body, 'create', { allowStatus: false }) };
       if ((submission.input.body ?? '').trim() === '') throw new BadRequestError('write something in the body', 'body');
       const saved = await moderation.submit(submission, clientAddress(req));
       renderPage(views, res, 'submitted.njk', { saved, siteName: deps.siteName, publicUrl: deps.publicUrl }, 201);

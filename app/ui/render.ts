@@ -2,7 +2,13 @@ import type { Response } from 'express';
 import type { Views } from './views';
 
 /** Renders a template with the request's locals (user, csrf token, flash) and sends it. */
-export function renderPage(views: Views, res: Response, template: string, context: Record<string, unknown> = {}, status = 200): void {
+export function renderPage(
+  views: Views,
+  res: Response,
+  template: string,
+  context: Record<string, unknown> = {},
+  status = 200,
+): void {
   const html = views.render(template, { ...res.locals, ...context });
   res.status(status).type('html').send(html);
 }

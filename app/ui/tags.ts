@@ -14,17 +14,32 @@ export interface TagRow {
 }
 
 export async function listTags(db: Database): Promise<TagRow[]> {
-  const tags: { id: number; slug: string; name: string }[] = await db('tags').orderBy('name').select('id', 'slug', 'name');
+  const tags: { id: number; slug: string; name: string }[] = await db('tags')
+    .orderBy('name')
+    .select('id', 'slug', 'name');
   const count = async (table: string) => {
-    const rows: { tag_id: number; n: number | string }[] = await db(table).groupBy('tag_id').select('tag_id').count({ n: '*' });
+    const rows: { tag_id: number; n: number | string }[] = await db(table)
+      .groupBy('tag_id')
+      .select('tag_id')
+      .count({ n: '*' });
     return new Map(rows.map((r) => [Number(r.tag_id), Number(r.n)]));
   };
   const [articles, events] = await Promise.all([count('article_tags'), count('event_tags')]);
-  return tags.map((t) => ({ slug: t.slug, name: t.name, articles: articles.get(t.id) ?? 0, events: events.get(t.id) ?? 0 }));
+  return tags.map((t) => ({
+    slug: t.slug,
+    name: t.name,
+    articles: articles.get(t.id) ?? 0,
+    events: events.get(t.id) ?? 0,
+  }));
 }
 
 /** Renames a tag's display name; returns how many items were queued for re-rendering. */
-export async function renameTag(db: Database, slug: string, rawName: unknown, now = Date.now()): Promise<{ slug: string; name: string; queued: number }> {
+export async function renameTag(
+  db: Database,
+  slug: string,
+  rawName: unknown,
+  now = Date.now(),
+): Promise<{ slug: string; name: string; queued: number }> {
   const name = parseTagName(rawName);
   return db.transaction(async (trx) => {
     const tag = await trx('tags').where({ slug }).forUpdate().first('id');
@@ -32,7 +47,10 @@ export async function renameTag(db: Database, slug: string, rawName: unknown, no
     await trx('tags').where({ id: tag.id }).update({ name });
     const articles: number[] = await trx('article_tags').where({ tag_id: tag.id }).pluck('article_id');
     const events: number[] = await trx('event_tags').where({ tag_id: tag.id }).pluck('event_id');
-    const rows = [...articles.map((id) => ({ topic: 'article', item_id: id, created_at: now })), ...events.map((id) => ({ topic: 'event', item_id: id, created_at: now }))];
+    const rows = [
+      ...articles.map((id) => ({ topic: 'article', item_id: id, created_at: now })),
+      ...events.map((id) => ({ topic: 'event', item_id: id, created_at: now })),
+    ];
     for (let i = 0; i < rows.length; i += 500) await trx('outbox').insert(rows.slice(i, i + 500));
     return { slug, name, queued: rows.length };
   });

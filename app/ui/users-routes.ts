@@ -2,7 +2,16 @@
 // and revoke any token; everyone may create and revoke their own tokens.
 import express, { Router } from 'express';
 import { ForbiddenError } from '../auth/auth-errors';
-import { createApiToken, createUser, listTokens, listUsers, revokeToken, Role, setPassword, setRole } from '../auth/users';
+import {
+  createApiToken,
+  createUser,
+  listTokens,
+  listUsers,
+  revokeToken,
+  Role,
+  setPassword,
+  setRole,
+} from '../auth/users';
 import { BadRequestError } from '../errors';
 import { parseId } from './content-routes';
 import type { EditorDeps } from './editor-deps';
@@ -30,18 +39,33 @@ export function usersRoutes(deps: EditorDeps): Router {
 
   router.post('/editor/users', admin, form, requireCsrf, async (req: WebRequest, res) => {
     const body = req.body as Record<string, unknown>;
-    const user = await createUser(db, field(body, 'name', 64), field(body, 'role', 16) as Role, field(body, 'password', 1000), deps.now());
+    const user = await createUser(
+      db,
+      field(body, 'name', 64),
+      field(body, 'role', 16) as Role,
+      field(body, 'password', 1000),
+      deps.now(),
+    );
     res.redirect(303, withNotice('/editor/users', `user ${user.name} created`));
   });
 
   router.post('/editor/users/:name/password', admin, form, requireCsrf, async (req: WebRequest, res) => {
-    const user = await setPassword(db, String(req.params.name), field(req.body as Record<string, unknown>, 'password', 1000));
+    const user = await setPassword(
+      db,
+      String(req.params.name),
+      field(req.body as Record<string, unknown>, 'password', 1000),
+    );
     res.redirect(303, withNotice('/editor/users', `password of ${user.name} reset; their sessions were ended`));
   });
 
   router.post('/editor/users/:name/role', admin, form, requireCsrf, async (req: WebRequest, res) => {
-    if (String(req.params.name) === req.session!.user.name) throw new BadRequestError('you cannot change your own role', 'role');
-    const user = await setRole(db, String(req.params.name), field(req.body as Record<string, unknown>, 'role', 16) as Role);
+    if (String(req.params.name) === req.session!.user.name)
+      throw new BadRequestError('you cannot change your own role', 'role');
+    const user = await setRole(
+      db,
+      String(req.params.name),
+      field(req.body as Record<string, unknown>, 'role', 16) as Role,
+    );
     res.redirect(303, withNotice('/editor/users', `${user.name} is now ${user.role}`));
   });
 
@@ -51,7 +75,10 @@ export function usersRoutes(deps: EditorDeps): Router {
   });
 
   router.post('/editor/tokens', anyone, form, requireCsrf, async (req: WebRequest, res) => {
-    const label = typeof (req.body as Record<string, unknown>).label === 'string' ? ((req.body as Record<string, unknown>).label as string).trim() : '';
+    const label =
+      typeof (req.body as Record<string, unknown>).label === 'string'
+        ? ((req.body as Record<string, unknown>).label as string).trim()
+        : '';
     if (label.length > 100) throw new BadRequestError('label is longer than 100 characters', 'label');
     const token = await createApiToken(db, req.session!.user.name, label, deps.now());
     const tokens = await listTokens(db, req.session!.user.name);
@@ -62,7 +89,8 @@ export function usersRoutes(deps: EditorDeps): Router {
   router.post('/editor/tokens/:id/revoke', anyone, form, requireCsrf, async (req: WebRequest, res) => {
     const id = parseId(req.params.id);
     const owner = (await listTokens(db)).find((t) => t.id === id);
-    if (owner && owner.user !== req.session!.user.name && req.session!.user.role !== 'admin') throw new ForbiddenError('only admins revoke other users\' tokens');
+    if (owner && owner.user !== req.session!.user.name && req.session!.user.role !== 'admin')
+      throw new ForbiddenError("only admins revoke other users' tokens");
     await revokeToken(db, id, deps.now());
     const back = (req.body as Record<string, unknown>).back === 'users' ? '/editor/users' : '/editor/account';
     res.redirect(303, withNotice(back, `token ${id} revoked`));

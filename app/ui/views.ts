@@ -7,10 +7,13 @@ import nunjucks from 'nunjucks';
 export type Views = nunjucks.Environment;
 
 export function createViews(): Views {
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.join(__dirname, 'templates'), { noCache: false }), {
-    autoescape: true,
-    throwOnUndefined: false,
-  });
+  const env = new nunjucks.Environment(
+    new nunjucks.FileSystemLoader(path.join(__dirname, 'templates'), { noCache: false }),
+    {
+      autoescape: true,
+      throwOnUndefined: false,
+    },
+  );
   env.addFilter('datetime', (ms: unknown) => {
     if (ms === null || ms === undefined || ms === '') return '';
     return new Date(Number(ms)).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';

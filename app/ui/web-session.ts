@@ -24,10 +24,15 @@ export const EDITOR_HEADERS = {
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'same-origin',
-  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' http: https:; media-src 'self' http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' http: https:; media-src 'self' http: https:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 };
 
-export type WebRequest = Request & { session?: Session; cookies?: Record<string, string | undefined>; anonCsrf?: string };
+export type WebRequest = Request & {
+  session?: Session;
+  cookies?: Record<string, string | undefined>;
+  anonCsrf?: string;
+};
 
 export function cookies(req: WebRequest): Record<string, string | undefined> {
   req.cookies ??= parseCookies(req.get('cookie') ?? '');
@@ -35,11 +40,23 @@ export function cookies(req: WebRequest): Record<string, string | undefined> {
 }
 
 export function setSessionCookie(req: Request, res: Response, token: string): void {
-  res.append('Set-Cookie', serialize(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/', secure: req.secure, maxAge: SESSION_TTL_MS / 1000 }));
+  res.append(
+    'Set-Cookie',
+    serialize(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      path: '/',
+      secure: req.secure,
+      maxAge: SESSION_TTL_MS / 1000,
+    }),
+  );
 }
 
 export function clearSessionCookie(req: Request, res: Response): void {
-  res.append('Set-Cookie', serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', secure: req.secure, maxAge: 0 }));
+  res.append(
+    'Set-Cookie',
+    serialize(SESSION_COOKIE, '', { httpOnly: true, sameSite: 'lax', path: '/', secure: req.secure, maxAge: 0 }),
+  );
 }
 
 /** Loads the session a cookie names (if any) into req.session and res.locals. */
@@ -84,7 +101,10 @@ export function anonCsrfToken(req: WebRequest, res: Response): string {
   const existing = cookies(req)[ANON_CSRF_COOKIE];
   if (existing && /^[A-Za-z0-9_-]{32}$/.test(existing)) return existing;
   const token = randomBytes(24).toString('base64url');
-  res.append('Set-Cookie', serialize(ANON_CSRF_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/', secure: req.secure }));
+  res.append(
+    'Set-Cookie',
+    serialize(ANON_CSRF_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/', secure: req.secure }),
+  );
   return token;
 }
 

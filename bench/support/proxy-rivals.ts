@@ -15,7 +15,10 @@ export function ensureInstalled(): void {
   const packages = missing.map(([name]) => (name === 'varnishd' ? 'varnish' : name));
   process.stdout.write(`installing ${packages.join(', ')} with apt-get…\n`);
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...packages], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   // Debian starts the packaged services; the bench runs its own instances on its own ports.
   for (const service of ['nginx', 'varnish']) {
     try {
@@ -76,7 +79,9 @@ http {
 }
 `,
   );
-  const child = spawn(BINARIES.nginx, ['-c', path.join(root, 'nginx.conf'), '-p', root, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(BINARIES.nginx, ['-c', path.join(root, 'nginx.conf'), '-p', root, '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return { name: 'nginx proxy_cache', url: `http://127.0.0.1:${port}`, child, stop: stopper(child, 'SIGQUIT') };
 }
 
@@ -84,9 +89,13 @@ http {
 export function startVarnish(dir: string, port: number, upstreamPort: number): Rival {
   const workdir = path.join(dir, 'varnish');
   fs.mkdirSync(workdir, { recursive: true });
-  const child = spawn(BINARIES.varnishd, ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${upstreamPort}`, '-s', 'malloc,256m', '-n', workdir], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    BINARIES.varnishd,
+    ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${upstreamPort}`, '-s', 'malloc,256m', '-n', workdir],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   return { name: 'varnish', url: `http://127.0.0.1:${port}`, child, stop: stopper(child) };
 }
 
@@ -153,6 +162,9 @@ export function childPids(pid: number): number[] {
 /** A wrk script that asks for one of `pages` distinct pages at random, so the working set outgrows any small cache. */
 export function randomPagesScript(dir: string, pages: number): string {
   const file = path.join(dir, 'random-pages.lua');
-  fs.writeFileSync(file, `math.randomseed(os.time())\nrequest = function()\n  return wrk.format(nil, "/pages/" .. math.random(1, ${pages}))\nend\n`);
+  fs.writeFileSync(
+    file,
+    `math.randomseed(os.time())\nrequest = function()\n  return wrk.format(nil, "/pages/" .. math.random(1, ${pages}))\nend\n`,
+  );
   return file;
 }

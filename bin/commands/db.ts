@@ -16,7 +16,9 @@ import { routerFor } from '../../app/db/router';
 
 export function clusterAccess(config: Config): ClusterAccess {
   if (config.databaseUrl.startsWith('sqlite:') && config.databaseNodes.length === 0) {
-    throw new Error('the failover commands need MariaDB/MySQL nodes (DATABASE_NODES or a mysql:// DATABASE_URL); SQLite has no replicas');
+    throw new Error(
+      'the failover commands need MariaDB/MySQL nodes (DATABASE_NODES or a mysql:// DATABASE_URL); SQLite has no replicas',
+    );
   }
   return {
     nodes: configuredNodes(config),
@@ -30,7 +32,10 @@ async function withPrimary<T>(config: Config, fn: (db: Database) => Promise<T>):
   if (config.databaseNodes.length <= 1) return withDatabase(config, fn);
   const router = await routerFor(config, createLogger(config.logLevel, 'cli'));
   try {
-    if (!router.state().writable) throw new Error(`the primary ${router.state().primary} is not writable (fenced or down); promote a replica first`);
+    if (!router.state().writable)
+      throw new Error(
+        `the primary ${router.state().primary} is not writable (fenced or down); promote a replica first`,
+      );
     return await fn(router.primary());
   } finally {
     await router.close();
@@ -51,7 +56,10 @@ export interface NodeRow {
   error?: string;
 }
 
-export function nodeRows(access: ClusterAccess, statuses: NodeStatus[]): { primary: string; epoch: number; nodes: NodeRow[] } {
+export function nodeRows(
+  access: ClusterAccess,
+  statuses: NodeStatus[],
+): { primary: string; epoch: number; nodes: NodeRow[] } {
   const { name: primary, epoch } = currentPrimary(access.nodes, statuses);
   const nodes = statuses.map((s): NodeRow => {
     const role = !s.reachable ? 'unreachable' : s.name === primary ? 'primary' : s.replica ? 'replica' : 'standalone';
@@ -63,9 +71,17 @@ export function nodeRows(access: ClusterAccess, statuses: NodeStatus[]): { prima
       readOnly: s.readOnly ?? null,
       gtidCurrent: s.reachable ? (s.currentGtid ?? '') : null,
       gtidReceived: s.reachable ? formatGtidPosition(heldGtid(s)) : null,
-      replicating: s.replica ? `IO=${s.replica.ioRunning ? 'Yes' : 'No'} SQL=${s.replica.sqlRunning ? 'Yes' : 'No'} from ${s.replica.sourceHost}:${s.replica.sourcePort}` : null,
+      replicating: s.replica
+        ? `IO=${s.replica.ioRunning ? 'Yes' : 'No'} SQL=${s.replica.sqlRunning ? 'Yes' : 'No'} from ${s.replica.sourceHost}:${s.replica.sourcePort}`
+        : null,
       lagSeconds: s.replica ? s.replica.secondsBehind : s.reachable ? 0 : null,
-      semiSync: !semi ? null : semi.sourceEnabled ? `source ${semi.sourceActive ? 'ON' : 'OFF (fell back to async)'}, ${semi.clients} replica(s)` : semi.replicaEnabled ? 'replica ON' : 'off',
+      semiSync: !semi
+        ? null
+        : semi.sourceEnabled
+          ? `source ${semi.sourceActive ? 'ON' : 'OFF (fell back to async)'}, ${semi.clients} replica(s)`
+          : semi.replicaEnabled
+            ? 'replica ON'
+            : 'off',
       epoch: s.epoch ?? null,
       ...(s.error ? { error: s.error } : {}),
     };
@@ -75,13 +91,27 @@ export function nodeRows(access: ClusterAccess, statuses: NodeStatus[]): { prima
 
 export function formatTable(headers: string[], body: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (c ?? '').padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
 export function nodeTable(rows: NodeRow[]): string {
   return formatTable(
-    ['NODE', 'ROLE', 'READ_ONLY', 'GTID (applied)', 'GTID (received)', 'LAG s', 'SEMI-SYNC', 'EPOCH', 'REPLICATION / ERROR'],
+    [
+      'NODE',
+      'ROLE',
+      'READ_ONLY',
+      'GTID (applied)',
+      'GTID (received)',
+      'LAG s',
+      'SEMI-SYNC',
+      'EPOCH',
+      'REPLICATION / ERROR',
+    ],
     rows.map((r) => [
       r.name,
       r.role,
@@ -98,15 +128,24 @@ export function nodeTable(rows: NodeRow[]): string {
 
 function printPlan(result: PromoteResult, out: (s: string) => void): void {
   const { plan } = result;
-  out(`${result.executed ? 'Promoted' : 'Plan: promote'} ${plan.candidate} (primary now ${plan.oldPrimary}${plan.oldPrimaryReachable ? '' : ', unreachable'}; epoch ${plan.currentEpoch} -> ${plan.newEpoch})`);
+  out(
+    `${result.executed ? 'Promoted' : 'Plan: promote'} ${plan.candidate} (primary now ${plan.oldPrimary}${plan.oldPrimaryReachable ? '' : ', unreachable'}; epoch ${plan.currentEpoch} -> ${plan.newEpoch})`,
+  );
   plan.steps.forEach((s, i) => out(`  ${i + 1}. ${s}`));
   for (const w of plan.warnings) out(`  warning: ${w}`);
   for (const p of plan.problems) out(`  UNSAFE: ${p}`);
-  if (!result.executed) out(plan.problems.length ? 'This promotion would be refused unless --force.' : 'Safe to promote: run again without --dry-run.');
+  if (!result.executed)
+    out(
+      plan.problems.length
+        ? 'This promotion would be refused unless --force.'
+        : 'Safe to promote: run again without --dry-run.',
+    );
 }
 
 export function register(program: Command): void {
-  const db = program.command('db').description('Database commands: migrations, replication status, promotion, rejoin, replica setup');
+  const db = program
+    .command('db')
+    .description('Database commands: migrations, replication status, promotion, rejoin, replica setup');
   const out = (s: string) => process.stdout.write(`${s}\n`);
 
   db.command('migrate')
@@ -128,16 +167,24 @@ export function register(program: Command): void {
     });
 
   db.command('promote')
-    .description('Make NODE the primary: check it is caught up, fence the old primary, repoint replicas, raise the epoch')
+    .description(
+      'Make NODE the primary: check it is caught up, fence the old primary, repoint replicas, raise the epoch',
+    )
     .argument('<node>', 'name of the replica to promote (from DATABASE_NODES)')
     .option('--dry-run', 'print the plan and the safety verdict; change nothing')
     .option('--force', 'promote even if the checks found it unsafe (may lose or fork transactions)')
     .option('--catch-up-timeout <ms>', 'how long NODE may take to apply what it still has to', '10000')
     .action(async (node: string, flags: { dryRun?: boolean; force?: boolean; catchUpTimeout: string }) => {
       const catchUpTimeoutMs = Number(flags.catchUpTimeout);
-      if (!Number.isInteger(catchUpTimeoutMs) || catchUpTimeoutMs < 0) throw new Error(`--catch-up-timeout: expected milliseconds, got ${JSON.stringify(flags.catchUpTimeout)}`);
+      if (!Number.isInteger(catchUpTimeoutMs) || catchUpTimeoutMs < 0)
+        throw new Error(`--catch-up-timeout: expected milliseconds, got ${JSON.stringify(flags.catchUpTimeout)}`);
       const access = clusterAccess(loadConfig());
-      const result = await promote(access, node, { dryRun: flags.dryRun, force: flags.force, catchUpTimeoutMs, log: (l) => out(`  ${l}`) });
+      const result = await promote(access, node, {
+        dryRun: flags.dryRun,
+        force: flags.force,
+        catchUpTimeoutMs,
+        log: (l) => out(`  ${l}`),
+      });
       printPlan(result, out);
       if (result.executed) out(`done in ${result.durationMs} ms`);
       // A dry run that would be refused fails too, so scripts can gate on it.
@@ -145,9 +192,14 @@ export function register(program: Command): void {
     });
 
   db.command('rejoin')
-    .description('Turn a returned old primary (or any node that is not the primary) into a replica of the primary; refused if its GTID history diverged')
+    .description(
+      'Turn a returned old primary (or any node that is not the primary) into a replica of the primary; refused if its GTID history diverged',
+    )
     .argument('<node>', 'name of the node (from DATABASE_NODES)')
-    .option('--force', 'rejoin even if its history diverged (its extra transactions are kept on it but never replicated)')
+    .option(
+      '--force',
+      'rejoin even if its history diverged (its extra transactions are kept on it but never replicated)',
+    )
     .action(async (node: string, flags: { force?: boolean }) => {
       const access = clusterAccess(loadConfig());
       const result = await rejoin(access, node, { force: flags.force, log: (l) => out(`  ${l}`) });
@@ -155,14 +207,25 @@ export function register(program: Command): void {
     });
 
   db.command('setup-replica')
-    .description('Configure NODE as a GTID replica of the primary (NODE must hold a copy of the data, e.g. restored from a backup)')
+    .description(
+      'Configure NODE as a GTID replica of the primary (NODE must hold a copy of the data, e.g. restored from a backup)',
+    )
     .argument('<node>', 'name of the node (from DATABASE_NODES)')
     .option('--source <node>', 'replicate from this node instead of the primary')
-    .option('--semi-sync', 'semi-synchronous replication, AFTER_SYNC (recommended: an acknowledged save survives the loss of the primary)')
+    .option(
+      '--semi-sync',
+      'semi-synchronous replication, AFTER_SYNC (recommended: an acknowledged save survives the loss of the primary)',
+    )
     .option('--gtid <position>', 'gtid_slave_pos to start from (the position of the backup NODE was restored from)')
     .action(async (node: string, flags: { source?: string; semiSync?: boolean; gtid?: string }) => {
       const access = clusterAccess(loadConfig());
-      const statuses = await setupReplica(access, { node, source: flags.source, semiSync: flags.semiSync, startGtid: flags.gtid, log: (l) => out(`  ${l}`) });
+      const statuses = await setupReplica(access, {
+        node,
+        source: flags.source,
+        semiSync: flags.semiSync,
+        startGtid: flags.gtid,
+        log: (l) => out(`  ${l}`),
+      });
       out(nodeTable(nodeRows(access, statuses).nodes));
     });
 }

@@ -10,11 +10,17 @@ import type { Database } from '../../common/database';
 import { configFrom, withDatabase } from '../cli-support';
 
 /** `write` is where command output goes (stdout; tests pass their own). */
-export function register(program: Command, { write = (text: string) => void process.stdout.write(text) }: { write?: (text: string) => void } = {}): void {
+export function register(
+  program: Command,
+  { write = (text: string) => void process.stdout.write(text) }: { write?: (text: string) => void } = {},
+): void {
   const mirror = program.commands.find((c) => c.name() === 'mirror');
   if (!mirror) throw new Error('bin/commands/mirror.ts must be registered after the `mirror` command');
-  const credentials = mirror.command('credentials').description('On the origin: the token each mirror reports its status with (stored hashed; one per mirror name)');
-  const credentialsModule = () => require('../../app/feed/mirror-credentials') as typeof import('../../app/feed/mirror-credentials');
+  const credentials = mirror
+    .command('credentials')
+    .description('On the origin: the token each mirror reports its status with (stored hashed; one per mirror name)');
+  const credentialsModule = () =>
+    require('../../app/feed/mirror-credentials') as typeof import('../../app/feed/mirror-credentials');
   const migrated = async <T>(fn: (db: Database) => Promise<T>): Promise<T> =>
     withDatabase(loadConfig(), async (db) => {
       const { migrateLatest } = require('../../app/db/migrate') as typeof import('../../app/db/migrate');
@@ -23,14 +29,16 @@ export function register(program: Command, { write = (text: string) => void proc
     });
   credentials
     .command('add <name>')
-    .description('Issue mirror NAME its status token; prints MIRROR_NAME and MIRROR_STATUS_TOKEN for the mirror\'s environment (shown once)')
+    .description(
+      "Issue mirror NAME its status token; prints MIRROR_NAME and MIRROR_STATUS_TOKEN for the mirror's environment (shown once)",
+    )
     .action(async (name: string) => {
       const token = await migrated((db) => credentialsModule().addMirrorCredential(db, name));
       write(`MIRROR_NAME=${name}\nMIRROR_STATUS_TOKEN=${token}\n`);
     });
   credentials
     .command('revoke <name>')
-    .description('Refuse status reports from mirror NAME\'s token from now on')
+    .description("Refuse status reports from mirror NAME's token from now on")
     .action(async (name: string) => {
       await migrated((db) => credentialsModule().revokeMirrorCredential(db, name));
       write(`revoked the status token of mirror "${name}"\n`);
@@ -40,28 +48,48 @@ export function register(program: Command, { write = (text: string) => void proc
     .description('Mirror names with a token, and when it was issued or revoked')
     .action(async () => {
       const rows = await migrated((db) => credentialsModule().listMirrorCredentials(db));
-      const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
-      write(rows.length === 0 ? 'no mirror credentials issued\n' : `${rows.map((r) => `${r.name}\tissued ${iso(r.createdAt)}\trevoked ${iso(r.revokedAt)}`).join('\n')}\n`);
+      const iso = (ms: number | null) =>
+        ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+      write(
+        rows.length === 0
+          ? 'no mirror credentials issued\n'
+          : `${rows.map((r) => `${r.name}\tissued ${iso(r.createdAt)}\trevoked ${iso(r.revokedAt)}`).join('\n')}\n`,
+      );
     });
 
   mirror
     .command('verify')
-    .description('Compare this mirror\'s copy with the origin\'s signed manifest (or a peer\'s) and its blobs with their hashes; --repair fixes what it can prove')
+    .description(
+      "Compare this mirror's copy with the origin's signed manifest (or a peer's) and its blobs with their hashes; --repair fixes what it can prove",
+    )
     .option('--data-dir <dir>', 'sets MIRROR_DATA_DIR')
     .option('--origin <urls>', 'sets MIRROR_ORIGIN_URLS; the first one that answers is the reference')
-    .option('--peer <url>', 'compare with this peer mirror instead (its manifest is unsigned: differences are reported, blobs repaired, paths not)')
+    .option(
+      '--peer <url>',
+      'compare with this peer mirror instead (its manifest is unsigned: differences are reported, blobs repaired, paths not)',
+    )
     .option('--repair', 'fetch corrupt or missing blobs again and make the index equal to the signed manifest')
     .action(async (flags: { dataDir?: string; origin?: string; peer?: string; repair?: boolean }) => {
-      const config = configFrom({ dataDir: flags.dataDir, origin: flags.origin }, { dataDir: 'MIRROR_DATA_DIR', origin: 'MIRROR_ORIGIN_URLS' });
+      const config = configFrom(
+        { dataDir: flags.dataDir, origin: flags.origin },
+        { dataDir: 'MIRROR_DATA_DIR', origin: 'MIRROR_ORIGIN_URLS' },
+      );
       const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'mirror-verify');
-      const { createBlobFetcher } = require('../../mirrors/blob-fetcher') as typeof import('../../mirrors/blob-fetcher');
+      const { createBlobFetcher } =
+        require('../../mirrors/blob-fetcher') as typeof import('../../mirrors/blob-fetcher');
       const { MirrorStore } = require('../../mirrors/mirror-store') as typeof import('../../mirrors/mirror-store');
       const { loadPinnedKey } = require('../../mirrors/pinned-key') as typeof import('../../mirrors/pinned-key');
       const { createProgress } = require('../../mirrors/progress') as typeof import('../../mirrors/progress');
       const { verifyMirror } = require('../../mirrors/verify') as typeof import('../../mirrors/verify');
       const publicKey = loadPinnedKey(config.mirrorPublicKey);
       const store = MirrorStore.open(config.mirrorDataDir);
-      const fetcher = createBlobFetcher({ store, sources: () => [...config.mirrorOrigins, ...config.mirrorPeers, ...(flags.peer ? [flags.peer] : [])], logger, concurrency: config.mirrorFetchConcurrency, timeoutMs: config.mirrorFetchTimeoutMs });
+      const fetcher = createBlobFetcher({
+        store,
+        sources: () => [...config.mirrorOrigins, ...config.mirrorPeers, ...(flags.peer ? [flags.peer] : [])],
+        logger,
+        concurrency: config.mirrorFetchConcurrency,
+        timeoutMs: config.mirrorFetchTimeoutMs,
+      });
       const progress = createProgress('checking blobs', logger);
       try {
         const candidates = flags.peer ? [flags.peer.replace(/\/+$/, '')] : config.mirrorOrigins;

@@ -8,13 +8,16 @@ import { withDatabase } from '../cli-support';
 export function register(program: Command): void {
   program
     .command('rebuild')
-    .description('Regenerate every public page from the database in bounded memory; journals only pages whose bytes changed. Interrupt with Ctrl-C and run again to resume.')
+    .description(
+      'Regenerate every public page from the database in bounded memory; journals only pages whose bytes changed. Interrupt with Ctrl-C and run again to resume.',
+    )
     .option('--restart', 'start over instead of resuming an unfinished rebuild')
     .option('--batch-size <n>', 'items per batch (and per journal batch)', '500')
     .option('--json', 'print a JSON summary (pages, pages/s, peak RSS) as the last line')
     .action(async (flags: { restart?: boolean; batchSize: string; json?: boolean }) => {
       const batchSize = Number(flags.batchSize);
-      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000) throw new Error(`--batch-size must be an integer from 1 to 5000, got ${JSON.stringify(flags.batchSize)}`);
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 5000)
+        throw new Error(`--batch-size must be an integer from 1 to 5000, got ${JSON.stringify(flags.batchSize)}`);
       const config = loadConfig();
       const controller = new AbortController();
       const progress = progressReporter(process.stderr);
@@ -53,13 +56,17 @@ export function register(program: Command): void {
       // CPU seconds of this process: steadier than wall time on a shared machine.
       const usage = process.resourceUsage();
       const cpuSeconds = (usage.userCPUTime + usage.systemCPUTime) / 1e6;
-      if (flags.json) process.stdout.write(`${JSON.stringify({ ...result, pagesPerSecond: rate, peakRssMb, cpuSeconds })}\n`);
+      if (flags.json)
+        process.stdout.write(`${JSON.stringify({ ...result, pagesPerSecond: rate, peakRssMb, cpuSeconds })}\n`);
       process.exitCode = result.completed ? 0 : 130;
     });
 }
 
 /** A progress bar (cli-progress) on a terminal; a plain log line every 5 s otherwise (systemd, CI, a pipe). */
-export function progressReporter(out: NodeJS.WritableStream & { isTTY?: boolean }, options: { intervalMs?: number } = {}) {
+export function progressReporter(
+  out: NodeJS.WritableStream & { isTTY?: boolean },
+  options: { intervalMs?: number } = {},
+) {
   const intervalMs = options.intervalMs ?? 5000;
   const payload = (p: RebuildProgress) => ({
     phase: p.phase.padEnd(8),
@@ -69,7 +76,12 @@ export function progressReporter(out: NodeJS.WritableStream & { isTTY?: boolean 
   });
   if (out.isTTY) {
     const bar = new SingleBar(
-      { format: 'rebuild [{bar}] {percentage}% {phase} {value}/{total} pages | {changed} changed | {rate} pages/s | ETA {remaining}', stream: out, hideCursor: true },
+      {
+        format:
+          'rebuild [{bar}] {percentage}% {phase} {value}/{total} pages | {changed} changed | {rate} pages/s | ETA {remaining}',
+        stream: out,
+        hideCursor: true,
+      },
       Presets.shades_classic,
     );
     let started = false;
@@ -95,7 +107,9 @@ export function progressReporter(out: NodeJS.WritableStream & { isTTY?: boolean 
       lastLog = Date.now();
       const v = payload(p);
       const percent = p.total > 0 ? ((100 * Math.min(p.pages, p.total)) / p.total).toFixed(1) : '0.0';
-      out.write(`rebuild: ${v.phase} ${percent.padStart(5)}%  ${p.pages}/${p.total} pages  ${v.changed} changed  ${v.rate} pages/s  ETA ${v.remaining}\n`);
+      out.write(
+        `rebuild: ${v.phase} ${percent.padStart(5)}%  ${p.pages}/${p.total} pages  ${v.changed} changed  ${v.rate} pages/s  ETA ${v.remaining}\n`,
+      );
     },
     done() {},
   };

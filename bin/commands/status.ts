@@ -60,17 +60,28 @@ export interface ClusterStatus {
 export async function failedRenders(db: Database, limit = 10): Promise<{ unresolved: number; latest: FailedRender[] }> {
   const unresolved = () =>
     db('render_failures')
-      .leftJoin('render_state', (j) => j.on('render_state.topic', 'render_failures.topic').andOn('render_state.item_id', 'render_failures.item_id'))
-      .where((q) => q.whereNull('render_state.rendered_at').orWhere('render_state.rendered_at', '<', db.ref('render_failures.failed_at')));
+      .leftJoin('render_state', (j) =>
+        j.on('render_state.topic', 'render_failures.topic').andOn('render_state.item_id', 'render_failures.item_id'),
+      )
+      .where((q) =>
+        q
+          .whereNull('render_state.rendered_at')
+          .orWhere('render_state.rendered_at', '<', db.ref('render_failures.failed_at')),
+      );
   const [{ n }] = await unresolved().count({ n: '*' });
   const rows = await unresolved()
     .orderBy('render_failures.id', 'desc')
     .limit(limit)
     .select('render_failures.topic', 'render_failures.item_id', 'render_failures.message', 'render_failures.failed_at');
   const slugs = new Map<string, string>();
-  for (const [topic, table] of [['article', 'articles'], ['event', 'events']] as const) {
+  for (const [topic, table] of [
+    ['article', 'articles'],
+    ['event', 'events'],
+  ] as const) {
     const ids = rows.filter((r) => r.topic === topic).map((r) => Number(r.item_id));
-    if (ids.length) for (const r of await db(table).whereIn('id', ids).select('id', 'slug')) slugs.set(`${topic}:${r.id}`, String(r.slug));
+    if (ids.length)
+      for (const r of await db(table).whereIn('id', ids).select('id', 'slug'))
+        slugs.set(`${topic}:${r.id}`, String(r.slug));
   }
   return {
     unresolved: Number(n),
@@ -135,7 +146,10 @@ export async function clusterStatus(config: Config, now = Date.now()): Promise<C
   try {
     const queue = await attempt(async () => {
       const [row] = await db('outbox').whereNull('done_at').count({ n: '*' }).min({ oldest: 'created_at' });
-      return { pendingRenders: Number(row.n), oldestPendingSeconds: row.oldest == null ? null : Math.max(0, (now - Number(row.oldest)) / 1000) };
+      return {
+        pendingRenders: Number(row.n),
+        oldestPendingSeconds: row.oldest == null ? null : Math.max(0, (now - Number(row.oldest)) / 1000),
+      };
     });
     const journal = await attempt(async () => {
       const row = await db('cluster_state').where({ id: 1 }).first('journal_head', 'epoch');
@@ -165,15 +179,32 @@ export function formatStatus(s: ClusterStatus): string {
   const parts: string[] = [];
   if ('embedded' in s.database) parts.push(`DATABASE  embedded ${s.database.embedded}`);
   else parts.push(`DATABASE  primary ${s.database.primary}, epoch ${s.database.epoch}\n${nodeTable(s.database.nodes)}`);
-  parts.push('error' in s.queue ? `QUEUE     unavailable: ${s.queue.error}` : `QUEUE     ${s.queue.pendingRenders} render(s) pending${s.queue.oldestPendingSeconds === null ? '' : `, oldest ${s.queue.oldestPendingSeconds.toFixed(1)} s`}`);
-  parts.push('error' in s.journal ? `JOURNAL   unavailable: ${s.journal.error}` : `JOURNAL   head ${s.journal.head}, epoch ${s.journal.epoch}`);
+  parts.push(
+    'error' in s.queue
+      ? `QUEUE     unavailable: ${s.queue.error}`
+      : `QUEUE     ${s.queue.pendingRenders} render(s) pending${s.queue.oldestPendingSeconds === null ? '' : `, oldest ${s.queue.oldestPendingSeconds.toFixed(1)} s`}`,
+  );
+  parts.push(
+    'error' in s.journal
+      ? `JOURNAL   unavailable: ${s.journal.error}`
+      : `JOURNAL   head ${s.journal.head}, epoch ${s.journal.epoch}`,
+  );
   if ('error' in s.mirrors) parts.push(`MIRRORS   no reports (${s.mirrors.error})`);
   else if (s.mirrors.length === 0) parts.push('MIRRORS   none has reported');
   else {
     parts.push(
       `MIRRORS\n${formatTable(
         ['MIRROR', 'CURSOR', 'EPOCH', 'LAG entries', 'LAG s', 'CONNECTED', 'REPORT AGE s', 'URL'],
-        s.mirrors.map((m) => [m.name, String(m.cursor), String(m.epoch), String(m.lagEntries), m.lagSeconds.toFixed(1), m.connected ? 'yes' : 'NO', m.reportAgeSeconds.toFixed(0), m.url]),
+        s.mirrors.map((m) => [
+          m.name,
+          String(m.cursor),
+          String(m.epoch),
+          String(m.lagEntries),
+          m.lagSeconds.toFixed(1),
+          m.connected ? 'yes' : 'NO',
+          m.reportAgeSeconds.toFixed(0),
+          m.url,
+        ]),
       )}`,
     );
   }
@@ -182,7 +213,14 @@ export function formatStatus(s: ClusterStatus): string {
     parts.push(
       `PROXIES\n${formatTable(
         ['PROXY', 'HIT RATIO', 'HITS', 'STALE', 'MISSES', 'ERROR'],
-        s.proxies.map((p) => [p.url, p.hitRatio == null ? '-' : `${(p.hitRatio * 100).toFixed(1)}%`, String(p.hits ?? '-'), String(p.stale ?? '-'), String(p.misses ?? '-'), p.error ?? '']),
+        s.proxies.map((p) => [
+          p.url,
+          p.hitRatio == null ? '-' : `${(p.hitRatio * 100).toFixed(1)}%`,
+          String(p.hits ?? '-'),
+          String(p.stale ?? '-'),
+          String(p.misses ?? '-'),
+          p.error ?? '',
+        ]),
       )}`,
     );
   }
@@ -194,7 +232,13 @@ export function formatStatus(s: ClusterStatus): string {
     parts.push(
       `FAILED RENDERS  ${unresolved} unresolved (not retried; fix the template or the item, then save it again)${unresolved > latest.length ? `, latest ${latest.length}:` : ''}\n${formatTable(
         ['ITEM', 'SLUG', 'TEMPLATE', 'FAILED AT', 'ERROR'],
-        latest.map((f) => [`${f.topic} ${f.itemId}`, f.slug ?? '(deleted)', f.template ?? '-', f.failedAt, f.error.replace(/\s+/g, ' ').slice(0, 120)]),
+        latest.map((f) => [
+          `${f.topic} ${f.itemId}`,
+          f.slug ?? '(deleted)',
+          f.template ?? '-',
+          f.failedAt,
+          f.error.replace(/\s+/g, ' ').slice(0, 120),
+        ]),
       )}`,
     );
   }
@@ -204,7 +248,9 @@ export function formatStatus(s: ClusterStatus): string {
 export function register(program: Command): void {
   program
     .command('status')
-    .description('The whole cluster on one screen: database nodes and lag, queue depth, journal head, mirrors\' lag, proxies\' hit ratio, failed renders')
+    .description(
+      "The whole cluster on one screen: database nodes and lag, queue depth, journal head, mirrors' lag, proxies' hit ratio, failed renders",
+    )
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
       const status = await clusterStatus(loadConfig());

@@ -6,13 +6,24 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { loadConfig } from '../../common/config';
 import { migrateLatest } from '../../app/db/migrate';
-import { createUser, listTokens, listUsers, revokeToken, Role, ROLES, setPassword, setRole } from '../../app/auth/users';
+import {
+  createUser,
+  listTokens,
+  listUsers,
+  revokeToken,
+  Role,
+  ROLES,
+  setPassword,
+  setRole,
+} from '../../app/auth/users';
 import { withDatabase } from '../cli-support';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 async function passwordFrom(flags: { passwordStdin?: boolean }): Promise<{ password: string; generated: boolean }> {
@@ -22,13 +33,25 @@ async function passwordFrom(flags: { passwordStdin?: boolean }): Promise<{ passw
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, i) => cell.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
 
 /** `write` is where command output goes (stdout; tests pass their own). */
-export function register(program: Command, { write = (text: string) => void process.stdout.write(text) }: { write?: (text: string) => void } = {}): void {
+export function register(
+  program: Command,
+  { write = (text: string) => void process.stdout.write(text) }: { write?: (text: string) => void } = {},
+): void {
   const user = program.command('user').description('Editor accounts (roles: admin, editor, moderator)');
 
   user
@@ -37,7 +60,8 @@ export function register(program: Command, { write = (text: string) => void proc
     .option('--role <role>', `one of ${ROLES.join(', ')}`, 'editor')
     .option('--password-stdin', 'read the password from stdin (at least 10 characters)')
     .action(async (name: string, flags: { role: string; passwordStdin?: boolean }) => {
-      if (!ROLES.includes(flags.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}, got "${flags.role}"`);
+      if (!ROLES.includes(flags.role as Role))
+        throw new Error(`--role must be one of ${ROLES.join(', ')}, got "${flags.role}"`);
       const { password, generated } = await passwordFrom(flags);
       const created = await withDatabase(loadConfig(), async (db) => {
         await migrateLatest(db);
@@ -48,12 +72,16 @@ export function register(program: Command, { write = (text: string) => void proc
 
   user
     .command('passwd <name>')
-    .description('Reset a user\'s password (ends their sessions); prints a generated one unless --password-stdin gives one')
+    .description(
+      "Reset a user's password (ends their sessions); prints a generated one unless --password-stdin gives one",
+    )
     .option('--password-stdin', 'read the new password from stdin (at least 10 characters)')
     .action(async (name: string, flags: { passwordStdin?: boolean }) => {
       const { password, generated } = await passwordFrom(flags);
       await withDatabase(loadConfig(), (db) => setPassword(db, name, password));
-      write(`password of "${name}" reset; their sessions were ended${generated ? `; new password: ${password}` : ''}\n`);
+      write(
+        `password of "${name}" reset; their sessions were ended${generated ? `; new password: ${password}` : ''}\n`,
+      );
     });
 
   user
@@ -74,18 +102,29 @@ export function register(program: Command, { write = (text: string) => void proc
         write(`${JSON.stringify(users, null, 2)}\n`);
         return;
       }
-      write(table([['NAME', 'ROLE', 'CREATED', 'PASSWORD', 'TOKENS'], ...users.map((u) => [u.name, u.role, iso(u.createdAt), u.hasPassword ? 'set' : 'none', String(u.tokens)])]));
+      write(
+        table([
+          ['NAME', 'ROLE', 'CREATED', 'PASSWORD', 'TOKENS'],
+          ...users.map((u) => [u.name, u.role, iso(u.createdAt), u.hasPassword ? 'set' : 'none', String(u.tokens)]),
+        ]),
+      );
     });
 
   // `token create` is defined with the core commands (bin/cli.ts); list and revoke join it.
-  const token = program.commands.find((c) => c.name() === 'token') ?? program.command('token').description('API tokens');
+  const token =
+    program.commands.find((c) => c.name() === 'token') ?? program.command('token').description('API tokens');
   token
     .command('list')
     .description('List API tokens (never their secrets)')
-    .option('--user <name>', 'only this user\'s tokens')
+    .option('--user <name>', "only this user's tokens")
     .action(async (flags: { user?: string }) => {
       const tokens = await withDatabase(loadConfig(), (db) => listTokens(db, flags.user));
-      write(table([['ID', 'USER', 'LABEL', 'CREATED', 'REVOKED'], ...tokens.map((t) => [String(t.id), t.user, t.label || '-', iso(t.createdAt), iso(t.revokedAt)])]));
+      write(
+        table([
+          ['ID', 'USER', 'LABEL', 'CREATED', 'REVOKED'],
+          ...tokens.map((t) => [String(t.id), t.user, t.label || '-', iso(t.createdAt), iso(t.revokedAt)]),
+        ]),
+      );
     });
   token
     .command('revoke <id>')

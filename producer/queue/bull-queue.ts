@@ -2,7 +2,14 @@
 import Queue from 'bull';
 import Redis, { RedisOptions } from 'ioredis';
 import type { Logger } from '../../common/logger';
-import { isUnrecoverable, jobId, RenderJob, RenderQueue, RETRY_ATTEMPTS, RETRY_BASE_DELAY_MS } from '../../common/render-queue';
+import {
+  isUnrecoverable,
+  jobId,
+  RenderJob,
+  RenderQueue,
+  RETRY_ATTEMPTS,
+  RETRY_BASE_DELAY_MS,
+} from '../../common/render-queue';
 
 const ENQUEUE_TIMEOUT_MS = 3000;
 const CONNECT_WAIT_MS = 1000;
@@ -15,7 +22,8 @@ export function createBullQueue(redisUrl: string, logger: Logger, prefix = 'hype
       // bull's pipelines never recover after Redis restarts), but enqueue()
       // refuses to add to it while Redis is away: the outbox keeps the work
       // and the relay retries, so an outage costs no memory here.
-      const options: RedisOptions = type === 'client' ? { maxRetriesPerRequest: 1 } : { maxRetriesPerRequest: null, enableReadyCheck: false };
+      const options: RedisOptions =
+        type === 'client' ? { maxRetriesPerRequest: 1 } : { maxRetriesPerRequest: null, enableReadyCheck: false };
       const client = new Redis(redisUrl, { ...options, retryStrategy: (times) => Math.min(times * 200, 2000) });
       client.on('error', (error) => logger.debug({ err: error, type }, 'redis connection error'));
       return client;
@@ -34,7 +42,10 @@ export function createBullQueue(redisUrl: string, logger: Logger, prefix = 'hype
   queue.on('error', (error) => logger.warn({ err: error }, 'render queue error'));
   queue.on('failed', (job, error) => {
     const final = isUnrecoverable(error) || job.attemptsMade >= (job.opts.attempts ?? 1);
-    logger[final ? 'error' : 'warn']({ err: error, job: job.data, attempt: job.attemptsMade }, final ? 'render job failed for good' : 'render job failed, will retry');
+    logger[final ? 'error' : 'warn'](
+      { err: error, job: job.data, attempt: job.attemptsMade },
+      final ? 'render job failed for good' : 'render job failed, will retry',
+    );
   });
 
   /** Waits briefly for the command connection; fails at once rather than queueing offline. */
@@ -44,7 +55,9 @@ export function createBullQueue(redisUrl: string, logger: Logger, prefix = 'hype
     let onReady: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => client.once('ready', (onReady = resolve)));
     // The relay retries every second through an outage: never leave a listener behind.
-    await withTimeout(ready, CONNECT_WAIT_MS, `Redis is not connected (${client.status})`).finally(() => client.off('ready', onReady));
+    await withTimeout(ready, CONNECT_WAIT_MS, `Redis is not connected (${client.status})`).finally(() =>
+      client.off('ready', onReady),
+    );
   }
 
   return {

@@ -2,7 +2,15 @@
 // (dedupe by job id, bounded concurrency, exponential backoff, no retry of
 // unrecoverable errors), nothing to install.
 import type { Logger } from '../../common/logger';
-import { isUnrecoverable, jobId, RenderHandler, RenderJob, RenderQueue, RETRY_ATTEMPTS, RETRY_BASE_DELAY_MS } from '../../common/render-queue';
+import {
+  isUnrecoverable,
+  jobId,
+  RenderHandler,
+  RenderJob,
+  RenderQueue,
+  RETRY_ATTEMPTS,
+  RETRY_BASE_DELAY_MS,
+} from '../../common/render-queue';
 
 export function createMemoryQueue(logger: Logger): RenderQueue {
   const waiting = new Map<string, { job: RenderJob; attempt: number }>();

@@ -24,8 +24,15 @@ const CHROMIUM = process.env.HS_CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.resolve(__dirname, '../../test-output/browser');
 const ADMIN_PASSWORD = 'browser-test-password';
 const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
 ];
 
 describe('the newsroom in a real browser', () => {
@@ -43,24 +50,36 @@ describe('the newsroom in a real browser', () => {
 
   before(async () => {
     if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set HS_CHROMIUM`);
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set HS_CHROMIUM`,
+      );
     }
     await fsp.mkdir(SHOTS, { recursive: true });
     dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-browser-'));
     profileDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-chromium-'));
     process.env.HYPERSTATIC_ADMIN_PASSWORD = ADMIN_PASSWORD;
-    site = await startEmbedded(loadConfig({
-      DATA_DIR: dataDir,
-      APP_PORT: '0', MIRROR_PORT: '0', PROXY_PORT: '0', PRODUCER_PORT: '0',
-      LOG_LEVEL: 'silent',
-      PROXY_ACCESS_LOG: 'false',
-      MIRROR_STATUS_INTERVAL_MS: '300',
-      RELAY_INTERVAL_MS: '200',
-    }));
+    site = await startEmbedded(
+      loadConfig({
+        DATA_DIR: dataDir,
+        APP_PORT: '0',
+        MIRROR_PORT: '0',
+        PROXY_PORT: '0',
+        PRODUCER_PORT: '0',
+        LOG_LEVEL: 'silent',
+        PROXY_ACCESS_LOG: 'false',
+        MIRROR_STATUS_INTERVAL_MS: '300',
+        RELAY_INTERVAL_MS: '200',
+      }),
+    );
     appUrl = site.appUrl;
     publicUrl = site.publicUrl;
     // A fresh profile per run; launchPersistentContext is how playwright takes --user-data-dir.
-    editor = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 860 } });
+    editor = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+      viewport: { width: 1280, height: 860 },
+    });
     browser = editor.browser()!;
     page = editor.pages()[0] ?? (await editor.newPage());
   });
@@ -73,7 +92,8 @@ describe('the newsroom in a real browser', () => {
     for (const dir of [dataDir, profileDir]) if (dir) await fsp.rm(dir, { recursive: true, force: true });
   });
 
-  const shot = (name: string, target: Page = page) => target.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = (name: string, target: Page = page) =>
+    target.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   const publicHtml = async (p: string) => (await fetch(`${publicUrl}${p}`)).text();
 
   it('logs in through the login form', async () => {
@@ -83,17 +103,27 @@ describe('the newsroom in a real browser', () => {
     await page.fill('input[name="name"]', 'admin');
     await page.fill('input[name="password"]', ADMIN_PASSWORD);
     await Promise.all([page.waitForURL(`${appUrl}/editor`), page.click('button[type="submit"]')]);
-    assert.match(await page.textContent('h1') ?? '', /Dashboard/);
+    assert.match((await page.textContent('h1')) ?? '', /Dashboard/);
     await shot('02-dashboard');
   });
 
   it('uploads an image to the media library', async () => {
     const image = await sharp({ create: { width: 1600, height: 900, channels: 3, background: '#2b6cb0' } })
-      .composite([{ input: Buffer.from('<svg width="1600" height="900"><rect x="200" y="200" width="1200" height="500" fill="#f6ad55"/></svg>') }])
-      .jpeg().toBuffer();
+      .composite([
+        {
+          input: Buffer.from(
+            '<svg width="1600" height="900"><rect x="200" y="200" width="1200" height="500" fill="#f6ad55"/></svg>',
+          ),
+        },
+      ])
+      .jpeg()
+      .toBuffer();
     await page.goto(`${appUrl}/editor/media`);
     await page.setInputFiles('input[type="file"]', { name: 'harbour.jpg', mimeType: 'image/jpeg', buffer: image });
-    await Promise.all([page.waitForURL(/\/editor\/media\/[0-9a-f]{64}/), page.click('form[enctype] button[type="submit"]')]);
+    await Promise.all([
+      page.waitForURL(/\/editor\/media\/[0-9a-f]{64}/),
+      page.click('form[enctype] button[type="submit"]'),
+    ]);
     const snippet = await page.inputValue('textarea');
     imagePath = /src="(\/media\/[0-9a-f]{64}\.jpg)"/.exec(snippet)![1];
     await shot('03-media-item');
@@ -105,7 +135,10 @@ describe('the newsroom in a real browser', () => {
     await page.goto(`${appUrl}/editor/articles/new`);
     await page.fill('input[name="title"]', 'Harbour lights return');
     await page.fill('textarea[name="summary"]', 'The old harbour is lit again after ten years.');
-    await page.fill('textarea[name="body"]', `<p>The lights came back on at dusk.</p><figure><img src="${imagePath}" alt="The harbour"><figcaption>The harbour at dusk</figcaption></figure>`);
+    await page.fill(
+      'textarea[name="body"]',
+      `<p>The lights came back on at dusk.</p><figure><img src="${imagePath}" alt="The harbour"><figcaption>The harbour at dusk</figcaption></figure>`,
+    );
     await page.fill('input[name="tags"]', 'Harbour, Night');
     // The lead image: picked from the library in the form (a radio per image), with its alt text.
     const sha256 = /\/media\/([0-9a-f]{64})\.jpg/.exec(imagePath)![1];
@@ -129,19 +162,30 @@ describe('the newsroom in a real browser', () => {
     const publicPage = await reader.newPage();
     const res = await publicPage.goto(`${publicUrl}${articleUrl}`);
     assert.equal(res?.status(), 200);
-    assert.match(await publicPage.textContent('body') ?? '', /Harbour lights return/);
+    assert.match((await publicPage.textContent('body')) ?? '', /Harbour lights return/);
     const width = await publicPage.$eval('img[alt="The harbour"]', (img) => {
       const loaded = img as unknown as { complete: boolean; naturalWidth: number };
       return loaded.complete && loaded.naturalWidth;
     });
     assert.equal(width, 1600, 'the image loads from the mirror through the proxy');
-    type Img = { decode(): Promise<void>; currentSrc: string; naturalWidth: number; getAttribute(name: string): string | null };
+    type Img = {
+      decode(): Promise<void>;
+      currentSrc: string;
+      naturalWidth: number;
+      getAttribute(name: string): string | null;
+    };
     const loaded = (img: unknown) => {
       const el = img as Img;
-      return el.decode().then(() => ({ src: el.currentSrc, naturalWidth: el.naturalWidth, width: el.getAttribute('width') }));
+      return el
+        .decode()
+        .then(() => ({ src: el.currentSrc, naturalWidth: el.naturalWidth, width: el.getAttribute('width') }));
     };
     const lead = await publicPage.locator('figure.lead img[alt="Harbour lights at dusk"]').evaluate(loaded);
-    assert.match(lead.src, new RegExp(`${imagePath.replace(/\./g, '\\.')}$`), 'the article shows the original as its lead image');
+    assert.match(
+      lead.src,
+      new RegExp(`${imagePath.replace(/\./g, '\\.')}$`),
+      'the article shows the original as its lead image',
+    );
     assert.equal(lead.naturalWidth, 1600);
     assert.equal(lead.width, '1600');
     await shot('07-public-article', publicPage);
@@ -154,7 +198,11 @@ describe('the newsroom in a real browser', () => {
     assert.equal(listed.naturalWidth, 480);
     assert.equal(listed.width, '480');
     const rendition = await fetch(listed.src);
-    assert.equal(rendition.headers.get('content-type'), 'image/webp', 'the proxy serves the rendition the mirror holds');
+    assert.equal(
+      rendition.headers.get('content-type'),
+      'image/webp',
+      'the proxy serves the rendition the mirror holds',
+    );
     await shot('08-public-home', publicPage);
     await reader.close();
   });
@@ -163,8 +211,11 @@ describe('the newsroom in a real browser', () => {
     await page.goto(articleEditUrl);
     await page.fill('input[name="reason"]', 'Embargo until Monday');
     await Promise.all([page.waitForURL(/notice=/), page.click('button[value="hide"]')]);
-    assert.match(await page.textContent('.revisions') ?? '', /Embargo until Monday/);
-    await waitFor(async () => !(await publicHtml('/')).includes('Harbour lights return'), { what: 'the hidden article leaves the home page', timeoutMs: 20_000 });
+    assert.match((await page.textContent('.revisions')) ?? '', /Embargo until Monday/);
+    await waitFor(async () => !(await publicHtml('/')).includes('Harbour lights return'), {
+      what: 'the hidden article leaves the home page',
+      timeoutMs: 20_000,
+    });
     const gone = await fetch(`${publicUrl}${articleUrl}`);
     assert.equal(gone.status, 410);
     await page.reload();
@@ -180,21 +231,24 @@ describe('the newsroom in a real browser', () => {
     await form.fill('textarea[name="body"]', '<p>Stalls are back on Saturday.</p><script>alert(1)</script>');
     await shot('10-public-submit-form-mobile', form);
     await form.click('button[type="submit"]');
-    assert.match(await form.textContent('main') ?? '', /waits for a moderator/);
+    assert.match((await form.textContent('main')) ?? '', /waits for a moderator/);
     await shot('11-public-submitted-mobile', form);
     await anonymous.close();
 
     await page.goto(`${appUrl}/editor/moderation`);
-    assert.match(await page.textContent('main') ?? '', /Street market reopens/);
+    assert.match((await page.textContent('main')) ?? '', /Street market reopens/);
     await shot('12-moderation-queue');
     const item = page.locator('.queue-item', { hasText: 'Street market reopens' });
     await Promise.all([page.waitForURL(/notice=/), item.locator('button[value="publish"]').click()]);
-    await waitFor(async () => (await publicHtml('/')).includes('Street market reopens'), { what: 'the moderated submission reaches the home page', timeoutMs: 20_000 });
+    await waitFor(async () => (await publicHtml('/')).includes('Street market reopens'), {
+      what: 'the moderated submission reaches the home page',
+      timeoutMs: 20_000,
+    });
   });
 
   it('shows the articles list, users page and a phone-sized editor', async () => {
     await page.goto(`${appUrl}/editor/articles?q=market`);
-    assert.match(await page.textContent('table') ?? '', /Street market reopens/);
+    assert.match((await page.textContent('table')) ?? '', /Street market reopens/);
     await shot('13-articles-search');
     await page.goto(`${appUrl}/editor/users`);
     await shot('14-users');

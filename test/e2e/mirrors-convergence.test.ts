@@ -32,7 +32,10 @@ const BURST = Number(process.env.HS_MIRRORS_BURST ?? 500);
 
 async function readManifest(url: string): Promise<{ cursor: number; pages: Manifest }> {
   const text = await (await fetch(url)).text();
-  const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const pages: Manifest = new Map();
   for (const l of lines.slice(1, -1)) pages.set(l.path as string, `${String(l.op)} ${String(l.sha256)}`);
   return { cursor: Number(lines[0].cursor), pages };
@@ -86,11 +89,14 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
       try {
         const home = await rawGet(base, '/');
         if (home.status !== 200) continue;
-        const links = [...new Set([...home.text.matchAll(/href="(\/[^"#?]*)"/g)].map((m) => m[1]))].filter((h) => !h.startsWith('//')).slice(0, 12);
+        const links = [...new Set([...home.text.matchAll(/href="(\/[^"#?]*)"/g)].map((m) => m[1]))]
+          .filter((h) => !h.startsWith('//'))
+          .slice(0, 12);
         for (const href of links) {
           const res = await rawGet(base, encodeURI(decodeURI(href)));
           // A link to a page the origin never rendered is the producer's business, not propagation.
-          if (res.status === 404 && (await originHas(decodeURI(href)))) violations.push(`mirror ${name}: / linked ${href}, which it answered 404`);
+          if (res.status === 404 && (await originHas(decodeURI(href))))
+            violations.push(`mirror ${name}: / linked ${href}, which it answered 404`);
         }
       } catch {
         // a mirror being killed or restarted: nothing served, nothing violated
@@ -111,10 +117,16 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
     let diff: string[] = [];
     for (;;) {
       const origin = await readManifest(`${app.url}/manifest`);
-      const mirror = await readManifest(`${url}/_mirror/manifest`).catch(() => ({ cursor: -1, pages: new Map() as Manifest }));
+      const mirror = await readManifest(`${url}/_mirror/manifest`).catch(() => ({
+        cursor: -1,
+        pages: new Map() as Manifest,
+      }));
       diff = manifestDiff(origin.pages, mirror.pages);
       if (diff.length === 0 && mirror.cursor === origin.cursor) return;
-      if (Date.now() > deadline) assert.fail(`mirror ${name} did not converge to the origin manifest (cursor ${mirror.cursor} vs ${origin.cursor}): ${diff.slice(0, 5).join('; ')}`);
+      if (Date.now() > deadline)
+        assert.fail(
+          `mirror ${name} did not converge to the origin manifest (cursor ${mirror.cursor} vs ${origin.cursor}): ${diff.slice(0, 5).join('; ')}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
@@ -159,7 +171,10 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
     const publicKeyFile = path.join(dataDir, 'keys', 'feed-ed25519.pub');
     assert.ok(fs.existsSync(publicKeyFile), 'the origin created its key pair on first start');
     for (const name of ['a', 'b', 'c'] as const) links[name] = await startFaultyLink(app.url, { latencyMs: 20 });
-    mirrorA = await startTestMirror({ origins: [links.a.url], env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_NAME: 'mirror-a', MIRROR_FETCH_TIMEOUT_MS: '15000' } });
+    mirrorA = await startTestMirror({
+      origins: [links.a.url],
+      env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_NAME: 'mirror-a', MIRROR_FETCH_TIMEOUT_MS: '15000' },
+    });
     mirrorBPort = await freePort();
     mirrorBEnv = {
       MIRROR_ORIGIN_URLS: links.b.url,
@@ -171,7 +186,10 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
       LOG_LEVEL: 'warn',
     };
     mirrorB = await startHyperstatic(['mirror'], mirrorBEnv, { port: mirrorBPort, portVariable: 'MIRROR_PORT' });
-    mirrorC = await startTestMirror({ origins: [links.c.url], env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_NAME: 'mirror-c', MIRROR_FETCH_TIMEOUT_MS: '15000' } });
+    mirrorC = await startTestMirror({
+      origins: [links.c.url],
+      env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_NAME: 'mirror-c', MIRROR_FETCH_TIMEOUT_MS: '15000' },
+    });
     checker = (async () => {
       while (checking) {
         await checkLinksOnce();
@@ -199,8 +217,12 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
     const titles = Array.from({ length: BURST }, (_, i) => `Burst story number ${i}`);
     const urls: string[] = [];
     const started = Date.now();
-    for (let i = 0; i < titles.length; i += 10) urls.push(...(await Promise.all(titles.slice(i, i + 10).map((t) => save(t)))).map((r) => r.url));
-    await waitUntil(async () => Number((await db('pages').whereIn('path', urls).count({ n: '*' }).first())?.n) === urls.length, 120_000);
+    for (let i = 0; i < titles.length; i += 10)
+      urls.push(...(await Promise.all(titles.slice(i, i + 10).map((t) => save(t)))).map((r) => r.url));
+    await waitUntil(
+      async () => Number((await db('pages').whereIn('path', urls).count({ n: '*' }).first())?.n) === urls.length,
+      120_000,
+    );
     process.stderr.write(`# ${BURST} saves rendered by the origin in ${Date.now() - started} ms\n`);
     await Promise.all(Object.entries(mirrorUrls()).map(([name, url]) => converged(name, url, 60_000)));
     await assertNoBrokenLinks();
@@ -224,9 +246,13 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
         duringCut.push(last.url);
         await new Promise((resolve) => setTimeout(resolve, 1500));
       }
-      const status = (await (await fetch(`${mirrorA.url}/_mirror/status`)).json()) as { cursor: number; connected: boolean };
+      const status = (await (await fetch(`${mirrorA.url}/_mirror/status`)).json()) as {
+        cursor: number;
+        connected: boolean;
+      };
       assert.equal(status.cursor, before, 'nothing reached the cut-off mirror after the cut settled');
-      for (const p of duringCut) assert.equal((await rawGet(mirrorA.url, encodeURI(p))).status, 404, `${p} was saved during the cut`);
+      for (const p of duringCut)
+        assert.equal((await rawGet(mirrorA.url, encodeURI(p))).status, 404, `${p} was saved during the cut`);
       assert.equal((await rawGet(mirrorA.url, '/')).status, 200, 'it kept serving its copy');
       links.a.resume();
       await converged('a', mirrorA.url, 40_000, last.url);
@@ -239,11 +265,17 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
       links.b.latencyMs = 250;
       const headBefore = Number((await db('cluster_state').where({ id: 1 }).first('journal_head')).journal_head);
       const saved = await save('Killed while this was arriving', `<p>${'long text '.repeat(2000)}</p>`);
-      await waitUntil(async () => Number((await db('cluster_state').where({ id: 1 }).first('journal_head')).journal_head) > headBefore);
+      await waitUntil(
+        async () =>
+          Number((await db('cluster_state').where({ id: 1 }).first('journal_head')).journal_head) > headBefore,
+      );
       await new Promise((resolve) => setTimeout(resolve, 400));
       const status = (await (await fetch(`${mirrorB.url}/_mirror/status`)).json()) as { cursor: number; head: number };
       await mirrorB.kill();
-      assert.ok(status.cursor < status.head || status.cursor <= headBefore, `the kill landed before the batch was applied (cursor ${status.cursor}, head ${status.head})`);
+      assert.ok(
+        status.cursor < status.head || status.cursor <= headBefore,
+        `the kill landed before the batch was applied (cursor ${status.cursor}, head ${status.head})`,
+      );
       links.b.latencyMs = 20;
       mirrorB = await startHyperstatic(['mirror'], mirrorBEnv, { port: mirrorBPort, portVariable: 'MIRROR_PORT' });
       await converged('b', mirrorB.url, 40_000, saved.url);
@@ -257,16 +289,27 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
       const errorsBefore = await metric(mirrorC.url, 'hyperstatic_mirror_blob_fetch_errors_total');
       // Only in the body: the title becomes the path, which crosses the link in the feed too.
       // Over INLINE_MAX_BYTES, so the body is fetched as a blob rather than carried in the batch.
-      const saved = await save(`Carries a hidden marker ${Date.now()}`, `<p>${marker}</p><p>${'padding '.repeat(3000)}</p>`);
-      await Promise.race([tampered, new Promise((_, reject) => setTimeout(() => reject(new Error('the blob never crossed link c')), 40_000))]);
+      const saved = await save(
+        `Carries a hidden marker ${Date.now()}`,
+        `<p>${marker}</p><p>${'padding '.repeat(3000)}</p>`,
+      );
+      await Promise.race([
+        tampered,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('the blob never crossed link c')), 40_000)),
+      ]);
       await converged('c', mirrorC.url, 40_000, saved.url);
       const page = await rawGet(mirrorC.url, encodeURI(saved.url));
       assert.equal(page.status, 200);
-      assert.ok(page.text.includes(marker) && !page.text.includes(marker.toUpperCase().replace(/-/g, '_')), 'the mirror serves the real bytes');
-      assert.ok((await metric(mirrorC.url, 'hyperstatic_mirror_blob_fetch_errors_total')) > errorsBefore, 'the bad transfer was counted');
+      assert.ok(
+        page.text.includes(marker) && !page.text.includes(marker.toUpperCase().replace(/-/g, '_')),
+        'the mirror serves the real bytes',
+      );
+      assert.ok(
+        (await metric(mirrorC.url, 'hyperstatic_mirror_blob_fetch_errors_total')) > errorsBefore,
+        'the bad transfer was counted',
+      );
       await assertNoBrokenLinks();
     });
-
   });
 
   test('a forged entry injected on the link is rejected and the real one applied', async () => {
@@ -274,11 +317,21 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
     const forged = links.c.replaceOnce('down', '"path":"/news/', '"path":"/evil/');
     const rejectedBefore = await metric(mirrorC.url, 'hyperstatic_mirror_signature_rejections_total');
     const saved = await save(`Target of a forgery ${Date.now()}`);
-    await Promise.race([forged, new Promise((_, reject) => setTimeout(() => reject(new Error('the batch never crossed link c')), 20_000))]);
+    await Promise.race([
+      forged,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the batch never crossed link c')), 20_000)),
+    ]);
     await converged('c', mirrorC.url, 40_000, saved.url);
-    assert.ok((await metric(mirrorC.url, 'hyperstatic_mirror_signature_rejections_total')) > rejectedBefore, 'the forged batch was refused');
+    assert.ok(
+      (await metric(mirrorC.url, 'hyperstatic_mirror_signature_rejections_total')) > rejectedBefore,
+      'the forged batch was refused',
+    );
     assert.equal((await rawGet(mirrorC.url, encodeURI(saved.url))).status, 200);
-    assert.equal((await rawGet(mirrorC.url, encodeURI(saved.url.replace('/news/', '/evil/')))).status, 404, 'the forged path is not served');
+    assert.equal(
+      (await rawGet(mirrorC.url, encodeURI(saved.url.replace('/news/', '/evil/')))).status,
+      404,
+      'the forged path is not served',
+    );
     await assertNoBrokenLinks();
   });
 
@@ -288,7 +341,10 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
     await mirrorC.reportStatus();
     await waitUntil(async () => (await mirrorStatuses(db)).length === 3);
     const statuses = await mirrorStatuses(db);
-    assert.deepEqual(statuses.map((s) => s.name), ['mirror-a', 'mirror-b', 'mirror-c']);
+    assert.deepEqual(
+      statuses.map((s) => s.name),
+      ['mirror-a', 'mirror-b', 'mirror-c'],
+    );
     const head = Number((await db('cluster_state').where({ id: 1 }).first('journal_head')).journal_head);
     await waitUntil(async () => (await mirrorStatuses(db)).every((s) => s.cursor === head));
     checking = false;

@@ -26,13 +26,19 @@ async function publishAndRead(appUrl: string, publicUrl: string, token: string):
   assert.equal(res.status, 201, await res.clone().text());
   const saved = (await res.json()) as { id: number; url: string };
 
-  const page = await waitFor(async () => {
-    const r = await fetch(`${publicUrl}${saved.url}`);
-    return r.status === 200 ? r : undefined;
-  }, { what: `${saved.url} served by the proxy`, timeoutMs: PATIENCE });
+  const page = await waitFor(
+    async () => {
+      const r = await fetch(`${publicUrl}${saved.url}`);
+      return r.status === 200 ? r : undefined;
+    },
+    { what: `${saved.url} served by the proxy`, timeoutMs: PATIENCE },
+  );
   assert.match(page.headers.get('cache-status') ?? '', /Hyperstatic/);
   assert.match(await page.text(), /first version/);
-  await waitFor(async () => ((await (await fetch(`${publicUrl}/`)).text()).includes(saved.url) ? true : undefined), { what: 'the home page links the new article', timeoutMs: PATIENCE });
+  await waitFor(async () => ((await (await fetch(`${publicUrl}/`)).text()).includes(saved.url) ? true : undefined), {
+    what: 'the home page links the new article',
+    timeoutMs: PATIENCE,
+  });
 
   // Cached now: the update must still reach the reader (the proxy evicts on the feed).
   assert.equal((await fetch(`${publicUrl}${saved.url}`)).status, 200);
@@ -42,7 +48,11 @@ async function publishAndRead(appUrl: string, publicUrl: string, token: string):
     body: JSON.stringify({ body: '<p>second version</p>' }),
   });
   assert.equal(put.status, 200);
-  await waitFor(async () => ((await (await fetch(`${publicUrl}${saved.url}`)).text()).includes('second version') ? true : undefined), { what: 'the update served by the proxy', timeoutMs: PATIENCE });
+  await waitFor(
+    async () =>
+      (await (await fetch(`${publicUrl}${saved.url}`)).text()).includes('second version') ? true : undefined,
+    { what: 'the update served by the proxy', timeoutMs: PATIENCE },
+  );
 }
 
 describe('production mode: app, producer, mirror and proxy as separate processes on MariaDB and Redis', () => {
@@ -53,7 +63,12 @@ describe('production mode: app, producer, mirror and proxy as separate processes
   before(async () => {
     shared = await sharedDatabase('e2e');
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-e2e-'));
-    env = { DATABASE_URL: shared.primaryUrl, REDIS_URL: await sharedRedisUrl(), REDIS_PREFIX: shared.database, DATA_DIR: dataDir };
+    env = {
+      DATABASE_URL: shared.primaryUrl,
+      REDIS_URL: await sharedRedisUrl(),
+      REDIS_PREFIX: shared.database,
+      DATA_DIR: dataDir,
+    };
     execFileSync(process.execPath, [CLI, 'db', 'migrate'], { env: { ...process.env, ...env } });
     execFileSync(process.execPath, [CLI, 'seed'], { env: { ...process.env, ...env } });
   });
@@ -64,14 +79,26 @@ describe('production mode: app, producer, mirror and proxy as separate processes
   });
 
   it('publishes through the API and the reader gets the page and its update through the proxy', async () => {
-    const token = execFileSync(process.execPath, [CLI, 'token', 'create', '--user', 'admin'], { env: { ...process.env, ...env } }).toString().trim();
+    const token = execFileSync(process.execPath, [CLI, 'token', 'create', '--user', 'admin'], {
+      env: { ...process.env, ...env },
+    })
+      .toString()
+      .trim();
     assert.match(token, /^hs_[\w-]+$/, 'token create prints the token alone');
     const app = await startHyperstatic(['app'], env, { portVariable: 'APP_PORT' });
     processes.push(app);
     processes.push(await startHyperstatic(['producer'], env, { portVariable: 'PRODUCER_PORT' }));
-    const mirror = await startHyperstatic(['mirror'], { ...env, MIRROR_ORIGIN_URLS: app.url, MIRROR_DATA_DIR: path.join(env.DATA_DIR, 'mirror') }, { portVariable: 'MIRROR_PORT' });
+    const mirror = await startHyperstatic(
+      ['mirror'],
+      { ...env, MIRROR_ORIGIN_URLS: app.url, MIRROR_DATA_DIR: path.join(env.DATA_DIR, 'mirror') },
+      { portVariable: 'MIRROR_PORT' },
+    );
     processes.push(mirror);
-    const proxy = await startHyperstatic(['proxy'], { ...env, PROXY_UPSTREAMS: mirror.url, PROXY_ACCESS_LOG: 'false' }, { portVariable: 'PROXY_PORT' });
+    const proxy = await startHyperstatic(
+      ['proxy'],
+      { ...env, PROXY_UPSTREAMS: mirror.url, PROXY_ACCESS_LOG: 'false' },
+      { portVariable: 'PROXY_PORT' },
+    );
     processes.push(proxy);
     for (const p of processes) assert.equal((await fetch(`${p.url}/readyz`)).status, 200, `${p.url}/readyz`);
     await publishAndRead(app.url, proxy.url, token);
@@ -94,19 +121,35 @@ describe('embedded mode: `hyperstatic all` with SQLite and the in-process queue'
 
   it('seeds once, serves the sample site, publishes through the API, stops cleanly and reuses its data', async () => {
     const [appPort, mirrorPort] = [await freePort(), await freePort()];
-    const env = { DATA_DIR: dataDir, APP_PORT: String(appPort), MIRROR_PORT: String(mirrorPort), PROXY_ACCESS_LOG: 'false' };
+    const env = {
+      DATA_DIR: dataDir,
+      APP_PORT: String(appPort),
+      MIRROR_PORT: String(mirrorPort),
+      PROXY_ACCESS_LOG: 'false',
+    };
     all = await startHyperstatic(['all'], env, { portVariable: 'PROXY_PORT', healthPath: '/healthz' });
     const appUrl = `http://127.0.0.1:${appPort}`;
-    const banner = await waitFor(() => (/API token for admin \(shown once\): (hs_\S+)/.exec(all!.output()) ?? undefined), { what: 'the banner with a token', timeoutMs: PATIENCE });
+    const banner = await waitFor(
+      () => /API token for admin \(shown once\): (hs_\S+)/.exec(all!.output()) ?? undefined,
+      { what: 'the banner with a token', timeoutMs: PATIENCE },
+    );
     assert.match(all.output(), /Log in as "admin" with password: \S+/);
-    await waitFor(async () => ((await (await fetch(`${all!.url}/`)).text()).includes('River district residents') ? true : undefined), { what: 'the seeded home page', timeoutMs: PATIENCE });
+    await waitFor(
+      async () =>
+        (await (await fetch(`${all!.url}/`)).text()).includes('River district residents') ? true : undefined,
+      { what: 'the seeded home page', timeoutMs: PATIENCE },
+    );
     await publishAndRead(appUrl, all.url, banner[1]);
     assert.equal(await all.stop(), 0, 'Ctrl-C (SIGTERM) stops it cleanly');
 
     all = await startHyperstatic(['all'], env, { portVariable: 'PROXY_PORT' });
-    await waitFor(() => (all!.output().includes('Hyperstatic is running') ? true : undefined), { what: 'the second banner' });
+    await waitFor(() => (all!.output().includes('Hyperstatic is running') ? true : undefined), {
+      what: 'the second banner',
+    });
     assert.doesNotMatch(all.output(), /Sample site seeded/, 'the second start does not seed again');
-    const count = (await (await fetch(`${appUrl}/api/articles?limit=200`, { headers: { authorization: `Bearer ${banner[1]}` } })).json()) as { articles: unknown[] };
+    const count = (await (
+      await fetch(`${appUrl}/api/articles?limit=200`, { headers: { authorization: `Bearer ${banner[1]}` } })
+    ).json()) as { articles: unknown[] };
     assert.equal(count.articles.length, 9, 'eight fixtures and the published article survive the restart');
     assert.equal(await all.stop(), 0);
   });

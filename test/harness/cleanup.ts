@@ -124,7 +124,10 @@ export function sweepOrphans(): void {
     // directory is inside this dir (redis-server rewrites its command line).
     const ours = pids.filter((pid) => {
       try {
-        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir) || fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(dir);
+        return (
+          fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir) ||
+          fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(dir)
+        );
       } catch {
         return false;
       }

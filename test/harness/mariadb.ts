@@ -179,7 +179,9 @@ class MariaDBServer implements DbNode {
       child.once('exit', resolve);
     });
     if (code !== 0) {
-      throw new Error(`mariadb-install-db for ${this.name} exited with ${code}:\n${Buffer.concat(output).toString().slice(-4000)}`);
+      throw new Error(
+        `mariadb-install-db for ${this.name} exited with ${code}:\n${Buffer.concat(output).toString().slice(-4000)}`,
+      );
     }
   }
 
@@ -225,7 +227,11 @@ class MariaDBServer implements DbNode {
       } catch (err) {
         // Someone took the port between freePort() and bind(); only a fresh
         // node may move, a restarted one must keep its address.
-        if (!this.everStarted && attempt < 3 && /address already in use|Bind on TCP\/IP port/i.test(tail(this.errorLog))) {
+        if (
+          !this.everStarted &&
+          attempt < 3 &&
+          /address already in use|Bind on TCP\/IP port/i.test(tail(this.errorLog))
+        ) {
           this.port = 0;
           continue;
         }
@@ -260,11 +266,15 @@ class MariaDBServer implements DbNode {
     for (;;) {
       if (error) throw new Error(`could not spawn mariadbd for ${this.name}: ${error.message}`);
       if (exitInfo) {
-        throw new Error(`mariadbd ${this.name} exited during startup (${exitInfo}); ${this.errorLog}:\n${tail(this.errorLog)}`);
+        throw new Error(
+          `mariadbd ${this.name} exited during startup (${exitInfo}); ${this.errorLog}:\n${tail(this.errorLog)}`,
+        );
       }
       if (Date.now() > deadline) {
         await this.kill('SIGKILL');
-        throw new Error(`mariadbd ${this.name} not ready after ${READY_TIMEOUT_MS} ms; ${this.errorLog}:\n${tail(this.errorLog)}`);
+        throw new Error(
+          `mariadbd ${this.name} not ready after ${READY_TIMEOUT_MS} ms; ${this.errorLog}:\n${tail(this.errorLog)}`,
+        );
       }
       try {
         const conn = await mysql.createConnection({ socketPath: this.socket, user: 'root', connectTimeout: 1000 });
@@ -320,7 +330,11 @@ const MEMORY_ARGS = [
 ];
 
 /** Point `replica` at `primary` with GTID replication and wait until both replication threads run. */
-export async function replicateFrom(replica: SqlNode, primary: Pick<SqlNode, 'port'>, timeoutMs = 30_000): Promise<void> {
+export async function replicateFrom(
+  replica: SqlNode,
+  primary: Pick<SqlNode, 'port'>,
+  timeoutMs = 30_000,
+): Promise<void> {
   await replica.query('STOP SLAVE');
   await replica.query(
     `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?,
@@ -362,7 +376,10 @@ export async function waitForReplica(primary: SqlNode, replica: SqlNode, timeout
  * A fresh database on the primary, granted to the app user, and already
  * replicated when this resolves; one per test file keeps files independent.
  */
-export async function createDatabase(cluster: { primary: SqlNode; replicas: SqlNode[] }, name = 'test'): Promise<TestDatabase> {
+export async function createDatabase(
+  cluster: { primary: SqlNode; replicas: SqlNode[] },
+  name = 'test',
+): Promise<TestDatabase> {
   const database = `hs_${name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 40)}_${randomBytes(4).toString('hex')}`;
   const { primary, replicas } = cluster;
   await primary.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
@@ -386,7 +403,8 @@ async function waitForSemiSyncClients(primary: SqlNode, count: number, timeoutMs
     );
     const status = Object.fromEntries(rows.map((r) => [r.Variable_name, r.Value]));
     if (Number(status.Rpl_semi_sync_master_clients) >= count && status.Rpl_semi_sync_master_status === 'ON') return;
-    if (Date.now() > deadline) throw new Error(`semi-sync not established on ${primary.name}: ${JSON.stringify(status)}`);
+    if (Date.now() > deadline)
+      throw new Error(`semi-sync not established on ${primary.name}: ${JSON.stringify(status)}`);
     await sleep(50);
   }
 }
@@ -406,11 +424,17 @@ export async function startMariaDBCluster(options: ClusterOptions): Promise<Clus
   const primary = new MariaDBServer('primary', 1, path.join(ownerDir, 'primary'), ownerDir, [
     ...semiSyncSlave,
     ...(semiSync ? ['--rpl-semi-sync-master-enabled=ON', '--rpl-semi-sync-master-wait-point=AFTER_SYNC'] : []),
-    ...(semiSync && options.semiSyncTimeoutMs !== undefined ? [`--rpl-semi-sync-master-timeout=${options.semiSyncTimeoutMs}`] : []),
+    ...(semiSync && options.semiSyncTimeoutMs !== undefined
+      ? [`--rpl-semi-sync-master-timeout=${options.semiSyncTimeoutMs}`]
+      : []),
   ]);
   const replicas = Array.from(
     { length: options.replicas },
-    (_, i) => new MariaDBServer(`replica${i + 1}`, i + 2, path.join(ownerDir, `replica${i + 1}`), ownerDir, [...semiSyncSlave, '--read-only=1']),
+    (_, i) =>
+      new MariaDBServer(`replica${i + 1}`, i + 2, path.join(ownerDir, `replica${i + 1}`), ownerDir, [
+        ...semiSyncSlave,
+        '--read-only=1',
+      ]),
   );
   const nodes = [primary, ...replicas];
   const stop = async (): Promise<void> => {

@@ -51,7 +51,20 @@ export async function startRedis(): Promise<RedisServer> {
     // everything" is exactly what kill() + restart() simulates.
     const proc = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--protected-mode',
+        'no',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir },
     );
     proc.stdout?.on('data', (b: Buffer) => output.length < 200 && output.push(b));
@@ -77,10 +90,15 @@ export async function startRedis(): Promise<RedisServer> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (;;) {
       if (spawnError) throw new Error(`could not spawn redis-server: ${spawnError.message}`);
-      if (exitInfo) throw new Error(`redis-server exited during startup (${exitInfo}):\n${Buffer.concat(output).toString().slice(-3000)}`);
+      if (exitInfo)
+        throw new Error(
+          `redis-server exited during startup (${exitInfo}):\n${Buffer.concat(output).toString().slice(-3000)}`,
+        );
       if (Date.now() > deadline) {
         proc.kill('SIGKILL');
-        throw new Error(`redis-server not ready after ${READY_TIMEOUT_MS} ms:\n${Buffer.concat(output).toString().slice(-3000)}`);
+        throw new Error(
+          `redis-server not ready after ${READY_TIMEOUT_MS} ms:\n${Buffer.concat(output).toString().slice(-3000)}`,
+        );
       }
       if (await ping(port)) return;
       await new Promise((r) => setTimeout(r, 25));

@@ -31,7 +31,11 @@ export interface SharedCluster {
 /** Used by test/run.js: start the shared servers and describe them in env vars for the test processes. */
 export async function startSharedServers(): Promise<{ env: Record<string, string>; stop(): Promise<void> }> {
   const [cluster, redis] = await Promise.all([startMariaDBCluster({ replicas: 1 }), startRedis()]);
-  const describe = (n: { name: string; port: number; rootUrl(): string }) => ({ name: n.name, port: n.port, rootUrl: n.rootUrl() });
+  const describe = (n: { name: string; port: number; rootUrl(): string }) => ({
+    name: n.name,
+    port: n.port,
+    rootUrl: n.rootUrl(),
+  });
   const info: SharedMariaDBInfo = { primary: describe(cluster.primary), replicas: cluster.replicas.map(describe) };
   return {
     env: { [MARIADB_ENV]: JSON.stringify(info), [REDIS_ENV]: redis.url },

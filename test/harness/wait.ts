@@ -1,6 +1,9 @@
 // Waits for a condition that arrives asynchronously (a render, a push),
 // failing with a message that says what never happened.
-export async function waitFor<T>(probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, options: { what: string; timeoutMs?: number; intervalMs?: number }): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  options: { what: string; timeoutMs?: number; intervalMs?: number },
+): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   let lastError: unknown;
   for (;;) {

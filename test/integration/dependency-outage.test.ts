@@ -22,7 +22,15 @@ describe('a database that is down', () => {
   let app: RunningService;
   before(async () => {
     const deadPort = await freePort();
-    app = await startApp(loadConfig({ DATABASE_URL: `mysql://hyperstatic:x@127.0.0.1:${deadPort}/hyperstatic`, REDIS_URL: 'redis://127.0.0.1:1', APP_PORT: '0', LOG_LEVEL: 'silent' }), { logger });
+    app = await startApp(
+      loadConfig({
+        DATABASE_URL: `mysql://hyperstatic:x@127.0.0.1:${deadPort}/hyperstatic`,
+        REDIS_URL: 'redis://127.0.0.1:1',
+        APP_PORT: '0',
+        LOG_LEVEL: 'silent',
+      }),
+      { logger },
+    );
   });
   after(() => app?.close());
 
@@ -55,7 +63,14 @@ describe('a Redis that is down', () => {
   before(async () => {
     shared = await sharedDatabase('outage');
     redis = await startRedis();
-    const config = loadConfig({ DATABASE_URL: shared.primaryUrl, REDIS_URL: redis.url, REDIS_PREFIX: shared.database, APP_PORT: '0', LOG_LEVEL: 'silent', RELAY_INTERVAL_MS: '100' });
+    const config = loadConfig({
+      DATABASE_URL: shared.primaryUrl,
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: shared.database,
+      APP_PORT: '0',
+      LOG_LEVEL: 'silent',
+      RELAY_INTERVAL_MS: '100',
+    });
     db = createDatabase(config.databaseUrl);
     await migrateLatest(db);
     await createUser(db, 'ed', 'editor', null);
@@ -83,7 +98,12 @@ describe('a Redis that is down', () => {
     assert.equal((await fetch(`${app.url}/readyz`)).status, 503);
 
     await redis.restart();
-    await waitFor(async () => ((await db('outbox').where({ item_id: id }).first()).dispatched_at !== null ? true : undefined), { what: 'the relay to queue the kept save', timeoutMs: 20_000 });
-    await waitFor(async () => ((await fetch(`${app.url}/readyz`)).status === 200 ? true : undefined), { what: '/readyz to recover' });
+    await waitFor(
+      async () => ((await db('outbox').where({ item_id: id }).first()).dispatched_at !== null ? true : undefined),
+      { what: 'the relay to queue the kept save', timeoutMs: 20_000 },
+    );
+    await waitFor(async () => ((await fetch(`${app.url}/readyz`)).status === 200 ? true : undefined), {
+      what: '/readyz to recover',
+    });
   });
 });

@@ -26,7 +26,10 @@ describe('editor accounts and sessions', () => {
     const cookie = web.cookies.get('hs_session')!;
     assert.ok(cookie, 'a session cookie was set');
     assert.match(res.headers.getSetCookie().join('\n'), /hs_session=[^;]+;.*HttpOnly.*SameSite=Lax/i);
-    const row = await origin.db('sessions').where({ id: sha256Hex(cookie) }).first();
+    const row = await origin
+      .db('sessions')
+      .where({ id: sha256Hex(cookie) })
+      .first();
     assert.ok(row, 'the session is stored under the sha256 of the cookie');
     assert.equal(await origin.db('sessions').where({ id: cookie }).first(), undefined);
     const dashboard = await web.get('/editor');
@@ -62,7 +65,7 @@ describe('editor accounts and sessions', () => {
     }
   });
 
-  it('refuses a form without a CSRF token, or with another session\'s token, and changes nothing', async () => {
+  it("refuses a form without a CSRF token, or with another session's token, and changes nothing", async () => {
     const a = new WebClient(origin.url);
     const b = new WebClient(origin.url);
     await a.login('editor1');
@@ -87,7 +90,13 @@ describe('editor accounts and sessions', () => {
     await web.get('/editor/sections');
     const token = web.csrf();
     assert.equal((await web.post('/editor/logout', { _csrf: token })).status, 303);
-    assert.equal(await origin.db('sessions').where({ id: sha256Hex(cookie) }).first(), undefined);
+    assert.equal(
+      await origin
+        .db('sessions')
+        .where({ id: sha256Hex(cookie) })
+        .first(),
+      undefined,
+    );
     const replay = new WebClient(origin.url);
     replay.cookies.set('hs_session', cookie);
     assert.equal((await replay.get('/editor')).status, 303, 'the old cookie leads to the login page');
@@ -104,7 +113,12 @@ describe('editor accounts and sessions', () => {
   it('never redirects off-site after login', async () => {
     const web = new WebClient(origin.url);
     await web.get('/editor/login');
-    const res = await web.post('/editor/login', { _csrf: web.csrf(), name: 'editor1', password: PASSWORD, next: '//evil.example/steal' });
+    const res = await web.post('/editor/login', {
+      _csrf: web.csrf(),
+      name: 'editor1',
+      password: PASSWORD,
+      next: '//evil.example/steal',
+    });
     assert.equal(res.location, '/editor');
   });
 
@@ -124,41 +138,79 @@ describe('editor accounts and sessions', () => {
     await mod.login('mod1');
     assert.equal((await mod.get('/editor/users')).status, 403);
     await mod.get('/editor');
-    const forbidden = await mod.post('/editor/articles', { _csrf: mod.csrf(), title: 'By a moderator', body: '<p>x</p>' });
+    const forbidden = await mod.post('/editor/articles', {
+      _csrf: mod.csrf(),
+      title: 'By a moderator',
+      body: '<p>x</p>',
+    });
     assert.equal(forbidden.status, 403);
     assert.equal(await origin.db('articles').where({ title: 'By a moderator' }).first(), undefined);
     assert.equal((await mod.get('/editor/moderation')).status, 200);
     const editor = new WebClient(origin.url);
     await editor.login('editor1');
     await editor.get('/editor');
-    assert.equal((await editor.post('/editor/users', { _csrf: editor.csrf(), name: 'sneaky', role: 'admin', password: 'longenough1' })).status, 403);
+    assert.equal(
+      (
+        await editor.post('/editor/users', {
+          _csrf: editor.csrf(),
+          name: 'sneaky',
+          role: 'admin',
+          password: 'longenough1',
+        })
+      ).status,
+      403,
+    );
     assert.equal(await origin.db('users').where({ name: 'sneaky' }).first(), undefined);
   });
 
-  it('lets an admin create a user and reset a password, which ends that user\'s sessions', async () => {
+  it("lets an admin create a user and reset a password, which ends that user's sessions", async () => {
     const admin = new WebClient(origin.url);
     await admin.login('admin1');
     await admin.get('/editor/users');
-    assert.equal((await admin.post('/editor/users', { _csrf: admin.csrf(), name: 'reporter2', role: 'editor', password: 'first password 1' })).status, 303);
+    assert.equal(
+      (
+        await admin.post('/editor/users', {
+          _csrf: admin.csrf(),
+          name: 'reporter2',
+          role: 'editor',
+          password: 'first password 1',
+        })
+      ).status,
+      303,
+    );
     const reporter = new WebClient(origin.url);
     assert.equal((await reporter.login('reporter2', 'first password 1')).status, 303);
     await admin.get('/editor/users');
     const tooShort = await admin.post('/editor/users/reporter2/password', { _csrf: admin.csrf(), password: 'short' });
     assert.equal(tooShort.status, 400);
-    assert.equal((await admin.post('/editor/users/reporter2/password', { _csrf: admin.csrf(), password: 'second password 2' })).status, 303);
+    assert.equal(
+      (await admin.post('/editor/users/reporter2/password', { _csrf: admin.csrf(), password: 'second password 2' }))
+        .status,
+      303,
+    );
     assert.equal((await reporter.get('/editor')).status, 303, 'the old session was ended');
     assert.equal((await new WebClient(origin.url).login('reporter2', 'second password 2')).status, 303);
   });
 
   it('revokes an API token from the UI; the token stops working at once', async () => {
-    const before = await fetch(`${origin.url}/api/me`, { headers: { authorization: `Bearer ${origin.tokens.moderator}` } });
+    const before = await fetch(`${origin.url}/api/me`, {
+      headers: { authorization: `Bearer ${origin.tokens.moderator}` },
+    });
     assert.equal(before.status, 200);
-    const row = await origin.db('api_tokens').where({ token_hash: sha256Hex(origin.tokens.moderator) }).first('id');
+    const row = await origin
+      .db('api_tokens')
+      .where({ token_hash: sha256Hex(origin.tokens.moderator) })
+      .first('id');
     const admin = new WebClient(origin.url);
     await admin.login('admin1');
     await admin.get('/editor/users');
-    assert.equal((await admin.post(`/editor/tokens/${row.id}/revoke`, { _csrf: admin.csrf(), back: 'users' })).status, 303);
-    const afterRevoke = await fetch(`${origin.url}/api/me`, { headers: { authorization: `Bearer ${origin.tokens.moderator}` } });
+    assert.equal(
+      (await admin.post(`/editor/tokens/${row.id}/revoke`, { _csrf: admin.csrf(), back: 'users' })).status,
+      303,
+    );
+    const afterRevoke = await fetch(`${origin.url}/api/me`, {
+      headers: { authorization: `Bearer ${origin.tokens.moderator}` },
+    });
     assert.equal(afterRevoke.status, 401);
   });
 
@@ -172,4 +224,3 @@ describe('editor accounts and sessions', () => {
     await origin.db('login_attempts').delete();
   });
 });
-

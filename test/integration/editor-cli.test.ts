@@ -38,7 +38,10 @@ describe('user and token commands', () => {
 
   function spawnCli(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, DATABASE_URL: shared.primaryUrl, LOG_LEVEL: 'silent' }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, ...args], {
+        env: { ...process.env, DATABASE_URL: shared.primaryUrl, LOG_LEVEL: 'silent' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -59,7 +62,10 @@ describe('user and token commands', () => {
   }
 
   it('adds a user with a password read from stdin, through the real executable', async () => {
-    const res = await spawnCli(['user', 'add', 'reporter', '--role', 'editor', '--password-stdin'], 'reporter password 9\n');
+    const res = await spawnCli(
+      ['user', 'add', 'reporter', '--role', 'editor', '--password-stdin'],
+      'reporter password 9\n',
+    );
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /created editor "reporter"/);
     assert.doesNotMatch(res.stdout, /reporter password 9/, 'a password given on stdin is not echoed');
@@ -84,16 +90,25 @@ describe('user and token commands', () => {
 
   it('refuses a bad role, a duplicate name and a bad name, changing nothing', async () => {
     const before = await db('users').count({ n: '*' });
-    await assert.rejects(run(['user', 'add', 'someone', '--role', 'owner']), /--role must be one of admin, editor, moderator/);
+    await assert.rejects(
+      run(['user', 'add', 'someone', '--role', 'owner']),
+      /--role must be one of admin, editor, moderator/,
+    );
     await assert.rejects(run(['user', 'add', 'reporter', '--role', 'editor']), /already exists/);
     await assert.rejects(run(['user', 'add', '../root', '--role', 'editor']), /user names are/);
     await assert.rejects(run(['user', 'role', 'reporter', 'owner']), /role must be one of/);
     assert.deepEqual(await db('users').count({ n: '*' }), before);
   });
 
-  it('resets a password (generated) and ends the user\'s sessions', async () => {
+  it("resets a password (generated) and ends the user's sessions", async () => {
     const user = await db('users').where({ name: 'reporter' }).first('id');
-    await db('sessions').insert({ id: 'a'.repeat(64), user_id: user.id, csrf_token: 'x', created_at: Date.now(), expires_at: Date.now() + 3600_000 });
+    await db('sessions').insert({
+      id: 'a'.repeat(64),
+      user_id: user.id,
+      csrf_token: 'x',
+      created_at: Date.now(),
+      expires_at: Date.now() + 3600_000,
+    });
     const out = await run(['user', 'passwd', 'reporter']);
     const password = /new password: (\S+)/.exec(out)![1];
     assert.ok(await authenticatePassword(db, 'reporter', password));
@@ -109,6 +124,12 @@ describe('user and token commands', () => {
     await assert.rejects(run(['token', 'revoke', 'abc']), /token id must be a positive integer/);
     await assert.rejects(run(['token', 'revoke', '99999']), /token 99999 not found/);
     assert.match(await run(['token', 'revoke', id]), new RegExp(`token ${id} of "reporter" revoked`));
-    assert.ok((await db('api_tokens').where({ id: Number(id) }).first()).revoked_at);
+    assert.ok(
+      (
+        await db('api_tokens')
+          .where({ id: Number(id) })
+          .first()
+      ).revoked_at,
+    );
   });
 });

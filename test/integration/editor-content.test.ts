@@ -41,7 +41,14 @@ describe('articles in the editor UI', () => {
   const count = async () => Number((await origin.db('articles').count({ n: '*' }))[0].n);
 
   it('creates an article from the form and records who did it in the history', async () => {
-    const res = await newArticle({ title: 'Council meets', summary: 'A summary', body: '<p>Body</p>', section: 'news', tags: 'Council, Budget', status: 'draft' });
+    const res = await newArticle({
+      title: 'Council meets',
+      summary: 'A summary',
+      body: '<p>Body</p>',
+      section: 'news',
+      tags: 'Council, Budget',
+      status: 'draft',
+    });
     assert.equal(res.status, 303);
     const id = Number(/\/editor\/articles\/(\d+)/.exec(res.location!)![1]);
     const row = await origin.db('articles').where({ id }).first();
@@ -61,7 +68,23 @@ describe('articles in the editor UI', () => {
     assert.equal(res.status, 303);
     const row = await origin.db('articles').where({ title: 'Hostile body' }).first('body');
     assert.match(row.body, /<p>Kept paragraph<\/p>/);
-    for (const bad of [/<script/i, /onerror/i, /onload/i, /onclick/i, /javascript:/i, /<iframe/i, /<svg/i, /expression\(/i, /style=/i, /<object/i, /<embed/i, /<form/i, /<input/i, /<style/i, /alert\(/]) {
+    for (const bad of [
+      /<script/i,
+      /onerror/i,
+      /onload/i,
+      /onclick/i,
+      /javascript:/i,
+      /<iframe/i,
+      /<svg/i,
+      /expression\(/i,
+      /style=/i,
+      /<object/i,
+      /<embed/i,
+      /<form/i,
+      /<input/i,
+      /<style/i,
+      /alert\(/,
+    ]) {
       assert.doesNotMatch(row.body, bad, `stored body must not contain ${bad}`);
     }
   });
@@ -69,7 +92,12 @@ describe('articles in the editor UI', () => {
   it('previews without saving, showing the sanitized body and escaping the title', async () => {
     const before = await count();
     await web.get('/editor/articles/new');
-    const res = await web.post('/editor/articles', { _csrf: web.csrf(), intent: 'preview', title: '<img src=x onerror=alert(1)>Preview', body: '<p>shown</p><script>alert(1)</script>' });
+    const res = await web.post('/editor/articles', {
+      _csrf: web.csrf(),
+      intent: 'preview',
+      title: '<img src=x onerror=alert(1)>Preview',
+      body: '<p>shown</p><script>alert(1)</script>',
+    });
     assert.equal(res.status, 200);
     assert.match(res.text, /<div class="body"><p>shown<\/p><\/div>/);
     assert.doesNotMatch(res.text, /<script>alert/);
@@ -125,7 +153,13 @@ describe('articles in the editor UI', () => {
     const created = await newArticle({ title: 'Original title', body: '<p>v1</p>', status: 'published' });
     const url = created.location!.split('?')[0];
     await web.get(url);
-    const saved = await web.post(url, { _csrf: web.csrf(), intent: 'save', title: 'A completely new title', body: '<p>v2</p>', status: 'published' });
+    const saved = await web.post(url, {
+      _csrf: web.csrf(),
+      intent: 'save',
+      title: 'A completely new title',
+      body: '<p>v2</p>',
+      status: 'published',
+    });
     assert.equal(saved.status, 303);
     const row = await origin.db('articles').where({ title: 'A completely new title' }).first();
     assert.equal(row.slug, 'original-title');
@@ -136,7 +170,13 @@ describe('articles in the editor UI', () => {
     const url = created.location!.split('?')[0];
     const id = Number(url.split('/').pop());
     await web.get(url);
-    await web.post(url, { _csrf: web.csrf(), intent: 'save', title: 'Versioned v2', body: '<p>second version</p>', tags: 'Two' });
+    await web.post(url, {
+      _csrf: web.csrf(),
+      intent: 'save',
+      title: 'Versioned v2',
+      body: '<p>second version</p>',
+      tags: 'Two',
+    });
     const [first] = await origin.db('revisions').where({ item_id: id }).orderBy('id').limit(1);
     await web.get(url);
     const restored = await web.post(`${url}/revisions/${first.id}/restore`, { _csrf: web.csrf() });
@@ -145,7 +185,10 @@ describe('articles in the editor UI', () => {
     assert.equal(row.title, 'Versioned');
     assert.equal(row.body, '<p>first version</p>');
     const history = await origin.db('revisions').where({ item_id: id }).orderBy('id');
-    assert.deepEqual(history.map((r) => r.action), ['create', 'edit', 'restore']);
+    assert.deepEqual(
+      history.map((r) => r.action),
+      ['create', 'edit', 'restore'],
+    );
     await web.get(url);
     const missing = await web.post(`${url}/revisions/999999/restore`, { _csrf: web.csrf() });
     assert.equal(missing.status, 404);
@@ -191,8 +234,14 @@ describe('articles in the editor UI', () => {
     }
     assert.equal(await events(), before);
     const created = await web.post('/editor/events', {
-      _csrf: csrf, title: 'Open day', location: 'Town hall', startsAt: '2026-12-01T10:00', endsAt: '2026-12-01T16:00',
-      body: '<p>Come by</p><script>alert(1)</script><a href="javascript:alert(2)">x</a>', tags: 'Community', status: 'published',
+      _csrf: csrf,
+      title: 'Open day',
+      location: 'Town hall',
+      startsAt: '2026-12-01T10:00',
+      endsAt: '2026-12-01T16:00',
+      body: '<p>Come by</p><script>alert(1)</script><a href="javascript:alert(2)">x</a>',
+      tags: 'Community',
+      status: 'published',
     });
     assert.equal(created.status, 303);
     const row = await origin.db('events').where({ title: 'Open day' }).first();
@@ -217,14 +266,25 @@ describe('articles in the editor UI', () => {
     assert.equal(ok.status, 303);
     const tag = await origin.db('tags').where({ slug: 'harbour-works' }).first();
     assert.equal(tag.name, 'Harbour redevelopment');
-    assert.equal(Number((await origin.db('outbox').count({ n: '*' }))[0].n), outboxBefore + 2, 'one render per tagged article');
+    assert.equal(
+      Number((await origin.db('outbox').count({ n: '*' }))[0].n),
+      outboxBefore + 2,
+      'one render per tagged article',
+    );
     await web.get('/editor/tags');
     assert.equal((await web.post('/editor/tags/no-such-tag', { _csrf: web.csrf(), name: 'Whatever' })).status, 404);
   });
 
-  it('shows the propagation panel on an event too, following the event\'s own page and outbox', async () => {
+  it("shows the propagation panel on an event too, following the event's own page and outbox", async () => {
     await web.get('/editor/events/new');
-    const created = await web.post('/editor/events', { _csrf: web.csrf(), intent: 'save', title: 'Harbour festival', startsAt: '2026-12-05T10:00', body: '<p>x</p>', status: 'published' });
+    const created = await web.post('/editor/events', {
+      _csrf: web.csrf(),
+      intent: 'save',
+      title: 'Harbour festival',
+      startsAt: '2026-12-05T10:00',
+      body: '<p>x</p>',
+      status: 'published',
+    });
     assert.equal(created.status, 303);
     const id = Number(/\/editor\/events\/(\d+)/.exec(created.location!)![1]);
     const url = eventPath((await origin.db('events').where({ id }).first('slug')).slug);
@@ -234,18 +294,45 @@ describe('articles in the editor UI', () => {
 
     // What the producer and two mirrors' reports leave behind: the render done, the page journaled, one mirror a version behind.
     await origin.db('outbox').where({ topic: 'event', item_id: id }).update({ done_at: Date.now() });
-    const eventPage = { path: url, kind: 'article' as const, op: 'put' as const, body: Buffer.from('<p>Harbour festival</p>'), contentType: 'text/html; charset=utf-8', lastModified: Date.now() };
-    const { head } = await origin.db.transaction(async (trx) => writePages(trx, await lockJournal(trx), [eventPage], Date.now()));
-    const report = { url: '', epoch: 1, head: head!, lag_entries: 0, lag_seconds: 0, connected: true, reported_at: Date.now() };
-    await origin.db('mirror_status').insert([{ name: 'near', cursor: head!, ...report }, { name: 'far', cursor: head! - 1, ...report }]);
+    const eventPage = {
+      path: url,
+      kind: 'article' as const,
+      op: 'put' as const,
+      body: Buffer.from('<p>Harbour festival</p>'),
+      contentType: 'text/html; charset=utf-8',
+      lastModified: Date.now(),
+    };
+    const { head } = await origin.db.transaction(async (trx) =>
+      writePages(trx, await lockJournal(trx), [eventPage], Date.now()),
+    );
+    const report = {
+      url: '',
+      epoch: 1,
+      head: head!,
+      lag_entries: 0,
+      lag_seconds: 0,
+      connected: true,
+      reported_at: Date.now(),
+    };
+    await origin.db('mirror_status').insert([
+      { name: 'near', cursor: head!, ...report },
+      { name: 'far', cursor: head! - 1, ...report },
+    ]);
     try {
-      const json = JSON.parse((await web.get(`/editor/events/${id}/propagation.json`)).text) as { path: string; render: string; seq: number; summary: string };
+      const json = JSON.parse((await web.get(`/editor/events/${id}/propagation.json`)).text) as {
+        path: string;
+        render: string;
+        seq: number;
+        summary: string;
+      };
       assert.equal(json.path, url);
       assert.equal(json.render, 'rendered');
       assert.equal(json.seq, head);
       assert.match(json.summary, /^live on 1\/2 mirrors, 1 lagging \d+ s$/);
       assert.match((await web.get(`/editor/events/${id}`)).text, /live on 1\/2 mirrors/);
-      const api = await fetch(`${origin.url}/api/events/${id}/propagation`, { headers: { authorization: `Bearer ${origin.tokens.editor}` } });
+      const api = await fetch(`${origin.url}/api/events/${id}/propagation`, {
+        headers: { authorization: `Bearer ${origin.tokens.editor}` },
+      });
       assert.equal(api.status, 200);
       assert.equal(((await api.json()) as { seq: number }).seq, head);
     } finally {

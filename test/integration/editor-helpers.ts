@@ -42,9 +42,18 @@ export async function startEditorOrigin(name: string, env: Record<string, string
   });
   const db = createDatabase(config.databaseUrl);
   await migrateLatest(db);
-  for (const [user, role] of [['admin1', 'admin'], ['editor1', 'editor'], ['mod1', 'moderator']] as const) await createUser(db, user, role, PASSWORD);
+  for (const [user, role] of [
+    ['admin1', 'admin'],
+    ['editor1', 'editor'],
+    ['mod1', 'moderator'],
+  ] as const)
+    await createUser(db, user, role, PASSWORD);
   await db('sections').insert({ slug: 'news', name: 'News' });
-  const tokens = { admin: await createApiToken(db, 'admin1'), editor: await createApiToken(db, 'editor1'), moderator: await createApiToken(db, 'mod1') };
+  const tokens = {
+    admin: await createApiToken(db, 'admin1'),
+    editor: await createApiToken(db, 'editor1'),
+    moderator: await createApiToken(db, 'mod1'),
+  };
   const app: RunningService = await startApp(config, { logger: createLogger('silent', 'test') });
   return {
     url: app.url,
@@ -90,10 +99,25 @@ export class WebClient {
     }
   }
 
-  async request(method: string, url: string, body?: RequestInit['body'], headers: Record<string, string> = {}): Promise<Page> {
-    const res = await fetch(new URL(url, this.base), { method, body, headers: { cookie: this.cookieHeader(), ...headers }, redirect: 'manual' });
+  async request(
+    method: string,
+    url: string,
+    body?: RequestInit['body'],
+    headers: Record<string, string> = {},
+  ): Promise<Page> {
+    const res = await fetch(new URL(url, this.base), {
+      method,
+      body,
+      headers: { cookie: this.cookieHeader(), ...headers },
+      redirect: 'manual',
+    });
     this.remember(res);
-    const page = { status: res.status, headers: res.headers, text: await res.text(), location: res.headers.get('location') };
+    const page = {
+      status: res.status,
+      headers: res.headers,
+      text: await res.text(),
+      location: res.headers.get('location'),
+    };
     this.last = page;
     return page;
   }

@@ -14,7 +14,9 @@ import { EditorOrigin, startEditorOrigin, WebClient } from './editor-helpers';
 const LIMIT = 64 * 1024;
 
 async function png(width: number, height: number, colour = '#c33'): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: colour } }).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: colour } })
+    .png()
+    .toBuffer();
 }
 
 describe('media uploads', () => {
@@ -56,12 +58,22 @@ describe('media uploads', () => {
     assert.equal(sha256Hex(stored), sha);
 
     const entries = await origin.db('journal').whereIn('path', [row.path, row.rendition_path]).orderBy('seq');
-    assert.deepEqual(entries.map((e) => [e.path, e.kind, e.op]), [[row.path, 'media', 'put'], [row.rendition_path, 'media', 'put']]);
+    assert.deepEqual(
+      entries.map((e) => [e.path, e.kind, e.op]),
+      [
+        [row.path, 'media', 'put'],
+        [row.rendition_path, 'media', 'put'],
+      ],
+    );
     assert.equal(entries[0].batch, entries[1].batch, 'original and rendition form one batch');
 
     const blob = await fetch(`${origin.url}/blobs/${sha}`);
     assert.equal(blob.status, 200);
-    assert.equal(blob.headers.get('content-type'), 'application/octet-stream', 'the origin never serves an upload with an executable type');
+    assert.equal(
+      blob.headers.get('content-type'),
+      'application/octet-stream',
+      'the origin never serves an upload with an executable type',
+    );
     assert.equal(sha256Hex(Buffer.from(await blob.arrayBuffer())), sha);
     const rendition = await fetch(`${origin.url}/blobs/${entries[1].sha256}`);
     const meta = await sharp(Buffer.from(await rendition.arrayBuffer())).metadata();
@@ -83,7 +95,17 @@ describe('media uploads', () => {
     const afterBoth = await origin.db('journal').max({ head: 'seq' }).first();
     assert.ok(Number(between!.head) > Number(before!.head));
     assert.equal(afterBoth!.head, between!.head, 'a repeated upload adds no journal entry');
-    assert.equal(Number((await origin.db('media').where({ sha256: sha256Hex(bytes) }).count({ n: '*' }))[0].n), 1);
+    assert.equal(
+      Number(
+        (
+          await origin
+            .db('media')
+            .where({ sha256: sha256Hex(bytes) })
+            .count({ n: '*' })
+        )[0].n,
+      ),
+      1,
+    );
   });
 
   it('refuses files whose content is not a media type, whatever their name and declared type say', async () => {
@@ -91,7 +113,11 @@ describe('media uploads', () => {
     const files = await storedFiles();
     const lies: [string, Buffer, string][] = [
       ['innocent.jpg', Buffer.from('<html><script>alert(1)</script></html>'), 'image/jpeg'],
-      ['vector.png', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), 'image/svg+xml'],
+      [
+        'vector.png',
+        Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+        'image/svg+xml',
+      ],
       ['clip.mp4', Buffer.from('#!/bin/sh\nrm -rf /\n'), 'video/mp4'],
       ['song.mp3', Buffer.from('MZ\x90\x00 windows executable'), 'audio/mpeg'],
       ['empty.png', Buffer.alloc(0), 'image/png'],
@@ -117,11 +143,18 @@ describe('media uploads', () => {
     assert.equal(res.status, 303);
     const row = await origin.db('media').where({ sha256: sha }).first();
     assert.equal(row.original_name, 'passwd.png');
-    assert.deepEqual((await storedFiles()).filter((f) => !/^[0-9a-f]{64}$/.test(f)), [], 'only hash-named files in the media folder');
+    assert.deepEqual(
+      (await storedFiles()).filter((f) => !/^[0-9a-f]{64}$/.test(f)),
+      [],
+      'only hash-named files in the media folder',
+    );
     await assert.rejects(fs.access(path.join(origin.mediaDir, '..', 'etc')));
     const windows = await upload('..\\..\\windows\\evil<script>.png', await png(31, 31));
     assert.equal(windows.status, 303);
-    const named = await origin.db('media').where({ sha256: sha256Hex(await png(31, 31)) }).first();
+    const named = await origin
+      .db('media')
+      .where({ sha256: sha256Hex(await png(31, 31)) })
+      .first();
     assert.equal(named.original_name, 'evilscript.png');
   });
 
@@ -148,16 +181,26 @@ describe('media uploads', () => {
   it('accepts a raw upload through the API with a token, sniffing the type', async () => {
     const bytes = Buffer.concat([Buffer.from('ID3'), Buffer.alloc(200, 1)]);
     const res = await fetch(`${origin.url}/api/media?name=${encodeURIComponent('talk.mp3')}`, {
-      method: 'POST', body: bytes, headers: { authorization: `Bearer ${origin.tokens.editor}`, 'content-type': 'application/octet-stream' },
+      method: 'POST',
+      body: bytes,
+      headers: { authorization: `Bearer ${origin.tokens.editor}`, 'content-type': 'application/octet-stream' },
     });
     assert.equal(res.status, 201);
     const item = (await res.json()) as { sha256: string; kind: string; contentType: string; path: string };
     assert.equal(item.kind, 'audio');
     assert.equal(item.contentType, 'audio/mpeg');
     assert.equal(item.path, `/media/${sha256Hex(bytes)}.mp3`);
-    const moderator = await fetch(`${origin.url}/api/media`, { method: 'POST', body: bytes, headers: { authorization: `Bearer ${origin.tokens.moderator}` } });
+    const moderator = await fetch(`${origin.url}/api/media`, {
+      method: 'POST',
+      body: bytes,
+      headers: { authorization: `Bearer ${origin.tokens.moderator}` },
+    });
     assert.equal(moderator.status, 403);
-    const tooBig = await fetch(`${origin.url}/api/media`, { method: 'POST', body: Buffer.alloc(LIMIT + 1), headers: { authorization: `Bearer ${origin.tokens.editor}` } });
+    const tooBig = await fetch(`${origin.url}/api/media`, {
+      method: 'POST',
+      body: Buffer.alloc(LIMIT + 1),
+      headers: { authorization: `Bearer ${origin.tokens.editor}` },
+    });
     assert.equal(tooBig.status, 413);
   });
 

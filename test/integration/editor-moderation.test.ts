@@ -36,7 +36,12 @@ describe('open publishing and moderation', () => {
   const articles = async () => Number((await origin.db('articles').count({ n: '*' }))[0].n);
 
   it('holds an anonymous submission for moderation by default, sanitized, with no author', async () => {
-    const res = await submit({ title: 'Reader report', summary: 'From the street', body: '<p>Seen today</p><script>alert(1)</script><img src=x onerror=alert(2)>', tags: 'Street' });
+    const res = await submit({
+      title: 'Reader report',
+      summary: 'From the street',
+      body: '<p>Seen today</p><script>alert(1)</script><img src=x onerror=alert(2)>',
+      tags: 'Street',
+    });
     assert.equal(res.status, 201);
     assert.match(res.text, /waits for a moderator/);
     const row = await origin.db('articles').where({ title: 'Reader report' }).first();
@@ -47,7 +52,10 @@ describe('open publishing and moderation', () => {
     const queue = await admin.get('/editor/moderation');
     assert.match(queue.text, /Reader report/);
     const history = await origin.db('revisions').where({ item_id: row.id });
-    assert.deepEqual(history.map((r) => r.action), ['submit']);
+    assert.deepEqual(
+      history.map((r) => r.action),
+      ['submit'],
+    );
   });
 
   it('publishes submissions at once when the setting says so', async () => {
@@ -72,7 +80,11 @@ describe('open publishing and moderation', () => {
     const before = await articles();
     const bot = await submit({ title: 'Buy pills', body: '<p>spam</p>', website: 'http://spam.example' });
     assert.equal(bot.status, 400);
-    const noCookie = await new WebClient(origin.url).post('/submit', { _csrf: 'a'.repeat(32), title: 'Forged', body: '<p>x</p>' });
+    const noCookie = await new WebClient(origin.url).post('/submit', {
+      _csrf: 'a'.repeat(32),
+      title: 'Forged',
+      body: '<p>x</p>',
+    });
     assert.equal(noCookie.status, 403);
     const empty = await submit({ title: 'Nothing', body: '   ' });
     assert.equal(empty.status, 400);
@@ -97,7 +109,11 @@ describe('open publishing and moderation', () => {
     await setMode('off');
     const web = new WebClient(origin.url);
     assert.equal((await web.get('/submit')).status, 404);
-    const api = await fetch(`${origin.url}/api/submissions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'x', body: 'y' }) });
+    const api = await fetch(`${origin.url}/api/submissions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'x', body: 'y' }),
+    });
     assert.equal(api.status, 404);
     await setMode('held');
   });
@@ -107,7 +123,11 @@ describe('open publishing and moderation', () => {
     const mod = new WebClient(origin.url);
     await mod.login('mod1');
     await mod.get('/editor/moderation');
-    const noReason = await mod.post(`/editor/moderation/articles/${row.id}`, { _csrf: mod.csrf(), action: 'hide', reason: '' });
+    const noReason = await mod.post(`/editor/moderation/articles/${row.id}`, {
+      _csrf: mod.csrf(),
+      action: 'hide',
+      reason: '',
+    });
     assert.equal(noReason.status, 400);
     assert.equal((await origin.db('articles').where({ id: row.id }).first()).status, 'draft');
     await mod.get('/editor/moderation');
@@ -115,20 +135,43 @@ describe('open publishing and moderation', () => {
     assert.equal(bogus.status, 400);
     for (const action of ['publish', 'feature']) {
       await mod.get('/editor/moderation');
-      assert.equal((await mod.post(`/editor/moderation/articles/${row.id}`, { _csrf: mod.csrf(), action })).status, 303);
+      assert.equal(
+        (await mod.post(`/editor/moderation/articles/${row.id}`, { _csrf: mod.csrf(), action })).status,
+        303,
+      );
     }
     let current = await origin.db('articles').where({ id: row.id }).first();
     assert.equal(current.status, 'published');
     assert.equal(Boolean(current.featured), true);
     assert.equal((await origin.db('submissions').where({ item_id: row.id }).first()).state, 'reviewed');
     await mod.get('/editor/moderation');
-    assert.equal((await mod.post(`/editor/moderation/articles/${row.id}`, { _csrf: mod.csrf(), action: 'hide', reason: 'Unverified claims' })).status, 303);
+    assert.equal(
+      (
+        await mod.post(`/editor/moderation/articles/${row.id}`, {
+          _csrf: mod.csrf(),
+          action: 'hide',
+          reason: 'Unverified claims',
+        })
+      ).status,
+      303,
+    );
     current = await origin.db('articles').where({ id: row.id }).first();
     assert.equal(current.status, 'hidden');
-    const history = await origin.db('revisions').leftJoin('users', 'users.id', 'revisions.user_id').where({ item_id: row.id }).orderBy('revisions.id').select('action', 'reason', 'users.name');
-    assert.deepEqual(history.map((h) => [h.action, h.reason, h.name]), [
-      ['submit', '', null], ['publish', '', 'mod1'], ['feature', '', 'mod1'], ['hide', 'Unverified claims', 'mod1'],
-    ]);
+    const history = await origin
+      .db('revisions')
+      .leftJoin('users', 'users.id', 'revisions.user_id')
+      .where({ item_id: row.id })
+      .orderBy('revisions.id')
+      .select('action', 'reason', 'users.name');
+    assert.deepEqual(
+      history.map((h) => [h.action, h.reason, h.name]),
+      [
+        ['submit', '', null],
+        ['publish', '', 'mod1'],
+        ['feature', '', 'mod1'],
+        ['hide', 'Unverified claims', 'mod1'],
+      ],
+    );
     const page = await mod.get(`/editor/articles/${row.id}`);
     assert.match(page.text, /Unverified claims/);
   });
@@ -139,7 +182,10 @@ describe('open publishing and moderation', () => {
     await editor.get('/editor');
     assert.equal((await editor.post('/editor/settings', { _csrf: editor.csrf(), openPublishing: 'off' })).status, 403);
     await admin.get('/editor/settings');
-    assert.equal((await admin.post('/editor/settings', { _csrf: admin.csrf(), openPublishing: 'everything' })).status, 400);
+    assert.equal(
+      (await admin.post('/editor/settings', { _csrf: admin.csrf(), openPublishing: 'everything' })).status,
+      400,
+    );
     assert.equal((await origin.db('settings').where({ name: 'open_publishing' }).first()).value, 'held');
   });
 
@@ -149,7 +195,13 @@ describe('open publishing and moderation', () => {
     assert.equal(noDate.status, 400);
     assert.match(noDate.text, /startsAt/);
     assert.equal(Number((await origin.db('events').count({ n: '*' }))[0].n), before);
-    const res = await submit({ kind: 'event', title: 'Street party', body: '<p>Music</p><script>x()</script>', startsAt: '2026-12-24T18:00', location: 'Main square' });
+    const res = await submit({
+      kind: 'event',
+      title: 'Street party',
+      body: '<p>Music</p><script>x()</script>',
+      startsAt: '2026-12-24T18:00',
+      location: 'Main square',
+    });
     assert.equal(res.status, 201);
     assert.match(res.text, /event was received/);
     const row = await origin.db('events').where({ title: 'Street party' }).first();
@@ -160,16 +212,28 @@ describe('open publishing and moderation', () => {
     for (let i = 0; i < 2; i++) {
       const hide = await fetch(`${origin.url}/api/moderation/events/${row.id}`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${origin.tokens.moderator}`, 'content-type': 'application/json', 'idempotency-key': `hide-event-${row.id}` },
+        headers: {
+          authorization: `Bearer ${origin.tokens.moderator}`,
+          'content-type': 'application/json',
+          'idempotency-key': `hide-event-${row.id}`,
+        },
         body: JSON.stringify({ action: 'hide', reason: 'Not a public event' }),
       });
       assert.equal(hide.status, 200);
     }
     assert.equal((await origin.db('events').where({ id: row.id }).first()).status, 'hidden');
     const history = await origin.db('revisions').where({ item_type: 'event', item_id: row.id }).orderBy('id');
-    assert.deepEqual(history.map((h) => [h.action, h.reason]), [['submit', ''], ['hide', 'Not a public event']]);
+    assert.deepEqual(
+      history.map((h) => [h.action, h.reason]),
+      [
+        ['submit', ''],
+        ['hide', 'Not a public event'],
+      ],
+    );
     const bogus = await fetch(`${origin.url}/api/moderation/users/1`, {
-      method: 'POST', headers: { authorization: `Bearer ${origin.tokens.moderator}`, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'publish' }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${origin.tokens.moderator}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'publish' }),
     });
     assert.equal(bogus.status, 400);
   });

@@ -23,37 +23,71 @@ describe('revisions commit with their save', () => {
   });
 
   const count = async (table: string) => Number((await origin.db(table).count({ n: '*' }))[0].n);
-  const counts = async () => ({ articles: await count('articles'), events: await count('events'), revisions: await count('revisions'), outbox: await count('outbox') });
-  const failAfterRevision = { inTransaction: async () => { throw new Error('the disk filled up after the revision was written'); } };
+  const counts = async () => ({
+    articles: await count('articles'),
+    events: await count('events'),
+    revisions: await count('revisions'),
+    outbox: await count('outbox'),
+  });
+  const failAfterRevision = {
+    inTransaction: async () => {
+      throw new Error('the disk filled up after the revision was written');
+    },
+  };
 
   it('an article save that fails after its revision is written leaves neither the edit nor the revision', async () => {
     const articles = withRevisions(createArticlesService({ db: origin.db }), origin.db);
     const { id } = await articles.create({ title: 'Ferry timetable', body: '<p>v1</p>' }, null);
     const before = await counts();
-    await assert.rejects(articles.update(id, { title: 'Ferry timetable changes', body: '<p>v2</p>' }, failAfterRevision), /disk filled up/);
-    await assert.rejects(articles.create({ title: 'Never saved', body: '<p>x</p>' }, null, failAfterRevision), /disk filled up/);
+    await assert.rejects(
+      articles.update(id, { title: 'Ferry timetable changes', body: '<p>v2</p>' }, failAfterRevision),
+      /disk filled up/,
+    );
+    await assert.rejects(
+      articles.create({ title: 'Never saved', body: '<p>x</p>' }, null, failAfterRevision),
+      /disk filled up/,
+    );
     assert.deepEqual(await counts(), before, 'no revision, no row, no render owed');
     const article = await articles.get(id);
     assert.deepEqual([article.title, article.body], ['Ferry timetable', '<p>v1</p>']);
-    assert.deepEqual((await articles.revisions(id)).map((r) => r.action), ['create']);
+    assert.deepEqual(
+      (await articles.revisions(id)).map((r) => r.action),
+      ['create'],
+    );
   });
 
   it('an event save that fails after its revision is written leaves neither', async () => {
     const events = withEventRevisions(createEventsService({ db: origin.db }), origin.db);
-    const { id } = await events.create({ title: 'Harbour clean-up', body: '<p>v1</p>', startsAt: Date.parse('2027-05-01T09:00:00Z') }, null);
+    const { id } = await events.create(
+      { title: 'Harbour clean-up', body: '<p>v1</p>', startsAt: Date.parse('2027-05-01T09:00:00Z') },
+      null,
+    );
     const before = await counts();
     await assert.rejects(events.update(id, { title: 'Harbour clean-up moved' }, failAfterRevision), /disk filled up/);
-    await assert.rejects(events.create({ title: 'Never saved', body: '', startsAt: Date.parse('2027-05-02T09:00:00Z') }, null, failAfterRevision), /disk filled up/);
+    await assert.rejects(
+      events.create(
+        { title: 'Never saved', body: '', startsAt: Date.parse('2027-05-02T09:00:00Z') },
+        null,
+        failAfterRevision,
+      ),
+      /disk filled up/,
+    );
     assert.deepEqual(await counts(), before);
     assert.equal((await events.get(id)).title, 'Harbour clean-up');
-    assert.deepEqual((await events.revisions(id)).map((r) => r.action), ['create']);
+    assert.deepEqual(
+      (await events.revisions(id)).map((r) => r.action),
+      ['create'],
+    );
   });
 
   it('a revision that cannot be written rolls the article or event save back', async () => {
     const articles = withRevisions(createArticlesService({ db: origin.db }), origin.db);
     const events = withEventRevisions(createEventsService({ db: origin.db }), origin.db);
     const article = await articles.create({ title: 'Bridge repairs', body: '<p>v1</p>' }, null);
-    const event = await events.create({ title: 'Bridge reopening', body: '<p>v1</p>', startsAt: Date.parse('2027-06-01T12:00:00Z') }, null);
+    const event = await events.create(
+      { title: 'Bridge reopening', body: '<p>v1</p>', startsAt: Date.parse('2027-06-01T12:00:00Z') },
+      null,
+    );
     const before = await counts();
     // The history table is unreachable mid-save (a full disk, a lost table): the save must not commit without it.
     await origin.db.raw('RENAME TABLE revisions TO revisions_away');
@@ -73,9 +107,23 @@ describe('revisions commit with their save', () => {
     const web = new WebClient(origin.url);
     await web.login('editor1');
     await web.get('/editor/events/new');
-    const fields = { _csrf: web.csrf(), title: 'Choir in the square', summary: '', body: '<p>Six o\'clock</p>', location: 'Market square', startsAt: '2027-07-01T18:00', endsAt: '', tags: '', status: 'draft' };
+    const fields = {
+      _csrf: web.csrf(),
+      title: 'Choir in the square',
+      summary: '',
+      body: "<p>Six o'clock</p>",
+      location: 'Market square',
+      startsAt: '2027-07-01T18:00',
+      endsAt: '',
+      tags: '',
+      status: 'draft',
+    };
     const revisionsBefore = await count('revisions');
-    const preview = await web.post('/editor/events', { ...fields, intent: 'preview', body: '<p>Preview only</p><script>alert(1)</script>' });
+    const preview = await web.post('/editor/events', {
+      ...fields,
+      intent: 'preview',
+      body: '<p>Preview only</p><script>alert(1)</script>',
+    });
     assert.equal(preview.status, 200);
     assert.match(preview.text, /<section class="preview"[\s\S]*<p>Preview only<\/p>/);
     assert.doesNotMatch(preview.text, /<script>alert/);
@@ -85,11 +133,19 @@ describe('revisions commit with their save', () => {
     assert.equal(created.status, 303);
     const id = Number(/\/editor\/events\/(\d+)/.exec(created.location!)![1]);
     await web.get(`/editor/events/${id}`);
-    const edited = await web.post(`/editor/events/${id}`, { ...fields, _csrf: web.csrf(), intent: 'save', title: 'Choir cancelled', body: '<p>Rain</p>' });
+    const edited = await web.post(`/editor/events/${id}`, {
+      ...fields,
+      _csrf: web.csrf(),
+      intent: 'save',
+      title: 'Choir cancelled',
+      body: '<p>Rain</p>',
+    });
     assert.equal(edited.status, 303);
 
     const page = await web.get(`/editor/events/${id}`);
-    const [latest, first] = [...page.text.matchAll(/href="\/editor\/events\/\d+\/revisions\/(\d+)">#\d+ (\w+)/g)].map((m) => ({ id: Number(m[1]), action: m[2] }));
+    const [latest, first] = [...page.text.matchAll(/href="\/editor\/events\/\d+\/revisions\/(\d+)">#\d+ (\w+)/g)].map(
+      (m) => ({ id: Number(m[1]), action: m[2] }),
+    );
     assert.deepEqual([latest.action, first.action], ['edit', 'create']);
     const view = await web.get(`/editor/events/${id}/revisions/${first.id}`);
     assert.equal(view.status, 200);
@@ -99,9 +155,21 @@ describe('revisions commit with their save', () => {
     const restored = await web.post(`/editor/events/${id}/revisions/${first.id}/restore`, { _csrf: web.csrf() });
     assert.equal(restored.status, 303);
     const event = await origin.db('events').where({ id }).first('title', 'body');
-    assert.deepEqual([event.title, event.body], ['Choir in the square', '<p>Six o\'clock</p>']);
-    const history = await origin.db('revisions').leftJoin('users', 'users.id', 'revisions.user_id').where({ item_type: 'event', item_id: id }).orderBy('revisions.id', 'desc').select('action', 'reason', 'users.name');
-    assert.deepEqual(history.map((r) => [r.action, r.name]), [['restore', 'editor1'], ['edit', 'editor1'], ['create', 'editor1']]);
+    assert.deepEqual([event.title, event.body], ['Choir in the square', "<p>Six o'clock</p>"]);
+    const history = await origin
+      .db('revisions')
+      .leftJoin('users', 'users.id', 'revisions.user_id')
+      .where({ item_type: 'event', item_id: id })
+      .orderBy('revisions.id', 'desc')
+      .select('action', 'reason', 'users.name');
+    assert.deepEqual(
+      history.map((r) => [r.action, r.name]),
+      [
+        ['restore', 'editor1'],
+        ['edit', 'editor1'],
+        ['create', 'editor1'],
+      ],
+    );
     assert.equal(history[0].reason, `restored revision ${first.id}`);
 
     const missingCsrf = await web.post(`/editor/events/${id}/revisions/${first.id}/restore`, {});
@@ -112,18 +180,49 @@ describe('revisions commit with their save', () => {
   });
 
   it('lists and restores event revisions through the JSON API, once per Idempotency-Key, with the token user in the history', async () => {
-    const api = (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) => fetch(`${origin.url}/api${path}`, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const created = (await (await api('POST', '/events', origin.tokens.editor, { title: 'Lantern walk', body: '<p>v1</p>', startsAt: '2027-11-11T17:00:00Z' })).json()) as { id: number };
-    assert.equal((await api('PUT', `/events/${created.id}`, origin.tokens.editor, { title: 'Lantern walk (new route)' })).status, 200);
-    const listed = (await (await api('GET', `/events/${created.id}/revisions`, origin.tokens.moderator)).json()) as { revisions: { id: number; action: string; user: string; snapshot: { title: string } }[] };
-    assert.deepEqual(listed.revisions.map((r) => [r.action, r.user, r.snapshot.title]), [['edit', 'editor1', 'Lantern walk (new route)'], ['create', 'editor1', 'Lantern walk']]);
+    const api = (method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${origin.url}/api${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const created = (await (
+      await api('POST', '/events', origin.tokens.editor, {
+        title: 'Lantern walk',
+        body: '<p>v1</p>',
+        startsAt: '2027-11-11T17:00:00Z',
+      })
+    ).json()) as { id: number };
+    assert.equal(
+      (await api('PUT', `/events/${created.id}`, origin.tokens.editor, { title: 'Lantern walk (new route)' })).status,
+      200,
+    );
+    const listed = (await (await api('GET', `/events/${created.id}/revisions`, origin.tokens.moderator)).json()) as {
+      revisions: { id: number; action: string; user: string; snapshot: { title: string } }[];
+    };
+    assert.deepEqual(
+      listed.revisions.map((r) => [r.action, r.user, r.snapshot.title]),
+      [
+        ['edit', 'editor1', 'Lantern walk (new route)'],
+        ['create', 'editor1', 'Lantern walk'],
+      ],
+    );
     const first = listed.revisions[1].id;
 
-    assert.equal((await api('POST', `/events/${created.id}/revisions/${first}/restore`, origin.tokens.moderator)).status, 403, 'moderators do not restore');
+    assert.equal(
+      (await api('POST', `/events/${created.id}/revisions/${first}/restore`, origin.tokens.moderator)).status,
+      403,
+      'moderators do not restore',
+    );
     const before = await count('revisions');
-    const restore = () => api('POST', `/events/${created.id}/revisions/${first}/restore`, origin.tokens.editor, undefined, { 'idempotency-key': `restore-${created.id}` });
+    const restore = () =>
+      api('POST', `/events/${created.id}/revisions/${first}/restore`, origin.tokens.editor, undefined, {
+        'idempotency-key': `restore-${created.id}`,
+      });
     assert.equal((await restore()).status, 200);
     const again = await restore();
     assert.equal(again.headers.get('idempotent-replayed'), 'true');

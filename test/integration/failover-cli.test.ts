@@ -22,9 +22,14 @@ const CLI = path.join(__dirname, '..', '..', 'bin', 'hyperstatic.js');
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -41,8 +46,17 @@ describe('failover commands and idempotent saves on the shared cluster', () => {
     await migrateLatest(db);
     await createUser(db, 'editor1', 'editor', null);
     token = await createApiToken(db, 'editor1');
-    env = { DATABASE_NODES: `main=${shared.primaryUrl},standby=${shared.replicaUrl}`, DATABASE_ADMIN_USER: 'root', DATABASE_ADMIN_PASSWORD: '' };
-    const config = loadConfig({ DATABASE_URL: shared.primaryUrl, APP_PORT: '0', LOG_LEVEL: 'silent', RELAY_INTERVAL_MS: '200' });
+    env = {
+      DATABASE_NODES: `main=${shared.primaryUrl},standby=${shared.replicaUrl}`,
+      DATABASE_ADMIN_USER: 'root',
+      DATABASE_ADMIN_PASSWORD: '',
+    };
+    const config = loadConfig({
+      DATABASE_URL: shared.primaryUrl,
+      APP_PORT: '0',
+      LOG_LEVEL: 'silent',
+      RELAY_INTERVAL_MS: '200',
+    });
     const logger = createLogger('silent', 'test');
     app = await startApp(config, { logger, queue: createMemoryQueue(logger), notifier: createMemoryNotifier() });
   });
@@ -56,7 +70,11 @@ describe('failover commands and idempotent saves on the shared cluster', () => {
   function save(body: unknown, key?: string) {
     return fetch(`${app.url}/api/articles`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(key === undefined ? {} : { 'idempotency-key': key }) },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+        ...(key === undefined ? {} : { 'idempotency-key': key }),
+      },
       body: JSON.stringify(body),
     });
   }
@@ -79,7 +97,10 @@ describe('failover commands and idempotent saves on the shared cluster', () => {
     const body = { title: 'Double click', body: '<p>x</p>', status: 'draft' };
     const answers = await Promise.all([save(body, 'key-race'), save(body, 'key-race'), save(body, 'key-race')]);
     const ids = await Promise.all(answers.map(async (r) => ((await r.json()) as { id: number }).id));
-    assert.deepEqual(answers.map((r) => r.status), [201, 201, 201]);
+    assert.deepEqual(
+      answers.map((r) => r.status),
+      [201, 201, 201],
+    );
     assert.equal(new Set(ids).size, 1);
     const [{ n }] = await db('articles').where({ title: body.title }).count({ n: '*' });
     assert.equal(Number(n), 1);
@@ -103,7 +124,11 @@ describe('failover commands and idempotent saves on the shared cluster', () => {
   test('`db status --json` shows the primary and the replica with their GTIDs and epoch', async () => {
     const { code, stdout, stderr } = await cli(['db', 'status', '--json'], env);
     assert.equal(code, 0, stderr);
-    const view = JSON.parse(stdout) as { primary: string; epoch: number; nodes: { name: string; role: string; readOnly: boolean; gtidCurrent: string; lagSeconds: number }[] };
+    const view = JSON.parse(stdout) as {
+      primary: string;
+      epoch: number;
+      nodes: { name: string; role: string; readOnly: boolean; gtidCurrent: string; lagSeconds: number }[];
+    };
     assert.equal(view.primary, 'main');
     assert.equal(view.epoch, 1);
     const [main, standby] = view.nodes;
@@ -140,7 +165,7 @@ describe('failover commands and idempotent saves on the shared cluster', () => {
     assert.match(stdout, /schema is up to date/);
   });
 
-  test('a proxy\'s hit ratio is read from its Prometheus counters, labels summed', () => {
+  test("a proxy's hit ratio is read from its Prometheus counters, labels summed", () => {
     const text = [
       '# HELP hyperstatic_proxy_cache_hits_total Requests answered from a fresh cached copy',
       'hyperstatic_proxy_cache_hits_total 90',
@@ -165,12 +190,23 @@ describe('failover commands and idempotent saves on the shared cluster', () => {
   });
 
   test('`status --json` reports the database nodes, queue depth and journal head, and degrades for an unreachable proxy', async () => {
-    const { code, stdout, stderr } = await cli(['status', '--json'], { ...env, STATUS_PROXY_URLS: 'http://127.0.0.1:9' });
+    const { code, stdout, stderr } = await cli(['status', '--json'], {
+      ...env,
+      STATUS_PROXY_URLS: 'http://127.0.0.1:9',
+    });
     assert.equal(code, 0, stderr);
-    const status = JSON.parse(stdout) as { database: { primary: string }; queue: { pendingRenders: number }; journal: { head: number }; proxies: { reachable: boolean }[] };
+    const status = JSON.parse(stdout) as {
+      database: { primary: string };
+      queue: { pendingRenders: number };
+      journal: { head: number };
+      proxies: { reachable: boolean }[];
+    };
     assert.equal(status.database.primary, 'main');
     assert.equal(typeof status.queue.pendingRenders, 'number');
     assert.equal(typeof status.journal.head, 'number');
-    assert.deepEqual(status.proxies.map((p) => p.reachable), [false]);
+    assert.deepEqual(
+      status.proxies.map((p) => p.reachable),
+      [false],
+    );
   });
 });

@@ -51,7 +51,9 @@ describe('promoting a replica while publishing', () => {
     const result = await promote(site.access, 'replica1');
     const saved = await site.publish('After a planned switchover');
     const toPublish = Date.now() - started;
-    console.log(`planned switchover: promote ${result.durationMs} ms, first acknowledged save ${toPublish} ms after promote started`);
+    console.log(
+      `planned switchover: promote ${result.durationMs} ms, first acknowledged save ${toPublish} ms after promote started`,
+    );
     assert.ok(result.executed);
     assert.ok(toPublish < 5000, `publishing resumed after ${toPublish} ms`);
 
@@ -61,12 +63,18 @@ describe('promoting a replica while publishing', () => {
     const old = statuses.find((s) => s.name === 'primary')!;
     assert.equal(old.readOnly, true, 'the old primary is fenced');
     assert.equal(old.replica?.sourcePort, site.node('replica1').port, 'the old primary now replicates from replica1');
-    assert.equal(statuses.find((s) => s.name === 'replica2')!.replica?.sourcePort, site.node('replica1').port, 'replica2 was repointed');
+    assert.equal(
+      statuses.find((s) => s.name === 'replica2')!.replica?.sourcePort,
+      site.node('replica1').port,
+      'replica2 was repointed',
+    );
     const [state] = await site.node('replica1').query('SELECT epoch FROM hyperstatic.cluster_state WHERE id = 1');
     assert.equal(Number(state.epoch), 2);
 
     await site.waitOnMirror(saved.url!, 'After a planned switchover');
-    const [entry] = await site.node('replica1').query("SELECT epoch FROM hyperstatic.journal WHERE path = ? ORDER BY seq DESC LIMIT 1", [saved.url]);
+    const [entry] = await site
+      .node('replica1')
+      .query('SELECT epoch FROM hyperstatic.journal WHERE path = ? ORDER BY seq DESC LIMIT 1', [saved.url]);
     assert.equal(Number(entry.epoch), 2, 'journal entries written after the promotion carry the new epoch');
   });
 
@@ -98,8 +106,13 @@ describe('promoting a replica while publishing', () => {
     const result = await promote(site.access, 'replica2');
     const saved = await site.publish('After an emergency promotion');
     const toPublish = Date.now() - started;
-    console.log(`emergency promotion: promote ${result.durationMs} ms, first acknowledged save ${toPublish} ms after promote started`);
-    assert.ok(result.plan.warnings.some((w) => /unreachable/.test(w)), 'the plan warns that the old primary could not be fenced');
+    console.log(
+      `emergency promotion: promote ${result.durationMs} ms, first acknowledged save ${toPublish} ms after promote started`,
+    );
+    assert.ok(
+      result.plan.warnings.some((w) => /unreachable/.test(w)),
+      'the plan warns that the old primary could not be fenced',
+    );
     assert.ok(toPublish < 8000, `publishing resumed after ${toPublish} ms`);
     const { name, epoch } = await topology();
     assert.equal(name, 'replica2');
@@ -120,7 +133,9 @@ describe('promoting a replica while publishing', () => {
     assert.ok(r1.replica?.ioRunning && r1.replica.sqlRunning, 'replication runs');
     const saved = await site.publish('After the rejoin');
     // The rejoined node receives what the new primary writes.
-    const rows = await queryUrl(returning.rootUrl(), 'SELECT MASTER_GTID_WAIT(?, 10) AS r', [String((await site.node('replica2').query('SELECT @@gtid_binlog_pos AS p'))[0].p)]);
+    const rows = await queryUrl(returning.rootUrl(), 'SELECT MASTER_GTID_WAIT(?, 10) AS r', [
+      String((await site.node('replica2').query('SELECT @@gtid_binlog_pos AS p'))[0].p),
+    ]);
     assert.equal(Number(rows[0].r), 0);
     const [article] = await returning.query('SELECT title FROM hyperstatic.articles WHERE id = ?', [saved.id]);
     assert.equal(article?.title, 'After the rejoin');
@@ -156,7 +171,10 @@ describe('promoting a replica while publishing', () => {
     assert.equal(r1.readOnly, true);
     assert.equal(r1.semiSync?.replicaEnabled, true);
     const primary = statuses.find((s) => s.name === 'replica2')!;
-    assert.ok(primary.semiSync?.sourceEnabled && primary.semiSync.clients >= 1, 'the primary waits for a semi-sync acknowledgement');
+    assert.ok(
+      primary.semiSync?.sourceEnabled && primary.semiSync.clients >= 1,
+      'the primary waits for a semi-sync acknowledgement',
+    );
     const saved = await site.publish('After setting up a replica');
     await waitForReplica(site.node('replica2'), node);
     const [article] = await node.query('SELECT title FROM hyperstatic.articles WHERE id = ?', [saved.id]);

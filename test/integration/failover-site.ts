@@ -15,7 +15,14 @@ import type { ClusterAccess } from '../../app/db/promote';
 import { startProducer } from '../../producer/main';
 import { createMemoryQueue } from '../../producer/queue/memory-queue';
 import { startMirror, type RunningMirror } from '../../mirrors/main';
-import { appUrl, Cluster, DbNode, REPLICATION_PASSWORD, REPLICATION_USER, startMariaDBCluster } from '../harness/mariadb';
+import {
+  appUrl,
+  Cluster,
+  DbNode,
+  REPLICATION_PASSWORD,
+  REPLICATION_USER,
+  startMariaDBCluster,
+} from '../harness/mariadb';
 import { makeTempDir, removeTempDir } from '../harness/cleanup';
 
 export interface SaveOutcome {
@@ -47,8 +54,16 @@ export interface FailoverSite {
   close(): Promise<void>;
 }
 
-export async function startFailoverSite(options: { semiSync: boolean; pollMs?: number; semiSyncTimeoutMs?: number }): Promise<FailoverSite> {
-  const cluster = await startMariaDBCluster({ replicas: 2, semiSync: options.semiSync, semiSyncTimeoutMs: options.semiSyncTimeoutMs });
+export async function startFailoverSite(options: {
+  semiSync: boolean;
+  pollMs?: number;
+  semiSyncTimeoutMs?: number;
+}): Promise<FailoverSite> {
+  const cluster = await startMariaDBCluster({
+    replicas: 2,
+    semiSync: options.semiSync,
+    semiSyncTimeoutMs: options.semiSyncTimeoutMs,
+  });
   const dataDir = makeTempDir('failover-site');
   const started: RunningService[] = [];
   try {
@@ -98,7 +113,11 @@ export async function startFailoverSite(options: { semiSync: boolean; pollMs?: n
       try {
         const res = await fetch(`${app.url}/api/articles`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': opts.key ?? randomUUID() },
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${token}`,
+            'idempotency-key': opts.key ?? randomUUID(),
+          },
           body: JSON.stringify({ title, body: `<p>${title}</p>`, status: 'published' }),
           signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
         });
@@ -132,8 +151,12 @@ export async function startFailoverSite(options: { semiSync: boolean; pollMs?: n
           attempts++;
           const outcome = await saveOnce(title, { key });
           if (outcome.kind === 'acknowledged') return { ...outcome, elapsedMs: Date.now() - started, attempts };
-          if (outcome.kind === 'refused' && outcome.status !== 503) throw new Error(`save of ${title} refused with ${outcome.status}`);
-          if (Date.now() - started > timeoutMs) throw new Error(`save of ${title} not acknowledged within ${timeoutMs} ms (${attempts} attempts, last ${outcome.kind} ${outcome.status ?? ''})`);
+          if (outcome.kind === 'refused' && outcome.status !== 503)
+            throw new Error(`save of ${title} refused with ${outcome.status}`);
+          if (Date.now() - started > timeoutMs)
+            throw new Error(
+              `save of ${title} not acknowledged within ${timeoutMs} ms (${attempts} attempts, last ${outcome.kind} ${outcome.status ?? ''})`,
+            );
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
       },
@@ -149,7 +172,8 @@ export async function startFailoverSite(options: { semiSync: boolean; pollMs?: n
           } catch (error) {
             last = (error as Error).message;
           }
-          if (Date.now() > deadline) throw new Error(`the mirror never served ${url} with ${JSON.stringify(text)} (last: ${last})`);
+          if (Date.now() > deadline)
+            throw new Error(`the mirror never served ${url} with ${JSON.stringify(text)} (last: ${last})`);
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
       },

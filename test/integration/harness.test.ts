@@ -50,7 +50,9 @@ describe('shared MariaDB cluster', () => {
   });
 
   it('refuses the app user SET GLOBAL read_only = 0, so read_only fences it', async () => {
-    await assert.rejects(queryUrl(appUrl(cluster.replicas[0]), 'SET GLOBAL read_only = 0'), { code: 'ER_SPECIFIC_ACCESS_DENIED_ERROR' });
+    await assert.rejects(queryUrl(appUrl(cluster.replicas[0]), 'SET GLOBAL read_only = 0'), {
+      code: 'ER_SPECIFIC_ACCESS_DENIED_ERROR',
+    });
     const [{ readOnly }] = await cluster.replicas[0].query('SELECT @@GLOBAL.read_only AS readOnly');
     assert.equal(readOnly, 1);
   });
@@ -99,7 +101,9 @@ describe('a dedicated semi-synchronous cluster', () => {
     const [{ waitPoint }] = await cluster.primary.query('SELECT @@GLOBAL.rpl_semi_sync_master_wait_point AS waitPoint');
     assert.equal(waitPoint, 'AFTER_SYNC');
     await queryUrl(appUrl(cluster.primary), 'INSERT INTO saves VALUES (1)');
-    const [{ Value: acknowledged }] = await cluster.primary.query("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_yes_tx'");
+    const [{ Value: acknowledged }] = await cluster.primary.query(
+      "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_yes_tx'",
+    );
     assert.ok(Number(acknowledged) >= 1, 'the insert was acknowledged by the replica');
   });
 
@@ -126,7 +130,11 @@ describe('a dedicated semi-synchronous cluster', () => {
     await queryUrl(appUrl(cluster.primary), 'INSERT INTO saves VALUES (3)');
     await replica.start();
     await waitForReplica(cluster.primary, replica, 20_000);
-    assert.deepEqual(await queryUrl(appUrl(replica), 'SELECT id FROM saves ORDER BY id'), [{ id: 1 }, { id: 2 }, { id: 3 }]);
+    assert.deepEqual(await queryUrl(appUrl(replica), 'SELECT id FROM saves ORDER BY id'), [
+      { id: 1 },
+      { id: 2 },
+      { id: 3 },
+    ]);
   });
 
   it('takes the app user over TCP as an ordinary account without global privileges', async () => {

@@ -4,7 +4,14 @@
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
-import { publicKeyBase64, signBatch, type FeedBatch, type JournalEntry, type Op, type PageKind } from '../../common/feed-format';
+import {
+  publicKeyBase64,
+  signBatch,
+  type FeedBatch,
+  type JournalEntry,
+  type Op,
+  type PageKind,
+} from '../../common/feed-format';
 import { sha256Hex } from '../../common/hash';
 
 export interface PageSpec {
@@ -86,7 +93,14 @@ export async function startFakeOrigin(options: { epoch?: number } = {}): Promise
   const feedRequests: number[] = [];
   const sentPerConnection: number[][] = [];
   const blobRequests: string[] = [];
-  const origin = { epoch: options.epoch ?? 1, feedOnline: true, stallBlobs: false, blobDelayMs: 0, concurrentBlobs: 0, maxConcurrentBlobs: 0 };
+  const origin = {
+    epoch: options.epoch ?? 1,
+    feedOnline: true,
+    stallBlobs: false,
+    blobDelayMs: 0,
+    concurrentBlobs: 0,
+    maxConcurrentBlobs: 0,
+  };
 
   const write = (client: { res: ServerResponse; sent: number[] }, batch: FeedBatch) => {
     client.sent.push(batch.batch);

@@ -22,7 +22,11 @@ async function origin(epoch = 1): Promise<FakeOrigin> {
   return o;
 }
 
-function follow(urls: string[], onBatch: (batch: FeedBatch, url: string) => Promise<void>, initialEpoch?: number): { follower: FeedFollower; cursor: { value: number } } {
+function follow(
+  urls: string[],
+  onBatch: (batch: FeedBatch, url: string) => Promise<void>,
+  initialEpoch?: number,
+): { follower: FeedFollower; cursor: { value: number } } {
   const cursor = { value: 0 };
   const follower = followFeed({
     urls,
@@ -45,7 +49,8 @@ function follow(urls: string[], onBatch: (batch: FeedBatch, url: string) => Prom
 describe('createSseParser', () => {
   test('assembles events across arbitrary chunk boundaries and line endings, skipping comments', () => {
     const parser = createSseParser();
-    const stream = ': ping\r\n\r\nevent: hello\r\ndata: {"epoch":1,\r\ndata: "head":0}\r\n\r\nevent: batch\nid: 7\ndata:x\n\nevent: empty\n\n';
+    const stream =
+      ': ping\r\n\r\nevent: hello\r\ndata: {"epoch":1,\r\ndata: "head":0}\r\n\r\nevent: batch\nid: 7\ndata:x\n\nevent: empty\n\n';
     const events = [];
     for (let i = 0; i < stream.length; i += 3) events.push(...parser.push(stream.slice(i, i + 3)));
     assert.deepEqual(events, [
@@ -128,9 +133,13 @@ describe('followFeed', () => {
     promoted.publish(makeBatch(2, 2, [{ path: '/b/' }], 1));
     promoted.publish(makeBatch(3, 3, [{ path: '/c/' }], 2));
     const delivered: string[] = [];
-    const { follower, cursor } = follow([promoted.url], async (batch) => {
-      delivered.push(`${batch.epoch}:${batch.batch}`);
-    }, 1);
+    const { follower, cursor } = follow(
+      [promoted.url],
+      async (batch) => {
+        delivered.push(`${batch.epoch}:${batch.batch}`);
+      },
+      1,
+    );
     await eventually(() => assert.equal(cursor.value, 3));
     assert.deepEqual(delivered, ['1:1', '1:2', '2:3']);
     assert.equal(follower.epoch(), 2);

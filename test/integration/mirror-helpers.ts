@@ -23,7 +23,12 @@ export function tempDir(label: string): string {
   return dir;
 }
 
-export async function startTestMirror(options: { origins: string[]; peers?: string[]; dataDir?: string; env?: Record<string, string> }): Promise<RunningMirror & { dataDir: string; registry: Registry }> {
+export async function startTestMirror(options: {
+  origins: string[];
+  peers?: string[];
+  dataDir?: string;
+  env?: Record<string, string>;
+}): Promise<RunningMirror & { dataDir: string; registry: Registry }> {
   const dataDir = options.dataDir ?? tempDir('mirror');
   const config = loadConfig({
     LOG_LEVEL: 'silent',
@@ -38,7 +43,10 @@ export async function startTestMirror(options: { origins: string[]; peers?: stri
     ...options.env,
   });
   const registry = new Registry();
-  const mirror = await startMirror(config, { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'mirror'), registry });
+  const mirror = await startMirror(config, {
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'mirror'),
+    registry,
+  });
   return Object.assign(mirror, { dataDir, registry });
 }
 
@@ -50,7 +58,12 @@ export interface RawResponse {
 }
 
 /** Sends `target` byte for byte as the request target. */
-export function rawGet(baseUrl: string, target: string, headers: Record<string, string> = {}, method = 'GET'): Promise<RawResponse> {
+export function rawGet(
+  baseUrl: string,
+  target: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<RawResponse> {
   const base = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: base.hostname, port: base.port, path: target, method, headers }, (res) => {

@@ -44,7 +44,9 @@ async function mirrorCursor(mirrorUrl: string): Promise<number> {
 async function assertNoDanglingLinks(mirrorUrl: string, pagePath: string): Promise<number> {
   const page = await rawGet(mirrorUrl, pagePath);
   assert.equal(page.status, 200, `${pagePath} answered ${page.status}`);
-  const links = [...page.text.matchAll(/href="(\/[^"#?]*)"/g)].map((m) => m[1]).filter((href) => !href.startsWith('//'));
+  const links = [...page.text.matchAll(/href="(\/[^"#?]*)"/g)]
+    .map((m) => m[1])
+    .filter((href) => !href.startsWith('//'));
   for (const href of new Set(links)) {
     const res = await rawGet(mirrorUrl, encodeURI(decodeURI(href)));
     assert.ok([200, 301].includes(res.status), `${pagePath} links to ${href}, which the mirror answers ${res.status}`);
@@ -114,7 +116,11 @@ describe('mirror following the real origin', () => {
     const published = await nextBatchTouching(site.mirrorUrl, saved.url, start);
     const seq = published.entries[published.entries.length - 1].seq;
 
-    const hidden = await fetch(`${site.appUrl}/api/articles/${saved.id}`, { method: 'PUT', headers, body: JSON.stringify({ status: 'hidden' }) });
+    const hidden = await fetch(`${site.appUrl}/api/articles/${saved.id}`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ status: 'hidden' }),
+    });
     assert.ok(hidden.ok, `hiding answered ${hidden.status}`);
     const batch = await nextBatchTouching(site.mirrorUrl, saved.url, seq);
     assert.equal(batch.entries.find((e) => e.path === saved.url)?.op, 'gone');

@@ -36,7 +36,12 @@ describe('mirror following the change feed', () => {
       { path: '/articles/hello/', body: '<h1>Hello</h1>', kind: 'article', lastModified },
       { path: '/', body: '<a href="/articles/hello/">Hello</a>', kind: 'index', lastModified },
       { path: '/feed.xml', body: '<rss/>', kind: 'feed', contentType: 'application/rss+xml' },
-      { path: '/assets/site-0123456789abcdef.css', body: 'body{margin:0}', kind: 'media', contentType: 'text/css; charset=utf-8' },
+      {
+        path: '/assets/site-0123456789abcdef.css',
+        body: 'body{margin:0}',
+        kind: 'media',
+        contentType: 'text/css; charset=utf-8',
+      },
     ]);
     o.publish(built);
     const m = await mirror({ origins: [o.url] });
@@ -45,7 +50,11 @@ describe('mirror following the change feed', () => {
 
     const css = await rawGet(m.url, '/assets/site-0123456789abcdef.css');
     assert.equal(css.text, 'body{margin:0}');
-    assert.equal(css.headers['cache-control'], 'public, max-age=31536000, immutable', 'assets are named by their hash: cached for a year');
+    assert.equal(
+      css.headers['cache-control'],
+      'public, max-age=31536000, immutable',
+      'assets are named by their hash: cached for a year',
+    );
 
     const article = await rawGet(m.url, '/articles/hello/');
     assert.equal(article.status, 200);
@@ -54,7 +63,11 @@ describe('mirror following the change feed', () => {
     assert.equal(article.headers.etag, `"${sha256Hex('<h1>Hello</h1>')}"`);
     assert.equal(article.headers['last-modified'], new Date(lastModified).toUTCString());
     assert.equal(article.headers['hyperstatic-kind'], 'article');
-    assert.equal(article.headers['cache-control'], undefined, 'articles carry no max-age so heuristic freshness applies');
+    assert.equal(
+      article.headers['cache-control'],
+      undefined,
+      'articles carry no max-age so heuristic freshness applies',
+    );
     assert.equal(article.headers['content-length'], String('<h1>Hello</h1>'.length));
 
     const home = await rawGet(m.url, '/');
@@ -119,13 +132,22 @@ describe('mirror following the change feed', () => {
     o.feedOnline = false;
     o.dropFeedConnections();
     o.publish(makeBatch(2, 2, [{ path: '/b/', body: 'b' }]));
-    o.publish(makeBatch(3, 3, [{ path: '/a/', body: 'a2' }, { path: '/', kind: 'index', body: 'home' }]));
+    o.publish(
+      makeBatch(3, 3, [
+        { path: '/a/', body: 'a2' },
+        { path: '/', kind: 'index', body: 'home' },
+      ]),
+    );
     await eventually(() => assert.ok(o.feedRequests.length >= 3, 'retried while the feed was down'));
     assert.equal(m.cursor(), 1);
     o.feedOnline = true;
     await m.waitForCursor(4, 5000);
 
-    assert.deepEqual(o.feedRequests.slice(1), o.feedRequests.slice(1).map(() => 1), 'every reconnect resumed after seq 1');
+    assert.deepEqual(
+      o.feedRequests.slice(1),
+      o.feedRequests.slice(1).map(() => 1),
+      'every reconnect resumed after seq 1',
+    );
     assert.deepEqual(o.sentPerConnection.at(-1), [2, 3]);
     assert.equal((await rawGet(m.url, '/a/')).text, 'a2');
     assert.equal((await rawGet(m.url, '/b/')).text, 'b');
@@ -217,11 +239,16 @@ describe('mirror following the change feed', () => {
 
     const m = await mirror({ origins: [o.url] });
     await m.waitForCursor(1, 5000);
-    await eventually(() => assert.ok(o.blobRequests.filter((s) => s === articleSha).length >= 2, 'retried the missing blob'));
+    await eventually(() =>
+      assert.ok(o.blobRequests.filter((s) => s === articleSha).length >= 2, 'retried the missing blob'),
+    );
     assert.equal(m.cursor(), 1);
     assert.equal((await rawGet(m.url, '/')).text, 'old home');
     assert.equal((await rawGet(m.url, '/articles/new/')).status, 404);
-    const status = (await (await fetch(`${m.url}/_mirror/status`)).json()) as { lastError: string | null; lagSeconds: number };
+    const status = (await (await fetch(`${m.url}/_mirror/status`)).json()) as {
+      lastError: string | null;
+      lagSeconds: number;
+    };
     assert.match(String(status.lastError), /could not be fetched/);
 
     // Once the blob appears, the retry applies the whole batch.
@@ -234,7 +261,12 @@ describe('mirror following the change feed', () => {
   test('serves a gone page as 410 with its tombstone and forgets a deleted one', async () => {
     const o = await origin();
     o.publish(makeBatch(1, 1, [{ path: '/articles/a/' }, { path: '/articles/b/' }]));
-    o.publish(makeBatch(2, 3, [{ path: '/articles/a/', op: 'gone', body: '<p>This article was withdrawn.</p>' }, { path: '/articles/b/', op: 'delete' }]));
+    o.publish(
+      makeBatch(2, 3, [
+        { path: '/articles/a/', op: 'gone', body: '<p>This article was withdrawn.</p>' },
+        { path: '/articles/b/', op: 'delete' },
+      ]),
+    );
     const m = await mirror({ origins: [o.url] });
     await m.waitForCursor(4, 5000);
     const gone = await rawGet(m.url, '/articles/a/');
@@ -257,13 +289,20 @@ describe('mirror following the change feed', () => {
     assert.equal(byTag.headers['cache-control'], 'public, max-age=60');
     assert.equal((await rawGet(m.url, '/', { 'if-none-match': '"other"' })).status, 200);
     assert.equal((await rawGet(m.url, '/', { 'if-modified-since': new Date(lastModified).toUTCString() })).status, 304);
-    assert.equal((await rawGet(m.url, '/', { 'if-modified-since': new Date(lastModified - 1000).toUTCString() })).status, 200);
+    assert.equal(
+      (await rawGet(m.url, '/', { 'if-modified-since': new Date(lastModified - 1000).toUTCString() })).status,
+      200,
+    );
   });
 
   test('serves single byte ranges of media', async () => {
     const o = await origin();
     const bytes = Buffer.from('0123456789');
-    o.publish(makeBatch(1, 1, [{ path: '/media/clip.bin', kind: 'media', body: bytes, contentType: 'application/octet-stream' }]));
+    o.publish(
+      makeBatch(1, 1, [
+        { path: '/media/clip.bin', kind: 'media', body: bytes, contentType: 'application/octet-stream' },
+      ]),
+    );
     const m = await mirror({ origins: [o.url] });
     await m.waitForCursor(1, 5000);
     const full = await rawGet(m.url, '/media/clip.bin');
@@ -357,7 +396,10 @@ describe('mirror following the change feed', () => {
     assert.equal(page.status, 200);
     assert.equal(page.text, '<rss/>');
     const controller = new AbortController();
-    const stream = await fetch(`${m.url}/feed?after=0`, { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+    const stream = await fetch(`${m.url}/feed?after=0`, {
+      headers: { accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
     assert.match(String(stream.headers.get('content-type')), /^text\/event-stream/);
     controller.abort();
   });
@@ -386,6 +428,9 @@ describe('mirror following the change feed', () => {
     for (let i = 21; i <= 40; i++) o.publish(makeBatch(i, i, [{ path: `/p${i}/`, body: `p${i}` }]));
     await m.waitForCursor(40, 5000);
     await eventually(() => assert.equal(received.length, 40));
-    assert.deepEqual(received, Array.from({ length: 40 }, (_, i) => i + 1));
+    assert.deepEqual(
+      received,
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
   });
 });

@@ -39,7 +39,17 @@ describe('mirror trust: signatures, manifests, repair', () => {
   let publicKeyFile: string;
 
   before(async () => {
-    config = loadConfig({ DATA_DIR: tempDir('mirror-trust'), APP_PORT: '0', MIRROR_PORT: '0', PROXY_PORT: '0', LOG_LEVEL: 'silent', REDIS_URL: '', DATABASE_URL: '', MIRROR_RECONNECT_MS: '20', MIRROR_STATUS_INTERVAL_MS: '0' });
+    config = loadConfig({
+      DATA_DIR: tempDir('mirror-trust'),
+      APP_PORT: '0',
+      MIRROR_PORT: '0',
+      PROXY_PORT: '0',
+      LOG_LEVEL: 'silent',
+      REDIS_URL: '',
+      DATABASE_URL: '',
+      MIRROR_RECONNECT_MS: '20',
+      MIRROR_STATUS_INTERVAL_MS: '0',
+    });
     site = await startEmbedded(config);
     publicKeyFile = keyFiles(config.feedSigningKey).publicPath;
   });
@@ -51,15 +61,26 @@ describe('mirror trust: signatures, manifests, repair', () => {
   test('the origin key pair is created owner-only and `keys init` keeps an existing pair', () => {
     assert.equal(fs.statSync(config.feedSigningKey).mode & 0o077, 0, 'the private key is readable by its owner only');
     const before = fs.readFileSync(config.feedSigningKey, 'utf8');
-    const out = execFileSync(process.execPath, [CLI, 'keys', 'init'], { env: { ...process.env, DATA_DIR: config.dataDir } }).toString();
+    const out = execFileSync(process.execPath, [CLI, 'keys', 'init'], {
+      env: { ...process.env, DATA_DIR: config.dataDir },
+    }).toString();
     assert.match(out, /already exists/);
     assert.match(out, /MIRROR_PUBLIC_KEY=[A-Za-z0-9+/]{43}=/);
     assert.equal(fs.readFileSync(config.feedSigningKey, 'utf8'), before);
   });
 
   test('a mirror without a usable pinned key refuses to start, naming MIRROR_PUBLIC_KEY', async () => {
-    await assert.rejects(startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: path.join(config.dataDir, 'no-such.pub') } }), /MIRROR_PUBLIC_KEY/);
-    await assert.rejects(startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: 'bm90IGEga2V5IGF0IGFsbCwganVzdCBzb21lIHRleHQgaGVyZQ==' } }), /MIRROR_PUBLIC_KEY/);
+    await assert.rejects(
+      startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: path.join(config.dataDir, 'no-such.pub') } }),
+      /MIRROR_PUBLIC_KEY/,
+    );
+    await assert.rejects(
+      startTestMirror({
+        origins: [site.appUrl],
+        env: { MIRROR_PUBLIC_KEY: 'bm90IGEga2V5IGF0IGFsbCwganVzdCBzb21lIHRleHQgaGVyZQ==' },
+      }),
+      /MIRROR_PUBLIC_KEY/,
+    );
   });
 
   test('an empty mirror bootstraps from the signed manifest, then follows the feed', async () => {
@@ -87,12 +108,20 @@ describe('mirror trust: signatures, manifests, repair', () => {
     const link = await startFaultyLink(site.appUrl);
     // Same length: the stream still parses, only the signature can tell.
     const altered = link.replaceOnce('down', '"kind":"article"', '"kind":"index"  ');
-    const mirror = await startTestMirror({ origins: [link.url], env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_BOOTSTRAP: 'true' } });
+    const mirror = await startTestMirror({
+      origins: [link.url],
+      env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_BOOTSTRAP: 'true' },
+    });
     try {
       await altered;
-      await eventually(async () => assert.ok((await metric(mirror.url, 'hyperstatic_mirror_signature_rejections_total')) >= 1), 5000);
+      await eventually(
+        async () => assert.ok((await metric(mirror.url, 'hyperstatic_mirror_signature_rejections_total')) >= 1),
+        5000,
+      );
       // It falls back to replaying the signed feed and still ends up complete.
-      const { cursor } = JSON.parse((await (await fetch(`${site.appUrl}/manifest`)).text()).split('\n')[0]) as { cursor: number };
+      const { cursor } = JSON.parse((await (await fetch(`${site.appUrl}/manifest`)).text()).split('\n')[0]) as {
+        cursor: number;
+      };
       await mirror.waitForCursor(cursor, 15_000);
     } finally {
       await mirror.close();
@@ -102,7 +131,9 @@ describe('mirror trust: signatures, manifests, repair', () => {
 
   test('`mirror verify --repair` restores a corrupted blob and a tampered index entry from the signed manifest', async () => {
     const mirror = await startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: publicKeyFile } });
-    const { cursor } = JSON.parse((await (await fetch(`${site.appUrl}/manifest`)).text()).split('\n')[0]) as { cursor: number };
+    const { cursor } = JSON.parse((await (await fetch(`${site.appUrl}/manifest`)).text()).split('\n')[0]) as {
+      cursor: number;
+    };
     await mirror.waitForCursor(cursor, 10_000);
     await mirror.close();
     const store = MirrorStore.open(mirror.dataDir);
@@ -118,15 +149,46 @@ describe('mirror trust: signatures, manifests, repair', () => {
       const raw = openSqlite(path.join(mirror.dataDir, 'index.sqlite'));
       raw.prepare('DELETE FROM pages WHERE path = ?').run(article.path);
       raw.close();
-      const check = await verifyMirror({ store, url: site.appUrl, manifestPath: '/manifest', publicKey: loadPinnedKey(publicKeyFile), fetcher, repair: false, logger });
+      const check = await verifyMirror({
+        store,
+        url: site.appUrl,
+        manifestPath: '/manifest',
+        publicKey: loadPinnedKey(publicKeyFile),
+        fetcher,
+        repair: false,
+        logger,
+      });
       assert.equal(check.consistent, false);
       assert.deepEqual(check.corruptBlobs, [home.sha256]);
       assert.equal(check.missing, 1);
-      const repaired = await verifyMirror({ store, url: site.appUrl, manifestPath: '/manifest', publicKey: loadPinnedKey(publicKeyFile), fetcher, repair: true, logger });
+      const repaired = await verifyMirror({
+        store,
+        url: site.appUrl,
+        manifestPath: '/manifest',
+        publicKey: loadPinnedKey(publicKeyFile),
+        fetcher,
+        repair: true,
+        logger,
+      });
       assert.equal(repaired.repairedBlobs, 1);
       assert.ok(repaired.repairedPaths >= 1);
-      const bar = { total: -1, done: 0, setTotal: (n: number) => (bar.total = n), increment: (by: number) => (bar.done += by), stop: () => undefined };
-      const again = await verifyMirror({ store, url: site.appUrl, manifestPath: '/manifest', publicKey: loadPinnedKey(publicKeyFile), fetcher, repair: false, logger, progress: bar });
+      const bar = {
+        total: -1,
+        done: 0,
+        setTotal: (n: number) => (bar.total = n),
+        increment: (by: number) => (bar.done += by),
+        stop: () => undefined,
+      };
+      const again = await verifyMirror({
+        store,
+        url: site.appUrl,
+        manifestPath: '/manifest',
+        publicKey: loadPinnedKey(publicKeyFile),
+        fetcher,
+        repair: false,
+        logger,
+        progress: bar,
+      });
       assert.equal(again.consistent, true, JSON.stringify(again));
       assert.equal(bar.total, store.pageCount(), 'the progress bar knows its total before it starts');
       assert.ok(bar.total > 10 && bar.done === bar.total, `progress ${bar.done}/${bar.total}`);
@@ -139,9 +201,14 @@ describe('mirror trust: signatures, manifests, repair', () => {
 
   test('a large media download cut midway resumes with a Range from the bytes on disk and is verified whole', async () => {
     const link = await startFaultyLink(site.appUrl);
-    const mirror = await startTestMirror({ origins: [link.url], env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_BOOTSTRAP: 'false' } });
+    const mirror = await startTestMirror({
+      origins: [link.url],
+      env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_BOOTSTRAP: 'false' },
+    });
     try {
-      const { cursor } = JSON.parse((await (await fetch(`${site.appUrl}/manifest`)).text()).split('\n')[0]) as { cursor: number };
+      const { cursor } = JSON.parse((await (await fetch(`${site.appUrl}/manifest`)).text()).split('\n')[0]) as {
+        cursor: number;
+      };
       await mirror.waitForCursor(cursor, 15_000);
       // An MP3 as far as the upload's sniffing goes: 'ID3', then 6 MiB of noise.
       const audio = Buffer.concat([Buffer.from('ID3'), randomBytes(6 * 1024 * 1024)]);
@@ -150,7 +217,8 @@ describe('mirror trust: signatures, manifests, repair', () => {
       let downAfterFirst = 0;
       let cutDone = false;
       link.tamper((chunk, direction) => {
-        if (direction === 'up' && chunk.includes(`/blobs/${sha}`)) blobRequests.push(chunk.toString('latin1').split('\r\n\r\n')[0]);
+        if (direction === 'up' && chunk.includes(`/blobs/${sha}`))
+          blobRequests.push(chunk.toString('latin1').split('\r\n\r\n')[0]);
         if (direction === 'down' && blobRequests.length === 1 && !cutDone) {
           downAfterFirst += chunk.length;
           if (downAfterFirst > 2 * 1024 * 1024) {
@@ -163,7 +231,11 @@ describe('mirror trust: signatures, manifests, repair', () => {
         }
         return chunk;
       });
-      const res = await fetch(`${site.appUrl}/api/media?name=long-interview.mp3`, { method: 'POST', headers: { authorization: `Bearer ${site.adminToken}`, 'content-type': 'application/octet-stream' }, body: audio });
+      const res = await fetch(`${site.appUrl}/api/media?name=long-interview.mp3`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${site.adminToken}`, 'content-type': 'application/octet-stream' },
+        body: audio,
+      });
       assert.equal(res.status, 201, await res.clone().text());
       const item = (await res.json()) as { sha256: string; path: string };
       assert.equal(item.sha256, sha);
@@ -172,7 +244,10 @@ describe('mirror trust: signatures, manifests, repair', () => {
       assert.ok(blobRequests.length >= 2, `the blob was asked for again (${blobRequests.length} requests)`);
       assert.doesNotMatch(blobRequests[0], /\r\nrange:/i, 'the first attempt asks for the whole blob');
       const resumedAt = Number(/\r\nrange: bytes=(\d+)-\r\n/i.exec(blobRequests[1])?.[1] ?? 0);
-      assert.ok(resumedAt > 1024 * 1024, `the second attempt resumed from the bytes on disk, not from 0:\n${blobRequests[1]}`);
+      assert.ok(
+        resumedAt > 1024 * 1024,
+        `the second attempt resumed from the bytes on disk, not from 0:\n${blobRequests[1]}`,
+      );
       const served = await rawGet(mirror.url, item.path);
       assert.equal(sha256Hex(served.body), sha, 'the stored blob is the uploaded file, byte for byte');
       assert.equal(served.headers['content-type'], 'audio/mpeg');
@@ -186,17 +261,40 @@ describe('mirror trust: signatures, manifests, repair', () => {
   });
 
   test('mirror status reports are stored for `hyperstatic status`; bad reports get a 4xx and change nothing', async () => {
-    const mirror = await startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_NAME: 'far-away' } });
+    const mirror = await startTestMirror({
+      origins: [site.appUrl],
+      env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_NAME: 'far-away' },
+    });
     const db = createDatabase(config.databaseUrl);
     try {
       await mirror.reportStatus();
-      const bad = await fetch(`${site.appUrl}/mirror-status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x', url: '', cursor: -1, epoch: 1, head: 1, lagEntries: 0, lagSeconds: 0, connected: true }) });
+      const bad = await fetch(`${site.appUrl}/mirror-status`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'x',
+          url: '',
+          cursor: -1,
+          epoch: 1,
+          head: 1,
+          lagEntries: 0,
+          lagSeconds: 0,
+          connected: true,
+        }),
+      });
       assert.equal(bad.status, 400);
       assert.equal(((await bad.json()) as { error: { field: string } }).error.field, 'cursor');
-      const notAnObject = await fetch(`${site.appUrl}/mirror-status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1,2]' });
+      const notAnObject = await fetch(`${site.appUrl}/mirror-status`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '[1,2]',
+      });
       assert.equal(notAnObject.status, 400);
       const statuses = await mirrorStatuses(db);
-      assert.deepEqual(statuses.map((s) => s.name), ['far-away']);
+      assert.deepEqual(
+        statuses.map((s) => s.name),
+        ['far-away'],
+      );
       assert.equal(statuses[0].url, mirror.url);
       assert.equal(typeof statuses[0].lagSeconds, 'number');
     } finally {
@@ -206,17 +304,32 @@ describe('mirror trust: signatures, manifests, repair', () => {
   });
 
   test('each mirror reports with its own token, only as itself, until the operator revokes it', async () => {
-    const cli = (...args: string[]) => execFileSync(process.execPath, [CLI, 'mirror', 'credentials', ...args], { env: { ...process.env, DATA_DIR: config.dataDir, DATABASE_URL: '', REDIS_URL: '' } }).toString();
+    const cli = (...args: string[]) =>
+      execFileSync(process.execPath, [CLI, 'mirror', 'credentials', ...args], {
+        env: { ...process.env, DATA_DIR: config.dataDir, DATABASE_URL: '', REDIS_URL: '' },
+      }).toString();
     const issued = cli('add', 'mirror-north');
     assert.match(issued, /^MIRROR_NAME=mirror-north\nMIRROR_STATUS_TOKEN=hsm_[\w-]{32}\n$/);
     const northToken = /MIRROR_STATUS_TOKEN=(\S+)/.exec(issued)![1];
     const db = createDatabase(config.databaseUrl);
-    const north = await startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_NAME: 'mirror-north', MIRROR_STATUS_TOKEN: northToken } });
+    const north = await startTestMirror({
+      origins: [site.appUrl],
+      env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_NAME: 'mirror-north', MIRROR_STATUS_TOKEN: northToken },
+    });
     const report = (name: string, token?: string) =>
       fetch(`${site.appUrl}/mirror-status`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify({ name, url: '', cursor: 0, epoch: 1, head: 0, lagEntries: 0, lagSeconds: 0, connected: true }),
+        body: JSON.stringify({
+          name,
+          url: '',
+          cursor: 0,
+          epoch: 1,
+          head: 0,
+          lagEntries: 0,
+          lagSeconds: 0,
+          connected: true,
+        }),
       });
     try {
       const stored = (await db('mirror_credentials').where({ name: 'mirror-north' }).first()) as { token_hash: string };
@@ -227,19 +340,33 @@ describe('mirror trust: signatures, manifests, repair', () => {
       const southToken = await addMirrorCredential(db, 'mirror-south');
       const impersonation = await report('mirror-north', southToken);
       assert.equal(impersonation.status, 403);
-      assert.match(((await impersonation.json()) as { error: { message: string } }).error.message, /belongs to mirror mirror-south/);
+      assert.match(
+        ((await impersonation.json()) as { error: { message: string } }).error.message,
+        /belongs to mirror mirror-south/,
+      );
       assert.equal((await report('mirror-east')).status, 401, 'once tokens are issued, an anonymous report is refused');
       assert.equal((await report('mirror-east', 'hsm_' + 'x'.repeat(32))).status, 401);
-      assert.equal((await mirrorStatuses(db)).some((s) => s.name === 'mirror-south' || s.name === 'mirror-east'), false, 'refused reports change nothing');
+      assert.equal(
+        (await mirrorStatuses(db)).some((s) => s.name === 'mirror-south' || s.name === 'mirror-east'),
+        false,
+        'refused reports change nothing',
+      );
       assert.equal((await report('mirror-south', southToken)).status, 204);
       await assert.rejects(addMirrorCredential(db, 'mirror-south'), /already has a token/);
       await assert.rejects(addMirrorCredential(db, 'bad name/..'), /mirror name/);
 
       assert.match(cli('revoke', 'mirror-north'), /revoked/);
       await assert.rejects(north.reportStatus(), /401/);
-      assert.match(cli('list'), /mirror-north\tissued [\d-]+ [\d:]+\trevoked [\d-]+ [\d:]+\nmirror-south\tissued [\d-]+ [\d:]+\trevoked -/);
+      assert.match(
+        cli('list'),
+        /mirror-north\tissued [\d-]+ [\d:]+\trevoked [\d-]+ [\d:]+\nmirror-south\tissued [\d-]+ [\d:]+\trevoked -/,
+      );
       assert.match(cli('revoke', 'mirror-south'), /revoked/);
-      assert.equal((await report('mirror-north')).status, 401, 'with every token revoked, a revoked mirror cannot report by leaving its token out');
+      assert.equal(
+        (await report('mirror-north')).status,
+        401,
+        'with every token revoked, a revoked mirror cannot report by leaving its token out',
+      );
     } finally {
       // No credentials at all: reporting is open again for any later test on this origin.
       await db('mirror_credentials').del();

@@ -21,21 +21,39 @@ export interface Site {
   close(): Promise<void>;
 }
 
-export async function startSite(name: string, redisUrl: string, options: { producer?: boolean; env?: Record<string, string> } = {}): Promise<Site> {
+export async function startSite(
+  name: string,
+  redisUrl: string,
+  options: { producer?: boolean; env?: Record<string, string> } = {},
+): Promise<Site> {
   const shared = await sharedDatabase(name);
   const config = loadConfig({
-    DATABASE_URL: shared.primaryUrl, REDIS_URL: redisUrl, REDIS_PREFIX: `hs-${shared.database}`, APP_PORT: '0', LOG_LEVEL: 'silent', RELAY_INTERVAL_MS: '200', ...options.env,
+    DATABASE_URL: shared.primaryUrl,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: `hs-${shared.database}`,
+    APP_PORT: '0',
+    LOG_LEVEL: 'silent',
+    RELAY_INTERVAL_MS: '200',
+    ...options.env,
   });
   const db = createDatabase(config.databaseUrl);
   await migrateLatest(db);
   await createUser(db, 'editor1', 'editor', null);
   const token = await createApiToken(db, 'editor1');
-  await db('sections').insert([{ slug: 'news', name: 'News' }, { slug: 'culture', name: 'Culture' }]);
+  await db('sections').insert([
+    { slug: 'news', name: 'News' },
+    { slug: 'culture', name: 'Culture' },
+  ]);
   const logger = createLogger('silent', 'test');
   const producer = options.producer === false ? undefined : await startProducer(config, { logger });
   const app = await startApp(config, { logger });
   const site: Site = {
-    shared, db, config, app, producer, token,
+    shared,
+    db,
+    config,
+    app,
+    producer,
+    token,
     async close() {
       await app.close();
       await site.producer?.close();
@@ -54,7 +72,12 @@ export function api(site: Site, method: 'POST' | 'PUT' | 'GET', path: string, bo
   });
 }
 
-export async function save(site: Site, method: 'POST' | 'PUT', path: string, body: unknown): Promise<{ id: number; slug: string; url: string }> {
+export async function save(
+  site: Site,
+  method: 'POST' | 'PUT',
+  path: string,
+  body: unknown,
+): Promise<{ id: number; slug: string; url: string }> {
   const res = await api(site, method, path, body);
   const json = (await res.json()) as { id: number; slug: string; url: string; error?: { message: string } };
   if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status}: ${json.error?.message}`);
@@ -63,11 +86,17 @@ export async function save(site: Site, method: 'POST' | 'PUT', path: string, bod
 
 /** Resolves once every outbox row is rendered (or reported as failed). */
 export function settled(db: Database, timeoutMs = 20_000): Promise<true> {
-  return waitFor(async () => Number((await db('outbox').whereNull('done_at').count({ n: '*' }))[0].n) === 0, { what: 'every save rendered', timeoutMs });
+  return waitFor(async () => Number((await db('outbox').whereNull('done_at').count({ n: '*' }))[0].n) === 0, {
+    what: 'every save rendered',
+    timeoutMs,
+  });
 }
 
 /** The live page at a path: op and body text, or undefined. */
-export async function page(db: Database, path: string): Promise<{ op: string; body: string; kind: string } | undefined> {
+export async function page(
+  db: Database,
+  path: string,
+): Promise<{ op: string; body: string; kind: string } | undefined> {
   const row = await db('pages').where({ path }).first();
   if (!row) return undefined;
   const blob = row.sha256 ? await db('blobs').where({ sha256: row.sha256 }).first('body') : undefined;
@@ -78,7 +107,10 @@ export async function journalHead(db: Database): Promise<number> {
   return Number((await db('cluster_state').where({ id: 1 }).first('journal_head')).journal_head);
 }
 
-export async function entriesAfter(db: Database, seq: number): Promise<{ seq: number; batch: number; path: string; op: string; kind: string }[]> {
+export async function entriesAfter(
+  db: Database,
+  seq: number,
+): Promise<{ seq: number; batch: number; path: string; op: string; kind: string }[]> {
   const rows = await db('journal').where('seq', '>', seq).orderBy('seq').select('seq', 'batch', 'path', 'op', 'kind');
   return rows.map((r) => ({ seq: Number(r.seq), batch: Number(r.batch), path: r.path, op: r.op, kind: r.kind }));
 }

@@ -36,10 +36,18 @@ async function open(name: string, redisUrl?: string, options: { producer?: boole
 /** A rebuild of a consistent site journals nothing: every page already has the bytes it would get. */
 async function assertConsistent(s: Site): Promise<void> {
   const head = await journalHead(s.db);
-  await rebuild({ db: s.db, renderer: createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl }), restart: true });
+  await rebuild({
+    db: s.db,
+    renderer: createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl }),
+    restart: true,
+  });
   const changed = (await entriesAfter(s.db, head)).map((e) => e.path);
   // The events calendar root is rendered with the clock, and home/404 may be new on a site never rebuilt.
-  assert.deepEqual(changed.filter((p) => !['/events', '/404.html', '/articles', '/'].includes(p)), [], 'the live site equals a fresh render of the database');
+  assert.deepEqual(
+    changed.filter((p) => !['/events', '/404.html', '/articles', '/'].includes(p)),
+    [],
+    'the live site equals a fresh render of the database',
+  );
 }
 
 describe('producer: reliable render jobs', () => {
@@ -63,21 +71,45 @@ describe('producer: reliable render jobs', () => {
     const s = await open('prodbroken', undefined, { producer: false });
     const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-templates-'));
     fs.cpSync(path.join(ROOT, 'producer/templates'), broken, { recursive: true });
-    fs.writeFileSync(path.join(broken, 'article.njk'), '{% extends "layout.njk" %}{% block content %}{{ article.title | nosuchfilter }}{% endblock %}');
+    fs.writeFileSync(
+      path.join(broken, 'article.njk'),
+      '{% extends "layout.njk" %}{% block content %}{{ article.title | nosuchfilter }}{% endblock %}',
+    );
     try {
-      const saved = await save(s, 'POST', '/api/articles', { title: 'Breaks the template', body: '<p>x</p>', status: 'published' });
+      const saved = await save(s, 'POST', '/api/articles', {
+        title: 'Breaks the template',
+        body: '<p>x</p>',
+        status: 'published',
+      });
       const head = await journalHead(s.db);
-      const handler = createRenderJobHandler({ db: s.db, renderer: createRenderer(site, broken), notifier: createMemoryNotifier(), logger: createLogger('silent', 'test'), registry: new Registry() });
+      const handler = createRenderJobHandler({
+        db: s.db,
+        renderer: createRenderer(site, broken),
+        notifier: createMemoryNotifier(),
+        logger: createLogger('silent', 'test'),
+        registry: new Registry(),
+      });
       const outboxId = Number((await s.db('outbox').where({ item_id: saved.id }).max({ m: 'id' }).first())?.m);
-      const error = await handler({ topic: 'article', itemId: saved.id, outboxId }).then(() => undefined, (e: unknown) => e);
+      const error = await handler({ topic: 'article', itemId: saved.id, outboxId }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(isUnrecoverable(error), 'a template error is unrecoverable (bull discards it instead of retrying)');
       assert.match(String((error as Error).message), /template article.njk failed/);
       assert.equal(await journalHead(s.db), head, 'no page of the batch was written');
       assert.equal(await page(s.db, saved.url), undefined);
-      assert.equal(await s.db('index_entries').where({ item_id: saved.id }).first(), undefined, 'the listing index rolled back too');
+      assert.equal(
+        await s.db('index_entries').where({ item_id: saved.id }).first(),
+        undefined,
+        'the listing index rolled back too',
+      );
       const failure = await s.db('render_failures').where({ item_id: saved.id }).first();
       assert.match(failure.message, /template article.njk failed/);
-      assert.equal((await s.db('outbox').where({ item_id: saved.id }).whereNull('done_at')).length, 0, 'the relay will not dispatch it again');
+      assert.equal(
+        (await s.db('outbox').where({ item_id: saved.id }).whereNull('done_at')).length,
+        0,
+        'the relay will not dispatch it again',
+      );
     } finally {
       fs.rmSync(broken, { recursive: true, force: true });
     }
@@ -87,22 +119,41 @@ describe('producer: reliable render jobs', () => {
     const s = await open('prodfailedstatus', undefined, { producer: false });
     const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-templates-'));
     fs.cpSync(path.join(ROOT, 'producer/templates'), broken, { recursive: true });
-    fs.writeFileSync(path.join(broken, 'article.njk'), '{% extends "layout.njk" %}{% block content %}{{ article.title | nosuchfilter }}{% endblock %}');
+    fs.writeFileSync(
+      path.join(broken, 'article.njk'),
+      '{% extends "layout.njk" %}{% block content %}{{ article.title | nosuchfilter }}{% endblock %}',
+    );
     try {
       const registry = new Registry();
       const deps = { db: s.db, notifier: createMemoryNotifier(), logger: createLogger('silent', 'test'), registry };
-      const saved = await save(s, 'POST', '/api/articles', { title: 'Breaks the template', body: '<p>x</p>', status: 'published' });
-      const outboxId = async () => Number((await s.db('outbox').where({ item_id: saved.id }).max({ m: 'id' }).first())?.m);
+      const saved = await save(s, 'POST', '/api/articles', {
+        title: 'Breaks the template',
+        body: '<p>x</p>',
+        status: 'published',
+      });
+      const outboxId = async () =>
+        Number((await s.db('outbox').where({ item_id: saved.id }).max({ m: 'id' }).first())?.m);
       const brokenHandler = createRenderJobHandler({ ...deps, renderer: createRenderer(site, broken) });
-      await assert.rejects(brokenHandler({ topic: 'article', itemId: saved.id, outboxId: await outboxId() }), /template article\.njk failed/);
+      await assert.rejects(
+        brokenHandler({ topic: 'article', itemId: saved.id, outboxId: await outboxId() }),
+        /template article\.njk failed/,
+      );
 
       const status = await clusterStatus(s.config);
       assert.ok(status.failedRenders && !('error' in status.failedRenders), JSON.stringify(status.failedRenders));
       assert.equal(status.failedRenders.unresolved, 1);
       const [failure] = status.failedRenders.latest;
-      assert.deepEqual({ ...failure, failedAt: typeof failure.failedAt }, {
-        topic: 'article', itemId: saved.id, slug: saved.slug, template: 'article.njk', error: failure.error, failedAt: 'string',
-      });
+      assert.deepEqual(
+        { ...failure, failedAt: typeof failure.failedAt },
+        {
+          topic: 'article',
+          itemId: saved.id,
+          slug: saved.slug,
+          template: 'article.njk',
+          error: failure.error,
+          failedAt: 'string',
+        },
+      );
       assert.match(failure.error, /nosuchfilter/);
       const screen = formatStatus(status);
       assert.match(screen, /FAILED RENDERS {2}1 unresolved/);
@@ -112,7 +163,11 @@ describe('producer: reliable render jobs', () => {
 
       // Fixed (here: the good templates) and saved again: the failure is resolved.
       await save(s, 'PUT', `/api/articles/${saved.id}`, { title: 'Renders again' });
-      await createRenderJobHandler({ ...deps, registry: new Registry(), renderer: createRenderer(site) })({ topic: 'article', itemId: saved.id, outboxId: await outboxId() });
+      await createRenderJobHandler({ ...deps, registry: new Registry(), renderer: createRenderer(site) })({
+        topic: 'article',
+        itemId: saved.id,
+        outboxId: await outboxId(),
+      });
       const after = await clusterStatus(s.config);
       assert.deepEqual(after.failedRenders, { unresolved: 0, latest: [] });
       assert.match(formatStatus(after), /FAILED RENDERS {2}none/);
@@ -127,21 +182,40 @@ describe('producer: reliable render jobs', () => {
     const second = await startProducer(s.config, { logger: createLogger('silent', 'test') });
     try {
       const items = [];
-      for (const n of [1, 2, 3]) items.push(await save(s, 'POST', '/api/articles', { title: `Item ${n} v0`, body: '<p>x</p>', status: 'published', tags: ['Shared'] }));
+      for (const n of [1, 2, 3])
+        items.push(
+          await save(s, 'POST', '/api/articles', {
+            title: `Item ${n} v0`,
+            body: '<p>x</p>',
+            status: 'published',
+            tags: ['Shared'],
+          }),
+        );
       // Each item is saved ten times in a row; the items race each other.
-      await Promise.all(items.map(async (item, n) => {
-        for (let v = 1; v <= 10; v++) await save(s, 'PUT', `/api/articles/${item.id}`, { title: `Item ${n + 1} v${v}` });
-      }));
+      await Promise.all(
+        items.map(async (item, n) => {
+          for (let v = 1; v <= 10; v++)
+            await save(s, 'PUT', `/api/articles/${item.id}`, { title: `Item ${n + 1} v${v}` });
+        }),
+      );
       await settled(s.db, 30_000);
       for (const [n, item] of items.entries()) {
-        assert.match((await page(s.db, item.url))!.body, new RegExp(`Item ${n + 1} v10<`), 'the live page is the last save');
+        assert.match(
+          (await page(s.db, item.url))!.body,
+          new RegExp(`Item ${n + 1} v10<`),
+          'the live page is the last save',
+        );
         const versions: number[] = [];
         for (const e of (await entriesAfter(s.db, 0)).filter((x) => x.path === item.url)) {
           const sha = (await s.db('journal').where({ seq: e.seq }).first('sha256')).sha256;
           const body = Buffer.from((await s.db('blobs').where({ sha256: sha }).first('body')).body).toString();
           versions.push(Number(/Item \d+ v(\d+)</.exec(body)![1]));
         }
-        assert.deepEqual(versions, [...versions].sort((a, b) => a - b), `journal versions of ${item.url} only go forward: ${versions.join(',')}`);
+        assert.deepEqual(
+          versions,
+          [...versions].sort((a, b) => a - b),
+          `journal versions of ${item.url} only go forward: ${versions.join(',')}`,
+        );
       }
       const tagPage = (await page(s.db, '/tags/shared'))!.body;
       for (let n = 1; n <= 3; n++) assert.match(tagPage, new RegExp(`Item ${n} v10<`));
@@ -155,7 +229,9 @@ describe('producer: reliable render jobs', () => {
     const redis = await startRedis();
     try {
       const s = await open('prodredis', redis.url);
-      await waitFor(async () => (await fetch(`${s.app.url}/readyz`)).status === 200, { what: 'the app to reach Redis' });
+      await waitFor(async () => (await fetch(`${s.app.url}/readyz`)).status === 200, {
+        what: 'the app to reach Redis',
+      });
       await redis.kill('SIGKILL');
       const res = await fetch(`${s.app.url}/api/articles`, {
         method: 'POST',
@@ -167,7 +243,10 @@ describe('producer: reliable render jobs', () => {
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(await page(s.db, saved.url), undefined, 'nothing renders while the queue is gone');
       await redis.restart();
-      await waitFor(() => page(s.db, saved.url), { what: 'the page rendered after Redis came back', timeoutMs: 30_000 });
+      await waitFor(() => page(s.db, saved.url), {
+        what: 'the page rendered after Redis came back',
+        timeoutMs: 30_000,
+      });
       await settled(s.db, 30_000);
     } finally {
       await redis.stop();
@@ -177,15 +256,37 @@ describe('producer: reliable render jobs', () => {
   it('a producer killed with SIGKILL mid-job loses nothing: another one finishes the work', async () => {
     const s = await open('prodkill', undefined, { producer: false });
     const saved = [];
-    for (let i = 0; i < 40; i++) saved.push(await save(s, 'POST', '/api/articles', { title: `Story ${i}`, body: `<p>${'words '.repeat(200)}</p>`, status: 'published', tags: [`T${i % 7}`], section: 'news' }));
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/hyperstatic.js'), 'producer', '--port', '0', '--concurrency', '1'], {
-      env: { ...process.env, DATABASE_URL: s.config.databaseUrl, REDIS_URL: s.config.redisUrl, REDIS_PREFIX: s.config.redisPrefix, LOG_LEVEL: 'silent' },
-      stdio: 'ignore',
-    });
+    for (let i = 0; i < 40; i++)
+      saved.push(
+        await save(s, 'POST', '/api/articles', {
+          title: `Story ${i}`,
+          body: `<p>${'words '.repeat(200)}</p>`,
+          status: 'published',
+          tags: [`T${i % 7}`],
+          section: 'news',
+        }),
+      );
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'bin/hyperstatic.js'), 'producer', '--port', '0', '--concurrency', '1'],
+      {
+        env: {
+          ...process.env,
+          DATABASE_URL: s.config.databaseUrl,
+          REDIS_URL: s.config.redisUrl,
+          REDIS_PREFIX: s.config.redisPrefix,
+          LOG_LEVEL: 'silent',
+        },
+        stdio: 'ignore',
+      },
+    );
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
       // Mid-work: some renders committed, others not yet.
-      await waitFor(async () => (await journalHead(s.db)) > 0, { what: 'the child producer to commit a render', timeoutMs: 30_000 });
+      await waitFor(async () => (await journalHead(s.db)) > 0, {
+        what: 'the child producer to commit a render',
+        timeoutMs: 30_000,
+      });
       child.kill('SIGKILL');
       await exited;
     } finally {

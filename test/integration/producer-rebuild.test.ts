@@ -35,14 +35,24 @@ async function generated(name: string, articles: number, perDay?: number): Promi
 async function renderSaved(db: Database, id: number): Promise<string[]> {
   const head = await journalHead(db);
   const outboxId = Number((await db('outbox').where({ item_id: id }).max({ m: 'id' }).first())?.m);
-  const handler = createRenderJobHandler({ db, renderer, notifier: createMemoryNotifier(), logger: createLogger('silent', 'test'), registry: new Registry(), now: () => NOW + 60_000 });
+  const handler = createRenderJobHandler({
+    db,
+    renderer,
+    notifier: createMemoryNotifier(),
+    logger: createLogger('silent', 'test'),
+    registry: new Registry(),
+    now: () => NOW + 60_000,
+  });
   await handler({ topic: 'article', itemId: id, outboxId });
   return (await entriesAfter(db, head)).map((e) => e.path);
 }
 
 /** Article ids of one month of a listing, oldest first (the order archive pages are numbered in). */
 async function monthIds(db: Database, key: string, month: string): Promise<number[]> {
-  const rows = await db('index_entries').where({ index_key: key, bucket: month }).orderBy([{ column: 'sort_at' }, { column: 'item_id' }]).select('item_id');
+  const rows = await db('index_entries')
+    .where({ index_key: key, bucket: month })
+    .orderBy([{ column: 'sort_at' }, { column: 'item_id' }])
+    .select('item_id');
   return rows.map((r) => Number(r.item_id));
 }
 
@@ -55,9 +65,19 @@ const escaped = (text: string) => text.replace(/&/g, '&amp;').replace(/'/g, '&#3
 /** Saves a new published article through the articles service and renders its job; returns the journal entries. */
 async function publishOne(db: Database, title: string) {
   const head = await journalHead(db);
-  const saved = await createArticlesService({ db, now: () => NOW + 60_000 }).create({ title, body: '<p>new</p>', status: 'published', section: 'news', tags: ['Housing'] }, null);
+  const saved = await createArticlesService({ db, now: () => NOW + 60_000 }).create(
+    { title, body: '<p>new</p>', status: 'published', section: 'news', tags: ['Housing'] },
+    null,
+  );
   const outboxId = Number((await db('outbox').where({ item_id: saved.id }).max({ m: 'id' }).first())?.m);
-  const handler = createRenderJobHandler({ db, renderer, notifier: createMemoryNotifier(), logger: createLogger('silent', 'test'), registry: new Registry(), now: () => NOW + 60_000 });
+  const handler = createRenderJobHandler({
+    db,
+    renderer,
+    notifier: createMemoryNotifier(),
+    logger: createLogger('silent', 'test'),
+    registry: new Registry(),
+    now: () => NOW + 60_000,
+  });
   await handler({ topic: 'article', itemId: saved.id, outboxId });
   return { saved, entries: await entriesAfter(db, head) };
 }
@@ -74,7 +94,14 @@ describe('producer: full rebuild and bounded saves', () => {
     const db = await generated('rebuildresume', 1200);
     const controller = new AbortController();
     let batches = 0;
-    const first = await rebuild({ db, renderer, batchSize: 200, now: () => NOW, signal: controller.signal, onProgress: () => ++batches === 3 && controller.abort() });
+    const first = await rebuild({
+      db,
+      renderer,
+      batchSize: 200,
+      now: () => NOW,
+      signal: controller.signal,
+      onProgress: () => ++batches === 3 && controller.abort(),
+    });
     assert.equal(first.completed, false);
     const stopped = await db('rebuild_state').where({ id: 1 }).first();
     assert.equal(stopped.phase, 'articles');
@@ -87,7 +114,13 @@ describe('producer: full rebuild and bounded saves', () => {
     const [{ n: entries }] = await db('journal').count({ n: '*' });
     assert.equal(Number(entries), Number(paths), 'no page was journaled twice across the interruption');
     const published = Number((await db('articles').where({ status: 'published' }).count({ n: '*' }))[0].n);
-    assert.equal(Number((await db('pages').where({ kind: 'article', op: 'put' }).where('path', 'like', '/news/%').count({ n: '*' }))[0].n), published);
+    assert.equal(
+      Number(
+        (await db('pages').where({ kind: 'article', op: 'put' }).where('path', 'like', '/news/%').count({ n: '*' }))[0]
+          .n,
+      ),
+      published,
+    );
     assert.match((await page(db, '/'))!.body, /Latest/);
     assert.match((await page(db, '/sitemap.xml'))!.body, /articles-1\.xml/);
 
@@ -109,7 +142,10 @@ describe('producer: full rebuild and bounded saves', () => {
     const a = await publishOne(small, 'Tenants win rent case');
     const b = await publishOne(large, 'Tenants win rent case');
     // Paths up to the shard and archive page numbers, which depend on how many items came before.
-    const shape = (entries: { path: string }[]) => [...new Set(entries.map((e) => e.path.replace(/-\d+\.xml$/, '-N.xml').replace(/(\/\d{4}-\d{2})\/\d+$/, '$1')))].sort();
+    const shape = (entries: { path: string }[]) =>
+      [
+        ...new Set(entries.map((e) => e.path.replace(/-\d+\.xml$/, '-N.xml').replace(/(\/\d{4}-\d{2})\/\d+$/, '$1'))),
+      ].sort();
     assert.deepEqual(shape(b.entries), shape(a.entries), 'the same set of pages, whatever the size of the site');
     assert.ok(b.entries.length <= 20, `a save touches a bounded number of pages (${b.entries.length})`);
     for (const e of b.entries) assert.ok(!e.path.includes(olderMonth), `${e.path}: older archive pages are stable`);
@@ -127,16 +163,27 @@ describe('producer: full rebuild and bounded saves', () => {
     const archive = (n: number) => (n === 1 ? `/articles/${month}` : `/articles/${month}/${n}`);
     for (let n = 1; n <= pageCount(ids.length); n++) {
       const body = (await page(db, archive(n)))!.body;
-      assert.equal((body.match(/<li[ >]/g) ?? []).length, Math.min(50, ids.length - (n - 1) * 50), `${archive(n)} holds its share of the month`);
+      assert.equal(
+        (body.match(/<li[ >]/g) ?? []).length,
+        Math.min(50, ids.length - (n - 1) * 50),
+        `${archive(n)} holds its share of the month`,
+      );
     }
-    assert.match((await page(db, archive(1)))!.body, new RegExp(escaped(await titleOf(db, ids[0]))), 'page 1 starts with the oldest article');
+    assert.match(
+      (await page(db, archive(1)))!.body,
+      new RegExp(escaped(await titleOf(db, ids[0]))),
+      'page 1 starts with the oldest article',
+    );
     assert.match((await page(db, archive(2)))!.body, /rel="prev" href="\/articles\/\d{4}-\d{2}"/);
 
     // A title edit: of this month's archive, only the page that holds the item.
     const target = ids[60];
     await createArticlesService({ db, now: () => NOW + 60_000 }).update(target, { title: 'Renamed on page two' });
     const edited = await renderSaved(db, target);
-    assert.deepEqual(edited.filter((p) => p.startsWith(`/articles/${month}`)), [archive(2)]);
+    assert.deepEqual(
+      edited.filter((p) => p.startsWith(`/articles/${month}`)),
+      [archive(2)],
+    );
     assert.match((await page(db, archive(2)))!.body, /Renamed on page two/);
 
     // Hide items from page 1 until the last page holds one item, then one more: the last page is a tombstone.
@@ -151,19 +198,24 @@ describe('producer: full rebuild and bounded saves', () => {
     const shifted = await renderSaved(db, ids[0]);
     for (let n = 1; n <= lastPage; n++) assert.ok(shifted.includes(archive(n)), `${archive(n)} shifted`);
     assert.equal((await page(db, archive(lastPage)))!.op, 'gone', 'the emptied last page is gone');
-    assert.ok(!(await page(db, archive(lastPage - 1)))!.body.includes('rel="next"'), 'the page before no longer links to it');
+    assert.ok(
+      !(await page(db, archive(lastPage - 1)))!.body.includes('rel="next"'),
+      'the page before no longer links to it',
+    );
   });
 
   it('a rebuild makes tombstones of pages whose item was hidden, unpublished, renamed or deleted in the database, and drops them from every listing', async () => {
     const db = await generated('rebuildsweep', 60);
-    const [hidden, unpublished, deleted, renamed] = (await db('articles').where({ status: 'published' }).orderBy('id', 'desc').limit(4).select('id', 'slug', 'title'))
-      .map((r) => ({ id: Number(r.id), slug: String(r.slug), title: String(r.title) }));
+    const [hidden, unpublished, deleted, renamed] = (
+      await db('articles').where({ status: 'published' }).orderBy('id', 'desc').limit(4).select('id', 'slug', 'title')
+    ).map((r) => ({ id: Number(r.id), slug: String(r.slug), title: String(r.title) }));
     // The deleted article alone carries a tag, so that tag's listing empties.
     const [tagId] = await db('tags').insert({ slug: 'only-deleted', name: 'Only deleted' });
     await db('article_tags').insert({ article_id: deleted.id, tag_id: Number(tagId) });
     await rebuild({ db, renderer, now: () => NOW });
     assert.equal((await page(db, '/tags/only-deleted'))!.op, 'put');
-    for (const a of [hidden, unpublished, deleted, renamed]) assert.match((await page(db, '/articles'))!.body, new RegExp(escaped(a.title)));
+    for (const a of [hidden, unpublished, deleted, renamed])
+      assert.match((await page(db, '/articles'))!.body, new RegExp(escaped(a.title)));
 
     const month = monthOf(NOW);
     assert.equal((await page(db, `/articles/${month}/2`))?.op, 'put', 'the month needs two archive pages');
@@ -172,9 +224,15 @@ describe('producer: full rebuild and bounded saves', () => {
     await db('articles').where({ id: hidden.id }).update({ status: 'hidden' });
     await db('articles').where({ id: unpublished.id }).update({ status: 'draft', published_at: null });
     await db('articles').where({ id: deleted.id }).delete();
-    await db('articles').where({ id: renamed.id }).update({ slug: `${renamed.slug}-moved` });
+    await db('articles')
+      .where({ id: renamed.id })
+      .update({ slug: `${renamed.slug}-moved` });
     // Enough of the month's oldest rows go that it fits on one page.
-    const left = await db('articles').where({ status: 'published' }).where('published_at', '>=', Date.parse(`${month}-01T00:00:00Z`)).orderBy('published_at').select('id');
+    const left = await db('articles')
+      .where({ status: 'published' })
+      .where('published_at', '>=', Date.parse(`${month}-01T00:00:00Z`))
+      .orderBy('published_at')
+      .select('id');
     const purged = left.slice(0, Math.max(0, left.length - 50)).map((r) => Number(r.id));
     await db('articles').whereIn('id', purged).delete();
     const result = await rebuild({ db, renderer, now: () => NOW });
@@ -186,18 +244,35 @@ describe('producer: full rebuild and bounded saves', () => {
       assert.match(old!.body, /no longer published/);
     }
     assert.equal((await page(db, `/news/${renamed.slug}-moved`))?.op, 'put');
-    assert.equal((await page(db, `/articles/${month}/2`))?.op, 'gone', 'the archive page the month no longer fills is a tombstone');
+    assert.equal(
+      (await page(db, `/articles/${month}/2`))?.op,
+      'gone',
+      'the archive page the month no longer fills is a tombstone',
+    );
     assert.ok(!(await page(db, `/articles/${month}`))!.body.includes('rel="next"'));
-    for (const path of ['/tags/only-deleted', `/tags/only-deleted/${monthOf(NOW)}`]) assert.equal((await page(db, path))?.op, 'gone', `${path}: the emptied listing is gone`);
+    for (const path of ['/tags/only-deleted', `/tags/only-deleted/${monthOf(NOW)}`])
+      assert.equal((await page(db, path))?.op, 'gone', `${path}: the emptied listing is gone`);
     const listings = ['/articles', `/articles/${monthOf(NOW)}`, '/feeds/site.rss.xml', '/sitemaps/articles-0.xml'];
     for (const path of listings) {
       const body = (await page(db, path))!.body;
-      for (const a of [hidden, unpublished, deleted]) assert.ok(!body.includes(`/news/${a.slug}"`) && !body.includes(`/news/${a.slug}<`), `${path} no longer lists ${a.slug}`);
+      for (const a of [hidden, unpublished, deleted])
+        assert.ok(
+          !body.includes(`/news/${a.slug}"`) && !body.includes(`/news/${a.slug}<`),
+          `${path} no longer lists ${a.slug}`,
+        );
     }
-    assert.equal(await db('index_entries').where({ topic: 'article', item_id: deleted.id }).first(), undefined, 'the deleted row left the listing index');
+    assert.equal(
+      await db('index_entries').where({ topic: 'article', item_id: deleted.id }).first(),
+      undefined,
+      'the deleted row left the listing index',
+    );
 
     const head = await journalHead(db);
-    assert.equal((await rebuild({ db, renderer, now: () => NOW, restart: true })).written, 0, 'a second rebuild finds nothing to change');
+    assert.equal(
+      (await rebuild({ db, renderer, now: () => NOW, restart: true })).written,
+      0,
+      'a second rebuild finds nothing to change',
+    );
     assert.equal(await journalHead(db), head);
   });
 });

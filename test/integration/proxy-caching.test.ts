@@ -173,7 +173,11 @@ describe('cache proxy: RFC 9111 caching', () => {
   it('passes a POST with its body through and invalidates the stored copy', async () => {
     await request(proxy.url, '/form');
     version = 2;
-    const post = await request(proxy.url, '/form', { method: 'POST', body: 'title=hello', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const post = await request(proxy.url, '/form', {
+      method: 'POST',
+      body: 'title=hello',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.match(post.cacheStatus, /fwd=method; fwd-status=200/);
     const seenPost = upstream.seen.find((r) => r.method === 'POST' && r.url === '/form');
     assert.equal(seenPost?.body, 'title=hello');
@@ -219,7 +223,11 @@ describe('cache proxy: RFC 9111 caching', () => {
     await request(proxy.url, '/lang?e=1', { headers: { 'accept-language': 'de' } });
     await request(proxy.url, '/lang?e=2', { headers: { 'accept-language': 'en' } });
     proxy.evict('/lang');
-    for (const [query, lang] of [['?e=1', 'en'], ['?e=1', 'de'], ['?e=2', 'en']]) {
+    for (const [query, lang] of [
+      ['?e=1', 'en'],
+      ['?e=1', 'de'],
+      ['?e=2', 'en'],
+    ]) {
       const reply = await request(proxy.url, `/lang${query}`, { headers: { 'accept-language': lang } });
       assert.doesNotMatch(reply.cacheStatus, /hit/, `${query} ${lang}`);
     }

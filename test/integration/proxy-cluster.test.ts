@@ -16,7 +16,18 @@ function batch(seq: number, paths: string[]): FeedBatch {
   return {
     epoch: 1,
     batch: seq,
-    entries: paths.map((path, i) => ({ seq: seq + i, epoch: 1, batch: seq, path, op: 'put', sha256: 'a'.repeat(64), size: 1, contentType: 'text/html', lastModified: Date.now(), kind: 'article' })),
+    entries: paths.map((path, i) => ({
+      seq: seq + i,
+      epoch: 1,
+      batch: seq,
+      path,
+      op: 'put',
+      sha256: 'a'.repeat(64),
+      size: 1,
+      contentType: 'text/html',
+      lastModified: Date.now(),
+      kind: 'article',
+    })),
   };
 }
 
@@ -90,7 +101,9 @@ describe('cache proxy: several worker processes', () => {
     await readMany(proxy.url, '/story');
     version = 2;
     stream?.write(`event: batch\nid: 11\ndata: ${JSON.stringify(batch(11, ['/story']))}\n\n`);
-    await until('every worker serves v2', async () => (await readMany(proxy.url, '/story')).every((b) => b === '/story v2'));
+    await until('every worker serves v2', async () =>
+      (await readMany(proxy.url, '/story')).every((b) => b === '/story v2'),
+    );
     assert.equal(upstream.count('/story'), 4);
   });
 
@@ -98,7 +111,9 @@ describe('cache proxy: several worker processes', () => {
     version = 3;
     const purge = await request(proxy.url, '/story', { method: 'PURGE', headers: { authorization: 'Bearer sesame' } });
     assert.equal(purge.status, 200);
-    await until('every worker serves v3', async () => (await readMany(proxy.url, '/story')).every((b) => b === '/story v3'));
+    await until('every worker serves v3', async () =>
+      (await readMany(proxy.url, '/story')).every((b) => b === '/story v3'),
+    );
   });
 
   it('replaces a worker that dies and keeps serving', async () => {
@@ -106,10 +121,18 @@ describe('cache proxy: several worker processes', () => {
     assert.ok(victim?.process.pid);
     const pids = new Set(Object.values(cluster.workers ?? {}).map((w) => w?.process.pid));
     process.kill(victim.process.pid, 'SIGKILL');
-    await until('a new worker runs', async () => {
-      const now = Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead());
-      return now.length === 2 && now.some((w) => !pids.has(w?.process.pid));
-    }, 15_000);
-    await until('a new worker listens', async () => (await readMany(proxy.url, '/story', 4)).every((b) => b === '/story v3'), 15_000);
+    await until(
+      'a new worker runs',
+      async () => {
+        const now = Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead());
+        return now.length === 2 && now.some((w) => !pids.has(w?.process.pid));
+      },
+      15_000,
+    );
+    await until(
+      'a new worker listens',
+      async () => (await readMany(proxy.url, '/story', 4)).every((b) => b === '/story v3'),
+      15_000,
+    );
   });
 });

@@ -31,7 +31,10 @@ class Connection {
     for (;;) {
       const parsed = parseResponses(this.received);
       if (parsed.length >= count) return parsed;
-      if (Date.now() > deadline) throw new Error(`only ${parsed.length} of ${count} responses arrived: ${JSON.stringify(this.received.slice(0, 500))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `only ${parsed.length} of ${count} responses arrived: ${JSON.stringify(this.received.slice(0, 500))}`,
+        );
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -70,7 +73,12 @@ describe('cache proxy: connection-level fast path', () => {
 
   before(async () => {
     upstream = await startUpstream((req, res) => {
-      res.writeHead(200, { 'cache-control': 'max-age=100', 'content-type': 'text/plain', etag: '"v1"', 'last-modified': LAST_MODIFIED });
+      res.writeHead(200, {
+        'cache-control': 'max-age=100',
+        'content-type': 'text/plain',
+        etag: '"v1"',
+        'last-modified': LAST_MODIFIED,
+      });
       res.end(req.url === '/big' ? 'b'.repeat(64 * 1024) : `page ${req.url}`);
     });
     proxy = await startTestProxy([upstream.url]);

@@ -96,7 +96,10 @@ describe('cache proxy: change feed eviction', () => {
 describe('cache proxy: automatic feed discovery', () => {
   it('stops asking an upstream that has no change feed and keeps serving from it', async () => {
     const upstream = await startUpstream((req, res) => {
-      res.writeHead(req.url?.startsWith('/feed') ? 404 : 200, { 'content-type': 'text/plain', 'cache-control': 'max-age=60' });
+      res.writeHead(req.url?.startsWith('/feed') ? 404 : 200, {
+        'content-type': 'text/plain',
+        'cache-control': 'max-age=60',
+      });
       res.end('plain origin');
     });
     const proxy = await startTestProxy([upstream.url], { PROXY_FEED_URL: '' });

@@ -66,7 +66,11 @@ export interface TestProxy extends RunningProxy {
   registry: Registry;
 }
 
-export async function startTestProxy(upstreams: string[], env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestProxy> {
+export async function startTestProxy(
+  upstreams: string[],
+  env: Record<string, string> = {},
+  options: { logger?: Logger } = {},
+): Promise<TestProxy> {
   const config = loadConfig({
     PROXY_PORT: '0',
     PROXY_UPSTREAMS: upstreams.join(','),
@@ -78,7 +82,11 @@ export async function startTestProxy(upstreams: string[], env: Record<string, st
   });
   let offset = 0;
   const registry = new Registry();
-  const proxy = await startProxy(config, { logger: options.logger ?? createLogger('silent', 'cache-proxy-test'), registry, now: () => Date.now() + offset });
+  const proxy = await startProxy(config, {
+    logger: options.logger ?? createLogger('silent', 'cache-proxy-test'),
+    registry,
+    now: () => Date.now() + offset,
+  });
   return Object.assign(proxy, {
     registry,
     advance(seconds: number) {
@@ -94,16 +102,29 @@ export interface Reply {
   cacheStatus: string;
 }
 
-export function request(base: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+export function request(
+  base: string,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${path}`, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), cacheStatus: String(res.headers['cache-status'] ?? '') }),
-      );
-      res.on('error', reject);
-    });
+    const req = http.request(
+      `${base}${path}`,
+      { method: options.method ?? 'GET', headers: options.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+            cacheStatus: String(res.headers['cache-status'] ?? ''),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });

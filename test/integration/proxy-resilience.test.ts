@@ -2,7 +2,15 @@
 // when nothing can be served, against real upstreams on ephemeral ports.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { closedPortUrl, request, sleep, startTestProxy, startUpstream, type TestProxy, type TestUpstream } from './proxy-helpers';
+import {
+  closedPortUrl,
+  request,
+  sleep,
+  startTestProxy,
+  startUpstream,
+  type TestProxy,
+  type TestUpstream,
+} from './proxy-helpers';
 
 const running: { close(): Promise<void> }[] = [];
 after(async () => {
@@ -235,7 +243,12 @@ describe('cache proxy: staying up', () => {
         res.writeHead(206, { 'content-range': 'bytes 0-9/5000', 'content-length': '10' });
         return void res.end(big.slice(0, 10));
       }
-      res.writeHead(200, chunked ? { 'cache-control': 'max-age=60' } : { 'cache-control': 'max-age=60', 'content-length': String(big.length) });
+      res.writeHead(
+        200,
+        chunked
+          ? { 'cache-control': 'max-age=60' }
+          : { 'cache-control': 'max-age=60', 'content-length': String(big.length) },
+      );
       if (chunked) {
         res.write(big.slice(0, 2500));
         setTimeout(() => res.end(big.slice(2500)), 20);
@@ -262,7 +275,10 @@ describe('cache proxy: staying up', () => {
       res.writeHead(200, { 'cache-control': 'max-age=600' });
       res.end(body);
     });
-    const proxy = await proxyFor([upstream.url], { PROXY_CACHE_BYTES: String(1024 * 1024), PROXY_MAX_ENTRY_BYTES: String(512 * 1024) });
+    const proxy = await proxyFor([upstream.url], {
+      PROXY_CACHE_BYTES: String(1024 * 1024),
+      PROXY_MAX_ENTRY_BYTES: String(512 * 1024),
+    });
     for (let i = 0; i < 6; i += 1) await request(proxy.url, `/page/${i}`);
     const metrics = await request(proxy.url, '/metrics');
     const bytes = Number(/hyperstatic_proxy_cache_bytes\S* (\d+)/.exec(metrics.body)?.[1]);
@@ -277,8 +293,14 @@ describe('cache proxy: staying up', () => {
       res.writeHead(200, { 'cache-control': 'max-age=600' });
       res.end(body);
     });
-    const proxy = await proxyFor([upstream.url], { PROXY_CACHE_BYTES: String(1024 * 1024), PROXY_RECLAIM_BYTES: String(1024 * 1024) });
-    const collections = async () => Number(/hyperstatic_proxy_reclaim_collections_total\S* (\d+)/.exec((await request(proxy.url, '/metrics')).body)?.[1]);
+    const proxy = await proxyFor([upstream.url], {
+      PROXY_CACHE_BYTES: String(1024 * 1024),
+      PROXY_RECLAIM_BYTES: String(1024 * 1024),
+    });
+    const collections = async () =>
+      Number(
+        /hyperstatic_proxy_reclaim_collections_total\S* (\d+)/.exec((await request(proxy.url, '/metrics')).body)?.[1],
+      );
     // Five 200 KB pages fit; the next five push five out: 1 MB dropped.
     for (let i = 0; i < 5; i += 1) await request(proxy.url, `/r/${i}`);
     assert.equal(await collections(), 0);
@@ -343,4 +365,3 @@ describe('cache proxy: staying up', () => {
     assert.equal(upstream.count('/changing'), 2);
   });
 });
-

@@ -16,7 +16,10 @@ describe('cache proxy: RFC 9111 details', () => {
       const path = (req.url ?? '').split('?')[0];
       const body = `${req.url} v${version}`;
       if (req.method === 'POST' && path === '/comments') {
-        res.writeHead(201, { location: '/thread', 'content-location': `http://${req.headers['x-public-host'] ?? ''}/thread-summary` });
+        res.writeHead(201, {
+          location: '/thread',
+          'content-location': `http://${req.headers['x-public-host'] ?? ''}/thread-summary`,
+        });
         return void res.end('created');
       }
       if (req.method === 'DELETE') {
@@ -98,8 +101,14 @@ describe('cache proxy: RFC 9111 details', () => {
   it('goes upstream when the copy would not stay fresh for min-fresh seconds', async () => {
     await request(proxy.url, '/min-fresh');
     proxy.advance(5);
-    assert.match((await request(proxy.url, '/min-fresh', { headers: { 'cache-control': 'min-fresh=3' } })).cacheStatus, /; hit/);
-    assert.match((await request(proxy.url, '/min-fresh', { headers: { 'cache-control': 'min-fresh=6' } })).cacheStatus, /fwd=request/);
+    assert.match(
+      (await request(proxy.url, '/min-fresh', { headers: { 'cache-control': 'min-fresh=3' } })).cacheStatus,
+      /; hit/,
+    );
+    assert.match(
+      (await request(proxy.url, '/min-fresh', { headers: { 'cache-control': 'min-fresh=6' } })).cacheStatus,
+      /fwd=request/,
+    );
     assert.equal(upstream.count('/min-fresh'), 2);
   });
 
@@ -145,7 +154,11 @@ describe('cache proxy: RFC 9111 details', () => {
   it('invalidates the target, Location and Content-Location after a successful unsafe request, and nothing after a failed one', async () => {
     for (const path of ['/comments', '/thread', '/thread-summary', '/kept']) await request(proxy.url, path);
     // The upstream answers with an absolute Content-Location on the host the reader used.
-    const post = await request(proxy.url, '/comments', { method: 'POST', body: 'hi', headers: { host: 'news.example', 'x-public-host': 'news.example' } });
+    const post = await request(proxy.url, '/comments', {
+      method: 'POST',
+      body: 'hi',
+      headers: { host: 'news.example', 'x-public-host': 'news.example' },
+    });
     assert.equal(post.status, 201);
     for (const path of ['/comments', '/thread', '/thread-summary']) {
       assert.match((await request(proxy.url, path)).cacheStatus, /uri-miss/, path);
@@ -177,7 +190,10 @@ describe('cache proxy: RFC 9111 details', () => {
     const wrong = await request(proxy.url, '/purged', { method: 'PURGE', headers: { authorization: 'Bearer sesamx' } });
     assert.equal(wrong.status, 401);
     assert.match((await request(proxy.url, '/purged?a')).cacheStatus, /; hit/);
-    const purge = await request(proxy.url, '/x/../purged', { method: 'PURGE', headers: { authorization: 'Bearer sesame' } });
+    const purge = await request(proxy.url, '/x/../purged', {
+      method: 'PURGE',
+      headers: { authorization: 'Bearer sesame' },
+    });
     assert.equal(purge.status, 200);
     assert.deepEqual(JSON.parse(purge.body), { purged: '/purged' });
     assert.match((await request(proxy.url, '/purged?a')).cacheStatus, /uri-miss/);
@@ -191,7 +207,10 @@ describe('cache proxy: PURGE without a configured token', () => {
     const upstream = await startUpstream((_req, res) => res.end('x'));
     const proxy = await startTestProxy([upstream.url]);
     try {
-      const reply = await request(proxy.url, '/page', { method: 'PURGE', headers: { authorization: 'Bearer anything' } });
+      const reply = await request(proxy.url, '/page', {
+        method: 'PURGE',
+        headers: { authorization: 'Bearer anything' },
+      });
       assert.equal(reply.status, 405);
       assert.match(reply.body, /PROXY_PURGE_TOKEN/);
       assert.equal(upstream.seen.length, 0);

@@ -44,7 +44,10 @@ describe('cache proxy: request safety', () => {
   });
 
   it('answers 431 to request headers beyond the limit', async () => {
-    const reply = await rawRequest(proxy.url, `GET / HTTP/1.1\r\nhost: x\r\nx-big: ${'b'.repeat(20_000)}\r\nconnection: close\r\n\r\n`);
+    const reply = await rawRequest(
+      proxy.url,
+      `GET / HTTP/1.1\r\nhost: x\r\nx-big: ${'b'.repeat(20_000)}\r\nconnection: close\r\n\r\n`,
+    );
     assert.match(reply, /^HTTP\/1.1 431/);
   });
 
@@ -54,11 +57,17 @@ describe('cache proxy: request safety', () => {
   });
 
   it('uses only path and query of an absolute-form target, so a forged host cannot poison a key', async () => {
-    await rawRequest(proxy.url, 'GET http://evil.example/poison HTTP/1.1\r\nhost: evil.example\r\nconnection: close\r\n\r\n');
+    await rawRequest(
+      proxy.url,
+      'GET http://evil.example/poison HTTP/1.1\r\nhost: evil.example\r\nconnection: close\r\n\r\n',
+    );
     const reply = await request(proxy.url, '/poison');
     assert.match(reply.cacheStatus, /hit/);
     assert.equal(reply.body, 'page /poison');
-    assert.equal(upstream.seen.filter((r) => r.url === '/poison').every((r) => r.headers.host === new URL(upstream.url).host), true);
+    assert.equal(
+      upstream.seen.filter((r) => r.url === '/poison').every((r) => r.headers.host === new URL(upstream.url).host),
+      true,
+    );
   });
 
   it('puts a Cache-Status header on every response, ops endpoints included', async () => {
@@ -79,7 +88,10 @@ describe('cache proxy: request safety', () => {
 
   it('writes one structured access log line per request when enabled', async () => {
     const lines: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
     const logged = await startTestProxy([upstream.url], { PROXY_ACCESS_LOG: 'true' }, { logger });
     try {
       await request(logged.url, '/logged?q=1');

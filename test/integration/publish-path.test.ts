@@ -62,7 +62,13 @@ describe('publish path on MariaDB and Redis', () => {
   }
 
   it('answers 201 with id, slug and public url, then renders the article and home page into the journal', async () => {
-    const res = await post({ title: 'Harbour vote delayed', body: '<p>Hello <script>alert(1)</script>world</p>', section: 'news', tags: ['Harbour'], status: 'published' });
+    const res = await post({
+      title: 'Harbour vote delayed',
+      body: '<p>Hello <script>alert(1)</script>world</p>',
+      section: 'news',
+      tags: ['Harbour'],
+      status: 'published',
+    });
     assert.equal(res.status, 201);
     const saved = (await res.json()) as { id: number; slug: string; url: string };
     assert.equal(saved.slug, 'harbour-vote-delayed');
@@ -76,10 +82,18 @@ describe('publish path on MariaDB and Redis', () => {
     const blob = await db('blobs').where({ sha256: page.sha256 }).first();
     assert.equal(sha256Hex(Buffer.from(blob.body)), page.sha256, 'blobs are stored under their own sha256');
     assert.match(Buffer.from(blob.body).toString(), /Harbour vote delayed/);
-    const home = await waitFor(async () => {
-      const row = await db('pages').where({ path: '/' }).first();
-      return row && Buffer.from((await db('blobs').where({ sha256: row.sha256 }).first()).body).toString().includes(saved.url) ? row : undefined;
-    }, { what: 'home page links the article' });
+    const home = await waitFor(
+      async () => {
+        const row = await db('pages').where({ path: '/' }).first();
+        return row &&
+          Buffer.from((await db('blobs').where({ sha256: row.sha256 }).first()).body)
+            .toString()
+            .includes(saved.url)
+          ? row
+          : undefined;
+      },
+      { what: 'home page links the article' },
+    );
     assert.equal(home.kind, 'index');
 
     const entries = await db('journal').whereIn('path', [saved.url, '/']).orderBy('seq');
@@ -87,11 +101,17 @@ describe('publish path on MariaDB and Redis', () => {
     const homeEntry = entries.find((e) => e.path === '/' && e.batch === articleEntry.batch);
     assert.ok(homeEntry, 'the article page and the home page are one batch');
     assert.ok(Number(articleEntry.seq) < Number(homeEntry.seq), 'the article comes before the index linking to it');
-    assert.equal((await db('outbox').where({ item_id: saved.id }).whereNull('done_at')).length, 0, 'the outbox row is done');
+    assert.equal(
+      (await db('outbox').where({ item_id: saved.id }).whereNull('done_at')).length,
+      0,
+      'the outbox row is done',
+    );
   });
 
   it('PUT updates the article and the new version is journaled', async () => {
-    const created = (await (await post({ title: 'Strike announced', body: '<p>v1</p>', status: 'published' })).json()) as { id: number; url: string };
+    const created = (await (
+      await post({ title: 'Strike announced', body: '<p>v1</p>', status: 'published' })
+    ).json()) as { id: number; url: string };
     const first = await waitFor(() => db('pages').where({ path: created.url }).first(), { what: 'first render' });
     const res = await fetch(`${app.url}/api/articles/${created.id}`, {
       method: 'PUT',
@@ -99,17 +119,26 @@ describe('publish path on MariaDB and Redis', () => {
       body: JSON.stringify({ body: '<p>v2: strike called off</p>' }),
     });
     assert.equal(res.status, 200);
-    const second = await waitFor(async () => {
-      const row = await db('pages').where({ path: created.url }).first();
-      return row.sha256 !== first.sha256 ? row : undefined;
-    }, { what: 'second render' });
+    const second = await waitFor(
+      async () => {
+        const row = await db('pages').where({ path: created.url }).first();
+        return row.sha256 !== first.sha256 ? row : undefined;
+      },
+      { what: 'second render' },
+    );
     const blob = await db('blobs').where({ sha256: second.sha256 }).first();
     assert.match(Buffer.from(blob.body).toString(), /strike called off/);
   });
 
   it('a save whose rendered pages are unchanged adds no journal entry', async () => {
-    const created = (await (await post({ title: 'Library hours', body: '<p>same</p>', status: 'draft' })).json()) as { id: number };
-    await waitFor(async () => ((await db('outbox').where({ item_id: created.id }).whereNull('done_at')).length === 0 ? true : undefined), { what: 'draft processed' });
+    const created = (await (await post({ title: 'Library hours', body: '<p>same</p>', status: 'draft' })).json()) as {
+      id: number;
+    };
+    await waitFor(
+      async () =>
+        (await db('outbox').where({ item_id: created.id }).whereNull('done_at')).length === 0 ? true : undefined,
+      { what: 'draft processed' },
+    );
     const headBefore = (await db('cluster_state').first()).journal_head;
     const res = await fetch(`${app.url}/api/articles/${created.id}`, {
       method: 'PUT',
@@ -117,7 +146,11 @@ describe('publish path on MariaDB and Redis', () => {
       body: JSON.stringify({ summary: 'still a draft' }),
     });
     assert.equal(res.status, 200);
-    await waitFor(async () => ((await db('outbox').where({ item_id: created.id }).whereNull('done_at')).length === 0 ? true : undefined), { what: 'update processed' });
+    await waitFor(
+      async () =>
+        (await db('outbox').where({ item_id: created.id }).whereNull('done_at')).length === 0 ? true : undefined,
+      { what: 'update processed' },
+    );
     assert.equal((await db('cluster_state').first()).journal_head, headBefore);
   });
 
@@ -159,28 +192,60 @@ describe('publish path on MariaDB and Redis', () => {
     assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
     const reader = res.body!.getReader();
     let text = '';
-    const created = (await (await post({ title: 'Feed pushed', body: '<p>x</p>', status: 'published' })).json()) as { url: string };
-    await waitFor(async () => {
-      const { value } = await reader.read();
-      text += Buffer.from(value ?? new Uint8Array()).toString();
-      return text.includes(created.url) ? true : undefined;
-    }, { what: 'the batch on the stream' });
+    const created = (await (await post({ title: 'Feed pushed', body: '<p>x</p>', status: 'published' })).json()) as {
+      url: string;
+    };
+    await waitFor(
+      async () => {
+        const { value } = await reader.read();
+        text += Buffer.from(value ?? new Uint8Array()).toString();
+        return text.includes(created.url) ? true : undefined;
+      },
+      { what: 'the batch on the stream' },
+    );
     controller.abort();
     assert.match(text, /event: hello/);
     assert.match(text, /event: batch/);
   });
 
   it('stores a body once however many pages share it, appended in write order (auto-increment key, sha256 unique)', async () => {
-    const [keys] = (await db.raw('SHOW KEYS FROM blobs')) as [{ Key_name: string; Column_name: string; Non_unique: number }[]];
-    assert.deepEqual(keys.filter((k) => k.Key_name === 'PRIMARY').map((k) => k.Column_name), ['id']);
-    assert.ok(keys.some((k) => k.Column_name === 'sha256' && Number(k.Non_unique) === 0), 'sha256 stays unique');
+    const [keys] = (await db.raw('SHOW KEYS FROM blobs')) as [
+      { Key_name: string; Column_name: string; Non_unique: number }[],
+    ];
+    assert.deepEqual(
+      keys.filter((k) => k.Key_name === 'PRIMARY').map((k) => k.Column_name),
+      ['id'],
+    );
+    assert.ok(
+      keys.some((k) => k.Column_name === 'sha256' && Number(k.Non_unique) === 0),
+      'sha256 stays unique',
+    );
     const body = Buffer.from(`<p>shared body ${Date.now()}</p>`);
-    const page = (path: string) => ({ path, kind: 'article' as const, op: 'put' as const, body, contentType: 'text/html; charset=utf-8', lastModified: 1 });
+    const page = (path: string) => ({
+      path,
+      kind: 'article' as const,
+      op: 'put' as const,
+      body,
+      contentType: 'text/html; charset=utf-8',
+      lastModified: 1,
+    });
     await db.transaction(async (trx) => writePages(trx, await lockJournal(trx), [page('/test/shared-a')], 1));
-    await db.transaction(async (trx) => writePages(trx, await lockJournal(trx), [page('/test/shared-b'), page('/test/shared-c')], 2));
-    const rows = await db('blobs').where({ sha256: sha256Hex(body) }).select('size');
+    await db.transaction(async (trx) =>
+      writePages(trx, await lockJournal(trx), [page('/test/shared-b'), page('/test/shared-c')], 2),
+    );
+    const rows = await db('blobs')
+      .where({ sha256: sha256Hex(body) })
+      .select('size');
     assert.equal(rows.length, 1);
     assert.equal(Number(rows[0].size), body.length);
-    assert.equal(await db('pages').whereIn('path', ['/test/shared-a', '/test/shared-b', '/test/shared-c']).where({ sha256: sha256Hex(body) }).count({ n: '*' }).first().then((r) => Number(r?.n)), 3);
+    assert.equal(
+      await db('pages')
+        .whereIn('path', ['/test/shared-a', '/test/shared-b', '/test/shared-c'])
+        .where({ sha256: sha256Hex(body) })
+        .count({ n: '*' })
+        .first()
+        .then((r) => Number(r?.n)),
+      3,
+    );
   });
 });

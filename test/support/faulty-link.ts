@@ -44,8 +44,14 @@ interface Pair {
   server: net.Socket;
 }
 
-export async function startFaultyLink(target: { host?: string; port: number } | string, options: { latencyMs?: number } = {}): Promise<FaultyLink> {
-  const to = typeof target === 'string' ? { host: new URL(target).hostname, port: Number(new URL(target).port) } : { host: target.host ?? '127.0.0.1', port: target.port };
+export async function startFaultyLink(
+  target: { host?: string; port: number } | string,
+  options: { latencyMs?: number } = {},
+): Promise<FaultyLink> {
+  const to =
+    typeof target === 'string'
+      ? { host: new URL(target).hostname, port: Number(new URL(target).port) }
+      : { host: target.host ?? '127.0.0.1', port: target.port };
   const pairs = new Set<Pair>();
   let mode: 'open' | 'reset' | 'blackhole' = 'open';
   let latencyMs = options.latencyMs ?? 0;
@@ -160,7 +166,8 @@ export async function startFaultyLink(target: { host?: string; port: number } | 
     replaceOnce(direction, search, replacement) {
       const s = Buffer.from(search);
       const r = Buffer.from(replacement);
-      if (s.length !== r.length || s.length === 0) throw new Error('replaceOnce needs a non-empty replacement of the same length');
+      if (s.length !== r.length || s.length === 0)
+        throw new Error('replaceOnce needs a non-empty replacement of the same length');
       return new Promise<void>((resolve) => once.push({ direction, search: s, replacement: r, done: resolve }));
     },
     async close() {

@@ -19,24 +19,36 @@ export interface HyperstaticProcess {
   kill(): Promise<void>;
 }
 
-export async function startHyperstatic(args: string[], env: Record<string, string>, options: { port?: number; portVariable?: string; healthPath?: string; timeoutMs?: number } = {}): Promise<HyperstaticProcess> {
+export async function startHyperstatic(
+  args: string[],
+  env: Record<string, string>,
+  options: { port?: number; portVariable?: string; healthPath?: string; timeoutMs?: number } = {},
+): Promise<HyperstaticProcess> {
   const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env, ...(options.portVariable ? { [options.portVariable]: String(port) } : {}) },
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      ...env,
+      ...(options.portVariable ? { [options.portVariable]: String(port) } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-    running.delete(child);
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`hyperstatic ${args.join(' ')} exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null)
+      throw new Error(`hyperstatic ${args.join(' ')} exited with ${child.exitCode}:\n${output}`);
     try {
       const res = await fetch(`${url}${options.healthPath ?? '/healthz'}`);
       if (res.ok) break;

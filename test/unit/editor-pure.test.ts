@@ -22,11 +22,23 @@ describe('sanitizer against obfuscated payloads', () => {
     ['<video poster="javascript:alert(1)" src="https://x/v.mp4"></video>', [/javascript/]],
     ['<source src="javascript:alert(1)">', [/javascript/]],
     ['<svg><use href="data:image/svg+xml,<svg id=x onload=alert(1)>#x"/></svg>', [/<svg/, /<use/, /onload/]],
-    ['<math><mtext><table><mglyph><style><!--</style><img title="--&gt;&lt;img src=1 onerror=alert(1)&gt;">', [/<img src=1/, /onerror=alert\(1\)>/]],
-    ['<base href="https://evil.example/"><meta http-equiv="refresh" content="0;url=https://evil.example"><link rel=stylesheet href=https://evil.example/x.css>', [/<base/, /<meta/, /<link/]],
-    ['<style>@import "https://evil.example/x.css"; body{background:url(javascript:alert(1))}</style>', [/<style/, /@import/, /javascript/]],
+    [
+      '<math><mtext><table><mglyph><style><!--</style><img title="--&gt;&lt;img src=1 onerror=alert(1)&gt;">',
+      [/<img src=1/, /onerror=alert\(1\)>/],
+    ],
+    [
+      '<base href="https://evil.example/"><meta http-equiv="refresh" content="0;url=https://evil.example"><link rel=stylesheet href=https://evil.example/x.css>',
+      [/<base/, /<meta/, /<link/],
+    ],
+    [
+      '<style>@import "https://evil.example/x.css"; body{background:url(javascript:alert(1))}</style>',
+      [/<style/, /@import/, /javascript/],
+    ],
     ['<p style="behavior:url(x.htc);-moz-binding:url(x.xml#xss)">x</p>', [/style=/, /behavior/, /binding/]],
-    ['<button formaction="javascript:alert(1)">x</button><iframe srcdoc="<script>alert(1)</script>"></iframe>', [/formaction/, /srcdoc/, /<iframe/, /<button/]],
+    [
+      '<button formaction="javascript:alert(1)">x</button><iframe srcdoc="<script>alert(1)</script>"></iframe>',
+      [/formaction/, /srcdoc/, /<iframe/, /<button/],
+    ],
     ['<a href="//evil.example/">protocol-relative</a>', [/evil\.example/]],
   ];
   for (const [dirty, forbidden] of cases) {
@@ -37,7 +49,8 @@ describe('sanitizer against obfuscated payloads', () => {
   }
 
   it('keeps ordinary article markup and media from the library', () => {
-    const html = '<h2>Head</h2><p>A <a href="https://example.org/x">link</a> and <em>stress</em>.</p><figure><img src="/media/abc.jpg" alt="A" width="10" height="5" /><figcaption>Cap</figcaption></figure><audio controls src="/media/a.mp3"></audio>';
+    const html =
+      '<h2>Head</h2><p>A <a href="https://example.org/x">link</a> and <em>stress</em>.</p><figure><img src="/media/abc.jpg" alt="A" width="10" height="5" /><figcaption>Cap</figcaption></figure><audio controls src="/media/a.mp3"></audio>';
     const clean = sanitizeBody(html);
     assert.match(clean, /<a href="https:\/\/example.org\/x" rel="noopener nofollow">link<\/a>/);
     assert.match(clean, /<img src="\/media\/abc.jpg" alt="A" width="10" height="5" \/>/);
@@ -45,23 +58,29 @@ describe('sanitizer against obfuscated payloads', () => {
   });
 
   it('keeps media attributes only with safe values: pixel sizes, audio/video source types, players with controls', () => {
-    const clean = sanitizeBody([
-      '<img src="/media/a.jpg" width="640" height="auto" loading="sync" alt="a">',
-      '<video src="/media/v.mp4" width="50%" preload="auto" muted playsinline autoplay poster="/media/p.jpg"></video>',
-      '<audio><source src="/media/a.ogg" type="audio/ogg"><source src="/media/b" type="text/html; charset=utf-8"></audio>',
-      '<video poster="data:image/svg+xml,&lt;svg onload=alert(1)&gt;" src="/v.mp4"></video>',
-    ].join(''));
-    assert.equal(clean, [
-      '<img src="/media/a.jpg" width="640" alt="a" />',
-      '<video src="/media/v.mp4" preload="auto" muted playsinline poster="/media/p.jpg" controls></video>',
-      '<audio controls><source src="/media/a.ogg" type="audio/ogg" /><source src="/media/b" /></audio>',
-      '<video src="/v.mp4" controls></video>',
-    ].join(''));
+    const clean = sanitizeBody(
+      [
+        '<img src="/media/a.jpg" width="640" height="auto" loading="sync" alt="a">',
+        '<video src="/media/v.mp4" width="50%" preload="auto" muted playsinline autoplay poster="/media/p.jpg"></video>',
+        '<audio><source src="/media/a.ogg" type="audio/ogg"><source src="/media/b" type="text/html; charset=utf-8"></audio>',
+        '<video poster="data:image/svg+xml,&lt;svg onload=alert(1)&gt;" src="/v.mp4"></video>',
+      ].join(''),
+    );
+    assert.equal(
+      clean,
+      [
+        '<img src="/media/a.jpg" width="640" alt="a" />',
+        '<video src="/media/v.mp4" preload="auto" muted playsinline poster="/media/p.jpg" controls></video>',
+        '<audio controls><source src="/media/a.ogg" type="audio/ogg" /><source src="/media/b" /></audio>',
+        '<video src="/v.mp4" controls></video>',
+      ].join(''),
+    );
   });
 });
 
 describe('upload type sniffing', () => {
-  const head = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
+  const head = (...parts: (string | number[])[]) =>
+    Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
   it('recognizes accepted formats by their magic numbers', () => {
     const table: [Buffer, string][] = [
       [head([0xff, 0xd8, 0xff, 0xe0]), 'image/jpeg'],
@@ -83,7 +102,16 @@ describe('upload type sniffing', () => {
   });
 
   it('refuses markup, scripts and executables whatever they are called', () => {
-    for (const text of ['<svg xmlns="http://www.w3.org/2000/svg">', '<!doctype html><script>', '%PDF-1.7', 'MZ\x90\x00', '\x7fELF', '#!/bin/sh', 'PK\x03\x04', '']) {
+    for (const text of [
+      '<svg xmlns="http://www.w3.org/2000/svg">',
+      '<!doctype html><script>',
+      '%PDF-1.7',
+      'MZ\x90\x00',
+      '\x7fELF',
+      '#!/bin/sh',
+      'PK\x03\x04',
+      '',
+    ]) {
       assert.equal(sniff(Buffer.from(text, 'latin1')), undefined, JSON.stringify(text));
     }
     assert.equal(sniff(head([0, 0, 0, 0x20], 'ftypheic')), undefined, 'unknown ISO-BMFF brands are refused');
@@ -102,9 +130,21 @@ describe('upload type sniffing', () => {
 describe('editor helpers', () => {
   it('only redirects to editor paths after login', () => {
     assert.equal(safeNext('/editor/articles/3'), '/editor/articles/3');
-    for (const bad of ['https://evil.example/', '//evil.example/editor', '/editor/../../x', '/\\evil.example', 'javascript:alert(1)', '/editorx', undefined, ['/editor']]) {
+    for (const bad of [
+      'https://evil.example/',
+      '//evil.example/editor',
+      '/editor/../../x',
+      '/\\evil.example',
+      'javascript:alert(1)',
+      '/editorx',
+      undefined,
+      ['/editor'],
+    ]) {
       const next = safeNext(bad);
-      assert.ok(next === '/editor' || (next.startsWith('/editor/') && !next.includes('..')), `${String(bad)} -> ${next}`);
+      assert.ok(
+        next === '/editor' || (next.startsWith('/editor/') && !next.includes('..')),
+        `${String(bad)} -> ${next}`,
+      );
     }
   });
 
@@ -125,7 +165,13 @@ describe('editor helpers', () => {
     const token = 'a'.repeat(32);
     assert.equal(tokensMatch(token, token), true);
     // timingSafeEqual throws on buffers of different byte lengths: a 500 for a forged form instead of a 403.
-    for (const given of [`${'a'.repeat(31)}\u00e9`, `${'a'.repeat(31)}\u{1F600}`.slice(0, 32), 'a'.repeat(31), ['a'.repeat(32)], undefined]) {
+    for (const given of [
+      `${'a'.repeat(31)}\u00e9`,
+      `${'a'.repeat(31)}\u{1F600}`.slice(0, 32),
+      'a'.repeat(31),
+      ['a'.repeat(32)],
+      undefined,
+    ]) {
       assert.equal(tokensMatch(token, given), false, JSON.stringify(given));
     }
   });

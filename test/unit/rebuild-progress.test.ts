@@ -14,7 +14,13 @@ function capture(tty: boolean) {
 }
 
 const at = (pages: number, extra: Partial<RebuildProgress> = {}): RebuildProgress => ({
-  phase: 'articles', pages, written: pages - 1, total: 2000, pagesPerSecond: 3210.4, etaSeconds: (2000 - pages) / 3210.4, ...extra,
+  phase: 'articles',
+  pages,
+  written: pages - 1,
+  total: 2000,
+  pagesPerSecond: 3210.4,
+  etaSeconds: (2000 - pages) / 3210.4,
+  ...extra,
 });
 
 describe('rebuild progress', () => {
@@ -24,10 +30,16 @@ describe('rebuild progress', () => {
     progress.update(at(100));
     progress.update(at(1500, { phase: 'indexes', total: 2400, etaSeconds: 0.3 }));
     progress.done();
-    // eslint-disable-next-line no-control-regex
-    const frames = text().replace(/\x1b(\[[0-9;?]*[A-Za-z]|[78])/g, '').split('rebuild [').slice(1);
+    const frames = text()
+      // eslint-disable-next-line no-control-regex
+      .replace(/\x1b(\[[0-9;?]*[A-Za-z]|[78])/g, '')
+      .split('rebuild [')
+      .slice(1);
     assert.match(frames[0], /\] 5% articles 100\/2000 pages \| 99 changed \| 3210 pages\/s \| ETA 1 s/);
-    assert.match(frames[frames.length - 1], /\] 62% indexes\s+1500\/2400 pages \| 1499 changed \| 3210 pages\/s \| ETA 1 s\s*$/);
+    assert.match(
+      frames[frames.length - 1],
+      /\] 62% indexes\s+1500\/2400 pages \| 1499 changed \| 3210 pages\/s \| ETA 1 s\s*$/,
+    );
   });
 
   it('writes plain lines, no more than one per interval, when not a terminal', () => {
@@ -37,7 +49,9 @@ describe('rebuild progress', () => {
     progress.update(at(200));
     progress.update(at(300, { etaSeconds: Infinity }));
     progress.done();
-    assert.deepEqual(text().split('\n').filter(Boolean), ['rebuild: articles   5.0%  100/2000 pages  99 changed  3210 pages/s  ETA 1 s']);
+    assert.deepEqual(text().split('\n').filter(Boolean), [
+      'rebuild: articles   5.0%  100/2000 pages  99 changed  3210 pages/s  ETA 1 s',
+    ]);
     const often = capture(false);
     const every = progressReporter(often.out, { intervalMs: 0 });
     every.update(at(300, { etaSeconds: Infinity }));

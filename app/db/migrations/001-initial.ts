@@ -119,7 +119,19 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['cluster_state', 'journal', 'pages', 'blobs', 'outbox', 'article_tags', 'articles', 'tags', 'sections', 'api_tokens', 'users']) {
+  for (const table of [
+    'cluster_state',
+    'journal',
+    'pages',
+    'blobs',
+    'outbox',
+    'article_tags',
+    'articles',
+    'tags',
+    'sections',
+    'api_tokens',
+    'users',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
 }

@@ -22,13 +22,19 @@ export async function up(knex: Knex): Promise<void> {
   });
   // Renditions made before this migration: sharp resized them to 480 px wide
   // keeping the aspect ratio, never enlarging.
-  const rows = await knex('media').whereNotNull('rendition_path').whereNotNull('width').whereNotNull('height').select('sha256', 'width', 'height');
+  const rows = await knex('media')
+    .whereNotNull('rendition_path')
+    .whereNotNull('width')
+    .whereNotNull('height')
+    .select('sha256', 'width', 'height');
   for (const row of rows) {
     const width = Number(row.width);
     const height = Number(row.height);
     if (width <= 0 || height <= 0) continue;
     const renditionWidth = Math.min(RENDITION_WIDTH, width);
-    await knex('media').where({ sha256: row.sha256 }).update({ rendition_width: renditionWidth, rendition_height: Math.round((height * renditionWidth) / width) });
+    await knex('media')
+      .where({ sha256: row.sha256 })
+      .update({ rendition_width: renditionWidth, rendition_height: Math.round((height * renditionWidth) / width) });
   }
 }
 

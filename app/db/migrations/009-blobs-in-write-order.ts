@@ -20,5 +20,7 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   if (!isMysql(knex)) return;
-  await knex.raw('ALTER TABLE blobs DROP PRIMARY KEY, DROP COLUMN id, DROP INDEX blobs_sha256_unique, ADD PRIMARY KEY (sha256)');
+  await knex.raw(
+    'ALTER TABLE blobs DROP PRIMARY KEY, DROP COLUMN id, DROP INDEX blobs_sha256_unique, ADD PRIMARY KEY (sha256)',
+  );
 }
