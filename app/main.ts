@@ -5,19 +5,19 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { Config, requireRedis } from '../common/config';
-import type { Database } from '../common/database';
+import type { Database } from '../common/db/database';
 import { createRedisNotifier, JournalNotifier } from '../common/journal-notifier';
 import type { RunningService } from '../common/lifecycle';
 import { createLogger, Logger } from '../common/logger';
 import { createMetricsRegistry, createOps } from '../common/ops';
-import type { RenderQueue } from '../common/render-queue';
-import { createBullQueue } from '../producer/queue/bull-queue';
+import type { RenderQueue } from '../common/queue/render-queue';
+import { createBullQueue } from '../common/queue/bull-queue';
 import { createArticlesService } from './articles/articles-service';
 import { createEventsService } from './events/events-service';
 import { createFeedService } from './feed/feed-routes';
 import { ensureSigningKey } from './feed/signing-keys';
 import { startOutboxRelay } from './outbox-relay';
-import { routerFor } from './db/router';
+import { routerFor } from '../common/db/router';
 import { createAppServer } from './server';
 import { createEditorApp } from './ui/editor-app';
 
@@ -32,7 +32,7 @@ export interface AppOptions {
 export async function startApp(config: Config, options: AppOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel, 'app');
   const registry = options.registry ?? createMetricsRegistry('app');
-  // Follows promotions: the primary's pool is swapped when the topology record moves (app/db/router.ts).
+  // Follows promotions: the primary's pool is swapped when the topology record moves (common/db/router.ts).
   const router = options.db ? undefined : await routerFor(config, logger);
   const db = options.db ?? router!.primary();
   const queue = options.queue ?? createBullQueue(requireRedis(config, 'app'), logger, config.redisPrefix);

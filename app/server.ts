@@ -1,6 +1,6 @@
 // The origin's HTTP surface: JSON API, change feed, blobs for mirrors, ops.
 import express, { Express } from 'express';
-import type { Database } from '../common/database';
+import type { Database } from '../common/db/database';
 import { SHA256_HEX } from '../common/hash';
 import type { Logger } from '../common/logger';
 import type { Ops } from '../common/ops';

@@ -6,10 +6,10 @@
 // Semi-sync (AFTER_SYNC) and async replication are run separately.
 //   npm run bench -- failover            (CHAOS_SEMI_TRIALS=10, CHAOS_ASYNC_TRIALS=4)
 import { randomUUID } from 'node:crypto';
-import { probeAll } from '../app/db/node-status';
+import { probeAll } from '../common/db/node-status';
 import { promote } from '../app/db/promote';
 import { currentPrimary, heldGtid } from '../app/db/promotion-plan';
-import { gtidDistance } from '../app/db/gtid';
+import { gtidDistance } from '../common/db/gtid';
 import { startFailoverSite, type FailoverSite, type SaveOutcome } from '../test/integration/failover-site';
 import { percentile, report, Row } from './report';
 

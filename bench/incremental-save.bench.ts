@@ -7,7 +7,7 @@
 // Sizes: HS_BENCH_SAVE_SIZES (default 1000,100000); saves per kind and size:
 // HS_BENCH_SAVES (default 30). Target (issue 3): the largest within 1.25x of
 // the smallest.
-import { createDatabase as createKnex, Database } from '../common/database';
+import { createDatabase as createKnex, Database } from '../common/db/database';
 import { loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import type { RunningService } from '../common/lifecycle';

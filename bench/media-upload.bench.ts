@@ -6,13 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../common/config';
-import { createDatabase } from '../common/database';
+import { createDatabase } from '../common/db/database';
 import { createMemoryNotifier } from '../common/journal-notifier';
 import { createLogger } from '../common/logger';
 import { migrateLatest } from '../app/db/migrate';
 import { createApiToken, createUser } from '../app/auth/users';
 import { startApp } from '../app/main';
-import { createMemoryQueue } from '../producer/queue/memory-queue';
+import { createMemoryQueue } from '../common/queue/memory-queue';
 import { report, Row } from './report';
 
 const MB = 1024 * 1024;

@@ -15,11 +15,11 @@ import { migrateLatest } from '../app/db/migrate';
 import { startApp } from '../app/main';
 import { keyFiles } from '../app/feed/signing-keys';
 import { loadConfig } from '../common/config';
-import { createDatabase, type Database } from '../common/database';
+import { createDatabase, type Database } from '../common/db/database';
 import { createMemoryNotifier } from '../common/journal-notifier';
 import { createLogger } from '../common/logger';
 import { writeBatch, type RenderedPage } from '../producer/change-journal';
-import { createMemoryQueue } from '../producer/queue/memory-queue';
+import { createMemoryQueue } from '../common/queue/memory-queue';
 import { freePort } from '../test/harness/free-port';
 import { report, type Row } from './report';
 

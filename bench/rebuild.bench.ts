@@ -6,7 +6,7 @@
 // Target (issue 3): >= 3000 pages/s, peak RSS <= 300 MB.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { createDatabase as createKnex } from '../common/database';
+import { createDatabase as createKnex } from '../common/db/database';
 import { migrateLatest } from '../app/db/migrate';
 import { generateSite } from '../fixtures/generate';
 import { createDatabase, startMariaDBCluster } from '../test/harness/mariadb';

@@ -1,7 +1,7 @@
 // Helpers every CLI command uses: flags to configuration, run-until-signal,
 // a database handle for one-shot commands.
 import { Config, loadConfig } from '../common/config';
-import { createDatabase, Database } from '../common/database';
+import { createDatabase, Database } from '../common/db/database';
 import type { RunningService } from '../common/lifecycle';
 
 /** Sets environment variables from flags, then loads and validates the configuration. */

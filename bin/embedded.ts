@@ -3,7 +3,7 @@
 // database handle, an in-process queue and an in-process journal notifier,
 // unless DATABASE_URL / REDIS_URL point at real servers.
 import type { Config } from '../common/config';
-import { createDatabase } from '../common/database';
+import { createDatabase } from '../common/db/database';
 import { createMemoryNotifier, createRedisNotifier } from '../common/journal-notifier';
 import type { RunningService } from '../common/lifecycle';
 import { createLogger } from '../common/logger';
@@ -12,8 +12,8 @@ import { startApp } from '../app/main';
 import { migrateLatest } from '../app/db/migrate';
 import { createApiToken } from '../app/auth/users';
 import { startProducer } from '../producer/main';
-import { createMemoryQueue } from '../producer/queue/memory-queue';
-import { createBullQueue } from '../producer/queue/bull-queue';
+import { createMemoryQueue } from '../common/queue/memory-queue';
+import { createBullQueue } from '../common/queue/bull-queue';
 import { startMirror } from '../mirrors/main';
 import { keyFiles } from '../app/feed/signing-keys';
 import { startProxy } from '../cache-proxy/main';

@@ -3,7 +3,7 @@
 // default that works for the embedded quick start; a bad value fails fast
 // with a message naming the variable.
 import path from 'node:path';
-import { parseNodeList } from './database';
+import { parseNodeList } from './db/database';
 
 export class ConfigError extends Error {
   readonly code = 'HS_CONFIG_INVALID';

@@ -8,6 +8,7 @@
 // powers of two, so a connection prepares only a handful of statements per
 // table.
 import type { Knex } from 'knex';
+import { dialectOf } from '../common/db/database';
 
 /**
  * What a row whose `key` exists already does: keep the stored row, or
@@ -49,7 +50,7 @@ export async function insertRows(
       throw new Error(`insertRows(${table}): row ${i} has columns ${keys.join(', ')}, row 0 has ${columns.join(', ')}`);
     }
   }
-  if (!String(trx.client.config.client).includes('mysql')) {
+  if (dialectOf(trx) !== 'mysql') {
     for (let i = 0; i < rows.length; i += SQLITE_ROWS) {
       const q = trx(table).insert(rows.slice(i, i + SQLITE_ROWS));
       if (!onDuplicate) await q;

@@ -2,7 +2,7 @@
 // change journal, in the caller's transaction. A page whose bytes hash the
 // same as what is live costs nothing: no blob write, no journal entry.
 import type { Knex } from 'knex';
-import type { Database } from '../common/database';
+import type { Database } from '../common/db/database';
 import type { Op, PageKind } from '../common/feed-format';
 import { sha256Hex } from '../common/hash';
 import { insertRows } from './bulk-insert';

@@ -2,7 +2,9 @@
 // row, stored after each render (render_state) as the next save's "before".
 import { monthOf, sitemapShardOf } from '../common/site-paths';
 import type { ItemState, Membership } from './affected-pages';
-import type { ArticleRow, EventRow } from './site-queries';
+import type { ArticleCard, ArticleRow, EventCard, EventRow } from './site-queries';
+
+export type { ArticleCard, EventCard };
 
 export interface StoredState extends ItemState {
   /** Listing order (published_at for articles, starts_at for events). */
@@ -10,15 +12,6 @@ export interface StoredState extends ItemState {
   /** What listings show of the item: index pages read it from here, not from the content tables. */
   card: ArticleCard | EventCard;
 }
-
-export type ArticleCard = Pick<
-  ArticleRow,
-  'id' | 'slug' | 'title' | 'summary' | 'publishedAt' | 'section' | 'author' | 'leadImage'
->;
-export type EventCard = Pick<
-  EventRow,
-  'id' | 'slug' | 'title' | 'summary' | 'startsAt' | 'endsAt' | 'location' | 'leadImage'
->;
 
 export function articleState(a: ArticleRow): StoredState {
   const visible = a.status === 'published' && a.publishedAt !== null;

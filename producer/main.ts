@@ -3,16 +3,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { Config, requireRedis } from '../common/config';
-import type { Database } from '../common/database';
+import type { Database } from '../common/db/database';
 import { createRedisNotifier, JournalNotifier } from '../common/journal-notifier';
 import type { RunningService } from '../common/lifecycle';
 import { createLogger, Logger } from '../common/logger';
 import { createMetricsRegistry, createOps } from '../common/ops';
-import type { RenderQueue } from '../common/render-queue';
-import { createBullQueue } from './queue/bull-queue';
+import type { RenderQueue } from '../common/queue/render-queue';
+import { createBullQueue } from '../common/queue/bull-queue';
 import { createRenderJobHandler } from './render-job';
 import { createRenderer } from './renderer';
-import { routerFor } from '../app/db/router';
+import { routerFor } from '../common/db/router';
 
 export interface ProducerOptions {
   logger?: Logger;
@@ -27,7 +27,7 @@ export interface ProducerOptions {
 export async function startProducer(config: Config, options: ProducerOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel, 'producer');
   const registry = options.registry ?? createMetricsRegistry('producer');
-  // Follows promotions: the primary's pool is swapped when the topology record moves (app/db/router.ts).
+  // Follows promotions: the primary's pool is swapped when the topology record moves (common/db/router.ts).
   const router = options.db ? undefined : await routerFor(config, logger);
   const db = options.db ?? router!.primary();
   const queue = options.queue ?? createBullQueue(requireRedis(config, 'producer'), logger, config.redisPrefix);

@@ -16,7 +16,7 @@
 // writer journaled since that snapshot; otherwise they are rendered again
 // under the lock, like a render job's.
 import type { Knex } from 'knex';
-import type { Database } from '../common/database';
+import { dialectOf, type Database } from '../common/db/database';
 import { ARCHIVE_PAGE_SIZE, articlePath, eventPath, IndexKey } from '../common/site-paths';
 import type { PageRef } from './affected-pages';
 import { insertRows } from './bulk-insert';
@@ -455,7 +455,7 @@ async function saveListings(
 ): Promise<void> {
   if (rendered.size === 0) return;
   const topic = table === 'articles' ? 'article' : 'event';
-  const mysql = String(db.client.config.client).includes('mysql');
+  const mysql = dialectOf(db) === 'mysql';
   for (let attempt = 1; ; attempt++) {
     try {
       await db.transaction(async (trx) => {

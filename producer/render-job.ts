@@ -10,10 +10,10 @@
 // queued for the other saves find nothing left and return.
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Database } from '../common/database';
+import type { Database } from '../common/db/database';
 import type { JournalNotifier } from '../common/journal-notifier';
 import type { Logger } from '../common/logger';
-import { isUnrecoverable, RenderHandler, RenderJob, UnrecoverableJobError } from '../common/render-queue';
+import { isUnrecoverable, RenderHandler, RenderJob, UnrecoverableJobError } from '../common/queue/render-queue';
 import { affectedPages } from './affected-pages';
 import { BatchResult, lockJournal, RenderedPage, writePages } from './change-journal';
 import { articleState, entriesOf, eventState, parseState, serializeState, StoredState } from './item-state';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import nunjucks from 'nunjucks';
 import { sha256Hex } from '../common/hash';
 import { articlePath, eventPath, indexMonthPath, indexRootPath, monthOf, stylesheetPath } from '../common/site-paths';
-import { UnrecoverableJobError } from '../common/render-queue';
+import { UnrecoverableJobError } from '../common/queue/render-queue';
 import type { ArticleRow, EventRow } from './site-queries';
 
 export interface SiteInfo {

@@ -2,7 +2,6 @@
 // (key, bucket) or (key, newest first): bounded by the page's own items,
 // never by the size of the site.
 import type { Knex } from 'knex';
-import type { ArticleCard, EventCard } from './item-state';
 
 type Db = Knex | Knex.Transaction;
 
@@ -46,6 +45,16 @@ export interface EventRow {
   tags: { slug: string; name: string }[];
   updatedAt: number;
 }
+
+/** What listings show of an item (render_state.card_html is rendered from it). */
+export type ArticleCard = Pick<
+  ArticleRow,
+  'id' | 'slug' | 'title' | 'summary' | 'publishedAt' | 'section' | 'author' | 'leadImage'
+>;
+export type EventCard = Pick<
+  EventRow,
+  'id' | 'slug' | 'title' | 'summary' | 'startsAt' | 'endsAt' | 'location' | 'leadImage'
+>;
 
 export interface Bucket {
   bucket: string;

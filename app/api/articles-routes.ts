@@ -1,7 +1,7 @@
 // JSON API for articles: POST creates, PUT updates (fields not sent are kept),
 // GET reads. Writes need `Authorization: Bearer TOKEN`.
 import express, { Router } from 'express';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { parseArticleInput } from '../articles/article-input';
 import type { ArticlesService, SaveResult } from '../articles/articles-service';
 import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint } from '../db/idempotency';

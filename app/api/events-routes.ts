@@ -2,7 +2,7 @@
 // GET reads. Writes need `Authorization: Bearer TOKEN` and honour
 // Idempotency-Key, like articles.
 import express, { Router } from 'express';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint } from '../db/idempotency';
 import { BadRequestError } from '../errors';
 import { parseEventInput } from '../events/event-input';

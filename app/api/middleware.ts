@@ -2,7 +2,7 @@
 // bounded query integers and the (possibly replayed) answer of an
 // idempotent write.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { ForbiddenError } from '../auth/auth-errors';
 import { authenticateToken, Role, User } from '../auth/users';
 import type { StoredResponse } from '../db/idempotency';

@@ -2,7 +2,7 @@
 // transaction (DESIGN §2.1): once the caller is answered, the render is
 // owed even if Redis, the producer or this process dies right after.
 import type { Knex } from 'knex';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { articlePath } from '../../common/site-paths';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors';
 import type { ArticleInput, ArticleStatus } from './article-input';

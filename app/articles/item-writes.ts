@@ -2,7 +2,7 @@
 // inserted row on both dialects, free slugs, tag links, and turning a lost
 // uniqueness race into a 409 the client can retry.
 import type { Knex } from 'knex';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { BadRequestError, ConflictError } from '../errors';
 import { slugify } from './slug';
 

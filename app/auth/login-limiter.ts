@@ -2,7 +2,7 @@
 // so every app instance sees the same attempts. Only failures count; a
 // success does not reset the window (an attacker who knows one password
 // must not be able to launder guesses at another account through it).
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 
 export interface LoginLimits {
   windowMs: number;

@@ -4,7 +4,7 @@
 // carries its own CSRF token (synchronizer pattern): a token from another
 // session, or from one that was logged out, is refused.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { sha256Hex } from '../../common/hash';
 import type { Role, User } from './users';
 

@@ -1,6 +1,6 @@
 // Users and their API tokens. A token is shown once; only its sha256 is kept.
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { sha256Hex } from '../../common/hash';
 import { insertId } from '../articles/item-writes';
 import { BadRequestError, ConflictError, NotFoundError, UnauthorizedError } from '../errors';

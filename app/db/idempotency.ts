@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { BadRequestError, HyperstaticError } from '../../common/errors';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';

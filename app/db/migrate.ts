@@ -1,7 +1,7 @@
 // Runs the knex migrations. The list is static (not a directory scan) so it
 // works the same under tsx, in tests and in production.
 import type { Knex } from 'knex';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import * as initial from './migrations/001-initial';
 import * as events from './migrations/002-events';
 import * as producer from './migrations/003-producer';

@@ -4,9 +4,17 @@
 // failure after fencing lifts the fence again, so a refused promotion leaves
 // the topology as it was.
 import { HyperstaticError } from '../../common/errors';
-import { adminConnect, AdminConnection, AdminCredentials, NodeStatus, probeAll, probeNode, rows } from './node-status';
+import {
+  adminConnect,
+  AdminConnection,
+  AdminCredentials,
+  NodeStatus,
+  probeAll,
+  probeNode,
+  rows,
+} from '../../common/db/node-status';
 import { currentPrimary, planPromotion, planRejoin, PromotionPlan, RejoinPlan } from './promotion-plan';
-import { hostPort, NodeSpec } from './topology';
+import { hostPort, NodeSpec } from '../../common/db/topology';
 
 export interface ClusterAccess {
   nodes: readonly NodeSpec[];

@@ -1,10 +1,10 @@
 // The promotion and rejoin safety checks on plain snapshots: no server needed.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { gtidConflicts, gtidContains, parseGtidPosition } from './gtid';
-import type { NodeStatus } from './node-status';
+import { gtidConflicts, gtidContains, parseGtidPosition } from '../../common/db/gtid';
+import type { NodeStatus } from '../../common/db/node-status';
 import { planPromotion, planRejoin } from './promotion-plan';
-import type { NodeSpec } from './topology';
+import type { NodeSpec } from '../../common/db/topology';
 
 const nodes: NodeSpec[] = ['db1', 'db2', 'db3'].map((name, i) => ({
   name,

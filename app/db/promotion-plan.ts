@@ -2,9 +2,16 @@
 // of every node (node-status.ts). They decide whether a promotion is safe and
 // what it will do; promote.ts only carries the plan out. A refusal names the
 // node and the GTIDs involved so the operator can judge a --force.
-import { formatGtidPosition, GtidPosition, gtidConflicts, gtidContains, gtidDistance, parseGtidPosition } from './gtid';
-import type { NodeStatus } from './node-status';
-import { authoritativeRecord, NodeSpec } from './topology';
+import {
+  formatGtidPosition,
+  GtidPosition,
+  gtidConflicts,
+  gtidContains,
+  gtidDistance,
+  parseGtidPosition,
+} from '../../common/db/gtid';
+import type { NodeStatus } from '../../common/db/node-status';
+import { authoritativeRecord, NodeSpec } from '../../common/db/topology';
 
 export interface PromotionPlan {
   candidate: string;

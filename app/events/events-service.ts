@@ -1,7 +1,7 @@
 // Event writes: like articles, the row(s) and an outbox row (topic 'event')
 // in ONE transaction, so an acknowledged save always has a render owed.
 import type { Knex } from 'knex';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { eventPath } from '../../common/site-paths';
 import type { SaveOptions } from '../articles/articles-service';
 import { freeSlug, insertId, setTags, translateUniqueViolation } from '../articles/item-writes';

@@ -4,7 +4,7 @@
 import type { KeyObject } from 'node:crypto';
 import express, { type Router } from 'express';
 import type { Registry } from 'prom-client';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { FEED_PATH, MANIFEST_PATH, MIRROR_STATUS_PATH } from '../../common/feed-format';
 import type { JournalNotifier } from '../../common/journal-notifier';
 import type { Logger } from '../../common/logger';

@@ -1,5 +1,5 @@
 // Reads the change journal as whole batches, in sequence order.
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { INLINE_MAX_BYTES, type FeedBatch, type JournalEntry, type Op, type PageKind } from '../../common/feed-format';
 
 export interface JournalReader {

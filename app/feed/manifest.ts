@@ -5,7 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Response } from 'express';
 import type { Knex } from 'knex';
-import type { Database } from '../../common/database';
+import { dialectOf, type Database } from '../../common/db/database';
 import {
   manifestHasher,
   signManifestDigest,
@@ -17,10 +17,6 @@ import {
 
 const PAGE_ROWS = 2000;
 
-function isMysql(db: Database): boolean {
-  return /mysql/.test(String(db.client.config.client));
-}
-
 /** The whole manifest as lines, each ending in a newline (the last one signed). Bounded memory: one keyset page at a time. */
 export async function* manifestLines(db: Database, signingKey: KeyObject): AsyncGenerator<string> {
   const hasher = manifestHasher();
@@ -29,7 +25,7 @@ export async function* manifestLines(db: Database, signingKey: KeyObject): Async
   // SQLite (embedded) has one connection: holding it for a long stream would starve the blob
   // requests of the very mirror reading the manifest. There, each keyset page is its own query and
   // pages changed after the cursor are left out (the feed after the cursor brings them).
-  const mysql = isMysql(db);
+  const mysql = dialectOf(db) === 'mysql';
   const trx: Knex.Transaction | Database = mysql ? await db.transaction({ isolationLevel: 'repeatable read' }) : db;
   try {
     const state = await trx('cluster_state').where({ id: 1 }).first('epoch', 'journal_head');

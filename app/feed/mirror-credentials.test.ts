@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createDatabase, type Database } from '../../common/database';
+import { createDatabase, type Database } from '../../common/db/database';
 import { migrateLatest } from '../db/migrate';
 import {
   addMirrorCredential,

@@ -5,7 +5,7 @@
 // revoking it shuts that one mirror out. The older shared MIRROR_STATUS_TOKEN
 // still works (any name) until the operator drops it.
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { sha256Hex } from '../../common/hash';
 import { ForbiddenError } from '../auth/auth-errors';
 import { tokensMatch } from '../auth/sessions';

@@ -1,7 +1,7 @@
 // Mirrors report their sync state to the origin (`POST /mirror-status`);
 // the origin keeps the latest report per mirror so `hyperstatic status` and
 // the editor's propagation panel can show every mirror's lag in one place.
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { BadRequestError } from '../errors';
 
 export interface MirrorStatusReport {

@@ -2,7 +2,7 @@
 // and its alt text. The field rules are pure (shared by the JSON API and
 // the forms); the existence check runs inside the save's transaction.
 import type { Knex } from 'knex';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { SHA256_HEX } from '../../common/hash';
 import { BadRequestError } from '../errors';
 

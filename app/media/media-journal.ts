@@ -4,7 +4,7 @@
 // hundreds of MB do not belong in a database row), so this appends the
 // entries directly, under the same cluster_state row lock writeBatch
 // (producer/change-journal.ts) takes: sequence order stays commit order.
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 
 export interface MediaEntry {
   path: string;

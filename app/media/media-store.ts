@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import sharp from 'sharp';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { SHA256_HEX } from '../../common/hash';
 import { PayloadTooLargeError, UnsupportedTypeError } from '../auth/auth-errors';
 import { NotFoundError } from '../errors';

@@ -5,7 +5,7 @@
 // the next render removes the item from every index and tombstones its page.
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import type { ArticleInput } from '../articles/article-input';
 import type { SaveResult } from '../articles/articles-service';
 import { TooManyRequestsError } from '../auth/auth-errors';

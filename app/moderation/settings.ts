@@ -1,6 +1,6 @@
 // Site settings kept in the database (so every app instance agrees).
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { BadRequestError } from '../errors';
 
 /** off: no public form; held: submissions wait for a moderator; published: they go live at once. */

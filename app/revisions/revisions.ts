@@ -7,7 +7,7 @@
 // revision, so history is never rewritten.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import type { ArticleInput } from '../articles/article-input';
 import { Article, ArticlesService, readArticle, SaveOptions, SaveResult } from '../articles/articles-service';
 import type { EventInput } from '../events/event-input';

@@ -1,5 +1,5 @@
 // Reads for the editor's lists: filters and search by title.
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { ARTICLE_STATUSES, ArticleStatus } from '../articles/article-input';
 import { BadRequestError } from '../errors';
 

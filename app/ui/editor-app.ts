@@ -4,7 +4,7 @@
 // API errors fall through to the app's JSON error handler).
 import path from 'node:path';
 import express, { ErrorRequestHandler, Router } from 'express';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { HyperstaticError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { ArticlesService } from '../articles/articles-service';

@@ -1,5 +1,5 @@
 // What the editor UI and its JSON API are built from (wired in app/ui/editor-app.ts).
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import type { Logger } from '../../common/logger';
 import type { LoginLimits } from '../auth/login-limiter';
 import type { MediaStore } from '../media/media-store';

@@ -3,7 +3,7 @@
 // version from the pages table (its journal sequence number), and each
 // mirror's reach from the cursor it last reported (app/feed/mirror-status).
 // A mirror whose cursor is at or past the page's sequence serves it.
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { mirrorStatuses } from '../feed/mirror-status';
 
 export interface MirrorReach {

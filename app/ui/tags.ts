@@ -2,7 +2,7 @@
 // slug (and so every tag URL) stays; the new name must reach every page that
 // shows it, so each tagged article and event gets an outbox row in the same
 // transaction (O(items with that tag), never the whole site).
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { parseTagName } from '../articles/article-input';
 import { NotFoundError } from '../errors';
 

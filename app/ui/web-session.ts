@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { parse as parseCookies, serialize } from 'cookie';
 import type { NextFunction, Request, Response } from 'express';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { CsrfError, ForbiddenError } from '../auth/auth-errors';
 import { loadSession, Session, SESSION_COOKIE, SESSION_TTL_MS, tokensMatch } from '../auth/sessions';
 import type { Role } from '../auth/users';

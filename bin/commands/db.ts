@@ -4,15 +4,15 @@
 import type { Command } from 'commander';
 import { Config, loadConfig } from '../../common/config';
 import { migrateLatest } from '../../app/db/migrate';
-import { probeAll, NodeStatus } from '../../app/db/node-status';
+import { probeAll, NodeStatus } from '../../common/db/node-status';
 import { currentPrimary, heldGtid } from '../../app/db/promotion-plan';
-import { formatGtidPosition } from '../../app/db/gtid';
+import { formatGtidPosition } from '../../common/db/gtid';
 import { ClusterAccess, promote, PromoteResult, rejoin, setupReplica } from '../../app/db/promote';
-import { configuredNodes } from '../../app/db/topology';
+import { configuredNodes } from '../../common/db/topology';
 import { withDatabase } from '../cli-support';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { createLogger } from '../../common/logger';
-import { routerFor } from '../../app/db/router';
+import { routerFor } from '../../common/db/router';
 
 export function clusterAccess(config: Config): ClusterAccess {
   if (config.databaseUrl.startsWith('sqlite:') && config.databaseNodes.length === 0) {

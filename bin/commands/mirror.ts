@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { createLogger } from '../../common/logger';
 import { loadConfig } from '../../common/config';
-import type { Database } from '../../common/database';
+import type { Database } from '../../common/db/database';
 import { configFrom, withDatabase } from '../cli-support';
 
 /** `write` is where command output goes (stdout; tests pass their own). */

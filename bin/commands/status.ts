@@ -6,8 +6,8 @@
 // unreachable is shown as such; the command still answers.
 import type { Command } from 'commander';
 import { Config, loadConfig } from '../../common/config';
-import { createDatabase, Database } from '../../common/database';
-import { probeAll } from '../../app/db/node-status';
+import { createDatabase, Database } from '../../common/db/database';
+import { probeAll } from '../../common/db/node-status';
 import { clusterAccess, formatTable, nodeRows, NodeRow, nodeTable } from './db';
 
 export interface ProxyStatus {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../common/config';
-import { createDatabase, Database } from '../../common/database';
+import { createDatabase, Database } from '../../common/db/database';
 import type { RunningService } from '../../common/lifecycle';
 import { createLogger } from '../../common/logger';
 import { migrateLatest } from '../../app/db/migrate';

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Command } from 'commander';
-import { createDatabase, Database } from '../../common/database';
+import { createDatabase, Database } from '../../common/db/database';
 import { migrateLatest } from '../../app/db/migrate';
 import { authenticatePassword, createApiToken, createUser } from '../../app/auth/users';
 import { register } from '../../bin/commands/user';

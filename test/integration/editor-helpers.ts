@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../common/config';
-import { createDatabase, Database } from '../../common/database';
+import { createDatabase, Database } from '../../common/db/database';
 import type { RunningService } from '../../common/lifecycle';
 import { createLogger } from '../../common/logger';
 import { migrateLatest } from '../../app/db/migrate';

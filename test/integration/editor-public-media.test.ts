@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { createDatabase } from '../../common/database';
+import { createDatabase } from '../../common/db/database';
 import { createUser } from '../../app/auth/users';
 import { migrateUpTo, pendingMigrations } from '../../app/db/migrate';
 import { sharedDatabase, sharedRedisUrl } from '../harness/shared';

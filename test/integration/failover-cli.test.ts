@@ -7,14 +7,14 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../common/config';
-import { createDatabase, Database } from '../../common/database';
+import { createDatabase, Database } from '../../common/db/database';
 import { createMemoryNotifier } from '../../common/journal-notifier';
 import type { RunningService } from '../../common/lifecycle';
 import { createLogger } from '../../common/logger';
 import { migrateLatest } from '../../app/db/migrate';
 import { startApp } from '../../app/main';
 import { createApiToken, createUser } from '../../app/auth/users';
-import { createMemoryQueue } from '../../producer/queue/memory-queue';
+import { createMemoryQueue } from '../../common/queue/memory-queue';
 import { sharedDatabase, SharedDatabase } from '../harness/shared';
 import { formatStatus, metricSum } from '../../bin/commands/status';
 

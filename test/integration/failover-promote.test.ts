@@ -5,7 +5,7 @@
 // are refused and leave the topology as it was.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { probeAll } from '../../app/db/node-status';
+import { probeAll } from '../../common/db/node-status';
 import { promote, PromotionRefusedError, rejoin, setupReplica } from '../../app/db/promote';
 import { currentPrimary } from '../../app/db/promotion-plan';
 import { queryUrl, waitForReplica } from '../harness/mariadb';

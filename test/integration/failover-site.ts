@@ -4,7 +4,7 @@
 // tests and by the chaos benchmark (bench/failover.bench.ts).
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config } from '../../common/config';
-import { createDatabase } from '../../common/database';
+import { createDatabase } from '../../common/db/database';
 import { createMemoryNotifier } from '../../common/journal-notifier';
 import type { RunningService } from '../../common/lifecycle';
 import { createLogger } from '../../common/logger';
@@ -13,7 +13,7 @@ import { createApiToken, createUser } from '../../app/auth/users';
 import { startApp } from '../../app/main';
 import type { ClusterAccess } from '../../app/db/promote';
 import { startProducer } from '../../producer/main';
-import { createMemoryQueue } from '../../producer/queue/memory-queue';
+import { createMemoryQueue } from '../../common/queue/memory-queue';
 import { startMirror, type RunningMirror } from '../../mirrors/main';
 import {
   appUrl,

@@ -13,7 +13,7 @@ import { keyFiles } from '../../app/feed/signing-keys';
 import { addMirrorCredential } from '../../app/feed/mirror-credentials';
 import { mirrorStatuses } from '../../app/feed/mirror-status';
 import { loadConfig, type Config } from '../../common/config';
-import { createDatabase } from '../../common/database';
+import { createDatabase } from '../../common/db/database';
 import { createLogger } from '../../common/logger';
 import { createBlobFetcher } from '../../mirrors/blob-fetcher';
 import { MirrorStore } from '../../mirrors/mirror-store';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Knex } from 'knex';
-import { createDatabase, Database } from '../../common/database';
+import { createDatabase, Database } from '../../common/db/database';
 import { migrateLatest } from '../../app/db/migrate';
 import { insertRows } from '../../producer/bulk-insert';
 import { sharedDatabase, SharedDatabase } from '../harness/shared';

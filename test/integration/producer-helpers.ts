@@ -1,7 +1,7 @@
 // Shared by the producer-*.test.ts files: a running app + producer against a
 // real MariaDB database and a real Redis, and readers for what was published.
 import { loadConfig, Config } from '../../common/config';
-import { createDatabase, Database } from '../../common/database';
+import { createDatabase, Database } from '../../common/db/database';
 import { createLogger } from '../../common/logger';
 import type { RunningService } from '../../common/lifecycle';
 import { migrateLatest } from '../../app/db/migrate';

@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { createMemoryNotifier } from '../../common/journal-notifier';
 import { createLogger } from '../../common/logger';
-import { isUnrecoverable } from '../../common/render-queue';
+import { isUnrecoverable } from '../../common/queue/render-queue';
 import { clusterStatus, formatStatus } from '../../bin/commands/status';
 import { startProducer } from '../../producer/main';
 import { rebuild } from '../../producer/rebuild';

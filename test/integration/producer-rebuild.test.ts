@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { createDatabase, Database } from '../../common/database';
+import { createDatabase, Database } from '../../common/db/database';
 import { createMemoryNotifier } from '../../common/journal-notifier';
 import { createLogger } from '../../common/logger';
 import { monthOf } from '../../common/site-paths';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../common/config';
-import { createDatabase, Database } from '../../common/database';
+import { createDatabase, Database } from '../../common/db/database';
 import { sha256Hex } from '../../common/hash';
 import { createLogger } from '../../common/logger';
 import type { RunningService } from '../../common/lifecycle';

@@ -1,9 +1,10 @@
 // The initial schema. Times are integers (ms since the epoch) so MariaDB and
 // SQLite store and compare them identically.
 import type { Knex } from 'knex';
+import { dialectOf } from '../../../common/db/database';
 
 export async function up(knex: Knex): Promise<void> {
-  const mysql = String(knex.client.config.client).startsWith('mysql');
+  const mysql = dialectOf(knex) === 'mysql';
   await knex.schema.createTable('users', (t) => {
     t.increments('id').primary();
     t.string('name', 64).notNullable().unique();

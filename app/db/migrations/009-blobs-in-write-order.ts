@@ -8,18 +8,17 @@
 // SQLite already stores rows by rowid with the primary key as a separate
 // index, so there is nothing to change there.
 import type { Knex } from 'knex';
-
-const isMysql = (knex: Knex) => String(knex.client.config.client).startsWith('mysql');
+import { dialectOf } from '../../../common/db/database';
 
 export async function up(knex: Knex): Promise<void> {
-  if (!isMysql(knex)) return;
+  if (dialectOf(knex) !== 'mysql') return;
   await knex.raw(
     'ALTER TABLE blobs DROP PRIMARY KEY, ADD COLUMN id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY FIRST, ADD UNIQUE KEY blobs_sha256_unique (sha256)',
   );
 }
 
 export async function down(knex: Knex): Promise<void> {
-  if (!isMysql(knex)) return;
+  if (dialectOf(knex) !== 'mysql') return;
   await knex.raw(
     'ALTER TABLE blobs DROP PRIMARY KEY, DROP COLUMN id, DROP INDEX blobs_sha256_unique, ADD PRIMARY KEY (sha256)',
   );

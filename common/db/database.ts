@@ -44,8 +44,14 @@ export function parseNodeList(raw: string): NodeSpec[] {
   return nodes;
 }
 
-export function dialectOf(databaseUrl: string): Dialect {
-  return databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'mysql';
+/**
+ * The one place that tells MariaDB/MySQL from SQLite: from a DATABASE_URL, or
+ * from a knex instance or transaction (its client is 'mysql2' or
+ * 'better-sqlite3', see createDatabase below).
+ */
+export function dialectOf(databaseUrlOrDb: string | Knex): Dialect {
+  if (typeof databaseUrlOrDb === 'string') return databaseUrlOrDb.startsWith('sqlite:') ? 'sqlite' : 'mysql';
+  return String(databaseUrlOrDb.client.config.client).includes('sqlite') ? 'sqlite' : 'mysql';
 }
 
 /** Where knex's own warnings go (pool and connection errors); knex prints them to the console otherwise. */

@@ -1,15 +1,8 @@
 // The production render queue: bull on Redis.
 import Queue from 'bull';
 import Redis, { RedisOptions } from 'ioredis';
-import type { Logger } from '../../common/logger';
-import {
-  isUnrecoverable,
-  jobId,
-  RenderJob,
-  RenderQueue,
-  RETRY_ATTEMPTS,
-  RETRY_BASE_DELAY_MS,
-} from '../../common/render-queue';
+import type { Logger } from '../logger';
+import { isUnrecoverable, jobId, RenderJob, RenderQueue, RETRY_ATTEMPTS, RETRY_BASE_DELAY_MS } from './render-queue';
 
 const ENQUEUE_TIMEOUT_MS = 3000;
 const CONNECT_WAIT_MS = 1000;

@@ -1,7 +1,7 @@
 // The embedded mode's in-process render queue: same contract as bull
 // (dedupe by job id, bounded concurrency, exponential backoff, no retry of
 // unrecoverable errors), nothing to install.
-import type { Logger } from '../../common/logger';
+import type { Logger } from '../logger';
 import {
   isUnrecoverable,
   jobId,
@@ -10,7 +10,7 @@ import {
   RenderQueue,
   RETRY_ATTEMPTS,
   RETRY_BASE_DELAY_MS,
-} from '../../common/render-queue';
+} from './render-queue';
 
 export function createMemoryQueue(logger: Logger): RenderQueue {
   const waiting = new Map<string, { job: RenderJob; attempt: number }>();

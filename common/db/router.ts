@@ -5,8 +5,8 @@
 // "healthy" and would fail every write with 1290 (read-only) forever.
 // replica() serves reads that may be stale from a caught-up replica.
 import mysql from 'mysql2/promise';
-import { createDatabase, Database, dialectOf } from '../../common/database';
-import type { Logger } from '../../common/logger';
+import { createDatabase, Database, dialectOf } from './database';
+import type { Logger } from '../logger';
 import { readTopologyRecord } from './node-status';
 import { authoritativeRecord, NodeSpec, TopologyRecord } from './topology';
 

@@ -4,9 +4,9 @@
 // survives restarts; the copy with the highest epoch wins, so a deposed
 // primary that comes back still claiming to be primary is outvoted.
 
-export type { NodeSpec } from '../../common/database';
-export { parseNodeList } from '../../common/database';
-import type { NodeSpec } from '../../common/database';
+export type { NodeSpec } from './database';
+export { parseNodeList } from './database';
+import type { NodeSpec } from './database';
 
 export interface TopologyRecord {
   readonly primary: string;
