@@ -145,6 +145,117 @@ function refuse(what: string, problems: string[]): never {
   );
 }
 
+type Log = (line: string) => void;
+
+/**
+ * The candidate has applied everything the old primary wrote (when it is
+ * reachable: fenced first, so nothing more arrives) or everything it received
+ * (when it is not). Refuses, and reopens the old primary, otherwise.
+ */
+async function catchUp(
+  access: ClusterAccess,
+  plan: PromotionPlan,
+  conns: { candidate: AdminConnection; old?: AdminConnection },
+  options: { timeoutMs: number; force?: boolean; log: Log; mark: (step: string) => void },
+): Promise<void> {
+  const { candidate, old } = conns;
+  const { timeoutMs, log } = options;
+  if (old) {
+    const killed = await fence(old, spec(access, plan.oldPrimary), access);
+    options.mark('fenced');
+    log(`fenced ${plan.oldPrimary}: read_only = 1, ${killed} client session(s) killed`);
+    const [{ pos }] = await rows(old, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos');
+    if (!(await gtidWait(candidate, String(pos), timeoutMs))) {
+      await rows(old, 'SET GLOBAL read_only = 0').catch(() => undefined);
+      refuse(`promoting ${plan.candidate}`, [
+        `${plan.candidate} did not apply ${plan.oldPrimary}'s ${pos} within ${timeoutMs} ms; ${plan.oldPrimary} is writable again`,
+      ]);
+    }
+    log(`${plan.candidate} has applied everything ${plan.oldPrimary} wrote (${pos})`);
+    return;
+  }
+  const [slave] = await rows(candidate, 'SHOW SLAVE STATUS');
+  const received = String(slave?.Gtid_IO_Pos ?? '');
+  if (!(await gtidWait(candidate, received, timeoutMs)) && !options.force) {
+    refuse(`promoting ${plan.candidate}`, [
+      `${plan.candidate} did not apply what it received (${received}) within ${timeoutMs} ms`,
+    ]);
+  }
+  log(`${plan.candidate} has applied everything it received (${received || 'nothing'})`);
+}
+
+/** Stops replication on the candidate and writes the new epoch and topology record on it. */
+async function recordPromotion(candidate: AdminConnection, plan: PromotionPlan, log: Log): Promise<void> {
+  await rows(candidate, 'STOP SLAVE');
+  await rows(candidate, 'RESET SLAVE ALL');
+  const [{ cur }] = await rows(candidate, 'SELECT @@GLOBAL.gtid_current_pos AS cur');
+  // The admin account may write through read_only: the record and the new
+  // epoch are in place before any app can write, and replicate to every
+  // node repointed below.
+  await rows(candidate, 'START TRANSACTION');
+  await rows(candidate, 'UPDATE cluster_state SET epoch = ? WHERE id = 1', [plan.newEpoch]);
+  await rows(
+    candidate,
+    `INSERT INTO db_topology (id, primary_node, epoch, promoted_at_gtid, updated_at) VALUES (1, ?, ?, ?, ?)
+     ON DUPLICATE KEY UPDATE primary_node = VALUES(primary_node), epoch = VALUES(epoch), promoted_at_gtid = VALUES(promoted_at_gtid), updated_at = VALUES(updated_at)`,
+    [plan.candidate, plan.newEpoch, String(cur), Date.now()],
+  );
+  await rows(candidate, 'COMMIT');
+  log(`${plan.candidate} is primary at epoch ${plan.newEpoch} (took over at ${cur})`);
+}
+
+/** Points every other node at the new primary; returns how many now follow it. */
+async function repointReplicas(
+  access: ClusterAccess,
+  plan: PromotionPlan,
+  semiSync: boolean,
+  log: Log,
+): Promise<number> {
+  const repointed = await Promise.allSettled(
+    plan.repoint.map((name) =>
+      withAdmin(access, name, async (conn) => {
+        await rows(conn, 'SET GLOBAL read_only = 1');
+        if (semiSync) {
+          await rows(conn, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF').catch(() => undefined);
+          await rows(conn, 'SET GLOBAL rpl_semi_sync_slave_enabled = ON').catch(() => undefined);
+        }
+        // A former primary's own binlog is ahead of its (stale) slave position.
+        await replicateFrom(
+          conn,
+          spec(access, plan.candidate),
+          access,
+          name === plan.oldPrimary ? 'current_pos' : 'slave_pos',
+        );
+      }),
+    ),
+  );
+  repointed.forEach((r, i) =>
+    log(
+      r.status === 'fulfilled'
+        ? `${plan.repoint[i]} now replicates from ${plan.candidate}`
+        : `could not repoint ${plan.repoint[i]}: ${(r.reason as Error).message}`,
+    ),
+  );
+  return repointed.filter((r) => r.status === 'fulfilled').length;
+}
+
+/** Waits for a semi-sync acknowledger, or turns semi-sync off when no replica follows. */
+async function settleSemiSync(candidate: AdminConnection, name: string, followers: number, log: Log): Promise<void> {
+  if (followers > 0) {
+    // Opening before a replica acknowledges would only make the first
+    // commits wait out rpl_semi_sync_master_timeout instead.
+    log(
+      (await waitForSemiSyncClient(candidate, 10_000))
+        ? 'semi-sync (AFTER_SYNC) is on with at least one replica acknowledging'
+        : 'semi-sync is on but no replica acknowledges yet: commits wait rpl_semi_sync_master_timeout',
+    );
+    return;
+  }
+  await rows(candidate, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF');
+  log(`WARNING: no replica follows ${name}: it runs without semi-sync protection until one is set up`);
+}
+
+/** Checks, then (unless a dry run) moves the primary role to `candidateName`: fence, catch up, record, repoint, open. */
 export async function promote(
   access: ClusterAccess,
   candidateName: string,
@@ -156,7 +267,6 @@ export async function promote(
     timeline[step] = Date.now() - started;
   };
   const log = options.log ?? (() => undefined);
-  const catchUp = options.catchUpTimeoutMs ?? 10_000;
   const statuses = await probeAll(access.nodes, access.admin);
   // The primary may be writing while we look: read it again after the
   // replicas, so its position is at least what any of them holds and a
@@ -178,47 +288,11 @@ export async function promote(
     ? await adminConnect(spec(access, plan.oldPrimary), access.admin).catch(() => undefined)
     : undefined;
   try {
-    if (old) {
-      const killed = await fence(old, spec(access, plan.oldPrimary), access);
-      mark('fenced');
-      log(`fenced ${plan.oldPrimary}: read_only = 1, ${killed} client session(s) killed`);
-      const [{ pos }] = await rows(old, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos');
-      if (!(await gtidWait(candidate, String(pos), catchUp))) {
-        await rows(old, 'SET GLOBAL read_only = 0').catch(() => undefined);
-        refuse(`promoting ${candidateName}`, [
-          `${candidateName} did not apply ${plan.oldPrimary}'s ${pos} within ${catchUp} ms; ${plan.oldPrimary} is writable again`,
-        ]);
-      }
-      log(`${candidateName} has applied everything ${plan.oldPrimary} wrote (${pos})`);
-    } else {
-      const [slave] = await rows(candidate, 'SHOW SLAVE STATUS');
-      const received = String(slave?.Gtid_IO_Pos ?? '');
-      if (!(await gtidWait(candidate, received, catchUp)) && !options.force) {
-        refuse(`promoting ${candidateName}`, [
-          `${candidateName} did not apply what it received (${received}) within ${catchUp} ms`,
-        ]);
-      }
-      log(`${candidateName} has applied everything it received (${received || 'nothing'})`);
-    }
-
+    const timeoutMs = options.catchUpTimeoutMs ?? 10_000;
+    await catchUp(access, plan, { candidate, old }, { timeoutMs, force: options.force, log, mark });
     mark('caughtUp');
-    await rows(candidate, 'STOP SLAVE');
-    await rows(candidate, 'RESET SLAVE ALL');
-    const [{ cur }] = await rows(candidate, 'SELECT @@GLOBAL.gtid_current_pos AS cur');
-    // The admin account may write through read_only: the record and the new
-    // epoch are in place before any app can write, and replicate to every
-    // node repointed below.
-    await rows(candidate, 'START TRANSACTION');
-    await rows(candidate, 'UPDATE cluster_state SET epoch = ? WHERE id = 1', [plan.newEpoch]);
-    await rows(
-      candidate,
-      `INSERT INTO db_topology (id, primary_node, epoch, promoted_at_gtid, updated_at) VALUES (1, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE primary_node = VALUES(primary_node), epoch = VALUES(epoch), promoted_at_gtid = VALUES(promoted_at_gtid), updated_at = VALUES(updated_at)`,
-      [candidateName, plan.newEpoch, String(cur), Date.now()],
-    );
-    await rows(candidate, 'COMMIT');
+    await recordPromotion(candidate, plan, log);
     mark('recorded');
-    log(`${candidateName} is primary at epoch ${plan.newEpoch} (took over at ${cur})`);
 
     const semiSync = Boolean(
       status.get(candidateName)?.semiSync?.replicaEnabled || status.get(plan.oldPrimary)?.semiSync?.sourceEnabled,
@@ -229,47 +303,11 @@ export async function promote(
       await rows(candidate, "SET GLOBAL rpl_semi_sync_master_wait_point = 'AFTER_SYNC'");
       await rows(candidate, 'SET GLOBAL rpl_semi_sync_master_enabled = ON');
     }
-    const repointed = await Promise.allSettled(
-      plan.repoint.map((name) =>
-        withAdmin(access, name, async (conn) => {
-          await rows(conn, 'SET GLOBAL read_only = 1');
-          if (semiSync) {
-            await rows(conn, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF').catch(() => undefined);
-            await rows(conn, 'SET GLOBAL rpl_semi_sync_slave_enabled = ON').catch(() => undefined);
-          }
-          // A former primary's own binlog is ahead of its (stale) slave position.
-          await replicateFrom(
-            conn,
-            spec(access, candidateName),
-            access,
-            name === plan.oldPrimary ? 'current_pos' : 'slave_pos',
-          );
-        }),
-      ),
-    );
+    const followers = await repointReplicas(access, plan, semiSync, log);
     mark('repointed');
-    repointed.forEach((r, i) =>
-      log(
-        r.status === 'fulfilled'
-          ? `${plan.repoint[i]} now replicates from ${candidateName}`
-          : `could not repoint ${plan.repoint[i]}: ${(r.reason as Error).message}`,
-      ),
-    );
-
     if (semiSync) {
-      if (repointed.some((r) => r.status === 'fulfilled')) {
-        // Opening before a replica acknowledges would only make the first
-        // commits wait out rpl_semi_sync_master_timeout instead.
-        log(
-          (await waitForSemiSyncClient(candidate, 10_000))
-            ? 'semi-sync (AFTER_SYNC) is on with at least one replica acknowledging'
-            : 'semi-sync is on but no replica acknowledges yet: commits wait rpl_semi_sync_master_timeout',
-        );
-        mark('semiSync');
-      } else {
-        await rows(candidate, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF');
-        log(`WARNING: no replica follows ${candidateName}: it runs without semi-sync protection until one is set up`);
-      }
+      await settleSemiSync(candidate, candidateName, followers, log);
+      if (followers > 0) mark('semiSync');
     }
     await rows(candidate, 'SET GLOBAL read_only = 0');
     mark('writable');

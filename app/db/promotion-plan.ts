@@ -108,50 +108,8 @@ export function planPromotion(
     );
   }
 
-  if (old?.reachable) {
-    const written = parseGtidPosition(old.binlogGtid);
-    const conflicts = gtidConflicts(held, written);
-    if (conflicts.length > 0 || !gtidContains(written, held)) {
-      problems.push(
-        `GTID history diverged: ${candidateName} holds ${formatGtidPosition(held)}, which the primary ${oldPrimary} (${formatGtidPosition(written)}) never wrote${conflicts.length ? ` (${conflicts.join('; ')})` : ''}`,
-      );
-    }
-    const missing = gtidDistance(written, held);
-    if (missing > 0 && candidate.replica && !(candidate.replica.ioRunning && candidate.replica.sqlRunning)) {
-      problems.push(
-        `${candidateName} is behind: ${missing} transaction(s) short of ${oldPrimary} (${formatGtidPosition(held)} < ${formatGtidPosition(written)}) and its replication is stopped ` +
-          `(IO=${candidate.replica.ioRunning ? 'Yes' : 'No'}, SQL=${candidate.replica.sqlRunning ? 'Yes' : 'No'}), so it would never catch up`,
-      );
-    }
-    plan.steps.push(
-      `fence ${oldPrimary}: SET GLOBAL read_only = 1 and kill its client sessions`,
-      `wait until ${candidateName} has applied everything ${oldPrimary} wrote (now ${formatGtidPosition(written)}${missing ? `, ${missing} transaction(s) to go` : ''})`,
-    );
-  } else {
-    warnings.push(
-      `the primary ${oldPrimary} is unreachable${old?.error ? ` (${old.error})` : ''}: it cannot be fenced; keep it down until \`hyperstatic db rejoin ${oldPrimary}\`, ` +
-        'and anything it acknowledged that no replica received is lost (semi-sync prevents that)',
-    );
-    plan.steps.push(`wait until ${candidateName} has applied everything it received (${formatGtidPosition(held)})`);
-  }
-
-  for (const other of statuses) {
-    if (other.name === candidateName || other.name === oldPrimary || !other.reachable) continue;
-    const theirs = heldGtid(other);
-    const conflicts = gtidConflicts(held, theirs);
-    if (conflicts.length > 0)
-      problems.push(`GTID history diverged between ${candidateName} and ${other.name}: ${conflicts.join('; ')}`);
-    // With the primary alive the candidate catches up with it (and so with
-    // every replica of it) after the fence; only a dead primary makes the
-    // most advanced replica the only safe choice.
-    else if (!old?.reachable && !gtidContains(held, theirs)) {
-      problems.push(
-        `${candidateName} is behind ${other.name}: ${other.name} holds ${formatGtidPosition(theirs)} but ${candidateName} only ${formatGtidPosition(held)} ` +
-          `(${gtidDistance(theirs, held)} transaction(s)); promote ${other.name} instead, or --force to lose them`,
-      );
-    }
-    plan.repoint.push(other.name);
-  }
+  checkOldPrimary(plan, candidate, old);
+  checkOtherNodes(plan, candidate, statuses, Boolean(old?.reachable));
 
   const writable = statuses.filter((s) => s.reachable && s.readOnly === false && s.name !== oldPrimary);
   if (writable.length > 0) {
@@ -238,4 +196,64 @@ export function planRejoin(nodes: readonly NodeSpec[], statuses: readonly NodeSt
     `wait until ${nodeName} has applied everything ${primary} wrote`,
   );
   return plan;
+}
+
+/** With the old primary reachable: the candidate must not hold what it never wrote; else warn it cannot be fenced. */
+function checkOldPrimary(plan: PromotionPlan, candidate: NodeStatus, old: NodeStatus | undefined): void {
+  const { problems, warnings, oldPrimary, candidate: candidateName } = plan;
+  const held = heldGtid(candidate);
+  if (old?.reachable) {
+    const written = parseGtidPosition(old.binlogGtid);
+    const conflicts = gtidConflicts(held, written);
+    if (conflicts.length > 0 || !gtidContains(written, held)) {
+      problems.push(
+        `GTID history diverged: ${candidateName} holds ${formatGtidPosition(held)}, which the primary ${oldPrimary} (${formatGtidPosition(written)}) never wrote${conflicts.length ? ` (${conflicts.join('; ')})` : ''}`,
+      );
+    }
+    const missing = gtidDistance(written, held);
+    if (missing > 0 && candidate.replica && !(candidate.replica.ioRunning && candidate.replica.sqlRunning)) {
+      problems.push(
+        `${candidateName} is behind: ${missing} transaction(s) short of ${oldPrimary} (${formatGtidPosition(held)} < ${formatGtidPosition(written)}) and its replication is stopped ` +
+          `(IO=${candidate.replica.ioRunning ? 'Yes' : 'No'}, SQL=${candidate.replica.sqlRunning ? 'Yes' : 'No'}), so it would never catch up`,
+      );
+    }
+    plan.steps.push(
+      `fence ${oldPrimary}: SET GLOBAL read_only = 1 and kill its client sessions`,
+      `wait until ${candidateName} has applied everything ${oldPrimary} wrote (now ${formatGtidPosition(written)}${missing ? `, ${missing} transaction(s) to go` : ''})`,
+    );
+  } else {
+    warnings.push(
+      `the primary ${oldPrimary} is unreachable${old?.error ? ` (${old.error})` : ''}: it cannot be fenced; keep it down until \`hyperstatic db rejoin ${oldPrimary}\`, ` +
+        'and anything it acknowledged that no replica received is lost (semi-sync prevents that)',
+    );
+    plan.steps.push(`wait until ${candidateName} has applied everything it received (${formatGtidPosition(held)})`);
+  }
+}
+
+/** Every other reachable node is repointed; its history must agree with the candidate's. */
+function checkOtherNodes(
+  plan: PromotionPlan,
+  candidate: NodeStatus,
+  statuses: readonly NodeStatus[],
+  oldReachable: boolean,
+): void {
+  const { problems, oldPrimary, candidate: candidateName } = plan;
+  const held = heldGtid(candidate);
+  for (const other of statuses) {
+    if (other.name === candidateName || other.name === oldPrimary || !other.reachable) continue;
+    const theirs = heldGtid(other);
+    const conflicts = gtidConflicts(held, theirs);
+    if (conflicts.length > 0)
+      problems.push(`GTID history diverged between ${candidateName} and ${other.name}: ${conflicts.join('; ')}`);
+    // With the primary alive the candidate catches up with it (and so with
+    // every replica of it) after the fence; only a dead primary makes the
+    // most advanced replica the only safe choice.
+    else if (!oldReachable && !gtidContains(held, theirs)) {
+      problems.push(
+        `${candidateName} is behind ${other.name}: ${other.name} holds ${formatGtidPosition(theirs)} but ${candidateName} only ${formatGtidPosition(held)} ` +
+          `(${gtidDistance(theirs, held)} transaction(s)); promote ${other.name} instead, or --force to lose them`,
+      );
+    }
+    plan.repoint.push(other.name);
+  }
 }

@@ -27,6 +27,82 @@ interface Subscriber {
   again: boolean;
 }
 
+/** Every subscriber gets the same recent batches: each is signed once and kept for the next reader. */
+function signedBatchCache(signingKey: KeyObject): (batch: FeedBatch) => string {
+  const signed = new Map<string, string>();
+  return (batch) => {
+    // Keyed by epoch too: after a promotion a batch number may name different entries.
+    const key = `${batch.epoch}:${batch.batch}:${batch.entries.length}`;
+    let json = signed.get(key);
+    if (json === undefined) {
+      json = JSON.stringify(signBatch(batch, signingKey));
+      signed.set(key, json);
+      if (signed.size > 256) signed.delete(signed.keys().next().value as string);
+    }
+    return json;
+  };
+}
+
+/** The cursor a mirror resumes from: `?after=` or the SSE `Last-Event-ID` it reconnects with. */
+function cursorOf(req: Request): number {
+  const raw = req.query.after ?? req.get('last-event-id') ?? '0';
+  if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw))
+    throw new BadRequestError('after must be a journal sequence number', 'after');
+  return Number(raw);
+}
+
+function openEventStream(res: Response): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+  res.socket?.setNoDelay(true);
+}
+
+/**
+ * Writes every batch after the subscriber's cursor, then again while new heads
+ * were announced meanwhile; one writer per subscriber at a time.
+ */
+async function streamBatches(
+  s: Subscriber,
+  ctx: {
+    reader: JournalReader;
+    logger: Logger;
+    encode: (batch: FeedBatch) => string;
+    open: (s: Subscriber) => boolean;
+  },
+): Promise<void> {
+  if (s.busy) {
+    s.again = true;
+    return;
+  }
+  s.busy = true;
+  try {
+    do {
+      s.again = false;
+      for (;;) {
+        const batches = await ctx.reader.batchesAfter(s.cursor);
+        if (batches.length === 0 || !ctx.open(s)) break;
+        for (const batch of batches) {
+          const last = batch.entries[batch.entries.length - 1].seq;
+          const ok = s.res.write(`id: ${last}\nevent: batch\ndata: ${ctx.encode(batch)}\n\n`);
+          s.cursor = last;
+          // Back-pressure: a slow mirror slows its own stream, not the origin's memory.
+          if (!ok) await new Promise((resolve) => s.res.once('drain', resolve));
+        }
+      }
+    } while (s.again && ctx.open(s));
+  } catch (error) {
+    ctx.logger.warn({ err: error }, 'feed stream failed; closing it so the mirror reconnects');
+    s.res.end();
+  } finally {
+    s.busy = false;
+  }
+}
+
 export function createFeedHub(deps: {
   reader: JournalReader;
   notifier: JournalNotifier;
@@ -35,20 +111,9 @@ export function createFeedHub(deps: {
   signingKey: KeyObject;
 }): FeedHub {
   const { reader, notifier, logger } = deps;
-  // Every subscriber gets the same recent batches: sign each once.
-  const signed = new Map<string, string>();
-  function encode(batch: FeedBatch): string {
-    // Keyed by epoch too: after a promotion a batch number may name different entries.
-    const key = `${batch.epoch}:${batch.batch}:${batch.entries.length}`;
-    let json = signed.get(key);
-    if (json === undefined) {
-      json = JSON.stringify(signBatch(batch, deps.signingKey));
-      signed.set(key, json);
-      if (signed.size > 256) signed.delete(signed.keys().next().value as string);
-    }
-    return json;
-  }
+  const encode = signedBatchCache(deps.signingKey);
   const subscribers = new Set<Subscriber>();
+  const pump = (s: Subscriber) => streamBatches(s, { reader, logger, encode, open: (x) => subscribers.has(x) });
   const connected = new Gauge({
     name: 'hyperstatic_feed_subscribers',
     help: 'Open change-feed streams',
@@ -79,52 +144,14 @@ export function createFeedHub(deps: {
     for (const s of subscribers) if (s.cursor < knownHead) void pump(s);
   }
 
-  async function pump(s: Subscriber): Promise<void> {
-    if (s.busy) {
-      s.again = true;
-      return;
-    }
-    s.busy = true;
-    try {
-      do {
-        s.again = false;
-        for (;;) {
-          const batches = await reader.batchesAfter(s.cursor);
-          if (batches.length === 0 || !subscribers.has(s)) break;
-          for (const batch of batches) {
-            const last = batch.entries[batch.entries.length - 1].seq;
-            const ok = s.res.write(`id: ${last}\nevent: batch\ndata: ${encode(batch)}\n\n`);
-            s.cursor = last;
-            // Back-pressure: a slow mirror slows its own stream, not the origin's memory.
-            if (!ok) await new Promise((resolve) => s.res.once('drain', resolve));
-          }
-        }
-      } while (s.again && subscribers.has(s));
-    } catch (error) {
-      logger.warn({ err: error }, 'feed stream failed; closing it so the mirror reconnects');
-      s.res.end();
-    } finally {
-      s.busy = false;
-    }
-  }
-
   return {
     async handle(req, res) {
-      const raw = req.query.after ?? req.get('last-event-id') ?? '0';
-      if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw))
-        throw new BadRequestError('after must be a journal sequence number', 'after');
+      const cursor = cursorOf(req);
       const { epoch, head } = await reader.head();
       if (head > knownHead) knownHead = head;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      res.flushHeaders();
-      res.socket?.setNoDelay(true);
+      openEventStream(res);
       res.write(`event: hello\ndata: ${JSON.stringify({ epoch, head })}\n\n`);
-      const s: Subscriber = { cursor: Number(raw), res, busy: false, again: false };
+      const s: Subscriber = { cursor, res, busy: false, again: false };
       subscribers.add(s);
       connected.set(subscribers.size);
       res.on('close', () => {
