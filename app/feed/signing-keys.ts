@@ -1,4 +1,4 @@
-// The origin's feed signing key pair (DESIGN §6): an ed25519 private key
+// The origin's feed signing key pair (docs/design.md, "Trust model"): an ed25519 private key
 // readable only by its owner, and the public key mirrors pin. Created by
 // `hyperstatic keys init`, or on the origin's first start so the quick start
 // needs no extra step.

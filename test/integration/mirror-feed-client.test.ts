@@ -1,5 +1,5 @@
 // common/feed-client.ts against real SSE servers: parsing, back-pressure,
-// URL rotation and the epoch rule (DESIGN §4).
+// URL rotation and the epoch rule (docs/design.md, "Replication and failover").
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
