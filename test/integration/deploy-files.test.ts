@@ -383,6 +383,26 @@ describe('systemd units (deploy/systemd)', () => {
       fs.rmSync(temp, { recursive: true, force: true });
     }
   });
+  test('systemd-sysusers creates the hyperstatic user from hyperstatic.sysusers.conf', async (t) => {
+    if (!installed('systemd-sysusers')) {
+      t.diagnostic('systemd-sysusers is not installed: hyperstatic.sysusers.conf was not tried');
+      return;
+    }
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-sysusers-'));
+    try {
+      fs.mkdirSync(path.join(root, 'etc', 'sysusers.d'), { recursive: true });
+      fs.copyFileSync(
+        path.join(unitDir, 'hyperstatic.sysusers.conf'),
+        path.join(root, 'etc', 'sysusers.d', 'hyperstatic.conf'),
+      );
+      const result = await run('systemd-sysusers', [`--root=${root}`]);
+      assert.equal(result.code, 0, result.stderr);
+      const passwd = fs.readFileSync(path.join(root, 'etc', 'passwd'), 'utf8');
+      assert.match(passwd, /^hyperstatic:x:\d+:\d+:[^:]*:\/var\/lib\/hyperstatic:\/usr\/sbin\/nologin$/m);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 interface EnvLine {
