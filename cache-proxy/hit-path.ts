@@ -7,7 +7,7 @@
 // request-handler.ts.
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { formatCacheStatus } from './cache-status';
-import { notModified, notModifiedHeaders } from './conditional';
+import { notModified, notModifiedHeaders } from '../common/http-conditional';
 import type { HeaderMap } from './freshness';
 import type { CacheEntry } from './response-cache';
 

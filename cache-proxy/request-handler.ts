@@ -9,7 +9,13 @@ import type { Logger } from '../common/logger';
 import type { Ops } from '../common/ops';
 import { KEY_HOST } from './cache-policy';
 import { formatCacheStatus, type CacheStatus, type ForwardReason } from './cache-status';
-import { notModified, notModifiedHeaders, selectRange } from './conditional';
+import {
+  contentRange,
+  notModified,
+  notModifiedHeaders,
+  selectRange,
+  unsatisfiedRange,
+} from '../common/http-conditional';
 import { sendErrorPage } from './error-page';
 import { handlePurge } from './purge';
 import { CoalesceTimeoutError } from './errors';
@@ -295,7 +301,7 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     headers['accept-ranges'] = 'bytes';
     if (range.kind === 'unsatisfiable') {
       writeHead(res, 416, {
-        'content-range': `bytes */${body.length}`,
+        'content-range': unsatisfiedRange(body.length),
         'content-length': '0',
         'cache-status': headers['cache-status'],
       });
@@ -303,7 +309,7 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       return;
     }
     if (range.kind === 'partial') {
-      headers['content-range'] = `bytes ${range.start}-${range.end}/${body.length}`;
+      headers['content-range'] = contentRange(range, body.length);
       headers['content-length'] = String(range.end - range.start + 1);
       writeHead(res, 206, headers);
       res.end(req.method === 'HEAD' ? undefined : body.subarray(range.start, range.end + 1));
