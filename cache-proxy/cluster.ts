@@ -10,7 +10,9 @@ import type { Config } from '../common/config';
 import { AggregatorRegistry } from 'prom-client';
 import { createLogger, type Logger } from '../common/logger';
 import type { FeedFollower } from '../common/feed-client';
-import { followChanges, startProxy, type EvictionSource, type RunningProxy } from './main';
+import type { EvictionSource } from './eviction';
+import { followChanges } from './feed-eviction';
+import { startProxy, type RunningProxy } from './main';
 
 /** Messages between the primary and its workers. */
 export type ClusterMessage =
