@@ -44,11 +44,9 @@ export function createFreshHits(deps: FreshHitDeps): FreshHits {
   const { cache, tally, respond, now, keepAliveSeconds, accessLogger } = deps;
 
   /**
-   * The stored copy that answers a plain request for `target` without asking
-   * anyone, counted as a hit; undefined sends the request down the full path.
-   * For a plain request (isPlainRequest) and a stored variant of its URL,
-   * "fresh" is the whole of http-cache-semantics' decision: the key already
-   * fixes URL, Host and Vary.
+   * The stored copy that answers a plain request (isPlainRequest) for
+   * `target` without asking anyone, counted as a hit; undefined sends the
+   * request down the full path.
    */
   function freshEntry(target: string, headers: IncomingHttpHeaders, nowMs: number): CacheEntry | undefined {
     if (!isNormalTarget(target)) return undefined;
