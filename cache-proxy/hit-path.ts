@@ -5,8 +5,8 @@
 // head. Anything else (If-Match, ranges, request directives, odd targets,
 // stale copies) takes the full path in serve-cacheable.ts.
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
-import { formatCacheStatus } from './cache-status';
 import { notModified, notModifiedHeaders } from '../common/http-conditional';
+import { formatCacheStatus } from './cache-status';
 import type { HeaderMap } from './freshness';
 import type { CacheEntry } from './response-cache';
 
