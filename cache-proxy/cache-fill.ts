@@ -52,107 +52,27 @@ interface Flight {
   dirty: boolean;
 }
 
-export function createFiller(deps: {
-  cache: ResponseCache;
-  pool: UpstreamPool;
-  policyFor: PolicyFactory;
-  maxEntryBytes: number;
-}): Filler {
+export interface FillerDeps {
+  readonly cache: ResponseCache;
+  readonly pool: UpstreamPool;
+  readonly policyFor: PolicyFactory;
+  readonly maxEntryBytes: number;
+}
+
+export function createFiller(deps: FillerDeps): Filler {
   const flights = new Map<string, { flight: Flight; promise: Promise<FillOutcome> }>();
-  const { cache, pool, policyFor, maxEntryBytes } = deps;
+  const { cache, maxEntryBytes } = deps;
 
   async function fetchOnce(request: FillRequest, flight: Flight): Promise<FillOutcome> {
-    const policyRequest = { url: request.url, method: 'GET', headers: request.headers };
-    // RFC 9111 §4.3.1: revalidate with the stored validators.
-    const headers = request.existing ? request.existing.policy.revalidationHeaders(policyRequest) : request.headers;
-    let res: IncomingMessage;
-    try {
-      ({ res } = await pool.request({ method: 'GET', url: request.url, headers }));
-    } catch (error) {
-      return { kind: 'failed', error: toHyperstaticError(error) };
-    }
-    const status = res.statusCode ?? 502;
-
-    if (status === 304 && request.existing) {
-      res.resume();
-      // RFC 9111 §4.3.4: a 304 refreshes the stored headers; the body stays.
-      const { policy, modified } = request.existing.policy.revalidatedPolicy(policyRequest, {
-        status,
-        headers: res.headers,
-      });
-      if (!modified) {
-        const entry: CacheEntry = { ...request.existing, policy: policy as CacheEntry['policy'] };
-        const stored = storeIfAllowed(entry, request, flight);
-        return {
-          kind: 'body',
-          entry,
-          stored,
-          fwdStatus: 304,
-          variant: variantKey(request.url, entry.vary, request.headers),
-        };
-      }
-    }
-
-    const declared = Number(res.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxEntryBytes)
-      return { kind: 'stream', status, headers: res.headers, prefix: [], res };
-
-    return new Promise<FillOutcome>((resolve) => {
-      const chunks: Buffer[] = [];
-      let total = 0;
-      const onData = (chunk: Buffer): void => {
-        chunks.push(chunk);
-        total += chunk.length;
-        if (total > maxEntryBytes) {
-          // Too large to hold: hand what we have and the rest of the stream to the one reader who asked.
-          res.pause();
-          res.off('data', onData);
-          res.off('end', onEnd);
-          res.off('error', onError);
-          resolve({ kind: 'stream', status, headers: res.headers, prefix: chunks, res });
-        }
-      };
-      const onEnd = (): void => {
-        const body = Buffer.concat(chunks, total);
-        const policy = policyFor(policyRequest, { status, headers: res.headers });
-        const entry: CacheEntry = {
-          url: request.url,
-          path: request.path,
-          status,
-          body,
-          policy,
-          vary: parseVary(res.headers.vary),
-        };
-        const stored = storeIfAllowed(entry, request, flight);
-        resolve({
-          kind: 'body',
-          entry,
-          stored,
-          fwdStatus: status,
-          variant: variantKey(request.url, entry.vary, request.headers),
-        });
-      };
-      const onError = (error: Error): void =>
-        resolve({ kind: 'failed', error: new UpstreamConnectionError('upstream', error) });
-      res.on('data', onData);
-      res.once('end', onEnd);
-      res.once('error', onError);
-    });
+    const fetched = await fetchEntry(deps, request);
+    if (fetched.kind !== 'entry') return fetched;
+    const { entry, fwdStatus } = fetched;
+    const stored = storeIfAllowed(entry, request, flight);
+    return { kind: 'body', entry, stored, fwdStatus, variant: variantKey(request.url, entry.vary, request.headers) };
   }
 
   function storeIfAllowed(entry: CacheEntry, request: FillRequest, flight: Flight): boolean {
-    const { policy, status } = entry;
-    const headers = policy.responseHeaders();
-    const storable =
-      !flight.dirty &&
-      policy.storable() &&
-      // We never asked for a range, so a 206 is not ours to keep.
-      status !== 206 &&
-      // Never replay one reader's cookie to another (Varnish does the same).
-      headers['set-cookie'] === undefined &&
-      !entry.vary.includes('*') &&
-      entry.body.length <= maxEntryBytes;
-    if (!storable) {
+    if (flight.dirty || !isStorable(entry, maxEntryBytes)) {
       // The upstream now forbids storing this response, so the older copy must not be served either;
       // a reader's own no-store or Authorization says nothing about the resource and evicts nothing.
       const readerOptedOut =
@@ -197,7 +117,98 @@ export function createFiller(deps: {
   };
 }
 
+/** One upstream answer turned into an entry (a revalidated copy, or a new one), or why it could not be. */
+async function fetchEntry(
+  deps: FillerDeps,
+  request: FillRequest,
+): Promise<{ kind: 'entry'; entry: CacheEntry; fwdStatus: number } | Exclude<FillOutcome, { kind: 'body' }>> {
+  const { pool, policyFor, maxEntryBytes } = deps;
+  const policyRequest = { url: request.url, method: 'GET', headers: request.headers };
+  // RFC 9111 §4.3.1: revalidate with the stored validators.
+  const headers = request.existing ? request.existing.policy.revalidationHeaders(policyRequest) : request.headers;
+  let res: IncomingMessage;
+  try {
+    ({ res } = await pool.request({ method: 'GET', url: request.url, headers }));
+  } catch (error) {
+    return { kind: 'failed', error: toHyperstaticError(error) };
+  }
+  const status = res.statusCode ?? 502;
+
+  if (status === 304 && request.existing) {
+    res.resume();
+    // RFC 9111 §4.3.4: a 304 refreshes the stored headers; the body stays.
+    const { policy, modified } = request.existing.policy.revalidatedPolicy(policyRequest, {
+      status,
+      headers: res.headers,
+    });
+    if (!modified)
+      return { kind: 'entry', entry: { ...request.existing, policy: policy as CacheEntry['policy'] }, fwdStatus: 304 };
+  }
+
+  const read = await readBody(res, status, maxEntryBytes);
+  if (read.kind !== 'complete') return read;
+  const entry: CacheEntry = {
+    url: request.url,
+    path: request.path,
+    status,
+    body: read.body,
+    policy: policyFor(policyRequest, { status, headers: res.headers }),
+    vary: parseVary(res.headers.vary),
+  };
+  return { kind: 'entry', entry, fwdStatus: status };
+}
+
+/** Whether a response may be kept and replayed to other readers. */
+function isStorable(entry: CacheEntry, maxEntryBytes: number): boolean {
+  const { policy, status } = entry;
+  return (
+    policy.storable() &&
+    // We never asked for a range, so a 206 is not ours to keep.
+    status !== 206 &&
+    // Never replay one reader's cookie to another (Varnish does the same).
+    policy.responseHeaders()['set-cookie'] === undefined &&
+    !entry.vary.includes('*') &&
+    entry.body.length <= maxEntryBytes
+  );
+}
+
 function toHyperstaticError(error: unknown): HyperstaticError {
   if (error instanceof HyperstaticError) return error;
   return new UpstreamConnectionError('upstream', error);
+}
+
+/**
+ * The whole body of an upstream response, or, once it proves larger than
+ * an entry may be, what was read so far and the rest of the stream, for the
+ * one reader who asked.
+ */
+function readBody(
+  res: IncomingMessage,
+  status: number,
+  maxEntryBytes: number,
+): Promise<{ kind: 'complete'; body: Buffer } | Exclude<FillOutcome, { kind: 'body' }>> {
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxEntryBytes)
+    return Promise.resolve({ kind: 'stream', status, headers: res.headers, prefix: [], res });
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total > maxEntryBytes) {
+        res.pause();
+        res.off('data', onData);
+        res.off('end', onEnd);
+        res.off('error', onError);
+        resolve({ kind: 'stream', status, headers: res.headers, prefix: chunks, res });
+      }
+    };
+    const onEnd = (): void => resolve({ kind: 'complete', body: Buffer.concat(chunks, total) });
+    const onError = (error: Error): void =>
+      resolve({ kind: 'failed', error: new UpstreamConnectionError('upstream', error) });
+    res.on('data', onData);
+    res.once('end', onEnd);
+    res.once('error', onError);
+  });
 }

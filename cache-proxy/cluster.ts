@@ -10,7 +10,9 @@ import type { Config } from '../common/config';
 import { AggregatorRegistry } from 'prom-client';
 import { createLogger, type Logger } from '../common/logger';
 import type { FeedFollower } from '../common/feed-client';
-import { followChanges, startProxy, type EvictionSource, type RunningProxy } from './main';
+import type { EvictionSource } from './eviction';
+import { followChanges } from './feed-eviction';
+import { startProxy, type RunningProxy } from './main';
 
 /** Messages between the primary and its workers. */
 export type ClusterMessage =
@@ -57,15 +59,7 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     worker.on('message', (message: unknown) => {
       if (!isClusterMessage(message)) return;
       if (message.hs === 'purged') broadcast({ hs: 'evict', path: message.path, source: 'purge' }, worker);
-      else if (message.hs === 'metrics-request') {
-        const { id } = message;
-        aggregator.clusterMetrics().then(
-          (text) => worker.isConnected() && worker.send({ hs: 'metrics-reply', id, text } satisfies ClusterMessage),
-          (error: unknown) =>
-            worker.isConnected() &&
-            worker.send({ hs: 'metrics-reply', id, error: String(error) } satisfies ClusterMessage),
-        );
-      }
+      else if (message.hs === 'metrics-request') sendClusterMetrics(worker, message.id, aggregator);
     });
     worker.once('exit', (code, signal) => {
       workers.delete(worker);
@@ -88,17 +82,7 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
   async function close(): Promise<void> {
     closing = true;
     following.feed?.close();
-    await Promise.all(
-      [...workers].map(
-        (worker) =>
-          new Promise<void>((resolve) => {
-            if (worker.isDead()) return resolve();
-            worker.once('exit', () => resolve());
-            if (worker.isConnected()) worker.send({ hs: 'shutdown' } satisfies ClusterMessage);
-            setTimeout(() => worker.kill('SIGKILL'), 5000).unref();
-          }),
-      ),
-    );
+    await Promise.all([...workers].map(stopWorker));
     await following.feed?.done;
   }
 
@@ -131,4 +115,23 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     },
     close,
   };
+}
+
+/** Answers a worker's /metrics with every worker's registry, summed (prom-client's own IPC). */
+function sendClusterMetrics(worker: Worker, id: number, aggregator: { clusterMetrics(): Promise<string> }): void {
+  aggregator.clusterMetrics().then(
+    (text) => worker.isConnected() && worker.send({ hs: 'metrics-reply', id, text } satisfies ClusterMessage),
+    (error: unknown) =>
+      worker.isConnected() && worker.send({ hs: 'metrics-reply', id, error: String(error) } satisfies ClusterMessage),
+  );
+}
+
+/** Asks a worker to finish its requests and exit; one that has not gone after 5 s is killed. */
+function stopWorker(worker: Worker): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (worker.isDead()) return resolve();
+    worker.once('exit', () => resolve());
+    if (worker.isConnected()) worker.send({ hs: 'shutdown' } satisfies ClusterMessage);
+    setTimeout(() => worker.kill('SIGKILL'), 5000).unref();
+  });
 }

@@ -2,8 +2,8 @@
 // that dominates a flood: a plain keep-alive GET or HEAD of a page held
 // fresh in memory. Such requests are parsed here and answered with one
 // corked write of prebuilt bytes; node:http's per-request objects and
-// header validation cost more than serving the hit itself (see README,
-// "Cache proxy", for the measurements). The first request this code does
+// header validation cost more than serving the hit itself (measured in
+// docs/benchmarks.md, "Proxy throughput"). The first request this code does
 // not fully understand hands the connection, bytes and all, to node:http for
 // good, so everything else (misses, bodies, conditionals, ranges, HTTP/1.0,
 // Connection: close, oversized or malformed heads) keeps node's behaviour.

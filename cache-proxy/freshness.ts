@@ -1,9 +1,11 @@
-// The cache tier's freshness policy (DESIGN §3) as a pure function: headers,
-// path and the current time in, a freshness lifetime out. No I/O, no clock
-// of its own; cache-policy.ts plugs it into http-cache-semantics.
+// The cache tier's freshness policy (docs/cache-proxy.md, "Freshness
+// policy") as a pure function: headers, path and the current time in, a
+// freshness lifetime out. No I/O, no clock of its own; cache-policy.ts
+// plugs it into http-cache-semantics.
 import { PAGE_KINDS, type PageKind } from '../common/feed-format';
+import type { HeaderMap } from '../common/http-conditional';
 
-export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
+export type { HeaderMap };
 
 /** Response header naming the kind of page a Hyperstatic mirror serves. */
 export const KIND_HEADER = 'hyperstatic-kind';

@@ -1,13 +1,12 @@
-// The hit path: a plain GET or HEAD of an already-normal URL whose stored
-// copy is fresh is answered from headers built once a second per entry, with
-// no http-cache-semantics work and no per-request allocation of our own. A
-// reader revalidating its own copy (If-None-Match, If-Modified-Since) is one
-// of those: it gets a prebuilt 304 head. Anything else (If-Match, ranges,
-// request directives, odd targets, stale copies) takes the full path in
-// request-handler.ts.
+// The pure pieces of the fresh-hit path (fresh-hit.ts): which requests
+// qualify, and the headers of a fresh hit, built once a second per entry so
+// no request allocates its own. A reader revalidating its own copy
+// (If-None-Match, If-Modified-Since) qualifies too: it gets a prebuilt 304
+// head. Anything else (If-Match, ranges, request directives, odd targets,
+// stale copies) takes the full path in serve-cacheable.ts.
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import { notModified, notModifiedHeaders } from '../common/http-conditional';
 import { formatCacheStatus } from './cache-status';
-import { notModified, notModifiedHeaders } from './conditional';
 import type { HeaderMap } from './freshness';
 import type { CacheEntry } from './response-cache';
 

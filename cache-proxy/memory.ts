@@ -7,14 +7,15 @@
 // since the last (its external allocation soft limit). Under churn (a flood
 // of distinct pages through a small cache) those dead bodies, plus what
 // malloc keeps around them, were most of the overhead above the budget
-// (README, "Cache proxy", memory figures). So the cache reports the bytes it
+// (docs/benchmarks.md, "Proxy memory"). So the cache reports the bytes it
 // drops, and after every `thresholdBytes` of them we ask V8 for a full
 // collection: the dead bodies stay below a fixed amount, whatever the budget.
 //
 // The young generation is the other large part: V8 grows it up to 3 × 16 MiB
 // while a flood of misses allocates request objects. A proxy process stops it
 // growing past what it has when the proxy starts; the hit path allocates
-// little, and measured hit throughput did not change (README).
+// little, and measured hit throughput did not change (docs/benchmarks.md,
+// "Proxy throughput").
 import v8 from 'node:v8';
 import vm from 'node:vm';
 

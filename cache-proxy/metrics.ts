@@ -1,5 +1,6 @@
-// Prometheus metrics of the cache tier (DESIGN §7): hits, misses, stale
-// serving, coalescing, upstream health and the bytes held in memory.
+// Prometheus metrics of the cache tier (docs/operations.md, "Monitoring"):
+// hits, misses, stale serving, coalescing, upstream health and the bytes
+// held in memory.
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /**
@@ -35,6 +36,58 @@ export function createProxyMetrics(
 ): ProxyMetrics {
   const registers = [registry];
   const tally: Tally = { hits: 0, statuses: new Map() };
+  registerScrapedMetrics(registers, tally, cache, reclaimer);
+  return {
+    tally,
+    misses: new Counter({
+      name: 'hyperstatic_proxy_cache_misses_total',
+      help: 'Cacheable requests that went to an upstream',
+      registers,
+    }),
+    stale: new Counter({
+      name: 'hyperstatic_proxy_stale_served_total',
+      help: 'Stale copies served, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    coalesced: new Counter({
+      name: 'hyperstatic_proxy_coalesced_waits_total',
+      help: 'Requests that waited for a fetch already in flight',
+      registers,
+    }),
+    coalesceTimeouts: new Counter({
+      name: 'hyperstatic_proxy_coalesce_timeouts_total',
+      help: 'Waiting requests that gave up on the fetch they joined',
+      registers,
+    }),
+    upstreamErrors: new Counter({
+      name: 'hyperstatic_proxy_upstream_errors_total',
+      help: 'Failed upstream requests',
+      labelNames: ['upstream', 'code'],
+      registers,
+    }),
+    upstreamUp: new Gauge({
+      name: 'hyperstatic_proxy_upstream_up',
+      help: '1 while an upstream is considered healthy',
+      labelNames: ['upstream'],
+      registers,
+    }),
+    evictions: new Counter({
+      name: 'hyperstatic_proxy_evictions_total',
+      help: 'Explicit invalidations, by source',
+      labelNames: ['source'],
+      registers,
+    }),
+  };
+}
+
+/** The metrics read only when /metrics is scraped: the tally, the cache's size and the reclaimer's collections. */
+function registerScrapedMetrics(
+  registers: Registry[],
+  tally: Tally,
+  cache: { readonly bytes: number; readonly size: number },
+  reclaimer?: { readonly collections: number },
+): void {
   let collectionsSeen = 0;
   new Counter({
     name: 'hyperstatic_proxy_reclaim_collections_total',
@@ -81,46 +134,4 @@ export function createProxyMetrics(
       tally.statuses.clear();
     },
   });
-  return {
-    tally,
-    misses: new Counter({
-      name: 'hyperstatic_proxy_cache_misses_total',
-      help: 'Cacheable requests that went to an upstream',
-      registers,
-    }),
-    stale: new Counter({
-      name: 'hyperstatic_proxy_stale_served_total',
-      help: 'Stale copies served, by reason',
-      labelNames: ['reason'],
-      registers,
-    }),
-    coalesced: new Counter({
-      name: 'hyperstatic_proxy_coalesced_waits_total',
-      help: 'Requests that waited for a fetch already in flight',
-      registers,
-    }),
-    coalesceTimeouts: new Counter({
-      name: 'hyperstatic_proxy_coalesce_timeouts_total',
-      help: 'Waiting requests that gave up on the fetch they joined',
-      registers,
-    }),
-    upstreamErrors: new Counter({
-      name: 'hyperstatic_proxy_upstream_errors_total',
-      help: 'Failed upstream requests',
-      labelNames: ['upstream', 'code'],
-      registers,
-    }),
-    upstreamUp: new Gauge({
-      name: 'hyperstatic_proxy_upstream_up',
-      help: '1 while an upstream is considered healthy',
-      labelNames: ['upstream'],
-      registers,
-    }),
-    evictions: new Counter({
-      name: 'hyperstatic_proxy_evictions_total',
-      help: 'Explicit invalidations, by source',
-      labelNames: ['source'],
-      registers,
-    }),
-  };
 }

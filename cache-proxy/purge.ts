@@ -1,7 +1,7 @@
 // PURGE <path> with `Authorization: Bearer <PROXY_PURGE_TOKEN>`: drops every
-// stored query and variant of a path at once (DESIGN §6: purge endpoints
-// need a token). Without a configured token the method is refused outright,
-// never forwarded to an upstream.
+// stored query and variant of a path at once (purge endpoints need a
+// token: docs/design.md, "Trust model"). Without a configured token the
+// method is refused outright, never forwarded to an upstream.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatCacheStatus } from './cache-status';

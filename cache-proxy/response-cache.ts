@@ -157,13 +157,7 @@ export function createResponseCache(options: {
         for (const key of [...index.keys]) lru.delete(key);
         index = urls.get(entry.url);
       }
-      if (!index) {
-        index = { vary: entry.vary, keys: new Set() };
-        urls.set(entry.url, index);
-        let set = paths.get(entry.path);
-        if (!set) paths.set(entry.path, (set = new Set()));
-        set.add(entry.url);
-      }
+      index ??= addUrl(urls, paths, entry);
       const key = variantKey(entry.url, entry.vary, requestHeaders);
       const { policy } = entry;
       entry.freshUntil = policy.now() + (policy.maxAge() - policy.age()) * 1000;
@@ -191,4 +185,14 @@ export function createResponseCache(options: {
       return lru.size;
     },
   };
+}
+
+/** Starts the index of a URL stored for the first time, and lists the URL under its path. */
+function addUrl(urls: Map<string, UrlIndex>, paths: Map<string, Set<string>>, entry: CacheEntry): UrlIndex {
+  const index: UrlIndex = { vary: entry.vary, keys: new Set() };
+  urls.set(entry.url, index);
+  let set = paths.get(entry.path);
+  if (!set) paths.set(entry.path, (set = new Set()));
+  set.add(entry.url);
+  return index;
 }

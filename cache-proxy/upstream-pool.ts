@@ -85,49 +85,24 @@ export function stripHopByHop(headers: IncomingHttpHeaders): Record<string, stri
   return out;
 }
 
+interface Agents {
+  readonly http: http.Agent;
+  readonly https: https.Agent;
+}
+
 export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const threshold = options.failureThreshold ?? 3;
   const probePath = options.probePath ?? '/healthz';
-  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 512 });
+  const agents: Agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: 512 }),
+    https: new https.Agent({ keepAlive: true, maxSockets: 512 }),
+  };
+  const send = (upstream: Upstream, request: UpstreamRequest) => sendTo(upstream, request, options.timeoutMs, agents);
   const upstreams: Upstream[] = options.urls.map((raw) => {
     const url = new URL(raw);
     return { name: url.origin + url.pathname.replace(/\/$/, ''), url, up: true, consecutiveFailures: 0 };
   });
   let closed = false;
-
-  function send(upstream: Upstream, request: UpstreamRequest): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const secure = upstream.url.protocol === 'https:';
-      const base = upstream.url.pathname.replace(/\/$/, '');
-      const req = (secure ? https : http).request({
-        protocol: upstream.url.protocol,
-        hostname: upstream.url.hostname,
-        port: upstream.url.port,
-        method: request.method,
-        path: base + request.url,
-        // The upstream's own Host, never the client's: no host-header poisoning (DESIGN §6).
-        headers: { ...request.headers, host: upstream.url.host },
-        agent: secure ? httpsAgent : httpAgent,
-      });
-      // Covers connect, waiting for headers and every pause while the body streams.
-      req.setTimeout(options.timeoutMs, () => req.destroy(new UpstreamTimeoutError(upstream.name, options.timeoutMs)));
-      req.once('error', (error) =>
-        reject(error instanceof UpstreamError ? error : new UpstreamConnectionError(upstream.name, error)),
-      );
-      req.once('response', (res) => {
-        // Errors after the headers surface on the response stream, where the reader handles them.
-        res.once('error', () => undefined);
-        req.on('error', (error) => res.destroy(error));
-        resolve(res);
-      });
-      if (request.body) {
-        // A reader who aborts an upload aborts the upstream request with it.
-        request.body.once('error', (error) => req.destroy(error));
-        request.body.pipe(req);
-      } else req.end();
-    });
-  }
 
   function succeeded(upstream: Upstream): void {
     upstream.consecutiveFailures = 0;
@@ -197,8 +172,47 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     close() {
       closed = true;
       clearInterval(probeTimer);
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      agents.http.destroy();
+      agents.https.destroy();
     },
   };
+}
+
+/** One attempt on one upstream; the timeout covers connect, waiting for headers and every pause of the body. */
+function sendTo(
+  upstream: Upstream,
+  request: UpstreamRequest,
+  timeoutMs: number,
+  agents: Agents,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const secure = upstream.url.protocol === 'https:';
+    const base = upstream.url.pathname.replace(/\/$/, '');
+    const req = (secure ? https : http).request({
+      protocol: upstream.url.protocol,
+      hostname: upstream.url.hostname,
+      port: upstream.url.port,
+      method: request.method,
+      path: base + request.url,
+      // The upstream's own Host, never the client's: no host-header poisoning (docs/design.md, "Trust model").
+      headers: { ...request.headers, host: upstream.url.host },
+      agent: secure ? agents.https : agents.http,
+    });
+    // Covers connect, waiting for headers and every pause while the body streams.
+    req.setTimeout(timeoutMs, () => req.destroy(new UpstreamTimeoutError(upstream.name, timeoutMs)));
+    req.once('error', (error) =>
+      reject(error instanceof UpstreamError ? error : new UpstreamConnectionError(upstream.name, error)),
+    );
+    req.once('response', (res) => {
+      // Errors after the headers surface on the response stream, where the reader handles them.
+      res.once('error', () => undefined);
+      req.on('error', (error) => res.destroy(error));
+      resolve(res);
+    });
+    if (request.body) {
+      // A reader who aborts an upload aborts the upstream request with it.
+      request.body.once('error', (error) => req.destroy(error));
+      request.body.pipe(req);
+    } else req.end();
+  });
 }

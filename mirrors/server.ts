@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { BLOB_PATH, FEED_PATH, type PageKind } from '../common/feed-format';
 import { SHA256_HEX } from '../common/hash';
+import { contentRange, etagOf, httpDate, notModified, selectRange, unsatisfiedRange } from '../common/http-conditional';
 import type { Logger } from '../common/logger';
 import { sendJson, type Ops } from '../common/ops';
 import { ASSETS_PREFIX } from '../common/site-paths';
 import type { FeedHub } from './feed-hub';
-import { decideRange, etagOf, isNotModified } from './http-conditional';
 import type { MirrorStore } from './mirror-store';
 import { parseRequestPath } from './request-path';
 
@@ -123,8 +123,8 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
       return;
     }
     const etag = etagOf(sha256);
-    // Content-addressed and immutable: any validator the client holds is current.
-    if (isNotModified(req.headers, etag, 0)) {
+    // Content-addressed and immutable: a client holding the tag holds the current bytes.
+    if (notModified(req.headers, { etag })) {
       res.writeHead(304, { etag });
       res.end();
       return;
@@ -163,7 +163,7 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
       return;
     }
     const etag = etagOf(page.sha256);
-    const lastModified = new Date(page.lastModified).toUTCString();
+    const lastModified = httpDate(page.lastModified);
     const headers: http.OutgoingHttpHeaders = {
       'content-type': page.contentType,
       etag,
@@ -178,7 +178,7 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
       sendFile(req, res, store.blobPath(page.sha256), 410, headers);
       return;
     }
-    if (isNotModified(req.headers, etag, page.lastModified)) {
+    if (notModified(req.headers, { etag, 'last-modified': lastModified })) {
       delete headers['content-type'];
       res.writeHead(304, headers);
       res.end();
@@ -201,14 +201,17 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
   ): void {
     fs.stat(file, (error, stat) => {
       if (error) return sendBroken(res, file, error);
-      const range = decideRange(req.headers, stat.size, etag, lastModified);
+      const range = selectRange(req.headers, { etag, 'last-modified': lastModified || undefined }, stat.size);
       if (range.kind === 'unsatisfiable') {
-        res.writeHead(416, { 'content-range': `bytes */${stat.size}`, 'content-type': 'text/plain; charset=utf-8' });
+        res.writeHead(416, {
+          'content-range': unsatisfiedRange(stat.size),
+          'content-type': 'text/plain; charset=utf-8',
+        });
         res.end('Range not satisfiable\n');
         return;
       }
       if (range.kind === 'partial') {
-        headers['content-range'] = `bytes ${range.start}-${range.end}/${stat.size}`;
+        headers['content-range'] = contentRange(range, stat.size);
         sendFile(req, res, file, 206, headers, range);
         return;
       }

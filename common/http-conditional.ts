@@ -1,8 +1,27 @@
-// Answering a reader's own conditional and range requests from a stored
-// response (RFC 9110 §13 and §14). Pure: headers in, decision out.
-import type { HeaderMap } from './freshness';
+// A reader's conditional and range requests answered from a representation
+// we hold (RFC 9110 §13 and §14), for the mirror and the cache proxy alike.
+// Pure: the request's headers and the representation's validators in, a
+// decision out.
 
-/** RFC 9110 §13.1.2 / §13.1.3: whether the client's copy is current, so a 304 will do. */
+/** Header fields as node:http parses them (lower-case names). */
+export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
+
+/** A strong entity tag (RFC 9110 §8.8.3) for an opaque value such as a content hash. */
+export function etagOf(opaque: string): string {
+  return `"${opaque}"`;
+}
+
+/** An IMF-fixdate (RFC 9110 §5.6.7); HTTP dates have one-second resolution, so the milliseconds go. */
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+/**
+ * RFC 9110 §13.1.2 / §13.1.3 / §13.2.2: whether the reader's copy is the
+ * current one, so a 304 will do. `response` holds the representation's
+ * `etag` and `last-modified` fields; If-Modified-Since counts only without
+ * If-None-Match, and only when the representation has a modification date.
+ */
 export function notModified(request: HeaderMap, response: HeaderMap): boolean {
   const ifNoneMatch = single(request['if-none-match']);
   const etag = single(response.etag);
@@ -32,7 +51,12 @@ export function notModifiedHeaders(response: HeaderMap): Record<string, string |
 export type RangeDecision =
   { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' };
 
-/** A single byte range of a stored body (§14.1.2); anything fancier gets the full body, which §14.2 allows. */
+/**
+ * RFC 9110 §14.2: one `bytes=` range of a representation of `length` bytes
+ * is honoured; several ranges, other units, an invalid range or an If-Range
+ * that does not match the current representation get the full body, which
+ * the RFC allows.
+ */
 export function selectRange(request: HeaderMap, response: HeaderMap, length: number): RangeDecision {
   const range = single(request.range);
   if (!range) return { kind: 'full' };
@@ -52,10 +76,21 @@ export function selectRange(request: HeaderMap, response: HeaderMap, length: num
   } else {
     start = Number(match[1]);
     end = match[2] === '' ? length - 1 : Math.min(Number(match[2]), length - 1);
+    // A last-pos before first-pos makes the header invalid, so it is ignored (§14.1.1).
     if (end < start) return match[2] !== '' && Number(match[2]) < start ? { kind: 'full' } : { kind: 'unsatisfiable' };
   }
   if (start >= length) return { kind: 'unsatisfiable' };
   return { kind: 'partial', start, end };
+}
+
+/** RFC 9110 §14.4: the Content-Range of a 206. */
+export function contentRange(range: { start: number; end: number }, length: number): string {
+  return `bytes ${range.start}-${range.end}/${length}`;
+}
+
+/** RFC 9110 §15.5.17: the Content-Range of a 416 names the current length. */
+export function unsatisfiedRange(length: number): string {
+  return `bytes */${length}`;
 }
 
 const ENTITY_TAG = /(?:W\/)?"[^"]*"/g;
@@ -71,6 +106,7 @@ function opaqueTag(tag: string): string | undefined {
   return match?.[1];
 }
 
+/** §13.1.5: an entity tag compares strongly; a date must equal Last-Modified exactly. */
 function ifRangeMatches(ifRange: string, response: HeaderMap): boolean {
   if (ifRange.startsWith('"') || ifRange.startsWith('W/')) {
     const etag = single(response.etag)?.trim();

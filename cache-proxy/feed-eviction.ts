@@ -1,0 +1,52 @@
+// The proxy's side of the change feed: every path of every batch a mirror
+// publishes is evicted at once (docs/cache-proxy.md, "Feed-driven
+// eviction"); TTLs remain the safety net while the feed is cut.
+import type { Config } from '../common/config';
+import { followFeed, type FeedFollower } from '../common/feed-client';
+import type { Logger } from '../common/logger';
+
+/**
+ * Evicts every path of every batch the feed delivers. On first contact (and
+ * whenever the feed's head is behind what we saw, e.g. a re-bootstrapped
+ * mirror) the feed cannot say what changed while we were not listening, so
+ * everything cached so far goes: a 404 stored before the first hello must
+ * not outlive the page's arrival.
+ */
+export function followChanges(
+  config: Config,
+  logger: Logger,
+  sink: { evict(path: string): void; evictAll(): void },
+): FeedFollower | undefined {
+  if (config.proxyFeedUrl === 'off') return undefined;
+  const automatic = config.proxyFeedUrl === '';
+  const base = config.proxyFeedUrl || config.proxyUpstreams[0];
+  let head = 0;
+  let greeted = false;
+  const follower: FeedFollower = followFeed({
+    urls: [base],
+    after: () => head,
+    onHello: (hello) => {
+      if (!greeted || hello.head < head) {
+        head = hello.head;
+        sink.evictAll();
+      }
+      greeted = true;
+    },
+    onBatch: async (batch) => {
+      for (const entry of batch.entries) {
+        sink.evict(entry.path);
+        head = Math.max(head, entry.seq);
+      }
+    },
+    onError: (error) => {
+      // PROXY_FEED_URL="" means "the first upstream, if it is a Hyperstatic mirror": one that
+      // has no feed at all is an ordinary origin, and TTLs alone keep its pages fresh.
+      if (automatic && !greeted && /feed answered (404|405|501|[^0-9])/.test(error.message)) {
+        logger.info({ upstream: base }, 'first upstream has no change feed; relying on TTLs');
+        follower.close();
+      }
+    },
+    logger: logger.child({ feed: base }),
+  });
+  return follower;
+}
