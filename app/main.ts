@@ -16,7 +16,7 @@ import { createArticlesService } from './articles/articles-service';
 import { createEventsService } from './events/events-service';
 import { createFeedService } from './feed/feed-routes';
 import { ensureSigningKey } from './feed/signing-keys';
-import { startOutboxRelay } from './outbox-relay';
+import { startOutboxRelay } from './outbox/outbox-relay';
 import { routerFor } from '../common/db/router';
 import { createAppServer } from './server';
 import { createEditorApp } from './ui/editor-app';

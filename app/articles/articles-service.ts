@@ -1,5 +1,5 @@
 // Article writes. Each save writes the content and an outbox row in ONE
-// transaction (DESIGN §2.1): once the caller is answered, the render is
+// transaction (docs/design.md, "Publish path"): once the caller is answered, the render is
 // owed even if Redis, the producer or this process dies right after.
 import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
@@ -11,6 +11,7 @@ import { freeSlug, insertId, setTags, translateUniqueViolation } from './item-wr
 import { slugify } from './slug';
 import { LeadImage, leadImageChanges, leadImagesOf } from '../media/lead-image';
 import { runSaveHooks } from '../db/idempotency';
+import { oweRenders } from '../outbox/outbox';
 
 const ARTICLE_TAGS = { table: 'article_tags', column: 'article_id' } as const;
 
@@ -72,7 +73,7 @@ export function createArticlesService({ db, now = Date.now, onSaved }: ArticlesS
   }
 
   async function addOutbox(trx: Knex.Transaction, itemId: number, at: number): Promise<void> {
-    await trx('outbox').insert({ topic: 'article', item_id: itemId, created_at: at });
+    await oweRenders(trx, [{ topic: 'article', itemId }], at);
   }
 
   return {

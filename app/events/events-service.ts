@@ -11,6 +11,7 @@ import { ConflictError, NotFoundError } from '../errors';
 import { BadRequestError } from '../errors';
 import type { EventInput, EventStatus } from './event-input';
 import { runSaveHooks } from '../db/idempotency';
+import { oweRenders } from '../outbox/outbox';
 import { LeadImage, leadImageChanges, leadImagesOf } from '../media/lead-image';
 
 const EVENT_TAGS = { table: 'event_tags', column: 'event_id' } as const;
@@ -88,7 +89,7 @@ export function createEventsService({
             updated_at: at,
           });
           if (input.tags) await setTags(trx, EVENT_TAGS, id, input.tags);
-          await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
+          await oweRenders(trx, [{ topic: 'event', itemId: id }], at);
           await options?.inTransaction?.(trx, id);
           const saved = { id, slug, url: eventPath(slug) };
           // Records the request's Idempotency-Key in this same transaction.
@@ -125,7 +126,7 @@ export function createEventsService({
         Object.assign(changes, await leadImageChanges(trx, input));
         await trx('events').where({ id }).update(changes);
         if (input.tags) await setTags(trx, EVENT_TAGS, id, input.tags);
-        await trx('outbox').insert({ topic: 'event', item_id: id, created_at: at });
+        await oweRenders(trx, [{ topic: 'event', itemId: id }], at);
         await options?.inTransaction?.(trx, id);
         const saved = { id, slug: current.slug as string, url: eventPath(current.slug as string) };
         await runSaveHooks(trx, saved);

@@ -5,6 +5,7 @@
 import type { Database } from '../../common/db/database';
 import { parseTagName } from '../articles/article-input';
 import { NotFoundError } from '../errors';
+import { oweRenders, OwedRender } from '../outbox/outbox';
 
 export interface TagRow {
   slug: string;
@@ -47,11 +48,11 @@ export async function renameTag(
     await trx('tags').where({ id: tag.id }).update({ name });
     const articles: number[] = await trx('article_tags').where({ tag_id: tag.id }).pluck('article_id');
     const events: number[] = await trx('event_tags').where({ tag_id: tag.id }).pluck('event_id');
-    const rows = [
-      ...articles.map((id) => ({ topic: 'article', item_id: id, created_at: now })),
-      ...events.map((id) => ({ topic: 'event', item_id: id, created_at: now })),
+    const owed: OwedRender[] = [
+      ...articles.map((itemId) => ({ topic: 'article' as const, itemId })),
+      ...events.map((itemId) => ({ topic: 'event' as const, itemId })),
     ];
-    for (let i = 0; i < rows.length; i += 500) await trx('outbox').insert(rows.slice(i, i + 500));
-    return { slug, name, queued: rows.length };
+    await oweRenders(trx, owed, now);
+    return { slug, name, queued: owed.length };
   });
 }

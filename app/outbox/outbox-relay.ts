@@ -4,9 +4,9 @@
 // lost with Redis or a producer). Saves of one item that arrive together
 // collapse into one job.
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Database } from '../common/db/database';
-import type { Logger } from '../common/logger';
-import type { RenderJob, RenderQueue } from '../common/queue/render-queue';
+import type { Database } from '../../common/db/database';
+import type { Logger } from '../../common/logger';
+import type { RenderJob, RenderQueue } from '../../common/queue/render-queue';
 
 const BATCH = 500;
 const REDISPATCH_AFTER_MS = 30_000;
