@@ -19,7 +19,7 @@ import { ensureSigningKey } from './feed/signing-keys';
 import { startOutboxRelay } from './outbox/outbox-relay';
 import { routerFor } from '../common/db/router';
 import { createAppServer } from './server';
-import { createEditorApp } from './ui/editor-app';
+import { createEditorApp } from './editor-app';
 
 export interface AppOptions {
   logger?: Logger;

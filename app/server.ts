@@ -11,7 +11,7 @@ import type { ArticlesService } from './articles/articles-service';
 import { NotFoundError } from './errors';
 import type { FeedService } from './feed/feed-routes';
 import { errorHandler } from './http-errors';
-import type { EditorApp } from './ui/editor-app';
+import type { EditorApp } from './editor-app';
 
 export interface AppServerDeps {
   /** Event writes (app/events); built from db when absent. */

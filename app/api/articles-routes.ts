@@ -6,7 +6,8 @@ import { parseArticleInput } from '../articles/article-input';
 import type { ArticlesService, SaveResult } from '../articles/articles-service';
 import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint } from '../db/idempotency';
 import { BadRequestError } from '../errors';
-import { ApiRequest, boundedInt, parseId, requireJson, requireRole, requireToken, sendStored } from './middleware';
+import { parseId } from '../http/request-params';
+import { ApiRequest, boundedInt, requireJson, requireRole, requireToken, sendStored } from './middleware';
 
 export interface ApiDeps {
   db: Database;
@@ -39,7 +40,7 @@ export function articlesRouter({ db, articles, maxBodyBytes }: ApiDeps): Router 
   });
 
   router.put('/articles/:id', auth, writers, requireJson, json, async (req: ApiRequest, res) => {
-    const id = parseId(req.params.id, 'article');
+    const id = parseId(req.params.id, 'id', 'the article id');
     const input = parseArticleInput(req.body, 'update');
     const request = {
       userId: req.user!.id,
@@ -56,7 +57,7 @@ export function articlesRouter({ db, articles, maxBodyBytes }: ApiDeps): Router 
   });
 
   router.get('/articles/:id', auth, async (req, res) => {
-    res.json(await articles.get(parseId(req.params.id, 'article')));
+    res.json(await articles.get(parseId(req.params.id, 'id', 'the article id')));
   });
 
   router.get('/articles', auth, async (req, res) => {

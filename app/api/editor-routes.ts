@@ -31,22 +31,19 @@ import { BadRequestError, ConflictError, NotFoundError } from '../errors';
 import { parseArticleInput } from '../articles/article-input';
 import { slugify } from '../articles/slug';
 import { receiveRaw } from '../media/upload';
-import { parseModerationAction, Submission } from '../moderation/moderation';
+import { HONEYPOT_FIELD, parseKind, parseModerationAction, Submission } from '../moderation/moderation';
 import { parseEventInput } from '../events/event-input';
-import { parseKind } from '../ui/moderation-routes';
 import { parseOpenPublishing, readSettings, writeSettings } from '../moderation/settings';
-import { listSections } from '../ui/content-queries';
-import { parseId } from '../ui/content-routes';
-import type { EditorDeps } from '../ui/editor-deps';
-import { propagationOf } from '../ui/propagation';
-import { listTags, renameTag } from '../ui/tags';
-import { HONEYPOT_FIELD } from '../ui/public-routes';
-import { clientAddress } from '../ui/web-session';
+import { listSections } from '../content/sections';
+import { clientAddress, parseId } from '../http/request-params';
+import type { EditorServices } from '../editor-services';
+import { propagationOf } from '../content/propagation';
+import { listTags, renameTag } from '../content/tags';
 
 /** A user id for keys sent by anonymous submitters (no real user has id 0). */
 const ANONYMOUS = 0;
 
-export function editorApiRoutes(deps: EditorDeps): Router {
+export function editorApiRoutes(deps: EditorServices): Router {
   const { db, articles, media, moderation } = deps;
   const eventsOnThisOrigin = () => {
     if (!deps.events) throw new NotFoundError('events on this origin');

@@ -7,7 +7,8 @@ import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint 
 import { BadRequestError } from '../errors';
 import { parseEventInput } from '../events/event-input';
 import type { EventSaveResult, EventsService } from '../events/events-service';
-import { ApiRequest, boundedInt, parseId, requireJson, requireRole, requireToken, sendStored } from './middleware';
+import { parseId } from '../http/request-params';
+import { ApiRequest, boundedInt, requireJson, requireRole, requireToken, sendStored } from './middleware';
 
 export function eventsRouter({
   db,
@@ -41,7 +42,7 @@ export function eventsRouter({
   });
 
   router.put('/events/:id', auth, writers, requireJson, json, async (req: ApiRequest, res) => {
-    const id = parseId(req.params.id, 'event');
+    const id = parseId(req.params.id, 'id', 'the event id');
     const input = parseEventInput(req.body, 'update');
     const request = {
       userId: req.user!.id,
@@ -58,7 +59,7 @@ export function eventsRouter({
   });
 
   router.get('/events/:id', auth, async (req, res) => {
-    res.json(await events.get(parseId(req.params.id, 'event')));
+    res.json(await events.get(parseId(req.params.id, 'id', 'the event id')));
   });
 
   router.get('/events', auth, async (req, res) => {

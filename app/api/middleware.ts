@@ -48,10 +48,3 @@ export function sendStored(res: Response, answer: StoredResponse & { replayed: b
   if (answer.replayed) res.set('Idempotent-Replayed', 'true');
   res.status(answer.status).json(answer.body);
 }
-
-/** A path id: a positive integer, or 400 naming it. */
-export function parseId(raw: unknown, what: string): number {
-  if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw))
-    throw new BadRequestError(`the ${what} id must be a positive integer`, 'id');
-  return Number(raw);
-}

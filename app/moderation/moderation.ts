@@ -57,6 +57,16 @@ export interface Moderation {
   act(kind: SubmissionKind, id: number, action: ModerationAction, userId: number, reason: string): Promise<SaveResult>;
 }
 
+/** `articles` or `events` in a moderation URL. */
+export function parseKind(raw: unknown): SubmissionKind {
+  if (raw === 'articles') return 'article';
+  if (raw === 'events') return 'event';
+  throw new BadRequestError('only articles and events are moderated', 'kind');
+}
+
+/** A form field people never see and form-filling bots fill in. */
+export const HONEYPOT_FIELD = 'website';
+
 export function parseModerationAction(raw: unknown, reason: unknown): { action: ModerationAction; reason: string } {
   if (!MODERATION_ACTIONS.includes(raw as ModerationAction))
     throw new BadRequestError(`action must be one of ${MODERATION_ACTIONS.join(', ')}`, 'action');

@@ -8,19 +8,15 @@ import { sanitizeBody } from '../articles/sanitize';
 import { slugify } from '../articles/slug';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors';
 import { parseArticleForm, formValues, ArticleFormValues } from './article-form';
-import { dashboardCounts, listArticles, listSections, parseArticleFilter } from './content-queries';
+import { dashboardCounts, listArticles, parseArticleFilter } from './content-queries';
 import type { EditorDeps } from './editor-deps';
 import type { MediaItem } from '../media/media-store';
-import { propagationOf } from './propagation';
-import { listTags, renameTag } from './tags';
+import { propagationOf } from '../content/propagation';
+import { listTags, renameTag } from '../content/tags';
+import { parseId } from '../http/request-params';
+import { listSections } from '../content/sections';
 import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
-
-export function parseId(raw: unknown, what = 'id'): number {
-  if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw))
-    throw new BadRequestError(`${what} must be a positive integer`, what);
-  return Number(raw);
-}
 
 /** The lead-image picker's choices: the newest images, and the chosen one wherever it is in the library. */
 export async function leadImageChoices(deps: EditorDeps, chosen: string): Promise<MediaItem[]> {

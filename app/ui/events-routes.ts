@@ -9,9 +9,10 @@ import { EventInput, parseEventInput } from '../events/event-input';
 import { sanitizeBody } from '../articles/sanitize';
 import { BadRequestError } from '../errors';
 import type { EditorialEvents } from '../revisions/revisions';
-import { leadImageChoices, parseId } from './content-routes';
+import { leadImageChoices } from './content-routes';
+import { parseId } from '../http/request-params';
 import type { EditorDeps } from './editor-deps';
-import { propagationOf } from './propagation';
+import { propagationOf } from '../content/propagation';
 import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
 

@@ -8,12 +8,11 @@ import { readSettings } from '../moderation/settings';
 import { BadRequestError, NotFoundError } from '../errors';
 import { formValues, parseArticleForm } from './article-form';
 import { parseEventForm } from './events-routes';
-import type { Submission } from '../moderation/moderation';
+import { HONEYPOT_FIELD, Submission } from '../moderation/moderation';
+import { clientAddress } from '../http/request-params';
 import type { EditorDeps } from './editor-deps';
 import { renderPage } from './render';
-import { anonCsrfToken, clientAddress, EDITOR_HEADERS, requireAnonCsrf, WebRequest } from './web-session';
-
-export const HONEYPOT_FIELD = 'website';
+import { anonCsrfToken, EDITOR_HEADERS, requireAnonCsrf, WebRequest } from './web-session';
 
 export function publicRoutes(deps: EditorDeps): Router {
   const { db, views, moderation } = deps;

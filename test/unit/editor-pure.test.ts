@@ -7,7 +7,7 @@ import { sanitizeBody } from '../../app/articles/sanitize';
 import { cleanFileName, sniff } from '../../app/media/sniff';
 import { tokensMatch } from '../../app/auth/sessions';
 import { safeNext } from '../../app/ui/auth-routes';
-import { summarize } from '../../app/ui/propagation';
+import { summarize } from '../../app/content/propagation';
 
 describe('sanitizer against obfuscated payloads', () => {
   const cases: [string, RegExp[]][] = [

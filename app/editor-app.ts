@@ -4,36 +4,36 @@
 // API errors fall through to the app's JSON error handler).
 import path from 'node:path';
 import express, { ErrorRequestHandler, Router } from 'express';
-import type { Database } from '../../common/db/database';
-import { HyperstaticError } from '../../common/errors';
-import type { Logger } from '../../common/logger';
-import type { ArticlesService } from '../articles/articles-service';
-import { DEFAULT_LOGIN_LIMITS, LoginLimits } from '../auth/login-limiter';
-import { purgeExpiredSessions } from '../auth/sessions';
-import { asUnavailable } from '../http-errors';
-import { editorApiRoutes } from '../api/editor-routes';
-import { createMediaStore, MediaStore } from '../media/media-store';
-import { createModeration, SubmissionLimits } from '../moderation/moderation';
+import type { Database } from '../common/db/database';
+import { HyperstaticError } from '../common/errors';
+import type { Logger } from '../common/logger';
+import type { ArticlesService } from './articles/articles-service';
+import { DEFAULT_LOGIN_LIMITS, LoginLimits } from './auth/login-limiter';
+import { purgeExpiredSessions } from './auth/sessions';
+import { asUnavailable } from './http-errors';
+import { editorApiRoutes } from './api/editor-routes';
+import { createMediaStore, MediaStore } from './media/media-store';
+import { createModeration, SubmissionLimits } from './moderation/moderation';
 import {
   actorContext,
   EditorialArticles,
   EditorialEvents,
   withEventRevisions,
   withRevisions,
-} from '../revisions/revisions';
-import { authenticateToken } from '../auth/users';
-import { authRoutes } from './auth-routes';
-import { contentRoutes } from './content-routes';
-import type { EditorDeps } from './editor-deps';
-import { mediaRoutes } from './media-routes';
-import { moderationRoutes } from './moderation-routes';
-import { publicRoutes } from './public-routes';
-import { renderPage } from './render';
-import { usersRoutes } from './users-routes';
-import { eventsRoutes } from './events-routes';
-import type { EventsService } from '../events/events-service';
-import { createViews } from './views';
-import { sessionLoader } from './web-session';
+} from './revisions/revisions';
+import { authenticateToken } from './auth/users';
+import { authRoutes } from './ui/auth-routes';
+import { contentRoutes } from './ui/content-routes';
+import type { EditorDeps } from './ui/editor-deps';
+import { mediaRoutes } from './ui/media-routes';
+import { moderationRoutes } from './ui/moderation-routes';
+import { publicRoutes } from './ui/public-routes';
+import { renderPage } from './ui/render';
+import { usersRoutes } from './ui/users-routes';
+import { eventsRoutes } from './ui/events-routes';
+import type { EventsService } from './events/events-service';
+import { createViews } from './ui/views';
+import { sessionLoader } from './ui/web-session';
 
 export interface EditorApp {
   router: Router;
@@ -103,7 +103,7 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
     actorContext.run({ userId: user.id }, () => next());
   });
   router.use('/api', editorApiRoutes(deps));
-  router.use('/editor/static', express.static(path.join(__dirname, 'static'), { maxAge: '1h', index: false }));
+  router.use('/editor/static', express.static(path.join(__dirname, 'ui', 'static'), { maxAge: '1h', index: false }));
   router.get('/editor/favicon.ico', (_req, res) => {
     res.status(204).end();
   });
