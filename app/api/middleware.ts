@@ -6,6 +6,7 @@ import type { Database } from '../../common/db/database';
 import { ForbiddenError } from '../auth/auth-errors';
 import { authenticateToken, Role, User } from '../auth/users';
 import type { StoredResponse } from '../db/idempotency';
+import { actorContext } from '../content/item-revisions';
 import { BadRequestError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors';
 
 export type ApiRequest = Request & { user?: User };
@@ -47,4 +48,18 @@ export function sendStored(res: Response, answer: StoredResponse & { replayed: b
   if (answer.location) res.location(answer.location);
   if (answer.replayed) res.set('Idempotent-Replayed', 'true');
   res.status(answer.status).json(answer.body);
+}
+
+/**
+ * Saves made through the item routes (POST/PUT /api/articles, /api/events)
+ * call the plain service interface; this records them in the history under
+ * the token's user (app/content/item-revisions.ts, actorContext).
+ */
+export function recordActor(db: Database): RequestHandler {
+  return async (req, _res, next) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
+    const user = match ? await authenticateToken(db, match[1]).catch(() => undefined) : undefined;
+    if (!user) return next();
+    actorContext.run({ userId: user.id }, () => next());
+  };
 }
