@@ -6,10 +6,10 @@ import express, { Router } from 'express';
 import type { Database } from '../../common/db/database';
 import type { ItemService, SaveResult } from '../content/item-service';
 import { ITEM_STATUSES, ItemStatus } from '../content/item-input';
-import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint } from '../db/idempotency';
+import { idempotent } from '../db/idempotency';
 import { BadRequestError } from '../errors';
 import { parseId } from '../http/request-params';
-import { ApiRequest, boundedInt, requireJson, requireRole, requireToken, sendStored } from './middleware';
+import { ApiRequest, boundedInt, requireJson, requireRole, requireToken, sendStored, writeRequest } from './middleware';
 
 export interface ItemRoutesDeps {
   db: Database;
@@ -35,14 +35,9 @@ function itemRoutes(db: Database, service: ItemService, maxBodyBytes: number): R
 
   /** Runs a save once per Idempotency-Key and sends its (possibly replayed) answer. */
   async function saveOnce(req: ApiRequest, res: express.Response, status: number, save: () => Promise<SaveResult>) {
-    const request = {
-      userId: req.user!.id,
-      key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)),
-      fingerprint: requestFingerprint(req.method, req.path, req.body),
-    };
     const answer = await idempotent(
       db,
-      request,
+      writeRequest(req, req.path),
       (saved: SaveResult) =>
         status === 201 ? { status, body: saved, location: `/api/${kind.plural}/${saved.id}` } : { status, body: saved },
       save,

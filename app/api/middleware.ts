@@ -5,7 +5,13 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Database } from '../../common/db/database';
 import { ForbiddenError } from '../auth/auth-errors';
 import { authenticateToken, Role, User } from '../auth/users';
-import type { StoredResponse } from '../db/idempotency';
+import {
+  IDEMPOTENCY_HEADER,
+  IdempotentRequest,
+  idempotencyKeyFrom,
+  requestFingerprint,
+  StoredResponse,
+} from '../db/idempotency';
 import { actorContext } from '../content/item-revisions';
 import { BadRequestError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors';
 
@@ -61,5 +67,14 @@ export function recordActor(db: Database): RequestHandler {
     const user = match ? await authenticateToken(db, match[1]).catch(() => undefined) : undefined;
     if (!user) return next();
     actorContext.run({ userId: user.id }, () => next());
+  };
+}
+
+/** What an idempotent write is recorded as: the token's user, their Idempotency-Key, and what they sent where. */
+export function writeRequest(req: ApiRequest, path: string): IdempotentRequest {
+  return {
+    userId: req.user!.id,
+    key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)),
+    fingerprint: requestFingerprint(req.method, path, req.body),
   };
 }

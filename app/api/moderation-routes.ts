@@ -1,8 +1,7 @@
 // JSON API for open publishing and its moderation: the queue, moderators'
 // actions, the site setting, and anonymous submissions (the same checks as
 // the public form).
-import { Router } from 'express';
-import type { RequestHandler } from 'express';
+import { RequestHandler, Router } from 'express';
 import { TooManyRequestsError } from '../auth/auth-errors';
 import { ITEM_KINDS } from '../content/item-kinds';
 import type { EditorServices } from '../editor-services';

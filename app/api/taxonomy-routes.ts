@@ -1,7 +1,6 @@
 // JSON API for sections and tags. Renaming a tag keeps its slug and
 // re-renders what shows the name (app/content/tags.ts).
-import { Router } from 'express';
-import type { RequestHandler } from 'express';
+import { RequestHandler, Router } from 'express';
 import { listSections } from '../content/sections';
 import { slugify } from '../content/slug';
 import { listTags, renameTag } from '../content/tags';

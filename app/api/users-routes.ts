@@ -1,5 +1,5 @@
 // JSON API for who you are, users (admins) and API tokens.
-import { Router } from 'express';
+import { RequestHandler, Router } from 'express';
 import { ForbiddenError } from '../auth/auth-errors';
 import {
   createApiToken,
@@ -12,13 +12,12 @@ import {
   setRole,
   TokenSummary,
 } from '../auth/users';
-import { IDEMPOTENCY_HEADER, idempotencyKeyFrom, idempotent, requestFingerprint } from '../db/idempotency';
+import { idempotent } from '../db/idempotency';
 import type { EditorServices } from '../editor-services';
 import { BadRequestError } from '../errors';
 import { parseId } from '../http/request-params';
 import { body, EditorWrites, str } from './editor-writes';
-import { ApiRequest, requireJson, requireRole as role, requireToken } from './middleware';
-import type { RequestHandler } from 'express';
+import { ApiRequest, requireJson, requireRole as role, requireToken, writeRequest } from './middleware';
 
 export function usersApiRoutes(deps: EditorServices, writes: EditorWrites, json: RequestHandler): Router {
   const { db } = deps;
@@ -95,14 +94,9 @@ function tokenRoutes(deps: EditorServices, { once, inTransaction }: EditorWrites
     // The secret is never stored, not even in the idempotency record: a
     // replay answers with the token's id and no secret.
     let secret: string | undefined;
-    const request = {
-      userId: req.user!.id,
-      key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)),
-      fingerprint: requestFingerprint(req.method, req.originalUrl, req.body),
-    };
     const answer = await idempotent(
       db,
-      request,
+      writeRequest(req, req.originalUrl),
       (row: TokenSummary) => ({ status: 201, body: { ...row, token: null } }),
       inTransaction(async (trx) => {
         secret = await createApiToken(trx, req.user!.name, label, deps.now());

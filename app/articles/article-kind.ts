@@ -3,7 +3,7 @@
 import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
 import { articlePath } from '../../common/site-paths';
-import type { Item, ItemKind, ItemSnapshot, Reader, Row } from '../content/item-kind';
+import { Item, ItemKind, ItemSnapshot, Reader, Row, sharedItemFields } from '../content/item-kind';
 import { createItemService, ItemService, ItemServiceDeps } from '../content/item-service';
 import { BadRequestError } from '../errors';
 import type { LeadImage } from '../media/lead-image';
@@ -50,21 +50,9 @@ export const ARTICLES: ItemKind<ArticleInput, Article, ArticleSnapshot> = {
       .leftJoin('users', 'users.id', 'articles.author_id')
       .select('articles.*', 'sections.slug as section_slug', 'users.name as author_name'),
   toItem: (r: Row, tags: string[], leadImage: LeadImage | null) => ({
-    id: Number(r.id),
-    slug: r.slug as string,
-    title: r.title as string,
-    summary: r.summary as string,
-    body: r.body as string,
+    ...sharedItemFields(r, tags, leadImage, articlePath),
     section: (r.section_slug as string | null) ?? null,
-    tags,
-    status: r.status as ArticleStatus,
-    featured: Boolean(r.featured),
-    leadImage,
     author: (r.author_name as string | null) ?? null,
-    publishedAt: r.published_at == null ? null : Number(r.published_at),
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-    url: articlePath(r.slug as string),
   }),
   ownSnapshot: (article) => ({ section: article.section }),
   async restoreFields(db: Database, { section }) {

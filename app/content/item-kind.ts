@@ -88,3 +88,22 @@ export interface ItemKind<
   /** What the moderation queue shows of an item. */
   moderated(item: T): ModeratedItem;
 }
+
+/** The fields every kind reads the same way from its row; a kind's `toItem` adds its own. */
+export function sharedItemFields(r: Row, tags: string[], leadImage: LeadImage | null, path: (slug: string) => string) {
+  return {
+    id: Number(r.id),
+    slug: r.slug as string,
+    title: r.title as string,
+    summary: r.summary as string,
+    body: r.body as string,
+    tags,
+    status: r.status as ItemStatus,
+    featured: Boolean(r.featured),
+    leadImage,
+    publishedAt: r.published_at == null ? null : Number(r.published_at),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    url: path(r.slug as string),
+  };
+}

@@ -3,7 +3,7 @@
 // milliseconds and read and written as RFC 3339 strings.
 import type { Database } from '../../common/db/database';
 import { eventPath } from '../../common/site-paths';
-import type { Item, ItemKind, ItemSnapshot, Reader, Row } from '../content/item-kind';
+import { Item, ItemKind, ItemSnapshot, Reader, Row, sharedItemFields } from '../content/item-kind';
 import { createItemService, ItemService, ItemServiceDeps } from '../content/item-service';
 import { BadRequestError } from '../errors';
 import type { LeadImage } from '../media/lead-image';
@@ -48,22 +48,10 @@ export const EVENTS: ItemKind<EventInput, Event, EventSnapshot> = {
   },
   select: (db: Reader) => db('events').select('events.*'),
   toItem: (r: Row, tags: string[], leadImage: LeadImage | null) => ({
-    id: Number(r.id),
-    slug: r.slug as string,
-    title: r.title as string,
-    summary: r.summary as string,
-    body: r.body as string,
+    ...sharedItemFields(r, tags, leadImage, eventPath),
     location: r.location as string,
     startsAt: iso(r.starts_at),
     endsAt: r.ends_at == null ? null : iso(r.ends_at),
-    tags,
-    status: r.status as EventStatus,
-    featured: Boolean(r.featured),
-    leadImage,
-    publishedAt: r.published_at == null ? null : Number(r.published_at),
-    createdAt: Number(r.created_at),
-    updatedAt: Number(r.updated_at),
-    url: eventPath(r.slug as string),
   }),
   ownSnapshot: ({ location, startsAt, endsAt }) => ({ location, startsAt, endsAt }),
   async restoreFields(_db: Database, snapshot) {

@@ -3,37 +3,22 @@
 // no offset; they are read as UTC, which the form says.
 import { EventInput, parseEventInput } from '../events/event-input';
 import { BadRequestError } from '../errors';
+import { formText, postedSharedValues, SharedFormValues } from './form-values';
 
-export interface EventFormValues {
-  title: string;
-  summary: string;
-  body: string;
+export interface EventFormValues extends SharedFormValues {
   location: string;
   startsAt: string;
   endsAt: string;
-  tags: string;
-  status: string;
-  featured: boolean;
-  leadImage: string;
-  leadImageAlt: string;
 }
 
 const LOCAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/;
 
 export function eventFormValues(body: Record<string, unknown>): EventFormValues {
-  const s = (v: unknown) => (typeof v === 'string' ? v : '');
   return {
-    title: s(body.title),
-    summary: s(body.summary),
-    body: s(body.body),
-    location: s(body.location),
-    startsAt: s(body.startsAt),
-    endsAt: s(body.endsAt),
-    tags: s(body.tags),
-    status: s(body.status),
-    featured: body.featured === 'on',
-    leadImage: s(body.leadImage),
-    leadImageAlt: s(body.leadImageAlt),
+    ...postedSharedValues(body),
+    location: formText(body.location),
+    startsAt: formText(body.startsAt),
+    endsAt: formText(body.endsAt),
   };
 }
 

@@ -12,8 +12,9 @@ import { formValues as articleFormValues, parseArticleForm } from './article-for
 import { listArticles, parseArticleFilter } from './content-queries';
 import type { EditorDeps } from './editor-deps';
 import { eventFormValues, parseEventForm, toLocal } from './event-form';
+import { SharedFormValues, sharedValuesOf } from './form-values';
 
-export type FormValues = object & { leadImage: string };
+export type FormValues = SharedFormValues;
 
 export interface ItemForm {
   /** The kind (app/content/item-kind.ts) these pages edit. */
@@ -34,20 +35,7 @@ const ARTICLE_FORM: ItemForm = {
   kind: 'article',
   templates: { list: 'articles.njk', edit: 'article-edit.njk', revision: 'revision.njk' },
   emptyValues: () => articleFormValues({ status: 'draft' }),
-  valuesOf(item) {
-    const article = item as Article;
-    return {
-      title: article.title,
-      summary: article.summary,
-      body: article.body,
-      section: article.section ?? '',
-      tags: article.tags.join(', '),
-      status: article.status,
-      featured: article.featured,
-      leadImage: article.leadImage?.sha256 ?? '',
-      leadImageAlt: article.leadImage?.alt ?? '',
-    };
-  },
+  valuesOf: (item) => ({ ...sharedValuesOf(item), section: (item as Article).section ?? '' }),
   posted: articleFormValues,
   parse: (body, mode) => parseArticleForm(body, mode, { allowStatus: true }),
   editContext: async ({ db }) => ({ sections: await listSections(db) }),
@@ -66,20 +54,8 @@ const EVENT_FORM: ItemForm = {
   templates: { list: 'events.njk', edit: 'event-edit.njk', revision: 'event-revision.njk' },
   emptyValues: () => eventFormValues({ status: 'draft' }),
   valuesOf(item) {
-    const e = item as Event;
-    return {
-      title: e.title,
-      summary: e.summary,
-      body: e.body,
-      location: e.location,
-      startsAt: toLocal(e.startsAt),
-      endsAt: toLocal(e.endsAt),
-      tags: e.tags.join(', '),
-      status: e.status,
-      featured: e.featured,
-      leadImage: e.leadImage?.sha256 ?? '',
-      leadImageAlt: e.leadImage?.alt ?? '',
-    };
+    const { location, startsAt, endsAt } = item as Event;
+    return { ...sharedValuesOf(item), location, startsAt: toLocal(startsAt), endsAt: toLocal(endsAt) };
   },
   posted: eventFormValues,
   parse: parseEventForm,
