@@ -30,13 +30,7 @@ export interface Item {
 }
 
 /** What every kind's revisions record. */
-export interface ItemSnapshot {
-  title: string;
-  summary: string;
-  body: string;
-  tags: string[];
-  status: ItemStatus;
-  featured: boolean;
+export interface ItemSnapshot extends Pick<Item, 'title' | 'summary' | 'body' | 'tags' | 'status' | 'featured'> {
   /** Absent in revisions recorded before lead images existed: restored as "no lead image". */
   leadImage?: string | null;
   leadImageAlt?: string;
