@@ -39,6 +39,21 @@ module.exports = {
       to: { path: '^(app|producer|mirrors|cache-proxy|bin|test|bench|fixtures)/' },
     },
     {
+      name: 'api-does-not-import-ui',
+      severity: 'error',
+      comment:
+        'The JSON API and the editor UI both sit on the domain modules (app/content, app/moderation, app/http, ...).',
+      from: { path: '^app/api/' },
+      to: { path: '^app/ui/' },
+    },
+    {
+      name: 'ui-does-not-import-api',
+      severity: 'error',
+      comment: 'The editor UI and the JSON API both sit on the domain modules; app/editor-app.ts composes them.',
+      from: { path: '^app/ui/' },
+      to: { path: '^app/api/' },
+    },
+    {
       name: 'production-code-does-not-import-tests',
       severity: 'error',
       from: { path: '^(app|producer|mirrors|cache-proxy|common|bin)/', pathNot: '\\.test\\.ts$' },

@@ -12,14 +12,14 @@ import { createLogger, Logger } from '../common/logger';
 import { createMetricsRegistry, createOps } from '../common/ops';
 import type { RenderQueue } from '../common/queue/render-queue';
 import { createBullQueue } from '../common/queue/bull-queue';
-import { createArticlesService } from './articles/articles-service';
-import { createEventsService } from './events/events-service';
+import { ITEM_KINDS } from './content/item-kinds';
+import { createItemService } from './content/item-service';
 import { createFeedService } from './feed/feed-routes';
 import { ensureSigningKey } from './feed/signing-keys';
-import { startOutboxRelay } from './outbox-relay';
+import { startOutboxRelay } from './outbox/outbox-relay';
 import { routerFor } from '../common/db/router';
 import { createAppServer } from './server';
-import { createEditorApp } from './ui/editor-app';
+import { createEditorApp } from './editor-app';
 
 export interface AppOptions {
   logger?: Logger;
@@ -39,7 +39,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const notifier = options.notifier ?? createRedisNotifier(requireRedis(config, 'app'), logger, config.redisPrefix);
 
   const relay = startOutboxRelay({ db, queue, logger, registry, intervalMs: config.relayIntervalMs });
-  const articles = createArticlesService({ db, onSaved: () => relay.wake() });
+  const items = ITEM_KINDS.map((kind) => createItemService(kind, { db, onSaved: () => relay.wake() }));
   const feed = createFeedService({
     db,
     notifier,
@@ -54,11 +54,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     },
     queue: () => queue.ping(),
   });
-  const events = createEventsService({ db, onSaved: () => relay.wake() });
   const editor = createEditorApp({
     db,
-    articles,
-    events,
+    items,
     logger,
     mediaDir: config.mediaDir,
     mediaMaxBytes: config.mediaMaxBytes,
@@ -69,8 +67,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   });
   const app = createAppServer({
     db,
-    articles: editor.articles,
-    events: editor.events ?? events,
+    items: editor.items,
     feed,
     ops,
     logger,

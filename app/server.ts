@@ -4,20 +4,17 @@ import type { Database } from '../common/db/database';
 import { SHA256_HEX } from '../common/hash';
 import type { Logger } from '../common/logger';
 import type { Ops } from '../common/ops';
-import { articlesRouter } from './api/articles-routes';
-import { eventsRouter } from './api/events-routes';
-import { createEventsService, EventsService } from './events/events-service';
-import type { ArticlesService } from './articles/articles-service';
+import { itemsRouter } from './api/item-routes';
+import type { ItemService } from './content/item-service';
 import { NotFoundError } from './errors';
 import type { FeedService } from './feed/feed-routes';
 import { errorHandler } from './http-errors';
-import type { EditorApp } from './ui/editor-app';
+import type { EditorApp } from './editor-app';
 
 export interface AppServerDeps {
-  /** Event writes (app/events); built from db when absent. */
-  events?: EventsService;
   db: Database;
-  articles: ArticlesService;
+  /** One service per kind of item (app/content/item-kinds.ts); each gets its JSON API routes. */
+  items: readonly ItemService[];
   feed: FeedService;
   ops: Ops;
   logger: Logger;
@@ -40,15 +37,7 @@ export function createAppServer(deps: AppServerDeps): Express {
   app.get('/', (_req, res) => {
     res.type('html').send(landingPage(deps.siteName, deps.publicUrl));
   });
-  app.use('/api', articlesRouter(deps));
-  app.use(
-    '/api',
-    eventsRouter({
-      db: deps.db,
-      maxBodyBytes: deps.maxBodyBytes,
-      events: deps.events ?? createEventsService({ db: deps.db }),
-    }),
-  );
+  app.use('/api', itemsRouter(deps));
   app.use('/api', () => {
     throw new NotFoundError('API endpoint');
   });

@@ -5,7 +5,14 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Database } from '../../common/db/database';
 import { ForbiddenError } from '../auth/auth-errors';
 import { authenticateToken, Role, User } from '../auth/users';
-import type { StoredResponse } from '../db/idempotency';
+import {
+  IDEMPOTENCY_HEADER,
+  IdempotentRequest,
+  idempotencyKeyFrom,
+  requestFingerprint,
+  StoredResponse,
+} from '../db/idempotency';
+import { actorContext } from '../content/item-revisions';
 import { BadRequestError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors';
 
 export type ApiRequest = Request & { user?: User };
@@ -49,9 +56,25 @@ export function sendStored(res: Response, answer: StoredResponse & { replayed: b
   res.status(answer.status).json(answer.body);
 }
 
-/** A path id: a positive integer, or 400 naming it. */
-export function parseId(raw: unknown, what: string): number {
-  if (typeof raw !== 'string' || !/^[1-9]\d{0,9}$/.test(raw))
-    throw new BadRequestError(`the ${what} id must be a positive integer`, 'id');
-  return Number(raw);
+/**
+ * Saves made through the item routes (POST/PUT /api/articles, /api/events)
+ * call the plain service interface; this records them in the history under
+ * the token's user (app/content/item-revisions.ts, actorContext).
+ */
+export function recordActor(db: Database): RequestHandler {
+  return async (req, _res, next) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
+    const user = match ? await authenticateToken(db, match[1]).catch(() => undefined) : undefined;
+    if (!user) return next();
+    actorContext.run({ userId: user.id }, () => next());
+  };
+}
+
+/** What an idempotent write is recorded as: the token's user, their Idempotency-Key, and what they sent where. */
+export function writeRequest(req: ApiRequest, path: string): IdempotentRequest {
+  return {
+    userId: req.user!.id,
+    key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)),
+    fingerprint: requestFingerprint(req.method, path, req.body),
+  };
 }

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BadRequestError } from '../errors';
 import { parseArticleInput, parseTagName } from './article-input';
-import { sanitizeBody } from './sanitize';
-import { slugify } from './slug';
+import { sanitizeBody } from '../content/sanitize';
+import { slugify } from '../content/slug';
 
 function refusal(fn: () => unknown): BadRequestError {
   try {

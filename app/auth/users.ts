@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../../common/db/database';
 import { sha256Hex } from '../../common/hash';
-import { insertId } from '../articles/item-writes';
+import { insertId } from '../content/item-writes';
 import { BadRequestError, ConflictError, NotFoundError, UnauthorizedError } from '../errors';
 import { hashPassword, verifyPassword } from './passwords';
 

@@ -1,4 +1,4 @@
-// Idempotency keys for writes (DESIGN §4): a client that did not hear the
+// Idempotency keys for writes (docs/design.md, "Replication and failover"): a client that did not hear the
 // answer to a save (a timeout, a failover) retries with the same
 // `Idempotency-Key` and gets the first answer back instead of a second save.
 // The key row is written in the same transaction as the save, so it exists

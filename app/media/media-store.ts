@@ -51,80 +51,19 @@ export interface MediaStore {
   file(sha256: string): Promise<string | undefined>;
 }
 
-export function createMediaStore(deps: {
+export interface MediaStoreDeps {
   db: Database;
   dir: string;
   maxBytes: number;
   onJournaled?: (head: number) => void;
   now?: () => number;
-}): MediaStore {
+}
+
+export function createMediaStore(deps: MediaStoreDeps): MediaStore {
   const { db, dir, maxBytes, now = Date.now } = deps;
   const tmpDir = path.join(dir, 'tmp');
   let ready: Promise<void> | undefined;
   const ensureDirs = () => (ready ??= fs.mkdir(tmpDir, { recursive: true }).then(() => undefined));
-
-  async function storeFile(tmp: string, sha256: string): Promise<void> {
-    const final = path.join(dir, sha256);
-    try {
-      await fs.access(final);
-      await fs.rm(tmp, { force: true });
-    } catch {
-      await fs.rename(tmp, final);
-    }
-  }
-
-  async function rendition(
-    source: string,
-  ): Promise<
-    | { sha256: string; size: number; width: number; height: number; renditionWidth: number; renditionHeight: number }
-    | undefined
-  > {
-    try {
-      const meta = await sharp(source, { failOn: 'error' }).metadata();
-      const { data: body, info } = await sharp(source, { failOn: 'error' })
-        .rotate()
-        .resize({ width: RENDITION_WIDTH, withoutEnlargement: true })
-        .webp({ quality: 78 })
-        .toBuffer({ resolveWithObject: true });
-      const sha256 = createHash('sha256').update(body).digest('hex');
-      const tmp = path.join(tmpDir, randomBytes(8).toString('hex'));
-      await fs.writeFile(tmp, body);
-      await storeFile(tmp, sha256);
-      // The size a browser lays out: after EXIF rotation (a portrait phone photo is stored landscape).
-      const shown = meta.autoOrient;
-      return {
-        sha256,
-        size: body.length,
-        width: shown.width,
-        height: shown.height,
-        renditionWidth: info.width,
-        renditionHeight: info.height,
-      };
-    } catch {
-      // A file that starts like an image but does not decode: keep the
-      // original (it is still checked and inert), skip the rendition.
-      return undefined;
-    }
-  }
-
-  function toItem(row: Record<string, unknown>): MediaItem {
-    return {
-      sha256: row.sha256 as string,
-      kind: row.kind as MediaItem['kind'],
-      contentType: row.content_type as string,
-      path: row.path as string,
-      size: Number(row.size),
-      originalName: row.original_name as string,
-      width: row.width == null ? null : Number(row.width),
-      height: row.height == null ? null : Number(row.height),
-      renditionPath: (row.rendition_path as string | null) ?? null,
-      renditionWidth: row.rendition_width == null ? null : Number(row.rendition_width),
-      renditionHeight: row.rendition_height == null ? null : Number(row.rendition_height),
-      uploadedBy: (row.user_name as string | null) ?? null,
-      createdAt: Number(row.created_at),
-    };
-  }
-
   const select = () =>
     db('media').leftJoin('users', 'users.id', 'media.uploaded_by').select('media.*', 'users.name as user_name');
 
@@ -133,23 +72,8 @@ export function createMediaStore(deps: {
     async ingest(input, { name, userId, truncated }) {
       await ensureDirs();
       const tmp = path.join(tmpDir, randomBytes(12).toString('hex'));
-      const hash = createHash('sha256');
-      let size = 0;
-      let head = Buffer.alloc(0);
-      const meter = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          size += chunk.length;
-          if (size > maxBytes) {
-            done(new PayloadTooLargeError(`the file is larger than the ${maxBytes} byte limit`));
-            return;
-          }
-          if (head.length < SNIFF_BYTES) head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES - head.length)]);
-          hash.update(chunk);
-          done(null, chunk);
-        },
-      });
       try {
-        await pipeline(input, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+        const { size, head, sha256 } = await receive(input, tmp, maxBytes);
         if (truncated?.()) throw new PayloadTooLargeError(`the file is larger than the ${maxBytes} byte limit`);
         if (size === 0) throw new UnsupportedTypeError('the file is empty');
         const type = sniff(head);
@@ -157,45 +81,10 @@ export function createMediaStore(deps: {
           throw new UnsupportedTypeError(
             'the file is not an image, audio or video format this site accepts (JPEG, PNG, GIF, WebP, AVIF, MP3, OGG, WAV, FLAC, M4A, MP4, WebM, MOV); its name and declared type are not trusted',
           );
-        const sha256 = hash.digest('hex');
-        await storeFile(tmp, sha256);
-        const at = now();
-        const publicPath = `/media/${sha256}.${type.ext}`;
-        const existing = await db('media').where({ sha256 }).first('sha256');
-        if (!existing) {
-          const small = type.kind === 'image' ? await rendition(path.join(dir, sha256)) : undefined;
-          const renditionPath = small ? `/media/${sha256}-${RENDITION_WIDTH}.webp` : null;
-          const entries: MediaEntry[] = [
-            { path: publicPath, sha256, size, contentType: type.contentType, lastModified: at },
-          ];
-          if (small && renditionPath)
-            entries.push({
-              path: renditionPath,
-              sha256: small.sha256,
-              size: small.size,
-              contentType: 'image/webp',
-              lastModified: at,
-            });
-          await db('media')
-            .insert({
-              sha256,
-              kind: type.kind,
-              content_type: type.contentType,
-              path: publicPath,
-              size,
-              original_name: cleanFileName(name),
-              width: small?.width ?? null,
-              height: small?.height ?? null,
-              rendition_path: renditionPath,
-              rendition_width: small?.renditionWidth ?? null,
-              rendition_height: small?.renditionHeight ?? null,
-              uploaded_by: userId,
-              created_at: at,
-            })
-            .onConflict('sha256')
-            .ignore();
-          const journalHead = await journalMedia(db, entries, at);
-          if (journalHead !== undefined) deps.onJournaled?.(journalHead);
+        await storeFile(dir, tmp, sha256);
+        if (!(await db('media').where({ sha256 }).first('sha256'))) {
+          const small = type.kind === 'image' ? await rendition(dir, tmpDir, path.join(dir, sha256)) : undefined;
+          await recordMedia(deps, { sha256, size, type, name: cleanFileName(name), userId, small }, now());
         }
         const [row] = await select().where('media.sha256', sha256);
         return toItem(row);
@@ -223,5 +112,143 @@ export function createMediaStore(deps: {
         return undefined;
       }
     },
+  };
+}
+
+/** Streams `input` to `tmp`, hashing it and keeping its first bytes for sniffing; refuses more than `maxBytes`. */
+async function receive(
+  input: Readable,
+  tmp: string,
+  maxBytes: number,
+): Promise<{ size: number; head: Buffer; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  let head = Buffer.alloc(0);
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        done(new PayloadTooLargeError(`the file is larger than the ${maxBytes} byte limit`));
+        return;
+      }
+      if (head.length < SNIFF_BYTES) head = Buffer.concat([head, chunk.subarray(0, SNIFF_BYTES - head.length)]);
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(input, meter, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
+  return { size, head, sha256: hash.digest('hex') };
+}
+
+/** Moves a received file to its content address; the same content already there wins. */
+async function storeFile(dir: string, tmp: string, sha256: string): Promise<void> {
+  const final = path.join(dir, sha256);
+  try {
+    await fs.access(final);
+    await fs.rm(tmp, { force: true });
+  } catch {
+    await fs.rename(tmp, final);
+  }
+}
+
+interface Rendition {
+  sha256: string;
+  size: number;
+  width: number;
+  height: number;
+  renditionWidth: number;
+  renditionHeight: number;
+}
+
+/** The index pages' WebP rendition of an image, stored beside it; undefined when the image does not decode. */
+async function rendition(dir: string, tmpDir: string, source: string): Promise<Rendition | undefined> {
+  try {
+    const meta = await sharp(source, { failOn: 'error' }).metadata();
+    const { data: body, info } = await sharp(source, { failOn: 'error' })
+      .rotate()
+      .resize({ width: RENDITION_WIDTH, withoutEnlargement: true })
+      .webp({ quality: 78 })
+      .toBuffer({ resolveWithObject: true });
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const tmp = path.join(tmpDir, randomBytes(8).toString('hex'));
+    await fs.writeFile(tmp, body);
+    await storeFile(dir, tmp, sha256);
+    // The size a browser lays out: after EXIF rotation (a portrait phone photo is stored landscape).
+    const shown = meta.autoOrient;
+    return {
+      sha256,
+      size: body.length,
+      width: shown.width,
+      height: shown.height,
+      renditionWidth: info.width,
+      renditionHeight: info.height,
+    };
+  } catch {
+    // A file that starts like an image but does not decode: keep the
+    // original (it is still checked and inert), skip the rendition.
+    return undefined;
+  }
+}
+
+interface NewMedia {
+  sha256: string;
+  size: number;
+  type: { kind: MediaItem['kind']; contentType: string; ext: string };
+  name: string;
+  userId: number | null;
+  small: Rendition | undefined;
+}
+
+/** The media row, and journal entries for the file and its rendition so mirrors carry them. */
+async function recordMedia({ db, onJournaled }: MediaStoreDeps, media: NewMedia, at: number): Promise<void> {
+  const { sha256, size, type, small } = media;
+  const publicPath = `/media/${sha256}.${type.ext}`;
+  const renditionPath = small ? `/media/${sha256}-${RENDITION_WIDTH}.webp` : null;
+  const entries: MediaEntry[] = [{ path: publicPath, sha256, size, contentType: type.contentType, lastModified: at }];
+  if (small && renditionPath)
+    entries.push({
+      path: renditionPath,
+      sha256: small.sha256,
+      size: small.size,
+      contentType: 'image/webp',
+      lastModified: at,
+    });
+  await db('media')
+    .insert({
+      sha256,
+      kind: type.kind,
+      content_type: type.contentType,
+      path: publicPath,
+      size,
+      original_name: media.name,
+      width: small?.width ?? null,
+      height: small?.height ?? null,
+      rendition_path: renditionPath,
+      rendition_width: small?.renditionWidth ?? null,
+      rendition_height: small?.renditionHeight ?? null,
+      uploaded_by: media.userId,
+      created_at: at,
+    })
+    .onConflict('sha256')
+    .ignore();
+  const journalHead = await journalMedia(db, entries, at);
+  if (journalHead !== undefined) onJournaled?.(journalHead);
+}
+
+function toItem(row: Record<string, unknown>): MediaItem {
+  return {
+    sha256: row.sha256 as string,
+    kind: row.kind as MediaItem['kind'],
+    contentType: row.content_type as string,
+    path: row.path as string,
+    size: Number(row.size),
+    originalName: row.original_name as string,
+    width: row.width == null ? null : Number(row.width),
+    height: row.height == null ? null : Number(row.height),
+    renditionPath: (row.rendition_path as string | null) ?? null,
+    renditionWidth: row.rendition_width == null ? null : Number(row.rendition_width),
+    renditionHeight: row.rendition_height == null ? null : Number(row.rendition_height),
+    uploadedBy: (row.user_name as string | null) ?? null,
+    createdAt: Number(row.created_at),
   };
 }

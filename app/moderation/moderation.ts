@@ -6,12 +6,13 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
-import type { ArticleInput } from '../articles/article-input';
-import type { SaveResult } from '../articles/articles-service';
+import type { ItemInput } from '../content/item-input';
+import type { ModeratedItem } from '../content/item-kind';
+import { EditorialItems, ITEM_KINDS, ItemKindName, kindOfPlural, serviceOf } from '../content/item-kinds';
+import type { SaveResult } from '../content/item-service';
+import type { RevisionAction } from '../content/item-revisions';
 import { TooManyRequestsError } from '../auth/auth-errors';
 import { BadRequestError, NotFoundError } from '../errors';
-import type { EventInput } from '../events/event-input';
-import { EditorialArticles, EditorialEvents, RevisionAction } from '../revisions/revisions';
 import { addressSalt, readSettings } from './settings';
 
 export const MODERATION_ACTIONS = ['publish', 'hide', 'feature', 'unfeature'] as const;
@@ -24,22 +25,7 @@ export interface SubmissionLimits {
 
 export const DEFAULT_SUBMISSION_LIMITS: SubmissionLimits = { windowMs: 3600_000, perAddress: 5 };
 
-export const SUBMISSION_KINDS = ['article', 'event'] as const;
-export type SubmissionKind = (typeof SUBMISSION_KINDS)[number];
-
-/** What a moderator sees of a submitted article or event. */
-export interface ModeratedItem {
-  id: number;
-  title: string;
-  summary: string;
-  body: string;
-  status: string;
-  featured: boolean;
-  tags: string[];
-  url: string;
-  startsAt?: string;
-  location?: string;
-}
+export type SubmissionKind = ItemKindName;
 
 export interface QueueItem {
   submissionId: number;
@@ -49,13 +35,25 @@ export interface QueueItem {
   submittedAt: number;
 }
 
-export type Submission = { kind: 'article'; input: ArticleInput } | { kind: 'event'; input: EventInput };
+/** An anonymous submission: the kind, and its input as the kind's parser read it. */
+export interface Submission {
+  kind: SubmissionKind;
+  input: ItemInput;
+}
 
 export interface Moderation {
   submit(submission: Submission, address: string): Promise<SaveResult & { held: boolean; kind: SubmissionKind }>;
   queue(options?: { state?: 'pending' | 'reviewed' | 'all'; limit?: number }): Promise<QueueItem[]>;
   act(kind: SubmissionKind, id: number, action: ModerationAction, userId: number, reason: string): Promise<SaveResult>;
 }
+
+/** `articles` or `events` in a moderation URL. */
+export function parseKind(raw: unknown): SubmissionKind {
+  return kindOfPlural(raw, `only ${ITEM_KINDS.map((k) => k.plural).join(' and ')} are moderated`).name;
+}
+
+/** A form field people never see and form-filling bots fill in. */
+export const HONEYPOT_FIELD = 'website';
 
 export function parseModerationAction(raw: unknown, reason: unknown): { action: ModerationAction; reason: string } {
   if (!MODERATION_ACTIONS.includes(raw as ModerationAction))
@@ -68,69 +66,37 @@ export function parseModerationAction(raw: unknown, reason: unknown): { action: 
   return { action: raw as ModerationAction, reason: text };
 }
 
-export function createModeration(deps: {
+const ACTION_CHANGES = {
+  publish: { status: 'published' },
+  hide: { status: 'hidden' },
+  feature: { featured: true },
+  unfeature: { featured: false },
+} as const;
+
+export interface ModerationDeps {
   db: Database;
-  articles: EditorialArticles;
-  events?: EditorialEvents;
+  /** The editorial services of the kinds this origin has. */
+  items: EditorialItems;
   limits?: SubmissionLimits;
   now?: () => number;
-}): Moderation {
-  const { db, articles, events, limits = DEFAULT_SUBMISSION_LIMITS, now = Date.now } = deps;
-  let salt: Promise<string> | undefined;
-  const hashAddress = async (address: string) =>
-    createHash('sha256')
-      .update(await (salt ??= addressSalt(db)))
-      .update(address)
-      .digest('hex');
-  const eventsService = (): EditorialEvents => {
-    if (!events) throw new NotFoundError('events on this origin');
-    return events;
-  };
+}
 
-  async function load(kind: SubmissionKind, id: number): Promise<ModeratedItem | undefined> {
-    if (kind === 'article') return articles.get(id).catch(() => undefined);
-    const e = await eventsService()
-      .get(id)
-      .catch(() => undefined);
-    return (
-      e && {
-        id: e.id,
-        title: e.title,
-        summary: e.summary,
-        body: e.body,
-        status: e.status,
-        featured: e.featured,
-        tags: e.tags,
-        url: e.url,
-        startsAt: e.startsAt,
-        location: e.location,
-      }
-    );
-  }
-
+export function createModeration(deps: ModerationDeps): Moderation {
+  const { db, items, now = Date.now } = deps;
+  const limited = rateLimit(deps);
   return {
     async submit(submission, address) {
       const settings = await readSettings(db);
       if (settings.openPublishing === 'off') throw new NotFoundError('open publishing');
-      if (submission.kind === 'event') eventsService();
-      const addressHash = await hashAddress(address);
-      const since = now() - limits.windowMs;
-      const [{ n }] = await db('submissions')
-        .where({ address_hash: addressHash })
-        .where('created_at', '>', since)
-        .count({ n: '*' });
-      if (Number(n) >= limits.perAddress) {
-        throw new TooManyRequestsError(
-          `at most ${limits.perAddress} submissions per hour from one address; try again later`,
-          Math.ceil(limits.windowMs / 1000),
-        );
-      }
+      const service = serviceOf(items, submission.kind);
+      const addressHash = await limited(address);
       const held = settings.openPublishing === 'held';
       const status = held ? 'draft' : 'published';
       // Strangers choose words, not placement: no slug, no featuring, no status.
+      const words = service.kind.submissionFields.map((f) => [f, submission.input[f as keyof ItemInput]]);
       // The item, its revision and its place in the queue commit together.
-      const options = {
-        actor: { userId: null, action: 'submit' as const },
+      const saved = await service.create({ ...Object.fromEntries(words), status }, null, {
+        actor: { userId: null, action: 'submit' },
         inTransaction: async (trx: Knex.Transaction, id: number) => {
           await trx('submissions').insert({
             item_type: submission.kind,
@@ -140,19 +106,7 @@ export function createModeration(deps: {
             created_at: now(),
           });
         },
-      };
-      let saved: SaveResult;
-      if (submission.kind === 'article') {
-        const { title, summary, body, tags } = submission.input;
-        saved = await articles.create({ title, summary, body, tags, status }, null, options);
-      } else {
-        const { title, summary, body, tags, location, startsAt, endsAt } = submission.input;
-        saved = await eventsService().create(
-          { title, summary, body, tags, location, startsAt, endsAt, status },
-          null,
-          options,
-        );
-      }
+      });
       return { ...saved, held, kind: submission.kind };
     },
 
@@ -162,43 +116,60 @@ export function createModeration(deps: {
         .limit(limit)
         .select('id', 'item_type', 'item_id', 'state', 'created_at');
       if (state !== 'all') query.where({ state });
-      const items: QueueItem[] = [];
+      const queued: QueueItem[] = [];
       for (const row of await query) {
-        const kind = row.item_type as SubmissionKind;
-        if (kind === 'event' && !events) continue;
-        const item = await load(kind, Number(row.item_id));
+        const service = items.find((s) => s.kind.name === row.item_type);
+        if (!service) continue;
+        const item = await service
+          .get(Number(row.item_id))
+          .then((found) => service.kind.moderated(found))
+          .catch(() => undefined);
         if (item)
-          items.push({
+          queued.push({
             submissionId: Number(row.id),
             state: row.state,
-            kind,
+            kind: service.kind.name,
             item,
             submittedAt: Number(row.created_at),
           });
       }
-      return items;
+      return queued;
     },
 
     async act(kind, id, action, userId, reason) {
-      const changes = {
-        publish: { status: 'published' },
-        hide: { status: 'hidden' },
-        feature: { featured: true },
-        unfeature: { featured: false },
-      } as const;
       const actor = { userId, action: action as RevisionAction, reason };
       // The action, its revision and the queue entry leaving the queue commit together.
-      const options = {
+      return serviceOf(items, kind).update(id, ACTION_CHANGES[action], {
         actor,
         inTransaction: async (trx: Knex.Transaction) => {
           await trx('submissions')
             .where({ item_type: kind, item_id: id, state: 'pending' })
             .update({ state: 'reviewed' });
         },
-      };
-      return kind === 'article'
-        ? articles.update(id, changes[action], options)
-        : eventsService().update(id, changes[action], options);
+      });
     },
+  };
+}
+
+/** Counts an address's recent submissions (hashed, never stored in clear); returns the hash, or 429. */
+function rateLimit({ db, limits = DEFAULT_SUBMISSION_LIMITS, now = Date.now }: ModerationDeps) {
+  let salt: Promise<string> | undefined;
+  return async (address: string): Promise<string> => {
+    const addressHash = createHash('sha256')
+      .update(await (salt ??= addressSalt(db)))
+      .update(address)
+      .digest('hex');
+    const since = now() - limits.windowMs;
+    const [{ n }] = await db('submissions')
+      .where({ address_hash: addressHash })
+      .where('created_at', '>', since)
+      .count({ n: '*' });
+    if (Number(n) >= limits.perAddress) {
+      throw new TooManyRequestsError(
+        `at most ${limits.perAddress} submissions per hour from one address; try again later`,
+        Math.ceil(limits.windowMs / 1000),
+      );
+    }
+    return addressHash;
   };
 }

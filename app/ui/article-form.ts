@@ -2,36 +2,17 @@
 // validates, so both paths share every rule (app/articles/article-input.ts).
 import { ArticleInput, parseArticleInput } from '../articles/article-input';
 import { BadRequestError } from '../errors';
+import { formText, postedSharedValues, SharedFormValues } from './form-values';
 
 const FORM_FIELDS = ['title', 'summary', 'body', 'section', 'tags', 'status', 'featured', 'leadImage', 'leadImageAlt'];
 
-export interface ArticleFormValues {
-  title: string;
-  summary: string;
-  body: string;
+export interface ArticleFormValues extends SharedFormValues {
   section: string;
-  tags: string;
-  status: string;
-  featured: boolean;
-  /** sha256 of the chosen lead image, '' for none. */
-  leadImage: string;
-  leadImageAlt: string;
 }
 
 /** The raw values, for re-displaying a form that failed validation. Never trusted beyond that. */
 export function formValues(body: Record<string, unknown>): ArticleFormValues {
-  const s = (v: unknown) => (typeof v === 'string' ? v : '');
-  return {
-    title: s(body.title),
-    summary: s(body.summary),
-    body: s(body.body),
-    section: s(body.section),
-    tags: s(body.tags),
-    status: s(body.status),
-    featured: body.featured === 'on',
-    leadImage: s(body.leadImage),
-    leadImageAlt: s(body.leadImageAlt),
-  };
+  return { ...postedSharedValues(body), section: formText(body.section) };
 }
 
 export function parseArticleForm(

@@ -7,11 +7,11 @@ import { checkLoginAllowed, recordLoginAttempt } from '../auth/login-limiter';
 import { createSession, destroySession } from '../auth/sessions';
 import { authenticatePassword } from '../auth/users';
 import type { EditorDeps } from './editor-deps';
+import { clientAddress } from '../http/request-params';
 import { renderPage } from './render';
 import {
   anonCsrfToken,
   clearSessionCookie,
-  clientAddress,
   requireAnonCsrf,
   requireCsrf,
   setSessionCookie,

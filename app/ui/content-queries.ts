@@ -113,20 +113,3 @@ export async function dashboardCounts(db: Database): Promise<Record<string, numb
   counts.media = Number(media);
   return counts;
 }
-
-export async function listSections(
-  db: Database,
-): Promise<{ id: number; slug: string; name: string; articles: number }[]> {
-  const rows: Record<string, unknown>[] = await db('sections')
-    .leftJoin('articles', 'articles.section_id', 'sections.id')
-    .groupBy('sections.id', 'sections.slug', 'sections.name')
-    .orderBy('sections.name')
-    .select('sections.id', 'sections.slug', 'sections.name')
-    .count({ articles: 'articles.id' });
-  return rows.map((r) => ({
-    id: Number(r.id),
-    slug: String(r.slug),
-    name: String(r.name),
-    articles: Number(r.articles),
-  }));
-}

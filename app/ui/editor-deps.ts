@@ -1,24 +1,14 @@
-// What the editor UI and its JSON API are built from (wired in app/ui/editor-app.ts).
-import type { Database } from '../../common/db/database';
+// What the editor UI's routers are built from: the domain services and the
+// page machinery (templates, sessions, the site's name and address).
 import type { Logger } from '../../common/logger';
 import type { LoginLimits } from '../auth/login-limiter';
-import type { MediaStore } from '../media/media-store';
-import type { Moderation } from '../moderation/moderation';
-import type { EditorialArticles, EditorialEvents } from '../revisions/revisions';
+import type { EditorServices } from '../editor-services';
 import type { Views } from './views';
 
-export interface EditorDeps {
-  db: Database;
-  articles: EditorialArticles;
-  events?: EditorialEvents;
-  moderation: Moderation;
-  media: MediaStore;
+export interface EditorDeps extends EditorServices {
   views: Views;
   logger: Logger;
   loginLimits: LoginLimits;
-  mediaMaxBytes: number;
-  maxBodyBytes: number;
   siteName: string;
   publicUrl: string;
-  now: () => number;
 }

@@ -1,19 +1,11 @@
 // The moderation queue and site settings.
 import express, { Router } from 'express';
 import { OPEN_PUBLISHING_MODES, parseOpenPublishing, readSettings, writeSettings } from '../moderation/settings';
-import { parseModerationAction, SubmissionKind } from '../moderation/moderation';
-import { BadRequestError } from '../errors';
-import { parseId } from './content-routes';
+import { parseKind, parseModerationAction } from '../moderation/moderation';
+import { parseId } from '../http/request-params';
 import type { EditorDeps } from './editor-deps';
 import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
-
-/** `articles` or `events` in a moderation URL. */
-export function parseKind(raw: unknown): SubmissionKind {
-  if (raw === 'articles') return 'article';
-  if (raw === 'events') return 'event';
-  throw new BadRequestError('only articles and events are moderated', 'kind');
-}
 
 export function moderationRoutes(deps: EditorDeps): Router {
   const { db, views, moderation } = deps;

@@ -7,16 +7,16 @@ import { HyperstaticError } from '../../common/errors';
 import { readSettings } from '../moderation/settings';
 import { BadRequestError, NotFoundError } from '../errors';
 import { formValues, parseArticleForm } from './article-form';
-import { parseEventForm } from './events-routes';
-import type { Submission } from '../moderation/moderation';
+import { parseEventForm } from './event-form';
+import { HONEYPOT_FIELD, Submission } from '../moderation/moderation';
+import { clientAddress } from '../http/request-params';
 import type { EditorDeps } from './editor-deps';
 import { renderPage } from './render';
-import { anonCsrfToken, clientAddress, EDITOR_HEADERS, requireAnonCsrf, WebRequest } from './web-session';
-
-export const HONEYPOT_FIELD = 'website';
+import { anonCsrfToken, EDITOR_HEADERS, requireAnonCsrf, WebRequest } from './web-session';
 
 export function publicRoutes(deps: EditorDeps): Router {
   const { db, views, moderation } = deps;
+  const events = deps.items.some((s) => s.kind.name === 'event');
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: deps.maxBodyBytes, parameterLimit: 20 });
 
@@ -34,7 +34,7 @@ export function publicRoutes(deps: EditorDeps): Router {
       values: formValues({}),
       event: {},
       kind: 'article',
-      events: Boolean(deps.events),
+      events,
       siteName: deps.siteName,
       publicUrl: deps.publicUrl,
     });
@@ -57,7 +57,7 @@ export function publicRoutes(deps: EditorDeps): Router {
           values,
           event: body,
           kind: body.kind === 'event' ? 'event' : 'article',
-          events: Boolean(deps.events),
+          events,
           error: error.message,
           siteName: deps.siteName,
           publicUrl: deps.publicUrl,
@@ -69,7 +69,7 @@ export function publicRoutes(deps: EditorDeps): Router {
       if (body[HONEYPOT_FIELD] !== undefined && body[HONEYPOT_FIELD] !== '')
         throw new BadRequestError('this submission looks automated and was not accepted', HONEYPOT_FIELD);
       const submission: Submission =
-        body.kind === 'event' && deps.events
+        body.kind === 'event' && events
           ? {
               kind: 'event',
               input: parseEventForm(

@@ -13,7 +13,7 @@ import {
   setRole,
 } from '../auth/users';
 import { BadRequestError } from '../errors';
-import { parseId } from './content-routes';
+import { parseId } from '../http/request-params';
 import type { EditorDeps } from './editor-deps';
 import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';

@@ -114,7 +114,3 @@ export function requireAnonCsrf(req: WebRequest, _res: Response, next: NextFunct
   if (!cookie || !/^[A-Za-z0-9_-]{32}$/.test(cookie) || !tokensMatch(cookie, given)) throw new CsrfError();
   next();
 }
-
-export function clientAddress(req: Request): string {
-  return req.socket.remoteAddress ?? 'unknown';
-}

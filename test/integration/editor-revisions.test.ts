@@ -7,9 +7,9 @@
 // JSON API.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createArticlesService } from '../../app/articles/articles-service';
-import { createEventsService } from '../../app/events/events-service';
-import { withEventRevisions, withRevisions } from '../../app/revisions/revisions';
+import { createArticlesService } from '../../app/articles/article-kind';
+import { createEventsService } from '../../app/events/event-kind';
+import { withRevisions } from '../../app/content/item-revisions';
 import { EditorOrigin, startEditorOrigin, WebClient } from './editor-helpers';
 
 describe('revisions commit with their save', () => {
@@ -57,7 +57,7 @@ describe('revisions commit with their save', () => {
   });
 
   it('an event save that fails after its revision is written leaves neither', async () => {
-    const events = withEventRevisions(createEventsService({ db: origin.db }), origin.db);
+    const events = withRevisions(createEventsService({ db: origin.db }), origin.db);
     const { id } = await events.create(
       { title: 'Harbour clean-up', body: '<p>v1</p>', startsAt: Date.parse('2027-05-01T09:00:00Z') },
       null,
@@ -82,7 +82,7 @@ describe('revisions commit with their save', () => {
 
   it('a revision that cannot be written rolls the article or event save back', async () => {
     const articles = withRevisions(createArticlesService({ db: origin.db }), origin.db);
-    const events = withEventRevisions(createEventsService({ db: origin.db }), origin.db);
+    const events = withRevisions(createEventsService({ db: origin.db }), origin.db);
     const article = await articles.create({ title: 'Bridge repairs', body: '<p>v1</p>' }, null);
     const event = await events.create(
       { title: 'Bridge reopening', body: '<p>v1</p>', startsAt: Date.parse('2027-06-01T12:00:00Z') },

@@ -10,7 +10,7 @@ import { createMemoryNotifier } from '../../common/journal-notifier';
 import { createLogger } from '../../common/logger';
 import { monthOf } from '../../common/site-paths';
 import { migrateLatest } from '../../app/db/migrate';
-import { createArticlesService } from '../../app/articles/articles-service';
+import { createArticlesService } from '../../app/articles/article-kind';
 import { generateSite } from '../../fixtures/generate';
 import { rebuild } from '../../producer/rebuild';
 import { createRenderJobHandler } from '../../producer/render-job';

@@ -1,6 +1,6 @@
 // Failover: the topology record (which node is primary, at which epoch) and
 // idempotency keys, so a save retried across a failover is not duplicated
-// (DESIGN §4). Both are ordinary tables: they replicate with the content.
+// (docs/design.md, "Replication and failover"). Both are ordinary tables: they replicate with the content.
 import type { Knex } from 'knex';
 
 export async function up(knex: Knex): Promise<void> {

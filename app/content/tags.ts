@@ -3,14 +3,16 @@
 // shows it, so each tagged article and event gets an outbox row in the same
 // transaction (O(items with that tag), never the whole site).
 import type { Database } from '../../common/db/database';
-import { parseTagName } from '../articles/article-input';
 import { NotFoundError } from '../errors';
+import { oweRenders, OwedRender } from '../outbox/outbox';
+import { parseTagName } from './item-input';
+import { ITEM_KINDS } from './item-kinds';
 
 export interface TagRow {
   slug: string;
   name: string;
-  articles: number;
-  events: number;
+  /** How many items of each kind use the tag, by the kind's plural ("articles", "events"). */
+  [kindPlural: string]: string | number;
 }
 
 export async function listTags(db: Database): Promise<TagRow[]> {
@@ -24,12 +26,11 @@ export async function listTags(db: Database): Promise<TagRow[]> {
       .count({ n: '*' });
     return new Map(rows.map((r) => [Number(r.tag_id), Number(r.n)]));
   };
-  const [articles, events] = await Promise.all([count('article_tags'), count('event_tags')]);
+  const counts = await Promise.all(ITEM_KINDS.map((kind) => count(kind.tagLink.table)));
   return tags.map((t) => ({
     slug: t.slug,
     name: t.name,
-    articles: articles.get(t.id) ?? 0,
-    events: events.get(t.id) ?? 0,
+    ...Object.fromEntries(ITEM_KINDS.map((kind, i) => [kind.plural, counts[i].get(t.id) ?? 0])),
   }));
 }
 
@@ -45,13 +46,12 @@ export async function renameTag(
     const tag = await trx('tags').where({ slug }).forUpdate().first('id');
     if (!tag) throw new NotFoundError(`tag "${slug}"`);
     await trx('tags').where({ id: tag.id }).update({ name });
-    const articles: number[] = await trx('article_tags').where({ tag_id: tag.id }).pluck('article_id');
-    const events: number[] = await trx('event_tags').where({ tag_id: tag.id }).pluck('event_id');
-    const rows = [
-      ...articles.map((id) => ({ topic: 'article', item_id: id, created_at: now })),
-      ...events.map((id) => ({ topic: 'event', item_id: id, created_at: now })),
-    ];
-    for (let i = 0; i < rows.length; i += 500) await trx('outbox').insert(rows.slice(i, i + 500));
-    return { slug, name, queued: rows.length };
+    const owed: OwedRender[] = [];
+    for (const { name: topic, tagLink } of ITEM_KINDS) {
+      const ids: number[] = await trx(tagLink.table).where({ tag_id: tag.id }).pluck(tagLink.column);
+      owed.push(...ids.map((itemId) => ({ topic, itemId })));
+    }
+    await oweRenders(trx, owed, now);
+    return { slug, name, queued: owed.length };
   });
 }

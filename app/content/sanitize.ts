@@ -1,4 +1,4 @@
-// Submitted HTML is cleaned on save with an allow-list (DESIGN §6): no
+// Submitted HTML is cleaned on save with an allow-list (docs/design.md, "Trust model"): no
 // scripts, event handlers, javascript: URLs, iframes, SVG or inline styles.
 // Media survive with safe attributes only: images with pixel sizes, audio
 // and video players with controls, sources with an audio/video type.

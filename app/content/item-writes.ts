@@ -17,12 +17,7 @@ export async function insertId(
 }
 
 /** `base`, or `base-2`, `base-3`… whichever `table` does not use yet. */
-export async function freeSlug(
-  trx: Knex.Transaction,
-  table: 'articles' | 'events',
-  base: string,
-  fallback: string,
-): Promise<string> {
+export async function freeSlug(trx: Knex.Transaction, table: string, base: string, fallback: string): Promise<string> {
   const root = base === '' ? fallback : base;
   for (let n = 1; ; n++) {
     const candidate = n === 1 ? root : `${root.slice(0, 110)}-${n}`;
@@ -33,7 +28,7 @@ export async function freeSlug(
 /** Replaces an item's tags by name, creating tags that do not exist yet. */
 export async function setTags(
   trx: Knex.Transaction,
-  link: { table: 'article_tags' | 'event_tags'; column: 'article_id' | 'event_id' },
+  link: { table: string; column: string },
   itemId: number,
   names: string[],
 ): Promise<void> {

@@ -1,0 +1,82 @@
+// How the editor API's writes are run and answered: once per
+// Idempotency-Key (app/db/idempotency.ts), so a retried request gets the
+// first answer back instead of a second write. Also the body readers its
+// routers share.
+import type { Request, Response } from 'express';
+import type { Knex } from 'knex';
+import type { Database } from '../../common/db/database';
+import {
+  IDEMPOTENCY_HEADER,
+  idempotencyKeyFrom,
+  idempotent,
+  requestFingerprint,
+  runSaveHooks,
+  scopedKey,
+} from '../db/idempotency';
+import { BadRequestError } from '../errors';
+import { clientAddress } from '../http/request-params';
+import type { ApiRequest } from './middleware';
+
+/** A user id for keys sent by anonymous submitters (no real user has id 0). */
+export const ANONYMOUS = 0;
+
+export interface EditorWrites {
+  /** Runs a write once per Idempotency-Key and sends its (possibly replayed) answer. */
+  once<T>(
+    req: ApiRequest,
+    res: Response,
+    userId: number,
+    status: number,
+    save: () => Promise<T>,
+    toBody?: (result: T) => unknown,
+  ): Promise<void>;
+  /** A write of our own tables, in one transaction that also records the key. */
+  inTransaction<T>(work: (trx: Knex.Transaction) => Promise<T>): () => Promise<T>;
+  /**
+   * For writes that do not take part in the key's transaction (tag renames):
+   * the key is recorded right after the save commits. A crash in between
+   * could let one retry through; it cannot lose the save.
+   */
+  keyAfter<T>(save: () => Promise<T>): () => Promise<T>;
+}
+
+export function editorWrites(db: Database): EditorWrites {
+  return {
+    async once(req, res, userId, status, save, toBody = (r) => r) {
+      const key = idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER));
+      const request = {
+        userId,
+        key: userId === ANONYMOUS ? scopedKey(key, clientAddress(req)) : key,
+        fingerprint: requestFingerprint(req.method, req.originalUrl, req.body),
+      };
+      const answer = await idempotent(db, request, (result) => ({ status, body: toBody(result) }), save);
+      if (answer.replayed) res.set('Idempotent-Replayed', 'true');
+      res.status(answer.status).json(answer.body);
+    },
+    inTransaction: (work) => () =>
+      db.transaction(async (trx) => {
+        const result = await work(trx);
+        await runSaveHooks(trx, result);
+        return result;
+      }),
+    keyAfter: (save) => async () => {
+      const result = await save();
+      await db.transaction((trx) => runSaveHooks(trx, result));
+      return result;
+    },
+  };
+}
+
+/** The request's JSON body, which must be an object. */
+export function body(req: Request): Record<string, unknown> {
+  if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))
+    throw new BadRequestError('the request body must be a JSON object');
+  return req.body as Record<string, unknown>;
+}
+
+/** A string field of at most `max` characters, or 400 naming it. */
+export function str(b: Record<string, unknown>, name: string, max: number): string {
+  if (typeof b[name] !== 'string') throw new BadRequestError(`${name} must be a string`, name);
+  if ((b[name] as string).length > max) throw new BadRequestError(`${name} is longer than ${max} characters`, name);
+  return b[name] as string;
+}

@@ -1,0 +1,131 @@
+// Validation every kind of item shares (title, slug, summary, body, tags,
+// status, featured, lead image): pure, so every rule is unit tested with
+// plain data. A kind's own parser (app/articles/article-input.ts,
+// app/events/event-input.ts) adds its fields through `own`. Errors name the
+// field; nothing is written.
+import { BadRequestError } from '../errors';
+import { LeadImageInput, parseLeadImageFields } from '../media/lead-image';
+import { SLUG_MAX, SLUG_PATTERN } from './slug';
+
+export const ITEM_STATUSES = ['draft', 'published', 'hidden'] as const;
+export type ItemStatus = (typeof ITEM_STATUSES)[number];
+
+/** The fields every kind's input has. */
+export interface ItemInput extends LeadImageInput {
+  title?: string;
+  slug?: string;
+  summary?: string;
+  body?: string;
+  tags?: string[];
+  status?: ItemStatus;
+  featured?: boolean;
+}
+
+export type InputMode = 'create' | 'update';
+
+export const ITEM_LIMITS = {
+  title: 300,
+  summary: 1000,
+  body: 512 * 1024,
+  tags: 20,
+  tag: 64,
+} as const;
+
+const SHARED_FIELDS = [
+  'title',
+  'slug',
+  'summary',
+  'body',
+  'tags',
+  'status',
+  'featured',
+  'leadImage',
+  'leadImageAlt',
+] as const;
+
+export interface KindFields<I extends ItemInput> {
+  /** The kind's own field names, accepted beside the shared ones. */
+  fields: readonly string[];
+  /** The example in the slug error, e.g. "my-story". */
+  slugExample: string;
+  /** Reads the kind's own fields into `input`; runs after body, before tags. */
+  own(body: Record<string, unknown>, input: I, mode: InputMode): void;
+}
+
+/** Checks a JSON body for POST (mode 'create': title and body required) or PUT (every field optional). */
+export function parseItemInput<I extends ItemInput>(raw: unknown, mode: InputMode, kind: KindFields<I>): I {
+  const body = jsonObject(raw);
+  refuseUnknownFields(body, [...SHARED_FIELDS, ...kind.fields]);
+  const input = {} as I;
+  if (body.title !== undefined || mode === 'create') {
+    const title = text(body.title, 'title', ITEM_LIMITS.title).trim();
+    if (title === '') throw new BadRequestError('title must not be empty', 'title');
+    input.title = title;
+  }
+  if (body.slug !== undefined) {
+    const slug = text(body.slug, 'slug', SLUG_MAX);
+    if (!SLUG_PATTERN.test(slug))
+      throw new BadRequestError(
+        `slug must be lowercase letters, digits and single hyphens (e.g. "${kind.slugExample}")`,
+        'slug',
+      );
+    input.slug = slug;
+  }
+  if (body.summary !== undefined) input.summary = text(body.summary, 'summary', ITEM_LIMITS.summary).trim();
+  if (body.body !== undefined || mode === 'create') input.body = text(body.body, 'body', ITEM_LIMITS.body);
+  kind.own(body, input, mode);
+  readSharedFlags(body, input);
+  parseLeadImageFields(body, input);
+  return input;
+}
+
+function readSharedFlags(body: Record<string, unknown>, input: ItemInput): void {
+  if (body.tags !== undefined) {
+    if (!Array.isArray(body.tags)) throw new BadRequestError('tags must be an array of strings', 'tags');
+    if (body.tags.length > ITEM_LIMITS.tags) throw new BadRequestError(`at most ${ITEM_LIMITS.tags} tags`, 'tags');
+    input.tags = [...new Set(body.tags.map((t) => parseTagName(t)))];
+  }
+  if (body.status !== undefined) {
+    if (!ITEM_STATUSES.includes(body.status as ItemStatus))
+      throw new BadRequestError(`status must be one of ${ITEM_STATUSES.join(', ')}`, 'status');
+    input.status = body.status as ItemStatus;
+  }
+  if (body.featured !== undefined) {
+    if (typeof body.featured !== 'boolean') throw new BadRequestError('featured must be true or false', 'featured');
+    input.featured = body.featured;
+  }
+}
+
+/** A JSON request body that is an object, or 400. */
+export function jsonObject(raw: unknown): Record<string, unknown> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new BadRequestError('the request body must be a JSON object');
+  return raw as Record<string, unknown>;
+}
+
+function refuseUnknownFields(body: Record<string, unknown>, known: readonly string[]): void {
+  const unknown = Object.keys(body).filter((k) => !known.includes(k));
+  if (unknown.length > 0)
+    throw new BadRequestError(`unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, unknown[0]);
+}
+
+/** Tag names are plain words: no markup, no path or control characters. */
+export function parseTagName(value: unknown): string {
+  const name = text(value, 'tags', ITEM_LIMITS.tag).trim().replace(/\s+/g, ' ');
+  if (name === '') throw new BadRequestError('tag names must not be empty', 'tags');
+  if (/[<>/\\"'`&?#%\p{Cc}]/u.test(name)) {
+    throw new BadRequestError(
+      `tag ${JSON.stringify(name)} contains a character tags may not use (< > / \\ " ' \` & ? # %)`,
+      'tags',
+    );
+  }
+  return name;
+}
+
+/** A required string of at most `max` characters, or 400 naming `field`. */
+export function text(value: unknown, field: string, max: number): string {
+  if (value === undefined || value === null) throw new BadRequestError(`${field} is required`, field);
+  if (typeof value !== 'string') throw new BadRequestError(`${field} must be a string`, field);
+  if (value.length > max) throw new BadRequestError(`${field} is longer than ${max} characters`, field);
+  return value;
+}

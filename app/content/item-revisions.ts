@@ -1,0 +1,189 @@
+// Revision history: every save of an article or event records a snapshot
+// with who did it, what they did and why (a moderator's reason for hiding).
+// The revision is written INSIDE the save's transaction (the services'
+// `inTransaction` step), so a save and its history commit together: a crash
+// between them can no longer keep the edit and lose who made it. An editor
+// restores a revision by saving its snapshot again, which is itself a new
+// revision, so history is never rewritten.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Knex } from 'knex';
+import type { Database } from '../../common/db/database';
+import { BadRequestError, NotFoundError } from '../errors';
+import type { ItemInput } from './item-input';
+import type { Item, ItemKind, ItemSnapshot } from './item-kind';
+import type { ItemService, SaveOptions, SaveResult } from './item-service';
+import { readItem } from './item-service';
+
+export const REVISION_ACTIONS = [
+  'create',
+  'edit',
+  'restore',
+  'submit',
+  'publish',
+  'hide',
+  'feature',
+  'unfeature',
+] as const;
+export type RevisionAction = (typeof REVISION_ACTIONS)[number];
+
+export interface Revision<S = ItemSnapshot> {
+  id: number;
+  itemType: ItemKind['name'];
+  itemId: number;
+  user: string | null;
+  action: RevisionAction;
+  reason: string;
+  snapshot: S;
+  createdAt: number;
+}
+
+/** Who is saving, and why; recorded with the revision. */
+export interface Actor {
+  userId: number | null;
+  action?: RevisionAction;
+  reason?: string;
+}
+
+/**
+ * Who is acting in the current request, for saves that do not name an actor
+ * (the JSON API's item routes call the plain service interface).
+ */
+export const actorContext = new AsyncLocalStorage<Actor>();
+
+export interface EditorialSaveOptions extends SaveOptions {
+  actor?: Actor;
+}
+
+/** An item service recording a revision in each save's transaction, with the history it offers. */
+export interface EditorialService<
+  I extends ItemInput = ItemInput,
+  T extends Item = Item,
+  S = ItemSnapshot,
+> extends ItemService<I, T> {
+  create(input: I, authorId: number | null, options?: EditorialSaveOptions): Promise<SaveResult>;
+  update(id: number, input: I, options?: EditorialSaveOptions): Promise<SaveResult>;
+  revisions(id: number): Promise<Revision<S>[]>;
+  revision(id: number, revisionId: number): Promise<Revision<S>>;
+  restore(id: number, revisionId: number, userId: number | null): Promise<SaveResult>;
+}
+
+/** What a revision records of `item`: the shared fields, the kind's own, the lead image. */
+export function snapshotOf<T extends Item, S extends ItemSnapshot>(kind: ItemKind<ItemInput, T, S>, item: T): S {
+  const { title, summary, body, tags, status, featured } = item;
+  return {
+    title,
+    summary,
+    body,
+    ...kind.ownSnapshot(item),
+    tags,
+    status,
+    featured,
+    leadImage: item.leadImage?.sha256 ?? null,
+    leadImageAlt: item.leadImage?.alt ?? '',
+  } as S;
+}
+
+/** Reads and writes of the revisions table for one item type. */
+function historyStore<S>(db: Database, itemType: ItemKind['name'], now: () => number) {
+  function toRevision(row: Record<string, unknown>): Revision<S> {
+    return {
+      id: Number(row.id),
+      itemType,
+      itemId: Number(row.item_id),
+      user: (row.user_name as string | null) ?? null,
+      action: row.action as RevisionAction,
+      reason: row.reason as string,
+      snapshot: JSON.parse(row.snapshot as string) as S,
+      createdAt: Number(row.created_at),
+    };
+  }
+  const select = () =>
+    db('revisions').leftJoin('users', 'users.id', 'revisions.user_id').select('revisions.*', 'users.name as user_name');
+  return {
+    async insert(
+      trx: Knex.Transaction,
+      id: number,
+      snapshot: S,
+      actor: Actor,
+      fallback: RevisionAction,
+    ): Promise<void> {
+      await trx('revisions').insert({
+        item_type: itemType,
+        item_id: id,
+        user_id: actor.userId,
+        action: actor.action ?? fallback,
+        reason: (actor.reason ?? '').slice(0, 500),
+        snapshot: JSON.stringify(snapshot),
+        created_at: now(),
+      });
+    },
+    async list(id: number): Promise<Revision<S>[]> {
+      return (
+        await select().where({ item_type: itemType, item_id: id }).orderBy('revisions.id', 'desc').limit(200)
+      ).map(toRevision);
+    },
+    async get(id: number, revisionId: number): Promise<Revision<S>> {
+      const [row] = await select().where({ 'revisions.id': revisionId, item_type: itemType, item_id: id });
+      if (!row) throw new NotFoundError(`revision ${revisionId} of ${itemType} ${id}`);
+      return toRevision(row);
+    },
+  };
+}
+
+/** The save's own step, then the caller's (e.g. a submission record), all in one transaction. */
+function withRevisionStep(
+  options: EditorialSaveOptions | undefined,
+  fallbackActor: Actor,
+  fallback: RevisionAction,
+  record: (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) => Promise<void>,
+): SaveOptions {
+  const actor = options?.actor ?? actorContext.getStore() ?? fallbackActor;
+  return {
+    inTransaction: async (trx, id) => {
+      await record(trx, id, actor, fallback);
+      await options?.inTransaction?.(trx, id);
+    },
+  };
+}
+
+/** A restored snapshot's lead image, if the media is still there (it never leaves, but a hand-edited database might). */
+async function restorableLeadImage(db: Database, snapshot: { leadImage?: string | null; leadImageAlt?: string }) {
+  const sha256 = snapshot.leadImage ?? null;
+  const exists = sha256 === null || Boolean(await db('media').where({ sha256, kind: 'image' }).first('sha256'));
+  return { leadImage: exists ? sha256 : null, leadImageAlt: snapshot.leadImageAlt ?? '' };
+}
+
+/** `items` (of any kind), recording a revision in each save's transaction. */
+export function withRevisions<I extends ItemInput, T extends Item, S extends ItemSnapshot>(
+  items: ItemService<I, T>,
+  db: Database,
+  now: () => number = Date.now,
+): EditorialService<I, T, S> {
+  const kind = items.kind as unknown as ItemKind<I, T, S>;
+  const history = historyStore<S>(db, kind.name, now);
+  const record = async (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) =>
+    history.insert(trx, id, snapshotOf(kind, await readItem(kind, trx, id)), actor, fallback);
+
+  const service: EditorialService<I, T, S> = {
+    kind: items.kind,
+    get: (id) => items.get(id),
+    list: (options) => items.list(options),
+    create: (input, authorId, options) =>
+      items.create(input, authorId, withRevisionStep(options, { userId: authorId }, 'create', record)),
+    update: (id, input, options) =>
+      items.update(id, input, withRevisionStep(options, { userId: null }, 'edit', record)),
+    revisions: (id) => history.list(id),
+    revision: (id, revisionId) => history.get(id, revisionId),
+    async restore(id, revisionId, userId) {
+      const { snapshot } = await history.get(id, revisionId);
+      const own = snapshot && typeof snapshot.title === 'string' ? await kind.restoreFields(db, snapshot) : undefined;
+      if (!own) throw new BadRequestError('that revision has no content to restore', 'revision');
+      const { title, summary, body, tags, status, featured } = snapshot;
+      const lead = await restorableLeadImage(db, snapshot);
+      return service.update(id, { title, summary, body, ...own, tags, status, featured, ...lead } as I, {
+        actor: { userId, action: 'restore', reason: `restored revision ${revisionId}` },
+      });
+    },
+  };
+  return service;
+}

@@ -1,0 +1,199 @@
+// Item writes and reads, for every kind (app/content/item-kind.ts). Each
+// save writes the content and its "owes a render" outbox row in ONE
+// transaction (docs/design.md, "Publish path"): once the caller is
+// answered, the render is owed even if Redis, the producer or this process
+// dies right after.
+import type { Knex } from 'knex';
+import type { Database } from '../../common/db/database';
+import { runSaveHooks } from '../db/idempotency';
+import { ConflictError, NotFoundError } from '../errors';
+import { leadImageChanges, leadImagesOf } from '../media/lead-image';
+import { oweRenders } from '../outbox/outbox';
+import type { ItemInput, ItemStatus } from './item-input';
+import type { Item, ItemKind, ItemSnapshot, Reader, Row } from './item-kind';
+import { freeSlug, insertId, setTags, translateUniqueViolation } from './item-writes';
+import { sanitizeBody } from './sanitize';
+import { slugify } from './slug';
+
+export interface SaveResult {
+  id: number;
+  slug: string;
+  url: string;
+}
+
+/** What a caller adds to a save's transaction. */
+export interface SaveOptions {
+  /**
+   * Runs inside the save's transaction once the row, its tags and its
+   * outbox row are written (the revision history, a submission record):
+   * if it fails the whole save rolls back, so they commit together or not at all.
+   */
+  inTransaction?: (trx: Knex.Transaction, id: number) => Promise<void>;
+}
+
+export interface ItemService<I extends ItemInput = ItemInput, T extends Item = Item> {
+  /** The declaration this service saves and reads. */
+  kind: ItemKind<I, T, ItemSnapshot>;
+  create(input: I, authorId: number | null, options?: SaveOptions): Promise<SaveResult>;
+  update(id: number, input: I, options?: SaveOptions): Promise<SaveResult>;
+  get(id: number): Promise<T>;
+  list(options: { status?: ItemStatus; limit: number; offset: number }): Promise<T[]>;
+}
+
+export interface ItemServiceDeps {
+  db: Database;
+  now?: () => number;
+  /** Called after a save commits, to wake the outbox relay at once. */
+  onSaved?: () => void;
+}
+
+export function createItemService<I extends ItemInput, T extends Item, S extends ItemSnapshot>(
+  kind: ItemKind<I, T, S>,
+  { db, now = Date.now, onSaved }: ItemServiceDeps,
+): ItemService<I, T> {
+  return {
+    kind: kind as ItemKind<I, T, ItemSnapshot>,
+    async create(input, authorId, options) {
+      const at = now();
+      const result = await db
+        .transaction(async (trx) => {
+          const { id, slug } = await insertItem(trx, kind, input, authorId, at);
+          return finishSave(trx, kind, { id, slug }, input, at, options);
+        })
+        .catch(translateUniqueViolation);
+      onSaved?.();
+      return result;
+    },
+
+    async update(id, input, options) {
+      const at = now();
+      const result = await db.transaction(async (trx) => {
+        const slug = await updateItem(trx, kind, id, input, at);
+        return finishSave(trx, kind, { id, slug }, input, at, options);
+      });
+      onSaved?.();
+      return result;
+    },
+
+    get: (id) => readItem(kind, db, id),
+
+    async list({ status, limit, offset }) {
+      const query = kind.select(db).orderBy(`${kind.plural}.id`, 'desc').limit(limit).offset(offset);
+      if (status) query.where(`${kind.plural}.status`, status);
+      return withTags(kind, db, await query);
+    },
+  };
+}
+
+async function insertItem<I extends ItemInput>(
+  trx: Knex.Transaction,
+  kind: ItemKind<I, Item, ItemSnapshot>,
+  input: I,
+  authorId: number | null,
+  at: number,
+): Promise<{ id: number; slug: string }> {
+  let slug: string;
+  if (input.slug !== undefined) {
+    if (await trx(kind.plural).where({ slug: input.slug }).first('id'))
+      throw new ConflictError(`slug "${input.slug}" is already taken`, 'slug');
+    slug = input.slug;
+  } else {
+    slug = await freeSlug(trx, kind.plural, slugify(input.title ?? ''), kind.name);
+  }
+  const status = input.status ?? 'draft';
+  const lead = await leadImageChanges(trx, input);
+  const id = await insertId(trx, kind.plural, {
+    ...lead,
+    slug,
+    title: input.title,
+    summary: input.summary ?? '',
+    body: sanitizeBody(input.body ?? ''),
+    ...(await kind.createColumns(trx, input)),
+    author_id: authorId,
+    status,
+    featured: input.featured ?? false,
+    published_at: status === 'published' ? at : null,
+    created_at: at,
+    updated_at: at,
+  });
+  return { id, slug };
+}
+
+/** Applies an update to the locked row; returns its (stable) slug. */
+async function updateItem<I extends ItemInput>(
+  trx: Knex.Transaction,
+  kind: ItemKind<I, Item, ItemSnapshot>,
+  id: number,
+  input: I,
+  at: number,
+): Promise<string> {
+  const current = await trx(kind.plural).where({ id }).forUpdate().first();
+  if (!current) throw new NotFoundError(`${kind.name} ${id}`);
+  if (input.slug !== undefined && input.slug !== current.slug)
+    throw new ConflictError(`slugs are stable: ${kind.aName} keeps the slug it was created with`, 'slug');
+  const changes: Row = { updated_at: at, ...(await kind.updateColumns(trx, input, current)) };
+  if (input.title !== undefined) changes.title = input.title;
+  if (input.summary !== undefined) changes.summary = input.summary;
+  if (input.body !== undefined) changes.body = sanitizeBody(input.body);
+  if (input.featured !== undefined) changes.featured = input.featured;
+  if (input.status !== undefined) {
+    changes.status = input.status;
+    if (input.status === 'published' && current.published_at == null) changes.published_at = at;
+  }
+  Object.assign(changes, await leadImageChanges(trx, input));
+  await trx(kind.plural).where({ id }).update(changes);
+  return current.slug as string;
+}
+
+/** Tags, the owed render, the caller's step and the idempotency key: all in the save's transaction. */
+async function finishSave<I extends ItemInput>(
+  trx: Knex.Transaction,
+  kind: ItemKind<I, Item, ItemSnapshot>,
+  { id, slug }: { id: number; slug: string },
+  input: I,
+  at: number,
+  options: SaveOptions | undefined,
+): Promise<SaveResult> {
+  if (input.tags) await setTags(trx, kind.tagLink, id, input.tags);
+  await oweRenders(trx, [{ topic: kind.name, itemId: id }], at);
+  await options?.inTransaction?.(trx, id);
+  const saved = { id, slug, url: kind.path(slug) };
+  // The request's idempotency key commits with the save, or not at all.
+  await runSaveHooks(trx, saved);
+  return saved;
+}
+
+/** One item, read through `db` (or a save's transaction, to see its own writes). */
+export async function readItem<T extends Item>(
+  kind: ItemKind<ItemInput, T, ItemSnapshot>,
+  db: Reader,
+  id: number,
+): Promise<T> {
+  const [item] = await withTags(kind, db, await kind.select(db).where(`${kind.plural}.id`, id));
+  if (!item) throw new NotFoundError(`${kind.name} ${id}`);
+  return item;
+}
+
+async function withTags<T extends Item>(
+  kind: ItemKind<ItemInput, T, ItemSnapshot>,
+  db: Reader,
+  rows: Row[],
+): Promise<T[]> {
+  const { table, column } = kind.tagLink;
+  const ids = rows.map((r) => Number(r.id));
+  const tagRows = ids.length
+    ? await db(table)
+        .join('tags', 'tags.id', `${table}.tag_id`)
+        .whereIn(`${table}.${column}`, ids)
+        .select(`${table}.${column} as item_id`, 'tags.name')
+        .orderBy('tags.name')
+    : [];
+  const leads = await leadImagesOf(db, rows);
+  return rows.map((r, i) =>
+    kind.toItem(
+      r,
+      tagRows.filter((t) => Number(t.item_id) === Number(r.id)).map((t) => t.name as string),
+      leads[i],
+    ),
+  );
+}

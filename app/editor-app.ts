@@ -1,0 +1,88 @@
+// The editor app: server-rendered UI (app/ui/), its JSON API (app/api/)
+// and the public submission form, both built on the same domain services
+// (app/editor-services.ts) from the origin's database and item services.
+// Mounted by app/server.ts.
+import type { Database } from '../common/db/database';
+import type { Logger } from '../common/logger';
+import { Router } from 'express';
+import { editorApiRoutes } from './api/editor-routes';
+import { recordActor } from './api/middleware';
+import { DEFAULT_LOGIN_LIMITS, LoginLimits } from './auth/login-limiter';
+import { purgeExpiredSessions } from './auth/sessions';
+import type { EditorialItems } from './content/item-kinds';
+import { withRevisions } from './content/item-revisions';
+import type { ItemService } from './content/item-service';
+import type { EditorServices } from './editor-services';
+import { createMediaStore, MediaStore } from './media/media-store';
+import { createModeration, SubmissionLimits } from './moderation/moderation';
+import { editorUi } from './ui/editor-ui';
+import { createViews } from './ui/views';
+
+export interface EditorApp {
+  router: Router;
+  /** The item services with revision history; give them to every route that saves items. */
+  items: EditorialItems;
+  media: MediaStore;
+  close(): void;
+}
+
+export interface EditorAppOptions {
+  db: Database;
+  /** One service per kind of item this origin has (app/content/item-kinds.ts). */
+  items: readonly ItemService[];
+  logger: Logger;
+  mediaDir: string;
+  mediaMaxBytes: number;
+  maxBodyBytes: number;
+  siteName: string;
+  publicUrl: string;
+  /** Announces a new journal head (media uploads), so mirrors fetch at once. */
+  onJournaled?: (head: number) => void;
+  loginLimits?: LoginLimits;
+  submissionLimits?: SubmissionLimits;
+  now?: () => number;
+}
+
+function editorServices(options: EditorAppOptions, now: () => number): EditorServices {
+  const { db } = options;
+  const items = options.items.map((service) => withRevisions(service, db, now));
+  const media = createMediaStore({
+    db,
+    dir: options.mediaDir,
+    maxBytes: options.mediaMaxBytes,
+    onJournaled: options.onJournaled,
+    now,
+  });
+  const moderation = createModeration({ db, items, limits: options.submissionLimits, now });
+  return {
+    db,
+    items,
+    moderation,
+    media,
+    now,
+    mediaMaxBytes: options.mediaMaxBytes,
+    maxBodyBytes: options.maxBodyBytes,
+  };
+}
+
+export function createEditorApp(options: EditorAppOptions): EditorApp {
+  const now = options.now ?? Date.now;
+  const { db } = options;
+  const services = editorServices(options, now);
+  const router = Router();
+  router.use('/api', recordActor(db));
+  router.use('/api', editorApiRoutes(services));
+  router.use(
+    editorUi({
+      ...services,
+      views: createViews(),
+      logger: options.logger,
+      loginLimits: options.loginLimits ?? DEFAULT_LOGIN_LIMITS,
+      siteName: options.siteName,
+      publicUrl: options.publicUrl,
+    }),
+  );
+  const purge = setInterval(() => void purgeExpiredSessions(db, now()).catch(() => undefined), 3600_000);
+  purge.unref();
+  return { router, media: services.media, items: services.items, close: () => clearInterval(purge) };
+}

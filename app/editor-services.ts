@@ -1,0 +1,17 @@
+// The domain services the editor UI (app/ui/) and its JSON API (app/api/)
+// are both built on; wired once in app/editor-app.ts.
+import type { Database } from '../common/db/database';
+import type { EditorialItems } from './content/item-kinds';
+import type { MediaStore } from './media/media-store';
+import type { Moderation } from './moderation/moderation';
+
+export interface EditorServices {
+  db: Database;
+  /** One editorial service (saves with revision history) per kind this origin has. */
+  items: EditorialItems;
+  moderation: Moderation;
+  media: MediaStore;
+  mediaMaxBytes: number;
+  maxBodyBytes: number;
+  now: () => number;
+}

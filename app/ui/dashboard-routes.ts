@@ -1,0 +1,29 @@
+// The editor's dashboard: counts, recent articles and the head of the moderation queue.
+import { Router } from 'express';
+import { dashboardCounts, listArticles } from './content-queries';
+import type { EditorDeps } from './editor-deps';
+import { renderPage } from './render';
+import { requireRole, WebRequest } from './web-session';
+
+export function dashboardRoutes(deps: EditorDeps): Router {
+  const { db, views } = deps;
+  const router = Router();
+  const anyone = requireRole();
+
+  router.get('/editor', anyone, async (req: WebRequest, res) => {
+    const [counts, recent, queue] = await Promise.all([
+      dashboardCounts(db),
+      listArticles(db, { page: 1 }),
+      deps.moderation.queue({ state: 'pending', limit: 5 }),
+    ]);
+    renderPage(views, res, 'dashboard.njk', {
+      counts,
+      recent: recent.rows.slice(0, 8),
+      queue,
+      nav: 'dashboard',
+      notice: req.query.notice,
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,39 @@
+// The editor's HTML side: static files, sessions, every page router, and
+// HTML error pages. Mounted by app/editor-app.ts beside the JSON API.
+import path from 'node:path';
+import express, { Router } from 'express';
+import { authRoutes } from './auth-routes';
+import { dashboardRoutes } from './dashboard-routes';
+import type { EditorDeps } from './editor-deps';
+import { htmlErrors } from './html-errors';
+import { itemPages } from './item-pages';
+import { mediaRoutes } from './media-routes';
+import { moderationRoutes } from './moderation-routes';
+import { publicRoutes } from './public-routes';
+import { renderPage } from './render';
+import { taxonomyRoutes } from './taxonomy-routes';
+import { usersRoutes } from './users-routes';
+import { sessionLoader } from './web-session';
+
+export function editorUi(deps: EditorDeps): Router {
+  const { db, views } = deps;
+  const router = Router();
+  router.use('/editor/static', express.static(path.join(__dirname, 'static'), { maxAge: '1h', index: false }));
+  router.get('/editor/favicon.ico', (_req, res) => {
+    res.status(204).end();
+  });
+  router.use(['/editor', '/submit', '/media'], sessionLoader(db));
+  router.use(authRoutes(deps));
+  router.use(dashboardRoutes(deps));
+  router.use(itemPages(deps));
+  router.use(taxonomyRoutes(deps));
+  router.use(mediaRoutes(deps));
+  router.use(moderationRoutes(deps));
+  router.use(usersRoutes(deps));
+  router.use(publicRoutes(deps));
+  router.use(['/editor', '/submit'], (_req, res) => {
+    renderPage(views, res, 'error.njk', { status: 404, message: 'There is no such page in the editor.' }, 404);
+  });
+  router.use(htmlErrors(views, deps.logger));
+  return router;
+}

@@ -1,0 +1,45 @@
+// The form fields every kind's edit form has, as the form shows them: for an
+// item being edited, and for a posted form shown again after a refusal
+// (never trusted beyond that).
+import type { Item } from '../content/item-kind';
+
+export interface SharedFormValues {
+  title: string;
+  summary: string;
+  body: string;
+  tags: string;
+  status: string;
+  featured: boolean;
+  /** sha256 of the chosen lead image, '' for none. */
+  leadImage: string;
+  leadImageAlt: string;
+}
+
+/** A posted field's text, or '' when absent or sent more than once. */
+export const formText = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+export function postedSharedValues(body: Record<string, unknown>): SharedFormValues {
+  return {
+    title: formText(body.title),
+    summary: formText(body.summary),
+    body: formText(body.body),
+    tags: formText(body.tags),
+    status: formText(body.status),
+    featured: body.featured === 'on',
+    leadImage: formText(body.leadImage),
+    leadImageAlt: formText(body.leadImageAlt),
+  };
+}
+
+export function sharedValuesOf(item: Item): SharedFormValues {
+  return {
+    title: item.title,
+    summary: item.summary,
+    body: item.body,
+    tags: item.tags.join(', '),
+    status: item.status,
+    featured: item.featured,
+    leadImage: item.leadImage?.sha256 ?? '',
+    leadImageAlt: item.leadImage?.alt ?? '',
+  };
+}

@@ -1,0 +1,73 @@
+// The editor's pages for each kind of item, declared: templates, the form's
+// fields and how they map to the kind's input, and the list page. The
+// routes themselves are generated once (app/ui/item-pages.ts).
+import type { Request } from 'express';
+import type { Article } from '../articles/article-kind';
+import { ITEM_STATUSES, ItemInput, ItemStatus } from '../content/item-input';
+import type { Item } from '../content/item-kind';
+import type { EditorialService } from '../content/item-revisions';
+import { listSections } from '../content/sections';
+import type { Event } from '../events/event-kind';
+import { formValues as articleFormValues, parseArticleForm } from './article-form';
+import { listArticles, parseArticleFilter } from './content-queries';
+import type { EditorDeps } from './editor-deps';
+import { eventFormValues, parseEventForm, toLocal } from './event-form';
+import { SharedFormValues, sharedValuesOf } from './form-values';
+
+export type FormValues = SharedFormValues;
+
+export interface ItemForm {
+  /** The kind (app/content/item-kind.ts) these pages edit. */
+  kind: string;
+  templates: { list: string; edit: string; revision: string };
+  /** The values of an empty form, of an item's form, and of a posted form shown again. */
+  emptyValues(): FormValues;
+  valuesOf(item: Item): FormValues;
+  posted(body: Record<string, unknown>): FormValues;
+  parse(body: Record<string, unknown>, mode: 'create' | 'update'): ItemInput;
+  /** What the edit template needs beyond the item and its form (e.g. the sections to choose from). */
+  editContext(deps: EditorDeps): Promise<Record<string, unknown>>;
+  /** The list template's context. */
+  listContext(deps: EditorDeps, service: EditorialService, req: Request): Promise<Record<string, unknown>>;
+}
+
+const ARTICLE_FORM: ItemForm = {
+  kind: 'article',
+  templates: { list: 'articles.njk', edit: 'article-edit.njk', revision: 'revision.njk' },
+  emptyValues: () => articleFormValues({ status: 'draft' }),
+  valuesOf: (item) => ({ ...sharedValuesOf(item), section: (item as Article).section ?? '' }),
+  posted: articleFormValues,
+  parse: (body, mode) => parseArticleForm(body, mode, { allowStatus: true }),
+  editContext: async ({ db }) => ({ sections: await listSections(db) }),
+  async listContext({ db }, _service, req) {
+    const filter = parseArticleFilter(req.query as Record<string, unknown>);
+    const [{ rows, more }, sections] = await Promise.all([listArticles(db, filter), listSections(db)]);
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries({ status: filter.status, section: filter.section, q: filter.q }))
+      if (v) query.set(k, v);
+    return { rows, more, filter, sections, query: query.toString() };
+  },
+};
+
+const EVENT_FORM: ItemForm = {
+  kind: 'event',
+  templates: { list: 'events.njk', edit: 'event-edit.njk', revision: 'event-revision.njk' },
+  emptyValues: () => eventFormValues({ status: 'draft' }),
+  valuesOf(item) {
+    const { location, startsAt, endsAt } = item as Event;
+    return { ...sharedValuesOf(item), location, startsAt: toLocal(startsAt), endsAt: toLocal(endsAt) };
+  },
+  posted: eventFormValues,
+  parse: parseEventForm,
+  editContext: async () => ({}),
+  async listContext(_deps, service, req) {
+    const status =
+      typeof req.query.status === 'string' && ITEM_STATUSES.includes(req.query.status as ItemStatus)
+        ? (req.query.status as ItemStatus)
+        : undefined;
+    return { rows: await service.list({ status, limit: 100, offset: 0 }), status };
+  },
+};
+
+/** Every kind's editor pages, by kind name. */
+export const ITEM_FORMS: readonly ItemForm[] = [ARTICLE_FORM, EVENT_FORM];

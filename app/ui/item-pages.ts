@@ -1,0 +1,143 @@
+// The editor's pages for one kind of item, generated from its form
+// declaration (app/ui/item-forms.ts): list, create and edit (with preview,
+// a lead image, revision history and restore). Every form posts back with
+// the session's CSRF token; a form that fails validation is shown again
+// with its values and a 400.
+import express, { Router } from 'express';
+import { HyperstaticError } from '../../common/errors';
+import { propagationOf } from '../content/propagation';
+import type { EditorialService } from '../content/item-revisions';
+import { sanitizeBody } from '../content/sanitize';
+import { NotFoundError } from '../errors';
+import { parseId } from '../http/request-params';
+import type { MediaItem } from '../media/media-store';
+import type { EditorDeps } from './editor-deps';
+import { FormValues, ITEM_FORMS, ItemForm } from './item-forms';
+import { renderPage, withNotice } from './render';
+import { requireCsrf, requireRole, WebRequest } from './web-session';
+
+const LEAD_IMAGE_CHOICES = 24;
+
+/** The lead-image picker's choices: the newest images, and the chosen one wherever it is in the library. */
+async function leadImageChoices(deps: EditorDeps, chosen: string): Promise<MediaItem[]> {
+  const recent = await deps.media.list({ limit: LEAD_IMAGE_CHOICES, offset: 0, kind: 'image' });
+  if (chosen === '' || recent.some((m) => m.sha256 === chosen)) return recent;
+  // A chosen image that is not in the library (a form posted with a stale or made-up hash) is simply not offered; a database error is not hidden.
+  const current = await deps.media.get(chosen).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  });
+  return current?.kind === 'image' ? [current, ...recent] : recent;
+}
+
+/** The pages of every kind this origin has. */
+export function itemPages(deps: EditorDeps): Router {
+  const router = Router();
+  for (const service of deps.items) {
+    const form = ITEM_FORMS.find((f) => f.kind === service.kind.name);
+    if (form) router.use(pagesOf(deps, service, form));
+  }
+  return router;
+}
+
+interface FormState {
+  id?: number;
+  values: FormValues;
+  error?: HyperstaticError;
+  preview?: string;
+  status?: number;
+  notice?: unknown;
+}
+
+function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Router {
+  const { name, plural } = items.kind;
+  const router = Router();
+  const urlencoded = express.urlencoded({ extended: false, limit: deps.maxBodyBytes, parameterLimit: 50 });
+  const anyone = requireRole();
+  const editors = requireRole('admin', 'editor');
+
+  async function show(res: express.Response, state: FormState) {
+    const item = state.id ? await items.get(state.id) : undefined;
+    const [extra, revisions, images, propagation] = await Promise.all([
+      form.editContext(deps),
+      item ? items.revisions(item.id) : [],
+      leadImageChoices(deps, state.values.leadImage),
+      item ? propagationOf(deps.db, { topic: name, ...item }, deps.now()) : undefined,
+    ]);
+    const { values, preview, error, notice } = state;
+    const errorField = (error as { field?: string } | undefined)?.field;
+    const context = { [name]: item, values, ...extra, revisions, propagation, preview, images };
+    const page = { error: error?.message, errorField, nav: plural, notice, publicUrl: deps.publicUrl };
+    renderPage(deps.views, res, form.templates.edit, { ...context, ...page }, state.status ?? 200);
+  }
+
+  // One handler for "Save" and "Preview": without JavaScript, the preview is
+  // the same form posted with intent=preview, shown again with the sanitized body.
+  async function save(req: WebRequest, res: express.Response, id: number | undefined) {
+    const body = req.body as Record<string, unknown>;
+    const values = form.posted(body);
+    try {
+      const input = form.parse(body, id ? 'update' : 'create');
+      if (body.intent === 'preview') return show(res, { id, values, preview: sanitizeBody(input.body ?? '') });
+      const actor = { userId: req.session!.user.id };
+      const saved = id ? await items.update(id, input, { actor }) : await items.create(input, actor.userId, { actor });
+      res.redirect(303, withNotice(`/editor/${plural}/${saved.id}`, id ? 'saved' : `created at ${saved.url}`));
+    } catch (error) {
+      if (error instanceof HyperstaticError && error.status < 500)
+        return show(res, { id, values, error, status: error.status });
+      throw error;
+    }
+  }
+
+  router.get(`/editor/${plural}`, anyone, async (req: WebRequest, res) => {
+    const context = await form.listContext(deps, items, req);
+    renderPage(deps.views, res, form.templates.list, { ...context, nav: plural, notice: req.query.notice });
+  });
+  router.get(`/editor/${plural}/new`, editors, async (_req, res) => {
+    await show(res, { values: form.emptyValues() });
+  });
+  router.get(`/editor/${plural}/:id`, anyone, async (req: WebRequest, res) => {
+    const item = await items.get(parseId(req.params.id));
+    await show(res, { id: item.id, values: form.valuesOf(item), notice: req.query.notice });
+  });
+  router.get(`/editor/${plural}/:id/propagation.json`, anyone, async (req: WebRequest, res) => {
+    const item = await items.get(parseId(req.params.id));
+    res.json(await propagationOf(deps.db, { topic: name, ...item }, deps.now()));
+  });
+  router.post(`/editor/${plural}`, editors, urlencoded, requireCsrf, (req: WebRequest, res) =>
+    save(req, res, undefined),
+  );
+  router.post(`/editor/${plural}/:id`, editors, urlencoded, requireCsrf, async (req: WebRequest, res) => {
+    const id = parseId(req.params.id);
+    await items.get(id);
+    await save(req, res, id);
+  });
+  router.use(revisionPages(deps, items, form));
+  return router;
+}
+
+function revisionPages(deps: EditorDeps, items: EditorialService, form: ItemForm): Router {
+  const { name, plural } = items.kind;
+  const router = Router();
+  const urlencoded = express.urlencoded({ extended: false, limit: deps.maxBodyBytes, parameterLimit: 50 });
+
+  router.get(`/editor/${plural}/:id/revisions/:rev`, requireRole(), async (req: WebRequest, res) => {
+    const id = parseId(req.params.id);
+    const revision = await items.revision(id, parseId(req.params.rev, 'revision'));
+    const item = await items.get(id);
+    renderPage(deps.views, res, form.templates.revision, { [name]: item, revision, nav: plural });
+  });
+  router.post(
+    `/editor/${plural}/:id/revisions/:rev/restore`,
+    requireRole('admin', 'editor'),
+    urlencoded,
+    requireCsrf,
+    async (req: WebRequest, res) => {
+      const id = parseId(req.params.id);
+      const rev = parseId(req.params.rev, 'revision');
+      await items.restore(id, rev, req.session!.user.id);
+      res.redirect(303, withNotice(`/editor/${plural}/${id}`, `restored revision ${rev}`));
+    },
+  );
+  return router;
+}
