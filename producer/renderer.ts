@@ -69,7 +69,7 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
       try {
         return env.render(template, { site, ...context });
       } catch (error) {
-        // A template bug does not heal by retrying (STYLE: errors are typed).
+        // A template bug does not heal by retrying (docs/contributing.md, "Code shape": typed errors).
         throw new TemplateError(template, error);
       }
     },
