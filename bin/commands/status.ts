@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { Config, loadConfig } from '../../common/config';
 import { createDatabase, Database } from '../../common/db/database';
 import { probeAll } from '../../common/db/node-status';
-import { clusterAccess, formatTable, nodeRows, NodeRow, nodeTable } from './db';
+import { formatTable } from '../text-table';
+import { clusterAccess, nodeRows, NodeRow, nodeTable } from './db';
 
 export interface ProxyStatus {
   url: string;
