@@ -12,7 +12,7 @@ import { insertRows } from './bulk-insert';
 import { articleState, entriesOf, eventState, serializeState } from './item-state';
 import { PageContext, renderCard, renderItem } from './page-renderer';
 import { advance, commitBatch, Listed, Position, PreparedItems, RebuildRun } from './rebuild-run';
-import { ArticleRow, EventRow, loadArticles, loadEvents } from './site-queries';
+import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
 
 /** One batch of `table`'s items after the cursor (an id); with none left, moves to `next`. */
 export async function itemBatch(run: RebuildRun, table: 'articles' | 'events', next: Position): Promise<void> {

@@ -19,7 +19,8 @@ import { BatchResult, lockJournal, RenderedPage, writePages } from './change-jou
 import { articleState, entriesOf, eventState, parseState, serializeState, StoredState } from './item-state';
 import { renderCard, renderItem, renderRef, stylesheetPage } from './page-renderer';
 import type { Renderer } from './renderer';
-import { ArticleRow, EventRow, loadArticles, loadEvents, adjustBuckets } from './site-queries';
+import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
+import { adjustBuckets } from './site-queries';
 
 export interface RenderJobDeps {
   db: Database;

@@ -6,7 +6,7 @@ import nunjucks from 'nunjucks';
 import { sha256Hex } from '../common/hash';
 import { articlePath, eventPath, indexMonthPath, indexRootPath, monthOf, stylesheetPath } from '../common/site-paths';
 import { UnrecoverableJobError } from '../common/queue/render-queue';
-import type { ArticleRow, EventRow } from './site-queries';
+import type { ArticleRow, EventRow } from './item-rows';
 
 export interface SiteInfo {
   name: string;
