@@ -92,21 +92,37 @@ const IMPORTS = [
   { pattern: /\b(?:require|import)\s*\(\s*['"]([^'"]+)['"]\s*\)/g, spec: 1 },
 ];
 
-/** The shared servers `file` needs, from its imports and those of the local modules it reaches. */
-function servicesOf(file, cache = new Map()) {
+/** What `file` imports itself: the local modules, and the shared servers its imports of shared.ts name. */
+function directImports(file, cache) {
   if (cache.has(file)) return cache.get(file);
-  const needed = new Set();
-  cache.set(file, needed); // an import cycle ends here
+  const found = { modules: new Set(), services: new Set() };
   const text = fs.readFileSync(file, 'utf8');
   for (const { pattern, clause, spec } of IMPORTS) {
     for (const match of text.matchAll(pattern)) {
       const target = resolveImport(file, match[spec]);
-      if (!target) continue;
-      const found =
-        target === SHARED_HARNESS
-          ? servicesOfClause(clause === undefined ? undefined : match[clause])
-          : servicesOf(target, cache);
-      for (const service of found) needed.add(service);
+      if (target === SHARED_HARNESS) {
+        for (const service of servicesOfClause(clause === undefined ? undefined : match[clause]))
+          found.services.add(service);
+      } else if (target) found.modules.add(target);
+    }
+  }
+  cache.set(file, found);
+  return found;
+}
+
+/** The shared servers `file` needs: those named by it or by any local module it reaches, however indirectly. */
+function servicesOf(file, cache) {
+  const needed = new Set();
+  const seen = new Set([file]);
+  const pending = [file];
+  while (pending.length > 0) {
+    const { modules, services } = directImports(pending.pop(), cache);
+    for (const service of services) needed.add(service);
+    for (const module of modules) {
+      if (!seen.has(module)) {
+        seen.add(module);
+        pending.push(module);
+      }
     }
   }
   return needed;
