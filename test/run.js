@@ -19,7 +19,7 @@
 // file that was not detected asks for a server, even when another selected
 // file's servers are running. A file that starts its own servers
 // (startMariaDBCluster, startRedis) needs nothing from here.
-/* global require, process, __dirname, console */
+/* global require, process, __dirname, console, module */
 /* eslint-disable @typescript-eslint/no-require-imports */
 'use strict';
 
@@ -233,11 +233,16 @@ async function main() {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err && err.stack ? err.stack : err);
-    console.log('0 passed, 0 failed');
-    process.exit(1);
-  },
-);
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err && err.stack ? err.stack : err);
+      console.log('0 passed, 0 failed');
+      process.exit(1);
+    },
+  );
+}
+
+// For test/run.test.ts: the rule that decides which servers a file needs.
+module.exports = { servicesOf, servicesOfClause };
