@@ -1,6 +1,6 @@
 // The dependency model: from what an item was when last rendered ("before")
 // and what it is now ("after") to the exact set of public pages to
-// regenerate. Pure: plain data in, page references out (STYLE: pure cores).
+// regenerate. Pure: plain data in, page references out (docs/contributing.md, "Code shape").
 //
 // Listings are bucketed (months for articles and events, fixed id ranges
 // for sitemap shards), so a change touches only the buckets the item was or

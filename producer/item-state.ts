@@ -2,7 +2,7 @@
 // row, stored after each render (render_state) as the next save's "before".
 import { monthOf, sitemapShardOf } from '../common/site-paths';
 import type { ItemState, Membership } from './affected-pages';
-import type { ArticleCard, ArticleRow, EventCard, EventRow } from './site-queries';
+import type { ArticleCard, ArticleRow, EventCard, EventRow } from './item-rows';
 
 export type { ArticleCard, EventCard };
 

@@ -21,12 +21,11 @@ import type { PageRef, Position, Topic } from './affected-pages';
 import type { RenderedPage } from './change-journal';
 import { ArticleCard, EventCard, parseState, StoredState } from './item-state';
 import { articleView, eventView, Renderer } from './renderer';
+import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
 import {
-  ArticleRow,
   articleOfCard,
   bucketSize,
   bucketsOf,
-  EventRow,
   eventOfCard,
   ListedCard,
   listArticles,
@@ -34,8 +33,6 @@ import {
   listBuckets,
   listEvents,
   listingName,
-  loadArticles,
-  loadEvents,
   rankInBucket,
   sitemapEntries,
 } from './site-queries';

@@ -19,7 +19,8 @@ import { BatchResult, lockJournal, RenderedPage, writePages } from './change-jou
 import { articleState, entriesOf, eventState, parseState, serializeState, StoredState } from './item-state';
 import { renderCard, renderItem, renderRef, stylesheetPage } from './page-renderer';
 import type { Renderer } from './renderer';
-import { ArticleRow, EventRow, loadArticles, loadEvents, adjustBuckets } from './site-queries';
+import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
+import { adjustBuckets } from './site-queries';
 
 export interface RenderJobDeps {
   db: Database;
@@ -31,39 +32,79 @@ export interface RenderJobDeps {
 }
 
 export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
-  const { db, renderer, notifier, logger, now = Date.now } = deps;
-  const renderSeconds = new Histogram({
-    name: 'hyperstatic_render_seconds',
-    help: 'Time to render and store one job',
-    registers: [deps.registry],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-  });
-  const pagesRendered = new Counter({
-    name: 'hyperstatic_pages_rendered_total',
-    help: 'Pages rendered by render jobs',
-    registers: [deps.registry],
-  });
-  const pagesWritten = new Counter({
-    name: 'hyperstatic_pages_written_total',
-    help: 'Pages whose bytes changed and were journaled',
-    registers: [deps.registry],
-  });
-  const pagesUnchanged = new Counter({
-    name: 'hyperstatic_pages_unchanged_total',
-    help: 'Pages rendered to the same bytes (no journal entry)',
-    registers: [deps.registry],
-  });
-  const jobsDone = new Counter({
-    name: 'hyperstatic_render_jobs_total',
-    help: 'Render jobs by outcome (rendered, collapsed, unrecoverable)',
-    labelNames: ['outcome'],
-    registers: [deps.registry],
-  });
+  const { db, renderer, logger, now = Date.now } = deps;
+  const metrics = renderJobMetrics(deps.registry, db);
+  return async (job) => {
+    const started = process.hrtime.bigint();
+    let result: BatchResult | undefined;
+    try {
+      result = await renderChange({ db, renderer, now }, job, metrics);
+    } catch (error) {
+      if (isUnrecoverable(error)) {
+        metrics.jobsDone.inc({ outcome: 'unrecoverable' });
+        logger.error(
+          { err: error, topic: job.topic, item: job.itemId, template: (error as { template?: string }).template },
+          'render failed for good; nothing was written',
+        );
+        await recordFailure(db, now(), job, error).catch((e) =>
+          logger.warn({ err: e }, 'could not record the render failure'),
+        );
+      }
+      throw error;
+    }
+    if (!result) {
+      metrics.jobsDone.inc({ outcome: 'collapsed' });
+      return;
+    }
+    metrics.pagesWritten.inc(result.written.length);
+    metrics.pagesUnchanged.inc(result.unchanged.length);
+    metrics.jobsDone.inc({ outcome: 'rendered' });
+    metrics.renderSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    logger.debug(
+      { topic: job.topic, item: job.itemId, written: result.written, unchanged: result.unchanged.length },
+      'rendered',
+    );
+    if (result.head !== undefined) await deps.notifier.notify(result.head);
+  };
+}
+
+type RenderJobMetrics = ReturnType<typeof renderJobMetrics>;
+
+function renderJobMetrics(registry: Registry, db: Database) {
+  const metrics = {
+    renderSeconds: new Histogram({
+      name: 'hyperstatic_render_seconds',
+      help: 'Time to render and store one job',
+      registers: [registry],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    }),
+    pagesRendered: new Counter({
+      name: 'hyperstatic_pages_rendered_total',
+      help: 'Pages rendered by render jobs',
+      registers: [registry],
+    }),
+    pagesWritten: new Counter({
+      name: 'hyperstatic_pages_written_total',
+      help: 'Pages whose bytes changed and were journaled',
+      registers: [registry],
+    }),
+    pagesUnchanged: new Counter({
+      name: 'hyperstatic_pages_unchanged_total',
+      help: 'Pages rendered to the same bytes (no journal entry)',
+      registers: [registry],
+    }),
+    jobsDone: new Counter({
+      name: 'hyperstatic_render_jobs_total',
+      help: 'Render jobs by outcome (rendered, collapsed, unrecoverable)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+  };
   // Read from the database at scrape time: every producer reports the cluster's figure, whichever of them failed the job.
   new Gauge({
     name: 'hyperstatic_render_failures_unresolved',
     help: 'Render jobs that failed for good (template or data error) whose item has not rendered since; listed by `hyperstatic status`',
-    registers: [deps.registry],
+    registers: [registry],
     async collect() {
       try {
         const [{ n }] = await db('render_failures')
@@ -84,106 +125,83 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
       }
     },
   });
+  return metrics;
+}
 
-  async function run(job: RenderJob): Promise<BatchResult | undefined> {
-    return db.transaction(async (trx) => {
-      const lock = await lockJournal(trx);
-      const pending = await trx('outbox')
-        .where({ topic: job.topic, item_id: job.itemId })
-        .whereNull('done_at')
-        .max({ upTo: 'id' })
-        .first();
-      const upTo = pending?.upTo == null ? undefined : Number(pending.upTo);
-      if (upTo === undefined) return undefined;
-      const at = now();
-
-      const item: ArticleRow | EventRow | undefined =
-        job.topic === 'article'
-          ? (await loadArticles(trx, [job.itemId], { body: true }))[0]
-          : (await loadEvents(trx, [job.itemId], { body: true }))[0];
-      if (!item) throw new UnrecoverableJobError(`${job.topic} ${job.itemId} does not exist`);
-      const after = job.topic === 'article' ? articleState(item as ArticleRow) : eventState(item as EventRow);
-      const previous = await trx('render_state')
-        .where({ topic: job.topic, item_id: job.itemId })
-        .first('state', 'version');
-      // Monotonic: a render never goes back to a version older than the last one stored.
-      if (previous && Number(previous.version) > upTo) return undefined;
-      const before = previous ? parseState(String(previous.state)) : undefined;
-
-      // Listing rows and the item's card first: the index pages below read them.
-      await saveListingState(trx, after);
-      await trx('render_state')
-        .insert({
-          topic: job.topic,
-          item_id: job.itemId,
-          state: serializeState(after),
-          card_html: renderCard(renderer, after),
-          version: upTo,
-          rendered_at: at,
-        })
-        .onConflict(['topic', 'item_id'])
-        .merge();
-      const pages: RenderedPage[] = [];
-      const ctx = { db: trx, renderer, now: at };
-      for (const ref of affectedPages(before, after)) {
-        if (ref.kind === 'item' && ref.id === item.id && ref.slug === item.slug) {
-          const page = await renderItem(ctx, ref.topic, item, ref.slug, ref.visible);
-          if (page) pages.push(page);
-        } else pages.push(...(await renderRef(ctx, ref)));
-      }
-      pagesRendered.inc(pages.length);
-      // The stylesheet these pages link to (journaled only when a deploy changed it, so it is live before them).
-      const result = await writePages(trx, lock, [stylesheetPage(renderer, at), ...pages], at);
-      await trx('outbox')
-        .where({ topic: job.topic, item_id: job.itemId })
-        .where('id', '<=', upTo)
-        .whereNull('done_at')
-        .update({ done_at: at });
-      return result;
-    });
-  }
-
-  async function reportFailure(job: RenderJob, error: unknown): Promise<void> {
-    // Reported once and not retried: the outbox rows are closed so the relay
-    // does not dispatch them again; the failure stays in render_failures.
+/** The job's work in one transaction under the journal lock; undefined when there was nothing left to render. */
+async function renderChange(
+  deps: { db: Database; renderer: Renderer; now: () => number },
+  job: RenderJob,
+  metrics: Pick<RenderJobMetrics, 'pagesRendered'>,
+): Promise<BatchResult | undefined> {
+  const { db, renderer, now } = deps;
+  return db.transaction(async (trx) => {
+    const lock = await lockJournal(trx);
+    const pending = await trx('outbox')
+      .where({ topic: job.topic, item_id: job.itemId })
+      .whereNull('done_at')
+      .max({ upTo: 'id' })
+      .first();
+    const upTo = pending?.upTo == null ? undefined : Number(pending.upTo);
+    if (upTo === undefined) return undefined;
     const at = now();
-    const message = String((error as Error).message ?? error).slice(0, 2000);
-    await db.transaction(async (trx) => {
-      await trx('render_failures').insert({ topic: job.topic, item_id: job.itemId, message, failed_at: at });
-      await trx('outbox').where({ topic: job.topic, item_id: job.itemId }).whereNull('done_at').update({ done_at: at });
-    });
-  }
 
-  return async (job) => {
-    const started = process.hrtime.bigint();
-    let result: BatchResult | undefined;
-    try {
-      result = await run(job);
-    } catch (error) {
-      if (isUnrecoverable(error)) {
-        jobsDone.inc({ outcome: 'unrecoverable' });
-        logger.error(
-          { err: error, topic: job.topic, item: job.itemId, template: (error as { template?: string }).template },
-          'render failed for good; nothing was written',
-        );
-        await reportFailure(job, error).catch((e) => logger.warn({ err: e }, 'could not record the render failure'));
-      }
-      throw error;
+    const item: ArticleRow | EventRow | undefined =
+      job.topic === 'article'
+        ? (await loadArticles(trx, [job.itemId], { body: true }))[0]
+        : (await loadEvents(trx, [job.itemId], { body: true }))[0];
+    if (!item) throw new UnrecoverableJobError(`${job.topic} ${job.itemId} does not exist`);
+    const after = job.topic === 'article' ? articleState(item as ArticleRow) : eventState(item as EventRow);
+    const previous = await trx('render_state')
+      .where({ topic: job.topic, item_id: job.itemId })
+      .first('state', 'version');
+    // Monotonic: a render never goes back to a version older than the last one stored.
+    if (previous && Number(previous.version) > upTo) return undefined;
+    const before = previous ? parseState(String(previous.state)) : undefined;
+
+    // Listing rows and the item's card first: the index pages below read them.
+    await saveListingState(trx, after);
+    await trx('render_state')
+      .insert({
+        topic: job.topic,
+        item_id: job.itemId,
+        state: serializeState(after),
+        card_html: renderCard(renderer, after),
+        version: upTo,
+        rendered_at: at,
+      })
+      .onConflict(['topic', 'item_id'])
+      .merge();
+    const pages: RenderedPage[] = [];
+    const ctx = { db: trx, renderer, now: at };
+    for (const ref of affectedPages(before, after)) {
+      if (ref.kind === 'item' && ref.id === item.id && ref.slug === item.slug) {
+        const page = await renderItem(ctx, ref.topic, item, ref.slug, ref.visible);
+        if (page) pages.push(page);
+      } else pages.push(...(await renderRef(ctx, ref)));
     }
-    if (!result) {
-      jobsDone.inc({ outcome: 'collapsed' });
-      return;
-    }
-    pagesWritten.inc(result.written.length);
-    pagesUnchanged.inc(result.unchanged.length);
-    jobsDone.inc({ outcome: 'rendered' });
-    renderSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    logger.debug(
-      { topic: job.topic, item: job.itemId, written: result.written, unchanged: result.unchanged.length },
-      'rendered',
-    );
-    if (result.head !== undefined) await notifier.notify(result.head);
-  };
+    metrics.pagesRendered.inc(pages.length);
+    // The stylesheet these pages link to (journaled only when a deploy changed it, so it is live before them).
+    const result = await writePages(trx, lock, [stylesheetPage(renderer, at), ...pages], at);
+    await trx('outbox')
+      .where({ topic: job.topic, item_id: job.itemId })
+      .where('id', '<=', upTo)
+      .whereNull('done_at')
+      .update({ done_at: at });
+    return result;
+  });
+}
+
+/**
+ * Reported once and not retried: the outbox rows are closed so the relay
+ * does not dispatch them again; the failure stays in render_failures.
+ */
+async function recordFailure(db: Database, at: number, job: RenderJob, error: unknown): Promise<void> {
+  const message = String((error as Error).message ?? error).slice(0, 2000);
+  await db.transaction(async (trx) => {
+    await trx('render_failures').insert({ topic: job.topic, item_id: job.itemId, message, failed_at: at });
+    await trx('outbox').where({ topic: job.topic, item_id: job.itemId }).whereNull('done_at').update({ done_at: at });
+  });
 }
 
 /** Replaces the item's rows in the listing index and adjusts the count of every bucket it left or entered. */

@@ -6,7 +6,7 @@ import nunjucks from 'nunjucks';
 import { sha256Hex } from '../common/hash';
 import { articlePath, eventPath, indexMonthPath, indexRootPath, monthOf, stylesheetPath } from '../common/site-paths';
 import { UnrecoverableJobError } from '../common/queue/render-queue';
-import type { ArticleRow, EventRow } from './site-queries';
+import type { ArticleRow, EventRow } from './item-rows';
 
 export interface SiteInfo {
   name: string;
@@ -69,7 +69,7 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
       try {
         return env.render(template, { site, ...context });
       } catch (error) {
-        // A template bug does not heal by retrying (STYLE: errors are typed).
+        // A template bug does not heal by retrying (docs/contributing.md, "Code shape": typed errors).
         throw new TemplateError(template, error);
       }
     },

@@ -10,6 +10,7 @@ import { formatGtidPosition } from '../../common/db/gtid';
 import { ClusterAccess, promote, PromoteResult, rejoin, setupReplica } from '../../app/db/promote';
 import { configuredNodes } from '../../common/db/topology';
 import { withDatabase } from '../cli-support';
+import { formatTable } from '../text-table';
 import type { Database } from '../../common/db/database';
 import { createLogger } from '../../common/logger';
 import { routerFor } from '../../common/db/router';
@@ -89,16 +90,6 @@ export function nodeRows(
   return { primary, epoch, nodes };
 }
 
-export function formatTable(headers: string[], body: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (c ?? '').padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
-}
-
 export function nodeTable(rows: NodeRow[]): string {
   return formatTable(
     [
@@ -142,17 +133,17 @@ function printPlan(result: PromoteResult, out: (s: string) => void): void {
     );
 }
 
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
 export function register(program: Command): void {
   const db = program
     .command('db')
     .description('Database commands: migrations, replication status, promotion, rejoin, replica setup');
-  const out = (s: string) => process.stdout.write(`${s}\n`);
 
   db.command('migrate')
     .description('Apply pending schema migrations (run by exactly one process: this command, or `all`)')
     .action(async () => {
-      const config = loadConfig();
-      const applied = await withPrimary(config, migrateLatest);
+      const applied = await withPrimary(loadConfig(), migrateLatest);
       out(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
     });
 
@@ -174,22 +165,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'print the plan and the safety verdict; change nothing')
     .option('--force', 'promote even if the checks found it unsafe (may lose or fork transactions)')
     .option('--catch-up-timeout <ms>', 'how long NODE may take to apply what it still has to', '10000')
-    .action(async (node: string, flags: { dryRun?: boolean; force?: boolean; catchUpTimeout: string }) => {
-      const catchUpTimeoutMs = Number(flags.catchUpTimeout);
-      if (!Number.isInteger(catchUpTimeoutMs) || catchUpTimeoutMs < 0)
-        throw new Error(`--catch-up-timeout: expected milliseconds, got ${JSON.stringify(flags.catchUpTimeout)}`);
-      const access = clusterAccess(loadConfig());
-      const result = await promote(access, node, {
-        dryRun: flags.dryRun,
-        force: flags.force,
-        catchUpTimeoutMs,
-        log: (l) => out(`  ${l}`),
-      });
-      printPlan(result, out);
-      if (result.executed) out(`done in ${result.durationMs} ms`);
-      // A dry run that would be refused fails too, so scripts can gate on it.
-      else if (result.plan.problems.length > 0) process.exitCode = 1;
-    });
+    .action(promoteNode);
 
   db.command('rejoin')
     .description(
@@ -228,4 +204,21 @@ export function register(program: Command): void {
       });
       out(nodeTable(nodeRows(access, statuses).nodes));
     });
+}
+
+async function promoteNode(node: string, flags: { dryRun?: boolean; force?: boolean; catchUpTimeout: string }) {
+  const catchUpTimeoutMs = Number(flags.catchUpTimeout);
+  if (!Number.isInteger(catchUpTimeoutMs) || catchUpTimeoutMs < 0)
+    throw new Error(`--catch-up-timeout: expected milliseconds, got ${JSON.stringify(flags.catchUpTimeout)}`);
+  const access = clusterAccess(loadConfig());
+  const result = await promote(access, node, {
+    dryRun: flags.dryRun,
+    force: flags.force,
+    catchUpTimeoutMs,
+    log: (l) => out(`  ${l}`),
+  });
+  printPlan(result, out);
+  if (result.executed) out(`done in ${result.durationMs} ms`);
+  // A dry run that would be refused fails too, so scripts can gate on it.
+  else if (result.plan.problems.length > 0) process.exitCode = 1;
 }

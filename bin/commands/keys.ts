@@ -1,4 +1,4 @@
-// `hyperstatic keys`: the origin's feed signing key pair (DESIGN §6).
+// `hyperstatic keys`: the origin's feed signing key pair (docs/design.md, "Trust model").
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { initKeyPair } from '../../app/feed/signing-keys';

@@ -1,4 +1,4 @@
-// `hyperstatic status`: the whole cluster on one screen (DESIGN §7): database
+// `hyperstatic status`: the whole cluster on one screen (docs/operations.md, "Monitoring"): database
 // nodes and lag, render queue depth, journal head, each mirror's lag (from the
 // reports mirrors send the origin) and each proxy's hit ratio (from its
 // /metrics), and the render jobs that failed for good (a template or data
@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { Config, loadConfig } from '../../common/config';
 import { createDatabase, Database } from '../../common/db/database';
 import { probeAll } from '../../common/db/node-status';
-import { clusterAccess, formatTable, nodeRows, NodeRow, nodeTable } from './db';
+import { formatTable } from '../text-table';
+import { clusterAccess, nodeRows, NodeRow, nodeTable } from './db';
 
 export interface ProxyStatus {
   url: string;

@@ -17,6 +17,7 @@ import {
   setRole,
 } from '../../app/auth/users';
 import { withDatabase } from '../cli-support';
+import { alignColumns, isoMinute as iso } from '../text-table';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -31,21 +32,8 @@ async function passwordFrom(flags: { passwordStdin?: boolean }): Promise<{ passw
   return { password: randomBytes(12).toString('base64url'), generated: true };
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((cell, i) => cell.padEnd(widths[i]))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
-}
-
-const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
+/** A listing: aligned columns under a header row, one line each. */
+const table = (rows: string[][]) => `${alignColumns(rows)}\n`;
 
 /** `write` is where command output goes (stdout; tests pass their own). */
 export function register(
@@ -110,6 +98,10 @@ export function register(
       );
     });
 
+  registerTokenCommands(program, write);
+}
+
+function registerTokenCommands(program: Command, write: (text: string) => void): void {
   // `token create` is defined with the core commands (bin/cli.ts); list and revoke join it.
   const token =
     program.commands.find((c) => c.name() === 'token') ?? program.command('token').description('API tokens');

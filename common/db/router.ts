@@ -4,20 +4,12 @@
 // When the primary moves, the old pool is destroyed: its connections stay
 // "healthy" and would fail every write with 1290 (read-only) forever.
 // replica() serves reads that may be stale from a caught-up replica.
-import mysql from 'mysql2/promise';
 import { createDatabase, Database, dialectOf } from './database';
 import type { Logger } from '../logger';
-import { readTopologyRecord } from './node-status';
-import { authoritativeRecord, NodeSpec, TopologyRecord } from './topology';
+import { createRouterProbes, NodeView } from './router-probes';
+import { authoritativeRecord, NodeSpec } from './topology';
 
-export interface NodeView {
-  name: string;
-  reachable: boolean;
-  readOnly?: boolean;
-  /** Seconds behind its source, for replicas that report it. */
-  lagSeconds?: number | null;
-  record?: TopologyRecord;
-}
+export type { NodeView } from './router-probes';
 
 export interface RouterState {
   primary: string;
@@ -64,9 +56,13 @@ export function followingDatabase(current: () => Database): Database {
 
 const RETIRE_AFTER_MS = 10_000;
 
-interface Probe {
-  conn?: mysql.Connection;
-  connecting?: Promise<mysql.Connection>;
+/** Where writes go, decided from one look at every node: the primary the newest topology record names. */
+export function routerStateFrom(nodes: readonly NodeSpec[], views: NodeView[]): RouterState {
+  const record = authoritativeRecord(views.map((v) => v.record));
+  const primary = record?.primary ?? nodes[0].name;
+  const pv = views.find((v) => v.name === primary);
+  const writable = Boolean(pv?.reachable && pv.readOnly === false);
+  return { primary, epoch: record?.epoch ?? 0, writable, nodes: views };
 }
 
 export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
@@ -74,8 +70,8 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
   const pollMs = options.pollMs ?? 500;
   const maxLag = options.maxReplicaLagSeconds ?? 5;
   const single = nodes.length === 1;
-  const pools = new Map<string, Database>();
-  const probes = new Map<string, Probe>();
+  const pools = createPools(options);
+  const probes = createRouterProbes(pollMs);
   const listeners: ((s: RouterState) => void)[] = [];
   let state: RouterState = {
     primary: nodes[0].name,
@@ -85,119 +81,31 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
   };
   let replicaName: string | undefined;
   let closed = false;
-  const retiring = new Set<Database>();
-
-  function pool(name: string): Database {
-    let db = pools.get(name);
-    if (!db) {
-      // Connection errors are expected while a node is fenced or down; the
-      // requests that meet them are answered 503 and logged there.
-      const log = {
-        warn: (m: string) => logger.debug({ node: name }, m),
-        error: (m: string) => logger.warn({ node: name }, m),
-        deprecate: () => undefined,
-        debug: () => undefined,
-      };
-      db = createDatabase(nodes.find((n) => n.name === name)!.url, { poolMax: options.poolMax, log });
-      pools.set(name, db);
-    }
-    return db;
-  }
-
-  async function probeConnection(node: NodeSpec): Promise<mysql.Connection> {
-    const p = probes.get(node.name) ?? {};
-    probes.set(node.name, p);
-    if (p.conn) return p.conn;
-    p.connecting ??= mysql
-      .createConnection({ uri: node.url.replace(/^mariadb:/, 'mysql:'), connectTimeout: Math.max(500, pollMs * 2) })
-      .then(
-        (conn) => {
-          conn.on('error', () => {
-            if (p.conn === conn) p.conn = undefined;
-          });
-          p.conn = conn;
-          p.connecting = undefined;
-          return conn;
-        },
-        (error) => {
-          p.connecting = undefined;
-          throw error;
-        },
-      );
-    return p.connecting;
-  }
-
-  async function look(node: NodeSpec): Promise<NodeView> {
-    try {
-      const conn = await probeConnection(node);
-      const query = async (sql: string) => (await conn.query(sql))[0] as Record<string, unknown>[];
-      const [vars] = await query('SELECT @@GLOBAL.read_only AS ro');
-      const record = await readTopologyRecord(query);
-      return { name: node.name, reachable: true, readOnly: Number(vars.ro) === 1, record };
-    } catch {
-      const p = probes.get(node.name);
-      p?.conn?.destroy();
-      if (p) p.conn = undefined;
-      return { name: node.name, reachable: false };
-    }
-  }
-
-  async function lagOf(name: string): Promise<number | null> {
-    try {
-      // The app user cannot SHOW SLAVE STATUS; the journal's newest entry is a clock that replicates.
-      const conn = await probeConnection(nodes.find((n) => n.name === name)!);
-      const [[row]] = (await conn.query(
-        'SELECT created_at AS t FROM journal ORDER BY seq DESC LIMIT 1',
-      )) as unknown as [Record<string, unknown>[]];
-      const primaryConn = await probeConnection(nodes.find((n) => n.name === state.primary)!);
-      const [[head]] = (await primaryConn.query(
-        'SELECT created_at AS t FROM journal ORDER BY seq DESC LIMIT 1',
-      )) as unknown as [Record<string, unknown>[]];
-      if (head?.t == null) return 0;
-      return Math.max(0, (Number(head.t) - Number(row?.t ?? 0)) / 1000);
-    } catch {
-      return null;
-    }
-  }
+  const spec = (name: string) => nodes.find((n) => n.name === name)!;
 
   async function refresh(): Promise<RouterState> {
     if (single || closed) return state;
-    const views = await Promise.all(nodes.map(look));
-    const record = authoritativeRecord(views.map((v) => v.record));
-    const primary = record?.primary ?? nodes[0].name;
-    const pv = views.find((v) => v.name === primary);
-    const writable = Boolean(pv?.reachable && pv.readOnly === false);
-    const next: RouterState = { primary, epoch: record?.epoch ?? 0, writable, nodes: views };
+    const next = routerStateFrom(nodes, await Promise.all(nodes.map(probes.look)));
     const previous = state;
     state = next;
-    if (previous.primary !== primary) {
+    if (previous.primary !== next.primary) {
       logger.warn(
-        { from: previous.primary, to: primary, epoch: next.epoch },
+        { from: previous.primary, to: next.primary, epoch: next.epoch },
         'database primary changed; switching pools',
       );
-      const old = pools.get(previous.primary);
-      pools.delete(previous.primary);
-      // New queries go to the new primary at once. The old pool is destroyed
-      // a little later: destroying it now would abort requests waiting for a
-      // connection with a bare "aborted"; on the fenced or dead node they fail
-      // with 1290 or a connection error, which callers answer as 503.
-      if (old) {
-        const timer = setTimeout(() => void old.destroy().catch(() => undefined), RETIRE_AFTER_MS);
-        timer.unref();
-        retiring.add(old);
-      }
+      pools.retire(previous.primary);
       for (const l of listeners) l(next);
-    } else if (previous.writable !== writable) {
+    } else if (previous.writable !== next.writable) {
       logger.warn(
-        { primary, writable },
-        writable ? 'database primary is writable again' : 'database primary is not writable (fenced or down)',
+        { primary: next.primary, writable: next.writable },
+        next.writable ? 'database primary is writable again' : 'database primary is not writable (fenced or down)',
       );
     }
     // A caught-up replica for stale reads, re-chosen each poll.
     replicaName = undefined;
-    for (const v of views) {
-      if (v.name === primary || !v.reachable || v.readOnly === false) continue;
-      const lag = await lagOf(v.name);
+    for (const v of next.nodes) {
+      if (v.name === next.primary || !v.reachable || v.readOnly === false) continue;
+      const lag = await probes.lagOf(spec(v.name), spec(state.primary));
       v.lagSeconds = lag;
       if (lag !== null && lag <= maxLag) {
         replicaName = v.name;
@@ -221,8 +129,8 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
     timer.unref();
   }
 
-  const primaryDb = followingDatabase(() => pool(state.primary));
-  const replicaDb = followingDatabase(() => pool(replicaName ?? state.primary));
+  const primaryDb = followingDatabase(() => pools.get(state.primary));
+  const replicaDb = followingDatabase(() => pools.get(replicaName ?? state.primary));
   return {
     primary: () => primaryDb,
     replica: () => replicaDb,
@@ -233,7 +141,48 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
       closed = true;
       if (timer) clearInterval(timer);
       await polling;
-      for (const p of probes.values()) p.conn?.destroy();
+      probes.close();
+      await pools.close();
+    },
+  };
+}
+
+/** One connection pool per node, made on first use; a retired pool is destroyed a little later. */
+function createPools(options: RouterOptions) {
+  const { nodes, logger } = options;
+  const pools = new Map<string, Database>();
+  const retiring = new Set<Database>();
+  return {
+    get(name: string): Database {
+      let db = pools.get(name);
+      if (!db) {
+        // Connection errors are expected while a node is fenced or down; the
+        // requests that meet them are answered 503 and logged there.
+        const log = {
+          warn: (m: string) => logger.debug({ node: name }, m),
+          error: (m: string) => logger.warn({ node: name }, m),
+          deprecate: () => undefined,
+          debug: () => undefined,
+        };
+        db = createDatabase(nodes.find((n) => n.name === name)!.url, { poolMax: options.poolMax, log });
+        pools.set(name, db);
+      }
+      return db;
+    },
+    retire(name: string): void {
+      const old = pools.get(name);
+      pools.delete(name);
+      // New queries go to the new primary at once. The old pool is destroyed
+      // a little later: destroying it now would abort requests waiting for a
+      // connection with a bare "aborted"; on the fenced or dead node they fail
+      // with 1290 or a connection error, which callers answer as 503.
+      if (old) {
+        const timer = setTimeout(() => void old.destroy().catch(() => undefined), RETIRE_AFTER_MS);
+        timer.unref();
+        retiring.add(old);
+      }
+    },
+    async close(): Promise<void> {
       await Promise.all([...pools.values(), ...retiring].map((db) => db.destroy().catch(() => undefined)));
       pools.clear();
     },

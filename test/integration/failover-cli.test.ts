@@ -16,7 +16,6 @@ import { startApp } from '../../app/main';
 import { createApiToken, createUser } from '../../app/auth/users';
 import { createMemoryQueue } from '../../common/queue/memory-queue';
 import { sharedDatabase, SharedDatabase } from '../harness/shared';
-import { formatStatus, metricSum } from '../../bin/commands/status';
 
 const CLI = path.join(__dirname, '..', '..', 'bin', 'hyperstatic.js');
 
@@ -163,30 +162,6 @@ describe('failover commands and idempotent saves on the shared cluster', () => {
     const { code, stdout, stderr } = await cli(['db', 'migrate'], env);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /schema is up to date/);
-  });
-
-  test("a proxy's hit ratio is read from its Prometheus counters, labels summed", () => {
-    const text = [
-      '# HELP hyperstatic_proxy_cache_hits_total Requests answered from a fresh cached copy',
-      'hyperstatic_proxy_cache_hits_total 90',
-      'hyperstatic_proxy_cache_hits_total_created 1',
-      'hyperstatic_proxy_cache_misses_total 8',
-      'hyperstatic_proxy_stale_served_total{reason="error"} 1',
-      'hyperstatic_proxy_stale_served_total{reason="revalidating"} 1',
-    ].join('\n');
-    assert.equal(metricSum(text, 'hyperstatic_proxy_cache_hits_total'), 90);
-    assert.equal(metricSum(text, 'hyperstatic_proxy_stale_served_total'), 2);
-    assert.equal(metricSum(text, 'absent_total'), undefined);
-    const screen = formatStatus({
-      database: { embedded: 'sqlite:x' },
-      queue: { pendingRenders: 3, oldestPendingSeconds: 1.5 },
-      journal: { head: 42, epoch: 2 },
-      mirrors: { error: 'no such table' },
-      proxies: [{ url: 'http://p', reachable: true, hits: 90, misses: 8, stale: 2, hitRatio: 0.92 }],
-    });
-    assert.match(screen, /3 render\(s\) pending/);
-    assert.match(screen, /head 42, epoch 2/);
-    assert.match(screen, /92\.0%/);
   });
 
   test('`status --json` reports the database nodes, queue depth and journal head, and degrades for an unreachable proxy', async () => {

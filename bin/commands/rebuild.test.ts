@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { progressReporter } from '../../bin/commands/rebuild';
+import { progressReporter } from './rebuild';
 import type { RebuildProgress } from '../../producer/rebuild';
 
 function capture(tty: boolean) {

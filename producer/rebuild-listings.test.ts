@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { onlyOurs } from './rebuild';
+import { onlyOurs } from './rebuild-listings';
 
 describe('rebuild: pages rendered outside the journal lock', () => {
   it("keeps them when the journal only grew by the rebuild's own batches since their snapshot", () => {

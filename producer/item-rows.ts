@@ -1,0 +1,197 @@
+// Articles and events as the producer renders them: the row with its
+// section, author, tags and lead image, read by id in batches.
+import type { Knex } from 'knex';
+
+type Db = Knex | Knex.Transaction;
+
+/** An item's lead image: the original for its page, the 480 px WebP rendition for listings. */
+export interface LeadImageRow {
+  src: string;
+  alt: string;
+  width: number | null;
+  height: number | null;
+  rendition: { src: string; width: number | null; height: number | null } | null;
+}
+
+export interface ArticleRow {
+  id: number;
+  slug: string;
+  title: string;
+  summary: string;
+  body: string;
+  status: 'draft' | 'published' | 'hidden';
+  featured: boolean;
+  leadImage: LeadImageRow | null;
+  section: { slug: string; name: string } | null;
+  tags: { slug: string; name: string }[];
+  author: string | null;
+  publishedAt: number | null;
+  updatedAt: number;
+}
+
+export interface EventRow {
+  id: number;
+  slug: string;
+  title: string;
+  summary: string;
+  body: string;
+  location: string;
+  startsAt: number;
+  endsAt: number | null;
+  status: 'draft' | 'published' | 'hidden';
+  featured: boolean;
+  leadImage: LeadImageRow | null;
+  tags: { slug: string; name: string }[];
+  updatedAt: number;
+}
+
+/** What listings show of an item (render_state.card_html is rendered from it). */
+export type ArticleCard = Pick<
+  ArticleRow,
+  'id' | 'slug' | 'title' | 'summary' | 'publishedAt' | 'section' | 'author' | 'leadImage'
+>;
+export type EventCard = Pick<
+  EventRow,
+  'id' | 'slug' | 'title' | 'summary' | 'startsAt' | 'endsAt' | 'location' | 'leadImage'
+>;
+
+export async function loadArticle(db: Db, id: number): Promise<ArticleRow | undefined> {
+  return (await loadArticles(db, [id], { body: true }))[0];
+}
+
+/** Articles by id (in id order); without the body for listings. */
+export async function loadArticles(db: Db, ids: number[], options: { body: boolean }): Promise<ArticleRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await db('articles')
+    .leftJoin('sections', 'sections.id', 'articles.section_id')
+    .leftJoin('users', 'users.id', 'articles.author_id')
+    .leftJoin('media', 'media.sha256', 'articles.lead_image')
+    .whereIn('articles.id', ids)
+    .orderBy('articles.id')
+    .select(
+      'articles.id',
+      'articles.slug',
+      'articles.title',
+      'articles.summary',
+      'articles.status',
+      'articles.featured',
+      'articles.published_at',
+      'articles.updated_at',
+      'sections.slug as section_slug',
+      'sections.name as section_name',
+      'users.name as author_name',
+      'articles.lead_image_alt',
+      ...LEAD_IMAGE_COLUMNS,
+      ...(options.body ? ['articles.body'] : []),
+    );
+  const tags = await tagsOf(db, 'article_tags', 'article_id', ids);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    slug: r.slug,
+    title: r.title,
+    summary: r.summary,
+    body: r.body ?? '',
+    status: r.status,
+    featured: Boolean(r.featured),
+    leadImage: leadImageOf(r),
+    section: r.section_slug ? { slug: r.section_slug, name: r.section_name } : null,
+    tags: tags.get(Number(r.id)) ?? [],
+    author: r.author_name ?? null,
+    publishedAt: r.published_at == null ? null : Number(r.published_at),
+    updatedAt: Number(r.updated_at),
+  }));
+}
+
+export async function loadEvents(db: Db, ids: number[], options: { body: boolean }): Promise<EventRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await db('events')
+    .leftJoin('media', 'media.sha256', 'events.lead_image')
+    .whereIn('events.id', ids)
+    .orderBy('events.id')
+    .select(
+      ...[
+        'id',
+        'slug',
+        'title',
+        'summary',
+        'location',
+        'starts_at',
+        'ends_at',
+        'status',
+        'featured',
+        'updated_at',
+        'lead_image_alt',
+        ...(options.body ? ['body'] : []),
+      ].map((c) => `events.${c}`),
+      ...LEAD_IMAGE_COLUMNS,
+    );
+  const tags = await tagsOf(db, 'event_tags', 'event_id', ids);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    slug: r.slug,
+    title: r.title,
+    summary: r.summary,
+    body: r.body ?? '',
+    location: r.location,
+    startsAt: Number(r.starts_at),
+    endsAt: r.ends_at == null ? null : Number(r.ends_at),
+    status: r.status,
+    featured: Boolean(r.featured),
+    leadImage: leadImageOf(r),
+    tags: tags.get(Number(r.id)) ?? [],
+    updatedAt: Number(r.updated_at),
+  }));
+}
+
+const LEAD_IMAGE_COLUMNS = [
+  'media.path as lead_path',
+  'media.width as lead_width',
+  'media.height as lead_height',
+  'media.rendition_path as lead_rendition',
+  'media.rendition_width as lead_rendition_width',
+  'media.rendition_height as lead_rendition_height',
+];
+
+function leadImageOf(r: Record<string, unknown>): LeadImageRow | null {
+  if (typeof r.lead_path !== 'string') return null;
+  const n = (v: unknown) => (v == null ? null : Number(v));
+  return {
+    src: r.lead_path,
+    alt: String(r.lead_image_alt ?? ''),
+    width: n(r.lead_width),
+    height: n(r.lead_height),
+    rendition:
+      typeof r.lead_rendition === 'string'
+        ? { src: r.lead_rendition, width: n(r.lead_rendition_width), height: n(r.lead_rendition_height) }
+        : null,
+  };
+}
+
+async function tagsOf(
+  db: Db,
+  table: string,
+  column: string,
+  ids: number[],
+): Promise<Map<number, { slug: string; name: string }[]>> {
+  // Two reads, not a join: with few tags MariaDB drove a join from `tags` and
+  // walked every row of the link table (200,000 rows per batch at 100k articles).
+  const links = await db(table).whereIn(column, ids).select(`${column} as owner`, 'tag_id');
+  const tagIds = [...new Set(links.map((r) => Number(r.tag_id)))];
+  const tags = new Map<number, { slug: string; name: string }>();
+  if (tagIds.length)
+    for (const t of await db('tags').whereIn('id', tagIds).select('id', 'slug', 'name'))
+      tags.set(Number(t.id), { slug: t.slug, name: t.name });
+  const out = new Map<number, { slug: string; name: string }[]>();
+  for (const r of links) {
+    const tag = tags.get(Number(r.tag_id));
+    if (!tag) continue;
+    const list = out.get(Number(r.owner)) ?? [];
+    list.push(tag);
+    out.set(Number(r.owner), list);
+  }
+  // By name, as the database's case-insensitive collation ordered them.
+  for (const list of out.values()) list.sort((a, b) => byName.compare(a.name, b.name) || (a.slug < b.slug ? -1 : 1));
+  return out;
+}
+
+const byName = new Intl.Collator('en', { sensitivity: 'accent' });
