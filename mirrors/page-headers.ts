@@ -5,7 +5,10 @@ import type { PageKind } from '../common/feed-format';
 import { ASSETS_PREFIX } from '../common/site-paths';
 import type { PageRecord } from './index-store';
 
-/** Kinds whose freshness is a short fixed TTL (docs/cache-proxy.md, "Freshness policy"); others get none so the cache tier's heuristic applies. */
+/**
+ * Kinds whose freshness is a short fixed TTL (docs/cache-proxy.md,
+ * "Freshness policy"); others get none so the cache tier's heuristic applies.
+ */
 const SHORT_TTL_KINDS: ReadonlySet<PageKind> = new Set(['index', 'feed']);
 
 /** Headers of a page's response; `indexMaxAge` (seconds) is the TTL of index and feed pages. */

@@ -83,7 +83,7 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
     return Boolean(await db('pages').where({ path: p }).whereNot('op', 'delete').first('path'));
   }
 
-  /** DESIGN §2 step 6: every same-site link on a mirror's home page resolves on that mirror. */
+  /** docs/mirrors.md, "Applying batches": every same-site link on a mirror's home page resolves on that mirror. */
   async function checkLinksOnce(): Promise<void> {
     for (const [name, base] of Object.entries(mirrorUrls())) {
       try {

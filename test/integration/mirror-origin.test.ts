@@ -40,7 +40,7 @@ async function mirrorCursor(mirrorUrl: string): Promise<number> {
   return ((await (await fetch(`${mirrorUrl}/_mirror/status`)).json()) as { cursor: number }).cursor;
 }
 
-/** Every same-site link on a page must resolve on the mirror (DESIGN §2 step 6). */
+/** Every same-site link on a page must resolve on the mirror (docs/mirrors.md, "Applying batches"). */
 async function assertNoDanglingLinks(mirrorUrl: string, pagePath: string): Promise<number> {
   const page = await rawGet(mirrorUrl, pagePath);
   assert.equal(page.status, 200, `${pagePath} answered ${page.status}`);
