@@ -27,14 +27,7 @@ export interface FileSender {
 }
 
 export function createFileSender(logger: Logger): FileSender {
-  function sendRanged(
-    req: IncomingMessage,
-    res: ServerResponse,
-    file: string,
-    headers: http.OutgoingHttpHeaders,
-    etag: string,
-    lastModified: string,
-  ): void {
+  const sendRanged: FileSender['sendRanged'] = (req, res, file, headers, etag, lastModified) => {
     fs.stat(file, (error, stat) => {
       if (error) return sendBroken(res, file, error);
       const range = decideRange(req.headers, stat.size, etag, lastModified);
@@ -50,16 +43,9 @@ export function createFileSender(logger: Logger): FileSender {
       }
       sendFile(req, res, file, 200, headers);
     });
-  }
+  };
 
-  function sendFile(
-    req: IncomingMessage,
-    res: ServerResponse,
-    file: string,
-    status: number,
-    headers: http.OutgoingHttpHeaders,
-    range?: { start: number; end: number },
-  ): void {
+  const sendFile: FileSender['sendFile'] = (req, res, file, status, headers, range) => {
     // Open first so a missing blob becomes a clean 500 instead of a truncated 200.
     fs.open(file, 'r', (error, fd) => {
       if (error) return sendBroken(res, req.url ?? '', error);
@@ -84,7 +70,7 @@ export function createFileSender(logger: Logger): FileSender {
         stream.pipe(res);
       });
     });
-  }
+  };
 
   function sendBroken(res: ServerResponse, what: string, error: Error): void {
     // The index only links to verified blobs, so this means the disk was tampered with or failed.
