@@ -1,7 +1,8 @@
 // Takes batches from the feed ahead of applying them: the blobs of the next
 // `window` batches are fetched at once while earlier batches are applied, in
 // order. Over a long link this turns one round trip per batch into one round
-// trip per window, without loosening the apply order (DESIGN §2 step 6).
+// trip per window, without loosening the apply order (docs/mirrors.md,
+// "Applying batches").
 import type { FeedBatch } from '../common/feed-format';
 import { OutOfOrderBatchError } from './errors';
 

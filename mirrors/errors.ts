@@ -12,7 +12,10 @@ export class OutOfOrderBatchError extends HyperstaticError {
   }
 }
 
-/** A batch from an epoch older than the one already applied (DESIGN §4: a deposed primary). */
+/**
+ * A batch from an epoch older than the one already applied: a deposed
+ * primary (docs/design.md, "Replication and failover").
+ */
 export class StaleEpochBatchError extends HyperstaticError {
   constructor(
     readonly offered: number,

@@ -37,6 +37,45 @@ function lastSeq(batch: FeedBatch): number {
   return batch.entries[batch.entries.length - 1].seq;
 }
 
+/** Writes one batch to one client; false when the socket's buffer is full (wait for 'drain'). */
+function write(client: Client, batch: FeedBatch, store: MirrorStore): boolean {
+  // This mirror follows the origin into a new epoch (a promotion, or its first
+  // batch): say so before relaying it, since followers refuse a batch whose
+  // epoch is beyond their server's hello.
+  if (batch.epoch > client.epoch) {
+    client.epoch = batch.epoch;
+    client.res.write(
+      formatSseEvent('hello', { epoch: batch.epoch, head: Math.max(store.state().cursor, lastSeq(batch)) }),
+    );
+  }
+  client.sent = lastSeq(batch);
+  return client.res.write(formatSseEvent('batch', batch, client.sent));
+}
+
+/** Replays the journal to a new client at the pace it reads, then marks it live. */
+async function catchUp(client: Client, store: MirrorStore, closed: () => boolean): Promise<void> {
+  for (;;) {
+    if (closed() || client.res.destroyed) return;
+    // Reading the journal is synchronous, so no batch can be applied between
+    // finding nothing more to replay and switching the client to live.
+    const batches = store.batchesAfter(client.sent, REPLAY_PAGE);
+    if (batches.length === 0) {
+      client.live = true;
+      return;
+    }
+    for (const batch of batches) {
+      if (!write(client, batch, store))
+        await new Promise<void>((resolve) => {
+          client.res.once('drain', resolve);
+          client.res.once('close', resolve);
+        });
+      if (client.res.destroyed) return;
+    }
+    // Replaying a long journal must not starve page requests: yield between pages.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
 export function createFeedHub(options: {
   store: MirrorStore;
   logger: Logger;
@@ -52,43 +91,6 @@ export function createFeedHub(options: {
     for (const c of clients) c.res.write(': ping\n\n');
   }, options.pingMs ?? 15_000);
   ping.unref();
-
-  function write(client: Client, batch: FeedBatch): boolean {
-    // This mirror follows the origin into a new epoch (a promotion, or its first
-    // batch): say so before relaying it, since followers refuse a batch whose
-    // epoch is beyond their server's hello.
-    if (batch.epoch > client.epoch) {
-      client.epoch = batch.epoch;
-      client.res.write(
-        formatSseEvent('hello', { epoch: batch.epoch, head: Math.max(store.state().cursor, lastSeq(batch)) }),
-      );
-    }
-    client.sent = lastSeq(batch);
-    return client.res.write(formatSseEvent('batch', batch, client.sent));
-  }
-
-  async function catchUp(client: Client): Promise<void> {
-    for (;;) {
-      if (closed || client.res.destroyed) return;
-      // Reading the journal is synchronous, so no batch can be applied between
-      // finding nothing more to replay and switching the client to live.
-      const batches = store.batchesAfter(client.sent, REPLAY_PAGE);
-      if (batches.length === 0) {
-        client.live = true;
-        return;
-      }
-      for (const batch of batches) {
-        if (!write(client, batch))
-          await new Promise<void>((resolve) => {
-            client.res.once('drain', resolve);
-            client.res.once('close', resolve);
-          });
-        if (client.res.destroyed) return;
-      }
-      // Replaying a long journal must not starve page requests: yield between pages.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  }
 
   return {
     serve(req, res, after) {
@@ -109,7 +111,7 @@ export function createFeedHub(options: {
       const client: Client = { res, sent: after, live: false, epoch: state.epoch };
       clients.add(client);
       req.on('close', () => clients.delete(client));
-      catchUp(client).catch((error: unknown) => {
+      catchUp(client, store, () => closed).catch((error: unknown) => {
         logger.warn({ err: error }, 'feed replay failed; dropping the client');
         res.destroy();
       });
@@ -124,7 +126,7 @@ export function createFeedHub(options: {
           clients.delete(client);
           continue;
         }
-        write(client, batch);
+        write(client, batch, store);
       }
     },
     clients: () => clients.size,

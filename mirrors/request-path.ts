@@ -1,8 +1,8 @@
-// Strict mapping of a request target to a public path (DESIGN §6: mirrors
-// serve only what the feed gave them). The result is only ever used as an
-// index key, never joined onto a file system path, but it is still refused
-// rather than "cleaned up": a request that needs normalizing is not a
-// request for any page we publish.
+// Strict mapping of a request target to a public path (docs/design.md,
+// "Trust model": mirrors serve only what the feed gave them). The result is
+// only ever used as an index key, never joined onto a file system path, but
+// it is still refused rather than "cleaned up": a request that needs
+// normalizing is not a request for any page we publish.
 import { isSafePublicPath } from '../common/feed-format';
 
 export type RequestPath = { ok: true; path: string; query: string } | { ok: false; status: 400; reason: string };

@@ -1,10 +1,10 @@
-// common/feed-client.ts against real SSE servers: parsing, back-pressure,
-// URL rotation and the epoch rule (docs/design.md, "Replication and failover").
+// common/feed-client.ts against real SSE servers: back-pressure, URL
+// rotation and the epoch rule (docs/design.md, "Replication and failover").
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
-import { createSseParser, followFeed, type FeedFollower } from '../../common/feed-client';
+import { followFeed, type FeedFollower } from '../../common/feed-client';
 import type { FeedBatch } from '../../common/feed-format';
 import { createLogger } from '../../common/logger';
 import { makeBatch, startFakeOrigin, type FakeOrigin } from './mirror-fake-origin';
@@ -45,20 +45,6 @@ function follow(
   });
   return { follower, cursor };
 }
-
-describe('createSseParser', () => {
-  test('assembles events across arbitrary chunk boundaries and line endings, skipping comments', () => {
-    const parser = createSseParser();
-    const stream =
-      ': ping\r\n\r\nevent: hello\r\ndata: {"epoch":1,\r\ndata: "head":0}\r\n\r\nevent: batch\nid: 7\ndata:x\n\nevent: empty\n\n';
-    const events = [];
-    for (let i = 0; i < stream.length; i += 3) events.push(...parser.push(stream.slice(i, i + 3)));
-    assert.deepEqual(events, [
-      { event: 'hello', id: undefined, data: '{"epoch":1,\n"head":0}' },
-      { event: 'batch', id: '7', data: 'x' },
-    ]);
-  });
-});
 
 describe('followFeed', () => {
   test('hands batches over one at a time and reads no further until each is handled', async () => {

@@ -1,0 +1,49 @@
+// The feed follower's two epoch rules (docs/design.md, "Replication and
+// failover"): a server whose epoch is below the highest seen is a deposed
+// primary and is refused, so it cannot push stale content; batches, though,
+// carry the epoch they were written in, so a promoted origin replays older
+// epochs' history first. Their epochs may only grow, and never past their
+// server's. Pure.
+import type { FeedBatch } from './feed-format';
+
+/** Thrown (and logged) when a server answers with an epoch below one already seen: a deposed primary. */
+export class StaleEpochError extends Error {
+  readonly code = 'HS_FEED_STALE_EPOCH';
+  constructor(
+    readonly offered: number,
+    readonly highest: number,
+  ) {
+    super(`feed epoch ${offered} is older than epoch ${highest} already seen`);
+    this.name = 'StaleEpochError';
+  }
+}
+
+export class FeedEpochs {
+  private highestSeen: number;
+  private batchEpoch: number;
+
+  /** `initial`: the lowest acceptable epoch, e.g. the one a mirror stored before a restart. */
+  constructor(initial = Number.NEGATIVE_INFINITY) {
+    this.highestSeen = initial;
+    this.batchEpoch = initial;
+  }
+
+  /** The highest epoch seen so far. */
+  highest(): number {
+    return this.highestSeen;
+  }
+
+  /** A server said hello with `epoch`: throws StaleEpochError for a deposed primary. */
+  acceptServer(epoch: number): void {
+    if (epoch < this.highestSeen) throw new StaleEpochError(epoch, this.highestSeen);
+    this.highestSeen = epoch;
+  }
+
+  /** A batch from a server whose hello said `serverEpoch`: throws unless its epoch may follow the last batch's. */
+  acceptBatch(batch: FeedBatch, serverEpoch: number): void {
+    if (batch.epoch > serverEpoch)
+      throw new Error(`batch ${batch.batch} claims epoch ${batch.epoch}, beyond its server's ${serverEpoch}`);
+    if (batch.epoch < this.batchEpoch) throw new StaleEpochError(batch.epoch, this.batchEpoch);
+    this.batchEpoch = batch.epoch;
+  }
+}

@@ -1,0 +1,107 @@
+// The journal of applied batches, with the origin's signature of each, so
+// the mirror can serve /feed itself (feed-hub.ts): cache proxies and peer
+// mirrors follow a mirror and verify what it relays against the origin key.
+import type { FeedBatch, JournalEntry, Op, PageKind } from '../common/feed-format';
+import type { SqliteDatabase, Statement } from './sqlite';
+
+interface JournalRow {
+  seq: number;
+  epoch: number;
+  batch: number;
+  path: string;
+  op: Op;
+  sha256: string | null;
+  size: number;
+  content_type: string;
+  last_modified: number;
+  kind: PageKind;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS journal (
+  seq INTEGER PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  batch INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  op TEXT NOT NULL,
+  sha256 TEXT,
+  size INTEGER NOT NULL,
+  content_type TEXT NOT NULL,
+  last_modified INTEGER NOT NULL,
+  kind TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batch_sigs (
+  epoch INTEGER NOT NULL,
+  batch INTEGER NOT NULL,
+  sig TEXT NOT NULL,
+  PRIMARY KEY (epoch, batch)
+);
+`;
+
+export class FeedJournal {
+  private readonly insertJournal: Statement;
+  private readonly journalFrom: Statement<JournalRow>;
+  private readonly insertSig: Statement;
+  private readonly getSig: Statement<{ sig: string }>;
+
+  constructor(db: SqliteDatabase) {
+    db.exec(SCHEMA);
+    this.insertJournal = db.prepare(
+      'INSERT INTO journal (seq, epoch, batch, path, op, sha256, size, content_type, last_modified, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.journalFrom = db.prepare('SELECT * FROM journal WHERE seq > ? ORDER BY seq');
+    this.insertSig = db.prepare('INSERT OR REPLACE INTO batch_sigs (epoch, batch, sig) VALUES (?, ?, ?)');
+    this.getSig = db.prepare('SELECT sig FROM batch_sigs WHERE epoch = ? AND batch = ?');
+  }
+
+  /** Records an applied batch; runs inside the transaction that applies it to the index. */
+  record(batch: FeedBatch): void {
+    for (const e of batch.entries) {
+      this.insertJournal.run(
+        e.seq,
+        e.epoch,
+        e.batch,
+        e.path,
+        e.op,
+        e.sha256,
+        e.size,
+        e.contentType,
+        e.lastModified,
+        e.kind,
+      );
+    }
+    if (batch.sig) this.insertSig.run(batch.epoch, batch.batch, batch.sig);
+  }
+
+  /** Up to `maxBatches` whole applied batches after `after`, in order, rebuilt from the journal. */
+  batchesAfter(after: number, maxBatches: number): FeedBatch[] {
+    const out: FeedBatch[] = [];
+    let current: FeedBatch | undefined;
+    for (const row of this.journalFrom.iterate(after)) {
+      if (!current || current.batch !== row.batch || current.epoch !== row.epoch) {
+        if (out.length === maxBatches) break;
+        // Re-served with the origin's signature, so peers and proxies can verify what this mirror relays.
+        const sig = this.getSig.get(row.epoch, row.batch)?.sig;
+        current = { epoch: row.epoch, batch: row.batch, entries: [], ...(sig ? { sig } : {}) };
+        out.push(current);
+      }
+      current.entries.push(toEntry(row));
+    }
+    return out;
+  }
+}
+
+function toEntry(row: JournalRow): JournalEntry {
+  return {
+    seq: row.seq,
+    epoch: row.epoch,
+    batch: row.batch,
+    path: row.path,
+    op: row.op,
+    sha256: row.sha256,
+    size: row.size,
+    contentType: row.content_type,
+    lastModified: row.last_modified,
+    kind: row.kind,
+  };
+}

@@ -1,0 +1,95 @@
+// The mirror's sync loop: follows the origins' (or peers') change feed from
+// the stored cursor, refuses any batch not signed by the pinned key, and
+// hands the rest to the apply pipeline, which fetches blobs ahead and applies
+// batches in order. A batch that cannot be applied restarts the feed from
+// the cursor.
+import type { KeyObject } from 'node:crypto';
+import { followFeed, type FeedFollower } from '../common/feed-client';
+import { verifyBatch, type FeedBatch } from '../common/feed-format';
+import type { Logger } from '../common/logger';
+import { createApplyPipeline } from './apply-pipeline';
+import type { MirrorMetrics } from './metrics';
+import type { MirrorStore } from './mirror-store';
+import type { SyncStatus } from './sync-status';
+
+/** Batches whose blobs are fetched while earlier ones are applied. */
+const APPLY_WINDOW = 64;
+
+export interface FeedSync {
+  /** Stops following; resolves once no batch is being taken. */
+  close(): Promise<void>;
+}
+
+export function startFeedSync(options: {
+  store: MirrorStore;
+  /** Origins first, then peers. */
+  urls: string[];
+  publicKey: KeyObject;
+  sync: SyncStatus;
+  metrics: MirrorMetrics;
+  logger: Logger;
+  fetchBlobs: (batch: FeedBatch, source: string) => Promise<void>;
+  applyBatch: (batch: FeedBatch, source: string) => void;
+  reconnectMs: number;
+  returnToFirstMs: number;
+}): FeedSync {
+  const { store, publicKey, sync, metrics, logger } = options;
+  const pipeline = createApplyPipeline({
+    window: APPLY_WINDOW,
+    fetchBlobs: options.fetchBlobs,
+    apply: options.applyBatch,
+    appliedCursor: () => store.cursor(),
+    onFailure: (error) => {
+      logger.warn(
+        { err: error.message, cursor: store.cursor() },
+        'could not apply a batch; resuming the feed from the cursor',
+      );
+      sync.failed(error);
+      // Only ever called after a batch was taken, so the follower exists by then.
+      follower.restart(error);
+    },
+  });
+  const follower: FeedFollower = followFeed({
+    urls: options.urls,
+    after: () => store.cursor(),
+    initialEpoch: store.epoch(),
+    onHello: (hello, source) => {
+      const cursor = store.cursor();
+      if (hello.head < cursor) {
+        // The origin's journal ends before what this mirror applied: a promoted replica that missed
+        // entries the old primary had pushed. Those seqs may be reused; an operator must re-sync.
+        logger.warn(
+          { source, head: hello.head, cursor, epoch: hello.epoch },
+          'origin journal head is behind the mirror cursor',
+        );
+      }
+      sync.sawHead(hello.head, cursor, source);
+    },
+    verify: (batch) => {
+      try {
+        verifyBatch(batch, publicKey);
+      } catch (error) {
+        metrics.signatureRejections.inc();
+        logger.error(
+          { batch: batch.batch, err: (error as Error).message },
+          'refused a batch: not signed by the pinned origin key',
+        );
+        throw error;
+      }
+    },
+    onBatch: (batch, source) => pipeline.push(batch, source),
+    onError: (error) => {
+      sync.failed(error);
+      metrics.feedErrors.inc();
+    },
+    logger,
+    reconnectMs: options.reconnectMs,
+    returnToFirstMs: options.returnToFirstMs,
+  });
+  return {
+    async close() {
+      follower.close();
+      await follower.done;
+    },
+  };
+}

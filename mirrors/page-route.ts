@@ -1,0 +1,64 @@
+// Serves the published site: a request path is looked up in the index (never
+// used as a file name) and answered with the blob the index names, a 301 to
+// the directory form, a 410 tombstone, a 304, or a 404.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendNotFound, type FileSender } from './file-responses';
+import { etagOf, httpDate, notModified } from '../common/http-conditional';
+import type { MirrorStore } from './mirror-store';
+import { pageHeaders } from './page-headers';
+
+export type PageRoute = (req: IncomingMessage, res: ServerResponse, path: string) => void;
+
+export function createPageRoute(options: {
+  store: MirrorStore;
+  files: FileSender;
+  /** Cache-Control max-age for index and feed pages, in seconds. */
+  indexMaxAge: number;
+  /** False while the mirror bootstraps: pages answer 503 so no cache keeps a half-loaded copy. */
+  serving?: () => boolean;
+}): PageRoute {
+  const { store, files } = options;
+
+  return function servePage(req, res, path) {
+    if (options.serving && !options.serving()) {
+      // A bootstrap changes pages without batches, so the cache tier would never be told to evict
+      // what it cached now: refuse (uncacheable) until the copy is whole.
+      res.writeHead(503, {
+        'content-type': 'text/plain; charset=utf-8',
+        'cache-control': 'no-store',
+        'retry-after': '5',
+      });
+      res.end('This mirror is loading its copy of the site; try again shortly.\n');
+      return;
+    }
+    const page = store.lookup(path);
+    if (!page) {
+      // `/articles/x` for a page stored as `/articles/x/`: the safe path has no `//`, so this cannot redirect off-site.
+      if (!path.endsWith('/') && store.lookup(`${path}/`)) {
+        res.writeHead(301, { location: `${encodeURI(path)}/`, 'content-type': 'text/plain; charset=utf-8' });
+        res.end('Moved\n');
+        return;
+      }
+      sendNotFound(res);
+      return;
+    }
+    const etag = etagOf(page.sha256);
+    const lastModified = httpDate(page.lastModified);
+    const headers = pageHeaders(page, etag, lastModified, options.indexMaxAge);
+    if (page.op === 'gone') {
+      files.sendFile(req, res, store.blobPath(page.sha256), 410, headers);
+      return;
+    }
+    if (notModified(req.headers, { etag, 'last-modified': lastModified })) {
+      delete headers['content-type'];
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    if (page.kind === 'media') {
+      headers['accept-ranges'] = 'bytes';
+      return files.sendRanged(req, res, store.blobPath(page.sha256), headers, etag, lastModified);
+    }
+    files.sendFile(req, res, store.blobPath(page.sha256), 200, headers);
+  };
+}
