@@ -84,6 +84,6 @@ function landingPage(siteName: string, publicUrl: string): string {
 <p>Readers use the public site at <a href="${esc(publicUrl)}">${esc(publicUrl)}</a>.</p>
 <p>Editors log in at <a href="/editor">/editor</a>; readers may submit stories at <a href="/submit">/submit</a> when open publishing is on.</p>
 <p>Editors publish through the JSON API: get a token with <code>npx hyperstatic token create --user admin</code>, then
-<code>POST /api/articles</code> with <code>Authorization: Bearer TOKEN</code>. See the README for every endpoint.</p>
+<code>POST /api/articles</code> with <code>Authorization: Bearer TOKEN</code>. See docs/api.md in the source for every endpoint.</p>
 </body></html>`;
 }

@@ -4,7 +4,7 @@
 // script in every plain-text field; reflected query parameters. Every case
 // gets a clear 4xx (or, for a dead session, the login page) and the
 // database is compared before and after: nothing is stored or changed.
-// (The README's hostile-input map points here and to the narrower tests.)
+// (docs/api.md, "Hostile input", maps each attack to this and the narrower tests.)
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';

@@ -193,7 +193,7 @@ describe('mirror following the change feed', () => {
     assert.equal(blob.status, 200);
     assert.equal(blob.text, 'the real bytes');
     assert.equal(blob.headers.etag, `"${sha}"`);
-    // A peer that lost a transfer midway resumes it here with a Range (README, Feed wire format).
+    // A peer that lost a transfer midway resumes it here with a Range (docs/mirrors.md, "Feed wire format").
     const rest = await rawGet(m.url, `/blobs/${sha}`, { range: 'bytes=4-' });
     assert.equal(rest.status, 206);
     assert.equal(rest.text, 'real bytes');
