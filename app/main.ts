@@ -1,8 +1,7 @@
 // Composition root of the origin app: database, render queue, journal
 // notifier, outbox relay, feed and HTTP server. The embedded mode passes in
 // its in-process queue and notifier; production builds them from REDIS_URL.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http, { type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { Config, requireRedis } from '../common/config';
 import type { Database } from '../common/db/database';
@@ -20,6 +19,7 @@ import { startOutboxRelay } from './outbox/outbox-relay';
 import { routerFor } from '../common/db/router';
 import { createAppServer } from './server';
 import { createEditorApp } from './editor-app';
+import { listen, localUrl } from '../common/listen';
 
 export interface AppOptions {
   logger?: Logger;
@@ -77,12 +77,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     editor,
   });
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.appPort, config.bindHost, () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.bindHost}:${port}`;
+  const server: Server = http.createServer(app);
+  const url = localUrl(
+    await listen(server, {
+      port: config.appPort,
+      host: config.bindHost,
+      component: 'origin app',
+      portVariable: 'APP_PORT',
+    }),
+  );
   logger.info({ url }, 'origin app listening');
 
   return {

@@ -3,9 +3,9 @@
 // head node refuses to parse, and a close that does not wait on idle
 // keep-alive readers.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { installFastPath } from './fast-server';
 import type { RequestHandler } from './request-handler';
+import { listen, localUrl } from '../common/listen';
 
 /** Largest request head (request line + headers) a reader may send; above it node answers 431. */
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -34,17 +34,9 @@ export async function listenProxy(handler: RequestHandler, port: number, host: s
   });
   server.on('clientError', answerClientError);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const hostText = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const address = await listen(server, { port, host, component: 'cache proxy', portVariable: 'PROXY_PORT' });
   return {
-    url: `http://${hostText}:${address.port}`,
+    url: localUrl(address),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -2,8 +2,6 @@
 // builds the fetcher, the feed relay, the sync loop (sync-loop.ts: bootstrap,
 // then the change feed) and the HTTP server, wires them together and starts
 // them. The logic lives in those modules.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Config } from '../common/config';
 import type { RunningService } from '../common/lifecycle';
@@ -19,6 +17,7 @@ import { createMirrorServer } from './server';
 import { createSyncLoop } from './sync-loop';
 import { startStatusReporter } from './status-reporter';
 import { SyncStatus } from './sync-status';
+import { listen, localUrl } from '../common/listen';
 
 export interface RunningMirror extends RunningService {
   cursor(): number;
@@ -91,7 +90,14 @@ export async function startMirror(
     },
     serving: () => !syncLoop.bootstrapping(),
   });
-  const url = await listen(server, config.mirrorPort, config.bindHost);
+  const url = localUrl(
+    await listen(server, {
+      port: config.mirrorPort,
+      host: config.bindHost,
+      component: 'mirror',
+      portVariable: 'MIRROR_PORT',
+    }),
+  );
 
   syncLoop.start();
   const reporter = startStatusReporter({
@@ -133,18 +139,4 @@ export async function startMirror(
       return closing;
     },
   };
-}
-
-/** Listens on `port` (0: any free one) and returns the URL this mirror is reachable at. */
-async function listen(server: Server, port: number, host: string): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const local = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
-  return `http://${local.includes(':') ? `[${local}]` : local}:${address.port}`;
 }

@@ -1,6 +1,5 @@
 // Composition root of the producer: consumes render jobs from the queue.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { Config, requireRedis } from '../common/config';
 import type { Database } from '../common/db/database';
@@ -13,6 +12,7 @@ import { createBullQueue } from '../common/queue/bull-queue';
 import { createRenderJobHandler } from './render-job';
 import { createRenderer } from './renderer';
 import { routerFor } from '../common/db/router';
+import { listen, localUrl } from '../common/listen';
 
 export interface ProducerOptions {
   logger?: Logger;
@@ -51,10 +51,14 @@ export async function startProducer(config: Config, options: ProducerOptions = {
         res.writeHead(404).end();
       }
     });
-    await new Promise<void>((resolve, reject) =>
-      server!.listen(options.opsPort, config.bindHost, resolve).once('error', reject),
+    url = localUrl(
+      await listen(server, {
+        port: options.opsPort,
+        host: config.bindHost,
+        component: 'producer',
+        portVariable: 'PRODUCER_PORT',
+      }),
     );
-    url = `http://${config.bindHost}:${(server.address() as AddressInfo).port}`;
   }
   logger.info({ concurrency: config.producerConcurrency, ops: url || undefined }, 'producer started');
 
