@@ -168,6 +168,11 @@ export function parseManifestPage(value: unknown): ManifestPage {
   ) {
     throw new Error(`manifest line ${p.path} has bad metadata`);
   }
+  return manifestPageOf(p);
+}
+
+/** Exactly the wire fields of a manifest page, in wire order (a richer record passed in carries nothing more). */
+export function manifestPageOf(p: ManifestPage): ManifestPage {
   return {
     path: p.path,
     op: p.op,
@@ -178,6 +183,11 @@ export function parseManifestPage(value: unknown): ManifestPage {
     kind: p.kind,
     seq: p.seq,
   };
+}
+
+/** One page line of the manifest, newline included, as the origin and relaying mirrors write it. */
+export function manifestPageLine(p: ManifestPage): string {
+  return `${JSON.stringify(manifestPageOf(p))}\n`;
 }
 
 /** A signature that is missing or does not verify against the pinned key. */

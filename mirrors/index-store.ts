@@ -5,22 +5,14 @@
 // names is already on disk (docs/mirrors.md, "Applying batches"): a reader
 // never sees an index entry (or an index page) pointing at a page the mirror
 // lacks.
-import type { FeedBatch, Op, PageKind } from '../common/feed-format';
+import type { FeedBatch, ManifestPage, Op, PageKind } from '../common/feed-format';
 import { batchRefusal, blobsOf } from './batch-checks';
 import { MissingBlobError } from './errors';
 import type { FeedJournal } from './feed-journal';
 import { openSqlite, type SqliteDatabase, type Statement } from './sqlite';
 
-export interface PageRecord {
-  path: string;
-  op: Exclude<Op, 'delete'>;
-  sha256: string;
-  size: number;
-  contentType: string;
-  lastModified: number;
-  kind: PageKind;
-  seq: number;
-}
+/** A live page as the mirror holds it: the same record the manifest carries. */
+export type PageRecord = ManifestPage;
 
 interface PageRow {
   path: string;

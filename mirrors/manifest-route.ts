@@ -3,6 +3,7 @@
 // holds no signing key), so a verifier only reports differences against it.
 // Streamed from keyset reads of the index, paced by the client.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { manifestPageLine } from '../common/feed-format';
 import type { MirrorStore } from './mirror-store';
 
 export function serveManifest(req: IncomingMessage, res: ServerResponse, store: MirrorStore): void {
@@ -28,17 +29,7 @@ export function serveManifest(req: IncomingMessage, res: ServerResponse, store: 
       }
       const p = next.value;
       count += 1;
-      const line = {
-        path: p.path,
-        op: p.op,
-        sha256: p.sha256,
-        size: p.size,
-        contentType: p.contentType,
-        lastModified: p.lastModified,
-        kind: p.kind,
-        seq: p.seq,
-      };
-      if (!res.write(`${JSON.stringify(line)}\n`)) {
+      if (!res.write(manifestPageLine(p))) {
         res.once('drain', pump);
         return;
       }

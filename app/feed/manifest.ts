@@ -8,9 +8,9 @@ import type { Knex } from 'knex';
 import { dialectOf, type Database } from '../../common/db/database';
 import {
   manifestHasher,
+  manifestPageLine,
   signManifestDigest,
   type ManifestHead,
-  type ManifestPage,
   type Op,
   type PageKind,
 } from '../../common/feed-format';
@@ -49,7 +49,7 @@ export async function* manifestLines(db: Database, signingKey: KeyObject): Async
       if (rows.length === 0) break;
       let chunk = '';
       for (const row of rows) {
-        const page: ManifestPage = {
+        chunk += manifestPageLine({
           path: row.path as string,
           op: row.op as Exclude<Op, 'delete'>,
           sha256: row.sha256 as string,
@@ -58,8 +58,7 @@ export async function* manifestLines(db: Database, signingKey: KeyObject): Async
           lastModified: Number(row.last_modified),
           kind: row.kind as PageKind,
           seq: Number(row.seq),
-        };
-        chunk += `${JSON.stringify(page)}\n`;
+        });
       }
       count += rows.length;
       lastPath = rows[rows.length - 1].path as string;
