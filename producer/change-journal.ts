@@ -80,7 +80,8 @@ export async function writePages(
     if (page.body && sha256) blobs.set(sha256, page.body);
     head += 1;
     const size = page.body?.length ?? 0;
-    pageRows.push({
+    // The live page and its journal entry describe the same change.
+    const change = {
       path: page.path,
       op: page.op,
       sha256,
@@ -88,21 +89,9 @@ export async function writePages(
       content_type: page.contentType,
       kind: page.kind,
       last_modified: page.lastModified,
-      seq: head,
-    });
-    journalRows.push({
-      seq: head,
-      epoch: lock.epoch,
-      batch,
-      path: page.path,
-      op: page.op,
-      sha256,
-      size,
-      content_type: page.contentType,
-      kind: page.kind,
-      last_modified: page.lastModified,
-      created_at: now,
-    });
+    };
+    pageRows.push({ ...change, seq: head });
+    journalRows.push({ ...change, seq: head, epoch: lock.epoch, batch, created_at: now });
     written.push(page.path);
   }
   if (written.length === 0) return { written, unchanged };
