@@ -38,6 +38,8 @@ export interface EditorAppOptions {
   publicUrl: string;
   /** Announces a new journal head (media uploads), so mirrors fetch at once. */
   onJournaled?: (head: number) => void;
+  /** Wakes the outbox relay after a write that owes renders (tag renames; item saves wake it themselves). */
+  onOwed?: () => void;
   loginLimits?: LoginLimits;
   submissionLimits?: SubmissionLimits;
   now?: () => number;
@@ -60,6 +62,7 @@ function editorServices(options: EditorAppOptions, now: () => number): EditorSer
     moderation,
     media,
     now,
+    onOwed: options.onOwed ?? (() => undefined),
     mediaMaxBytes: options.mediaMaxBytes,
     maxBodyBytes: options.maxBodyBytes,
   };

@@ -14,4 +14,6 @@ export interface EditorServices {
   mediaMaxBytes: number;
   maxBodyBytes: number;
   now: () => number;
+  /** Called after a write that owes renders commits outside an item service (tag renames): wakes the outbox relay. */
+  onOwed: () => void;
 }

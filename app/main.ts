@@ -57,6 +57,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const editor = createEditorApp({
     db,
     items,
+    onOwed: () => relay.wake(),
     logger,
     mediaDir: config.mediaDir,
     mediaMaxBytes: config.mediaMaxBytes,

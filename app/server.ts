@@ -21,7 +21,7 @@ export interface AppServerDeps {
   maxBodyBytes: number;
   siteName: string;
   publicUrl: string;
-  /** The editor UI, its JSON API and the public submission form (app/ui/editor-app.ts). */
+  /** The editor UI, its JSON API and the public submission form (app/editor-app.ts). */
   editor?: EditorApp;
 }
 

@@ -55,10 +55,6 @@ export type EventCard = Pick<
   'id' | 'slug' | 'title' | 'summary' | 'startsAt' | 'endsAt' | 'location' | 'leadImage'
 >;
 
-export async function loadArticle(db: Db, id: number): Promise<ArticleRow | undefined> {
-  return (await loadArticles(db, [id], { body: true }))[0];
-}
-
 /** Articles by id (in id order); without the body for listings. */
 export async function loadArticles(db: Db, ids: number[], options: { body: boolean }): Promise<ArticleRow[]> {
   if (ids.length === 0) return [];

@@ -32,12 +32,6 @@ export interface EditorWrites {
   ): Promise<void>;
   /** A write of our own tables, in one transaction that also records the key. */
   inTransaction<T>(work: (trx: Knex.Transaction) => Promise<T>): () => Promise<T>;
-  /**
-   * For writes that do not take part in the key's transaction (tag renames):
-   * the key is recorded right after the save commits. A crash in between
-   * could let one retry through; it cannot lose the save.
-   */
-  keyAfter<T>(save: () => Promise<T>): () => Promise<T>;
 }
 
 export function editorWrites(db: Database): EditorWrites {
@@ -59,11 +53,6 @@ export function editorWrites(db: Database): EditorWrites {
         await runSaveHooks(trx, result);
         return result;
       }),
-    keyAfter: (save) => async () => {
-      const result = await save();
-      await db.transaction((trx) => runSaveHooks(trx, result));
-      return result;
-    },
   };
 }
 

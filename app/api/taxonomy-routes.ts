@@ -11,7 +11,7 @@ import { ApiRequest, requireJson, requireRole, requireToken } from './middleware
 
 export function taxonomyApiRoutes(deps: EditorServices, writes: EditorWrites, json: RequestHandler): Router {
   const { db } = deps;
-  const { once, inTransaction, keyAfter } = writes;
+  const { once, inTransaction } = writes;
   const router = Router();
   const token = requireToken(db);
   const editors = requireRole('admin', 'editor');
@@ -50,8 +50,9 @@ export function taxonomyApiRoutes(deps: EditorServices, writes: EditorWrites, js
       res,
       req.user!.id,
       200,
-      keyAfter(() => renameTag(db, String(req.params.slug), name, deps.now())),
+      inTransaction((trx) => renameTag(trx, String(req.params.slug), name, deps.now())),
     );
+    deps.onOwed();
   });
   return router;
 }

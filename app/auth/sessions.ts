@@ -67,11 +67,6 @@ export async function destroySession(db: Database, id: string): Promise<void> {
   await db('sessions').where({ id }).delete();
 }
 
-/** Ends every session of a user (password reset). */
-export async function destroyUserSessions(db: Database, userId: number): Promise<void> {
-  await db('sessions').where({ user_id: userId }).delete();
-}
-
 export async function purgeExpiredSessions(db: Database, now = Date.now()): Promise<void> {
   await db('sessions').where('expires_at', '<=', now).delete();
 }

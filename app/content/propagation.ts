@@ -4,6 +4,7 @@
 // mirror's reach from the cursor it last reported (app/feed/mirror-status).
 // A mirror whose cursor is at or past the page's sequence serves it.
 import type { Database } from '../../common/db/database';
+import type { RenderJob } from '../../common/queue/render-queue';
 import { mirrorStatuses } from '../feed/mirror-status';
 
 export interface MirrorReach {
@@ -31,7 +32,7 @@ const STALE_REPORT_SECONDS = 60;
 
 /** The item whose public page is followed: its outbox topic, id and page path. */
 export interface PropagatedItem {
-  topic: 'article' | 'event';
+  topic: RenderJob['topic'];
   id: number;
   url: string;
 }

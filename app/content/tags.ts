@@ -2,6 +2,7 @@
 // slug (and so every tag URL) stays; the new name must reach every page that
 // shows it, so each tagged article and event gets an outbox row in the same
 // transaction (O(items with that tag), never the whole site).
+import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
 import { NotFoundError } from '../errors';
 import { oweRenders, OwedRender } from '../outbox/outbox';
@@ -34,24 +35,26 @@ export async function listTags(db: Database): Promise<TagRow[]> {
   }));
 }
 
-/** Renames a tag's display name; returns how many items were queued for re-rendering. */
+/**
+ * Renames a tag's display name inside the caller's transaction (so an API
+ * request's idempotency key commits with it); returns how many items owe a
+ * re-render.
+ */
 export async function renameTag(
-  db: Database,
+  trx: Knex.Transaction,
   slug: string,
   rawName: unknown,
   now = Date.now(),
 ): Promise<{ slug: string; name: string; queued: number }> {
   const name = parseTagName(rawName);
-  return db.transaction(async (trx) => {
-    const tag = await trx('tags').where({ slug }).forUpdate().first('id');
-    if (!tag) throw new NotFoundError(`tag "${slug}"`);
-    await trx('tags').where({ id: tag.id }).update({ name });
-    const owed: OwedRender[] = [];
-    for (const { name: topic, tagLink } of ITEM_KINDS) {
-      const ids: number[] = await trx(tagLink.table).where({ tag_id: tag.id }).pluck(tagLink.column);
-      owed.push(...ids.map((itemId) => ({ topic, itemId })));
-    }
-    await oweRenders(trx, owed, now);
-    return { slug, name, queued: owed.length };
-  });
+  const tag = await trx('tags').where({ slug }).forUpdate().first('id');
+  if (!tag) throw new NotFoundError(`tag "${slug}"`);
+  await trx('tags').where({ id: tag.id }).update({ name });
+  const owed: OwedRender[] = [];
+  for (const { name: topic, tagLink } of ITEM_KINDS) {
+    const ids: number[] = await trx(tagLink.table).where({ tag_id: tag.id }).pluck(tagLink.column);
+    owed.push(...ids.map((itemId) => ({ topic, itemId })));
+  }
+  await oweRenders(trx, owed, now);
+  return { slug, name, queued: owed.length };
 }

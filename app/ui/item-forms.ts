@@ -13,12 +13,13 @@ import { listArticles, parseArticleFilter } from './content-queries';
 import type { EditorDeps } from './editor-deps';
 import { eventFormValues, parseEventForm, toLocal } from './event-form';
 import { SharedFormValues, sharedValuesOf } from './form-values';
+import type { RenderJob } from '../../common/queue/render-queue';
 
 export type FormValues = SharedFormValues;
 
 export interface ItemForm {
   /** The kind (app/content/item-kind.ts) these pages edit. */
-  kind: string;
+  kind: RenderJob['topic'];
   templates: { list: string; edit: string; revision: string };
   /** The values of an empty form, of an item's form, and of a posted form shown again. */
   emptyValues(): FormValues;

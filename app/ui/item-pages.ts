@@ -35,7 +35,10 @@ export function itemPages(deps: EditorDeps): Router {
   const router = Router();
   for (const service of deps.items) {
     const form = ITEM_FORMS.find((f) => f.kind === service.kind.name);
-    if (form) router.use(pagesOf(deps, service, form));
+    // A declared kind without editor pages is a wiring mistake, not something to skip quietly.
+    if (!form)
+      throw new Error(`no editor form for the ${service.kind.name} kind: add one to ITEM_FORMS (app/ui/item-forms.ts)`);
+    router.use(pagesOf(deps, service, form));
   }
   return router;
 }

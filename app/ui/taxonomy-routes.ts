@@ -43,12 +43,10 @@ export function taxonomyRoutes(deps: EditorDeps): Router {
   });
 
   router.post('/editor/tags/:slug', editors, form, requireCsrf, async (req: WebRequest, res) => {
-    const renamed = await renameTag(
-      db,
-      String(req.params.slug),
-      (req.body as Record<string, unknown>).name,
-      deps.now(),
+    const renamed = await db.transaction((trx) =>
+      renameTag(trx, String(req.params.slug), (req.body as Record<string, unknown>).name, deps.now()),
     );
+    deps.onOwed();
     res.redirect(
       303,
       withNotice(

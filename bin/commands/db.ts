@@ -11,12 +11,12 @@ import { ClusterAccess, promote, PromoteResult, rejoin, setupReplica } from '../
 import { configuredNodes } from '../../common/db/topology';
 import { withDatabase } from '../cli-support';
 import { formatTable } from '../text-table';
-import type { Database } from '../../common/db/database';
+import { dialectOf, type Database } from '../../common/db/database';
 import { createLogger } from '../../common/logger';
 import { routerFor } from '../../common/db/router';
 
 export function clusterAccess(config: Config): ClusterAccess {
-  if (config.databaseUrl.startsWith('sqlite:') && config.databaseNodes.length === 0) {
+  if (dialectOf(config.databaseUrl) === 'sqlite' && config.databaseNodes.length === 0) {
     throw new Error(
       'the failover commands need MariaDB/MySQL nodes (DATABASE_NODES or a mysql:// DATABASE_URL); SQLite has no replicas',
     );

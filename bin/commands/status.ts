@@ -6,7 +6,7 @@
 // unreachable is shown as such; the command still answers.
 import type { Command } from 'commander';
 import { Config, loadConfig } from '../../common/config';
-import { createDatabase, Database } from '../../common/db/database';
+import { createDatabase, Database, dialectOf } from '../../common/db/database';
 import { probeAll } from '../../common/db/node-status';
 import { formatTable } from '../text-table';
 import { clusterAccess, nodeRows, NodeRow, nodeTable } from './db';
@@ -132,7 +132,7 @@ async function attempt<T>(fn: () => Promise<T>): Promise<T | { error: string }> 
 }
 
 export async function clusterStatus(config: Config, now = Date.now()): Promise<ClusterStatus> {
-  const embedded = config.databaseNodes.length === 0 && config.databaseUrl.startsWith('sqlite:');
+  const embedded = config.databaseNodes.length === 0 && dialectOf(config.databaseUrl) === 'sqlite';
   let database: ClusterStatus['database'];
   let primaryUrl = config.databaseUrl;
   if (embedded) database = { embedded: config.databaseUrl };

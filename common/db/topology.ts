@@ -45,7 +45,3 @@ export function authoritativeRecord(records: (TopologyRecord | undefined)[]): To
   for (const r of records) if (r && (!best || r.epoch > best.epoch)) best = r;
   return best;
 }
-
-export function primaryName(nodes: readonly NodeSpec[], records: (TopologyRecord | undefined)[]): string {
-  return authoritativeRecord(records)?.primary ?? nodes[0].name;
-}

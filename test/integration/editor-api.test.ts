@@ -56,6 +56,30 @@ describe('editor JSON API', () => {
     assert.equal(await origin.db('users').where({ name: 'desk2' }).first(), undefined);
   });
 
+  it('renames a tag once per Idempotency-Key: the key commits with the rename, and a retry owes no second render', async () => {
+    const created = await api('POST', '/articles', origin.tokens.editor, {
+      title: 'Tagged before a rename',
+      body: '<p>Body</p>',
+      status: 'published',
+      tags: ['Rename me'],
+    });
+    assert.equal(created.status, 201);
+    const { id } = (await created.json()) as { id: number };
+    const owed = async () =>
+      Number((await origin.db('outbox').where({ topic: 'article', item_id: id }).count({ n: '*' }))[0].n);
+    const before = await owed();
+    const headers = { 'idempotency-key': 'tag-rename-1' };
+    const first = await api('PUT', '/tags/rename-me', origin.tokens.editor, { name: 'Renamed once' }, headers);
+    assert.equal(first.status, 200);
+    assert.deepEqual(await first.json(), { slug: 'rename-me', name: 'Renamed once', queued: 1 });
+    assert.equal(await owed(), before + 1);
+    assert.ok(await origin.db('idempotency_keys').where({ idem_key: 'tag-rename-1' }).first(), 'the key is recorded');
+    const again = await api('PUT', '/tags/rename-me', origin.tokens.editor, { name: 'Renamed once' }, headers);
+    assert.equal(again.status, 200);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.equal(await owed(), before + 1, 'a replayed rename owes nothing more');
+  });
+
   it('creates and updates an event once per Idempotency-Key', async () => {
     const body = {
       title: 'Open mic night',
