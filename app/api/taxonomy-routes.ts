@@ -1,11 +1,9 @@
 // JSON API for sections and tags. Renaming a tag keeps its slug and
 // re-renders what shows the name (app/content/tags.ts).
 import { RequestHandler, Router } from 'express';
-import { listSections } from '../content/sections';
-import { slugify } from '../content/slug';
+import { createSection, listSections } from '../content/sections';
 import { listTags, renameTag } from '../content/tags';
 import type { EditorServices } from '../editor-services';
-import { BadRequestError, ConflictError } from '../errors';
 import { body, EditorWrites, str } from './editor-writes';
 import { ApiRequest, requireJson, requireRole, requireToken } from './middleware';
 
@@ -21,22 +19,14 @@ export function taxonomyApiRoutes(deps: EditorServices, writes: EditorWrites, js
   });
   router.post('/sections', token, editors, requireJson, json, async (req: ApiRequest, res) => {
     const b = body(req);
-    const name = str(b, 'name', 100).trim();
-    if (name === '' || /[<>\p{Cc}]/u.test(name))
-      throw new BadRequestError('a section name is 1 to 100 characters without < > or control characters', 'name');
-    const slug = slugify(b.slug === undefined ? name : str(b, 'slug', 64), 64);
-    if (slug === '') throw new BadRequestError('the section needs letters or digits', 'slug');
+    const name = str(b, 'name', 100);
+    const slug = b.slug === undefined ? undefined : str(b, 'slug', 64);
     await once(
       req,
       res,
       req.user!.id,
       201,
-      inTransaction(async (trx) => {
-        if (await trx('sections').where({ slug }).first('id'))
-          throw new ConflictError(`section "${slug}" already exists`, 'slug');
-        await trx('sections').insert({ slug, name });
-        return { slug, name };
-      }),
+      inTransaction((trx) => createSection(trx, name, slug)),
     );
   });
 

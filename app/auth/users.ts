@@ -4,6 +4,7 @@ import type { Database } from '../../common/db/database';
 import { sha256Hex } from '../../common/hash';
 import { insertId } from '../content/item-writes';
 import { BadRequestError, ConflictError, NotFoundError, UnauthorizedError } from '../errors';
+import { ForbiddenError } from './auth-errors';
 import { hashPassword, verifyPassword } from './passwords';
 
 export const ROLES = ['admin', 'editor', 'moderator'] as const;
@@ -100,7 +101,13 @@ export async function setPassword(db: Database, name: string, password: string):
   return user;
 }
 
-export async function setRole(db: Database, name: string, role: Role): Promise<User> {
+/**
+ * Changes a user's role. `by` names the editor asking (UI and API): nobody
+ * changes their own role there, so an admin cannot lock the site out of its
+ * last admin by accident. The operator's CLI passes no `by`.
+ */
+export async function setRole(db: Database, name: string, role: Role, by?: string): Promise<User> {
+  if (by !== undefined && by === name) throw new BadRequestError('you cannot change your own role', 'role');
   if (!ROLES.includes(role)) throw new BadRequestError(`role must be one of ${ROLES.join(', ')}`, 'role');
   const user = await findUser(db, name);
   await db('users').where({ id: user.id }).update({ role });
@@ -145,10 +152,24 @@ export async function listTokens(db: Database, userName?: string): Promise<Token
   }));
 }
 
-/** Revokes a token by id; a revoked token stops working on the next request. */
-export async function revokeToken(db: Database, id: number, now = Date.now()): Promise<TokenSummary> {
-  const row = await db('api_tokens').where({ id }).first('id');
+/**
+ * Revokes a token by id; a revoked token stops working on the next request.
+ * `by` is the editor asking (UI and API): only admins revoke other users'
+ * tokens. The operator's CLI passes no `by`.
+ */
+export async function revokeToken(
+  db: Database,
+  id: number,
+  now = Date.now(),
+  by?: Pick<User, 'name' | 'role'>,
+): Promise<TokenSummary> {
+  const row = await db('api_tokens')
+    .join('users', 'users.id', 'api_tokens.user_id')
+    .where('api_tokens.id', id)
+    .first('api_tokens.id', 'users.name as owner');
   if (!row) throw new NotFoundError(`token ${id}`);
+  if (by && row.owner !== by.name && by.role !== 'admin')
+    throw new ForbiddenError("only admins revoke other users' tokens");
   await db('api_tokens').where({ id }).whereNull('revoked_at').update({ revoked_at: now });
   return (await listTokens(db)).find((t) => t.id === id)!;
 }

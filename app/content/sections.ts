@@ -1,5 +1,9 @@
-// Sections, as editors list them: every section with how many articles it holds.
+// Sections: listing them with how many articles each holds, and creating
+// one (the same rules for the editor form and the JSON API).
+import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
+import { BadRequestError, ConflictError } from '../errors';
+import { slugify } from './slug';
 
 export async function listSections(
   db: Database,
@@ -16,4 +20,27 @@ export async function listSections(
     name: String(r.name),
     articles: Number(r.articles),
   }));
+}
+
+/**
+ * Creates a section inside the caller's transaction. `rawSlug` is optional
+ * (the name's slug then); refuses a bad name or slug with 400 and a taken
+ * slug with 409, naming the field.
+ */
+export async function createSection(
+  trx: Knex.Transaction,
+  rawName: string,
+  rawSlug?: string,
+): Promise<{ slug: string; name: string }> {
+  const name = rawName.trim();
+  if (name === '' || name.length > 100) throw new BadRequestError('a section name is 1 to 100 characters', 'name');
+  if (/[<>\p{Cc}]/u.test(name))
+    throw new BadRequestError('section names may not contain < > or control characters', 'name');
+  const given = rawSlug !== undefined && rawSlug !== '';
+  const slug = slugify(given ? rawSlug : name, 64);
+  if (slug === '') throw new BadRequestError('the section needs letters or digits', given ? 'slug' : 'name');
+  if (await trx('sections').where({ slug }).first('id'))
+    throw new ConflictError(`section "${slug}" already exists`, 'slug');
+  await trx('sections').insert({ slug, name });
+  return { slug, name };
 }

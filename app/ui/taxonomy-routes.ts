@@ -1,10 +1,9 @@
 // Sections and tags in the editor. Renaming a tag keeps its slug and
 // re-renders what shows the name (app/content/tags.ts).
 import express, { Router } from 'express';
-import { listSections } from '../content/sections';
-import { slugify } from '../content/slug';
+import { translateUniqueViolation } from '../content/item-writes';
+import { createSection, listSections } from '../content/sections';
 import { listTags, renameTag } from '../content/tags';
-import { BadRequestError, ConflictError } from '../errors';
 import type { EditorDeps } from './editor-deps';
 import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
@@ -26,15 +25,10 @@ export function taxonomyRoutes(deps: EditorDeps): Router {
 
   router.post('/editor/sections', editors, form, requireCsrf, async (req: WebRequest, res) => {
     const body = req.body as Record<string, unknown>;
-    const name = typeof body.name === 'string' ? body.name.trim() : '';
-    if (name === '' || name.length > 100) throw new BadRequestError('a section name is 1 to 100 characters', 'name');
-    if (/[<>\p{Cc}]/u.test(name))
-      throw new BadRequestError('section names may not contain < > or control characters', 'name');
-    const slug = slugify(typeof body.slug === 'string' && body.slug !== '' ? body.slug : name, 64);
-    if (slug === '') throw new BadRequestError('the section needs letters or digits in its name', 'name');
-    if (await db('sections').where({ slug }).first('id'))
-      throw new ConflictError(`section "${slug}" already exists`, 'slug');
-    await db('sections').insert({ slug, name });
+    const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    const { name } = await db
+      .transaction((trx) => createSection(trx, text(body.name), text(body.slug)))
+      .catch(translateUniqueViolation);
     res.redirect(303, withNotice('/editor/sections', `section ${name} created`));
   });
 
