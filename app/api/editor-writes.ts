@@ -5,17 +5,11 @@
 import type { Request, Response } from 'express';
 import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
-import {
-  IDEMPOTENCY_HEADER,
-  idempotencyKeyFrom,
-  idempotent,
-  requestFingerprint,
-  runSaveHooks,
-  scopedKey,
-} from '../db/idempotency';
+import { jsonObject } from '../content/item-input';
 import { BadRequestError } from '../errors';
+import { idempotent, runSaveHooks, scopedKey } from '../db/idempotency';
 import { clientAddress } from '../http/request-params';
-import type { ApiRequest } from './middleware';
+import { writeRequest, type ApiRequest } from './middleware';
 
 /** A user id for keys sent by anonymous submitters (no real user has id 0). */
 export const ANONYMOUS = 0;
@@ -37,12 +31,9 @@ export interface EditorWrites {
 export function editorWrites(db: Database): EditorWrites {
   return {
     async once(req, res, userId, status, save, toBody = (r) => r) {
-      const key = idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER));
-      const request = {
-        userId,
-        key: userId === ANONYMOUS ? scopedKey(key, clientAddress(req)) : key,
-        fingerprint: requestFingerprint(req.method, req.originalUrl, req.body),
-      };
+      const own = writeRequest(req, req.originalUrl, userId);
+      // A stranger's key belongs to its address: another stranger cannot replay or block it.
+      const request = userId === ANONYMOUS ? { ...own, key: scopedKey(own.key, clientAddress(req)) } : own;
       const answer = await idempotent(db, request, (result) => ({ status, body: toBody(result) }), save);
       if (answer.replayed) res.set('Idempotent-Replayed', 'true');
       res.status(answer.status).json(answer.body);
@@ -58,9 +49,7 @@ export function editorWrites(db: Database): EditorWrites {
 
 /** The request's JSON body, which must be an object. */
 export function body(req: Request): Record<string, unknown> {
-  if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))
-    throw new BadRequestError('the request body must be a JSON object');
-  return req.body as Record<string, unknown>;
+  return jsonObject(req.body);
 }
 
 /** A string field of at most `max` characters, or 400 naming it. */

@@ -71,9 +71,9 @@ export function recordActor(db: Database): RequestHandler {
 }
 
 /** What an idempotent write is recorded as: the token's user, their Idempotency-Key, and what they sent where. */
-export function writeRequest(req: ApiRequest, path: string): IdempotentRequest {
+export function writeRequest(req: ApiRequest, path: string, userId = req.user!.id): IdempotentRequest {
   return {
-    userId: req.user!.id,
+    userId,
     key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)),
     fingerprint: requestFingerprint(req.method, path, req.body),
   };
