@@ -47,6 +47,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     registry,
     signingKey: ensureSigningKey(config.feedSigningKey, logger),
     statusToken: config.mirrorStatusToken,
+    heartbeatMs: config.feedHeartbeatMs,
+    heartbeatValidMs: config.feedHeartbeatValidMs,
   });
   const ops = createOps(registry, {
     database: async () => {

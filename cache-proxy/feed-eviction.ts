@@ -22,15 +22,47 @@ export function followChanges(
   const base = config.proxyFeedUrl || config.proxyUpstreams[0];
   let head = 0;
   let greeted = false;
+  // The mirror's copy turns frozen when its newest heartbeat expires, and
+  // back when a newer one arrives (docs/trust.md, "Signed freshness"): its
+  // pages then change (a banner comes or goes), so what is cached goes too.
+  let validUntil: number | undefined;
+  let frozen = false;
+  let freezeTimer: NodeJS.Timeout | undefined;
+  const onFreshness = (until: number) => {
+    if (validUntil !== undefined && until <= validUntil) return;
+    validUntil = until;
+    if (frozen) {
+      frozen = false;
+      logger.info('upstream copy is fresh again; evicting what was cached while it was frozen');
+      sink.evictAll();
+    }
+    clearTimeout(freezeTimer);
+    freezeTimer = setTimeout(
+      () => {
+        frozen = true;
+        logger.warn('upstream copy is frozen (no heartbeat within its validity); evicting so pages carry the notice');
+        sink.evictAll();
+      },
+      Math.min(Math.max(0, until - Date.now()) + 50, 2 ** 31 - 1),
+    );
+    freezeTimer.unref();
+  };
   const follower: FeedFollower = followFeed({
     urls: [base],
     after: () => head,
     onHello: (hello) => {
+      const until = (hello.heartbeat as { validUntil?: unknown } | undefined)?.validUntil;
+      if (Number.isSafeInteger(until)) onFreshness(until as number);
       if (!greeted || hello.head < head) {
         head = hello.head;
         sink.evictAll();
       }
       greeted = true;
+    },
+    onHeartbeat: (raw) => {
+      const until = (raw as { validUntil?: unknown } | null)?.validUntil;
+      if (Number.isSafeInteger(until)) onFreshness(until as number);
+      return undefined;
     },
     onBatch: async (batch) => {
       for (const entry of batch.entries) {

@@ -269,11 +269,35 @@ const spec = {
     'Origin: file of the ed25519 private key that signs the change feed; empty means $DATA_DIR/keys/feed-ed25519.key (created by `hyperstatic keys init`, or on first start)',
     text,
   ),
+  feedHeartbeatMs: variable(
+    'FEED_HEARTBEAT_MS',
+    '5000',
+    'Origin: how often the feed sends a signed heartbeat (journal head, epoch, time, valid-until), in ms',
+    integer(100, 30_000),
+  ),
+  feedHeartbeatValidMs: variable(
+    'FEED_HEARTBEAT_VALID_MS',
+    '60000',
+    'Origin: how long each heartbeat vouches for the copy, in ms; a mirror whose latest heartbeat is older says it is frozen',
+    integer(1000, 30 * 86_400_000),
+  ),
   mirrorPublicKey: variable(
     'MIRROR_PUBLIC_KEY',
     '',
     "Mirror: the origin's pinned feed public key (base64, PEM, or a file path); empty means the file $DATA_DIR/keys/feed-ed25519.pub",
     text,
+  ),
+  mirrorRootKeys: variable(
+    'MIRROR_ROOT_KEYS',
+    '',
+    'Mirror: the root public keys it trusts (base64 key ids, comma-separated, or a file with one per line); when set, site keys are trusted only through root-signed delegations (docs/trust.md) and MIRROR_PUBLIC_KEY is not used',
+    text,
+  ),
+  mirrorRootThreshold: variable(
+    'MIRROR_ROOT_THRESHOLD',
+    '1',
+    'Mirror: how many distinct root keys must sign a delegation or revocation (k of MIRROR_ROOT_KEYS)',
+    integer(1, 32),
   ),
   mirrorName: variable('MIRROR_NAME', '', 'Name this mirror reports its status under; empty means its URL', text),
   mirrorStatusToken: variable(
@@ -298,7 +322,7 @@ const spec = {
     'MIRROR_PREFER_ORIGIN_MS',
     '30000',
     'While following a fallback origin or peer for the feed, go back to the first origin URL after this many milliseconds',
-    integer(100, 3_600_000),
+    integer(100, 30_000),
   ),
   proxyPort: variable('PROXY_PORT', '8080', 'Port readers reach the cache proxy on', port),
   proxyUpstreams: variable(

@@ -14,6 +14,17 @@ export interface FeedConsumer {
   onHello?: (hello: FeedHello, url: string) => void;
   onBatch: (batch: FeedBatch, url: string) => Promise<void>;
   /**
+   * Checks the hello's signed heartbeat (docs/trust.md) and returns the
+   * epoch it proves; throwing refuses the server (drop, back off, rotate).
+   * Without it the hello's own epoch is taken at its word (cache proxies,
+   * which trust their one upstream).
+   */
+  verifyHello?: (hello: FeedHello, url: string) => number;
+  /** A heartbeat event; returns the epoch it proves. Throwing drops the connection as for a bad batch. */
+  onHeartbeat?: (heartbeat: unknown, url: string) => number | undefined;
+  /** The server's trust statements (each checked on its own; a bad one is refused, not fatal). */
+  onTrust?: (bundle: unknown, url: string) => void;
+  /**
    * Checks a batch's authenticity before anything else looks at it (mirrors
    * pass the pinned-key check, see verifyBatch); throwing drops the
    * connection and rotates to the next URL.
@@ -44,7 +55,7 @@ function parseHello(data: string): FeedHello {
   if (!hello || typeof hello !== 'object' || !Number.isSafeInteger(hello.epoch) || !Number.isSafeInteger(hello.head)) {
     throw new Error('malformed hello');
   }
-  return { epoch: hello.epoch, head: hello.head };
+  return { epoch: hello.epoch, head: hello.head, heartbeat: hello.heartbeat };
 }
 
 function lastSeq(batch: FeedBatch): number {
@@ -129,11 +140,20 @@ export async function runConnection(
           if (ctx.closed()) return;
           if (event.event === 'hello') {
             const hello = parseHello(event.data);
-            epochs.acceptServer(hello.epoch);
-            serverEpoch = hello.epoch;
+            const epoch = consumer.verifyHello ? consumer.verifyHello(hello, url) : hello.epoch;
+            epochs.acceptServer(epoch);
+            serverEpoch = epoch;
             progress.healthy = true;
-            consumer.onHello?.(hello, url);
+            consumer.onHello?.({ ...hello, epoch }, url);
           } else if (event.event === 'batch') await onBatchEvent(event.data);
+          else if (event.event === 'heartbeat' && consumer.onHeartbeat) {
+            const epoch = consumer.onHeartbeat(JSON.parse(event.data), url);
+            // A promotion while connected: the server's newer epoch is proven by its heartbeat.
+            if (epoch !== undefined && epoch > serverEpoch && serverEpoch !== Number.NEGATIVE_INFINITY) {
+              epochs.acceptServer(epoch);
+              serverEpoch = epoch;
+            }
+          } else if (event.event === 'trust') consumer.onTrust?.(JSON.parse(event.data), url);
         }
       }
     } finally {

@@ -22,20 +22,30 @@ export class FeedEpochs {
   private highestSeen: number;
   private batchEpoch: number;
 
-  /** `initial`: the lowest acceptable epoch, e.g. the one a mirror stored before a restart. */
-  constructor(initial = Number.NEGATIVE_INFINITY) {
+  /**
+   * `initial`: the lowest acceptable epoch, e.g. the one a mirror stored
+   * before a restart. `floor`, when given, replaces the remembered highest
+   * server epoch: a mirror's trust state (common/trust/trust-state.ts)
+   * counts only epochs vouched for by keys still trusted, so a revocation
+   * can lower it again.
+   */
+  constructor(
+    initial = Number.NEGATIVE_INFINITY,
+    private readonly floor?: () => number,
+  ) {
     this.highestSeen = initial;
     this.batchEpoch = initial;
   }
 
   /** The highest epoch seen so far. */
   highest(): number {
-    return this.highestSeen;
+    return this.floor ? Math.max(this.floor(), this.batchEpoch) : this.highestSeen;
   }
 
   /** A server said hello with `epoch`: throws StaleEpochError for a deposed primary. */
   acceptServer(epoch: number): void {
-    if (epoch < this.highestSeen) throw new StaleEpochError(epoch, this.highestSeen);
+    const highest = this.highest();
+    if (epoch < highest) throw new StaleEpochError(epoch, highest);
     this.highestSeen = epoch;
   }
 

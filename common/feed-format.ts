@@ -3,18 +3,23 @@
 //
 // Transport: Server-Sent Events at `GET /feed?after=SEQ` (or a
 // `Last-Event-ID: SEQ` header on reconnect). Events:
-//   event: hello   data: {"epoch":E,"head":SEQ}            sent once on connect
-//   event: batch   id: LAST_SEQ_OF_BATCH   data: FeedBatch  one per save
+//   event: trust     data: TrustBundle                     first, and again when it changes
+//   event: hello     data: {"epoch":E,"head":SEQ,"heartbeat":Heartbeat}   once on connect
+//   event: batch     id: LAST_SEQ_OF_BATCH   data: FeedBatch  one per save
+//   event: heartbeat data: Heartbeat                       every few seconds (FEED_HEARTBEAT_MS)
 //   : ping                                                  comment, every 15 s
 // A batch is delivered whole or not at all; within a batch, content pages and
 // media come before the indexes that link to them.
 //
-// Authenticity: every batch carries `sig`, an ed25519 signature by the
-// origin's feed key over batchSigningPayload(batch) (epoch, batch number and
-// every field of every entry). Mirrors pin the public key and refuse a batch
-// whose signature is missing or wrong, so a man in the middle or a hostile
-// peer mirror can relay the feed but cannot alter it. Blobs need no
-// signature: they are fetched by sha256 and verified against it.
+// Authenticity (docs/trust.md): every batch carries `signature`, an ed25519
+// signature by a site key over batchPayload(batch, key, at) (the signer, its
+// epoch, the batch's epoch and number and every field of every entry), and
+// the `hello` carries a signed heartbeat naming the server's epoch. A mirror
+// accepts them only from a key its trust anchor covers for that epoch, so a
+// man in the middle or a hostile peer can relay the feed but cannot alter it
+// or claim an epoch. `sig` is the older single-key signature
+// (batchSigningPayload), still sent for mirrors not yet upgraded. Blobs need
+// no signature: they are fetched by sha256 and verified against it.
 //
 // Bootstrap: `GET /manifest` streams NDJSON (one JSON object per line):
 //   {"type":"head","epoch":E,"cursor":SEQ,"pages":N}   first line
@@ -24,6 +29,15 @@
 // so a mirror can stream the manifest in bounded memory and still trust it.
 import { createHash, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { SHA256_HEX } from './hash';
+import {
+  parseSiteSignature,
+  siteSigner,
+  TrustError,
+  type KeyId,
+  type SiteSignature,
+  type TrustBundle,
+} from './trust/statements';
+import type { TrustState } from './trust/trust-state';
 
 export const PAGE_KINDS = ['article', 'index', 'feed', 'media'] as const;
 export type PageKind = (typeof PAGE_KINDS)[number];
@@ -60,13 +74,19 @@ export interface FeedBatch {
   epoch: number;
   batch: number;
   entries: JournalEntry[];
-  /** base64 ed25519 signature over batchSigningPayload(); absent only on feeds nobody verifies. */
+  /** The site key's signature over batchPayload(). */
+  signature?: SiteSignature;
+  /** Legacy: base64 ed25519 signature over batchSigningPayload(), for mirrors that pin one key (MIRROR_PUBLIC_KEY) and predate `signature`. */
   sig?: string;
 }
 
 export interface FeedHello {
+  /** The server's epoch: trusted only as far as `heartbeat` proves it. */
   epoch: number;
+  /** The server's own journal head (a relaying mirror's cursor); unsigned, for lag display and eviction only. */
   head: number;
+  /** The newest heartbeat the server holds, signed by a site key; raw until a TrustState checks it. */
+  heartbeat?: unknown;
 }
 
 export const FEED_PATH = '/feed';
@@ -77,7 +97,14 @@ export const MIRROR_STATUS_PATH = '/mirror-status';
 
 /** The bytes a batch signature covers: every field of every entry, in order, plus the batch's own epoch and number. */
 export function batchSigningPayload(batch: FeedBatch): Buffer {
-  const entries = batch.entries.map((e) => [
+  return Buffer.from(
+    `hyperstatic-feed-batch-v1\n${JSON.stringify([batch.epoch, batch.batch, entryFields(batch)])}`,
+    'utf8',
+  );
+}
+
+function entryFields(batch: FeedBatch): unknown[] {
+  return batch.entries.map((e) => [
     e.seq,
     e.epoch,
     e.batch,
@@ -89,11 +116,33 @@ export function batchSigningPayload(batch: FeedBatch): Buffer {
     e.lastModified,
     e.kind,
   ]);
-  return Buffer.from(`hyperstatic-feed-batch-v1\n${JSON.stringify([batch.epoch, batch.batch, entries])}`, 'utf8');
 }
 
-export function signBatch(batch: FeedBatch, privateKey: KeyObject): FeedBatch {
-  return { ...batch, sig: cryptoSign(null, batchSigningPayload(batch), privateKey).toString('base64') };
+/** The bytes a site key signs for a batch: who signs at which epoch, the batch's epoch and number, every entry's fields. */
+export function batchPayload(batch: FeedBatch, key: KeyId, at: number): Buffer {
+  return Buffer.from(
+    `hyperstatic-feed-batch-v2\n${JSON.stringify([key, at, batch.epoch, batch.batch, entryFields(batch)])}`,
+    'utf8',
+  );
+}
+
+/** Signs a batch as the server at epoch `at` (never below the batch's own epoch); keeps the legacy `sig` too. */
+export function signBatch(batch: FeedBatch, privateKey: KeyObject, at: number = batch.epoch): FeedBatch {
+  const signer = siteSigner(privateKey);
+  const epoch = Math.max(at, batch.epoch);
+  return {
+    ...batch,
+    signature: { key: signer.keyId, at: epoch, sig: signer.sign(batchPayload(batch, signer.keyId, epoch)) },
+    sig: cryptoSign(null, batchSigningPayload(batch), privateKey).toString('base64'),
+  };
+}
+
+/** Throws (TrustError) unless the batch carries a trusted key's signature at an epoch no lower than its own. */
+export function verifyBatchTrust(batch: FeedBatch, trust: TrustState): void {
+  const s = batch.signature;
+  if (s && s.at < batch.epoch)
+    throw new TrustError('epoch', `batch ${batch.batch} of epoch ${batch.epoch} is signed at epoch ${s.at}`);
+  trust.check(s, (key, at) => batchPayload(batch, key, at));
 }
 
 /** Throws unless `batch.sig` is the pinned key's signature over the batch. */
@@ -112,6 +161,8 @@ export interface ManifestHead {
   cursor: number;
   /** How many page lines follow (for progress bars). */
   pages?: number;
+  /** The trust statements a bootstrapping mirror needs to check the end line's signature (docs/trust.md). */
+  trust?: TrustBundle;
 }
 
 export interface ManifestPage {
@@ -128,7 +179,27 @@ export interface ManifestPage {
 export interface ManifestEnd {
   type: 'end';
   count: number;
+  /** The site key's signature over manifestPayload(). */
+  signature?: SiteSignature;
+  /** Legacy single-key signature over manifestSigningPayload(). */
   sig: string;
+}
+
+export function manifestPayload(digestHex: string, key: KeyId, at: number): Buffer {
+  return Buffer.from(`hyperstatic-manifest-v2\n${JSON.stringify([key, at, digestHex])}`, 'utf8');
+}
+
+/** The end line's signatures: the site key's (at the server's epoch) and the legacy one. */
+export function signManifestEnd(
+  digestHex: string,
+  privateKey: KeyObject,
+  at: number,
+): Pick<ManifestEnd, 'signature' | 'sig'> {
+  const signer = siteSigner(privateKey);
+  return {
+    signature: { key: signer.keyId, at, sig: signer.sign(manifestPayload(digestHex, signer.keyId, at)) },
+    sig: signManifestDigest(digestHex, privateKey),
+  };
 }
 
 export function manifestSigningPayload(digestHex: string): Buffer {
@@ -274,5 +345,6 @@ export function parseFeedBatch(value: unknown): FeedBatch {
     }
   }
   if (b.sig !== undefined && typeof b.sig !== 'string') throw new Error('batch signature is not a string');
+  if (b.signature !== undefined) b.signature = parseSiteSignature(b.signature);
   return b;
 }

@@ -65,11 +65,17 @@ export function createOps(registry: Registry, checks: Record<string, ReadinessCh
   };
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
+    ...headers,
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);

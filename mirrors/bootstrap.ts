@@ -1,7 +1,7 @@
 // An empty mirror loads an origin's signed manifest (manifest-sync.ts) rather
 // than replaying the whole journal; the first origin that serves a usable one
 // wins, and if none does the feed replays from seq 0 instead.
-import type { KeyObject } from 'node:crypto';
+import type { TrustState } from '../common/trust/trust-state';
 import { FeedSignatureError } from '../common/feed-format';
 import type { Logger } from '../common/logger';
 import type { BlobFetcher } from './blob-fetcher';
@@ -20,7 +20,7 @@ export function shouldBootstrap(enabled: boolean, cursor: number): boolean {
 export async function bootstrapFromOrigins(options: {
   store: MirrorStore;
   origins: string[];
-  publicKey: KeyObject;
+  trust: TrustState;
   fetcher: BlobFetcher;
   sync: SyncStatus;
   metrics: MirrorMetrics;
@@ -30,12 +30,12 @@ export async function bootstrapFromOrigins(options: {
   stopping: () => boolean;
   onApplied: (cursor: number) => void;
 }): Promise<void> {
-  const { store, publicKey, fetcher, sync, metrics, logger } = options;
+  const { store, trust, fetcher, sync, metrics, logger } = options;
   for (const origin of options.origins) {
     if (options.stopping()) return;
     const progress = createProgress('bootstrap', logger, { tty: options.progressBar });
     try {
-      const staged = await bootstrapFromManifest({ store, url: origin, publicKey, fetcher, progress, logger });
+      const staged = await bootstrapFromManifest({ store, url: origin, trust, fetcher, progress, logger });
       progress.stop();
       logger.info(
         { origin, pages: staged.count, cursor: staged.cursor, epoch: staged.epoch },

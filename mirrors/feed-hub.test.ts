@@ -12,6 +12,9 @@ import { sha256Hex } from '../common/hash';
 import { createLogger } from '../common/logger';
 import { createFeedHub } from './feed-hub';
 import { MirrorStore } from './mirror-store';
+import { TrustState } from '../common/trust/trust-state';
+
+const TEST_KEY = Buffer.alloc(32, 7).toString('base64');
 
 const BODY = 'same body for every page';
 
@@ -40,7 +43,11 @@ test('a client is replayed the journal and then switched to live pushes with no 
   const store = MirrorStore.open(fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-hub-')));
   await store.writeBlob(sha256Hex(BODY), [Buffer.from(BODY)]);
   for (let seq = 1; seq <= 100; seq++) store.applyBatch(batchAt(seq));
-  const hub = createFeedHub({ store, logger: createLogger('silent', 'test') });
+  const hub = createFeedHub({
+    store,
+    trust: new TrustState({ kind: 'pinned', key: TEST_KEY }),
+    logger: createLogger('silent', 'test'),
+  });
 
   const server = http.createServer((req, res) => {
     hub.serve(req, res, 0);
@@ -68,7 +75,7 @@ test('a client is replayed the journal and then switched to live pushes with no 
       if (done) break;
       for (const event of parser.push(decoder.decode(value, { stream: true }))) {
         if (event.event === 'hello') hello = JSON.parse(event.data);
-        else ids.push(Number(event.id));
+        else if (event.event === 'batch') ids.push(Number(event.id));
       }
     }
     await reader.cancel();
@@ -89,7 +96,11 @@ test('a client is replayed the journal and then switched to live pushes with no 
 test('a follower connected while the mirror was empty (epoch 0) takes its first batch of epoch 1, and of every later epoch, without a reconnect', async () => {
   const store = MirrorStore.open(fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-hub-')));
   await store.writeBlob(sha256Hex(BODY), [Buffer.from(BODY)]);
-  const hub = createFeedHub({ store, logger: createLogger('silent', 'test') });
+  const hub = createFeedHub({
+    store,
+    trust: new TrustState({ kind: 'pinned', key: TEST_KEY }),
+    logger: createLogger('silent', 'test'),
+  });
   const server = http.createServer((req, res) =>
     hub.serve(req, res, Number(new URL(req.url ?? '/', 'http://x').searchParams.get('after') ?? 0)),
   );

@@ -5,6 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FeedBatch } from '../common/feed-format';
 import type { Logger } from '../common/logger';
+import type { Heartbeat, TrustBundle } from '../common/trust/statements';
+import type { TrustState } from '../common/trust/trust-state';
 import type { MirrorStore } from './mirror-store';
 
 export interface FeedHub {
@@ -12,6 +14,10 @@ export interface FeedHub {
   serve(req: IncomingMessage, res: ServerResponse, after: number): void;
   /** Pushes a just-applied batch to every client that has caught up. */
   publish(batch: FeedBatch): void;
+  /** Relays the origin's newest signed heartbeat to every client. */
+  publishHeartbeat(heartbeat: Heartbeat): void;
+  /** Relays the trust statements this mirror holds (after it learned a new one). */
+  publishTrust(bundle: TrustBundle): void;
   clients(): number;
   close(): void;
 }
@@ -37,23 +43,35 @@ function lastSeq(batch: FeedBatch): number {
   return batch.entries[batch.entries.length - 1].seq;
 }
 
+/**
+ * The hello this mirror sends: its own head (for its followers' lag display)
+ * and the newest heartbeat it holds, which proves the epoch (docs/trust.md).
+ */
+function hello(
+  store: MirrorStore,
+  trust: TrustState,
+  head: number,
+): { epoch: number; head: number; heartbeat?: Heartbeat } {
+  const heartbeat = trust.latestHeartbeat();
+  const epoch = Math.max(store.state().epoch, heartbeat?.epoch ?? 0);
+  return heartbeat ? { epoch, head, heartbeat } : { epoch, head };
+}
+
 /** Writes one batch to one client; false when the socket's buffer is full (wait for 'drain'). */
-function write(client: Client, batch: FeedBatch, store: MirrorStore): boolean {
+function write(client: Client, batch: FeedBatch, store: MirrorStore, trust: TrustState): boolean {
   // This mirror follows the origin into a new epoch (a promotion, or its first
   // batch): say so before relaying it, since followers refuse a batch whose
   // epoch is beyond their server's hello.
   if (batch.epoch > client.epoch) {
     client.epoch = batch.epoch;
-    client.res.write(
-      formatSseEvent('hello', { epoch: batch.epoch, head: Math.max(store.state().cursor, lastSeq(batch)) }),
-    );
+    client.res.write(formatSseEvent('hello', hello(store, trust, Math.max(store.state().cursor, lastSeq(batch)))));
   }
   client.sent = lastSeq(batch);
   return client.res.write(formatSseEvent('batch', batch, client.sent));
 }
 
 /** Replays the journal to a new client at the pace it reads, then marks it live. */
-async function catchUp(client: Client, store: MirrorStore, closed: () => boolean): Promise<void> {
+async function catchUp(client: Client, store: MirrorStore, trust: TrustState, closed: () => boolean): Promise<void> {
   for (;;) {
     if (closed() || client.res.destroyed) return;
     // Reading the journal is synchronous, so no batch can be applied between
@@ -64,7 +82,7 @@ async function catchUp(client: Client, store: MirrorStore, closed: () => boolean
       return;
     }
     for (const batch of batches) {
-      if (!write(client, batch, store))
+      if (!write(client, batch, store, trust))
         await new Promise<void>((resolve) => {
           client.res.once('drain', resolve);
           client.res.once('close', resolve);
@@ -78,11 +96,12 @@ async function catchUp(client: Client, store: MirrorStore, closed: () => boolean
 
 export function createFeedHub(options: {
   store: MirrorStore;
+  trust: TrustState;
   logger: Logger;
   pingMs?: number;
   maxBufferedBytes?: number;
 }): FeedHub {
-  const { store, logger } = options;
+  const { store, trust, logger } = options;
   const maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
   const clients = new Set<Client>();
   let closed = false;
@@ -106,12 +125,13 @@ export function createFeedHub(options: {
         res.end();
         return;
       }
-      const state = store.state();
-      res.write(formatSseEvent('hello', { epoch: state.epoch, head: state.cursor }));
-      const client: Client = { res, sent: after, live: false, epoch: state.epoch };
+      const greeting = hello(store, trust, store.state().cursor);
+      res.write(formatSseEvent('trust', trust.bundle()));
+      res.write(formatSseEvent('hello', greeting));
+      const client: Client = { res, sent: after, live: false, epoch: greeting.epoch };
       clients.add(client);
       req.on('close', () => clients.delete(client));
-      catchUp(client, store, () => closed).catch((error: unknown) => {
+      catchUp(client, store, trust, () => closed).catch((error: unknown) => {
         logger.warn({ err: error }, 'feed replay failed; dropping the client');
         res.destroy();
       });
@@ -126,8 +146,16 @@ export function createFeedHub(options: {
           clients.delete(client);
           continue;
         }
-        write(client, batch, store);
+        write(client, batch, store, trust);
       }
+    },
+    publishHeartbeat(heartbeat) {
+      const event = formatSseEvent('heartbeat', heartbeat);
+      for (const client of clients) client.res.write(event);
+    },
+    publishTrust(bundle) {
+      const event = formatSseEvent('trust', bundle);
+      for (const client of clients) client.res.write(event);
     },
     clients: () => clients.size,
     close() {

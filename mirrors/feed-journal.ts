@@ -2,6 +2,7 @@
 // the mirror can serve /feed itself (feed-hub.ts): cache proxies and peer
 // mirrors follow a mirror and verify what it relays against the origin key.
 import type { FeedBatch, JournalEntry, Op, PageKind } from '../common/feed-format';
+import type { SiteSignature } from '../common/trust/statements';
 import type { SqliteDatabase, Statement } from './sqlite';
 
 interface JournalRow {
@@ -38,20 +39,27 @@ CREATE TABLE IF NOT EXISTS batch_sigs (
 );
 `;
 
+/** The site key's signature (docs/trust.md) beside the legacy one; added to mirrors created before it existed. */
+function addSignatureColumn(db: SqliteDatabase): void {
+  const columns = db.prepare<{ name: string }>('PRAGMA table_info(batch_sigs)').all();
+  if (!columns.some((c) => c.name === 'signature')) db.exec('ALTER TABLE batch_sigs ADD COLUMN signature TEXT');
+}
+
 export class FeedJournal {
   private readonly insertJournal: Statement;
   private readonly journalFrom: Statement<JournalRow>;
   private readonly insertSig: Statement;
-  private readonly getSig: Statement<{ sig: string }>;
+  private readonly getSig: Statement<{ sig: string; signature: string | null }>;
 
   constructor(db: SqliteDatabase) {
     db.exec(SCHEMA);
+    addSignatureColumn(db);
     this.insertJournal = db.prepare(
       'INSERT INTO journal (seq, epoch, batch, path, op, sha256, size, content_type, last_modified, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.journalFrom = db.prepare('SELECT * FROM journal WHERE seq > ? ORDER BY seq');
-    this.insertSig = db.prepare('INSERT OR REPLACE INTO batch_sigs (epoch, batch, sig) VALUES (?, ?, ?)');
-    this.getSig = db.prepare('SELECT sig FROM batch_sigs WHERE epoch = ? AND batch = ?');
+    this.insertSig = db.prepare('INSERT OR REPLACE INTO batch_sigs (epoch, batch, sig, signature) VALUES (?, ?, ?, ?)');
+    this.getSig = db.prepare('SELECT sig, signature FROM batch_sigs WHERE epoch = ? AND batch = ?');
   }
 
   /** Records an applied batch; runs inside the transaction that applies it to the index. */
@@ -70,7 +78,13 @@ export class FeedJournal {
         e.kind,
       );
     }
-    if (batch.sig) this.insertSig.run(batch.epoch, batch.batch, batch.sig);
+    if (batch.sig || batch.signature)
+      this.insertSig.run(
+        batch.epoch,
+        batch.batch,
+        batch.sig ?? '',
+        batch.signature ? JSON.stringify(batch.signature) : null,
+      );
   }
 
   /** Up to `maxBatches` whole applied batches after `after`, in order, rebuilt from the journal. */
@@ -80,9 +94,11 @@ export class FeedJournal {
     for (const row of this.journalFrom.iterate(after)) {
       if (!current || current.batch !== row.batch || current.epoch !== row.epoch) {
         if (out.length === maxBatches) break;
-        // Re-served with the origin's signature, so peers and proxies can verify what this mirror relays.
-        const sig = this.getSig.get(row.epoch, row.batch)?.sig;
-        current = { epoch: row.epoch, batch: row.batch, entries: [], ...(sig ? { sig } : {}) };
+        // Re-served with the origin's signatures, so peers and proxies can verify what this mirror relays.
+        const sigs = this.getSig.get(row.epoch, row.batch);
+        current = { epoch: row.epoch, batch: row.batch, entries: [] };
+        if (sigs?.signature) current.signature = JSON.parse(sigs.signature) as SiteSignature;
+        if (sigs?.sig) current.sig = sigs.sig;
         out.push(current);
       }
       current.entries.push(toEntry(row));

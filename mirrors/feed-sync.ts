@@ -1,11 +1,15 @@
 // The mirror's sync loop: follows the origins' (or peers') change feed from
-// the stored cursor, refuses any batch not signed by the pinned key, and
-// hands the rest to the apply pipeline, which fetches blobs ahead and applies
-// batches in order. A batch that cannot be applied restarts the feed from
-// the cursor.
-import type { KeyObject } from 'node:crypto';
+// the stored cursor, checks everything that could change its state against
+// its trust state (docs/trust.md: trust statements, the signed hello and
+// heartbeats, every batch's signature), and hands the batches to the apply
+// pipeline, which fetches blobs ahead and applies them in order. A batch
+// that cannot be applied restarts the feed from the cursor.
 import { followFeed, type FeedFollower } from '../common/feed-client';
-import { verifyBatch, type FeedBatch } from '../common/feed-format';
+import { verifyBatchTrust, type FeedBatch } from '../common/feed-format';
+import { parseHeartbeat, TrustError } from '../common/trust/statements';
+import type { TrustState } from '../common/trust/trust-state';
+import type { FeedHub } from './feed-hub';
+import { absorbTrust } from './manifest-sync';
 import type { Logger } from '../common/logger';
 import { createApplyPipeline } from './apply-pipeline';
 import type { MirrorMetrics } from './metrics';
@@ -24,7 +28,9 @@ export function startFeedSync(options: {
   store: MirrorStore;
   /** Origins first, then peers. */
   urls: string[];
-  publicKey: KeyObject;
+  trust: TrustState;
+  /** This mirror's own feed, which relays heartbeats and trust statements to its followers. */
+  hub: FeedHub;
   sync: SyncStatus;
   metrics: MirrorMetrics;
   logger: Logger;
@@ -33,7 +39,27 @@ export function startFeedSync(options: {
   reconnectMs: number;
   returnToFirstMs: number;
 }): FeedSync {
-  const { store, publicKey, sync, metrics, logger } = options;
+  const { store, trust, hub, sync, metrics, logger } = options;
+
+  /** Counts and logs a refusal, then rethrows it so the follower drops the source. */
+  function refuse(what: string, source: string, error: unknown): never {
+    const reason = error instanceof TrustError ? error.reason : 'malformed';
+    metrics.trustRefusals.inc({ what, reason });
+    if (what === 'batch') metrics.signatureRejections.inc();
+    logger.error({ source, what, reason, err: (error as Error).message }, `refused a ${what}: not trusted`);
+    throw error;
+  }
+
+  /** A checked heartbeat: relayed to this mirror's followers when it is the newest; returns its epoch. */
+  function takeHeartbeat(raw: unknown, source: string, what: 'hello' | 'heartbeat'): number {
+    try {
+      const heartbeat = parseHeartbeat(raw);
+      if (trust.acceptHeartbeat(heartbeat).latest) hub.publishHeartbeat(heartbeat);
+      return heartbeat.epoch;
+    } catch (error) {
+      return refuse(what, source, error);
+    }
+  }
   const pipeline = createApplyPipeline({
     window: APPLY_WINDOW,
     fetchBlobs: options.fetchBlobs,
@@ -65,16 +91,27 @@ export function startFeedSync(options: {
       }
       sync.sawHead(hello.head, cursor, source);
     },
+    epochFloor: () => trust.highestEpoch(),
+    onTrust: (bundle, source) => {
+      const revoked = trust.bundle().revocations.length;
+      try {
+        absorbTrust(trust, bundle, logger);
+      } catch (error) {
+        metrics.trustRefusals.inc({ what: 'statement', reason: 'malformed' });
+        logger.warn({ source, err: (error as Error).message }, 'refused a malformed trust bundle');
+        return;
+      }
+      hub.publishTrust(trust.bundle());
+      // A new revocation may concern the very server followed now: reconnect and check again.
+      if (trust.bundle().revocations.length > revoked) follower.restart(new Error('a key was revoked'));
+    },
+    verifyHello: (hello, source) => takeHeartbeat(hello.heartbeat, source, 'hello'),
+    onHeartbeat: (raw, source) => takeHeartbeat(raw, source, 'heartbeat'),
     verify: (batch) => {
       try {
-        verifyBatch(batch, publicKey);
+        verifyBatchTrust(batch, trust);
       } catch (error) {
-        metrics.signatureRejections.inc();
-        logger.error(
-          { batch: batch.batch, err: (error as Error).message },
-          'refused a batch: not signed by the pinned origin key',
-        );
-        throw error;
+        refuse('batch', options.urls.join(' '), error);
       }
     },
     onBatch: (batch, source) => pipeline.push(batch, source),

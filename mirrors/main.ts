@@ -12,7 +12,9 @@ import { createCursorWatch } from './cursor-watch';
 import { createFeedHub } from './feed-hub';
 import { createMirrorMetrics } from './metrics';
 import { MirrorStore } from './mirror-store';
-import { loadPinnedKey } from './pinned-key';
+import { TrustState } from '../common/trust/trust-state';
+import { frozenSince, freshnessOf } from './freshness';
+import { trustAnchorOf } from './trust-anchor';
 import { createMirrorServer } from './server';
 import { createSyncLoop } from './sync-loop';
 import { startStatusReporter } from './status-reporter';
@@ -36,9 +38,12 @@ export async function startMirror(
 ): Promise<RunningMirror> {
   const logger = options.logger ?? createLogger(config.logLevel, 'mirror');
   const registry = options.registry ?? createMetricsRegistry('mirror');
-  // Fail fast: a mirror without a pinned key could be fed anything (docs/design.md, "Trust model").
-  const publicKey = loadPinnedKey(config.mirrorPublicKey);
+  // Fail fast: a mirror with no trust anchor could be fed anything (docs/trust.md).
+  const anchor = trustAnchorOf(config);
   const store = MirrorStore.open(config.mirrorDataDir);
+  const trust = new TrustState(anchor, store.trust);
+  if (anchor.kind === 'pinned')
+    logger.warn('this mirror trusts one pinned site key (MIRROR_PUBLIC_KEY); pin root keys instead (docs/trust.md)');
   const sync = new SyncStatus();
   const cursorWatch = createCursorWatch(() => store.cursor());
   const metrics = createMirrorMetrics(registry, {
@@ -47,6 +52,11 @@ export async function startMirror(
     lagSeconds: () => sync.lagSeconds(),
     lagEntries: () => Math.max(0, sync.snapshot(store.cursor(), store.epoch()).head - store.cursor()),
     connected: () => sync.isConnected(),
+    heartbeatAgeSeconds: () => {
+      const latest = trust.latestHeartbeat();
+      return latest ? Math.max(0, (Date.now() - latest.time) / 1000) : -1;
+    },
+    frozen: () => frozenSince(trust) !== undefined,
   });
   const fetcher = createBlobFetcher({
     store,
@@ -56,7 +66,7 @@ export async function startMirror(
     timeoutMs: config.mirrorFetchTimeoutMs,
     onAttemptFailed: () => metrics.blobFetchErrors.inc(),
   });
-  const hub = createFeedHub({ store, logger });
+  const hub = createFeedHub({ store, trust, logger });
   const ops = createOps(registry, {
     index: async () => {
       store.cursor();
@@ -69,7 +79,7 @@ export async function startMirror(
     sync,
     metrics,
     logger,
-    publicKey,
+    trust,
     origins: config.mirrorOrigins,
     peers: config.mirrorPeers,
     bootstrap: config.mirrorBootstrap,
@@ -86,9 +96,11 @@ export async function startMirror(
     indexMaxAge: config.mirrorIndexMaxAge,
     status: () => {
       const { cursor, epoch } = store.state();
-      return { ...sync.snapshot(cursor, epoch), feedClients: hub.clients() };
+      return { ...sync.snapshot(cursor, epoch), feedClients: hub.clients(), freshness: freshnessOf(trust) };
     },
     serving: () => !syncLoop.bootstrapping(),
+    frozenSince: () => frozenSince(trust),
+    trust,
   });
   const url = localUrl(
     await listen(server, {

@@ -2,17 +2,18 @@
 // in bounded memory, fetching the blobs it names as it goes, and checks the
 // origin's signature over the whole stream before anything is applied.
 // Used to bootstrap an empty mirror and by `hyperstatic mirror verify`.
-import type { KeyObject } from 'node:crypto';
 import {
   MANIFEST_PATH,
   manifestHasher,
+  manifestPayload,
   parseManifestPage,
-  verifyManifestDigest,
   FeedSignatureError,
   type ManifestHead,
   type ManifestPage,
 } from '../common/feed-format';
 import type { Logger } from '../common/logger';
+import { describe, parseSiteSignature, TrustError } from '../common/trust/statements';
+import type { TrustState } from '../common/trust/trust-state';
 import type { BlobFetcher } from './blob-fetcher';
 import type { MirrorStore } from './mirror-store';
 import type { Progress } from './progress';
@@ -51,7 +52,7 @@ async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> 
 }
 
 /**
- * Streams `url`'s manifest into the staging table. With `publicKey`, a
+ * Streams `url`'s manifest into the staging table. With `trust`, a
  * missing or bad signature throws; without it (a peer's manifest) the result
  * says `signed: false`. With `fetchBlobs`, every named blob is fetched and
  * verified by hash along the way.
@@ -61,7 +62,8 @@ export async function stageManifest(options: {
   url: string;
   /** Default MANIFEST_PATH (an origin); a peer mirror serves `/_mirror/manifest`. */
   manifestPath?: string;
-  publicKey?: KeyObject;
+  /** What the end line's signature must satisfy; omit for a peer's (unsigned) manifest. */
+  trust?: TrustState;
   fetcher?: BlobFetcher;
   progress?: Progress;
   logger: Logger;
@@ -76,7 +78,7 @@ export async function stageManifest(options: {
   store.clearStage();
   const hasher = manifestHasher();
   let head: ManifestHead | undefined;
-  let end: { count: number; sig: string } | undefined;
+  let end: { count: number; signature: unknown } | undefined;
   let count = 0;
   let chunk: ManifestPage[] = [];
 
@@ -107,14 +109,14 @@ export async function stageManifest(options: {
         cursor: value.cursor as number,
         pages: Number.isSafeInteger(value.pages) ? (value.pages as number) : undefined,
       };
+      if (options.trust && value.trust !== undefined) absorbTrust(options.trust, value.trust, options.logger);
       progress?.setTotal(head.pages ?? 0);
       hasher.update(`${line}\n`);
       continue;
     }
     if (value.type === 'end') {
-      if (!Number.isSafeInteger(value.count) || typeof value.sig !== 'string')
-        throw new Error('malformed manifest end line');
-      end = { count: value.count as number, sig: value.sig };
+      if (!Number.isSafeInteger(value.count)) throw new Error('malformed manifest end line');
+      end = { count: value.count as number, signature: value.signature };
       continue;
     }
     hasher.update(`${line}\n`);
@@ -126,15 +128,32 @@ export async function stageManifest(options: {
   if (!head || !end) throw new Error('manifest was cut short (no end line)');
   if (end.count !== count) throw new Error(`manifest end line counts ${end.count} pages, ${count} arrived`);
   let signed = false;
-  if (end.sig !== '')
-    signed = options.publicKey ? verifyManifestDigest(hasher.digest(), end.sig, options.publicKey) : false;
-  if (options.publicKey && !signed) {
-    store.clearStage();
-    throw new FeedSignatureError(
-      `manifest from ${url} is ${end.sig === '' ? 'unsigned' : 'not signed by the pinned key'}`,
-    );
+  if (options.trust) {
+    try {
+      verifyManifestEnd(options.trust, hasher.digest(), end.signature, head.epoch);
+      signed = true;
+    } catch (error) {
+      store.clearStage();
+      throw new FeedSignatureError(`manifest from ${url} refused: ${(error as Error).message}`);
+    }
   }
   return { epoch: head.epoch, cursor: head.cursor, count, signed };
+}
+
+/** Throws unless the end line is signed by a key trusted at an epoch no lower than the manifest's. */
+function verifyManifestEnd(trust: TrustState, digest: string, raw: unknown, epoch: number): void {
+  const signature = raw === undefined ? undefined : parseSiteSignature(raw);
+  if (signature && signature.at < epoch)
+    throw new TrustError('epoch', `a manifest of epoch ${epoch} is signed at epoch ${signature.at}`);
+  trust.check(signature, (key, at) => manifestPayload(digest, key, at));
+}
+
+/** Takes the trust statements a manifest carries; a refused one is logged, the rest still count. */
+export function absorbTrust(trust: TrustState, bundle: unknown, logger: Logger): void {
+  const result = trust.absorb(bundle);
+  for (const r of result.refused)
+    logger.warn({ statement: r.statement, reason: r.error.reason, err: r.error.message }, 'refused a trust statement');
+  for (const a of result.added) logger.info({ statement: describe(a.statement) }, 'accepted a trust statement');
 }
 
 /** Fetches whatever staged blob is still missing (e.g. a chunk fetched before a restart), bounded per round. */
@@ -152,7 +171,7 @@ export async function fetchMissingStaged(store: MirrorStore, fetcher: BlobFetche
 export async function bootstrapFromManifest(options: {
   store: MirrorStore;
   url: string;
-  publicKey: KeyObject;
+  trust: TrustState;
   fetcher: BlobFetcher;
   progress?: Progress;
   logger: Logger;

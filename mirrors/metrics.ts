@@ -8,6 +8,8 @@ export interface MirrorMetrics {
   blobFetchErrors: Counter;
   feedErrors: Counter;
   signatureRejections: Counter;
+  /** Refused trust statements, hellos, heartbeats and batches, by what and why (docs/trust.md). */
+  trustRefusals: Counter<'what' | 'reason'>;
 }
 
 export function createMirrorMetrics(
@@ -18,6 +20,9 @@ export function createMirrorMetrics(
     lagSeconds: () => number;
     lagEntries: () => number;
     connected: () => boolean;
+    /** Seconds since the latest trusted heartbeat was signed; -1 before any. */
+    heartbeatAgeSeconds: () => number;
+    frozen: () => boolean;
   },
 ): MirrorMetrics {
   // One process may host several components on a shared registry (embedded
@@ -59,7 +64,28 @@ export function createMirrorMetrics(
     'Seconds since the mirror first learned of an entry it has not applied yet (0 when caught up)',
     read.lagSeconds,
   );
+  gauge(
+    'hyperstatic_mirror_heartbeat_age_seconds',
+    'Seconds since the origin signed the newest heartbeat this mirror holds (-1 before any)',
+    read.heartbeatAgeSeconds,
+  );
+  gauge(
+    'hyperstatic_mirror_frozen',
+    '1 while the newest heartbeat is past its valid-until: the copy may be missing news (docs/trust.md)',
+    () => (read.frozen() ? 1 : 0),
+  );
+  const existingRefusals = registry.getSingleMetric('hyperstatic_mirror_trust_refusals_total');
+  const trustRefusals =
+    existingRefusals instanceof Counter
+      ? (existingRefusals as Counter<'what' | 'reason'>)
+      : new Counter({
+          name: 'hyperstatic_mirror_trust_refusals_total',
+          help: 'Trust statements, hellos, heartbeats, batches and manifests refused, by what and reason',
+          labelNames: ['what', 'reason'] as const,
+          registers: [registry],
+        });
   return {
+    trustRefusals,
     batchesApplied: counter('hyperstatic_mirror_batches_applied_total', 'Batches applied to the local copy'),
     batchesRejected: counter(
       'hyperstatic_mirror_batches_rejected_total',

@@ -19,6 +19,8 @@ import { ManifestStaging, type StageDiff } from './manifest-staging';
 import { PartialDownloads } from './partial-downloads';
 import type { SqliteDatabase } from './sqlite';
 import { sweepTempDir } from './temp-files';
+import type { TrustStorage } from '../common/trust/trust-state';
+import { sqliteTrustStorage } from './trust-store';
 
 export type { PageRecord } from './index-store';
 
@@ -29,6 +31,8 @@ export class MirrorStore {
   private readonly index: IndexStore;
   private readonly journal: FeedJournal;
   private readonly staging: ManifestStaging;
+  /** Statements, epoch marks and the latest heartbeat (trust-store.ts). */
+  readonly trust: TrustStorage;
 
   private constructor(readonly dir: string) {
     const blobDir = path.join(dir, 'blobs');
@@ -42,6 +46,7 @@ export class MirrorStore {
     this.journal = new FeedJournal(this.db);
     this.index = new IndexStore(this.db, this.journal, hasBlob);
     this.staging = new ManifestStaging(this.db, this.index, hasBlob);
+    this.trust = sqliteTrustStorage(this.db);
   }
 
   static open(dir: string): MirrorStore {

@@ -1,11 +1,16 @@
 // Serves the published site: a request path is looked up in the index (never
 // used as a file name) and answered with the blob the index names, a 301 to
 // the directory form, a 410 tombstone, a 304, or a 404.
+import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNotFound, type FileSender } from './file-responses';
 import { etagOf, httpDate, notModified } from '../common/http-conditional';
-import type { MirrorStore } from './mirror-store';
+import { freshnessHeader, withBanner } from './frozen-banner';
+import type { MirrorStore, PageRecord } from './mirror-store';
 import { pageHeaders } from './page-headers';
+
+/** Seconds a cache may keep a bannered page: short, since the copy may recover any moment. */
+const FROZEN_MAX_AGE = 10;
 
 export type PageRoute = (req: IncomingMessage, res: ServerResponse, path: string) => void;
 
@@ -16,8 +21,32 @@ export function createPageRoute(options: {
   indexMaxAge: number;
   /** False while the mirror bootstraps: pages answer 503 so no cache keeps a half-loaded copy. */
   serving?: () => boolean;
+  /** Set while the copy is frozen (its latest heartbeat expired): since when. */
+  frozenSince?: () => number | undefined;
 }): PageRoute {
   const { store, files } = options;
+
+  /**
+   * An HTML page of a frozen copy, with the banner: a variant of its own
+   * (ETag), cached briefly so proxies drop it soon after heartbeats return.
+   */
+  function serveFrozenHtml(req: IncomingMessage, res: ServerResponse, page: PageRecord, since: number): void {
+    const etag = `"${page.sha256}-frozen-${since}"`;
+    const lastModified = httpDate(page.lastModified);
+    const headers = pageHeaders(page, etag, lastModified, options.indexMaxAge);
+    headers['hyperstatic-freshness'] = freshnessHeader(since);
+    headers['cache-control'] = `public, max-age=${FROZEN_MAX_AGE}`;
+    if (page.op !== 'gone' && notModified(req.headers, { etag, 'last-modified': lastModified })) {
+      delete headers['content-type'];
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    const body = withBanner(fs.readFileSync(store.blobPath(page.sha256)), since);
+    headers['content-length'] = body.length;
+    res.writeHead(page.op === 'gone' ? 410 : 200, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
 
   return function servePage(req, res, path) {
     if (options.serving && !options.serving()) {
@@ -42,9 +71,13 @@ export function createPageRoute(options: {
       sendNotFound(res);
       return;
     }
+    const frozen = options.frozenSince?.();
+    if (frozen !== undefined && page.contentType.startsWith('text/html'))
+      return serveFrozenHtml(req, res, page, frozen);
     const etag = etagOf(page.sha256);
     const lastModified = httpDate(page.lastModified);
     const headers = pageHeaders(page, etag, lastModified, options.indexMaxAge);
+    if (frozen !== undefined) headers['hyperstatic-freshness'] = freshnessHeader(frozen);
     if (page.op === 'gone') {
       files.sendFile(req, res, store.blobPath(page.sha256), 410, headers);
       return;

@@ -6,6 +6,7 @@
 // never consulted.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { BLOB_PATH, FEED_PATH } from '../common/feed-format';
+import type { TrustState } from '../common/trust/trust-state';
 import type { Logger } from '../common/logger';
 import { sendJson, type Ops } from '../common/ops';
 import { serveBlob } from './blob-route';
@@ -17,6 +18,8 @@ import type { MirrorStore } from './mirror-store';
 import { createPageRoute } from './page-route';
 import { parseRequestPath } from './request-path';
 
+const WELL_KNOWN = '/.well-known/hyperstatic/';
+
 export interface MirrorServerOptions {
   store: MirrorStore;
   hub: FeedHub;
@@ -27,12 +30,37 @@ export interface MirrorServerOptions {
   status: () => unknown;
   /** False while the mirror bootstraps: pages answer 503 so no cache keeps a half-loaded copy. */
   serving?: () => boolean;
+  /** Set while the copy is frozen (docs/trust.md, "Signed freshness"): since when. */
+  frozenSince?: () => number | undefined;
+  /** The trust statements and newest heartbeat, published for readers' tools at /.well-known/hyperstatic/. */
+  trust?: TrustState;
+}
+
+/** Public, self-verifying trust documents (docs/trust.md): anyone may fetch and check them against the root keys. */
+function serveWellKnown(res: ServerResponse, path: string, trust: TrustState): boolean {
+  if (path === `${WELL_KNOWN}heartbeat.json`) {
+    const heartbeat = trust.latestHeartbeat();
+    if (!heartbeat) return false;
+    sendJson(res, 200, heartbeat, { 'cache-control': 'public, max-age=2' });
+    return true;
+  }
+  if (path === `${WELL_KNOWN}trust.json`) {
+    sendJson(res, 200, trust.bundle(), { 'cache-control': 'public, max-age=60' });
+    return true;
+  }
+  return false;
 }
 
 export function createMirrorServer(options: MirrorServerOptions): http.Server {
   const { store, hub, ops, logger } = options;
   const files = createFileSender(logger);
-  const servePage = createPageRoute({ store, files, indexMaxAge: options.indexMaxAge, serving: options.serving });
+  const servePage = createPageRoute({
+    store,
+    files,
+    indexMaxAge: options.indexMaxAge,
+    serving: options.serving,
+    frozenSince: options.frozenSince,
+  });
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     if (ops.handle(req, res)) return;
@@ -50,6 +78,7 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
     if (path === FEED_PATH && wantsChangeFeed(req, target.query, store)) return serveFeed(req, res, target.query, hub);
     if (path === '/_mirror/status') return sendJson(res, 200, options.status());
     if (path === '/_mirror/manifest') return serveManifest(req, res, store);
+    if (path.startsWith(WELL_KNOWN) && options.trust && serveWellKnown(res, path, options.trust)) return;
     if (path.startsWith(BLOB_PATH)) return serveBlob(req, res, path.slice(BLOB_PATH.length), { store, files });
     servePage(req, res, path);
   }

@@ -2,7 +2,7 @@
 // (bootstrap.ts), during which its pages answer 503; then it follows the
 // change feed (feed-sync.ts) from whatever cursor that left. Closing stops
 // whichever step is running and starts no further one.
-import type { KeyObject } from 'node:crypto';
+import type { TrustState } from '../common/trust/trust-state';
 import type { Logger } from '../common/logger';
 import { createBatchApplier } from './batch-applier';
 import { createBatchBlobFetch } from './batch-blobs';
@@ -29,7 +29,7 @@ export function createSyncLoop(options: {
   sync: SyncStatus;
   metrics: MirrorMetrics;
   logger: Logger;
-  publicKey: KeyObject;
+  trust: TrustState;
   origins: string[];
   peers: string[];
   /** MIRROR_BOOTSTRAP: an empty mirror loads a manifest before following the feed. */
@@ -40,7 +40,7 @@ export function createSyncLoop(options: {
   /** The cursor moved (a batch or a bootstrap was applied). */
   onApplied: (cursor: number) => void;
 }): SyncLoop {
-  const { store, fetcher, hub, sync, metrics, logger, publicKey } = options;
+  const { store, fetcher, hub, sync, metrics, logger, trust } = options;
   let bootstrapping = shouldBootstrap(options.bootstrap, store.cursor());
   let stopping = false;
   let starting: Promise<void> = Promise.resolve();
@@ -51,7 +51,8 @@ export function createSyncLoop(options: {
     feed = startFeedSync({
       store,
       urls: [...options.origins, ...options.peers],
-      publicKey,
+      trust,
+      hub,
       sync,
       metrics,
       logger,
@@ -69,7 +70,7 @@ export function createSyncLoop(options: {
         ? bootstrapFromOrigins({
             store,
             origins: options.origins,
-            publicKey,
+            trust,
             fetcher,
             sync,
             metrics,

@@ -3,7 +3,8 @@
 // repairs what it can prove: corrupt or missing blobs are fetched again by
 // hash from any source; path differences are repaired only from a manifest
 // signed by the pinned origin key, never from a peer's word.
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { TrustState } from '../common/trust/trust-state';
 import fs from 'node:fs';
 import type { Logger } from '../common/logger';
 import type { BlobFetcher } from './blob-fetcher';
@@ -64,7 +65,7 @@ export async function verifyMirror(options: {
   /** The manifest path: `/manifest` on an origin, `/_mirror/manifest` on a peer. */
   manifestPath: string;
   /** The pinned key; a manifest that does not verify against it is refused. Omit for a peer's manifest. */
-  publicKey?: KeyObject;
+  trust?: TrustState;
   fetcher: BlobFetcher;
   repair: boolean;
   logger: Logger;
@@ -86,7 +87,7 @@ export async function verifyMirror(options: {
     store,
     url,
     manifestPath: options.manifestPath,
-    publicKey: options.publicKey,
+    trust: options.trust,
     logger: options.logger,
   });
   const diff = store.diffStage();

@@ -8,6 +8,7 @@ import type { Database } from '../../common/db/database';
 import { FEED_PATH, MANIFEST_PATH, MIRROR_STATUS_PATH } from '../../common/feed-format';
 import type { JournalNotifier } from '../../common/journal-notifier';
 import type { Logger } from '../../common/logger';
+import type { TrustBundle } from '../../common/trust/statements';
 import { createFeedHub } from './feed-stream';
 import { createJournalReader } from './journal-reader';
 import { sendManifest } from './manifest';
@@ -25,6 +26,10 @@ export interface FeedServiceDeps {
   logger: Logger;
   registry: Registry;
   signingKey: KeyObject;
+  /** The delegations and revocations installed on this site, sent with the feed and the manifest. */
+  trustBundle?: () => Promise<TrustBundle>;
+  heartbeatMs?: number;
+  heartbeatValidMs?: number;
   /** The legacy shared MIRROR_STATUS_TOKEN (any name may report with it); per-mirror tokens are in the database. */
   statusToken: string;
   now?: () => number;
@@ -33,7 +38,12 @@ export interface FeedServiceDeps {
 export function createFeedService(deps: FeedServiceDeps): FeedService {
   const { db, logger } = deps;
   const now = deps.now ?? Date.now;
+  const trustBundle = deps.trustBundle ?? (async () => ({ delegations: [], revocations: [] }));
   const hub = createFeedHub({
+    trustBundle,
+    heartbeatMs: deps.heartbeatMs ?? 5000,
+    heartbeatValidMs: deps.heartbeatValidMs ?? 60_000,
+    now,
     reader: createJournalReader(db),
     notifier: deps.notifier,
     logger,
@@ -44,7 +54,7 @@ export function createFeedService(deps: FeedServiceDeps): FeedService {
   router.get(FEED_PATH, (req, res) => hub.handle(req, res));
   router.get(MANIFEST_PATH, async (_req, res) => {
     try {
-      await sendManifest(db, deps.signingKey, res);
+      await sendManifest(db, deps.signingKey, await trustBundle(), res);
     } catch (error) {
       if (!res.headersSent) throw error;
       // Mid-stream: cut the response so the mirror sees no valid end line and retries.

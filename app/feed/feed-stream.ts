@@ -1,18 +1,21 @@
 // The origin's change feed: a long-lived Server-Sent Events stream per
 // mirror, starting after the cursor it gives (common/feed-format.ts).
 // Entries are pushed when the producer announces a new journal head; a slow
-// re-check covers an announcement lost on the way.
+// re-check covers an announcement lost on the way. Every connection starts
+// with the trust statements mirrors need (docs/trust.md) and a signed hello;
+// a signed heartbeat follows every few seconds, so a mirror can tell a quiet
+// origin from a withheld one.
 import type { KeyObject } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { signBatch, type FeedBatch } from '../../common/feed-format';
+import { signHeartbeat, siteSigner, type Heartbeat, type TrustBundle } from '../../common/trust/statements';
 import type { JournalNotifier } from '../../common/journal-notifier';
 import type { Logger } from '../../common/logger';
 import { BadRequestError } from '../errors';
 import type { JournalReader } from './journal-reader';
 
-const PING_MS = 15_000;
 const RECHECK_MS = 5_000;
 
 export interface FeedHub {
@@ -28,14 +31,16 @@ interface Subscriber {
 }
 
 /** Every subscriber gets the same recent batches: each is signed once and kept for the next reader. */
-function signedBatchCache(signingKey: KeyObject): (batch: FeedBatch) => string {
+function signedBatchCache(signingKey: KeyObject, serverEpoch: () => number): (batch: FeedBatch) => string {
   const signed = new Map<string, string>();
   return (batch) => {
-    // Keyed by epoch too: after a promotion a batch number may name different entries.
-    const key = `${batch.epoch}:${batch.batch}:${batch.entries.length}`;
+    // Keyed by epoch too: after a promotion a batch number may name different entries,
+    // and the same batch is signed again at the server's new epoch.
+    const at = Math.max(serverEpoch(), batch.epoch);
+    const key = `${at}:${batch.epoch}:${batch.batch}:${batch.entries.length}`;
     let json = signed.get(key);
     if (json === undefined) {
-      json = JSON.stringify(signBatch(batch, signingKey));
+      json = JSON.stringify(signBatch(batch, signingKey, at));
       signed.set(key, json);
       if (signed.size > 256) signed.delete(signed.keys().next().value as string);
     }
@@ -103,16 +108,27 @@ async function streamBatches(
   }
 }
 
-export function createFeedHub(deps: {
+export interface FeedHubDeps {
   reader: JournalReader;
   notifier: JournalNotifier;
   logger: Logger;
   registry: Registry;
   signingKey: KeyObject;
-}): FeedHub {
+  /** The delegations and revocations installed on this site (app/feed/trust-statements.ts). */
+  trustBundle: () => Promise<TrustBundle>;
+  heartbeatMs: number;
+  heartbeatValidMs: number;
+  now?: () => number;
+}
+
+export function createFeedHub(deps: FeedHubDeps): FeedHub {
   const { reader, notifier, logger } = deps;
-  const encode = signedBatchCache(deps.signingKey);
+  const now = deps.now ?? Date.now;
+  const signer = siteSigner(deps.signingKey);
+  let serverEpoch = 0;
+  const encode = signedBatchCache(deps.signingKey, () => serverEpoch);
   const subscribers = new Set<Subscriber>();
+  let trustJson = '';
   const pump = (s: Subscriber) => streamBatches(s, { reader, logger, encode, open: (x) => subscribers.has(x) });
   const connected = new Gauge({
     name: 'hyperstatic_feed_subscribers',
@@ -134,9 +150,41 @@ export function createFeedHub(deps: {
       (error: unknown) => logger.warn({ err: error }, 'feed re-check failed'),
     );
   }, RECHECK_MS);
-  const ping = setInterval(() => {
-    for (const s of subscribers) s.res.write(': ping\n\n');
-  }, PING_MS);
+  const heartbeatGauge = new Gauge({
+    name: 'hyperstatic_feed_heartbeat_timestamp_seconds',
+    help: 'When the feed last signed a heartbeat',
+    registers: [deps.registry],
+  });
+
+  /** Reads the head and signs a heartbeat for it (the `hello` of a new connection, or the periodic one). */
+  async function heartbeat(): Promise<Heartbeat> {
+    const { epoch, head } = await reader.head();
+    serverEpoch = epoch;
+    if (head > knownHead) knownHead = head;
+    const time = now();
+    heartbeatGauge.set(time / 1000);
+    return signHeartbeat({ epoch, head, time, validUntil: time + deps.heartbeatValidMs }, signer);
+  }
+
+  /** The trust statements as one event; re-read every heartbeat so a new revocation goes out within seconds. */
+  async function trustEvent(): Promise<string> {
+    trustJson = JSON.stringify(await deps.trustBundle());
+    return `event: trust\ndata: ${trustJson}\n\n`;
+  }
+
+  async function beat(): Promise<void> {
+    if (subscribers.size === 0) return;
+    const previous = trustJson;
+    const trust = await trustEvent();
+    const event = `event: heartbeat\ndata: ${JSON.stringify(await heartbeat())}\n\n`;
+    for (const s of subscribers) {
+      if (trustJson !== previous) s.res.write(trust);
+      s.res.write(event);
+    }
+  }
+  const beating = setInterval(() => {
+    beat().catch((error: unknown) => logger.warn({ err: error }, 'feed heartbeat failed'));
+  }, deps.heartbeatMs);
 
   function announce(head: number): void {
     if (head > knownHead) knownHead = head;
@@ -147,10 +195,13 @@ export function createFeedHub(deps: {
   return {
     async handle(req, res) {
       const cursor = cursorOf(req);
-      const { epoch, head } = await reader.head();
-      if (head > knownHead) knownHead = head;
+      const trust = await trustEvent();
+      const hello = await heartbeat();
       openEventStream(res);
-      res.write(`event: hello\ndata: ${JSON.stringify({ epoch, head })}\n\n`);
+      res.write(trust);
+      res.write(
+        `event: hello\ndata: ${JSON.stringify({ epoch: hello.epoch, head: hello.head, heartbeat: hello })}\n\n`,
+      );
       const s: Subscriber = { cursor, res, busy: false, again: false };
       subscribers.add(s);
       connected.set(subscribers.size);
@@ -163,7 +214,7 @@ export function createFeedHub(deps: {
     close() {
       unsubscribe();
       clearInterval(recheck);
-      clearInterval(ping);
+      clearInterval(beating);
       for (const s of subscribers) s.res.end();
       subscribers.clear();
     },

@@ -9,16 +9,17 @@ import { dialectOf, type Database } from '../../common/db/database';
 import {
   manifestHasher,
   manifestPageLine,
-  signManifestDigest,
+  signManifestEnd,
   type ManifestHead,
   type Op,
   type PageKind,
 } from '../../common/feed-format';
+import type { TrustBundle } from '../../common/trust/statements';
 
 const PAGE_ROWS = 2000;
 
 /** The whole manifest as lines, each ending in a newline (the last one signed). Bounded memory: one keyset page at a time. */
-export async function* manifestLines(db: Database, signingKey: KeyObject): AsyncGenerator<string> {
+export async function* manifestLines(db: Database, signingKey: KeyObject, trust?: TrustBundle): AsyncGenerator<string> {
   const hasher = manifestHasher();
   // InnoDB REPEATABLE READ: cluster_state and every pages read below see the same snapshot,
   // so the cursor names exactly the journal position the page list reflects.
@@ -36,6 +37,7 @@ export async function* manifestLines(db: Database, signingKey: KeyObject): Async
       epoch: Number(state.epoch),
       cursor: Number(state.journal_head),
       pages: Number(total?.n ?? 0),
+      ...(trust ? { trust } : {}),
     };
     const first = `${JSON.stringify(head)}\n`;
     hasher.update(first);
@@ -66,15 +68,21 @@ export async function* manifestLines(db: Database, signingKey: KeyObject): Async
       yield chunk;
       if (rows.length < PAGE_ROWS) break;
     }
-    yield `${JSON.stringify({ type: 'end', count, sig: signManifestDigest(hasher.digest(), signingKey) })}\n`;
+    const end = { type: 'end', count, ...signManifestEnd(hasher.digest(), signingKey, head.epoch) };
+    yield `${JSON.stringify(end)}\n`;
   } finally {
     if (mysql) await (trx as Knex.Transaction).commit().catch(() => undefined);
   }
 }
 
-export async function sendManifest(db: Database, signingKey: KeyObject, res: Response): Promise<void> {
+export async function sendManifest(
+  db: Database,
+  signingKey: KeyObject,
+  trust: TrustBundle,
+  res: Response,
+): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
-  for await (const chunk of manifestLines(db, signingKey)) {
+  for await (const chunk of manifestLines(db, signingKey, trust)) {
     if (res.destroyed) return;
     // Back-pressure: a slow mirror holds one page of rows, not the whole site.
     if (!res.write(chunk)) {

@@ -86,11 +86,13 @@ async function verify(flags: { dataDir?: string; origin?: string; peer?: string;
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'mirror-verify');
   const { createBlobFetcher } = require('../../mirrors/blob-fetcher') as typeof import('../../mirrors/blob-fetcher');
   const { MirrorStore } = require('../../mirrors/mirror-store') as typeof import('../../mirrors/mirror-store');
-  const { loadPinnedKey } = require('../../mirrors/pinned-key') as typeof import('../../mirrors/pinned-key');
+  const { trustAnchorOf } = require('../../mirrors/trust-anchor') as typeof import('../../mirrors/trust-anchor');
+  const { TrustState } = require('../../common/trust/trust-state') as typeof import('../../common/trust/trust-state');
   const { createProgress } = require('../../mirrors/progress') as typeof import('../../mirrors/progress');
   const { verifyMirror } = require('../../mirrors/verify') as typeof import('../../mirrors/verify');
-  const publicKey = loadPinnedKey(config.mirrorPublicKey);
+  const anchor = trustAnchorOf(config);
   const store = MirrorStore.open(config.mirrorDataDir);
+  const trust = new TrustState(anchor, store.trust);
   const fetcher = createBlobFetcher({
     store,
     sources: () => [...config.mirrorOrigins, ...config.mirrorPeers, ...(flags.peer ? [flags.peer] : [])],
@@ -108,7 +110,7 @@ async function verify(flags: { dataDir?: string; origin?: string; peer?: string;
           store,
           url,
           manifestPath: flags.peer ? '/_mirror/manifest' : '/manifest',
-          publicKey: flags.peer ? undefined : publicKey,
+          trust: flags.peer ? undefined : trust,
           fetcher,
           repair: Boolean(flags.repair),
           logger,

@@ -1,6 +1,7 @@
 // A stand-in for the network peer a mirror follows: it speaks the change-feed
 // wire format (common/feed-format.ts) and serves blobs by hash, and records
 // what reached it so tests can assert on the traffic. Real sockets, port 0.
+import { signHeartbeat, siteSigner, type Heartbeat } from '../../common/trust/statements';
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
@@ -31,6 +32,20 @@ export interface BuiltBatch {
 /** The fake origin's feed signing key; test mirrors pin TEST_FEED_PUBLIC_KEY. */
 export const TEST_FEED_KEYS = generateKeyPairSync('ed25519');
 export const TEST_FEED_PUBLIC_KEY = publicKeyBase64(TEST_FEED_KEYS.publicKey);
+
+/** A hello as the real origin sends it: its epoch and head, proven by a heartbeat signed with TEST_FEED_KEYS. */
+export function signedHello(
+  epoch: number,
+  head: number,
+  validMs = 60_000,
+): { epoch: number; head: number; heartbeat: Heartbeat } {
+  const time = Date.now();
+  const heartbeat = signHeartbeat(
+    { epoch, head, time, validUntil: time + validMs },
+    siteSigner(TEST_FEED_KEYS.privateKey),
+  );
+  return { epoch, head, heartbeat };
+}
 
 /** Builds a well-formed batch whose seqs start at `firstSeq`, signed with TEST_FEED_KEYS. */
 export function makeBatch(batchNo: number, firstSeq: number, pages: PageSpec[], epoch = 1): BuiltBatch {
@@ -118,7 +133,7 @@ export async function startFakeOrigin(options: { epoch?: number } = {}): Promise
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
       const head = journal.length ? lastSeq(journal[journal.length - 1]) : 0;
-      res.write(`event: hello\ndata: ${JSON.stringify({ epoch: origin.epoch, head })}\n\n`);
+      res.write(`event: hello\ndata: ${JSON.stringify(signedHello(origin.epoch, head))}\n\n`);
       res.write(': ping\n\n');
       const client = { res, sent: [] as number[] };
       sentPerConnection.push(client.sent);

@@ -373,7 +373,9 @@ describe('mirror following the change feed', () => {
       }
     };
     await readUntil('id: 1\n');
-    assert.match(text, /^event: hello\ndata: \{"epoch":1,"head":1\}\n\n/);
+    // The trust statements it holds come first, then its head with the origin's newest signed heartbeat.
+    assert.match(text, /^event: trust\ndata: \{"delegations":\[\],"revocations":\[\]\}\n\n/);
+    assert.match(text, /\nevent: hello\ndata: \{"epoch":1,"head":1,"heartbeat":\{"epoch":1,"head":1,"time":\d+,/);
 
     const built = makeBatch(2, 2, [{ path: '/b/', body: 'b' }]);
     o.publish(built);

@@ -18,10 +18,12 @@ import { createLogger } from '../../common/logger';
 import { createBlobFetcher } from '../../mirrors/blob-fetcher';
 import { MirrorStore } from '../../mirrors/mirror-store';
 import { loadPinnedKey } from '../../mirrors/pinned-key';
+import { TrustState } from '../../common/trust/trust-state';
+import { keyIdOf, TrustError } from '../../common/trust/statements';
 import { openSqlite } from '../../mirrors/sqlite';
 import { verifyMirror } from '../../mirrors/verify';
 import { startFaultyLink } from '../support/faulty-link';
-import { FeedSignatureError, verifyBatch } from '../../common/feed-format';
+import { verifyBatchTrust } from '../../common/feed-format';
 import { sha256Hex } from '../../common/hash';
 import { makeBatch, startFakeOrigin, TEST_FEED_KEYS } from './mirror-fake-origin';
 import { eventually, rawGet, startTestMirror, tempDir } from './mirror-helpers';
@@ -153,7 +155,7 @@ describe('mirror trust: signatures, manifests, repair', () => {
         store,
         url: site.appUrl,
         manifestPath: '/manifest',
-        publicKey: loadPinnedKey(publicKeyFile),
+        trust: new TrustState({ kind: 'pinned', key: keyIdOf(loadPinnedKey(publicKeyFile)) }),
         fetcher,
         repair: false,
         logger,
@@ -165,7 +167,7 @@ describe('mirror trust: signatures, manifests, repair', () => {
         store,
         url: site.appUrl,
         manifestPath: '/manifest',
-        publicKey: loadPinnedKey(publicKeyFile),
+        trust: new TrustState({ kind: 'pinned', key: keyIdOf(loadPinnedKey(publicKeyFile)) }),
         fetcher,
         repair: true,
         logger,
@@ -183,7 +185,7 @@ describe('mirror trust: signatures, manifests, repair', () => {
         store,
         url: site.appUrl,
         manifestPath: '/manifest',
-        publicKey: loadPinnedKey(publicKeyFile),
+        trust: new TrustState({ kind: 'pinned', key: keyIdOf(loadPinnedKey(publicKeyFile)) }),
         fetcher,
         repair: false,
         logger,
@@ -383,8 +385,13 @@ describe('mirror trust against a lying origin', () => {
     const real = makeBatch(1, 1, [{ path: '/a/', body: 'the real story' }]);
     const forged = makeBatch(1, 1, [{ path: '/a/', body: 'a forged story' }]);
     // The real batch's signature on forged entries: a replayed signature must not vouch for other content.
-    liar.publish({ batch: { ...forged.batch, sig: real.batch.sig }, blobs: forged.blobs });
-    assert.throws(() => verifyBatch({ ...real.batch, sig: undefined }, TEST_FEED_KEYS.publicKey), FeedSignatureError);
+    liar.publish({
+      batch: { ...forged.batch, sig: real.batch.sig, signature: real.batch.signature },
+      blobs: forged.blobs,
+    });
+    const pinned = new TrustState({ kind: 'pinned', key: keyIdOf(TEST_FEED_KEYS.publicKey) });
+    assert.throws(() => verifyBatchTrust({ ...real.batch, signature: undefined }, pinned), TrustError);
+    assert.throws(() => verifyBatchTrust({ ...forged.batch, signature: real.batch.signature }, pinned), TrustError);
     honest.publish(real);
     const mirror = await startTestMirror({ origins: [liar.url, honest.url] });
     try {
