@@ -49,7 +49,11 @@ export function createAppServer(deps: AppServerDeps): Express {
     if (!SHA256_HEX.test(hash)) throw new NotFoundError('blob');
     const row = await deps.db('blobs').where({ sha256: hash }).first('body');
     // Media files stay on disk (MEDIA_DIR); streamed with Range support, never with their real type here.
-    const mediaFile = row ? undefined : await deps.editor?.media.file(hash);
+    // A takedown purged it (producer/takedown.ts): the file may still be on disk, it is not served.
+    const mediaFile =
+      row || (await deps.db('purged_blobs').where({ sha256: hash }).first('sha256'))
+        ? undefined
+        : await deps.editor?.media.file(hash);
     if (mediaFile) {
       res.set({
         'content-type': 'application/octet-stream',

@@ -11,6 +11,7 @@ import * as mirrorCommands from './commands/mirror';
 import * as dbCommands from './commands/db';
 import * as statusCommands from './commands/status';
 import * as userCommands from './commands/user';
+import * as purgeCommands from './commands/purge';
 
 // Each action loads the modules it runs on demand (a typed require), so a
 // mirror or a proxy does not carry the app's, the producer's and every other
@@ -135,6 +136,7 @@ mirrorCommands.register(program);
 dbCommands.register(program);
 statusCommands.register(program);
 userCommands.register(program);
+purgeCommands.register(program);
 
 /** Every command's --help lists the environment variables too. */
 function addVariablesToHelp(command: Command): void {

@@ -66,6 +66,8 @@ export function followChanges(
     },
     onBatch: async (batch) => {
       for (const entry of batch.entries) {
+        // A takedown's purge entry is at /blobs/SHA (common/feed-format.ts): the cached blob goes with
+        // the page, which the same batch turned into a tombstone.
         sink.evict(entry.path);
         head = Math.max(head, entry.seq);
       }

@@ -42,8 +42,12 @@ import type { TrustState } from './trust/trust-state';
 export const PAGE_KINDS = ['article', 'index', 'feed', 'media'] as const;
 export type PageKind = (typeof PAGE_KINDS)[number];
 
-/** put: serve the blob with 200; gone: serve the blob (a tombstone) with 410; delete: forget the path (404). */
-export const OPS = ['put', 'gone', 'delete'] as const;
+/**
+ * put: serve the blob with 200; gone: serve the blob (a tombstone) with 410; delete: forget the path (404);
+ * purge: a takedown: drop the blob `sha256` for good (its path is `/blobs/SHA256`, size 0, content type ''),
+ * it names no page and needs no blob (docs/design.md, "Change journal").
+ */
+export const OPS = ['put', 'gone', 'delete', 'purge'] as const;
 export type Op = (typeof OPS)[number];
 
 export interface JournalEntry {
@@ -52,7 +56,7 @@ export interface JournalEntry {
   batch: number;
   path: string;
   op: Op;
-  /** sha256 of the body; null for op=delete. */
+  /** sha256 of the body; null for op=delete; the blob to drop for op=purge. */
   sha256: string | null;
   size: number;
   contentType: string;
@@ -167,7 +171,7 @@ export interface ManifestHead {
 
 export interface ManifestPage {
   path: string;
-  op: Exclude<Op, 'delete'>;
+  op: Extract<Op, 'put' | 'gone'>;
   sha256: string;
   size: number;
   contentType: string;
@@ -328,6 +332,9 @@ export function parseFeedBatch(value: unknown): FeedBatch {
       throw new Error(`entry ${e.seq} has an unknown op or kind`);
     if (e.op === 'delete' ? e.sha256 !== null : typeof e.sha256 !== 'string' || !SHA256_HEX.test(e.sha256)) {
       throw new Error(`entry ${e.seq} has a bad sha256`);
+    }
+    if (e.op === 'purge' && (e.path !== `${BLOB_PATH}${e.sha256}` || e.size !== 0 || e.inline !== undefined)) {
+      throw new Error(`entry ${e.seq} is a purge that is not of ${BLOB_PATH}SHA256 with size 0 and no body`);
     }
     if (
       !Number.isSafeInteger(e.size) ||

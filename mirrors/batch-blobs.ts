@@ -21,7 +21,7 @@ export function createBatchBlobFetch(options: {
     sync.sawHead(batch.entries[batch.entries.length - 1].seq, store.cursor(), source);
     try {
       for (const e of batch.entries) {
-        if (e.inline === undefined || e.sha256 === null || store.hasBlob(e.sha256)) continue;
+        if (e.inline === undefined || e.sha256 === null || e.op === 'purge' || store.hasBlob(e.sha256)) continue;
         // Verified against the signed sha256 like any transfer; a bad one is simply fetched instead.
         await store.writeBlob(e.sha256, [Buffer.from(e.inline, 'base64')], e.size).catch((error: unknown) => {
           metrics.blobFetchErrors.inc();

@@ -13,9 +13,10 @@ export function batchRefusal(batch: FeedBatch, cursor: number, epoch: number): E
   return undefined;
 }
 
-/** The distinct blobs a batch needs (every put and gone entry names one). */
+/** The distinct blobs a batch needs (every put and gone entry names one; a purge names the one it drops). */
 export function blobsOf(batch: FeedBatch): { sha256: string; size: number }[] {
   const seen = new Map<string, number>();
-  for (const e of batch.entries) if (e.sha256 !== null && !seen.has(e.sha256)) seen.set(e.sha256, e.size);
+  for (const e of batch.entries)
+    if (e.sha256 !== null && e.op !== 'purge' && !seen.has(e.sha256)) seen.set(e.sha256, e.size);
   return [...seen].map(([sha256, size]) => ({ sha256, size }));
 }

@@ -14,7 +14,8 @@ export function serveBlob(
   deps: { store: MirrorStore; files: FileSender },
 ): void {
   const { store, files } = deps;
-  if (!SHA256_HEX.test(sha256) || !store.hasBlob(sha256)) {
+  // A purged blob is gone even if a stale file is still on disk (purged-blobs.ts).
+  if (!SHA256_HEX.test(sha256) || !store.hasBlob(sha256) || store.isPurged(sha256)) {
     sendNotFound(res);
     return;
   }

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS batch_sigs (
   sig TEXT NOT NULL,
   PRIMARY KEY (epoch, batch)
 );
+CREATE INDEX IF NOT EXISTS journal_sha256 ON journal (sha256);
 `;
 
 /** The site key's signature (docs/trust.md) beside the legacy one; added to mirrors created before it existed. */
@@ -51,7 +52,7 @@ export class FeedJournal {
   private readonly insertSig: Statement;
   private readonly getSig: Statement<{ sig: string; signature: string | null }>;
 
-  constructor(db: SqliteDatabase) {
+  constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
     addSignatureColumn(db);
     this.insertJournal = db.prepare(
@@ -85,6 +86,33 @@ export class FeedJournal {
         batch.sig ?? '',
         batch.signature ? JSON.stringify(batch.signature) : null,
       );
+  }
+
+  /**
+   * A takedown: the origin rewrote its history so that no entry names a
+   * purged blob, but the batches this mirror recorded carry the origin's
+   * signatures over the old entries, which it cannot re-sign. So the relay
+   * journal is cut instead: every whole batch up to the last one that named
+   * one of `shas` as a page body goes. Followers already past it are not
+   * affected; one further behind is refused at the gap and resumes from the
+   * origin (docs/mirrors.md, "Takedowns"). Runs inside the applying transaction.
+   */
+  scrub(shas: string[]): void {
+    if (shas.length === 0) return;
+    const marks = shas.map(() => '?').join(', ');
+    const last = this.db
+      .prepare<{ epoch: number; batch: number } | undefined>(
+        `SELECT epoch, batch FROM journal WHERE op IN ('put', 'gone') AND sha256 IN (${marks}) ORDER BY seq DESC LIMIT 1`,
+      )
+      .get(...shas);
+    if (!last) return;
+    const end = this.db
+      .prepare<{ seq: number }>('SELECT MAX(seq) AS seq FROM journal WHERE epoch = ? AND batch = ?')
+      .get(last.epoch, last.batch);
+    this.db.prepare('DELETE FROM journal WHERE seq <= ?').run(end?.seq ?? 0);
+    this.db.exec(
+      'DELETE FROM batch_sigs WHERE NOT EXISTS (SELECT 1 FROM journal j WHERE j.epoch = batch_sigs.epoch AND j.batch = batch_sigs.batch)',
+    );
   }
 
   /** Up to `maxBatches` whole applied batches after `after`, in order, rebuilt from the journal. */

@@ -9,6 +9,7 @@ import type { FeedBatch, ManifestPage, Op, PageKind } from '../common/feed-forma
 import { batchRefusal, blobsOf } from './batch-checks';
 import { MissingBlobError } from './errors';
 import type { FeedJournal } from './feed-journal';
+import type { PurgedBlobs } from './purged-blobs';
 import { openSqlite, type SqliteDatabase, type Statement } from './sqlite';
 
 /** A live page as the mirror holds it: the same record the manifest carries. */
@@ -16,7 +17,7 @@ export type PageRecord = ManifestPage;
 
 interface PageRow {
   path: string;
-  op: Exclude<Op, 'delete'>;
+  op: Extract<Op, 'put' | 'gone'>;
   sha256: string;
   size: number;
   content_type: string;
@@ -62,11 +63,12 @@ export class IndexStore {
   private readonly getPage: Statement<PageRow>;
   private readonly upsertPage: Statement;
   private readonly deletePage: Statement;
-  private readonly applyTx: (batch: FeedBatch) => void;
+  private readonly applyTx: (batch: FeedBatch) => string[];
 
   constructor(
     private readonly db: SqliteDatabase,
     private readonly journal: FeedJournal,
+    private readonly purges: PurgedBlobs,
     private readonly hasBlob: (sha256: string) => boolean,
   ) {
     db.exec(SCHEMA);
@@ -93,22 +95,31 @@ export class IndexStore {
     this.putState.run(cursor, epoch);
   }
 
-  /** Applies a whole batch in one transaction; throws (changing nothing) on refusal or a missing blob. */
-  applyBatch(batch: FeedBatch): void {
-    this.applyTx(batch);
+  /**
+   * Applies a whole batch in one transaction; throws (changing nothing) on
+   * refusal or a missing blob. Returns the blobs it purged that no path
+   * serves: the caller removes their files once the transaction committed.
+   */
+  applyBatch(batch: FeedBatch): string[] {
+    return this.applyTx(batch);
   }
 
-  private applyInTransaction(batch: FeedBatch): void {
+  private applyInTransaction(batch: FeedBatch): string[] {
     const state = this.state();
     const refusal = batchRefusal(batch, state.cursor, state.epoch);
     if (refusal) throw refusal;
     for (const { sha256 } of blobsOf(batch)) if (!this.hasBlob(sha256)) throw new MissingBlobError(sha256);
+    const purged: string[] = [];
     for (const e of batch.entries) {
-      if (e.op === 'delete') this.deletePage.run(e.path);
+      if (e.op === 'purge') purged.push(e.sha256 as string);
+      else if (e.op === 'delete') this.deletePage.run(e.path);
       else this.upsertPage.run(e.path, e.op, e.sha256, e.size, e.contentType, e.lastModified, e.kind, e.seq);
     }
+    // Before recording this batch: the cut keeps it, and with it the purge entries followers need.
+    this.journal.scrub(purged);
     this.journal.record(batch);
     this.setState(batch.entries[batch.entries.length - 1].seq, batch.epoch);
+    return this.purges.apply(batch);
   }
 
   lookup(publicPath: string): PageRecord | undefined {

@@ -17,6 +17,7 @@ import { FeedJournal } from './feed-journal';
 import { IndexStore, openIndexDatabase, type PageRecord } from './index-store';
 import { ManifestStaging, type StageDiff } from './manifest-staging';
 import { PartialDownloads } from './partial-downloads';
+import { PurgedBlobs } from './purged-blobs';
 import type { SqliteDatabase } from './sqlite';
 import { sweepTempDir } from './temp-files';
 import type { TrustStorage } from '../common/trust/trust-state';
@@ -30,6 +31,7 @@ export class MirrorStore {
   private readonly partials: PartialDownloads;
   private readonly index: IndexStore;
   private readonly journal: FeedJournal;
+  private readonly purges: PurgedBlobs;
   private readonly staging: ManifestStaging;
   /** Statements, epoch marks and the latest heartbeat (trust-store.ts). */
   readonly trust: TrustStorage;
@@ -44,7 +46,8 @@ export class MirrorStore {
     const hasBlob = (sha256: string) => this.blobs.hasBlob(sha256);
     this.db = openIndexDatabase(path.join(dir, 'index.sqlite'));
     this.journal = new FeedJournal(this.db);
-    this.index = new IndexStore(this.db, this.journal, hasBlob);
+    this.purges = new PurgedBlobs(this.db);
+    this.index = new IndexStore(this.db, this.journal, this.purges, hasBlob);
     this.staging = new ManifestStaging(this.db, this.index, hasBlob);
     this.trust = sqliteTrustStorage(this.db);
   }
@@ -92,6 +95,11 @@ export class MirrorStore {
     this.blobs.dropBlob(sha256);
   }
 
+  /** Whether a takedown purged the blob: it is not served (purged-blobs.ts). */
+  isPurged(sha256: string): boolean {
+    return this.purges.has(sha256);
+  }
+
   // Partial downloads
 
   /** Bytes of `sha256` already on disk from an interrupted download (0 if none). */
@@ -113,7 +121,11 @@ export class MirrorStore {
 
   /** Applies a whole batch in one transaction; throws (changing nothing) on refusal or a missing blob. */
   applyBatch(batch: FeedBatch): void {
-    this.index.applyBatch(batch);
+    // Files go only once the purge is committed; one a crash leaves behind is still never served (isPurged).
+    for (const sha256 of this.index.applyBatch(batch)) {
+      this.blobs.dropBlob(sha256);
+      this.partials.dropPartial(sha256);
+    }
   }
 
   lookup(publicPath: string): PageRecord | undefined {

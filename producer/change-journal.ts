@@ -6,11 +6,12 @@ import type { Database } from '../common/db/database';
 import type { Op, PageKind } from '../common/feed-format';
 import { sha256Hex } from '../common/hash';
 import { insertRows } from './bulk-insert';
+import { purgeRemovedPages } from './takedown';
 
 export interface RenderedPage {
   path: string;
   kind: PageKind;
-  op: Op;
+  op: Exclude<Op, 'purge'>;
   /** Absent for op=delete. */
   body?: Buffer;
   contentType: string;
@@ -22,6 +23,8 @@ export interface BatchResult {
   head?: number;
   written: string[];
   unchanged: string[];
+  /** Blobs purged because an item page this batch removed had served them (producer/takedown.ts). */
+  purged: string[];
 }
 
 /** Content (articles, media) before the indexes and feeds that link to it. */
@@ -63,6 +66,7 @@ export async function writePages(
   }
   const written: string[] = [];
   const unchanged: string[] = [];
+  const removed: string[] = [];
   const blobs = new Map<string, Buffer>();
   const pageRows: Record<string, unknown>[] = [];
   const journalRows: Record<string, unknown>[] = [];
@@ -93,19 +97,27 @@ export async function writePages(
     pageRows.push({ ...change, seq: head });
     journalRows.push({ ...change, seq: head, epoch: lock.epoch, batch, created_at: now });
     written.push(page.path);
+    if (page.kind === 'article' && page.op !== 'put') removed.push(page.path);
   }
-  if (written.length === 0) return { written, unchanged };
+  if (written.length === 0) return { written, unchanged, purged: [] };
   await insertRows(
     trx,
     'blobs',
     [...blobs].map(([sha256, body]) => ({ sha256, size: body.length, body, created_at: now })),
     { key: ['sha256'], ignore: true },
   );
+  // Bytes published again after a takedown are public again.
+  if (blobs.size > 0)
+    await trx('purged_blobs')
+      .whereIn('sha256', [...blobs.keys()])
+      .delete();
   await insertRows(trx, 'pages', pageRows, { key: ['path'], update: PAGE_COLUMNS });
   await insertRows(trx, 'journal', journalRows);
   await trx('cluster_state').where({ id: 1 }).update({ journal_head: head });
   lock.head = head;
-  return { head, written, unchanged };
+  // Hide means gone: the removed item pages' old bodies leave every public place, after the pages of this batch.
+  const { purged } = await purgeRemovedPages(trx, lock, batch, removed, now);
+  return { head: lock.head, written, unchanged, purged };
 }
 
 /** One batch in its own transaction (the journal lock, the pages, then `inTransaction`). */

@@ -32,19 +32,22 @@ interface Subscriber {
 
 /** Every subscriber gets the same recent batches: each is signed once and kept for the next reader. */
 function signedBatchCache(signingKey: KeyObject, serverEpoch: () => number): (batch: FeedBatch) => string {
-  const signed = new Map<string, string>();
+  const signed = new Map<string, { unsigned: string; json: string }>();
   return (batch) => {
     // Keyed by epoch too: after a promotion a batch number may name different entries,
     // and the same batch is signed again at the server's new epoch.
     const at = Math.max(serverEpoch(), batch.epoch);
-    const key = `${at}:${batch.epoch}:${batch.batch}:${batch.entries.length}`;
-    let json = signed.get(key);
-    if (json === undefined) {
-      json = JSON.stringify(signBatch(batch, signingKey, at));
-      signed.set(key, json);
+    const key = `${at}:${batch.epoch}:${batch.batch}`;
+    // A takedown rewrites earlier entries and drops their inline bodies (producer/takedown.ts):
+    // reuse a signature only for exactly the same batch, never serve the old one.
+    const unsigned = JSON.stringify(batch);
+    let cached = signed.get(key);
+    if (cached?.unsigned !== unsigned) {
+      cached = { unsigned, json: JSON.stringify(signBatch(batch, signingKey, at)) };
+      signed.set(key, cached);
       if (signed.size > 256) signed.delete(signed.keys().next().value as string);
     }
-    return json;
+    return cached.json;
   };
 }
 

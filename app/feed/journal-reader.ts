@@ -24,7 +24,11 @@ export function createJournalReader(db: Database): JournalReader {
       // Small bodies ride along (one query for the whole read), so a mirror far away
       // does not pay a round trip per page before it can apply the batch.
       const small = [
-        ...new Set(rows.filter((r) => r.sha256 && Number(r.size) <= INLINE_MAX_BYTES).map((r) => r.sha256 as string)),
+        ...new Set(
+          rows
+            .filter((r) => r.sha256 && r.op !== 'purge' && Number(r.size) <= INLINE_MAX_BYTES)
+            .map((r) => r.sha256 as string),
+        ),
       ];
       const bodies = new Map<string, string>();
       for (let i = 0; i < small.length; i += 500) {
@@ -37,7 +41,8 @@ export function createJournalReader(db: Database): JournalReader {
       const batches: FeedBatch[] = [];
       for (const row of rows) {
         const entry = toEntry(row);
-        const inline = entry.sha256 ? bodies.get(entry.sha256) : undefined;
+        // A purge names the blob it drops: it never carries it (nor does anything once purged, see producer/takedown.ts).
+        const inline = entry.sha256 && entry.op !== 'purge' ? bodies.get(entry.sha256) : undefined;
         if (inline !== undefined) entry.inline = inline;
         const current = batches[batches.length - 1];
         if (current && current.batch === entry.batch) current.entries.push(entry);

@@ -53,7 +53,7 @@ export async function* manifestLines(db: Database, signingKey: KeyObject, trust?
       for (const row of rows) {
         chunk += manifestPageLine({
           path: row.path as string,
-          op: row.op as Exclude<Op, 'delete'>,
+          op: row.op as Extract<Op, 'put' | 'gone'>,
           sha256: row.sha256 as string,
           size: Number(row.size),
           contentType: row.content_type as string,

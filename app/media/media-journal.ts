@@ -43,6 +43,13 @@ export async function journalMedia(db: Database, entries: MediaEntry[], now: num
       await trx('journal').insert({ ...row, seq: head, epoch, batch, created_at: now });
     }
     if (written === 0) return undefined;
+    // Uploaded again after a takedown purged it: the file is public again (producer/takedown.ts).
+    await trx('purged_blobs')
+      .whereIn(
+        'sha256',
+        entries.map((e) => e.sha256),
+      )
+      .delete();
     await trx('cluster_state').where({ id: 1 }).update({ journal_head: head });
     return head;
   });

@@ -1,0 +1,102 @@
+// `hyperstatic purge` against real MariaDB and Redis with a running app and
+// producer: it takes an article page down (410, every old body purged from
+// `blobs` and from the journal's history) and records why, who and when;
+// bad input fails with a message naming the problem and changes nothing.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Command } from 'commander';
+import { register } from '../../bin/commands/purge';
+import { sharedRedisUrl } from '../harness/shared';
+import { journalHead, page, save, settled, startSite, type Site } from './producer-helpers';
+
+describe('hyperstatic purge', { timeout: 60_000 }, () => {
+  let site: Site;
+  const saved = new Map<string, string | undefined>();
+
+  before(async () => {
+    site = await startSite('purge_cli', await sharedRedisUrl());
+    for (const [k, v] of Object.entries({
+      DATABASE_URL: site.config.databaseUrl,
+      REDIS_URL: site.config.redisUrl,
+      REDIS_PREFIX: site.config.redisPrefix,
+      LOG_LEVEL: 'silent',
+    })) {
+      saved.set(k, process.env[k]);
+      process.env[k] = v;
+    }
+  });
+  after(async () => {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await site?.close();
+  });
+
+  async function run(args: string[]): Promise<string> {
+    const program = new Command('hyperstatic').exitOverride();
+    let out = '';
+    register(program, { write: (text) => (out += text) });
+    await program.parseAsync(['purge', ...args], { from: 'user' });
+    return out;
+  }
+
+  async function snapshot() {
+    return {
+      head: await journalHead(site.db),
+      blobs: Number((await site.db('blobs').count({ n: '*' }))[0].n),
+      takedowns: Number((await site.db('takedowns').count({ n: '*' }))[0].n),
+      statuses: await site.db('articles').orderBy('id').pluck('status'),
+    };
+  }
+
+  it('takes the page down, purges every body it had and records the reason, who and when', async () => {
+    const { id, url } = await save(site, 'POST', '/api/articles', {
+      title: 'Court case',
+      body: '<p>first version</p>',
+      status: 'published',
+    });
+    await settled(site.db);
+    await save(site, 'PUT', `/api/articles/${id}`, { body: '<p>second version</p>' });
+    await settled(site.db);
+    const shas = await site.db('journal').where({ path: url, op: 'put' }).pluck('sha256');
+    assert.equal(shas.length, 2);
+
+    const out = await run(['--path', url, '--reason', 'court order 123', '--by', 'legal-desk', '--json']);
+    const result = JSON.parse(out) as { purged: string[]; head: number; item: { id: number } };
+    assert.deepEqual([...result.purged].sort(), [...shas].sort());
+    assert.equal(result.item.id, id);
+    assert.equal((await page(site.db, url))?.op, 'gone');
+    assert.equal(await site.db('blobs').whereIn('sha256', shas).first('sha256'), undefined);
+    assert.deepEqual(
+      await site.db('journal').whereIn('sha256', shas).whereNot('op', 'purge').select('seq'),
+      [],
+      'no earlier entry names the old bodies',
+    );
+    const audit = await site.db('takedowns').where({ path: url }).first();
+    assert.equal(audit.reason, 'court order 123');
+    assert.equal(audit.actor, 'legal-desk');
+    assert.equal(Number(audit.item_id), id);
+    assert.ok(Number(audit.created_at) > Date.now() - 60_000);
+    assert.equal((await site.db('articles').where({ id }).first('status')).status, 'hidden');
+    const revision = await site.db('revisions').where({ item_id: id, action: 'hide' }).first('reason');
+    assert.equal(revision.reason, 'takedown: court order 123');
+  });
+
+  it('refuses a missing reason, an unknown path and a page that is not an item, changing nothing', async () => {
+    const { url } = await save(site, 'POST', '/api/articles', {
+      title: 'Still here',
+      body: '<p>fine</p>',
+      status: 'published',
+    });
+    await settled(site.db);
+    const before = await snapshot();
+    await assert.rejects(run(['--path', url]), /--reason is required/);
+    await assert.rejects(run(['--path', url, '--reason', '   ']), /--reason is required/);
+    await assert.rejects(run(['--path', '/news/no-such-story', '--reason', 'x']), /no page at \/news\/no-such-story/);
+    await assert.rejects(run(['--path', '/', '--reason', 'x']), /not an article or event page/);
+    await assert.rejects(run(['--path', '../etc/passwd', '--reason', 'x']), /--path must be a public path/);
+    assert.deepEqual(await snapshot(), before);
+    assert.equal((await page(site.db, url))?.op, 'put');
+  });
+});

@@ -1,0 +1,162 @@
+// Takedown that removes (docs/design.md, "Change journal"): a real embedded
+// site (app, producer, mirror, cache proxy) plus a second mirror following
+// the origin. Hiding an article makes its page 410 everywhere AND its old
+// body gone from every public place: /blobs/SHA answers 404 on the origin,
+// on both mirrors and through the proxy, and neither the origin's nor a
+// mirror's feed replayed from 0 names the old body or carries its bytes
+// (only the purge entry names its hash, which is how mirrors drop it).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startEmbedded } from '../../bin/embedded';
+import { keyFiles } from '../../app/feed/signing-keys';
+import { loadConfig } from '../../common/config';
+import { parseFeedBatch, type FeedBatch } from '../../common/feed-format';
+import { createLogger } from '../../common/logger';
+import { startMirror, type RunningMirror } from '../../mirrors/main';
+import { eventually } from './mirror-helpers';
+
+type Site = Awaited<ReturnType<typeof startEmbedded>>;
+
+/** Every batch `GET /feed?after=0` streams up to `head`, and the raw text of the stream. */
+async function replayFeed(base: string, head: number): Promise<{ batches: FeedBatch[]; text: string }> {
+  const controller = new AbortController();
+  const res = await fetch(`${base}/feed?after=0`, { signal: controller.signal });
+  assert.equal(res.status, 200);
+  const reader = res.body!.getReader();
+  let text = '';
+  const deadline = Date.now() + 10_000;
+  try {
+    while (!new RegExp(`(^|\\n)id: ${head}\\n`).test(text)) {
+      if (Date.now() > deadline) throw new Error(`feed at ${base} did not reach ${head}: ${text.slice(-500)}`);
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString('utf8');
+    }
+  } finally {
+    controller.abort();
+  }
+  // The origin writes `id:` before `event:`, a mirror after it: both are valid SSE.
+  const batches = [...text.matchAll(/^data: (\{"epoch".*)$/gm)]
+    .map((m) => JSON.parse(m[1]) as { entries?: unknown })
+    .filter((b) => Array.isArray(b.entries))
+    .map((b) => parseFeedBatch(b));
+  return { batches, text };
+}
+
+async function statusOf(url: string): Promise<number> {
+  const res = await fetch(url);
+  await res.arrayBuffer();
+  return res.status;
+}
+
+describe('hiding an article removes its old body from every public place', { timeout: 90_000 }, () => {
+  let dataDir: string;
+  let site: Site;
+  let farMirror: RunningMirror;
+
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-takedown-'));
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      APP_PORT: '0',
+      MIRROR_PORT: '0',
+      PROXY_PORT: '0',
+      LOG_LEVEL: 'warn',
+      PROXY_ACCESS_LOG: 'false',
+      MIRROR_STATUS_INTERVAL_MS: '0',
+    });
+    site = await startEmbedded(config);
+    farMirror = await startMirror(
+      loadConfig({
+        LOG_LEVEL: 'warn',
+        MIRROR_PORT: '0',
+        MIRROR_DATA_DIR: path.join(dataDir, 'far-mirror'),
+        MIRROR_ORIGIN_URLS: site.appUrl,
+        MIRROR_PUBLIC_KEY: keyFiles(config.feedSigningKey).publicPath,
+        MIRROR_STATUS_INTERVAL_MS: '0',
+      }),
+      { logger: createLogger('warn', 'far-mirror') },
+    );
+  });
+  after(async () => {
+    await farMirror?.close();
+    await site?.close();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers 410 for the page and 404 for the old body on the origin, both mirrors and the proxy; no feed carries it', async () => {
+    const auth = { 'content-type': 'application/json', authorization: `Bearer ${site.adminToken}` };
+    const secret = `Defamatory claim ${Date.now()} that must disappear`;
+    const saved = await fetch(`${site.appUrl}/api/articles`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ title: 'A story to take down', body: `<p>${secret}</p>`, status: 'published' }),
+    });
+    assert.equal(saved.status, 201, await saved.clone().text());
+    const { id, url } = (await saved.json()) as { id: number; url: string };
+    const places = [site.mirrorUrl, farMirror.url, site.publicUrl];
+
+    let oldBody = Buffer.alloc(0);
+    let oldSha = '';
+    await eventually(async () => {
+      for (const base of places) assert.equal(await statusOf(`${base}${url}`), 200, base);
+    }, 20_000);
+    const manifest = await (await fetch(`${site.appUrl}/manifest`)).text();
+    oldSha = (
+      JSON.parse(manifest.split('\n').find((l) => l.includes(`"path":"${url}"`)) as string) as { sha256: string }
+    ).sha256;
+    // Cached as immutable by the proxy before the takedown: it must not outlive it.
+    for (const base of [site.appUrl, ...places]) {
+      const blob = await fetch(`${base}/blobs/${oldSha}`);
+      assert.equal(blob.status, 200, `${base} serves the body before the takedown`);
+      oldBody = Buffer.from(await blob.arrayBuffer());
+    }
+    assert.ok(oldBody.toString('utf8').includes(secret));
+
+    const hidden = await fetch(`${site.appUrl}/api/moderation/articles/${id}`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ action: 'hide', reason: 'legal request' }),
+    });
+    assert.equal(hidden.status, 200, await hidden.clone().text());
+
+    await eventually(async () => {
+      assert.equal(await statusOf(`${site.appUrl}/blobs/${oldSha}`), 404, 'origin /blobs');
+      for (const base of places) {
+        assert.equal(await statusOf(`${base}${url}`), 410, `${base}${url}`);
+        assert.equal(await statusOf(`${base}/blobs/${oldSha}`), 404, `${base}/blobs`);
+      }
+    }, 20_000);
+
+    const head = Number(JSON.parse(manifest.split('\n')[0]).cursor);
+    const { cursor } = JSON.parse((await (await fetch(`${site.appUrl}/manifest`)).text()).split('\n')[0]) as {
+      cursor: number;
+    };
+    assert.ok(cursor > head);
+    const inline = oldBody.toString('base64');
+    for (const base of [site.appUrl, site.mirrorUrl, farMirror.url]) {
+      await eventually(async () => {
+        const { batches, text } = await replayFeed(base, cursor);
+        const entries = batches.flatMap((b) => b.entries);
+        assert.ok(
+          entries.some((e) => e.op === 'purge' && e.sha256 === oldSha),
+          `${base}: the purge entry is relayed: ${JSON.stringify(entries.map((e) => [e.seq, e.op, e.path]))}`,
+        );
+        assert.deepEqual(
+          entries.filter((e) => e.sha256 === oldSha && e.op !== 'purge'),
+          [],
+          `${base}: no entry names the old body`,
+        );
+        assert.ok(!text.includes(inline), `${base}: the old body is not inlined`);
+        assert.ok(!text.includes(secret), `${base}: the old words are nowhere in the feed`);
+      }, 10_000);
+    }
+    // The purged file is gone from the mirrors' disks too.
+    for (const dir of [path.join(dataDir, 'far-mirror')]) {
+      assert.equal(fs.existsSync(path.join(dir, 'blobs', oldSha.slice(0, 2), oldSha)), false);
+    }
+  });
+});
