@@ -12,6 +12,7 @@ import * as leadImages from './migrations/007-lead-images';
 import * as mirrorCredentials from './migrations/008-mirror-credentials';
 import * as blobsInWriteOrder from './migrations/009-blobs-in-write-order';
 import * as cardHtml from './migrations/010-card-html';
+import * as trustStatements from './migrations/011-trust-statements';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -24,6 +25,7 @@ const migrations: Record<string, Knex.Migration> = {
   '008-mirror-credentials': mirrorCredentials,
   '009-blobs-in-write-order': blobsInWriteOrder,
   '010-card-html': cardHtml,
+  '011-trust-statements': trustStatements,
 };
 
 const source: Knex.MigrationSource<string> = {
