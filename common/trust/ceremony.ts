@@ -123,11 +123,11 @@ export function statementDigest(statement: RootStatement): string {
   return sha256Hex(rootStatementPayload(statement));
 }
 
-/** "in 12 days", "in 5 hours", "3 days ago": how far `at` is from `now`, for people. */
+/** "in 12 days", "in 5 hour(s)", "3 days ago": how far `at` is from `now`, for people. */
 export function relativeTime(at: number, now: number): string {
   const ms = Math.abs(at - now);
   const amount =
-    ms >= 2 * DAY_MS ? `${Math.floor(ms / DAY_MS)} days` : `${Math.max(1, Math.floor(ms / 3_600_000))} hour(s)`;
+    ms >= 2 * DAY_MS ? `${Math.round(ms / DAY_MS)} days` : `${Math.max(1, Math.round(ms / 3_600_000))} hour(s)`;
   return at >= now ? `in ${amount}` : `${amount} ago`;
 }
 
