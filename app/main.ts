@@ -15,6 +15,7 @@ import { ITEM_KINDS } from './content/item-kinds';
 import { createItemService } from './content/item-service';
 import { createFeedService } from './feed/feed-routes';
 import { ensureSigningKey } from './feed/signing-keys';
+import { loadTrustBundle } from './feed/trust-statements';
 import { startOutboxRelay } from './outbox/outbox-relay';
 import { routerFor } from '../common/db/router';
 import { createAppServer } from './server';
@@ -47,6 +48,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     registry,
     signingKey: ensureSigningKey(config.feedSigningKey, logger),
     statusToken: config.mirrorStatusToken,
+    trustBundle: () => loadTrustBundle(db),
     heartbeatMs: config.feedHeartbeatMs,
     heartbeatValidMs: config.feedHeartbeatValidMs,
   });

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { keyIdOf } from './trust/statements';
 import { ConfigError, describeVariables, loadConfig, requireRedis } from './config';
+
+const rootA = keyIdOf(generateKeyPairSync('ed25519').publicKey);
+const rootB = keyIdOf(generateKeyPairSync('ed25519').publicKey);
 
 describe('configuration', () => {
   it('works with no environment at all (the embedded quick start)', () => {
@@ -24,6 +32,14 @@ describe('configuration', () => {
       [{ PROXY_MIN_TTL: '100', PROXY_MAX_TTL: '10' }, 'PROXY_MIN_TTL', /PROXY_MAX_TTL/],
       [{ PROXY_ACCESS_LOG: 'maybe' }, 'PROXY_ACCESS_LOG', /true or false/],
       [{ REDIS_PREFIX: 'a b' }, 'REDIS_PREFIX', /letters/],
+      [{ MIRROR_ROOT_KEYS: 'not-a-key' }, 'MIRROR_ROOT_KEYS', /"not-a-key" is not a root key id/],
+      [{ MIRROR_ROOT_KEYS: `${rootA},${rootA}` }, 'MIRROR_ROOT_KEYS', /listed twice/],
+      [
+        { MIRROR_ROOT_KEYS: `${rootA},${rootB}`, MIRROR_ROOT_THRESHOLD: '3' },
+        'MIRROR_ROOT_THRESHOLD',
+        /only 2 root key/,
+      ],
+      [{ MIRROR_ROOT_THRESHOLD: '0' }, 'MIRROR_ROOT_THRESHOLD', /between 1 and 32/],
     ];
     for (const [env, variable, message] of cases) {
       assert.throws(
@@ -35,6 +51,27 @@ describe('configuration', () => {
           error.message.startsWith(variable),
         variable,
       );
+    }
+  });
+
+  it('reads root keys inline or from a file, with the threshold defaulting to 1', () => {
+    assert.deepEqual(loadConfig({}).mirrorRootKeys, [], 'no roots pinned: the legacy single key');
+    const inline = loadConfig({ MIRROR_ROOT_KEYS: ` ${rootA}, ${rootB} ` });
+    assert.deepEqual(inline.mirrorRootKeys, [rootA, rootB]);
+    assert.equal(inline.mirrorRootThreshold, 1);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-roots-'));
+    const file = path.join(dir, 'roots.txt');
+    fs.writeFileSync(file, `# alice\n${rootA}\n# bob\n${rootB}\n`);
+    try {
+      const fromFile = loadConfig({ MIRROR_ROOT_KEYS: file, MIRROR_ROOT_THRESHOLD: '2' });
+      assert.deepEqual([fromFile.mirrorRootKeys, fromFile.mirrorRootThreshold], [[rootA, rootB], 2]);
+      fs.writeFileSync(file, `${rootA}\nnonsense\n`);
+      assert.throws(
+        () => loadConfig({ MIRROR_ROOT_KEYS: file }),
+        /^ConfigError: MIRROR_ROOT_KEYS: "nonsense" .* \(in /,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

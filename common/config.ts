@@ -2,8 +2,10 @@
 // environment overrides), validated once, then frozen. Every variable has a
 // default that works for the embedded quick start; a bad value fails fast
 // with a message naming the variable.
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseNodeList } from './db/database';
+import { parseRootKeyList } from './trust/ceremony';
 
 export class ConfigError extends Error {
   readonly code = 'HS_CONFIG_INVALID';
@@ -115,6 +117,25 @@ const boolean: Parser<boolean> = (raw, name) => {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
+};
+
+/** Root key ids, inline (comma-separated) or in a file (one per line, `#` comments), checked here so a typo stops the mirror at start. */
+const rootKeys: Parser<string[]> = (raw, name) => {
+  const value = raw.trim();
+  if (value === '') return [];
+  let text = value;
+  let source = '';
+  if (fs.existsSync(value) && fs.statSync(value).isFile()) {
+    text = fs.readFileSync(value, 'utf8');
+    source = ` (in ${value})`;
+  }
+  try {
+    const keys = parseRootKeyList(text);
+    if (keys.length === 0) throw new Error('lists no root key');
+    return keys;
+  } catch (error) {
+    throw new ConfigError(name, `${(error as Error).message}${source}`);
+  }
 };
 
 const spec = {
@@ -290,13 +311,13 @@ const spec = {
   mirrorRootKeys: variable(
     'MIRROR_ROOT_KEYS',
     '',
-    'Mirror: the root public keys it trusts (base64 key ids, comma-separated, or a file with one per line); when set, site keys are trusted only through root-signed delegations (docs/trust.md) and MIRROR_PUBLIC_KEY is not used',
-    text,
+    'Mirror: the pinned root public keys (key ids as `hyperstatic keys root init` prints them), comma-separated, or a file listing them; when set, delegated site keys sign the feed and MIRROR_PUBLIC_KEY is legacy (docs/trust.md)',
+    rootKeys,
   ),
   mirrorRootThreshold: variable(
     'MIRROR_ROOT_THRESHOLD',
     '1',
-    'Mirror: how many distinct root keys must sign a delegation or revocation (k of MIRROR_ROOT_KEYS)',
+    'Mirror: how many of MIRROR_ROOT_KEYS must sign a delegation or revocation (k of n)',
     integer(1, 32),
   ),
   mirrorName: variable('MIRROR_NAME', '', 'Name this mirror reports its status under; empty means its URL', text),
@@ -322,7 +343,7 @@ const spec = {
     'MIRROR_PREFER_ORIGIN_MS',
     '30000',
     'While following a fallback origin or peer for the feed, go back to the first origin URL after this many milliseconds',
-    integer(100, 30_000),
+    integer(100, 3_600_000),
   ),
   proxyPort: variable('PROXY_PORT', '8080', 'Port readers reach the cache proxy on', port),
   proxyUpstreams: variable(
@@ -470,6 +491,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   out.mirrorDataDir = path.resolve(String(out.mirrorDataDir));
   if (out.feedSigningKey === '') out.feedSigningKey = path.join(dataDir, 'keys', 'feed-ed25519.key');
   if (out.mirrorPublicKey === '') out.mirrorPublicKey = path.join(dataDir, 'keys', 'feed-ed25519.pub');
+  const roots = out.mirrorRootKeys as string[];
+  if (roots.length > 0 && (out.mirrorRootThreshold as number) > roots.length) {
+    throw new ConfigError(
+      'MIRROR_ROOT_THRESHOLD',
+      `is ${String(out.mirrorRootThreshold)} but MIRROR_ROOT_KEYS lists only ${roots.length} root key(s)`,
+    );
+  }
   if ((out.proxyMinTtl as number) > (out.proxyMaxTtl as number)) {
     throw new ConfigError('PROXY_MIN_TTL', `must not exceed PROXY_MAX_TTL (${String(out.proxyMaxTtl)})`);
   }

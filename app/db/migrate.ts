@@ -13,6 +13,7 @@ import * as mirrorCredentials from './migrations/008-mirror-credentials';
 import * as blobsInWriteOrder from './migrations/009-blobs-in-write-order';
 import * as cardHtml from './migrations/010-card-html';
 import * as takedown from './migrations/011-takedown';
+import * as trustStatements from './migrations/012-trust-statements';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -26,6 +27,7 @@ const migrations: Record<string, Knex.Migration> = {
   '009-blobs-in-write-order': blobsInWriteOrder,
   '010-card-html': cardHtml,
   '011-takedown': takedown,
+  '012-trust-statements': trustStatements,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -30,7 +30,7 @@ export interface KeyPairInfo extends KeyFiles {
  * Writes a file that must not exist yet, atomically (temp file + link), so
  * two processes starting at once never read a half-written key.
  */
-function writeNew(file: string, content: string, mode: number): boolean {
+export function writeNew(file: string, content: string, mode: number): boolean {
   const temp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(temp, content, { mode });
   try {
