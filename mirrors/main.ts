@@ -119,6 +119,7 @@ export async function startMirror(
     token: config.mirrorStatusToken,
     intervalMs: config.mirrorStatusIntervalMs,
     snapshot: () => sync.snapshot(store.cursor(), store.epoch()),
+    freshUntil: () => trust.freshUntil(),
     logger,
   });
   logger.info(

@@ -12,7 +12,7 @@ import {
   type ManifestPage,
 } from '../common/feed-format';
 import type { Logger } from '../common/logger';
-import { describe, parseSiteSignature, TrustError } from '../common/trust/statements';
+import { describe, parseSiteSignature, TrustError, type Signed } from '../common/trust/statements';
 import type { TrustState } from '../common/trust/trust-state';
 import type { BlobFetcher } from './blob-fetcher';
 import type { MirrorStore } from './mirror-store';
@@ -148,12 +148,24 @@ function verifyManifestEnd(trust: TrustState, digest: string, raw: unknown, epoc
   trust.check(signature, (key, at) => manifestPayload(digest, key, at));
 }
 
-/** Takes the trust statements a manifest carries; a refused one is logged, the rest still count. */
-export function absorbTrust(trust: TrustState, bundle: unknown, logger: Logger): void {
+/**
+ * Takes the trust statements a feed or manifest carries; a refused one is
+ * logged (and counted through `refused`), the rest still count. Returns the
+ * statements that were new.
+ */
+export function absorbTrust(
+  trust: TrustState,
+  bundle: unknown,
+  logger: Logger,
+  refused?: (reason: string) => void,
+): Signed[] {
   const result = trust.absorb(bundle);
-  for (const r of result.refused)
+  for (const r of result.refused) {
+    refused?.(r.error.reason);
     logger.warn({ statement: r.statement, reason: r.error.reason, err: r.error.message }, 'refused a trust statement');
+  }
   for (const a of result.added) logger.info({ statement: describe(a.statement) }, 'accepted a trust statement');
+  return result.added;
 }
 
 /** Fetches whatever staged blob is still missing (e.g. a chunk fetched before a restart), bounded per round. */

@@ -19,6 +19,8 @@ export function startStatusReporter(options: {
   token: string;
   intervalMs: number;
   snapshot: () => SyncSnapshot;
+  /** Until when the newest trusted heartbeat vouches for the copy (ms), if any. */
+  freshUntil?: () => number | undefined;
   logger: Logger;
 }): StatusReporter {
   const { logger } = options;
@@ -38,6 +40,7 @@ export function startStatusReporter(options: {
       connected: s.connected,
       source: s.source,
       lastError: s.lastError,
+      freshUntil: options.freshUntil?.() ?? null,
     });
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (options.token) headers.authorization = `Bearer ${options.token}`;

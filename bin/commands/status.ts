@@ -30,6 +30,13 @@ export interface MirrorRow {
   lagSeconds: number;
   connected: boolean;
   reportAgeSeconds: number;
+  /**
+   * Whether its copy is vouched for by a signed heartbeat now (docs/trust.md):
+   * `fresh`, `frozen` (the newest heartbeat it reported has expired, which is
+   * also what a mirror that stopped reporting turns into), or `unknown` (it
+   * never reported one: not upgraded, or never reached the origin).
+   */
+  freshness: 'fresh' | 'frozen' | 'unknown';
 }
 
 /** A render job that failed for good (template or data error) and whose item has not rendered successfully since. */
@@ -131,6 +138,11 @@ async function attempt<T>(fn: () => Promise<T>): Promise<T | { error: string }> 
   }
 }
 
+function freshnessAt(freshUntil: unknown, now: number): MirrorRow['freshness'] {
+  if (freshUntil === null || freshUntil === undefined) return 'unknown';
+  return now > Number(freshUntil) ? 'frozen' : 'fresh';
+}
+
 export async function clusterStatus(config: Config, now = Date.now()): Promise<ClusterStatus> {
   const embedded = config.databaseNodes.length === 0 && dialectOf(config.databaseUrl) === 'sqlite';
   let database: ClusterStatus['database'];
@@ -167,6 +179,7 @@ export async function clusterStatus(config: Config, now = Date.now()): Promise<C
         lagSeconds: Number(r.lag_seconds),
         connected: Boolean(r.connected),
         reportAgeSeconds: Math.max(0, (now - Number(r.reported_at)) / 1000),
+        freshness: freshnessAt(r.fresh_until, now),
       })),
     );
     const failed = await attempt(() => failedRenders(db));
@@ -195,7 +208,7 @@ export function formatStatus(s: ClusterStatus): string {
   else {
     parts.push(
       `MIRRORS\n${formatTable(
-        ['MIRROR', 'CURSOR', 'EPOCH', 'LAG entries', 'LAG s', 'CONNECTED', 'REPORT AGE s', 'URL'],
+        ['MIRROR', 'CURSOR', 'EPOCH', 'LAG entries', 'LAG s', 'CONNECTED', 'FRESH', 'REPORT AGE s', 'URL'],
         s.mirrors.map((m) => [
           m.name,
           String(m.cursor),
@@ -203,6 +216,7 @@ export function formatStatus(s: ClusterStatus): string {
           String(m.lagEntries),
           m.lagSeconds.toFixed(1),
           m.connected ? 'yes' : 'NO',
+          m.freshness === 'frozen' ? 'FROZEN' : m.freshness,
           m.reportAgeSeconds.toFixed(0),
           m.url,
         ]),
