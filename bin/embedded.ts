@@ -74,6 +74,8 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
       `  Public site (cache proxy): ${publicUrl}/`,
       `  Editor app and JSON API:   ${appUrl}/`,
       `  Mirror:                    ${mirror.url}/`,
+      ...(mirror.internalUrl ? [`  Mirror operator endpoints: ${mirror.internalUrl}/_mirror/status, /metrics`] : []),
+      ...(proxy.internalUrl ? [`  Proxy operator endpoints:  ${proxy.internalUrl}/metrics`] : []),
       seed.seeded
         ? `  Sample site seeded. Log in as "admin" with password: ${seed.adminPassword}\n  API token for admin (shown once): ${adminToken}`
         : '  Get an API token:          npx hyperstatic token create --user admin',

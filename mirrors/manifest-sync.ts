@@ -61,6 +61,8 @@ export async function stageManifest(options: {
   url: string;
   /** Default MANIFEST_PATH (an origin); a peer mirror serves `/_mirror/manifest`. */
   manifestPath?: string;
+  /** Sent with the request: a peer's `/_mirror/manifest` needs its operator listener or its MIRROR_ADMIN_TOKEN. */
+  headers?: Record<string, string>;
   publicKey?: KeyObject;
   fetcher?: BlobFetcher;
   progress?: Progress;
@@ -68,7 +70,7 @@ export async function stageManifest(options: {
 }): Promise<StagedManifest> {
   const { store, url, fetcher, progress } = options;
   const target = `${url}${options.manifestPath ?? MANIFEST_PATH}`;
-  const res = await fetch(target, { headers: { accept: 'application/x-ndjson' } });
+  const res = await fetch(target, { headers: { ...options.headers, accept: 'application/x-ndjson' } });
   if (res.status !== 200 || !res.body) {
     await res.body?.cancel().catch(() => undefined);
     throw new Error(`${target} answered ${res.status}`);

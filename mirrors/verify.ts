@@ -63,6 +63,8 @@ export async function verifyMirror(options: {
   url: string;
   /** The manifest path: `/manifest` on an origin, `/_mirror/manifest` on a peer. */
   manifestPath: string;
+  /** Sent with the manifest request (a peer's admin token). */
+  headers?: Record<string, string>;
   /** The pinned key; a manifest that does not verify against it is refused. Omit for a peer's manifest. */
   publicKey?: KeyObject;
   fetcher: BlobFetcher;
@@ -86,6 +88,7 @@ export async function verifyMirror(options: {
     store,
     url,
     manifestPath: options.manifestPath,
+    headers: options.headers,
     publicKey: options.publicKey,
     logger: options.logger,
   });
