@@ -23,6 +23,8 @@ export interface Embedded extends RunningService {
   readonly banner: string;
   readonly appUrl: string;
   readonly mirrorUrl: string;
+  /** The mirror's operator listener (/_mirror/status, /metrics), when MIRROR_INTERNAL_PORT is set. */
+  readonly mirrorInternalUrl?: string;
   readonly publicUrl: string;
   /** Set on the first run, when the fixtures were seeded. */
   readonly adminToken?: string;
@@ -89,6 +91,7 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
       url: publicUrl,
       appUrl: app.url,
       mirrorUrl: mirror.url,
+      mirrorInternalUrl: mirror.internalUrl,
       publicUrl: proxy.url,
       adminToken,
       banner: `${lines.join('\n')}\n`,
