@@ -196,7 +196,12 @@ const spec = {
     },
   ),
   logLevel: variable('LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent', logLevel),
-  bindHost: variable('BIND_HOST', '127.0.0.1', 'Address every public HTTP listener binds to', text),
+  bindHost: variable(
+    'BIND_HOST',
+    '127.0.0.1',
+    'Address every HTTP listener binds to, except the operator listeners (INTERNAL_BIND_HOST)',
+    text,
+  ),
   internalBindHost: variable(
     'INTERNAL_BIND_HOST',
     '127.0.0.1',
