@@ -16,7 +16,7 @@ import { compilePathRules, type FreshnessRules } from './freshness';
 import { KEEP_ALIVE_MS, listenProxy } from './http-server';
 import { createReclaimer, holdYoungGeneration } from './memory';
 import { createProxyMetrics } from './metrics';
-import { listenOperator } from './operator-routes';
+import { listenOperator, type OperatorDeps, type OperatorListener } from './operator-routes';
 import { createRequestHandler, type HandlerOptions } from './request-handler';
 import { createResponseCache } from './response-cache';
 import { createUpstreamPool } from './upstream-pool';
@@ -91,18 +91,13 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   });
 
   const server = await listenProxy(handler, config.proxyPort, config.bindHost);
-  const internal =
-    config.proxyInternalPort === undefined
-      ? undefined
-      : await listenOperator(
-          { ops, clusterMetrics: options.clusterMetrics },
-          config.proxyInternalPort,
-          config.internalBindHost,
-        ).catch(async (error: unknown) => {
-          pool.close();
-          await server.close();
-          throw error;
-        });
+  const internal = await listenInternal(config, { ops, clusterMetrics: options.clusterMetrics }).catch(
+    async (error: unknown) => {
+      pool.close();
+      await server.close();
+      throw error;
+    },
+  );
   const feed =
     options.followFeed === false
       ? undefined
@@ -128,6 +123,12 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
       await feed?.done;
     },
   };
+}
+
+/** The operator listener on INTERNAL_BIND_HOST:PROXY_INTERNAL_PORT, when one is configured. */
+async function listenInternal(config: Config, deps: OperatorDeps): Promise<OperatorListener | undefined> {
+  if (config.proxyInternalPort === undefined) return undefined;
+  return listenOperator(deps, config.proxyInternalPort, config.internalBindHost);
 }
 
 function freshnessRules(config: Config): FreshnessRules {

@@ -11,9 +11,7 @@ export const MIRROR_OPERATOR_PREFIX = '/_mirror';
 
 /** Paths a reader must never reach on a public port: /metrics and /_mirror, /_mirror/…; `path` is decoded and normalized. */
 export function isOperatorPath(path: string): boolean {
-  return (
-    path === '/metrics' || path === MIRROR_OPERATOR_PREFIX || path.startsWith(`${MIRROR_OPERATOR_PREFIX}/`)
-  );
+  return path === '/metrics' || path === MIRROR_OPERATOR_PREFIX || path.startsWith(`${MIRROR_OPERATOR_PREFIX}/`);
 }
 
 /** Whether `authorization` is `Bearer <token>`, compared in constant time; never true for an empty token. */

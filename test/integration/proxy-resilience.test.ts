@@ -303,7 +303,9 @@ describe('cache proxy: staying up', () => {
     });
     const collections = async () =>
       Number(
-        /hyperstatic_proxy_reclaim_collections_total\S* (\d+)/.exec((await request(proxy.internalUrl, '/metrics')).body)?.[1],
+        /hyperstatic_proxy_reclaim_collections_total\S* (\d+)/.exec(
+          (await request(proxy.internalUrl, '/metrics')).body,
+        )?.[1],
       );
     // Five 200 KB pages fit; the next five push five out: 1 MB dropped.
     for (let i = 0; i < 5; i += 1) await request(proxy.url, `/r/${i}`);
