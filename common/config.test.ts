@@ -11,6 +11,18 @@ describe('configuration', () => {
     assert.ok(Object.isFrozen(config));
   });
 
+  it('keeps operator endpoints off the public tier unless an operator opens them', () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.mirrorInternalPort, undefined);
+    assert.equal(defaults.proxyInternalPort, undefined);
+    assert.equal(defaults.mirrorAdminToken, '');
+    assert.equal(defaults.proxyAdminToken, '');
+    assert.equal(defaults.internalBindHost, '127.0.0.1');
+    const opened = loadConfig({ MIRROR_INTERNAL_PORT: '9081', PROXY_INTERNAL_PORT: '0' });
+    assert.equal(opened.mirrorInternalPort, 9081);
+    assert.equal(opened.proxyInternalPort, 0);
+  });
+
   it('names the variable that holds a bad value', () => {
     const cases: [Record<string, string>, string, RegExp][] = [
       [{ APP_PORT: 'abc' }, 'APP_PORT', /integer/],
@@ -24,6 +36,10 @@ describe('configuration', () => {
       [{ PROXY_MIN_TTL: '100', PROXY_MAX_TTL: '10' }, 'PROXY_MIN_TTL', /PROXY_MAX_TTL/],
       [{ PROXY_ACCESS_LOG: 'maybe' }, 'PROXY_ACCESS_LOG', /true or false/],
       [{ REDIS_PREFIX: 'a b' }, 'REDIS_PREFIX', /letters/],
+      [{ MIRROR_INTERNAL_PORT: 'internal' }, 'MIRROR_INTERNAL_PORT', /integer/],
+      [{ PROXY_INTERNAL_PORT: '70000' }, 'PROXY_INTERNAL_PORT', /between/],
+      [{ MIRROR_ADMIN_TOKEN: 'short' }, 'MIRROR_ADMIN_TOKEN', /at least 16 characters/],
+      [{ PROXY_ADMIN_TOKEN: 'a token with spaces in it' }, 'PROXY_ADMIN_TOKEN', /no spaces/],
     ];
     for (const [env, variable, message] of cases) {
       assert.throws(
