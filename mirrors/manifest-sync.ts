@@ -64,13 +64,15 @@ export async function stageManifest(options: {
   manifestPath?: string;
   /** What the end line's signature must satisfy; omit for a peer's (unsigned) manifest. */
   trust?: TrustState;
+  /** Sent with the request: a peer's `/_mirror/manifest` needs its operator listener or its MIRROR_ADMIN_TOKEN. */
+  headers?: Record<string, string>;
   fetcher?: BlobFetcher;
   progress?: Progress;
   logger: Logger;
 }): Promise<StagedManifest> {
   const { store, url, fetcher, progress } = options;
   const target = `${url}${options.manifestPath ?? MANIFEST_PATH}`;
-  const res = await fetch(target, { headers: { accept: 'application/x-ndjson' } });
+  const res = await fetch(target, { headers: { ...options.headers, accept: 'application/x-ndjson' } });
   if (res.status !== 200 || !res.body) {
     await res.body?.cancel().catch(() => undefined);
     throw new Error(`${target} answered ${res.status}`);

@@ -115,10 +115,25 @@ export function metricSum(text: string, name: string): number | undefined {
   return sum;
 }
 
-async function proxyStatus(url: string, timeoutMs: number): Promise<ProxyStatus> {
+/**
+ * One proxy's hit ratio from its /metrics: on its operator listener
+ * (PROXY_INTERNAL_PORT), or on its public port with PROXY_ADMIN_TOKEN, which
+ * is sent whenever it is set (docs/design.md, "Operator endpoints").
+ */
+async function proxyStatus(url: string, adminToken: string, timeoutMs: number): Promise<ProxyStatus> {
   try {
-    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) return { url, reachable: false, error: `/metrics answered ${res.status}` };
+    const res = await fetch(`${url}/metrics`, {
+      headers: adminToken ? { authorization: `Bearer ${adminToken}` } : {},
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      const hint =
+        res.status === 404
+          ? ': name the proxy operator listener (PROXY_INTERNAL_PORT) in STATUS_PROXY_URLS, or set PROXY_ADMIN_TOKEN'
+          : '';
+      return { url, reachable: false, error: `/metrics answered ${res.status}${hint}` };
+    }
     const text = await res.text();
     const hits = metricSum(text, 'hyperstatic_proxy_cache_hits_total') ?? 0;
     const misses = metricSum(text, 'hyperstatic_proxy_cache_misses_total') ?? 0;
@@ -154,7 +169,7 @@ export async function clusterStatus(config: Config, now = Date.now()): Promise<C
     const name = database.primary;
     primaryUrl = access.nodes.find((n) => n.name === name)?.url ?? primaryUrl;
   }
-  const proxies = Promise.all(config.statusProxyUrls.map((u) => proxyStatus(u, 2000)));
+  const proxies = Promise.all(config.statusProxyUrls.map((u) => proxyStatus(u, config.proxyAdminToken, 2000)));
   const db: Database = createDatabase(primaryUrl, { poolMax: 2 });
   try {
     const queue = await attempt(async () => {
