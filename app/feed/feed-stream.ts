@@ -10,6 +10,7 @@ import type { Request, Response } from 'express';
 import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import { signBatch, type FeedBatch } from '../../common/feed-format';
+import { delegationState } from '../../common/trust/ceremony';
 import { signHeartbeat, siteSigner, type Heartbeat, type TrustBundle } from '../../common/trust/statements';
 import type { JournalNotifier } from '../../common/journal-notifier';
 import type { Logger } from '../../common/logger';
@@ -125,6 +126,42 @@ export interface FeedHubDeps {
 }
 
 /**
+ * Whether this site's key is covered, now and at the current epoch, by an
+ * installed delegation (docs/trust.md): a gauge for alerts, and a warning
+ * when that changes, since mirrors that pin root keys refuse an uncovered
+ * key. Statements were checked when installed (app/feed/trust-statements.ts).
+ */
+function createCoverageWatch(deps: FeedHubDeps, keyId: string) {
+  const now = deps.now ?? Date.now;
+  let last: TrustBundle = { delegations: [], revocations: [] };
+  let warned: string | undefined;
+  const expiry = new Gauge({
+    name: 'hyperstatic_feed_delegation_expiry_timestamp_seconds',
+    help: "When the delegation covering this site's key at the current epoch expires (0: no such delegation)",
+    registers: [deps.registry],
+  });
+  function update(bundle: TrustBundle, epoch: number): void {
+    last = bundle;
+    const revoked = new Set(bundle.revocations.map((r) => r.statement.key));
+    const covering = bundle.delegations
+      .map((d) => d.statement)
+      .filter((d) => d.key === keyId && delegationState(d, epoch, now(), revoked).covers);
+    const until = covering.reduce((max, d) => Math.max(max, d.expires), 0);
+    expiry.set(until / 1000);
+    const state = revoked.has(keyId) ? 'revoked' : until > 0 ? 'covered' : 'uncovered';
+    if (state === warned || (state === 'covered' && warned === undefined)) return;
+    warned = state;
+    if (state === 'covered') deps.logger.info({ key: keyId, epoch }, "this site's feed key is delegated again");
+    else if (bundle.delegations.length + bundle.revocations.length > 0)
+      deps.logger.warn(
+        { key: keyId, epoch, state },
+        "this site's feed key is not delegated for the current epoch: mirrors that pin root keys refuse its feed (hyperstatic keys list)",
+      );
+  }
+  return { update, epochChanged: (epoch: number) => update(last, epoch) };
+}
+
+/**
  * What the hub signs besides batches: a heartbeat for the current head and
  * epoch, and the trust statements as an event (re-read at every heartbeat,
  * so a new revocation goes out within seconds).
@@ -138,19 +175,23 @@ function createSignedState(deps: FeedHubDeps, now: () => number) {
     help: 'When the feed last signed a heartbeat',
     registers: [deps.registry],
   });
+  const coverage = createCoverageWatch(deps, signer.keyId);
   return {
     epoch: () => serverEpoch,
     async heartbeat(): Promise<Heartbeat> {
       const { epoch, head } = await deps.reader.head();
+      if (epoch !== serverEpoch) coverage.epochChanged(epoch);
       serverEpoch = epoch;
       const time = now();
       heartbeatGauge.set(time / 1000);
       return signHeartbeat({ epoch, head, time, validUntil: time + deps.heartbeatValidMs }, signer);
     },
     async trustEvent(): Promise<{ event: string; changed: boolean }> {
-      const json = JSON.stringify(await deps.trustBundle());
+      const bundle = await deps.trustBundle();
+      const json = JSON.stringify(bundle);
       const changed = json !== trustJson;
       trustJson = json;
+      coverage.update(bundle, serverEpoch);
       return { event: `event: trust\ndata: ${json}\n\n`, changed };
     },
   };
@@ -183,8 +224,8 @@ export function createFeedHub(deps: FeedHubDeps): FeedHub {
       (error: unknown) => logger.warn({ err: error }, 'feed re-check failed'),
     );
   }, RECHECK_MS);
+  /** Also with no subscriber: the heartbeat and delegation gauges stay true for alerts. */
   async function beat(): Promise<void> {
-    if (subscribers.size === 0) return;
     const trust = await signed.trustEvent();
     const heartbeat = await signed.heartbeat();
     if (heartbeat.head > knownHead) knownHead = heartbeat.head;
