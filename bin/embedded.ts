@@ -59,7 +59,7 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
     // The app created the feed key pair on its first start; the embedded mirror pins its public half.
     const mirror = await startMirror(
       { ...config, mirrorOrigins: [app.url], mirrorPublicKey: keyFiles(config.feedSigningKey).publicPath },
-      { logger: createLogger(config.logLevel, 'mirror') },
+      { logger: createLogger(config.logLevel, 'mirror'), embedded: true },
     );
     started.push(mirror);
     const proxy = await startProxy(

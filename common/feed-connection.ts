@@ -50,11 +50,22 @@ export interface ConnectionContext {
   closed: () => boolean;
 }
 
-function parseHello(data: string): FeedHello {
+/**
+ * Reads a hello. A consumer that checks the signed heartbeat (verifyHello)
+ * gets whatever arrived, so a bare or forged hello is refused and counted by
+ * its trust checks; its unsigned head defaults to 0. Others need the epoch
+ * and head to be integers.
+ */
+function parseHello(data: string, checked: boolean): FeedHello {
   const hello = JSON.parse(data) as FeedHello;
-  if (!hello || typeof hello !== 'object' || !Number.isSafeInteger(hello.epoch) || !Number.isSafeInteger(hello.head)) {
-    throw new Error('malformed hello');
-  }
+  if (!hello || typeof hello !== 'object') throw new Error('malformed hello');
+  if (checked)
+    return {
+      epoch: Number.isSafeInteger(hello.epoch) ? hello.epoch : 0,
+      head: Number.isSafeInteger(hello.head) ? hello.head : 0,
+      heartbeat: hello.heartbeat,
+    };
+  if (!Number.isSafeInteger(hello.epoch) || !Number.isSafeInteger(hello.head)) throw new Error('malformed hello');
   return { epoch: hello.epoch, head: hello.head, heartbeat: hello.heartbeat };
 }
 
@@ -139,7 +150,7 @@ export async function runConnection(
         for (const event of parser.push(decoder.decode(value, { stream: true }))) {
           if (ctx.closed()) return;
           if (event.event === 'hello') {
-            const hello = parseHello(event.data);
+            const hello = parseHello(event.data, consumer.verifyHello !== undefined);
             const epoch = consumer.verifyHello ? consumer.verifyHello(hello, url) : hello.epoch;
             epochs.acceptServer(epoch);
             serverEpoch = epoch;

@@ -31,6 +31,7 @@ import { createHash, createPublicKey, sign as cryptoSign, verify as cryptoVerify
 import { SHA256_HEX } from './hash';
 import {
   parseSiteSignature,
+  publicKeyFromId,
   siteSigner,
   TrustError,
   type KeyId,
@@ -141,9 +142,20 @@ export function signBatch(batch: FeedBatch, privateKey: KeyObject, at: number = 
   };
 }
 
-/** Throws (TrustError) unless the batch carries a trusted key's signature at an epoch no lower than its own. */
+/**
+ * Throws (TrustError) unless the batch carries a trusted key's signature at
+ * an epoch no lower than its own. A mirror that pins one key also takes the
+ * version-1 signature alone, as before (history applied before its upstream
+ * was upgraded carries only that); one that pins roots never does.
+ */
 export function verifyBatchTrust(batch: FeedBatch, trust: TrustState): void {
   const s = batch.signature;
+  if (!s && batch.sig && trust.anchor.kind === 'pinned') {
+    const sig = Buffer.from(batch.sig, 'base64');
+    if (sig.length !== 64 || !cryptoVerify(null, batchSigningPayload(batch), publicKeyFromId(trust.anchor.key), sig))
+      throw new TrustError('bad-signature', `batch ${batch.batch} has a bad signature`);
+    return;
+  }
   if (s && s.at < batch.epoch)
     throw new TrustError('epoch', `batch ${batch.batch} of epoch ${batch.epoch} is signed at epoch ${s.at}`);
   trust.check(s, (key, at) => batchPayload(batch, key, at));

@@ -37,7 +37,7 @@ export interface RunningMirror extends RunningService {
 // eslint-disable-next-line max-lines-per-function
 export async function startMirror(
   config: Config,
-  options: { logger?: Logger; registry?: Registry; progressBar?: boolean } = {},
+  options: { logger?: Logger; registry?: Registry; progressBar?: boolean; embedded?: boolean } = {},
 ): Promise<RunningMirror> {
   const logger = options.logger ?? createLogger(config.logLevel, 'mirror');
   const registry = options.registry ?? createMetricsRegistry('mirror');
@@ -45,7 +45,8 @@ export async function startMirror(
   const anchor = trustAnchorOf(config);
   const store = MirrorStore.open(config.mirrorDataDir);
   const trust = new TrustState(anchor, store.trust);
-  if (anchor.kind === 'pinned')
+  // The embedded quick start pins its own origin's key on purpose: one process, nothing to delegate.
+  if (anchor.kind === 'pinned' && !options.embedded)
     logger.warn('this mirror trusts one pinned site key (MIRROR_PUBLIC_KEY); pin root keys instead (docs/trust.md)');
   const sync = new SyncStatus();
   const cursorWatch = createCursorWatch(() => store.cursor());

@@ -307,6 +307,7 @@ export function parseSiteSignature(value: unknown): SiteSignature {
 }
 
 export function parseHeartbeat(value: unknown): Heartbeat {
+  if (value === undefined || value === null) throw new TrustError('unsigned', 'no signed heartbeat');
   const h = value as Heartbeat;
   if (
     !h ||
