@@ -63,9 +63,18 @@ interface MirrorRun {
 /** Runs `hyperstatic mirror` until its cursor reaches `target`; returns the time and the peak RSS (VmHWM). */
 async function runMirror(env: Record<string, string>, target: number): Promise<MirrorRun> {
   const port = await freePort();
+  // /_mirror/status answers only on the operator listener (docs/design.md, "Operator endpoints").
+  const internalPort = await freePort();
   const started = performance.now();
   const child = spawn(process.execPath, [CLI, 'mirror'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', MIRROR_PORT: String(port), MIRROR_STATUS_INTERVAL_MS: '0', ...env },
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      MIRROR_PORT: String(port),
+      MIRROR_INTERNAL_PORT: String(internalPort),
+      MIRROR_STATUS_INTERVAL_MS: '0',
+      ...env,
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   let peakKiB = 0;
@@ -79,7 +88,7 @@ async function runMirror(env: Record<string, string>, target: number): Promise<M
       }
       if (child.exitCode !== null) throw new Error(`mirror exited with ${child.exitCode}`);
       try {
-        const s = (await (await fetch(`http://127.0.0.1:${port}/_mirror/status`)).json()) as { cursor: number };
+        const s = (await (await fetch(`http://127.0.0.1:${internalPort}/_mirror/status`)).json()) as { cursor: number };
         if (s.cursor >= target) break;
       } catch {
         // starting

@@ -75,6 +75,8 @@ async function startOurs(
       // nginx and Varnish log nothing here either.
       PROXY_ACCESS_LOG: 'false',
       PROXY_CACHE_BYTES: String(cacheBytes),
+      // /metrics answers on the public port only with this token (docs/design.md, "Operator endpoints").
+      PROXY_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -145,8 +147,10 @@ function gauge(metrics: string, name: string): number {
   return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
 }
 
+const BENCH_ADMIN_TOKEN = 'bench-proxy-admin-token-0123456789';
+
 async function scrape(url: string): Promise<string> {
-  return (await fetch(`${url}/metrics`)).text();
+  return (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } })).text();
 }
 
 /** Fills the cache to its budget with distinct pages (8 at a time), so the churn run starts from a full cache. */

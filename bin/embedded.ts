@@ -23,6 +23,8 @@ export interface Embedded extends RunningService {
   readonly banner: string;
   readonly appUrl: string;
   readonly mirrorUrl: string;
+  /** The mirror's operator listener (/_mirror/status, /metrics), when MIRROR_INTERNAL_PORT is set. */
+  readonly mirrorInternalUrl?: string;
   readonly publicUrl: string;
   /** Set on the first run, when the fixtures were seeded. */
   readonly adminToken?: string;
@@ -74,6 +76,8 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
       `  Public site (cache proxy): ${publicUrl}/`,
       `  Editor app and JSON API:   ${appUrl}/`,
       `  Mirror:                    ${mirror.url}/`,
+      ...(mirror.internalUrl ? [`  Mirror operator endpoints: ${mirror.internalUrl}/_mirror/status, /metrics`] : []),
+      ...(proxy.internalUrl ? [`  Proxy operator endpoints:  ${proxy.internalUrl}/metrics`] : []),
       seed.seeded
         ? `  Sample site seeded. Log in as "admin" with password: ${seed.adminPassword}\n  API token for admin (shown once): ${adminToken}`
         : '  Get an API token:          npx hyperstatic token create --user admin',
@@ -87,6 +91,7 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
       url: publicUrl,
       appUrl: app.url,
       mirrorUrl: mirror.url,
+      mirrorInternalUrl: mirror.internalUrl,
       publicUrl: proxy.url,
       adminToken,
       banner: `${lines.join('\n')}\n`,

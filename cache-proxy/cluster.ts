@@ -16,7 +16,7 @@ import { startProxy, type RunningProxy } from './main';
 
 /** Messages between the primary and its workers. */
 export type ClusterMessage =
-  | { readonly hs: 'ready'; readonly url: string }
+  | { readonly hs: 'ready'; readonly url: string; readonly internalUrl?: string }
   | { readonly hs: 'evict'; readonly path: string; readonly source: EvictionSource }
   | { readonly hs: 'evict-all'; readonly source: EvictionSource }
   | { readonly hs: 'purged'; readonly path: string }
@@ -47,6 +47,7 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
   const aggregator = new AggregatorRegistry();
   let closing = false;
   let url = '';
+  let internalUrl: string | undefined;
 
   function broadcast(message: ClusterMessage, except?: Worker): void {
     for (const worker of workers) if (worker !== except && worker.isConnected()) worker.send(message);
@@ -74,6 +75,7 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
         if (!isClusterMessage(message) || message.hs !== 'ready') return;
         worker.off('exit', onExit);
         url = message.url;
+        internalUrl = message.internalUrl;
         resolve(worker);
       });
     });
@@ -100,13 +102,14 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     evictAll: () => broadcast({ hs: 'evict-all', source: 'feed' }),
   });
   logger.info(
-    { url, workers: config.proxyWorkers, feed: following.feed ? 'following (relayed to workers)' : 'off' },
+    { url, internalUrl, workers: config.proxyWorkers, feed: following.feed ? 'following (relayed to workers)' : 'off' },
     'cache proxy cluster listening',
   );
 
   return {
     name: 'cache-proxy',
     url,
+    internalUrl,
     evict(evicted, source = 'api') {
       broadcast({ hs: 'evict', path: evicted, source });
     },

@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 
 const TITLES: Record<number, string> = {
   400: 'Bad request',
+  404: 'Not found',
   405: 'Method not allowed',
   414: 'Address too long',
   502: 'Site temporarily unreachable',

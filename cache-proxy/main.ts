@@ -16,6 +16,7 @@ import { compilePathRules, type FreshnessRules } from './freshness';
 import { KEEP_ALIVE_MS, listenProxy } from './http-server';
 import { createReclaimer, holdYoungGeneration } from './memory';
 import { createProxyMetrics } from './metrics';
+import { listenOperator, type OperatorDeps, type OperatorListener } from './operator-routes';
 import { createRequestHandler, type HandlerOptions } from './request-handler';
 import { createResponseCache } from './response-cache';
 import { createUpstreamPool } from './upstream-pool';
@@ -37,7 +38,10 @@ export interface ProxyOptions {
   onEvict?: (path: string, source: EvictionSource) => void;
 }
 
-export interface RunningProxy extends RunningService, Evictor {}
+export interface RunningProxy extends RunningService, Evictor {
+  /** The operator listener (PROXY_INTERNAL_PORT), when one is configured. */
+  readonly internalUrl?: string;
+}
 
 export async function startProxy(config: Config, options: ProxyOptions = {}): Promise<RunningProxy> {
   const logger = options.logger ?? createLogger(config.logLevel, 'cache-proxy');
@@ -87,6 +91,13 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   });
 
   const server = await listenProxy(handler, config.proxyPort, config.bindHost);
+  const internal = await listenInternal(config, { ops, clusterMetrics: options.clusterMetrics }).catch(
+    async (error: unknown) => {
+      pool.close();
+      await server.close();
+      throw error;
+    },
+  );
   const feed =
     options.followFeed === false
       ? undefined
@@ -95,22 +106,29 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
           evictAll: () => evictor.evictAll('feed'),
         });
   logger.info(
-    { url: server.url, upstreams: config.proxyUpstreams, feed: feed ? 'following' : 'off' },
+    { url: server.url, internalUrl: internal?.url, upstreams: config.proxyUpstreams, feed: feed ? 'following' : 'off' },
     'cache proxy listening',
   );
 
   return {
     name: 'cache-proxy',
     url: server.url,
+    internalUrl: internal?.url,
     evict: evictor.evict,
     evictAll: evictor.evictAll,
     async close() {
       feed?.close();
       pool.close();
-      await server.close();
+      await Promise.all([server.close(), internal?.close()]);
       await feed?.done;
     },
   };
+}
+
+/** The operator listener on INTERNAL_BIND_HOST:PROXY_INTERNAL_PORT, when one is configured. */
+async function listenInternal(config: Config, deps: OperatorDeps): Promise<OperatorListener | undefined> {
+  if (config.proxyInternalPort === undefined) return undefined;
+  return listenOperator(deps, config.proxyInternalPort, config.internalBindHost);
 }
 
 function freshnessRules(config: Config): FreshnessRules {
@@ -130,6 +148,7 @@ function handlerOptions(config: Config): HandlerOptions {
     coalesceWaitMs: config.proxyCoalesceTimeoutMs,
     accessLog: config.proxyAccessLog,
     purgeToken: config.proxyPurgeToken,
+    adminToken: config.proxyAdminToken,
     keepAliveSeconds: KEEP_ALIVE_MS / 1000,
   };
 }

@@ -2,8 +2,8 @@
 // stored query and variant of a path at once (purge endpoints need a
 // token: docs/design.md, "Trust model"). Without a configured token the
 // method is refused outright, never forwarded to an upstream.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bearerMatches } from '../common/operator-access';
 import { formatCacheStatus } from './cache-status';
 
 export type PurgeOutcome = 'purged' | 'disabled' | 'unauthorized';
@@ -11,10 +11,7 @@ export type PurgeOutcome = 'purged' | 'disabled' | 'unauthorized';
 /** Whether the request carries the purge token; compared in constant time. */
 export function purgeAuthorized(token: string, authorization: string | undefined): PurgeOutcome {
   if (token === '') return 'disabled';
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  if (!match) return 'unauthorized';
-  const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(match[1]), digest(token)) ? 'purged' : 'unauthorized';
+  return bearerMatches(token, authorization) ? 'purged' : 'unauthorized';
 }
 
 export function handlePurge(

@@ -1,9 +1,12 @@
 // One reader request, start to finish: a fresh hit (fresh-hit.ts) first,
-// then normalize the target and route it: ops endpoints, the cacheable path
+// then normalize the target and route it: ops endpoints
+// (operator-routes.ts), a 404 for operator paths (never forwarded: a
+// mirror's /_mirror/status names the origin), the cacheable path
 // (serve-cacheable.ts), PURGE, refused methods, or a pass-through to an
 // upstream (pass-through.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../common/logger';
+import { isOperatorPath, isOperatorRequest } from '../common/operator-access';
 import type { Ops } from '../common/ops';
 import type { Filler } from './cache-fill';
 import { formatCacheStatus } from './cache-status';
@@ -11,6 +14,7 @@ import type { FastAnswer } from './fast-server';
 import { createFreshHits } from './fresh-hit';
 import { countStatus, type ProxyMetrics } from './metrics';
 import { normalizeTarget, NormalizeError, type NormalizedTarget } from './normalize';
+import { serveOps } from './operator-routes';
 import { createPassThrough } from './pass-through';
 import { handlePurge } from './purge';
 import { createResponder, type Responder } from './responder';
@@ -28,6 +32,8 @@ export interface HandlerOptions {
   readonly accessLog: boolean;
   /** Bearer token of PURGE; empty disables it. */
   readonly purgeToken: string;
+  /** Bearer token that opens /metrics and readiness details on the public port; empty: only the operator listener has them. */
+  readonly adminToken: string;
   /** What the fast path announces in Keep-Alive, as node:http would. */
   readonly keepAliveSeconds: number;
 }
@@ -47,8 +53,6 @@ export interface HandlerDeps {
   /** In cluster mode: every worker's metrics, summed by the primary, so one scrape sees the whole proxy. */
   readonly clusterMetrics?: () => Promise<string>;
 }
-
-const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 export interface RequestHandler {
   (req: IncomingMessage, res: ServerResponse): void;
@@ -84,8 +88,12 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     const head = req.method === 'HEAD';
     const target = normalizeOrReject(req, res, respond);
     if (target === undefined) return;
-    if ((req.method === 'GET' || head) && OPS_PATHS.has(target.path) && serveOps(req, res, target.path, deps, respond))
+    if (serveOps(req, res, target.path, isOperatorRequest(req, options.adminToken), deps)) return;
+    if (isOperatorPath(target.path)) {
+      // The proxy's own answer, whatever the method: an upstream's operator endpoints are not the public's.
+      respond.errorPage(res, 404, 'There is no page at this address.', formatCacheStatus({ fwd: 'bypass' }), head);
       return;
+    }
     const failed = (error: unknown) => respond.fail(res, error, head);
 
     switch (req.method) {
@@ -138,30 +146,4 @@ function normalizeOrReject(
     );
     return undefined;
   }
-}
-
-/** /healthz, /readyz and /metrics (the whole cluster's, in cluster mode); false when ops does not own the path. */
-function serveOps(
-  req: IncomingMessage,
-  res: ServerResponse,
-  path: string,
-  deps: Pick<HandlerDeps, 'ops' | 'clusterMetrics'>,
-  respond: Responder,
-): boolean {
-  const head = req.method === 'HEAD';
-  res.setHeader('cache-status', formatCacheStatus({ fwd: 'bypass', detail: 'ops' }));
-  if (path === '/metrics' && deps.clusterMetrics) {
-    deps.clusterMetrics().then(
-      (text) => {
-        res.writeHead(200, {
-          'content-type': 'text/plain; version=0.0.4; charset=utf-8',
-          'cache-control': 'no-store',
-        });
-        res.end(head ? undefined : text);
-      },
-      (error: unknown) => respond.fail(res, error, head),
-    );
-    return true;
-  }
-  return deps.ops.handle(req, res);
 }

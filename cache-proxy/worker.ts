@@ -55,7 +55,7 @@ async function run(): Promise<void> {
   process.once('SIGTERM', () => void stop());
   // Ctrl-C reaches the whole process group: the primary shuts workers down in order, so they wait for it.
   process.on('SIGINT', () => undefined);
-  send({ hs: 'ready', url: proxy.url });
+  send({ hs: 'ready', url: proxy.url, internalUrl: proxy.internalUrl });
 }
 
 run().catch((error: unknown) => {

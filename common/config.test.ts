@@ -19,6 +19,18 @@ describe('configuration', () => {
     assert.ok(Object.isFrozen(config));
   });
 
+  it('keeps operator endpoints off the public tier unless an operator opens them', () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.mirrorInternalPort, undefined);
+    assert.equal(defaults.proxyInternalPort, undefined);
+    assert.equal(defaults.mirrorAdminToken, '');
+    assert.equal(defaults.proxyAdminToken, '');
+    assert.equal(defaults.internalBindHost, '127.0.0.1');
+    const opened = loadConfig({ MIRROR_INTERNAL_PORT: '9081', PROXY_INTERNAL_PORT: '0' });
+    assert.equal(opened.mirrorInternalPort, 9081);
+    assert.equal(opened.proxyInternalPort, 0);
+  });
+
   it('names the variable that holds a bad value', () => {
     const cases: [Record<string, string>, string, RegExp][] = [
       [{ APP_PORT: 'abc' }, 'APP_PORT', /integer/],
@@ -40,6 +52,10 @@ describe('configuration', () => {
         /only 2 root key/,
       ],
       [{ MIRROR_ROOT_THRESHOLD: '0' }, 'MIRROR_ROOT_THRESHOLD', /between 1 and 32/],
+      [{ MIRROR_INTERNAL_PORT: 'internal' }, 'MIRROR_INTERNAL_PORT', /integer/],
+      [{ PROXY_INTERNAL_PORT: '70000' }, 'PROXY_INTERNAL_PORT', /between/],
+      [{ MIRROR_ADMIN_TOKEN: 'short' }, 'MIRROR_ADMIN_TOKEN', /at least 16 characters/],
+      [{ PROXY_ADMIN_TOKEN: 'a token with spaces in it' }, 'PROXY_ADMIN_TOKEN', /no spaces/],
     ];
     for (const [env, variable, message] of cases) {
       assert.throws(

@@ -58,6 +58,17 @@ function decimal(min: number, max: number): Parser<number> {
 
 const port = integer(0, 65535);
 
+/** Empty: the listener is off. */
+const optionalPort: Parser<number | undefined> = (raw, name) => (raw.trim() === '' ? undefined : port(raw, name));
+
+/** Empty: disabled. A short token is refused rather than guessed at. */
+const optionalToken: Parser<string> = (raw, name) => {
+  if (raw === '') return '';
+  if (raw.length < 16 || /\s/.test(raw))
+    throw new ConfigError(name, 'use at least 16 characters and no spaces (e.g. `openssl rand -hex 32`)');
+  return raw;
+};
+
 const url: Parser<string> = (raw, name) => {
   try {
     const parsed = new URL(raw);
@@ -186,7 +197,7 @@ const spec = {
   statusProxyUrls: variable(
     'STATUS_PROXY_URLS',
     '',
-    'Comma-separated cache proxy base URLs whose /metrics `hyperstatic status` reads (hit ratio); empty means none',
+    "Comma-separated cache proxy URLs whose /metrics `hyperstatic status` reads (hit ratio): each proxy's operator listener (PROXY_INTERNAL_PORT), or its public URL with PROXY_ADMIN_TOKEN set; empty means none",
     (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name)),
   ),
   redisUrl: variable(
@@ -206,7 +217,18 @@ const spec = {
     },
   ),
   logLevel: variable('LOG_LEVEL', 'info', 'fatal, error, warn, info, debug, trace or silent', logLevel),
-  bindHost: variable('BIND_HOST', '127.0.0.1', 'Address every HTTP listener binds to', text),
+  bindHost: variable(
+    'BIND_HOST',
+    '127.0.0.1',
+    'Address every HTTP listener binds to, except the operator listeners (INTERNAL_BIND_HOST)',
+    text,
+  ),
+  internalBindHost: variable(
+    'INTERNAL_BIND_HOST',
+    '127.0.0.1',
+    'Address the operator listeners (MIRROR_INTERNAL_PORT, PROXY_INTERNAL_PORT) bind to; keep it off the public network',
+    text,
+  ),
   appPort: variable('APP_PORT', '3000', 'Port of the origin app (editor UI, JSON API, change feed)', port),
   publicUrl: variable(
     'PUBLIC_URL',
@@ -247,6 +269,18 @@ const spec = {
   ),
   producerConcurrency: variable('PRODUCER_CONCURRENCY', '4', 'Render jobs one producer runs at once', integer(1, 64)),
   mirrorPort: variable('MIRROR_PORT', '8081', 'Port the mirror serves its static copy on', port),
+  mirrorInternalPort: variable(
+    'MIRROR_INTERNAL_PORT',
+    '',
+    "Port of the mirror's operator listener (/_mirror/status, /_mirror/manifest, /metrics, besides everything the public port serves) on INTERNAL_BIND_HOST; empty means none",
+    optionalPort,
+  ),
+  mirrorAdminToken: variable(
+    'MIRROR_ADMIN_TOKEN',
+    '',
+    "Bearer token that opens the mirror's operator endpoints on its public port (and that `mirror verify --peer` sends); empty means they answer 404 there",
+    optionalToken,
+  ),
   mirrorOrigins: variable(
     'MIRROR_ORIGIN_URLS',
     'http://127.0.0.1:3000',
@@ -346,6 +380,18 @@ const spec = {
     integer(100, 3_600_000),
   ),
   proxyPort: variable('PROXY_PORT', '8080', 'Port readers reach the cache proxy on', port),
+  proxyInternalPort: variable(
+    'PROXY_INTERNAL_PORT',
+    '',
+    "Port of the proxy's operator listener (/metrics, /readyz with details, /healthz) on INTERNAL_BIND_HOST; empty means none",
+    optionalPort,
+  ),
+  proxyAdminToken: variable(
+    'PROXY_ADMIN_TOKEN',
+    '',
+    "Bearer token that opens the proxy's /metrics on its public port (and that `hyperstatic status` sends); empty means it answers 404 there",
+    optionalToken,
+  ),
   proxyUpstreams: variable(
     'PROXY_UPSTREAMS',
     'http://127.0.0.1:8081',

@@ -1,6 +1,8 @@
 // /healthz (alive), /readyz (dependencies reachable) and /metrics
 // (Prometheus) for every process, as one plain node:http handler that
-// express mounts as middleware too.
+// express mounts as middleware too. A public port of the reader tier (mirror,
+// proxy) answers only the public part: /healthz, and /readyz without the
+// failing check's error text (common/operator-access.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
@@ -10,6 +12,12 @@ export interface Ops {
   readonly registry: Registry;
   /** Answers the ops endpoints; returns false for any other request. */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /**
+   * What a reader may see: /healthz, and /readyz naming each check `ok` or
+   * `failing` (an error text can name an upstream's address); false for any
+   * other request, /metrics included.
+   */
+  handlePublic(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
 export function createMetricsRegistry(component: string): Registry {
@@ -20,7 +28,7 @@ export function createMetricsRegistry(component: string): Registry {
 }
 
 export function createOps(registry: Registry, checks: Record<string, ReadinessCheck>): Ops {
-  async function readiness(res: ServerResponse): Promise<void> {
+  async function readiness(res: ServerResponse, detail: boolean): Promise<void> {
     const results: Record<string, string> = {};
     let ready = true;
     await Promise.all(
@@ -30,26 +38,35 @@ export function createOps(registry: Registry, checks: Record<string, ReadinessCh
           results[name] = 'ok';
         } catch (error) {
           ready = false;
-          results[name] = error instanceof Error ? error.message : String(error);
+          if (!detail) results[name] = 'failing';
+          else results[name] = error instanceof Error ? error.message : String(error);
         }
       }),
     );
     sendJson(res, ready ? 200 : 503, { ready, checks: results });
   }
 
+  function health(req: IncomingMessage, res: ServerResponse, detail: boolean): boolean {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const pathname = (req.url ?? '/').split('?')[0];
+    if (pathname === '/healthz') {
+      sendJson(res, 200, { alive: true });
+      return true;
+    }
+    if (pathname === '/readyz') {
+      void readiness(res, detail);
+      return true;
+    }
+    return false;
+  }
+
   return {
     registry,
+    handlePublic: (req, res) => health(req, res, false),
     handle(req, res) {
+      if (health(req, res, true)) return true;
       if (req.method !== 'GET' && req.method !== 'HEAD') return false;
       const pathname = (req.url ?? '/').split('?')[0];
-      if (pathname === '/healthz') {
-        sendJson(res, 200, { alive: true });
-        return true;
-      }
-      if (pathname === '/readyz') {
-        void readiness(res);
-        return true;
-      }
       if (pathname === '/metrics') {
         registry.metrics().then(
           (body) => {

@@ -5,11 +5,10 @@
 // pipeline, which fetches blobs ahead and applies them in order. A batch
 // that cannot be applied restarts the feed from the cursor.
 import { followFeed, type FeedFollower } from '../common/feed-client';
-import { verifyBatchTrust, type FeedBatch } from '../common/feed-format';
-import { parseHeartbeat, TrustError } from '../common/trust/statements';
+import type { FeedBatch } from '../common/feed-format';
 import type { TrustState } from '../common/trust/trust-state';
 import type { FeedHub } from './feed-hub';
-import { absorbTrust } from './manifest-sync';
+import { trustChecks } from './trust-checks';
 import type { Logger } from '../common/logger';
 import { createApplyPipeline } from './apply-pipeline';
 import type { MirrorMetrics } from './metrics';
@@ -40,26 +39,6 @@ export function startFeedSync(options: {
   returnToFirstMs: number;
 }): FeedSync {
   const { store, trust, hub, sync, metrics, logger } = options;
-
-  /** Counts and logs a refusal, then rethrows it so the follower drops the source. */
-  function refuse(what: string, source: string, error: unknown): never {
-    const reason = error instanceof TrustError ? error.reason : 'malformed';
-    metrics.trustRefusals.inc({ what, reason });
-    if (what === 'batch') metrics.signatureRejections.inc();
-    logger.error({ source, what, reason, err: (error as Error).message }, `refused a ${what}: not trusted`);
-    throw error;
-  }
-
-  /** A checked heartbeat: relayed to this mirror's followers when it is the newest; returns its epoch. */
-  function takeHeartbeat(raw: unknown, source: string, what: 'hello' | 'heartbeat'): number {
-    try {
-      const heartbeat = parseHeartbeat(raw);
-      if (trust.acceptHeartbeat(heartbeat).latest) hub.publishHeartbeat(heartbeat);
-      return heartbeat.epoch;
-    } catch (error) {
-      return refuse(what, source, error);
-    }
-  }
   const pipeline = createApplyPipeline({
     window: APPLY_WINDOW,
     fetchBlobs: options.fetchBlobs,
@@ -91,29 +70,7 @@ export function startFeedSync(options: {
       }
       sync.sawHead(hello.head, cursor, source);
     },
-    epochFloor: () => trust.highestEpoch(),
-    onTrust: (bundle, source) => {
-      const revoked = trust.bundle().revocations.length;
-      try {
-        absorbTrust(trust, bundle, logger);
-      } catch (error) {
-        metrics.trustRefusals.inc({ what: 'statement', reason: 'malformed' });
-        logger.warn({ source, err: (error as Error).message }, 'refused a malformed trust bundle');
-        return;
-      }
-      hub.publishTrust(trust.bundle());
-      // A new revocation may concern the very server followed now: reconnect and check again.
-      if (trust.bundle().revocations.length > revoked) follower.restart(new Error('a key was revoked'));
-    },
-    verifyHello: (hello, source) => takeHeartbeat(hello.heartbeat, source, 'hello'),
-    onHeartbeat: (raw, source) => takeHeartbeat(raw, source, 'heartbeat'),
-    verify: (batch) => {
-      try {
-        verifyBatchTrust(batch, trust);
-      } catch (error) {
-        refuse('batch', options.urls.join(' '), error);
-      }
-    },
+    ...trustChecks({ trust, hub, metrics, logger, restart: (reason) => follower.restart(reason) }),
     onBatch: (batch, source) => pipeline.push(batch, source),
     onError: (error) => {
       sync.failed(error);

@@ -2,6 +2,7 @@
 // builds the fetcher, the feed relay, the sync loop (sync-loop.ts: bootstrap,
 // then the change feed) and the HTTP server, wires them together and starts
 // them. The logic lives in those modules.
+import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Config } from '../common/config';
 import type { RunningService } from '../common/lifecycle';
@@ -22,6 +23,8 @@ import { SyncStatus } from './sync-status';
 import { listen, localUrl } from '../common/listen';
 
 export interface RunningMirror extends RunningService {
+  /** The operator listener (MIRROR_INTERNAL_PORT), when one is configured. */
+  readonly internalUrl?: string;
   cursor(): number;
   /** Sends a status report to the origin now (it also happens every MIRROR_STATUS_INTERVAL_MS). */
   reportStatus(): Promise<void>;
@@ -88,7 +91,7 @@ export async function startMirror(
     returnToFirstMs: config.mirrorPreferOriginMs,
     onApplied: cursorWatch.advanced,
   });
-  const server = createMirrorServer({
+  const serverOptions = {
     store,
     hub,
     ops,
@@ -101,7 +104,9 @@ export async function startMirror(
     serving: () => !syncLoop.bootstrapping(),
     frozenSince: () => frozenSince(trust),
     trust,
-  });
+    adminToken: config.mirrorAdminToken,
+  };
+  const server = createMirrorServer(serverOptions);
   const url = localUrl(
     await listen(server, {
       port: config.mirrorPort,
@@ -109,6 +114,13 @@ export async function startMirror(
       component: 'mirror',
       portVariable: 'MIRROR_PORT',
     }),
+  );
+  const internal = await listenInternal(config, () => createMirrorServer(serverOptions, 'operator')).catch(
+    async (error: unknown) => {
+      await closeServer(server);
+      store.close();
+      throw error;
+    },
   );
 
   syncLoop.start();
@@ -119,10 +131,17 @@ export async function startMirror(
     token: config.mirrorStatusToken,
     intervalMs: config.mirrorStatusIntervalMs,
     snapshot: () => sync.snapshot(store.cursor(), store.epoch()),
+    freshUntil: () => trust.freshUntil(),
     logger,
   });
   logger.info(
-    { url, origins: config.mirrorOrigins, cursor: store.cursor(), dir: config.mirrorDataDir },
+    {
+      url,
+      internalUrl: internal?.url,
+      origins: config.mirrorOrigins,
+      cursor: store.cursor(),
+      dir: config.mirrorDataDir,
+    },
     'mirror started',
   );
 
@@ -130,6 +149,7 @@ export async function startMirror(
   return {
     name: 'mirror',
     url,
+    internalUrl: internal?.url,
     cursor: () => store.cursor(),
     reportStatus: () => reporter.reportNow(),
     waitForCursor: (seq, timeoutMs) => cursorWatch.waitFor(seq, timeoutMs),
@@ -141,14 +161,34 @@ export async function startMirror(
         fetcher.close();
         await stopped;
         hub.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await Promise.all([closeServer(server), internal && closeServer(internal.server)]);
         store.close();
         logger.info('mirror stopped');
       })();
       return closing;
     },
   };
+}
+
+/** The operator listener on INTERNAL_BIND_HOST:MIRROR_INTERNAL_PORT, when one is configured. */
+async function listenInternal(
+  config: Config,
+  create: () => http.Server,
+): Promise<{ server: http.Server; url: string } | undefined> {
+  if (config.mirrorInternalPort === undefined) return undefined;
+  const server = create();
+  const address = await listen(server, {
+    port: config.mirrorInternalPort,
+    host: config.internalBindHost,
+    component: "mirror's operator listener",
+    portVariable: 'MIRROR_INTERNAL_PORT',
+  });
+  return { server, url: localUrl(address) };
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }

@@ -12,7 +12,7 @@ import {
   type ManifestPage,
 } from '../common/feed-format';
 import type { Logger } from '../common/logger';
-import { describe, parseSiteSignature, TrustError } from '../common/trust/statements';
+import { describe, parseSiteSignature, TrustError, type Signed } from '../common/trust/statements';
 import type { TrustState } from '../common/trust/trust-state';
 import type { BlobFetcher } from './blob-fetcher';
 import type { MirrorStore } from './mirror-store';
@@ -64,13 +64,15 @@ export async function stageManifest(options: {
   manifestPath?: string;
   /** What the end line's signature must satisfy; omit for a peer's (unsigned) manifest. */
   trust?: TrustState;
+  /** Sent with the request: a peer's `/_mirror/manifest` needs its operator listener or its MIRROR_ADMIN_TOKEN. */
+  headers?: Record<string, string>;
   fetcher?: BlobFetcher;
   progress?: Progress;
   logger: Logger;
 }): Promise<StagedManifest> {
   const { store, url, fetcher, progress } = options;
   const target = `${url}${options.manifestPath ?? MANIFEST_PATH}`;
-  const res = await fetch(target, { headers: { accept: 'application/x-ndjson' } });
+  const res = await fetch(target, { headers: { ...options.headers, accept: 'application/x-ndjson' } });
   if (res.status !== 200 || !res.body) {
     await res.body?.cancel().catch(() => undefined);
     throw new Error(`${target} answered ${res.status}`);
@@ -148,12 +150,24 @@ function verifyManifestEnd(trust: TrustState, digest: string, raw: unknown, epoc
   trust.check(signature, (key, at) => manifestPayload(digest, key, at));
 }
 
-/** Takes the trust statements a manifest carries; a refused one is logged, the rest still count. */
-export function absorbTrust(trust: TrustState, bundle: unknown, logger: Logger): void {
+/**
+ * Takes the trust statements a feed or manifest carries; a refused one is
+ * logged (and counted through `refused`), the rest still count. Returns the
+ * statements that were new.
+ */
+export function absorbTrust(
+  trust: TrustState,
+  bundle: unknown,
+  logger: Logger,
+  refused?: (reason: string) => void,
+): Signed[] {
   const result = trust.absorb(bundle);
-  for (const r of result.refused)
+  for (const r of result.refused) {
+    refused?.(r.error.reason);
     logger.warn({ statement: r.statement, reason: r.error.reason, err: r.error.message }, 'refused a trust statement');
+  }
   for (const a of result.added) logger.info({ statement: describe(a.statement) }, 'accepted a trust statement');
+  return result.added;
 }
 
 /** Fetches whatever staged blob is still missing (e.g. a chunk fetched before a restart), bounded per round. */

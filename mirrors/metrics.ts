@@ -64,6 +64,32 @@ export function createMirrorMetrics(
     'Seconds since the mirror first learned of an entry it has not applied yet (0 when caught up)',
     read.lagSeconds,
   );
+  const trustRefusals = trustMetrics(registry, gauge, read);
+  return {
+    trustRefusals,
+    batchesApplied: counter('hyperstatic_mirror_batches_applied_total', 'Batches applied to the local copy'),
+    batchesRejected: counter(
+      'hyperstatic_mirror_batches_rejected_total',
+      'Batches refused (out of order, stale epoch, blobs unavailable)',
+    ),
+    blobFetchErrors: counter(
+      'hyperstatic_mirror_blob_fetch_errors_total',
+      'Failed blob transfers (one per source tried), including hash mismatches',
+    ),
+    feedErrors: counter('hyperstatic_mirror_feed_errors_total', 'Change-feed connections that failed or were refused'),
+    signatureRejections: counter(
+      'hyperstatic_mirror_signature_rejections_total',
+      'Batches or manifests refused because the origin signature was missing or wrong',
+    ),
+  };
+}
+
+/** Freshness gauges and the refusal counter (docs/trust.md). */
+function trustMetrics(
+  registry: Registry,
+  gauge: (name: string, help: string, value: () => number) => void,
+  read: { heartbeatAgeSeconds: () => number; frozen: () => boolean },
+): Counter<'what' | 'reason'> {
   gauge(
     'hyperstatic_mirror_heartbeat_age_seconds',
     'Seconds since the origin signed the newest heartbeat this mirror holds (-1 before any)',
@@ -84,21 +110,5 @@ export function createMirrorMetrics(
           labelNames: ['what', 'reason'] as const,
           registers: [registry],
         });
-  return {
-    trustRefusals,
-    batchesApplied: counter('hyperstatic_mirror_batches_applied_total', 'Batches applied to the local copy'),
-    batchesRejected: counter(
-      'hyperstatic_mirror_batches_rejected_total',
-      'Batches refused (out of order, stale epoch, blobs unavailable)',
-    ),
-    blobFetchErrors: counter(
-      'hyperstatic_mirror_blob_fetch_errors_total',
-      'Failed blob transfers (one per source tried), including hash mismatches',
-    ),
-    feedErrors: counter('hyperstatic_mirror_feed_errors_total', 'Change-feed connections that failed or were refused'),
-    signatureRejections: counter(
-      'hyperstatic_mirror_signature_rejections_total',
-      'Batches or manifests refused because the origin signature was missing or wrong',
-    ),
-  };
+  return trustRefusals;
 }

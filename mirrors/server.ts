@@ -1,13 +1,19 @@
 // The mirror's HTTP face (plain node:http): routes each request to the
 // static copy (page-route.ts), its blobs (blob-route.ts, so peers can fill
-// from it), its own change feed (feed-route.ts), or the status, manifest and
-// ops endpoints. Only paths present in the index are ever served; the
-// request path is an index key, never a file name, and the Host header is
-// never consulted.
+// from it), its own change feed (feed-route.ts), or the operator endpoints
+// (status, manifest, metrics). Only paths present in the index are ever
+// served; the request path is an index key, never a file name, and the Host
+// header is never consulted.
+//
+// Two listeners share these routes: the public port, where the operator
+// endpoints answer only to MIRROR_ADMIN_TOKEN and are otherwise the 404 of
+// any unknown path, and the operator listener (MIRROR_INTERNAL_PORT), where
+// they answer without a token (docs/design.md, "Operator endpoints").
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { BLOB_PATH, FEED_PATH } from '../common/feed-format';
 import type { TrustState } from '../common/trust/trust-state';
 import type { Logger } from '../common/logger';
+import { isOperatorPath, isOperatorRequest } from '../common/operator-access';
 import { sendJson, type Ops } from '../common/ops';
 import { serveBlob } from './blob-route';
 import type { FeedHub } from './feed-hub';
@@ -34,6 +40,8 @@ export interface MirrorServerOptions {
   frozenSince?: () => number | undefined;
   /** The trust statements and newest heartbeat, published for readers' tools at /.well-known/hyperstatic/. */
   trust?: TrustState;
+  /** Bearer token that opens the operator endpoints on the public port; empty: they are not there. */
+  adminToken: string;
 }
 
 /** Public, self-verifying trust documents (docs/trust.md): anyone may fetch and check them against the root keys. */
@@ -51,7 +59,10 @@ function serveWellKnown(res: ServerResponse, path: string, trust: TrustState): b
   return false;
 }
 
-export function createMirrorServer(options: MirrorServerOptions): http.Server {
+/** Which listener a server is: the public port readers and peers use, or the operator listener. */
+export type MirrorListener = 'public' | 'operator';
+
+export function createMirrorServer(options: MirrorServerOptions, listener: MirrorListener = 'public'): http.Server {
   const { store, hub, ops, logger } = options;
   const files = createFileSender(logger);
   const servePage = createPageRoute({
@@ -62,8 +73,18 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
     frozenSince: options.frozenSince,
   });
 
+  /** The operator endpoints under a decoded path; false when there is none at this path. */
+  function serveOperator(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+    if (path === '/metrics') return ops.handle(req, res);
+    if (path === '/_mirror/status') sendJson(res, 200, options.status());
+    else if (path === '/_mirror/manifest') serveManifest(req, res, store);
+    else return false;
+    return true;
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    if (ops.handle(req, res)) return;
+    const operator = listener === 'operator' || isOperatorRequest(req, options.adminToken);
+    if (operator ? ops.handle(req, res) : ops.handlePublic(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
       res.end('Method not allowed\n');
@@ -76,8 +97,8 @@ export function createMirrorServer(options: MirrorServerOptions): http.Server {
     }
     const { path } = target;
     if (path === FEED_PATH && wantsChangeFeed(req, target.query, store)) return serveFeed(req, res, target.query, hub);
-    if (path === '/_mirror/status') return sendJson(res, 200, options.status());
-    if (path === '/_mirror/manifest') return serveManifest(req, res, store);
+    // Without the operator's access an operator path falls through to the page route: the 404 of any unknown path.
+    if (operator && isOperatorPath(path) && serveOperator(req, res, path)) return;
     if (path.startsWith(WELL_KNOWN) && options.trust && serveWellKnown(res, path, options.trust)) return;
     if (path.startsWith(BLOB_PATH)) return serveBlob(req, res, path.slice(BLOB_PATH.length), { store, files });
     servePage(req, res, path);

@@ -12,6 +12,23 @@ export interface StatusReporter {
   close(): void;
 }
 
+/** The report's JSON body (app/feed/mirror-status.ts parses it). */
+function reportBody(name: string, url: string, s: SyncSnapshot, freshUntil: number | undefined): object {
+  return {
+    name,
+    url,
+    cursor: s.cursor,
+    epoch: s.epoch,
+    head: s.head,
+    lagEntries: Math.max(0, s.head - s.cursor),
+    lagSeconds: s.lagSeconds,
+    connected: s.connected,
+    source: s.source,
+    lastError: s.lastError,
+    freshUntil: freshUntil ?? null,
+  };
+}
+
 export function startStatusReporter(options: {
   name: string;
   url: string;
@@ -19,6 +36,8 @@ export function startStatusReporter(options: {
   token: string;
   intervalMs: number;
   snapshot: () => SyncSnapshot;
+  /** Until when the newest trusted heartbeat vouches for the copy (ms), if any. */
+  freshUntil?: () => number | undefined;
   logger: Logger;
 }): StatusReporter {
   const { logger } = options;
@@ -26,19 +45,7 @@ export function startStatusReporter(options: {
   let refusedBefore = false;
 
   async function reportNow(): Promise<void> {
-    const s = options.snapshot();
-    const body = JSON.stringify({
-      name: options.name,
-      url: options.url,
-      cursor: s.cursor,
-      epoch: s.epoch,
-      head: s.head,
-      lagEntries: Math.max(0, s.head - s.cursor),
-      lagSeconds: s.lagSeconds,
-      connected: s.connected,
-      source: s.source,
-      lastError: s.lastError,
-    });
+    const body = JSON.stringify(reportBody(options.name, options.url, options.snapshot(), options.freshUntil?.()));
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     const errors: string[] = [];

@@ -64,6 +64,8 @@ export async function verifyMirror(options: {
   url: string;
   /** The manifest path: `/manifest` on an origin, `/_mirror/manifest` on a peer. */
   manifestPath: string;
+  /** Sent with the manifest request (a peer's admin token). */
+  headers?: Record<string, string>;
   /** The pinned key; a manifest that does not verify against it is refused. Omit for a peer's manifest. */
   trust?: TrustState;
   fetcher: BlobFetcher;
@@ -88,6 +90,7 @@ export async function verifyMirror(options: {
     url,
     manifestPath: options.manifestPath,
     trust: options.trust,
+    headers: options.headers,
     logger: options.logger,
   });
   const diff = store.diffStage();

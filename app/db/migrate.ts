@@ -14,6 +14,7 @@ import * as blobsInWriteOrder from './migrations/009-blobs-in-write-order';
 import * as cardHtml from './migrations/010-card-html';
 import * as takedown from './migrations/011-takedown';
 import * as trustStatements from './migrations/012-trust-statements';
+import * as mirrorFreshness from './migrations/013-mirror-freshness';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -28,6 +29,7 @@ const migrations: Record<string, Knex.Migration> = {
   '010-card-html': cardHtml,
   '011-takedown': takedown,
   '012-trust-statements': trustStatements,
+  '013-mirror-freshness': mirrorFreshness,
 };
 
 const source: Knex.MigrationSource<string> = {

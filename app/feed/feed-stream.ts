@@ -124,14 +124,44 @@ export interface FeedHubDeps {
   now?: () => number;
 }
 
+/**
+ * What the hub signs besides batches: a heartbeat for the current head and
+ * epoch, and the trust statements as an event (re-read at every heartbeat,
+ * so a new revocation goes out within seconds).
+ */
+function createSignedState(deps: FeedHubDeps, now: () => number) {
+  const signer = siteSigner(deps.signingKey);
+  let serverEpoch = 0;
+  let trustJson = '';
+  const heartbeatGauge = new Gauge({
+    name: 'hyperstatic_feed_heartbeat_timestamp_seconds',
+    help: 'When the feed last signed a heartbeat',
+    registers: [deps.registry],
+  });
+  return {
+    epoch: () => serverEpoch,
+    async heartbeat(): Promise<Heartbeat> {
+      const { epoch, head } = await deps.reader.head();
+      serverEpoch = epoch;
+      const time = now();
+      heartbeatGauge.set(time / 1000);
+      return signHeartbeat({ epoch, head, time, validUntil: time + deps.heartbeatValidMs }, signer);
+    },
+    async trustEvent(): Promise<{ event: string; changed: boolean }> {
+      const json = JSON.stringify(await deps.trustBundle());
+      const changed = json !== trustJson;
+      trustJson = json;
+      return { event: `event: trust\ndata: ${json}\n\n`, changed };
+    },
+  };
+}
+
 export function createFeedHub(deps: FeedHubDeps): FeedHub {
   const { reader, notifier, logger } = deps;
   const now = deps.now ?? Date.now;
-  const signer = siteSigner(deps.signingKey);
-  let serverEpoch = 0;
-  const encode = signedBatchCache(deps.signingKey, () => serverEpoch);
+  const signed = createSignedState(deps, now);
+  const encode = signedBatchCache(deps.signingKey, () => signed.epoch());
   const subscribers = new Set<Subscriber>();
-  let trustJson = '';
   const pump = (s: Subscriber) => streamBatches(s, { reader, logger, encode, open: (x) => subscribers.has(x) });
   const connected = new Gauge({
     name: 'hyperstatic_feed_subscribers',
@@ -153,35 +183,14 @@ export function createFeedHub(deps: FeedHubDeps): FeedHub {
       (error: unknown) => logger.warn({ err: error }, 'feed re-check failed'),
     );
   }, RECHECK_MS);
-  const heartbeatGauge = new Gauge({
-    name: 'hyperstatic_feed_heartbeat_timestamp_seconds',
-    help: 'When the feed last signed a heartbeat',
-    registers: [deps.registry],
-  });
-
-  /** Reads the head and signs a heartbeat for it (the `hello` of a new connection, or the periodic one). */
-  async function heartbeat(): Promise<Heartbeat> {
-    const { epoch, head } = await reader.head();
-    serverEpoch = epoch;
-    if (head > knownHead) knownHead = head;
-    const time = now();
-    heartbeatGauge.set(time / 1000);
-    return signHeartbeat({ epoch, head, time, validUntil: time + deps.heartbeatValidMs }, signer);
-  }
-
-  /** The trust statements as one event; re-read every heartbeat so a new revocation goes out within seconds. */
-  async function trustEvent(): Promise<string> {
-    trustJson = JSON.stringify(await deps.trustBundle());
-    return `event: trust\ndata: ${trustJson}\n\n`;
-  }
-
   async function beat(): Promise<void> {
     if (subscribers.size === 0) return;
-    const previous = trustJson;
-    const trust = await trustEvent();
-    const event = `event: heartbeat\ndata: ${JSON.stringify(await heartbeat())}\n\n`;
+    const trust = await signed.trustEvent();
+    const heartbeat = await signed.heartbeat();
+    if (heartbeat.head > knownHead) knownHead = heartbeat.head;
+    const event = `event: heartbeat\ndata: ${JSON.stringify(heartbeat)}\n\n`;
     for (const s of subscribers) {
-      if (trustJson !== previous) s.res.write(trust);
+      if (trust.changed) s.res.write(trust.event);
       s.res.write(event);
     }
   }
@@ -198,10 +207,11 @@ export function createFeedHub(deps: FeedHubDeps): FeedHub {
   return {
     async handle(req, res) {
       const cursor = cursorOf(req);
-      const trust = await trustEvent();
-      const hello = await heartbeat();
+      const trust = await signed.trustEvent();
+      const hello = await signed.heartbeat();
+      if (hello.head > knownHead) knownHead = hello.head;
       openEventStream(res);
-      res.write(trust);
+      res.write(trust.event);
       res.write(
         `event: hello\ndata: ${JSON.stringify({ epoch: hello.epoch, head: hello.head, heartbeat: hello })}\n\n`,
       );

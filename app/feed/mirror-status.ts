@@ -15,6 +15,8 @@ export interface MirrorStatusReport {
   connected: boolean;
   source: string | null;
   lastError: string | null;
+  /** Until when the mirror's newest signed heartbeat vouches for its copy (ms); null before any. */
+  freshUntil: number | null;
 }
 
 export interface MirrorStatus extends MirrorStatusReport {
@@ -62,6 +64,7 @@ export function parseMirrorStatusReport(body: unknown): MirrorStatusReport {
     connected: b.connected,
     source: shortText(b.source, 'source', 500, true),
     lastError: shortText(b.lastError, 'lastError', 1000, true),
+    freshUntil: b.freshUntil === undefined || b.freshUntil === null ? null : count(b.freshUntil, 'freshUntil'),
   };
 }
 
@@ -77,6 +80,7 @@ export async function recordMirrorStatus(db: Database, report: MirrorStatusRepor
     connected: report.connected,
     source: report.source,
     last_error: report.lastError,
+    fresh_until: report.freshUntil,
     reported_at: now,
   };
   await db('mirror_status').insert(row).onConflict('name').merge();
@@ -96,6 +100,7 @@ export async function mirrorStatuses(db: Database, now = Date.now()): Promise<Mi
     connected: Boolean(r.connected),
     source: (r.source as string | null) ?? null,
     lastError: (r.last_error as string | null) ?? null,
+    freshUntil: r.fresh_until == null ? null : Number(r.fresh_until),
     reportedAt: Number(r.reported_at),
     ageSeconds: Math.max(0, (now - Number(r.reported_at)) / 1000),
   }));

@@ -30,7 +30,7 @@ export function register(
     .option('--origin <urls>', 'sets MIRROR_ORIGIN_URLS; the first one that answers is the reference')
     .option(
       '--peer <url>',
-      'compare with this peer mirror instead (its manifest is unsigned: differences are reported, blobs repaired, paths not)',
+      "compare with this peer mirror instead: its operator listener (MIRROR_INTERNAL_PORT), or its public URL when MIRROR_ADMIN_TOKEN here is the peer's (its manifest is unsigned: differences are reported, blobs repaired, paths not)",
     )
     .option('--repair', 'fetch corrupt or missing blobs again and make the index equal to the signed manifest')
     .action(verify);
@@ -110,6 +110,8 @@ async function verify(flags: { dataDir?: string; origin?: string; peer?: string;
           store,
           url,
           manifestPath: flags.peer ? '/_mirror/manifest' : '/manifest',
+          // A peer's manifest is an operator endpoint (docs/design.md, "Operator endpoints").
+          headers: flags.peer && config.mirrorAdminToken ? { authorization: `Bearer ${config.mirrorAdminToken}` } : {},
           trust: flags.peer ? undefined : trust,
           fetcher,
           repair: Boolean(flags.repair),

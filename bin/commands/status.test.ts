@@ -45,24 +45,28 @@ describe('status screen', () => {
     assert.match(screen, /^FAILED RENDERS {2}unavailable: ECONNREFUSED$/m);
   });
 
-  it("tables each mirror's lag and flags a disconnected one", () => {
+  it("tables each mirror's lag and flags a disconnected or frozen one", () => {
+    const mirror = {
+      name: 'm1',
+      url: 'https://m1.example',
+      cursor: 40,
+      epoch: 2,
+      lagEntries: 2,
+      lagSeconds: 0.25,
+      connected: false,
+      reportAgeSeconds: 12.4,
+      freshness: 'frozen' as const,
+    };
     const screen = formatStatus({
       ...healthy,
-      mirrors: [
-        {
-          name: 'm1',
-          url: 'https://m1.example',
-          cursor: 40,
-          epoch: 2,
-          lagEntries: 2,
-          lagSeconds: 0.25,
-          connected: false,
-          reportAgeSeconds: 12.4,
-        },
-      ],
+      mirrors: [mirror, { ...mirror, name: 'm2', connected: true, freshness: 'fresh' as const }],
     });
-    assert.match(screen, /^MIRRORS\nMIRROR\s+CURSOR\s+EPOCH\s+LAG entries\s+LAG s\s+CONNECTED\s+REPORT AGE s\s+URL$/m);
-    assert.match(screen, /^m1\s+40\s+2\s+2\s+0\.3\s+NO\s+12\s+https:\/\/m1\.example$/m);
+    assert.match(
+      screen,
+      /^MIRRORS\nMIRROR\s+CURSOR\s+EPOCH\s+LAG entries\s+LAG s\s+CONNECTED\s+FRESH\s+REPORT AGE s\s+URL$/m,
+    );
+    assert.match(screen, /^m1\s+40\s+2\s+2\s+0\.3\s+NO\s+FROZEN\s+12\s+https:\/\/m1\.example$/m);
+    assert.match(screen, /^m2\s+40\s+2\s+2\s+0\.3\s+yes\s+fresh\s+12\s+https:\/\/m1\.example$/m);
   });
 
   it('lists failed renders, says how many more there are, and marks a deleted item', () => {

@@ -30,6 +30,13 @@ export interface MirrorRow {
   lagSeconds: number;
   connected: boolean;
   reportAgeSeconds: number;
+  /**
+   * Whether its copy is vouched for by a signed heartbeat now (docs/trust.md):
+   * `fresh`, `frozen` (the newest heartbeat it reported has expired, which is
+   * also what a mirror that stopped reporting turns into), or `unknown` (it
+   * never reported one: not upgraded, or never reached the origin).
+   */
+  freshness: 'fresh' | 'frozen' | 'unknown';
 }
 
 /** A render job that failed for good (template or data error) and whose item has not rendered successfully since. */
@@ -108,10 +115,25 @@ export function metricSum(text: string, name: string): number | undefined {
   return sum;
 }
 
-async function proxyStatus(url: string, timeoutMs: number): Promise<ProxyStatus> {
+/**
+ * One proxy's hit ratio from its /metrics: on its operator listener
+ * (PROXY_INTERNAL_PORT), or on its public port with PROXY_ADMIN_TOKEN, which
+ * is sent whenever it is set (docs/design.md, "Operator endpoints").
+ */
+async function proxyStatus(url: string, adminToken: string, timeoutMs: number): Promise<ProxyStatus> {
   try {
-    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) return { url, reachable: false, error: `/metrics answered ${res.status}` };
+    const res = await fetch(`${url}/metrics`, {
+      headers: adminToken ? { authorization: `Bearer ${adminToken}` } : {},
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      const hint =
+        res.status === 404
+          ? ': name the proxy operator listener (PROXY_INTERNAL_PORT) in STATUS_PROXY_URLS, or set PROXY_ADMIN_TOKEN'
+          : '';
+      return { url, reachable: false, error: `/metrics answered ${res.status}${hint}` };
+    }
     const text = await res.text();
     const hits = metricSum(text, 'hyperstatic_proxy_cache_hits_total') ?? 0;
     const misses = metricSum(text, 'hyperstatic_proxy_cache_misses_total') ?? 0;
@@ -131,6 +153,11 @@ async function attempt<T>(fn: () => Promise<T>): Promise<T | { error: string }> 
   }
 }
 
+function freshnessAt(freshUntil: unknown, now: number): MirrorRow['freshness'] {
+  if (freshUntil === null || freshUntil === undefined) return 'unknown';
+  return now > Number(freshUntil) ? 'frozen' : 'fresh';
+}
+
 export async function clusterStatus(config: Config, now = Date.now()): Promise<ClusterStatus> {
   const embedded = config.databaseNodes.length === 0 && dialectOf(config.databaseUrl) === 'sqlite';
   let database: ClusterStatus['database'];
@@ -142,7 +169,7 @@ export async function clusterStatus(config: Config, now = Date.now()): Promise<C
     const name = database.primary;
     primaryUrl = access.nodes.find((n) => n.name === name)?.url ?? primaryUrl;
   }
-  const proxies = Promise.all(config.statusProxyUrls.map((u) => proxyStatus(u, 2000)));
+  const proxies = Promise.all(config.statusProxyUrls.map((u) => proxyStatus(u, config.proxyAdminToken, 2000)));
   const db: Database = createDatabase(primaryUrl, { poolMax: 2 });
   try {
     const queue = await attempt(async () => {
@@ -167,6 +194,7 @@ export async function clusterStatus(config: Config, now = Date.now()): Promise<C
         lagSeconds: Number(r.lag_seconds),
         connected: Boolean(r.connected),
         reportAgeSeconds: Math.max(0, (now - Number(r.reported_at)) / 1000),
+        freshness: freshnessAt(r.fresh_until, now),
       })),
     );
     const failed = await attempt(() => failedRenders(db));
@@ -195,7 +223,7 @@ export function formatStatus(s: ClusterStatus): string {
   else {
     parts.push(
       `MIRRORS\n${formatTable(
-        ['MIRROR', 'CURSOR', 'EPOCH', 'LAG entries', 'LAG s', 'CONNECTED', 'REPORT AGE s', 'URL'],
+        ['MIRROR', 'CURSOR', 'EPOCH', 'LAG entries', 'LAG s', 'CONNECTED', 'FRESH', 'REPORT AGE s', 'URL'],
         s.mirrors.map((m) => [
           m.name,
           String(m.cursor),
@@ -203,6 +231,7 @@ export function formatStatus(s: ClusterStatus): string {
           String(m.lagEntries),
           m.lagSeconds.toFixed(1),
           m.connected ? 'yes' : 'NO',
+          m.freshness === 'frozen' ? 'FROZEN' : m.freshness,
           m.reportAgeSeconds.toFixed(0),
           m.url,
         ]),

@@ -25,13 +25,21 @@ export function isKeyId(value: unknown): value is KeyId {
   return typeof value === 'string' && KEY_ID.test(value) && Buffer.from(value, 'base64').length === 32;
 }
 
+/** Parsed keys, by id: a mirror checks the same few site keys for every batch and heartbeat. */
+const parsedKeys = new Map<KeyId, KeyObject>();
+
 export function publicKeyFromId(id: KeyId): KeyObject {
+  const known = parsedKeys.get(id);
+  if (known) return known;
   if (!isKeyId(id)) throw new TrustError('malformed', 'a key must be 32 bytes of ed25519 public key, base64');
-  return createPublicKey({
+  const key = createPublicKey({
     key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(id, 'base64')]),
     format: 'der',
     type: 'spki',
   });
+  if (parsedKeys.size >= 256) parsedKeys.clear();
+  parsedKeys.set(id, key);
+  return key;
 }
 
 /** A statement or signature a mirror refuses; `reason` is the metric label. */

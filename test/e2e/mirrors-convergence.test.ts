@@ -30,8 +30,12 @@ type Manifest = Map<string, string>;
 /** The issue's burst; HS_MIRRORS_BURST=N runs a smaller one while iterating. */
 const BURST = Number(process.env.HS_MIRRORS_BURST ?? 500);
 
+// The mirrors' /_mirror/* and /metrics are operator endpoints: every mirror here opens them with this token.
+const ADMIN_TOKEN = 'e2e-mirror-admin-token-0123456789';
+const asOperator = (url: string) => fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+
 async function readManifest(url: string): Promise<{ cursor: number; pages: Manifest }> {
-  const text = await (await fetch(url)).text();
+  const text = await (await asOperator(url)).text();
   const lines = text
     .trim()
     .split('\n')
@@ -132,7 +136,7 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
   }
 
   async function metric(url: string, name: string): Promise<number> {
-    const text = await (await fetch(`${url}/metrics`)).text();
+    const text = await (await asOperator(`${url}/metrics`)).text();
     const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+(?:\\.\\d+)?)$`, 'm').exec(text);
     return match ? Number(match[1]) : 0;
   }
@@ -173,7 +177,12 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
     for (const name of ['a', 'b', 'c'] as const) links[name] = await startFaultyLink(app.url, { latencyMs: 20 });
     mirrorA = await startTestMirror({
       origins: [links.a.url],
-      env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_NAME: 'mirror-a', MIRROR_FETCH_TIMEOUT_MS: '15000' },
+      env: {
+        MIRROR_PUBLIC_KEY: publicKeyFile,
+        MIRROR_NAME: 'mirror-a',
+        MIRROR_FETCH_TIMEOUT_MS: '15000',
+        MIRROR_ADMIN_TOKEN: ADMIN_TOKEN,
+      },
     });
     mirrorBPort = await freePort();
     mirrorBEnv = {
@@ -181,6 +190,7 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
       MIRROR_DATA_DIR: tempDir('mirror-b'),
       MIRROR_PUBLIC_KEY: publicKeyFile,
       MIRROR_NAME: 'mirror-b',
+      MIRROR_ADMIN_TOKEN: ADMIN_TOKEN,
       MIRROR_RECONNECT_MS: '20',
       MIRROR_STATUS_INTERVAL_MS: '300',
       LOG_LEVEL: 'warn',
@@ -188,7 +198,12 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
     mirrorB = await startHyperstatic(['mirror'], mirrorBEnv, { port: mirrorBPort, portVariable: 'MIRROR_PORT' });
     mirrorC = await startTestMirror({
       origins: [links.c.url],
-      env: { MIRROR_PUBLIC_KEY: publicKeyFile, MIRROR_NAME: 'mirror-c', MIRROR_FETCH_TIMEOUT_MS: '15000' },
+      env: {
+        MIRROR_PUBLIC_KEY: publicKeyFile,
+        MIRROR_NAME: 'mirror-c',
+        MIRROR_FETCH_TIMEOUT_MS: '15000',
+        MIRROR_ADMIN_TOKEN: ADMIN_TOKEN,
+      },
     });
     checker = (async () => {
       while (checking) {
@@ -246,7 +261,7 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
         duringCut.push(last.url);
         await new Promise((resolve) => setTimeout(resolve, 1500));
       }
-      const status = (await (await fetch(`${mirrorA.url}/_mirror/status`)).json()) as {
+      const status = (await (await asOperator(`${mirrorA.url}/_mirror/status`)).json()) as {
         cursor: number;
         connected: boolean;
       };
@@ -270,7 +285,10 @@ describe('three mirrors behind faulty links', { timeout: 240_000 }, () => {
           Number((await db('cluster_state').where({ id: 1 }).first('journal_head')).journal_head) > headBefore,
       );
       await new Promise((resolve) => setTimeout(resolve, 400));
-      const status = (await (await fetch(`${mirrorB.url}/_mirror/status`)).json()) as { cursor: number; head: number };
+      const status = (await (await asOperator(`${mirrorB.url}/_mirror/status`)).json()) as {
+        cursor: number;
+        head: number;
+      };
       await mirrorB.kill();
       assert.ok(
         status.cursor < status.head || status.cursor <= headBefore,

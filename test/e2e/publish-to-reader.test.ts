@@ -104,6 +104,10 @@ describe('production mode: app, producer, mirror and proxy as separate processes
     await publishAndRead(app.url, proxy.url, token);
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     assert.match(metrics, /hyperstatic_outbox_dispatched_total\{component="app"\} [1-9]/);
+    // The public tier keeps its operator endpoints to itself (docs/design.md, "Operator endpoints").
+    for (const url of [mirror.url, proxy.url])
+      for (const target of ['/_mirror/status', '/metrics'])
+        assert.equal((await fetch(`${url}${target}`)).status, 404, `${url}${target}`);
   });
 });
 

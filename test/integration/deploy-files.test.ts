@@ -471,7 +471,15 @@ describe('example environment files (deploy/env)', () => {
   }
 
   test('secrets are marked', () => {
-    const secrets = ['DATABASE_URL', 'DATABASE_NODES', 'MIRROR_STATUS_TOKEN', 'PROXY_PURGE_TOKEN', 'REDIS_URL'];
+    const secrets = [
+      'DATABASE_URL',
+      'DATABASE_NODES',
+      'MIRROR_STATUS_TOKEN',
+      'MIRROR_ADMIN_TOKEN',
+      'PROXY_PURGE_TOKEN',
+      'PROXY_ADMIN_TOKEN',
+      'REDIS_URL',
+    ];
     for (const file of files) {
       for (const line of parseEnvFile(read('env', file)).filter((l) => secrets.includes(l.name))) {
         assert.match(line.comment, /SECRET/, `${file}: ${line.name} is not marked SECRET`);

@@ -203,7 +203,7 @@ describe('mirror and epochs', () => {
     assert.equal(second.cursor(), 1);
     assert.equal((await rawGet(second.url, '/a/')).text, 'current');
     assert.deepEqual(deposed.blobRequests, []);
-    const status = (await (await fetch(`${second.url}/_mirror/status`)).json()) as { lastError: string };
+    const status = (await (await fetch(`${second.internalUrl}/_mirror/status`)).json()) as { lastError: string };
     assert.match(status.lastError, /epoch 2 is older than epoch 3/);
   });
 

@@ -28,11 +28,12 @@ export async function startTestMirror(options: {
   peers?: string[];
   dataDir?: string;
   env?: Record<string, string>;
-}): Promise<RunningMirror & { dataDir: string; registry: Registry }> {
+}): Promise<RunningMirror & { internalUrl: string; dataDir: string; registry: Registry }> {
   const dataDir = options.dataDir ?? tempDir('mirror');
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     MIRROR_PORT: '0',
+    MIRROR_INTERNAL_PORT: '0',
     MIRROR_DATA_DIR: dataDir,
     MIRROR_ORIGIN_URLS: options.origins.join(','),
     MIRROR_PEERS: (options.peers ?? []).join(','),
@@ -47,7 +48,9 @@ export async function startTestMirror(options: {
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'mirror'),
     registry,
   });
-  return Object.assign(mirror, { dataDir, registry });
+  const { internalUrl } = mirror;
+  if (internalUrl === undefined) throw new Error('the test mirror has no operator listener');
+  return Object.assign(mirror, { internalUrl, dataDir, registry });
 }
 
 export interface RawResponse {

@@ -36,8 +36,8 @@ function nextBatchTouching(feedUrl: string, path: string, after: number, timeout
   });
 }
 
-async function mirrorCursor(mirrorUrl: string): Promise<number> {
-  return ((await (await fetch(`${mirrorUrl}/_mirror/status`)).json()) as { cursor: number }).cursor;
+async function mirrorCursor(internalUrl: string | undefined): Promise<number> {
+  return ((await (await fetch(`${internalUrl}/_mirror/status`)).json()) as { cursor: number }).cursor;
 }
 
 /** Every same-site link on a page must resolve on the mirror (docs/mirrors.md, "Applying batches"). */
@@ -62,6 +62,7 @@ describe('mirror following the real origin', () => {
       DATA_DIR: tempDir('mirror-origin'),
       APP_PORT: '0',
       MIRROR_PORT: '0',
+      MIRROR_INTERNAL_PORT: '0',
       PROXY_PORT: '0',
       LOG_LEVEL: 'silent',
       REDIS_URL: '',
@@ -77,7 +78,7 @@ describe('mirror following the real origin', () => {
 
   test('publishing an article puts it and the home page that lists it on the mirror together', async () => {
     assert.ok(site.adminToken, 'a fresh data dir is seeded with an admin token');
-    const start = await mirrorCursor(site.mirrorUrl);
+    const start = await mirrorCursor(site.mirrorInternalUrl);
     const title = `Mirror check ${Date.now()}`;
     const res = await fetch(`${site.appUrl}/api/articles`, {
       method: 'POST',
@@ -103,7 +104,7 @@ describe('mirror following the real origin', () => {
   });
 
   test('hiding an article turns its mirrored page into a 410 tombstone and drops it from the home page', async () => {
-    const start = await mirrorCursor(site.mirrorUrl);
+    const start = await mirrorCursor(site.mirrorInternalUrl);
     const title = `To be hidden ${Date.now()}`;
     const headers = { authorization: `Bearer ${site.adminToken}`, 'content-type': 'application/json' };
     const created = await fetch(`${site.appUrl}/api/articles`, {

@@ -92,13 +92,13 @@ describe('mirror following the change feed', () => {
     assert.equal(redirect.status, 301);
     assert.equal(redirect.headers.location, '/articles/hello/');
 
-    const status = (await (await fetch(`${m.url}/_mirror/status`)).json()) as Record<string, unknown>;
+    const status = (await (await fetch(`${m.internalUrl}/_mirror/status`)).json()) as Record<string, unknown>;
     assert.equal(status.cursor, 4);
     assert.equal(status.epoch, 1);
     assert.equal(status.lagSeconds, 0);
     assert.equal(status.source, o.url);
 
-    const metrics = await (await fetch(`${m.url}/metrics`)).text();
+    const metrics = await (await fetch(`${m.internalUrl}/metrics`)).text();
     assert.match(metrics, /hyperstatic_mirror_cursor(\{[^}]*\})? 4\n/);
     assert.match(metrics, /hyperstatic_mirror_batches_applied_total(\{[^}]*\})? 1\n/);
     assert.equal((await fetch(`${m.url}/healthz`)).status, 200);
@@ -186,7 +186,7 @@ describe('mirror following the change feed', () => {
     assert.deepEqual(good.blobRequests, [sha]);
     const page = await rawGet(m.url, '/articles/x/');
     assert.equal(page.text, 'the real bytes');
-    const metrics = await (await fetch(`${m.url}/metrics`)).text();
+    const metrics = await (await fetch(`${m.internalUrl}/metrics`)).text();
     assert.match(metrics, /hyperstatic_mirror_blob_fetch_errors_total(\{[^}]*\})? 1\n/);
     // The mirror now serves the verified blob to its own peers.
     const blob = await rawGet(m.url, `/blobs/${sha}`);
@@ -245,7 +245,7 @@ describe('mirror following the change feed', () => {
     assert.equal(m.cursor(), 1);
     assert.equal((await rawGet(m.url, '/')).text, 'old home');
     assert.equal((await rawGet(m.url, '/articles/new/')).status, 404);
-    const status = (await (await fetch(`${m.url}/_mirror/status`)).json()) as {
+    const status = (await (await fetch(`${m.internalUrl}/_mirror/status`)).json()) as {
       lastError: string | null;
       lagSeconds: number;
     };

@@ -92,7 +92,7 @@ describe('mirror trust: signatures, manifests, repair', () => {
     const mirror = await startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: publicKeyFile } });
     try {
       await mirror.waitForCursor(head.cursor, 10_000);
-      const store = (await (await fetch(`${mirror.url}/_mirror/manifest`)).text()).trim().split('\n');
+      const store = (await (await fetch(`${mirror.internalUrl}/_mirror/manifest`)).text()).trim().split('\n');
       assert.equal(store.length - 2, head.pages, 'every page of the manifest is on the mirror');
       const res = await fetch(`${site.appUrl}/api/articles`, {
         method: 'POST',
@@ -117,7 +117,7 @@ describe('mirror trust: signatures, manifests, repair', () => {
     try {
       await altered;
       await eventually(
-        async () => assert.ok((await metric(mirror.url, 'hyperstatic_mirror_signature_rejections_total')) >= 1),
+        async () => assert.ok((await metric(mirror.internalUrl, 'hyperstatic_mirror_signature_rejections_total')) >= 1),
         5000,
       );
       // It falls back to replaying the signed feed and still ends up complete.
@@ -397,7 +397,7 @@ describe('mirror trust against a lying origin', () => {
     try {
       await mirror.waitForCursor(1, 5000);
       assert.equal((await rawGet(mirror.url, '/a/')).text, 'the real story');
-      assert.ok((await metric(mirror.url, 'hyperstatic_mirror_signature_rejections_total')) >= 1);
+      assert.ok((await metric(mirror.internalUrl, 'hyperstatic_mirror_signature_rejections_total')) >= 1);
     } finally {
       await mirror.close();
       await liar.close();

@@ -65,6 +65,7 @@ describe('cache proxy: several worker processes', () => {
     });
     const config = loadConfig({
       PROXY_PORT: '0',
+      PROXY_INTERNAL_PORT: '0',
       PROXY_UPSTREAMS: upstream.url,
       PROXY_FEED_URL: upstream.url,
       PROXY_WORKERS: '2',
@@ -89,8 +90,11 @@ describe('cache proxy: several worker processes', () => {
     assert.equal(upstream.count('/story'), 2);
   });
 
-  it('reports the hits of every worker in one /metrics scrape', async () => {
-    const metrics = await request(proxy.url, '/metrics');
+  it('reports the hits of every worker in one /metrics scrape, on the operator listener only', async () => {
+    assert.ok(proxy.internalUrl, 'the cluster names its operator listener');
+    assert.notEqual(proxy.internalUrl, proxy.url);
+    assert.equal((await request(proxy.url, '/metrics')).status, 404);
+    const metrics = await request(proxy.internalUrl, '/metrics');
     assert.equal(metrics.status, 200);
     // Six hits, spread over both workers; one worker alone would report about half.
     const hits = Number(/hyperstatic_proxy_cache_hits_total(?:\{[^}]*\})? (\d+)/.exec(metrics.body)?.[1]);

@@ -215,7 +215,7 @@ describe('cache proxy: connection-level fast path', () => {
     const connection = connect();
     connection.send(get('/hot') + get('/hot'));
     await connection.responses(2);
-    const metrics = await request(proxy.url, '/metrics');
+    const metrics = await request(proxy.internalUrl, '/metrics');
     const hits = Number(/hyperstatic_proxy_cache_hits_total (\d+)/.exec(metrics.body)?.[1]);
     assert.ok(hits >= 2, String(hits));
   });

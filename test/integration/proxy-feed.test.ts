@@ -81,7 +81,7 @@ describe('cache proxy: change feed eviction', () => {
     const old = await request(proxy.url, '/news/old');
     assert.equal(old.body, '/news/old v1');
     assert.match(old.cacheStatus, /hit/);
-    const metrics = (await request(proxy.url, '/metrics')).body;
+    const metrics = (await request(proxy.internalUrl, '/metrics')).body;
     assert.match(metrics, /hyperstatic_proxy_evictions_total\{[^}]*source="feed"[^}]*\} 2/);
   });
 

@@ -61,6 +61,8 @@ export async function closedPortUrl(): Promise<string> {
 }
 
 export interface TestProxy extends RunningProxy {
+  /** The operator listener (/metrics, readiness details): every test proxy has one. */
+  readonly internalUrl: string;
   /** Moves the proxy's clock forward. */
   advance(seconds: number): void;
   registry: Registry;
@@ -73,6 +75,7 @@ export async function startTestProxy(
 ): Promise<TestProxy> {
   const config = loadConfig({
     PROXY_PORT: '0',
+    PROXY_INTERNAL_PORT: '0',
     PROXY_UPSTREAMS: upstreams.join(','),
     PROXY_FEED_URL: 'off',
     PROXY_ACCESS_LOG: 'false',
@@ -87,7 +90,10 @@ export async function startTestProxy(
     registry,
     now: () => Date.now() + offset,
   });
+  const { internalUrl } = proxy;
+  if (internalUrl === undefined) throw new Error('the test proxy has no operator listener');
   return Object.assign(proxy, {
+    internalUrl,
     registry,
     advance(seconds: number) {
       offset += seconds * 1000;

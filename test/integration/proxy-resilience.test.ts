@@ -42,7 +42,7 @@ describe('cache proxy: staying up', () => {
     assert.equal(upstream.count('/popular'), 1);
     assert.ok(replies.every((r) => r.status === 200 && r.body === 'popular'));
     assert.equal(replies.filter((r) => r.cacheStatus.includes('collapsed')).length, 19);
-    const metrics = await request(proxy.url, '/metrics');
+    const metrics = await request(proxy.internalUrl, '/metrics');
     assert.match(metrics.body, /hyperstatic_proxy_coalesced_waits_total\S* 19/);
   });
 
@@ -148,7 +148,7 @@ describe('cache proxy: staying up', () => {
     const proxy = await proxyFor([dead, upstream.url]);
     const reply = await request(proxy.url, '/x');
     assert.equal(reply.body, 'from second');
-    const metrics = await request(proxy.url, '/metrics');
+    const metrics = await request(proxy.internalUrl, '/metrics');
     assert.match(metrics.body, /hyperstatic_proxy_upstream_errors_total\{[^}]*code="HS_PROXY_UPSTREAM_UNREACHABLE"/);
   });
 
@@ -226,9 +226,13 @@ describe('cache proxy: staying up', () => {
     const proxy = await proxyFor([upstream.url], { PROXY_PROBE_INTERVAL_MS: '50' });
     assert.equal((await request(proxy.url, '/readyz')).status, 200);
     for (let i = 0; i < 3; i += 1) assert.equal((await request(proxy.url, '/p')).status, 502);
-    const notReady = await request(proxy.url, '/readyz');
+    const notReady = await request(proxy.internalUrl, '/readyz');
     assert.equal(notReady.status, 503);
     assert.match(notReady.body, /no upstream is healthy/);
+    // Readers see that a check fails, not its text.
+    const publicNotReady = await request(proxy.url, '/readyz');
+    assert.equal(publicNotReady.status, 503);
+    assert.deepEqual(JSON.parse(publicNotReady.body), { ready: false, checks: { upstreams: 'failing' } });
     healthy = true;
     await sleep(200);
     assert.equal((await request(proxy.url, '/readyz')).status, 200);
@@ -280,7 +284,7 @@ describe('cache proxy: staying up', () => {
       PROXY_MAX_ENTRY_BYTES: String(512 * 1024),
     });
     for (let i = 0; i < 6; i += 1) await request(proxy.url, `/page/${i}`);
-    const metrics = await request(proxy.url, '/metrics');
+    const metrics = await request(proxy.internalUrl, '/metrics');
     const bytes = Number(/hyperstatic_proxy_cache_bytes\S* (\d+)/.exec(metrics.body)?.[1]);
     assert.ok(bytes > 0 && bytes <= 1024 * 1024, String(bytes));
     assert.match((await request(proxy.url, '/page/5')).cacheStatus, /hit/);
@@ -299,7 +303,9 @@ describe('cache proxy: staying up', () => {
     });
     const collections = async () =>
       Number(
-        /hyperstatic_proxy_reclaim_collections_total\S* (\d+)/.exec((await request(proxy.url, '/metrics')).body)?.[1],
+        /hyperstatic_proxy_reclaim_collections_total\S* (\d+)/.exec(
+          (await request(proxy.internalUrl, '/metrics')).body,
+        )?.[1],
       );
     // Five 200 KB pages fit; the next five push five out: 1 MB dropped.
     for (let i = 0; i < 5; i += 1) await request(proxy.url, `/r/${i}`);
@@ -325,7 +331,7 @@ describe('cache proxy: staying up', () => {
     assert.ok(Date.now() - started < 500, `the joiner waited ${Date.now() - started} ms`);
     assert.equal((await leader).body, 'slow page');
     assert.equal(upstream.count('/trickle'), 1);
-    assert.match((await request(proxy.url, '/metrics')).body, /hyperstatic_proxy_coalesce_timeouts_total\S* 1/);
+    assert.match((await request(proxy.internalUrl, '/metrics')).body, /hyperstatic_proxy_coalesce_timeouts_total\S* 1/);
   });
 
   it('probes a down upstream on the configured path', async () => {

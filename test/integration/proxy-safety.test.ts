@@ -80,7 +80,7 @@ describe('cache proxy: request safety', () => {
   it('counts hits and misses on /metrics', async () => {
     await request(proxy.url, '/counted');
     await request(proxy.url, '/counted');
-    const metrics = (await request(proxy.url, '/metrics')).body;
+    const metrics = (await request(proxy.internalUrl, '/metrics')).body;
     assert.match(metrics, /hyperstatic_proxy_cache_hits_total(\{[^}]*\})? [1-9]/);
     assert.match(metrics, /hyperstatic_proxy_cache_misses_total(\{[^}]*\})? [1-9]/);
     assert.match(metrics, /hyperstatic_proxy_upstream_up\{[^}]*\} 1/);
