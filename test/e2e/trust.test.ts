@@ -40,6 +40,12 @@ import { startHyperstatic, type HyperstaticProcess } from '../support/processes'
 const HEARTBEAT_MS = 200;
 const HEARTBEAT_VALID_MS = 1500;
 const PATIENCE = 30_000;
+/** Operator endpoints (/metrics, /_mirror/…) answer on a public port only with this token (common/operator-access.ts). */
+const ADMIN_TOKEN = 'trust-e2e-operator-token';
+
+function operator(url: string): Promise<Response> {
+  return fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+}
 
 type FakeMode = 'down' | 'bare-hello' | 'unsigned-hello' | 'undelegated-hello' | 'expired-key' | 'seized-key';
 
@@ -109,7 +115,7 @@ async function startHostileSource(keys: { expired: KeyObject; seized: KeyObject 
 
 /** Sum of a counter over the label sets whose labels include `labels` (e.g. `reason="revoked"`). */
 async function counter(url: string, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const text = await (await operator(`${url}/metrics`)).text();
   let sum = 0;
   for (const m of text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? (\\d+(?:\\.\\d+)?)$`, 'gm')))
     if ((m[1] ?? '').includes(labels)) sum += Number(m[2]);
@@ -153,14 +159,14 @@ function delegation(key: KeyObject, site: string, from: number, to: number | nul
 }
 
 async function mirrorStatus(url: string): Promise<{ cursor: number; freshness: { epoch: number; frozen: boolean } }> {
-  return (await (await fetch(`${url}/_mirror/status`)).json()) as {
+  return (await (await operator(`${url}/_mirror/status`)).json()) as {
     cursor: number;
     freshness: { epoch: number; frozen: boolean };
   };
 }
 
 async function rawStatus(url: string): Promise<{ source: string }> {
-  return (await (await fetch(`${url}/_mirror/status`)).json()) as { source: string };
+  return (await (await operator(`${url}/_mirror/status`)).json()) as { source: string };
 }
 
 /** Every batch `GET /feed?after=0` streams up to `head`, as raw text. */
@@ -313,6 +319,7 @@ describe(
               MIRROR_ROOT_THRESHOLD: '2',
               MIRROR_PUBLIC_KEY: '',
               MIRROR_NAME: name,
+              MIRROR_ADMIN_TOKEN: ADMIN_TOKEN,
               MIRROR_RECONNECT_MS: '50',
               MIRROR_PREFER_ORIGIN_MS: '1000',
               MIRROR_BOOTSTRAP: 'false',
@@ -343,7 +350,7 @@ describe(
       const saved = await publish('Trusted through the roots');
       await servedEverywhere(saved.url, 'Trusted through the roots');
       for (const m of mirrors) {
-        const status = (await (await fetch(`${m.url}/_mirror/status`)).json()) as {
+        const status = (await (await operator(`${m.url}/_mirror/status`)).json()) as {
           freshness: { trust: string; frozen: boolean; epoch: number };
         };
         assert.equal(status.freshness.trust, 'roots');
@@ -377,7 +384,7 @@ describe(
         `the undelegated key was refused as such: ${notDelegated.join(',')}`,
       );
       for (const m of mirrors) {
-        const status = (await (await fetch(`${m.url}/_mirror/status`)).json()) as { freshness: { epoch: number } };
+        const status = (await (await operator(`${m.url}/_mirror/status`)).json()) as { freshness: { epoch: number } };
         assert.equal(status.freshness.epoch, 1, 'epoch 99 was never believed');
       }
     });
@@ -414,7 +421,7 @@ describe(
       await servedEverywhere(saved.url, 'Published by the standby');
       for (const m of mirrors)
         await waitUntil('mirror reports epoch 2', async () => {
-          const status = (await (await fetch(`${m.url}/_mirror/status`)).json()) as {
+          const status = (await (await operator(`${m.url}/_mirror/status`)).json()) as {
             cursor: number;
             freshness: { epoch: number };
           };
@@ -466,7 +473,7 @@ describe(
         assert.ok(page.text.includes('A page the thief wants to rewrite'));
       }
       for (const m of mirrors) {
-        const status = (await (await fetch(`${m.url}/_mirror/status`)).json()) as { freshness: { epoch: number } };
+        const status = (await (await operator(`${m.url}/_mirror/status`)).json()) as { freshness: { epoch: number } };
         assert.equal(status.freshness.epoch, 2, 'epoch 99 was never believed');
       }
       const saved = await publish('After the thief gave up');
@@ -509,7 +516,7 @@ describe(
       for (const m of [appB, ...mirrors]) {
         await waitUntil(`${m.url} reached ${head}`, async () => {
           if (m === appB) return true;
-          const status = (await (await fetch(`${m.url}/_mirror/status`)).json()) as { cursor: number };
+          const status = (await (await operator(`${m.url}/_mirror/status`)).json()) as { cursor: number };
           return status.cursor >= head;
         });
         const text = await replayFeed(m.url, head);
@@ -528,16 +535,16 @@ describe(
         await waitUntil(
           `${m.url} frozen`,
           async () => {
-            const metrics = await (await fetch(`${m.url}/metrics`)).text();
-            const status = (await (await fetch(`${m.url}/_mirror/status`)).json()) as {
+            const metrics = await (await operator(`${m.url}/metrics`)).text();
+            const status = (await (await operator(`${m.url}/_mirror/status`)).json()) as {
               freshness: { frozen: boolean };
             };
             return /^hyperstatic_mirror_frozen(\{[^}]*\})? 1$/m.test(metrics) && status.freshness.frozen;
           },
           HEARTBEAT_VALID_MS + 5000,
           async () =>
-            `status ${await (await fetch(`${m.url}/_mirror/status`)).text()}; ${(
-              await (await fetch(`${m.url}/metrics`)).text()
+            `status ${await (await operator(`${m.url}/_mirror/status`)).text()}; ${(
+              await (await operator(`${m.url}/metrics`)).text()
             )
               .split('\n')
               .filter((l) => /^hyperstatic_mirror_(frozen|heartbeat_age|trust_refusals)/.test(l))
@@ -565,7 +572,7 @@ describe(
       appB = await startHyperstatic(['app'], appBEnv, { port: appB.port, portVariable: 'APP_PORT' });
       for (const m of mirrors)
         await waitUntil(`${m.url} fresh again`, async () => {
-          const metrics = await (await fetch(`${m.url}/metrics`)).text();
+          const metrics = await (await operator(`${m.url}/metrics`)).text();
           return /^hyperstatic_mirror_frozen(\{[^}]*\})? 0$/m.test(metrics);
         });
       for (const base of everyPlace())
