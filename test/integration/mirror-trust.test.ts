@@ -390,7 +390,13 @@ describe('mirror trust against a lying origin', () => {
       blobs: forged.blobs,
     });
     const pinned = new TrustState({ kind: 'pinned', key: keyIdOf(TEST_FEED_KEYS.publicKey) });
-    assert.throws(() => verifyBatchTrust({ ...real.batch, signature: undefined }, pinned), TrustError);
+    assert.throws(() => verifyBatchTrust({ ...real.batch, signature: undefined, sig: undefined }, pinned), TrustError);
+    // A mirror pinning one key still takes the version-1 signature alone, but only over the entries it signed.
+    assert.doesNotThrow(() => verifyBatchTrust({ ...real.batch, signature: undefined }, pinned));
+    assert.throws(
+      () => verifyBatchTrust({ ...forged.batch, signature: undefined, sig: real.batch.sig }, pinned),
+      TrustError,
+    );
     assert.throws(() => verifyBatchTrust({ ...forged.batch, signature: real.batch.signature }, pinned), TrustError);
     honest.publish(real);
     const mirror = await startTestMirror({ origins: [liar.url, honest.url] });
