@@ -88,6 +88,8 @@ export interface FakeOrigin {
   readonly sentPerConnection: number[][];
   /** Hash of every blob request, in order. */
   readonly blobRequests: string[];
+  /** Feed connections open now. */
+  readonly openFeeds: number;
   /** How many times `GET /manifest` was asked for (it answers 404: a mirror then replays the feed). */
   readonly manifestRequests: number;
   /**
@@ -229,6 +231,9 @@ export async function startFakeOrigin(
     },
     get maxConcurrentBlobRequests() {
       return origin.maxConcurrentBlobs;
+    },
+    get openFeeds() {
+      return clients.size;
     },
     get manifestRequests() {
       return origin.manifestRequests;
