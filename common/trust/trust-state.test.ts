@@ -80,7 +80,7 @@ test('a statement changed after signing is refused', () => {
   const widened = { ...good, statement: { ...good.statement, epochs: { from: 1, to: null } } };
   assert.deepEqual(
     trust.absorb(bundle(widened)).refused.map((r) => r.error.reason),
-    ['threshold'],
+    ['bad-signature'],
   );
 });
 
