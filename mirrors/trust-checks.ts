@@ -37,6 +37,8 @@ export function trustChecks(deps: {
   /** A checked heartbeat: relayed to this mirror's followers when it is the newest; returns its epoch. */
   function takeHeartbeat(raw: unknown, source: string, what: 'hello' | 'heartbeat'): number {
     try {
+      // A hello without a heartbeat is `hello {"epoch":99}` as a forger sends it: unsigned, not malformed.
+      if (raw === undefined) throw new TrustError('unsigned', `the ${what} carries no signed heartbeat`);
       const heartbeat = parseHeartbeat(raw);
       if (trust.acceptHeartbeat(heartbeat).latest) hub.publishHeartbeat(heartbeat);
       return heartbeat.epoch;

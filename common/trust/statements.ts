@@ -145,7 +145,15 @@ export function validRootSigners(signed: Signed, roots: ReadonlySet<KeyId>): Key
 /** Throws unless at least `threshold` distinct pinned roots signed the statement. */
 export function checkThreshold(signed: Signed, roots: ReadonlySet<KeyId>, threshold: number): void {
   if (signed.signatures.length === 0) throw new TrustError('unsigned', `${describe(signed.statement)} is unsigned`);
-  const count = validRootSigners(signed, roots).length;
+  const valid = validRootSigners(signed, roots);
+  const count = valid.length;
+  // A pinned root's signature that does not verify means the statement was changed after signing.
+  const broken = signed.signatures.some((s) => roots.has(s.key) && !valid.includes(s.key));
+  if (count < threshold && broken)
+    throw new TrustError(
+      'bad-signature',
+      `${describe(signed.statement)} carries a root signature that does not verify: it was changed after signing`,
+    );
   if (count < threshold)
     throw new TrustError(
       'threshold',

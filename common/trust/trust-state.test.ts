@@ -80,7 +80,7 @@ test('a statement changed after signing is refused', () => {
   const widened = { ...good, statement: { ...good.statement, epochs: { from: 1, to: null } } };
   assert.deepEqual(
     trust.absorb(bundle(widened)).refused.map((r) => r.error.reason),
-    ['threshold'],
+    ['bad-signature'],
   );
 });
 
@@ -92,9 +92,15 @@ test('a site key is trusted only for the epochs, and the time, its delegation co
   assert.throws(() => trust.delegationFor(keyIdOf(primary), 2), { reason: 'epoch' });
   assert.doesNotThrow(() => trust.delegationFor(keyIdOf(standby), 7));
 
-  const later = twoOfThree(NOW + 31 * DAY);
-  later.absorb(bundle(signedBy(delegation(primary, 1, 1), roots[0], roots[1])));
+  const laterStorage = memoryTrustStorage();
+  const later = new TrustState({ kind: 'roots', roots: rootIds, threshold: 2 }, laterStorage, () => NOW + 31 * DAY);
+  const lapsed = later.absorb(bundle(signedBy(delegation(primary, 1, 1), roots[0], roots[1])));
   assert.throws(() => later.delegationFor(keyIdOf(primary), 1), { reason: 'expired' });
+  // Already lapsed on arrival: remembered (so its key is refused as expired) but neither stored nor relayed.
+  assert.deepEqual(
+    [lapsed.added, lapsed.refused, laterStorage.statements(), later.bundle().delegations],
+    [[], [], [], []],
+  );
   const early = twoOfThree(NOW - 2 * DAY);
   early.absorb(bundle(signedBy(delegation(primary, 1, 1), roots[0], roots[1])));
   assert.throws(() => early.delegationFor(keyIdOf(primary), 1), { reason: 'not-yet-valid' });

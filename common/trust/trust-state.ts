@@ -109,6 +109,9 @@ export class TrustState {
         if (!this.revocations.has(signed.statement.key))
           this.revocations.set(signed.statement.key, signed as Signed<Revocation>);
       } else this.delegations.push(signed as Signed<Delegation>);
+      // A delegation that has already lapsed (origins keep sending renewed-over ones) is kept in memory only,
+      // so its key is refused as expired; it is neither stored nor relayed, and not news to anyone.
+      if (signed.statement.type === 'delegation' && signed.statement.expires <= this.now()) continue;
       if (store) this.storage.addStatement(signed);
       result.added.push(signed);
     }

@@ -88,6 +88,19 @@ export interface FakeOrigin {
   readonly sentPerConnection: number[][];
   /** Hash of every blob request, in order. */
   readonly blobRequests: string[];
+  /** Feed connections open now. */
+  readonly openFeeds: number;
+  /** How many times `GET /manifest` was asked for (it answers 404: a mirror then replays the feed). */
+  readonly manifestRequests: number;
+  /**
+   * The trust statements sent first on every feed connection (`event: trust`); undefined sends none, as
+   * an origin predating docs/trust.md. Setting it also pushes the new bundle to every connected client.
+   */
+  trust: unknown;
+  /** When set, the hello every connection gets (e.g. one fixed heartbeat); default a fresh signedHello(). */
+  hello: ((epoch: number, head: number) => unknown) | undefined;
+  /** When false, the periodic `event: heartbeat` (option heartbeatMs) pauses: updates are withheld. */
+  heartbeats: boolean;
   /** When true, blob requests are accepted but never answered (a stalled link). */
   stallBlobs: boolean;
   /** Delay before answering each blob request, in ms. */
@@ -101,7 +114,16 @@ export interface FakeOrigin {
   close(): Promise<void>;
 }
 
-export async function startFakeOrigin(options: { epoch?: number } = {}): Promise<FakeOrigin> {
+export async function startFakeOrigin(
+  options: {
+    epoch?: number;
+    trust?: unknown;
+    /** Sends a freshly signed `event: heartbeat` this often (0: never, the default). */
+    heartbeatMs?: number;
+    /** How long each heartbeat (and each hello's) vouches for, in ms. */
+    heartbeatValidMs?: number;
+  } = {},
+): Promise<FakeOrigin> {
   const journal: FeedBatch[] = [];
   const clients = new Set<{ res: ServerResponse; sent: number[] }>();
   const blobs = new Map<string, Buffer>();
@@ -115,7 +137,21 @@ export async function startFakeOrigin(options: { epoch?: number } = {}): Promise
     blobDelayMs: 0,
     concurrentBlobs: 0,
     maxConcurrentBlobs: 0,
+    manifestRequests: 0,
+    trust: options.trust,
+    hello: undefined as FakeOrigin['hello'],
+    heartbeats: true,
   };
+  const validMs = options.heartbeatValidMs ?? 60_000;
+  const head = () => (journal.length ? lastSeq(journal[journal.length - 1]) : 0);
+  const heartbeatTimer =
+    options.heartbeatMs && options.heartbeatMs > 0
+      ? setInterval(() => {
+          if (!origin.heartbeats) return;
+          const { heartbeat } = signedHello(origin.epoch, head(), validMs);
+          for (const client of clients) client.res.write(`event: heartbeat\ndata: ${JSON.stringify(heartbeat)}\n\n`);
+        }, options.heartbeatMs)
+      : undefined;
 
   const write = (client: { res: ServerResponse; sent: number[] }, batch: FeedBatch) => {
     client.sent.push(batch.batch);
@@ -132,8 +168,9 @@ export async function startFakeOrigin(options: { epoch?: number } = {}): Promise
         return;
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
-      const head = journal.length ? lastSeq(journal[journal.length - 1]) : 0;
-      res.write(`event: hello\ndata: ${JSON.stringify(signedHello(origin.epoch, head))}\n\n`);
+      if (origin.trust !== undefined) res.write(`event: trust\ndata: ${JSON.stringify(origin.trust)}\n\n`);
+      const hello = origin.hello ? origin.hello(origin.epoch, head()) : signedHello(origin.epoch, head(), validMs);
+      res.write(`event: hello\ndata: ${JSON.stringify(hello)}\n\n`);
       res.write(': ping\n\n');
       const client = { res, sent: [] as number[] };
       sentPerConnection.push(client.sent);
@@ -142,6 +179,7 @@ export async function startFakeOrigin(options: { epoch?: number } = {}): Promise
       req.on('close', () => clients.delete(client));
       return;
     }
+    if (url.pathname === '/manifest') origin.manifestRequests += 1;
     if (url.pathname.startsWith('/blobs/')) {
       const sha = url.pathname.slice('/blobs/'.length);
       blobRequests.push(sha);
@@ -194,6 +232,31 @@ export async function startFakeOrigin(options: { epoch?: number } = {}): Promise
     get maxConcurrentBlobRequests() {
       return origin.maxConcurrentBlobs;
     },
+    get openFeeds() {
+      return clients.size;
+    },
+    get manifestRequests() {
+      return origin.manifestRequests;
+    },
+    get trust() {
+      return origin.trust;
+    },
+    set trust(value: unknown) {
+      origin.trust = value;
+      for (const client of clients) client.res.write(`event: trust\ndata: ${JSON.stringify(value)}\n\n`);
+    },
+    get hello() {
+      return origin.hello;
+    },
+    set hello(value: FakeOrigin['hello']) {
+      origin.hello = value;
+    },
+    get heartbeats() {
+      return origin.heartbeats;
+    },
+    set heartbeats(value: boolean) {
+      origin.heartbeats = value;
+    },
     blobs,
     feedRequests,
     sentPerConnection,
@@ -208,6 +271,7 @@ export async function startFakeOrigin(options: { epoch?: number } = {}): Promise
       clients.clear();
     },
     async close() {
+      clearInterval(heartbeatTimer);
       for (const client of clients) client.res.destroy();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../common/config';
-import { createLogger } from '../../common/logger';
+import { createLogger, type Logger } from '../../common/logger';
 import { startMirror, type RunningMirror } from '../../mirrors/main';
 import { TEST_FEED_PUBLIC_KEY } from './mirror-fake-origin';
 
@@ -28,6 +28,8 @@ export async function startTestMirror(options: {
   peers?: string[];
   dataDir?: string;
   env?: Record<string, string>;
+  /** Where the mirror logs; default silent (or TEST_LOG_LEVEL). */
+  logger?: Logger;
 }): Promise<RunningMirror & { internalUrl: string; dataDir: string; registry: Registry }> {
   const dataDir = options.dataDir ?? tempDir('mirror');
   const config = loadConfig({
@@ -45,7 +47,7 @@ export async function startTestMirror(options: {
   });
   const registry = new Registry();
   const mirror = await startMirror(config, {
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'mirror'),
+    logger: options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'mirror'),
     registry,
   });
   const { internalUrl } = mirror;
