@@ -203,6 +203,11 @@ describe('public pages in a real browser: accessible, and honest about a frozen 
     assert.equal(await banner.count(), 1);
     assert.ok(await banner.isVisible());
     assert.match((await banner.textContent()) ?? '', new RegExp(`since ${sinceText}\\b`));
+    assert.equal(
+      await banner.locator('time').getAttribute('datetime'),
+      `${new Date(since).toISOString().slice(0, 19)}Z`,
+      'the banner names the same instant as the header, machine-readably',
+    );
     const box = await banner.boundingBox();
     assert.ok(box && box.y === 0 && box.x === 0, `the banner is at the very top: ${JSON.stringify(box)}`);
     assert.equal(await page.evaluate(() => document.body.firstElementChild?.className), 'hs-frozen');
