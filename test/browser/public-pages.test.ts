@@ -210,7 +210,11 @@ describe('public pages in a real browser: accessible, and honest about a frozen 
     );
     const box = await banner.boundingBox();
     assert.ok(box && box.y === 0 && box.x === 0, `the banner is at the very top: ${JSON.stringify(box)}`);
-    assert.equal(await page.evaluate(() => document.body.firstElementChild?.className), 'hs-frozen');
+    assert.equal(
+      await page.locator('body > :first-child').getAttribute('class'),
+      'hs-frozen',
+      'the banner comes first in the body, before the skip link',
+    );
     await assertAccessible(page, 'a frozen article page');
     await shot('05-article-frozen');
 
@@ -223,7 +227,7 @@ describe('public pages in a real browser: accessible, and honest about a frozen 
       const width = (await phoneBanner.boundingBox())?.width;
       assert.equal(width, PHONE.width, 'the banner spans the phone screen without overflowing it');
       assert.equal(
-        await small.evaluate(() => document.documentElement.scrollWidth),
+        await small.locator('html').evaluate((html) => (html as unknown as { scrollWidth: number }).scrollWidth),
         PHONE.width,
         'nothing scrolls sideways',
       );
