@@ -5,43 +5,28 @@
 // the original), hide it and watch it leave the home page, submit
 // anonymously (without JavaScript) and moderate. The whole stack runs embedded (app, producer, mirror, proxy).
 // Screenshots of the main screens go to test-output/browser/ (git-ignored).
-//
-// Chromium is required, not optional: .ci/run installs it; set
-// HS_CHROMIUM to use another binary. A missing browser fails the run.
+// Chromium is required (test/support/chromium.ts).
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { loadConfig } from '../../common/config';
 import { startEmbedded, Embedded } from '../../bin/embedded';
 import { waitFor } from '../harness/wait';
+import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
 
-const CHROMIUM = process.env.HS_CHROMIUM || '/usr/bin/chromium';
-const SHOTS = path.resolve(__dirname, '../../test-output/browser');
 const ADMIN_PASSWORD = 'browser-test-password';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 
 describe('the newsroom in a real browser', () => {
   let site: Embedded;
+  let chromium: LaunchedChromium;
   let browser: Browser;
   let editor: BrowserContext;
   let page: Page;
   let dataDir: string;
-  let profileDir: string;
   let appUrl: string;
   let publicUrl: string;
   let articleUrl: string;
@@ -49,14 +34,7 @@ describe('the newsroom in a real browser', () => {
   let imagePath: string;
 
   before(async () => {
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set HS_CHROMIUM`,
-      );
-    }
-    await fsp.mkdir(SHOTS, { recursive: true });
     dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-browser-'));
-    profileDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-chromium-'));
     process.env.HYPERSTATIC_ADMIN_PASSWORD = ADMIN_PASSWORD;
     site = await startEmbedded(
       loadConfig({
@@ -73,27 +51,21 @@ describe('the newsroom in a real browser', () => {
     );
     appUrl = site.appUrl;
     publicUrl = site.publicUrl;
-    // A fresh profile per run; launchPersistentContext is how playwright takes --user-data-dir.
-    editor = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_FLAGS,
-      viewport: { width: 1280, height: 860 },
-    });
-    browser = editor.browser()!;
+    chromium = await launchChromium({ width: 1280, height: 860 });
+    editor = chromium.context;
+    browser = chromium.browser;
     page = editor.pages()[0] ?? (await editor.newPage());
   });
 
   after(async () => {
-    await editor?.close();
-    await browser?.close().catch(() => undefined);
+    await chromium?.close();
     await site?.close();
     delete process.env.HYPERSTATIC_ADMIN_PASSWORD;
-    for (const dir of [dataDir, profileDir]) if (dir) await fsp.rm(dir, { recursive: true, force: true });
+    if (dataDir) await fsp.rm(dataDir, { recursive: true, force: true });
   });
 
   const shot = (name: string, target: Page = page) =>
-    target.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+    target.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
   const publicHtml = async (p: string) => (await fetch(`${publicUrl}${p}`)).text();
 
   it('logs in through the login form', async () => {
