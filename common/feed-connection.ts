@@ -149,6 +149,8 @@ export async function runConnection(
         armIdle();
         for (const event of parser.push(decoder.decode(value, { stream: true }))) {
           if (ctx.closed()) return;
+          // Restarted mid-chunk (a revocation, a failed batch): the rest of this chunk is not read.
+          if (controller.signal.aborted) throw controller.signal.reason as Error;
           if (event.event === 'hello') {
             const hello = parseHello(event.data, consumer.verifyHello !== undefined);
             const epoch = consumer.verifyHello ? consumer.verifyHello(hello, url) : hello.epoch;

@@ -102,9 +102,13 @@ describe('trust statements on the origin', () => {
     assert.equal((await installStatement(db, revocation, { now: NOW })).outcome, 'installed');
     const renewal = signRootStatement(delegation({ issued: NOW + 2 }), a);
     await assert.rejects(installStatement(db, renewal, { now: NOW }), { reason: 'revoked' });
-    const bundle = await loadTrustBundle(db);
+    const bundle = await loadTrustBundle(db, NOW);
     assert.equal(bundle.delegations.length, 1);
     assert.equal(bundle.delegations[0].signatures.length, 2);
     assert.deepEqual(bundle.revocations, [revocation]);
+    // Once the delegation has lapsed it is no longer handed to mirrors; the revocation always is.
+    const later = await loadTrustBundle(db, NOW + 365 * DAY);
+    assert.deepEqual(later.delegations, []);
+    assert.deepEqual(later.revocations, [revocation]);
   });
 });

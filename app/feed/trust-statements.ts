@@ -128,11 +128,18 @@ export async function listStatements(db: Database): Promise<InstalledStatement[]
   return rows.map(rowToStatement);
 }
 
-/** What the origin hands mirrors: every delegation and revocation, in install order. */
-export async function loadTrustBundle(db: Database): Promise<TrustBundle> {
+/**
+ * What the origin hands mirrors: every revocation, and every delegation not
+ * yet expired (one a renewal replaced stops being sent once it lapses), in
+ * install order.
+ */
+export async function loadTrustBundle(db: Database, now = Date.now()): Promise<TrustBundle> {
   const statements = await listStatements(db);
   return {
-    delegations: statements.filter((s) => s.kind === 'delegation').map((s) => s.signed as Signed<Delegation>),
+    delegations: statements
+      .filter((s) => s.kind === 'delegation')
+      .map((s) => s.signed as Signed<Delegation>)
+      .filter((d) => d.statement.expires > now),
     revocations: statements.filter((s) => s.kind === 'revocation').map((s) => s.signed as Signed<Revocation>),
   };
 }
