@@ -33,7 +33,7 @@ export function register(
       "compare with this peer mirror instead: its operator listener (MIRROR_INTERNAL_PORT), or its public URL when MIRROR_ADMIN_TOKEN here is the peer's (its manifest is unsigned: differences are reported, blobs repaired, paths not)",
     )
     .option('--repair', 'fetch corrupt or missing blobs again and make the index equal to the signed manifest')
-    .action(verify);
+    .action((_flags: VerifyFlags, command: Command) => verify(verifyFlags(command)));
 }
 
 function registerCredentials(mirror: Command, write: Write): void {
@@ -77,8 +77,24 @@ function registerCredentials(mirror: Command, write: Write): void {
     });
 }
 
+interface VerifyFlags {
+  dataDir?: string;
+  origin?: string;
+  peer?: string;
+  repair?: boolean;
+}
+
+/**
+ * The parent `mirror` command (bin/cli.ts) declares --data-dir and --origin
+ * too, and commander gives a flag to the parent wherever it stands
+ * (`mirror verify --data-dir X` included): merge both, this command's own first.
+ */
+function verifyFlags(command: Command): VerifyFlags {
+  return { ...command.optsWithGlobals<VerifyFlags>(), ...command.opts<VerifyFlags>() };
+}
+
 /** `mirror verify`: against the first origin that answers (or the peer); exit code 1 when differences remain. */
-async function verify(flags: { dataDir?: string; origin?: string; peer?: string; repair?: boolean }): Promise<void> {
+async function verify(flags: VerifyFlags): Promise<void> {
   const config = configFrom(
     { dataDir: flags.dataDir, origin: flags.origin },
     { dataDir: 'MIRROR_DATA_DIR', origin: 'MIRROR_ORIGIN_URLS' },

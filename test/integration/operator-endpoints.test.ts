@@ -231,9 +231,8 @@ describe('operator endpoints stay off the public tier', () => {
     await local.waitForCursor(1, 10_000);
     await local.close();
     const verify = (peer: string, env: Record<string, string>) =>
-      promisify(execFile)(process.execPath, [CLI, 'mirror', 'verify', '--peer', peer], {
-        // MIRROR_DATA_DIR, not --data-dir: the parent `mirror` command takes that flag for itself.
-        env: { ...process.env, MIRROR_DATA_DIR: dataDir, MIRROR_PUBLIC_KEY: TEST_FEED_PUBLIC_KEY, ...env },
+      promisify(execFile)(process.execPath, [CLI, 'mirror', 'verify', '--peer', peer, '--data-dir', dataDir], {
+        env: { ...process.env, MIRROR_PUBLIC_KEY: TEST_FEED_PUBLIC_KEY, ...env },
       });
     for (const [peer, env] of [
       [mirror.internalUrl, {}],
