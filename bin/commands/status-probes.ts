@@ -102,9 +102,12 @@ export async function probeProcess(target: ProbeTarget, config: Config): Promise
       : `/readyz answered ${res.status}`;
     return { ...target, state: 'not ready', ms, ...(checks ? { checks } : {}), error };
   } catch (error) {
-    const e = error as Error & { cause?: { code?: string } };
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, a DNS failure, a refused port) is its cause.
+    const e = error as Error & { cause?: { code?: string; message?: string } };
     const reason =
-      e.name === 'TimeoutError' ? `no answer within ${config.statusTimeoutMs} ms` : (e.cause?.code ?? e.message);
+      e.name === 'TimeoutError'
+        ? `no answer within ${config.statusTimeoutMs} ms`
+        : (e.cause?.code ?? e.cause?.message ?? e.message);
     return { ...target, state: 'down', error: reason };
   }
 }
