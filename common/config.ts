@@ -197,7 +197,7 @@ const spec = {
   statusProxyUrls: variable(
     'STATUS_PROXY_URLS',
     '',
-    "Comma-separated cache proxy URLs whose /metrics `hyperstatic status` reads (hit ratio): each proxy's operator listener (PROXY_INTERNAL_PORT), or its public URL with PROXY_ADMIN_TOKEN set; empty means none",
+    "Comma-separated cache proxy URLs whose /readyz and /metrics (hit ratio) `hyperstatic status` reads: each proxy's operator listener (PROXY_INTERNAL_PORT), or its public URL with PROXY_ADMIN_TOKEN set; empty means none (embedded mode: PROXY_INTERNAL_PORT, else PROXY_PORT)",
     (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name)),
   ),
   statusAppUrls: variable(
