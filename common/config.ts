@@ -197,8 +197,44 @@ const spec = {
   statusProxyUrls: variable(
     'STATUS_PROXY_URLS',
     '',
-    "Comma-separated cache proxy URLs whose /metrics `hyperstatic status` reads (hit ratio): each proxy's operator listener (PROXY_INTERNAL_PORT), or its public URL with PROXY_ADMIN_TOKEN set; empty means none",
+    "Comma-separated cache proxy URLs whose /readyz and /metrics (hit ratio) `hyperstatic status` reads: each proxy's operator listener (PROXY_INTERNAL_PORT), or its public URL with PROXY_ADMIN_TOKEN set; empty means none (embedded mode: PROXY_INTERNAL_PORT, else PROXY_PORT)",
     (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name)),
+  ),
+  statusAppUrls: variable(
+    'STATUS_APP_URLS',
+    '',
+    'Comma-separated origin app URLs whose /readyz `hyperstatic status` checks; empty means none (embedded mode: APP_PORT)',
+    (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name)),
+  ),
+  statusProducerUrls: variable(
+    'STATUS_PRODUCER_URLS',
+    '',
+    "Comma-separated producer URLs (each one's PRODUCER_PORT) whose /readyz `hyperstatic status` checks; empty means none",
+    (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name)),
+  ),
+  statusMirrorUrls: variable(
+    'STATUS_MIRROR_URLS',
+    '',
+    "Comma-separated mirror URLs whose /readyz `hyperstatic status` checks: each mirror's operator listener (MIRROR_INTERNAL_PORT) for details, or its public URL; empty means none (embedded mode: MIRROR_INTERNAL_PORT, else MIRROR_PORT)",
+    (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name)),
+  ),
+  statusStaleSeconds: variable(
+    'STATUS_STALE_SECONDS',
+    '20',
+    '`hyperstatic status`: a mirror report older than this many seconds is shown as unknown, not as what it last said',
+    integer(1, 86_400),
+  ),
+  statusLagSeconds: variable(
+    'STATUS_LAG_SECONDS',
+    '60',
+    '`hyperstatic status`: a mirror, database replica or the oldest pending render further behind than this many seconds is a problem (non-zero exit)',
+    integer(1, 86_400),
+  ),
+  statusTimeoutMs: variable(
+    'STATUS_TIMEOUT_MS',
+    '2000',
+    '`hyperstatic status`: how long each /readyz and /metrics may take before its process counts as down, in milliseconds',
+    integer(100, 60_000),
   ),
   redisUrl: variable(
     'REDIS_URL',

@@ -1,65 +1,29 @@
 // `hyperstatic status`: the whole cluster on one screen (docs/operations.md, "Monitoring"): database
 // nodes and lag, render queue depth, journal head, each mirror's lag (from the
-// reports mirrors send the origin) and each proxy's hit ratio (from its
-// /metrics), and the render jobs that failed for good (a template or data
-// error, not retried) whose item has not rendered since. Anything
-// unreachable is shown as such; the command still answers.
+// reports mirrors send the origin), each process's own /readyz, each proxy's
+// hit ratio (from its /metrics), and the render jobs that failed for good (a
+// template or data error, not retried) whose item has not rendered since.
+// Anything unreachable is shown as such and the command still answers; it
+// exits 1 when something is down, frozen, unknown or lagging (status-health.ts).
 import type { Command } from 'commander';
-import { Config, loadConfig } from '../../common/config';
-import { createDatabase, Database, dialectOf } from '../../common/db/database';
+import { Config, ConfigError, loadConfig } from '../../common/config';
+import { createDatabase, Database } from '../../common/db/database';
 import { probeAll } from '../../common/db/node-status';
 import { formatTable } from '../text-table';
-import { clusterAccess, nodeRows, NodeRow, nodeTable } from './db';
+import { clusterAccess, nodeRows, nodeTable } from './db';
+import {
+  ClusterStatus,
+  Facts,
+  FailedRender,
+  judge,
+  MirrorRow,
+  mirrorState,
+  summaryLine,
+  Thresholds,
+} from './status-health';
+import { isEmbedded, probeProcess, probeTargets, proxyStatus } from './status-probes';
 
-export interface ProxyStatus {
-  url: string;
-  reachable: boolean;
-  hits?: number;
-  misses?: number;
-  stale?: number;
-  hitRatio?: number | null;
-  error?: string;
-}
-
-export interface MirrorRow {
-  name: string;
-  url: string;
-  cursor: number;
-  epoch: number;
-  lagEntries: number;
-  lagSeconds: number;
-  connected: boolean;
-  reportAgeSeconds: number;
-  /**
-   * Whether its copy is vouched for by a signed heartbeat now (docs/trust.md):
-   * `fresh`, `frozen` (the newest heartbeat it reported has expired, which is
-   * also what a mirror that stopped reporting turns into), or `unknown` (it
-   * never reported one: not upgraded, or never reached the origin).
-   */
-  freshness: 'fresh' | 'frozen' | 'unknown';
-}
-
-/** A render job that failed for good (template or data error) and whose item has not rendered successfully since. */
-export interface FailedRender {
-  topic: string;
-  itemId: number;
-  /** The item's slug, or null when its row is gone. */
-  slug: string | null;
-  /** The template that failed, when the error names one. */
-  template: string | null;
-  error: string;
-  failedAt: string;
-}
-
-export interface ClusterStatus {
-  database: { primary: string; epoch: number; nodes: NodeRow[] } | { embedded: string };
-  queue: { pendingRenders: number; oldestPendingSeconds: number | null } | { error: string };
-  journal: { head: number; epoch: number } | { error: string };
-  mirrors: MirrorRow[] | { error: string };
-  proxies: ProxyStatus[];
-  /** Always filled by clusterStatus; optional so a screen can be formatted from a partial picture. */
-  failedRenders?: { unresolved: number; latest: FailedRender[] } | { error: string };
-}
+export type { ClusterStatus, FailedRender, MirrorRow } from './status-health';
 
 /**
  * Unresolved render failures (render_failures rows with no later successful
@@ -104,47 +68,6 @@ export async function failedRenders(db: Database, limit = 10): Promise<{ unresol
   };
 }
 
-/** Sums the samples of one metric in Prometheus text format. */
-export function metricSum(text: string, name: string): number | undefined {
-  let sum: number | undefined;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (Number.isFinite(value)) sum = (sum ?? 0) + value;
-  }
-  return sum;
-}
-
-/**
- * One proxy's hit ratio from its /metrics: on its operator listener
- * (PROXY_INTERNAL_PORT), or on its public port with PROXY_ADMIN_TOKEN, which
- * is sent whenever it is set (docs/design.md, "Operator endpoints").
- */
-async function proxyStatus(url: string, adminToken: string, timeoutMs: number): Promise<ProxyStatus> {
-  try {
-    const res = await fetch(`${url}/metrics`, {
-      headers: adminToken ? { authorization: `Bearer ${adminToken}` } : {},
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    if (!res.ok) {
-      await res.body?.cancel();
-      const hint =
-        res.status === 404
-          ? ': name the proxy operator listener (PROXY_INTERNAL_PORT) in STATUS_PROXY_URLS, or set PROXY_ADMIN_TOKEN'
-          : '';
-      return { url, reachable: false, error: `/metrics answered ${res.status}${hint}` };
-    }
-    const text = await res.text();
-    const hits = metricSum(text, 'hyperstatic_proxy_cache_hits_total') ?? 0;
-    const misses = metricSum(text, 'hyperstatic_proxy_cache_misses_total') ?? 0;
-    const stale = metricSum(text, 'hyperstatic_proxy_stale_served_total') ?? 0;
-    const total = hits + misses + stale;
-    return { url, reachable: true, hits, misses, stale, hitRatio: total === 0 ? null : (hits + stale) / total };
-  } catch (error) {
-    return { url, reachable: false, error: (error as Error).message };
-  }
-}
-
 async function attempt<T>(fn: () => Promise<T>): Promise<T | { error: string }> {
   try {
     return await fn();
@@ -158,18 +81,49 @@ function freshnessAt(freshUntil: unknown, now: number): MirrorRow['freshness'] {
   return now > Number(freshUntil) ? 'frozen' : 'fresh';
 }
 
+/** Each mirror's last report, judged by its age; a mirror whose status credential was revoked is retired. */
+async function mirrorRows(db: Database, now: number, t: Thresholds): Promise<MirrorRow[]> {
+  const rows = (await db('mirror_status').orderBy('name')) as Record<string, unknown>[];
+  const revoked = new Set(
+    ((await db('mirror_credentials').whereNotNull('revoked_at').select('name')) as { name: string }[]).map((r) =>
+      String(r.name),
+    ),
+  );
+  return rows.map((r) => {
+    const row = {
+      name: String(r.name),
+      url: String(r.url ?? ''),
+      cursor: Number(r.cursor),
+      epoch: Number(r.epoch),
+      lagEntries: Number(r.lag_entries),
+      lagSeconds: Number(r.lag_seconds),
+      connected: Boolean(r.connected),
+      reportAgeSeconds: Math.max(0, (now - Number(r.reported_at)) / 1000),
+      freshness: freshnessAt(r.fresh_until, now),
+    };
+    return { ...row, state: mirrorState(row, t, revoked.has(row.name)) };
+  });
+}
+
+/** Gathers every fact (database, processes and proxies at once) and judges them against the thresholds. */
 export async function clusterStatus(config: Config, now = Date.now()): Promise<ClusterStatus> {
-  const embedded = config.databaseNodes.length === 0 && dialectOf(config.databaseUrl) === 'sqlite';
+  const thresholds = { staleSeconds: config.statusStaleSeconds, lagSeconds: config.statusLagSeconds };
+  const targets = probeTargets(config);
+  const processes = Promise.all(targets.map((t) => probeProcess(t, config)));
+  const proxies = Promise.all(
+    targets
+      .filter((t) => t.kind === 'proxy')
+      .map((t) => proxyStatus(t.url, config.proxyAdminToken, config.statusTimeoutMs)),
+  );
   let database: ClusterStatus['database'];
   let primaryUrl = config.databaseUrl;
-  if (embedded) database = { embedded: config.databaseUrl };
+  if (isEmbedded(config)) database = { embedded: config.databaseUrl };
   else {
     const access = clusterAccess(config);
     database = nodeRows(access, await probeAll(access.nodes, access.admin));
     const name = database.primary;
     primaryUrl = access.nodes.find((n) => n.name === name)?.url ?? primaryUrl;
   }
-  const proxies = Promise.all(config.statusProxyUrls.map((u) => proxyStatus(u, config.proxyAdminToken, 2000)));
   const db: Database = createDatabase(primaryUrl, { poolMax: 2 });
   try {
     const queue = await attempt(async () => {
@@ -183,29 +137,105 @@ export async function clusterStatus(config: Config, now = Date.now()): Promise<C
       const row = await db('cluster_state').where({ id: 1 }).first('journal_head', 'epoch');
       return { head: Number(row.journal_head), epoch: Number(row.epoch) };
     });
-    // mirror_status is filled by mirrors' reports (app/feed); an origin without it shows none.
-    const mirrors = await attempt(async () =>
-      ((await db('mirror_status').orderBy('name')) as Record<string, unknown>[]).map((r) => ({
-        name: String(r.name),
-        url: String(r.url ?? ''),
-        cursor: Number(r.cursor),
-        epoch: Number(r.epoch),
-        lagEntries: Number(r.lag_entries),
-        lagSeconds: Number(r.lag_seconds),
-        connected: Boolean(r.connected),
-        reportAgeSeconds: Math.max(0, (now - Number(r.reported_at)) / 1000),
-        freshness: freshnessAt(r.fresh_until, now),
-      })),
-    );
+    const mirrors = await attempt(() => mirrorRows(db, now, thresholds));
     const failed = await attempt(() => failedRenders(db));
-    return { database, queue, journal, mirrors, proxies: await proxies, failedRenders: failed };
+    const facts: Facts = {
+      checkedAt: new Date(now).toISOString(),
+      thresholds,
+      database,
+      queue,
+      journal,
+      mirrors,
+      processes: await processes,
+      proxies: await proxies,
+      failedRenders: failed,
+    };
+    return judge(facts);
   } finally {
     await db.destroy();
   }
 }
 
+const MIRROR_STATE_TEXT: Record<MirrorRow['state'], string> = {
+  ok: 'ok',
+  unknown: 'UNKNOWN',
+  frozen: 'FROZEN',
+  disconnected: 'DISCONNECTED',
+  lagging: 'LAGGING',
+  retired: 'retired',
+};
+
+function mirrorTable(mirrors: MirrorRow[]): string {
+  return formatTable(
+    ['MIRROR', 'STATE', 'CURSOR', 'EPOCH', 'LAG entries', 'LAG s', 'CONNECTED', 'FRESH', 'REPORT AGE s', 'URL'],
+    mirrors.map((m) => {
+      // A report past the stale threshold says nothing about now: its connection, lag and freshness are shown as unknown.
+      const known = m.state !== 'unknown';
+      return [
+        m.name,
+        MIRROR_STATE_TEXT[m.state],
+        String(m.cursor),
+        String(m.epoch),
+        known ? String(m.lagEntries) : '?',
+        known ? m.lagSeconds.toFixed(1) : '?',
+        !known ? '?' : m.connected ? 'yes' : 'NO',
+        !known ? '?' : m.freshness === 'frozen' ? 'FROZEN' : m.freshness,
+        m.reportAgeSeconds.toFixed(0),
+        m.url,
+      ];
+    }),
+  );
+}
+
+function processTable(s: ClusterStatus): string {
+  if (s.processes.length === 0)
+    return 'PROCESSES none configured (STATUS_APP_URLS, STATUS_PRODUCER_URLS, STATUS_MIRROR_URLS, STATUS_PROXY_URLS)';
+  return `PROCESSES\n${formatTable(
+    ['KIND', 'URL', '/readyz', 'MS', 'DETAIL'],
+    s.processes.map((p) => [
+      p.kind,
+      p.url,
+      p.state === 'ready' ? 'ready' : p.state === 'down' ? 'DOWN' : 'NOT READY',
+      p.ms === undefined ? '-' : String(p.ms),
+      p.error ?? '',
+    ]),
+  )}`;
+}
+
+function proxyTable(s: ClusterStatus): string {
+  if (s.proxies.length === 0) return 'PROXIES   none configured (STATUS_PROXY_URLS)';
+  return `PROXIES\n${formatTable(
+    ['PROXY', 'HIT RATIO', 'HITS', 'STALE', 'MISSES', 'ERROR'],
+    s.proxies.map((p) => [
+      p.url,
+      p.hitRatio == null ? '-' : `${(p.hitRatio * 100).toFixed(1)}%`,
+      String(p.hits ?? '-'),
+      String(p.stale ?? '-'),
+      String(p.misses ?? '-'),
+      p.error ?? '',
+    ]),
+  )}`;
+}
+
+function failedRenderSection(f: ClusterStatus['failedRenders']): string {
+  if ('error' in f) return `FAILED RENDERS  unavailable: ${f.error}`;
+  if (f.unresolved === 0) return 'FAILED RENDERS  none';
+  const { unresolved, latest } = f;
+  return `FAILED RENDERS  ${unresolved} unresolved (not retried; fix the template or the item, then save it again)${unresolved > latest.length ? `, latest ${latest.length}:` : ''}\n${formatTable(
+    ['ITEM', 'SLUG', 'TEMPLATE', 'FAILED AT', 'ERROR'],
+    latest.map((r) => [
+      `${r.topic} ${r.itemId}`,
+      r.slug ?? '(deleted)',
+      r.template ?? '-',
+      r.failedAt,
+      r.error.replace(/\s+/g, ' ').slice(0, 120),
+    ]),
+  )}`;
+}
+
+/** The screen: the verdict first (one line), then each part. */
 export function formatStatus(s: ClusterStatus): string {
-  const parts: string[] = [];
+  const parts: string[] = [`STATUS    ${summaryLine(s)}\n          checked ${s.checkedAt}`];
   if ('embedded' in s.database) parts.push(`DATABASE  embedded ${s.database.embedded}`);
   else parts.push(`DATABASE  primary ${s.database.primary}, epoch ${s.database.epoch}\n${nodeTable(s.database.nodes)}`);
   parts.push(
@@ -220,70 +250,35 @@ export function formatStatus(s: ClusterStatus): string {
   );
   if ('error' in s.mirrors) parts.push(`MIRRORS   no reports (${s.mirrors.error})`);
   else if (s.mirrors.length === 0) parts.push('MIRRORS   none has reported');
-  else {
-    parts.push(
-      `MIRRORS\n${formatTable(
-        ['MIRROR', 'CURSOR', 'EPOCH', 'LAG entries', 'LAG s', 'CONNECTED', 'FRESH', 'REPORT AGE s', 'URL'],
-        s.mirrors.map((m) => [
-          m.name,
-          String(m.cursor),
-          String(m.epoch),
-          String(m.lagEntries),
-          m.lagSeconds.toFixed(1),
-          m.connected ? 'yes' : 'NO',
-          m.freshness === 'frozen' ? 'FROZEN' : m.freshness,
-          m.reportAgeSeconds.toFixed(0),
-          m.url,
-        ]),
-      )}`,
-    );
-  }
-  if (s.proxies.length === 0) parts.push('PROXIES   none configured (STATUS_PROXY_URLS)');
-  else {
-    parts.push(
-      `PROXIES\n${formatTable(
-        ['PROXY', 'HIT RATIO', 'HITS', 'STALE', 'MISSES', 'ERROR'],
-        s.proxies.map((p) => [
-          p.url,
-          p.hitRatio == null ? '-' : `${(p.hitRatio * 100).toFixed(1)}%`,
-          String(p.hits ?? '-'),
-          String(p.stale ?? '-'),
-          String(p.misses ?? '-'),
-          p.error ?? '',
-        ]),
-      )}`,
-    );
-  }
-  if (!s.failedRenders) return parts.join('\n\n');
-  if ('error' in s.failedRenders) parts.push(`FAILED RENDERS  unavailable: ${s.failedRenders.error}`);
-  else if (s.failedRenders.unresolved === 0) parts.push('FAILED RENDERS  none');
-  else {
-    const { unresolved, latest } = s.failedRenders;
-    parts.push(
-      `FAILED RENDERS  ${unresolved} unresolved (not retried; fix the template or the item, then save it again)${unresolved > latest.length ? `, latest ${latest.length}:` : ''}\n${formatTable(
-        ['ITEM', 'SLUG', 'TEMPLATE', 'FAILED AT', 'ERROR'],
-        latest.map((f) => [
-          `${f.topic} ${f.itemId}`,
-          f.slug ?? '(deleted)',
-          f.template ?? '-',
-          f.failedAt,
-          f.error.replace(/\s+/g, ' ').slice(0, 120),
-        ]),
-      )}`,
-    );
-  }
+  else parts.push(`MIRRORS\n${mirrorTable(s.mirrors)}`);
+  parts.push(processTable(s), proxyTable(s), failedRenderSection(s.failedRenders));
   return parts.join('\n\n');
+}
+
+/** Exit status: 0 healthy, 1 a problem (or the status could not be gathered), 2 a configuration error. */
+async function runStatus(flags: { json?: boolean }): Promise<number> {
+  try {
+    const status = await clusterStatus(loadConfig());
+    process.stdout.write(`${flags.json ? JSON.stringify(status, null, 2) : formatStatus(status)}\n`);
+    return status.healthy ? 0 : 1;
+  } catch (error) {
+    if (!flags.json) throw error;
+    const config = error instanceof ConfigError;
+    process.stdout.write(
+      `${JSON.stringify({ healthy: false, error: (error as Error).message, ...(config ? { variable: error.variable } : {}) }, null, 2)}\n`,
+    );
+    return config ? 2 : 1;
+  }
 }
 
 export function register(program: Command): void {
   program
     .command('status')
     .description(
-      "The whole cluster on one screen: database nodes and lag, queue depth, journal head, mirrors' lag, proxies' hit ratio, failed renders",
+      "The whole cluster on one screen: database nodes and lag, queue depth, journal head, mirrors' lag, each process's /readyz, proxies' hit ratio, failed renders; exits 1 when something is down, unknown or lagging",
     )
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (errors too)')
     .action(async (flags: { json?: boolean }) => {
-      const status = await clusterStatus(loadConfig());
-      process.stdout.write(`${flags.json ? JSON.stringify(status, null, 2) : formatStatus(status)}\n`);
+      process.exitCode = await runStatus(flags);
     });
 }

@@ -15,6 +15,7 @@ import { migrateLatest } from '../../app/db/migrate';
 import { startApp } from '../../app/main';
 import { createApiToken, createUser } from '../../app/auth/users';
 import { createMemoryQueue } from '../../common/queue/memory-queue';
+import { freePort } from '../harness/free-port';
 import { sharedDatabase, SharedDatabase } from '../harness/shared';
 
 const CLI = path.join(__dirname, '..', '..', 'bin', 'hyperstatic.js');
@@ -164,18 +165,20 @@ describe('failover commands and idempotent saves on the shared cluster', () => {
     assert.match(stdout, /schema is up to date/);
   });
 
-  test('`status --json` reports the database nodes, queue depth and journal head, and degrades for an unreachable proxy', async () => {
-    const { code, stdout, stderr } = await cli(['status', '--json'], {
-      ...env,
-      STATUS_PROXY_URLS: 'http://127.0.0.1:9',
-    });
-    assert.equal(code, 0, stderr);
+  test('`status --json` reports the database nodes, queue depth and journal head, and exits 1 naming an unreachable proxy', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const { code, stdout, stderr } = await cli(['status', '--json'], { ...env, STATUS_PROXY_URLS: closed });
+    assert.equal(code, 1, stderr);
     const status = JSON.parse(stdout) as {
+      healthy: boolean;
+      problems: string[];
       database: { primary: string };
       queue: { pendingRenders: number };
       journal: { head: number };
       proxies: { reachable: boolean }[];
     };
+    assert.equal(status.healthy, false);
+    assert.deepEqual(status.problems, [`proxy ${closed} down: ECONNREFUSED`]);
     assert.equal(status.database.primary, 'main');
     assert.equal(typeof status.queue.pendingRenders, 'number');
     assert.equal(typeof status.journal.head, 'number');

@@ -17,6 +17,8 @@ export interface HyperstaticProcess {
   /** SIGTERM and wait for a clean exit; resolves to the exit code. */
   stop(): Promise<number | null>;
   kill(): Promise<void>;
+  /** Sends a signal and returns at once: SIGSTOP freezes the process (its sockets still accept), SIGCONT thaws it. */
+  signal(signal: NodeJS.Signals): void;
 }
 
 export async function startHyperstatic(
@@ -73,6 +75,9 @@ export async function startHyperstatic(
     async kill() {
       if (child.exitCode === null) child.kill('SIGKILL');
       await exited;
+    },
+    signal(signal) {
+      if (child.exitCode === null) child.kill(signal);
     },
   };
 }
