@@ -47,7 +47,8 @@ program
     await runUntilSignal(async () => {
       const { startEmbedded } = require('./embedded') as typeof import('./embedded');
       const embedded = await startEmbedded(config);
-      process.stdout.write(embedded.banner);
+      const { writeAfterLogs } = require('../common/logger') as typeof import('../common/logger');
+      writeAfterLogs(embedded.banner);
       return [embedded];
     });
   });

@@ -130,6 +130,10 @@ const boolean: Parser<boolean> = (raw, name) => {
   throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
 };
 
+/** Empty: the caller's default (it differs between roles). */
+const optionalBoolean: Parser<boolean | undefined> = (raw, name) =>
+  raw.trim() === '' ? undefined : boolean(raw, name);
+
 /** Root key ids, inline (comma-separated) or in a file (one per line, `#` comments), checked here so a typo stops the mirror at start. */
 const rootKeys: Parser<string[]> = (raw, name) => {
   const value = raw.trim();
@@ -447,7 +451,12 @@ const spec = {
     'Timeout of every upstream request, in milliseconds',
     integer(10, 600_000),
   ),
-  proxyAccessLog: variable('PROXY_ACCESS_LOG', 'true', 'Write a structured access log line per request', boolean),
+  proxyAccessLog: variable(
+    'PROXY_ACCESS_LOG',
+    '',
+    'Write a structured access log line per request; empty means on for `hyperstatic proxy`, off in the embedded mode (`hyperstatic all`)',
+    optionalBoolean,
+  ),
   proxyStaleWhileRevalidate: variable(
     'PROXY_STALE_WHILE_REVALIDATE',
     '600',
