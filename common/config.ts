@@ -518,10 +518,18 @@ const spec = {
 type Spec = typeof spec;
 export type Config = { readonly [K in keyof Spec]: Spec[K] extends VariableSpec<infer T> ? T : never };
 
-/** Every variable with its default and meaning, for `--help`. */
-export function describeVariables(): string {
-  const width = Math.max(...variables.map((v) => v.name.length));
-  return variables
+/** Every variable's name, in the order of the table above. */
+export function variableNames(): string[] {
+  return variables.map((v) => v.name);
+}
+
+/** Variables with their defaults and meanings, for `--help`: all of them, or those named (in the table's order). */
+export function describeVariables(names?: readonly string[]): string {
+  const unknown = names?.filter((name) => !variables.some((v) => v.name === name)) ?? [];
+  if (unknown.length > 0) throw new Error(`not configuration variables: ${unknown.join(', ')}`);
+  const listed = names ? variables.filter((v) => names.includes(v.name)) : variables;
+  const width = Math.max(...listed.map((v) => v.name.length));
+  return listed
     .map(
       (v) => `  ${v.name.padEnd(width)}  ${v.description} (default: ${v.defaultValue === '' ? '""' : v.defaultValue})`,
     )
