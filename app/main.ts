@@ -7,7 +7,7 @@ import { Config, requireRedis } from '../common/config';
 import type { Database } from '../common/db/database';
 import { createRedisNotifier, JournalNotifier } from '../common/journal-notifier';
 import type { RunningService } from '../common/lifecycle';
-import { createLogger, Logger } from '../common/logger';
+import { createLogger, Logger, logStarted } from '../common/logger';
 import { createMetricsRegistry, createOps } from '../common/ops';
 import type { RenderQueue } from '../common/queue/render-queue';
 import { createBullQueue } from '../common/queue/bull-queue';
@@ -91,7 +91,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       portVariable: 'APP_PORT',
     }),
   );
-  logger.info({ url }, 'origin app listening');
+  logStarted(logger, 'app', { url }, 'origin app listening');
 
   return {
     name: 'app',

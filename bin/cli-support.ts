@@ -1,6 +1,7 @@
 // Helpers every CLI command uses: flags to configuration, run-until-signal,
-// a database handle for one-shot commands.
-import { Config, loadConfig } from '../common/config';
+// a database handle for one-shot commands, closed pipes and errors.
+import { CommanderError } from 'commander';
+import { Config, ConfigError, loadConfig } from '../common/config';
 import { createDatabase, Database } from '../common/db/database';
 import type { RunningService } from '../common/lifecycle';
 
@@ -47,4 +48,38 @@ export async function withDatabase<T>(config: Config, fn: (db: Database) => Prom
   } finally {
     await db.destroy();
   }
+}
+
+/**
+ * `hyperstatic --help | head -1`: once the reader has gone, what is left to
+ * write has nowhere to go. Node reports that as an unhandled EPIPE with a stack
+ * trace; the shell convention is to stop quietly.
+ */
+export function stopQuietlyOnClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
+}
+
+/** True when the command line asks for JSON (before any `--`): its errors are JSON too. */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** How a failed command is reported: the exit code, and one line of text or one JSON object. */
+export function describeFailure(error: unknown, json: boolean): { exitCode: number; text: string } {
+  const e = error as { message?: string; code?: unknown; variable?: string };
+  const code = typeof e.code === 'string' ? e.code : 'HS_FAILED';
+  const exitCode = error instanceof CommanderError ? error.exitCode : error instanceof ConfigError ? 2 : 1;
+  const message = (e.message ?? String(error)).replace(/^error: /, '');
+  if (json) {
+    const variable = error instanceof ConfigError ? { variable: error.variable } : {};
+    return { exitCode, text: `${JSON.stringify({ error: { code, message, ...variable } })}\n` };
+  }
+  if (error instanceof ConfigError) return { exitCode, text: `hyperstatic: configuration error: ${message}\n` };
+  return { exitCode, text: `hyperstatic: ${message}${typeof e.code === 'string' ? ` (${e.code})` : ''}\n` };
 }

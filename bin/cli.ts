@@ -1,9 +1,19 @@
 // `hyperstatic`: one CLI that starts any process and runs every operator
-// command. Configuration comes from environment variables (listed by
-// --help); flags set the same variables for one run.
+// command. Configuration comes from environment variables (each command's
+// --help lists those it reads, `hyperstatic help env` all of them); flags set
+// the same variables for one run.
 import { Command, CommanderError } from 'commander';
-import { ConfigError, describeVariables, loadConfig } from '../common/config';
-import { configFrom, runUntilSignal, withDatabase } from './cli-support';
+import { describeVariables, loadConfig } from '../common/config';
+import {
+  configFrom,
+  describeFailure,
+  runUntilSignal,
+  stopQuietlyOnClosedPipes,
+  wantsJson,
+  withDatabase,
+} from './cli-support';
+import { variablesOf } from './command-variables';
+import { startingAs } from './startup-errors';
 import * as rebuildCommands from './commands/rebuild';
 import * as fixturesCommands from './commands/fixtures';
 import * as keysCommands from './commands/keys';
@@ -24,9 +34,20 @@ const program = new Command('hyperstatic')
   .showHelpAfterError()
   .addHelpText(
     'after',
-    `\nEnvironment variables (flags of a command override them for that run):\n${describeVariables()}\n`,
+    "\nConfiguration comes from environment variables: `hyperstatic help env` lists them all, and each command's --help those it reads.\n",
   )
   .exitOverride();
+
+program
+  .command('env', { hidden: true })
+  .description('Every environment variable, with its default and meaning (also: hyperstatic help env)')
+  .addHelpText(
+    'after',
+    `\nEnvironment variables (flags of a command override them for that run):\n${describeVariables()}\n`,
+  )
+  .action(() => {
+    process.stdout.write(`${describeVariables()}\n`);
+  });
 
 program
   .command('all')
@@ -46,8 +67,9 @@ program
     });
     await runUntilSignal(async () => {
       const { startEmbedded } = require('./embedded') as typeof import('./embedded');
-      const embedded = await startEmbedded(config);
-      process.stdout.write(embedded.banner);
+      const embedded = await startingAs('embedded site', config, () => startEmbedded(config));
+      const { writeAfterLogs } = require('../common/logger') as typeof import('../common/logger');
+      writeAfterLogs(embedded.banner);
       return [embedded];
     });
   });
@@ -59,7 +81,7 @@ program
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'APP_PORT' });
     const { startApp } = require('../app/main') as typeof import('../app/main');
-    await runUntilSignal(async () => [await startApp(config)]);
+    await runUntilSignal(async () => [await startingAs('origin app', config, () => startApp(config))]);
   });
 
 program
@@ -72,7 +94,9 @@ program
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'PRODUCER_PORT', concurrency: 'PRODUCER_CONCURRENCY' });
     const { startProducer } = require('../producer/main') as typeof import('../producer/main');
-    await runUntilSignal(async () => [await startProducer(config, { opsPort: config.producerPort })]);
+    await runUntilSignal(async () => [
+      await startingAs('producer', config, () => startProducer(config, { opsPort: config.producerPort })),
+    ]);
   });
 
 program
@@ -84,7 +108,7 @@ program
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'MIRROR_PORT', origin: 'MIRROR_ORIGIN_URLS', dataDir: 'MIRROR_DATA_DIR' });
     const { startMirror } = require('../mirrors/main') as typeof import('../mirrors/main');
-    await runUntilSignal(async () => [await startMirror(config)]);
+    await runUntilSignal(async () => [await startingAs('mirror', config, () => startMirror(config))]);
   });
 
 program
@@ -96,7 +120,7 @@ program
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'PROXY_PORT', upstream: 'PROXY_UPSTREAMS', workers: 'PROXY_WORKERS' });
     const { startProxyCluster } = require('../cache-proxy/cluster') as typeof import('../cache-proxy/cluster');
-    await runUntilSignal(async () => [await startProxyCluster(config)]);
+    await runUntilSignal(async () => [await startingAs('cache proxy', config, () => startProxyCluster(config))]);
   });
 
 const token = program.command('token').description('API tokens');
@@ -138,27 +162,40 @@ statusCommands.register(program);
 userCommands.register(program);
 purgeCommands.register(program);
 
-/** Every command's --help lists the environment variables too. */
-function addVariablesToHelp(command: Command): void {
+/** Each command's --help lists the variables it reads; a group's points to `help env`. */
+function addVariablesToHelp(command: Command, path: string[] = []): void {
   for (const sub of command.commands) {
-    sub.addHelpText('after', `\nEnvironment variables:\n${describeVariables()}\n`);
-    addVariablesToHelp(sub);
+    const at = [...path, sub.name()];
+    const names = sub.commands.length === 0 ? variablesOf(at) : undefined;
+    const pointer = '`hyperstatic help env` lists every variable';
+    if (names === undefined) sub.addHelpText('after', `\nConfiguration: ${pointer}.\n`);
+    else if (names.length === 0)
+      sub.addHelpText('after', `\nThis command reads no environment variable (${pointer}).\n`);
+    else sub.addHelpText('after', `\nEnvironment variables it reads (${pointer}):\n${describeVariables(names)}\n`);
+    addVariablesToHelp(sub, at);
   }
 }
 
+/** With --json, commander's own messages are left out: the error is printed once, as JSON, on stdout. */
+function silenceCommanderErrors(command: Command): void {
+  command.configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+  for (const sub of command.commands) silenceCommanderErrors(sub);
+}
+
 async function main(): Promise<void> {
+  stopQuietlyOnClosedPipes();
   addVariablesToHelp(program);
+  const json = wantsJson(process.argv.slice(2));
+  if (json) silenceCommanderErrors(program);
   try {
     await program.parseAsync(process.argv);
   } catch (error) {
-    if (error instanceof CommanderError) process.exit(error.exitCode);
-    if (error instanceof ConfigError) {
-      process.stderr.write(`hyperstatic: configuration error: ${error.message}\n`);
-      process.exit(2);
-    }
-    const e = error as { message?: string; code?: string };
-    process.stderr.write(`hyperstatic: ${e.message ?? String(error)}${e.code ? ` (${e.code})` : ''}\n`);
-    process.exit(1);
+    if (error instanceof CommanderError && error.exitCode === 0) process.exit(0);
+    const failure = describeFailure(error, json);
+    // Commander has already printed its own message (and the help) in text mode.
+    if (json) process.stdout.write(failure.text);
+    else if (!(error instanceof CommanderError)) process.stderr.write(failure.text);
+    process.exit(failure.exitCode);
   }
 }
 

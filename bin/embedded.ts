@@ -6,7 +6,7 @@ import type { Config } from '../common/config';
 import { createDatabase } from '../common/db/database';
 import { createMemoryNotifier, createRedisNotifier } from '../common/journal-notifier';
 import type { RunningService } from '../common/lifecycle';
-import { createLogger } from '../common/logger';
+import { createLogger, logStarted } from '../common/logger';
 import { createMetricsRegistry } from '../common/ops';
 import { startApp } from '../app/main';
 import { migrateLatest } from '../app/db/migrate';
@@ -62,8 +62,9 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
       { logger: createLogger(config.logLevel, 'mirror'), embedded: true },
     );
     started.push(mirror);
+    // One process, one terminal: a line per request would bury everything else unless asked for.
     const proxy = await startProxy(
-      { ...config, proxyUpstreams: [mirror.url] },
+      { ...config, proxyUpstreams: [mirror.url], proxyAccessLog: config.proxyAccessLog ?? false },
       { logger: createLogger(config.logLevel, 'proxy') },
     );
     started.push(proxy);
@@ -78,14 +79,17 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
       `  Mirror:                    ${mirror.url}/`,
       ...(mirror.internalUrl ? [`  Mirror operator endpoints: ${mirror.internalUrl}/_mirror/status, /metrics`] : []),
       ...(proxy.internalUrl ? [`  Proxy operator endpoints:  ${proxy.internalUrl}/metrics`] : []),
-      seed.seeded
-        ? `  Sample site seeded. Log in as "admin" with password: ${seed.adminPassword}\n  API token for admin (shown once): ${adminToken}`
-        : '  Get an API token:          npx hyperstatic token create --user admin',
+      seed.seeded ? '  Sample site seeded (user "admin"; its password and API token are below).' : '',
+      '  Get an API token:          npx hyperstatic token create --user admin',
       `  Publish:  curl -X POST ${appUrl}/api/articles -H "Authorization: Bearer TOKEN" -H "Content-Type: application/json" \\`,
       `              -d '{"title":"Hello","body":"<p>First story</p>","status":"published"}'`,
       '  Stop with Ctrl-C; the next `npm start` reuses the data.',
+      seed.seeded
+        ? credentialsBlock(seed.adminPassword, adminToken)
+        : '  Lost the admin password? `npx hyperstatic user passwd admin` sets a new one.',
       '',
     ];
+    logStarted(logger, 'all', { url: publicUrl, appUrl, mirrorUrl: mirror.url }, 'embedded site started');
     return {
       name: 'embedded',
       url: publicUrl,
@@ -107,4 +111,22 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
     await db.destroy();
     throw error;
   }
+}
+
+/**
+ * The first start's sign-in details, set apart from the JSON log lines above
+ * them: they are shown this once and never logged.
+ */
+export function credentialsBlock(password: string | undefined, token: string | undefined): string {
+  const rule = '='.repeat(72);
+  return [
+    '',
+    rule,
+    '  FIRST START: sign-in details, shown only this once; keep them safe',
+    rule,
+    `  Editor login:        admin / ${password ?? '(unchanged)'}`,
+    `  API token for admin: ${token ?? '(none)'}`,
+    '  Change the password: npx hyperstatic user passwd admin',
+    rule,
+  ].join('\n');
 }

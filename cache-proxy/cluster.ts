@@ -8,7 +8,7 @@ import cluster, { type Worker } from 'node:cluster';
 import path from 'node:path';
 import type { Config } from '../common/config';
 import { AggregatorRegistry } from 'prom-client';
-import { createLogger, type Logger } from '../common/logger';
+import { createLogger, type Logger, logStarted } from '../common/logger';
 import type { FeedFollower } from '../common/feed-client';
 import type { EvictionSource } from './eviction';
 import { followChanges } from './feed-eviction';
@@ -101,7 +101,9 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     evict: (evicted) => broadcast({ hs: 'evict', path: evicted, source: 'feed' }),
     evictAll: () => broadcast({ hs: 'evict-all', source: 'feed' }),
   });
-  logger.info(
+  logStarted(
+    logger,
+    'proxy',
     { url, internalUrl, workers: config.proxyWorkers, feed: following.feed ? 'following (relayed to workers)' : 'off' },
     'cache proxy cluster listening',
   );

@@ -6,7 +6,7 @@
 import type { Registry } from 'prom-client';
 import type { Config } from '../common/config';
 import type { RunningService } from '../common/lifecycle';
-import { createLogger, type Logger } from '../common/logger';
+import { createLogger, type Logger, logStarted } from '../common/logger';
 import { createMetricsRegistry, createOps } from '../common/ops';
 import { createFiller } from './cache-fill';
 import { createPolicyFactory } from './cache-policy';
@@ -105,7 +105,9 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
           evict: (path) => evictor.evict(path, 'feed'),
           evictAll: () => evictor.evictAll('feed'),
         });
-  logger.info(
+  logStarted(
+    logger,
+    'proxy',
     { url: server.url, internalUrl: internal?.url, upstreams: config.proxyUpstreams, feed: feed ? 'following' : 'off' },
     'cache proxy listening',
   );
@@ -146,7 +148,7 @@ function handlerOptions(config: Config): HandlerOptions {
     staleWhileRevalidate: config.proxyStaleWhileRevalidate,
     staleIfError: config.proxyStaleIfError,
     coalesceWaitMs: config.proxyCoalesceTimeoutMs,
-    accessLog: config.proxyAccessLog,
+    accessLog: config.proxyAccessLog ?? true,
     purgeToken: config.proxyPurgeToken,
     adminToken: config.proxyAdminToken,
     keepAliveSeconds: KEEP_ALIVE_MS / 1000,

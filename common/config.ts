@@ -130,6 +130,10 @@ const boolean: Parser<boolean> = (raw, name) => {
   throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
 };
 
+/** Empty: the caller's default (it differs between roles). */
+const optionalBoolean: Parser<boolean | undefined> = (raw, name) =>
+  raw.trim() === '' ? undefined : boolean(raw, name);
+
 /** Root key ids, inline (comma-separated) or in a file (one per line, `#` comments), checked here so a typo stops the mirror at start. */
 const rootKeys: Parser<string[]> = (raw, name) => {
   const value = raw.trim();
@@ -483,7 +487,12 @@ const spec = {
     'Timeout of every upstream request, in milliseconds',
     integer(10, 600_000),
   ),
-  proxyAccessLog: variable('PROXY_ACCESS_LOG', 'true', 'Write a structured access log line per request', boolean),
+  proxyAccessLog: variable(
+    'PROXY_ACCESS_LOG',
+    '',
+    'Write a structured access log line per request; empty means on for `hyperstatic proxy`, off in the embedded mode (`hyperstatic all`)',
+    optionalBoolean,
+  ),
   proxyStaleWhileRevalidate: variable(
     'PROXY_STALE_WHILE_REVALIDATE',
     '600',
@@ -545,10 +554,18 @@ const spec = {
 type Spec = typeof spec;
 export type Config = { readonly [K in keyof Spec]: Spec[K] extends VariableSpec<infer T> ? T : never };
 
-/** Every variable with its default and meaning, for `--help`. */
-export function describeVariables(): string {
-  const width = Math.max(...variables.map((v) => v.name.length));
-  return variables
+/** Every variable's name, in the order of the table above. */
+export function variableNames(): string[] {
+  return variables.map((v) => v.name);
+}
+
+/** Variables with their defaults and meanings, for `--help`: all of them, or those named (in the table's order). */
+export function describeVariables(names?: readonly string[]): string {
+  const unknown = names?.filter((name) => !variables.some((v) => v.name === name)) ?? [];
+  if (unknown.length > 0) throw new Error(`not configuration variables: ${unknown.join(', ')}`);
+  const listed = names ? variables.filter((v) => names.includes(v.name)) : variables;
+  const width = Math.max(...listed.map((v) => v.name.length));
+  return listed
     .map(
       (v) => `  ${v.name.padEnd(width)}  ${v.description} (default: ${v.defaultValue === '' ? '""' : v.defaultValue})`,
     )

@@ -6,7 +6,7 @@ import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Config } from '../common/config';
 import type { RunningService } from '../common/lifecycle';
-import { createLogger, type Logger } from '../common/logger';
+import { createLogger, type Logger, logStarted } from '../common/logger';
 import { createMetricsRegistry, createOps } from '../common/ops';
 import { createBlobFetcher } from './blob-fetcher';
 import { createCursorWatch } from './cursor-watch';
@@ -135,7 +135,9 @@ export async function startMirror(
     freshUntil: () => trust.freshUntil(),
     logger,
   });
-  logger.info(
+  logStarted(
+    logger,
+    'mirror',
     {
       url,
       internalUrl: internal?.url,

@@ -5,7 +5,7 @@ import { Config, requireRedis } from '../common/config';
 import type { Database } from '../common/db/database';
 import { createRedisNotifier, JournalNotifier } from '../common/journal-notifier';
 import type { RunningService } from '../common/lifecycle';
-import { createLogger, Logger } from '../common/logger';
+import { createLogger, Logger, logStarted } from '../common/logger';
 import { createMetricsRegistry, createOps } from '../common/ops';
 import type { RenderQueue } from '../common/queue/render-queue';
 import { createBullQueue } from '../common/queue/bull-queue';
@@ -60,7 +60,12 @@ export async function startProducer(config: Config, options: ProducerOptions = {
       }),
     );
   }
-  logger.info({ concurrency: config.producerConcurrency, ops: url || undefined }, 'producer started');
+  logStarted(
+    logger,
+    'producer',
+    { url: url || undefined, concurrency: config.producerConcurrency },
+    'producer started',
+  );
 
   return {
     name: 'producer',

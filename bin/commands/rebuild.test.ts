@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { progressReporter } from './rebuild';
+import { interruptHandler, progressReporter } from './rebuild';
 import type { RebuildProgress } from '../../producer/rebuild';
 
 function capture(tty: boolean) {
@@ -56,5 +56,34 @@ describe('rebuild progress', () => {
     const every = progressReporter(often.out, { intervalMs: 0 });
     every.update(at(300, { etaSeconds: Infinity }));
     assert.equal(often.text(), 'rebuild: articles  15.0%  300/2000 pages  299 changed  3210 pages/s  ETA ?\n');
+  });
+});
+
+describe('rebuild interrupt', () => {
+  function harness() {
+    const { out, text } = capture(false);
+    const controller = new AbortController();
+    const exits: number[] = [];
+    const interrupt = interruptHandler(controller, { done: () => undefined }, out, (code) => exits.push(code));
+    return { interrupt, controller, exits, text };
+  }
+
+  it('stops after the current batch on the first Ctrl-C and quits on the second', () => {
+    const { interrupt, controller, exits, text } = harness();
+    interrupt.handle();
+    assert.equal(controller.signal.aborted, true);
+    assert.match(text(), /interrupting after the current batch/);
+    interrupt.handle();
+    assert.deepEqual(exits, [130]);
+  });
+
+  it('says nothing and aborts nothing when Ctrl-C arrives after the rebuild finished', () => {
+    const { interrupt, controller, exits, text } = harness();
+    interrupt.finished();
+    interrupt.handle();
+    interrupt.handle();
+    assert.equal(controller.signal.aborted, false);
+    assert.equal(text(), '');
+    assert.deepEqual(exits, []);
   });
 });

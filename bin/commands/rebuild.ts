@@ -21,16 +21,9 @@ export function register(program: Command): void {
       const config = loadConfig();
       const controller = new AbortController();
       const progress = progressReporter(process.stderr);
-      const interrupt = () => {
-        if (controller.signal.aborted) {
-          progress.done();
-          process.exit(130);
-        }
-        process.stderr.write('\ninterrupting after the current batch (Ctrl-C again to quit at once)…\n');
-        controller.abort();
-      };
-      process.on('SIGINT', interrupt);
-      process.on('SIGTERM', interrupt);
+      const interrupt = interruptHandler(controller, progress, process.stderr);
+      process.on('SIGINT', interrupt.handle);
+      process.on('SIGTERM', interrupt.handle);
       const { migrateLatest } = require('../../app/db/migrate') as typeof import('../../app/db/migrate');
       const { rebuild } = require('../../producer/rebuild') as typeof import('../../producer/rebuild');
       const { createRenderer } = require('../../producer/renderer') as typeof import('../../producer/renderer');
@@ -44,7 +37,7 @@ export function register(program: Command): void {
           restart: flags.restart,
           signal: controller.signal,
           onProgress: progress.update,
-        });
+        }).finally(interrupt.finished);
       }).finally(() => progress.done());
       const rate = result.seconds > 0 ? result.pages / result.seconds : 0;
       const peakRssMb = process.resourceUsage().maxRSS / 1024;
@@ -60,6 +53,36 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify({ ...result, pagesPerSecond: rate, peakRssMb, cpuSeconds })}\n`);
       process.exitCode = result.completed ? 0 : 130;
     });
+}
+
+/**
+ * Ctrl-C during a rebuild: the first stops it after the current batch, the
+ * second quits at once. Once the rebuild has returned there is nothing left to
+ * interrupt, so a Ctrl-C that arrives as it finishes says nothing (it used to
+ * print "interrupting…" after the success line) and the process exits as it was going to.
+ */
+export function interruptHandler(
+  controller: AbortController,
+  progress: { done(): void },
+  out: NodeJS.WritableStream,
+  exit: (code: number) => void = (code) => process.exit(code),
+) {
+  let finished = false;
+  return {
+    handle() {
+      if (finished) return;
+      if (controller.signal.aborted) {
+        progress.done();
+        exit(130);
+        return;
+      }
+      out.write('\ninterrupting after the current batch (Ctrl-C again to quit at once)…\n');
+      controller.abort();
+    },
+    finished() {
+      finished = true;
+    },
+  };
 }
 
 /** A progress bar (cli-progress) on a terminal; a plain log line every 5 s otherwise (systemd, CI, a pipe). */
