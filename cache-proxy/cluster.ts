@@ -37,10 +37,12 @@ export async function startProxyCluster(config: Config, options: { logger?: Logg
 }
 
 async function startPrimary(config: Config, logger: Logger): Promise<RunningProxy> {
+  // Workers run what their parent runs: the compiled build, or in development
+  // the TypeScript sources through tsx (bin/hyperstatic.js).
+  const compiled = path.extname(__filename) === '.js';
   cluster.setupPrimary({
-    exec: path.join(__dirname, 'worker.ts'),
-    // Workers run TypeScript through tsx like their parent.
-    execArgv: ['--require', require.resolve('tsx/cjs')],
+    exec: path.join(__dirname, compiled ? 'worker.js' : 'worker.ts'),
+    execArgv: compiled ? process.execArgv : ['--require', require.resolve('tsx/cjs')],
   });
   const workers = new Set<Worker>();
   // Sums every worker's registry (prom-client's own IPC) for whichever worker was scraped.

@@ -317,6 +317,8 @@ describe('systemd units (deploy/systemd)', () => {
       } else {
         assert.equal(one('Type'), 'oneshot');
       }
+      // Production runs the compiled build, never TypeScript through a loader (bin/hyperstatic.js).
+      assert.ok(service.get('Environment')?.includes('NODE_ENV=production'), 'Environment=NODE_ENV=production');
       assert.deepEqual(one('ExecStart').split(/\s+/), [
         '/usr/bin/node',
         '/opt/hyperstatic/bin/hyperstatic.js',

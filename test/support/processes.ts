@@ -24,10 +24,19 @@ export interface HyperstaticProcess {
 export async function startHyperstatic(
   args: string[],
   env: Record<string, string>,
-  options: { port?: number; portVariable?: string; healthPath?: string; timeoutMs?: number } = {},
+  options: {
+    port?: number;
+    portVariable?: string;
+    healthPath?: string;
+    timeoutMs?: number;
+    /** Another launcher than this checkout's bin/hyperstatic.js (an installed copy). */
+    cli?: string;
+    /** Node options put before the launcher, e.g. `--require` of a probe. */
+    nodeArgs?: string[];
+  } = {},
 ): Promise<HyperstaticProcess> {
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.cli ?? CLI, ...args], {
     env: {
       ...process.env,
       LOG_LEVEL: 'warn',
