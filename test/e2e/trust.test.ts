@@ -51,7 +51,7 @@ function operator(url: string): Promise<Response> {
 type FakeMode = 'down' | 'bare-hello' | 'unsigned-hello' | 'undelegated-hello' | 'expired-key' | 'seized-key';
 
 /** A hostile feed source: what it says depends on `mode`; 'down' answers 503 so mirrors move on. */
-async function startHostileSource(keys: { expired: KeyObject; seized: KeyObject }) {
+async function startHostileSource(keys: { expired: KeyObject; seized: KeyObject; expiredDelegation: unknown }) {
   const state = { mode: 'down' as FakeMode, epoch: 1, head: 0, forgedPath: '/', feedRequests: 0 };
   const blobs = new Map<string, Buffer>();
   const undelegated = generateKeyPairSync('ed25519').privateKey;
@@ -80,6 +80,12 @@ async function startHostileSource(keys: { expired: KeyObject; seized: KeyObject 
             : state.mode === 'expired-key'
               ? { epoch: state.epoch, head: state.head, heartbeat: heartbeat(keys.expired, state.epoch) }
               : { epoch: 99, head: state.head + 1, heartbeat: heartbeat(keys.seized, 99) };
+    // Presenting the lapsed delegation itself: whether or not a mirror ever saw it while it was valid
+    // (a slow start can miss that window), the key is refused for its expiry, never trusted.
+    if (state.mode === 'expired-key')
+      res.write(
+        `event: trust\ndata: ${JSON.stringify({ delegations: [keys.expiredDelegation], revocations: [] })}\n\n`,
+      );
     res.write(`event: hello\ndata: ${JSON.stringify(hello)}\n\n`);
     if (state.mode === 'seized-key') {
       const body = Buffer.from('<html><body>FORGED BY THE SEIZED KEY</body></html>');
@@ -203,6 +209,7 @@ describe(
     let standbyKey: KeyObject;
     const expiringKey = generateKeyPairSync('ed25519').privateKey;
     let expiresAt = 0;
+    let expiringDelegation: unknown;
     let hostile: Awaited<ReturnType<typeof startHostileSource>>;
     let appA: HyperstaticProcess;
     let appB: HyperstaticProcess;
@@ -286,8 +293,12 @@ describe(
         delegation(standbyKey, 'standby', 2, null, 90 * 86_400_000),
         delegation(expiringKey, 'short-lived', 1, null, 4000),
       ]) {
-        if (d.key === keyIdOf(expiringKey)) expiresAt = d.expires;
-        await installStatement(db, rootSigned(d, [roots[0], roots[1]]), {
+        const signed = rootSigned(d, [roots[0], roots[1]]);
+        if (d.key === keyIdOf(expiringKey)) {
+          expiresAt = d.expires;
+          expiringDelegation = signed;
+        }
+        await installStatement(db, signed, {
           roots: rootIds,
           threshold: 2,
           now: Date.now(),
@@ -324,7 +335,11 @@ describe(
       );
       assert.ok(fs.existsSync(path.join(dirA, 'keys', 'feed-ed25519.key')));
 
-      hostile = await startHostileSource({ expired: expiringKey, seized: primaryKey });
+      hostile = await startHostileSource({
+        expired: expiringKey,
+        seized: primaryKey,
+        expiredDelegation: expiringDelegation,
+      });
       for (const name of ['m1', 'm2', 'm3'])
         mirrors.push(
           await startHyperstatic(
