@@ -1,6 +1,6 @@
 // Composition root of the origin app: database, render queue, journal
 // notifier, outbox relay, feed and HTTP server. The embedded mode passes in
-// its in-process queue and notifier; production builds them from REDIS_URL.
+// its in-process queue and notifier; production builds them from REDIS_URL (or REDIS_SENTINELS).
 import http, { type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { Config, requireRedis } from '../common/config';
