@@ -42,6 +42,7 @@ function fromUrl(url: string | undefined): RedisOptions {
     username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
     db: db ? Number(db) : undefined,
-    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+    // rediss: encrypts the connections to master and replicas; the Sentinels are asked in plain text.
+    ...(parsed.protocol === 'rediss:' ? { tls: {}, enableTLSForSentinelMode: true } : {}),
   };
 }
