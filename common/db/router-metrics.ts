@@ -20,7 +20,7 @@ export function registerRouterMetrics(registry: Registry, router: DatabaseRouter
   });
   new Gauge({
     name: 'hyperstatic_db_replica_lag_seconds',
-    help: "How far each reachable replica trails the primary: the age of the primary's newest journal entry the replica lacks, in seconds (0 when it has them all)",
+    help: "How far each reachable replica trails the primary: how much older its newest journal entry is than the primary's, in seconds (0 when it has them all)",
     labelNames: ['node'],
     registers: [registry],
     collect() {
