@@ -1,6 +1,6 @@
 // Composition root of the origin app: database, render queue, journal
 // notifier, outbox relay, feed and HTTP server. The embedded mode passes in
-// its in-process queue and notifier; production builds them from REDIS_URL.
+// its in-process queue and notifier; production builds them from REDIS_URL (or REDIS_SENTINELS).
 import http, { type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { Config, requireRedis } from '../common/config';
@@ -18,6 +18,7 @@ import { ensureSigningKey } from './feed/signing-keys';
 import { loadTrustBundle } from './feed/trust-statements';
 import { startOutboxRelay } from './outbox/outbox-relay';
 import { routerFor } from '../common/db/router';
+import { registerRouterMetrics } from '../common/db/router-metrics';
 import { createAppServer } from './server';
 import { createEditorApp } from './editor-app';
 import { listen, localUrl } from '../common/listen';
@@ -35,6 +36,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const registry = options.registry ?? createMetricsRegistry('app');
   // Follows promotions: the primary's pool is swapped when the topology record moves (common/db/router.ts).
   const router = options.db ? undefined : await routerFor(config, logger);
+  if (router) registerRouterMetrics(registry, router);
   const db = options.db ?? router!.primary();
   const queue = options.queue ?? createBullQueue(requireRedis(config, 'app'), logger, config.redisPrefix);
   const notifier = options.notifier ?? createRedisNotifier(requireRedis(config, 'app'), logger, config.redisPrefix);

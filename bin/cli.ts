@@ -76,7 +76,9 @@ program
 
 program
   .command('app')
-  .description('The origin app: JSON API, change feed and outbox relay (needs DATABASE_URL and REDIS_URL)')
+  .description(
+    'The origin app: JSON API, change feed and outbox relay (needs DATABASE_URL and REDIS_URL or REDIS_SENTINELS)',
+  )
   .option('--port <port>', 'sets APP_PORT')
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'APP_PORT' });
@@ -87,7 +89,7 @@ program
 program
   .command('producer')
   .description(
-    'A render worker: consumes render jobs from bull and writes pages and journal entries (needs DATABASE_URL and REDIS_URL)',
+    'A render worker: consumes render jobs from bull and writes pages and journal entries (needs DATABASE_URL and REDIS_URL or REDIS_SENTINELS)',
   )
   .option('--port <port>', 'sets PRODUCER_PORT (for /healthz, /readyz, /metrics)')
   .option('--concurrency <n>', 'sets PRODUCER_CONCURRENCY')

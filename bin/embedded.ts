@@ -2,7 +2,7 @@
 // app, producer, one mirror and one cache proxy in one process, sharing one
 // database handle, an in-process queue and an in-process journal notifier,
 // unless DATABASE_URL / REDIS_URL point at real servers.
-import type { Config } from '../common/config';
+import { Config, redisTarget } from '../common/config';
 import { createDatabase } from '../common/db/database';
 import { createMemoryNotifier, createRedisNotifier } from '../common/journal-notifier';
 import type { RunningService } from '../common/lifecycle';
@@ -39,12 +39,11 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
     const seed = await seedFixtures(db);
     const adminToken = seed.seeded ? await createApiToken(db, 'admin', 'created by the first `npm start`') : undefined;
 
-    const queue = config.redisUrl
-      ? createBullQueue(config.redisUrl, createLogger(config.logLevel, 'queue'), config.redisPrefix)
+    const redis = redisTarget(config);
+    const queue = redis
+      ? createBullQueue(redis, createLogger(config.logLevel, 'queue'), config.redisPrefix)
       : createMemoryQueue(createLogger(config.logLevel, 'queue'));
-    const notifier = config.redisUrl
-      ? createRedisNotifier(config.redisUrl, logger, config.redisPrefix)
-      : createMemoryNotifier();
+    const notifier = redis ? createRedisNotifier(redis, logger, config.redisPrefix) : createMemoryNotifier();
     const registry = createMetricsRegistry('embedded');
     const shared = { db, queue, notifier };
 

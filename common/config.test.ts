@@ -93,7 +93,38 @@ describe('configuration', () => {
 
   it('requires REDIS_URL for processes that cannot use the in-process queue', () => {
     assert.throws(() => requireRedis(loadConfig({}), 'app'), /REDIS_URL: is required for `hyperstatic app`/);
-    assert.equal(requireRedis(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }), 'app'), 'redis://127.0.0.1:6379');
+    assert.deepEqual(requireRedis(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }), 'app'), {
+      url: 'redis://127.0.0.1:6379',
+    });
+  });
+
+  it('takes Redis Sentinels instead of REDIS_URL, with the master name and an optional password', () => {
+    const config = loadConfig({ REDIS_SENTINELS: '10.0.0.1:26379, [::1]:26380,sentinel-3:26381' });
+    assert.deepEqual(requireRedis(config, 'producer'), {
+      url: undefined,
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '::1', port: 26380 },
+        { host: 'sentinel-3', port: 26381 },
+      ],
+      masterName: 'mymaster',
+      sentinelPassword: undefined,
+    });
+    const named = loadConfig({
+      REDIS_SENTINELS: 's1:26379',
+      REDIS_SENTINEL_MASTER: 'site-a',
+      REDIS_SENTINEL_PASSWORD: 'pw',
+      REDIS_URL: 'redis://:secret@ignored:6379/2',
+    });
+    assert.deepEqual(requireRedis(named, 'app'), {
+      url: 'redis://:secret@ignored:6379/2',
+      sentinels: [{ host: 's1', port: 26379 }],
+      masterName: 'site-a',
+      sentinelPassword: 'pw',
+    });
+    for (const bad of ['s1', 's1:0', 's1:70000', 'a b:1'])
+      assert.throws(() => loadConfig({ REDIS_SENTINELS: bad }), /^ConfigError: REDIS_SENTINELS: expected host:port/);
+    assert.throws(() => loadConfig({ REDIS_SENTINEL_MASTER: 'my master' }), /REDIS_SENTINEL_MASTER: use 1-64/);
   });
 
   it('lists every variable with its default for --help', () => {

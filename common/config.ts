@@ -99,6 +99,20 @@ const optionalUrl: Parser<string | undefined> = (raw, name) => {
   }
 };
 
+/** host:port,host:port (IPv6 hosts in brackets), for REDIS_SENTINELS. */
+const hostPortList: Parser<{ host: string; port: number }[]> = (raw, name) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const match = /^(\[[0-9a-f:.]+\]|[^\s:[\]]+):(\d{1,5})$/i.exec(item);
+      const portNumber = match ? Number(match[2]) : 0;
+      if (!match || portNumber < 1 || portNumber > 65535)
+        throw new ConfigError(name, `expected host:port items, e.g. 10.0.0.1:26379, got ${JSON.stringify(item)}`);
+      return { host: match[1].replace(/^\[|\]$/g, ''), port: portNumber };
+    });
+
 const databaseUrl: Parser<string> = (raw, name) => {
   if (raw.startsWith('sqlite:')) {
     if (raw.length <= 'sqlite:'.length)
@@ -245,6 +259,28 @@ const spec = {
     '',
     'redis://host:port for the bull queue; empty means the in-process queue (embedded mode only)',
     optionalUrl,
+  ),
+  redisSentinels: variable(
+    'REDIS_SENTINELS',
+    '',
+    'Comma-separated host:port of Redis Sentinels; when set, bull and the announcements follow the master they name (REDIS_SENTINEL_MASTER) and REDIS_URL, if set, gives only the password, database number and rediss:',
+    (raw, name) => (raw.trim() === '' ? [] : hostPortList(raw, name)),
+  ),
+  redisSentinelMaster: variable(
+    'REDIS_SENTINEL_MASTER',
+    'mymaster',
+    'Name the Sentinels monitor the Redis master under (`sentinel monitor NAME ...`)',
+    (raw, name) => {
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw))
+        throw new ConfigError(name, 'use 1-64 letters, digits, dots, hyphens or underscores');
+      return raw;
+    },
+  ),
+  redisSentinelPassword: variable(
+    'REDIS_SENTINEL_PASSWORD',
+    '',
+    "Password of the Sentinels themselves (their `requirepass`); empty means they ask none. The master's password goes in REDIS_URL",
+    text,
   ),
   redisPrefix: variable(
     'REDIS_PREFIX',
@@ -603,13 +639,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze(out) as Config;
 }
 
-/** Fails with a message naming REDIS_URL when a process that cannot run on the in-process queue lacks one. */
-export function requireRedis(config: Config, role: string): string {
-  if (!config.redisUrl) {
+/** Where a process finds Redis: one server (REDIS_URL), or the master a set of Sentinels names. */
+export interface RedisTarget {
+  /** redis://[user:pass@]host:port[/db]; with sentinels only its credentials, database number and TLS are used. */
+  readonly url?: string;
+  readonly sentinels?: readonly { host: string; port: number }[];
+  readonly masterName?: string;
+  readonly sentinelPassword?: string;
+}
+
+/** The configured Redis, or undefined when there is none (the embedded mode's in-process queue). */
+export function redisTarget(config: Config): RedisTarget | undefined {
+  if (config.redisSentinels.length > 0)
+    return {
+      url: config.redisUrl,
+      sentinels: config.redisSentinels,
+      masterName: config.redisSentinelMaster,
+      sentinelPassword: config.redisSentinelPassword || undefined,
+    };
+  return config.redisUrl ? { url: config.redisUrl } : undefined;
+}
+
+/** Fails with a message naming REDIS_URL when a process that cannot run on the in-process queue lacks Redis. */
+export function requireRedis(config: Config, role: string): RedisTarget {
+  const target = redisTarget(config);
+  if (!target) {
     throw new ConfigError(
       'REDIS_URL',
-      `is required for \`hyperstatic ${role}\` (the in-process queue only exists in \`hyperstatic all\`)`,
+      `is required for \`hyperstatic ${role}\` (or REDIS_SENTINELS; the in-process queue only exists in \`hyperstatic all\`)`,
     );
   }
-  return config.redisUrl;
+  return target;
 }

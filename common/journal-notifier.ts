@@ -2,9 +2,12 @@
 // mirrors get a push instead of waiting for a poll. Redis pub/sub between
 // processes; an EventEmitter when everything runs in one process. A lost
 // message only delays delivery until the feed's safety re-check.
-import { EventEmitter } from 'node:events';
-import Redis from 'ioredis';
+import { EventEmitter, once } from 'node:events';
+import type Redis from 'ioredis';
 import type { Logger } from './logger';
+import { connectRedis, RedisConnection } from './redis';
+
+const CONNECT_WAIT_MS = 1000;
 
 export interface JournalNotifier {
   notify(head: number): Promise<void>;
@@ -29,7 +32,7 @@ export function createMemoryNotifier(): JournalNotifier {
   };
 }
 
-export function createRedisNotifier(redisUrl: string, logger: Logger, prefix = 'hyperstatic'): JournalNotifier {
+export function createRedisNotifier(redis: RedisConnection, logger: Logger, prefix = 'hyperstatic'): JournalNotifier {
   const CHANNEL = `${prefix}:journal`;
   const local = createMemoryNotifier();
   let publisher: Redis | undefined;
@@ -42,10 +45,15 @@ export function createRedisNotifier(redisUrl: string, logger: Logger, prefix = '
 
   return {
     async notify(head) {
-      publisher ??= new Redis(redisUrl, options).on('error', (error) =>
+      publisher ??= connectRedis(redis, options).on('error', (error) =>
         logger.debug({ err: error }, 'notifier redis error'),
       );
       try {
+        // Without an offline queue a publish on a connection still opening
+        // (the first one, or one re-asking the Sentinels after a failover)
+        // fails at once: give it a moment, as bull-queue.ts does.
+        if (publisher.status !== 'ready')
+          await once(publisher, 'ready', { signal: AbortSignal.timeout(CONNECT_WAIT_MS) }).catch(() => undefined);
         await publisher.publish(CHANNEL, String(head));
       } catch (error) {
         logger.warn({ err: error }, 'could not announce journal head; mirrors get it on the next re-check');
@@ -53,7 +61,7 @@ export function createRedisNotifier(redisUrl: string, logger: Logger, prefix = '
     },
     subscribe(listener) {
       if (!subscriber) {
-        subscriber = new Redis(redisUrl, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
+        subscriber = connectRedis(redis, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
         subscriber.on('error', (error) => logger.debug({ err: error }, 'notifier redis error'));
         subscriber
           .subscribe(CHANNEL)

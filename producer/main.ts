@@ -12,6 +12,7 @@ import { createBullQueue } from '../common/queue/bull-queue';
 import { createRenderJobHandler } from './render-job';
 import { createRenderer } from './renderer';
 import { routerFor } from '../common/db/router';
+import { registerRouterMetrics } from '../common/db/router-metrics';
 import { listen, localUrl } from '../common/listen';
 
 export interface ProducerOptions {
@@ -29,6 +30,7 @@ export async function startProducer(config: Config, options: ProducerOptions = {
   const registry = options.registry ?? createMetricsRegistry('producer');
   // Follows promotions: the primary's pool is swapped when the topology record moves (common/db/router.ts).
   const router = options.db ? undefined : await routerFor(config, logger);
+  if (router) registerRouterMetrics(registry, router);
   const db = options.db ?? router!.primary();
   const queue = options.queue ?? createBullQueue(requireRedis(config, 'producer'), logger, config.redisPrefix);
   const notifier =

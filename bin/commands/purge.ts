@@ -9,7 +9,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { Knex } from 'knex';
-import { loadConfig } from '../../common/config';
+import { loadConfig, redisTarget, RedisTarget } from '../../common/config';
 import type { Database } from '../../common/db/database';
 import { isSafePublicPath } from '../../common/feed-format';
 import type { Renderer } from '../../producer/renderer';
@@ -150,8 +150,8 @@ export function register(program: Command, out: { write(text: string): void } = 
           { path: flags.path, reason: flags.reason ?? '', actor },
         );
       });
-      if (result.head !== undefined && config.redisUrl)
-        await announce(config.redisUrl, config.redisPrefix, result.head);
+      const redis = redisTarget(config);
+      if (result.head !== undefined && redis) await announce(redis, config.redisPrefix, result.head);
       out.write(
         flags.json
           ? `${JSON.stringify(result)}\n`
@@ -161,11 +161,11 @@ export function register(program: Command, out: { write(text: string): void } = 
 }
 
 /** Wakes the origin's feeds at once; without Redis (or if it is down) they find the batch on their 5 s re-check. */
-async function announce(redisUrl: string, prefix: string, head: number): Promise<void> {
+async function announce(redis: RedisTarget, prefix: string, head: number): Promise<void> {
   const { createRedisNotifier } =
     require('../../common/journal-notifier') as typeof import('../../common/journal-notifier');
   const { createLogger } = require('../../common/logger') as typeof import('../../common/logger');
-  const notifier = createRedisNotifier(redisUrl, createLogger('silent', 'purge'), prefix);
+  const notifier = createRedisNotifier(redis, createLogger('silent', 'purge'), prefix);
   await notifier.notify(head);
   await notifier.close();
 }

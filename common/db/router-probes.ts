@@ -15,11 +15,20 @@ export interface NodeView {
   record?: TopologyRecord;
 }
 
+export interface SemiSyncView {
+  /** rpl_semi_sync_master_enabled: the operator asked for semi-sync. */
+  enabled: boolean;
+  /** Rpl_semi_sync_master_status: commits wait for a replica's ack now (OFF after a fallback to async). */
+  active: boolean;
+}
+
 export interface RouterProbes {
   /** The node as it answers now; unreachable (not thrown) when it does not. */
   look(node: NodeSpec): Promise<NodeView>;
   /** How far `replica` trails `primary`, in seconds; null when either cannot be asked. */
   lagOf(replica: NodeSpec, primary: NodeSpec): Promise<number | null>;
+  /** The node's semi-sync source side; undefined when it cannot be asked or has no semi-sync. */
+  semiSync(node: NodeSpec): Promise<SemiSyncView | undefined>;
   close(): void;
 }
 
@@ -87,6 +96,26 @@ export function createRouterProbes(pollMs: number): RouterProbes {
         return Math.max(0, (Number(head) - Number(replicated ?? 0)) / 1000);
       } catch {
         return null;
+      }
+    },
+    async semiSync(node) {
+      try {
+        // SHOW GLOBAL VARIABLES/STATUS need no privilege, so the app user can ask.
+        const conn = await connection(node);
+        const values = async (sql: string) =>
+          new Map(
+            ((await conn.query(sql))[0] as { Variable_name: string; Value: string }[]).map((r) => [
+              r.Variable_name,
+              r.Value,
+            ]),
+          );
+        const vars = await values("SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_master_enabled'");
+        const status = await values("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_status'");
+        const enabled = vars.get('rpl_semi_sync_master_enabled');
+        if (enabled === undefined) return undefined;
+        return { enabled: enabled === 'ON', active: status.get('Rpl_semi_sync_master_status') === 'ON' };
+      } catch {
+        return undefined;
       }
     },
     close() {

@@ -6,10 +6,10 @@
 // replica() serves reads that may be stale from a caught-up replica.
 import { createDatabase, Database, dialectOf } from './database';
 import type { Logger } from '../logger';
-import { createRouterProbes, NodeView } from './router-probes';
+import { createRouterProbes, NodeView, SemiSyncView } from './router-probes';
 import { authoritativeRecord, NodeSpec } from './topology';
 
-export type { NodeView } from './router-probes';
+export type { NodeView, SemiSyncView } from './router-probes';
 
 export interface RouterState {
   primary: string;
@@ -17,6 +17,8 @@ export interface RouterState {
   /** False while no node is both the recorded primary and writable (a failover in progress). */
   writable: boolean;
   nodes: NodeView[];
+  /** The primary's semi-sync state, when it could be read. */
+  semiSync?: SemiSyncView;
 }
 
 export interface DatabaseRouter {
@@ -101,17 +103,13 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
         next.writable ? 'database primary is writable again' : 'database primary is not writable (fenced or down)',
       );
     }
-    // A caught-up replica for stale reads, re-chosen each poll.
-    replicaName = undefined;
-    for (const v of next.nodes) {
-      if (v.name === next.primary || !v.reachable || v.readOnly === false) continue;
-      const lag = await probes.lagOf(spec(v.name), spec(state.primary));
-      v.lagSeconds = lag;
-      if (lag !== null && lag <= maxLag) {
-        replicaName = v.name;
-        break;
-      }
-    }
+    // Every replica's lag (for hyperstatic_db_replica_lag_seconds); the first
+    // caught-up one serves stale reads, re-chosen each poll.
+    const replicas = next.nodes.filter((v) => v.name !== next.primary && v.reachable && v.readOnly !== false);
+    for (const v of replicas) v.lagSeconds = await probes.lagOf(spec(v.name), spec(next.primary));
+    replicaName = replicas.find((v) => v.lagSeconds != null && v.lagSeconds <= maxLag)?.name;
+    if (next.nodes.find((v) => v.name === next.primary)?.reachable)
+      next.semiSync = await probes.semiSync(spec(next.primary));
     return next;
   }
 

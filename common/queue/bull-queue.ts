@@ -1,13 +1,14 @@
 // The production render queue: bull on Redis.
 import Queue from 'bull';
-import Redis, { RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type { Logger } from '../logger';
+import { connectRedis, RedisConnection } from '../redis';
 import { isUnrecoverable, jobId, RenderJob, RenderQueue, RETRY_ATTEMPTS, RETRY_BASE_DELAY_MS } from './render-queue';
 
 const ENQUEUE_TIMEOUT_MS = 3000;
 const CONNECT_WAIT_MS = 1000;
 
-export function createBullQueue(redisUrl: string, logger: Logger, prefix = 'hyperstatic'): RenderQueue {
+export function createBullQueue(redis: RedisConnection, logger: Logger, prefix = 'hyperstatic'): RenderQueue {
   const queue = new Queue<RenderJob>(`${prefix}-render`, {
     createClient(type) {
       // bull's blocking and subscriber clients must retry forever. The command
@@ -17,7 +18,7 @@ export function createBullQueue(redisUrl: string, logger: Logger, prefix = 'hype
       // and the relay retries, so an outage costs no memory here.
       const options: RedisOptions =
         type === 'client' ? { maxRetriesPerRequest: 1 } : { maxRetriesPerRequest: null, enableReadyCheck: false };
-      const client = new Redis(redisUrl, { ...options, retryStrategy: (times) => Math.min(times * 200, 2000) });
+      const client = connectRedis(redis, { ...options, retryStrategy: (times) => Math.min(times * 200, 2000) });
       client.on('error', (error) => logger.debug({ err: error, type }, 'redis connection error'));
       return client;
     },
