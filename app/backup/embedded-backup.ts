@@ -13,6 +13,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { version as PACKAGE_VERSION } from '../../package.json';
 import type { Config } from '../../common/config';
 import { dialectOf } from '../../common/db/database';
 import { keyFiles } from '../feed/signing-keys';
@@ -26,23 +28,6 @@ import {
   type BackupManifest,
 } from './backup-manifest';
 import { createTarGz, extractTarGz } from './tar';
-
-/** The part of better-sqlite3 used here (it ships no types; knex reaches it through its own client). */
-interface SqliteConnection {
-  backup(
-    file: string,
-    options: { progress(p: { totalPages: number; remainingPages: number }): number },
-  ): Promise<unknown>;
-  pragma(source: string, options: { simple: true }): unknown;
-  prepare(sql: string): { get(): unknown };
-  close(): void;
-}
-const Sqlite = require('better-sqlite3') as new (
-  file: string,
-  options: { readonly?: boolean; fileMustExist?: boolean; timeout?: number },
-) => SqliteConnection;
-
-const PACKAGE_VERSION = (require('../../package.json') as { version: string }).version;
 
 async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');
