@@ -37,6 +37,11 @@ export interface BackupManifest {
 /** MEDIA_DIR is flat (app/media/media-store.ts: originals and renditions named by hash); so is the keys folder. */
 const SAFE_PATH = /^(hyperstatic\.sqlite|(media|keys)\/[A-Za-z0-9_-][A-Za-z0-9._-]*)$/;
 
+/** Whether a backup may hold this path (restore refuses any other). */
+export function isBackupPath(rel: string): boolean {
+  return SAFE_PATH.test(rel) && !rel.includes('..');
+}
+
 /** Parses backup.json; throws naming the first thing wrong (a restore then changes nothing). */
 export function parseBackupManifest(text: string): BackupManifest {
   let value: unknown;
@@ -57,7 +62,7 @@ export function parseBackupManifest(text: string): BackupManifest {
   if (!Array.isArray(m.files)) throw new Error(`${MANIFEST_NAME}: files is missing`);
   const seen = new Set<string>();
   for (const f of m.files) {
-    if (typeof f?.path !== 'string' || !SAFE_PATH.test(f.path) || f.path.includes('..'))
+    if (typeof f?.path !== 'string' || !isBackupPath(f.path))
       throw new Error(`${MANIFEST_NAME}: ${JSON.stringify(f?.path)} is not a path a backup holds`);
     if (seen.has(f.path)) throw new Error(`${MANIFEST_NAME}: ${f.path} is listed twice`);
     seen.add(f.path);

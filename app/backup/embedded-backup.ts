@@ -22,6 +22,7 @@ import {
   BACKUP_FORMAT,
   BACKUP_FORMAT_VERSION,
   DATABASE_NAME,
+  isBackupPath,
   MANIFEST_NAME,
   parseBackupManifest,
   type BackupFile,
@@ -158,6 +159,8 @@ export async function createBackup(
     ] as const) {
       fs.mkdirSync(path.join(stage, dir), { mode: 0o700 });
       for (const [from, name] of sources) {
+        if (!isBackupPath(`${dir}/${name}`))
+          throw new Error(`${from}: a backup holds only names of letters, digits, '.', '_' and '-'; rename it`);
         const mode = fs.statSync(from).mode & 0o777;
         place(from, path.join(stage, dir, name), mode);
         files.push(await entry(stage, `${dir}/${name}`, mode));

@@ -293,6 +293,10 @@ describe('hyperstatic backup and restore (embedded mode)', () => {
     assert.notEqual(mariadb.code, 0);
     assert.match(mariadb.stderr, /DATABASE_URL is MariaDB\/MySQL.*mariabackup or mariadb-dump/);
     assert.ok(!fs.existsSync(data('db.tar.gz')));
+    const empty = await cli(['backup', '--out', data('empty.tar.gz'), '--data-dir', data('empty')]);
+    assert.notEqual(empty.code, 0);
+    assert.match(empty.stderr, /no database at .*empty\/hyperstatic\.sqlite: is DATA_DIR \(or DATABASE_URL\) right\?/);
+    assert.ok(!fs.existsSync(data('empty.tar.gz')));
 
     // --force replaces the database, media, keys and the mirror copy (ahead of the restored journal).
     const forced = await ok(['restore', good, '--data-dir', data('fresh'), '--force']);
