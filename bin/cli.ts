@@ -22,6 +22,7 @@ import * as dbCommands from './commands/db';
 import * as statusCommands from './commands/status';
 import * as userCommands from './commands/user';
 import * as purgeCommands from './commands/purge';
+import * as backupCommands from './commands/backup';
 
 // Each action loads the modules it runs on demand (a typed require), so a
 // mirror or a proxy does not carry the app's, the producer's and every other
@@ -163,6 +164,7 @@ dbCommands.register(program);
 statusCommands.register(program);
 userCommands.register(program);
 purgeCommands.register(program);
+backupCommands.register(program);
 
 /** Each command's --help lists the variables it reads; a group's points to `help env`. */
 function addVariablesToHelp(command: Command, path: string[] = []): void {
