@@ -133,11 +133,11 @@ describe('embedded mode: `hyperstatic all` with SQLite and the in-process queue'
     };
     all = await startHyperstatic(['all'], env, { portVariable: 'PROXY_PORT', healthPath: '/healthz' });
     const appUrl = `http://127.0.0.1:${appPort}`;
-    const banner = await waitFor(
-      () => /API token for admin \(shown once\): (hs_\S+)/.exec(all!.output()) ?? undefined,
-      { what: 'the banner with a token', timeoutMs: PATIENCE },
-    );
-    assert.match(all.output(), /Log in as "admin" with password: \S+/);
+    const banner = await waitFor(() => /API token for admin: (hs_\S+)/.exec(all!.output()) ?? undefined, {
+      what: 'the banner with a token',
+      timeoutMs: PATIENCE,
+    });
+    assert.match(all.output(), /Editor login: +admin \/ \S+/);
     await waitFor(
       async () =>
         (await (await fetch(`${all!.url}/`)).text()).includes('River district residents') ? true : undefined,

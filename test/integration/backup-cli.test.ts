@@ -121,7 +121,7 @@ describe('hyperstatic backup and restore (embedded mode)', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hyperstatic-backup-'));
     origin = await startSite(data('site'));
     token = (
-      await waitFor(() => /API token for admin \(shown once\): (hs_\S+)/.exec(origin.process.output()) ?? undefined, {
+      await waitFor(() => /API token for admin: (hs_\S+)/.exec(origin.process.output()) ?? undefined, {
         what: 'the banner with a token',
         timeoutMs: PATIENCE,
       })
