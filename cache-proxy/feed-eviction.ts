@@ -12,6 +12,9 @@ import type { Logger } from '../common/logger';
  * everything cached so far goes: a 404 stored before the first hello must
  * not outlive the page's arrival.
  */
+/** The second eviction after the upstream turns frozen (clock differences between proxy and mirror). */
+const FREEZE_RECHECK_MS = 5000;
+
 export function followChanges(
   config: Config,
   logger: Logger,
@@ -42,6 +45,10 @@ export function followChanges(
         frozen = true;
         logger.warn('upstream copy is frozen (no heartbeat within its validity); evicting so pages carry the notice');
         sink.evictAll();
+        // Again a little later: if this clock runs ahead of the mirror's, the first refill may
+        // have come before the mirror itself turned frozen.
+        freezeTimer = setTimeout(() => frozen && sink.evictAll(), FREEZE_RECHECK_MS);
+        freezeTimer.unref();
       },
       Math.min(Math.max(0, until - Date.now()) + 50, 2 ** 31 - 1),
     );

@@ -158,6 +158,13 @@ export function verifyBatchTrust(batch: FeedBatch, trust: TrustState): void {
   }
   if (s && s.at < batch.epoch)
     throw new TrustError('epoch', `batch ${batch.batch} of epoch ${batch.epoch} is signed at epoch ${s.at}`);
+  // Roots: a key bounded to an older epoch (a seized primary delegated `1-1`) cannot add to the journal
+  // once a newer epoch is known; a promoted origin re-signs the history it serves at its own epoch.
+  if (s && trust.anchor.kind === 'roots' && s.at < trust.highestEpoch())
+    throw new TrustError(
+      'stale',
+      `batch ${batch.batch} is signed at epoch ${s.at}, below epoch ${trust.highestEpoch()}`,
+    );
   trust.check(s, (key, at) => batchPayload(batch, key, at));
 }
 

@@ -149,13 +149,14 @@ export function createFeedHub(options: {
         write(client, batch, store, trust);
       }
     },
+    // A client that stopped reading gets no more of these either (its batches already stop, see publish).
     publishHeartbeat(heartbeat) {
       const event = formatSseEvent('heartbeat', heartbeat);
-      for (const client of clients) client.res.write(event);
+      for (const client of clients) if (client.res.writableLength <= maxBuffered) client.res.write(event);
     },
     publishTrust(bundle) {
       const event = formatSseEvent('trust', bundle);
-      for (const client of clients) client.res.write(event);
+      for (const client of clients) if (client.res.writableLength <= maxBuffered) client.res.write(event);
     },
     clients: () => clients.size,
     close() {

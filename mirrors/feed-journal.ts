@@ -115,6 +115,16 @@ export class FeedJournal {
     );
   }
 
+  /** The highest epoch of an applied batch signed by `key` (version-2 signatures), or undefined. */
+  highestEpochSignedBy(key: string): number | undefined {
+    const row = this.db
+      .prepare<{ epoch: number | null }>(
+        "SELECT MAX(epoch) AS epoch FROM batch_sigs WHERE signature IS NOT NULL AND json_extract(signature, '$.key') = ?",
+      )
+      .get(key);
+    return row?.epoch ?? undefined;
+  }
+
   /** Up to `maxBatches` whole applied batches after `after`, in order, rebuilt from the journal. */
   batchesAfter(after: number, maxBatches: number): FeedBatch[] {
     const out: FeedBatch[] = [];

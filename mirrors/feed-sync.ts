@@ -70,7 +70,24 @@ export function startFeedSync(options: {
       }
       sync.sawHead(hello.head, cursor, source);
     },
-    ...trustChecks({ trust, hub, metrics, logger, restart: (reason) => follower.restart(reason) }),
+    ...trustChecks({
+      trust,
+      hub,
+      metrics,
+      logger,
+      restart: (reason) => follower.restart(reason),
+      onRevoked: (key) => {
+        // Batches the key signed before its revocation arrived stay applied; if it pushed the copy
+        // past any epoch a trusted key vouches for, its content cannot be told from the real one.
+        const epoch = store.highestEpochSignedBy(key);
+        if (epoch === undefined || epoch <= trust.highestEpoch()) return;
+        const error = new Error(
+          `this copy holds batches up to epoch ${epoch} signed by a key now revoked; re-sync it from a trusted origin (docs/trust.md, "Revoking a seized site key")`,
+        );
+        logger.error({ key, epoch }, error.message);
+        sync.failed(error);
+      },
+    }),
     onBatch: (batch, source) => pipeline.push(batch, source),
     onError: (error) => {
       sync.failed(error);

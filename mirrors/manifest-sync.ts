@@ -145,6 +145,8 @@ export async function stageManifest(options: {
 /** Throws unless the end line is signed by a key trusted at an epoch no lower than the manifest's. */
 function verifyManifestEnd(trust: TrustState, digest: string, raw: unknown, epoch: number): void {
   const signature = raw === undefined ? undefined : parseSiteSignature(raw);
+  if (signature && trust.anchor.kind === 'roots' && signature.at < trust.highestEpoch())
+    throw new TrustError('stale', `a manifest signed at epoch ${signature.at}, below epoch ${trust.highestEpoch()}`);
   if (signature && signature.at < epoch)
     throw new TrustError('epoch', `a manifest of epoch ${epoch} is signed at epoch ${signature.at}`);
   trust.check(signature, (key, at) => manifestPayload(digest, key, at));

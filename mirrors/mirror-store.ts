@@ -144,6 +144,11 @@ export class MirrorStore {
 
   // Journal
 
+  /** The highest epoch of an applied batch signed by `key`, or undefined (feed-journal.ts). */
+  highestEpochSignedBy(key: string): number | undefined {
+    return this.journal.highestEpochSignedBy(key);
+  }
+
   /** Up to `maxBatches` whole applied batches after `after`, in order, rebuilt from the journal. */
   batchesAfter(after: number, maxBatches: number): FeedBatch[] {
     return this.journal.batchesAfter(after, maxBatches);

@@ -77,7 +77,6 @@ export function createPageRoute(options: {
     const etag = etagOf(page.sha256);
     const lastModified = httpDate(page.lastModified);
     const headers = pageHeaders(page, etag, lastModified, options.indexMaxAge);
-    if (frozen !== undefined) headers['hyperstatic-freshness'] = freshnessHeader(frozen);
     if (page.op === 'gone') {
       files.sendFile(req, res, store.blobPath(page.sha256), 410, headers);
       return;

@@ -22,6 +22,8 @@ export function trustChecks(deps: {
   logger: Logger;
   /** Drops the current connection (a revocation may concern the server followed now). */
   restart: (reason: Error) => void;
+  /** A key was just revoked: the caller checks whether the copy already holds what it signed. */
+  onRevoked?: (key: string) => void;
 }): TrustHooks {
   const { trust, hub, metrics, logger } = deps;
 
@@ -63,7 +65,9 @@ export function trustChecks(deps: {
       if (added.length === 0) return;
       hub.publishTrust(trust.bundle());
       // A new revocation may concern the very server followed now: reconnect and check again.
-      if (added.some((s) => s.statement.type === 'revocation')) deps.restart(new Error('a key was revoked'));
+      const revoked = added.filter((s) => s.statement.type === 'revocation');
+      for (const r of revoked) deps.onRevoked?.(r.statement.key);
+      if (revoked.length > 0) deps.restart(new Error('a key was revoked'));
     },
     verifyHello: (hello, source) => takeHeartbeat(hello.heartbeat, source, 'hello'),
     onHeartbeat: (raw, source) => takeHeartbeat(raw, source, 'heartbeat'),

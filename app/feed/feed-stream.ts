@@ -18,6 +18,8 @@ import { BadRequestError } from '../errors';
 import type { JournalReader } from './journal-reader';
 
 const RECHECK_MS = 5_000;
+/** Bytes queued for one subscriber beyond which it counts as not reading (well above one large batch). */
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 
 export interface FeedHub {
   handle(req: Request, res: Response): Promise<void>;
@@ -231,6 +233,11 @@ export function createFeedHub(deps: FeedHubDeps): FeedHub {
     if (heartbeat.head > knownHead) knownHead = heartbeat.head;
     const event = `event: heartbeat\ndata: ${JSON.stringify(heartbeat)}\n\n`;
     for (const s of subscribers) {
+      // A mirror that stopped reading is not buffered heartbeats without bound; it reconnects and gets a fresh hello.
+      if (s.res.writableLength > MAX_BUFFERED_BYTES) {
+        s.res.destroy();
+        continue;
+      }
       if (trust.changed) s.res.write(trust.event);
       s.res.write(event);
     }

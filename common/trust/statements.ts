@@ -352,6 +352,9 @@ export function verifySig(payload: Buffer, sig: string, key: KeyId): boolean {
   }
 }
 
+/** The largest time a JavaScript Date can hold (ms); beyond it dates cannot even be printed. */
+const MAX_TIME = 8.64e15;
+
 function isTime(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) > 0;
+  return Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= MAX_TIME;
 }

@@ -210,12 +210,73 @@ test('purge proofs: only a trusted key can say a blob was taken down', () => {
   assert.throws(() => trust.checkPurge(signPurge('b'.repeat(64), 1, siteSigner(standby))), { reason: 'not-delegated' });
 });
 
-test('malformed bundles are refused whole; a threshold above the root count does not start', () => {
+test('a bundle that is not one is refused whole; a threshold above the root count does not start', () => {
   const trust = twoOfThree();
   assert.throws(() => trust.absorb({ delegations: 'x' }), { reason: 'malformed' });
-  assert.throws(
-    () => trust.absorb({ delegations: [{ statement: { type: 'delegation' }, signatures: [] }], revocations: [] }),
-    { reason: 'malformed' },
-  );
+  assert.throws(() => trust.absorb(null), { reason: 'malformed' });
   assert.throws(() => new TrustState({ kind: 'roots', roots: rootIds.slice(0, 1), threshold: 2 }), /threshold/);
+});
+
+test('a heartbeat from the future or vouching too long is refused; a revoked key stops being the newest', () => {
+  const trust = twoOfThree();
+  trust.absorb(bundle(signedBy(delegation(primary, 1, null), roots[0], roots[1])));
+  trust.absorb(bundle(signedBy(delegation(standby, 2, null, { site: 'standby' }), roots[0], roots[1])));
+  assert.throws(() => trust.acceptHeartbeat(heartbeat(primary, 1, NOW + 10 * 60_000)), { reason: 'not-yet-valid' });
+  assert.throws(() => trust.acceptHeartbeat(heartbeat(primary, 1, NOW, 31 * DAY)), { reason: 'malformed' });
+  assert.equal(trust.latestHeartbeat(), undefined);
+
+  // The seized key vouches as long as it may; once revoked, its word no longer keeps the copy "fresh".
+  trust.acceptHeartbeat(heartbeat(primary, 1, NOW, 30 * DAY));
+  assert.equal(trust.freshUntil(), NOW + 30 * DAY);
+  trust.absorb(bundle(signedBy(revocation(primary), roots[0], roots[2])));
+  assert.equal(trust.latestHeartbeat(), undefined);
+  // A newer epoch's heartbeat is the newest even if its clock is behind.
+  trust.acceptHeartbeat(heartbeat(standby, 2, NOW - 1000));
+  assert.equal(trust.latestHeartbeat()?.signature.key, keyIdOf(standby));
+});
+
+test('with roots, a key bounded to an older epoch adds nothing once a newer epoch is known', () => {
+  const trust = twoOfThree();
+  trust.absorb(bundle(signedBy(delegation(primary, 1, 1), roots[0], roots[1])));
+  trust.absorb(bundle(signedBy(delegation(standby, 2, null, { site: 'standby' }), roots[0], roots[1])));
+  const batch: FeedBatch = {
+    epoch: 1,
+    batch: 9,
+    entries: [
+      {
+        seq: 20,
+        epoch: 1,
+        batch: 9,
+        path: '/forged/',
+        op: 'put',
+        sha256: 'a'.repeat(64),
+        size: 1,
+        contentType: 'text/html',
+        lastModified: NOW,
+        kind: 'article',
+      },
+    ],
+  };
+  assert.doesNotThrow(() => verifyBatchTrust(signBatch(batch, primary, 1), trust));
+  // The standby's epoch-2 heartbeat is seen (say, relayed by the seized primary itself) …
+  trust.acceptHeartbeat(heartbeat(standby, 2));
+  // … so the primary's key, bounded to epoch 1, is refused even before any epoch-2 batch is applied.
+  assert.throws(() => verifyBatchTrust(signBatch(batch, primary, 1), trust), { reason: 'stale' });
+  // The promoted standby re-signs the same history at its epoch.
+  assert.doesNotThrow(() => verifyBatchTrust(signBatch(batch, standby, 2), trust));
+});
+
+test('one malformed statement in a bundle is refused alone; the others count', () => {
+  const trust = twoOfThree();
+  const good = signedBy(delegation(primary, 1, null), roots[0], roots[1]);
+  const result = trust.absorb({
+    delegations: [{ statement: { type: 'delegation', site: 'x'.repeat(500) }, signatures: [] }, good],
+    revocations: [],
+  });
+  assert.equal(result.added.length, 1);
+  assert.deepEqual(
+    result.refused.map((r) => r.error.reason),
+    ['malformed'],
+  );
+  assert.doesNotThrow(() => trust.delegationFor(keyIdOf(primary), 1));
 });

@@ -10,7 +10,7 @@ import {
   checkThreshold,
   describe,
   heartbeatPayload,
-  parseBundle,
+  parseSigned,
   purgePayload,
   TrustError,
   verifySig,
@@ -54,6 +54,10 @@ export function memoryTrustStorage(): TrustStorage {
 
 /** A delegation issued this far in the future still counts: clocks of an operator's laptop and a mirror differ. */
 export const ISSUE_SKEW_MS = 5 * 60_000;
+/** A heartbeat signed further ahead of this mirror's clock is refused: it could keep the copy "fresh" for ever. */
+export const HEARTBEAT_SKEW_MS = 5 * 60_000;
+/** The longest a heartbeat may vouch for the copy (FEED_HEARTBEAT_VALID_MS allows no more). */
+export const HEARTBEAT_MAX_VALID_MS = 30 * 86_400_000;
 
 export interface AbsorbResult {
   added: Signed[];
@@ -79,17 +83,40 @@ export class TrustState {
     // Stored statements were checked when they arrived; they are checked again, in case the roots changed.
     this.absorbStatements(storage.statements(), false);
     this.marks = storage.epochMarks();
-    this.latest = storage.heartbeat();
+    const stored = storage.heartbeat();
+    // A heartbeat kept from before a restart counts only while its key is still trusted.
+    this.latest = stored && !this.revocations.has(stored.signature.key) ? stored : undefined;
   }
 
   /** Takes every statement of a bundle that meets the threshold; refuses (and reports) each one that does not. */
   absorb(value: unknown): AbsorbResult {
-    return this.absorbStatements(this.bundleStatements(value), true);
+    const { statements, malformed } = this.bundleStatements(value);
+    const result = this.absorbStatements(statements, true);
+    return { added: result.added, refused: [...malformed, ...result.refused] };
   }
 
-  private bundleStatements(value: unknown): Signed[] {
-    const bundle = parseBundle(value);
-    return [...bundle.revocations, ...bundle.delegations];
+  /** The bundle's statements, revocations first; a malformed one is refused on its own, the rest still count. */
+  private bundleStatements(value: unknown): { statements: Signed[]; malformed: AbsorbResult['refused'] } {
+    const v = value as { delegations?: unknown; revocations?: unknown } | null;
+    if (!v || typeof v !== 'object' || !Array.isArray(v.delegations) || !Array.isArray(v.revocations))
+      throw new TrustError('malformed', 'a trust bundle has a list of delegations and one of revocations');
+    if (v.delegations.length + v.revocations.length > 1000)
+      throw new TrustError('malformed', 'a trust bundle holds at most 1000 statements');
+    const statements: Signed[] = [];
+    const malformed: AbsorbResult['refused'] = [];
+    for (const [value, kind] of [
+      ...v.revocations.map((r) => [r, 'revocation'] as const),
+      ...v.delegations.map((d) => [d, 'delegation'] as const),
+    ]) {
+      try {
+        const signed = parseSigned(value);
+        if (signed.statement.type !== kind) throw new TrustError('malformed', `a ${kind} is listed as one`);
+        statements.push(signed);
+      } catch (error) {
+        malformed.push({ statement: `a ${kind}`, error: error as TrustError });
+      }
+    }
+    return { statements, malformed };
   }
 
   private absorbStatements(statements: Signed[], store: boolean): AbsorbResult {
@@ -108,6 +135,8 @@ export class TrustState {
       if (signed.statement.type === 'revocation') {
         if (!this.revocations.has(signed.statement.key))
           this.revocations.set(signed.statement.key, signed as Signed<Revocation>);
+        // The revoked key's word on freshness stops counting too (it may have signed a far valid-until).
+        if (this.latest?.signature.key === signed.statement.key) this.latest = undefined;
       } else this.delegations.push(signed as Signed<Delegation>);
       // A delegation that has already lapsed (origins keep sending renewed-over ones) is kept in memory only,
       // so its key is refused as expired; it is neither stored nor relayed, and not news to anyone.
@@ -166,6 +195,10 @@ export class TrustState {
    */
   acceptHeartbeat(heartbeat: Heartbeat): { latest: boolean } {
     this.check(heartbeat.signature, (key) => heartbeatPayload(heartbeat, key));
+    if (heartbeat.time > this.now() + HEARTBEAT_SKEW_MS)
+      throw new TrustError('not-yet-valid', 'a heartbeat signed in the future (check the origin clock)');
+    if (heartbeat.validUntil - heartbeat.time > HEARTBEAT_MAX_VALID_MS)
+      throw new TrustError('malformed', 'a heartbeat may vouch for 30 days at most');
     const highest = this.highestEpoch();
     if (heartbeat.epoch < highest)
       throw new TrustError('stale', `feed epoch ${heartbeat.epoch} is older than epoch ${highest} already seen`);
@@ -174,7 +207,13 @@ export class TrustState {
       this.marks.set(key, heartbeat.epoch);
       this.storage.setEpochMark(key, heartbeat.epoch);
     }
-    if (this.latest && this.latest.time >= heartbeat.time) return { latest: false };
+    // Newest by epoch, then by time: a heartbeat of a newer epoch always wins.
+    const latest = this.latest;
+    if (
+      latest &&
+      (latest.epoch > heartbeat.epoch || (latest.epoch === heartbeat.epoch && latest.time >= heartbeat.time))
+    )
+      return { latest: false };
     this.latest = heartbeat;
     this.storage.setHeartbeat(heartbeat);
     return { latest: true };
