@@ -51,6 +51,23 @@ function heartbeat(key: KeyObject, epoch: number, time = NOW, validMs = 60_000) 
   return signHeartbeat({ epoch, head: 10, time, validUntil: time + validMs }, siteSigner(key));
 }
 
+/** An epoch-1 batch of one article page, unsigned. */
+function articleBatch(batchNo: number, seq: number, path: string): FeedBatch {
+  const entry = {
+    seq,
+    epoch: 1,
+    batch: batchNo,
+    path,
+    op: 'put' as const,
+    sha256: 'a'.repeat(64),
+    size: 1,
+    contentType: 'text/html',
+    lastModified: NOW,
+    kind: 'article' as const,
+  };
+  return { epoch: 1, batch: batchNo, entries: [entry] };
+}
+
 const bundle = (...statements: Signed[]) => ({
   delegations: statements.filter((s) => s.statement.type === 'delegation'),
   revocations: statements.filter((s) => s.statement.type === 'revocation'),
@@ -163,24 +180,7 @@ test('batches: signed by a delegated key at an epoch no lower than their own, or
   const trust = twoOfThree();
   trust.absorb(bundle(signedBy(delegation(primary, 1, 1), roots[0], roots[1])));
   trust.absorb(bundle(signedBy(delegation(standby, 2, null, { site: 'standby' }), roots[0], roots[1])));
-  const batch: FeedBatch = {
-    epoch: 1,
-    batch: 3,
-    entries: [
-      {
-        seq: 9,
-        epoch: 1,
-        batch: 3,
-        path: '/a/',
-        op: 'put',
-        sha256: 'a'.repeat(64),
-        size: 1,
-        contentType: 'text/html',
-        lastModified: NOW,
-        kind: 'article',
-      },
-    ],
-  };
+  const batch = articleBatch(3, 9, '/a/');
   assert.doesNotThrow(() => verifyBatchTrust(signBatch(batch, primary, 1), trust));
   // The promoted standby re-serves epoch 1's history, signed at its own epoch 2.
   assert.doesNotThrow(() => verifyBatchTrust(signBatch(batch, standby, 2), trust));
@@ -239,24 +239,7 @@ test('with roots, a key bounded to an older epoch adds nothing once a newer epoc
   const trust = twoOfThree();
   trust.absorb(bundle(signedBy(delegation(primary, 1, 1), roots[0], roots[1])));
   trust.absorb(bundle(signedBy(delegation(standby, 2, null, { site: 'standby' }), roots[0], roots[1])));
-  const batch: FeedBatch = {
-    epoch: 1,
-    batch: 9,
-    entries: [
-      {
-        seq: 20,
-        epoch: 1,
-        batch: 9,
-        path: '/forged/',
-        op: 'put',
-        sha256: 'a'.repeat(64),
-        size: 1,
-        contentType: 'text/html',
-        lastModified: NOW,
-        kind: 'article',
-      },
-    ],
-  };
+  const batch = articleBatch(9, 20, '/forged/');
   assert.doesNotThrow(() => verifyBatchTrust(signBatch(batch, primary, 1), trust));
   // The standby's epoch-2 heartbeat is seen (say, relayed by the seized primary itself) …
   trust.acceptHeartbeat(heartbeat(standby, 2));
