@@ -37,6 +37,7 @@ import { appUrl, REPLICATION_PASSWORD, REPLICATION_USER, startMariaDBCluster, ty
 import { sharedRedisUrl } from '../harness/shared';
 import { rawGet, tempDir } from '../integration/mirror-helpers';
 import { startHyperstatic, type HyperstaticProcess } from '../support/processes';
+import { replayFeed } from '../support/feed-replay';
 
 const HEARTBEAT_MS = 200;
 const HEARTBEAT_VALID_MS = 1500;
@@ -174,27 +175,6 @@ async function mirrorStatus(url: string): Promise<{ cursor: number; freshness: {
 
 async function rawStatus(url: string): Promise<{ source: string }> {
   return (await (await operator(`${url}/_mirror/status`)).json()) as { source: string };
-}
-
-/** Every batch `GET /feed?after=0` streams up to `head`, as raw text. */
-async function replayFeed(base: string, head: number): Promise<string> {
-  const controller = new AbortController();
-  const res = await fetch(`${base}/feed?after=0`, { signal: controller.signal });
-  assert.equal(res.status, 200);
-  const reader = res.body!.getReader();
-  let text = '';
-  const deadline = Date.now() + 10_000;
-  try {
-    while (!new RegExp(`(^|\\n)id: ${head}\\n`).test(text)) {
-      if (Date.now() > deadline) throw new Error(`feed at ${base} did not reach ${head}`);
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString('utf8');
-    }
-  } finally {
-    controller.abort();
-  }
-  return text;
 }
 
 describe(
@@ -546,7 +526,7 @@ describe(
           const status = (await (await operator(`${m.url}/_mirror/status`)).json()) as { cursor: number };
           return status.cursor >= head;
         });
-        const text = await replayFeed(m.url, head);
+        const { text } = await replayFeed(m.url, head);
         assert.ok(text.includes(oldSha), `${m.url}: the purge entry names the hash`);
         assert.ok(!text.includes(secret), `${m.url}: the old words are nowhere in the feed`);
         assert.ok(!text.includes(oldBody.toString('base64')), `${m.url}: the old body is not inlined`);

@@ -17,38 +17,12 @@ import sharp from 'sharp';
 import { startEmbedded } from '../../bin/embedded';
 import { keyFiles } from '../../app/feed/signing-keys';
 import { loadConfig } from '../../common/config';
-import { parseFeedBatch, type FeedBatch } from '../../common/feed-format';
 import { createLogger } from '../../common/logger';
 import { startMirror, type RunningMirror } from '../../mirrors/main';
 import { eventually } from './mirror-helpers';
+import { replayFeed } from '../support/feed-replay';
 
 type Site = Awaited<ReturnType<typeof startEmbedded>>;
-
-/** Every batch `GET /feed?after=0` streams up to `head`, and the raw text of the stream. */
-async function replayFeed(base: string, head: number): Promise<{ batches: FeedBatch[]; text: string }> {
-  const controller = new AbortController();
-  const res = await fetch(`${base}/feed?after=0`, { signal: controller.signal });
-  assert.equal(res.status, 200);
-  const reader = res.body!.getReader();
-  let text = '';
-  const deadline = Date.now() + 10_000;
-  try {
-    while (!new RegExp(`(^|\\n)id: ${head}\\n`).test(text)) {
-      if (Date.now() > deadline) throw new Error(`feed at ${base} did not reach ${head}: ${text.slice(-500)}`);
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += Buffer.from(value).toString('utf8');
-    }
-  } finally {
-    controller.abort();
-  }
-  // The origin writes `id:` before `event:`, a mirror after it: both are valid SSE.
-  const batches = [...text.matchAll(/^data: (\{"epoch".*)$/gm)]
-    .map((m) => JSON.parse(m[1]) as { entries?: unknown })
-    .filter((b) => Array.isArray(b.entries))
-    .map((b) => parseFeedBatch(b));
-  return { batches, text };
-}
 
 async function statusOf(url: string): Promise<number> {
   const res = await fetch(url);
