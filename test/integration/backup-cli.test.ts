@@ -16,31 +16,14 @@ import sharp from 'sharp';
 import { createDatabase, type Database } from '../../common/db/database';
 import { freePort } from '../harness/free-port';
 import { waitFor } from '../harness/wait';
+import { runCli, type CliRun } from '../support/cli';
 import { HyperstaticProcess, startHyperstatic } from '../support/processes';
 
-const CLI = path.join(__dirname, '..', '..', 'bin', 'hyperstatic.js');
 // First renders of the sample site share two cores with everything else.
 const PATIENCE = 60_000;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(args, { env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
 }
 
 async function ok(args: string[], env?: NodeJS.ProcessEnv): Promise<string> {

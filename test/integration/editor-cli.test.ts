@@ -4,8 +4,6 @@
 // process spawn would run, at a fraction of the cost. Bad input fails with a
 // message naming the problem and changes nothing.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { createDatabase, Database } from '../../common/db/database';
@@ -13,8 +11,7 @@ import { migrateLatest } from '../../app/db/migrate';
 import { authenticatePassword, createApiToken, createUser } from '../../app/auth/users';
 import { register } from '../../bin/commands/user';
 import { sharedDatabase, SharedDatabase } from '../harness/shared';
-
-const CLI = path.join(__dirname, '..', '..', 'bin', 'hyperstatic.js');
+import { runCli, type CliRun } from '../support/cli';
 
 describe('user and token commands', () => {
   let shared: SharedDatabase;
@@ -36,20 +33,8 @@ describe('user and token commands', () => {
     await shared?.drop();
   });
 
-  function spawnCli(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], {
-        env: { ...process.env, DATABASE_URL: shared.primaryUrl, LOG_LEVEL: 'silent' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-      child.stdin.end(stdin);
-    });
+  function spawnCli(args: string[], stdin = ''): Promise<CliRun> {
+    return runCli(args, { env: { ...process.env, DATABASE_URL: shared.primaryUrl, LOG_LEVEL: 'silent' }, stdin });
   }
 
   /** Runs the commands in-process; resolves to stdout, or rejects with the error the CLI would print. */

@@ -4,7 +4,6 @@
 // the origin and listed; and each refusal exits non-zero naming the problem
 // and changes nothing (no file written or rewritten, no row stored).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,15 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { migrateLatest } from '../../app/db/migrate';
 import { loadTrustBundle } from '../../app/feed/trust-statements';
 import { createDatabase, type Database } from '../../common/db/database';
+import { runCli, type CliRun } from '../support/cli';
 import { keyIdOf, parseSigned, type Delegation, type Signed } from '../../common/trust/statements';
-
-const CLI = path.join(__dirname, '..', '..', 'bin', 'hyperstatic.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('keys ceremony through the CLI', () => {
   let dir: string;
@@ -30,16 +22,8 @@ describe('keys ceremony through the CLI', () => {
   const roots: string[] = [];
   let siteKey: string;
 
-  function cli(...args: string[]): Promise<Run> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    });
+  function cli(...args: string[]): Promise<CliRun> {
+    return runCli(args, { cwd: dir, env });
   }
 
   async function ok(...args: string[]): Promise<string> {
@@ -49,7 +33,7 @@ describe('keys ceremony through the CLI', () => {
   }
 
   /** Runs a command that must fail: non-zero exit, the message on stderr. */
-  async function refused(message: RegExp, ...args: string[]): Promise<Run> {
+  async function refused(message: RegExp, ...args: string[]): Promise<CliRun> {
     const res = await cli(...args);
     assert.notEqual(res.code, 0, `${args.join(' ')} should fail; said ${res.stdout}`);
     assert.match(res.stderr, message);
