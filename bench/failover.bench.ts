@@ -13,6 +13,7 @@
 //   CHAOS_SEMI_TRIALS=1 CHAOS_ASYNC_TRIALS=1 CHAOS_FRESH_CLUSTERS=1 CHAOS_WRITERS=4 npm run bench -- failover   (quick)
 import { randomUUID } from 'node:crypto';
 import { promote } from '../app/db/promote';
+import { articlePath } from '../common/site-paths';
 import { startFailoverSite, type FailoverSite, type SaveOutcome } from '../test/integration/failover-site';
 import { percentile, report, Row } from './report';
 import { operator, operatorEnv, outcome, type OperatorStep } from './support/chaos-operator';
@@ -107,11 +108,12 @@ async function notOnMirror(site: FailoverSite, node: string, saves: Saves, prese
   let missing = 0;
   for (const [title, entry] of saves.titles) {
     if (!entry.acked || !present.has(title)) continue;
-    const rows: { url: string }[] = await primary.query(
-      "SELECT CONCAT('/articles/', slug, '/') AS url FROM hyperstatic.articles WHERE title = ? LIMIT 1",
+    // By title: a re-applied save is a new article with its own slug.
+    const [row]: { slug: string }[] = await primary.query(
+      'SELECT slug FROM hyperstatic.articles WHERE title = ? LIMIT 1',
       [title],
     );
-    const url = entry.acked.url && rows[0]?.url === entry.acked.url ? entry.acked.url : (rows[0]?.url ?? '');
+    const url = row ? articlePath(row.slug) : (entry.acked.url ?? '');
     const res = await fetch(`${site.mirror.url}${url}`).catch(() => undefined);
     const body = res ? await res.text() : '';
     if (res?.status !== 200 || !body.includes(title)) missing++;
@@ -270,6 +272,7 @@ async function main(): Promise<void> {
     lost: r.lost,
     lostAtPromotion: r.lostAtPromotion,
     duplicated: r.duplicated,
+    notOnMirror: r.notOnMirror,
     rejoin: r.rejoin,
     'promote→ack ms': r.promoteToAckMs,
     'kill→ack ms': r.killToAckMs,

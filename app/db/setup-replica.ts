@@ -55,6 +55,10 @@ export async function setupReplica(access: ClusterAccess, options: SetupReplicaO
   const sourceStatus = statuses.find((s) => s.name === source);
   if (options.source && sourceStatus && !sourceStatus.reachable)
     hard.push(`the source ${source} is unreachable (${sourceStatus.error ?? 'no answer'})`);
+  if (sourceStatus?.databaseMissing)
+    hard.push(
+      `the source ${source} has no database yet; a new cluster starts with \`hyperstatic db bootstrap ${source}\``,
+    );
   if (hard.length > 0) refuse(options.node, hard);
   const status = statuses.find((s) => s.name === options.node)!;
   const empty = await isEmpty(access, status);

@@ -64,14 +64,14 @@ export function operator(env: NodeJS.ProcessEnv): Operator {
   };
 }
 
-/** One line for the table: `ok`, or the exit code and the first line that says why. */
+/** One line for the table: `ok`, or the exit code and the line that says why (a refusal's first reason). */
 export function outcome(step: OperatorStep | undefined): string {
   if (!step) return 'not run';
   if (step.code === 0) return 'ok';
-  const why = `${step.stderr}\n${step.stdout}`
+  const lines = `${step.stderr}\n${step.stdout}`
     .split('\n')
     .map((l) => l.trim().replace(/^hyperstatic:\s*/, ''))
-    .filter((l) => l && !/^refused|^\(nothing/.test(l))
-    .find((l) => /refused|error|unknown|diverged|not|cannot|-\s/.test(l));
-  return `exit ${step.code}: ${(why ?? 'no message').slice(0, 140)}`;
+    .filter(Boolean);
+  const why = lines.find((l) => l.startsWith('- '))?.slice(2) ?? lines[0] ?? 'no message';
+  return `exit ${step.code}: ${why.slice(0, 160)}`;
 }

@@ -38,7 +38,7 @@ async function withPrimary<T>(config: Config, fn: (db: Database) => Promise<T>):
   try {
     if (!router.state().writable)
       throw new Error(
-        `the primary ${router.state().primary} is not writable (fenced or down); promote a replica first`,
+        `the primary ${router.state().primary} is not writable (fenced or down); promote a replica first (a new cluster: \`hyperstatic db bootstrap ${router.state().primary}\`)`,
       );
     return await fn(router.primary());
   } finally {

@@ -98,6 +98,19 @@ describe('a cluster started from nothing by the runbook, and its semi-sync roles
     );
   });
 
+  test('before bootstrap, migrate and setup-replica say that a new cluster starts with `db bootstrap`', async () => {
+    const migrate = await cli('db', 'migrate');
+    assert.equal(migrate.code, 1);
+    assert.match(migrate.stderr, /hyperstatic db bootstrap db1/);
+    const replica = await cli('db', 'setup-replica', 'db2');
+    assert.equal(replica.code, 1);
+    assert.match(
+      replica.stderr,
+      /the source db1 has no database yet; a new cluster starts with `hyperstatic db bootstrap db1`/,
+    );
+    assert.doesNotMatch(replica.stderr, /--force/);
+  });
+
   test('`db bootstrap db1` opens the first primary: schema, accounts, topology record at epoch 1, writable', async () => {
     const run = await cli('db', 'bootstrap', 'db1');
     assert.equal(run.code, 0, run.stderr);
