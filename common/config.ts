@@ -190,7 +190,7 @@ const spec = {
   databaseAdminUser: variable(
     'DATABASE_ADMIN_USER',
     'root',
-    'Operator account for `hyperstatic db` status/promote/rejoin/setup-replica (needs SUPER or READ_ONLY ADMIN, REPLICATION); never used by app or producer',
+    'Operator account for `hyperstatic db` bootstrap/status/promote/rejoin/setup-replica (creates databases and accounts, fences, resets the binlog of an empty node: give it ALL PRIVILEGES WITH GRANT OPTION); never used by app or producer',
     text,
   ),
   databaseAdminPassword: variable('DATABASE_ADMIN_PASSWORD', '', 'Password of DATABASE_ADMIN_USER', text),

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { probeAll } from '../../common/db/node-status';
-import { promote, PromotionRefusedError, rejoin, setupReplica } from '../../app/db/promote';
+import { promote, PromotionRefusedError, rejoin } from '../../app/db/promote';
+import { setupReplica } from '../../app/db/setup-replica';
 import { currentPrimary } from '../../app/db/promotion-plan';
 import { queryUrl, waitForReplica } from '../harness/mariadb';
 import { startFailoverSite, type FailoverSite } from './failover-site';
