@@ -21,6 +21,7 @@ import { renderCard, renderItem, renderRef, stylesheetPage } from './page-render
 import type { Renderer } from './renderer';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
 import { adjustBuckets } from './site-queries';
+import { savesRenderedCounter } from './backlog-metrics';
 
 export interface RenderJobDeps {
   db: Database;
@@ -34,9 +35,10 @@ export interface RenderJobDeps {
 export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
   const { db, renderer, logger, now = Date.now } = deps;
   const metrics = renderJobMetrics(deps.registry, db);
+  const savesRendered = savesRenderedCounter(deps.registry);
   return async (job) => {
     const started = process.hrtime.bigint();
-    let result: BatchResult | undefined;
+    let result: (BatchResult & { saves: number }) | undefined;
     try {
       result = await renderChange({ db, renderer, now }, job, metrics);
     } catch (error) {
@@ -57,6 +59,7 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
       return;
     }
     metrics.pagesWritten.inc(result.written.length);
+    savesRendered.inc(result.saves);
     metrics.pagesUnchanged.inc(result.unchanged.length);
     metrics.jobsDone.inc({ outcome: 'rendered' });
     metrics.renderSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -133,7 +136,7 @@ async function renderChange(
   deps: { db: Database; renderer: Renderer; now: () => number },
   job: RenderJob,
   metrics: Pick<RenderJobMetrics, 'pagesRendered'>,
-): Promise<BatchResult | undefined> {
+): Promise<(BatchResult & { saves: number }) | undefined> {
   const { db, renderer, now } = deps;
   return db.transaction(async (trx) => {
     const lock = await lockJournal(trx);
@@ -183,12 +186,12 @@ async function renderChange(
     metrics.pagesRendered.inc(pages.length);
     // The stylesheet these pages link to (journaled only when a deploy changed it, so it is live before them).
     const result = await writePages(trx, lock, [stylesheetPage(renderer, at), ...pages], at);
-    await trx('outbox')
+    const saves = await trx('outbox')
       .where({ topic: job.topic, item_id: job.itemId })
       .where('id', '<=', upTo)
       .whereNull('done_at')
       .update({ done_at: at });
-    return result;
+    return { ...result, saves };
   });
 }
 

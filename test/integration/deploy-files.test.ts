@@ -25,7 +25,9 @@ function run(
   options: { cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd: options.cwd, timeout: 120_000 }, (error, stdout, stderr) => {
+    // A hang guard, not a speed check: `promtool test rules` needs ~20 s of CPU, which took over 120 s of wall
+    // time on 2 cores at load 25 (several jobs sharing the machine).
+    execFile(command, args, { cwd: options.cwd, timeout: 240_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
