@@ -67,7 +67,15 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   });
   for (const upstream of pool.upstreams) metrics.upstreamUp.set({ upstream: upstream.name }, 1);
   const policyFor = createPolicyFactory(now, freshnessRules(config));
-  const filler = createFiller({ cache, pool, policyFor, maxEntryBytes: config.proxyMaxEntryBytes });
+  const filler = createFiller({
+    cache,
+    pool,
+    policyFor,
+    logger,
+    maxEntryBytes: config.proxyMaxEntryBytes,
+    maxResponseBytes: config.proxyMaxResponseBytes,
+    fillTimeoutMs: config.proxyFillTimeoutMs,
+  });
   const evictor = createEvictor({ cache, filler, metrics, logger, onEvict: options.onEvict });
   const ops = createOps(registry, {
     upstreams: async () => {
