@@ -22,9 +22,17 @@ export interface FastPathOptions {
   readonly answer: FastAnswer;
   readonly maxHeaderBytes: number;
   readonly keepAliveTimeoutMs: number;
+  /** How long a request head may take from its first byte to its last (node:http's headersTimeout, here). */
+  readonly headersTimeoutMs: number;
+  /** A connection cut for a head that took too long (counted for /metrics). */
+  readonly onHeadTimeout?: () => void;
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** RFC 9110 §15.5.9: the server closes a connection it no longer waits on, and says so. */
+const REQUEST_TIMEOUT =
+  'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n' +
+  'cache-status: Hyperstatic; fwd=bypass; detail=request-timeout\r\n\r\n';
 /** Responses queued on one connection before we stop reading its pipelined requests. */
 const MAX_UNSENT_BYTES = 1024 * 1024;
 const REQUEST_LINE = /^(GET|HEAD) (\/[!-~]*) HTTP\/1\.1$/;
@@ -94,21 +102,48 @@ export function installFastPath(server: http.Server, options: FastPathOptions): 
 
 function serveConnection(socket: Socket, options: FastPathOptions, handOver: () => void): void {
   let pending: Buffer | undefined;
+  // Started by the first byte of a head, stopped when the head is whole: the idle timeout alone restarts
+  // with every byte, so a head sent one byte every few seconds kept a connection for ever (issue 19).
+  let headTimer: NodeJS.Timeout | undefined;
+  let handedOver = false;
   socket.setNoDelay(true);
   socket.setTimeout(options.keepAliveTimeoutMs);
 
   const onTimeout = (): void => {
     socket.destroy();
   };
+  const onHeadTimeout = (): void => {
+    headTimer = undefined;
+    options.onHeadTimeout?.();
+    socket.off('data', onData);
+    socket.resume();
+    socket.end(REQUEST_TIMEOUT);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+  const watchHead = (): void => {
+    // Whole heads waiting for the reader to take earlier responses are not late: the idle timeout covers them.
+    if (pending === undefined || pending.includes(CRLFCRLF)) {
+      clearTimeout(headTimer);
+      headTimer = undefined;
+    } else headTimer ??= setTimeout(onHeadTimeout, options.headersTimeoutMs);
+  };
   const onError = (): void => {
     socket.destroy();
   };
+  // node:http listens with allowHalfOpen: a reader that is done closes its side, and we close ours after
+  // the responses already queued, rather than holding the connection (and its address's slot) until idle.
+  const onEnd = (): void => {
+    socket.end();
+  };
 
   const toNode = (): void => {
+    handedOver = true;
+    clearTimeout(headTimer);
     socket.off('data', onData);
     socket.off('drain', onDrain);
     socket.off('timeout', onTimeout);
     socket.off('error', onError);
+    socket.off('end', onEnd);
     socket.setTimeout(0);
     const rest = pending;
     pending = undefined;
@@ -120,11 +155,13 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
   const onData = (chunk: Buffer): void => {
     pending = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
     answerPending();
+    if (!handedOver && !socket.destroyed) watchHead();
   };
 
   const onDrain = (): void => {
     socket.resume();
     answerPending();
+    if (!handedOver && !socket.destroyed) watchHead();
   };
 
   // Answer every complete request in the buffer (pipelining), in order, until
@@ -148,6 +185,9 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
       const response = request && options.answer(request.method, request.target, request.headers);
       if (!response) return toNode();
       pending = end + 4 === pending.length ? undefined : pending.subarray(end + 4);
+      // The next head's time starts now.
+      clearTimeout(headTimer);
+      headTimer = undefined;
       socket.cork();
       for (const part of response) socket.write(part);
       process.nextTick(uncork, socket);
@@ -158,6 +198,8 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
   socket.on('data', onData);
   socket.on('timeout', onTimeout);
   socket.on('error', onError);
+  socket.once('end', onEnd);
+  socket.once('close', () => clearTimeout(headTimer));
 }
 
 function uncork(socket: Socket): void {

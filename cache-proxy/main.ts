@@ -98,7 +98,12 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     options: handlerOptions(config),
   });
 
-  const server = await listenProxy(handler, config.proxyPort, config.bindHost);
+  const server = await listenProxy(handler, config.proxyPort, config.bindHost, {
+    headersTimeoutMs: config.proxyHeadersTimeoutMs,
+    requestTimeoutMs: config.proxyRequestTimeoutMs,
+    maxConnectionsPerAddress: config.proxyMaxConnectionsPerAddress,
+    onRefused: (reason) => metrics.connectionsRefused.inc({ reason }),
+  });
   const internal = await listenInternal(config, { ops, clusterMetrics: options.clusterMetrics }).catch(
     async (error: unknown) => {
       pool.close();
