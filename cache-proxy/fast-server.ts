@@ -102,9 +102,6 @@ export function installFastPath(server: http.Server, options: FastPathOptions): 
 
 function serveConnection(socket: Socket, options: FastPathOptions, handOver: () => void): void {
   let pending: Buffer | undefined;
-  // Started by the first byte of a head, stopped when the head is whole: the idle timeout alone restarts
-  // with every byte, so a head sent one byte every few seconds kept a connection for ever (issue 19).
-  let headTimer: NodeJS.Timeout | undefined;
   let handedOver = false;
   socket.setNoDelay(true);
   socket.setTimeout(options.keepAliveTimeoutMs);
@@ -112,21 +109,8 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
   const onTimeout = (): void => {
     socket.destroy();
   };
-  const onHeadTimeout = (): void => {
-    headTimer = undefined;
-    options.onHeadTimeout?.();
-    socket.off('data', onData);
-    socket.resume();
-    socket.end(REQUEST_TIMEOUT);
-    setTimeout(() => socket.destroy(), 1000).unref();
-  };
-  const watchHead = (): void => {
-    // Whole heads waiting for the reader to take earlier responses are not late: the idle timeout covers them.
-    if (pending === undefined || pending.includes(CRLFCRLF)) {
-      clearTimeout(headTimer);
-      headTimer = undefined;
-    } else headTimer ??= setTimeout(onHeadTimeout, options.headersTimeoutMs);
-  };
+  const headClock = watchHeads(socket, options, () => socket.off('data', onData));
+  const watchHead = (): void => headClock.watch(pending);
   const onError = (): void => {
     socket.destroy();
   };
@@ -138,7 +122,7 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
 
   const toNode = (): void => {
     handedOver = true;
-    clearTimeout(headTimer);
+    headClock.stop();
     socket.off('data', onData);
     socket.off('drain', onDrain);
     socket.off('timeout', onTimeout);
@@ -186,8 +170,7 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
       if (!response) return toNode();
       pending = end + 4 === pending.length ? undefined : pending.subarray(end + 4);
       // The next head's time starts now.
-      clearTimeout(headTimer);
-      headTimer = undefined;
+      headClock.stop();
       socket.cork();
       for (const part of response) socket.write(part);
       process.nextTick(uncork, socket);
@@ -199,7 +182,40 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
   socket.on('timeout', onTimeout);
   socket.on('error', onError);
   socket.once('end', onEnd);
-  socket.once('close', () => clearTimeout(headTimer));
+  socket.once('close', headClock.stop);
+}
+
+/**
+ * The time a request head may take, from its first byte to its last: the
+ * idle timeout alone restarts with every byte, so a head sent one byte every
+ * few seconds held a connection for ever (issue 19). Past it: 408 and close.
+ */
+function watchHeads(
+  socket: Socket,
+  options: FastPathOptions,
+  stopReading: () => void,
+): { watch(pending: Buffer | undefined): void; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  const expire = (): void => {
+    timer = undefined;
+    options.onHeadTimeout?.();
+    stopReading();
+    socket.resume();
+    socket.end(REQUEST_TIMEOUT);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+  return {
+    watch(pending) {
+      // Whole heads waiting for the reader to take earlier responses are not late: the idle timeout covers them.
+      if (pending === undefined || pending.includes(CRLFCRLF)) stop();
+      else timer ??= setTimeout(expire, options.headersTimeoutMs);
+    },
+    stop,
+  };
 }
 
 function uncork(socket: Socket): void {

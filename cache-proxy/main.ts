@@ -13,12 +13,13 @@ import { createPolicyFactory } from './cache-policy';
 import { createEvictor, type EvictionSource, type Evictor } from './eviction';
 import { followChanges } from './feed-eviction';
 import { compilePathRules, type FreshnessRules } from './freshness';
-import { KEEP_ALIVE_MS, listenProxy } from './http-server';
+import { KEEP_ALIVE_MS, listenProxy, type ClientLimits } from './http-server';
 import { createReclaimer, holdYoungGeneration } from './memory';
-import { createProxyMetrics } from './metrics';
+import { createProxyMetrics, type ProxyMetrics } from './metrics';
 import { listenOperator, type OperatorDeps, type OperatorListener } from './operator-routes';
 import { createRequestHandler, type HandlerOptions } from './request-handler';
 import { createResponseCache } from './response-cache';
+import type { BodyLimits } from './upstream-body';
 import { createUpstreamPool } from './upstream-pool';
 
 export interface ProxyOptions {
@@ -67,15 +68,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   });
   for (const upstream of pool.upstreams) metrics.upstreamUp.set({ upstream: upstream.name }, 1);
   const policyFor = createPolicyFactory(now, freshnessRules(config));
-  const filler = createFiller({
-    cache,
-    pool,
-    policyFor,
-    logger,
-    maxEntryBytes: config.proxyMaxEntryBytes,
-    maxResponseBytes: config.proxyMaxResponseBytes,
-    fillTimeoutMs: config.proxyFillTimeoutMs,
-  });
+  const filler = createFiller({ cache, pool, policyFor, logger, ...bodyLimits(config) });
   const evictor = createEvictor({ cache, filler, metrics, logger, onEvict: options.onEvict });
   const ops = createOps(registry, {
     upstreams: async () => {
@@ -98,12 +91,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     options: handlerOptions(config),
   });
 
-  const server = await listenProxy(handler, config.proxyPort, config.bindHost, {
-    headersTimeoutMs: config.proxyHeadersTimeoutMs,
-    requestTimeoutMs: config.proxyRequestTimeoutMs,
-    maxConnectionsPerAddress: config.proxyMaxConnectionsPerAddress,
-    onRefused: (reason) => metrics.connectionsRefused.inc({ reason }),
-  });
+  const server = await listenProxy(handler, config.proxyPort, config.bindHost, clientLimits(config, metrics));
   const internal = await listenInternal(config, { ops, clusterMetrics: options.clusterMetrics }).catch(
     async (error: unknown) => {
       pool.close();
@@ -153,6 +141,23 @@ function freshnessRules(config: Config): FreshnessRules {
     maxTtl: config.proxyMaxTtl,
     indexTtl: config.proxyIndexTtl,
     indexPaths: compilePathRules(config.proxyIndexPaths),
+  };
+}
+
+function bodyLimits(config: Config): BodyLimits {
+  return {
+    maxEntryBytes: config.proxyMaxEntryBytes,
+    maxResponseBytes: config.proxyMaxResponseBytes,
+    fillTimeoutMs: config.proxyFillTimeoutMs,
+  };
+}
+
+function clientLimits(config: Config, metrics: ProxyMetrics): ClientLimits {
+  return {
+    headersTimeoutMs: config.proxyHeadersTimeoutMs,
+    requestTimeoutMs: config.proxyRequestTimeoutMs,
+    maxConnectionsPerAddress: config.proxyMaxConnectionsPerAddress,
+    onRefused: (reason) => metrics.connectionsRefused.inc({ reason }),
   };
 }
 
