@@ -170,5 +170,6 @@ function handlerOptions(config: Config): HandlerOptions {
     purgeToken: config.proxyPurgeToken,
     adminToken: config.proxyAdminToken,
     keepAliveSeconds: KEEP_ALIVE_MS / 1000,
+    feedStreams: { maxStreams: config.proxyFeedMaxStreams, maxPerAddress: config.proxyFeedMaxStreamsPerAddress },
   };
 }

@@ -11,6 +11,7 @@ import type { Ops } from '../common/ops';
 import type { Filler } from './cache-fill';
 import { formatCacheStatus } from './cache-status';
 import type { FastAnswer } from './fast-server';
+import { createFeedRelay, type FeedStreamLimits } from './feed-streams';
 import { createFreshHits } from './fresh-hit';
 import { countStatus, type ProxyMetrics } from './metrics';
 import { normalizeTarget, NormalizeError, type NormalizedTarget } from './normalize';
@@ -36,6 +37,8 @@ export interface HandlerOptions {
   readonly adminToken: string;
   /** What the fast path announces in Keep-Alive, as node:http would. */
   readonly keepAliveSeconds: number;
+  /** Readers' change-feed streams relayed at once, overall and per address. */
+  readonly feedStreams: FeedStreamLimits;
 }
 
 export interface HandlerDeps {
@@ -82,6 +85,8 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     },
   });
 
+  const relayFeed = createFeedRelay({ limits: options.feedStreams, passThrough, respond, metrics });
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     respond.logAccess(req, res);
     if (hits.serve(req, res)) return;
@@ -94,6 +99,7 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       respond.errorPage(res, 404, 'There is no page at this address.', formatCacheStatus({ fwd: 'bypass' }), head);
       return;
     }
+    if (relayFeed(req, res, target)) return;
     const failed = (error: unknown) => respond.fail(res, error, head);
 
     switch (req.method) {
