@@ -20,6 +20,7 @@ import { listenOperator, type OperatorDeps, type OperatorListener } from './oper
 import { createRequestHandler, type HandlerOptions } from './request-handler';
 import { createResponseCache } from './response-cache';
 import type { BodyLimits } from './upstream-body';
+import type { PurgeMode } from './soft-purge';
 import { createUpstreamPool } from './upstream-pool';
 
 export interface ProxyOptions {
@@ -30,7 +31,7 @@ export interface ProxyOptions {
   /** Follow the change feed here (default); a cluster worker leaves that to the primary. */
   followFeed?: boolean;
   /** Tells the other workers of a cluster about a path purged here. */
-  broadcastPurge?: (path: string) => void;
+  broadcastPurge?: (path: string, mode?: PurgeMode) => void;
   /** Cluster workers: the whole cluster's metrics for /metrics. */
   clusterMetrics?: () => Promise<string>;
   /** The proxy is the only thing this process runs, so it may tune V8 for itself (memory.ts). */
@@ -69,7 +70,15 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   for (const upstream of pool.upstreams) metrics.upstreamUp.set({ upstream: upstream.name }, 1);
   const policyFor = createPolicyFactory(now, freshnessRules(config));
   const filler = createFiller({ cache, pool, policyFor, logger, ...bodyLimits(config) });
-  const evictor = createEvictor({ cache, filler, metrics, logger, onEvict: options.onEvict });
+  const evictor = createEvictor({
+    cache,
+    filler,
+    metrics,
+    logger,
+    now,
+    defaultMode: config.proxyPurgeMode,
+    onEvict: options.onEvict,
+  });
   const ops = createOps(registry, {
     upstreams: async () => {
       if (!pool.anyUp()) throw new Error('no upstream is healthy');
@@ -84,9 +93,9 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     logger,
     now,
     clusterMetrics: options.clusterMetrics,
-    purge: (path) => {
-      evictor.evict(path, 'purge');
-      options.broadcastPurge?.(path);
+    purge: (path, mode) => {
+      evictor.evict(path, 'purge', mode);
+      options.broadcastPurge?.(path, mode);
     },
     options: handlerOptions(config),
   });
@@ -103,7 +112,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     options.followFeed === false
       ? undefined
       : followChanges(config, logger, {
-          evict: (path) => evictor.evict(path, 'feed'),
+          evict: (path, mode) => evictor.evict(path, 'feed', mode),
           evictAll: () => evictor.evictAll('feed'),
         });
   logStarted(

@@ -19,6 +19,7 @@ import { serveOps } from './operator-routes';
 import { createPassThrough } from './pass-through';
 import { handlePurge } from './purge';
 import { createResponder, type Responder } from './responder';
+import type { PurgeMode } from './soft-purge';
 import type { ResponseCache } from './response-cache';
 import { createCacheableServer, policyHeaders } from './serve-cacheable';
 import type { UpstreamPool } from './upstream-pool';
@@ -52,7 +53,7 @@ export interface HandlerDeps {
   /** The proxy's clock, in ms. */
   readonly now: () => number;
   /** Evicts a path everywhere it may be stored (every worker, in cluster mode). */
-  readonly purge: (path: string) => void;
+  readonly purge: (path: string, mode?: PurgeMode) => void;
   /** In cluster mode: every worker's metrics, summed by the primary, so one scrape sees the whole proxy. */
   readonly clusterMetrics?: () => Promise<string>;
 }

@@ -44,6 +44,8 @@ export interface ResponseCache {
   evictUrl(url: string): void;
   /** Drops every query and variant of a path. */
   evictPath(path: string): void;
+  /** Every stored query and variant of a path, without touching their recency (a soft purge: soft-purge.ts). */
+  entriesOfPath(path: string): CacheEntry[];
   /** Drops everything stored. */
   evictAll(): void;
   readonly bytes: number;
@@ -172,6 +174,15 @@ export function createResponseCache(options: {
       const set = paths.get(path);
       if (!set) return;
       for (const url of [...set]) evictUrl(url);
+    },
+    entriesOfPath(path) {
+      const found: CacheEntry[] = [];
+      for (const url of paths.get(path) ?? [])
+        for (const key of urls.get(url)?.keys ?? []) {
+          const entry = lru.peek(key);
+          if (entry) found.push(entry);
+        }
+      return found;
     },
     evictAll() {
       lru.clear();
