@@ -70,15 +70,8 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   for (const upstream of pool.upstreams) metrics.upstreamUp.set({ upstream: upstream.name }, 1);
   const policyFor = createPolicyFactory(now, freshnessRules(config));
   const filler = createFiller({ cache, pool, policyFor, logger, ...bodyLimits(config) });
-  const evictor = createEvictor({
-    cache,
-    filler,
-    metrics,
-    logger,
-    now,
-    defaultMode: config.proxyPurgeMode,
-    onEvict: options.onEvict,
-  });
+  const evictorDeps = { cache, filler, metrics, logger, now, onEvict: options.onEvict };
+  const evictor = createEvictor({ ...evictorDeps, defaultMode: config.proxyPurgeMode });
   const ops = createOps(registry, {
     upstreams: async () => {
       if (!pool.anyUp()) throw new Error('no upstream is healthy');
@@ -108,13 +101,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
       throw error;
     },
   );
-  const feed =
-    options.followFeed === false
-      ? undefined
-      : followChanges(config, logger, {
-          evict: (path, mode) => evictor.evict(path, 'feed', mode),
-          evictAll: () => evictor.evictAll('feed'),
-        });
+  const feed = options.followFeed === false ? undefined : followFeedInto(evictor, config, logger);
   logStarted(
     logger,
     'proxy',
@@ -151,6 +138,14 @@ function freshnessRules(config: Config): FreshnessRules {
     indexTtl: config.proxyIndexTtl,
     indexPaths: compilePathRules(config.proxyIndexPaths),
   };
+}
+
+/** Evicts what the change feed says changed (docs/cache-proxy.md, "Feed-driven eviction"). */
+function followFeedInto(evictor: Evictor, config: Config, logger: Logger) {
+  return followChanges(config, logger, {
+    evict: (path, mode) => evictor.evict(path, 'feed', mode),
+    evictAll: () => evictor.evictAll('feed'),
+  });
 }
 
 function bodyLimits(config: Config): BodyLimits {

@@ -175,15 +175,7 @@ export function createResponseCache(options: {
       if (!set) return;
       for (const url of [...set]) evictUrl(url);
     },
-    entriesOfPath(path) {
-      const found: CacheEntry[] = [];
-      for (const url of paths.get(path) ?? [])
-        for (const key of urls.get(url)?.keys ?? []) {
-          const entry = lru.peek(key);
-          if (entry) found.push(entry);
-        }
-      return found;
-    },
+    entriesOfPath: (path) => entriesOf(path, paths, urls, lru),
     evictAll() {
       lru.clear();
       urls.clear();
@@ -196,6 +188,21 @@ export function createResponseCache(options: {
       return lru.size;
     },
   };
+}
+
+function entriesOf(
+  path: string,
+  paths: Map<string, Set<string>>,
+  urls: Map<string, UrlIndex>,
+  lru: LRUCache<string, CacheEntry>,
+): CacheEntry[] {
+  const found: CacheEntry[] = [];
+  for (const url of paths.get(path) ?? [])
+    for (const key of urls.get(url)?.keys ?? []) {
+      const entry = lru.peek(key);
+      if (entry) found.push(entry);
+    }
+  return found;
 }
 
 /** Starts the index of a URL stored for the first time, and lists the URL under its path. */
