@@ -4,10 +4,12 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type CachePolicy from 'http-cache-semantics';
 import { HyperstaticError } from '../common/errors';
+import type { Logger } from '../common/logger';
 import type { PolicyFactory } from './cache-policy';
-import { UpstreamConnectionError } from './errors';
+import { UpstreamConnectionError, type UpstreamResponseError } from './errors';
 import { parseVary, variantKey, type CacheEntry, type ResponseCache } from './response-cache';
-import type { UpstreamPool } from './upstream-pool';
+import { readBody, type BodyLimits } from './upstream-body';
+import type { Upstream, UpstreamPool } from './upstream-pool';
 
 export interface FillRequest {
   readonly url: string;
@@ -52,11 +54,12 @@ interface Flight {
   dirty: boolean;
 }
 
-export interface FillerDeps {
+export interface FillerDeps extends BodyLimits {
   readonly cache: ResponseCache;
   readonly pool: UpstreamPool;
   readonly policyFor: PolicyFactory;
-  readonly maxEntryBytes: number;
+  /** Where a fill that fails on a broken upstream answer is reported. */
+  readonly logger?: Logger;
 }
 
 export function createFiller(deps: FillerDeps): Filler {
@@ -122,13 +125,14 @@ async function fetchEntry(
   deps: FillerDeps,
   request: FillRequest,
 ): Promise<{ kind: 'entry'; entry: CacheEntry; fwdStatus: number } | Exclude<FillOutcome, { kind: 'body' }>> {
-  const { pool, policyFor, maxEntryBytes } = deps;
+  const { pool, policyFor } = deps;
   const policyRequest = { url: request.url, method: 'GET', headers: request.headers };
   // RFC 9111 §4.3.1: revalidate with the stored validators.
   const headers = request.existing ? request.existing.policy.revalidationHeaders(policyRequest) : request.headers;
   let res: IncomingMessage;
+  let upstream: Upstream;
   try {
-    ({ res } = await pool.request({ method: 'GET', url: request.url, headers }));
+    ({ res, upstream } = await pool.request({ method: 'GET', url: request.url, headers }));
   } catch (error) {
     return { kind: 'failed', error: toHyperstaticError(error) };
   }
@@ -145,7 +149,16 @@ async function fetchEntry(
       return { kind: 'entry', entry: { ...request.existing, policy: policy as CacheEntry['policy'] }, fwdStatus: 304 };
   }
 
-  const read = await readBody(res, status, maxEntryBytes);
+  // The key is free again as soon as a failure returns: waiting readers get a stale copy or a 502, the next one asks anew.
+  const broken = (error: UpstreamResponseError): void => {
+    deps.logger?.warn(
+      { upstream: upstream.name, url: request.url, status, reason: error.reason, err: error.message },
+      'upstream response is broken; fill abandoned, nothing stored',
+    );
+    pool.reportFailure(upstream, error);
+  };
+  const read = await readBody(res, upstream.name, deps, broken);
+  if (read.kind === 'failed') broken(read.error);
   if (read.kind !== 'complete') return read;
   const entry: CacheEntry = {
     url: request.url,
@@ -175,40 +188,4 @@ function isStorable(entry: CacheEntry, maxEntryBytes: number): boolean {
 function toHyperstaticError(error: unknown): HyperstaticError {
   if (error instanceof HyperstaticError) return error;
   return new UpstreamConnectionError('upstream', error);
-}
-
-/**
- * The whole body of an upstream response, or, once it proves larger than
- * an entry may be, what was read so far and the rest of the stream, for the
- * one reader who asked.
- */
-function readBody(
-  res: IncomingMessage,
-  status: number,
-  maxEntryBytes: number,
-): Promise<{ kind: 'complete'; body: Buffer } | Exclude<FillOutcome, { kind: 'body' }>> {
-  const declared = Number(res.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxEntryBytes)
-    return Promise.resolve({ kind: 'stream', status, headers: res.headers, prefix: [], res });
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      total += chunk.length;
-      if (total > maxEntryBytes) {
-        res.pause();
-        res.off('data', onData);
-        res.off('end', onEnd);
-        res.off('error', onError);
-        resolve({ kind: 'stream', status, headers: res.headers, prefix: chunks, res });
-      }
-    };
-    const onEnd = (): void => resolve({ kind: 'complete', body: Buffer.concat(chunks, total) });
-    const onError = (error: Error): void =>
-      resolve({ kind: 'failed', error: new UpstreamConnectionError('upstream', error) });
-    res.on('data', onData);
-    res.once('end', onEnd);
-    res.once('error', onError);
-  });
 }

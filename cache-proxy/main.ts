@@ -13,12 +13,14 @@ import { createPolicyFactory } from './cache-policy';
 import { createEvictor, type EvictionSource, type Evictor } from './eviction';
 import { followChanges } from './feed-eviction';
 import { compilePathRules, type FreshnessRules } from './freshness';
-import { KEEP_ALIVE_MS, listenProxy } from './http-server';
+import { KEEP_ALIVE_MS, listenProxy, type ClientLimits } from './http-server';
 import { createReclaimer, holdYoungGeneration } from './memory';
-import { createProxyMetrics } from './metrics';
+import { createProxyMetrics, type ProxyMetrics } from './metrics';
 import { listenOperator, type OperatorDeps, type OperatorListener } from './operator-routes';
 import { createRequestHandler, type HandlerOptions } from './request-handler';
 import { createResponseCache } from './response-cache';
+import type { BodyLimits } from './upstream-body';
+import type { PurgeMode } from './soft-purge';
 import { createUpstreamPool } from './upstream-pool';
 
 export interface ProxyOptions {
@@ -29,7 +31,7 @@ export interface ProxyOptions {
   /** Follow the change feed here (default); a cluster worker leaves that to the primary. */
   followFeed?: boolean;
   /** Tells the other workers of a cluster about a path purged here. */
-  broadcastPurge?: (path: string) => void;
+  broadcastPurge?: (path: string, mode?: PurgeMode) => void;
   /** Cluster workers: the whole cluster's metrics for /metrics. */
   clusterMetrics?: () => Promise<string>;
   /** The proxy is the only thing this process runs, so it may tune V8 for itself (memory.ts). */
@@ -67,8 +69,9 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   });
   for (const upstream of pool.upstreams) metrics.upstreamUp.set({ upstream: upstream.name }, 1);
   const policyFor = createPolicyFactory(now, freshnessRules(config));
-  const filler = createFiller({ cache, pool, policyFor, maxEntryBytes: config.proxyMaxEntryBytes });
-  const evictor = createEvictor({ cache, filler, metrics, logger, onEvict: options.onEvict });
+  const filler = createFiller({ cache, pool, policyFor, logger, ...bodyLimits(config) });
+  const evictorDeps = { cache, filler, metrics, logger, now, onEvict: options.onEvict };
+  const evictor = createEvictor({ ...evictorDeps, defaultMode: config.proxyPurgeMode });
   const ops = createOps(registry, {
     upstreams: async () => {
       if (!pool.anyUp()) throw new Error('no upstream is healthy');
@@ -83,14 +86,14 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     logger,
     now,
     clusterMetrics: options.clusterMetrics,
-    purge: (path) => {
-      evictor.evict(path, 'purge');
-      options.broadcastPurge?.(path);
+    purge: (path, mode) => {
+      evictor.evict(path, 'purge', mode);
+      options.broadcastPurge?.(path, mode);
     },
     options: handlerOptions(config),
   });
 
-  const server = await listenProxy(handler, config.proxyPort, config.bindHost);
+  const server = await listenProxy(handler, config.proxyPort, config.bindHost, clientLimits(config, metrics));
   const internal = await listenInternal(config, { ops, clusterMetrics: options.clusterMetrics }).catch(
     async (error: unknown) => {
       pool.close();
@@ -98,13 +101,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
       throw error;
     },
   );
-  const feed =
-    options.followFeed === false
-      ? undefined
-      : followChanges(config, logger, {
-          evict: (path) => evictor.evict(path, 'feed'),
-          evictAll: () => evictor.evictAll('feed'),
-        });
+  const feed = options.followFeed === false ? undefined : followFeedInto(evictor, config, logger);
   logStarted(
     logger,
     'proxy',
@@ -143,6 +140,31 @@ function freshnessRules(config: Config): FreshnessRules {
   };
 }
 
+/** Evicts what the change feed says changed (docs/cache-proxy.md, "Feed-driven eviction"). */
+function followFeedInto(evictor: Evictor, config: Config, logger: Logger) {
+  return followChanges(config, logger, {
+    evict: (path, mode) => evictor.evict(path, 'feed', mode),
+    evictAll: () => evictor.evictAll('feed'),
+  });
+}
+
+function bodyLimits(config: Config): BodyLimits {
+  return {
+    maxEntryBytes: config.proxyMaxEntryBytes,
+    maxResponseBytes: config.proxyMaxResponseBytes,
+    fillTimeoutMs: config.proxyFillTimeoutMs,
+  };
+}
+
+function clientLimits(config: Config, metrics: ProxyMetrics): ClientLimits {
+  return {
+    headersTimeoutMs: config.proxyHeadersTimeoutMs,
+    requestTimeoutMs: config.proxyRequestTimeoutMs,
+    maxConnectionsPerAddress: config.proxyMaxConnectionsPerAddress,
+    onRefused: (reason) => metrics.connectionsRefused.inc({ reason }),
+  };
+}
+
 function handlerOptions(config: Config): HandlerOptions {
   return {
     staleWhileRevalidate: config.proxyStaleWhileRevalidate,
@@ -152,5 +174,6 @@ function handlerOptions(config: Config): HandlerOptions {
     purgeToken: config.proxyPurgeToken,
     adminToken: config.proxyAdminToken,
     keepAliveSeconds: KEEP_ALIVE_MS / 1000,
+    feedStreams: { maxStreams: config.proxyFeedMaxStreams, maxPerAddress: config.proxyFeedMaxStreamsPerAddress },
   };
 }

@@ -20,11 +20,12 @@ export type PassThrough = (
   res: ServerResponse,
   target: NormalizedTarget,
   status: CacheStatus,
+  options?: { readonly idleTimeoutMs?: number },
 ) => Promise<void>;
 
 export function createPassThrough(deps: PassThroughDeps): PassThrough {
   const { pool, respond, invalidate } = deps;
-  return async (req, res, target, status) => {
+  return async (req, res, target, status, options = {}) => {
     const safe = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
     const headers = stripHopByHop(req.headers);
     const forwardedFor = req.headers['x-forwarded-for'];
@@ -39,6 +40,7 @@ export function createPassThrough(deps: PassThroughDeps): PassThrough {
         url: target.url,
         headers,
         body: safe ? undefined : req,
+        idleTimeoutMs: options.idleTimeoutMs,
       }));
     } catch (error) {
       respond.fail(res, error, req.method === 'HEAD', status);

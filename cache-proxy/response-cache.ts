@@ -44,6 +44,8 @@ export interface ResponseCache {
   evictUrl(url: string): void;
   /** Drops every query and variant of a path. */
   evictPath(path: string): void;
+  /** Every stored query and variant of a path, without touching their recency (a soft purge: soft-purge.ts). */
+  entriesOfPath(path: string): CacheEntry[];
   /** Drops everything stored. */
   evictAll(): void;
   readonly bytes: number;
@@ -173,6 +175,7 @@ export function createResponseCache(options: {
       if (!set) return;
       for (const url of [...set]) evictUrl(url);
     },
+    entriesOfPath: (path) => entriesOf(path, paths, urls, lru),
     evictAll() {
       lru.clear();
       urls.clear();
@@ -185,6 +188,21 @@ export function createResponseCache(options: {
       return lru.size;
     },
   };
+}
+
+function entriesOf(
+  path: string,
+  paths: Map<string, Set<string>>,
+  urls: Map<string, UrlIndex>,
+  lru: LRUCache<string, CacheEntry>,
+): CacheEntry[] {
+  const found: CacheEntry[] = [];
+  for (const url of paths.get(path) ?? [])
+    for (const key of urls.get(url)?.keys ?? []) {
+      const entry = lru.peek(key);
+      if (entry) found.push(entry);
+    }
+  return found;
 }
 
 /** Starts the index of a URL stored for the first time, and lists the URL under its path. */

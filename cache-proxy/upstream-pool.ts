@@ -33,12 +33,16 @@ export interface UpstreamRequest {
   readonly headers: OutgoingHttpHeaders;
   /** Streamed request body; a request with a body is never retried on another upstream. */
   readonly body?: Readable;
+  /** Longest silence on the connection for this request, in ms, instead of the pool's timeout (a long-lived event stream). */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface UpstreamPool {
   readonly upstreams: readonly Upstream[];
   /** Tries upstreams (up ones first) until one answers below 500; throws NoUpstreamError. */
   request(request: UpstreamRequest): Promise<UpstreamResponse>;
+  /** An answer that came back broken after its head (upstream-body.ts) counts as a failure of that upstream. */
+  reportFailure(upstream: Upstream, error: UpstreamError): void;
   anyUp(): boolean;
   close(): void;
 }
@@ -84,6 +88,9 @@ export function stripHopByHop(headers: IncomingHttpHeaders): Record<string, stri
   }
   return out;
 }
+
+/** Largest upstream response head accepted; room for long Surrogate-Key and Cache-Tag lists (docs/mirrors.md). */
+const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 
 interface Agents {
   readonly http: http.Agent;
@@ -141,6 +148,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   return {
     upstreams,
     anyUp: () => upstreams.some((u) => u.up),
+    reportFailure: failed,
     async request(request) {
       // Down upstreams stay a last resort: better a slow answer than none.
       const order = [...upstreams.filter((u) => u.up), ...upstreams.filter((u) => !u.up)];
@@ -197,9 +205,12 @@ function sendTo(
       // The upstream's own Host, never the client's: no host-header poisoning (docs/design.md, "Trust model").
       headers: { ...request.headers, host: upstream.url.host },
       agent: secure ? agents.https : agents.http,
+      // A response head larger than this fails the request (HPE_HEADER_OVERFLOW) rather than growing without bound.
+      maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
     });
     // Covers connect, waiting for headers and every pause while the body streams.
-    req.setTimeout(timeoutMs, () => req.destroy(new UpstreamTimeoutError(upstream.name, timeoutMs)));
+    const idleMs = request.idleTimeoutMs ?? timeoutMs;
+    req.setTimeout(idleMs, () => req.destroy(new UpstreamTimeoutError(upstream.name, idleMs)));
     req.once('error', (error) =>
       reject(error instanceof UpstreamError ? error : new UpstreamConnectionError(upstream.name, error)),
     );

@@ -585,6 +585,58 @@ const spec = {
     'Bytes of bodies the cache may drop before a full garbage collection returns their memory (keeps RSS at PROXY_CACHE_BYTES plus a fixed overhead; costs CPU in a flood of misses); 0 leaves it to V8',
     integer(0, 64 * 1024 * 1024 * 1024),
   ),
+  proxyMaxResponseBytes: variable(
+    'PROXY_MAX_RESPONSE_BYTES',
+    String(1024 * 1024 * 1024),
+    'Largest upstream response body the proxy relays, stored or streamed; a longer one fails with 502 (or a stale copy)',
+    integer(1024, 1024 ** 4),
+  ),
+  proxyFillTimeoutMs: variable(
+    'PROXY_FILL_TIMEOUT_MS',
+    '30000',
+    'How long an upstream body read into the cache (at most PROXY_MAX_ENTRY_BYTES) may take in all, in milliseconds, however steadily it arrives',
+    integer(100, 3_600_000),
+  ),
+  proxyHeadersTimeoutMs: variable(
+    'PROXY_HEADERS_TIMEOUT_MS',
+    '15000',
+    "How long a reader may take to send a request's head, in milliseconds; then 408 and the connection is closed",
+    integer(100, 600_000),
+  ),
+  proxyRequestTimeoutMs: variable(
+    'PROXY_REQUEST_TIMEOUT_MS',
+    '60000',
+    'How long a reader may take to send a whole request (head and body), in milliseconds; then 408',
+    integer(100, 3_600_000),
+  ),
+  proxyMaxConnectionsPerAddress: variable(
+    'PROXY_MAX_CONNECTIONS_PER_ADDRESS',
+    '256',
+    'Open connections one client address may hold; more are answered 429 and closed (0: no limit; raise it behind a CDN or TLS terminator, which connects from few addresses)',
+    integer(0, 1_000_000),
+  ),
+  proxyFeedMaxStreams: variable(
+    'PROXY_FEED_MAX_STREAMS',
+    '1000',
+    'Change-feed streams (/feed) the proxy relays at once; more are answered 503 (0 refuses every one)',
+    integer(0, 1_000_000),
+  ),
+  proxyFeedMaxStreamsPerAddress: variable(
+    'PROXY_FEED_MAX_STREAMS_PER_ADDRESS',
+    '4',
+    'Change-feed streams one client address may hold through the proxy; more are answered 429',
+    integer(0, 1_000_000),
+  ),
+  proxyPurgeMode: variable(
+    'PROXY_PURGE_MODE',
+    'hard',
+    'What feed-driven eviction and PURGE do to a changed page: hard drops it; soft marks it stale, so it is revalidated (served stale meanwhile only where stale is allowed)',
+    (raw, name) => {
+      if (raw !== 'hard' && raw !== 'soft')
+        throw new ConfigError(name, `expected hard or soft, got ${JSON.stringify(raw)}`);
+      return raw;
+    },
+  ),
 };
 
 type Spec = typeof spec;

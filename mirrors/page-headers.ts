@@ -1,7 +1,9 @@
 // The mirror's header policy for a published page: validators, its kind for
-// the cache tier, and how long a cache may keep it. Pure.
+// the cache tier, its purge tags for a CDN, and how long a cache may keep
+// it. Pure.
 import type http from 'node:http';
 import type { PageKind } from '../common/feed-format';
+import { pageTags, tagHeaders } from '../common/page-tags';
 import { ASSETS_PREFIX } from '../common/site-paths';
 import type { PageRecord } from './index-store';
 
@@ -24,6 +26,8 @@ export function pageHeaders(
     'last-modified': lastModified,
     'hyperstatic-kind': page.kind,
     'x-content-type-options': 'nosniff',
+    // Purge by tag at a CDN in front (docs/mirrors.md, "Purge tags").
+    ...tagHeaders(pageTags(page)),
   };
   if (SHORT_TTL_KINDS.has(page.kind)) headers['cache-control'] = `public, max-age=${indexMaxAge}`;
   // Named by their content hash: a changed file gets a new path.
