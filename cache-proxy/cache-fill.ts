@@ -6,6 +6,7 @@ import type CachePolicy from 'http-cache-semantics';
 import { HyperstaticError } from '../common/errors';
 import type { PolicyFactory } from './cache-policy';
 import { UpstreamConnectionError } from './errors';
+import type { Information } from './interim';
 import { parseVary, variantKey, type CacheEntry, type ResponseCache } from './response-cache';
 import type { UpstreamPool } from './upstream-pool';
 
@@ -18,6 +19,8 @@ export interface FillRequest {
   readonly headers: CachePolicy.Headers;
   /** A stored copy to revalidate with its validators, if any. */
   readonly existing?: CacheEntry;
+  /** Interim (1xx) answers of the upstream, for the reader this fetch is for (RFC 9110 §15.2). */
+  readonly onInformation?: (info: Information) => void;
 }
 
 export type FillOutcome =
@@ -72,6 +75,9 @@ export function createFiller(deps: FillerDeps): Filler {
   }
 
   function storeIfAllowed(entry: CacheEntry, request: FillRequest, flight: Flight): boolean {
+    // RFC 5861 §4: a server error says nothing about the resource; the stored copy stays for
+    // stale-if-error and max-stale, and the error is passed through unstored.
+    if (request.existing && entry.status >= 500) return false;
     if (flight.dirty || !isStorable(entry, maxEntryBytes)) {
       // The upstream now forbids storing this response, so the older copy must not be served either;
       // a reader's own no-store or Authorization says nothing about the resource and evicts nothing.
@@ -127,8 +133,16 @@ async function fetchEntry(
   // RFC 9111 §4.3.1: revalidate with the stored validators.
   const headers = request.existing ? request.existing.policy.revalidationHeaders(policyRequest) : request.headers;
   let res: IncomingMessage;
+  let upstream: string;
   try {
-    ({ res } = await pool.request({ method: 'GET', url: request.url, headers }));
+    const answer = await pool.request({
+      method: 'GET',
+      url: request.url,
+      headers,
+      onInformation: request.onInformation,
+    });
+    res = answer.res;
+    upstream = answer.upstream.name;
   } catch (error) {
     return { kind: 'failed', error: toHyperstaticError(error) };
   }
@@ -142,7 +156,11 @@ async function fetchEntry(
       headers: res.headers,
     });
     if (!modified)
-      return { kind: 'entry', entry: { ...request.existing, policy: policy as CacheEntry['policy'] }, fwdStatus: 304 };
+      return {
+        kind: 'entry',
+        entry: { ...request.existing, policy: policy as CacheEntry['policy'], upstream },
+        fwdStatus: 304,
+      };
   }
 
   const read = await readBody(res, status, maxEntryBytes);
@@ -154,6 +172,7 @@ async function fetchEntry(
     body: read.body,
     policy: policyFor(policyRequest, { status, headers: res.headers }),
     vary: parseVary(res.headers.vary),
+    upstream,
   };
   return { kind: 'entry', entry, fwdStatus: status };
 }
@@ -163,7 +182,7 @@ function isStorable(entry: CacheEntry, maxEntryBytes: number): boolean {
   const { policy, status } = entry;
   return (
     policy.storable() &&
-    // We never asked for a range, so a 206 is not ours to keep.
+    // We never asked for a range, so a 206 is not ours to keep (docs/cache-proxy.md, "Partial content").
     status !== 206 &&
     // Never replay one reader's cookie to another (Varnish does the same).
     policy.responseHeaders()['set-cookie'] === undefined &&
