@@ -153,7 +153,7 @@ async function fetchEntry(
     // RFC 9111 §4.3.4: a 304 refreshes the stored headers; the body stays.
     const { policy, modified } = request.existing.policy.revalidatedPolicy(policyRequest, {
       status,
-      headers: res.headers,
+      headers: withStoredValidators(res.headers, request.existing),
     });
     if (!modified)
       return {
@@ -175,6 +175,22 @@ async function fetchEntry(
     upstream,
   };
   return { kind: 'entry', entry, fwdStatus: status };
+}
+
+/**
+ * A 304 to our own conditional, which named one stored response, refers to
+ * that response even when it repeats no validator: RFC 9110 §15.4.5 lets an
+ * origin leave Last-Modified out of a 304. http-cache-semantics would not
+ * select the stored response then (RFC 9111 §4.3.4) and the copy would lose
+ * its Last-Modified, so readers' If-Modified-Since got 200.
+ */
+function withStoredValidators(headers: IncomingHttpHeaders, existing: CacheEntry): IncomingHttpHeaders {
+  if (headers.etag !== undefined || headers['last-modified'] !== undefined) return headers;
+  const stored = existing.policy.responseHeaders();
+  const validators: IncomingHttpHeaders = {};
+  if (typeof stored.etag === 'string') validators.etag = stored.etag;
+  if (typeof stored['last-modified'] === 'string') validators['last-modified'] = stored['last-modified'];
+  return { ...headers, ...validators };
 }
 
 /** Whether a response may be kept and replayed to other readers. */
