@@ -40,6 +40,9 @@ export type FillOutcome =
     }
   | { readonly kind: 'failed'; readonly error: HyperstaticError };
 
+/** RFC 5861 §4: the answers that count as errors for stale-if-error. */
+export const SERVER_ERRORS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
+
 export interface Filler {
   /** Starts (or, when coalesce is true and one is in flight, joins) a fetch for this key. */
   fill(request: FillRequest, coalesce: boolean): { promise: Promise<FillOutcome>; leader: boolean };
@@ -77,7 +80,7 @@ export function createFiller(deps: FillerDeps): Filler {
   function storeIfAllowed(entry: CacheEntry, request: FillRequest, flight: Flight): boolean {
     // RFC 5861 §4: a server error says nothing about the resource; the stored copy stays for
     // stale-if-error and max-stale, and the error is passed through unstored.
-    if (request.existing && entry.status >= 500) return false;
+    if (request.existing && SERVER_ERRORS.has(entry.status)) return false;
     if (flight.dirty || !isStorable(entry, maxEntryBytes)) {
       // The upstream now forbids storing this response, so the older copy must not be served either;
       // a reader's own no-store or Authorization says nothing about the resource and evicts nothing.

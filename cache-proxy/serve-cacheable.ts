@@ -16,7 +16,7 @@ import {
 import { formatDirectives, OWN_TARGETED_FIELD, parseCacheControl } from './cache-directives';
 import { KEY_HOST } from './cache-policy';
 import { formatCacheStatus, type CacheStatus, type ForwardReason } from './cache-status';
-import type { FillOutcome, FillRequest, Filler } from './cache-fill';
+import { SERVER_ERRORS, type FillOutcome, type FillRequest, type Filler } from './cache-fill';
 import { CoalesceTimeoutError } from './errors';
 import { graceFor, type Grace, type GraceLimits } from './grace';
 import { relayInformation } from './interim';
@@ -88,7 +88,7 @@ export function createCacheableServer(deps: CacheableDeps): ServeCacheable {
       case 'body': {
         const { entry: fresh, stored, fwdStatus } = outcome;
         // The origin's own error answer is passed through, unless a stale copy may stand in for it.
-        if (ERROR_STATUSES.has(fresh.status) && staleIfError()) return;
+        if (SERVER_ERRORS.has(fresh.status) && staleIfError()) return;
         sendEntry(respond, req, res, fresh, {
           fwd,
           fwdStatus,
@@ -130,9 +130,6 @@ export function createCacheableServer(deps: CacheableDeps): ServeCacheable {
 
   return serveCacheable;
 }
-
-/** RFC 5861 §4: the answers stale-if-error may replace. */
-const ERROR_STATUSES: ReadonlySet<number> = new Set([500, 502, 503, 504]);
 
 /** A stored copy that may answer now: fresh, or stale while a background refresh runs (RFC 5861 §3). */
 function answerFromStore(

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { request, startTestProxy, startUpstream, type TestProxy, type TestUpstream } from './proxy-helpers';
+import { rawRequest, request, startTestProxy, startUpstream, type TestProxy, type TestUpstream } from './proxy-helpers';
 
 /** An RFC 850 form of a time (RFC 9110 §5.6.7), which Date#toUTCString never writes. */
 function rfc850(ms: number): string {
@@ -220,6 +220,13 @@ describe('cache proxy: RFC 9110/9111 details', () => {
       posted.interim.map((i) => i.status),
       [103],
     );
+  });
+
+  it('sends no interim response to an HTTP/1.0 reader (RFC 9110 §15.2)', async () => {
+    const raw = await rawRequest(proxy.url, 'GET /hinted?old-client HTTP/1.0\r\nHost: x\r\n\r\n');
+    assert.match(raw, /^HTTP\/1\.1 200 /);
+    assert.doesNotMatch(raw, /103 Early Hints/);
+    assert.equal(upstream.count('/hinted?old-client'), 1);
   });
 
   it('answers If-Modified-Since against a stored Last-Modified with 304 (RFC 9110 §13.1.3)', async () => {
