@@ -15,7 +15,13 @@ export interface Information {
  * node:http has no way to write other 1xx codes; none is in use.
  */
 export function relayInformation(req: IncomingMessage, res: ServerResponse, info: Information): void {
-  if (res.headersSent || res.writableEnded || (req.httpVersionMajor === 1 && req.httpVersionMinor === 0)) return;
+  if (
+    res.headersSent ||
+    res.writableEnded ||
+    res.destroyed ||
+    (req.httpVersionMajor === 1 && req.httpVersionMinor === 0)
+  )
+    return;
   if (info.statusCode === 103) {
     const hints: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(info.headers)) {

@@ -18,6 +18,7 @@ import { KEY_HOST } from './cache-policy';
 import { formatCacheStatus, type CacheStatus, type ForwardReason } from './cache-status';
 import { SERVER_ERRORS, type FillOutcome, type FillRequest, type Filler } from './cache-fill';
 import { CoalesceTimeoutError } from './errors';
+import { validatorsOf } from './hit-path';
 import { graceFor, type Grace, type GraceLimits } from './grace';
 import { relayInformation } from './interim';
 import type { ProxyMetrics } from './metrics';
@@ -171,7 +172,7 @@ function sendEntry(
   const headers = entry.policy.responseHeaders() as Record<string, string | string[]>;
   headers['cache-status'] = formatCacheStatus(status);
   const ok = entry.status >= 200 && entry.status < 300;
-  if (ok && notModified(req.headers, headers)) {
+  if (ok && notModified(req.headers, validatorsOf(entry, headers))) {
     respond.writeHead(res, 304, { ...notModifiedHeaders(headers), 'cache-status': headers['cache-status'] });
     res.end();
     return;

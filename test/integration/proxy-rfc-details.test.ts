@@ -100,6 +100,9 @@ describe('cache proxy: RFC 9110/9111 details', () => {
         case '/last-modified-only':
           res.writeHead(200, { 'cache-control': 'max-age=60', 'last-modified': lastModified });
           return void res.end(`#${n}`);
+        case '/date-only':
+          res.writeHead(200, { 'cache-control': 'max-age=60', date: new Date(Date.now() - 600_000).toUTCString() });
+          return void res.end(`#${n}`);
         case '/last-modified-stale':
           if (req.headers['if-modified-since'] === lastModified) {
             res.writeHead(304, { 'cache-control': 'max-age=60' });
@@ -241,6 +244,14 @@ describe('cache proxy: RFC 9110/9111 details', () => {
       assert.equal(reply.status, 200, since);
     }
     assert.equal(upstream.count('/last-modified-only'), 1);
+  });
+
+  it('compares If-Modified-Since with the stored Date when there is no Last-Modified (RFC 9111 §4.3.2)', async () => {
+    await request(proxy.url, '/date-only');
+    const since = (ms: number) => ({ 'if-modified-since': new Date(Date.now() - ms).toUTCString() });
+    assert.equal((await request(proxy.url, '/date-only', { headers: since(300_000) })).status, 304);
+    assert.equal((await request(proxy.url, '/date-only', { headers: since(900_000) })).status, 200);
+    assert.equal(upstream.count('/date-only'), 1);
   });
 
   it('revalidates a stale copy that has only Last-Modified and answers the reader 304 (RFC 9111 §4.3.1, RFC 9110 §13.1.3)', async () => {
