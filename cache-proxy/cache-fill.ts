@@ -7,6 +7,7 @@ import { HyperstaticError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { PolicyFactory } from './cache-policy';
 import { UpstreamConnectionError, type UpstreamResponseError } from './errors';
+import type { Information } from './interim';
 import { parseVary, variantKey, type CacheEntry, type ResponseCache } from './response-cache';
 import { readBody, type BodyLimits } from './upstream-body';
 import type { Upstream, UpstreamPool } from './upstream-pool';
@@ -20,6 +21,8 @@ export interface FillRequest {
   readonly headers: CachePolicy.Headers;
   /** A stored copy to revalidate with its validators, if any. */
   readonly existing?: CacheEntry;
+  /** Interim (1xx) answers of the upstream, for the reader this fetch is for (RFC 9110 §15.2). */
+  readonly onInformation?: (info: Information) => void;
 }
 
 export type FillOutcome =
@@ -38,6 +41,9 @@ export type FillOutcome =
       readonly res: IncomingMessage;
     }
   | { readonly kind: 'failed'; readonly error: HyperstaticError };
+
+/** RFC 5861 §4: the answers that count as errors for stale-if-error. */
+export const SERVER_ERRORS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
 
 export interface Filler {
   /** Starts (or, when coalesce is true and one is in flight, joins) a fetch for this key. */
@@ -75,6 +81,9 @@ export function createFiller(deps: FillerDeps): Filler {
   }
 
   function storeIfAllowed(entry: CacheEntry, request: FillRequest, flight: Flight): boolean {
+    // RFC 5861 §4: a server error says nothing about the resource; the stored copy stays for
+    // stale-if-error and max-stale, and the error is passed through unstored.
+    if (request.existing && SERVER_ERRORS.has(entry.status)) return false;
     if (flight.dirty || !isStorable(entry, maxEntryBytes)) {
       // The upstream now forbids storing this response, so the older copy must not be served either;
       // a reader's own no-store or Authorization says nothing about the resource and evicts nothing.
@@ -132,7 +141,12 @@ async function fetchEntry(
   let res: IncomingMessage;
   let upstream: Upstream;
   try {
-    ({ res, upstream } = await pool.request({ method: 'GET', url: request.url, headers }));
+    ({ res, upstream } = await pool.request({
+      method: 'GET',
+      url: request.url,
+      headers,
+      onInformation: request.onInformation,
+    }));
   } catch (error) {
     return { kind: 'failed', error: toHyperstaticError(error) };
   }
@@ -143,10 +157,14 @@ async function fetchEntry(
     // RFC 9111 §4.3.4: a 304 refreshes the stored headers; the body stays.
     const { policy, modified } = request.existing.policy.revalidatedPolicy(policyRequest, {
       status,
-      headers: res.headers,
+      headers: withStoredValidators(res.headers, request.existing),
     });
     if (!modified)
-      return { kind: 'entry', entry: { ...request.existing, policy: policy as CacheEntry['policy'] }, fwdStatus: 304 };
+      return {
+        kind: 'entry',
+        entry: { ...request.existing, policy: policy as CacheEntry['policy'], upstream: upstream.name },
+        fwdStatus: 304,
+      };
   }
 
   // The key is free again as soon as a failure returns: waiting readers get a stale copy or a 502, the next one asks anew.
@@ -167,8 +185,25 @@ async function fetchEntry(
     body: read.body,
     policy: policyFor(policyRequest, { status, headers: res.headers }),
     vary: parseVary(res.headers.vary),
+    upstream: upstream.name,
   };
   return { kind: 'entry', entry, fwdStatus: status };
+}
+
+/**
+ * A 304 to our own conditional, which named one stored response, refers to
+ * that response even when it repeats no validator: RFC 9110 §15.4.5 lets an
+ * origin leave Last-Modified out of a 304. http-cache-semantics would not
+ * select the stored response then (RFC 9111 §4.3.4) and the copy would lose
+ * its Last-Modified, so readers' If-Modified-Since got 200.
+ */
+function withStoredValidators(headers: IncomingHttpHeaders, existing: CacheEntry): IncomingHttpHeaders {
+  if (headers.etag !== undefined || headers['last-modified'] !== undefined) return headers;
+  const stored = existing.policy.responseHeaders();
+  const validators: IncomingHttpHeaders = {};
+  if (typeof stored.etag === 'string') validators.etag = stored.etag;
+  if (typeof stored['last-modified'] === 'string') validators['last-modified'] = stored['last-modified'];
+  return { ...headers, ...validators };
 }
 
 /** Whether a response may be kept and replayed to other readers. */
@@ -176,7 +211,7 @@ function isStorable(entry: CacheEntry, maxEntryBytes: number): boolean {
   const { policy, status } = entry;
   return (
     policy.storable() &&
-    // We never asked for a range, so a 206 is not ours to keep.
+    // We never asked for a range, so a 206 is not ours to keep (docs/cache-proxy.md, "Partial content").
     status !== 206 &&
     // Never replay one reader's cookie to another (Varnish does the same).
     policy.responseHeaders()['set-cookie'] === undefined &&

@@ -13,7 +13,7 @@ import type { FeedFollower } from '../common/feed-client';
 import type { EvictionSource } from './eviction';
 import { followChanges } from './feed-eviction';
 import type { PurgeMode } from './soft-purge';
-import { startProxy, type RunningProxy } from './main';
+import { graceLimits, startProxy, type RunningProxy } from './main';
 
 /** Messages between the primary and its workers. */
 export type ClusterMessage =
@@ -34,6 +34,8 @@ export function isClusterMessage(message: unknown): message is ClusterMessage {
 /** One process when PROXY_WORKERS is 1, else a primary and that many workers. */
 export async function startProxyCluster(config: Config, options: { logger?: Logger } = {}): Promise<RunningProxy> {
   if (config.proxyWorkers <= 1) return startProxy(config, { ...options, ownsProcess: true });
+  // Refused by the primary before any worker starts (and restarts) on it.
+  graceLimits(config);
   return startPrimary(config, options.logger ?? createLogger(config.logLevel, 'cache-proxy'));
 }
 

@@ -4,7 +4,7 @@
 // (docs/cache-proxy.md, "Feed-driven eviction"). What each piece does lives
 // in its own module; this file only wires them.
 import type { Registry } from 'prom-client';
-import type { Config } from '../common/config';
+import { ConfigError, type Config } from '../common/config';
 import type { RunningService } from '../common/lifecycle';
 import { createLogger, type Logger, logStarted } from '../common/logger';
 import { createMetricsRegistry, createOps } from '../common/ops';
@@ -13,6 +13,7 @@ import { createPolicyFactory } from './cache-policy';
 import { createEvictor, type EvictionSource, type Evictor } from './eviction';
 import { followChanges } from './feed-eviction';
 import { compilePathRules, type FreshnessRules } from './freshness';
+import { parseGraceRules, type GraceLimits } from './grace';
 import { KEEP_ALIVE_MS, listenProxy, type ClientLimits } from './http-server';
 import { createReclaimer, holdYoungGeneration } from './memory';
 import { createProxyMetrics, type ProxyMetrics } from './metrics';
@@ -90,7 +91,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
       evictor.evict(path, 'purge', mode);
       options.broadcastPurge?.(path, mode);
     },
-    options: handlerOptions(config),
+    options: handlerOptions(config, graceLimits(config)),
   });
 
   const server = await listenProxy(handler, config.proxyPort, config.bindHost, clientLimits(config, metrics));
@@ -165,10 +166,24 @@ function clientLimits(config: Config, metrics: ProxyMetrics): ClientLimits {
   };
 }
 
-function handlerOptions(config: Config): HandlerOptions {
+/** Stale-serving limits and the operator's grace rules; a bad rule fails the start, naming PROXY_GRACE_RULES. */
+export function graceLimits(config: Config): GraceLimits {
+  let rules;
+  try {
+    rules = parseGraceRules(config.proxyGraceRules, config.proxyUpstreams);
+  } catch (error) {
+    throw new ConfigError('PROXY_GRACE_RULES', (error as Error).message);
+  }
   return {
-    staleWhileRevalidate: config.proxyStaleWhileRevalidate,
-    staleIfError: config.proxyStaleIfError,
+    rules,
+    maxStaleWhileRevalidate: config.proxyStaleWhileRevalidate,
+    maxStaleIfError: config.proxyStaleIfError,
+  };
+}
+
+function handlerOptions(config: Config, grace: GraceLimits): HandlerOptions {
+  return {
+    grace,
     coalesceWaitMs: config.proxyCoalesceTimeoutMs,
     accessLog: config.proxyAccessLog ?? true,
     purgeToken: config.proxyPurgeToken,

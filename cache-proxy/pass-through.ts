@@ -3,7 +3,9 @@
 // all, and a successful unsafe request invalidates what it changed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
+import { OWN_TARGETED_FIELD } from './cache-directives';
 import { formatCacheStatus, type CacheStatus } from './cache-status';
+import { relayInformation } from './interim';
 import { normalizeTarget, type NormalizedTarget } from './normalize';
 import type { Responder } from './responder';
 import { stripHopByHop, type UpstreamPool } from './upstream-pool';
@@ -41,6 +43,7 @@ export function createPassThrough(deps: PassThroughDeps): PassThrough {
         headers,
         body: safe ? undefined : req,
         idleTimeoutMs: options.idleTimeoutMs,
+        onInformation: (info) => relayInformation(req, res, info),
       }));
     } catch (error) {
       respond.fail(res, error, req.method === 'HEAD', status);
@@ -55,10 +58,10 @@ export function createPassThrough(deps: PassThroughDeps): PassThrough {
         if (path !== undefined) invalidate(path);
       }
     }
-    respond.writeHead(res, code, {
-      ...stripHopByHop(upstreamRes.headers),
-      'cache-status': formatCacheStatus({ ...status, fwdStatus: code }),
-    });
+    const answer = stripHopByHop(upstreamRes.headers);
+    // RFC 9213: the targeted field meant for this cache alone goes no further.
+    delete answer[OWN_TARGETED_FIELD];
+    respond.writeHead(res, code, { ...answer, 'cache-status': formatCacheStatus({ ...status, fwdStatus: code }) });
     pipeline(upstreamRes, res, () => undefined);
   };
 }

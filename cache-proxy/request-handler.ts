@@ -13,6 +13,7 @@ import { formatCacheStatus } from './cache-status';
 import type { FastAnswer } from './fast-server';
 import { createFeedRelay, type FeedStreamLimits } from './feed-streams';
 import { createFreshHits } from './fresh-hit';
+import type { GraceLimits } from './grace';
 import { countStatus, type ProxyMetrics } from './metrics';
 import { normalizeTarget, NormalizeError, type NormalizedTarget } from './normalize';
 import { serveOps } from './operator-routes';
@@ -25,10 +26,8 @@ import { createCacheableServer, policyHeaders } from './serve-cacheable';
 import type { UpstreamPool } from './upstream-pool';
 
 export interface HandlerOptions {
-  /** Seconds past freshness a copy is served while a background refresh runs. */
-  readonly staleWhileRevalidate: number;
-  /** Seconds past freshness a copy is served when every upstream fails. */
-  readonly staleIfError: number;
+  /** When a stale copy may be served (grace.ts). */
+  readonly grace: GraceLimits;
   /** How long a request waits for a fetch it joined before giving up. */
   readonly coalesceWaitMs: number;
   readonly accessLog: boolean;

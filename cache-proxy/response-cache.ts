@@ -15,6 +15,8 @@ export interface CacheEntry {
   readonly policy: ProxyPolicy;
   /** Lower-cased request header names the response varies on. */
   readonly vary: readonly string[];
+  /** The upstream that answered (UpstreamPool's name), for grace rules (grace.ts). */
+  readonly upstream?: string;
   /** Set by store(): proxy-clock time (ms) until which the copy is fresh, the hit path's one freshness check. */
   freshUntil?: number;
   /** The headers of a fresh hit, rebuilt once a second (Age, Date and the ttl change), never per request. */

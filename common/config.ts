@@ -514,7 +514,7 @@ const spec = {
   proxyStaleIfError: variable(
     'PROXY_STALE_IF_ERROR',
     String(3 * 86400),
-    'Seconds a stale copy may be served while every upstream fails',
+    'Most seconds past freshness a stale copy is served while the upstreams fail, where the origin (stale-if-error) or PROXY_GRACE_RULES allows it',
     integer(0, 31_536_000),
   ),
   proxyUpstreamTimeoutMs: variable(
@@ -532,8 +532,14 @@ const spec = {
   proxyStaleWhileRevalidate: variable(
     'PROXY_STALE_WHILE_REVALIDATE',
     '600',
-    'Seconds past freshness a copy may be served while it is refreshed in the background',
+    'Most seconds past freshness a copy is served while it is refreshed in the background, where the origin (stale-while-revalidate) or PROXY_GRACE_RULES allows it',
     integer(0, 31_536_000),
+  ),
+  proxyGraceRules: variable(
+    'PROXY_GRACE_RULES',
+    '',
+    'Stale serving the operator allows beyond what origins declare (RFC 9111 4.2.4): rules separated by ";", each "upstream=URL" (one of PROXY_UPSTREAMS) or "path=GLOB", then "stale-while-revalidate=SECONDS" and/or "stale-if-error=SECONDS"; the first matching rule wins; empty means only what origins declare',
+    text,
   ),
   proxyIndexPaths: variable(
     'PROXY_INDEX_PATHS',
