@@ -104,13 +104,17 @@ interface Agents {
   readonly https: https.Agent;
 }
 
-export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
-  const threshold = options.failureThreshold ?? 3;
-  const probePath = options.probePath ?? '/healthz';
-  const agents: Agents = {
+function createAgents(): Agents {
+  return {
     http: new http.Agent({ keepAlive: true, maxSockets: 512 }),
     https: new https.Agent({ keepAlive: true, maxSockets: 512 }),
   };
+}
+
+export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
+  const threshold = options.failureThreshold ?? 3;
+  const probePath = options.probePath ?? '/healthz';
+  const agents = createAgents();
   const send = (upstream: Upstream, request: UpstreamRequest) => sendTo(upstream, request, options.timeoutMs, agents);
   const upstreams: Upstream[] = options.urls.map((raw) => {
     const url = new URL(raw);
