@@ -11,6 +11,7 @@ import { parseVerboseBinlog, type BinlogTransaction } from './binlog-rows';
 import { decodeBinlog } from './binlog-tools';
 import {
   acknowledgement,
+  type AckEvidence,
   divergedItems,
   isDivergedGtid,
   reapplyMarker,
@@ -73,13 +74,22 @@ async function tableColumns(conn: AdminConnection, database: string): Promise<Ma
   return columns;
 }
 
-async function variables(conn: AdminConnection): Promise<Record<string, string>> {
-  const vars = await rows(
-    conn,
-    "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('rpl_semi_sync_master_enabled', 'rpl_semi_sync_master_timeout')",
+/** The node's semi-sync settings, and when it stopped writing as primary at the latest: the promotion, or its restart. */
+async function ackEvidence(conn: AdminConnection, promotedAt: number | undefined, now: number): Promise<AckEvidence> {
+  const vars = Object.fromEntries(
+    (
+      await rows(
+        conn,
+        "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('rpl_semi_sync_master_enabled', 'rpl_semi_sync_master_timeout')",
+      )
+    ).map((v) => [v.Variable_name, String(v.Value)]),
   );
   const [uptime] = await rows(conn, "SHOW GLOBAL STATUS LIKE 'Uptime'");
-  return { ...Object.fromEntries(vars.map((v) => [v.Variable_name, String(v.Value)])), Uptime: String(uptime.Value) };
+  return {
+    semiSync: vars.rpl_semi_sync_master_enabled === 'ON',
+    timeoutMs: Number(vars.rpl_semi_sync_master_timeout ?? 10_000),
+    stoppedBy: Math.min(promotedAt ?? Infinity, now - Number(uptime.Value) * 1000),
+  };
 }
 
 /** The idempotency keys the diverged transactions wrote that the primary holds too: those saves were retried there. */
@@ -115,8 +125,7 @@ export async function findDivergence(
   const statuses = await probeAll(access.nodes, access.admin);
   const plan = planRejoin(access.nodes, statuses, nodeName);
   const hard = plan.problems.filter((p) => !p.startsWith('GTID history diverged'));
-  if (hard.length > 0)
-    throw new DivergenceRefusedError(`cannot compare ${nodeName} with the primary: ${hard.join('; ')}`);
+  if (hard.length > 0) throw new DivergenceRefusedError(`${hard.join('; ')} (nothing was changed)`);
   const report: DivergenceReport = {
     node: nodeName,
     primary: plan.primary,
@@ -154,12 +163,7 @@ export async function findDivergence(
     const users = new Map(
       (await rows(conn, `SELECT id, name FROM \`${database}\`.users`)).map((u) => [Number(u.id), String(u.name)]),
     );
-    const vars = await variables(conn);
-    const ack = acknowledgement(transactions, {
-      semiSync: vars.rpl_semi_sync_master_enabled === 'ON',
-      timeoutMs: Number(vars.rpl_semi_sync_master_timeout ?? 10_000),
-      stoppedBy: Math.min(record?.updatedAt ?? Infinity, now() - Number(vars.Uptime) * 1000),
-    });
+    const ack = acknowledgement(transactions, await ackEvidence(conn, record?.updatedAt, now()));
     const retried = await retriedOnPrimary(primary, database, transactions, columns.get('idempotency_keys'));
     const markers = new Set(
       (
