@@ -7,7 +7,7 @@ import { HyperstaticError } from '../../common/errors';
 import { formatGtidPosition, parseGtidPosition } from '../../common/db/gtid';
 import { adminConnect, AdminConnection, probeAll, rows } from '../../common/db/node-status';
 import { authoritativeRecord, hostPort } from '../../common/db/topology';
-import { parseVerboseBinlog, type BinlogTransaction } from './binlog-rows';
+import { binlogText, parseVerboseBinlog, type BinlogTransaction } from './binlog-rows';
 import { decodeBinlog } from './binlog-tools';
 import {
   acknowledgement,
@@ -109,7 +109,7 @@ async function retriedOnPrimary(
       const [found] = await rows(
         primary,
         `SELECT 1 AS x FROM \`${database}\`.idempotency_keys WHERE user_id = ? AND idem_key = ?`,
-        [row.after.get(user), row.after.get(key)],
+        [binlogText(row.after.get(user)), binlogText(row.after.get(key))],
       );
       if (found) retried.add(tx.gtid);
     }

@@ -138,7 +138,7 @@ describe('whether a diverged tail was acknowledged', () => {
 
   test('a tail spanning the timeout, written after the node stopped, or without semi-sync may have been', () => {
     assert.equal(acknowledgement([{ at: 989_000 }, { at: 999_000 }], evidence).acknowledged, true);
-    assert.equal(acknowledgement([{ at: 999_500 }], evidence).acknowledged, true, 'a deposed primary still writing');
+    assert.equal(acknowledgement([{ at: 1_000_500 }], evidence).acknowledged, true, 'a deposed primary still writing');
     assert.equal(acknowledgement([{ at: 999_000 }], { ...evidence, semiSync: false }).acknowledged, true);
   });
 });

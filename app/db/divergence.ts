@@ -83,8 +83,9 @@ export function acknowledgement(
   const first = Math.min(...transactions.map((t) => t.at));
   const last = Math.max(...transactions.map((t) => t.at));
   const waited = evidence.stoppedBy - first;
-  // `last` is a second-resolution floor: a change written after the node stopped being primary (a deposed primary still writing) counts as answered.
-  if (last + 999 <= evidence.stoppedBy && waited < evidence.timeoutMs)
+  // A change written after the node stopped being primary (a deposed primary still writing, which never
+  // restarted) counts as answered: its commits may have waited out the timeout since.
+  if (last <= evidence.stoppedBy && waited < evidence.timeoutMs)
     return {
       acknowledged: false,
       why: `semi-sync AFTER_SYNC: the first diverged transaction was written at most ${waited} ms before the node stopped, less than rpl_semi_sync_master_timeout (${evidence.timeoutMs} ms), so every one was still waiting for a replica's acknowledgement`,

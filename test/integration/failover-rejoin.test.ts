@@ -36,7 +36,10 @@ describe('rejoining a returned old primary', () => {
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    site = await startFailoverSite({ semiSync: true });
+    // A long semi-sync timeout: an unacknowledged save keeps waiting however slow the machine is, and the
+    // rule that judges it unacknowledged (first diverged write less than the timeout before the node stopped)
+    // does not depend on how fast the promotion runs.
+    site = await startFailoverSite({ semiSync: true, semiSyncTimeoutMs: 60_000 });
     env = {
       ...process.env,
       LOG_LEVEL: 'silent',
@@ -71,46 +74,62 @@ describe('rejoining a returned old primary', () => {
     assert.ok(s.replica?.ioRunning && s.replica.sqlRunning, `${name}'s replication runs`);
   }
 
-  /** Waits until the binlog position of `node` moves past `was`: the save is written and now waits for its acknowledgement. */
-  async function binlogMoves(node: DbNode, was: string): Promise<void> {
+  /** Waits until `node` has binlogged `count` more transactions: the saves are written and wait for their acknowledgement. */
+  async function binlogged(node: DbNode, was: string, count: number): Promise<void> {
+    const seq = (pos: string) => Number(String(pos).split('-').pop());
     const deadline = Date.now() + 10_000;
     for (;;) {
       const [{ pos }] = await node.query('SELECT @@GLOBAL.gtid_binlog_pos AS pos');
-      if (pos !== was) return;
-      assert.ok(Date.now() < deadline, 'the save never reached the binlog');
+      if (seq(pos) >= seq(was) + count) return;
+      assert.ok(Date.now() < deadline, `the saves never reached the binlog (${was} -> ${pos})`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
-  test('a semi-sync primary killed with an unacknowledged save rejoins: --dry-run lists the save, rejoin discards it', async () => {
+  test('a semi-sync primary killed with unacknowledged saves rejoins: --dry-run lists them, rejoin discards them, a retried one is kept once', async () => {
     const before = await site.publish('Before the crash');
     await site.waitOnMirror(before.url!, 'Before the crash');
     const old = site.node('primary');
-    // No replica receives anything more: the next commit waits for an acknowledgement that never comes.
+    // No replica receives anything more: the next commits wait for an acknowledgement that never comes.
     for (const r of ['replica1', 'replica2']) await site.node(r).query('STOP SLAVE IO_THREAD');
     const [{ pos }] = await old.query('SELECT @@GLOBAL.gtid_binlog_pos AS pos');
-    const answer = site.saveOnce('Unacknowledged tail', { timeoutMs: 30_000 });
-    await binlogMoves(old, String(pos));
+    const answers = [
+      site.saveOnce('Unacknowledged tail', { key: 'tail-1', timeoutMs: 30_000 }),
+      site.saveOnce('Retried elsewhere', { key: 'tail-2', timeoutMs: 30_000 }),
+    ];
+    await binlogged(old, String(pos), 2);
     await old.kill('SIGKILL');
-    assert.notEqual((await answer).kind, 'acknowledged', 'no client was told it succeeded');
+    for (const a of await Promise.all(answers))
+      assert.notEqual(a.kind, 'acknowledged', 'no client was told it succeeded');
 
     await promote(site.access, 'replica1');
-    await old.start(); // crash recovery commits the save: it is in the binlog
+    // The second client retries with its Idempotency-Key and is answered by the new primary.
+    for (
+      let attempt = 0;
+      (await site.saveOnce('Retried elsewhere', { key: 'tail-2' })).kind !== 'acknowledged';
+      attempt++
+    ) {
+      assert.ok(attempt < 100, 'the retry is answered by the new primary');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await old.start(); // crash recovery commits both saves: they are in the binlog
     assert.equal(await titles(old, 'Unacknowledged tail'), 1, 'the returned node holds the unacknowledged save');
 
     const report = await diverged('primary');
-    assert.equal(report.gtids.length, 1);
-    const [item] = report.items;
-    assert.equal(report.items.length, 1, JSON.stringify(report.items));
+    assert.equal(report.gtids.length, 2);
+    const byTitle = new Map(report.items.map((i) => [i.title, i]));
+    assert.equal(report.items.length, 2, JSON.stringify(report.items));
+    const tail = byTitle.get('Unacknowledged tail')!;
     assert.deepEqual(
-      [item.kind, item.title, item.change, item.by],
-      ['article', 'Unacknowledged tail', 'create', 'editor1'],
+      [tail.kind, tail.change, tail.by, tail.acknowledged, tail.onPrimary],
+      ['article', 'create', 'editor1', false, false],
     );
-    assert.equal(item.acknowledged, false);
+    assert.equal(byTitle.get('Retried elsewhere')?.onPrimary, true, 'the retried save is recognised by its key');
 
     const dry = await cli('db', 'rejoin', 'primary', '--dry-run');
     assert.equal(dry.code, 0, dry.stdout + dry.stderr);
     assert.match(dry.stdout, /article \d+ "Unacknowledged tail".*never acknowledged/);
+    assert.match(dry.stdout, /article \d+ "Retried elsewhere".*already on the primary/);
     assert.match(dry.stdout, /Safe to rejoin primary/);
     assert.equal(await titles(old, 'Unacknowledged tail'), 1, 'a dry run changes nothing');
 
@@ -118,7 +137,9 @@ describe('rejoining a returned old primary', () => {
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /primary rejoined as a replica of replica1 \(discarded /);
     await assertReplicatesFrom('primary', 'replica1');
+    await waitForReplica(site.node('replica1'), old);
     assert.equal(await titles(old, 'Unacknowledged tail'), 0, 'the unacknowledged save is gone');
+    assert.equal(await titles(old, 'Retried elsewhere'), 1, 'the retried save is there once, from the primary');
     assert.equal(await titles(old, 'Before the crash'), 1, 'what was acknowledged is kept');
     assert.equal((await diverged('primary')).gtids.length, 0);
     const saved = await site.publish('After the rejoin');
