@@ -41,7 +41,19 @@ export interface DivergenceReport {
   tail: BinlogTransaction[];
 }
 
-/** Binlog files newest first, back to the one holding the first diverged GTID; the Gtid events of each. */
+/** The GTID events of one binlog file in order, read in pages (a binlog file may hold millions of events). */
+async function* gtidEvents(conn: AdminConnection, file: string): AsyncGenerator<{ gtid: string; pos: number }> {
+  const PAGE = 5000;
+  for (let from = 4; ;) {
+    const events = await rows(conn, `SHOW BINLOG EVENTS IN ? FROM ${from} LIMIT ${PAGE}`, [file]);
+    for (const e of events)
+      if (e.Event_type === 'Gtid') yield { gtid: /(\d+-\d+-\d+)/.exec(String(e.Info))?.[1] ?? '', pos: Number(e.Pos) };
+    if (events.length < PAGE) return;
+    from = Number(events[events.length - 1].End_log_pos);
+  }
+}
+
+/** Binlog files newest first, back to the one holding the first diverged GTID: its file and position. */
 async function divergedStart(
   conn: AdminConnection,
   diverged: (gtid: string) => boolean,
@@ -49,13 +61,16 @@ async function divergedStart(
   const files = (await rows(conn, 'SHOW BINARY LOGS')).map((f) => String(f.Log_name));
   let first: { file: string; pos: number } | undefined;
   for (const file of [...files].reverse()) {
-    const gtids = (await rows(conn, 'SHOW BINLOG EVENTS IN ?', [file]))
-      .filter((e) => e.Event_type === 'Gtid')
-      .map((e) => ({ gtid: /(\d+-\d+-\d+)/.exec(String(e.Info))?.[1] ?? '', pos: Number(e.Pos) }));
-    const hit = gtids.find((g) => diverged(g.gtid));
-    if (hit) first = { file, pos: hit.pos };
+    let startsInHistory: boolean | undefined;
+    for await (const g of gtidEvents(conn, file)) {
+      startsInHistory ??= !diverged(g.gtid);
+      if (diverged(g.gtid)) {
+        first = { file, pos: g.pos };
+        break;
+      }
+    }
     // A file that starts with a transaction the cluster has holds the start of the divergence, if any.
-    if (gtids.length > 0 && !diverged(gtids[0].gtid)) break;
+    if (startsInHistory) break;
   }
   return first;
 }
