@@ -84,7 +84,7 @@ async function killClientSessions(conn: AdminConnection, access: ClusterAccess):
  * for innodb_lock_wait_timeout (50 s by default): a second connection keeps
  * killing client sessions until read_only is in place.
  */
-async function fence(conn: AdminConnection, node: NodeSpec, access: ClusterAccess): Promise<number> {
+export async function fence(conn: AdminConnection, node: NodeSpec, access: ClusterAccess): Promise<number> {
   const killer = await adminConnect(node, access.admin);
   let done = false;
   const killing = (async () => {

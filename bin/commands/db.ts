@@ -7,7 +7,7 @@ import { migrateLatest } from '../../app/db/migrate';
 import { probeAll, NodeStatus } from '../../common/db/node-status';
 import { currentPrimary, heldGtid } from '../../app/db/promotion-plan';
 import { formatGtidPosition } from '../../common/db/gtid';
-import { ClusterAccess, promote, PromoteResult, rejoin } from '../../app/db/promote';
+import { ClusterAccess, promote, PromoteResult } from '../../app/db/promote';
 import { setupReplica } from '../../app/db/setup-replica';
 import { registerBootstrap } from './db-bootstrap';
 import { configuredNodes } from '../../common/db/topology';
@@ -32,7 +32,7 @@ export function clusterAccess(config: Config): ClusterAccess {
 }
 
 /** Runs `fn` on the current primary: with DATABASE_NODES that is whichever node the topology record names, not the first listed. */
-async function withPrimary<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+export async function withPrimary<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
   if (config.databaseNodes.length <= 1) return withDatabase(config, fn);
   const router = await routerFor(config, createLogger(config.logLevel, 'cli'));
   try {
@@ -165,20 +165,7 @@ export function register(program: Command): void {
     .option('--catch-up-timeout <ms>', 'how long NODE may take to apply what it still has to', '10000')
     .action(promoteNode);
 
-  db.command('rejoin')
-    .description(
-      'Turn a returned old primary (or any node that is not the primary) into a replica of the primary; refused if its GTID history diverged',
-    )
-    .argument('<node>', 'name of the node (from DATABASE_NODES)')
-    .option(
-      '--force',
-      'rejoin even if its history diverged (its extra transactions are kept on it but never replicated)',
-    )
-    .action(async (node: string, flags: { force?: boolean }) => {
-      const access = clusterAccess(loadConfig());
-      const result = await rejoin(access, node, { force: flags.force, log: (l) => out(`  ${l}`) });
-      out(`${node} rejoined as a replica of ${result.plan.primary}`);
-    });
+  // rejoin, diverged and reapply: bin/commands/db-diverged.ts
 
   db.command('setup-replica')
     .description(
