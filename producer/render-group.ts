@@ -66,24 +66,48 @@ const itemKey = (topic: string, id: number) => `${topic}:${id}`;
 
 /** Renders a claimed group (see the top of this file). */
 export async function renderGroup(deps: GroupDeps, claim: Claim): Promise<GroupResult> {
-  const { db, renderer } = deps;
   const at = deps.now();
   const failures: GroupResult['failures'] = [];
-  const prepared = await prepare(deps, db, claim.items, at, failures);
+  const empty = { written: [], unchanged: [], superseded: [], purged: [] };
+  const prepared = await prepare(deps, deps.db, claim.items, at, failures);
+  if (prepared.length === 0) return { items: 0, saves: 0, rendered: 0, batch: empty, failures };
   const listed = await listingStep(deps, prepared, at, failures);
-  const { sv, pages: indexPages } = await renderIndexes(deps, listed.refs, listed.own, at);
   const failed = new Set(failures.map((f) => itemKey(f.item.topic, f.item.itemId)));
-  const rows = claim.rows;
-  const batch = await db.transaction(async (trx) => {
+  // The rows of failed items are closed with their failure report (render-job.ts).
+  const closing = claim.rows.filter((id) => !failed.has(claim.ownerOf.get(id) ?? ''));
+  if (listed.items.length === 0) {
+    // Every item was already rendered at a newer version: nothing to journal.
+    await deps.db.transaction((trx) => closeRows(trx, closing, at));
+    return { items: 0, saves: closing.length, rendered: 0, batch: empty, failures };
+  }
+  const indexes = await renderIndexes(deps, listed.refs, listed.own, at);
+  const batch = await journalStep(deps, listed, indexes, closing, at);
+  return {
+    items: listed.items.length,
+    saves: closing.length,
+    rendered: listed.items.filter((p) => p.page).length + indexes.pages.length,
+    batch,
+    failures,
+  };
+}
+
+/** Step 4: under the journal lock, one batch of what is not older than what is live; the group's saves are done. */
+async function journalStep(
+  deps: GroupDeps,
+  listed: Listed,
+  indexes: { sv: number; pages: { page: RenderedPage; owner?: string }[] },
+  closing: number[],
+  at: number,
+): Promise<BatchResult> {
+  return deps.db.transaction(async (trx) => {
     const lock = await lockJournal(trx);
     const current = await currentItems(trx, listed.items, listed.clock);
-    const pages: RenderedPage[] = [stylesheetPage(renderer, at)];
-    for (const p of listed.items)
-      if (current.has(itemKey(p.item.topic, p.item.itemId)) && p.page) pages.push({ ...p.page, clock: listed.clock });
-    for (const page of indexPages) {
-      // An item tombstone belongs to the item's latest listing step, like its page.
-      if (page.owner !== undefined && !current.has(page.owner)) continue;
-      pages.push({ ...page.page, clock: page.owner !== undefined ? listed.clock : sv });
+    const pages: RenderedPage[] = [stylesheetPage(deps.renderer, at)];
+    for (const p of listed.items) if (current.has(key(p)) && p.page) pages.push({ ...p.page, clock: listed.clock });
+    for (const { page, owner } of indexes.pages) {
+      // An item's tombstone belongs to the item's latest listing step, like its page.
+      if (owner !== undefined && !current.has(owner)) continue;
+      pages.push({ ...page, clock: owner !== undefined ? listed.clock : indexes.sv });
     }
     const borrowed = await linkedPagesOf(trx, pages);
     const result = await writePages(
@@ -93,19 +117,14 @@ export async function renderGroup(deps: GroupDeps, claim: Claim): Promise<GroupR
       at,
     );
     await settleStates(trx, listed.items, current, listed.clock, borrowed.staged);
-    const closing = rows.filter((id) => !failed.has(claim.ownerOf.get(id) ?? ''));
-    for (const chunk of chunks(closing, 500))
-      await trx('outbox').whereIn('id', chunk).whereNull('done_at').update({ done_at: at });
+    await closeRows(trx, closing, at);
     return result;
   });
-  const saves = rows.filter((id) => !failed.has(claim.ownerOf.get(id) ?? '')).length;
-  return {
-    items: listed.items.length,
-    saves,
-    rendered: listed.items.filter((p) => p.page).length + indexPages.length,
-    batch,
-    failures,
-  };
+}
+
+async function closeRows(trx: Knex.Transaction, rows: number[], at: number): Promise<void> {
+  for (const chunk of chunks(rows, 500))
+    await trx('outbox').whereIn('id', chunk).whereNull('done_at').update({ done_at: at });
 }
 
 async function loadRows(

@@ -276,6 +276,8 @@ describe('producer: reliable render jobs', () => {
           REDIS_URL: s.config.redisUrl,
           REDIS_PREFIX: s.config.redisPrefix,
           LOG_LEVEL: 'silent',
+          // Small groups: the burst takes several, so the kill lands with work left.
+          PRODUCER_GROUP_ITEMS: '4',
         },
         stdio: 'ignore',
       },
