@@ -56,7 +56,13 @@ export async function claimGroup(
         .select('topic', 'item_id')
     ).map(key),
   );
-  const ids = candidates.filter((r) => wanted.has(key(r)) && !busy.has(key(r))).map((r) => Number(r.id));
+  const chosen = [...wanted].filter((k) => !busy.has(k));
+  if (chosen.length === 0) return { token, items: [], rows: [], ownerOf: new Map() };
+  // Every waiting save of a chosen item, not only those among the candidates: one group renders an item once.
+  const pending: { id: number; topic: string; item_id: number }[] = await free(db('outbox'))
+    .whereIn('item_id', [...new Set(chosen.map((k) => Number(k.slice(k.indexOf(':') + 1))))])
+    .select('id', 'topic', 'item_id');
+  const ids = pending.filter((r) => chosen.includes(key(r))).map((r) => Number(r.id));
   // Row by row atomic: of two producers claiming one row, the second finds it claimed and skips it.
   for (const chunk of chunks(ids, 500))
     await free(db('outbox').whereIn('id', chunk)).update({
