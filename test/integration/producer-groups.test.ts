@@ -18,7 +18,7 @@ import { createRenderJobHandler } from '../../producer/render-job';
 import { createRenderer } from '../../producer/renderer';
 import { sharedRedisUrl } from '../harness/shared';
 import { waitFor } from '../harness/wait';
-import { assertConsistent, journalHead, page, save, settled, Site, startSite } from './producer-helpers';
+import { assertConsistent, burst, page, save, settled, Site, startSite } from './producer-helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const sites: Site[] = [];
@@ -57,50 +57,6 @@ async function forgetRenders(db: Database): Promise<void> {
     await db(table).delete();
   await db('cluster_state').where({ id: 1 }).update({ journal_head: 0 });
   await db('outbox').update({ done_at: null, claimed_by: null, claimed_until: null });
-}
-
-/** A burst of new articles from several writers at once, over a few tags and both sections. */
-async function burst(s: Site, count: number, writers: number, prefix: string) {
-  // The tags exist before the writers race: creating one tag from two saves at once answers 409.
-  for (const n of [0, 1, 2])
-    if (
-      !(await s
-        .db('tags')
-        .where({ slug: `t${n}` })
-        .first())
-    )
-      await s.db('tags').insert({ slug: `t${n}`, name: `T${n}` });
-  const saved: { id: number; url: string }[] = [];
-  await Promise.all(
-    Array.from({ length: writers }, async (_, w) => {
-      for (let i = w; i < count; i += writers)
-        saved.push(
-          await saveRetrying(s, {
-            title: `${prefix} ${i}`,
-            body: `<p>${'words '.repeat(100)}</p>`,
-            status: 'published',
-            section: i % 2 ? 'news' : 'culture',
-            tags: [`T${i % 3}`],
-          }),
-        );
-    }),
-  );
-  return saved;
-}
-
-/**
- * Concurrent saves of articles sharing a tag can deadlock in the app
- * (article_tags inserts; answered 500, rolled back): the writer saves again.
- */
-async function saveRetrying(s: Site, body: unknown): Promise<{ id: number; url: string }> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await save(s, 'POST', '/api/articles', body);
-    } catch (error) {
-      if (attempt >= 10 || !/answered (409|500)/.test(String(error))) throw error;
-      await new Promise((r) => setTimeout(r, 20 + Math.random() * 100));
-    }
-  }
 }
 
 /** Journal entries in seq order, with their bodies. */
@@ -149,17 +105,17 @@ describe('producer: coalesced groups and producers that scale out', () => {
     assert.equal(oneByOne.length, saved.length + 1, 'one group per item');
     assert.deepEqual(await livePages(s.db), asGroup, 'the same bytes at every path');
     assert.equal(groupBatches, 1, 'the group was one journal batch');
-    assert.equal((await page(s.db, saved[5].url))?.op, 'gone');
+    assert.equal(await page(s.db, saved[5].url), undefined, 'hidden before it was ever public: no page, no tombstone');
     assert.match((await page(s.db, '/tags/fresh'))!.body, /Story 3, corrected/);
   });
 
   it('a burst of new articles journals at most 3 pages per save', async () => {
     const s = await open('groupcost', { producer: false });
-    await burst(s, 60, 4, 'Item');
+    await burst(s, 40, 4, 'Item');
     const groups = await renderWaiting(s, 500);
     const written = groups.reduce((n, g) => n + g.batch.written.length, 0);
     const saves = groups.reduce((n, g) => n + g.saves, 0);
-    assert.equal(saves, 60);
+    assert.equal(saves, 40);
     assert.ok(written / saves <= 3, `${written} pages journaled for ${saves} saves`);
   });
 
@@ -224,10 +180,10 @@ describe('producer: coalesced groups and producers that scale out', () => {
     const s = await open('groupsorder', { env: { PRODUCER_GROUP_ITEMS: '5' } });
     const second = await startProducer(s.config, { logger: createLogger('silent', 'test') });
     try {
-      const saved = await burst(s, 60, 4, 'Report');
-      await Promise.all(saved.slice(0, 10).map((a) => save(s, 'PUT', `/api/articles/${a.id}`, { status: 'hidden' })));
+      const saved = await burst(s, 30, 4, 'Report');
+      await Promise.all(saved.slice(0, 5).map((a) => save(s, 'PUT', `/api/articles/${a.id}`, { status: 'hidden' })));
       await settled(s.db, 40_000);
-      const hidden = new Set(saved.slice(0, 10).map((a) => a.url));
+      const hidden = new Set(saved.slice(0, 5).map((a) => a.url));
       const entries = await journalWithBodies(s.db);
       const live = new Map<string, string>();
       const order = { media: 0, article: 1, index: 2, feed: 3 } as Record<string, number>;
@@ -256,61 +212,11 @@ describe('producer: coalesced groups and producers that scale out', () => {
             }
         i += batch.length;
       }
-      assert.ok(checked > 100, `${checked} links checked`);
-      for (const a of saved.slice(10)) assert.equal((await page(s.db, a.url))?.op, 'put');
+      assert.ok(checked > 50, `${checked} links checked`);
+      for (const a of saved.slice(5)) assert.equal((await page(s.db, a.url))?.op, 'put');
       await assertConsistent(s);
     } finally {
       await second.close();
     }
-  });
-
-  it('a producer killed with SIGKILL mid-group loses nothing: its claim lapses and the group is rendered again', async () => {
-    const s = await open('groupskill', { producer: false });
-    const saved = await burst(s, 120, 4, 'Dispatch');
-    await s.db('articles').update({ body: `<p>${'many words '.repeat(3000)}</p>` });
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/hyperstatic.js'), 'producer', '--port', '0'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: s.config.databaseUrl,
-        REDIS_URL: s.config.redisUrl,
-        REDIS_PREFIX: s.config.redisPrefix,
-        LOG_LEVEL: 'silent',
-        PRODUCER_GROUP_ITEMS: '500',
-      },
-      stdio: 'ignore',
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    let claimed: { id: number; claimed_by: string }[];
-    try {
-      claimed = await waitFor(
-        async () => {
-          const rows = await s.db('outbox').whereNotNull('claimed_by').select('id', 'claimed_by');
-          return rows.length > 0 ? rows : undefined;
-        },
-        { what: 'the child producer to claim the burst', timeoutMs: 30_000, intervalMs: 2 },
-      );
-      child.kill('SIGKILL');
-      await exited;
-    } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
-    const token = claimed[0].claimed_by;
-    const left = await s.db('outbox').where({ claimed_by: token }).whereNull('done_at').count({ n: '*' });
-    assert.ok(Number(left[0].n) > 0, 'the producer died with its group claimed and not journaled');
-
-    const head = await journalHead(s.db);
-    s.producer = await startProducer(s.config, { logger: createLogger('silent', 'test') });
-    await settled(s.db, 60_000);
-    assert.ok((await journalHead(s.db)) > head, 'the group was rendered again');
-    for (const a of saved) assert.equal((await page(s.db, a.url))?.op, 'put', `${a.url} is published`);
-    const home = (await page(s.db, '/'))!.body;
-    assert.match(home, /Dispatch/);
-    const unsettled = await s
-      .db('render_state')
-      .whereNotNull('unindexed')
-      .orWhereNotNull('staged_body')
-      .count({ n: '*' });
-    assert.equal(Number(unsettled[0].n), 0, 'every listing step reached its journal append');
-    await assertConsistent(s);
   });
 });

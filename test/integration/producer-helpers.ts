@@ -134,3 +134,47 @@ export async function assertConsistent(s: Site): Promise<void> {
     'the live site equals a fresh render of the database',
   );
 }
+
+/** A burst of new articles from several writers at once, over a few tags and both sections. */
+export async function burst(s: Site, count: number, writers: number, prefix: string) {
+  // The tags exist before the writers race: creating one tag from two saves at once answers 409.
+  for (const n of [0, 1, 2])
+    if (
+      !(await s
+        .db('tags')
+        .where({ slug: `t${n}` })
+        .first())
+    )
+      await s.db('tags').insert({ slug: `t${n}`, name: `T${n}` });
+  const saved: { id: number; url: string }[] = [];
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      for (let i = w; i < count; i += writers)
+        saved.push(
+          await saveRetrying(s, {
+            title: `${prefix} ${i}`,
+            body: `<p>${'words '.repeat(100)}</p>`,
+            status: 'published',
+            section: i % 2 ? 'news' : 'culture',
+            tags: [`T${i % 3}`],
+          }),
+        );
+    }),
+  );
+  return saved;
+}
+
+/**
+ * Concurrent saves of articles sharing a tag can deadlock in the app
+ * (article_tags inserts; answered 500, rolled back): the writer saves again.
+ */
+async function saveRetrying(s: Site, body: unknown): Promise<{ id: number; url: string }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await save(s, 'POST', '/api/articles', body);
+    } catch (error) {
+      if (attempt >= 10 || !/answered (409|500)/.test(String(error))) throw error;
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 100));
+    }
+  }
+}
