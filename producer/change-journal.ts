@@ -64,14 +64,10 @@ export async function writePages(
   );
   let head = lock.head;
   const batch = head + 1;
-  const live = new Map<string, { op: string; sha256: string | null; rendered_clock: number }>();
-  for (const chunk of chunks(
+  const live = await livePages(
+    trx,
     ordered.map((p) => p.path),
-    500,
-  )) {
-    for (const row of await trx('pages').whereIn('path', chunk).select('path', 'op', 'sha256', 'rendered_clock'))
-      live.set(row.path as string, { ...row, rendered_clock: Number(row.rendered_clock) });
-  }
+  );
   const clockNow = ordered.some((p) => p.clock === undefined) ? await renderClock(trx) : 0;
   const written: string[] = [];
   const unchanged: string[] = [];
@@ -139,6 +135,16 @@ export async function writePages(
   // Hide means gone: the removed item pages' old bodies leave every public place, after the pages of this batch.
   const { purged } = await purgeRemovedPages(trx, lock, batch, removed, now);
   return { head: lock.head, written, unchanged, superseded, purged };
+}
+
+type LivePage = { op: string; sha256: string | null; rendered_clock: number };
+
+async function livePages(trx: Knex.Transaction, paths: string[]): Promise<Map<string, LivePage>> {
+  const live = new Map<string, LivePage>();
+  for (const chunk of chunks(paths, 500))
+    for (const row of await trx('pages').whereIn('path', chunk).select('path', 'op', 'sha256', 'rendered_clock'))
+      live.set(row.path as string, { ...row, rendered_clock: Number(row.rendered_clock) });
+  return live;
 }
 
 async function confirmClocks(trx: Knex.Transaction, confirmed: Map<number, string[]>): Promise<void> {

@@ -37,7 +37,10 @@ export async function startProducer(config: Config, options: ProducerOptions = {
     options.notifier ?? createRedisNotifier(requireRedis(config, 'producer'), logger, config.redisPrefix);
   const renderer = createRenderer({ name: config.siteName, publicUrl: config.publicUrl });
 
-  queue.process(config.producerConcurrency, createRenderJobHandler({ db, renderer, notifier, logger, registry, groupItems: config.producerGroupItems }));
+  queue.process(
+    config.producerConcurrency,
+    createRenderJobHandler({ db, renderer, notifier, logger, registry, groupItems: config.producerGroupItems }),
+  );
 
   let server: http.Server | undefined;
   let url = '';

@@ -5,8 +5,6 @@
 // loses nothing; and no journal batch lets a mirror show an index before
 // the pages it links.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import type { Database } from '../../common/db/database';
@@ -17,10 +15,8 @@ import { itemLinks, GroupResult } from '../../producer/render-group';
 import { createRenderJobHandler } from '../../producer/render-job';
 import { createRenderer } from '../../producer/renderer';
 import { sharedRedisUrl } from '../harness/shared';
-import { waitFor } from '../harness/wait';
 import { assertConsistent, burst, page, save, settled, Site, startSite } from './producer-helpers';
 
-const ROOT = path.resolve(__dirname, '../..');
 const sites: Site[] = [];
 
 async function open(name: string, options: { producer?: boolean; env?: Record<string, string> } = {}): Promise<Site> {
