@@ -71,11 +71,11 @@ async function journalWithBodies(db: Database) {
   }));
 }
 
-describe('producer: coalesced groups and producers that scale out', () => {
-  after(async () => {
-    for (const s of sites) await s.close().catch(() => undefined);
-  });
+after(async () => {
+  for (const s of sites) await s.close().catch(() => undefined);
+});
 
+describe('producer: coalesced groups', () => {
   it('a burst rendered as one group is identical, page for page, to the same saves rendered one item at a time', async () => {
     const s = await open('groupsame', { producer: false });
     const saved = await burst(s, 24, 4, 'Story');
@@ -114,7 +114,9 @@ describe('producer: coalesced groups and producers that scale out', () => {
     assert.equal(saves, 40);
     assert.ok(written / saves <= 3, `${written} pages journaled for ${saves} saves`);
   });
+});
 
+describe('producer: producers that scale out', () => {
   it('two producers racing on overlapping items never journal an older body after a newer one', async () => {
     // Groups of two items: the six items' saves spread over many groups on both producers.
     const s = await open('groupsrace', { env: { PRODUCER_GROUP_ITEMS: '2' } });
