@@ -8,6 +8,7 @@ import type { Database } from '../common/db/database';
 import { createRedisNotifier, JournalNotifier } from '../common/journal-notifier';
 import type { RunningService } from '../common/lifecycle';
 import { createLogger, Logger, logStarted } from '../common/logger';
+import { registerBacklogMetrics } from '../common/render-backlog';
 import { createMetricsRegistry, createOps } from '../common/ops';
 import type { RenderQueue } from '../common/queue/render-queue';
 import { createBullQueue } from '../common/queue/bull-queue';
@@ -41,6 +42,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const queue = options.queue ?? createBullQueue(requireRedis(config, 'app'), logger, config.redisPrefix);
   const notifier = options.notifier ?? createRedisNotifier(requireRedis(config, 'app'), logger, config.redisPrefix);
 
+  registerBacklogMetrics(registry, { db, queue });
   const relay = startOutboxRelay({ db, queue, logger, registry, intervalMs: config.relayIntervalMs });
   const items = ITEM_KINDS.map((kind) => createItemService(kind, { db, onSaved: () => relay.wake() }));
   const feed = createFeedService({

@@ -34,7 +34,7 @@ export async function runUntilSignal(start: () => Promise<RunningService[]>): Pr
  * knex's own pool warnings ("Acquire connection error" and a stack) would
  * repeat what the command's error line says; one-shot commands keep only that line.
  */
-const QUIET_KNEX = {
+export const QUIET_KNEX = {
   warn: () => undefined,
   debug: () => undefined,
   deprecate: () => undefined,

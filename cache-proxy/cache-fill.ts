@@ -4,10 +4,13 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type CachePolicy from 'http-cache-semantics';
 import { HyperstaticError } from '../common/errors';
+import type { Logger } from '../common/logger';
 import type { PolicyFactory } from './cache-policy';
-import { UpstreamConnectionError } from './errors';
+import { UpstreamConnectionError, type UpstreamResponseError } from './errors';
+import type { Information } from './interim';
 import { parseVary, variantKey, type CacheEntry, type ResponseCache } from './response-cache';
-import type { UpstreamPool } from './upstream-pool';
+import { readBody, type BodyLimits } from './upstream-body';
+import type { Upstream, UpstreamPool } from './upstream-pool';
 
 export interface FillRequest {
   readonly url: string;
@@ -18,6 +21,8 @@ export interface FillRequest {
   readonly headers: CachePolicy.Headers;
   /** A stored copy to revalidate with its validators, if any. */
   readonly existing?: CacheEntry;
+  /** Interim (1xx) answers of the upstream, for the reader this fetch is for (RFC 9110 §15.2). */
+  readonly onInformation?: (info: Information) => void;
 }
 
 export type FillOutcome =
@@ -37,6 +42,9 @@ export type FillOutcome =
     }
   | { readonly kind: 'failed'; readonly error: HyperstaticError };
 
+/** RFC 5861 §4: the answers that count as errors for stale-if-error. */
+export const SERVER_ERRORS: ReadonlySet<number> = new Set([500, 502, 503, 504]);
+
 export interface Filler {
   /** Starts (or, when coalesce is true and one is in flight, joins) a fetch for this key. */
   fill(request: FillRequest, coalesce: boolean): { promise: Promise<FillOutcome>; leader: boolean };
@@ -52,11 +60,12 @@ interface Flight {
   dirty: boolean;
 }
 
-export interface FillerDeps {
+export interface FillerDeps extends BodyLimits {
   readonly cache: ResponseCache;
   readonly pool: UpstreamPool;
   readonly policyFor: PolicyFactory;
-  readonly maxEntryBytes: number;
+  /** Where a fill that fails on a broken upstream answer is reported. */
+  readonly logger?: Logger;
 }
 
 export function createFiller(deps: FillerDeps): Filler {
@@ -72,6 +81,9 @@ export function createFiller(deps: FillerDeps): Filler {
   }
 
   function storeIfAllowed(entry: CacheEntry, request: FillRequest, flight: Flight): boolean {
+    // RFC 5861 §4: a server error says nothing about the resource; the stored copy stays for
+    // stale-if-error and max-stale, and the error is passed through unstored.
+    if (request.existing && SERVER_ERRORS.has(entry.status)) return false;
     if (flight.dirty || !isStorable(entry, maxEntryBytes)) {
       // The upstream now forbids storing this response, so the older copy must not be served either;
       // a reader's own no-store or Authorization says nothing about the resource and evicts nothing.
@@ -122,13 +134,19 @@ async function fetchEntry(
   deps: FillerDeps,
   request: FillRequest,
 ): Promise<{ kind: 'entry'; entry: CacheEntry; fwdStatus: number } | Exclude<FillOutcome, { kind: 'body' }>> {
-  const { pool, policyFor, maxEntryBytes } = deps;
+  const { pool, policyFor } = deps;
   const policyRequest = { url: request.url, method: 'GET', headers: request.headers };
   // RFC 9111 §4.3.1: revalidate with the stored validators.
   const headers = request.existing ? request.existing.policy.revalidationHeaders(policyRequest) : request.headers;
   let res: IncomingMessage;
+  let upstream: Upstream;
   try {
-    ({ res } = await pool.request({ method: 'GET', url: request.url, headers }));
+    ({ res, upstream } = await pool.request({
+      method: 'GET',
+      url: request.url,
+      headers,
+      onInformation: request.onInformation,
+    }));
   } catch (error) {
     return { kind: 'failed', error: toHyperstaticError(error) };
   }
@@ -139,13 +157,26 @@ async function fetchEntry(
     // RFC 9111 §4.3.4: a 304 refreshes the stored headers; the body stays.
     const { policy, modified } = request.existing.policy.revalidatedPolicy(policyRequest, {
       status,
-      headers: res.headers,
+      headers: withStoredValidators(res.headers, request.existing),
     });
     if (!modified)
-      return { kind: 'entry', entry: { ...request.existing, policy: policy as CacheEntry['policy'] }, fwdStatus: 304 };
+      return {
+        kind: 'entry',
+        entry: { ...request.existing, policy: policy as CacheEntry['policy'], upstream: upstream.name },
+        fwdStatus: 304,
+      };
   }
 
-  const read = await readBody(res, status, maxEntryBytes);
+  // The key is free again as soon as a failure returns: waiting readers get a stale copy or a 502, the next one asks anew.
+  const broken = (error: UpstreamResponseError): void => {
+    deps.logger?.warn(
+      { upstream: upstream.name, url: request.url, status, reason: error.reason, err: error.message },
+      'upstream response is broken; fill abandoned, nothing stored',
+    );
+    pool.reportFailure(upstream, error);
+  };
+  const read = await readBody(res, upstream.name, deps, broken);
+  if (read.kind === 'failed') broken(read.error);
   if (read.kind !== 'complete') return read;
   const entry: CacheEntry = {
     url: request.url,
@@ -154,8 +185,25 @@ async function fetchEntry(
     body: read.body,
     policy: policyFor(policyRequest, { status, headers: res.headers }),
     vary: parseVary(res.headers.vary),
+    upstream: upstream.name,
   };
   return { kind: 'entry', entry, fwdStatus: status };
+}
+
+/**
+ * A 304 to our own conditional, which named one stored response, refers to
+ * that response even when it repeats no validator: RFC 9110 §15.4.5 lets an
+ * origin leave Last-Modified out of a 304. http-cache-semantics would not
+ * select the stored response then (RFC 9111 §4.3.4) and the copy would lose
+ * its Last-Modified, so readers' If-Modified-Since got 200.
+ */
+function withStoredValidators(headers: IncomingHttpHeaders, existing: CacheEntry): IncomingHttpHeaders {
+  if (headers.etag !== undefined || headers['last-modified'] !== undefined) return headers;
+  const stored = existing.policy.responseHeaders();
+  const validators: IncomingHttpHeaders = {};
+  if (typeof stored.etag === 'string') validators.etag = stored.etag;
+  if (typeof stored['last-modified'] === 'string') validators['last-modified'] = stored['last-modified'];
+  return { ...headers, ...validators };
 }
 
 /** Whether a response may be kept and replayed to other readers. */
@@ -163,7 +211,7 @@ function isStorable(entry: CacheEntry, maxEntryBytes: number): boolean {
   const { policy, status } = entry;
   return (
     policy.storable() &&
-    // We never asked for a range, so a 206 is not ours to keep.
+    // We never asked for a range, so a 206 is not ours to keep (docs/cache-proxy.md, "Partial content").
     status !== 206 &&
     // Never replay one reader's cookie to another (Varnish does the same).
     policy.responseHeaders()['set-cookie'] === undefined &&
@@ -175,40 +223,4 @@ function isStorable(entry: CacheEntry, maxEntryBytes: number): boolean {
 function toHyperstaticError(error: unknown): HyperstaticError {
   if (error instanceof HyperstaticError) return error;
   return new UpstreamConnectionError('upstream', error);
-}
-
-/**
- * The whole body of an upstream response, or, once it proves larger than
- * an entry may be, what was read so far and the rest of the stream, for the
- * one reader who asked.
- */
-function readBody(
-  res: IncomingMessage,
-  status: number,
-  maxEntryBytes: number,
-): Promise<{ kind: 'complete'; body: Buffer } | Exclude<FillOutcome, { kind: 'body' }>> {
-  const declared = Number(res.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxEntryBytes)
-    return Promise.resolve({ kind: 'stream', status, headers: res.headers, prefix: [], res });
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      total += chunk.length;
-      if (total > maxEntryBytes) {
-        res.pause();
-        res.off('data', onData);
-        res.off('end', onEnd);
-        res.off('error', onError);
-        resolve({ kind: 'stream', status, headers: res.headers, prefix: chunks, res });
-      }
-    };
-    const onEnd = (): void => resolve({ kind: 'complete', body: Buffer.concat(chunks, total) });
-    const onError = (error: Error): void =>
-      resolve({ kind: 'failed', error: new UpstreamConnectionError('upstream', error) });
-    res.on('data', onData);
-    res.once('end', onEnd);
-    res.once('error', onError);
-  });
 }

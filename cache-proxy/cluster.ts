@@ -12,14 +12,15 @@ import { createLogger, type Logger, logStarted } from '../common/logger';
 import type { FeedFollower } from '../common/feed-client';
 import type { EvictionSource } from './eviction';
 import { followChanges } from './feed-eviction';
-import { startProxy, type RunningProxy } from './main';
+import type { PurgeMode } from './soft-purge';
+import { graceLimits, startProxy, type RunningProxy } from './main';
 
 /** Messages between the primary and its workers. */
 export type ClusterMessage =
   | { readonly hs: 'ready'; readonly url: string; readonly internalUrl?: string }
-  | { readonly hs: 'evict'; readonly path: string; readonly source: EvictionSource }
+  | { readonly hs: 'evict'; readonly path: string; readonly source: EvictionSource; readonly mode?: PurgeMode }
   | { readonly hs: 'evict-all'; readonly source: EvictionSource }
-  | { readonly hs: 'purged'; readonly path: string }
+  | { readonly hs: 'purged'; readonly path: string; readonly mode?: PurgeMode }
   | { readonly hs: 'metrics-request'; readonly id: number }
   | { readonly hs: 'metrics-reply'; readonly id: number; readonly text?: string; readonly error?: string }
   | { readonly hs: 'shutdown' };
@@ -33,6 +34,8 @@ export function isClusterMessage(message: unknown): message is ClusterMessage {
 /** One process when PROXY_WORKERS is 1, else a primary and that many workers. */
 export async function startProxyCluster(config: Config, options: { logger?: Logger } = {}): Promise<RunningProxy> {
   if (config.proxyWorkers <= 1) return startProxy(config, { ...options, ownsProcess: true });
+  // Refused by the primary before any worker starts (and restarts) on it.
+  graceLimits(config);
   return startPrimary(config, options.logger ?? createLogger(config.logLevel, 'cache-proxy'));
 }
 
@@ -61,7 +64,8 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     workers.add(worker);
     worker.on('message', (message: unknown) => {
       if (!isClusterMessage(message)) return;
-      if (message.hs === 'purged') broadcast({ hs: 'evict', path: message.path, source: 'purge' }, worker);
+      if (message.hs === 'purged')
+        broadcast({ hs: 'evict', path: message.path, source: 'purge', mode: message.mode }, worker);
       else if (message.hs === 'metrics-request') sendClusterMetrics(worker, message.id, aggregator);
     });
     worker.once('exit', (code, signal) => {
@@ -100,7 +104,7 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     throw error;
   }
   following.feed = followChanges(config, logger, {
-    evict: (evicted) => broadcast({ hs: 'evict', path: evicted, source: 'feed' }),
+    evict: (evicted, mode) => broadcast({ hs: 'evict', path: evicted, source: 'feed', mode }),
     evictAll: () => broadcast({ hs: 'evict-all', source: 'feed' }),
   });
   logStarted(
@@ -114,8 +118,8 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     name: 'cache-proxy',
     url,
     internalUrl,
-    evict(evicted, source = 'api') {
-      broadcast({ hs: 'evict', path: evicted, source });
+    evict(evicted, source = 'api', mode) {
+      broadcast({ hs: 'evict', path: evicted, source, mode });
     },
     evictAll(source = 'api') {
       broadcast({ hs: 'evict-all', source });

@@ -7,7 +7,9 @@ const TITLES: Record<number, string> = {
   404: 'Not found',
   405: 'Method not allowed',
   414: 'Address too long',
+  429: 'Too many requests',
   502: 'Site temporarily unreachable',
+  503: 'Busy',
   504: 'Site took too long to answer',
 };
 

@@ -41,6 +41,20 @@ export class UpstreamServerError extends UpstreamError {
   }
 }
 
+/** How an upstream answer can be broken after its head arrived (RFC 9112 §6.3: the message's length is its framing). */
+export type BrokenResponse = 'malformed' | 'truncated' | 'too-large' | 'stalled';
+
+/** The upstream answered, but its body cannot be used: the fill fails and nothing is stored. */
+export class UpstreamResponseError extends UpstreamError {
+  constructor(
+    upstream: string,
+    readonly reason: BrokenResponse,
+    detail: string,
+  ) {
+    super('HS_PROXY_UPSTREAM_BAD_RESPONSE', 502, upstream, `${upstream} sent a ${reason} response: ${detail}`);
+  }
+}
+
 /** Every upstream failed; status is 504 when the last failure was a timeout. */
 export class NoUpstreamError extends HyperstaticError {
   constructor(readonly failures: UpstreamError[]) {

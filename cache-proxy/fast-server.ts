@@ -22,9 +22,17 @@ export interface FastPathOptions {
   readonly answer: FastAnswer;
   readonly maxHeaderBytes: number;
   readonly keepAliveTimeoutMs: number;
+  /** How long a request head may take from its first byte to its last (node:http's headersTimeout, here). */
+  readonly headersTimeoutMs: number;
+  /** A connection cut for a head that took too long (counted for /metrics). */
+  readonly onHeadTimeout?: () => void;
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** RFC 9110 §15.5.9: the server closes a connection it no longer waits on, and says so. */
+const REQUEST_TIMEOUT =
+  'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n' +
+  'cache-status: Hyperstatic; fwd=bypass; detail=request-timeout\r\n\r\n';
 /** Responses queued on one connection before we stop reading its pipelined requests. */
 const MAX_UNSENT_BYTES = 1024 * 1024;
 const REQUEST_LINE = /^(GET|HEAD) (\/[!-~]*) HTTP\/1\.1$/;
@@ -94,21 +102,32 @@ export function installFastPath(server: http.Server, options: FastPathOptions): 
 
 function serveConnection(socket: Socket, options: FastPathOptions, handOver: () => void): void {
   let pending: Buffer | undefined;
+  let handedOver = false;
   socket.setNoDelay(true);
   socket.setTimeout(options.keepAliveTimeoutMs);
 
   const onTimeout = (): void => {
     socket.destroy();
   };
+  const headClock = watchHeads(socket, options, () => socket.off('data', onData));
+  const watchHead = (): void => headClock.watch(pending);
   const onError = (): void => {
     socket.destroy();
   };
+  // node:http listens with allowHalfOpen: a reader that is done closes its side, and we close ours after
+  // the responses already queued, rather than holding the connection (and its address's slot) until idle.
+  const onEnd = (): void => {
+    socket.end();
+  };
 
   const toNode = (): void => {
+    handedOver = true;
+    headClock.stop();
     socket.off('data', onData);
     socket.off('drain', onDrain);
     socket.off('timeout', onTimeout);
     socket.off('error', onError);
+    socket.off('end', onEnd);
     socket.setTimeout(0);
     const rest = pending;
     pending = undefined;
@@ -120,11 +139,13 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
   const onData = (chunk: Buffer): void => {
     pending = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
     answerPending();
+    if (!handedOver && !socket.destroyed) watchHead();
   };
 
   const onDrain = (): void => {
     socket.resume();
     answerPending();
+    if (!handedOver && !socket.destroyed) watchHead();
   };
 
   // Answer every complete request in the buffer (pipelining), in order, until
@@ -148,6 +169,8 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
       const response = request && options.answer(request.method, request.target, request.headers);
       if (!response) return toNode();
       pending = end + 4 === pending.length ? undefined : pending.subarray(end + 4);
+      // The next head's time starts now.
+      headClock.stop();
       socket.cork();
       for (const part of response) socket.write(part);
       process.nextTick(uncork, socket);
@@ -158,6 +181,41 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
   socket.on('data', onData);
   socket.on('timeout', onTimeout);
   socket.on('error', onError);
+  socket.once('end', onEnd);
+  socket.once('close', headClock.stop);
+}
+
+/**
+ * The time a request head may take, from its first byte to its last: the
+ * idle timeout alone restarts with every byte, so a head sent one byte every
+ * few seconds held a connection for ever (issue 19). Past it: 408 and close.
+ */
+function watchHeads(
+  socket: Socket,
+  options: FastPathOptions,
+  stopReading: () => void,
+): { watch(pending: Buffer | undefined): void; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  const expire = (): void => {
+    timer = undefined;
+    options.onHeadTimeout?.();
+    stopReading();
+    socket.resume();
+    socket.end(REQUEST_TIMEOUT);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+  return {
+    watch(pending) {
+      // Whole heads waiting for the reader to take earlier responses are not late: the idle timeout covers them.
+      if (pending === undefined || pending.includes(CRLFCRLF)) stop();
+      else timer ??= setTimeout(expire, options.headersTimeoutMs);
+    },
+    stop,
+  };
 }
 
 function uncork(socket: Socket): void {

@@ -4,6 +4,7 @@
 import type { Config } from '../common/config';
 import { followFeed, type FeedFollower } from '../common/feed-client';
 import type { Logger } from '../common/logger';
+import type { PurgeMode } from './soft-purge';
 
 /**
  * Evicts every path of every batch the feed delivers. On first contact (and
@@ -18,7 +19,7 @@ const FREEZE_RECHECK_MS = 5000;
 export function followChanges(
   config: Config,
   logger: Logger,
-  sink: { evict(path: string): void; evictAll(): void },
+  sink: { evict(path: string, mode: PurgeMode): void; evictAll(): void },
 ): FeedFollower | undefined {
   if (config.proxyFeedUrl === 'off') return undefined;
   const automatic = config.proxyFeedUrl === '';
@@ -74,8 +75,9 @@ export function followChanges(
     onBatch: async (batch) => {
       for (const entry of batch.entries) {
         // A takedown's purge entry is at /blobs/SHA (common/feed-format.ts): the cached blob goes with
-        // the page, which the same batch turned into a tombstone.
-        sink.evict(entry.path);
+        // the page, which the same batch turned into a tombstone. Only a new version of a page may be
+        // soft-purged: what was unpublished, deleted or taken down is never served again, stale or not.
+        sink.evict(entry.path, entry.op === 'put' ? config.proxyPurgeMode : 'hard');
         head = Math.max(head, entry.seq);
       }
     },

@@ -131,4 +131,40 @@ describe('freshness policy', () => {
     assert.equal(cc.get('no-cache'), 'set-cookie');
     assert.equal(cc.get('public'), true);
   });
+
+  it('treats an Expires in a form RFC 9110 §5.6.7 does not define as already expired (RFC 9111 §5.3)', () => {
+    const inAnHour = new Date(NOW + 3_600_000).toUTCString();
+    assert.deepEqual(lifetime('/x', { expires: inAnHour }), { lifetime: 3600, source: 'explicit' });
+    for (const invalid of [inAnHour.replace('GMT', 'UTC'), inAnHour.replace(',', ''), `${inAnHour}\n`, '0'])
+      assert.deepEqual(lifetime('/x', { expires: invalid }), { lifetime: 0, source: 'explicit' }, invalid);
+  });
+
+  it('reads an RFC 850 Expires with a two-digit year in the right century (RFC 9110 §5.6.7)', () => {
+    // Date.parse would read 50 as 1950: expired for 76 years.
+    const now = Date.UTC(2049, 11, 31, 0, 0, 0);
+    const expires = 'Saturday, 01-Jan-50 00:00:00 GMT';
+    assert.deepEqual(lifetime('/x', { expires }, now), { lifetime: DAY, source: 'explicit' });
+  });
+
+  it('gives explicit freshness to any final status, heuristics only to heuristically cacheable ones (RFC 9110 §15.1, RFC 9111 §4.2.2)', () => {
+    const at = (status: number, headers: Record<string, string>) =>
+      freshnessLifetime(
+        { path: '/x', status, headers: { date: new Date(NOW).toUTCString(), ...headers }, now: NOW },
+        rules,
+      );
+    for (const status of [299, 400, 499, 503]) assert.equal(at(status, { 'cache-control': 'max-age=30' }).lifetime, 30);
+    assert.deepEqual(at(400, { 'last-modified': ago(DAY) }), { lifetime: 0, source: 'none' });
+    assert.equal(at(404, { 'last-modified': ago(600) }).lifetime, 60);
+    assert.equal(at(299, { 'cache-control': 'public', 'last-modified': ago(600) }).lifetime, 60);
+    // An index path rule is a heuristic too: a server error there gets no index TTL.
+    assert.equal(at(503, {}).lifetime, 0);
+    assert.equal(freshnessLifetime({ path: '/', status: 503, headers: {}, now: NOW }, rules).lifetime, 0);
+  });
+
+  it('takes freshness from the targeted field and ignores Expires when one decides (RFC 9213 §2.2)', () => {
+    const expires = new Date(NOW + 3_600_000).toUTCString();
+    assert.equal(lifetime('/x', { 'cache-control': 'max-age=5', 'cdn-cache-control': 'max-age=50' }).lifetime, 50);
+    assert.equal(lifetime('/x', { expires, 'cdn-cache-control': 'public' }).lifetime, 5);
+    assert.equal(lifetime('/x', { 'cache-control': 'no-store', 'hyperstatic-cache-control': 'max-age=7' }).lifetime, 7);
+  });
 });

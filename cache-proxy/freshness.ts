@@ -4,8 +4,12 @@
 // plugs it into http-cache-semantics.
 import { PAGE_KINDS, type PageKind } from '../common/feed-format';
 import type { HeaderMap } from '../common/http-conditional';
+import { parseHttpDate } from '../common/http-date';
+import { deltaSeconds, parseCacheControl, responseDirectives, type Directives } from './cache-directives';
 
 export type { HeaderMap };
+// Kept here for the callers that read request directives alongside freshness.
+export { parseCacheControl };
 
 /** Response header naming the kind of page a Hyperstatic mirror serves. */
 export const KIND_HEADER = 'hyperstatic-kind';
@@ -34,6 +38,8 @@ export interface FreshnessInput {
   /** Normalized path, without the query. */
   readonly path: string;
   readonly headers: HeaderMap;
+  /** The response's status; heuristics apply only to heuristically cacheable ones. Default 200. */
+  readonly status?: number;
   /** Current time, ms since the epoch (used when the response has no valid Date). */
   readonly now: number;
 }
@@ -50,28 +56,6 @@ export function pageKind(path: string, headers: HeaderMap, indexPaths: readonly 
   return indexPaths.some((rule) => rule.test(path)) ? 'index' : undefined;
 }
 
-/** Splits a Cache-Control value into lower-cased directives; a directive without a value maps to true. */
-export function parseCacheControl(value: string | string[] | undefined): Map<string, string | true> {
-  const directives = new Map<string, string | true>();
-  const text = Array.isArray(value) ? value.join(',') : value;
-  if (!text) return directives;
-  for (const part of text.split(',')) {
-    const eq = part.indexOf('=');
-    const name = (eq === -1 ? part : part.slice(0, eq)).trim().toLowerCase();
-    if (!name) continue;
-    directives.set(
-      name,
-      eq === -1
-        ? true
-        : part
-            .slice(eq + 1)
-            .trim()
-            .replace(/^"(.*)"$/, '$1'),
-    );
-  }
-  return directives;
-}
-
 /**
  * How long a response stays fresh, in seconds counted from its Date.
  * - Explicit freshness (s-maxage, max-age, Expires) is honoured as given.
@@ -82,7 +66,8 @@ export function parseCacheControl(value: string | string[] | undefined): Map<str
  */
 export function freshnessLifetime(input: FreshnessInput, rules: FreshnessRules): Freshness {
   const { headers } = input;
-  const cc = parseCacheControl(headers['cache-control']);
+  // RFC 9213 §2.2: a targeted field, when present, replaces Cache-Control and Expires for this cache.
+  const { directives: cc, targeted } = responseDirectives(headers);
   // RFC 9111 §5.2.2.4: no-cache means a stored copy must be validated before every use.
   if (cc.has('no-cache') || cc.has('no-store')) return { lifetime: 0, source: 'explicit' };
   // RFC 9110 §12.5.5: Vary: * never matches another request.
@@ -91,8 +76,12 @@ export function freshnessLifetime(input: FreshnessInput, rules: FreshnessRules):
   if (headers['set-cookie'] !== undefined && !cc.has('public') && !cc.has('immutable'))
     return { lifetime: 0, source: 'explicit' };
 
-  const date = parseDate(headers.date) ?? input.now;
-  const explicit = explicitLifetime(cc, headers, date);
+  const date = parseDate(headers.date, input.now) ?? input.now;
+  const explicit = explicitLifetime(cc, targeted ? {} : headers, date, input.now);
+  // RFC 9111 §4.2.2: no heuristic (nor our index TTL, which is one) for a status that is not
+  // heuristically cacheable (RFC 9110 §15.1) unless the origin marked the response public.
+  if (!HEURISTIC_STATUSES.has(input.status ?? 200) && !cc.has('public'))
+    return { lifetime: explicit ?? 0, source: explicit === undefined ? 'none' : 'explicit' };
   const kind = pageKind(input.path, headers, rules.indexPaths);
 
   if (kind === 'index' || kind === 'feed') {
@@ -102,34 +91,36 @@ export function freshnessLifetime(input: FreshnessInput, rules: FreshnessRules):
   // RFC 8246: immutable without an explicit lifetime lasts as long as we allow anything to.
   if (cc.has('immutable')) return { lifetime: rules.maxTtl, source: 'immutable' };
 
-  const lastModified = parseDate(headers['last-modified']);
+  const lastModified = parseDate(headers['last-modified'], input.now);
   if (lastModified === undefined || lastModified >= date) return { lifetime: rules.minTtl, source: 'none' };
   const heuristic = (rules.heuristicFactor * (date - lastModified)) / 1000;
   return { lifetime: clamp(heuristic, rules.minTtl, rules.maxTtl), source: 'heuristic' };
 }
 
-function explicitLifetime(cc: Map<string, string | true>, headers: HeaderMap, date: number): number | undefined {
+/** RFC 9110 §15.1: status codes heuristically cacheable (206 too, but we never store one). */
+export const HEURISTIC_STATUSES: ReadonlySet<number> = new Set([
+  200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501,
+]);
+
+function explicitLifetime(cc: Directives, headers: HeaderMap, date: number, now: number): number | undefined {
   // RFC 9111 §5.2.2.10: a shared cache prefers s-maxage over max-age and Expires.
   for (const name of ['s-maxage', 'max-age']) {
     const value = cc.get(name);
     if (value === undefined) continue;
-    const seconds = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : 0;
-    return seconds;
+    // §4.2.1: an invalid value makes the response stale.
+    return deltaSeconds(value) ?? 0;
   }
   const expiresHeader = single(headers.expires);
   if (expiresHeader !== undefined) {
-    // RFC 9111 §5.3: an invalid Expires (e.g. "0") means already expired.
-    const expires = parseDate(expiresHeader);
+    // RFC 9111 §5.3: an invalid Expires (e.g. "0", or any date not in an RFC 9110 §5.6.7 form) means already expired.
+    const expires = parseDate(expiresHeader, now);
     return expires === undefined ? 0 : Math.max(0, (expires - date) / 1000);
   }
   return undefined;
 }
 
-function parseDate(value: string | string[] | undefined): number | undefined {
-  const text = single(value);
-  if (text === undefined) return undefined;
-  const ms = Date.parse(text);
-  return Number.isFinite(ms) ? ms : undefined;
+function parseDate(value: string | string[] | undefined, now: number): number | undefined {
+  return parseHttpDate(single(value), now);
 }
 
 function single(value: string | string[] | undefined): string | undefined {

@@ -5,7 +5,7 @@
 // head. Anything else (If-Match, ranges, request directives, odd targets,
 // stale copies) takes the full path in serve-cacheable.ts.
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
-import { notModified, notModifiedHeaders } from '../common/http-conditional';
+import { httpDate, notModified, notModifiedHeaders } from '../common/http-conditional';
 import { formatCacheStatus } from './cache-status';
 import type { HeaderMap } from './freshness';
 import type { CacheEntry } from './response-cache';
@@ -38,7 +38,17 @@ export function isNotModified(entry: CacheEntry, request: IncomingHttpHeaders, n
   if (request['if-none-match'] === undefined && request['if-modified-since'] === undefined) return false;
   if (entry.status < 200 || entry.status >= 300) return false;
   // Every value in the hot headers is a string (or list of strings): they come from responseHeaders().
-  return notModified(request, hotHeaders(entry, nowMs) as HeaderMap);
+  return notModified(request, validatorsOf(entry, hotHeaders(entry, nowMs) as HeaderMap));
+}
+
+/**
+ * The validators a reader's conditional is compared with. RFC 9111 §4.3.2:
+ * without a stored Last-Modified, If-Modified-Since is compared with the
+ * stored response's Date (the served Date is ours, the time of serving).
+ */
+export function validatorsOf(entry: CacheEntry, headers: HeaderMap): HeaderMap {
+  if (headers['last-modified'] !== undefined) return headers;
+  return { etag: headers.etag, 'last-modified': httpDate(entry.policy.date()) };
 }
 
 /** Whether a stored copy may answer a plain request without asking anyone. */

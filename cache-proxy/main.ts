@@ -4,7 +4,7 @@
 // (docs/cache-proxy.md, "Feed-driven eviction"). What each piece does lives
 // in its own module; this file only wires them.
 import type { Registry } from 'prom-client';
-import type { Config } from '../common/config';
+import { ConfigError, type Config } from '../common/config';
 import type { RunningService } from '../common/lifecycle';
 import { createLogger, type Logger, logStarted } from '../common/logger';
 import { createMetricsRegistry, createOps } from '../common/ops';
@@ -13,12 +13,15 @@ import { createPolicyFactory } from './cache-policy';
 import { createEvictor, type EvictionSource, type Evictor } from './eviction';
 import { followChanges } from './feed-eviction';
 import { compilePathRules, type FreshnessRules } from './freshness';
-import { KEEP_ALIVE_MS, listenProxy } from './http-server';
+import { parseGraceRules, type GraceLimits } from './grace';
+import { KEEP_ALIVE_MS, listenProxy, type ClientLimits } from './http-server';
 import { createReclaimer, holdYoungGeneration } from './memory';
-import { createProxyMetrics } from './metrics';
+import { createProxyMetrics, type ProxyMetrics } from './metrics';
 import { listenOperator, type OperatorDeps, type OperatorListener } from './operator-routes';
 import { createRequestHandler, type HandlerOptions } from './request-handler';
 import { createResponseCache } from './response-cache';
+import type { BodyLimits } from './upstream-body';
+import type { PurgeMode } from './soft-purge';
 import { createUpstreamPool } from './upstream-pool';
 
 export interface ProxyOptions {
@@ -29,7 +32,7 @@ export interface ProxyOptions {
   /** Follow the change feed here (default); a cluster worker leaves that to the primary. */
   followFeed?: boolean;
   /** Tells the other workers of a cluster about a path purged here. */
-  broadcastPurge?: (path: string) => void;
+  broadcastPurge?: (path: string, mode?: PurgeMode) => void;
   /** Cluster workers: the whole cluster's metrics for /metrics. */
   clusterMetrics?: () => Promise<string>;
   /** The proxy is the only thing this process runs, so it may tune V8 for itself (memory.ts). */
@@ -67,8 +70,9 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   });
   for (const upstream of pool.upstreams) metrics.upstreamUp.set({ upstream: upstream.name }, 1);
   const policyFor = createPolicyFactory(now, freshnessRules(config));
-  const filler = createFiller({ cache, pool, policyFor, maxEntryBytes: config.proxyMaxEntryBytes });
-  const evictor = createEvictor({ cache, filler, metrics, logger, onEvict: options.onEvict });
+  const filler = createFiller({ cache, pool, policyFor, logger, ...bodyLimits(config) });
+  const evictorDeps = { cache, filler, metrics, logger, now, onEvict: options.onEvict };
+  const evictor = createEvictor({ ...evictorDeps, defaultMode: config.proxyPurgeMode });
   const ops = createOps(registry, {
     upstreams: async () => {
       if (!pool.anyUp()) throw new Error('no upstream is healthy');
@@ -83,14 +87,14 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     logger,
     now,
     clusterMetrics: options.clusterMetrics,
-    purge: (path) => {
-      evictor.evict(path, 'purge');
-      options.broadcastPurge?.(path);
+    purge: (path, mode) => {
+      evictor.evict(path, 'purge', mode);
+      options.broadcastPurge?.(path, mode);
     },
-    options: handlerOptions(config),
+    options: handlerOptions(config, graceLimits(config)),
   });
 
-  const server = await listenProxy(handler, config.proxyPort, config.bindHost);
+  const server = await listenProxy(handler, config.proxyPort, config.bindHost, clientLimits(config, metrics));
   const internal = await listenInternal(config, { ops, clusterMetrics: options.clusterMetrics }).catch(
     async (error: unknown) => {
       pool.close();
@@ -98,13 +102,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
       throw error;
     },
   );
-  const feed =
-    options.followFeed === false
-      ? undefined
-      : followChanges(config, logger, {
-          evict: (path) => evictor.evict(path, 'feed'),
-          evictAll: () => evictor.evictAll('feed'),
-        });
+  const feed = options.followFeed === false ? undefined : followFeedInto(evictor, config, logger);
   logStarted(
     logger,
     'proxy',
@@ -143,14 +141,54 @@ function freshnessRules(config: Config): FreshnessRules {
   };
 }
 
-function handlerOptions(config: Config): HandlerOptions {
+/** Evicts what the change feed says changed (docs/cache-proxy.md, "Feed-driven eviction"). */
+function followFeedInto(evictor: Evictor, config: Config, logger: Logger) {
+  return followChanges(config, logger, {
+    evict: (path, mode) => evictor.evict(path, 'feed', mode),
+    evictAll: () => evictor.evictAll('feed'),
+  });
+}
+
+function bodyLimits(config: Config): BodyLimits {
   return {
-    staleWhileRevalidate: config.proxyStaleWhileRevalidate,
-    staleIfError: config.proxyStaleIfError,
+    maxEntryBytes: config.proxyMaxEntryBytes,
+    maxResponseBytes: config.proxyMaxResponseBytes,
+    fillTimeoutMs: config.proxyFillTimeoutMs,
+  };
+}
+
+function clientLimits(config: Config, metrics: ProxyMetrics): ClientLimits {
+  return {
+    headersTimeoutMs: config.proxyHeadersTimeoutMs,
+    requestTimeoutMs: config.proxyRequestTimeoutMs,
+    maxConnectionsPerAddress: config.proxyMaxConnectionsPerAddress,
+    onRefused: (reason) => metrics.connectionsRefused.inc({ reason }),
+  };
+}
+
+/** Stale-serving limits and the operator's grace rules; a bad rule fails the start, naming PROXY_GRACE_RULES. */
+export function graceLimits(config: Config): GraceLimits {
+  let rules;
+  try {
+    rules = parseGraceRules(config.proxyGraceRules, config.proxyUpstreams);
+  } catch (error) {
+    throw new ConfigError('PROXY_GRACE_RULES', (error as Error).message);
+  }
+  return {
+    rules,
+    maxStaleWhileRevalidate: config.proxyStaleWhileRevalidate,
+    maxStaleIfError: config.proxyStaleIfError,
+  };
+}
+
+function handlerOptions(config: Config, grace: GraceLimits): HandlerOptions {
+  return {
+    grace,
     coalesceWaitMs: config.proxyCoalesceTimeoutMs,
     accessLog: config.proxyAccessLog ?? true,
     purgeToken: config.proxyPurgeToken,
     adminToken: config.proxyAdminToken,
     keepAliveSeconds: KEEP_ALIVE_MS / 1000,
+    feedStreams: { maxStreams: config.proxyFeedMaxStreams, maxPerAddress: config.proxyFeedMaxStreamsPerAddress },
   };
 }

@@ -22,7 +22,10 @@ export interface ProxyMetrics {
   readonly coalesceTimeouts: Counter;
   readonly upstreamErrors: Counter<'upstream' | 'code'>;
   readonly upstreamUp: Gauge<'upstream'>;
-  readonly evictions: Counter<'source'>;
+  readonly evictions: Counter<'source' | 'mode'>;
+  readonly connectionsRefused: Counter<'reason'>;
+  readonly feedStreams: Gauge;
+  readonly feedStreamsRefused: Counter<'reason'>;
 }
 
 export function countStatus(tally: Tally, status: number): void {
@@ -75,7 +78,24 @@ export function createProxyMetrics(
     evictions: new Counter({
       name: 'hyperstatic_proxy_evictions_total',
       help: 'Explicit invalidations, by source',
-      labelNames: ['source'],
+      labelNames: ['source', 'mode'],
+      registers,
+    }),
+    connectionsRefused: new Counter({
+      name: 'hyperstatic_proxy_connections_refused_total',
+      help: 'Reader connections refused or cut: too many from one address (per-address), or a request too slow to arrive (request-timeout)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    feedStreams: new Gauge({
+      name: 'hyperstatic_proxy_feed_streams',
+      help: 'Change-feed streams relayed to readers now',
+      registers,
+    }),
+    feedStreamsRefused: new Counter({
+      name: 'hyperstatic_proxy_feed_streams_refused_total',
+      help: 'Change-feed streams refused: the proxy is at PROXY_FEED_MAX_STREAMS (total) or the address at PROXY_FEED_MAX_STREAMS_PER_ADDRESS (per-address)',
+      labelNames: ['reason'],
       registers,
     }),
   };

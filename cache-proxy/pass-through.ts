@@ -3,7 +3,9 @@
 // all, and a successful unsafe request invalidates what it changed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
+import { OWN_TARGETED_FIELD } from './cache-directives';
 import { formatCacheStatus, type CacheStatus } from './cache-status';
+import { relayInformation } from './interim';
 import { normalizeTarget, type NormalizedTarget } from './normalize';
 import type { Responder } from './responder';
 import { stripHopByHop, type UpstreamPool } from './upstream-pool';
@@ -20,11 +22,12 @@ export type PassThrough = (
   res: ServerResponse,
   target: NormalizedTarget,
   status: CacheStatus,
+  options?: { readonly idleTimeoutMs?: number },
 ) => Promise<void>;
 
 export function createPassThrough(deps: PassThroughDeps): PassThrough {
   const { pool, respond, invalidate } = deps;
-  return async (req, res, target, status) => {
+  return async (req, res, target, status, options = {}) => {
     const safe = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
     const headers = stripHopByHop(req.headers);
     const forwardedFor = req.headers['x-forwarded-for'];
@@ -39,6 +42,8 @@ export function createPassThrough(deps: PassThroughDeps): PassThrough {
         url: target.url,
         headers,
         body: safe ? undefined : req,
+        idleTimeoutMs: options.idleTimeoutMs,
+        onInformation: (info) => relayInformation(req, res, info),
       }));
     } catch (error) {
       respond.fail(res, error, req.method === 'HEAD', status);
@@ -53,10 +58,10 @@ export function createPassThrough(deps: PassThroughDeps): PassThrough {
         if (path !== undefined) invalidate(path);
       }
     }
-    respond.writeHead(res, code, {
-      ...stripHopByHop(upstreamRes.headers),
-      'cache-status': formatCacheStatus({ ...status, fwdStatus: code }),
-    });
+    const answer = stripHopByHop(upstreamRes.headers);
+    // RFC 9213: the targeted field meant for this cache alone goes no further.
+    delete answer[OWN_TARGETED_FIELD];
+    respond.writeHead(res, code, { ...answer, 'cache-status': formatCacheStatus({ ...status, fwdStatus: code }) });
     pipeline(upstreamRes, res, () => undefined);
   };
 }

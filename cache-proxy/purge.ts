@@ -1,12 +1,18 @@
 // PURGE <path> with `Authorization: Bearer <PROXY_PURGE_TOKEN>`: drops every
-// stored query and variant of a path at once (purge endpoints need a
-// token: docs/design.md, "Trust model"). Without a configured token the
-// method is refused outright, never forwarded to an upstream.
+// stored query and variant of a path at once, or with
+// `Hyperstatic-Purge-Mode: soft` marks them stale (soft-purge.ts); without
+// the field, PROXY_PURGE_MODE decides (purge endpoints need a token:
+// docs/design.md, "Trust model"). Without a configured token the method is
+// refused outright, never forwarded to an upstream.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerMatches } from '../common/operator-access';
 import { formatCacheStatus } from './cache-status';
+import { parsePurgeMode, type PurgeMode } from './soft-purge';
 
 export type PurgeOutcome = 'purged' | 'disabled' | 'unauthorized';
+
+/** The request field that chooses hard or soft for one PURGE. */
+export const PURGE_MODE_HEADER = 'hyperstatic-purge-mode';
 
 /** Whether the request carries the purge token; compared in constant time. */
 export function purgeAuthorized(token: string, authorization: string | undefined): PurgeOutcome {
@@ -19,16 +25,18 @@ export function handlePurge(
   res: ServerResponse,
   path: string,
   token: string,
-  evict: (path: string) => void,
+  evict: (path: string, mode?: PurgeMode) => void,
 ): number {
   const outcome = purgeAuthorized(token, req.headers.authorization);
+  const rawMode = req.headers[PURGE_MODE_HEADER];
+  const mode = parsePurgeMode(Array.isArray(rawMode) ? rawMode[0] : rawMode);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'cache-control': 'no-store',
     'cache-status': formatCacheStatus({ fwd: 'bypass', detail: 'purge' }),
   };
   let status: number;
-  let body: Record<string, string>;
+  let body: Record<string, string | undefined>;
   switch (outcome) {
     case 'disabled':
       status = 405;
@@ -40,9 +48,14 @@ export function handlePurge(
       body = { error: 'PURGE needs "Authorization: Bearer <PROXY_PURGE_TOKEN>".' };
       break;
     case 'purged':
-      evict(path);
+      if (rawMode !== undefined && mode === undefined) {
+        status = 400;
+        body = { error: 'Hyperstatic-Purge-Mode must be hard or soft.' };
+        break;
+      }
+      evict(path, mode);
       status = 200;
-      body = { purged: path };
+      body = { purged: path, mode };
   }
   const text = `${JSON.stringify(body)}\n`;
   headers['content-length'] = String(Buffer.byteLength(text));

@@ -11,22 +11,23 @@ import type { Ops } from '../common/ops';
 import type { Filler } from './cache-fill';
 import { formatCacheStatus } from './cache-status';
 import type { FastAnswer } from './fast-server';
+import { createFeedRelay, type FeedStreamLimits } from './feed-streams';
 import { createFreshHits } from './fresh-hit';
+import type { GraceLimits } from './grace';
 import { countStatus, type ProxyMetrics } from './metrics';
 import { normalizeTarget, NormalizeError, type NormalizedTarget } from './normalize';
 import { serveOps } from './operator-routes';
 import { createPassThrough } from './pass-through';
 import { handlePurge } from './purge';
 import { createResponder, type Responder } from './responder';
+import type { PurgeMode } from './soft-purge';
 import type { ResponseCache } from './response-cache';
 import { createCacheableServer, policyHeaders } from './serve-cacheable';
 import type { UpstreamPool } from './upstream-pool';
 
 export interface HandlerOptions {
-  /** Seconds past freshness a copy is served while a background refresh runs. */
-  readonly staleWhileRevalidate: number;
-  /** Seconds past freshness a copy is served when every upstream fails. */
-  readonly staleIfError: number;
+  /** When a stale copy may be served (grace.ts). */
+  readonly grace: GraceLimits;
   /** How long a request waits for a fetch it joined before giving up. */
   readonly coalesceWaitMs: number;
   readonly accessLog: boolean;
@@ -36,6 +37,8 @@ export interface HandlerOptions {
   readonly adminToken: string;
   /** What the fast path announces in Keep-Alive, as node:http would. */
   readonly keepAliveSeconds: number;
+  /** Readers' change-feed streams relayed at once, overall and per address. */
+  readonly feedStreams: FeedStreamLimits;
 }
 
 export interface HandlerDeps {
@@ -49,7 +52,7 @@ export interface HandlerDeps {
   /** The proxy's clock, in ms. */
   readonly now: () => number;
   /** Evicts a path everywhere it may be stored (every worker, in cluster mode). */
-  readonly purge: (path: string) => void;
+  readonly purge: (path: string, mode?: PurgeMode) => void;
   /** In cluster mode: every worker's metrics, summed by the primary, so one scrape sees the whole proxy. */
   readonly clusterMetrics?: () => Promise<string>;
 }
@@ -82,6 +85,8 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     },
   });
 
+  const relayFeed = createFeedRelay({ limits: options.feedStreams, passThrough, respond, metrics });
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     respond.logAccess(req, res);
     if (hits.serve(req, res)) return;
@@ -94,6 +99,7 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
       respond.errorPage(res, 404, 'There is no page at this address.', formatCacheStatus({ fwd: 'bypass' }), head);
       return;
     }
+    if (relayFeed(req, res, target)) return;
     const failed = (error: unknown) => respond.fail(res, error, head);
 
     switch (req.method) {

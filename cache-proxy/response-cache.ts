@@ -15,6 +15,8 @@ export interface CacheEntry {
   readonly policy: ProxyPolicy;
   /** Lower-cased request header names the response varies on. */
   readonly vary: readonly string[];
+  /** The upstream that answered (UpstreamPool's name), for grace rules (grace.ts). */
+  readonly upstream?: string;
   /** Set by store(): proxy-clock time (ms) until which the copy is fresh, the hit path's one freshness check. */
   freshUntil?: number;
   /** The headers of a fresh hit, rebuilt once a second (Age, Date and the ttl change), never per request. */
@@ -44,6 +46,8 @@ export interface ResponseCache {
   evictUrl(url: string): void;
   /** Drops every query and variant of a path. */
   evictPath(path: string): void;
+  /** Every stored query and variant of a path, without touching their recency (a soft purge: soft-purge.ts). */
+  entriesOfPath(path: string): CacheEntry[];
   /** Drops everything stored. */
   evictAll(): void;
   readonly bytes: number;
@@ -173,6 +177,7 @@ export function createResponseCache(options: {
       if (!set) return;
       for (const url of [...set]) evictUrl(url);
     },
+    entriesOfPath: (path) => entriesOf(path, paths, urls, lru),
     evictAll() {
       lru.clear();
       urls.clear();
@@ -185,6 +190,21 @@ export function createResponseCache(options: {
       return lru.size;
     },
   };
+}
+
+function entriesOf(
+  path: string,
+  paths: Map<string, Set<string>>,
+  urls: Map<string, UrlIndex>,
+  lru: LRUCache<string, CacheEntry>,
+): CacheEntry[] {
+  const found: CacheEntry[] = [];
+  for (const url of paths.get(path) ?? [])
+    for (const key of urls.get(url)?.keys ?? []) {
+      const entry = lru.peek(key);
+      if (entry) found.push(entry);
+    }
+  return found;
 }
 
 /** Starts the index of a URL stored for the first time, and lists the URL under its path. */

@@ -13,11 +13,14 @@ import {
   selectRange,
   unsatisfiedRange,
 } from '../common/http-conditional';
+import { formatDirectives, OWN_TARGETED_FIELD, parseCacheControl } from './cache-directives';
 import { KEY_HOST } from './cache-policy';
 import { formatCacheStatus, type CacheStatus, type ForwardReason } from './cache-status';
-import type { FillOutcome, FillRequest, Filler } from './cache-fill';
+import { SERVER_ERRORS, type FillOutcome, type FillRequest, type Filler } from './cache-fill';
 import { CoalesceTimeoutError } from './errors';
-import { parseCacheControl } from './freshness';
+import { validatorsOf } from './hit-path';
+import { graceFor, type Grace, type GraceLimits } from './grace';
+import { relayInformation } from './interim';
 import type { ProxyMetrics } from './metrics';
 import { normalizeAcceptEncoding, type NormalizedTarget } from './normalize';
 import type { Responder } from './responder';
@@ -30,10 +33,8 @@ export interface CacheableDeps {
   readonly metrics: ProxyMetrics;
   readonly respond: Responder;
   readonly options: {
-    /** Seconds past freshness a copy is served while a background refresh runs. */
-    readonly staleWhileRevalidate: number;
-    /** Seconds past freshness a copy is served when every upstream fails. */
-    readonly staleIfError: number;
+    /** When a stale copy may be served (grace.ts). */
+    readonly grace: GraceLimits;
     /** How long a request waits for a fetch it joined before giving up. */
     readonly coalesceWaitMs: number;
   };
@@ -53,6 +54,8 @@ export function createCacheableServer(deps: CacheableDeps): ServeCacheable {
     const entry = lookup.entry;
     const fill: FillRequest = { url: target.url, path: target.path, key: lookup.key, headers, existing: entry };
     if (entry && answerFromStore(deps, req, res, fill, entry)) return;
+    // RFC 9110 §15.2: interim answers (103 Early Hints) reach the reader whose request went upstream.
+    const leading: FillRequest = { ...fill, onInformation: (info) => relayInformation(req, res, info) };
 
     if (parseCacheControl(headers['cache-control']).has('only-if-cached')) {
       // RFC 9111 §5.2.1.7: nothing stored may answer, and the reader forbids asking an upstream.
@@ -73,11 +76,20 @@ export function createCacheableServer(deps: CacheableDeps): ServeCacheable {
       : requestForbidsStale(headers)
         ? 'request'
         : 'stale';
-    const { outcome, collapsed } = await fetchShared(fill);
+    const { outcome, collapsed } = await fetchShared(leading);
+    const staleIfError = () => {
+      // RFC 5861 §4 stale-if-error, where the origin or an operator's grace rule allows it (grace.ts).
+      if (!entry || -remaining(entry) > graceOf(entry).ifError) return false;
+      metrics.stale.inc({ reason: 'error' });
+      sendEntry(respond, req, res, entry, { fwd: 'stale', ttl: remaining(entry), collapsed, detail: 'stale-if-error' });
+      return true;
+    };
 
     switch (outcome.kind) {
       case 'body': {
         const { entry: fresh, stored, fwdStatus } = outcome;
+        // The origin's own error answer is passed through, unless a stale copy may stand in for it.
+        if (SERVER_ERRORS.has(fresh.status) && staleIfError()) return;
         sendEntry(respond, req, res, fresh, {
           fwd,
           fwdStatus,
@@ -91,18 +103,7 @@ export function createCacheableServer(deps: CacheableDeps): ServeCacheable {
         sendStream(respond, req, res, outcome, { fwd, fwdStatus: outcome.status, detail: 'too-large' });
         return;
       case 'failed':
-        if (entry && mayServeStale(entry) && -remaining(entry) <= options.staleIfError) {
-          // RFC 5861 §4 stale-if-error: a seized origin must not darken the site
-          // (docs/cache-proxy.md, "Freshness policy").
-          metrics.stale.inc({ reason: 'error' });
-          sendEntry(respond, req, res, entry, {
-            fwd: 'stale',
-            ttl: remaining(entry),
-            collapsed,
-            detail: 'stale-if-error',
-          });
-          return;
-        }
+        if (staleIfError()) return;
         respond.fail(res, outcome.error, req.method === 'HEAD', { fwd, collapsed });
     }
   }
@@ -122,6 +123,10 @@ export function createCacheableServer(deps: CacheableDeps): ServeCacheable {
     }
     // Uncacheable, a different Vary variant, or a stream only one reader can consume.
     return { outcome: await filler.fill(fill, false).promise, collapsed: true };
+  }
+
+  function graceOf(entry: CacheEntry): Grace {
+    return graceFor(entry.policy.directives, entry.path, entry.upstream, options.grace);
   }
 
   return serveCacheable;
@@ -145,11 +150,10 @@ function answerFromStore(
   const staleFor = -remaining(entry);
   const mayServeWhileRevalidating =
     staleFor > 0 &&
-    staleFor <= options.staleWhileRevalidate &&
-    mayServeStale(entry) &&
+    staleFor <= graceFor(entry.policy.directives, entry.path, entry.upstream, options.grace).whileRevalidate &&
     !requestForbidsStale(fill.headers);
   if (!mayServeWhileRevalidating) return false;
-  // RFC 5861 §3 stale-while-revalidate, applied to every stored response.
+  // RFC 5861 §3 stale-while-revalidate, where the origin or an operator's grace rule allows it (grace.ts).
   metrics.stale.inc({ reason: 'revalidating' });
   const { promise, leader } = filler.fill(fill, true);
   if (leader) void promise.then(discardStream);
@@ -168,7 +172,7 @@ function sendEntry(
   const headers = entry.policy.responseHeaders() as Record<string, string | string[]>;
   headers['cache-status'] = formatCacheStatus(status);
   const ok = entry.status >= 200 && entry.status < 300;
-  if (ok && notModified(req.headers, headers)) {
+  if (ok && notModified(req.headers, validatorsOf(entry, headers))) {
     respond.writeHead(res, 304, { ...notModifiedHeaders(headers), 'cache-status': headers['cache-status'] });
     res.end();
     return;
@@ -204,10 +208,9 @@ function sendStream(
   outcome: Extract<FillOutcome, { kind: 'stream' }>,
   status: CacheStatus,
 ): void {
-  respond.writeHead(res, outcome.status, {
-    ...stripHopByHop(outcome.headers),
-    'cache-status': formatCacheStatus(status),
-  });
+  const headers = stripHopByHop(outcome.headers);
+  delete headers[OWN_TARGETED_FIELD];
+  respond.writeHead(res, outcome.status, { ...headers, 'cache-status': formatCacheStatus(status) });
   if (req.method === 'HEAD') {
     outcome.res.destroy();
     res.end();
@@ -226,6 +229,9 @@ export function policyHeaders(req: IncomingMessage): CachePolicy.Headers {
   if (acceptEncoding === undefined) delete headers['accept-encoding'];
   else headers['accept-encoding'] = acceptEncoding;
   headers.host = KEY_HOST;
+  // RFC 9111 §5.2: directive names are case-insensitive; http-cache-semantics matches them as given.
+  const cc = headers['cache-control'];
+  if (cc !== undefined) headers['cache-control'] = formatDirectives(parseCacheControl(cc));
   return headers;
 }
 
@@ -237,12 +243,6 @@ function variantOf(entry: CacheEntry, fill: FillRequest): string {
 /** Seconds of freshness left (negative once stale). */
 function remaining(entry: CacheEntry): number {
   return entry.policy.maxAge() - entry.policy.age();
-}
-
-/** RFC 9111 §4.2.4: no stale copy when the origin forbids it explicitly. */
-function mayServeStale(entry: CacheEntry): boolean {
-  const cc = parseCacheControl(entry.policy.responseHeaders()['cache-control']);
-  return !cc.has('must-revalidate') && !cc.has('proxy-revalidate') && !cc.has('no-cache') && !cc.has('s-maxage');
 }
 
 /** A reader who asks for a validated copy (reload) waits for the upstream. */

@@ -5,6 +5,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttp
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../common/logger';
+import type { Information } from './interim';
 import {
   NoUpstreamError,
   UpstreamConnectionError,
@@ -33,12 +34,22 @@ export interface UpstreamRequest {
   readonly headers: OutgoingHttpHeaders;
   /** Streamed request body; a request with a body is never retried on another upstream. */
   readonly body?: Readable;
+  /** Longest silence on the connection for this request, in ms, instead of the pool's timeout (a long-lived event stream). */
+  readonly idleTimeoutMs?: number;
+  /** Interim (1xx) answers, to relay to the reader (RFC 9110 §15.2). */
+  readonly onInformation?: (info: Information) => void;
 }
 
 export interface UpstreamPool {
   readonly upstreams: readonly Upstream[];
-  /** Tries upstreams (up ones first) until one answers below 500; throws NoUpstreamError. */
+  /**
+   * Tries upstreams (up ones first) until one answers below 500; when none
+   * does, the last server error an upstream gave is the answer (the origin's
+   * own 5xx, with its body); NoUpstreamError only when no upstream answered.
+   */
   request(request: UpstreamRequest): Promise<UpstreamResponse>;
+  /** An answer that came back broken after its head (upstream-body.ts) counts as a failure of that upstream. */
+  reportFailure(upstream: Upstream, error: UpstreamError): void;
   anyUp(): boolean;
   close(): void;
 }
@@ -85,18 +96,25 @@ export function stripHopByHop(headers: IncomingHttpHeaders): Record<string, stri
   return out;
 }
 
+/** Largest upstream response head accepted; room for long Surrogate-Key and Cache-Tag lists (docs/mirrors.md). */
+const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+
 interface Agents {
   readonly http: http.Agent;
   readonly https: https.Agent;
 }
 
-export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
-  const threshold = options.failureThreshold ?? 3;
-  const probePath = options.probePath ?? '/healthz';
-  const agents: Agents = {
+function createAgents(): Agents {
+  return {
     http: new http.Agent({ keepAlive: true, maxSockets: 512 }),
     https: new https.Agent({ keepAlive: true, maxSockets: 512 }),
   };
+}
+
+export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
+  const threshold = options.failureThreshold ?? 3;
+  const probePath = options.probePath ?? '/healthz';
+  const agents = createAgents();
   const send = (upstream: Upstream, request: UpstreamRequest) => sendTo(upstream, request, options.timeoutMs, agents);
   const upstreams: Upstream[] = options.urls.map((raw) => {
     const url = new URL(raw);
@@ -141,20 +159,23 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   return {
     upstreams,
     anyUp: () => upstreams.some((u) => u.up),
+    reportFailure: failed,
     async request(request) {
       // Down upstreams stay a last resort: better a slow answer than none.
       const order = [...upstreams.filter((u) => u.up), ...upstreams.filter((u) => !u.up)];
       const failures: UpstreamError[] = [];
-      for (const upstream of order) {
+      for (const [i, upstream] of order.entries()) {
         try {
           const res = await send(upstream, request);
           const status = res.statusCode ?? 502;
           // 5xx from a mirror means "not me, try another"; a request with a body cannot be replayed.
           if (status >= 500 && !request.body && status !== 501 && status !== 505) {
-            res.resume();
             const error = new UpstreamServerError(upstream.name, status);
             failed(upstream, error);
             failures.push(error);
+            // The last one tried: its own answer is passed through (RFC 9111 §4: a cache forwards what the origin said).
+            if (i === order.length - 1) return { upstream, res };
+            res.resume();
             continue;
           }
           succeeded(upstream);
@@ -167,7 +188,8 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
           if (request.body) break;
         }
       }
-      throw new NoUpstreamError(failures);
+      // No answer from the last one, but an earlier one answered with an error: that answer, not our own 502.
+      return askAgain(order, request, send, failures);
     },
     close() {
       closed = true;
@@ -176,6 +198,27 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       agents.https.destroy();
     },
   };
+}
+
+/**
+ * The last upstream that answered with a server error, asked once more for
+ * that answer; NoUpstreamError when none did (or it is gone meanwhile), or
+ * when the request has a body that cannot be replayed.
+ */
+async function askAgain(
+  order: readonly Upstream[],
+  request: UpstreamRequest,
+  send: (upstream: Upstream, request: UpstreamRequest) => Promise<IncomingMessage>,
+  failures: UpstreamError[],
+): Promise<UpstreamResponse> {
+  const answered = [...failures].reverse().find((f) => f instanceof UpstreamServerError);
+  const upstream = order.find((u) => u.name === answered?.upstream);
+  if (upstream === undefined || request.body) throw new NoUpstreamError(failures);
+  try {
+    return { upstream, res: await send(upstream, request) };
+  } catch {
+    throw new NoUpstreamError(failures);
+  }
 }
 
 /** One attempt on one upstream; the timeout covers connect, waiting for headers and every pause of the body. */
@@ -197,9 +240,13 @@ function sendTo(
       // The upstream's own Host, never the client's: no host-header poisoning (docs/design.md, "Trust model").
       headers: { ...request.headers, host: upstream.url.host },
       agent: secure ? agents.https : agents.http,
+      // A response head larger than this fails the request (HPE_HEADER_OVERFLOW) rather than growing without bound.
+      maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
     });
     // Covers connect, waiting for headers and every pause while the body streams.
-    req.setTimeout(timeoutMs, () => req.destroy(new UpstreamTimeoutError(upstream.name, timeoutMs)));
+    const idleMs = request.idleTimeoutMs ?? timeoutMs;
+    req.setTimeout(idleMs, () => req.destroy(new UpstreamTimeoutError(upstream.name, idleMs)));
+    if (request.onInformation) req.on('information', request.onInformation);
     req.once('error', (error) =>
       reject(error instanceof UpstreamError ? error : new UpstreamConnectionError(upstream.name, error)),
     );

@@ -30,7 +30,7 @@ async function run(): Promise<void> {
     clusterMetrics,
     ownsProcess: true,
     followFeed: false,
-    broadcastPurge: (path) => send({ hs: 'purged', path }),
+    broadcastPurge: (path, mode) => send({ hs: 'purged', path, mode }),
   });
   let closing = false;
   const stop = async () => {
@@ -41,7 +41,7 @@ async function run(): Promise<void> {
   };
   process.on('message', (message: unknown) => {
     if (!isClusterMessage(message)) return;
-    if (message.hs === 'evict') proxy.evict(message.path, message.source);
+    if (message.hs === 'evict') proxy.evict(message.path, message.source, message.mode);
     else if (message.hs === 'evict-all') proxy.evictAll(message.source);
     else if (message.hs === 'metrics-reply') {
       const waiter = pending.get(message.id);

@@ -43,6 +43,7 @@ describe('configuration', () => {
       [{ PROXY_HEURISTIC_FACTOR: 'x' }, 'PROXY_HEURISTIC_FACTOR', /number/],
       [{ PROXY_MIN_TTL: '100', PROXY_MAX_TTL: '10' }, 'PROXY_MIN_TTL', /PROXY_MAX_TTL/],
       [{ PROXY_ACCESS_LOG: 'maybe' }, 'PROXY_ACCESS_LOG', /true or false/],
+      [{ PROXY_PURGE_MODE: 'gentle' }, 'PROXY_PURGE_MODE', /hard or soft/],
       [{ REDIS_PREFIX: 'a b' }, 'REDIS_PREFIX', /letters/],
       [{ MIRROR_ROOT_KEYS: 'not-a-key' }, 'MIRROR_ROOT_KEYS', /"not-a-key" is not a root key id/],
       [{ MIRROR_ROOT_KEYS: `${rootA},${rootA}` }, 'MIRROR_ROOT_KEYS', /listed twice/],

@@ -190,7 +190,7 @@ const spec = {
   databaseAdminUser: variable(
     'DATABASE_ADMIN_USER',
     'root',
-    'Operator account for `hyperstatic db` status/promote/rejoin/setup-replica (needs SUPER or READ_ONLY ADMIN, REPLICATION); never used by app or producer',
+    'Operator account for `hyperstatic db` bootstrap/status/promote/rejoin/setup-replica (creates databases and accounts, fences, resets the binlog of an empty node: give it ALL PRIVILEGES WITH GRANT OPTION); never used by app or producer',
     text,
   ),
   databaseAdminPassword: variable('DATABASE_ADMIN_PASSWORD', '', 'Password of DATABASE_ADMIN_USER', text),
@@ -520,7 +520,7 @@ const spec = {
   proxyStaleIfError: variable(
     'PROXY_STALE_IF_ERROR',
     String(3 * 86400),
-    'Seconds a stale copy may be served while every upstream fails',
+    'Most seconds past freshness a stale copy is served while the upstreams fail, where the origin (stale-if-error) or PROXY_GRACE_RULES allows it',
     integer(0, 31_536_000),
   ),
   proxyUpstreamTimeoutMs: variable(
@@ -538,8 +538,14 @@ const spec = {
   proxyStaleWhileRevalidate: variable(
     'PROXY_STALE_WHILE_REVALIDATE',
     '600',
-    'Seconds past freshness a copy may be served while it is refreshed in the background',
+    'Most seconds past freshness a copy is served while it is refreshed in the background, where the origin (stale-while-revalidate) or PROXY_GRACE_RULES allows it',
     integer(0, 31_536_000),
+  ),
+  proxyGraceRules: variable(
+    'PROXY_GRACE_RULES',
+    '',
+    'Stale serving the operator allows beyond what origins declare (RFC 9111 4.2.4): rules separated by ";", each "upstream=URL" (one of PROXY_UPSTREAMS) or "path=GLOB", then "stale-while-revalidate=SECONDS" and/or "stale-if-error=SECONDS"; the first matching rule wins; empty means only what origins declare',
+    text,
   ),
   proxyIndexPaths: variable(
     'PROXY_INDEX_PATHS',
@@ -590,6 +596,58 @@ const spec = {
     String(16 * 1024 * 1024),
     'Bytes of bodies the cache may drop before a full garbage collection returns their memory (keeps RSS at PROXY_CACHE_BYTES plus a fixed overhead; costs CPU in a flood of misses); 0 leaves it to V8',
     integer(0, 64 * 1024 * 1024 * 1024),
+  ),
+  proxyMaxResponseBytes: variable(
+    'PROXY_MAX_RESPONSE_BYTES',
+    String(1024 * 1024 * 1024),
+    'Largest upstream response body the proxy relays, stored or streamed; a longer one fails with 502 (or a stale copy)',
+    integer(1024, 1024 ** 4),
+  ),
+  proxyFillTimeoutMs: variable(
+    'PROXY_FILL_TIMEOUT_MS',
+    '30000',
+    'How long an upstream body read into the cache (at most PROXY_MAX_ENTRY_BYTES) may take in all, in milliseconds, however steadily it arrives',
+    integer(100, 3_600_000),
+  ),
+  proxyHeadersTimeoutMs: variable(
+    'PROXY_HEADERS_TIMEOUT_MS',
+    '15000',
+    "How long a reader may take to send a request's head, in milliseconds; then 408 and the connection is closed",
+    integer(100, 600_000),
+  ),
+  proxyRequestTimeoutMs: variable(
+    'PROXY_REQUEST_TIMEOUT_MS',
+    '60000',
+    'How long a reader may take to send a whole request (head and body), in milliseconds; then 408',
+    integer(100, 3_600_000),
+  ),
+  proxyMaxConnectionsPerAddress: variable(
+    'PROXY_MAX_CONNECTIONS_PER_ADDRESS',
+    '256',
+    'Open connections one client address may hold; more are answered 429 and closed (0: no limit; raise it behind a CDN or TLS terminator, which connects from few addresses)',
+    integer(0, 1_000_000),
+  ),
+  proxyFeedMaxStreams: variable(
+    'PROXY_FEED_MAX_STREAMS',
+    '1000',
+    'Change-feed streams (/feed) the proxy relays at once; more are answered 503 (0 refuses every one)',
+    integer(0, 1_000_000),
+  ),
+  proxyFeedMaxStreamsPerAddress: variable(
+    'PROXY_FEED_MAX_STREAMS_PER_ADDRESS',
+    '4',
+    'Change-feed streams one client address may hold through the proxy; more are answered 429',
+    integer(0, 1_000_000),
+  ),
+  proxyPurgeMode: variable(
+    'PROXY_PURGE_MODE',
+    'hard',
+    'What feed-driven eviction and PURGE do to a changed page: hard drops it; soft marks it stale, so it is revalidated (served stale meanwhile only where stale is allowed)',
+    (raw, name) => {
+      if (raw !== 'hard' && raw !== 'soft')
+        throw new ConfigError(name, `expected hard or soft, got ${JSON.stringify(raw)}`);
+      return raw;
+    },
   ),
 };
 

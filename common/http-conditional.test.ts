@@ -118,3 +118,20 @@ describe('ranges of a stored body', () => {
     assert.equal(unsatisfiedRange(10), 'bytes */10');
   });
 });
+
+describe('If-Modified-Since against a stored Last-Modified (RFC 9110 §13.1.3)', () => {
+  const stored = { 'last-modified': 'Mon, 01 Jun 2026 10:00:00 GMT' };
+
+  it('answers 304 for a representation validated by Last-Modified alone (RFC 9110 §13.1.3)', () => {
+    assert.equal(notModified({ 'if-modified-since': 'Mon, 01 Jun 2026 10:00:00 GMT' }, stored), true);
+    assert.equal(notModified({ 'if-modified-since': 'Tue, 02 Jun 2026 00:00:00 GMT' }, stored), true);
+    assert.equal(notModified({ 'if-modified-since': 'Mon, 01 Jun 2026 09:59:59 GMT' }, stored), false);
+  });
+
+  it('accepts the obsolete date forms and ignores an invalid If-Modified-Since (RFC 9110 §13.1.3, §5.6.7)', () => {
+    assert.equal(notModified({ 'if-modified-since': 'Monday, 01-Jun-26 10:00:00 GMT' }, stored), true);
+    assert.equal(notModified({ 'if-modified-since': 'Mon Jun  1 10:00:00 2026' }, stored), true);
+    assert.equal(notModified({ 'if-modified-since': 'Mon, 01 Jun 2026 10:00:00 UTC' }, stored), false);
+    assert.equal(notModified({ 'if-modified-since': 'tomorrow' }, stored), false);
+  });
+});

@@ -2,6 +2,7 @@
 // we hold (RFC 9110 §13 and §14), for the mirror and the cache proxy alike.
 // Pure: the request's headers and the representation's validators in, a
 // decision out.
+import { parseHttpDate } from './http-date';
 
 /** Header fields as node:http parses them (lower-case names). */
 export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
@@ -33,9 +34,10 @@ export function notModified(request: HeaderMap, response: HeaderMap): boolean {
     const ours = opaqueTag(etag.trim());
     return ours !== undefined && entityTags(ifNoneMatch).some((tag) => opaqueTag(tag) === ours);
   }
-  const ifModifiedSince = Date.parse(single(request['if-modified-since']) ?? '');
-  const lastModified = Date.parse(single(response['last-modified']) ?? '');
-  return Number.isFinite(ifModifiedSince) && Number.isFinite(lastModified) && lastModified <= ifModifiedSince;
+  // §13.1.3: an If-Modified-Since that is not a valid HTTP-date is ignored.
+  const ifModifiedSince = parseHttpDate(single(request['if-modified-since']));
+  const lastModified = parseHttpDate(single(response['last-modified']));
+  return ifModifiedSince !== undefined && lastModified !== undefined && lastModified <= ifModifiedSince;
 }
 
 /** RFC 9110 §15.4.5: the fields a 304 carries. */

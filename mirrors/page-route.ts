@@ -7,7 +7,7 @@ import { sendNotFound, type FileSender } from './file-responses';
 import { etagOf, httpDate, notModified } from '../common/http-conditional';
 import { freshnessHeader, withBanner } from './frozen-banner';
 import type { MirrorStore, PageRecord } from './mirror-store';
-import { pageHeaders } from './page-headers';
+import { MIRROR_GRACE, pageHeaders } from './page-headers';
 
 /** Seconds a cache may keep a bannered page: short, since the copy may recover any moment. */
 const FROZEN_MAX_AGE = 10;
@@ -35,7 +35,7 @@ export function createPageRoute(options: {
     const lastModified = httpDate(page.lastModified);
     const headers = pageHeaders(page, etag, lastModified, options.indexMaxAge);
     headers['hyperstatic-freshness'] = freshnessHeader(since);
-    headers['cache-control'] = `public, max-age=${FROZEN_MAX_AGE}`;
+    headers['cache-control'] = `public, max-age=${FROZEN_MAX_AGE}, ${MIRROR_GRACE}`;
     if (page.op !== 'gone' && notModified(req.headers, { etag, 'last-modified': lastModified })) {
       delete headers['content-type'];
       res.writeHead(304, headers);

@@ -6,6 +6,7 @@ import type { Database } from '../common/db/database';
 import { createRedisNotifier, JournalNotifier } from '../common/journal-notifier';
 import type { RunningService } from '../common/lifecycle';
 import { createLogger, Logger, logStarted } from '../common/logger';
+import { registerBacklogMetrics } from '../common/render-backlog';
 import { createMetricsRegistry, createOps } from '../common/ops';
 import type { RenderQueue } from '../common/queue/render-queue';
 import { createBullQueue } from '../common/queue/bull-queue';
@@ -37,6 +38,7 @@ export async function startProducer(config: Config, options: ProducerOptions = {
     options.notifier ?? createRedisNotifier(requireRedis(config, 'producer'), logger, config.redisPrefix);
   const renderer = createRenderer({ name: config.siteName, publicUrl: config.publicUrl });
 
+  registerBacklogMetrics(registry, { db, queue });
   queue.process(
     config.producerConcurrency,
     createRenderJobHandler({ db, renderer, notifier, logger, registry, groupItems: config.producerGroupItems }),

@@ -15,6 +15,7 @@ import { isUnrecoverable, RenderHandler } from '../common/queue/render-queue';
 import { Claim, claimGroup, ClaimedItem, releaseClaim, renewWhileWorking } from './render-claims';
 import { GroupResult, renderGroup } from './render-group';
 import type { Renderer } from './renderer';
+import { savesRenderedCounter } from './backlog-metrics';
 
 /** Items per group: bounds a group's memory and its journal batch, and leaves work for other producers. */
 export const DEFAULT_GROUP_ITEMS = 200;
@@ -36,6 +37,8 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
   const { db, renderer, logger, now = Date.now } = deps;
   const metrics = renderJobMetrics(deps.registry, db);
   const maxItems = deps.groupItems ?? DEFAULT_GROUP_ITEMS;
+  // Pages journaled per save = hyperstatic_pages_written_total / this (producer/backlog-metrics.ts).
+  const savesRendered = savesRenderedCounter(deps.registry);
   return async (job) => {
     let ownFailure: unknown;
     let groups = 0;
@@ -75,7 +78,7 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
       metrics.pagesWritten.inc(batch.written.length);
       metrics.pagesUnchanged.inc(batch.unchanged.length);
       metrics.groups.inc();
-      metrics.saves.inc(result.saves);
+      savesRendered.inc(result.saves);
       metrics.jobsDone.inc({ outcome: 'rendered' });
       metrics.renderSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       logger.debug(
@@ -126,11 +129,6 @@ function renderJobMetrics(registry: Registry, db: Database) {
     groups: new Counter({
       name: 'hyperstatic_render_groups_total',
       help: 'Render groups journaled (each renders every save waiting when it started)',
-      registers: [registry],
-    }),
-    saves: new Counter({
-      name: 'hyperstatic_render_saves_total',
-      help: 'Saves (outbox rows) rendered; pages journaled per save = hyperstatic_pages_written_total / this',
       registers: [registry],
     }),
     jobsDone: new Counter({

@@ -58,7 +58,7 @@ export function createItemService<I extends ItemInput, T extends Item, S extends
       const result = await db
         .transaction(async (trx) => {
           const { id, slug } = await insertItem(trx, kind, input, authorId, at);
-          return finishSave(trx, kind, { id, slug }, input, at, options);
+          return finishSave(trx, kind, { id, slug, created: true }, input, at, options);
         })
         .catch(translateUniqueViolation);
       onSaved?.();
@@ -149,12 +149,12 @@ async function updateItem<I extends ItemInput>(
 async function finishSave<I extends ItemInput>(
   trx: Knex.Transaction,
   kind: ItemKind<I, Item, ItemSnapshot>,
-  { id, slug }: { id: number; slug: string },
+  { id, slug, created = false }: { id: number; slug: string; created?: boolean },
   input: I,
   at: number,
   options: SaveOptions | undefined,
 ): Promise<SaveResult> {
-  if (input.tags) await setTags(trx, kind.tagLink, id, input.tags);
+  if (input.tags) await setTags(trx, kind.tagLink, id, input.tags, { created });
   await oweRenders(trx, [{ topic: kind.name, itemId: id }], at);
   await options?.inTransaction?.(trx, id);
   const saved = { id, slug, url: kind.path(slug) };

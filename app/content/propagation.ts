@@ -3,13 +3,21 @@
 // version from the pages table (its journal sequence number), and each
 // mirror's reach from the cursor it last reported (app/feed/mirror-status).
 // A mirror whose cursor is at or past the page's sequence serves it.
+//
+// While the save still waits for a renderer it has reached no mirror, but no
+// mirror is lagging either: the panel says "queued N s" and how long the
+// render backlog is (issue 23: a burst of saves waits its turn, and "lagging"
+// sent editors to look at healthy mirrors).
 import type { Database } from '../../common/db/database';
 import type { RenderJob } from '../../common/queue/render-queue';
+import { RenderBacklog, renderBacklog } from '../../common/render-backlog';
 import { mirrorStatuses } from '../feed/mirror-status';
 
 export interface MirrorReach {
   name: string;
   live: boolean;
+  /** `live`; `queued`: this save is not rendered yet, so no mirror can have it; `lagging`: rendered, not yet here. */
+  state: 'live' | 'queued' | 'lagging';
   /** Seconds the mirror has been behind this version (0 when live). */
   lagSeconds: number;
   reporting: boolean;
@@ -19,6 +27,8 @@ export interface Propagation {
   path: string;
   render: 'queued' | 'rendered' | 'unknown';
   queuedSeconds: number | null;
+  /** While this save is queued: how many saves wait to be rendered and the oldest one's age; null once rendered. */
+  backlog: RenderBacklog | null;
   /** The live version: journal sequence number and what it is (put: page, gone: 410 tombstone). */
   seq: number | null;
   op: string | null;
@@ -48,6 +58,7 @@ export async function propagationOf(db: Database, item: PropagatedItem, now = Da
   const seq = page ? Number(page.seq) : null;
   const journal = seq === null ? undefined : await db('journal').where({ seq }).first('created_at');
   const renderedAt = journal ? Number(journal.created_at) : null;
+  const queuedSeconds = render === 'queued' && outbox ? Math.round((now - Number(outbox.created_at)) / 1000) : null;
 
   let mirrors: MirrorReach[] | null = null;
   try {
@@ -56,6 +67,7 @@ export async function propagationOf(db: Database, item: PropagatedItem, now = Da
       return {
         name: m.name,
         live,
+        state: render === 'queued' ? 'queued' : live ? 'live' : 'lagging',
         lagSeconds: live || renderedAt === null ? 0 : Math.max(0, Math.round((now - renderedAt) / 1000)),
         reporting: m.ageSeconds <= STALE_REPORT_SECONDS,
       };
@@ -65,17 +77,30 @@ export async function propagationOf(db: Database, item: PropagatedItem, now = Da
     mirrors = null;
   }
   const liveCount = mirrors?.filter((m) => m.live).length ?? 0;
+  const backlog = render === 'queued' ? await renderBacklog(db, now) : null;
   return {
     path,
     render,
-    queuedSeconds: render === 'queued' && outbox ? Math.round((now - Number(outbox.created_at)) / 1000) : null,
+    queuedSeconds,
+    backlog,
     seq,
     op: page ? (page.op as string) : null,
     renderedAt,
     mirrors,
     liveCount,
-    summary: summarize(render, seq, mirrors, liveCount, page ? (page.op as string) : null),
+    summary:
+      render === 'queued'
+        ? queuedSummary(queuedSeconds ?? 0, backlog)
+        : summarize(render, seq, mirrors, liveCount, page ? (page.op as string) : null),
   };
+}
+
+/** A save still waiting for a renderer: how long, behind how many. */
+export function queuedSummary(queuedSeconds: number, backlog: RenderBacklog | null): string {
+  const waiting = backlog && backlog.waitingSaves > 1 ? backlog : null;
+  return waiting
+    ? `saved; queued ${queuedSeconds} s: ${waiting.waitingSaves} saves wait to be rendered, the oldest for ${Math.round(waiting.oldestSeconds)} s`
+    : `saved; queued ${queuedSeconds} s for the renderer`;
 }
 
 export function summarize(

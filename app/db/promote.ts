@@ -1,6 +1,6 @@
 // Carries out the plans of promotion-plan.ts against real servers through
-// the operator's admin account: promote a replica, rejoin a returned node,
-// set up a replica. Every refusal happens before anything is changed; a
+// the operator's admin account: promote a replica, rejoin a returned node
+// (setting up a replica is in setup-replica.ts). Every refusal happens before anything is changed; a
 // failure after fencing lifts the fence again, so a refused promotion leaves
 // the topology as it was.
 import { HyperstaticError } from '../../common/errors';
@@ -8,7 +8,6 @@ import {
   adminConnect,
   AdminConnection,
   AdminCredentials,
-  NodeStatus,
   probeAll,
   probeNode,
   rows,
@@ -47,13 +46,13 @@ export interface PromoteResult {
   timeline: Record<string, number>;
 }
 
-function spec(access: ClusterAccess, name: string): NodeSpec {
+export function spec(access: ClusterAccess, name: string): NodeSpec {
   const node = access.nodes.find((n) => n.name === name);
   if (!node) throw new PromotionRefusedError(`unknown node "${name}"`, [`unknown node "${name}"`]);
   return node;
 }
 
-async function withAdmin<T>(
+export async function withAdmin<T>(
   access: ClusterAccess,
   name: string,
   fn: (conn: AdminConnection) => Promise<T>,
@@ -85,7 +84,7 @@ async function killClientSessions(conn: AdminConnection, access: ClusterAccess):
  * for innodb_lock_wait_timeout (50 s by default): a second connection keeps
  * killing client sessions until read_only is in place.
  */
-async function fence(conn: AdminConnection, node: NodeSpec, access: ClusterAccess): Promise<number> {
+export async function fence(conn: AdminConnection, node: NodeSpec, access: ClusterAccess): Promise<number> {
   const killer = await adminConnect(node, access.admin);
   let done = false;
   const killing = (async () => {
@@ -112,7 +111,7 @@ async function gtidWait(conn: AdminConnection, position: string, timeoutMs: numb
   return Number(r.result) === 0;
 }
 
-async function replicateFrom(
+export async function replicateFrom(
   conn: AdminConnection,
   source: NodeSpec,
   access: ClusterAccess,
@@ -128,7 +127,7 @@ async function replicateFrom(
   await rows(conn, 'START SLAVE');
 }
 
-async function waitForSemiSyncClient(conn: AdminConnection, timeoutMs: number): Promise<boolean> {
+export async function waitForSemiSyncClient(conn: AdminConnection, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [r] = await rows(conn, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'");
@@ -215,10 +214,9 @@ async function repointReplicas(
     plan.repoint.map((name) =>
       withAdmin(access, name, async (conn) => {
         await rows(conn, 'SET GLOBAL read_only = 1');
-        if (semiSync) {
-          await rows(conn, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF').catch(() => undefined);
-          await rows(conn, 'SET GLOBAL rpl_semi_sync_slave_enabled = ON').catch(() => undefined);
-        }
+        // The source side off whatever the mode: on a replica it stalls every replicated commit (semi-sync-roles.ts).
+        await rows(conn, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF').catch(() => undefined);
+        if (semiSync) await rows(conn, 'SET GLOBAL rpl_semi_sync_slave_enabled = ON').catch(() => undefined);
         // A former primary's own binlog is ahead of its (stale) slave position.
         await replicateFrom(
           conn,
@@ -356,66 +354,4 @@ export async function rejoin(
     log(`${nodeName} replicates from ${plan.primary} and has caught up (${pos})`);
   });
   return { plan, executed: true };
-}
-
-export interface SetupReplicaOptions {
-  node: string;
-  /** Defaults to the current primary. */
-  source?: string;
-  semiSync?: boolean;
-  /** gtid_slave_pos to start from (the position of the backup the replica was restored from). */
-  startGtid?: string;
-  log?: (line: string) => void;
-}
-
-/** Points NODE at the primary with GTID replication (and semi-sync AFTER_SYNC when asked). NODE must hold a copy of the data, or be empty with the primary's full binlog available. */
-export async function setupReplica(access: ClusterAccess, options: SetupReplicaOptions): Promise<NodeStatus[]> {
-  const log = options.log ?? (() => undefined);
-  const statuses = await probeAll(access.nodes, access.admin);
-  const plan = planRejoin(access.nodes, statuses, options.node);
-  const source = options.source ?? plan.primary;
-  const hard = plan.problems.filter((p) => !p.startsWith('GTID history diverged'));
-  if (hard.length > 0) refuse(`setting up ${options.node} as a replica`, hard);
-  if (options.source && !access.nodes.some((n) => n.name === source))
-    refuse(`setting up ${options.node} as a replica`, [`unknown source node "${source}"`]);
-  await withAdmin(access, source, async (conn) => {
-    await rows(conn, 'CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [
-      access.replication.user,
-      '%',
-      access.replication.password,
-    ]);
-    await rows(conn, 'GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO ?@?', [access.replication.user, '%']);
-  });
-  await withAdmin(access, options.node, async (conn) => {
-    await rows(conn, 'SET GLOBAL read_only = 1');
-    if (options.semiSync) await rows(conn, 'SET GLOBAL rpl_semi_sync_slave_enabled = ON');
-    await rows(conn, 'STOP SLAVE');
-    if (options.startGtid !== undefined) await rows(conn, 'SET GLOBAL gtid_slave_pos = ?', [options.startGtid]);
-    await replicateFrom(conn, spec(access, source), access, 'slave_pos');
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const [s] = await rows(conn, 'SHOW SLAVE STATUS');
-      if (s?.Slave_IO_Running === 'Yes' && s?.Slave_SQL_Running === 'Yes') break;
-      if (s?.Last_IO_Error || s?.Last_SQL_Error || Date.now() > deadline) {
-        throw new HyperstaticError(
-          'HS_REPLICA_SETUP_FAILED',
-          500,
-          `${options.node} does not replicate from ${source}: IO=${s?.Slave_IO_Running} SQL=${s?.Slave_SQL_Running} ${s?.Last_IO_Error || s?.Last_SQL_Error || ''}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  });
-  log(`${options.node} replicates from ${source} with GTID`);
-  if (options.semiSync) {
-    await withAdmin(access, source, async (conn) => {
-      await rows(conn, "SET GLOBAL rpl_semi_sync_master_wait_point = 'AFTER_SYNC'");
-      await rows(conn, 'SET GLOBAL rpl_semi_sync_master_enabled = ON');
-      if (!(await waitForSemiSyncClient(conn, 5000))) log('WARNING: semi-sync is on but no replica acknowledges yet');
-    });
-    log(
-      `semi-sync AFTER_SYNC on ${source}; persist it in my.cnf (rpl_semi_sync_master_enabled=ON, rpl_semi_sync_master_wait_point=AFTER_SYNC on the primary, rpl_semi_sync_slave_enabled=ON everywhere)`,
-    );
-  }
-  return probeAll(access.nodes, access.admin);
 }

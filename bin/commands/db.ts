@@ -7,13 +7,16 @@ import { migrateLatest } from '../../app/db/migrate';
 import { probeAll, NodeStatus } from '../../common/db/node-status';
 import { currentPrimary, heldGtid } from '../../app/db/promotion-plan';
 import { formatGtidPosition } from '../../common/db/gtid';
-import { ClusterAccess, promote, PromoteResult, rejoin, setupReplica } from '../../app/db/promote';
+import { ClusterAccess, promote, PromoteResult } from '../../app/db/promote';
+import { setupReplica } from '../../app/db/setup-replica';
+import { registerBootstrap } from './db-bootstrap';
 import { configuredNodes } from '../../common/db/topology';
 import { withDatabase } from '../cli-support';
 import { formatTable } from '../text-table';
 import { dialectOf, type Database } from '../../common/db/database';
 import { createLogger } from '../../common/logger';
 import { routerFor } from '../../common/db/router';
+import { describeSemiSync } from '../../app/db/semi-sync-roles';
 
 export function clusterAccess(config: Config): ClusterAccess {
   if (dialectOf(config.databaseUrl) === 'sqlite' && config.databaseNodes.length === 0) {
@@ -29,13 +32,13 @@ export function clusterAccess(config: Config): ClusterAccess {
 }
 
 /** Runs `fn` on the current primary: with DATABASE_NODES that is whichever node the topology record names, not the first listed. */
-async function withPrimary<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+export async function withPrimary<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
   if (config.databaseNodes.length <= 1) return withDatabase(config, fn);
   const router = await routerFor(config, createLogger(config.logLevel, 'cli'));
   try {
     if (!router.state().writable)
       throw new Error(
-        `the primary ${router.state().primary} is not writable (fenced or down); promote a replica first`,
+        `the primary ${router.state().primary} is not writable (fenced or down); promote a replica first (a new cluster: \`hyperstatic db bootstrap ${router.state().primary}\`)`,
       );
     return await fn(router.primary());
   } finally {
@@ -64,7 +67,6 @@ export function nodeRows(
   const { name: primary, epoch } = currentPrimary(access.nodes, statuses);
   const nodes = statuses.map((s): NodeRow => {
     const role = !s.reachable ? 'unreachable' : s.name === primary ? 'primary' : s.replica ? 'replica' : 'standalone';
-    const semi = s.semiSync;
     return {
       name: s.name,
       role,
@@ -74,15 +76,11 @@ export function nodeRows(
       gtidReceived: s.reachable ? formatGtidPosition(heldGtid(s)) : null,
       replicating: s.replica
         ? `IO=${s.replica.ioRunning ? 'Yes' : 'No'} SQL=${s.replica.sqlRunning ? 'Yes' : 'No'} from ${s.replica.sourceHost}:${s.replica.sourcePort}`
-        : null,
+        : s.databaseMissing
+          ? 'empty: no database yet (`db bootstrap` or `db setup-replica` fills it)'
+          : null,
       lagSeconds: s.replica ? s.replica.secondsBehind : s.reachable ? 0 : null,
-      semiSync: !semi
-        ? null
-        : semi.sourceEnabled
-          ? `source ${semi.sourceActive ? 'ON' : 'OFF (fell back to async)'}, ${semi.clients} replica(s)`
-          : semi.replicaEnabled
-            ? 'replica ON'
-            : 'off',
+      semiSync: describeSemiSync(role, s.semiSync),
       epoch: s.epoch ?? null,
       ...(s.error ? { error: s.error } : {}),
     };
@@ -167,32 +165,22 @@ export function register(program: Command): void {
     .option('--catch-up-timeout <ms>', 'how long NODE may take to apply what it still has to', '10000')
     .action(promoteNode);
 
-  db.command('rejoin')
-    .description(
-      'Turn a returned old primary (or any node that is not the primary) into a replica of the primary; refused if its GTID history diverged',
-    )
-    .argument('<node>', 'name of the node (from DATABASE_NODES)')
-    .option(
-      '--force',
-      'rejoin even if its history diverged (its extra transactions are kept on it but never replicated)',
-    )
-    .action(async (node: string, flags: { force?: boolean }) => {
-      const access = clusterAccess(loadConfig());
-      const result = await rejoin(access, node, { force: flags.force, log: (l) => out(`  ${l}`) });
-      out(`${node} rejoined as a replica of ${result.plan.primary}`);
-    });
+  // rejoin, diverged and reapply: bin/commands/db-diverged.ts
 
   db.command('setup-replica')
     .description(
-      'Configure NODE as a GTID replica of the primary (NODE must hold a copy of the data, e.g. restored from a backup)',
+      "Make NODE a GTID replica of the primary. An empty NODE (no database, or no tables) first gets a copy of the primary's database (mariadb-dump --single-transaction --master-data=2 --gtid piped into mariadb, run from this machine; both must be installed) at the copy's GTID position; a NODE restored from a backup needs --gtid",
     )
     .argument('<node>', 'name of the node (from DATABASE_NODES)')
     .option('--source <node>', 'replicate from this node instead of the primary')
     .option(
       '--semi-sync',
-      'semi-synchronous replication, AFTER_SYNC (recommended: an acknowledged save survives the loss of the primary)',
+      'semi-synchronous replication, AFTER_SYNC (recommended: an acknowledged save survives the loss of the primary); default: on when the source already runs it',
     )
-    .option('--gtid <position>', 'gtid_slave_pos to start from (the position of the backup NODE was restored from)')
+    .option(
+      '--gtid <position>',
+      'gtid_slave_pos to start from: the position of the backup NODE was restored from (not for an empty NODE)',
+    )
     .action(async (node: string, flags: { source?: string; semiSync?: boolean; gtid?: string }) => {
       const access = clusterAccess(loadConfig());
       const statuses = await setupReplica(access, {
@@ -204,6 +192,8 @@ export function register(program: Command): void {
       });
       out(nodeTable(nodeRows(access, statuses).nodes));
     });
+
+  registerBootstrap(db, { clusterAccess, out });
 }
 
 async function promoteNode(node: string, flags: { dryRun?: boolean; force?: boolean; catchUpTimeout: string }) {

@@ -5,6 +5,7 @@
 // non-zero, so it can serve as a monitoring check (docs/operations.md,
 // "Monitoring"). Pure: the caller gathers, this decides.
 import type { NodeRow } from './db';
+import type { RenderQueueFigures } from './status-backlog';
 import type { ProcessProbe, ProxyStatus } from './status-probes';
 
 export interface Thresholds {
@@ -62,7 +63,8 @@ export interface ClusterStatus {
   /** One short sentence per thing that is down, frozen, unknown or lagging. */
   problems: string[];
   database: { primary: string; epoch: number; nodes: NodeRow[] } | { embedded: string };
-  queue: { pendingRenders: number; oldestPendingSeconds: number | null } | { error: string };
+  /** Saves waiting to render (the outbox) and, from the processes' /metrics, the render queue and pages per save. */
+  queue: ({ pendingRenders: number; oldestPendingSeconds: number | null } & RenderQueueFigures) | { error: string };
   journal: { head: number; epoch: number } | { error: string };
   mirrors: MirrorRow[] | { error: string };
   /** Each process's own /readyz, asked just now. */

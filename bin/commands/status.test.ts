@@ -8,7 +8,14 @@ const facts: Facts = {
   checkedAt: '2026-03-01T14:05:00.000Z',
   thresholds: { staleSeconds: 20, lagSeconds: 60 },
   database: { embedded: 'sqlite:x' },
-  queue: { pendingRenders: 3, oldestPendingSeconds: 1.5 },
+  queue: {
+    pendingRenders: 3,
+    oldestPendingSeconds: 1.5,
+    renderJobs: 2,
+    savesRendered: 40,
+    pagesJournaled: 100,
+    pagesPerSave: 2.5,
+  },
   journal: { head: 42, epoch: 2 },
   mirrors: [],
   processes: [{ kind: 'proxy', url: 'http://p', state: 'ready', ms: 3, checks: { upstreams: 'ok' } }],
@@ -48,7 +55,10 @@ describe('status screen', () => {
     assert.equal(metricSum(text, 'hyperstatic_proxy_stale_served_total'), 2);
     assert.equal(metricSum(text, 'absent_total'), undefined);
     const screen = formatStatus(healthy);
-    assert.match(screen, /3 render\(s\) pending/);
+    assert.match(
+      screen,
+      /^QUEUE {5}3 render\(s\) pending, oldest 1\.5 s; render queue 2 job\(s\); 2\.50 pages journaled per save \(40 saves rendered\)$/m,
+    );
     assert.match(screen, /head 42, epoch 2/);
     assert.match(screen, /92\.0%/);
   });
@@ -109,7 +119,7 @@ describe('status screen', () => {
     assert.equal(mirror({ reportAgeSeconds: 9999 }, true).state, 'retired');
     const status = judge({
       ...facts,
-      queue: { pendingRenders: 5, oldestPendingSeconds: 75 },
+      queue: { ...facts.queue, pendingRenders: 5, oldestPendingSeconds: 75 },
       mirrors: [mirror({ lagSeconds: 61 }), mirror({ name: 'old', reportAgeSeconds: 9999 }, true)],
     });
     assert.deepEqual(status.problems, [

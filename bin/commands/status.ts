@@ -22,6 +22,7 @@ import {
   Thresholds,
 } from './status-health';
 import { isEmbedded, probeProcess, probeTargets, proxyStatus } from './status-probes';
+import { renderQueueFigures, renderQueueText } from './status-backlog';
 
 export type { ClusterStatus, FailedRender, MirrorRow } from './status-health';
 
@@ -115,6 +116,7 @@ export async function clusterStatus(config: Config, now = Date.now()): Promise<C
       .filter((t) => t.kind === 'proxy')
       .map((t) => proxyStatus(t.url, config.proxyAdminToken, config.statusTimeoutMs)),
   );
+  const renderQueue = renderQueueFigures(targets, config.statusTimeoutMs);
   let database: ClusterStatus['database'];
   let primaryUrl = config.databaseUrl;
   if (isEmbedded(config)) database = { embedded: config.databaseUrl };
@@ -131,6 +133,7 @@ export async function clusterStatus(config: Config, now = Date.now()): Promise<C
       return {
         pendingRenders: Number(row.n),
         oldestPendingSeconds: row.oldest == null ? null : Math.max(0, (now - Number(row.oldest)) / 1000),
+        ...(await renderQueue),
       };
     });
     const journal = await attempt(async () => {
@@ -241,7 +244,7 @@ export function formatStatus(s: ClusterStatus): string {
   parts.push(
     'error' in s.queue
       ? `QUEUE     unavailable: ${s.queue.error}`
-      : `QUEUE     ${s.queue.pendingRenders} render(s) pending${s.queue.oldestPendingSeconds === null ? '' : `, oldest ${s.queue.oldestPendingSeconds.toFixed(1)} s`}`,
+      : `QUEUE     ${s.queue.pendingRenders} render(s) pending${s.queue.oldestPendingSeconds === null ? '' : `, oldest ${s.queue.oldestPendingSeconds.toFixed(1)} s`}; ${renderQueueText(s.queue)}`,
   );
   parts.push(
     'error' in s.journal

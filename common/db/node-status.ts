@@ -33,6 +33,8 @@ export interface NodeStatus {
   semiSync?: { sourceEnabled: boolean; sourceActive: boolean; clients: number; replicaEnabled: boolean };
   epoch?: number;
   topology?: TopologyRecord;
+  /** The server answers but has no database of the URL's name yet: an empty node (`db setup-replica` seeds it, `db bootstrap` creates it). */
+  databaseMissing?: boolean;
 }
 
 export interface AdminCredentials {
@@ -42,13 +44,22 @@ export interface AdminCredentials {
 
 export type AdminConnection = mysql.Connection;
 
+/** MariaDB's ER_BAD_DB_ERROR: the server answers, the database does not exist (yet). */
+export function isUnknownDatabase(error: unknown): boolean {
+  return (error as { errno?: number }).errno === 1049;
+}
+
+/** `serverOnly` connects without selecting the URL's database, for a node that has none yet. */
 export async function adminConnect(
   node: NodeSpec,
   admin: AdminCredentials,
   timeoutMs = 2000,
+  options: { serverOnly?: boolean } = {},
 ): Promise<AdminConnection> {
+  const uri = new URL(withCredentials(node.url, admin.user, admin.password));
+  if (options.serverOnly) uri.pathname = '/';
   const conn = await mysql.createConnection({
-    uri: withCredentials(node.url, admin.user, admin.password),
+    uri: uri.toString(),
     connectTimeout: timeoutMs,
     multipleStatements: false,
   });
@@ -84,8 +95,13 @@ export async function probeNode(node: NodeSpec, admin: AdminCredentials, timeout
   const { host, port } = hostPort(node.url);
   const base: NodeStatus = { name: node.name, host, port, reachable: false };
   let conn: AdminConnection | undefined;
+  let databaseMissing = false;
   try {
-    conn = await adminConnect(node, admin, timeoutMs);
+    conn = await adminConnect(node, admin, timeoutMs).catch(async (error: unknown) => {
+      if (!isUnknownDatabase(error)) throw error;
+      databaseMissing = true;
+      return adminConnect(node, admin, timeoutMs, { serverOnly: true });
+    });
     const c = conn;
     const [vars] = await rows(
       c,
@@ -109,13 +125,16 @@ export async function probeNode(node: NodeSpec, admin: AdminCredentials, timeout
       ).map((r) => [r.Variable_name, r.Value]),
     );
     let epoch: number | undefined;
-    try {
-      const [state] = await rows(c, 'SELECT epoch FROM cluster_state WHERE id = 1');
-      epoch = state ? Number(state.epoch) : undefined;
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ER_NO_SUCH_TABLE') throw error;
+    let topology: TopologyRecord | undefined;
+    if (!databaseMissing) {
+      try {
+        const [state] = await rows(c, 'SELECT epoch FROM cluster_state WHERE id = 1');
+        epoch = state ? Number(state.epoch) : undefined;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ER_NO_SUCH_TABLE') throw error;
+      }
+      topology = await readTopologyRecord((sql) => rows(c, sql));
     }
-    const topology = await readTopologyRecord((sql) => rows(c, sql));
     return {
       ...base,
       reachable: true,
@@ -142,6 +161,7 @@ export async function probeNode(node: NodeSpec, admin: AdminCredentials, timeout
       },
       epoch,
       topology,
+      ...(databaseMissing ? { databaseMissing } : {}),
     };
   } catch (error) {
     return { ...base, error: (error as Error).message };

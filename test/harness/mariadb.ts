@@ -482,3 +482,56 @@ export async function startMariaDBCluster(options: ClusterOptions): Promise<Clus
   }
   return { primary, replicas, nodes, semiSync, stop };
 }
+
+export interface BareNodes {
+  readonly nodes: DbNode[];
+  /** Kill every server and delete the datadirs. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `count` fresh servers set up as docs/operations.md's MariaDB config sets
+ * every node (deploy/mariadb/60-hyperstatic.cnf: read_only = 1, semi-sync
+ * replica side on, source side off), with no replication, no database and
+ * no accounts but root over TCP: what an operator has before
+ * `hyperstatic db bootstrap`.
+ */
+export async function startMariaDBNodes(
+  count: number,
+  options: { semiSyncTimeoutMs?: number } = {},
+): Promise<BareNodes> {
+  const ownerDir = makeTempDir('mariadb-bare');
+  const nodes = Array.from(
+    { length: count },
+    (_, i) =>
+      new MariaDBServer(`db${i + 1}`, i + 1, path.join(ownerDir, `db${i + 1}`), ownerDir, [
+        '--read-only=1',
+        '--rpl-semi-sync-master-enabled=OFF',
+        '--rpl-semi-sync-slave-enabled=ON',
+        '--rpl-semi-sync-master-wait-point=AFTER_SYNC',
+        ...(options.semiSyncTimeoutMs !== undefined
+          ? [`--rpl-semi-sync-master-timeout=${options.semiSyncTimeoutMs}`]
+          : []),
+      ]),
+  );
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map((n) => n.kill('SIGKILL')));
+    removeTempDir(ownerDir);
+  };
+  try {
+    await settleAll(nodes.map((n) => n.install()));
+    await settleAll(nodes.map((n) => n.start()));
+    await Promise.all(
+      nodes.map((n) =>
+        n.localSetup([
+          "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'",
+          "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION",
+        ]),
+      ),
+    );
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+  return { nodes, stop };
+}

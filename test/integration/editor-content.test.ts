@@ -210,7 +210,7 @@ describe('articles in the editor UI', () => {
     const created = await newArticle({ title: 'Propagating', body: '<p>x</p>', status: 'published' });
     const page = await web.get(created.location!);
     assert.match(page.text, /id="propagation"/);
-    assert.match(page.text, /waiting for the renderer|no mirror has reported/);
+    assert.match(page.text, /saved; queued \d+ s|no mirror has reported/);
     const id = created.location!.split('?')[0].split('/').pop();
     const json = await web.get(`/editor/articles/${id}/propagation.json`);
     const body = JSON.parse(json.text) as { render: string; path: string };
@@ -290,7 +290,7 @@ describe('articles in the editor UI', () => {
     const url = eventPath((await origin.db('events').where({ id }).first('slug')).slug);
     const page = await web.get(`/editor/events/${id}`);
     assert.match(page.text, new RegExp(`id="propagation" data-url="/editor/events/${id}/propagation.json"`));
-    assert.match(page.text, /saved; waiting for the renderer/);
+    assert.match(page.text, /saved; queued \d+ s/);
 
     // What the producer and two mirrors' reports leave behind: the render done, the page journaled, one mirror a version behind.
     await origin.db('outbox').where({ topic: 'event', item_id: id }).update({ done_at: Date.now() });

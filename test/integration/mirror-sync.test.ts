@@ -52,7 +52,7 @@ describe('mirror following the change feed', () => {
     assert.equal(css.text, 'body{margin:0}');
     assert.equal(
       css.headers['cache-control'],
-      'public, max-age=31536000, immutable',
+      'public, max-age=31536000, immutable, stale-while-revalidate=600, stale-if-error=259200',
       'assets are named by their hash: cached for a year',
     );
 
@@ -65,20 +65,26 @@ describe('mirror following the change feed', () => {
     assert.equal(article.headers['hyperstatic-kind'], 'article');
     assert.equal(
       article.headers['cache-control'],
-      undefined,
-      'articles carry no max-age so heuristic freshness applies',
+      'stale-while-revalidate=600, stale-if-error=259200',
+      'articles carry no max-age so heuristic freshness applies, and declare the grace caches may use',
     );
     assert.equal(article.headers['content-length'], String('<h1>Hello</h1>'.length));
 
     const home = await rawGet(m.url, '/');
     assert.equal(home.status, 200);
     assert.equal(home.text, '<a href="/articles/hello/">Hello</a>');
-    assert.equal(home.headers['cache-control'], 'public, max-age=60');
+    assert.equal(
+      home.headers['cache-control'],
+      'public, max-age=60, stale-while-revalidate=600, stale-if-error=259200',
+    );
     assert.equal(home.headers['hyperstatic-kind'], 'index');
 
     const feed = await rawGet(m.url, '/feed.xml');
     assert.equal(feed.headers['content-type'], 'application/rss+xml');
-    assert.equal(feed.headers['cache-control'], 'public, max-age=60');
+    assert.equal(
+      feed.headers['cache-control'],
+      'public, max-age=60, stale-while-revalidate=600, stale-if-error=259200',
+    );
 
     const head = await rawGet(m.url, '/articles/hello/', {}, 'HEAD');
     assert.equal(head.status, 200);
@@ -110,7 +116,10 @@ describe('mirror following the change feed', () => {
     o.publish(makeBatch(1, 1, [{ path: '/', kind: 'index' }]));
     const m = await mirror({ origins: [o.url], env: { MIRROR_INDEX_MAX_AGE: '5' } });
     await m.waitForCursor(1, 5000);
-    assert.equal((await rawGet(m.url, '/')).headers['cache-control'], 'public, max-age=5');
+    assert.equal(
+      (await rawGet(m.url, '/')).headers['cache-control'],
+      'public, max-age=5, stale-while-revalidate=600, stale-if-error=259200',
+    );
   });
 
   test('pushes batches published while connected, without polling', async () => {
@@ -286,7 +295,10 @@ describe('mirror following the change feed', () => {
     assert.equal(byTag.status, 304);
     assert.equal(byTag.body.length, 0);
     assert.equal(byTag.headers.etag, etag);
-    assert.equal(byTag.headers['cache-control'], 'public, max-age=60');
+    assert.equal(
+      byTag.headers['cache-control'],
+      'public, max-age=60, stale-while-revalidate=600, stale-if-error=259200',
+    );
     assert.equal((await rawGet(m.url, '/', { 'if-none-match': '"other"' })).status, 200);
     assert.equal((await rawGet(m.url, '/', { 'if-modified-since': new Date(lastModified).toUTCString() })).status, 304);
     assert.equal(

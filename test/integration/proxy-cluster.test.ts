@@ -120,6 +120,26 @@ describe('cache proxy: several worker processes', () => {
     );
   });
 
+  it('relays a soft PURGE as soft: every worker marks its copy stale instead of dropping it', async () => {
+    version = 4;
+    const purge = await request(proxy.url, '/story', {
+      method: 'PURGE',
+      headers: { authorization: 'Bearer sesame', 'hyperstatic-purge-mode': 'soft' },
+    });
+    assert.equal(purge.status, 200);
+    const internal = proxy.internalUrl;
+    assert.ok(internal);
+    // Counted once in the worker that took the PURGE and once in the other, to which the primary relayed it.
+    await until('both workers counted a soft purge', async () =>
+      /hyperstatic_proxy_evictions_total\{source="purge",mode="soft"[^}]*\} 2\b/.test(
+        (await request(internal, '/metrics')).body,
+      ),
+    );
+    await until('every worker serves v4', async () =>
+      (await readMany(proxy.url, '/story')).every((b) => b === '/story v4'),
+    );
+  });
+
   it('replaces a worker that dies and keeps serving', async () => {
     const [victim] = Object.values(cluster.workers ?? {});
     assert.ok(victim?.process.pid);
@@ -135,7 +155,7 @@ describe('cache proxy: several worker processes', () => {
     );
     await until(
       'a new worker listens',
-      async () => (await readMany(proxy.url, '/story', 4)).every((b) => b === '/story v3'),
+      async () => (await readMany(proxy.url, '/story', 4)).every((b) => b === '/story v4'),
       15_000,
     );
   });

@@ -2,6 +2,7 @@
 // when nothing can be served, against real upstreams on ephemeral ports.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { waitFor } from '../harness/wait';
 import {
   closedPortUrl,
   request,
@@ -31,14 +32,23 @@ async function proxyFor(upstreams: string[], env: Record<string, string> = {}): 
 
 describe('cache proxy: staying up', () => {
   it('sends one upstream request for 20 concurrent readers of the same page', async () => {
+    const held: (() => void)[] = [];
     const upstream = await upstreamWith((_req, res) => {
-      setTimeout(() => {
+      held.push(() => {
         res.writeHead(200, { 'cache-control': 'max-age=60' });
         res.end('popular');
-      }, 150);
+      });
     });
     const proxy = await proxyFor([upstream.url]);
-    const replies = await Promise.all(Array.from({ length: 20 }, () => request(proxy.url, '/popular')));
+    const pending = Promise.all(Array.from({ length: 20 }, () => request(proxy.url, '/popular')));
+    // The answer waits until every reader has joined the fetch: a fixed delay is not enough under load.
+    await waitFor(
+      async () =>
+        /hyperstatic_proxy_coalesced_waits_total\S* 19/.test((await request(proxy.internalUrl, '/metrics')).body),
+      { what: '19 readers joining the fetch' },
+    );
+    for (const release of held) release();
+    const replies = await pending;
     assert.equal(upstream.count('/popular'), 1);
     assert.ok(replies.every((r) => r.status === 200 && r.body === 'popular'));
     assert.equal(replies.filter((r) => r.cacheStatus.includes('collapsed')).length, 19);
@@ -86,32 +96,31 @@ describe('cache proxy: staying up', () => {
     assert.equal(far.count('/n4'), 0);
   });
 
-  it('serves a stale copy at once while it refreshes in the background', async () => {
+  it('serves a stale copy at once while it refreshes in the background, where the origin allows it (RFC 5861 §3)', async () => {
     let version = 1;
     const upstream = await upstreamWith((_req, res) => {
-      res.writeHead(200, { 'cache-control': 'max-age=10' });
+      res.writeHead(200, { 'cache-control': 'max-age=10, stale-while-revalidate=60' });
       res.end(`v${version}`);
     });
-    const proxy = await proxyFor([upstream.url], { PROXY_STALE_WHILE_REVALIDATE: '60' });
+    const proxy = await proxyFor([upstream.url]);
     await request(proxy.url, '/page');
     version = 2;
     proxy.advance(20);
     const stale = await request(proxy.url, '/page');
     assert.equal(stale.body, 'v1');
     assert.equal(stale.cacheStatus, 'Hyperstatic; hit; ttl=-10; detail=stale-while-revalidate');
-    await sleep(50);
-    assert.equal(upstream.count('/page'), 2);
+    await waitFor(() => upstream.count('/page') === 2, { what: 'the background refresh', timeoutMs: 5000 });
     const refreshed = await request(proxy.url, '/page');
     assert.equal(refreshed.body, 'v2');
     assert.match(refreshed.cacheStatus, /^Hyperstatic; hit/);
   });
 
-  it('serves a stale copy when every upstream is gone, within the stale-if-error window', async () => {
+  it('serves a stale copy when every upstream is gone, within the stale-if-error window (RFC 5861 §4)', async () => {
     const upstream = await startUpstream((_req, res) => {
-      res.writeHead(200, { 'cache-control': 'max-age=10', etag: '"a"' });
+      res.writeHead(200, { 'cache-control': 'max-age=10, stale-if-error=3600', etag: '"a"' });
       res.end('still readable');
     });
-    const proxy = await proxyFor([upstream.url], { PROXY_STALE_WHILE_REVALIDATE: '0', PROXY_STALE_IF_ERROR: '3600' });
+    const proxy = await proxyFor([upstream.url]);
     await request(proxy.url, '/article');
     await upstream.close();
     proxy.advance(600);
@@ -127,12 +136,14 @@ describe('cache proxy: staying up', () => {
     assert.match(tooOld.cacheStatus, /detail=no-upstream/);
   });
 
-  it('does not serve stale when the origin said must-revalidate', async () => {
+  it('does not serve stale when the origin said must-revalidate, whatever else allows it (RFC 9111 §4.2.4)', async () => {
     const upstream = await startUpstream((_req, res) => {
-      res.writeHead(200, { 'cache-control': 'max-age=10, must-revalidate' });
+      res.writeHead(200, {
+        'cache-control': 'max-age=10, must-revalidate, stale-while-revalidate=600, stale-if-error=3600',
+      });
       res.end('strict');
     });
-    const proxy = await proxyFor([upstream.url], { PROXY_STALE_WHILE_REVALIDATE: '600' });
+    const proxy = await proxyFor([upstream.url], { PROXY_GRACE_RULES: 'path=/* stale-if-error=3600' });
     await request(proxy.url, '/strict');
     await upstream.close();
     proxy.advance(20);
@@ -225,7 +236,12 @@ describe('cache proxy: staying up', () => {
     });
     const proxy = await proxyFor([upstream.url], { PROXY_PROBE_INTERVAL_MS: '50' });
     assert.equal((await request(proxy.url, '/readyz')).status, 200);
-    for (let i = 0; i < 3; i += 1) assert.equal((await request(proxy.url, '/p')).status, 502);
+    // RFC 9111 §4 / RFC 9110 §15.6: the origin's own error answer reaches the reader, and counts against the upstream.
+    for (let i = 0; i < 3; i += 1) {
+      const failing = await request(proxy.url, '/p');
+      assert.equal(failing.status, 503);
+      assert.equal(failing.body, 'down');
+    }
     const notReady = await request(proxy.internalUrl, '/readyz');
     assert.equal(notReady.status, 503);
     assert.match(notReady.body, /no upstream is healthy/);
@@ -360,7 +376,8 @@ describe('cache proxy: staying up', () => {
     });
     const proxy = await proxyFor([upstream.url]);
     const before = request(proxy.url, '/changing');
-    await sleep(30);
+    // Under load a fixed pause may end before the first fetch reaches the upstream.
+    await waitFor(() => upstream.count('/changing') === 1, { what: 'the first fetch', intervalMs: 2 });
     version = 2;
     proxy.evict('/changing');
     const afterEviction = await request(proxy.url, '/changing');

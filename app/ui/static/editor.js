@@ -26,19 +26,31 @@
       panel.querySelector('[data-field="seq"]'),
       p.seq === null ? 'none' : '#' + p.seq + ' (' + (p.op === 'gone' ? 'removed, 410' : p.op) + ')',
     );
+    var backlog = panel.querySelector('[data-field="backlog"]');
+    if (backlog && !p.backlog) backlog.textContent = 'none';
+    else if (backlog)
+      backlog.textContent =
+        p.backlog.waitingSaves + ' save(s) waiting, oldest ' + Math.round(p.backlog.oldestSeconds) + ' s';
     var list = panel.querySelector('[data-field="mirrors"]');
     if (list) {
       list.textContent = '';
       (p.mirrors || []).forEach(function (m) {
         var li = document.createElement('li');
         var dot = document.createElement('span');
-        dot.className = 'dot ' + (m.live ? 'ok' : 'lag');
+        var queued = m.state === 'queued';
+        dot.className = 'dot ' + (queued ? 'queued' : m.live ? 'ok' : 'lag');
         li.appendChild(dot);
         li.appendChild(
           document.createTextNode(
             m.name +
               ': ' +
-              (m.live ? (p.op === 'gone' ? 'removed' : 'live') : 'lagging ' + m.lagSeconds + ' s') +
+              (queued
+                ? 'queued ' + p.queuedSeconds + ' s'
+                : m.live
+                  ? p.op === 'gone'
+                    ? 'removed'
+                    : 'live'
+                  : 'lagging ' + m.lagSeconds + ' s') +
               (m.reporting ? '' : ' (not reporting)'),
           ),
         );

@@ -1,0 +1,307 @@
+// What a returning node holds that the cluster lacks, as pure functions of
+// plain data: which of its GTIDs diverged, what content those transactions
+// changed (read from their row images), whether a client can have been told
+// they succeeded, and so whether discarding them on rejoin is safe.
+// diverged.ts gathers the inputs from the servers; rejoin.ts and reapply.ts act.
+import type { GtidPosition } from '../../common/db/gtid';
+import { binlogText, type BinlogTransaction, type BinlogValue, type RowChange } from './binlog-rows';
+
+export type DivergedKind = 'article' | 'event' | 'media' | 'setting' | 'other';
+
+export interface DivergedItem {
+  kind: DivergedKind;
+  /** The item's id on the returning node (articles, events), sha256 (media), name (settings), table (other). */
+  id: string | number;
+  slug: string | null;
+  title: string | null;
+  /** create, edit, publish, hide… (the revision's action), upload, set, delete, or what happened to an other table. */
+  change: string;
+  by: string | null;
+  /** ISO time of the last diverged change. */
+  at: string;
+  /** Whether the API may have answered a client that this change succeeded (see acknowledgement()). */
+  acknowledged: boolean;
+  /** The same save is already on the primary: the client retried it there with its Idempotency-Key. */
+  onPrimary: boolean;
+  /** `hyperstatic db reapply` already saved it again on the primary. */
+  reapplied: boolean;
+  /** Whether `db reapply` can save it again (articles, events, media, settings). */
+  reapplicable: boolean;
+  /** The item was created by the diverged transactions (not there before). */
+  created: boolean;
+  gtids: string[];
+}
+
+/**
+ * A GTID of the returning node that the cluster lacks: beyond the point the
+ * primary took over (`base`, from the topology record) and either written by
+ * the node itself or beyond anything the primary has (the checks of
+ * planRejoin in promotion-plan.ts, per transaction).
+ */
+export function isDivergedGtid(
+  gtid: string,
+  node: { serverId: number },
+  base: GtidPosition,
+  primary: GtidPosition,
+): boolean {
+  const [domain, server, seq] = gtid.split('-').map(Number);
+  if (seq <= (base.get(domain)?.seq ?? 0)) return false;
+  return server === node.serverId || seq > (primary.get(domain)?.seq ?? 0);
+}
+
+export interface AckEvidence {
+  /** The node ran as a semi-sync (AFTER_SYNC) source: rpl_semi_sync_master_enabled on it. */
+  semiSync: boolean;
+  /** rpl_semi_sync_master_timeout: how long a commit waits for a replica before falling back to async. */
+  timeoutMs: number;
+  /** A time by which the node had certainly stopped writing as primary: the earlier of the promotion and its restart. */
+  stoppedBy: number;
+}
+
+/**
+ * Whether a client can have been told these diverged transactions succeeded.
+ * With AFTER_SYNC semi-sync a commit is answered only after a replica has it,
+ * or after waiting rpl_semi_sync_master_timeout without one (then it falls
+ * back to async). A diverged transaction never reached the promoted replica,
+ * so it was answered only if the node waited out the timeout: if even the
+ * first one was written less than the timeout before the node stopped, none
+ * can have been (they were all still waiting when it died; crash recovery
+ * committed them afterwards). Without semi-sync every committed transaction
+ * may have been answered. Times are lower bounds (the binlog keeps seconds),
+ * so an error makes the answer "acknowledged", never the reverse.
+ */
+export function acknowledgement(
+  transactions: readonly Pick<BinlogTransaction, 'at'>[],
+  evidence: AckEvidence,
+): { acknowledged: boolean; why: string } {
+  if (transactions.length === 0) return { acknowledged: false, why: 'nothing diverged' };
+  if (!evidence.semiSync)
+    return {
+      acknowledged: true,
+      why: 'the node ran without semi-sync (async): every commit was answered without waiting for a replica',
+    };
+  const first = Math.min(...transactions.map((t) => t.at));
+  const last = Math.max(...transactions.map((t) => t.at));
+  const waited = evidence.stoppedBy - first;
+  // A change written after the node stopped being primary (a deposed primary still writing, which never
+  // restarted) counts as answered: its commits may have waited out the timeout since.
+  if (last <= evidence.stoppedBy && waited < evidence.timeoutMs)
+    return {
+      acknowledged: false,
+      why: `semi-sync AFTER_SYNC: the first diverged transaction was written at most ${waited} ms before the node stopped, less than rpl_semi_sync_master_timeout (${evidence.timeoutMs} ms), so every one was still waiting for a replica's acknowledgement`,
+    };
+  return {
+    acknowledged: true,
+    why: `semi-sync may have fallen back to async: the diverged transactions span ${waited} ms before the node stopped, at least rpl_semi_sync_master_timeout (${evidence.timeoutMs} ms)`,
+  };
+}
+
+/** Tables whose changes are derived from content (rendered pages, the journal, the outbox), ephemeral (sessions), or part of an item's save. */
+const DERIVED = new Set([
+  'outbox',
+  'journal',
+  'pages',
+  'blobs',
+  'index_buckets',
+  'index_entries',
+  'render_state',
+  'render_failures',
+  'rebuild_state',
+  'purged_blobs',
+  'sessions',
+  'login_attempts',
+  'mirror_status',
+  'cluster_state',
+  'db_topology',
+  'idempotency_keys',
+  'revisions',
+  'article_tags',
+  'event_tags',
+  'tags',
+  'submissions',
+]);
+
+const ITEM_TABLES: Record<string, 'article' | 'event'> = { articles: 'article', events: 'event' };
+
+/** Column names by table, in ordinal order (information_schema.COLUMNS of the node's database). */
+export type TableColumns = ReadonlyMap<string, readonly string[]>;
+
+export interface ItemContext {
+  database: string;
+  columns: TableColumns;
+  users: ReadonlyMap<number, string>;
+  /** Per transaction: whether the primary already has it, or already had it re-applied. */
+  onPrimary: (gtid: string) => boolean;
+  reapplied: (item: Pick<DivergedItem, 'kind' | 'id'>) => boolean;
+  acknowledged: boolean;
+}
+
+function named(columns: readonly string[] | undefined, image: Map<number, BinlogValue> | undefined) {
+  const out: Record<string, string | null> = {};
+  if (!image) return out;
+  for (const [i, value] of image) out[columns?.[i - 1] ?? `@${i}`] = binlogText(value);
+  return out;
+}
+
+function num(v: string | null | undefined): number | null {
+  return v === null || v === undefined || v === '' || Number.isNaN(Number(v)) ? null : Number(v);
+}
+
+interface Draft extends Omit<DivergedItem, 'acknowledged' | 'onPrimary' | 'reapplied'> {
+  allOnPrimary: boolean;
+}
+
+/** One entry per article, event, media file, setting or other table the diverged transactions changed, in order of first change. */
+export function divergedItems(transactions: readonly BinlogTransaction[], ctx: ItemContext): DivergedItem[] {
+  const items = new Map<string, Draft>();
+  const touch = (
+    key: Pick<DivergedItem, 'kind' | 'id'>,
+    tx: BinlogTransaction,
+    fill: Partial<DivergedItem>,
+    created: boolean,
+  ) => {
+    const k = `${key.kind}:${key.id}`;
+    let item = items.get(k);
+    if (!item) {
+      item = {
+        ...key,
+        slug: null,
+        title: null,
+        change: '',
+        by: null,
+        at: new Date(tx.at).toISOString(),
+        reapplicable: key.kind !== 'other',
+        created,
+        gtids: [],
+        allOnPrimary: true,
+      };
+      items.set(k, item);
+    }
+    if (!item.gtids.includes(tx.gtid)) {
+      item.gtids.push(tx.gtid);
+      item.allOnPrimary &&= ctx.onPrimary(tx.gtid);
+      item.at = new Date(Math.max(Date.parse(item.at), tx.at)).toISOString();
+    }
+    for (const [f, v] of Object.entries(fill)) if (v !== undefined && v !== null) Object.assign(item, { [f]: v });
+  };
+  for (const tx of transactions) {
+    if (tx.ddl) touch({ kind: 'other', id: `schema change ${tx.gtid}` }, tx, { change: 'DDL statement' }, false);
+    for (const row of tx.rows) describeRow(row, tx, ctx, touch);
+    // A revision names who made the save and what it was (create, edit, publish, hide…).
+    for (const row of tx.rows) {
+      if (row.table !== `${ctx.database}.revisions` || row.op !== 'insert') continue;
+      const r = named(ctx.columns.get('revisions'), row.after);
+      const kind = r.item_type === 'article' || r.item_type === 'event' ? r.item_type : undefined;
+      if (!kind) continue;
+      const userId = num(r.user_id);
+      touch(
+        { kind, id: num(r.item_id) ?? String(r.item_id) },
+        tx,
+        {
+          change: String(r.action ?? ''),
+          by: userId === null ? null : (ctx.users.get(userId) ?? `user ${userId}`),
+          at: num(r.created_at) === null ? undefined : new Date(num(r.created_at)!).toISOString(),
+        },
+        false,
+      );
+    }
+  }
+  return [...items.values()].map(({ allOnPrimary, ...item }) => ({
+    ...item,
+    acknowledged: ctx.acknowledged,
+    onPrimary: allOnPrimary,
+    reapplied: ctx.reapplied(item),
+  }));
+}
+
+type Touch = (
+  key: Pick<DivergedItem, 'kind' | 'id'>,
+  tx: BinlogTransaction,
+  fill: Partial<DivergedItem>,
+  created: boolean,
+) => void;
+
+function describeRow(row: RowChange, tx: BinlogTransaction, ctx: ItemContext, touch: Touch): void {
+  const [db, table] = row.table.split('.');
+  if (db !== ctx.database) {
+    touch({ kind: 'other', id: row.table }, tx, { change: `${row.op} in ${row.table}` }, false);
+    return;
+  }
+  if (DERIVED.has(table)) return;
+  const cols = ctx.columns.get(table);
+  const r = { ...named(cols, row.before), ...named(cols, row.after) };
+  const itemKind = ITEM_TABLES[table];
+  if (itemKind) {
+    const id = num(r.id) ?? String(r.id);
+    const change = row.op === 'insert' ? 'create' : row.op === 'delete' ? 'delete' : 'edit';
+    const userId = row.op === 'insert' ? num(r.author_id) : null;
+    touch(
+      { kind: itemKind, id },
+      tx,
+      {
+        slug: r.slug,
+        title: r.title,
+        change,
+        by: userId === null ? undefined : (ctx.users.get(userId) ?? `user ${userId}`),
+        at: num(r.updated_at) === null ? undefined : new Date(num(r.updated_at)!).toISOString(),
+        reapplicable: row.op !== 'delete',
+      },
+      row.op === 'insert',
+    );
+  } else if (table === 'media') {
+    const userId = num(r.uploaded_by);
+    touch(
+      { kind: 'media', id: String(r.sha256) },
+      tx,
+      {
+        slug: r.path,
+        title: r.original_name,
+        change: row.op === 'insert' ? 'upload' : row.op,
+        by: userId === null ? undefined : (ctx.users.get(userId) ?? `user ${userId}`),
+        reapplicable: row.op === 'insert',
+      },
+      row.op === 'insert',
+    );
+  } else if (table === 'settings') {
+    touch(
+      { kind: 'setting', id: String(r.name) },
+      tx,
+      { title: row.op === 'delete' ? null : r.value, change: row.op === 'delete' ? 'delete' : 'set' },
+      row.op === 'insert',
+    );
+  } else {
+    touch({ kind: 'other', id: table }, tx, { change: `${row.op} in ${table}` }, false);
+  }
+}
+
+/** What stands in the way of discarding: acknowledged changes the primary lacks, and schema changes the binlog cannot undo. */
+export function discardBlockers(items: readonly DivergedItem[]): { lost: DivergedItem[]; undoable: boolean } {
+  return {
+    lost: items.filter((i) => i.acknowledged && !i.onPrimary && !i.reapplied),
+    undoable: !items.some((i) => i.kind === 'other' && String(i.id).startsWith('schema change')),
+  };
+}
+
+/** One line per item, for refusals and the text output: `article 12 "Title" (slug): create by editor1 at …, acknowledged`. */
+export function describeItem(i: DivergedItem): string {
+  const name = [i.title === null ? '' : JSON.stringify(i.title), i.slug === null ? '' : `(${i.slug})`]
+    .filter(Boolean)
+    .join(' ');
+  const state = i.onPrimary
+    ? 'already on the primary (retried there)'
+    : i.reapplied
+      ? 're-applied on the primary'
+      : i.acknowledged
+        ? 'ACKNOWLEDGED to a client'
+        : 'never acknowledged';
+  return `${i.kind} ${i.id}${name ? ` ${name}` : ''}: ${i.change || 'changed'}${i.by ? ` by ${i.by}` : ''} at ${i.at}; ${state}`;
+}
+
+/** The reason of the revision `db reapply` records: it marks the item as re-applied, so a second run does not save it again. */
+export function reapplyMarker(node: string, item: Pick<DivergedItem, 'kind' | 'id' | 'gtids'>): string {
+  return `${reapplyMarkerPrefix(node)}${item.kind} ${item.id} as of ${item.gtids[item.gtids.length - 1] ?? ''}`;
+}
+
+export function reapplyMarkerPrefix(node: string): string {
+  return `re-applied from ${node} (lost in a failover): `;
+}
