@@ -344,6 +344,12 @@ const spec = {
     port,
   ),
   producerConcurrency: variable('PRODUCER_CONCURRENCY', '4', 'Render jobs one producer runs at once', integer(1, 64)),
+  producerGroupItems: variable(
+    'PRODUCER_GROUP_ITEMS',
+    '200',
+    'Most items one render group takes: saves waiting when a render starts are rendered together, up to this many items',
+    integer(1, 5000),
+  ),
   mirrorPort: variable('MIRROR_PORT', '8081', 'Port the mirror serves its static copy on', port),
   mirrorInternalPort: variable(
     'MIRROR_INTERNAL_PORT',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { affectedPages, ItemState, PageRef, refId } from './affected-pages';
+import { affectedPages, ItemState, mergeRefs, PageRef, refId } from './affected-pages';
 
 function article(overrides: Partial<ItemState> = {}): ItemState {
   return {
@@ -179,5 +179,64 @@ describe('dependency model', () => {
       }),
     );
     assert.equal(refs.length, 8);
+  });
+});
+
+describe('coalesced groups (mergeRefs)', () => {
+  const newArticle = (id: number, sortAt: number, tag: string) =>
+    affectedPages(
+      undefined,
+      article({
+        id,
+        slug: `story-${id}`,
+        sortAt,
+        memberships: [
+          { key: 'all', bucket: '2026-11' },
+          { key: `tag:${tag}`, bucket: '2026-11' },
+          { key: 'sitemap:article', bucket: '1' },
+        ],
+      }),
+    );
+
+  it('renders each shared page once for a burst of new articles', () => {
+    const merged = mergeRefs([1, 2, 3].map((n) => newArticle(1000 + n, Date.UTC(2026, 10, n), n === 3 ? 'b' : 'a')));
+    const counts = new Map<string, number>();
+    for (const id of merged.map(refId)) counts.set(id, (counts.get(id) ?? 0) + 1);
+    assert.ok([...counts.values()].every((n) => n === 1));
+    assert.deepEqual(ids(merged), [
+      'bucket:all:2026-11',
+      'bucket:tag:a:2026-11',
+      'bucket:tag:b:2026-11',
+      'feed:all:atom',
+      'feed:all:rss',
+      'feed:tag:a:atom',
+      'feed:tag:a:rss',
+      'feed:tag:b:atom',
+      'feed:tag:b:rss',
+      'home',
+      'item:article:story-1001',
+      'item:article:story-1002',
+      'item:article:story-1003',
+      'root:all',
+      'root:tag:a',
+      'root:tag:b',
+      'sitemap-index',
+      'sitemap:article:1',
+    ]);
+  });
+
+  it('a month reached by several changes is rendered from the earliest position any of them touches, to its end', () => {
+    const edit = (id: number, day: number) =>
+      affectedPages(
+        article({ id, sortAt: Date.UTC(2026, 10, day) }),
+        article({ id, sortAt: Date.UTC(2026, 10, day), listing: 'v2' }),
+      );
+    const month = mergeRefs([edit(1, 20), edit(2, 3)]).find((r) => refId(r) === 'bucket:all:2026-11');
+    assert.ok(month?.kind === 'index-bucket');
+    assert.equal(month.at?.sortAt, Date.UTC(2026, 10, 3));
+    assert.equal(month.tail, true, 'both edited pages and the ones between');
+    const one = mergeRefs([edit(1, 20), edit(1, 20)]).find((r) => refId(r) === 'bucket:all:2026-11');
+    assert.ok(one?.kind === 'index-bucket');
+    assert.equal(one.tail, false, 'the same page twice is still one page');
   });
 });

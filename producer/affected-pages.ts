@@ -87,17 +87,7 @@ function membershipId(m: Membership): string {
  */
 export function affectedPages(before: ItemState | undefined, after: ItemState): PageRef[] {
   const refs = new Map<string, PageRef>();
-  const add = (ref: PageRef) => {
-    const id = refId(ref);
-    const seen = refs.get(id);
-    if (ref.kind === 'index-bucket' && seen?.kind === 'index-bucket') {
-      // One month reached twice (moved within it): from the earlier position on.
-      const at = seen.at && ref.at ? (ref.at.sortAt < seen.at.sortAt ? ref.at : seen.at) : undefined;
-      refs.set(id, { ...seen, at, tail: seen.tail || ref.tail });
-      return;
-    }
-    refs.set(id, ref);
-  };
+  const add = (ref: PageRef) => addRef(refs, ref);
   const position = (s: ItemState): Position => ({ sortAt: s.sortAt, topic: s.topic, id: s.id });
 
   // The item's own page: rendered while visible; a 410 tombstone once it is
@@ -144,5 +134,39 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
     }
     if (key === 'all') add({ kind: 'home' });
   }
+  return [...refs.values()];
+}
+
+/** Adds `ref` to `refs`, merging one month reached twice into the pages from the earlier position on. */
+function addRef(refs: Map<string, PageRef>, ref: PageRef): void {
+  const id = refId(ref);
+  const seen = refs.get(id);
+  if (ref.kind === 'index-bucket' && seen?.kind === 'index-bucket') {
+    const at = seen.at && ref.at ? (comparePositions(ref.at, seen.at) < 0 ? ref.at : seen.at) : undefined;
+    refs.set(id, { ...seen, at, tail: seen.tail || ref.tail || !sameTarget(seen, ref) });
+    return;
+  }
+  refs.set(id, ref);
+}
+
+/** Listing order: (sortAt, topic, id). */
+function comparePositions(a: Position, b: Position): number {
+  return a.sortAt - b.sortAt || (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0) || a.id - b.id;
+}
+
+/** Whether two references to one month name the same single page. */
+function sameTarget(a: PageRef & { kind: 'index-bucket' }, b: PageRef & { kind: 'index-bucket' }): boolean {
+  return a.at !== undefined && b.at !== undefined && comparePositions(a.at, b.at) === 0;
+}
+
+/**
+ * The pages of several changes rendered together (a coalesced group): each
+ * page once; a month reached by several changes is rendered from the
+ * earliest position any of them touches to its end, so it covers every page
+ * each change alone would have rendered.
+ */
+export function mergeRefs(lists: PageRef[][]): PageRef[] {
+  const refs = new Map<string, PageRef>();
+  for (const list of lists) for (const ref of list) addRef(refs, ref);
   return [...refs.values()];
 }

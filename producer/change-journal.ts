@@ -16,6 +16,12 @@ export interface RenderedPage {
   body?: Buffer;
   contentType: string;
   lastModified: number;
+  /**
+   * The render clock (render_clock) of the listing state the body was
+   * rendered from: a page whose live body was rendered at a later clock is
+   * left alone. Absent: the clock as the writing transaction sees it.
+   */
+  clock?: number;
 }
 
 export interface BatchResult {
@@ -23,13 +29,15 @@ export interface BatchResult {
   head?: number;
   written: string[];
   unchanged: string[];
+  /** Pages not written because the live body was rendered from newer listing state. */
+  superseded: string[];
   /** Blobs purged because an item page this batch removed had served them (producer/takedown.ts). */
   purged: string[];
 }
 
 /** Content (articles, media) before the indexes and feeds that link to it. */
 const KIND_ORDER: Record<PageKind, number> = { media: 0, article: 1, index: 2, feed: 3 };
-const PAGE_COLUMNS = ['op', 'sha256', 'size', 'content_type', 'kind', 'last_modified', 'seq'];
+const PAGE_COLUMNS = ['op', 'sha256', 'size', 'content_type', 'kind', 'last_modified', 'seq', 'rendered_clock'];
 
 /**
  * Takes the journal lock: the cluster_state row, FOR UPDATE. It serializes
@@ -56,29 +64,37 @@ export async function writePages(
   );
   let head = lock.head;
   const batch = head + 1;
-  const live = new Map<string, { op: string; sha256: string | null }>();
-  for (const chunk of chunks(
+  const live = await livePages(
+    trx,
     ordered.map((p) => p.path),
-    500,
-  )) {
-    for (const row of await trx('pages').whereIn('path', chunk).select('path', 'op', 'sha256'))
-      live.set(row.path as string, row);
-  }
+  );
+  const clockNow = ordered.some((p) => p.clock === undefined) ? await renderClock(trx) : 0;
   const written: string[] = [];
   const unchanged: string[] = [];
+  const superseded: string[] = [];
   const removed: string[] = [];
   const blobs = new Map<string, Buffer>();
   const pageRows: Record<string, unknown>[] = [];
   const journalRows: Record<string, unknown>[] = [];
+  /** Unchanged pages whose body is now known to hold at a later clock, by that clock. */
+  const confirmed = new Map<number, string[]>();
   for (const page of ordered) {
     const sha256 = page.body ? sha256Hex(page.body) : null;
     const current = live.get(page.path);
+    const clock = page.clock ?? clockNow;
+    // Rendered from older listing state than the live body: an older render never replaces a newer one.
+    if (current && current.rendered_clock > clock) {
+      superseded.push(page.path);
+      continue;
+    }
     if (
       page.op === 'delete'
         ? !current || current.op === 'delete'
         : current && current.op === page.op && current.sha256 === sha256
     ) {
       unchanged.push(page.path);
+      // Same bytes at a later clock: a render from a clock in between must not replace them.
+      if (current && current.rendered_clock < clock) confirmed.set(clock, [...(confirmed.get(clock) ?? []), page.path]);
       continue;
     }
     if (page.body && sha256) blobs.set(sha256, page.body);
@@ -94,12 +110,13 @@ export async function writePages(
       kind: page.kind,
       last_modified: page.lastModified,
     };
-    pageRows.push({ ...change, seq: head });
+    pageRows.push({ ...change, seq: head, rendered_clock: clock });
     journalRows.push({ ...change, seq: head, epoch: lock.epoch, batch, created_at: now });
     written.push(page.path);
     if (page.kind === 'article' && page.op !== 'put') removed.push(page.path);
   }
-  if (written.length === 0) return { written, unchanged, purged: [] };
+  await confirmClocks(trx, confirmed);
+  if (written.length === 0) return { written, unchanged, superseded, purged: [] };
   await insertRows(
     trx,
     'blobs',
@@ -117,7 +134,29 @@ export async function writePages(
   lock.head = head;
   // Hide means gone: the removed item pages' old bodies leave every public place, after the pages of this batch.
   const { purged } = await purgeRemovedPages(trx, lock, batch, removed, now);
-  return { head: lock.head, written, unchanged, purged };
+  return { head: lock.head, written, unchanged, superseded, purged };
+}
+
+type LivePage = { op: string; sha256: string | null; rendered_clock: number };
+
+async function livePages(trx: Knex.Transaction, paths: string[]): Promise<Map<string, LivePage>> {
+  const live = new Map<string, LivePage>();
+  for (const chunk of chunks(paths, 500))
+    for (const row of await trx('pages').whereIn('path', chunk).select('path', 'op', 'sha256', 'rendered_clock'))
+      live.set(row.path as string, { ...row, rendered_clock: Number(row.rendered_clock) });
+  return live;
+}
+
+async function confirmClocks(trx: Knex.Transaction, confirmed: Map<number, string[]>): Promise<void> {
+  for (const [clock, paths] of confirmed)
+    for (const chunk of chunks(paths, 500))
+      await trx('pages').whereIn('path', chunk).where('rendered_clock', '<', clock).update({ rendered_clock: clock });
+}
+
+/** The render clock as `db` sees it (in a transaction: as of its snapshot). */
+export async function renderClock(db: Knex | Knex.Transaction): Promise<number> {
+  const row = await db('render_clock').where({ id: 1 }).first('clock');
+  return Number(row?.clock ?? 0);
 }
 
 /** One batch in its own transaction (the journal lock, the pages, then `inTransaction`). */

@@ -39,7 +39,10 @@ export async function startProducer(config: Config, options: ProducerOptions = {
   const renderer = createRenderer({ name: config.siteName, publicUrl: config.publicUrl });
 
   registerBacklogMetrics(registry, { db, queue });
-  queue.process(config.producerConcurrency, createRenderJobHandler({ db, renderer, notifier, logger, registry }));
+  queue.process(
+    config.producerConcurrency,
+    createRenderJobHandler({ db, renderer, notifier, logger, registry, groupItems: config.producerGroupItems }),
+  );
 
   let server: http.Server | undefined;
   let url = '';

@@ -1,27 +1,24 @@
-// One render job: regenerate every page an item's change affects, store what
-// changed, mark the item's outbox rows done, announce the new journal head.
-//
-// The whole job runs in one transaction that first takes the journal lock
-// (producer/change-journal.ts lockJournal). Several producers may run: their
-// jobs serialize on that lock, each sees every earlier job's commit, so no
-// page is rendered by two producers at once and an older render never
-// replaces a newer one. Rapid saves collapse: a job renders the item as it
-// is now and marks every pending outbox row of the item done, so the jobs
-// queued for the other saves find nothing left and return.
-import type { Knex } from 'knex';
+// One render job: a wake-up. The producer claims every save waiting at
+// that moment (the job's own and any others, up to a bound; see
+// producer/render-claims.ts), renders them as one group
+// (producer/render-group.ts), and repeats while saves keep arriving, so a
+// burst is rendered in a few large groups and a single save in a quiet
+// moment at once. Jobs whose saves another group took find nothing left and
+// return. Rendering runs outside the journal lock, so several producers (and
+// several jobs of one producer) render in parallel; only the journal append
+// is serialized.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../common/db/database';
 import type { JournalNotifier } from '../common/journal-notifier';
 import type { Logger } from '../common/logger';
-import { isUnrecoverable, RenderHandler, RenderJob, UnrecoverableJobError } from '../common/queue/render-queue';
-import { affectedPages } from './affected-pages';
-import { BatchResult, lockJournal, RenderedPage, writePages } from './change-journal';
-import { articleState, entriesOf, eventState, parseState, serializeState, StoredState } from './item-state';
-import { renderCard, renderItem, renderRef, stylesheetPage } from './page-renderer';
+import { isUnrecoverable, RenderHandler } from '../common/queue/render-queue';
+import { Claim, claimGroup, ClaimedItem, releaseClaim, renewWhileWorking } from './render-claims';
+import { GroupResult, renderGroup } from './render-group';
 import type { Renderer } from './renderer';
-import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
-import { adjustBuckets } from './site-queries';
 import { savesRenderedCounter } from './backlog-metrics';
+
+/** Items per group: bounds a group's memory and its journal batch, and leaves work for other producers. */
+export const DEFAULT_GROUP_ITEMS = 200;
 
 export interface RenderJobDeps {
   db: Database;
@@ -30,54 +27,87 @@ export interface RenderJobDeps {
   logger: Logger;
   registry: Registry;
   now?: () => number;
+  /** Most items one group renders (DEFAULT_GROUP_ITEMS); 1 renders every item on its own. */
+  groupItems?: number;
+  /** Told of every group rendered: its saves and pages journaled (benchmarks, pages per save). */
+  onGroup?: (result: GroupResult) => void;
 }
 
 export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
   const { db, renderer, logger, now = Date.now } = deps;
   const metrics = renderJobMetrics(deps.registry, db);
+  const maxItems = deps.groupItems ?? DEFAULT_GROUP_ITEMS;
+  // Pages journaled per save = hyperstatic_pages_written_total / this (producer/backlog-metrics.ts).
   const savesRendered = savesRenderedCounter(deps.registry);
   return async (job) => {
-    const started = process.hrtime.bigint();
-    let result: (BatchResult & { saves: number }) | undefined;
-    try {
-      result = await renderChange({ db, renderer, now }, job, metrics);
-    } catch (error) {
-      if (isUnrecoverable(error)) {
+    let ownFailure: unknown;
+    let groups = 0;
+    for (;;) {
+      const claim = await claimGroup(db, { maxItems, now: now() });
+      if (claim.items.length === 0) break;
+      groups += 1;
+      const started = process.hrtime.bigint();
+      const stop = renewWhileWorking(db, claim, now);
+      let result: GroupResult;
+      try {
+        result = await renderGroup({ db, renderer, now }, claim);
+      } catch (error) {
+        if (!isUnrecoverable(error)) {
+          stop();
+          await releaseClaim(db, claim).catch((e) => logger.warn({ err: e }, 'could not release a render claim'));
+          throw error;
+        }
+        // A template error in a page the whole group shares (an index, a feed): every item fails with it.
+        result = failedGroup(claim, error);
+      } finally {
+        stop();
+      }
+      for (const { item, error } of result.failures) {
         metrics.jobsDone.inc({ outcome: 'unrecoverable' });
         logger.error(
-          { err: error, topic: job.topic, item: job.itemId, template: (error as { template?: string }).template },
+          { err: error, topic: item.topic, item: item.itemId, template: (error as { template?: string }).template },
           'render failed for good; nothing was written',
         );
-        await recordFailure(db, now(), job, error).catch((e) =>
+        await recordFailure(db, now(), item, error).catch((e) =>
           logger.warn({ err: e }, 'could not record the render failure'),
         );
+        if (item.topic === job.topic && item.itemId === job.itemId) ownFailure = error;
       }
-      throw error;
+      const { batch } = result;
+      metrics.pagesRendered.inc(result.rendered);
+      metrics.pagesWritten.inc(batch.written.length);
+      metrics.pagesUnchanged.inc(batch.unchanged.length);
+      metrics.groups.inc();
+      savesRendered.inc(result.saves);
+      metrics.jobsDone.inc({ outcome: 'rendered' });
+      metrics.renderSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      logger.debug(
+        { items: result.items, saves: result.saves, written: batch.written.length, unchanged: batch.unchanged.length },
+        'rendered a group',
+      );
+      deps.onGroup?.(result);
+      if (batch.head !== undefined) await deps.notifier.notify(batch.head);
     }
-    if (!result) {
-      metrics.jobsDone.inc({ outcome: 'collapsed' });
-      return;
-    }
-    metrics.pagesWritten.inc(result.written.length);
-    savesRendered.inc(result.saves);
-    metrics.pagesUnchanged.inc(result.unchanged.length);
-    metrics.jobsDone.inc({ outcome: 'rendered' });
-    metrics.renderSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    logger.debug(
-      { topic: job.topic, item: job.itemId, written: result.written, unchanged: result.unchanged.length },
-      'rendered',
-    );
-    if (result.head !== undefined) await deps.notifier.notify(result.head);
+    if (ownFailure) throw ownFailure;
+    if (groups === 0) metrics.jobsDone.inc({ outcome: 'collapsed' });
   };
 }
 
-type RenderJobMetrics = ReturnType<typeof renderJobMetrics>;
+function failedGroup(claim: Claim, error: unknown): GroupResult {
+  return {
+    items: 0,
+    saves: 0,
+    rendered: 0,
+    batch: { written: [], unchanged: [], superseded: [], purged: [] },
+    failures: claim.items.map((item) => ({ item, error })),
+  };
+}
 
 function renderJobMetrics(registry: Registry, db: Database) {
   const metrics = {
     renderSeconds: new Histogram({
       name: 'hyperstatic_render_seconds',
-      help: 'Time to render and store one job',
+      help: 'Time to render and journal one group',
       registers: [registry],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     }),
@@ -94,6 +124,11 @@ function renderJobMetrics(registry: Registry, db: Database) {
     pagesUnchanged: new Counter({
       name: 'hyperstatic_pages_unchanged_total',
       help: 'Pages rendered to the same bytes (no journal entry)',
+      registers: [registry],
+    }),
+    groups: new Counter({
+      name: 'hyperstatic_render_groups_total',
+      help: 'Render groups journaled (each renders every save waiting when it started)',
       registers: [registry],
     }),
     jobsDone: new Counter({
@@ -131,96 +166,18 @@ function renderJobMetrics(registry: Registry, db: Database) {
   return metrics;
 }
 
-/** The job's work in one transaction under the journal lock; undefined when there was nothing left to render. */
-async function renderChange(
-  deps: { db: Database; renderer: Renderer; now: () => number },
-  job: RenderJob,
-  metrics: Pick<RenderJobMetrics, 'pagesRendered'>,
-): Promise<(BatchResult & { saves: number }) | undefined> {
-  const { db, renderer, now } = deps;
-  return db.transaction(async (trx) => {
-    const lock = await lockJournal(trx);
-    const pending = await trx('outbox')
-      .where({ topic: job.topic, item_id: job.itemId })
-      .whereNull('done_at')
-      .max({ upTo: 'id' })
-      .first();
-    const upTo = pending?.upTo == null ? undefined : Number(pending.upTo);
-    if (upTo === undefined) return undefined;
-    const at = now();
-
-    const item: ArticleRow | EventRow | undefined =
-      job.topic === 'article'
-        ? (await loadArticles(trx, [job.itemId], { body: true }))[0]
-        : (await loadEvents(trx, [job.itemId], { body: true }))[0];
-    if (!item) throw new UnrecoverableJobError(`${job.topic} ${job.itemId} does not exist`);
-    const after = job.topic === 'article' ? articleState(item as ArticleRow) : eventState(item as EventRow);
-    const previous = await trx('render_state')
-      .where({ topic: job.topic, item_id: job.itemId })
-      .first('state', 'version');
-    // Monotonic: a render never goes back to a version older than the last one stored.
-    if (previous && Number(previous.version) > upTo) return undefined;
-    const before = previous ? parseState(String(previous.state)) : undefined;
-
-    // Listing rows and the item's card first: the index pages below read them.
-    await saveListingState(trx, after);
-    await trx('render_state')
-      .insert({
-        topic: job.topic,
-        item_id: job.itemId,
-        state: serializeState(after),
-        card_html: renderCard(renderer, after),
-        version: upTo,
-        rendered_at: at,
-      })
-      .onConflict(['topic', 'item_id'])
-      .merge();
-    const pages: RenderedPage[] = [];
-    const ctx = { db: trx, renderer, now: at };
-    for (const ref of affectedPages(before, after)) {
-      if (ref.kind === 'item' && ref.id === item.id && ref.slug === item.slug) {
-        const page = await renderItem(ctx, ref.topic, item, ref.slug, ref.visible);
-        if (page) pages.push(page);
-      } else pages.push(...(await renderRef(ctx, ref)));
-    }
-    metrics.pagesRendered.inc(pages.length);
-    // The stylesheet these pages link to (journaled only when a deploy changed it, so it is live before them).
-    const result = await writePages(trx, lock, [stylesheetPage(renderer, at), ...pages], at);
-    const saves = await trx('outbox')
-      .where({ topic: job.topic, item_id: job.itemId })
-      .where('id', '<=', upTo)
-      .whereNull('done_at')
-      .update({ done_at: at });
-    return { ...result, saves };
-  });
-}
-
 /**
  * Reported once and not retried: the outbox rows are closed so the relay
  * does not dispatch them again; the failure stays in render_failures.
  */
-async function recordFailure(db: Database, at: number, job: RenderJob, error: unknown): Promise<void> {
+async function recordFailure(db: Database, at: number, item: ClaimedItem, error: unknown): Promise<void> {
   const message = String((error as Error).message ?? error).slice(0, 2000);
   await db.transaction(async (trx) => {
-    await trx('render_failures').insert({ topic: job.topic, item_id: job.itemId, message, failed_at: at });
-    await trx('outbox').where({ topic: job.topic, item_id: job.itemId }).whereNull('done_at').update({ done_at: at });
+    await trx('render_failures').insert({ topic: item.topic, item_id: item.itemId, message, failed_at: at });
+    await trx('outbox')
+      .where({ topic: item.topic, item_id: item.itemId })
+      .where('id', '<=', item.upTo)
+      .whereNull('done_at')
+      .update({ done_at: at });
   });
-}
-
-/** Replaces the item's rows in the listing index and adjusts the count of every bucket it left or entered. */
-export async function saveListingState(trx: Knex | Knex.Transaction, after: StoredState): Promise<void> {
-  const id = (m: { index_key: string; bucket: string }) => `${m.index_key}\u0000${m.bucket}`;
-  const old = new Map(
-    (await trx('index_entries').where({ topic: after.topic, item_id: after.id }).select('index_key', 'bucket')).map(
-      (r) => [id(r), r],
-    ),
-  );
-  const entries = entriesOf(after);
-  const now = new Map(entries.map((e) => [id(e), e]));
-  const changes: { key: string; bucket: string; delta: number }[] = [];
-  for (const [k, r] of old) if (!now.has(k)) changes.push({ key: r.index_key, bucket: r.bucket, delta: -1 });
-  for (const [k, e] of now) if (!old.has(k)) changes.push({ key: e.index_key, bucket: e.bucket, delta: 1 });
-  if (old.size) await trx('index_entries').where({ topic: after.topic, item_id: after.id }).delete();
-  if (entries.length) await trx('index_entries').insert(entries);
-  await adjustBuckets(trx, changes);
 }

@@ -15,6 +15,7 @@ import * as cardHtml from './migrations/010-card-html';
 import * as takedown from './migrations/011-takedown';
 import * as trustStatements from './migrations/012-trust-statements';
 import * as mirrorFreshness from './migrations/013-mirror-freshness';
+import * as coalescedRender from './migrations/014-coalesced-render';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -30,6 +31,7 @@ const migrations: Record<string, Knex.Migration> = {
   '011-takedown': takedown,
   '012-trust-statements': trustStatements,
   '013-mirror-freshness': mirrorFreshness,
+  '014-coalesced-render': coalescedRender,
 };
 
 const source: Knex.MigrationSource<string> = {

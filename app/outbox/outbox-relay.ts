@@ -1,8 +1,8 @@
 // Moves outbox rows into the render queue (at least once) and marks them
 // dispatched. Woken by every save; a timer retries what could not be queued
 // (Redis down) and re-dispatches rows whose render never finished (a job
-// lost with Redis or a producer). Saves of one item that arrive together
-// collapse into one job.
+// lost with Redis or a producer, or claimed by a producer that died). Saves
+// of one item that arrive together collapse into one job.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Database } from '../../common/db/database';
 import type { Logger } from '../../common/logger';
@@ -10,6 +10,8 @@ import type { RenderJob, RenderQueue } from '../../common/queue/render-queue';
 
 const BATCH = 500;
 const REDISPATCH_AFTER_MS = 30_000;
+/** Not more often than this for a row whose claim lapsed: the jobs already queued may take it first. */
+const CLAIM_REDISPATCH_MS = 2_000;
 
 export interface OutboxRelay {
   wake(): void;
@@ -103,7 +105,13 @@ async function dispatchPass({ db, queue, now = Date.now }: OutboxRelayDeps, metr
     const t = now();
     const rows: { id: number; topic: string; item_id: number }[] = await db('outbox')
       .whereNull('done_at')
-      .where((q) => q.whereNull('dispatched_at').orWhere('dispatched_at', '<', t - REDISPATCH_AFTER_MS))
+      // A lapsed claim: the producer rendering the row died (producer/render-claims.ts); any producer may take it now.
+      .where((q) =>
+        q
+          .whereNull('dispatched_at')
+          .orWhere('dispatched_at', '<', t - REDISPATCH_AFTER_MS)
+          .orWhere((c) => c.where('claimed_until', '<', t).where('dispatched_at', '<', t - CLAIM_REDISPATCH_MS)),
+      )
       .orderBy('id')
       .limit(BATCH)
       .select('id', 'topic', 'item_id');
