@@ -11,7 +11,7 @@ import { leadImageChanges, leadImagesOf } from '../media/lead-image';
 import { oweRenders } from '../outbox/outbox';
 import type { ItemInput, ItemStatus } from './item-input';
 import type { Item, ItemKind, ItemSnapshot, Reader, Row } from './item-kind';
-import { freeSlug, insertId, setTags, translateUniqueViolation } from './item-writes';
+import { freeSlug, insertId, saveTransaction, setTags, translateUniqueViolation } from './item-writes';
 import { sanitizeBody } from './sanitize';
 import { slugify } from './slug';
 
@@ -55,22 +55,20 @@ export function createItemService<I extends ItemInput, T extends Item, S extends
     kind: kind as ItemKind<I, T, ItemSnapshot>,
     async create(input, authorId, options) {
       const at = now();
-      const result = await db
-        .transaction(async (trx) => {
-          const { id, slug } = await insertItem(trx, kind, input, authorId, at);
-          return finishSave(trx, kind, { id, slug, created: true }, input, at, options);
-        })
-        .catch(translateUniqueViolation);
+      const result = await saveTransaction(db, async (trx) => {
+        const { id, slug } = await insertItem(trx, kind, input, authorId, at);
+        return finishSave(trx, kind, { id, slug, created: true }, input, at, options);
+      }).catch(translateUniqueViolation);
       onSaved?.();
       return result;
     },
 
     async update(id, input, options) {
       const at = now();
-      const result = await db.transaction(async (trx) => {
+      const result = await saveTransaction(db, async (trx) => {
         const slug = await updateItem(trx, kind, id, input, at);
         return finishSave(trx, kind, { id, slug }, input, at, options);
-      });
+      }).catch(translateUniqueViolation);
       onSaved?.();
       return result;
     },

@@ -1,8 +1,10 @@
 // Row-level steps every content save shares (articles and events): id of an
-// inserted row on both dialects, free slugs, tag links, and turning a lost
-// uniqueness race into a 409 the client can retry.
+// inserted row on both dialects, free slugs, tag links, running a save again
+// when MariaDB chose it as a deadlock victim, and turning a lost uniqueness
+// race into a 409 the client can retry.
 import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
+import { restoreSaveHooks } from '../db/idempotency';
 import { BadRequestError, ConflictError } from '../errors';
 import { slugify } from './slug';
 
@@ -52,6 +54,35 @@ export async function setTags(
 }
 
 /** A concurrent save took the same new slug or tag between our check and our insert. */
+const SAVE_ATTEMPTS = 4;
+
+/**
+ * Runs a save's transaction, again from the start when it lost a race that a
+ * fresh attempt wins: InnoDB picked it as a deadlock victim (ER_LOCK_DEADLOCK:
+ * concurrent saves touching the same tag links, as a burst of tagged articles
+ * does; the burst bench answered them 500), or a concurrent save created the
+ * same new tag or slug first (the next attempt sees it and reuses or skips
+ * it). Nothing of a rolled-back attempt remains, so running it again is safe;
+ * an explicit slug that is taken still fails with 409 on the next attempt.
+ */
+export async function saveTransaction<T>(db: Database, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(work);
+    } catch (error) {
+      if (attempt >= SAVE_ATTEMPTS || !retryable(error)) throw error;
+      restoreSaveHooks();
+    }
+  }
+}
+
+function retryable(error: unknown): boolean {
+  const { code, sqlMessage } = error as { code?: string; sqlMessage?: string };
+  if (code === 'ER_LOCK_DEADLOCK') return true;
+  // A primary key clash is not a race a retry wins (an idempotency key another request stored: idempotency.ts answers it).
+  return code === 'ER_DUP_ENTRY' && !/for key '(?:\w+\.)?PRIMARY'/.test(sqlMessage ?? '');
+}
+
 export function translateUniqueViolation(error: unknown): never {
   const code = (error as { code?: string }).code;
   if (code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {

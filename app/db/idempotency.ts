@@ -79,7 +79,12 @@ async function stored(
 // The save to attach a key to runs deep inside a service (possibly wrapped,
 // e.g. by revisions); the hook travels with the request's async context and
 // is consumed by the first transaction that calls runSaveHooks.
-const saveHooks = new AsyncLocalStorage<{ hook?: (trx: Knex.Transaction, result: unknown) => Promise<void> }>();
+interface SaveHookSlot {
+  hook?: (trx: Knex.Transaction, result: unknown) => Promise<void>;
+  /** The hook a transaction took, until that transaction is known to have committed or rolled back. */
+  taken?: (trx: Knex.Transaction, result: unknown) => Promise<void>;
+}
+const saveHooks = new AsyncLocalStorage<SaveHookSlot>();
 
 /** Called by a service inside its save transaction, after the write; runs the pending idempotency hook, once. */
 export async function runSaveHooks(trx: Knex.Transaction, result: unknown): Promise<void> {
@@ -87,7 +92,19 @@ export async function runSaveHooks(trx: Knex.Transaction, result: unknown): Prom
   const hook = slot?.hook;
   if (!slot || !hook) return;
   slot.hook = undefined;
+  slot.taken = hook;
   await hook(trx, result);
+}
+
+/**
+ * The save's transaction rolled back and is about to be run again from the
+ * start (app/content/item-writes.ts, a deadlock victim): the key it took
+ * rolled back with it, so the next attempt must write it again.
+ */
+export function restoreSaveHooks(): void {
+  const slot = saveHooks.getStore();
+  if (slot?.taken && !slot.hook) slot.hook = slot.taken;
+  if (slot) slot.taken = undefined;
 }
 
 /**
@@ -107,7 +124,7 @@ export async function idempotent<T>(
   if (key === undefined) return { ...respond(await save()), replayed: false };
   const earlier = await stored(db, request, key);
   if (earlier) return { ...earlier, replayed: true };
-  const slot: { hook?: (trx: Knex.Transaction, result: unknown) => Promise<void> } = {
+  const slot: SaveHookSlot = {
     hook: async (trx: Knex.Transaction, result: unknown) => {
       const response = respond(result as T);
       await trx('idempotency_keys').insert({

@@ -53,4 +53,63 @@ describe('concurrent saves of tagged new articles', () => {
     const [{ n }] = await site.db('article_tags').count({ n: '*' });
     assert.equal(Number(n), 2 * (1 + WRITERS * ROUNDS));
   });
+
+  it('answers 16 simultaneous new articles that all create the same new tag 201, with one tag row', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: WRITERS }, (_, i) =>
+        keyed(site, `storm-${i}`, { title: `Storm ${i}`, body: '<p>x</p>', tags: ['Storm Ophelia'] }),
+      ),
+    );
+    const statuses = await Promise.all(answers.map(async (res) => (await res.arrayBuffer(), res.status)));
+    assert.deepEqual(
+      statuses.filter((s) => s !== 201),
+      [],
+    );
+    const tags = await site.db('tags').where({ slug: 'storm-ophelia' }).select('id');
+    // A save run again after losing the race still stores its Idempotency-Key, once (app/db/idempotency.ts).
+    const [{ keys }] = await site.db('idempotency_keys').where('idem_key', 'like', 'storm-%').count({ keys: '*' });
+    assert.equal(Number(keys), WRITERS);
+    const replay = await keyed(site, 'storm-0', { title: 'Storm 0', body: '<p>x</p>', tags: ['Storm Ophelia'] });
+    assert.equal(replay.status, 201);
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    await replay.arrayBuffer();
+    assert.equal(tags.length, 1);
+    const [{ n }] = await site.db('article_tags').where({ tag_id: tags[0].id }).count({ n: '*' });
+    assert.equal(Number(n), WRITERS);
+  });
+
+  it("answers 16 simultaneous edits that replace their articles' tags 201, each keeping exactly its new tags", async () => {
+    const created = await Promise.all(
+      Array.from({ length: WRITERS }, async (_, i) => {
+        const res = await api(site, 'POST', '/api/articles', {
+          title: `Edit me ${i}`,
+          body: '<p>x</p>',
+          tags: ['Harbour'],
+        });
+        assert.equal(res.status, 201);
+        return ((await res.json()) as { id: number }).id;
+      }),
+    );
+    const answers = await Promise.all(
+      created.map((id, i) => api(site, 'PUT', `/api/articles/${id}`, { tags: ['Council', `Ward ${i % 4}`] })),
+    );
+    const statuses = await Promise.all(answers.map(async (res) => (await res.arrayBuffer(), res.status)));
+    assert.deepEqual(
+      statuses.filter((s) => s !== 200),
+      [],
+    );
+    for (const id of created) {
+      const [{ n }] = await site.db('article_tags').where({ article_id: id }).count({ n: '*' });
+      assert.equal(Number(n), 2, `article ${id} has exactly its two new tags`);
+    }
+  });
 });
+
+/** POST /api/articles with an Idempotency-Key. */
+function keyed(site: Site, key: string, body: unknown): Promise<Response> {
+  return fetch(`${site.app.url}/api/articles`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${site.token}`, 'idempotency-key': key },
+    body: JSON.stringify(body),
+  });
+}
