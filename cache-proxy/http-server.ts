@@ -48,7 +48,7 @@ export async function listenProxy(handler: RequestHandler, port: number, host: s
 }
 
 /** RFC 9110 §15.5.20 / RFC 6585 §5: node flags an oversized head; say so instead of dropping the connection. */
-function answerClientError(error: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+export function answerClientError(error: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
   if (!socket.writable) {
     socket.destroy();
     return;
