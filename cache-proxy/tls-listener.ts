@@ -9,11 +9,18 @@
 // open keep the certificate they were given (docs/cache-proxy.md,
 // "TLS and HTTP/2").
 import { EventEmitter } from 'node:events';
-import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import http2, {
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { listen, localUrl } from '../common/listen';
 import { installFastPath } from './fast-server';
+import type { HitAnswer } from './fresh-hit';
 import { answerClientError, KEEP_ALIVE_MS } from './http-server';
 import type { RequestHandler } from './request-handler';
 import { loadCertificates, secureOptions, type CertificateSet, type CertificateSource } from './tls-certificates';
@@ -33,6 +40,31 @@ export interface TlsListener {
   reload(): CertificateSet;
   close(): Promise<void>;
 }
+
+/**
+ * A fresh hit on an h2 stream is answered from the hot headers directly
+ * (stream.respond): node's compatibility request and response objects cost
+ * more than the hit itself, as node:http's do on HTTP/1.1 (fast-server.ts).
+ * Every other stream goes on to the compatibility layer and the handler.
+ */
+function answerHitsOnStreams(server: http2.Http2SecureServer, answerHit: HitAnswer): void {
+  const [compatibility] = server.listeners('stream') as ((stream: ServerHttp2Stream, ...rest: unknown[]) => void)[];
+  server.removeListener('stream', compatibility);
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+    const hit = answerHit(headers[':method'], headers[':path'] ?? '/', headers);
+    if (hit === undefined) {
+      compatibility.call(server, stream, headers, ...rest);
+      return;
+    }
+    // A reset from the client (RST_STREAM with an error code) surfaces here; it concerns that stream alone.
+    stream.on('error', ignore);
+    // RFC 9113 §8.1: a response without content ends with its HEADERS frame.
+    stream.respond({ ...hit.headers, ':status': hit.status }, { endStream: hit.body === undefined });
+    if (hit.body !== undefined) stream.end(hit.body);
+  });
+}
+
+function ignore(): void {}
 
 export async function listenTls(
   handler: RequestHandler,
@@ -61,6 +93,7 @@ export async function listenTls(
     // The compatibility objects answer writeHead/setHeader/end/destroy like node:http's for what the handler uses.
     handler(req as IncomingMessage, res as ServerResponse);
   });
+  answerHitsOnStreams(server, handler.answerHit);
   server.on('clientError', answerClientError);
   // A handshake that fails (an old protocol, no shared cipher, a scanner) concerns that socket only.
   server.on('tlsClientError', (_error, socket) => socket.destroy());
