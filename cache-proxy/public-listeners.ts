@@ -72,14 +72,12 @@ export async function listenPublic(config: Config, handler: RequestHandler, logg
 function logCertificates(logger: Logger, tls: TlsListener, message: string): void {
   logger.info(
     {
-      certificates: tls
-        .current()
-        .certificates.map((c) => ({
-          file: c.certFile,
-          names: c.names,
-          notAfter: c.notAfter,
-          sha256: c.fingerprint256,
-        })),
+      certificates: tls.current().certificates.map((c) => ({
+        file: c.certFile,
+        names: c.names,
+        notAfter: c.notAfter,
+        sha256: c.fingerprint256,
+      })),
     },
     message,
   );

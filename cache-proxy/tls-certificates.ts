@@ -96,8 +96,10 @@ function pairsInDirectory(dir: string) {
   } catch (error) {
     throw new ConfigError('PROXY_TLS_CERT_DIR', `cannot read ${dir}: ${(error as Error).message}`);
   }
-  // certbot's live/ directory is made of symlinks to directories; its README file is skipped.
+  // certbot's live/ directory is made of symlinks to directories; its README file is skipped, and so are
+  // hidden directories, where a deploy hook prepares the next pair (docs/operations.md, "TLS certificates").
   const subdirs = entries
+    .filter((entry) => !entry.name.startsWith('.'))
     .filter((entry) => entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(path.join(dir, entry.name))))
     .map((entry) => entry.name)
     .sort();

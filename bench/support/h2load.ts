@@ -26,13 +26,18 @@ export async function runH2load(url: string, shape: LoadShape, dir: string): Pro
     '-t2',
     `-c${shape.connections}`,
     `-D${shape.seconds}`,
+    // The handshakes of every connection happen before the measured seconds, as with a browser's warm connection.
+    '--warm-up-time=1',
+    // A connection with nothing to read for 10 s is given up and counted, not waited for forever.
+    '-N10',
     ...(shape.protocol === 'h1' ? ['--h1'] : [`-m${shape.streams}`]),
     ...(shape.headers ?? []).flatMap((header) => ['-H', header]),
     `--log-file=${log}`,
     url,
   ];
   const out = await new Promise<string>((resolve, reject) => {
-    execFile(H2LOAD, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
+    const limits = { encoding: 'utf8' as const, maxBuffer: 16 * 1024 * 1024, timeout: (shape.seconds + 60) * 1000 };
+    execFile(H2LOAD, args, limits, (error, stdout, stderr) =>
       error ? reject(new Error(`h2load ${args.join(' ')}: ${error.message}\n${stderr}`)) : resolve(stdout),
     );
   });
