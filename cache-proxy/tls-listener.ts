@@ -59,12 +59,49 @@ function answerHitsOnStreams(server: http2.Http2SecureServer, answerHit: HitAnsw
     // A reset from the client (RST_STREAM with an error code) surfaces here; it concerns that stream alone.
     stream.on('error', ignore);
     // RFC 9113 §8.1: a response without content ends with its HEADERS frame.
-    stream.respond({ ...hit.headers, ':status': hit.status }, { endStream: hit.body === undefined });
+    stream.respond(withoutConnectionFields({ ...hit.headers, ':status': hit.status }), {
+      endStream: hit.body === undefined,
+    });
     if (hit.body !== undefined) stream.end(hit.body);
   });
 }
 
 function ignore(): void {}
+
+/**
+ * RFC 9113 §8.2.2: connection-specific fields must not appear in HTTP/2, and
+ * node throws (ERR_HTTP2_INVALID_CONNECTION_HEADERS) rather than send one.
+ * http-cache-semantics strips most of them from stored responses, but not
+ * Proxy-Connection, which some HTTP/1.1 origins still send: without this an
+ * h2 reader of such a page would take the process down.
+ */
+const CONNECTION_FIELDS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'te',
+]);
+
+function withoutConnectionFields<T extends Record<string, unknown>>(headers: T): T {
+  for (const name of Object.keys(headers)) if (CONNECTION_FIELDS.has(name.toLowerCase())) delete headers[name];
+  return headers;
+}
+
+/** The compatibility response drops them too, whether set one by one or given to writeHead. */
+function dropConnectionFields(res: Http2ServerResponse): void {
+  const setHeader = res.setHeader.bind(res);
+  const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => Http2ServerResponse;
+  res.setHeader = (name, value) => (CONNECTION_FIELDS.has(name.toLowerCase()) ? res : setHeader(name, value));
+  res.writeHead = ((status: number, ...rest: unknown[]) => {
+    const last = rest.at(-1);
+    if (typeof last === 'object' && last !== null && !Array.isArray(last))
+      rest[rest.length - 1] = withoutConnectionFields({ ...(last as Record<string, unknown>) });
+    return writeHead(status, ...rest);
+  }) as typeof res.writeHead;
+}
 
 export async function listenTls(
   handler: RequestHandler,
@@ -88,8 +125,11 @@ export async function listenTls(
   });
   server.setTimeout(H2_IDLE_MS);
   server.on('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
-    // RFC 9113 §8.3.1: h2 carries the host in :authority; the handler (and the access log) read Host.
-    if (req.httpVersionMajor === 2) req.headers.host ??= (req as Http2ServerRequest).authority;
+    if (req.httpVersionMajor === 2) {
+      // RFC 9113 §8.3.1: h2 carries the host in :authority; the handler (and the access log) read Host.
+      req.headers.host ??= (req as Http2ServerRequest).authority;
+      dropConnectionFields(res as Http2ServerResponse);
+    }
     // The compatibility objects answer writeHead/setHeader/end/destroy like node:http's for what the handler uses.
     handler(req as IncomingMessage, res as ServerResponse);
   });

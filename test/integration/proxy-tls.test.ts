@@ -6,90 +6,13 @@
 // the run (test/support/test-certificates.ts).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http2 from 'node:http2';
 import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { ConfigError, loadConfig } from '../../common/config';
-import { freePort } from '../harness/free-port';
-import { startHyperstatic } from '../support/processes';
 import { createTestCa, type TestCa, type TestCertificate } from '../support/test-certificates';
 import { request, startTestProxy, startUpstream, type TestProxy, type TestUpstream } from './proxy-helpers';
-
-/** The certificate a new handshake gets for `servername` (none: no SNI), by SHA-256 fingerprint. */
-function fingerprintFor(tlsUrl: string, ca: TestCa, servername?: string): Promise<string> {
-  const { hostname, port } = new URL(tlsUrl);
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect(
-      { host: hostname, port: Number(port), servername, ca: ca.certPem, rejectUnauthorized: false },
-      () => {
-        const fingerprint = socket.getPeerX509Certificate()?.fingerprint256 ?? '';
-        socket.end();
-        resolve(fingerprint);
-      },
-    );
-    socket.on('error', reject);
-  });
-}
-
-/** Sends raw HTTP/1.1 over TLS and returns what came back until the server closed (send `connection: close` last). */
-function rawTls(tlsUrl: string, ca: TestCa, servername: string, text: string): Promise<string> {
-  const { hostname, port } = new URL(tlsUrl);
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect(
-      { host: hostname, port: Number(port), servername, ca: ca.certPem, ALPNProtocols: ['http/1.1'] },
-      () => socket.write(text),
-    );
-    let received = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('end', () => resolve(received));
-    socket.on('error', reject);
-  });
-}
-
-interface H2Reply {
-  status: number;
-  headers: http2.IncomingHttpHeaders;
-  body: string;
-}
-
-function h2Request(
-  session: http2.ClientHttp2Session,
-  headers: http2.OutgoingHttpHeaders,
-  body?: string,
-): Promise<H2Reply> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request(headers);
-    let replyHeaders: http2.IncomingHttpHeaders = {};
-    let text = '';
-    stream.setEncoding('utf8');
-    stream.on('response', (h) => (replyHeaders = h));
-    stream.on('data', (chunk: string) => (text += chunk));
-    stream.on('end', () => resolve({ status: Number(replyHeaders[':status']), headers: replyHeaders, body: text }));
-    stream.on('error', reject);
-    stream.end(body);
-  });
-}
-
-function h2Connect(tlsUrl: string, ca: TestCa, servername: string): Promise<http2.ClientHttp2Session> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(tlsUrl, { ca: ca.certPem, servername });
-    session.once('connect', () => resolve(session));
-    session.once('error', reject);
-  });
-}
-
-function tlsEnv(cert: TestCertificate, extra: Record<string, string> = {}): Record<string, string> {
-  return { PROXY_TLS_PORT: '0', PROXY_TLS_CERT: cert.certFile, PROXY_TLS_KEY: cert.keyFile, ...extra };
-}
-
-/** A logger whose lines the test reads. */
-function capturingLogger(): { logger: pino.Logger; lines: string[] } {
-  const lines: string[] = [];
-  return { logger: pino({ level: 'info' }, { write: (line: string) => lines.push(line) }), lines };
-}
+import { capturingLogger, fingerprintFor, h2Connect, h2Request, rawTls, tlsEnv } from './proxy-tls-helpers';
 
 describe('cache proxy: TLS and HTTP/2', () => {
   let ca: TestCa;
@@ -105,9 +28,10 @@ describe('cache proxy: TLS and HTTP/2', () => {
       res.writeHead(200, {
         'content-type': 'text/plain',
         'cache-control': 'public, max-age=60',
-        // Hop-by-hop fields an HTTP/2 response must not carry (RFC 9113 §8.2.2).
+        // Hop-by-hop fields an HTTP/2 response must not carry (RFC 9113 §8.2.2); node throws on each.
         connection: 'keep-alive',
         'keep-alive': 'timeout=5',
+        'proxy-connection': 'keep-alive',
         'x-method': req.method ?? '',
       });
       res.end(`${req.method} ${req.url} ${req.body}`);
@@ -160,6 +84,7 @@ describe('cache proxy: TLS and HTTP/2', () => {
         assert.equal(hit.body, 'GET /shared ');
         assert.equal(hit.headers['cache-status'], 'Hyperstatic; hit; ttl=60');
         assert.equal(hit.headers.connection, undefined);
+        assert.equal(hit.headers['proxy-connection'], undefined);
         const miss = await h2Request(session, { ':path': '/h2-only' });
         assert.match(String(miss.headers['cache-status']), /fwd=uri-miss; fwd-status=200; ttl=60; stored/);
         const again = await h2Request(session, { ':path': '/h2-only', 'accept-encoding': 'gzip' });
@@ -316,65 +241,6 @@ describe('cache proxy: TLS and HTTP/2', () => {
       assert.equal(await fingerprintFor(proxy.tlsUrl!, ca, 'a.test'), before);
       assert.ok(lines.some((line) => /not reloaded.*PROXY_TLS_CERT: .*holds no PEM certificate/.test(line)));
     });
-  });
-
-  it('reloads every worker of `hyperstatic proxy --workers 2` on SIGHUP to the primary, and keeps the old certificate when the new one is bad', async () => {
-    const certFile = path.join(ca.dir, 'cluster.pem');
-    const keyFile = path.join(ca.dir, 'cluster.key');
-    fs.copyFileSync(siteA.certFile, certFile);
-    fs.copyFileSync(siteA.keyFile, keyFile);
-    const tlsPort = await freePort();
-    const tlsUrl = `https://127.0.0.1:${tlsPort}`;
-    const proxy = await startHyperstatic(
-      ['proxy', '--workers', '2'],
-      {
-        PROXY_UPSTREAMS: upstream.url,
-        PROXY_FEED_URL: 'off',
-        PROXY_ACCESS_LOG: 'false',
-        PROXY_TLS_PORT: String(tlsPort),
-        PROXY_TLS_CERT: certFile,
-        PROXY_TLS_KEY: keyFile,
-        LOG_LEVEL: 'info',
-      },
-      { portVariable: 'PROXY_PORT' },
-    );
-    /** Fingerprints of `n` new connections: the cluster spreads them over its workers. */
-    const fingerprints = async (n = 6) =>
-      new Set(await Promise.all(Array.from({ length: n }, () => fingerprintFor(tlsUrl, ca, 'a.test'))));
-    try {
-      // /healthz answers once the first worker listens; the test starts when all of them do.
-      const started = Date.now() + 20_000;
-      while (!proxy.output().includes('cache proxy cluster listening')) {
-        assert.ok(Date.now() < started, `the cluster starts within 20 s:\n${proxy.output()}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const session = await h2Connect(tlsUrl, ca, 'a.test');
-      assert.equal((await h2Request(session, { ':path': '/cluster' })).status, 200);
-      const renewed = ca.issue(['a.test']);
-      fs.copyFileSync(renewed.certFile, certFile);
-      fs.copyFileSync(renewed.keyFile, keyFile);
-      proxy.signal('SIGHUP');
-      const deadline = Date.now() + 10_000;
-      while ((await fingerprints()).has(siteA.fingerprint256)) {
-        assert.ok(Date.now() < deadline, 'every worker serves the renewed certificate within 10 s');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.deepEqual([...(await fingerprints(10))], [renewed.fingerprint256]);
-      assert.equal((await h2Request(session, { ':path': '/cluster' })).status, 200);
-      session.close();
-
-      fs.writeFileSync(certFile, 'truncated by a failed renewal');
-      proxy.signal('SIGHUP');
-      const refused = Date.now() + 10_000;
-      while ((proxy.output().match(/TLS certificates not reloaded/g) ?? []).length < 2) {
-        assert.ok(Date.now() < refused, `both workers log the refusal within 10 s:\n${proxy.output()}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.deepEqual([...(await fingerprints(10))], [renewed.fingerprint256]);
-      assert.equal((await request(proxy.url, '/cluster')).status, 200);
-    } finally {
-      await proxy.stop();
-    }
   });
 
   it('redirects plain HTTP to the same host and path over HTTPS, and serves ACME challenges from the webroot', async () => {
