@@ -1,21 +1,34 @@
 // Cache-hit throughput of our proxy against nginx proxy_cache and Varnish,
-// on this machine, in one run: the same upstream, the same 10 KB page, the
-// same load generator (wrk, 2 threads, 64 connections), runs interleaved
-// round by round so background noise hits every contender alike. Reports
-// req/s, p50/p99 latency, the ratios the issue targets (>= 1.0x Varnish,
-// >= 0.6x nginx) and the proxy's peak RSS.
-// Run: npm run bench -- proxy   (BENCH_SECONDS=10 BENCH_ROUNDS=2 by default;
-// BENCH_PART=throughput or BENCH_PART=memory runs only that half)
-import { spawn, type ChildProcess } from 'node:child_process';
+// on this machine, in one run: the same upstream, the same 10 KB page (its
+// brotli variant: every request says `Accept-Encoding: gzip, br`), the same
+// load generator (h2load), in three modes: HTTP/1.1 in the clear, HTTP/1.1
+// over TLS and HTTP/2 over TLS (ALPN). nginx terminates TLS itself (http2,
+// proxy_cache); Varnish sits behind hitch. Runs are interleaved round by
+// round (every mode and contender once per round) so background noise hits
+// every contender alike. Reports req/s, p50/p99 latency, the ratios the
+// issue targets (>= 1.0x nginx in each mode, >= 1.0x Varnish), body bytes
+// per response (which coding was served) and peak RSS.
+// Run: BENCH_PART=throughput npm run bench -- proxy.bench
+// (BENCH_SECONDS=10 BENCH_ROUNDS=2 by default; BENCH_PART=memory runs only
+// the memory half, which uses wrk)
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../test/harness/free-port';
+import { createTestCa } from '../test/support/test-certificates';
+import { runH2load, type LoadShape } from './support/h2load';
 import {
-  childPids,
+  BENCH_ADMIN_TOKEN,
+  PAGE,
+  startBareNode,
+  startOurs,
+  startUpstream,
+  waitForHit,
+  type BenchUpstream,
+  type Contender,
+} from './support/proxy-contenders';
+import {
   ensureInstalled,
-  peakRssMiB,
   randomPagesScript,
   runWrk,
   startNginx,
@@ -28,115 +41,36 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const PART = process.env.BENCH_PART ?? 'all';
 const CONNECTIONS = 64;
-const CLI = path.join(__dirname, '..', 'bin', 'hyperstatic.js');
-const PAGE = '/news/2026/bench-article';
 const CACHE_BYTES = 256 * 1024 * 1024;
+const ACCEPT_ENCODING = 'accept-encoding: gzip, br';
 
-interface Contender {
+interface Mode {
   readonly name: string;
-  readonly url: string;
-  /** Peak RSS of the serving processes so far, in MiB (ours only). */
-  rss?: () => number;
-  stop(): Promise<void>;
+  readonly tls: boolean;
+  readonly shape: LoadShape;
 }
 
-function startUpstream(port: number): Promise<{ server: http.Server; requests: () => number }> {
-  const body = Buffer.alloc(10 * 1024, '<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>\n');
-  let requests = 0;
-  const server = http.createServer((req, res) => {
-    requests++;
-    res.writeHead(200, {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'public, max-age=3600',
-      etag: '"bench-1"',
-      'last-modified': new Date(Date.now() - 86400_000).toUTCString(),
-      'content-length': String(body.length),
-    });
-    res.end(body);
-  });
-  return new Promise((resolve) =>
-    server.listen(port, '127.0.0.1', () => resolve({ server, requests: () => requests })),
-  );
-}
+/** HTTP/1.1: one request in flight per connection. HTTP/2: fewer connections, several streams each, as browsers do. */
+const MODES: readonly Mode[] = [
+  {
+    name: 'HTTP/1.1',
+    tls: false,
+    shape: { protocol: 'h1', connections: CONNECTIONS, streams: 1, seconds: SECONDS, headers: [ACCEPT_ENCODING] },
+  },
+  {
+    name: 'HTTPS HTTP/1.1',
+    tls: true,
+    shape: { protocol: 'h1', connections: CONNECTIONS, streams: 1, seconds: SECONDS, headers: [ACCEPT_ENCODING] },
+  },
+  {
+    name: 'HTTPS HTTP/2',
+    tls: true,
+    shape: { protocol: 'h2', connections: 16, streams: 8, seconds: SECONDS, headers: [ACCEPT_ENCODING] },
+  },
+];
 
-async function startOurs(
-  port: number,
-  upstreamPort: number,
-  workers: number,
-  cacheBytes = CACHE_BYTES,
-): Promise<Contender> {
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'proxy'], {
-    env: {
-      ...process.env,
-      PROXY_PORT: String(port),
-      PROXY_UPSTREAMS: `http://127.0.0.1:${upstreamPort}`,
-      PROXY_WORKERS: String(workers),
-      PROXY_FEED_URL: 'off',
-      // nginx and Varnish log nothing here either.
-      PROXY_ACCESS_LOG: 'false',
-      PROXY_CACHE_BYTES: String(cacheBytes),
-      // /metrics answers on the public port only with this token (docs/design.md, "Operator endpoints").
-      PROXY_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const pids = () => [child.pid!, ...childPids(child.pid!)];
-  const peaks = new Map<number, number>();
-  return {
-    name: workers === 1 ? 'hyperstatic proxy (1 process)' : `hyperstatic proxy (${workers} workers)`,
-    url: `http://127.0.0.1:${port}`,
-    rss() {
-      // VmHWM of every live process of the proxy (primary and workers; not tsx's esbuild helper, which serves nothing).
-      for (const pid of pids()) {
-        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        if (!cmd.includes('esbuild')) peaks.set(pid, Math.max(peaks.get(pid) ?? 0, peakRssMiB(pid)));
-      }
-      return [...peaks.values()].reduce((a, b) => a + b, 0);
-    },
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-/** The issue's reference point: bare node:http answering every request with one prebuilt 10 KB buffer, one process. */
-function startBareNode(port: number): Contender {
-  const source = `
-    const body = Buffer.alloc(10 * 1024, 'x');
-    require('node:http').createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=3600', 'content-length': '10240' });
-      res.end(body);
-    }).listen(${port}, '127.0.0.1');`;
-  const child = spawn(process.execPath, ['-e', source], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return {
-    name: 'bare node:http, one buffer (reference)',
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-async function waitForHit(url: string, isHit: (res: Response) => boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  let last = 'no answer';
-  for (;;) {
-    try {
-      const res = await fetch(url + PAGE);
-      await res.arrayBuffer();
-      last = `${res.status} ${JSON.stringify(Object.fromEntries(res.headers))}`;
-      if (res.status === 200 && isHit(res)) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} never served ${PAGE} from its cache (last: ${last})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function shapeText(shape: LoadShape): string {
+  return shape.protocol === 'h1' ? `--h1 -c${shape.connections}` : `-c${shape.connections} -m${shape.streams}`;
 }
 
 const CHURN_PAGES = 40_000;
@@ -146,8 +80,6 @@ const CHURN_CACHE_MIB = [32, 96, 192];
 function gauge(metrics: string, name: string): number {
   return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
 }
-
-const BENCH_ADMIN_TOKEN = 'bench-proxy-admin-token-0123456789';
 
 async function scrape(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } })).text();
@@ -175,7 +107,7 @@ async function fill(url: string, budgetBytes: number): Promise<void> {
  */
 async function memoryUnderChurn(dir: string, upstreamPort: number, budgetMiB: number): Promise<Row> {
   const port = await freePort();
-  const proxy = await startOurs(port, upstreamPort, 1, budgetMiB * 1024 * 1024);
+  const proxy = startOurs({ port, upstreamPort, workers: 1, cacheBytes: budgetMiB * 1024 * 1024 });
   const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
   try {
     await waitForHit(proxy.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
@@ -219,29 +151,19 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  ensureInstalled();
+  ensureInstalled(
+    PART === 'memory'
+      ? ['wrk']
+      : PART === 'throughput'
+        ? ['nginx', 'varnishd', 'hitch', 'h2load']
+        : ['nginx', 'varnishd', 'hitch', 'h2load', 'wrk'],
+  );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-proxy-'));
-  const workers = Math.max(2, os.cpus().length);
-  const [upstreamPort, ours1Port, oursNPort, nginxPort, varnishPort, barePort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
+  const upstreamPort = await freePort();
   const upstream = await startUpstream(upstreamPort);
   const contenders: Contender[] = [];
   try {
-    if (PART !== 'memory')
-      await throughput(dir, workers, upstream, contenders, {
-        ours1Port,
-        oursNPort,
-        nginxPort,
-        varnishPort,
-        barePort,
-        upstreamPort,
-      });
+    if (PART !== 'memory') await throughput(dir, upstream, upstreamPort, contenders);
     if (PART !== 'throughput') {
       // Three budgets: what stays the same between them is the fixed overhead.
       const memory: Row[] = [];
@@ -263,86 +185,134 @@ async function main(): Promise<void> {
   }
 }
 
-async function throughput(
-  dir: string,
-  workers: number,
-  upstream: { requests: () => number },
-  contenders: Contender[],
-  ports: {
-    ours1Port: number;
-    oursNPort: number;
-    nginxPort: number;
-    varnishPort: number;
-    barePort: number;
-    upstreamPort: number;
-  },
-): Promise<void> {
-  const { ours1Port, oursNPort, nginxPort, varnishPort, barePort, upstreamPort } = ports;
-  contenders.push(await startOurs(ours1Port, upstreamPort, 1));
-  contenders.push(await startOurs(oursNPort, upstreamPort, workers));
-  contenders.push(startNginx(dir, nginxPort, upstreamPort));
-  contenders.push(startVarnish(dir, varnishPort, upstreamPort));
-  contenders.push(startBareNode(barePort));
+/** Starts every contender, each with its own port pair (plain, TLS); the certificate comes from a CA made for the run. */
+async function startContenders(dir: string, upstreamPort: number, contenders: Contender[]): Promise<void> {
+  const ca = createTestCa();
+  const cert = ca.issue(['localhost', 'bench.test']);
+  // Copied into the run's directory, which the unprivileged nginx workers and hitch may read.
+  const tlsFiles = { certFile: path.join(dir, 'bench-cert.pem'), keyFile: path.join(dir, 'bench-key.pem') };
+  fs.copyFileSync(cert.certFile, tlsFiles.certFile);
+  fs.copyFileSync(cert.keyFile, tlsFiles.keyFile);
+  ca.remove();
+  const port = () => freePort();
+  const workers = Math.max(2, os.cpus().length);
+  const cacheBytes = CACHE_BYTES;
+  contenders.push(
+    startOurs({ port: await port(), upstreamPort, workers: 1, cacheBytes, tls: { ...tlsFiles, port: await port() } }),
+  );
+  contenders.push(
+    startOurs({ port: await port(), upstreamPort, workers, cacheBytes, tls: { ...tlsFiles, port: await port() } }),
+  );
+  contenders.push(startNginx(dir, await port(), upstreamPort, { ...tlsFiles, port: await port() }));
+  contenders.push(startVarnish(dir, await port(), upstreamPort, { ...tlsFiles, port: await port() }));
+  contenders.push(startBareNode(await port()));
   const [ours1, oursN, nginx, varnish, bare] = contenders;
   await waitForHit(ours1.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
   await waitForHit(oursN.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
   await waitForHit(nginx.url, (res) => res.headers.get('x-cache') === 'HIT');
   await waitForHit(varnish.url, (res) => (res.headers.get('x-varnish') ?? '').includes(' '));
   await waitForHit(bare.url, () => true);
-  // Warm up every contender (JIT, every worker's cache, thread pools) before anything is measured.
-  for (const c of contenders) await runWrk(c.url + PAGE, 2, CONNECTIONS);
+}
+
+/** The URL a contender is measured on in a mode, or undefined when it does not take part (bare node: plain only). */
+function urlFor(c: Contender, mode: Mode): string | undefined {
+  const base = mode.tls ? c.tlsUrl : c.url;
+  return base === undefined ? undefined : base + PAGE;
+}
+
+async function throughput(
+  dir: string,
+  upstream: BenchUpstream,
+  upstreamPort: number,
+  contenders: Contender[],
+): Promise<void> {
+  await startContenders(dir, upstreamPort, contenders);
+  const [, , nginx, varnish] = contenders;
+  // Warm up every contender in every mode (JIT, every worker's cache and its brotli variant, TLS session state).
+  for (const mode of MODES)
+    for (const c of contenders) {
+      const url = urlFor(c, mode);
+      if (url) await runH2load(url, { ...mode.shape, seconds: 2 }, dir);
+    }
   const warmRequests = upstream.requests();
 
-  const results = new Map<string, LoadResult[]>(contenders.map((c) => [c.name, []]));
+  const key = (mode: Mode, c: Contender) => `${mode.name}\t${c.name}`;
+  const results = new Map<string, LoadResult[]>();
   const rows: Row[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
+    for (const mode of MODES) {
+      for (const c of contenders) {
+        const url = urlFor(c, mode);
+        if (!url) continue;
+        const result = await runH2load(url, mode.shape, dir);
+        results.set(key(mode, c), [...(results.get(key(mode, c)) ?? []), result]);
+        rows.push({
+          round,
+          mode: mode.name,
+          contender: c.name,
+          'req/s': Math.round(result.rps),
+          'p50 ms': result.p50ms,
+          'p99 ms': result.p99ms,
+          'body B': result.bodyBytes ?? '',
+          errors: result.errors,
+        });
+      }
+    }
+  }
+  const upstreamDuringRuns = upstream.requests() - warmRequests;
+  const summary = summarize(contenders, results, key, nginx, varnish);
+  report(
+    'proxy',
+    `Cache hits of one 10 KB page (Accept-Encoding: gzip, br), h2load -t2 -D${SECONDS} (HTTP/1.1: --h1 -c${CONNECTIONS}; HTTP/2: -c16 -m8), ${ROUNDS} interleaved rounds (${os.cpus().length} cores, shared)`,
+    rows,
+    {
+      summary,
+      modes: MODES.map((m) => ({ mode: m.name, load: shapeText(m.shape) })),
+      upstreamRequestsDuringRuns: upstreamDuringRuns,
+      bodySizes: upstream.sizes,
+      cacheBytes: CACHE_BYTES,
+      targets: { vsVarnish: 1.0, vsNginx: 1.0 },
+    },
+  );
+  report('proxy-summary', 'Median over rounds, ratios against nginx and Varnish in the same mode and run', summary);
+  process.stdout.write(
+    `upstream requests during the measured runs: ${upstreamDuringRuns} (every answer came from a cache)\n` +
+      `body sizes: identity ${upstream.sizes.identity} B, gzip ${upstream.sizes.gzip} B, br ${upstream.sizes.br} B (Varnish asks its upstream for gzip only)\n` +
+      `proxy cache size: ${CACHE_BYTES / 2 ** 20} MiB; peak RSS is per contender over the whole run, all its processes summed\n`,
+  );
+  const failed = summary.filter((r) => Number(r.errors) > 0);
+  if (failed.length > 0)
+    throw new Error(`errors under load: ${failed.map((r) => `${r.contender} (${r.mode})`).join(', ')}`);
+}
+
+function summarize(
+  contenders: Contender[],
+  results: Map<string, LoadResult[]>,
+  key: (mode: Mode, c: Contender) => string,
+  nginx: Contender,
+  varnish: Contender,
+): Row[] {
+  const summary: Row[] = [];
+  for (const mode of MODES) {
+    const med = (c: Contender) => median((results.get(key(mode, c)) ?? []).map((r) => r.rps));
     for (const c of contenders) {
-      const result = await runWrk(c.url + PAGE, SECONDS, CONNECTIONS);
-      results.get(c.name)!.push(result);
-      rows.push({
-        round,
+      const runs = results.get(key(mode, c));
+      if (!runs) continue;
+      summary.push({
+        mode: mode.name,
         contender: c.name,
-        'req/s': Math.round(result.rps),
-        'p50 ms': result.p50ms,
-        'p99 ms': result.p99ms,
-        errors: result.errors,
+        'median req/s': Math.round(med(c)),
+        'x nginx': med(c) / med(nginx),
+        'x varnish': med(c) / med(varnish),
+        'p50 ms': median(runs.map((r) => r.p50ms)),
+        'p99 ms': median(runs.map((r) => r.p99ms)),
+        'body B': runs[0].bodyBytes ?? '',
+        errors: runs.reduce((sum, r) => sum + r.errors, 0),
         'peak RSS MiB': c.rss ? Math.round(c.rss()) : '',
       });
     }
   }
-  const upstreamDuringRuns = upstream.requests() - warmRequests;
-
-  const med = (c: Contender) => median(results.get(c.name)!.map((r) => r.rps));
-  const summary: Row[] = contenders.map((c) => ({
-    contender: c.name,
-    'median req/s': Math.round(med(c)),
-    'x varnish': med(c) / med(varnish),
-    'x nginx': med(c) / med(nginx),
-    'p50 ms': median(results.get(c.name)!.map((r) => r.p50ms)),
-    'p99 ms': median(results.get(c.name)!.map((r) => r.p99ms)),
-    errors: results.get(c.name)!.reduce((sum, r) => sum + r.errors, 0),
-    'peak RSS MiB': c.rss ? Math.round(c.rss()) : '',
-  }));
-  report(
-    'proxy',
-    `Cache hits of one 10 KB page, wrk -t2 -c${CONNECTIONS} -d${SECONDS}s, ${ROUNDS} interleaved rounds (${os.cpus().length} cores, shared)`,
-    rows,
-    {
-      summary,
-      upstreamRequestsDuringRuns: upstreamDuringRuns,
-      cacheBytes: CACHE_BYTES,
-      targets: { vsVarnish: 1.0, vsNginx: 0.6 },
-    },
-  );
-  report('proxy-summary', 'Median over rounds, ratios against the other caches measured in the same run', summary);
-  process.stdout.write(
-    `upstream requests during the measured runs: ${upstreamDuringRuns} (every answer came from a cache)\n`,
-  );
-  process.stdout.write(
-    `proxy cache size: ${CACHE_BYTES / 2 ** 20} MiB; peak RSS above is per contender, all its processes summed\n`,
-  );
-  const failed = summary.filter((r) => Number(r.errors) > 0);
-  if (failed.length > 0) throw new Error(`errors under load: ${failed.map((r) => r.contender).join(', ')}`);
+  return summary;
 }
 
 main().catch((error: unknown) => {

@@ -3,7 +3,8 @@
 // relays every eviction to every worker over IPC; a PURGE received by one
 // worker is evicted there at once and relayed through the primary to the
 // others. A worker that dies is replaced (with an empty cache, so it has
-// missed nothing).
+// missed nothing). SIGHUP to the primary (a certificate renewal) is relayed
+// to every worker, each of which reads its certificates again.
 import cluster, { type Worker } from 'node:cluster';
 import path from 'node:path';
 import type { Config } from '../common/config';
@@ -17,12 +18,13 @@ import { graceLimits, startProxy, type RunningProxy } from './main';
 
 /** Messages between the primary and its workers. */
 export type ClusterMessage =
-  | { readonly hs: 'ready'; readonly url: string; readonly internalUrl?: string }
+  | { readonly hs: 'ready'; readonly url: string; readonly internalUrl?: string; readonly tlsUrl?: string }
   | { readonly hs: 'evict'; readonly path: string; readonly source: EvictionSource; readonly mode?: PurgeMode }
   | { readonly hs: 'evict-all'; readonly source: EvictionSource }
   | { readonly hs: 'purged'; readonly path: string; readonly mode?: PurgeMode }
   | { readonly hs: 'metrics-request'; readonly id: number }
   | { readonly hs: 'metrics-reply'; readonly id: number; readonly text?: string; readonly error?: string }
+  | { readonly hs: 'reload-tls' }
   | { readonly hs: 'shutdown' };
 
 export const WORKER_CONFIG_ENV = 'HYPERSTATIC_PROXY_WORKER_CONFIG';
@@ -51,12 +53,12 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
   // Sums every worker's registry (prom-client's own IPC) for whichever worker was scraped.
   const aggregator = new AggregatorRegistry();
   let closing = false;
-  let url = '';
-  let internalUrl: string | undefined;
+  let listening: ReadyMessage = { hs: 'ready', url: '' };
 
   function broadcast(message: ClusterMessage, except?: Worker): void {
     for (const worker of workers) if (worker !== except && worker.isConnected()) worker.send(message);
   }
+  const reloadTls = () => broadcast({ hs: 'reload-tls' });
 
   function fork(): Promise<Worker> {
     // Every worker asks for the same address and port (even port 0): node:cluster then hands them one shared socket.
@@ -74,27 +76,23 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
       logger.error({ worker: worker.id, code, signal }, 'proxy worker died; starting another');
       fork().catch((error: unknown) => logger.error({ err: error }, 'could not replace a proxy worker'));
     });
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number) => reject(new Error(`proxy worker exited with code ${code} before listening`));
-      worker.once('exit', onExit);
-      worker.on('message', (message: unknown) => {
-        if (!isClusterMessage(message) || message.hs !== 'ready') return;
-        worker.off('exit', onExit);
-        url = message.url;
-        internalUrl = message.internalUrl;
-        resolve(worker);
-      });
+    return whenReady(worker).then((ready) => {
+      listening = ready;
+      return worker;
     });
   }
 
   async function close(): Promise<void> {
     closing = true;
+    process.off('SIGHUP', reloadTls);
     following.feed?.close();
     await Promise.all([...workers].map(stopWorker));
     await following.feed?.done;
   }
 
   const following: { feed?: FeedFollower } = {};
+  // Before the first fork: a SIGHUP (certbot's deploy hook, systemctl reload) while workers start must not end the primary.
+  if (config.proxyTlsPort !== undefined) process.on('SIGHUP', reloadTls);
   try {
     // The first worker binds the port; the others then share it.
     await fork();
@@ -110,14 +108,22 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
   logStarted(
     logger,
     'proxy',
-    { url, internalUrl, workers: config.proxyWorkers, feed: following.feed ? 'following (relayed to workers)' : 'off' },
+    {
+      url: listening.url,
+      tlsUrl: listening.tlsUrl,
+      internalUrl: listening.internalUrl,
+      workers: config.proxyWorkers,
+      feed: following.feed ? 'following (relayed to workers)' : 'off',
+    },
     'cache proxy cluster listening',
   );
 
   return {
     name: 'cache-proxy',
-    url,
-    internalUrl,
+    url: listening.url,
+    tlsUrl: listening.tlsUrl,
+    internalUrl: listening.internalUrl,
+    reloadTls,
     evict(evicted, source = 'api', mode) {
       broadcast({ hs: 'evict', path: evicted, source, mode });
     },
@@ -126,6 +132,21 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     },
     close,
   };
+}
+
+type ReadyMessage = Extract<ClusterMessage, { hs: 'ready' }>;
+
+/** The worker's 'ready' message, once it listens; a rejection if it exits first. */
+function whenReady(worker: Worker): Promise<ReadyMessage> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number) => reject(new Error(`proxy worker exited with code ${code} before listening`));
+    worker.once('exit', onExit);
+    worker.on('message', (message: unknown) => {
+      if (!isClusterMessage(message) || message.hs !== 'ready') return;
+      worker.off('exit', onExit);
+      resolve(message);
+    });
+  });
 }
 
 /** Answers a worker's /metrics with every worker's registry, summed (prom-client's own IPC). */

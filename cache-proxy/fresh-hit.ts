@@ -1,10 +1,11 @@
 // The one fresh-hit path. A plain GET or HEAD of a normal target whose
 // stored copy is fresh is answered from the hot headers (hit-path.ts) with
 // no http-cache-semantics work and no per-request allocation of our own.
-// Two front doors ask it: node:http's request handler, and the
+// Three front doors ask it: node:http's request handler, the
 // connection-level fast path (fast-server.ts), which writes the same answer
-// as prebuilt bytes. Everything else takes the full path (serve-cacheable.ts).
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+// as prebuilt bytes, and HTTP/2 streams (tls-listener.ts), which get the
+// status and hot headers without node's compatibility objects. Everything else takes the full path (serve-cacheable.ts).
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from '../common/logger';
 import type { FastAnswer } from './fast-server';
 import {
@@ -26,7 +27,15 @@ export interface FreshHits {
   serve(req: IncomingMessage, res: ServerResponse): boolean;
   /** The fast path's question: the bytes of a fresh hit for this plain request, if we hold one. */
   readonly answerFast: FastAnswer;
+  /** The same question for an HTTP/2 stream: status, headers and body (none for HEAD or 304). */
+  readonly answerHit: HitAnswer;
 }
+
+export type HitAnswer = (
+  method: string | undefined,
+  target: string,
+  headers: IncomingHttpHeaders,
+) => { status: number; headers: OutgoingHttpHeaders; body?: Buffer } | undefined;
 
 export interface FreshHitDeps {
   readonly cache: ResponseCache;
@@ -97,5 +106,28 @@ export function createFreshHits(deps: FreshHitDeps): FreshHits {
     return notModified || method === 'HEAD' ? [head] : [head, entry.body];
   };
 
-  return { serve, answerFast };
+  const answerHit: HitAnswer = (method, target, headers) => {
+    if ((method !== 'GET' && method !== 'HEAD') || !isPlainRequest(headers)) return undefined;
+    const started = accessLogger ? process.hrtime.bigint() : 0n;
+    const nowMs = now();
+    const entry = freshEntry(target, headers, nowMs);
+    if (entry === undefined) return undefined;
+    const notModified = isNotModified(entry, headers, nowMs);
+    const status = notModified ? 304 : entry.status;
+    countStatus(tally, status);
+    const hitHeaders = notModified ? hotNotModifiedHeaders(entry, nowMs) : hotHeaders(entry, nowMs);
+    if (accessLogger) {
+      accessLogger.info({
+        method,
+        url: target,
+        status,
+        cacheStatus: hitHeaders['cache-status'],
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+        bytes: notModified || method === 'HEAD' ? undefined : entry.body.length || undefined,
+      });
+    }
+    return { status, headers: hitHeaders, body: notModified || method === 'HEAD' ? undefined : entry.body };
+  };
+
+  return { serve, answerFast, answerHit };
 }

@@ -88,7 +88,7 @@ export async function listenProxy(
  * §15.5.9: a reader too slow to send its request gets 408. Say so instead
  * of dropping the connection.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable) {
     socket.destroy();
     return;

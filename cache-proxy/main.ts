@@ -14,15 +14,16 @@ import { createEvictor, type EvictionSource, type Evictor } from './eviction';
 import { followChanges } from './feed-eviction';
 import { compilePathRules, type FreshnessRules } from './freshness';
 import { parseGraceRules, type GraceLimits } from './grace';
-import { KEEP_ALIVE_MS, listenProxy, type ClientLimits } from './http-server';
+import { KEEP_ALIVE_MS, type ClientLimits } from './http-server';
 import { createReclaimer, holdYoungGeneration } from './memory';
 import { createProxyMetrics, type ProxyMetrics } from './metrics';
+import { listenPublic, type PublicListeners } from './public-listeners';
 import { listenOperator, type OperatorDeps, type OperatorListener } from './operator-routes';
-import { createRequestHandler, type HandlerOptions } from './request-handler';
+import { createRequestHandler, type HandlerOptions, type RequestHandler } from './request-handler';
 import { createResponseCache } from './response-cache';
 import type { BodyLimits } from './upstream-body';
 import type { PurgeMode } from './soft-purge';
-import { createUpstreamPool } from './upstream-pool';
+import { createUpstreamPool, type UpstreamPool } from './upstream-pool';
 
 export interface ProxyOptions {
   logger?: Logger;
@@ -44,6 +45,10 @@ export interface ProxyOptions {
 export interface RunningProxy extends RunningService, Evictor {
   /** The operator listener (PROXY_INTERNAL_PORT), when one is configured. */
   readonly internalUrl?: string;
+  /** The HTTPS listener (PROXY_TLS_PORT), when one is configured. */
+  readonly tlsUrl?: string;
+  /** Reads the TLS certificate files again (what SIGHUP does); a bad file keeps the old ones and is logged. */
+  reloadTls(): void;
 }
 
 export async function startProxy(config: Config, options: ProxyOptions = {}): Promise<RunningProxy> {
@@ -59,16 +64,7 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     onRelease: reclaimer.released,
   });
   const metrics = createProxyMetrics(registry, cache, reclaimer);
-  const pool = createUpstreamPool({
-    urls: config.proxyUpstreams,
-    timeoutMs: config.proxyUpstreamTimeoutMs,
-    probeIntervalMs: config.proxyProbeIntervalMs,
-    probePath: config.proxyProbePath,
-    logger,
-    onFailure: (upstream, error) => metrics.upstreamErrors.inc({ upstream: upstream.name, code: error.code }),
-    onStateChange: (upstream) => metrics.upstreamUp.set({ upstream: upstream.name }, upstream.up ? 1 : 0),
-  });
-  for (const upstream of pool.upstreams) metrics.upstreamUp.set({ upstream: upstream.name }, 1);
+  const pool = createPool(config, logger, metrics);
   const policyFor = createPolicyFactory(now, freshnessRules(config));
   const filler = createFiller({ cache, pool, policyFor, logger, ...bodyLimits(config) });
   const evictorDeps = { cache, filler, metrics, logger, now, onEvict: options.onEvict };
@@ -94,35 +90,86 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     options: handlerOptions(config, graceLimits(config)),
   });
 
-  const server = await listenProxy(handler, config.proxyPort, config.bindHost, clientLimits(config, metrics));
-  const internal = await listenInternal(config, { ops, clusterMetrics: options.clusterMetrics }).catch(
-    async (error: unknown) => {
-      pool.close();
-      await server.close();
-      throw error;
-    },
-  );
+  const { server, internal } = await listenAll(config, handler, logger, clientLimits(config, metrics), {
+    ops,
+    clusterMetrics: options.clusterMetrics,
+  }).catch((error: unknown) => {
+    pool.close();
+    throw error;
+  });
   const feed = options.followFeed === false ? undefined : followFeedInto(evictor, config, logger);
   logStarted(
     logger,
     'proxy',
-    { url: server.url, internalUrl: internal?.url, upstreams: config.proxyUpstreams, feed: feed ? 'following' : 'off' },
+    {
+      url: server.url,
+      tlsUrl: server.tlsUrl,
+      internalUrl: internal?.url,
+      upstreams: config.proxyUpstreams,
+      feed: feed ? 'following' : 'off',
+    },
     'cache proxy listening',
   );
+
+  const stopReloading = options.ownsProcess && server.tlsUrl ? reloadOnHangup(server) : undefined;
 
   return {
     name: 'cache-proxy',
     url: server.url,
+    tlsUrl: server.tlsUrl,
     internalUrl: internal?.url,
     evict: evictor.evict,
     evictAll: evictor.evictAll,
+    reloadTls: () => server.reloadTls(),
     async close() {
+      stopReloading?.();
       feed?.close();
       pool.close();
       await Promise.all([server.close(), internal?.close()]);
       await feed?.done;
     },
   };
+}
+
+/** The upstreams, nearest first, their failures and health counted in /metrics. */
+function createPool(config: Config, logger: Logger, metrics: ProxyMetrics): UpstreamPool {
+  const pool = createUpstreamPool({
+    urls: config.proxyUpstreams,
+    timeoutMs: config.proxyUpstreamTimeoutMs,
+    probeIntervalMs: config.proxyProbeIntervalMs,
+    probePath: config.proxyProbePath,
+    logger,
+    onFailure: (upstream, error) => metrics.upstreamErrors.inc({ upstream: upstream.name, code: error.code }),
+    onStateChange: (upstream) => metrics.upstreamUp.set({ upstream: upstream.name }, upstream.up ? 1 : 0),
+  });
+  for (const upstream of pool.upstreams) metrics.upstreamUp.set({ upstream: upstream.name }, 1);
+  return pool;
+}
+
+/**
+ * SIGHUP re-reads the certificates (certbot's deploy hook, systemctl reload);
+ * only a process that is the proxy alone listens for it. Returns the undo.
+ */
+function reloadOnHangup(server: PublicListeners): () => void {
+  const onHangup = () => server.reloadTls();
+  process.on('SIGHUP', onHangup);
+  return () => process.off('SIGHUP', onHangup);
+}
+
+/** The readers' listeners (plain and HTTPS), then the operator's; nothing stays open if one fails. */
+async function listenAll(
+  config: Config,
+  handler: RequestHandler,
+  logger: Logger,
+  limits: ClientLimits,
+  deps: OperatorDeps,
+) {
+  const server = await listenPublic(config, handler, logger, limits);
+  const internal = await listenInternal(config, deps).catch(async (error: unknown) => {
+    await server.close();
+    throw error;
+  });
+  return { server, internal };
 }
 
 /** The operator listener on INTERNAL_BIND_HOST:PROXY_INTERNAL_PORT, when one is configured. */

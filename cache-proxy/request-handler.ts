@@ -12,7 +12,7 @@ import type { Filler } from './cache-fill';
 import { formatCacheStatus } from './cache-status';
 import type { FastAnswer } from './fast-server';
 import { createFeedRelay, type FeedStreamLimits } from './feed-streams';
-import { createFreshHits } from './fresh-hit';
+import { createFreshHits, type HitAnswer } from './fresh-hit';
 import type { GraceLimits } from './grace';
 import { countStatus, type ProxyMetrics } from './metrics';
 import { normalizeTarget, NormalizeError, type NormalizedTarget } from './normalize';
@@ -61,6 +61,8 @@ export interface RequestHandler {
   (req: IncomingMessage, res: ServerResponse): void;
   /** The connection-level fast path's question: the bytes of a fresh hit for this plain request, if we hold one. */
   readonly answerFast: FastAnswer;
+  /** HTTP/2's: the status, headers and body of a fresh hit, if we hold one. */
+  readonly answerHit: HitAnswer;
 }
 
 export function createRequestHandler(deps: HandlerDeps): RequestHandler {
@@ -130,7 +132,7 @@ export function createRequestHandler(deps: HandlerDeps): RequestHandler {
     }
   }
 
-  return Object.assign(handle, { answerFast: hits.answerFast });
+  return Object.assign(handle, { answerFast: hits.answerFast, answerHit: hits.answerHit });
 }
 
 /** The normalized target, or undefined once a 400 (or the status NormalizeError names) has been sent. */

@@ -90,7 +90,8 @@ export function stripHopByHop(headers: IncomingHttpHeaders): Record<string, stri
       .map((s) => s.trim().toLowerCase()),
   );
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
+    // HTTP/2's pseudo-header fields (:method, :path…; RFC 9113 §8.3) are not fields an HTTP/1.1 upstream may get.
+    if (value === undefined || HOP_BY_HOP.has(name) || connectionTokens.has(name) || name.startsWith(':')) continue;
     out[name] = value;
   }
   return out;

@@ -43,6 +43,7 @@ async function run(): Promise<void> {
     if (!isClusterMessage(message)) return;
     if (message.hs === 'evict') proxy.evict(message.path, message.source, message.mode);
     else if (message.hs === 'evict-all') proxy.evictAll(message.source);
+    else if (message.hs === 'reload-tls') proxy.reloadTls();
     else if (message.hs === 'metrics-reply') {
       const waiter = pending.get(message.id);
       pending.delete(message.id);
@@ -55,7 +56,7 @@ async function run(): Promise<void> {
   process.once('SIGTERM', () => void stop());
   // Ctrl-C reaches the whole process group: the primary shuts workers down in order, so they wait for it.
   process.on('SIGINT', () => undefined);
-  send({ hs: 'ready', url: proxy.url, internalUrl: proxy.internalUrl });
+  send({ hs: 'ready', url: proxy.url, internalUrl: proxy.internalUrl, tlsUrl: proxy.tlsUrl });
 }
 
 run().catch((error: unknown) => {

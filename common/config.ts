@@ -69,6 +69,13 @@ const optionalToken: Parser<string> = (raw, name) => {
   return raw;
 };
 
+/** Comma-separated file paths; empty: none. Whether they can be read is checked where they are loaded. */
+const fileList: Parser<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
 const url: Parser<string> = (raw, name) => {
   try {
     const parsed = new URL(raw);
@@ -649,6 +656,42 @@ const spec = {
       return raw;
     },
   ),
+  proxyTlsPort: variable(
+    'PROXY_TLS_PORT',
+    '',
+    'Port of the HTTPS listener (TLS 1.2+, HTTP/2 with HTTP/1.1 fallback); empty means none. Needs PROXY_TLS_CERT and PROXY_TLS_KEY, or PROXY_TLS_CERT_DIR',
+    optionalPort,
+  ),
+  proxyTlsCert: variable(
+    'PROXY_TLS_CERT',
+    '',
+    'Comma-separated PEM certificate chain files (e.g. fullchain.pem); each serves the names in its subjectAltName (SNI), the first is the default',
+    fileList,
+  ),
+  proxyTlsKey: variable(
+    'PROXY_TLS_KEY',
+    '',
+    'Comma-separated PEM private key files, one per PROXY_TLS_CERT file, in the same order',
+    fileList,
+  ),
+  proxyTlsCertDir: variable(
+    'PROXY_TLS_CERT_DIR',
+    '',
+    "A directory of certificates, one subdirectory each holding fullchain.pem and privkey.pem (certbot's /etc/letsencrypt/live layout); read again on SIGHUP",
+    text,
+  ),
+  proxyHttpRedirect: variable(
+    'PROXY_HTTP_REDIRECT',
+    'false',
+    'PROXY_PORT answers every request with a redirect to the same host and path over HTTPS (301 for GET/HEAD, 308 otherwise) instead of serving the cache',
+    boolean,
+  ),
+  proxyAcmeWebroot: variable(
+    'PROXY_ACME_WEBROOT',
+    '',
+    'Directory whose .well-known/acme-challenge/ files the redirect listener serves over plain HTTP (certbot --webroot -w DIR); empty means none',
+    text,
+  ),
 };
 
 type Spec = typeof spec;
@@ -700,7 +743,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((out.proxyMinTtl as number) > (out.proxyMaxTtl as number)) {
     throw new ConfigError('PROXY_MIN_TTL', `must not exceed PROXY_MAX_TTL (${String(out.proxyMaxTtl)})`);
   }
+  checkTls(out);
   return Object.freeze(out) as Config;
+}
+
+/** The HTTPS settings only make sense together; each message names the variable to change. */
+function checkTls(out: Record<string, unknown>): void {
+  const port = out.proxyTlsPort as number | undefined;
+  const certs = out.proxyTlsCert as string[];
+  const keys = out.proxyTlsKey as string[];
+  const dir = out.proxyTlsCertDir as string;
+  if (certs.length !== keys.length)
+    throw new ConfigError(
+      'PROXY_TLS_KEY',
+      `lists ${keys.length} key file(s) for ${certs.length} certificate file(s) in PROXY_TLS_CERT; give one key per certificate, in the same order`,
+    );
+  if (port !== undefined && certs.length === 0 && dir === '')
+    throw new ConfigError('PROXY_TLS_CERT', 'is required when PROXY_TLS_PORT is set (or set PROXY_TLS_CERT_DIR)');
+  if (port === undefined && (certs.length > 0 || dir !== ''))
+    throw new ConfigError(
+      'PROXY_TLS_PORT',
+      'is empty, so the certificates in PROXY_TLS_CERT / PROXY_TLS_CERT_DIR would not be used; set it (e.g. 443)',
+    );
+  if (port === undefined && out.proxyHttpRedirect === true)
+    throw new ConfigError('PROXY_HTTP_REDIRECT', 'redirects to HTTPS, so it needs PROXY_TLS_PORT');
 }
 
 /** Where a process finds Redis: one server (REDIS_URL), or the master a set of Sentinels names. */

@@ -2,7 +2,7 @@
 // and proxy. The failure an operator meets most at start (the port is taken,
 // or a low port needs a privilege) is named with the component and the
 // variable to change, instead of a bare `listen EADDRINUSE 127.0.0.1:8081`.
-import type { Server } from 'node:http';
+import type { Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { HyperstaticError } from './errors';
 

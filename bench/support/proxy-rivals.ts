@@ -1,18 +1,35 @@
 // The other caches and the load generator of bench/proxy.bench.ts: nginx
-// with proxy_cache and Varnish from Debian's packages (installed when
+// with proxy_cache (plain and TLS with HTTP/2), and Varnish (plain, and
+// behind hitch for TLS and HTTP/2) from Debian's packages (installed when
 // missing), configured at run time in a temp dir to cache the same page from
-// the same upstream, and wrk driving all of them the same way.
+// the same upstream; h2load (bench/support/h2load.ts) drives every
+// throughput run and wrk the memory runs.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
-const BINARIES = { nginx: '/usr/sbin/nginx', varnishd: '/usr/sbin/varnishd', wrk: '/usr/bin/wrk' } as const;
+const BINARIES = {
+  nginx: '/usr/sbin/nginx',
+  varnishd: '/usr/sbin/varnishd',
+  hitch: '/usr/sbin/hitch',
+  h2load: '/usr/bin/h2load',
+  wrk: '/usr/bin/wrk',
+} as const;
+/** The Debian package of each binary. */
+const PACKAGES: Record<keyof typeof BINARIES, string> = {
+  nginx: 'nginx',
+  varnishd: 'varnish',
+  hitch: 'hitch',
+  h2load: 'nghttp2-client',
+  wrk: 'wrk',
+};
 
-/** Installs nginx, varnish and wrk with apt-get when one of them is missing (the bench runs as root). */
-export function ensureInstalled(): void {
-  const missing = Object.entries(BINARIES).filter(([, file]) => !fs.existsSync(file));
+/** Installs with apt-get whichever of the binaries `needed` is missing (the bench runs as root). */
+export function ensureInstalled(needed: readonly (keyof typeof BINARIES)[]): void {
+  const missing = needed.filter((name) => !fs.existsSync(BINARIES[name]));
   if (missing.length === 0) return;
-  const packages = missing.map(([name]) => (name === 'varnishd' ? 'varnish' : name));
+  const packages = missing.map((name) => PACKAGES[name]);
   process.stdout.write(`installing ${packages.join(', ')} with apt-get…\n`);
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
   execFileSync('apt-get', ['install', '-y', '-qq', ...packages], {
@@ -20,7 +37,7 @@ export function ensureInstalled(): void {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
   // Debian starts the packaged services; the bench runs its own instances on its own ports.
-  for (const service of ['nginx', 'varnish']) {
+  for (const service of ['nginx', 'varnish', 'hitch']) {
     try {
       execFileSync('systemctl', ['stop', service], { stdio: 'ignore' });
     } catch {
@@ -32,8 +49,41 @@ export function ensureInstalled(): void {
 export interface Rival {
   readonly name: string;
   readonly url: string;
+  /** The HTTPS (h2 and HTTP/1.1) address, when the rival terminates TLS. */
+  readonly tlsUrl?: string;
   readonly child: ChildProcess;
+  /** Peak RSS of every process serving (nginx's workers, Varnish's child, hitch), summed, in MiB. */
+  rss(): number;
   stop(): Promise<void>;
+}
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** Peak RSS of a process and its children, remembered per pid across calls, summed. */
+export function rssTracker(root: () => number[]): () => number {
+  const peaks = new Map<number, number>();
+  return () => {
+    for (const pid of root()) {
+      let cmd = '';
+      try {
+        cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        continue;
+      }
+      // tsx's esbuild helper serves nothing.
+      if (!cmd.includes('esbuild')) peaks.set(pid, Math.max(peaks.get(pid) ?? 0, peakRssMiB(pid)));
+    }
+    return [...peaks.values()].reduce((a, b) => a + b, 0);
+  };
+}
+
+/** A process and its children, then their children (Varnish: manager, cache child). */
+function tree(pid: number): number[] {
+  const children = childPids(pid);
+  return [pid, ...children, ...children.flatMap(childPids)];
 }
 
 function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): () => Promise<void> {
@@ -47,7 +97,7 @@ function stopper(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): () =>
 }
 
 /** nginx in the foreground: worker_processes auto, proxy_cache honouring the upstream's max-age, keep-alive upstream, no access log. */
-export function startNginx(dir: string, port: number, upstreamPort: number): Rival {
+export function startNginx(dir: string, port: number, upstreamPort: number, tls?: TlsFiles & { port: number }): Rival {
   const root = path.join(dir, 'nginx');
   fs.mkdirSync(path.join(root, 'cache'), { recursive: true });
   fs.mkdirSync(path.join(root, 'logs'), { recursive: true });
@@ -61,13 +111,26 @@ error_log ${root}/logs/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
+  # The default (1000) ends a keep-alive or HTTP/2 connection every 1000 requests; the others never do.
+  keepalive_requests 1000000;
   proxy_cache_path ${root}/cache keys_zone=hs:16m max_size=256m inactive=1h;
   proxy_temp_path ${root}/tmp;
   client_body_temp_path ${root}/client;
   upstream origin { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  # One cache key for both listeners (the default one holds the scheme); Vary: Accept-Encoding keeps one variant per coding.
+  proxy_cache_key $proxy_host$request_uri;
   server {
     listen 127.0.0.1:${port};
-    location / {
+${
+  tls
+    ? `    listen 127.0.0.1:${tls.port} ssl http2;
+    ssl_certificate ${tls.certFile};
+    ssl_certificate_key ${tls.keyFile};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:TLS:10m;
+`
+    : ''
+}    location / {
       proxy_pass http://origin;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
@@ -82,21 +145,82 @@ http {
   const child = spawn(BINARIES.nginx, ['-c', path.join(root, 'nginx.conf'), '-p', root, '-g', 'daemon off;'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  return { name: 'nginx proxy_cache', url: `http://127.0.0.1:${port}`, child, stop: stopper(child, 'SIGQUIT') };
+  return {
+    name: 'nginx proxy_cache',
+    url: `http://127.0.0.1:${port}`,
+    tlsUrl: tls ? `https://127.0.0.1:${tls.port}` : undefined,
+    child,
+    rss: rssTracker(() => tree(child.pid!)),
+    stop: stopper(child, 'SIGQUIT'),
+  };
 }
 
-/** Varnish in the foreground with its default VCL (honours max-age), a 256 MB malloc store and default thread pools. */
-export function startVarnish(dir: string, port: number, upstreamPort: number): Rival {
+/**
+ * Varnish in the foreground with its default VCL (honours max-age; asks the
+ * upstream for gzip only, its one coding), a 256 MB malloc store and default
+ * thread pools, HTTP/2 on (for hitch's h2 connections). With `tls`, hitch
+ * in front terminates TLS and offers h2 and HTTP/1.1 by ALPN.
+ */
+export function startVarnish(
+  dir: string,
+  port: number,
+  upstreamPort: number,
+  tls?: TlsFiles & { port: number },
+): Rival {
   const workdir = path.join(dir, 'varnish');
   fs.mkdirSync(workdir, { recursive: true });
   const child = spawn(
     BINARIES.varnishd,
-    ['-F', '-a', `127.0.0.1:${port}`, '-b', `127.0.0.1:${upstreamPort}`, '-s', 'malloc,256m', '-n', workdir],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
+    [
+      '-F',
+      '-a',
+      `127.0.0.1:${port}`,
+      '-b',
+      `127.0.0.1:${upstreamPort}`,
+      '-s',
+      'malloc,256m',
+      '-n',
+      workdir,
+      '-p',
+      'feature=+http2',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  return { name: 'varnish', url: `http://127.0.0.1:${port}`, child, stop: stopper(child) };
+  const hitch = tls ? startHitch(dir, tls, port) : undefined;
+  const stopVarnish = stopper(child);
+  return {
+    name: tls ? 'varnish (hitch for TLS)' : 'varnish',
+    url: `http://127.0.0.1:${port}`,
+    tlsUrl: tls ? `https://127.0.0.1:${tls.port}` : undefined,
+    child,
+    rss: rssTracker(() => [...tree(child.pid!), ...(hitch ? tree(hitch.pid!) : [])]),
+    async stop() {
+      if (hitch) await stopper(hitch)();
+      await stopVarnish();
+    },
+  };
+}
+
+/** hitch: TLS 1.2+ in front of a backend, h2 and HTTP/1.1 by ALPN, one worker per core (its default is 1). */
+function startHitch(dir: string, tls: TlsFiles & { port: number }, backendPort: number): ChildProcess {
+  const pem = path.join(dir, 'hitch.pem');
+  fs.writeFileSync(pem, fs.readFileSync(tls.keyFile, 'utf8') + fs.readFileSync(tls.certFile, 'utf8'), { mode: 0o600 });
+  return spawn(
+    BINARIES.hitch,
+    [
+      `--frontend=[127.0.0.1]:${tls.port}`,
+      `--backend=[127.0.0.1]:${backendPort}`,
+      '--alpn-protos=h2,http/1.1',
+      '--tls-protos=TLSv1.2 TLSv1.3',
+      `--workers=${Math.max(1, os.cpus().length)}`,
+      '--daemon=off',
+      // hitch refuses to run its workers as root; it reads the key before dropping privileges.
+      '--user=nobody',
+      '--group=nogroup',
+      pem,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
 }
 
 export interface LoadResult {
@@ -106,6 +230,8 @@ export interface LoadResult {
   readonly requests: number;
   /** Socket errors plus non-2xx/3xx answers. */
   readonly errors: number;
+  /** Mean body bytes per response (h2load), which shows the coding served. */
+  readonly bodyBytes?: number;
 }
 
 /** wrk with two threads, `connections` keep-alive connections, for `seconds`, one URL (asynchronous: the upstream shares our event loop). */
