@@ -41,14 +41,17 @@ export async function startProxyCluster(config: Config, options: { logger?: Logg
   return startPrimary(config, options.logger ?? createLogger(config.logLevel, 'cache-proxy'));
 }
 
-async function startPrimary(config: Config, logger: Logger): Promise<RunningProxy> {
-  // Workers run what their parent runs: the compiled build, or in development
-  // the TypeScript sources through tsx (bin/hyperstatic.js).
+/** Workers run what their parent runs: the compiled build, or in development the TypeScript sources through tsx (bin/hyperstatic.js). */
+function setupWorkers(): void {
   const compiled = path.extname(__filename) === '.js';
   cluster.setupPrimary({
     exec: path.join(__dirname, compiled ? 'worker.js' : 'worker.ts'),
     execArgv: compiled ? process.execArgv : ['--require', require.resolve('tsx/cjs')],
   });
+}
+
+async function startPrimary(config: Config, logger: Logger): Promise<RunningProxy> {
+  setupWorkers();
   const workers = new Set<Worker>();
   // Sums every worker's registry (prom-client's own IPC) for whichever worker was scraped.
   const aggregator = new AggregatorRegistry();

@@ -10,6 +10,7 @@
 // "TLS and HTTP/2").
 import { EventEmitter } from 'node:events';
 import http2, {
+  type Http2SecureServer,
   type Http2ServerRequest,
   type Http2ServerResponse,
   type IncomingHttpHeaders,
@@ -142,11 +143,7 @@ export async function listenTls(
   // A handshake that fails (an old protocol, no shared cipher, a scanner) concerns that socket only.
   server.on('tlsClientError', (_error, socket) => socket.destroy());
 
-  const sessions = new Set<ServerHttp2Session>();
-  server.on('session', (session: ServerHttp2Session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-  });
+  const sessions = trackSessions(server);
 
   // HTTP/1.1 sockets take the fast path first, then node's fallback; h2 ones go straight to node.
   const [nodeListener] = server.listeners('secureConnection') as ((socket: TLSSocket) => void)[];
@@ -204,4 +201,14 @@ export async function listenTls(
         }, 2000).unref();
       }),
   };
+}
+
+/** Open HTTP/2 sessions, to send each a GOAWAY on close. */
+function trackSessions(server: Http2SecureServer): Set<ServerHttp2Session> {
+  const sessions = new Set<ServerHttp2Session>();
+  server.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  return sessions;
 }
