@@ -129,15 +129,7 @@ export async function listenTls(
     keepAliveTimeout: KEEP_ALIVE_MS,
   });
   server.setTimeout(H2_IDLE_MS);
-  server.on('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
-    if (req.httpVersionMajor === 2) {
-      // RFC 9113 §8.3.1: h2 carries the host in :authority; the handler (and the access log) read Host.
-      req.headers.host ??= (req as Http2ServerRequest).authority;
-      dropConnectionFields(res as Http2ServerResponse);
-    }
-    // The compatibility objects answer writeHead/setHeader/end/destroy like node:http's for what the handler uses.
-    handler(req as IncomingMessage, res as ServerResponse);
-  });
+  server.on('request', (req, res) => handleRequest(handler, req, res));
   answerHitsOnStreams(server, handler.answerHit);
   server.on('clientError', answerClientError);
   // A handshake that fails (an old protocol, no shared cipher, a scanner) concerns that socket only.
@@ -201,6 +193,20 @@ export async function listenTls(
         }, 2000).unref();
       }),
   };
+}
+
+function handleRequest(
+  handler: RequestHandler,
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+): void {
+  if (req.httpVersionMajor === 2) {
+    // RFC 9113 §8.3.1: h2 carries the host in :authority; the handler (and the access log) read Host.
+    req.headers.host ??= (req as Http2ServerRequest).authority;
+    dropConnectionFields(res as Http2ServerResponse);
+  }
+  // The compatibility objects answer writeHead/setHeader/end/destroy like node:http's for what the handler uses.
+  handler(req as IncomingMessage, res as ServerResponse);
 }
 
 /** Open HTTP/2 sessions, to send each a GOAWAY on close. */
