@@ -106,9 +106,22 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
       // that waits 500 ms behind it; dropping the connection ends it now. A job
       // the server moved to active as the connection dropped has no lock: the
       // stalled-job check of any producer (or of the next start) puts it back.
-      clients.get('bclient')?.disconnect();
-      if (!(await settlesWithin(closed, JOB_GRACE_MS))) await giveBack([...running]);
-      for (const client of clients.values()) client.disconnect();
+      // bull then reconnects that client, once the renders in flight end, for
+      // a queue that is only paused: a closing one needs no connection.
+      const blocking = clients.get('bclient');
+      if (blocking) {
+        blocking.connect = () => Promise.resolve();
+        blocking.disconnect();
+      }
+      const disconnectAll = () => {
+        for (const client of clients.values()) client.disconnect();
+      };
+      if (!(await settlesWithin(closed, JOB_GRACE_MS))) {
+        await giveBack([...running]);
+        // The render given back may still end here (its database work was blocked): bull's bookkeeping then fails quietly.
+        void closed.finally(disconnectAll);
+      }
+      disconnectAll();
     },
   };
 }

@@ -74,7 +74,7 @@ export function createMemoryQueue(logger: Logger): RenderQueue {
       closed = true;
       for (const timer of timers) clearTimeout(timer);
       // A render cut short here is not lost: its outbox rows stay without done_at,
-      // and the relay dispatches them again on the next start (app/outbox/outbox-relay.ts).
+      // and the relay dispatches them again (app/outbox/outbox-relay.ts, REDISPATCH_AFTER_MS).
       const deadline = Date.now() + 1000;
       while (active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     },

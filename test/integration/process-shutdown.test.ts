@@ -20,6 +20,8 @@ import { HyperstaticProcess, startHyperstatic } from '../support/processes';
 
 /** Far above the 2 s target: a loaded CI machine must not fail it; the bench records the real figure. */
 const EXIT_WITHIN_MS = 5000;
+/** Start-up on a machine shared with other test runs can take far longer than usual. */
+const START_WITHIN_MS = 90_000;
 
 async function stopTimed(p: HyperstaticProcess): Promise<{ code: number | null; ms: number }> {
   const started = Date.now();
@@ -127,7 +129,11 @@ describe('SIGTERM stops each process role within seconds, with nothing lost', ()
 
   async function start(role: string, extra: Record<string, string> = {}): Promise<HyperstaticProcess> {
     const variable = { app: 'APP_PORT', producer: 'PRODUCER_PORT', mirror: 'MIRROR_PORT', proxy: 'PROXY_PORT' }[role];
-    const p = await startHyperstatic([role], { ...env, ...extra }, { portVariable: variable });
+    const p = await startHyperstatic(
+      [role],
+      { ...env, ...extra },
+      { portVariable: variable, timeoutMs: START_WITHIN_MS },
+    );
     processes.push(p);
     return p;
   }
@@ -216,9 +222,8 @@ describe('SIGTERM stops each process role within seconds, with nothing lost', ()
       assertPromptExit(result, 'producer', producer.output());
       assert.equal((await bull.getJob('shutdown-render'))?.attemptsMade, 0, 'giving the job back cost no attempt');
 
-      // removeOnComplete: a rendered job is gone from the queue.
       const next = await start('producer');
-      await waitFor(async () => ((await state()) === undefined ? true : undefined), {
+      await waitFor(async () => ((await state()) === 'completed' ? true : undefined), {
         what: 'the next producer renders the job',
       });
       const idle = await stopTimed(next);
