@@ -100,30 +100,37 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
       if (queue.client.status !== 'ready') throw new Error(`Redis is not connected (${queue.client.status})`);
       await withTimeout(queue.client.ping(), ENQUEUE_TIMEOUT_MS, 'Redis did not answer PING');
     },
-    async close() {
-      const closed = queue.close();
-      // bull ends its blocking BRPOPLPUSH (up to drainDelay, 5 s) with a QUIT
-      // that waits 500 ms behind it; dropping the connection ends it now. A job
-      // the server moved to active as the connection dropped has no lock: the
-      // stalled-job check of any producer (or of the next start) puts it back.
-      // bull then reconnects that client, once the renders in flight end, for
-      // a queue that is only paused: a closing one needs no connection.
-      const blocking = clients.get('bclient');
-      if (blocking) {
-        blocking.connect = () => Promise.resolve();
-        blocking.disconnect();
-      }
-      const disconnectAll = () => {
-        for (const client of clients.values()) client.disconnect();
-      };
-      if (!(await settlesWithin(closed, JOB_GRACE_MS))) {
-        await giveBack([...running]);
-        // The render given back may still end here (its database work was blocked): bull's bookkeeping then fails quietly.
-        void closed.finally(disconnectAll);
-      }
-      disconnectAll();
-    },
+    close: () => closeQueue(queue, clients, running),
   };
+}
+
+/** Stops taking jobs, lets renders in flight finish for JOB_GRACE_MS, gives back the rest, and ends every connection. */
+async function closeQueue(
+  queue: Queue.Queue<RenderJob>,
+  clients: Map<string, Redis>,
+  running: Set<Queue.Job<RenderJob>>,
+): Promise<void> {
+  const closed = queue.close();
+  // bull ends its blocking BRPOPLPUSH (up to drainDelay, 5 s) with a QUIT
+  // that waits 500 ms behind it; dropping the connection ends it now. A job
+  // the server moved to active as the connection dropped has no lock: the
+  // stalled-job check of any producer (or of the next start) puts it back.
+  // bull then reconnects that client, once the renders in flight end, for
+  // a queue that is only paused: a closing one needs no connection.
+  const blocking = clients.get('bclient');
+  if (blocking) {
+    blocking.connect = () => Promise.resolve();
+    blocking.disconnect();
+  }
+  const disconnectAll = () => {
+    for (const client of clients.values()) client.disconnect();
+  };
+  if (!(await settlesWithin(closed, JOB_GRACE_MS))) {
+    await giveBack([...running]);
+    // The render given back may still end here (its database work was blocked): bull's bookkeeping then fails quietly.
+    void closed.finally(disconnectAll);
+  }
+  disconnectAll();
 }
 
 /**
