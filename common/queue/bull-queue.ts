@@ -79,6 +79,12 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
       );
     },
     process(concurrency, handler) {
+      // bull names its blocking connection (CLIENT SETNAME) in a promise it
+      // never catches (bull/lib/queue.js, setHandler): a stop during start-up
+      // then crashed the process with "Connection is closed.".
+      const named = queue as unknown as { setWorkerName(): Promise<unknown> };
+      const setWorkerName = named.setWorkerName.bind(queue);
+      named.setWorkerName = () => setWorkerName().catch(() => undefined);
       void queue.process(concurrency, async (job) => {
         running.add(job);
         try {
@@ -122,15 +128,16 @@ async function closeQueue(
     blocking.connect = () => Promise.resolve();
     blocking.disconnect();
   }
+  // ioredis arms a 2 s timer on each disconnect() that only the socket's
+  // close clears: a second call on a closed client held the process for it.
   const disconnectAll = () => {
-    for (const client of clients.values()) client.disconnect();
+    for (const client of clients.values()) if (client.status !== 'end') client.disconnect();
   };
-  if (!(await settlesWithin(closed, JOB_GRACE_MS))) {
-    await giveBack([...running]);
-    // The render given back may still end here (its database work was blocked): bull's bookkeeping then fails quietly.
-    void closed.finally(disconnectAll);
-  }
+  if (!(await settlesWithin(closed, JOB_GRACE_MS))) await giveBack([...running]);
   disconnectAll();
+  // A render given back may still end (its database work was blocked) and bull
+  // makes its clients lazily: whatever bull opens or reopens until its close ends is ended too.
+  void closed.finally(disconnectAll);
 }
 
 /**
