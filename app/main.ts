@@ -23,6 +23,10 @@ import { registerRouterMetrics } from '../common/db/router-metrics';
 import { createAppServer } from './server';
 import { createEditorApp } from './editor-app';
 import { listen, localUrl } from '../common/listen';
+import { createDrain } from '../common/http-drain';
+
+/** How long a stop lets requests in flight finish (docs/operations.md, "Stopping a process"). */
+const HTTP_GRACE_MS = 1000;
 
 export interface AppOptions {
   logger?: Logger;
@@ -86,7 +90,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     editor,
   });
 
-  const server: Server = http.createServer(app);
+  const drain = createDrain();
+  const server: Server = http.createServer(drain.handler(app));
   const url = localUrl(
     await listen(server, {
       port: config.appPort,
@@ -101,13 +106,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     name: 'app',
     url,
     async close() {
+      // Feed streams end first (mirrors reconnect to another origin); saves in
+      // flight are answered before the relay's last pass and the pools close.
       feed.close();
       editor.close();
+      await drain.close(server, HTTP_GRACE_MS);
       await relay.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
       if (!options.queue) await queue.close();
       if (!options.notifier) await notifier.close();
       await router?.close();

@@ -78,8 +78,14 @@ export async function startProducer(config: Config, options: ProducerOptions = {
     name: 'producer',
     url,
     async close() {
+      // Renders in flight finish or go back to the queue (common/queue/bull-queue.ts) before the pools close.
       if (!options.queue) await queue.close();
-      server?.close();
+      if (server) {
+        const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+        // A scraper's kept-alive connection would hold the process for its whole idle timeout.
+        server.closeAllConnections();
+        await closed;
+      }
       if (!options.notifier) await notifier.close();
       await router?.close();
     },

@@ -1,5 +1,4 @@
 // `hyperstatic rebuild`: regenerate the whole public site from the database.
-import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { loadConfig } from '../../common/config';
 import type { RebuildProgress } from '../../producer/rebuild';
@@ -98,6 +97,8 @@ export function progressReporter(
     remaining: Number.isFinite(p.etaSeconds) ? `${Math.ceil(p.etaSeconds)} s` : '?',
   });
   if (out.isTTY) {
+    // Loaded here: every command's start (a failover's `db promote` too) would carry it otherwise.
+    const { Presets, SingleBar } = require('cli-progress') as typeof import('cli-progress');
     const bar = new SingleBar(
       {
         format:

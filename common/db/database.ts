@@ -2,7 +2,19 @@
 // MariaDB/MySQL (mysql2) in production, SQLite (better-sqlite3) embedded.
 import fs from 'node:fs';
 import path from 'node:path';
-import knex, { Knex } from 'knex';
+import type { Knex } from 'knex';
+
+/**
+ * knex (with lodash: ~330 modules) loads when a database is first made, not
+ * when this file is imported: common/config.ts imports parseNodeList from
+ * here, so every command and process would pay for it at start, and `db
+ * status` / `db promote` (mysql2 only) are on the clock in a failover
+ * (docs/benchmarks.md, "Time to write after a failover").
+ */
+function knex(config: Knex.Config): Knex {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('knex') as typeof import('knex'))(config);
+}
 
 export type Database = Knex;
 export type Dialect = 'mysql' | 'sqlite';

@@ -1,14 +1,27 @@
 // The production render queue: bull on Redis.
 import Queue from 'bull';
+import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import type { Logger } from '../logger';
 import { connectRedis, RedisConnection } from '../redis';
+
+// bull's Lua scripts' argument builders: not in its typings, stable across bull 4.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const bullScripts = require('bull/lib/scripts') as { retryJobArgs(job: Queue.Job, ignoreLock: boolean): string[] };
 import { isUnrecoverable, jobId, RenderJob, RenderQueue, RETRY_ATTEMPTS, RETRY_BASE_DELAY_MS } from './render-queue';
 
 const ENQUEUE_TIMEOUT_MS = 3000;
 const CONNECT_WAIT_MS = 1000;
+/** How long close() lets renders in flight finish before giving them back (docs/operations.md, "Stopping"). */
+export const JOB_GRACE_MS = 1000;
 
 export function createBullQueue(redis: RedisConnection, logger: Logger, prefix = 'hyperstatic'): RenderQueue {
+  // bull closes only the clients it made itself: with createClient they are
+  // ours to end, and an open one (its blocking client reconnects while bull
+  // pauses) kept app and producer alive after SIGTERM until the 15 s guard.
+  const clients = new Map<string, Redis>();
+  // Jobs this process is rendering now, so close() can give back those that outlast the grace.
+  const running = new Set<Queue.Job<RenderJob>>();
   const queue = new Queue<RenderJob>(`${prefix}-render`, {
     createClient(type) {
       // bull's blocking and subscriber clients must retry forever. The command
@@ -20,6 +33,7 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
         type === 'client' ? { maxRetriesPerRequest: 1 } : { maxRetriesPerRequest: null, enableReadyCheck: false };
       const client = connectRedis(redis, { ...options, retryStrategy: (times) => Math.min(times * 200, 2000) });
       client.on('error', (error) => logger.debug({ err: error, type }, 'redis connection error'));
+      clients.set(type, client);
       return client;
     },
     // A producer killed mid-job (SIGKILL, power loss) stops renewing its job
@@ -65,13 +79,22 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
       );
     },
     process(concurrency, handler) {
+      // bull names its blocking connection (CLIENT SETNAME) in a promise it
+      // never catches (bull/lib/queue.js, setHandler): a stop during start-up
+      // then crashed the process with "Connection is closed.".
+      const named = queue as unknown as { setWorkerName(): Promise<unknown> };
+      const setWorkerName = named.setWorkerName.bind(queue);
+      named.setWorkerName = () => setWorkerName().catch(() => undefined);
       void queue.process(concurrency, async (job) => {
+        running.add(job);
         try {
           await handler(job.data);
         } catch (error) {
           // bullmq's UnrecoverableError, by hand: no further attempts.
           if (isUnrecoverable(error)) await job.discard();
           throw error;
+        } finally {
+          running.delete(job);
         }
       });
     },
@@ -83,10 +106,63 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
       if (queue.client.status !== 'ready') throw new Error(`Redis is not connected (${queue.client.status})`);
       await withTimeout(queue.client.ping(), ENQUEUE_TIMEOUT_MS, 'Redis did not answer PING');
     },
-    async close() {
-      await queue.close();
-    },
+    close: () => closeQueue(queue, clients, running),
   };
+}
+
+/** Stops taking jobs, lets renders in flight finish for JOB_GRACE_MS, gives back the rest, and ends every connection. */
+async function closeQueue(
+  queue: Queue.Queue<RenderJob>,
+  clients: Map<string, Redis>,
+  running: Set<Queue.Job<RenderJob>>,
+): Promise<void> {
+  const closed = queue.close();
+  // bull ends its blocking BRPOPLPUSH (up to drainDelay, 5 s) with a QUIT
+  // that waits 500 ms behind it; dropping the connection ends it now. A job
+  // the server moved to active as the connection dropped has no lock: the
+  // stalled-job check of any producer (or of the next start) puts it back.
+  // bull then reconnects that client, once the renders in flight end, for
+  // a queue that is only paused: a closing one needs no connection.
+  const blocking = clients.get('bclient');
+  if (blocking) {
+    blocking.connect = () => Promise.resolve();
+    blocking.disconnect();
+  }
+  // ioredis arms a 2 s timer on each disconnect() that only the socket's
+  // close clears: a second call on a closed client held the process for it.
+  const disconnectAll = () => {
+    for (const client of clients.values()) if (client.status !== 'end') client.disconnect();
+  };
+  if (!(await settlesWithin(closed, JOB_GRACE_MS))) await giveBack([...running]);
+  disconnectAll();
+  // A render given back may still end (its database work was blocked) and bull
+  // makes its clients lazily: whatever bull opens or reopens until its close ends is ended too.
+  void closed.finally(disconnectAll);
+}
+
+/**
+ * A render that outlasts the shutdown grace goes back to the wait list with
+ * its lock released (bull's own retry script, no attempt counted),
+ * so another producer renders it now rather than after the lock lapses.
+ * Renders are idempotent: one that still completes here only repeats hashes.
+ */
+async function giveBack(jobs: Queue.Job<RenderJob>[]): Promise<void> {
+  await Promise.all(
+    jobs.map(async (job) => {
+      const client = job.queue.client as unknown as { retryJob(args: string[]): Promise<number> };
+      await client.retryJob(bullScripts.retryJobArgs(job, false)).catch(() => undefined);
+    }),
+  );
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

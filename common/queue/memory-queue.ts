@@ -73,7 +73,9 @@ export function createMemoryQueue(logger: Logger): RenderQueue {
     async close() {
       closed = true;
       for (const timer of timers) clearTimeout(timer);
-      const deadline = Date.now() + 10_000;
+      // A render cut short here is not lost: its outbox rows stay without done_at,
+      // and the relay dispatches them again (app/outbox/outbox-relay.ts, REDISPATCH_AFTER_MS).
+      const deadline = Date.now() + 1000;
       while (active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     },
   };
