@@ -66,9 +66,10 @@ async function request(site: BurstSite, method: 'POST' | 'PUT', path: string, bo
     });
     const text = await res.text();
     if (res.status < 300) return { ...(JSON.parse(text) as { id: number; url: string }), marker: '' };
-    // 409 "…at the same moment; retry": two saves created the same new tag at once (app/content/item-writes.ts).
+    // 409 "…at the same moment; retry": two saves created the same new tag at once; 500: a deadlock victim the
+    // baseline (before app/content/item-writes.ts saveTransaction) answers as an internal error, many times in a burst.
     const transient = res.status === 500 || res.status === 503 || (res.status === 409 && /; retry"/.test(text));
-    if (!transient || attempt >= 30)
+    if (!transient || attempt >= 300)
       throw new Error(`${method} ${path} answered ${res.status}: ${text}\napp log:\n${site.app.output().slice(-3000)}`);
     retried++;
     await sleep(10 + Math.random() * 40 * Math.min(attempt + 1, 5));
