@@ -83,7 +83,7 @@ export function acknowledgement(
   if (!evidence.semiSync)
     return {
       acknowledged: true,
-      why: `the node ran without semi-sync (async)${basis}: every commit was answered without waiting for a replica`,
+      why: `the node ran without semi-sync (async${evidence.basis ? `; ${evidence.basis}` : ''}): every commit was answered without waiting for a replica`,
     };
   const first = Math.min(...transactions.map((t) => t.at));
   // Binlog times are whole seconds, so a transaction in the second of the switch counts as before it.

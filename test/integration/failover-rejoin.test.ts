@@ -181,7 +181,7 @@ describe('rejoining a returned old primary', () => {
     assert.match(refused.stderr, /"Acknowledged but lost".*ACKNOWLEDGED/);
     assert.match(
       refused.stderr,
-      /async \(its record: source side switched off at /,
+      /\(async; its record: source side switched off at /,
       'the refusal says why it counts as answered',
     );
     assert.match(refused.stderr, /db reapply replica1 --yes/);
