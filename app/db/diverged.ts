@@ -91,7 +91,7 @@ async function tableColumns(conn: AdminConnection, database: string): Promise<Ma
   return columns;
 }
 
-/** The node's own db_topology row; undefined before migration 006, null fields before 014. */
+/** The node's own db_topology row; undefined before migration 006, null fields before 015. */
 async function localSourceRecord(conn: AdminConnection): Promise<SourceSideRecord | undefined> {
   try {
     const [row] = await rows(

@@ -21,7 +21,7 @@ interface StatusView {
   nodes: { name: string; role: string; reachable: boolean; readOnly: boolean; semiSync: string | null }[];
 }
 
-/** The source side the node's db_topology row records for the primary it names (migration 014). */
+/** The source side the node's db_topology row records for the primary it names (migration 015). */
 async function recordedSource(node: DbNode): Promise<[string, number | null]> {
   const [r] = await node.query('SELECT primary_node, semi_sync_source FROM hyperstatic.db_topology WHERE id = 1');
   return [String(r.primary_node), r.semi_sync_source === null ? null : Number(r.semi_sync_source)];
