@@ -96,13 +96,14 @@ async function localSourceRecord(conn: AdminConnection): Promise<SourceSideRecor
   try {
     const [row] = await rows(
       conn,
-      'SELECT primary_node, semi_sync_source, semi_sync_source_at FROM db_topology WHERE id = 1',
+      'SELECT primary_node, semi_sync_source, semi_sync_source_at, semi_sync_source_gtid FROM db_topology WHERE id = 1',
     );
     if (!row) return undefined;
     return {
       primary: String(row.primary_node),
       on: row.semi_sync_source === null ? null : Boolean(Number(row.semi_sync_source)),
       at: row.semi_sync_source_at === null ? null : Number(row.semi_sync_source_at),
+      gtid: row.semi_sync_source_gtid === null ? null : String(row.semi_sync_source_gtid),
     };
   } catch (error) {
     const code = (error as { code?: string }).code;

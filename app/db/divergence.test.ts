@@ -154,6 +154,21 @@ describe('whether a diverged tail was acknowledged', () => {
     assert.equal(acknowledgement([{ at: 995_000 }, { at: 996_000 }], since).acknowledged, true);
     assert.equal(acknowledgement([{ at: 996_000 }], since).acknowledged, false);
   });
+
+  test('with the GTID position of the switch, only a transaction at or before it counts as before', () => {
+    const at = { ...evidence, since: 995_400, sinceGtid: '0-1-40' };
+    assert.equal(acknowledgement([{ at: 995_000, gtid: '0-1-41' }], at).acknowledged, false, 'same second, after');
+    assert.equal(
+      acknowledgement(
+        [
+          { at: 995_000, gtid: '0-1-40' },
+          { at: 996_000, gtid: '0-1-41' },
+        ],
+        at,
+      ).acknowledged,
+      true,
+    );
+  });
 });
 
 describe('what a returning node ran as', () => {

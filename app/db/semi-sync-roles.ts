@@ -55,17 +55,19 @@ export async function waitForSemiSyncClient(conn: AdminConnection, timeoutMs: nu
 export async function recordSourceSide(conn: AdminConnection, node: string, on: boolean): Promise<boolean> {
   try {
     const now = Date.now();
+    // Read after the switch to on: every transaction beyond it was written with the source side on.
+    const [{ pos }] = await rows(conn, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos');
     const updated = (await rows(
       conn,
-      'UPDATE db_topology SET semi_sync_source = ?, semi_sync_source_at = ? WHERE id = 1 AND primary_node = ?',
-      [on ? 1 : 0, now, node],
+      'UPDATE db_topology SET semi_sync_source = ?, semi_sync_source_at = ?, semi_sync_source_gtid = ? WHERE id = 1 AND primary_node = ?',
+      [on ? 1 : 0, now, String(pos), node],
     )) as unknown as { affectedRows: number };
     if (updated.affectedRows > 0) return true;
     const inserted = (await rows(
       conn,
-      `INSERT IGNORE INTO db_topology (id, primary_node, epoch, promoted_at_gtid, updated_at, semi_sync_source, semi_sync_source_at)
-       SELECT 1, ?, COALESCE((SELECT MAX(epoch) FROM cluster_state), 1), '', ?, ?, ?`,
-      [node, now, on ? 1 : 0, now],
+      `INSERT IGNORE INTO db_topology (id, primary_node, epoch, promoted_at_gtid, updated_at, semi_sync_source, semi_sync_source_at, semi_sync_source_gtid)
+       SELECT 1, ?, COALESCE((SELECT MAX(epoch) FROM cluster_state), 1), '', ?, ?, ?, ?`,
+      [node, now, on ? 1 : 0, now, String(pos)],
     )) as unknown as { affectedRows: number };
     return inserted.affectedRows > 0;
   } catch (error) {

@@ -18,6 +18,7 @@ import { startFailoverSite, type FailoverSite } from './failover-site';
 interface DivergedJson {
   node: string;
   gtids: string[];
+  acknowledgement: string;
   items: {
     kind: string;
     id: number | string;
@@ -128,6 +129,7 @@ describe('rejoining a returned old primary', () => {
     assert.deepEqual(
       [tail.kind, tail.change, tail.by, tail.acknowledged, tail.onPrimary],
       ['article', 'create', 'editor1', false, false],
+      report.acknowledgement,
     );
     assert.equal(byTitle.get('Retried elsewhere')?.onPrimary, true, 'the retried save is recognised by its key');
 

@@ -11,11 +11,14 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('db_topology', (t) => {
     t.boolean('semi_sync_source').nullable();
     t.bigInteger('semi_sync_source_at').nullable();
+    // Its gtid_binlog_pos then: which diverged transactions came after the switch, exactly (binlog times are seconds).
+    t.string('semi_sync_source_gtid', 1000).nullable();
   });
 }
 
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable('db_topology', (t) => {
+    t.dropColumn('semi_sync_source_gtid');
     t.dropColumn('semi_sync_source_at');
     t.dropColumn('semi_sync_source');
   });
