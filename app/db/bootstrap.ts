@@ -12,7 +12,7 @@ import { migrateLatest } from './migrate';
 import { planBootstrap, type BootstrapPlan } from './bootstrap-plan';
 import { createDatabaseIfMissing, ensureNodeAccounts } from './node-accounts';
 import { ClusterAccess, PromotionRefusedError, spec } from './promote';
-import { applySemiSyncRole } from './semi-sync-roles';
+import { applySemiSyncRole, recordSourceSide } from './semi-sync-roles';
 
 export interface BootstrapResult {
   plan: BootstrapPlan;
@@ -93,6 +93,8 @@ export async function bootstrap(
        ON DUPLICATE KEY UPDATE primary_node = VALUES(primary_node), epoch = VALUES(epoch), promoted_at_gtid = VALUES(promoted_at_gtid), updated_at = VALUES(updated_at)`,
       [nodeName, epoch, String(cur), Date.now()],
     );
+    // The source side starts off (below); recorded so a crash before any replica follows counts as async.
+    await recordSourceSide(conn, nodeName, false);
     await rows(conn, 'COMMIT');
     log(`${nodeName} is recorded as primary at epoch ${epoch}`);
 

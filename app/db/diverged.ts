@@ -16,7 +16,9 @@ import {
   isDivergedGtid,
   reapplyMarker,
   reapplyMarkerPrefix,
+  sourceSideRan,
   type DivergedItem,
+  type SourceSideRecord,
 } from './divergence';
 import type { ClusterAccess } from './promote';
 import { planRejoin } from './promotion-plan';
@@ -89,8 +91,42 @@ async function tableColumns(conn: AdminConnection, database: string): Promise<Ma
   return columns;
 }
 
-/** The node's semi-sync settings, and when it stopped writing as primary at the latest: the promotion, or its restart. */
-async function ackEvidence(conn: AdminConnection, promotedAt: number | undefined, now: number): Promise<AckEvidence> {
+/** The node's own db_topology row; undefined before migration 006, null fields before 015. */
+async function localSourceRecord(conn: AdminConnection): Promise<SourceSideRecord | undefined> {
+  try {
+    const [row] = await rows(
+      conn,
+      'SELECT primary_node, semi_sync_source, semi_sync_source_at, semi_sync_source_gtid FROM db_topology WHERE id = 1',
+    );
+    if (!row) return undefined;
+    return {
+      primary: String(row.primary_node),
+      on: row.semi_sync_source === null ? null : Boolean(Number(row.semi_sync_source)),
+      at: row.semi_sync_source_at === null ? null : Number(row.semi_sync_source_at),
+      gtid: row.semi_sync_source_gtid === null ? null : String(row.semi_sync_source_gtid),
+    };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ER_NO_SUCH_TABLE') return undefined;
+    if (code === 'ER_BAD_FIELD_ERROR') {
+      const [row] = await rows(conn, 'SELECT primary_node FROM db_topology WHERE id = 1');
+      return row ? { primary: String(row.primary_node), on: null, at: null } : undefined;
+    }
+    throw error;
+  }
+}
+
+/**
+ * What the node ran as (its recorded source side, sourceSideRan), its
+ * timeout, and when it stopped writing as primary at the latest: the
+ * promotion, or its restart.
+ */
+async function ackEvidence(
+  conn: AdminConnection,
+  nodeName: string,
+  promotedAt: number | undefined,
+  now: number,
+): Promise<AckEvidence> {
   const vars = Object.fromEntries(
     (
       await rows(
@@ -100,10 +136,14 @@ async function ackEvidence(conn: AdminConnection, promotedAt: number | undefined
     ).map((v) => [v.Variable_name, String(v.Value)]),
   );
   const [uptime] = await rows(conn, "SHOW GLOBAL STATUS LIKE 'Uptime'");
+  const startedAt = now - Number(uptime.Value) * 1000;
   return {
-    semiSync: vars.rpl_semi_sync_master_enabled === 'ON',
+    ...sourceSideRan(nodeName, await localSourceRecord(conn), {
+      enabled: vars.rpl_semi_sync_master_enabled === 'ON',
+      startedAt,
+    }),
     timeoutMs: Number(vars.rpl_semi_sync_master_timeout ?? 10_000),
-    stoppedBy: Math.min(promotedAt ?? Infinity, now - Number(uptime.Value) * 1000),
+    stoppedBy: Math.min(promotedAt ?? Infinity, startedAt),
   };
 }
 
@@ -178,7 +218,7 @@ export async function findDivergence(
     const users = new Map(
       (await rows(conn, `SELECT id, name FROM \`${database}\`.users`)).map((u) => [Number(u.id), String(u.name)]),
     );
-    const ack = acknowledgement(transactions, await ackEvidence(conn, record?.updatedAt, now()));
+    const ack = acknowledgement(transactions, await ackEvidence(conn, nodeName, record?.updatedAt, now()));
     const retried = await retriedOnPrimary(primary, database, transactions, columns.get('idempotency_keys'));
     const markers = new Set(
       (

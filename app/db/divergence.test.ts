@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseGtidPosition } from '../../common/db/gtid';
 import { binlogBytes, parseVerboseBinlog } from './binlog-rows';
-import { acknowledgement, discardBlockers, divergedItems, isDivergedGtid, type ItemContext } from './divergence';
+import {
+  acknowledgement,
+  discardBlockers,
+  divergedItems,
+  isDivergedGtid,
+  sourceSideRan,
+  type ItemContext,
+} from './divergence';
 import { inversion } from './row-inversion';
 
 // Trimmed from real `mariadb-binlog --base64-output=DECODE-ROWS -vv` output of MariaDB 10.11.
@@ -140,6 +147,64 @@ describe('whether a diverged tail was acknowledged', () => {
     assert.equal(acknowledgement([{ at: 989_000 }, { at: 999_000 }], evidence).acknowledged, true);
     assert.equal(acknowledgement([{ at: 1_000_500 }], evidence).acknowledged, true, 'a deposed primary still writing');
     assert.equal(acknowledgement([{ at: 999_000 }], { ...evidence, semiSync: false }).acknowledged, true);
+  });
+
+  test('a tail from before the recorded switch to semi-sync, or from its second, may have been answered', () => {
+    const since = { ...evidence, since: 995_400 };
+    assert.equal(acknowledgement([{ at: 995_000 }, { at: 996_000 }], since).acknowledged, true);
+    assert.equal(acknowledgement([{ at: 996_000 }], since).acknowledged, false);
+  });
+
+  test('with the GTID position of the switch, only a transaction at or before it counts as before', () => {
+    const at = { ...evidence, since: 995_400, sinceGtid: '0-1-40' };
+    assert.equal(acknowledgement([{ at: 995_000, gtid: '0-1-41' }], at).acknowledged, false, 'same second, after');
+    assert.equal(
+      acknowledgement(
+        [
+          { at: 995_000, gtid: '0-1-40' },
+          { at: 996_000, gtid: '0-1-41' },
+        ],
+        at,
+      ).acknowledged,
+      true,
+    );
+  });
+});
+
+describe('what a returning node ran as', () => {
+  const restarted = { enabled: false, startedAt: 2_000_000 }; // the config says OFF after the restart
+
+  test('a crashed primary that recorded its source side on ran semi-sync, although its config says OFF now', () => {
+    const ran = sourceSideRan('db1', { primary: 'db1', on: true, at: 1_000_000 }, restarted);
+    assert.deepEqual([ran.semiSync, ran.since], [true, 1_000_000]);
+    assert.match(ran.basis!, /on since/);
+  });
+
+  test('a record saying the source side was switched off is async, even with the variable ON now', () => {
+    for (const live of [restarted, { enabled: true, startedAt: 0 }]) {
+      const ran = sourceSideRan('db1', { primary: 'db1', on: false, at: 1_000_000 }, live);
+      assert.equal(ran.semiSync, false);
+      assert.match(ran.basis!, /switched off/);
+    }
+    const evidence = { ...sourceSideRan('db1', { primary: 'db1', on: false, at: 1 }, restarted), timeoutMs: 10_000 };
+    const ack = acknowledgement([{ at: 1_999_000 }], { ...evidence, stoppedBy: 2_000_000 });
+    assert.equal(ack.acknowledged, true);
+    assert.match(ack.why, /async.*switched off/);
+  });
+
+  test('recorded on but switched off by hand without a restart is async', () => {
+    const ran = sourceSideRan(
+      'db1',
+      { primary: 'db1', on: true, at: 1_000_000 },
+      { enabled: false, startedAt: 500_000 },
+    );
+    assert.equal(ran.semiSync, false);
+  });
+
+  test('no record of the node as primary falls back to the live variable', () => {
+    assert.equal(sourceSideRan('db1', undefined, { enabled: true, startedAt: 0 }).semiSync, true);
+    assert.equal(sourceSideRan('db1', { primary: 'db1', on: null, at: null }, restarted).semiSync, false);
+    assert.equal(sourceSideRan('db1', { primary: 'db2', on: true, at: 1 }, restarted).semiSync, false);
   });
 });
 

@@ -3,7 +3,7 @@
 // changed (read from their row images), whether a client can have been told
 // they succeeded, and so whether discarding them on rejoin is safe.
 // diverged.ts gathers the inputs from the servers; rejoin.ts and reapply.ts act.
-import type { GtidPosition } from '../../common/db/gtid';
+import { parseGtidPosition, type GtidPosition } from '../../common/db/gtid';
 import { binlogText, type BinlogTransaction, type BinlogValue, type RowChange } from './binlog-rows';
 
 export type DivergedKind = 'article' | 'event' | 'media' | 'setting' | 'other';
@@ -50,8 +50,14 @@ export function isDivergedGtid(
 }
 
 export interface AckEvidence {
-  /** The node ran as a semi-sync (AFTER_SYNC) source: rpl_semi_sync_master_enabled on it. */
+  /** The node ran as a semi-sync (AFTER_SYNC) source (see sourceSideRan). */
   semiSync: boolean;
+  /** Since when, if recorded: a transaction written before may have been answered without waiting. */
+  since?: number;
+  /** The node's gtid_binlog_pos when the switch was recorded: exact where `since` has whole-second binlog times. */
+  sinceGtid?: string;
+  /** Where semiSync comes from, said in the answer. */
+  basis?: string;
   /** rpl_semi_sync_master_timeout: how long a commit waits for a replica before falling back to async. */
   timeoutMs: number;
   /** A time by which the node had certainly stopped writing as primary: the earlier of the promotion and its restart. */
@@ -71,16 +77,22 @@ export interface AckEvidence {
  * so an error makes the answer "acknowledged", never the reverse.
  */
 export function acknowledgement(
-  transactions: readonly Pick<BinlogTransaction, 'at'>[],
+  transactions: readonly (Pick<BinlogTransaction, 'at'> & { gtid?: string })[],
   evidence: AckEvidence,
 ): { acknowledged: boolean; why: string } {
   if (transactions.length === 0) return { acknowledged: false, why: 'nothing diverged' };
+  const basis = evidence.basis ? ` (${evidence.basis})` : '';
   if (!evidence.semiSync)
     return {
       acknowledged: true,
-      why: 'the node ran without semi-sync (async): every commit was answered without waiting for a replica',
+      why: `the node ran without semi-sync (async${evidence.basis ? `; ${evidence.basis}` : ''}): every commit was answered without waiting for a replica`,
     };
   const first = Math.min(...transactions.map((t) => t.at));
+  if (writtenBeforeSwitch(transactions, evidence))
+    return {
+      acknowledged: true,
+      why: `the first diverged transaction may have been written before the semi-sync source side was switched on${basis}, so answered without waiting for a replica`,
+    };
   const last = Math.max(...transactions.map((t) => t.at));
   const waited = evidence.stoppedBy - first;
   // A change written after the node stopped being primary (a deposed primary still writing, which never
@@ -88,11 +100,80 @@ export function acknowledgement(
   if (last <= evidence.stoppedBy && waited < evidence.timeoutMs)
     return {
       acknowledged: false,
-      why: `semi-sync AFTER_SYNC: the first diverged transaction was written at most ${waited} ms before the node stopped, less than rpl_semi_sync_master_timeout (${evidence.timeoutMs} ms), so every one was still waiting for a replica's acknowledgement`,
+      why: `semi-sync AFTER_SYNC${basis}: the first diverged transaction was written at most ${waited} ms before the node stopped, less than rpl_semi_sync_master_timeout (${evidence.timeoutMs} ms), so every one was still waiting for a replica's acknowledgement`,
     };
   return {
     acknowledged: true,
     why: `semi-sync may have fallen back to async: the diverged transactions span ${waited} ms before the node stopped, at least rpl_semi_sync_master_timeout (${evidence.timeoutMs} ms)`,
+  };
+}
+
+/**
+ * Whether a diverged transaction may precede the recorded switch to on: by
+ * GTID when the record has the position (a transaction at or before it in
+ * its domain), else by time, where binlog times are whole seconds, so a
+ * transaction in the second of the switch counts as before it.
+ */
+function writtenBeforeSwitch(
+  transactions: readonly (Pick<BinlogTransaction, 'at'> & { gtid?: string })[],
+  evidence: Pick<AckEvidence, 'since' | 'sinceGtid'>,
+): boolean {
+  if (evidence.sinceGtid !== undefined) {
+    const switched = parseGtidPosition(evidence.sinceGtid);
+    return transactions.some((t) => {
+      const [domain, , seq] = (t.gtid ?? '').split('-').map(Number);
+      return !Number.isFinite(seq) || seq <= (switched.get(domain)?.seq ?? 0);
+    });
+  }
+  return evidence.since !== undefined && transactions.some((t) => t.at < evidence.since!);
+}
+
+/** The node's own copy of its db_topology row: whom it names as primary, and that primary's recorded source side (migration 015). */
+export interface SourceSideRecord {
+  primary: string;
+  /** Null: not recorded (written by an older version). */
+  on: boolean | null;
+  at: number | null;
+  /** Its gtid_binlog_pos when recorded. */
+  gtid?: string | null;
+}
+
+/**
+ * Whether `node` ran as a semi-sync source, for acknowledgement(). Every
+ * node's config has the source side off and the commands switch it on at
+ * run time on the primary only (semi-sync-roles.ts), so after a restart the
+ * live variable says OFF whatever the node ran as: its own copy of the
+ * record, when that names it as primary, says what it was. A record "off"
+ * is async; "on" is semi-sync since its time, unless the node has not
+ * restarted since and the live variable is off now (switched off by hand
+ * after it was recorded). No record of it: the live variable, as before.
+ * Every doubt answers "async", which refuses rather than discards.
+ */
+export function sourceSideRan(
+  node: string,
+  record: SourceSideRecord | undefined,
+  live: { enabled: boolean; startedAt: number },
+): Pick<AckEvidence, 'semiSync' | 'since' | 'sinceGtid' | 'basis'> {
+  if (!record || record.primary !== node || record.on === null || record.at === null)
+    return {
+      semiSync: live.enabled,
+      basis: `no recorded source side; rpl_semi_sync_master_enabled is ${live.enabled ? 'ON' : 'OFF'} on it now`,
+    };
+  const at = new Date(record.at).toISOString();
+  if (!record.on) return { semiSync: false, basis: `its record: source side switched off at ${at}` };
+  // startedAt (now - whole seconds of uptime) is at most 1 s after the real start: a record from then on
+  // is certainly this run's. One from the second before counts as before a restart: the one case that
+  // misjudges is a start, a recorded switch on and a hand-typed OFF within that second, not restarted since.
+  if (record.at >= live.startedAt && !live.enabled)
+    return {
+      semiSync: false,
+      basis: `its record says on since ${at}, but rpl_semi_sync_master_enabled is OFF on it now without a restart`,
+    };
+  return {
+    semiSync: true,
+    since: record.at,
+    ...(record.gtid ? { sinceGtid: record.gtid } : {}),
+    basis: `its record: source side on since ${at}${record.gtid ? ` (GTID ${record.gtid})` : ''}`,
   };
 }
 
@@ -105,6 +186,7 @@ const DERIVED = new Set([
   'index_buckets',
   'index_entries',
   'render_state',
+  'render_clock',
   'render_failures',
   'rebuild_state',
   'purged_blobs',

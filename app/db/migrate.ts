@@ -16,6 +16,7 @@ import * as takedown from './migrations/011-takedown';
 import * as trustStatements from './migrations/012-trust-statements';
 import * as mirrorFreshness from './migrations/013-mirror-freshness';
 import * as coalescedRender from './migrations/014-coalesced-render';
+import * as semiSyncRecord from './migrations/015-semi-sync-record';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -32,6 +33,7 @@ const migrations: Record<string, Knex.Migration> = {
   '012-trust-statements': trustStatements,
   '013-mirror-freshness': mirrorFreshness,
   '014-coalesced-render': coalescedRender,
+  '015-semi-sync-record': semiSyncRecord,
 };
 
 const source: Knex.MigrationSource<string> = {

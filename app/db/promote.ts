@@ -14,6 +14,7 @@ import {
 } from '../../common/db/node-status';
 import { currentPrimary, planPromotion, planRejoin, PromotionPlan, RejoinPlan } from './promotion-plan';
 import { hostPort, NodeSpec } from '../../common/db/topology';
+import { recordSourceSide, waitForSemiSyncClient } from './semi-sync-roles';
 
 export interface ClusterAccess {
   nodes: readonly NodeSpec[];
@@ -127,16 +128,6 @@ export async function replicateFrom(
   await rows(conn, 'START SLAVE');
 }
 
-export async function waitForSemiSyncClient(conn: AdminConnection, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const [r] = await rows(conn, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'");
-    if (Number(r?.Value ?? 0) >= 1) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 function refuse(what: string, problems: string[]): never {
   throw new PromotionRefusedError(
     `${what} refused (nothing was changed):\n${problems.map((p) => `  - ${p}`).join('\n')}\nUse --force only if you accept what is named above.`,
@@ -183,8 +174,18 @@ async function catchUp(
   log(`${plan.candidate} has applied everything it received (${received || 'nothing'})`);
 }
 
-/** Stops replication on the candidate and writes the new epoch and topology record on it. */
-async function recordPromotion(candidate: AdminConnection, plan: PromotionPlan, log: Log): Promise<void> {
+/**
+ * Stops replication on the candidate and writes the new epoch and topology
+ * record on it, with whether its semi-sync source side will be on
+ * (semi-sync-roles.ts, recordSourceSide): the candidate is read_only until
+ * promote() ends, so no client commits before the switch matches the record.
+ */
+async function recordPromotion(
+  candidate: AdminConnection,
+  plan: PromotionPlan,
+  sourceOn: boolean,
+  log: Log,
+): Promise<void> {
   await rows(candidate, 'STOP SLAVE');
   await rows(candidate, 'RESET SLAVE ALL');
   const [{ cur }] = await rows(candidate, 'SELECT @@GLOBAL.gtid_current_pos AS cur');
@@ -199,6 +200,7 @@ async function recordPromotion(candidate: AdminConnection, plan: PromotionPlan, 
      ON DUPLICATE KEY UPDATE primary_node = VALUES(primary_node), epoch = VALUES(epoch), promoted_at_gtid = VALUES(promoted_at_gtid), updated_at = VALUES(updated_at)`,
     [plan.candidate, plan.newEpoch, String(cur), Date.now()],
   );
+  await recordSourceSide(candidate, plan.candidate, sourceOn);
   await rows(candidate, 'COMMIT');
   log(`${plan.candidate} is primary at epoch ${plan.newEpoch} (took over at ${cur})`);
 }
@@ -249,7 +251,11 @@ async function settleSemiSync(candidate: AdminConnection, name: string, follower
     );
     return;
   }
+  // Switched before it is recorded (a commit with the source side on and no
+  // replica would wait out the timeout): the candidate is still read_only, so
+  // no client commit falls between the two.
   await rows(candidate, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF');
+  await recordSourceSide(candidate, name, false);
   log(`WARNING: no replica follows ${name}: it runs without semi-sync protection until one is set up`);
 }
 
@@ -289,12 +295,12 @@ export async function promote(
     const timeoutMs = options.catchUpTimeoutMs ?? 10_000;
     await catchUp(access, plan, { candidate, old }, { timeoutMs, force: options.force, log, mark });
     mark('caughtUp');
-    await recordPromotion(candidate, plan, log);
-    mark('recorded');
-
     const semiSync = Boolean(
       status.get(candidateName)?.semiSync?.replicaEnabled || status.get(plan.oldPrimary)?.semiSync?.sourceEnabled,
     );
+    await recordPromotion(candidate, plan, semiSync && plan.repoint.length > 0, log);
+    mark('recorded');
+
     // On before the replicas connect, so their dump threads start semi-sync
     // (the record above is already written, so nothing waits on it).
     if (semiSync && plan.repoint.length > 0) {

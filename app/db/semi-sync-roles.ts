@@ -33,6 +33,75 @@ export async function applySemiSyncRole(
   await rows(conn, `SET GLOBAL rpl_semi_sync_slave_enabled = ${options.semiSync ? 'ON' : 'OFF'}`);
 }
 
+export async function waitForSemiSyncClient(conn: AdminConnection, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [r] = await rows(conn, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'");
+    if (Number(r?.Value ?? 0) >= 1) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Records on the primary, in its replicated db_topology row, whether its
+ * source side is on and since when (migration 015). After a crash the live
+ * variable says OFF (from the config), so this row, the crashed node's own
+ * copy, is what `db rejoin` judges its tail by (divergence.ts). Written only
+ * when the row names `node` as primary (a fresh, never recorded cluster gets
+ * one at its epoch); false when there is nothing to record it in (a schema
+ * before migration 015, or a row naming another node).
+ */
+export async function recordSourceSide(conn: AdminConnection, node: string, on: boolean): Promise<boolean> {
+  try {
+    const now = Date.now();
+    // Read after the switch to on: every transaction beyond it was written with the source side on.
+    const [{ pos }] = await rows(conn, 'SELECT @@GLOBAL.gtid_binlog_pos AS pos');
+    const updated = (await rows(
+      conn,
+      'UPDATE db_topology SET semi_sync_source = ?, semi_sync_source_at = ?, semi_sync_source_gtid = ? WHERE id = 1 AND primary_node = ?',
+      [on ? 1 : 0, now, String(pos), node],
+    )) as unknown as { affectedRows: number };
+    if (updated.affectedRows > 0) return true;
+    const inserted = (await rows(
+      conn,
+      `INSERT IGNORE INTO db_topology (id, primary_node, epoch, promoted_at_gtid, updated_at, semi_sync_source, semi_sync_source_at, semi_sync_source_gtid)
+       SELECT 1, ?, COALESCE((SELECT MAX(epoch) FROM cluster_state), 1), '', ?, ?, ?, ?`,
+      [node, now, on ? 1 : 0, now, String(pos)],
+    )) as unknown as { affectedRows: number };
+    return inserted.affectedRows > 0;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ER_BAD_FIELD_ERROR' || code === 'ER_NO_SUCH_TABLE' || code === 'ER_NO_DB_ERROR') return false;
+    throw error;
+  }
+}
+
+/**
+ * Switches a writable primary's source side and records it, in the order
+ * that keeps the record on the safe side (a tail wrongly judged
+ * unacknowledged would discard saves a client was told succeeded): on is
+ * switched first and recorded after a replica acknowledges (a commit before
+ * that would wait out rpl_semi_sync_master_timeout), off is recorded first
+ * and switched after. Between the two the record says "off", i.e. async.
+ * Returns whether a replica acknowledges (on) and whether it was recorded.
+ */
+export async function switchSourceSide(
+  conn: AdminConnection,
+  node: string,
+  on: boolean,
+  waitMs = 5000,
+): Promise<{ acknowledging: boolean; recorded: boolean }> {
+  if (!on) {
+    const recorded = await recordSourceSide(conn, node, false);
+    await applySemiSyncRole(conn, 'primary', { semiSync: false });
+    return { acknowledging: false, recorded };
+  }
+  await applySemiSyncRole(conn, 'primary', { semiSync: true });
+  const acknowledging = await waitForSemiSyncClient(conn, waitMs);
+  return { acknowledging, recorded: await recordSourceSide(conn, node, true) };
+}
+
 /**
  * What `db status` prints in its SEMI-SYNC column. "fell back to async"
  * is said only of the primary, the one node whose acknowledgements it is

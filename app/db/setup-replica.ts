@@ -9,9 +9,9 @@ import { adminConnect, NodeStatus, probeAll, rows } from '../../common/db/node-s
 import { hostPort } from '../../common/db/topology';
 import { planRejoin } from './promotion-plan';
 import { ensureNodeAccounts } from './node-accounts';
-import { ClusterAccess, PromotionRefusedError, replicateFrom, spec, waitForSemiSyncClient, withAdmin } from './promote';
+import { ClusterAccess, PromotionRefusedError, replicateFrom, spec, withAdmin } from './promote';
 import { seedFromSource, type SeedTools } from './seed-replica';
-import { applySemiSyncRole } from './semi-sync-roles';
+import { applySemiSyncRole, switchSourceSide } from './semi-sync-roles';
 
 export interface SetupReplicaOptions {
   node: string;
@@ -129,9 +129,10 @@ async function enableSourceSide(
     return;
   }
   await withAdmin(access, source, async (conn) => {
-    await applySemiSyncRole(conn, 'primary', { semiSync: true });
+    // Recorded in the source's db_topology row too: after a crash its config says OFF (divergence.ts).
+    const { acknowledging } = await switchSourceSide(conn, source, true);
     log(
-      (await waitForSemiSyncClient(conn, 5000))
+      acknowledging
         ? `semi-sync AFTER_SYNC on ${source}, with at least one replica acknowledging`
         : 'WARNING: semi-sync is on but no replica acknowledges yet: commits wait rpl_semi_sync_master_timeout',
     );

@@ -59,6 +59,14 @@ export interface ClusterOptions {
   semiSync?: boolean;
   /** How long the primary waits for a replica's ack before falling back to async (MariaDB default 10 s). */
   semiSyncTimeoutMs?: number;
+  /**
+   * 'config' (default): the primary's config turns the semi-sync source side
+   * on. 'runtime': as deploy/mariadb/60-hyperstatic.cnf, every node's config
+   * has it off (so a restarted node comes back with it OFF) and the caller
+   * switches it on on the primary with the commands' own code
+   * (app/db/semi-sync-roles.ts switchSourceSide) once the schema exists.
+   */
+  sourceSide?: 'config' | 'runtime';
 }
 
 export interface TestDatabase {
@@ -420,12 +428,24 @@ async function settleAll(work: Promise<unknown>[]): Promise<void> {
 export async function startMariaDBCluster(options: ClusterOptions): Promise<Cluster> {
   const semiSync = options.semiSync ?? false;
   const ownerDir = makeTempDir('mariadb');
-  const semiSyncSlave = semiSync ? ['--rpl-semi-sync-slave-enabled=ON'] : [];
+  const runtime = semiSync && options.sourceSide === 'runtime';
+  const timeout =
+    semiSync && options.semiSyncTimeoutMs !== undefined
+      ? [`--rpl-semi-sync-master-timeout=${options.semiSyncTimeoutMs}`]
+      : [];
+  // In runtime mode every node has the deploy config's settings, so whichever is promoted waits as long.
+  const semiSyncSlave = semiSync
+    ? [
+        '--rpl-semi-sync-slave-enabled=ON',
+        ...(runtime
+          ? ['--rpl-semi-sync-master-enabled=OFF', '--rpl-semi-sync-master-wait-point=AFTER_SYNC', ...timeout]
+          : []),
+      ]
+    : [];
   const primary = new MariaDBServer('primary', 1, path.join(ownerDir, 'primary'), ownerDir, [
     ...semiSyncSlave,
-    ...(semiSync ? ['--rpl-semi-sync-master-enabled=ON', '--rpl-semi-sync-master-wait-point=AFTER_SYNC'] : []),
-    ...(semiSync && options.semiSyncTimeoutMs !== undefined
-      ? [`--rpl-semi-sync-master-timeout=${options.semiSyncTimeoutMs}`]
+    ...(semiSync && !runtime
+      ? ['--rpl-semi-sync-master-enabled=ON', '--rpl-semi-sync-master-wait-point=AFTER_SYNC', ...timeout]
       : []),
   ]);
   const replicas = Array.from(
@@ -472,7 +492,7 @@ export async function startMariaDBCluster(options: ClusterOptions): Promise<Clus
     }
     await Promise.all(replicas.map((r) => replicateFrom(r, primary)));
     await Promise.all(replicas.map((r) => waitForReplica(primary, r)));
-    if (semiSync) {
+    if (semiSync && !runtime) {
       await primary.query('SET GLOBAL rpl_semi_sync_master_enabled = ON');
       if (replicas.length > 0) await waitForSemiSyncClients(primary, replicas.length);
     }

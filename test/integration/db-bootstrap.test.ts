@@ -21,6 +21,12 @@ interface StatusView {
   nodes: { name: string; role: string; reachable: boolean; readOnly: boolean; semiSync: string | null }[];
 }
 
+/** The source side the node's db_topology row records for the primary it names (migration 015). */
+async function recordedSource(node: DbNode): Promise<[string, number | null]> {
+  const [r] = await node.query('SELECT primary_node, semi_sync_source FROM hyperstatic.db_topology WHERE id = 1');
+  return [String(r.primary_node), r.semi_sync_source === null ? null : Number(r.semi_sync_source)];
+}
+
 async function semiSyncOf(node: DbNode) {
   const vars: { Variable_name: string; Value: string }[] = await node.query(
     "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('rpl_semi_sync_master_enabled', 'rpl_semi_sync_slave_enabled', 'read_only')",
@@ -121,6 +127,7 @@ describe('a cluster started from nothing by the runbook, and its semi-sync roles
     const roles = await semiSyncOf(db1());
     assert.equal(roles.readOnly, 'OFF');
     assert.equal(roles.source, 'OFF', 'no replica follows yet, so the source side stays off');
+    assert.deepEqual(await recordedSource(db1()), ['db1', 0], 'and the record says so (a crash now counts as async)');
 
     const migrate = await cli('db', 'migrate');
     assert.equal(migrate.code, 0, migrate.stderr);
@@ -163,6 +170,9 @@ describe('a cluster started from nothing by the runbook, and its semi-sync roles
     const primaryRoles = await semiSyncOf(db1());
     assert.equal(primaryRoles.source, 'ON');
     assert.ok(primaryRoles.clients >= 1, 'db2 acknowledges');
+    assert.deepEqual(await recordedSource(db1()), ['db1', 1], 'the switch is recorded on the primary');
+    await waitForReplica(db1(), db2());
+    assert.deepEqual(await recordedSource(db2()), ['db1', 1], 'and replicates with the rest');
 
     await withApp(db1(), (db) => createUser(db, 'editor2', 'editor', null));
     await waitForReplica(db1(), db2());
@@ -205,6 +215,7 @@ describe('a cluster started from nothing by the runbook, and its semi-sync roles
     assert.deepEqual([r2.readOnly, r2.source], ['OFF', 'ON']);
     assert.ok(r2.clients >= 1);
     for (const r of [r1, r3]) assert.deepEqual([r.readOnly, r.source, r.replica], ['ON', 'OFF', 'ON']);
+    assert.deepEqual(await recordedSource(db2()), ['db2', 1], 'the new primary records its source side on');
     const view = await status();
     assert.equal(view.primary, 'db2');
   });

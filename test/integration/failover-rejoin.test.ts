@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { probeAll } from '../../common/db/node-status';
-import { promote } from '../../app/db/promote';
+import { promote, withAdmin } from '../../app/db/promote';
+import { switchSourceSide } from '../../app/db/semi-sync-roles';
 import { runCli } from '../support/cli';
 import { REPLICATION_PASSWORD, REPLICATION_USER, waitForReplica, type DbNode } from '../harness/mariadb';
 import { startFailoverSite, type FailoverSite } from './failover-site';
@@ -17,6 +18,7 @@ import { startFailoverSite, type FailoverSite } from './failover-site';
 interface DivergedJson {
   node: string;
   gtids: string[];
+  acknowledgement: string;
   items: {
     kind: string;
     id: number | string;
@@ -39,7 +41,9 @@ describe('rejoining a returned old primary', () => {
     // A long semi-sync timeout: an unacknowledged save keeps waiting however slow the machine is, and the
     // rule that judges it unacknowledged (first diverged write less than the timeout before the node stopped)
     // does not depend on how fast the promotion runs.
-    site = await startFailoverSite({ semiSync: true, semiSyncTimeoutMs: 60_000 });
+    // As deployed (deploy/mariadb/60-hyperstatic.cnf): the source side is off in every node's config and
+    // switched on at run time on the primary by the commands' code, so a crashed primary restarts with it OFF.
+    site = await startFailoverSite({ semiSync: true, semiSyncTimeoutMs: 60_000, sourceSide: 'runtime' });
     env = {
       ...process.env,
       LOG_LEVEL: 'silent',
@@ -114,6 +118,8 @@ describe('rejoining a returned old primary', () => {
     }
     await old.start(); // crash recovery commits both saves: they are in the binlog
     assert.equal(await titles(old, 'Unacknowledged tail'), 1, 'the returned node holds the unacknowledged save');
+    const [source] = await old.query("SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_master_enabled'");
+    assert.equal(source.Value, 'OFF', 'it restarted with the source side off, from its config');
 
     const report = await diverged('primary');
     assert.equal(report.gtids.length, 2);
@@ -123,6 +129,7 @@ describe('rejoining a returned old primary', () => {
     assert.deepEqual(
       [tail.kind, tail.change, tail.by, tail.acknowledged, tail.onPrimary],
       ['article', 'create', 'editor1', false, false],
+      report.acknowledgement,
     );
     assert.equal(byTitle.get('Retried elsewhere')?.onPrimary, true, 'the retried save is recognised by its key');
 
@@ -150,8 +157,10 @@ describe('rejoining a returned old primary', () => {
 
   test('a save acknowledged in async mode that only the old primary holds is named, refused on rejoin, re-applied once, then the node rejoins', async () => {
     const old = site.node('replica1');
-    // Async: the primary answers without waiting, and no replica receives the save.
-    await old.query('SET GLOBAL rpl_semi_sync_master_enabled = OFF');
+    // Async: the primary answers without waiting, and no replica receives the save. Switched off the way
+    // promote does when no replica follows, so its record says off; the live variable says OFF anyway after
+    // the restart, which is why the unit tests (divergence.test.ts) check that a record "off" wins over ON.
+    await withAdmin(site.access, 'replica1', (conn) => switchSourceSide(conn, 'replica1', false));
     for (const r of ['primary', 'replica2']) await site.node(r).query('STOP SLAVE');
     const lost = await site.publish('Acknowledged but lost');
     assert.equal(lost.kind, 'acknowledged');
@@ -172,6 +181,11 @@ describe('rejoining a returned old primary', () => {
     const refused = await cli('db', 'rejoin', 'replica1');
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /"Acknowledged but lost".*ACKNOWLEDGED/);
+    assert.match(
+      refused.stderr,
+      /\(async; its record: source side switched off at /,
+      'the refusal says why it counts as answered',
+    );
     assert.match(refused.stderr, /db reapply replica1 --yes/);
     const [slave] = await old.query('SHOW SLAVE STATUS');
     assert.equal(slave?.Slave_IO_Running ?? 'No', 'No', 'a refused rejoin changes nothing');

@@ -9,9 +9,10 @@ import { createMemoryNotifier } from '../../common/journal-notifier';
 import type { RunningService } from '../../common/lifecycle';
 import { createLogger } from '../../common/logger';
 import { migrateLatest } from '../../app/db/migrate';
+import { switchSourceSide } from '../../app/db/semi-sync-roles';
 import { createApiToken, createUser } from '../../app/auth/users';
 import { startApp } from '../../app/main';
-import type { ClusterAccess } from '../../app/db/promote';
+import { withAdmin, type ClusterAccess } from '../../app/db/promote';
 import { startProducer } from '../../producer/main';
 import { createMemoryQueue } from '../../common/queue/memory-queue';
 import { startMirror, type RunningMirror } from '../../mirrors/main';
@@ -58,11 +59,14 @@ export async function startFailoverSite(options: {
   semiSync: boolean;
   pollMs?: number;
   semiSyncTimeoutMs?: number;
+  /** See ClusterOptions.sourceSide: 'runtime' is the deployed way (source side off in config, switched on by the commands' code). */
+  sourceSide?: 'config' | 'runtime';
 }): Promise<FailoverSite> {
   const cluster = await startMariaDBCluster({
     replicas: 2,
     semiSync: options.semiSync,
     semiSyncTimeoutMs: options.semiSyncTimeoutMs,
+    sourceSide: options.sourceSide,
   });
   const dataDir = makeTempDir('failover-site');
   const started: RunningService[] = [];
@@ -97,6 +101,13 @@ export async function startFailoverSite(options: {
       token = await createApiToken(setup, 'editor1');
     } finally {
       await setup.destroy();
+    }
+    if (options.semiSync && options.sourceSide === 'runtime') {
+      // What `db setup-replica` does on the primary: switch the source side on and record it.
+      const { acknowledging, recorded } = await withAdmin(access, 'primary', (conn) =>
+        switchSourceSide(conn, 'primary', true, 10_000),
+      );
+      if (!acknowledging || !recorded) throw new Error('semi-sync did not start on the primary');
     }
     const logger = createLogger(config.logLevel, 'failover-site');
     const queue = createMemoryQueue(logger);
