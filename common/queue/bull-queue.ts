@@ -15,6 +15,19 @@ const CONNECT_WAIT_MS = 1000;
 /** How long close() lets renders in flight finish before giving them back (docs/operations.md, "Stopping"). */
 export const JOB_GRACE_MS = 1000;
 
+/**
+ * bull's blocking and subscriber clients must retry forever. The command
+ * client keeps ioredis' offline queue (with it disabled, ioredis 5 and
+ * bull's pipelines never recover after Redis restarts), but enqueue()
+ * refuses to add to it while Redis is away: the outbox keeps the work
+ * and the relay retries, so an outage costs no memory here.
+ */
+function clientOptions(type: string): RedisOptions {
+  const options: RedisOptions =
+    type === 'client' ? { maxRetriesPerRequest: 1 } : { maxRetriesPerRequest: null, enableReadyCheck: false };
+  return { ...options, retryStrategy: (times) => Math.min(times * 200, 2000) };
+}
+
 export function createBullQueue(redis: RedisConnection, logger: Logger, prefix = 'hyperstatic'): RenderQueue {
   // bull closes only the clients it made itself: with createClient they are
   // ours to end, and an open one (its blocking client reconnects while bull
@@ -22,16 +35,11 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
   const clients = new Map<string, Redis>();
   // Jobs this process is rendering now, so close() can give back those that outlast the grace.
   const running = new Set<Queue.Job<RenderJob>>();
+  // Set once close() begins: a failure of the start-up chain after that is the stop itself.
+  const stopping = { value: false };
   const queue = new Queue<RenderJob>(`${prefix}-render`, {
     createClient(type) {
-      // bull's blocking and subscriber clients must retry forever. The command
-      // client keeps ioredis' offline queue (with it disabled, ioredis 5 and
-      // bull's pipelines never recover after Redis restarts), but enqueue()
-      // refuses to add to it while Redis is away: the outbox keeps the work
-      // and the relay retries, so an outage costs no memory here.
-      const options: RedisOptions =
-        type === 'client' ? { maxRetriesPerRequest: 1 } : { maxRetriesPerRequest: null, enableReadyCheck: false };
-      const client = connectRedis(redis, { ...options, retryStrategy: (times) => Math.min(times * 200, 2000) });
+      const client = connectRedis(redis, clientOptions(type));
       client.on('error', (error) => logger.debug({ err: error, type }, 'redis connection error'));
       clients.set(type, client);
       return client;
@@ -85,7 +93,7 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
       const named = queue as unknown as { setWorkerName(): Promise<unknown> };
       const setWorkerName = named.setWorkerName.bind(queue);
       named.setWorkerName = () => setWorkerName().catch(() => undefined);
-      void queue.process(concurrency, async (job) => {
+      const processing = queue.process(concurrency, async (job) => {
         running.add(job);
         try {
           await handler(job.data);
@@ -97,6 +105,12 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
           running.delete(job);
         }
       });
+      // bull's start-up chain behind process() fails when a stop ends the
+      // clients under it; uncaught, that rejection crashed a producer stopped
+      // right after start-up (issue 22 item 6). Only a failure while running is news.
+      processing.catch((error: unknown) => {
+        if (!stopping.value) logger.error({ err: error }, 'render queue stopped taking jobs');
+      });
     },
     async depth() {
       const counts = await withTimeout(queue.getJobCounts(), ENQUEUE_TIMEOUT_MS, 'Redis did not answer');
@@ -106,7 +120,10 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
       if (queue.client.status !== 'ready') throw new Error(`Redis is not connected (${queue.client.status})`);
       await withTimeout(queue.client.ping(), ENQUEUE_TIMEOUT_MS, 'Redis did not answer PING');
     },
-    close: () => closeQueue(queue, clients, running),
+    close() {
+      stopping.value = true;
+      return closeQueue(queue, clients, running);
+    },
   };
 }
 
