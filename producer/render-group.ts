@@ -21,7 +21,7 @@
 //     until a batch has rendered them, so a group that dies between steps 2
 //     and 4 is rendered again in full by whoever claims its saves next.
 import type { Knex } from 'knex';
-import type { Database } from '../common/db/database';
+import { Database, dialectOf } from '../common/db/database';
 import { isUnrecoverable, UnrecoverableJobError } from '../common/queue/render-queue';
 import { affectedPages, mergeRefs, PageRef } from './affected-pages';
 import { insertRows } from './bulk-insert';
@@ -213,7 +213,10 @@ async function listingStep(
     }
     const previous = await previousStates(trx, items);
     // Monotonic: a group never takes an item back to a version older than the one stored.
-    const fresh = items.filter((p) => !(Number(previous.get(key(p))?.version ?? -1) > p.item.upTo));
+    // Sorted (topic, then id): the order the journal step locks these rows in (currentItems).
+    const fresh = items
+      .filter((p) => !(Number(previous.get(key(p))?.version ?? -1) > p.item.upTo))
+      .sort((a, b) => a.item.topic.localeCompare(b.item.topic) || a.item.itemId - b.item.itemId);
     await saveListingStates(
       trx,
       fresh.map((p) => p.state),
@@ -295,16 +298,32 @@ async function renderIndexes(
   });
 }
 
+/**
+ * Listing steps commit without the journal lock, so the journal step's reads
+ * of render_state lock the rows (MariaDB; SQLite has one writer): a listing
+ * step that changes an item waits for this batch, or this batch sees its newer
+ * state_clock. A snapshot read here let a hide commit and render its indexes
+ * (seeing no live page, so no tombstone) before this batch journaled the
+ * item's visible page: the article stayed public. Rows are locked in one
+ * order (topic, then id), the order the listing step writes them in.
+ */
+function locking<T extends Knex.QueryBuilder>(trx: Knex.Transaction, q: T): T {
+  return (dialectOf(trx) === 'mysql' ? q.orderBy(['topic', 'item_id']).forUpdate() : q) as T;
+}
+
 /** The group's items whose latest listing step is the group's own (render_state.state_clock). */
 async function currentItems(trx: Knex.Transaction, items: Prepared[], clock: number): Promise<Set<string>> {
   const out = new Set<string>();
   for (const topic of ['article', 'event'] as const) {
-    const ids = items.filter((p) => p.item.topic === topic).map((p) => p.item.itemId);
+    const ids = items
+      .filter((p) => p.item.topic === topic)
+      .map((p) => p.item.itemId)
+      .sort((a, b) => a - b);
     for (const chunk of chunks(ids, 500)) {
-      const rows = await trx('render_state')
-        .where({ topic })
-        .whereIn('item_id', chunk)
-        .select('item_id', 'state_clock');
+      const rows = await locking(
+        trx,
+        trx('render_state').where({ topic }).whereIn('item_id', chunk).select('item_id', 'state_clock'),
+      );
       for (const r of rows) if (Number(r.state_clock) === clock) out.add(itemKey(topic, Number(r.item_id)));
     }
   }
@@ -351,10 +370,13 @@ async function linkedPagesOf(
   const borrowed: RenderedPage[] = [];
   const staged: { topic: string; itemId: number; clock: number }[] = [];
   for (const chunk of chunks(missing, 200)) {
-    const rows = await trx('render_state')
-      .whereIn('staged_path', chunk)
-      .whereNotNull('staged_body')
-      .select('topic', 'item_id', 'state_clock', 'staged_path', 'staged_body', 'staged_modified');
+    const rows = await locking(
+      trx,
+      trx('render_state')
+        .whereIn('staged_path', chunk)
+        .whereNotNull('staged_body')
+        .select('topic', 'item_id', 'state_clock', 'staged_path', 'staged_body', 'staged_modified'),
+    );
     for (const r of rows) {
       if (inBatch.has(String(r.staged_path))) continue;
       inBatch.add(String(r.staged_path));
