@@ -6,6 +6,7 @@
 // is rendering stays its: that producer claims the item's newer saves when
 // it is done, so one item is rendered by one producer at a time.
 import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
 import type { Database } from '../common/db/database';
 import type { Topic } from './affected-pages';
 import { chunks } from './change-journal';
@@ -118,4 +119,42 @@ export async function releaseClaim(db: Database, claim: Claim): Promise<void> {
       .where({ claimed_by: claim.token })
       .whereNull('done_at')
       .update({ claimed_by: null, claimed_until: null });
+}
+
+/**
+ * Closes the saves of `done` items (journaled by this batch as current, or
+ * already listed at a newer version), only while they are still this claim's;
+ * the other claimed rows are given back to be claimed again. Closing every
+ * claimed row lost saves: a producer whose lease lapsed closed the rows
+ * another producer had claimed since and had listed after it, whose page it
+ * did not journal; if that producer died, nothing rendered the item again.
+ * The rows of failed items are left to their failure report (render-job.ts).
+ * Returns the number of saves closed.
+ */
+export async function settleClaim(
+  trx: Knex.Transaction,
+  claim: Claim,
+  done: Set<string>,
+  failed: Set<string>,
+  at: number,
+): Promise<number> {
+  const owner = (id: number) => claim.ownerOf.get(id) ?? '';
+  const closing = claim.rows.filter((id) => done.has(owner(id)));
+  const releasing = claim.rows.filter((id) => !done.has(owner(id)) && !failed.has(owner(id)));
+  let closed = 0;
+  for (const chunk of chunks(closing, 500))
+    closed += Number(
+      await trx('outbox')
+        .whereIn('id', chunk)
+        .where({ claimed_by: claim.token })
+        .whereNull('done_at')
+        .update({ done_at: at }),
+    );
+  for (const chunk of chunks(releasing, 500))
+    await trx('outbox')
+      .whereIn('id', chunk)
+      .where({ claimed_by: claim.token })
+      .whereNull('done_at')
+      .update({ claimed_by: null, claimed_until: null });
+  return closed;
 }

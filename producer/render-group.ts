@@ -21,7 +21,7 @@
 //     until a batch has rendered them, so a group that dies between steps 2
 //     and 4 is rendered again in full by whoever claims its saves next.
 import type { Knex } from 'knex';
-import type { Database } from '../common/db/database';
+import { Database, dialectOf } from '../common/db/database';
 import { isUnrecoverable, UnrecoverableJobError } from '../common/queue/render-queue';
 import { affectedPages, mergeRefs, PageRef } from './affected-pages';
 import { insertRows } from './bulk-insert';
@@ -30,7 +30,7 @@ import { articleState, eventState, parseState, serializeState, StoredState } fro
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
 import { saveListingStates } from './listing-state';
 import { HTML, PageContext, renderCard, renderItem, renderRef, stylesheetPage } from './page-renderer';
-import type { Claim, ClaimedItem } from './render-claims';
+import { Claim, ClaimedItem, settleClaim } from './render-claims';
 import type { Renderer } from './renderer';
 
 export interface GroupDeps {
@@ -73,18 +73,16 @@ export async function renderGroup(deps: GroupDeps, claim: Claim): Promise<GroupR
   if (prepared.length === 0) return { items: 0, saves: 0, rendered: 0, batch: empty, failures };
   const listed = await listingStep(deps, prepared, at, failures);
   const failed = new Set(failures.map((f) => itemKey(f.item.topic, f.item.itemId)));
-  // The rows of failed items are closed with their failure report (render-job.ts).
-  const closing = claim.rows.filter((id) => !failed.has(claim.ownerOf.get(id) ?? ''));
   if (listed.items.length === 0) {
     // Every item was already rendered at a newer version: nothing to journal.
-    await deps.db.transaction((trx) => closeRows(trx, closing, at));
-    return { items: 0, saves: closing.length, rendered: 0, batch: empty, failures };
+    const saves = await deps.db.transaction((trx) => settleClaim(trx, claim, listed.stale, failed, at));
+    return { items: 0, saves, rendered: 0, batch: empty, failures };
   }
   const indexes = await renderIndexes(deps, listed.refs, listed.own, at);
-  const batch = await journalStep(deps, listed, indexes, closing, at);
+  const { batch, saves } = await journalStep(deps, { claim, failed }, listed, indexes, at);
   return {
     items: listed.items.length,
-    saves: closing.length,
+    saves,
     rendered: listed.items.filter((p) => p.page).length + indexes.pages.length,
     batch,
     failures,
@@ -94,11 +92,11 @@ export async function renderGroup(deps: GroupDeps, claim: Claim): Promise<GroupR
 /** Step 4: under the journal lock, one batch of what is not older than what is live; the group's saves are done. */
 async function journalStep(
   deps: GroupDeps,
+  { claim, failed }: { claim: Claim; failed: Set<string> },
   listed: Listed,
   indexes: { sv: number; pages: { page: RenderedPage; owner?: string }[] },
-  closing: number[],
   at: number,
-): Promise<BatchResult> {
+): Promise<{ batch: BatchResult; saves: number }> {
   return deps.db.transaction(async (trx) => {
     const lock = await lockJournal(trx);
     const current = await currentItems(trx, listed.items, listed.clock);
@@ -117,14 +115,9 @@ async function journalStep(
       at,
     );
     await settleStates(trx, listed.items, current, listed.clock, borrowed.staged);
-    await closeRows(trx, closing, at);
-    return result;
+    const saves = await settleClaim(trx, claim, new Set([...current, ...listed.stale]), failed, at);
+    return { batch: result, saves };
   });
-}
-
-async function closeRows(trx: Knex.Transaction, rows: number[], at: number): Promise<void> {
-  for (const chunk of chunks(rows, 500))
-    await trx('outbox').whereIn('id', chunk).whereNull('done_at').update({ done_at: at });
 }
 
 async function loadRows(
@@ -180,6 +173,8 @@ interface Listed {
   refs: PageRef[];
   /** `topic:id:slug` of the items whose own page the group renders from their rows. */
   own: Map<string, string>;
+  /** `topic:id` of the items a later listing step already listed at a newer version (their saves are done). */
+  stale: Set<string>;
 }
 
 /** Step 2: the listing step, one short transaction ordered by the render clock. */
@@ -213,7 +208,10 @@ async function listingStep(
     }
     const previous = await previousStates(trx, items);
     // Monotonic: a group never takes an item back to a version older than the one stored.
-    const fresh = items.filter((p) => !(Number(previous.get(key(p))?.version ?? -1) > p.item.upTo));
+    // Sorted (topic, then id): the order the journal step locks these rows in (currentItems).
+    const fresh = items
+      .filter((p) => !(Number(previous.get(key(p))?.version ?? -1) > p.item.upTo))
+      .sort((a, b) => a.item.topic.localeCompare(b.item.topic) || a.item.itemId - b.item.itemId);
     await saveListingStates(
       trx,
       fresh.map((p) => p.state),
@@ -246,7 +244,8 @@ async function listingStep(
       update: Object.keys(stateRows[0] ?? {}).filter((c) => c !== 'topic' && c !== 'item_id'),
     });
     const own = new Map(fresh.map((p) => [`${p.item.topic}:${p.item.itemId}:${p.state.slug}`, key(p)]));
-    return { clock, items: fresh, refs: mergeRefs(refs), own };
+    const stale = new Set(items.filter((p) => !fresh.includes(p)).map(key));
+    return { clock, items: fresh, refs: mergeRefs(refs), own, stale };
   });
 }
 
@@ -295,16 +294,32 @@ async function renderIndexes(
   });
 }
 
+/**
+ * Listing steps commit without the journal lock, so the journal step's reads
+ * of render_state lock the rows (MariaDB; SQLite has one writer): a listing
+ * step that changes an item waits for this batch, or this batch sees its newer
+ * state_clock. A snapshot read here let a hide commit and render its indexes
+ * (seeing no live page, so no tombstone) before this batch journaled the
+ * item's visible page: the article stayed public. Rows are locked in one
+ * order (topic, then id), the order the listing step writes them in.
+ */
+function locking<T extends Knex.QueryBuilder>(trx: Knex.Transaction, q: T): T {
+  return (dialectOf(trx) === 'mysql' ? q.orderBy(['topic', 'item_id']).forUpdate() : q) as T;
+}
+
 /** The group's items whose latest listing step is the group's own (render_state.state_clock). */
 async function currentItems(trx: Knex.Transaction, items: Prepared[], clock: number): Promise<Set<string>> {
   const out = new Set<string>();
   for (const topic of ['article', 'event'] as const) {
-    const ids = items.filter((p) => p.item.topic === topic).map((p) => p.item.itemId);
+    const ids = items
+      .filter((p) => p.item.topic === topic)
+      .map((p) => p.item.itemId)
+      .sort((a, b) => a - b);
     for (const chunk of chunks(ids, 500)) {
-      const rows = await trx('render_state')
-        .where({ topic })
-        .whereIn('item_id', chunk)
-        .select('item_id', 'state_clock');
+      const rows = await locking(
+        trx,
+        trx('render_state').where({ topic }).whereIn('item_id', chunk).select('item_id', 'state_clock'),
+      );
       for (const r of rows) if (Number(r.state_clock) === clock) out.add(itemKey(topic, Number(r.item_id)));
     }
   }
@@ -351,10 +366,13 @@ async function linkedPagesOf(
   const borrowed: RenderedPage[] = [];
   const staged: { topic: string; itemId: number; clock: number }[] = [];
   for (const chunk of chunks(missing, 200)) {
-    const rows = await trx('render_state')
-      .whereIn('staged_path', chunk)
-      .whereNotNull('staged_body')
-      .select('topic', 'item_id', 'state_clock', 'staged_path', 'staged_body', 'staged_modified');
+    const rows = await locking(
+      trx,
+      trx('render_state')
+        .whereIn('staged_path', chunk)
+        .whereNotNull('staged_body')
+        .select('topic', 'item_id', 'state_clock', 'staged_path', 'staged_body', 'staged_modified'),
+    );
     for (const r of rows) {
       if (inBatch.has(String(r.staged_path))) continue;
       inBatch.add(String(r.staged_path));

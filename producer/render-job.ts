@@ -42,9 +42,12 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
   return async (job) => {
     let ownFailure: unknown;
     let groups = 0;
+    /** Groups still to claim one item at a time, after a page the whole group shared failed for good. */
+    let solo = 0;
     for (;;) {
-      const claim = await claimGroup(db, { maxItems, now: now() });
+      const claim = await claimGroup(db, { maxItems: solo > 0 ? 1 : maxItems, now: now() });
       if (claim.items.length === 0) break;
+      solo = Math.max(0, solo - 1);
       groups += 1;
       const started = process.hrtime.bigint();
       const stop = renewWhileWorking(db, claim, now);
@@ -57,7 +60,15 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
           await releaseClaim(db, claim).catch((e) => logger.warn({ err: e }, 'could not release a render claim'));
           throw error;
         }
-        // A template error in a page the whole group shares (an index, a feed): every item fails with it.
+        if (claim.items.length > 1) {
+          // A page the whole group shares (an index, a feed) failed for good: failing every item
+          // would close saves that were acknowledged and never published. The items are rendered
+          // again one at a time, so only the one whose pages fail is reported.
+          stop();
+          await releaseClaim(db, claim);
+          solo += claim.items.length;
+          continue;
+        }
         result = failedGroup(claim, error);
       } finally {
         stop();

@@ -1,0 +1,101 @@
+// Which saves a render group closes (producer/render-claims.ts settleClaim,
+// docs/design.md "Publish path"): only rows still its own, so a producer
+// whose lease lapsed cannot close saves another producer claimed since; and
+// a page a whole group shares that fails for good fails only its culprit.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { createMemoryNotifier } from '../../common/journal-notifier';
+import { createLogger } from '../../common/logger';
+import { createRenderJobHandler } from '../../producer/render-job';
+import { CLAIM_LEASE_MS, claimGroup } from '../../producer/render-claims';
+import { renderGroup } from '../../producer/render-group';
+import { createRenderer } from '../../producer/renderer';
+import { sharedRedisUrl } from '../harness/shared';
+import { page, save, Site, startSite } from './producer-helpers';
+
+const sites: Site[] = [];
+
+after(async () => {
+  for (const s of sites) await s.close().catch(() => undefined);
+});
+
+describe('producer: render claims', () => {
+  it('a group whose lease lapsed and was claimed again closes none of the saves now claimed by another producer', async () => {
+    const s = await startSite('claimlapse', await sharedRedisUrl(), { producer: false });
+    sites.push(s);
+    const saved = await save(s, 'POST', '/api/articles', {
+      title: 'Lease story',
+      body: '<p>Body</p>',
+      section: 'news',
+      status: 'published',
+    });
+    const renderer = createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl });
+    const t0 = Date.now();
+    const a = await claimGroup(s.db, { maxItems: 10, now: t0 });
+    assert.equal(a.items.length, 1);
+    // A's lease lapses; B claims the same saves.
+    const b = await claimGroup(s.db, { maxItems: 10, now: t0 + CLAIM_LEASE_MS + 1 });
+    assert.deepEqual(b.rows, a.rows);
+
+    const late = await renderGroup({ db: s.db, renderer, now: () => t0 + CLAIM_LEASE_MS + 2 }, a);
+    assert.equal(late.saves, 0, 'A closed none of B’s saves');
+    const open = await s.db('outbox').whereIn('id', a.rows).whereNull('done_at').select('claimed_by');
+    assert.deepEqual(
+      open.map((r) => r.claimed_by),
+      a.rows.map(() => b.token),
+      'the saves are still open and B’s',
+    );
+
+    const done = await renderGroup({ db: s.db, renderer, now: () => t0 + CLAIM_LEASE_MS + 3 }, b);
+    assert.equal(done.saves, a.rows.length);
+    assert.equal(Number((await s.db('outbox').whereNull('done_at').count({ n: '*' }))[0].n), 0);
+    assert.equal((await page(s.db, saved.url))?.op, 'put');
+  });
+});
+
+describe('producer: a shared page that fails for good', () => {
+  it('an index template error in a group reports only the item whose index fails; the others are published', async () => {
+    const s = await startSite('groupculprit', await sharedRedisUrl(), { producer: false });
+    sites.push(s);
+    const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-templates-'));
+    fs.cpSync(path.resolve(__dirname, '../../producer/templates'), broken, { recursive: true });
+    const index = path.join(broken, 'index.njk');
+    // Fails only on the tag page of the tag "Boom".
+    fs.writeFileSync(
+      index,
+      fs
+        .readFileSync(index, 'utf8')
+        .replace('<h1>{{ title }}</h1>', '{% if title == "Boom" %}{{ nosuchfn() }}{% endif %}<h1>{{ title }}</h1>'),
+    );
+    try {
+      const body = (title: string, tags: string[]) => ({ title, body: '<p>x</p>', status: 'published', tags });
+      const fine = await save(s, 'POST', '/api/articles', body('Fine one', ['Calm']));
+      const boom = await save(s, 'POST', '/api/articles', body('Boom one', ['Boom']));
+      const other = await save(s, 'POST', '/api/articles', body('Other one', []));
+      const handler = createRenderJobHandler({
+        db: s.db,
+        renderer: createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl }, broken),
+        notifier: createMemoryNotifier(),
+        logger: createLogger('silent', 'test'),
+        registry: new Registry(),
+        groupItems: 500,
+      });
+      await handler({ topic: 'article', itemId: fine.id, outboxId: 0 });
+      const failed = await s.db('render_failures').select('item_id');
+      assert.deepEqual(
+        failed.map((r) => Number(r.item_id)),
+        [boom.id],
+        'only the culprit is reported',
+      );
+      assert.equal((await page(s.db, fine.url))?.op, 'put');
+      assert.equal((await page(s.db, other.url))?.op, 'put');
+      assert.equal(Number((await s.db('outbox').whereNull('done_at').count({ n: '*' }))[0].n), 0);
+    } finally {
+      fs.rmSync(broken, { recursive: true, force: true });
+    }
+  });
+});
