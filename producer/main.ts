@@ -39,9 +39,18 @@ export async function startProducer(config: Config, options: ProducerOptions = {
   const renderer = createRenderer({ name: config.siteName, publicUrl: config.publicUrl });
 
   registerBacklogMetrics(registry, { db, queue });
+  let stopping = false;
   queue.process(
     config.producerConcurrency,
-    createRenderJobHandler({ db, renderer, notifier, logger, registry, groupItems: config.producerGroupItems }),
+    createRenderJobHandler({
+      db,
+      renderer,
+      notifier,
+      logger,
+      registry,
+      groupItems: config.producerGroupItems,
+      stopping: () => stopping,
+    }),
   );
 
   let server: http.Server | undefined;
@@ -78,7 +87,9 @@ export async function startProducer(config: Config, options: ProducerOptions = {
     name: 'producer',
     url,
     async close() {
-      // Renders in flight finish or go back to the queue (common/queue/bull-queue.ts) before the pools close.
+      // Renders in flight finish their group and claim no other; the rest go back to the queue
+      // (common/queue/bull-queue.ts) before the pools close.
+      stopping = true;
       if (!options.queue) await queue.close();
       if (server) {
         const closed = new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -31,6 +31,12 @@ export interface RenderJobDeps {
   groupItems?: number;
   /** Told of every group rendered: its saves and pages journaled (benchmarks, pages per save). */
   onGroup?: (result: GroupResult) => void;
+  /**
+   * True once the producer is stopping: a job finishes its group and claims
+   * no other (the saves left wait in the outbox for the next producer), so a
+   * SIGTERM during a burst does not keep it rendering to the end of the burst.
+   */
+  stopping?: () => boolean;
 }
 
 export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
@@ -45,6 +51,7 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
     /** Groups still to claim one item at a time, after a page the whole group shared failed for good. */
     let solo = 0;
     for (;;) {
+      if (deps.stopping?.()) break;
       const claim = await claimGroup(db, { maxItems: solo > 0 ? 1 : maxItems, now: now() });
       if (claim.items.length === 0) break;
       solo = Math.max(0, solo - 1);

@@ -109,8 +109,18 @@ async function writeTakedown(
       slug,
       false,
     );
+    // A clock of its own, taken like a listing step's (render-group.ts): every group that read the
+    // item before the hide holds an older clock, so its visible page (or a page borrowed from its
+    // staged copy, cleared here) never replaces the tombstone. The clock as read from this
+    // transaction's snapshot could equal such a group's and the takedown was briefly undone.
+    await trx('render_clock').where({ id: 1 }).increment('clock', 1);
+    const clock = Number((await trx('render_clock').where({ id: 1 }).first('clock'))?.clock);
+    if (item)
+      await trx('render_state')
+        .where({ topic: item.topic, item_id: item.id })
+        .update({ staged_path: null, staged_body: null, staged_modified: null });
     let purged: string[] = [];
-    if (tombstone) purged = (await writePages(trx, lock, [tombstone], at)).purged;
+    if (tombstone) purged = (await writePages(trx, lock, [{ ...tombstone, clock }], at)).purged;
     // Already a tombstone (hidden earlier, or rendered since the hide): purge what its history still holds.
     if (lock.head === start) purged = (await purgeRemovedPages(trx, lock, lock.head + 1, [input.path], at)).purged;
     const head = lock.head === start ? undefined : lock.head;

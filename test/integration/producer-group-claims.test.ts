@@ -99,3 +99,36 @@ describe('producer: a shared page that fails for good', () => {
     }
   });
 });
+
+describe('producer: stopping', () => {
+  it('a render job claims no further group once the producer is stopping; the saves stay waiting', async () => {
+    const s = await startSite('groupstop', await sharedRedisUrl(), { producer: false });
+    sites.push(s);
+    for (const title of ['First', 'Second', 'Third'])
+      await save(s, 'POST', '/api/articles', { title, body: '<p>x</p>', status: 'published' });
+    let stopping = false;
+    let groups = 0;
+    const handler = createRenderJobHandler({
+      db: s.db,
+      renderer: createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl }),
+      notifier: createMemoryNotifier(),
+      logger: createLogger('silent', 'test'),
+      registry: new Registry(),
+      groupItems: 1,
+      // SIGTERM arrives while the first group renders.
+      onGroup: () => {
+        groups += 1;
+        stopping = true;
+      },
+      stopping: () => stopping,
+    });
+    await handler({ topic: 'article', itemId: 0, outboxId: 0 });
+    assert.equal(groups, 1, 'the group in flight finished, no other was claimed');
+    const waiting = await s.db('outbox').whereNull('done_at').select('claimed_by');
+    assert.equal(waiting.length, 2);
+    assert.ok(
+      waiting.every((r) => r.claimed_by === null),
+      'unclaimed, for the next producer',
+    );
+  });
+});

@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Command } from 'commander';
-import { register } from '../../bin/commands/purge';
+import { Registry } from 'prom-client';
+import { register, takeDown } from '../../bin/commands/purge';
+import { createMemoryNotifier } from '../../common/journal-notifier';
+import { createLogger } from '../../common/logger';
+import { lockJournal, renderClock, writePages } from '../../producer/change-journal';
+import { createRenderJobHandler } from '../../producer/render-job';
+import { createRenderer } from '../../producer/renderer';
 import { sharedRedisUrl } from '../harness/shared';
 import { journalHead, page, save, settled, startSite, type Site } from './producer-helpers';
 
@@ -98,5 +104,50 @@ describe('hyperstatic purge', { timeout: 60_000 }, () => {
     await assert.rejects(run(['--path', '../etc/passwd', '--reason', 'x']), /--path must be a public path/);
     assert.deepEqual(await snapshot(), before);
     assert.equal((await page(site.db, url))?.op, 'put');
+  });
+});
+
+describe('hyperstatic purge against groups in flight', { timeout: 60_000 }, () => {
+  it('a page rendered by a group that read the item before the takedown never replaces the tombstone', async () => {
+    const site = await startSite('purge_race', await sharedRedisUrl(), { producer: false });
+    try {
+      const renderer = createRenderer({ name: site.config.siteName, publicUrl: site.config.publicUrl });
+      const { url } = await save(site, 'POST', '/api/articles', {
+        title: 'Leaked memo',
+        body: '<p>memo</p>',
+        status: 'published',
+      });
+      const handler = createRenderJobHandler({
+        db: site.db,
+        renderer,
+        notifier: createMemoryNotifier(),
+        logger: createLogger('silent', 'test'),
+        registry: new Registry(),
+      });
+      await handler({ topic: 'article', itemId: 0, outboxId: 0 });
+      const visible = await site.db('pages').where({ path: url }).first('sha256', 'content_type', 'last_modified');
+      const body = (await site.db('blobs').where({ sha256: visible.sha256 }).first('body')).body as Buffer;
+      // A group whose listing step read the item before the hide holds this clock.
+      const before = await renderClock(site.db);
+
+      await takeDown({ db: site.db, renderer }, { path: url, reason: 'court order', actor: 'legal' });
+      await site.db.transaction(async (trx) => {
+        const lock = await lockJournal(trx);
+        const stale = {
+          path: url,
+          kind: 'article' as const,
+          op: 'put' as const,
+          body: Buffer.from(body),
+          contentType: String(visible.content_type),
+          lastModified: Number(visible.last_modified),
+          clock: before,
+        };
+        await writePages(trx, lock, [stale], Date.now());
+      });
+      assert.equal((await page(site.db, url))?.op, 'gone', 'still a tombstone');
+      assert.equal(await site.db('blobs').where({ sha256: visible.sha256 }).first('sha256'), undefined);
+    } finally {
+      await site.close();
+    }
   });
 });
