@@ -221,12 +221,7 @@ describe('SIGTERM stops each process role within seconds, with nothing lost', ()
       const result = await stopping;
       times.producer = result.ms;
       times.producerGiveBack = givenBackMs;
-      // KNOWN GAP (issue 22 item 6, open): since renders run as claimed groups (producer/render-job.ts), a
-      // producer whose render was blocked on the journal lock exits ~11 s after SIGTERM, not within 2 s, once the
-      // lock is freed. Until that is found and fixed this case asserts a clean exit (0, no "exiting anyway")
-      // before the 15 s guard, and the time is recorded; the other roles keep the tight bound.
-      assert.equal(result.code, 0, `producer exits 0 on SIGTERM:\n${producer.output()}`);
-      assert.doesNotMatch(producer.output(), /exiting anyway/);
+      assertPromptExit(result, 'producer', producer.output());
       assert.equal((await bull.getJob('shutdown-render'))?.attemptsMade, 0, 'giving the job back cost no attempt');
 
       const next = await start('producer');
