@@ -10,13 +10,18 @@ export async function replayFeed(base: string, head: number): Promise<{ batches:
   assert.equal(res.status, 200);
   const reader = res.body!.getReader();
   let text = '';
+  const decoder = new TextDecoder();
+  // The whole event that carries `id: head`, up to the blank line that ends it: the origin writes `id:`
+  // first, so stopping at the id line could cut that batch's data line in two (a large coalesced batch).
+  const headEvent = new RegExp(`(^|\\n)id: ${head}\\n([^\\n]+\\n)*\\n`);
   const deadline = Date.now() + 10_000;
   try {
-    while (!new RegExp(`(^|\\n)id: ${head}\\n`).test(text)) {
+    while (!headEvent.test(text)) {
       if (Date.now() > deadline) throw new Error(`feed at ${base} did not reach ${head}: ${text.slice(-500)}`);
       const { value, done } = await reader.read();
       if (done) break;
-      text += Buffer.from(value).toString('utf8');
+      // Streamed decoding: a character split across two chunks is not garbled.
+      text += decoder.decode(value, { stream: true });
     }
   } finally {
     controller.abort();
