@@ -9,6 +9,7 @@
 // `db diverged --json`, re-apply it with `db reapply --yes`, then rejoin.
 // Every acknowledged (201) save is looked for on the final primary and on
 // the mirror. Last, fresh clusters are built by the runbook's commands only.
+// The operator's commands run the compiled build (NODE_ENV=production).
 //   npm run bench -- failover
 //   CHAOS_SEMI_TRIALS=1 CHAOS_ASYNC_TRIALS=1 CHAOS_FRESH_CLUSTERS=1 CHAOS_WRITERS=4 npm run bench -- failover   (quick)
 import { randomUUID } from 'node:crypto';
@@ -16,7 +17,7 @@ import { promote } from '../app/db/promote';
 import { articlePath } from '../common/site-paths';
 import { startFailoverSite, type FailoverSite, type SaveOutcome } from '../test/integration/failover-site';
 import { percentile, report, Row } from './report';
-import { operator, operatorEnv, outcome, type OperatorStep } from './support/chaos-operator';
+import { buildForOperator, operator, operatorEnv, outcome, type OperatorStep } from './support/chaos-operator';
 import { buildFreshCluster, type FreshClusterResult } from './support/fresh-cluster';
 
 const count = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -228,6 +229,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   });
+  buildForOperator();
   const results: TrialResult[] = [];
   for (const [mode, trials] of [
     ['semi-sync', SEMI_TRIALS],

@@ -2,7 +2,10 @@
 // `bin/hyperstatic.js` in its own process, as the runbook has a person type
 // it (docs/operations.md, Runbook), so the figures include the CLI's own
 // start-up and a command that does not exist yet fails here as it would
-// for a person.
+// for a person. It runs the compiled build (NODE_ENV=production), as an
+// installed site does: buildForOperator() makes it first.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import type { FailoverSite } from '../../test/integration/failover-site';
 import { runCli, type CliRun } from '../../test/support/cli';
 
@@ -32,9 +35,15 @@ function seqSum(gtid: string | null): number {
     .reduce((sum, g) => sum + Number(g.split('-')[2] ?? 0), 0);
 }
 
+/** `npm run build`: the operator's commands run from dist/, as in production. */
+export function buildForOperator(): void {
+  execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'scripts', 'build.js')], { stdio: 'inherit' });
+}
+
 export function operatorEnv(access: FailoverSite['access']): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    NODE_ENV: 'production',
     LOG_LEVEL: 'silent',
     DATABASE_URL: access.nodes[0].url,
     DATABASE_NODES: access.nodes.map((n) => `${n.name}=${n.url}`).join(','),

@@ -28,6 +28,7 @@ export async function buildFreshCluster(run: number): Promise<FreshClusterResult
     const url = (port: number) => `mysql://${APP.user}:${APP.password}@127.0.0.1:${port}/hyperstatic`;
     const op = operator({
       ...process.env,
+      NODE_ENV: 'production',
       LOG_LEVEL: 'silent',
       DATABASE_URL: url(bare.nodes[0].port),
       DATABASE_NODES: bare.nodes.map((n) => `${n.name}=${url(n.port)}`).join(','),

@@ -57,6 +57,8 @@ export function followingDatabase(current: () => Database): Database {
 }
 
 const RETIRE_AFTER_MS = 10_000;
+/** How often the nodes are probed while no writable primary is known. */
+const FAILOVER_POLL_MS = 100;
 
 /** Where writes go, decided from one look at every node: the primary the newest topology record names. */
 export function routerStateFrom(nodes: readonly NodeSpec[], views: NodeView[]): RouterState {
@@ -113,19 +115,26 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
     return next;
   }
 
+  // The poll runs every pollMs while the primary is writable and every
+  // FAILOVER_POLL_MS while it is not (down, fenced, or a promotion under
+  // way), so the first write after `db promote` waits a tenth of a second
+  // for the router, not a whole poll period.
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<unknown> | undefined;
-  if (!single) {
-    timer = setInterval(() => {
-      if (polling) return;
-      polling = refresh()
-        .catch((error) => logger.warn({ err: error }, 'topology poll failed'))
-        .finally(() => {
-          polling = undefined;
-        });
-    }, pollMs);
+  const schedule = () => {
+    if (closed || single) return;
+    timer = setTimeout(poll, state.writable ? pollMs : Math.min(pollMs, FAILOVER_POLL_MS));
     timer.unref();
-  }
+  };
+  const poll = () => {
+    polling = refresh()
+      .catch((error) => logger.warn({ err: error }, 'topology poll failed'))
+      .finally(() => {
+        polling = undefined;
+        schedule();
+      });
+  };
+  schedule();
 
   const primaryDb = followingDatabase(() => pools.get(state.primary));
   const replicaDb = followingDatabase(() => pools.get(replicaName ?? state.primary));
@@ -137,7 +146,7 @@ export function createDatabaseRouter(options: RouterOptions): DatabaseRouter {
     onChange: (l) => void listeners.push(l),
     async close() {
       closed = true;
-      if (timer) clearInterval(timer);
+      if (timer) clearTimeout(timer);
       await polling;
       probes.close();
       await pools.close();
