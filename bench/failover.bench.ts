@@ -103,7 +103,47 @@ async function notOnMirror(site: FailoverSite, node: string, saves: Saves, prese
     const [{ n }] = await primary.query('SELECT COUNT(*) AS n FROM hyperstatic.outbox WHERE done_at IS NULL');
     const [{ head }] = await primary.query('SELECT journal_head AS head FROM hyperstatic.cluster_state WHERE id = 1');
     if (Number(n) === 0 && site.mirror.cursor() >= Number(head)) break;
-    if (Date.now() > deadline) break;
+    if (Date.now() > deadline) {
+      process.stderr.write(
+        `mirror did not catch up in 60 s: ${n} render(s) waiting, journal head ${head}, mirror at ${site.mirror.cursor()}\n`,
+      );
+      for (const name of ['primary', 'replica1', 'replica2']) {
+        const st = await site
+          .node(name)
+          .query('SELECT epoch, journal_head FROM hyperstatic.cluster_state WHERE id = 1')
+          .catch((e: Error) => e.message);
+        const ro = await site
+          .node(name)
+          .query('SELECT @@read_only AS ro')
+          .catch((e: Error) => e.message);
+        const trx = await site
+          .node(name)
+          .query(
+            'SELECT trx_id, trx_state, trx_started, trx_mysql_thread_id, trx_query FROM information_schema.innodb_trx',
+          )
+          .catch((e: Error) => e.message);
+        const pl = await site
+          .node(name)
+          .query(
+            "SELECT id, user, command, time, state, info FROM information_schema.processlist WHERE user <> 'system user'",
+          )
+          .catch((e: Error) => e.message);
+        process.stderr.write(
+          `DIAG ${name}: ${JSON.stringify(st)} ${JSON.stringify(ro)} trx=${JSON.stringify(trx)} pl=${JSON.stringify(pl)}\n`,
+        );
+      }
+      const ctl = new AbortController();
+      const res = await fetch(`${site.app.url}/feed?after=${site.mirror.cursor()}`, { signal: ctl.signal });
+      const reader = res.body!.getReader();
+      const chunk = await reader.read();
+      process.stderr.write(
+        `DIAG feed: ${Buffer.from(chunk.value ?? [])
+          .toString()
+          .slice(0, 1500)}\n`,
+      );
+      ctl.abort();
+      break;
+    }
     await sleep(200);
   }
   let missing = 0;
@@ -219,16 +259,6 @@ async function runTrial(mode: 'semi-sync' | 'async', trial: number): Promise<Tri
 }
 
 async function main(): Promise<void> {
-  // The mirror's apply pipeline can still touch its closed store after a
-  // site is shut down (a mirrors/ shutdown race); that must not end the run.
-  process.on('uncaughtException', (error) => {
-    if (/database connection is not open/.test(error.message))
-      process.stderr.write(`ignored after shutdown: ${error.message}\n`);
-    else {
-      console.error(error);
-      process.exit(1);
-    }
-  });
   buildForOperator();
   const results: TrialResult[] = [];
   for (const [mode, trials] of [

@@ -23,6 +23,8 @@ export interface FollowFeedOptions extends FeedConsumer {
   idleTimeoutMs?: number;
   /** Lowest acceptable epoch, e.g. the one a mirror stored before a restart. */
   initialEpoch?: number;
+  /** The epoch of the last batch applied (stored with the cursor `after()` returns); see FeedEpochs.resume. */
+  appliedEpoch?: () => number;
   /** The lowest acceptable server epoch, asked at every hello (see FeedEpochs). */
   epochFloor?: () => number;
   /**
@@ -63,7 +65,7 @@ export function followFeed(options: FollowFeedOptions): FeedFollower {
   const reconnectMs = options.reconnectMs ?? 500;
   const maxReconnectMs = options.maxReconnectMs ?? Math.min(30_000, reconnectMs * 60);
   const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
-  const epochs = new FeedEpochs(options.initialEpoch, options.epochFloor);
+  const epochs = new FeedEpochs(options.initialEpoch, options.epochFloor, options.appliedEpoch);
   let closed = false;
   let current: AbortController | undefined;
   let currentProgress: ConnectionProgress | undefined;

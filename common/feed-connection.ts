@@ -112,6 +112,8 @@ export async function runConnection(
     : undefined;
   // Until this connection's hello arrives, no batch is acceptable.
   let serverEpoch = Number.NEGATIVE_INFINITY;
+  // The stream starts after the consumer's cursor, whatever an earlier connection took but did not apply.
+  epochs.resume();
 
   async function onBatchEvent(data: string): Promise<void> {
     const batch = parseFeedBatch(JSON.parse(data));

@@ -25,6 +25,20 @@ describe('FeedEpochs', () => {
     assert.throws(() => epochs.acceptBatch(batchOf(4), 3), /beyond its server's 3/);
   });
 
+  test('a new connection restarts the batch rule from the epoch last applied, never below the server rule', () => {
+    let applied = 1;
+    const epochs = new FeedEpochs(1, undefined, () => applied);
+    epochs.acceptServer(2);
+    epochs.acceptBatch(batchOf(2), 2); // taken, then its apply failed
+    assert.throws(() => epochs.acceptBatch(batchOf(1), 2), StaleEpochError);
+    epochs.resume();
+    epochs.acceptBatch(batchOf(1), 2);
+    applied = 2;
+    epochs.resume();
+    assert.throws(() => epochs.acceptBatch(batchOf(1), 2), StaleEpochError);
+    assert.throws(() => epochs.acceptServer(1), StaleEpochError);
+  });
+
   test('before any hello, no batch is acceptable', () => {
     assert.throws(() => new FeedEpochs().acceptBatch(batchOf(1), Number.NEGATIVE_INFINITY), /beyond its server's/);
   });

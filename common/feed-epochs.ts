@@ -3,7 +3,10 @@
 // primary and is refused, so it cannot push stale content; batches, though,
 // carry the epoch they were written in, so a promoted origin replays older
 // epochs' history first. Their epochs may only grow, and never past their
-// server's. Pure.
+// server's. A new connection resumes from the cursor, so the batch rule
+// restarts from the epoch of the last batch applied there: a batch taken
+// but not applied (its blob failed) must not hold back the older-epoch
+// batches the resumed stream sends first. Pure.
 import type { FeedBatch } from './feed-format';
 
 /** Thrown (and logged) when a server answers with an epoch below one already seen: a deposed primary. */
@@ -29,12 +32,23 @@ export class FeedEpochs {
    * counts only epochs vouched for by keys still trusted, so a revocation
    * can lower it again.
    */
+  /**
+   * `applied`, when given, is the epoch of the last batch the consumer
+   * applied (stored with its cursor); `resume()` restarts the batch rule
+   * from it, else from `initial`.
+   */
   constructor(
-    initial = Number.NEGATIVE_INFINITY,
+    private readonly initial = Number.NEGATIVE_INFINITY,
     private readonly floor?: () => number,
+    private readonly applied?: () => number,
   ) {
     this.highestSeen = initial;
     this.batchEpoch = initial;
+  }
+
+  /** A new connection, resuming after the consumer's cursor: batches may start again from the applied epoch. */
+  resume(): void {
+    this.batchEpoch = this.applied?.() ?? this.initial;
   }
 
   /** The highest epoch seen so far. */

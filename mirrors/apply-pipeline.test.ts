@@ -121,4 +121,37 @@ describe('apply pipeline', () => {
     await third;
     assert.equal(cursor >= 1, true);
   });
+  test('close() drops what is queued and resolves only once no batch is being applied', async () => {
+    const fetches = new Map<number, ReturnType<typeof deferred>>();
+    const applied: number[] = [];
+    let cursor = 0;
+    const p = createApplyPipeline({
+      window: 8,
+      fetchBlobs: (b) => {
+        const d = deferred();
+        fetches.set(b.batch, d);
+        return d.promise;
+      },
+      apply: (b) => {
+        applied.push(b.batch);
+        cursor = b.entries[b.entries.length - 1].seq;
+      },
+      appliedCursor: () => cursor,
+      onFailure: (e) => assert.fail(e),
+    });
+    await p.push(batch(1), 'o');
+    await p.push(batch(2), 'o');
+    let closed = false;
+    const closing = p.close().then(() => (closed = true));
+    await tick();
+    assert.equal(closed, false, 'the drain loop still waits on batch 1');
+    fetches.get(1)!.resolve();
+    fetches.get(2)!.resolve();
+    await closing;
+    assert.deepEqual(applied, [], 'nothing is applied after close() (the store is about to close)');
+    await p.push(batch(3), 'o');
+    await tick();
+    assert.deepEqual(applied, []);
+    assert.equal(p.pending(), 0);
+  });
 });

@@ -11,6 +11,8 @@ export interface ApplyPipeline {
   push(batch: FeedBatch, source: string): Promise<void>;
   /** Batches taken but not applied yet. */
   pending(): number;
+  /** Drops what is queued and resolves once no batch is being applied: the store may then be closed. */
+  close(): Promise<void>;
 }
 
 interface Item {
@@ -34,6 +36,9 @@ export function createApplyPipeline(options: {
   let queue: Item[] = [];
   let lastQueued = options.appliedCursor();
   let draining = false;
+  let closed = false;
+  // Settles when the drain loop under way (if any) has stopped.
+  let idle: Promise<void> = Promise.resolve();
   let roomWaiters: (() => void)[] = [];
 
   const wakeRoom = () => {
@@ -43,13 +48,16 @@ export function createApplyPipeline(options: {
   };
 
   async function drain(): Promise<void> {
-    if (draining) return;
+    if (draining || closed) return;
     draining = true;
+    let stopped: () => void = () => undefined;
+    idle = new Promise<void>((resolve) => (stopped = resolve));
     try {
-      while (queue.length > 0) {
+      while (queue.length > 0 && !closed) {
         const head = queue[0];
         try {
           await head.ready;
+          if (closed) break;
           if (queue[0] !== head) continue;
           options.apply(head.batch, head.source);
           queue.shift();
@@ -64,11 +72,14 @@ export function createApplyPipeline(options: {
     } finally {
       draining = false;
       wakeRoom();
+      stopped();
     }
   }
 
   return {
     async push(batch, source) {
+      // Stopping: the follower is closed too, and nothing more may touch the store.
+      if (closed) return;
       // Idle: the applied cursor is the truth (a bootstrap or a repair may have moved it).
       if (queue.length === 0 && !draining) lastQueued = options.appliedCursor();
       const first = batch.entries[0].seq;
@@ -80,8 +91,14 @@ export function createApplyPipeline(options: {
       queue.push({ batch, source, ready });
       lastQueued = lastSeq(batch);
       void drain();
-      while (queue.length >= options.window) await new Promise<void>((resolve) => roomWaiters.push(resolve));
+      while (queue.length >= options.window && !closed) await new Promise<void>((resolve) => roomWaiters.push(resolve));
     },
     pending: () => queue.length,
+    close() {
+      closed = true;
+      queue = [];
+      wakeRoom();
+      return idle;
+    },
   };
 }

@@ -58,6 +58,7 @@ export function startFeedSync(options: {
     urls: options.urls,
     after: () => store.cursor(),
     initialEpoch: store.epoch(),
+    appliedEpoch: () => store.epoch(),
     onHello: (hello, source) => {
       const cursor = store.cursor();
       if (hello.head < cursor) {
@@ -101,6 +102,8 @@ export function startFeedSync(options: {
     async close() {
       follower.close();
       await follower.done;
+      // The pipeline applies batches taken ahead on its own: it must stop before the store closes.
+      await pipeline.close();
     },
   };
 }

@@ -32,7 +32,10 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
   // bull closes only the clients it made itself: with createClient they are
   // ours to end, and an open one (its blocking client reconnects while bull
   // pauses) kept app and producer alive after SIGTERM until the 15 s guard.
-  const clients = new Map<string, Redis>();
+  // Every client bull asked for, by type: bull may ask again for one it
+  // lost, and a client made once close() began is ended at once (a stop
+  // right after start-up otherwise left one open until the 15 s guard).
+  const clients: { type: string; client: Redis }[] = [];
   // Jobs this process is rendering now, so close() can give back those that outlast the grace.
   const running = new Set<Queue.Job<RenderJob>>();
   // Set once close() begins: a failure of the start-up chain after that is the stop itself.
@@ -41,7 +44,8 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
     createClient(type) {
       const client = connectRedis(redis, clientOptions(type));
       client.on('error', (error) => logger.debug({ err: error, type }, 'redis connection error'));
-      clients.set(type, client);
+      clients.push({ type, client });
+      if (stopping.value) queueMicrotask(() => client.disconnect());
       return client;
     },
     // A producer killed mid-job (SIGKILL, power loss) stops renewing its job
@@ -130,25 +134,26 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
 /** Stops taking jobs, lets renders in flight finish for JOB_GRACE_MS, gives back the rest, and ends every connection. */
 async function closeQueue(
   queue: Queue.Queue<RenderJob>,
-  clients: Map<string, Redis>,
+  clients: { type: string; client: Redis }[],
   running: Set<Queue.Job<RenderJob>>,
 ): Promise<void> {
-  const closed = queue.close();
+  // A close that fails (a client ended under it) has still stopped the queue.
+  const closed = queue.close().catch(() => undefined);
   // bull ends its blocking BRPOPLPUSH (up to drainDelay, 5 s) with a QUIT
   // that waits 500 ms behind it; dropping the connection ends it now. A job
   // the server moved to active as the connection dropped has no lock: the
   // stalled-job check of any producer (or of the next start) puts it back.
   // bull then reconnects that client, once the renders in flight end, for
   // a queue that is only paused: a closing one needs no connection.
-  const blocking = clients.get('bclient');
-  if (blocking) {
-    blocking.connect = () => Promise.resolve();
-    blocking.disconnect();
+  for (const { type, client } of clients) {
+    if (type !== 'bclient') continue;
+    client.connect = () => Promise.resolve();
+    client.disconnect();
   }
   // ioredis arms a 2 s timer on each disconnect() that only the socket's
   // close clears: a second call on a closed client held the process for it.
   const disconnectAll = () => {
-    for (const client of clients.values()) if (client.status !== 'end') client.disconnect();
+    for (const { client } of clients) if (client.status !== 'end') client.disconnect();
   };
   if (!(await settlesWithin(closed, JOB_GRACE_MS))) await giveBack([...running]);
   disconnectAll();

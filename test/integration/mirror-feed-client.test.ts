@@ -131,6 +131,46 @@ describe('followFeed', () => {
     assert.equal(follower.epoch(), 2);
   });
 
+  test('a newer-epoch batch taken but not applied does not hold back the older-epoch batches before it', async () => {
+    // A mirror applies in a pipeline: it may take batch 2 (epoch 2) while
+    // batch 1 (epoch 1) is still being applied. When batch 1 fails (a blob
+    // answered 503 during the promotion), the feed resumes from the cursor
+    // and sends batch 1 again: the epoch rule restarts from what was applied.
+    const promoted = await origin(2);
+    promoted.publish(makeBatch(1, 1, [{ path: '/a/' }], 1));
+    promoted.publish(makeBatch(2, 2, [{ path: '/b/' }], 2));
+    const applied = { cursor: 0, epoch: 1 };
+    const taken: string[] = [];
+    let failedOnce = false;
+    const follower: FeedFollower = followFeed({
+      urls: [promoted.url],
+      after: () => applied.cursor,
+      initialEpoch: 1,
+      appliedEpoch: () => applied.epoch,
+      logger,
+      reconnectMs: 10,
+      onBatch: async (batch) => {
+        taken.push(`${batch.epoch}:${batch.batch}`);
+        if (!failedOnce) {
+          // Batch 1 is "in the pipeline"; its apply fails once batch 2 has been taken.
+          if (batch.batch === 2) {
+            failedOnce = true;
+            follower.restart(new Error('blob answered 503'));
+          }
+          return;
+        }
+        applied.cursor = batch.entries[batch.entries.length - 1].seq;
+        applied.epoch = batch.epoch;
+      },
+    });
+    cleanups.push(async () => {
+      follower.close();
+      await follower.done;
+    });
+    await eventually(() => assert.equal(applied.cursor, 2));
+    assert.deepEqual(taken, ['1:1', '2:2', '1:1', '2:2']);
+  });
+
   test('refuses a batch that claims a newer epoch than its server', async () => {
     const o = await origin(1);
     o.publish(makeBatch(1, 1, [{ path: '/a/' }], 2));
