@@ -107,41 +107,6 @@ async function notOnMirror(site: FailoverSite, node: string, saves: Saves, prese
       process.stderr.write(
         `mirror did not catch up in 60 s: ${n} render(s) waiting, journal head ${head}, mirror at ${site.mirror.cursor()}\n`,
       );
-      for (const name of ['primary', 'replica1', 'replica2']) {
-        const st = await site
-          .node(name)
-          .query('SELECT epoch, journal_head FROM hyperstatic.cluster_state WHERE id = 1')
-          .catch((e: Error) => e.message);
-        const ro = await site
-          .node(name)
-          .query('SELECT @@read_only AS ro')
-          .catch((e: Error) => e.message);
-        const trx = await site
-          .node(name)
-          .query(
-            'SELECT trx_id, trx_state, trx_started, trx_mysql_thread_id, trx_query FROM information_schema.innodb_trx',
-          )
-          .catch((e: Error) => e.message);
-        const pl = await site
-          .node(name)
-          .query(
-            "SELECT id, user, command, time, state, info FROM information_schema.processlist WHERE user <> 'system user'",
-          )
-          .catch((e: Error) => e.message);
-        process.stderr.write(
-          `DIAG ${name}: ${JSON.stringify(st)} ${JSON.stringify(ro)} trx=${JSON.stringify(trx)} pl=${JSON.stringify(pl)}\n`,
-        );
-      }
-      const ctl = new AbortController();
-      const res = await fetch(`${site.app.url}/feed?after=${site.mirror.cursor()}`, { signal: ctl.signal });
-      const reader = res.body!.getReader();
-      const chunk = await reader.read();
-      process.stderr.write(
-        `DIAG feed: ${Buffer.from(chunk.value ?? [])
-          .toString()
-          .slice(0, 1500)}\n`,
-      );
-      ctl.abort();
       break;
     }
     await sleep(200);
