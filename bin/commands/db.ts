@@ -1,5 +1,5 @@
 // `hyperstatic db …`: schema migrations and the failover commands (status,
-// promote, rejoin, setup-replica). The work is in app/db/; this file turns
+// promote, rejoin, setup-replica, bootstrap, reopen). The work is in app/db/; this file turns
 // flags into calls and results into text or JSON.
 import type { Command } from 'commander';
 import { Config, loadConfig } from '../../common/config';
@@ -10,6 +10,7 @@ import { formatGtidPosition } from '../../common/db/gtid';
 import { ClusterAccess, promote, PromoteResult } from '../../app/db/promote';
 import { setupReplica } from '../../app/db/setup-replica';
 import { registerBootstrap } from './db-bootstrap';
+import { registerReopen } from './db-reopen';
 import { configuredNodes } from '../../common/db/topology';
 import { withDatabase } from '../cli-support';
 import { formatTable } from '../text-table';
@@ -194,6 +195,7 @@ export function register(program: Command): void {
     });
 
   registerBootstrap(db, { clusterAccess, out });
+  registerReopen(db, { clusterAccess, out });
 }
 
 async function promoteNode(node: string, flags: { dryRun?: boolean; force?: boolean; catchUpTimeout: string }) {

@@ -3,8 +3,8 @@
 // MariaDB servers configured as deploy/mariadb/60-hyperstatic.cnf sets every
 // node, an operator account typed on each, then `db bootstrap`,
 // `db migrate`, `db setup-replica` twice, `db status`, all through the real
-// CLI. Then the semi-sync roles after a promotion and a rejoin, and the
-// refusals.
+// CLI. Then the semi-sync roles after a promotion and a rejoin, the
+// refusals, and a primary restarted with no failover reopened by `db reopen`.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createDatabase, type Database } from '../../common/db/database';
@@ -247,5 +247,57 @@ describe('a cluster started from nothing by the runbook, and its semi-sync roles
         ['db3', 'replica', 'replica ON'],
       ],
     );
+  });
+
+  test('a primary restarted with no failover comes back fenced, and `db reopen` opens it again', async () => {
+    await db1().stop(); // a reboot or an upgrade: no promotion
+    await db1().start();
+    assert.equal((await semiSyncOf(db1())).readOnly, 'ON', 'every node starts read_only = 1');
+    const wrongNode = await cli('db', 'reopen', 'db2');
+    assert.equal(wrongNode.code, 1);
+    assert.match(wrongNode.stderr, /reopening db2 refused \(nothing was changed\)/);
+    assert.match(wrongNode.stderr, /db2 is not the primary: the record names db1/);
+    const dry = await cli('db', 'reopen', 'db1', '--dry-run');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /Plan: reopen db1/);
+    assert.match(dry.stdout, /semi-sync source side on/);
+    assert.equal((await semiSyncOf(db1())).readOnly, 'ON', 'a dry run changes nothing');
+
+    const run = await cli('db', 'reopen', 'db1');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /db1 is the writable primary again \(epoch \d+\)/);
+    const roles = await semiSyncOf(db1());
+    assert.deepEqual([roles.readOnly, roles.source], ['OFF', 'ON']);
+    assert.ok(roles.clients >= 1, 'the replicas reconnected and acknowledge');
+    await withApp(db1(), (db) => createUser(db, 'editor3', 'editor', null));
+    await waitForReplica(db1(), db2());
+    const [copied] = await queryUrl(appUrl(db2()), "SELECT name FROM users WHERE name = 'editor3'");
+    assert.equal(copied?.name, 'editor3');
+
+    const again = await cli('db', 'reopen', 'db1');
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /db1 is writable already/);
+  });
+
+  test('`db reopen` refuses while a node cannot be asked (it may hold a newer record), unless told it was never promoted', async () => {
+    await db3().stop();
+    await db1().stop();
+    await db1().start();
+    try {
+      const refused = await cli('db', 'reopen', 'db1');
+      assert.equal(refused.code, 1);
+      assert.match(
+        refused.stderr,
+        /db3 cannot be asked: a node promoted while db1 was down would hold the newer topology record/,
+      );
+      assert.match(refused.stderr, /--ignore-unreachable/);
+      assert.equal((await semiSyncOf(db1())).readOnly, 'ON', 'nothing changed');
+      const run = await cli('db', 'reopen', 'db1', '--ignore-unreachable');
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /warning: db3 cannot be asked/);
+      assert.equal((await semiSyncOf(db1())).readOnly, 'OFF');
+    } finally {
+      await db3().start();
+    }
   });
 });
