@@ -27,6 +27,7 @@ import { verifyBatchTrust } from '../../common/feed-format';
 import { sha256Hex } from '../../common/hash';
 import { makeBatch, startFakeOrigin, TEST_FEED_KEYS } from './mirror-fake-origin';
 import { eventually, rawGet, startTestMirror, tempDir } from './mirror-helpers';
+import { runCli } from '../support/cli';
 
 const CLI = path.join(__dirname, '..', '..', 'bin', 'hyperstatic.js');
 
@@ -306,11 +307,16 @@ describe('mirror trust: signatures, manifests, repair', () => {
   });
 
   test('each mirror reports with its own token, only as itself, until the operator revokes it', async () => {
-    const cli = (...args: string[]) =>
-      execFileSync(process.execPath, [CLI, 'mirror', 'credentials', ...args], {
+    // Asynchronous: a synchronous child would block this process's origin
+    // and its keep-alive timers, which then race the next request (ECONNRESET).
+    const cli = async (...args: string[]) => {
+      const run = await runCli(['mirror', 'credentials', ...args], {
         env: { ...process.env, DATA_DIR: config.dataDir, DATABASE_URL: '', REDIS_URL: '' },
-      }).toString();
-    const issued = cli('add', 'mirror-north');
+      });
+      assert.equal(run.code, 0, run.stderr);
+      return run.stdout;
+    };
+    const issued = await cli('add', 'mirror-north');
     assert.match(issued, /^MIRROR_NAME=mirror-north\nMIRROR_STATUS_TOKEN=hsm_[\w-]{32}\n$/);
     const northToken = /MIRROR_STATUS_TOKEN=(\S+)/.exec(issued)![1];
     const db = createDatabase(config.databaseUrl);
@@ -357,13 +363,13 @@ describe('mirror trust: signatures, manifests, repair', () => {
       await assert.rejects(addMirrorCredential(db, 'mirror-south'), /already has a token/);
       await assert.rejects(addMirrorCredential(db, 'bad name/..'), /mirror name/);
 
-      assert.match(cli('revoke', 'mirror-north'), /revoked/);
+      assert.match(await cli('revoke', 'mirror-north'), /revoked/);
       await assert.rejects(north.reportStatus(), /401/);
       assert.match(
-        cli('list'),
+        await cli('list'),
         /mirror-north\tissued [\d-]+ [\d:]+\trevoked [\d-]+ [\d:]+\nmirror-south\tissued [\d-]+ [\d:]+\trevoked -/,
       );
-      assert.match(cli('revoke', 'mirror-south'), /revoked/);
+      assert.match(await cli('revoke', 'mirror-south'), /revoked/);
       assert.equal(
         (await report('mirror-north')).status,
         401,
