@@ -5,7 +5,7 @@
 import { EventEmitter, once } from 'node:events';
 import type Redis from 'ioredis';
 import type { Logger } from './logger';
-import { connectRedis, RedisConnection } from './redis';
+import { connectRedis, endRedis, RedisConnection } from './redis';
 
 const CONNECT_WAIT_MS = 1000;
 
@@ -72,8 +72,8 @@ export function createRedisNotifier(redis: RedisConnection, logger: Logger, pref
     },
     async close() {
       await local.close();
-      publisher?.disconnect();
-      subscriber?.disconnect();
+      if (publisher) endRedis(publisher);
+      if (subscriber) endRedis(subscriber);
     },
   };
 }

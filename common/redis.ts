@@ -9,8 +9,40 @@ import type { RedisTarget } from './config';
 /** A URL stands for itself; a RedisTarget may name Sentinels. */
 export type RedisConnection = string | RedisTarget;
 
+/**
+ * Ends a client for good, with its socket. A later connect() is a no-op:
+ * bull calls connect() on its lazy clients whenever it needs one, also
+ * during and after its close, which reopened a client already ended (the
+ * 15 s shutdown guard). ioredis's disconnect() ends the socket and arms a
+ * 2 s timer, not unref'd, that only the socket's close clears: a socket
+ * still connecting held the process for it, so the socket is destroyed
+ * here at once.
+ */
+const ended = new WeakSet<Redis>();
+
+export function endRedis(client: Redis): void {
+  client.connect = () => Promise.resolve();
+  // Once only: a client disconnected while its ready check was in flight
+  // still turns "ready" afterwards, and a second disconnect() on its
+  // destroyed socket arms the 2 s timer with no close event left to clear it.
+  if (!ended.has(client) && client.status !== 'end') client.disconnect();
+  ended.add(client);
+  client.stream?.destroy();
+  // While still connecting, the socket is the connector's only (and bull may have ended the client itself).
+  (client as unknown as { connector?: { stream?: { destroy(): void } } }).connector?.stream?.destroy();
+}
+
+/**
+ * How long a disconnected client's socket may take to close before ioredis
+ * destroys it (its default, 2 s, on a timer that holds the process: bull
+ * and ioredis disconnect a client mid-handshake in ways endRedis cannot all
+ * reach, and a stop must end within 2 s). A close takes one round trip.
+ */
+const DISCONNECT_TIMEOUT_MS = 300;
+
 export function connectRedis(connection: RedisConnection, options: RedisOptions): Redis {
   const target = typeof connection === 'string' ? { url: connection } : connection;
+  options = { disconnectTimeout: DISCONNECT_TIMEOUT_MS, ...options };
   if (!target.sentinels || target.sentinels.length === 0) {
     if (!target.url) throw new Error('no Redis configured: set REDIS_URL or REDIS_SENTINELS');
     return new Redis(target.url, options);

@@ -3,7 +3,7 @@ import Queue from 'bull';
 import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import type { Logger } from '../logger';
-import { connectRedis, RedisConnection } from '../redis';
+import { connectRedis, endRedis, RedisConnection } from '../redis';
 
 // bull's Lua scripts' argument builders: not in its typings, stable across bull 4.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -45,7 +45,7 @@ export function createBullQueue(redis: RedisConnection, logger: Logger, prefix =
       const client = connectRedis(redis, clientOptions(type));
       client.on('error', (error) => logger.debug({ err: error, type }, 'redis connection error'));
       clients.push({ type, client });
-      if (stopping.value) queueMicrotask(() => client.disconnect());
+      if (stopping.value) queueMicrotask(() => endRedis(client));
       return client;
     },
     // A producer killed mid-job (SIGKILL, power loss) stops renewing its job
@@ -145,15 +145,9 @@ async function closeQueue(
   // stalled-job check of any producer (or of the next start) puts it back.
   // bull then reconnects that client, once the renders in flight end, for
   // a queue that is only paused: a closing one needs no connection.
-  for (const { type, client } of clients) {
-    if (type !== 'bclient') continue;
-    client.connect = () => Promise.resolve();
-    client.disconnect();
-  }
-  // ioredis arms a 2 s timer on each disconnect() that only the socket's
-  // close clears: a second call on a closed client held the process for it.
+  for (const { type, client } of clients) if (type === 'bclient') endRedis(client);
   const disconnectAll = () => {
-    for (const { client } of clients) if (client.status !== 'end') client.disconnect();
+    for (const { client } of clients) endRedis(client);
   };
   if (!(await settlesWithin(closed, JOB_GRACE_MS))) await giveBack([...running]);
   disconnectAll();
