@@ -102,7 +102,10 @@ const optionalHttpUrl: Parser<string> = (raw, name) => (raw.trim() === '' ? '' :
 const onionUrl: Parser<string> = (raw, name) => {
   const value = optionalHttpUrl(raw, name);
   if (value !== '' && !/^[a-z2-7]{56}\.onion$/.test(new URL(value).hostname.split('.').slice(-2).join('.')))
-    throw new ConfigError(name, `expected the URL of a v3 onion service (56 characters + .onion), got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      name,
+      `expected the URL of a v3 onion service (56 characters + .onion), got ${JSON.stringify(raw)}`,
+    );
   return value;
 };
 

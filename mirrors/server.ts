@@ -116,7 +116,8 @@ export function createMirrorServer(options: MirrorServerOptions, listener: Mirro
     if (path === FEED_PATH && wantsChangeFeed(req, target.query, store)) return serveFeed(req, res, target.query, hub);
     // Without the operator's access an operator path falls through to the page route: the 404 of any unknown path.
     if (operator && isOperatorPath(path) && serveOperator(req, res, path)) return;
-    if (path.startsWith(WELL_KNOWN) && options.trust && serveWellKnown(res, path, options.trust, options.address)) return;
+    if (path.startsWith(WELL_KNOWN) && options.trust && serveWellKnown(res, path, options.trust, options.address))
+      return;
     if (path.startsWith(BLOB_PATH)) return serveBlob(req, res, path.slice(BLOB_PATH.length), { store, files });
     servePage(req, res, path);
   }

@@ -39,7 +39,14 @@ export function renderMirrorsPage(
     signed: signedAt,
     jsonPath: MIRRORS_JSON_PATH,
   });
-  return { path: MIRRORS_PATH, kind: 'index', op: 'put', body: Buffer.from(body), contentType: HTML, lastModified: now };
+  return {
+    path: MIRRORS_PATH,
+    kind: 'index',
+    op: 'put',
+    body: Buffer.from(body),
+    contentType: HTML,
+    lastModified: now,
+  };
 }
 
 /** The page as the database holds it now, for a render group or a rebuild in `db`'s transaction. */
@@ -55,5 +62,12 @@ async function signedAtOf(db: Knex | Knex.Transaction): Promise<number | undefin
 
 /** The signed list as a page: its lastModified is the signing time, which the page above shows. */
 export function mirrorListJsonPage(body: Buffer, issued: number): RenderedPage {
-  return { path: MIRRORS_JSON_PATH, kind: 'index', op: 'put', body, contentType: MIRROR_LIST_JSON, lastModified: issued };
+  return {
+    path: MIRRORS_JSON_PATH,
+    kind: 'index',
+    op: 'put',
+    body,
+    contentType: MIRROR_LIST_JSON,
+    lastModified: issued,
+  };
 }

@@ -21,7 +21,10 @@ test('links naming the site by its address become root-relative; other sites are
 
 test('a PUBLIC_URL with a port matches only that host and port', () => {
   assert.equal(
-    relativeSiteLinks('<a href="http://localhost:8080/x">x</a><a href="http://localhost:9/x">y</a>', 'http://localhost:8080'),
+    relativeSiteLinks(
+      '<a href="http://localhost:8080/x">x</a><a href="http://localhost:9/x">y</a>',
+      'http://localhost:8080',
+    ),
     '<a href="/x">x</a><a href="http://localhost:9/x">y</a>',
   );
 });

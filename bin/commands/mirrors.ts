@@ -40,7 +40,10 @@ export function register(
     .option('--json', 'print the result as JSON')
     .action(async (url: string, flags: { kind: string; region: string; note: string; by?: string; json?: boolean }) => {
       const actor = (flags.by ?? os.userInfo().username).trim() || 'unknown';
-      await publish({ op: 'add', entry: { url, kind: flags.kind, region: flags.region, note: flags.note }, actor }, flags.json);
+      await publish(
+        { op: 'add', entry: { url, kind: flags.kind, region: flags.region, note: flags.note }, actor },
+        flags.json,
+      );
     });
   mirrors
     .command('remove <url>')
@@ -89,7 +92,12 @@ async function publishChange(config: Config, change: MirrorChange): Promise<Publ
   const result = await withDatabase(config, async (db) => {
     await migrateLatest(db);
     return publishMirrorList(
-      { db, renderer: createRenderer({ name: config.siteName, publicUrl: config.publicUrl }), signer, site: config.publicUrl },
+      {
+        db,
+        renderer: createRenderer({ name: config.siteName, publicUrl: config.publicUrl }),
+        signer,
+        site: config.publicUrl,
+      },
       change,
     );
   });
@@ -137,7 +145,7 @@ async function verifySource(
   const pinned = rootsFrom(flags);
   if (!pinned)
     throw new Error(
-      'verify needs the root key ids: --roots FILE-or-IDS (or MIRROR_ROOT_KEYS); they are printed in the site\'s docs',
+      "verify needs the root key ids: --roots FILE-or-IDS (or MIRROR_ROOT_KEYS); they are printed in the site's docs",
     );
   let value: unknown;
   try {
