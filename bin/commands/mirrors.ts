@@ -72,8 +72,12 @@ export function register(
     )
     .option('--roots <keyids-or-file>', 'the root key ids (default MIRROR_ROOT_KEYS)')
     .option('--threshold <k>', 'how many of them must have signed the delegation (default MIRROR_ROOT_THRESHOLD)')
+    .option(
+      '--trust <file-or-url>',
+      "a trust bundle (a mirror's /.well-known/hyperstatic/trust.json) whose revocations count too: a key revoked after it signed the list is refused",
+    )
     .option('--json', 'print the verified list as JSON')
-    .action(async (source: string, flags: { roots?: string; threshold?: string; json?: boolean }) => {
+    .action(async (source: string, flags: VerifyFlags) => {
       const verified = await verifySource(source, flags);
       write(flags.json ? `${JSON.stringify(verified)}\n` : describeVerified(verified));
     });
@@ -135,10 +139,14 @@ async function listEntries(config: Config): Promise<(MirrorEntry & { addedAt: nu
   });
 }
 
-async function verifySource(
-  source: string,
-  flags: { roots?: string; threshold?: string },
-): Promise<VerifiedMirrorList> {
+interface VerifyFlags {
+  roots?: string;
+  threshold?: string;
+  trust?: string;
+  json?: boolean;
+}
+
+async function verifySource(source: string, flags: VerifyFlags): Promise<VerifiedMirrorList> {
   const { rootsFrom } = require('./keys-ceremony') as typeof import('./keys-ceremony');
   const { verifyMirrorList } =
     require('../../common/trust/mirror-list') as typeof import('../../common/trust/mirror-list');
@@ -147,14 +155,19 @@ async function verifySource(
     throw new Error(
       "verify needs the root key ids: --roots FILE-or-IDS (or MIRROR_ROOT_KEYS); they are printed in the site's docs",
     );
-  let value: unknown;
+  const { parseBundle } = require('../../common/trust/statements') as typeof import('../../common/trust/statements');
+  const value = await readJson(source);
+  const extraRevocations = flags.trust === undefined ? [] : parseBundle(await readJson(flags.trust)).revocations;
+  return verifyMirrorList(value, { roots: new Set(pinned.roots), threshold: pinned.threshold, extraRevocations });
+}
+
+async function readJson(source: string): Promise<unknown> {
+  const text = await readSource(source);
   try {
-    value = JSON.parse(await readSource(source));
+    return JSON.parse(text);
   } catch (error) {
-    if (error instanceof SyntaxError) throw new Error(`${source} is not JSON: ${error.message}`);
-    throw error;
+    throw new Error(`${source} is not JSON: ${(error as Error).message}`);
   }
-  return verifyMirrorList(value, { roots: new Set(pinned.roots), threshold: pinned.threshold });
 }
 
 async function readSource(source: string): Promise<string> {

@@ -142,7 +142,11 @@ describe('any address: pages link within the site, whatever host serves them', {
     const article = (await page(site.db, '/news/quay-reopens'))!.body;
     assert.match(article, /<a href="\/news\/ferry-timetable"[^>]*>the timetable<\/a>/);
     assert.match(article, /<a href="\/"[^>]*>home<\/a>/);
-    assert.match(article, /<a href="https:\/\/elsewhere\.example\/x"[^>]*>elsewhere/, 'links to other sites stay as they are');
+    assert.match(
+      article,
+      /<a href="https:\/\/elsewhere\.example\/x"[^>]*>elsewhere/,
+      'links to other sites stay as they are',
+    );
     assert.match(article, /<p><img src="\/media\/[0-9a-f]{64}[^"]*" alt="The quay" \/><\/p>/);
     assert.match(article, /<link rel="canonical" href="https:\/\/news\.example\/news\/quay-reopens">/);
     const atom = (await page(site.db, '/feeds/site.atom.xml'))!.body;

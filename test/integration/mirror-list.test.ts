@@ -195,6 +195,8 @@ describe('hyperstatic mirrors', { timeout: 90_000 }, () => {
       assert.match(ok.out, /^verified: the mirror list of http:\/\/localhost:8080, signed .* at epoch 1\n/);
       assert.match(ok.out, /static\thttps:\/\/static\.example\/site\/\tAmericas/);
       assert.match((await run(['verify', `${mirror.url}/mirrors.json`, '--roots', ROOT_IDS])).out, /^verified:/);
+      const trust = `${mirror.url}/.well-known/hyperstatic/trust.json`;
+      assert.match((await run(['verify', file, '--roots', ROOT_IDS, '--trust', trust])).out, /^verified:/);
 
       const tampered = structuredClone(served!);
       tampered.mirrors[tampered.mirrors.length - 1].url = 'https://attacker.example/';
