@@ -1,7 +1,7 @@
 // Links inside stored bodies that name the site by its full address
 // (an editor pasted https://news.example/news/x) are written root-relative,
 // so the page works on any mirror, under any host name or onion address
-// (docs/design.md, "Any address"). Only attribute values of the sanitized
+// (docs/mirrors.md, "Any address"). Only attribute values of the sanitized
 // HTML (app/content/sanitize.ts writes them double-quoted) are touched;
 // links to other sites are left alone. Pure.
 

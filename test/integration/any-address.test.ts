@@ -1,4 +1,4 @@
-// Any address (docs/design.md, "Any address"): a site with every page kind
+// Any address (docs/mirrors.md, "Any address"): a site with every page kind
 // (home, article with a lead image and a body that names the site by its
 // full address, event, section, tag and month archives, feeds, sitemaps, a
 // 410 tombstone, the 404 page, the mirror list page and its JSON, the
