@@ -1,9 +1,10 @@
 // The /mirrors page (docs/trust.md, "The mirror list"): the places where the
 // site can be read, rendered from the `mirror_list` table like any other
-// page and journaled, so every mirror serves it. Every page's footer links it,
-// so render groups and the full rebuild write it (an unchanged page costs
-// nothing). The signed /mirrors.json beside it is written only where the
-// site key is, by `hyperstatic mirrors` (bin/commands/mirrors-publish.ts).
+// page and journaled, so every mirror serves it. Every page's footer links
+// it, so a render group writes it when it is not live yet, and the full
+// rebuild renders it like every page; `hyperstatic mirrors` renders it with
+// each change, beside the signed /mirrors.json, which only it writes (where
+// the site key is: bin/commands/mirrors-publish.ts).
 import type { Knex } from 'knex';
 import { MIRRORS_JSON_PATH, MIRRORS_PATH } from '../common/site-paths';
 import type { MirrorEntry, MirrorKind } from '../common/trust/mirror-list';
@@ -52,6 +53,16 @@ export function renderMirrorsPage(
 /** The page as the database holds it now, for a render group or a rebuild in `db`'s transaction. */
 export async function mirrorsPage(db: Knex | Knex.Transaction, renderer: Renderer, now: number): Promise<RenderedPage> {
   return renderMirrorsPage(renderer, await loadMirrorList(db), await signedAtOf(db), now);
+}
+
+/** The page when it is not live yet (one lookup under the journal lock); otherwise nothing to write. */
+export async function missingMirrorsPage(
+  db: Knex | Knex.Transaction,
+  renderer: Renderer,
+  now: number,
+): Promise<RenderedPage[]> {
+  const live = await db('pages').where({ path: MIRRORS_PATH }).whereIn('op', ['put', 'gone']).first('path');
+  return live ? [] : [await mirrorsPage(db, renderer, now)];
 }
 
 /** When the live /mirrors.json was signed; undefined when there is none. */
