@@ -14,6 +14,9 @@ import type { MirrorChange, PublishResult } from './mirrors-publish';
 
 type Write = (text: string) => void;
 
+const READ_ONLY =
+  'the database (DATABASE_URL) is read-only: a standby replica or a fenced primary. Run `hyperstatic mirrors` on the primary origin; the list reaches the standby by replication. Nothing changed';
+
 /** `write` and `warn` are where output and warnings go (stdout, stderr; tests pass their own). */
 export function register(
   program: Command,
@@ -93,18 +96,25 @@ async function publishChange(config: Config, change: MirrorChange): Promise<Publ
   if (change.op === 'add') parseMirrorEntry(change.entry);
   if (change.op === 'remove') normalizeUrl(change.url);
   const signer = siteSignerOf(config);
-  const result = await withDatabase(config, async (db) => {
-    await migrateLatest(db);
-    return publishMirrorList(
-      {
-        db,
-        renderer: createRenderer({ name: config.siteName, publicUrl: config.publicUrl }),
-        signer,
-        site: config.publicUrl,
+  const { writable } = require('./keys-origin') as typeof import('./keys-origin');
+  const result = await withDatabase(config, (db) =>
+    writable(
+      db,
+      async () => {
+        await migrateLatest(db);
+        return publishMirrorList(
+          {
+            db,
+            renderer: createRenderer({ name: config.siteName, publicUrl: config.publicUrl }),
+            signer,
+            site: config.publicUrl,
+          },
+          change,
+        );
       },
-      change,
-    );
-  });
+      READ_ONLY,
+    ),
+  );
   const redis = redisTarget(config);
   if (result.head !== undefined && redis) {
     const { announce } = require('./purge') as typeof import('./purge');

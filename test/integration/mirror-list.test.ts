@@ -108,6 +108,13 @@ describe('hyperstatic mirrors', { timeout: 90_000 }, () => {
       [['add', 'https://mirror-one.example'], /https:\/\/mirror-one\.example\/ is already in the list/],
       [['remove', 'https://never-listed.example/'], /https:\/\/never-listed\.example\/ is not in the list/],
     ];
+    process.env.DATABASE_URL = site.shared.replicaUrl;
+    try {
+      await assert.rejects(run(['add', 'https://mirror-two.example/']), /the database \(DATABASE_URL\) is read-only/);
+    } finally {
+      process.env.DATABASE_URL = site.config.databaseUrl;
+    }
+    assert.deepEqual(await snapshot(), before, 'the standby refused and nothing changed');
     for (const [args, message] of cases) {
       await assert.rejects(run(args), message, args.join(' '));
       assert.deepEqual(await snapshot(), before, `${args.join(' ')} changed nothing`);
