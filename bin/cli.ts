@@ -24,6 +24,7 @@ import * as statusCommands from './commands/status';
 import * as userCommands from './commands/user';
 import * as purgeCommands from './commands/purge';
 import * as backupCommands from './commands/backup';
+import * as mirrorsCommands from './commands/mirrors';
 
 // Each action loads the modules it runs on demand (a typed require), so a
 // mirror or a proxy does not carry the app's, the producer's and every other
@@ -167,6 +168,7 @@ statusCommands.register(program);
 userCommands.register(program);
 purgeCommands.register(program);
 backupCommands.register(program);
+mirrorsCommands.register(program);
 
 /** Each command's --help lists the variables it reads; a group's points to `help env`. */
 function addVariablesToHelp(command: Command, path: string[] = []): void {

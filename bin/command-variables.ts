@@ -80,6 +80,9 @@ export const COMMAND_VARIABLES: Readonly<Record<string, readonly string[]>> = {
   'keys *': ROOTS,
   'mirror verify': [...LOG, 'DATA_DIR', ...byPrefix('MIRROR_')],
   'mirror credentials *': DATABASE,
+  'mirrors list': DATABASE,
+  'mirrors verify': ROOTS,
+  'mirrors *': [...DATABASE, ...PAGES, ...REDIS, ...FEED_KEY],
 };
 
 /** The variables the command at `path` (e.g. ["db", "status"]) reads; undefined for a group or an unlisted command. */

@@ -95,6 +95,20 @@ const urlList: Parser<string[]> = (raw, name) => {
   return items.map((item) => url(item, name));
 };
 
+/** Empty, or an http(s) URL without a trailing slash (a mirror's own address). */
+const optionalHttpUrl: Parser<string> = (raw, name) => (raw.trim() === '' ? '' : url(raw.trim(), name));
+
+/** Empty, or the http(s) URL of an onion service (Tor Browser's Onion-Location). */
+const onionUrl: Parser<string> = (raw, name) => {
+  const value = optionalHttpUrl(raw, name);
+  if (value !== '' && !/^[a-z2-7]{56}\.onion$/.test(new URL(value).hostname.split('.').slice(-2).join('.')))
+    throw new ConfigError(
+      name,
+      `expected the URL of a v3 onion service (56 characters + .onion), got ${JSON.stringify(raw)}`,
+    );
+  return value;
+};
+
 const optionalUrl: Parser<string | undefined> = (raw, name) => {
   if (raw.trim() === '') return undefined;
   try {
@@ -442,6 +456,18 @@ const spec = {
     '1',
     'Mirror: how many of MIRROR_ROOT_KEYS must sign a delegation or revocation (k of n)',
     integer(1, 32),
+  ),
+  mirrorPublicUrl: variable(
+    'MIRROR_PUBLIC_URL',
+    '',
+    "Mirror: this mirror's own public address, announced at /.well-known/hyperstatic/mirror.json and in its status; empty means none (pages link only within the site, so any address works)",
+    optionalHttpUrl,
+  ),
+  mirrorOnionLocation: variable(
+    'MIRROR_ONION_LOCATION',
+    '',
+    'Mirror: the http(s) URL of an onion service serving this same copy; HTML pages then carry an Onion-Location header pointing at the same path there (Tor Browser offers it to readers); empty means none',
+    onionUrl,
   ),
   mirrorName: variable('MIRROR_NAME', '', 'Name this mirror reports its status under; empty means its URL', text),
   mirrorStatusToken: variable(

@@ -8,6 +8,9 @@
 export const HOME_PATH = '/';
 export const NOT_FOUND_PATH = '/404.html';
 export const SITEMAP_INDEX_PATH = '/sitemap.xml';
+/** The places the site can be read (docs/trust.md, "The mirror list"): a page, and the signed list itself. */
+export const MIRRORS_PATH = '/mirrors';
+export const MIRRORS_JSON_PATH = '/mirrors.json';
 /** Static files named by their content hash: immutable, so caches keep them for a year. */
 export const ASSETS_PREFIX = '/assets/';
 

@@ -100,12 +100,18 @@ export async function startMirror(
     indexMaxAge: config.mirrorIndexMaxAge,
     status: () => {
       const { cursor, epoch } = store.state();
-      return { ...sync.snapshot(cursor, epoch), feedClients: hub.clients(), freshness: freshnessOf(trust) };
+      return {
+        ...sync.snapshot(cursor, epoch),
+        feedClients: hub.clients(),
+        freshness: freshnessOf(trust),
+        address: { publicUrl: config.mirrorPublicUrl || null, onionLocation: config.mirrorOnionLocation || null },
+      };
     },
     serving: () => !syncLoop.bootstrapping(),
     frozenSince: () => frozenSince(trust),
     trust,
     adminToken: config.mirrorAdminToken,
+    address: { publicUrl: config.mirrorPublicUrl, onionLocation: config.mirrorOnionLocation },
   };
   const server = createMirrorServer(serverOptions);
   const url = localUrl(

@@ -8,6 +8,7 @@ import { etagOf, httpDate, notModified } from '../common/http-conditional';
 import { freshnessHeader, withBanner } from './frozen-banner';
 import type { MirrorStore, PageRecord } from './mirror-store';
 import { MIRROR_GRACE, pageHeaders } from './page-headers';
+import { NOT_FOUND_PATH } from '../common/site-paths';
 
 /** Seconds a cache may keep a bannered page: short, since the copy may recover any moment. */
 const FROZEN_MAX_AGE = 10;
@@ -23,6 +24,8 @@ export function createPageRoute(options: {
   serving?: () => boolean;
   /** Set while the copy is frozen (its latest heartbeat expired): since when. */
   frozenSince?: () => number | undefined;
+  /** MIRROR_ONION_LOCATION: HTML pages name the same path on this onion service (Tor Browser offers to go there). */
+  onionLocation?: string;
 }): PageRoute {
   const { store, files } = options;
 
@@ -68,12 +71,20 @@ export function createPageRoute(options: {
         res.end('Moved\n');
         return;
       }
+      // The site's own not-found page when the feed delivered one: its links are root-relative, so they work here.
+      const notFound = store.lookup(NOT_FOUND_PATH);
+      if (notFound?.op === 'put')
+        return files.sendFile(req, res, store.blobPath(notFound.sha256), 404, {
+          'content-type': notFound.contentType,
+          'x-content-type-options': 'nosniff',
+        });
       sendNotFound(res);
       return;
     }
+    const html = page.contentType.startsWith('text/html');
+    if (html && options.onionLocation) res.setHeader('onion-location', `${options.onionLocation}${encodeURI(path)}`);
     const frozen = options.frozenSince?.();
-    if (frozen !== undefined && page.contentType.startsWith('text/html'))
-      return serveFrozenHtml(req, res, page, frozen);
+    if (frozen !== undefined && html) return serveFrozenHtml(req, res, page, frozen);
     const etag = etagOf(page.sha256);
     const lastModified = httpDate(page.lastModified);
     const headers = pageHeaders(page, etag, lastModified, options.indexMaxAge);

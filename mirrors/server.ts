@@ -42,10 +42,26 @@ export interface MirrorServerOptions {
   trust?: TrustState;
   /** Bearer token that opens the operator endpoints on the public port; empty: they are not there. */
   adminToken: string;
+  /** This mirror's own addresses (MIRROR_PUBLIC_URL, MIRROR_ONION_LOCATION); empty strings when not set. */
+  address?: MirrorAddress;
+}
+
+export interface MirrorAddress {
+  publicUrl: string;
+  onionLocation: string;
 }
 
 /** Public, self-verifying trust documents (docs/trust.md): anyone may fetch and check them against the root keys. */
-function serveWellKnown(res: ServerResponse, path: string, trust: TrustState): boolean {
+function serveWellKnown(res: ServerResponse, path: string, trust: TrustState, address?: MirrorAddress): boolean {
+  if (path === `${WELL_KNOWN}mirror.json` && address && (address.publicUrl || address.onionLocation)) {
+    sendJson(
+      res,
+      200,
+      { publicUrl: address.publicUrl || null, onionLocation: address.onionLocation || null },
+      { 'cache-control': 'public, max-age=300' },
+    );
+    return true;
+  }
   if (path === `${WELL_KNOWN}heartbeat.json`) {
     const heartbeat = trust.latestHeartbeat();
     if (!heartbeat) return false;
@@ -71,6 +87,7 @@ export function createMirrorServer(options: MirrorServerOptions, listener: Mirro
     indexMaxAge: options.indexMaxAge,
     serving: options.serving,
     frozenSince: options.frozenSince,
+    onionLocation: options.address?.onionLocation,
   });
 
   /** The operator endpoints under a decoded path; false when there is none at this path. */
@@ -99,7 +116,8 @@ export function createMirrorServer(options: MirrorServerOptions, listener: Mirro
     if (path === FEED_PATH && wantsChangeFeed(req, target.query, store)) return serveFeed(req, res, target.query, hub);
     // Without the operator's access an operator path falls through to the page route: the 404 of any unknown path.
     if (operator && isOperatorPath(path) && serveOperator(req, res, path)) return;
-    if (path.startsWith(WELL_KNOWN) && options.trust && serveWellKnown(res, path, options.trust)) return;
+    if (path.startsWith(WELL_KNOWN) && options.trust && serveWellKnown(res, path, options.trust, options.address))
+      return;
     if (path.startsWith(BLOB_PATH)) return serveBlob(req, res, path.slice(BLOB_PATH.length), { store, files });
     servePage(req, res, path);
   }

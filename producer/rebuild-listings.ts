@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import { ARCHIVE_PAGE_SIZE, articlePath, eventPath, IndexKey } from '../common/site-paths';
 import type { PageRef } from './affected-pages';
 import { chunks, RenderedPage } from './change-journal';
+import { mirrorsPage } from './mirror-list-page';
 import { HTML, monthsAhead, PageContext, renderNotFound, renderRef } from './page-renderer';
 import { advance, commitBatch, Position, PreparedIndexes, RebuildRun } from './rebuild-run';
 
@@ -190,16 +191,16 @@ function renderInSnapshot(run: RebuildRun, refs: PageRef[]): Promise<{ head: num
   });
 }
 
-/** The home page, the listing roots, the sitemap index and the 404 page. */
+/** The home page, the listing roots, the sitemap index, the 404 page and the mirror list page. */
 export async function sitePages(run: RebuildRun, next: Position): Promise<void> {
-  await commitBatch(run, next, async (_trx, ctx) => {
+  await commitBatch(run, next, async (trx, ctx) => {
     const refs: PageRef[] = [
       { kind: 'home' },
       { kind: 'index-root', key: 'all' },
       { kind: 'index-root', key: 'events' },
       { kind: 'sitemap-index' },
     ];
-    return [...(await renderAll(ctx, refs)), renderNotFound(ctx)];
+    return [...(await renderAll(ctx, refs)), renderNotFound(ctx), await mirrorsPage(trx, ctx.renderer, ctx.now)];
   });
 }
 

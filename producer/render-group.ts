@@ -29,6 +29,7 @@ import { BatchResult, chunks, lockJournal, RenderedPage, renderClock, writePages
 import { articleState, eventState, parseState, serializeState, StoredState } from './item-state';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
 import { saveListingStates } from './listing-state';
+import { missingMirrorsPage } from './mirror-list-page';
 import { HTML, PageContext, renderCard, renderItem, renderRef, stylesheetPage } from './page-renderer';
 import { Claim, ClaimedItem, settleClaim } from './render-claims';
 import type { Renderer } from './renderer';
@@ -100,7 +101,11 @@ async function journalStep(
   return deps.db.transaction(async (trx) => {
     const lock = await lockJournal(trx);
     const current = await currentItems(trx, listed.items, listed.clock);
-    const pages: RenderedPage[] = [stylesheetPage(deps.renderer, at)];
+    // Every page links the stylesheet and the mirror list: both are live before the first page that does.
+    const pages: RenderedPage[] = [
+      stylesheetPage(deps.renderer, at),
+      ...(await missingMirrorsPage(trx, deps.renderer, at)),
+    ];
     for (const p of listed.items) if (current.has(key(p)) && p.page) pages.push({ ...p.page, clock: listed.clock });
     for (const { page, owner } of indexes.pages) {
       // An item's tombstone belongs to the item's latest listing step, like its page.

@@ -7,6 +7,7 @@ import { sha256Hex } from '../common/hash';
 import { articlePath, eventPath, indexMonthPath, indexRootPath, monthOf, stylesheetPath } from '../common/site-paths';
 import { UnrecoverableJobError } from '../common/queue/render-queue';
 import type { ArticleRow, EventRow } from './item-rows';
+import { relativeSiteLinks } from './site-links';
 
 export interface SiteInfo {
   name: string;
@@ -45,6 +46,8 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
   const stylesheet = { path: stylesheetPath(sha256Hex(css).slice(0, 16)), body: css };
   env.addGlobal('stylesheet', stylesheet.path);
   env.addFilter('isodate', (ms: number | null) => (ms == null ? '' : new Date(ms).toISOString()));
+  // Bodies are stored as saved; a link to the site's own address is made root-relative so every mirror serves working links.
+  env.addFilter('sitelinks', (html: string | null) => (html == null ? '' : relativeSiteLinks(html, site.publicUrl)));
   env.addFilter('rfc822', (ms: number | null) => (ms == null ? '' : new Date(ms).toUTCString()));
   // Intl formatters are built once: toLocale*String builds one per call, which dominated rebuild profiles.
   const date = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });

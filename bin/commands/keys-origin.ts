@@ -26,18 +26,21 @@ const trustModule = () =>
 const READ_ONLY =
   'the database (DATABASE_URL) is read-only: a standby replica or a fenced primary. Install statements on the primary; they reach the standby by replication. Nothing was installed';
 
-/** Refuses up front on a read-only MariaDB, and names a read-only refusal that comes later (SQLite, a race). */
-async function writable<T>(db: Database, fn: () => Promise<T>): Promise<T> {
+/**
+ * Refuses up front on a read-only MariaDB, and names a read-only refusal that comes later (SQLite, a race);
+ * `message` says where to run the command instead (also used by `hyperstatic mirrors`).
+ */
+export async function writable<T>(db: Database, fn: () => Promise<T>, message = READ_ONLY): Promise<T> {
   if (dialectOf(db) === 'mysql') {
     const [rows] = (await db.raw('SELECT @@GLOBAL.read_only AS ro')) as [{ ro: number | string }[]];
-    if (Number(rows[0]?.ro) === 1) throw new Error(READ_ONLY);
+    if (Number(rows[0]?.ro) === 1) throw new Error(message);
   }
   try {
     return await fn();
   } catch (error) {
     const e = error as { code?: string; errno?: number };
     if (e.code === 'ER_OPTION_PREVENTS_STATEMENT' || e.errno === 1290 || e.code?.startsWith('SQLITE_READONLY'))
-      throw new Error(READ_ONLY, { cause: error });
+      throw new Error(message, { cause: error });
     throw error;
   }
 }

@@ -171,7 +171,7 @@ export function register(program: Command, out: { write(text: string): void } = 
 }
 
 /** Wakes the origin's feeds at once; without Redis (or if it is down) they find the batch on their 5 s re-check. */
-async function announce(redis: RedisTarget, prefix: string, head: number): Promise<void> {
+export async function announce(redis: RedisTarget, prefix: string, head: number): Promise<void> {
   const { createRedisNotifier } =
     require('../../common/journal-notifier') as typeof import('../../common/journal-notifier');
   const { createLogger } = require('../../common/logger') as typeof import('../../common/logger');

@@ -33,12 +33,13 @@ describe('producer: the pages a save affects', () => {
     await settled(site.db);
     const entries = await entriesAfter(site.db, head);
     const paths = entries.map((e) => e.path).sort();
-    // The site's first render also publishes the stylesheet its pages link to.
+    // The site's first render also publishes the stylesheet and the mirror list page its pages link to.
     const stylesheet = createRenderer({ name: 'x', publicUrl: 'http://x' }).stylesheet.path;
     assert.deepEqual(
       paths,
       [
         stylesheet,
+        '/mirrors',
         '/',
         '/articles',
         `/articles/${month}`,
