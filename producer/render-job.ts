@@ -53,6 +53,12 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
   const savesRendered = savesRenderedCounter(deps.registry);
   const waitMs = deps.burstWaitMs ?? DEFAULT_BURST_WAIT_MS;
   let turn: Promise<unknown> = Promise.resolve();
+  /**
+   * Whether this producer's last group journaled pages its items share (listings, feeds): waiting
+   * for a fuller group only pays then. A burst of body edits journals one page per save however
+   * it is grouped, and is not kept waiting.
+   */
+  let sharedPages = true;
   const handle: RenderHandler = async (job) => {
     let ownFailure: unknown;
     let groups = 0;
@@ -60,8 +66,9 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
     let solo = 0;
     for (;;) {
       if (deps.stopping?.()) break;
+      const pace = solo === 0 && sharedPages && waitMs > 0;
       if (
-        solo === 0 &&
+        pace &&
         !(await paceNextGroup(db, { afterGroup: groups > 0, maxItems, waitMs, now, stopping: deps.stopping }))
       )
         break;
@@ -106,17 +113,14 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
         if (item.topic === job.topic && item.itemId === job.itemId) ownFailure = error;
       }
       const { batch } = result;
-      metrics.pagesRendered.inc(result.rendered);
-      metrics.pagesWritten.inc(batch.written.length);
-      metrics.pagesUnchanged.inc(batch.unchanged.length);
-      metrics.groups.inc();
+      countGroup(metrics, result, started);
       savesRendered.inc(result.saves);
-      metrics.jobsDone.inc({ outcome: 'rendered' });
-      metrics.renderSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       logger.debug(
         { items: result.items, saves: result.saves, written: batch.written.length, unchanged: batch.unchanged.length },
         'rendered a group',
       );
+      // The stylesheet aside, pages beyond one per item are the group's shared pages.
+      sharedPages = batch.written.length - result.items > 1;
       deps.onGroup?.(result);
       if (batch.head !== undefined) await deps.notifier.notify(batch.head);
     }
@@ -139,6 +143,15 @@ function failedGroup(claim: Claim, error: unknown): GroupResult {
     batch: { written: [], unchanged: [], superseded: [], purged: [] },
     failures: claim.items.map((item) => ({ item, error })),
   };
+}
+
+function countGroup(metrics: ReturnType<typeof renderJobMetrics>, result: GroupResult, started: bigint): void {
+  metrics.pagesRendered.inc(result.rendered);
+  metrics.pagesWritten.inc(result.batch.written.length);
+  metrics.pagesUnchanged.inc(result.batch.unchanged.length);
+  metrics.groups.inc();
+  metrics.jobsDone.inc({ outcome: 'rendered' });
+  metrics.renderSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
 }
 
 function renderJobMetrics(registry: Registry, db: Database) {
