@@ -123,7 +123,11 @@ async function journalHead(site: BurstSite): Promise<number> {
  * Journal batches the burst added (one per render group) and what its entries were, by kind of page:
  * the item pages themselves, and the listings (indexes, feeds, sitemaps) each group journals once.
  */
-async function batchesSince(site: BurstSite, head0: number, head: number): Promise<{ groups: number; listings: number }> {
+async function batchesSince(
+  site: BurstSite,
+  head0: number,
+  head: number,
+): Promise<{ groups: number; listings: number }> {
   const [row] = await site
     .db('journal')
     .where('seq', '>', head0)
