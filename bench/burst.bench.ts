@@ -12,8 +12,9 @@
 // rendered (N over the time from its first request until the outbox is
 // empty), the catch-up (last save answered -> every mirror's cursor at the
 // journal head left by the burst, so every page and listing it changed is
-// served; verified page by page afterwards), pages journaled per save and
-// producer and app CPU per save (process_cpu_seconds_total).
+// served; verified page by page afterwards), pages journaled per save, the
+// groups (journal batches) and shared pages per group behind that figure,
+// and producer and app CPU per save (process_cpu_seconds_total).
 //
 //   npm run bench -- burst
 //   BURST_SAVES=200 npm run bench -- burst          (quick run; default 2000)
