@@ -12,8 +12,9 @@
 // rendered (N over the time from its first request until the outbox is
 // empty), the catch-up (last save answered -> every mirror's cursor at the
 // journal head left by the burst, so every page and listing it changed is
-// served; verified page by page afterwards), pages journaled per save and
-// producer and app CPU per save (process_cpu_seconds_total).
+// served; verified page by page afterwards), pages journaled per save, the
+// groups (journal batches) and shared pages per group behind that figure,
+// and producer and app CPU per save (process_cpu_seconds_total).
 //
 //   npm run bench -- burst
 //   BURST_SAVES=200 npm run bench -- burst          (quick run; default 2000)
@@ -119,6 +120,25 @@ async function journalHead(site: BurstSite): Promise<number> {
   return Number((await site.db('cluster_state').where({ id: 1 }).first('journal_head')).journal_head);
 }
 
+/**
+ * Journal batches the burst added (one per render group) and what its entries were, by kind of page:
+ * the item pages themselves, and the listings (indexes, feeds, sitemaps) each group journals once.
+ */
+async function batchesSince(
+  site: BurstSite,
+  head0: number,
+  head: number,
+): Promise<{ groups: number; listings: number }> {
+  const [row] = await site
+    .db('journal')
+    .where('seq', '>', head0)
+    .where('seq', '<=', head)
+    .countDistinct({ groups: 'batch' })
+    .count({ n: '*' })
+    .sum({ items: site.db.raw("case when kind = 'article' then 1 else 0 end") });
+  return { groups: Number(row.groups), listings: Number(row.n) - Number(row.items ?? 0) };
+}
+
 async function cpuSeconds(site: BurstSite): Promise<{ producers: number; app: number }> {
   const producers = await Promise.all(site.producers.map((p) => metricOf(p.url, 'process_cpu_seconds_total')));
   return {
@@ -182,6 +202,7 @@ async function measureBurst(site: BurstSite, code: string, kind: 'new' | 'edit',
   );
   const { renderedAt, mirroredAt, head } = await caughtUp(site, started);
   const cpu1 = await cpuSeconds(site);
+  const batches = await batchesSince(site, head0, head);
   await verify(site, saved, kind === 'new' ? newest : undefined);
   const row: Row = {
     code,
@@ -191,6 +212,8 @@ async function measureBurst(site: BurstSite, code: string, kind: 'new' | 'edit',
     'rendered/s': SAVES / ((renderedAt - started) / 1000),
     'catch-up s': (mirroredAt - lastAnswer) / 1000,
     'pages/save': (head - head0) / SAVES,
+    groups: batches.groups,
+    'listing pages/group': batches.listings / Math.max(1, batches.groups),
     'producer CPU ms/save': ((cpu1.producers - cpu0.producers) * 1000) / SAVES,
     'app CPU ms/save': ((cpu1.app - cpu0.app) * 1000) / SAVES,
     'retried 5xx': retried - retriedBefore,

@@ -29,7 +29,14 @@ const ORIGIN = [
   'FEED_HEARTBEAT_VALID_MS',
   'MIRROR_STATUS_TOKEN',
 ];
-const PRODUCER = ['BIND_HOST', 'PRODUCER_PORT', 'PRODUCER_CONCURRENCY', 'PRODUCER_GROUP_ITEMS', ...PAGES];
+const PRODUCER = [
+  'BIND_HOST',
+  'PRODUCER_PORT',
+  'PRODUCER_CONCURRENCY',
+  'PRODUCER_GROUP_ITEMS',
+  'PRODUCER_BURST_WAIT_MS',
+  ...PAGES,
+];
 const byPrefix = (prefix: string) => variableNames().filter((name) => name.startsWith(prefix));
 const MIRROR = ['DATA_DIR', 'BIND_HOST', 'INTERNAL_BIND_HOST', ...byPrefix('MIRROR_')];
 const PROXY = ['BIND_HOST', 'INTERNAL_BIND_HOST', ...byPrefix('PROXY_')];

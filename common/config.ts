@@ -371,6 +371,12 @@ const spec = {
     'Most items one render group takes: saves waiting when a render starts are rendered together, up to this many items',
     integer(1, 5000),
   ),
+  producerBurstWaitMs: variable(
+    'PRODUCER_BURST_WAIT_MS',
+    '1500',
+    'While a burst is being rendered, the longest a save waits for its group to fill up (fewer listing pages per save); a save in a quiet moment never waits; 0 turns waiting off',
+    integer(0, 60_000),
+  ),
   mirrorPort: variable('MIRROR_PORT', '8081', 'Port the mirror serves its static copy on', port),
   mirrorInternalPort: variable(
     'MIRROR_INTERNAL_PORT',

@@ -153,6 +153,18 @@ async function confirmClocks(trx: Knex.Transaction, confirmed: Map<number, strin
       await trx('pages').whereIn('path', chunk).where('rendered_clock', '<', clock).update({ rendered_clock: clock });
 }
 
+/**
+ * Takes a render clock of its own (render_clock incremented, held to the
+ * commit) and returns it: a listing change or a render that takes it is
+ * ordered after every listing step committed before and before every one
+ * after, so a page rendered from an older snapshot never replaces its pages
+ * (producer/render-group.ts). Taken before the transaction's first read.
+ */
+export async function takeRenderClock(trx: Knex.Transaction): Promise<number> {
+  await trx('render_clock').where({ id: 1 }).increment('clock', 1);
+  return renderClock(trx);
+}
+
 /** The render clock as `db` sees it (in a transaction: as of its snapshot). */
 export async function renderClock(db: Knex | Knex.Transaction): Promise<number> {
   const row = await db('render_clock').where({ id: 1 }).first('clock');

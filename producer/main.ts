@@ -49,6 +49,7 @@ export async function startProducer(config: Config, options: ProducerOptions = {
       logger,
       registry,
       groupItems: config.producerGroupItems,
+      burstWaitMs: config.producerBurstWaitMs,
       stopping: () => stopping,
     }),
   );

@@ -9,6 +9,7 @@
 // written under a lock on the item rows (saveListings).
 import { dialectOf, type Database } from '../common/db/database';
 import { insertRows } from './bulk-insert';
+import { takeRenderClock } from './change-journal';
 import { articleState, entriesOf, eventState, serializeState } from './item-state';
 import { PageContext, renderCard, renderItem } from './page-renderer';
 import { advance, commitBatch, Listed, Position, PreparedItems, RebuildRun } from './rebuild-run';
@@ -27,14 +28,15 @@ export async function itemBatch(run: RebuildRun, table: 'articles' | 'events', n
   const following = prepareItems(run, table, lastId);
   following.catch(() => undefined);
   run.readAhead.items = { table, after: lastId, batch: following };
-  const { ids, rendered } = batch;
+  const { ids, rendered, clock } = batch;
   await commitBatch(run, { phase: run.state.phase, cursor: String(lastId) }, async (trx) => {
     // A save that landed after we read the row wins: its job renders it.
     const current = await trx(table).whereIn('id', ids).select('id', 'updated_at');
     // Hidden and unpublished items get their tombstone in the sweep, with deleted ones.
     return current
       .filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at))
-      .flatMap((r) => rendered.get(Number(r.id))?.page ?? []);
+      .flatMap((r) => rendered.get(Number(r.id))?.page ?? [])
+      .map((page) => ({ ...page, clock }));
   });
 }
 
@@ -59,14 +61,18 @@ async function prepareItems(run: RebuildRun, table: 'articles' | 'events', after
       updatedAt: row.updatedAt,
     });
   }
-  await saveListings(db, table, rendered, now());
-  return { ids, rendered };
+  const clock = await saveListings(db, table, rendered, now());
+  return { ids, rendered, clock };
 }
 
 /**
  * The batch's listing rows and cards (index_entries, render_state), in their
  * own transaction while the previous batch's pages are written, so the
- * database does both at once. The item rows are locked first: a save that
+ * database does both at once. It takes a render clock first, like a render
+ * group's listing step (producer/render-group.ts), and returns it: a group
+ * whose indexes were rendered before these rows changed holds an older
+ * clock, so its pages cannot replace the rebuild's. The item rows are locked
+ * next (the order a listing step locks in: the clock, then rows): a save that
  * landed after they were read keeps its newer row (its job renders it), and
  * one that lands meanwhile waits, then its job writes after this. Committed
  * before the batch's cursor, so a resumed rebuild finds them already equal.
@@ -76,13 +82,14 @@ async function saveListings(
   table: 'articles' | 'events',
   rendered: Map<number, Listed>,
   at: number,
-): Promise<void> {
-  if (rendered.size === 0) return;
+): Promise<number> {
+  if (rendered.size === 0) return 0;
   const topic = table === 'articles' ? 'article' : 'event';
   const mysql = dialectOf(db) === 'mysql';
   for (let attempt = 1; ; attempt++) {
     try {
-      await db.transaction(async (trx) => {
+      return await db.transaction(async (trx) => {
+        const clock = await takeRenderClock(trx);
         const q = trx(table)
           .whereIn('id', [...rendered.keys()])
           .select('id', 'updated_at');
@@ -100,7 +107,7 @@ async function saveListings(
         const changed = fresh.filter(
           (id) => stored.get(id)?.state !== rendered.get(id)!.json || stored.get(id)?.card !== rendered.get(id)!.card,
         );
-        if (changed.length === 0) return;
+        if (changed.length === 0) return clock;
         // Items never listed before (a first rebuild) have no rows to replace.
         const listed = moved.filter((id) => stored.has(id));
         if (listed.length) await trx('index_entries').where({ topic }).whereIn('item_id', listed).delete();
@@ -122,8 +129,8 @@ async function saveListings(
           key: ['topic', 'item_id'],
           update: ['state', 'card_html', 'rendered_at'],
         });
+        return clock;
       });
-      return;
     } catch (error) {
       // A render job writing the same item's rows at the same moment: InnoDB picks one to retry.
       if ((error as { code?: string }).code !== 'ER_LOCK_DEADLOCK' || attempt >= 3) throw error;

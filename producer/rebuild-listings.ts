@@ -10,7 +10,7 @@
 import type { Knex } from 'knex';
 import { ARCHIVE_PAGE_SIZE, articlePath, eventPath, IndexKey } from '../common/site-paths';
 import type { PageRef } from './affected-pages';
-import { chunks, RenderedPage } from './change-journal';
+import { chunks, RenderedPage, renderClock } from './change-journal';
 import { mirrorsPage } from './mirror-list-page';
 import { HTML, monthsAhead, PageContext, renderNotFound, renderRef } from './page-renderer';
 import { advance, commitBatch, Position, PreparedIndexes, RebuildRun } from './rebuild-run';
@@ -182,12 +182,14 @@ async function listingMonths(run: RebuildRun, cursor: string): Promise<Omit<Prep
 function renderInSnapshot(run: RebuildRun, refs: PageRef[]): Promise<{ head: number; pages: RenderedPage[] }> {
   return run.db.transaction(async (trx) => {
     const head = Number((await trx('cluster_state').where({ id: 1 }).first('journal_head')).journal_head);
+    // The snapshot's clock: a group that lists after it renders these pages again at a later one.
+    const clock = await renderClock(trx);
     const months = await monthsAhead(
       trx,
       refs.flatMap((r) => (r.kind === 'index-bucket' ? [{ key: r.key, bucket: r.bucket }] : [])),
     );
     const ctx = { db: trx, renderer: run.renderer, now: run.now(), titles: new Map(), latest: new Map(), months };
-    return { head, pages: await renderAll(ctx, refs) };
+    return { head, pages: (await renderAll(ctx, refs)).map((p) => ({ ...p, clock })) };
   });
 }
 

@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import type { Database } from '../common/db/database';
 import type { PageRef } from './affected-pages';
-import { lockJournal, RenderedPage, writePages } from './change-journal';
+import { lockJournal, RenderedPage, takeRenderClock, writePages } from './change-journal';
 import type { StoredState } from './item-state';
 import { PageContext, stylesheetPage } from './page-renderer';
 import type { Renderer } from './renderer';
@@ -46,6 +46,8 @@ export interface Listed {
 /** A batch of items read and rendered ahead of its commit. */
 export interface PreparedItems {
   ids: number[];
+  /** The render clock the batch's listing rows were saved at: its pages' clock. */
+  clock: number;
   rendered: Map<number, Listed & { page?: RenderedPage }>;
 }
 
@@ -53,7 +55,7 @@ export interface PreparedItems {
 export interface PreparedIndexes {
   cursor: string | undefined;
   refs: PageRef[];
-  /** The pages, rendered in one read snapshot; `head` is the journal as that snapshot saw it. */
+  /** The pages, rendered in one read snapshot (carrying its render clock); `head` is the journal as that snapshot saw it. */
   rendered?: Promise<{ head: number; pages: RenderedPage[] }>;
 }
 
@@ -82,13 +84,22 @@ export interface RebuildRun {
 /** A batch's pages, rendered in the commit's transaction with the journal locked; `head` is the journal head. */
 export type BatchWork = (trx: Knex.Transaction, ctx: PageContext, head: number) => Promise<RenderedPage[]>;
 
-/** Writes one batch and the new rebuild state in one transaction, so an interrupted run resumes exactly after it. */
+/**
+ * Writes one batch and the new rebuild state in one transaction, so an
+ * interrupted run resumes exactly after it. The batch takes a render clock
+ * (producer/change-journal.ts takeRenderClock): what it renders under the
+ * lock is newer than any group's render from an earlier snapshot, which can
+ * then no longer replace it; pages rendered ahead carry their own, older clock.
+ */
 export async function commitBatch(run: RebuildRun, next: Position, work: BatchWork): Promise<void> {
   const { db, renderer } = run;
   const at = run.now();
   const result = await db.transaction(async (trx) => {
     const lock = await lockJournal(trx);
-    const pages = await work(trx, { db: trx, renderer, now: at }, lock.head);
+    const clock = await takeRenderClock(trx);
+    const pages = (await work(trx, { db: trx, renderer, now: at }, lock.head)).map((p) =>
+      p.clock === undefined ? { ...p, clock } : p,
+    );
     if (run.stylesheetPending) pages.unshift(stylesheetPage(renderer, at));
     const from = lock.head + 1;
     const written = await writePages(trx, lock, pages, at);

@@ -4,10 +4,13 @@
 // lapses, the relay dispatches the rows again (app/outbox/outbox-relay.ts)
 // and any producer claims them: nothing is lost. An item another producer
 // is rendering stays its: that producer claims the item's newer saves when
-// it is done, so one item is rendered by one producer at a time.
+// it is done, so one item is rendered by one producer at a time. Leases are
+// set and judged by the database's clock (common/db/db-time.ts), so
+// producers on hosts whose clocks disagree agree on whose claim is live.
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Database } from '../common/db/database';
+import { dbNowMs } from '../common/db/db-time';
 import type { Topic } from './affected-pages';
 import { chunks } from './change-journal';
 
@@ -31,14 +34,11 @@ export interface Claim {
 }
 
 /** Claims up to `maxItems` items' waiting saves, oldest first; an empty claim when none are free. */
-export async function claimGroup(
-  db: Database,
-  options: { maxItems: number; now: number; leaseMs?: number },
-): Promise<Claim> {
-  const { now, maxItems } = options;
+export async function claimGroup(db: Database, options: { maxItems: number; leaseMs?: number }): Promise<Claim> {
+  const { maxItems } = options;
   const token = randomUUID();
   const free = (q: ReturnType<Database>) =>
-    q.whereNull('done_at').where((w) => w.whereNull('claimed_until').orWhere('claimed_until', '<', now));
+    q.whereNull('done_at').where((w) => w.whereNull('claimed_until').orWhere('claimed_until', '<', dbNowMs(db)));
   const candidates: { id: number; topic: string; item_id: number }[] = await free(db('outbox'))
     .orderBy('id')
     .limit(maxItems * 4)
@@ -52,7 +52,7 @@ export async function claimGroup(
     (
       await db('outbox')
         .whereNull('done_at')
-        .where('claimed_until', '>=', now)
+        .where('claimed_until', '>=', dbNowMs(db))
         .whereIn('item_id', [...new Set(candidates.map((r) => Number(r.item_id)))])
         .select('topic', 'item_id')
     ).map(key),
@@ -68,7 +68,7 @@ export async function claimGroup(
   for (const chunk of chunks(ids, 500))
     await free(db('outbox').whereIn('id', chunk)).update({
       claimed_by: token,
-      claimed_until: now + (options.leaseMs ?? CLAIM_LEASE_MS),
+      claimed_until: dbNowMs(db, options.leaseMs ?? CLAIM_LEASE_MS),
     });
   const mine: { id: number; topic: string; item_id: number }[] = [];
   for (const chunk of chunks(ids, 500))
@@ -94,21 +94,21 @@ export async function claimGroup(
 }
 
 /** Keeps the claim alive while the group renders; the returned function stops renewing. */
-export function renewWhileWorking(db: Database, claim: Claim, now: () => number, leaseMs = CLAIM_LEASE_MS) {
+export function renewWhileWorking(db: Database, claim: Claim, leaseMs = CLAIM_LEASE_MS) {
   const timer = setInterval(() => {
-    void renew(db, claim, now() + leaseMs).catch(() => undefined);
+    void renew(db, claim, leaseMs).catch(() => undefined);
   }, leaseMs / 3);
   timer.unref();
   return () => clearInterval(timer);
 }
 
-async function renew(db: Database, claim: Claim, until: number): Promise<void> {
+async function renew(db: Database, claim: Claim, leaseMs: number): Promise<void> {
   for (const chunk of chunks(claim.rows, 500))
     await db('outbox')
       .whereIn('id', chunk)
       .where({ claimed_by: claim.token })
       .whereNull('done_at')
-      .update({ claimed_until: until });
+      .update({ claimed_until: dbNowMs(db, leaseMs) });
 }
 
 /** Gives the rows back at once (a transient failure: the job is retried and claims them again). */

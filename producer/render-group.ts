@@ -25,7 +25,15 @@ import { Database, dialectOf } from '../common/db/database';
 import { isUnrecoverable, UnrecoverableJobError } from '../common/queue/render-queue';
 import { affectedPages, mergeRefs, PageRef } from './affected-pages';
 import { insertRows } from './bulk-insert';
-import { BatchResult, chunks, lockJournal, RenderedPage, renderClock, writePages } from './change-journal';
+import {
+  BatchResult,
+  chunks,
+  lockJournal,
+  RenderedPage,
+  renderClock,
+  takeRenderClock,
+  writePages,
+} from './change-journal';
 import { articleState, eventState, parseState, serializeState, StoredState } from './item-state';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
 import { saveListingStates } from './listing-state';
@@ -192,8 +200,7 @@ async function listingStep(
   return deps.db.transaction(async (trx) => {
     // Taken first and held to the commit: listing steps commit in clock order, and this
     // transaction's snapshot (its first read, below) sees every earlier one.
-    await trx('render_clock').where({ id: 1 }).increment('clock', 1);
-    const clock = await renderClock(trx);
+    const clock = await takeRenderClock(trx);
     const rows = await loadRows(
       trx,
       prepared.map((p) => p.item),

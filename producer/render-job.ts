@@ -3,15 +3,19 @@
 // producer/render-claims.ts), renders them as one group
 // (producer/render-group.ts), and repeats while saves keep arriving, so a
 // burst is rendered in a few large groups and a single save in a quiet
-// moment at once. Jobs whose saves another group took find nothing left and
-// return. Rendering runs outside the journal lock, so several producers (and
-// several jobs of one producer) render in parallel; only the journal append
-// is serialized.
+// moment at once. During a burst the next group waits to fill up, for a
+// bounded time (producer/burst-pacing.ts). Jobs whose saves another group
+// took find nothing left and return. A producer renders one group at a time
+// (its jobs take turns: concurrent groups of one process split the waiting
+// saves into small groups that each journal every listing, and share one
+// CPU); rendering runs outside the journal lock, so several producers render
+// in parallel and only the journal append is serialized.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../common/db/database';
 import type { JournalNotifier } from '../common/journal-notifier';
 import type { Logger } from '../common/logger';
 import { isUnrecoverable, RenderHandler } from '../common/queue/render-queue';
+import { DEFAULT_BURST_WAIT_MS, paceNextGroup } from './burst-pacing';
 import { Claim, claimGroup, ClaimedItem, releaseClaim, renewWhileWorking } from './render-claims';
 import { GroupResult, renderGroup } from './render-group';
 import type { Renderer } from './renderer';
@@ -29,6 +33,8 @@ export interface RenderJobDeps {
   now?: () => number;
   /** Most items one group renders (DEFAULT_GROUP_ITEMS); 1 renders every item on its own. */
   groupItems?: number;
+  /** While a burst is rendered, the longest a save waits to join a fuller group (DEFAULT_BURST_WAIT_MS); 0: never. */
+  burstWaitMs?: number;
   /** Told of every group rendered: its saves and pages journaled (benchmarks, pages per save). */
   onGroup?: (result: GroupResult) => void;
   /**
@@ -45,19 +51,34 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
   const maxItems = deps.groupItems ?? DEFAULT_GROUP_ITEMS;
   // Pages journaled per save = hyperstatic_pages_written_total / this (producer/backlog-metrics.ts).
   const savesRendered = savesRenderedCounter(deps.registry);
-  return async (job) => {
+  const waitMs = deps.burstWaitMs ?? DEFAULT_BURST_WAIT_MS;
+  let turn: Promise<unknown> = Promise.resolve();
+  /**
+   * Whether this producer's last group journaled pages its items share (listings, feeds): waiting
+   * for a fuller group only pays then. A burst of body edits journals one page per save however
+   * it is grouped, and is not kept waiting.
+   */
+  let sharedPages = true;
+  const handle: RenderHandler = async (job) => {
     let ownFailure: unknown;
     let groups = 0;
     /** Groups still to claim one item at a time, after a page the whole group shared failed for good. */
     let solo = 0;
     for (;;) {
       if (deps.stopping?.()) break;
-      const claim = await claimGroup(db, { maxItems: solo > 0 ? 1 : maxItems, now: now() });
+      const pace = solo === 0 && sharedPages && waitMs > 0;
+      if (
+        pace &&
+        !(await paceNextGroup(db, { afterGroup: groups > 0, maxItems, waitMs, now, stopping: deps.stopping }))
+      )
+        break;
+      if (deps.stopping?.()) break;
+      const claim = await claimGroup(db, { maxItems: solo > 0 ? 1 : maxItems });
       if (claim.items.length === 0) break;
       solo = Math.max(0, solo - 1);
       groups += 1;
       const started = process.hrtime.bigint();
-      const stop = renewWhileWorking(db, claim, now);
+      const stop = renewWhileWorking(db, claim);
       let result: GroupResult;
       try {
         result = await renderGroup({ db, renderer, now }, claim);
@@ -86,28 +107,31 @@ export function createRenderJobHandler(deps: RenderJobDeps): RenderHandler {
           { err: error, topic: item.topic, item: item.itemId, template: (error as { template?: string }).template },
           'render failed for good; nothing was written',
         );
-        await recordFailure(db, now(), item, error).catch((e) =>
+        await recordFailure(db, now(), claim, item, error).catch((e) =>
           logger.warn({ err: e }, 'could not record the render failure'),
         );
         if (item.topic === job.topic && item.itemId === job.itemId) ownFailure = error;
       }
       const { batch } = result;
-      metrics.pagesRendered.inc(result.rendered);
-      metrics.pagesWritten.inc(batch.written.length);
-      metrics.pagesUnchanged.inc(batch.unchanged.length);
-      metrics.groups.inc();
+      countGroup(metrics, result, started);
       savesRendered.inc(result.saves);
-      metrics.jobsDone.inc({ outcome: 'rendered' });
-      metrics.renderSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       logger.debug(
         { items: result.items, saves: result.saves, written: batch.written.length, unchanged: batch.unchanged.length },
         'rendered a group',
       );
+      // The stylesheet aside, pages beyond one per item are the group's shared pages.
+      sharedPages = batch.written.length - result.items > 1;
       deps.onGroup?.(result);
       if (batch.head !== undefined) await deps.notifier.notify(batch.head);
     }
     if (ownFailure) throw ownFailure;
     if (groups === 0) metrics.jobsDone.inc({ outcome: 'collapsed' });
+  };
+  // One group at a time per producer: a job waits for the one before it.
+  return (job) => {
+    const run = turn.then(() => handle(job));
+    turn = run.catch(() => undefined);
+    return run;
   };
 }
 
@@ -119,6 +143,15 @@ function failedGroup(claim: Claim, error: unknown): GroupResult {
     batch: { written: [], unchanged: [], superseded: [], purged: [] },
     failures: claim.items.map((item) => ({ item, error })),
   };
+}
+
+function countGroup(metrics: ReturnType<typeof renderJobMetrics>, result: GroupResult, started: bigint): void {
+  metrics.pagesRendered.inc(result.rendered);
+  metrics.pagesWritten.inc(result.batch.written.length);
+  metrics.pagesUnchanged.inc(result.batch.unchanged.length);
+  metrics.groups.inc();
+  metrics.jobsDone.inc({ outcome: 'rendered' });
+  metrics.renderSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
 }
 
 function renderJobMetrics(registry: Registry, db: Database) {
@@ -186,16 +219,28 @@ function renderJobMetrics(registry: Registry, db: Database) {
 
 /**
  * Reported once and not retried: the outbox rows are closed so the relay
- * does not dispatch them again; the failure stays in render_failures.
+ * does not dispatch them again; the failure stays in render_failures. Only
+ * rows still claimed by this group: a producer whose lease lapsed must not
+ * close saves another producer claimed since (and may render fine); if none
+ * is still its own, nothing is recorded (the other producer reports its own
+ * outcome).
  */
-async function recordFailure(db: Database, at: number, item: ClaimedItem, error: unknown): Promise<void> {
+export async function recordFailure(
+  db: Database,
+  at: number,
+  claim: Pick<Claim, 'token'>,
+  item: ClaimedItem,
+  error: unknown,
+): Promise<boolean> {
   const message = String((error as Error).message ?? error).slice(0, 2000);
-  await db.transaction(async (trx) => {
-    await trx('render_failures').insert({ topic: item.topic, item_id: item.itemId, message, failed_at: at });
-    await trx('outbox')
-      .where({ topic: item.topic, item_id: item.itemId })
+  return db.transaction(async (trx) => {
+    const closed = await trx('outbox')
+      .where({ topic: item.topic, item_id: item.itemId, claimed_by: claim.token })
       .where('id', '<=', item.upTo)
       .whereNull('done_at')
       .update({ done_at: at });
+    if (Number(closed) === 0) return false;
+    await trx('render_failures').insert({ topic: item.topic, item_id: item.itemId, message, failed_at: at });
+    return true;
   });
 }

@@ -5,6 +5,7 @@
 // of one item that arrive together collapse into one job.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Database } from '../../common/db/database';
+import { dbNowMs } from '../../common/db/db-time';
 import type { Logger } from '../../common/logger';
 import type { RenderJob, RenderQueue } from '../../common/queue/render-queue';
 
@@ -105,12 +106,15 @@ async function dispatchPass({ db, queue, now = Date.now }: OutboxRelayDeps, metr
     const t = now();
     const rows: { id: number; topic: string; item_id: number }[] = await db('outbox')
       .whereNull('done_at')
-      // A lapsed claim: the producer rendering the row died (producer/render-claims.ts); any producer may take it now.
+      // A lapsed claim (by the database's clock, as producers judge it): the producer rendering the row died
+      // (producer/render-claims.ts); any producer may take it now.
       .where((q) =>
         q
           .whereNull('dispatched_at')
           .orWhere('dispatched_at', '<', t - REDISPATCH_AFTER_MS)
-          .orWhere((c) => c.where('claimed_until', '<', t).where('dispatched_at', '<', t - CLAIM_REDISPATCH_MS)),
+          .orWhere((c) =>
+            c.where('claimed_until', '<', dbNowMs(db)).where('dispatched_at', '<', t - CLAIM_REDISPATCH_MS),
+          ),
       )
       .orderBy('id')
       .limit(BATCH)

@@ -10,7 +10,8 @@ import { after, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { createMemoryNotifier } from '../../common/journal-notifier';
 import { createLogger } from '../../common/logger';
-import { createRenderJobHandler } from '../../producer/render-job';
+import { dbNowMs } from '../../common/db/db-time';
+import { createRenderJobHandler, recordFailure } from '../../producer/render-job';
 import { CLAIM_LEASE_MS, claimGroup } from '../../producer/render-claims';
 import { renderGroup } from '../../producer/render-group';
 import { createRenderer } from '../../producer/renderer';
@@ -22,6 +23,14 @@ const sites: Site[] = [];
 after(async () => {
   for (const s of sites) await s.close().catch(() => undefined);
 });
+
+/** Ends the claim on `rows` as if its lease had run out: claimed_until moved a lease back. */
+async function lapse(s: Site, rows: number[]): Promise<void> {
+  await s
+    .db('outbox')
+    .whereIn('id', rows)
+    .update({ claimed_until: s.db.raw('claimed_until - ?', [CLAIM_LEASE_MS + 1000]) });
+}
 
 describe('producer: render claims', () => {
   it('a group whose lease lapsed and was claimed again closes none of the saves now claimed by another producer', async () => {
@@ -35,10 +44,11 @@ describe('producer: render claims', () => {
     });
     const renderer = createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl });
     const t0 = Date.now();
-    const a = await claimGroup(s.db, { maxItems: 10, now: t0 });
+    const a = await claimGroup(s.db, { maxItems: 10 });
     assert.equal(a.items.length, 1);
     // A's lease lapses; B claims the same saves.
-    const b = await claimGroup(s.db, { maxItems: 10, now: t0 + CLAIM_LEASE_MS + 1 });
+    await lapse(s, a.rows);
+    const b = await claimGroup(s.db, { maxItems: 10 });
     assert.deepEqual(b.rows, a.rows);
 
     const late = await renderGroup({ db: s.db, renderer, now: () => t0 + CLAIM_LEASE_MS + 2 }, a);
@@ -54,6 +64,68 @@ describe('producer: render claims', () => {
     assert.equal(done.saves, a.rows.length);
     assert.equal(Number((await s.db('outbox').whereNull('done_at').count({ n: '*' }))[0].n), 0);
     assert.equal((await page(s.db, saved.url))?.op, 'put');
+  });
+});
+
+describe('producer: leases by the database clock', () => {
+  it('a producer whose clock runs a lease ahead takes no live claim, and the lease ends by the database clock', async () => {
+    const s = await startSite('claimskew', await sharedRedisUrl(), { producer: false });
+    sites.push(s);
+    const saved = await save(s, 'POST', '/api/articles', {
+      title: 'Skew story',
+      body: '<p>x</p>',
+      status: 'published',
+    });
+    const a = await claimGroup(s.db, { maxItems: 10 });
+    assert.equal(a.items.length, 1);
+    const [{ until }] = await s.db('outbox').whereIn('id', a.rows).select({ until: 'claimed_until' });
+    const [{ dbNow }] = await s.db.select({ dbNow: dbNowMs(s.db) });
+    assert.ok(
+      Math.abs(Number(until) - Number(dbNow) - CLAIM_LEASE_MS) < 5_000,
+      `the lease ends CLAIM_LEASE_MS after the database's now (${until} vs ${dbNow})`,
+    );
+    let groups = 0;
+    const ahead = createRenderJobHandler({
+      db: s.db,
+      renderer: createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl }),
+      notifier: createMemoryNotifier(),
+      logger: createLogger('silent', 'test'),
+      registry: new Registry(),
+      now: () => Date.now() + 10 * CLAIM_LEASE_MS,
+      onGroup: () => (groups += 1),
+    });
+    await ahead({ topic: 'article', itemId: saved.id, outboxId: 0 });
+    assert.equal(groups, 0, 'the skewed producer rendered nothing');
+    const rows = await s.db('outbox').whereIn('id', a.rows).select('claimed_by', 'done_at');
+    assert.deepEqual(
+      rows.map((r) => [r.claimed_by, r.done_at]),
+      a.rows.map(() => [a.token, null]),
+      'the saves are still A’s and open',
+    );
+  });
+});
+
+describe('producer: a failure reported after the lease lapsed', () => {
+  it('records nothing and closes none of the saves another producer claimed since', async () => {
+    const s = await startSite('claimfail', await sharedRedisUrl(), { producer: false });
+    sites.push(s);
+    await save(s, 'POST', '/api/articles', { title: 'Failing story', body: '<p>x</p>', status: 'published' });
+    const a = await claimGroup(s.db, { maxItems: 10 });
+    await lapse(s, a.rows);
+    const b = await claimGroup(s.db, { maxItems: 10 });
+    assert.deepEqual(b.rows, a.rows);
+    assert.equal(await recordFailure(s.db, Date.now(), a, a.items[0], new Error('template error')), false);
+    assert.equal(Number((await s.db('render_failures').count({ n: '*' }))[0].n), 0, 'no failure recorded');
+    const rows = await s.db('outbox').whereIn('id', a.rows).select('claimed_by', 'done_at');
+    assert.deepEqual(
+      rows.map((r) => [r.claimed_by, r.done_at]),
+      a.rows.map(() => [b.token, null]),
+      'still open and B’s',
+    );
+    // B's own failure is recorded and closes its saves.
+    assert.equal(await recordFailure(s.db, Date.now(), b, b.items[0], new Error('template error')), true);
+    assert.equal(Number((await s.db('render_failures').count({ n: '*' }))[0].n), 1);
+    assert.equal(Number((await s.db('outbox').whereNull('done_at').count({ n: '*' }))[0].n), 0);
   });
 });
 
