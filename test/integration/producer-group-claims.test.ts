@@ -13,7 +13,7 @@ import { createLogger } from '../../common/logger';
 import { createRenderJobHandler } from '../../producer/render-job';
 import { CLAIM_LEASE_MS, claimGroup } from '../../producer/render-claims';
 import { renderGroup } from '../../producer/render-group';
-import { createRenderer } from '../../producer/renderer';
+import { createRenderer, siteInfoOf } from '../../producer/renderer';
 import { sharedRedisUrl } from '../harness/shared';
 import { page, save, Site, startSite } from './producer-helpers';
 
@@ -33,7 +33,7 @@ describe('producer: render claims', () => {
       section: 'news',
       status: 'published',
     });
-    const renderer = createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl });
+    const renderer = createRenderer(siteInfoOf(s.config));
     const t0 = Date.now();
     const a = await claimGroup(s.db, { maxItems: 10, now: t0 });
     assert.equal(a.items.length, 1);
@@ -78,7 +78,7 @@ describe('producer: a shared page that fails for good', () => {
       const other = await save(s, 'POST', '/api/articles', body('Other one', []));
       const handler = createRenderJobHandler({
         db: s.db,
-        renderer: createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl }, broken),
+        renderer: createRenderer(siteInfoOf(s.config), broken),
         notifier: createMemoryNotifier(),
         logger: createLogger('silent', 'test'),
         registry: new Registry(),
@@ -110,7 +110,7 @@ describe('producer: stopping', () => {
     let groups = 0;
     const handler = createRenderJobHandler({
       db: s.db,
-      renderer: createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl }),
+      renderer: createRenderer(siteInfoOf(s.config)),
       notifier: createMemoryNotifier(),
       logger: createLogger('silent', 'test'),
       registry: new Registry(),
