@@ -86,6 +86,17 @@ const url: Parser<string> = (raw, name) => {
   }
 };
 
+/** A file path, or empty for none; refused at start when it cannot be read. */
+const optionalFile: Parser<string> = (raw, name) => {
+  if (raw.trim() === '') return '';
+  try {
+    fs.accessSync(raw, fs.constants.R_OK);
+  } catch {
+    throw new ConfigError(name, `cannot read ${JSON.stringify(raw)}`);
+  }
+  return raw;
+};
+
 const urlList: Parser<string[]> = (raw, name) => {
   const items = raw
     .split(',')
@@ -334,6 +345,33 @@ const spec = {
     url,
   ),
   siteName: variable('SITE_NAME', 'Hyperstatic News', 'Site title shown on every public page', text),
+  siteFavicon: variable(
+    'SITE_FAVICON',
+    '',
+    'ICO file the public site serves as /favicon.ico; empty means the one shipped in producer/templates',
+    optionalFile,
+  ),
+  siteIcon: variable(
+    'SITE_ICON',
+    '',
+    'Square PNG (at least 192 px, 512 px best) for the web app manifest and home-screen icons; empty means the one shipped in producer/templates',
+    optionalFile,
+  ),
+  siteThemeColor: variable(
+    'SITE_THEME_COLOR',
+    '#1b1b1b',
+    'Colour (#rgb or #rrggbb) of the browser bar on phones and of the web app manifest',
+    (raw, name) => {
+      if (!/^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i.test(raw)) throw new ConfigError(name, 'use #rgb or #rrggbb');
+      return raw;
+    },
+  ),
+  publicSubmitUrl: variable(
+    'PUBLIC_SUBMIT_URL',
+    'http://localhost:3000/submit',
+    "Address of the app's public submission form (/submit), linked from every public page while open publishing is on; empty means no link",
+    (raw, name) => (raw.trim() === '' ? '' : url(raw, name)),
+  ),
   maxBodyBytes: variable(
     'MAX_BODY_BYTES',
     '1048576',

@@ -11,11 +11,22 @@ export const SITEMAP_INDEX_PATH = '/sitemap.xml';
 /** The places the site can be read (docs/trust.md, "The mirror list"): a page, and the signed list itself. */
 export const MIRRORS_PATH = '/mirrors';
 export const MIRRORS_JSON_PATH = '/mirrors.json';
+/** Every section with articles; every tag with articles. */
+export const SECTIONS_PATH = '/sections';
+export const TAGS_PATH = '/tags';
+/** Site files from configuration (producer/site-files.ts): the favicon browsers ask for, the web app manifest. */
+export const FAVICON_PATH = '/favicon.ico';
+export const MANIFEST_PATH = '/manifest.webmanifest';
 /** Static files named by their content hash: immutable, so caches keep them for a year. */
 export const ASSETS_PREFIX = '/assets/';
 
 export function stylesheetPath(hash: string): string {
   return `${ASSETS_PREFIX}site-${hash}.css`;
+}
+
+/** The home-screen icon (SITE_ICON), named by its content like the stylesheet. */
+export function iconPath(hash: string): string {
+  return `${ASSETS_PREFIX}icon-${hash}.png`;
 }
 
 export function articlePath(slug: string): string {

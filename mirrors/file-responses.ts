@@ -97,8 +97,9 @@ export function sendText(res: ServerResponse, status: number, body: string): voi
   res.end(body);
 }
 
+/** Served only until the copy holds the site's own /404.html (mirrors/page-route.ts). */
 const NOT_FOUND_HTML =
-  '<!doctype html>\n<meta charset="utf-8">\n<title>Not found</title>\n<h1>Not found</h1>\n<p>This mirror has no page at this address.</p>\n';
+  '<!doctype html>\n<html lang="en">\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>Page not found</title>\n<h1>Page not found</h1>\n<p>There is no page at this address. <a href="/">Go to the front page</a>.</p>\n</html>\n';
 
 export function sendNotFound(res: ServerResponse): void {
   res.writeHead(404, {

@@ -1,14 +1,16 @@
 // Serves the published site: a request path is looked up in the index (never
 // used as a file name) and answered with the blob the index names, a 301 to
-// the directory form, a 410 tombstone, a 304, or a 404.
+// where a missing path has moved (request-path.ts, movedTo), a 410
+// tombstone, a 304, or the site's 404 page.
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendNotFound, type FileSender } from './file-responses';
 import { etagOf, httpDate, notModified } from '../common/http-conditional';
 import { freshnessHeader, withBanner } from './frozen-banner';
 import type { MirrorStore, PageRecord } from './mirror-store';
-import { MIRROR_GRACE, pageHeaders } from './page-headers';
+import { movedTo } from './request-path';
 import { NOT_FOUND_PATH } from '../common/site-paths';
+import { MIRROR_GRACE, pageHeaders } from './page-headers';
 
 /** Seconds a cache may keep a bannered page: short, since the copy may recover any moment. */
 const FROZEN_MAX_AGE = 10;
@@ -64,23 +66,7 @@ export function createPageRoute(options: {
       return;
     }
     const page = store.lookup(path);
-    if (!page) {
-      // `/articles/x` for a page stored as `/articles/x/`: the safe path has no `//`, so this cannot redirect off-site.
-      if (!path.endsWith('/') && store.lookup(`${path}/`)) {
-        res.writeHead(301, { location: `${encodeURI(path)}/`, 'content-type': 'text/plain; charset=utf-8' });
-        res.end('Moved\n');
-        return;
-      }
-      // The site's own not-found page when the feed delivered one: its links are root-relative, so they work here.
-      const notFound = store.lookup(NOT_FOUND_PATH);
-      if (notFound?.op === 'put')
-        return files.sendFile(req, res, store.blobPath(notFound.sha256), 404, {
-          'content-type': notFound.contentType,
-          'x-content-type-options': 'nosniff',
-        });
-      sendNotFound(res);
-      return;
-    }
+    if (!page) return serveMissing(req, res, path, store, files);
     const html = page.contentType.startsWith('text/html');
     if (html && options.onionLocation) res.setHeader('onion-location', `${options.onionLocation}${encodeURI(path)}`);
     const frozen = options.frozenSince?.();
@@ -104,4 +90,32 @@ export function createPageRoute(options: {
     }
     files.sendFile(req, res, store.blobPath(page.sha256), 200, headers);
   };
+}
+
+/** A path the index lacks: a 301 to where it moved (request-path.ts, movedTo), or the 404 page. */
+function serveMissing(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  store: MirrorStore,
+  files: FileSender,
+): void {
+  const moved = movedTo(path, (p) => store.lookup(p) !== undefined);
+  if (moved) {
+    const q = req.url?.indexOf('?') ?? -1;
+    res.writeHead(301, {
+      location: encodeURI(moved) + (q === -1 ? '' : req.url!.slice(q)),
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': 6,
+    });
+    res.end(req.method === 'HEAD' ? undefined : 'Moved\n');
+    return;
+  }
+  // The site's own 404 page (/404.html, written by the producer) with status 404; a plain one before the copy has it.
+  const styled = store.lookup(NOT_FOUND_PATH);
+  if (!styled || styled.op !== 'put') return sendNotFound(res);
+  files.sendFile(req, res, store.blobPath(styled.sha256), 404, {
+    'content-type': styled.contentType,
+    'x-content-type-options': 'nosniff',
+  });
 }

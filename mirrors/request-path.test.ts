@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseRequestPath } from './request-path';
+import { movedTo, parseRequestPath } from './request-path';
 
 describe('parseRequestPath', () => {
   test('maps published paths as-is and splits off the query', () => {
@@ -35,5 +35,23 @@ describe('parseRequestPath', () => {
     for (const target of ['//etc/passwd', '/a//b', '/%zz', '/%', 'http://evil.example/', '*', '', undefined]) {
       assert.equal(parseRequestPath(target).ok, false, String(target));
     }
+  });
+});
+
+describe('movedTo', () => {
+  const held = new Set(['/sections/news', '/articles/x/', '/news/flood-watch', '/']);
+  const exists = (p: string) => held.has(p);
+
+  test('drops a trailing slash, adds the directory slash, and lowers the case of a path the index lacks', () => {
+    assert.equal(movedTo('/sections/news/', exists), '/sections/news');
+    assert.equal(movedTo('/articles/x', exists), '/articles/x/');
+    assert.equal(movedTo('/Sections/News', exists), '/sections/news');
+    assert.equal(movedTo('/News/Flood-Watch/', exists), '/news/flood-watch');
+  });
+
+  test('has no answer for a path that is missing in every form', () => {
+    assert.equal(movedTo('/sections/sport/', exists), undefined);
+    assert.equal(movedTo('/nowhere', exists), undefined);
+    assert.equal(movedTo('/', exists), undefined);
   });
 });

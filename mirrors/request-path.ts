@@ -25,3 +25,20 @@ export function parseRequestPath(target: string | undefined): RequestPath {
   if (!isSafePublicPath(decoded)) return { ok: false, status: 400, reason: 'path is not a normalized public path' };
   return { ok: true, path: decoded, query };
 }
+
+/**
+ * Where a path the mirror does not hold has moved (a 301), or undefined: the
+ * directory form (`/x` for a page stored as `/x/`), the path without its
+ * trailing slash (`/sections/news/` → `/sections/news`), and either one in
+ * lower case (`/Sections/News` → `/sections/news`: every published slug is
+ * lower case). `exists` asks the index; at most four lookups. The targets
+ * are safe paths themselves (no `//`), so a redirect cannot leave the site.
+ */
+export function movedTo(path: string, exists: (path: string) => boolean): string | undefined {
+  const bare = path.length > 1 ? path.replace(/\/+$/, '') || '/' : path;
+  const candidates = [bare === path ? `${path}/` : bare];
+  const lower = bare.toLowerCase();
+  if (lower !== bare) candidates.push(lower, `${lower}/`);
+  for (const candidate of candidates) if (candidate !== path && exists(candidate)) return candidate;
+  return undefined;
+}

@@ -36,9 +36,12 @@ describe('dependency model', () => {
       'feed:tag:floods:rss',
       'home',
       'item:article:flood-watch',
+      'not-found',
       'root:all',
       'root:section:news',
       'root:tag:floods',
+      'site-index:sections',
+      'site-index:tags',
       'sitemap-index',
       'sitemap:article:1',
     ]);
@@ -69,7 +72,13 @@ describe('dependency model', () => {
       'feed:tag:floods:rss',
       'item:article:flood-watch',
       'root:tag:floods',
+      'site-index:tags',
     ]);
+  });
+
+  it('a title edit leaves the section and tag indexes alone: only entering or leaving a listing can change them', () => {
+    const refs = ids(affectedPages(article(), article({ listing: 'v2' })));
+    assert.ok(!refs.some((r) => r.startsWith('site-index:') || r === 'not-found'));
   });
 
   it('moving to another section touches both sections', () => {
@@ -220,6 +229,7 @@ describe('coalesced groups (mergeRefs)', () => {
       'root:all',
       'root:tag:a',
       'root:tag:b',
+      'site-index:tags',
       'sitemap-index',
       'sitemap:article:1',
     ]);

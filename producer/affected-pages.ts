@@ -55,7 +55,11 @@ export type PageRef =
   | { kind: 'index-bucket'; key: IndexKey; bucket: string; at?: Position; tail: boolean }
   | { kind: 'feed'; key: IndexKey; format: 'rss' | 'atom' }
   | { kind: 'sitemap-shard'; topic: Topic; shard: number }
-  | { kind: 'sitemap-index' };
+  | { kind: 'sitemap-index' }
+  /** /sections or /tags: the sections or tags that have articles. */
+  | { kind: 'site-index'; which: 'sections' | 'tags' }
+  /** /404.html: it shows the header's sections (producer/site-chrome.ts). */
+  | { kind: 'not-found' };
 
 const FEED_KEYS = /^(all|section:.+|tag:.+)$/;
 
@@ -65,7 +69,10 @@ export function refId(ref: PageRef): string {
       return `item:${ref.topic}:${ref.slug}`;
     case 'home':
     case 'sitemap-index':
+    case 'not-found':
       return ref.kind;
+    case 'site-index':
+      return `site-index:${ref.which}`;
     case 'index-root':
       return `root:${ref.key}`;
     case 'index-bucket':
@@ -120,6 +127,14 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
       continue;
     }
     const key = m.key as IndexKey;
+    if (moved && key.startsWith('section:')) {
+      // A section may have gained its first article or lost its last: the pages listing
+      // sections (and the header's links, producer/site-chrome.ts) follow. Unchanged bytes journal nothing.
+      add({ kind: 'site-index', which: 'sections' });
+      add({ kind: 'home' });
+      add({ kind: 'not-found' });
+    }
+    if (moved && key.startsWith('tag:')) add({ kind: 'site-index', which: 'tags' });
     if (entered) add({ kind: 'index-bucket', key, bucket: m.bucket, at: position(after), tail: true });
     else if (left) add({ kind: 'index-bucket', key, bucket: m.bucket, at: position(before!), tail: true });
     else if (before!.sortAt !== after.sortAt) {

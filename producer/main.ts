@@ -11,7 +11,7 @@ import { createMetricsRegistry, createOps } from '../common/ops';
 import type { RenderQueue } from '../common/queue/render-queue';
 import { createBullQueue } from '../common/queue/bull-queue';
 import { createRenderJobHandler } from './render-job';
-import { createRenderer } from './renderer';
+import { createRenderer, siteInfoOf } from './renderer';
 import { routerFor } from '../common/db/router';
 import { registerRouterMetrics } from '../common/db/router-metrics';
 import { listen, localUrl } from '../common/listen';
@@ -36,7 +36,7 @@ export async function startProducer(config: Config, options: ProducerOptions = {
   const queue = options.queue ?? createBullQueue(requireRedis(config, 'producer'), logger, config.redisPrefix);
   const notifier =
     options.notifier ?? createRedisNotifier(requireRedis(config, 'producer'), logger, config.redisPrefix);
-  const renderer = createRenderer({ name: config.siteName, publicUrl: config.publicUrl });
+  const renderer = createRenderer(siteInfoOf(config));
 
   registerBacklogMetrics(registry, { db, queue });
   let stopping = false;

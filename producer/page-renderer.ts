@@ -1,8 +1,6 @@
 // Turns a page reference from the dependency model into rendered bytes,
 // reading what the page shows from the database handle it is given (the
 // render job's transaction, so every page of a batch sees one snapshot).
-import type { Knex } from 'knex';
-import type { PageKind } from '../common/feed-format';
 import {
   ARCHIVE_PAGE_SIZE,
   articlePath,
@@ -14,13 +12,20 @@ import {
   indexRootPath,
   monthOf,
   NOT_FOUND_PATH,
+  SECTIONS_PATH,
   SITEMAP_INDEX_PATH,
+  TAGS_PATH,
   sitemapShardPath,
 } from '../common/site-paths';
 import type { PageRef, Position, Topic } from './affected-pages';
 import type { RenderedPage } from './change-journal';
 import { ArticleCard, EventCard, parseState, StoredState } from './item-state';
 import { articleView, eventView, Renderer } from './renderer';
+import { MonthsAhead, page, PageContext, view, withChrome, xmlPage } from './page-view';
+import { listingsWithArticles, sectionsNav } from './site-chrome';
+import { articleJsonLd, articleMeta, eventJsonLd, eventMeta, listingMeta } from './structured-data';
+
+export type { MonthsAhead, PageContext } from './page-view';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
 import {
   articleOfCard,
@@ -41,31 +46,9 @@ export const HTML = 'text/html; charset=utf-8';
 const RSS = 'application/rss+xml; charset=utf-8';
 const ATOM = 'application/atom+xml; charset=utf-8';
 const XML = 'application/xml; charset=utf-8';
-const CSS = 'text/css; charset=utf-8';
 export const LATEST = 20;
 const FEATURED = 3;
 const FEED_ITEMS = 20;
-
-export interface PageContext {
-  db: Knex | Knex.Transaction;
-  renderer: Renderer;
-  now: number;
-  /** Listing titles already read in this context (a rebuild batch renders many pages of one listing). */
-  titles?: Map<string, string | undefined>;
-  /** Read ahead for a batch of months (the full rebuild): their sizes, their public archive pages and their cards. */
-  months?: MonthsAhead;
-  /** A listing's newest items, read once for its root page and both feeds (a rebuild batch, one snapshot). */
-  latest?: Map<string, Promise<ArticleRow[]>>;
-}
-
-export interface MonthsAhead {
-  /** Items per `${key}\u0000${bucket}`. */
-  sizes: Map<string, number>;
-  /** Paths of the months' archive pages that are public now. */
-  live: Set<string>;
-  /** Each month's cards, oldest first, by `${key}\u0000${bucket}`. */
-  cards: Map<string, ListedCard[]>;
-}
 
 /** One read each for the sizes and the public archive pages of many months, instead of two per month. */
 export async function monthsAhead(
@@ -96,10 +79,6 @@ export async function monthsAhead(
   return { sizes, live, cards: await listBuckets(db, months) };
 }
 
-function page(path: string, kind: PageKind, body: string, contentType: string, lastModified: number): RenderedPage {
-  return { path, kind, op: 'put', body: Buffer.from(body), contentType, lastModified };
-}
-
 /** An item's public page (put), or its 410 tombstone where a page was ever public. */
 export async function renderItem(
   ctx: PageContext,
@@ -109,20 +88,28 @@ export async function renderItem(
   visible: boolean,
 ): Promise<RenderedPage | undefined> {
   const path = topic === 'article' ? articlePath(slug) : eventPath(slug);
+  await withChrome(ctx);
   if (visible && item) {
-    const body =
-      topic === 'article'
-        ? ctx.renderer.render('article.njk', { article: articleView(item as ArticleRow) })
-        : ctx.renderer.render('event.njk', { event: eventView(item as EventRow) });
+    const { site, iconPath } = ctx.renderer;
+    let body: string;
+    if (topic === 'article') {
+      const article = articleView(item as ArticleRow);
+      const og = articleMeta(site, article);
+      body = view(ctx, 'article.njk', { article, og, jsonLd: articleJsonLd(site, iconPath, article) });
+    } else {
+      const event = eventView(item as EventRow);
+      body = view(ctx, 'event.njk', { event, og: eventMeta(site, event), jsonLd: eventJsonLd(site, iconPath, event) });
+    }
     return page(path, 'article', body, HTML, item.updatedAt);
   }
   const live = await ctx.db('pages').where({ path }).first('op');
   if (!live || live.op !== 'put') return undefined;
-  return { ...page(path, 'article', ctx.renderer.render('gone.njk', { what: topic }), HTML, ctx.now), op: 'gone' };
+  return { ...page(path, 'article', view(ctx, 'gone.njk', { what: topic }), HTML, ctx.now), op: 'gone' };
 }
 
 /** The pages a reference stands for: one, none (nothing to show or to tombstone), or several (a month's pages). */
 export async function renderRef(ctx: PageContext, ref: PageRef): Promise<RenderedPage[]> {
+  await withChrome(ctx);
   if (ref.kind === 'index-bucket') return renderBucket(ctx, ref.key, ref.bucket, ref.at, ref.tail);
   const page = await renderOne(ctx, ref);
   return page ? [page] : [];
@@ -132,7 +119,7 @@ async function renderOne(
   ctx: PageContext,
   ref: Exclude<PageRef, { kind: 'index-bucket' }>,
 ): Promise<RenderedPage | undefined> {
-  const { db, renderer, now } = ctx;
+  const { db, now } = ctx;
   switch (ref.kind) {
     case 'item': {
       const item = ref.visible
@@ -143,18 +130,36 @@ async function renderOne(
       return renderItem(ctx, ref.topic, item, ref.slug, ref.visible);
     }
     case 'home': {
-      const [latest, featured] = await Promise.all([
-        listArticles(db, 'all', { limit: LATEST }),
+      // The featured stories are shown once, above the latest: read enough to fill the latest without them.
+      const [newest, featured, sections] = await Promise.all([
+        listArticles(db, 'all', { limit: LATEST + FEATURED }),
         listArticles(db, 'featured', { limit: FEATURED }),
+        sectionsNav(db),
       ]);
+      const shown = new Set(featured.map((a) => a.id));
+      const latest = newest.filter((a) => !shown.has(a.id)).slice(0, LATEST);
       return page(
         HOME_PATH,
         'index',
-        renderer.render('home.njk', { latest: latest.map(articleView), featured: featured.map(articleView) }),
+        view(ctx, 'home.njk', {
+          latest: latest.map(articleView),
+          featured: featured.map(articleView),
+          sections,
+          og: listingMeta(
+            ctx.renderer.site,
+            ctx.renderer.site.name,
+            `Latest news from ${ctx.renderer.site.name}`,
+            HOME_PATH,
+          ),
+        }),
         HTML,
         now,
       );
     }
+    case 'site-index':
+      return renderSiteIndex(ctx, ref.which);
+    case 'not-found':
+      return renderNotFound(ctx);
     case 'index-root':
       return renderRoot(ctx, ref.key);
     case 'feed': {
@@ -170,7 +175,7 @@ async function renderOne(
         link: ref.key === 'all' ? HOME_PATH : indexRootPath(ref.key),
         updated: items[0]?.publishedAt ?? 0,
       };
-      return page(self, 'feed', renderer.render(`${ref.format}.njk`, context), ref.format === 'rss' ? RSS : ATOM, now);
+      return xmlPage(self, ctx.renderer.render(`${ref.format}.njk`, context), ref.format === 'rss' ? RSS : ATOM, now);
     }
     case 'sitemap-shard': {
       const rows = await sitemapEntries(db, ref.topic, ref.shard);
@@ -178,7 +183,7 @@ async function renderOne(
         url: ref.topic === 'article' ? articlePath(r.slug) : eventPath(r.slug),
         lastmod: r.lastmod,
       }));
-      return page(sitemapShardPath(ref.topic, ref.shard), 'feed', renderer.render('sitemap.njk', { urls }), XML, now);
+      return xmlPage(sitemapShardPath(ref.topic, ref.shard), ctx.renderer.render('sitemap.njk', { urls }), XML, now);
     }
     case 'sitemap-index': {
       const shards: string[] = [];
@@ -186,7 +191,7 @@ async function renderOne(
         for (const b of await bucketsOf(db, `sitemap:${topic}`)) shards.push(sitemapShardPath(topic, Number(b.bucket)));
       }
       shards.sort();
-      return page(SITEMAP_INDEX_PATH, 'feed', renderer.render('sitemap-index.njk', { shards }), XML, now);
+      return xmlPage(SITEMAP_INDEX_PATH, ctx.renderer.render('sitemap-index.njk', { shards }), XML, now);
     }
   }
 }
@@ -207,20 +212,56 @@ function cardOf(renderer: Renderer, listed: ListedCard): string {
   return listed.html ?? renderCard(renderer, parseState(listed.state));
 }
 
-/** The stylesheet pages link to: written by every rebuild and when a producer starts, so a new name is live before pages link it. */
-export function stylesheetPage(renderer: Renderer, now: number): RenderedPage {
-  return {
-    path: renderer.stylesheet.path,
-    kind: 'media',
-    op: 'put',
-    body: renderer.stylesheet.body,
-    contentType: CSS,
+/**
+ * The site files from configuration (stylesheet, favicon, icon, manifest):
+ * offered by every render group and rebuild batch, so a changed file is
+ * live before the first page that links it (the journal keeps only changed
+ * bytes). Content-hashed ones are immutable on mirrors.
+ */
+export function siteFilePages(renderer: Renderer, now: number): RenderedPage[] {
+  return renderer.files.map((f) => ({
+    path: f.path,
+    kind: 'media' as const,
+    op: 'put' as const,
+    body: f.body,
+    contentType: f.contentType,
     lastModified: now,
-  };
+  }));
 }
 
-export function renderNotFound(ctx: PageContext): RenderedPage {
-  return page(NOT_FOUND_PATH, 'index', ctx.renderer.render('404.njk', {}), HTML, ctx.now);
+/** The page mirrors serve, with status 404, for any path they do not hold. */
+async function renderNotFound(ctx: PageContext): Promise<RenderedPage> {
+  await withChrome(ctx);
+  const sections = await sectionsNav(ctx.db);
+  return page(NOT_FOUND_PATH, 'index', view(ctx, '404.njk', { sections }), HTML, ctx.now);
+}
+
+/**
+ * The pages every render group offers besides its own: the 404 page (it
+ * shows the header), and the section and tag indexes until they first exist
+ * (a site whose articles have no section still links /sections). Unchanged
+ * bytes journal nothing.
+ */
+export async function siteWideRefs(db: PageContext['db']): Promise<PageRef[]> {
+  const live = new Set(
+    (await db('pages').whereIn('path', [SECTIONS_PATH, TAGS_PATH]).select('path')).map((r) => String(r.path)),
+  );
+  const refs: PageRef[] = [{ kind: 'not-found' }];
+  if (!live.has(SECTIONS_PATH)) refs.push({ kind: 'site-index', which: 'sections' });
+  if (!live.has(TAGS_PATH)) refs.push({ kind: 'site-index', which: 'tags' });
+  return refs;
+}
+
+/** /sections or /tags: every section or tag that has a public listing. */
+async function renderSiteIndex(ctx: PageContext, which: 'sections' | 'tags'): Promise<RenderedPage> {
+  const [links, sections] = await Promise.all([
+    listingsWithArticles(ctx.db, which === 'sections' ? 'section' : 'tag'),
+    sectionsNav(ctx.db),
+  ]);
+  const path = which === 'sections' ? SECTIONS_PATH : TAGS_PATH;
+  const title = which === 'sections' ? 'Sections' : 'Tags';
+  const og = listingMeta(ctx.renderer.site, title, `${title} of ${ctx.renderer.site.name}`, path);
+  return page(path, 'index', view(ctx, 'site-index.njk', { which, title, links, og, sections }), HTML, ctx.now);
 }
 
 async function titleOf(ctx: PageContext, key: IndexKey): Promise<string | undefined> {
@@ -242,7 +283,7 @@ function latestOf(ctx: PageContext, key: IndexKey, limit: number): Promise<Artic
 }
 
 async function renderRoot(ctx: PageContext, key: IndexKey): Promise<RenderedPage | undefined> {
-  const { db, renderer, now } = ctx;
+  const { db, now } = ctx;
   const title = await titleOf(ctx, key);
   if (title === undefined) return undefined;
   const buckets = (await bucketsOf(db, key)).map((b) => ({ ...b, url: indexMonthPath(key, b.bucket) }));
@@ -251,16 +292,18 @@ async function renderRoot(ctx: PageContext, key: IndexKey): Promise<RenderedPage
     // The calendar's front: what is coming from the start of this month on.
     const from = Date.parse(`${monthOf(now)}-01T00:00:00Z`);
     const items = (await listEvents(db, { from, limit: LATEST, order: 'asc' })).map(eventView);
-    return page(path, 'index', renderer.render('index.njk', { title, items, buckets, events: true }), HTML, now);
+    const og = listingMeta(ctx.renderer.site, title, `${title} on ${ctx.renderer.site.name}`, path);
+    return page(path, 'index', view(ctx, 'index.njk', { title, items, buckets, events: true, og }), HTML, now);
   }
   if (buckets.length === 0 && key !== 'all') {
     // The listing is empty: its root page (and feeds) are gone with it.
     const live = await db('pages').where({ path }).first('op');
     if (!live || live.op !== 'put') return undefined;
-    return { ...page(path, 'index', renderer.render('gone.njk', { what: 'listing' }), HTML, now), op: 'gone' };
+    return { ...page(path, 'index', view(ctx, 'gone.njk', { what: 'listing' }), HTML, now), op: 'gone' };
   }
   const items = (await latestOf(ctx, key, LATEST)).map(articleView);
-  return page(path, 'index', renderer.render('index.njk', { title, items, buckets, feeds: feedPaths(key) }), HTML, now);
+  const og = listingMeta(ctx.renderer.site, title, `${title} on ${ctx.renderer.site.name}`, path);
+  return page(path, 'index', view(ctx, 'index.njk', { title, items, buckets, feeds: feedPaths(key), og }), HTML, now);
 }
 
 /**
@@ -314,8 +357,14 @@ async function renderBucket(
       rootUrl: indexRootPath(key),
       earlier: n > 1 ? indexMonthPath(key, bucket, n - 1) : undefined,
       later: n < last ? indexMonthPath(key, bucket, n + 1) : undefined,
+      og: listingMeta(
+        ctx.renderer.site,
+        `${title}: ${bucket}`,
+        `${title} on ${ctx.renderer.site.name}`,
+        indexMonthPath(key, bucket, n),
+      ),
     };
-    pages.push(page(indexMonthPath(key, bucket, n), 'index', renderer.render('bucket.njk', context), HTML, now));
+    pages.push(page(indexMonthPath(key, bucket, n), 'index', view(ctx, 'bucket.njk', context), HTML, now));
   }
   if (size === 0 || tail || !at) pages.push(...(await goneBeyond(ctx, key, bucket, size === 0 ? 0 : last)));
   return pages;
@@ -341,6 +390,6 @@ async function goneBeyond(ctx: PageContext, key: IndexKey, bucket: string, last:
         : 0;
   const beyond = live.map((r) => String(r.path)).filter((path) => numberOf(path) > last);
   if (beyond.length === 0) return [];
-  const body = ctx.renderer.render('gone.njk', { what: 'archive page' });
+  const body = view(ctx, 'gone.njk', { what: 'archive page' });
   return beyond.map((path) => ({ ...page(path, 'index', body, HTML, ctx.now), op: 'gone' as const }));
 }

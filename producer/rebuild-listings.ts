@@ -12,7 +12,8 @@ import { ARCHIVE_PAGE_SIZE, articlePath, eventPath, IndexKey } from '../common/s
 import type { PageRef } from './affected-pages';
 import { chunks, RenderedPage, renderClock } from './change-journal';
 import { mirrorsPage } from './mirror-list-page';
-import { HTML, monthsAhead, PageContext, renderNotFound, renderRef } from './page-renderer';
+import { HTML, monthsAhead, PageContext, renderRef } from './page-renderer';
+import { view, withChrome } from './page-view';
 import { advance, commitBatch, Position, PreparedIndexes, RebuildRun } from './rebuild-run';
 
 /** Listing months per index batch, and the items they may hold together (their cards are read in one query). */
@@ -193,16 +194,19 @@ function renderInSnapshot(run: RebuildRun, refs: PageRef[]): Promise<{ head: num
   });
 }
 
-/** The home page, the listing roots, the sitemap index, the 404 page and the mirror list page. */
+/** The home page, the listing roots, the section and tag indexes, the sitemap index, the 404 page and the mirror list page. */
 export async function sitePages(run: RebuildRun, next: Position): Promise<void> {
   await commitBatch(run, next, async (trx, ctx) => {
     const refs: PageRef[] = [
       { kind: 'home' },
       { kind: 'index-root', key: 'all' },
       { kind: 'index-root', key: 'events' },
+      { kind: 'site-index', which: 'sections' },
+      { kind: 'site-index', which: 'tags' },
       { kind: 'sitemap-index' },
+      { kind: 'not-found' },
     ];
-    return [...(await renderAll(ctx, refs)), renderNotFound(ctx), await mirrorsPage(trx, ctx.renderer, ctx.now)];
+    return [...(await renderAll(ctx, refs)), await mirrorsPage(trx, ctx.renderer, ctx.now)];
   });
 }
 
@@ -235,7 +239,7 @@ async function tombstonesFor(db: Knex.Transaction, ctx: PageContext, paths: stri
   }
   const gone = paths.filter((p) => !visible.has(p) && (slugOf('article', p) ?? slugOf('event', p)) !== undefined);
   if (gone.length === 0) return [];
-  const body = Buffer.from(ctx.renderer.render('gone.njk', { what: 'article' }));
+  const body = Buffer.from(view(await withChrome(ctx), 'gone.njk', { what: 'article' }));
   return gone.map((path) => ({ path, kind: 'article', op: 'gone', body, contentType: HTML, lastModified: ctx.now }));
 }
 

@@ -7,7 +7,7 @@ import type { Database } from '../common/db/database';
 import type { PageRef } from './affected-pages';
 import { lockJournal, RenderedPage, takeRenderClock, writePages } from './change-journal';
 import type { StoredState } from './item-state';
-import { PageContext, stylesheetPage } from './page-renderer';
+import { PageContext, siteFilePages } from './page-renderer';
 import type { Renderer } from './renderer';
 
 export type RebuildPhase = 'articles' | 'events' | 'sweep' | 'buckets' | 'indexes' | 'site' | 'done';
@@ -71,7 +71,7 @@ export interface RebuildRun {
   total: number;
   /** Our own journal appends, [first, last] seq: whatever else appears in the journal came from another writer. */
   ours: [number, number][];
-  /** The stylesheet every page links to rides in this run's first batch: no page is live before it. */
+  /** The stylesheet and other site files every page links to ride in this run's first batch: no page is live before them. */
   stylesheetPending: boolean;
   /** The next batch, read while this one is written; settled before rebuild() returns. */
   readAhead: {
@@ -100,7 +100,7 @@ export async function commitBatch(run: RebuildRun, next: Position, work: BatchWo
     const pages = (await work(trx, { db: trx, renderer, now: at }, lock.head)).map((p) =>
       p.clock === undefined ? { ...p, clock } : p,
     );
-    if (run.stylesheetPending) pages.unshift(stylesheetPage(renderer, at));
+    if (run.stylesheetPending) pages.unshift(...siteFilePages(renderer, at));
     const from = lock.head + 1;
     const written = await writePages(trx, lock, pages, at);
     const updated: State = {

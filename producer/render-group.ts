@@ -38,7 +38,8 @@ import { articleState, eventState, parseState, serializeState, StoredState } fro
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
 import { saveListingStates } from './listing-state';
 import { missingMirrorsPage } from './mirror-list-page';
-import { HTML, PageContext, renderCard, renderItem, renderRef, stylesheetPage } from './page-renderer';
+import { HTML, PageContext, renderCard, renderItem, renderRef, siteFilePages, siteWideRefs } from './page-renderer';
+import { type Chrome, loadChrome } from './site-chrome';
 import { Claim, ClaimedItem, settleClaim } from './render-claims';
 import type { Renderer } from './renderer';
 
@@ -46,6 +47,8 @@ export interface GroupDeps {
   db: Database;
   renderer: Renderer;
   now: () => number;
+  /** The header's chrome, read once per group (renderGroup sets it). */
+  chrome?: Chrome;
 }
 
 /** What one group did; pages per save = written.length / saves. */
@@ -74,8 +77,12 @@ interface Prepared {
 const itemKey = (topic: string, id: number) => `${topic}:${id}`;
 
 /** Renders a claimed group (see the top of this file). */
-export async function renderGroup(deps: GroupDeps, claim: Claim): Promise<GroupResult> {
-  const at = deps.now();
+export async function renderGroup(groupDeps: GroupDeps, claim: Claim): Promise<GroupResult> {
+  const at = groupDeps.now();
+  const deps = {
+    ...groupDeps,
+    chrome: groupDeps.chrome ?? (await loadChrome(groupDeps.db, groupDeps.renderer.site.submitUrl)),
+  };
   const failures: GroupResult['failures'] = [];
   const empty = { written: [], unchanged: [], superseded: [], purged: [] };
   const prepared = await prepare(deps, deps.db, claim.items, at, failures);
@@ -87,7 +94,8 @@ export async function renderGroup(deps: GroupDeps, claim: Claim): Promise<GroupR
     const saves = await deps.db.transaction((trx) => settleClaim(trx, claim, listed.stale, failed, at));
     return { items: 0, saves, rendered: 0, batch: empty, failures };
   }
-  const indexes = await renderIndexes(deps, listed.refs, listed.own, at);
+  const siteWide = await siteWideRefs(deps.db);
+  const indexes = await renderIndexes(deps, mergeRefs([listed.refs, siteWide]), listed.own, at);
   const { batch, saves } = await journalStep(deps, { claim, failed }, listed, indexes, at);
   return {
     items: listed.items.length,
@@ -111,7 +119,7 @@ async function journalStep(
     const current = await currentItems(trx, listed.items, listed.clock);
     // Every page links the stylesheet and the mirror list: both are live before the first page that does.
     const pages: RenderedPage[] = [
-      stylesheetPage(deps.renderer, at),
+      ...siteFilePages(deps.renderer, at),
       ...(await missingMirrorsPage(trx, deps.renderer, at)),
     ];
     for (const p of listed.items) if (current.has(key(p)) && p.page) pages.push({ ...p.page, clock: listed.clock });
@@ -175,7 +183,7 @@ async function prepareOne(
 ): Promise<Prepared> {
   const state = item.topic === 'article' ? articleState(row as ArticleRow) : eventState(row as EventRow);
   const card = renderCard(deps.renderer, state);
-  const ctx: PageContext = { db: deps.db, renderer: deps.renderer, now: at };
+  const ctx: PageContext = { db: deps.db, renderer: deps.renderer, now: at, chrome: deps.chrome };
   const page = state.visible ? await renderItem(ctx, item.topic, row, state.slug, true) : undefined;
   return { item, row, json: JSON.stringify(row), state, card, page };
 }
@@ -295,7 +303,14 @@ async function renderIndexes(
 ): Promise<{ sv: number; pages: { page: RenderedPage; owner?: string }[] }> {
   return deps.db.transaction(async (trx) => {
     const sv = await renderClock(trx);
-    const ctx: PageContext = { db: trx, renderer: deps.renderer, now: at, titles: new Map(), latest: new Map() };
+    const ctx: PageContext = {
+      db: trx,
+      renderer: deps.renderer,
+      now: at,
+      chrome: deps.chrome,
+      titles: new Map(),
+      latest: new Map(),
+    };
     const pages: { page: RenderedPage; owner?: string }[] = [];
     for (const ref of refs) {
       if (ref.kind === 'item' && ref.visible && own.has(`${ref.topic}:${ref.id}:${ref.slug}`)) continue;

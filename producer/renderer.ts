@@ -1,23 +1,46 @@
 // nunjucks rendering of public pages. Autoescape is on: only article and
 // event bodies, sanitized on save, are marked safe in the templates.
-import fs from 'node:fs';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import { sha256Hex } from '../common/hash';
-import { articlePath, eventPath, indexMonthPath, indexRootPath, monthOf, stylesheetPath } from '../common/site-paths';
+import type { Config } from '../common/config';
+import { articlePath, eventPath, indexMonthPath, indexRootPath, monthOf } from '../common/site-paths';
 import { UnrecoverableJobError } from '../common/queue/render-queue';
 import type { ArticleRow, EventRow } from './item-rows';
 import { relativeSiteLinks } from './site-links';
+import { DEFAULT_THEME_COLOR, readSiteFiles, SiteFile } from './site-files';
+import { scriptJson } from './script-json';
 
 export interface SiteInfo {
   name: string;
   publicUrl: string;
+  /** The app's public submission form, linked while open publishing is on; '' or undefined: no link. */
+  submitUrl?: string;
+  /** SITE_FAVICON, SITE_ICON (undefined or '': the shipped files) and SITE_THEME_COLOR. */
+  favicon?: string;
+  icon?: string;
+  themeColor?: string;
+}
+
+export function siteInfoOf(config: Config): SiteInfo {
+  return {
+    name: config.siteName,
+    publicUrl: config.publicUrl,
+    submitUrl: config.publicSubmitUrl,
+    favicon: config.siteFavicon,
+    icon: config.siteIcon,
+    themeColor: config.siteThemeColor,
+  };
 }
 
 export interface Renderer {
   render(template: string, context: Record<string, unknown>): string;
   /** The site's stylesheet (templates/site.css) and the content-hashed path every page links it from. */
-  readonly stylesheet: { path: string; body: Buffer };
+  readonly stylesheet: SiteFile;
+  /** The stylesheet, favicon, home-screen icon and web app manifest (producer/site-files.ts). */
+  readonly files: SiteFile[];
+  /** The home-screen icon's content-hashed path (the publisher's logo in JSON-LD). */
+  readonly iconPath: string;
+  readonly site: SiteInfo;
 }
 
 const MONTHS = [
@@ -42,9 +65,16 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
   });
   // One shared file instead of ~2 KB of inline CSS in every page: a third less
   // to store, journal and mirror per page, and readers' browsers cache it.
-  const css = fs.readFileSync(path.join(templatesDir, 'site.css'));
-  const stylesheet = { path: stylesheetPath(sha256Hex(css).slice(0, 16)), body: css };
+  const files = readSiteFiles(
+    { ...site, favicon: site.favicon || undefined, icon: site.icon || undefined },
+    templatesDir,
+  );
+  const stylesheet = files.stylesheet;
   env.addGlobal('stylesheet', stylesheet.path);
+  env.addGlobal('icon', files.icon.path);
+  env.addGlobal('themeColor', site.themeColor ?? DEFAULT_THEME_COLOR);
+  // JSON-LD is data, not script: printed with <, > and & escaped (producer/structured-data.ts).
+  env.addFilter('scriptjson', (value: unknown) => new nunjucks.runtime.SafeString(scriptJson(value)));
   env.addFilter('isodate', (ms: number | null) => (ms == null ? '' : new Date(ms).toISOString()));
   // Bodies are stored as saved; a link to the site's own address is made root-relative so every mirror serves working links.
   env.addFilter('sitelinks', (html: string | null) => (html == null ? '' : relativeSiteLinks(html, site.publicUrl)));
@@ -68,6 +98,9 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
   });
   return {
     stylesheet,
+    files: files.all,
+    iconPath: files.icon.path,
+    site,
     render(template, context) {
       try {
         return env.render(template, { site, ...context });

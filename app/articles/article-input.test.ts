@@ -39,6 +39,38 @@ describe('article input', () => {
     assert.equal(refusal(() => parseArticleInput([], 'create')).message, 'the request body must be a JSON object');
   });
 
+  it('refuses characters XML cannot carry (controls, unpaired surrogates), naming the field and the character', () => {
+    const ok = { title: 't', body: 'b' };
+    for (const [field, value] of [
+      ['title', 'Bell\u0001'],
+      ['title', 'Escape \u001b[31m'],
+      ['title', 'NUL\u0000'],
+      ['title', 'two\nlines'],
+      ['title', 'lone \ud800 surrogate'],
+      ['summary', 'sum\u000b'],
+      ['summary', 'half a pair \udc00'],
+      ['body', '<p>x\u0008</p>'],
+      ['body', '<p>\uffff</p>'],
+      ['section', 'news\u0007'],
+      ['leadImageAlt', 'alt\ud83d'],
+    ] as const) {
+      const error = refusal(() => parseArticleInput({ ...ok, [field]: value }, 'create'));
+      assert.equal(error.field, field, `${field} ${JSON.stringify(value)}`);
+    }
+    assert.match(
+      refusal(() => parseArticleInput({ ...ok, title: 'a\u001bb' }, 'create')).message,
+      /U\+001B\) at position 2/,
+    );
+    assert.match(refusal(() => parseArticleInput({ ...ok, tags: ['x\u0001'] }, 'create')).message, /tags/);
+    // Multi-line text keeps what a textarea sends; paired surrogates (emoji) are whole characters.
+    const input = parseArticleInput(
+      { title: 'Rain 🌧 tomorrow', summary: 'line one\r\nline\ttwo', body: '<p>a</p>\n<p>b</p>' },
+      'create',
+    );
+    assert.equal(input.title, 'Rain 🌧 tomorrow');
+    assert.equal(input.summary, 'line one\r\nline\ttwo');
+  });
+
   it('refuses tag names with markup or path characters', () => {
     for (const bad of ['<script>', 'a/b', '..\\x', 'a"b', 'x?y', 'x#y', '%2e', ''])
       assert.throws(() => parseTagName(bad), BadRequestError, bad);

@@ -71,8 +71,10 @@ export function parseItemInput<I extends ItemInput>(raw: unknown, mode: InputMod
       );
     input.slug = slug;
   }
-  if (body.summary !== undefined) input.summary = text(body.summary, 'summary', ITEM_LIMITS.summary).trim();
-  if (body.body !== undefined || mode === 'create') input.body = text(body.body, 'body', ITEM_LIMITS.body);
+  if (body.summary !== undefined)
+    input.summary = text(body.summary, 'summary', ITEM_LIMITS.summary, { lines: 'multi' }).trim();
+  if (body.body !== undefined || mode === 'create')
+    input.body = text(body.body, 'body', ITEM_LIMITS.body, { lines: 'multi' });
   kind.own(body, input, mode);
   readSharedFlags(body, input);
   parseLeadImageFields(body, input);
@@ -122,10 +124,37 @@ export function parseTagName(value: unknown): string {
   return name;
 }
 
-/** A required string of at most `max` characters, or 400 naming `field`. */
-export function text(value: unknown, field: string, max: number): string {
+/**
+ * A required string of at most `max` characters, or 400 naming `field`.
+ * Characters XML 1.0 forbids (§2.2: C0 controls other than tab, line feed
+ * and carriage return; lone surrogates; U+FFFE, U+FFFF) are refused, not
+ * stripped: they made the RSS and Atom feeds malformed, and a writer is
+ * told rather than having words silently changed. Single-line fields
+ * (titles, names, places) refuse every control character, tab and line
+ * breaks included; multi-line ones (summary, body) keep tab and line breaks,
+ * which a textarea sends.
+ */
+export function text(value: unknown, field: string, max: number, options: { lines?: 'single' | 'multi' } = {}): string {
   if (value === undefined || value === null) throw new BadRequestError(`${field} is required`, field);
   if (typeof value !== 'string') throw new BadRequestError(`${field} must be a string`, field);
   if (value.length > max) throw new BadRequestError(`${field} is longer than ${max} characters`, field);
+  refuseUnwritableCharacters(value, field, options.lines ?? 'single');
   return value;
+}
+
+// eslint-disable-next-line no-control-regex -- control characters are exactly what these find
+const MULTI_LINE_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\p{Cs}\ufffe\uffff]/u;
+const SINGLE_LINE_FORBIDDEN = /[\p{Cc}\p{Cs}\ufffe\uffff]/u;
+
+/** 400 naming `field` when `value` holds a control character, a lone surrogate or a noncharacter (see `text`). */
+export function refuseUnwritableCharacters(value: string, field: string, lines: 'single' | 'multi'): void {
+  const found = (lines === 'multi' ? MULTI_LINE_FORBIDDEN : SINGLE_LINE_FORBIDDEN).exec(value);
+  if (!found) return;
+  const code = found[0].codePointAt(0)!;
+  const name = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  const what = code >= 0xd800 && code <= 0xdfff ? 'an unpaired surrogate' : 'a control character';
+  throw new BadRequestError(
+    `${field} contains ${what} (${name}) at position ${found.index + 1}; remove it and send the text again`,
+    field,
+  );
 }

@@ -34,8 +34,8 @@ export async function createSection(
 ): Promise<{ slug: string; name: string }> {
   const name = rawName.trim();
   if (name === '' || name.length > 100) throw new BadRequestError('a section name is 1 to 100 characters', 'name');
-  if (/[<>\p{Cc}]/u.test(name))
-    throw new BadRequestError('section names may not contain < > or control characters', 'name');
+  if (/[<>\p{Cc}\p{Cs}\ufffe\uffff]/u.test(name))
+    throw new BadRequestError('section names may not contain < >, control characters or unpaired surrogates', 'name');
   const given = rawSlug !== undefined && rawSlug !== '';
   const slug = slugify(given ? rawSlug : name, 64);
   if (slug === '') throw new BadRequestError('the section needs letters or digits', given ? 'slug' : 'name');

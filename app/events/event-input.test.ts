@@ -27,6 +27,14 @@ describe('event input', () => {
     }
   });
 
+  it('refuses a control character in the location, naming the field', () => {
+    const ok = { title: 't', body: 'b', startsAt: '2026-11-22T18:30:00Z' };
+    assert.throws(
+      () => parseEventInput({ ...ok, location: 'Hall\u0000B' }, 'create'),
+      (e: Error & { field?: string }) => e.field === 'location' && /U\+0000/.test(e.message),
+    );
+  });
+
   it('requires title, body and startsAt on create but nothing on update', () => {
     assert.throws(() => parseEventInput({ title: 'x', body: 'y' }, 'create'), /startsAt/);
     assert.deepEqual(parseEventInput({}, 'update'), {});

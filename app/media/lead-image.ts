@@ -42,8 +42,11 @@ export function parseLeadImageFields(body: Record<string, unknown>, input: LeadI
       throw new BadRequestError('leadImageAlt must be a string', 'leadImageAlt');
     if (body.leadImageAlt.length > LEAD_IMAGE_ALT_MAX)
       throw new BadRequestError(`leadImageAlt is longer than ${LEAD_IMAGE_ALT_MAX} characters`, 'leadImageAlt');
-    if (/\p{Cc}/u.test(body.leadImageAlt))
-      throw new BadRequestError('leadImageAlt may not contain control characters', 'leadImageAlt');
+    if (/[\p{Cc}\p{Cs}\ufffe\uffff]/u.test(body.leadImageAlt))
+      throw new BadRequestError(
+        'leadImageAlt may not contain control characters or unpaired surrogates',
+        'leadImageAlt',
+      );
     input.leadImageAlt = body.leadImageAlt.trim();
   }
 }

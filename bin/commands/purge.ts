@@ -151,12 +151,13 @@ export function register(program: Command, out: { write(text: string): void } = 
     .action(async (flags: { path: string; reason?: string; by?: string; json?: boolean }) => {
       const config = loadConfig();
       const { migrateLatest } = require('../../app/db/migrate') as typeof import('../../app/db/migrate');
-      const { createRenderer } = require('../../producer/renderer') as typeof import('../../producer/renderer');
+      const { createRenderer, siteInfoOf } =
+        require('../../producer/renderer') as typeof import('../../producer/renderer');
       const actor = (flags.by ?? os.userInfo().username).trim().slice(0, 200) || 'unknown';
       const result = await withDatabase(config, async (db) => {
         await migrateLatest(db);
         return takeDown(
-          { db, renderer: createRenderer({ name: config.siteName, publicUrl: config.publicUrl }) },
+          { db, renderer: createRenderer(siteInfoOf(config)) },
           { path: flags.path, reason: flags.reason ?? '', actor },
         );
       });

@@ -25,13 +25,14 @@ export function register(program: Command): void {
       process.on('SIGTERM', interrupt.handle);
       const { migrateLatest } = require('../../app/db/migrate') as typeof import('../../app/db/migrate');
       const { rebuild } = require('../../producer/rebuild') as typeof import('../../producer/rebuild');
-      const { createRenderer } = require('../../producer/renderer') as typeof import('../../producer/renderer');
+      const { createRenderer, siteInfoOf } =
+        require('../../producer/renderer') as typeof import('../../producer/renderer');
       // The bar is closed (and the cursor shown again) before any error is printed.
       const result = await withDatabase(config, async (db) => {
         await migrateLatest(db);
         return rebuild({
           db,
-          renderer: createRenderer({ name: config.siteName, publicUrl: config.publicUrl }),
+          renderer: createRenderer(siteInfoOf(config)),
           batchSize,
           restart: flags.restart,
           signal: controller.signal,

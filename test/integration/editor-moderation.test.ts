@@ -90,6 +90,13 @@ describe('open publishing and moderation', () => {
     assert.equal(empty.status, 400);
     const overlong = await submit({ title: 't'.repeat(301), body: '<p>x</p>' });
     assert.equal(overlong.status, 400);
+    // Control characters broke the site's feeds (docs/api.md, "Hostile input"): refused, naming the field.
+    const control = await submit({ title: 'Bell \u0001 \u001b[31m', body: '<p>x</p>' });
+    assert.equal(control.status, 400);
+    assert.match(control.text, /title contains a control character \(U\+0001\)/);
+    const nul = await submit({ title: 'Fine', summary: 'nul \u0000', body: '<p>x</p>' });
+    assert.equal(nul.status, 400);
+    assert.match(nul.text, /summary contains a control character/);
     const reflected = await submit({ title: '<script>alert("r")</script>', body: '   ' });
     assert.equal(reflected.status, 400);
     assert.doesNotMatch(reflected.text, /<script>alert\("r"\)/);

@@ -14,7 +14,7 @@ import { dbNowMs } from '../../common/db/db-time';
 import { createRenderJobHandler, recordFailure } from '../../producer/render-job';
 import { CLAIM_LEASE_MS, claimGroup } from '../../producer/render-claims';
 import { renderGroup } from '../../producer/render-group';
-import { createRenderer } from '../../producer/renderer';
+import { createRenderer, siteInfoOf } from '../../producer/renderer';
 import { sharedRedisUrl } from '../harness/shared';
 import { page, save, Site, startSite } from './producer-helpers';
 
@@ -42,7 +42,7 @@ describe('producer: render claims', () => {
       section: 'news',
       status: 'published',
     });
-    const renderer = createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl });
+    const renderer = createRenderer(siteInfoOf(s.config));
     const t0 = Date.now();
     const a = await claimGroup(s.db, { maxItems: 10 });
     assert.equal(a.items.length, 1);
@@ -150,7 +150,7 @@ describe('producer: a shared page that fails for good', () => {
       const other = await save(s, 'POST', '/api/articles', body('Other one', []));
       const handler = createRenderJobHandler({
         db: s.db,
-        renderer: createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl }, broken),
+        renderer: createRenderer(siteInfoOf(s.config), broken),
         notifier: createMemoryNotifier(),
         logger: createLogger('silent', 'test'),
         registry: new Registry(),
@@ -182,7 +182,7 @@ describe('producer: stopping', () => {
     let groups = 0;
     const handler = createRenderJobHandler({
       db: s.db,
-      renderer: createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl }),
+      renderer: createRenderer(siteInfoOf(s.config)),
       notifier: createMemoryNotifier(),
       logger: createLogger('silent', 'test'),
       registry: new Registry(),

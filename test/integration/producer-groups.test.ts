@@ -13,7 +13,7 @@ import { createLogger } from '../../common/logger';
 import { startProducer } from '../../producer/main';
 import { itemLinks, GroupResult } from '../../producer/render-group';
 import { createRenderJobHandler } from '../../producer/render-job';
-import { createRenderer } from '../../producer/renderer';
+import { createRenderer, siteInfoOf } from '../../producer/renderer';
 import { sharedRedisUrl } from '../harness/shared';
 import { assertConsistent, burst, page, save, settled, Site, startSite } from './producer-helpers';
 
@@ -30,7 +30,7 @@ async function renderWaiting(s: Site, groupItems: number): Promise<GroupResult[]
   const groups: GroupResult[] = [];
   const handler = createRenderJobHandler({
     db: s.db,
-    renderer: createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl }),
+    renderer: createRenderer(siteInfoOf(s.config)),
     notifier: createMemoryNotifier(),
     logger: createLogger('silent', 'test'),
     registry: new Registry(),

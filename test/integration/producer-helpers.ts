@@ -10,7 +10,7 @@ import { startApp } from '../../app/main';
 import { createApiToken, createUser } from '../../app/auth/users';
 import { startProducer } from '../../producer/main';
 import { rebuild } from '../../producer/rebuild';
-import { createRenderer } from '../../producer/renderer';
+import { createRenderer, siteInfoOf } from '../../producer/renderer';
 import { SharedDatabase, sharedDatabase } from '../harness/shared';
 import { waitFor } from '../harness/wait';
 
@@ -123,7 +123,7 @@ export async function assertConsistent(s: Site): Promise<void> {
   const head = await journalHead(s.db);
   await rebuild({
     db: s.db,
-    renderer: createRenderer({ name: s.config.siteName, publicUrl: s.config.publicUrl }),
+    renderer: createRenderer(siteInfoOf(s.config)),
     restart: true,
   });
   const changed = (await entriesAfter(s.db, head)).map((e) => e.path);

@@ -33,13 +33,18 @@ describe('producer: the pages a save affects', () => {
     await settled(site.db);
     const entries = await entriesAfter(site.db, head);
     const paths = entries.map((e) => e.path).sort();
-    // The site's first render also publishes the stylesheet and the mirror list page its pages link to.
-    const stylesheet = createRenderer({ name: 'x', publicUrl: 'http://x' }).stylesheet.path;
+    // The site's first render also publishes the files its pages link to (stylesheet, icons,
+    // manifest, the mirror list page), its 404 page and the section and tag indexes.
+    const renderer = createRenderer({ name: 'x', publicUrl: 'http://x' });
+    const stylesheet = renderer.stylesheet.path;
     assert.deepEqual(
       paths,
       [
-        stylesheet,
+        ...renderer.files.map((f) => f.path),
         '/mirrors',
+        '/404.html',
+        '/sections',
+        '/tags',
         '/',
         '/articles',
         `/articles/${month}`,
@@ -64,9 +69,9 @@ describe('producer: the pages a save affects', () => {
     );
     assert.equal(new Set(entries.map((e) => e.batch)).size, 1, 'one save, one batch');
     assert.deepEqual(
-      entries.slice(0, 2).map((e) => e.path),
-      [stylesheet, saved.url],
-      'the stylesheet, then the article, come before every index that links to it',
+      entries.slice(0, renderer.files.length + 1).map((e) => e.path),
+      [...renderer.files.map((f) => f.path), saved.url],
+      'the stylesheet and site files, then the article, come before every index that links to it',
     );
     for (const path of [
       '/',

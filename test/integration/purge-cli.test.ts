@@ -11,7 +11,7 @@ import { createMemoryNotifier } from '../../common/journal-notifier';
 import { createLogger } from '../../common/logger';
 import { lockJournal, renderClock, writePages } from '../../producer/change-journal';
 import { createRenderJobHandler } from '../../producer/render-job';
-import { createRenderer } from '../../producer/renderer';
+import { createRenderer, siteInfoOf } from '../../producer/renderer';
 import { sharedRedisUrl } from '../harness/shared';
 import { journalHead, page, save, settled, startSite, type Site } from './producer-helpers';
 
@@ -111,7 +111,7 @@ describe('hyperstatic purge against groups in flight', { timeout: 60_000 }, () =
   it('a page rendered by a group that read the item before the takedown never replaces the tombstone', async () => {
     const site = await startSite('purge_race', await sharedRedisUrl(), { producer: false });
     try {
-      const renderer = createRenderer({ name: site.config.siteName, publicUrl: site.config.publicUrl });
+      const renderer = createRenderer(siteInfoOf(site.config));
       const { url } = await save(site, 'POST', '/api/articles', {
         title: 'Leaked memo',
         body: '<p>memo</p>',
