@@ -5,6 +5,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { ProxyPolicy } from './cache-policy';
 import type { HeaderMap } from './freshness';
+import type { H2Answers } from './hit-path';
 import { normalizeAcceptEncoding } from './normalize';
 
 export interface CacheEntry {
@@ -26,6 +27,8 @@ export interface CacheEntry {
     head?: Buffer;
     notModified?: OutgoingHttpHeaders;
     notModifiedHead?: Buffer;
+    /** The answers of an HTTP/2 stream (hit-path.ts, h2Hit), built on the first h2 hit of the second. */
+    h2?: H2Answers;
   };
 }
 
