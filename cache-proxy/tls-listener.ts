@@ -156,7 +156,11 @@ export async function listenTls(
     reload() {
       const next = loadCertificates(source);
       // The default context serves clients without SNI; SNICallback reads `certificates` at each handshake.
+      // A new context would make new session-ticket keys, each worker its own (node:cluster shares the
+      // first worker's at listen only): keep them, so readers resume on any worker after a renewal.
+      const ticketKeys = server.getTicketKeys();
       server.setSecureContext(secureOptions(next.fallback));
+      server.setTicketKeys(ticketKeys);
       certificates = next;
       return next;
     },
