@@ -10,7 +10,9 @@
 // per response (which coding was served) and peak RSS.
 // Run: BENCH_PART=throughput npm run bench -- proxy.bench
 // (BENCH_SECONDS=10 BENCH_ROUNDS=2 by default; BENCH_PART=memory runs only
-// the memory half, which uses wrk)
+// the memory half, which uses wrk; PROXY_BASELINE_REF=COMMIT adds that
+// version of our proxy, one process, as one more contender, for a
+// before/after in the same run)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +38,7 @@ import {
   type LoadResult,
 } from './support/proxy-rivals';
 import { report, type Row } from './report';
+import { checkoutRef, type Checkout } from './support/baseline-checkout';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -43,6 +46,7 @@ const PART = process.env.BENCH_PART ?? 'all';
 const CONNECTIONS = 64;
 const CACHE_BYTES = 256 * 1024 * 1024;
 const ACCEPT_ENCODING = 'accept-encoding: gzip, br';
+const BASELINE_REF = process.env.PROXY_BASELINE_REF;
 
 interface Mode {
   readonly name: string;
@@ -186,7 +190,12 @@ async function main(): Promise<void> {
 }
 
 /** Starts every contender, each with its own port pair (plain, TLS); the certificate comes from a CA made for the run. */
-async function startContenders(dir: string, upstreamPort: number, contenders: Contender[]): Promise<void> {
+async function startContenders(
+  dir: string,
+  upstreamPort: number,
+  contenders: Contender[],
+  baseline: Checkout | undefined,
+): Promise<void> {
   const ca = createTestCa();
   const cert = ca.issue(['localhost', 'bench.test']);
   // Copied into the run's directory, which the unprivileged nginx workers and hitch may read.
@@ -206,6 +215,20 @@ async function startContenders(dir: string, upstreamPort: number, contenders: Co
   contenders.push(startNginx(dir, await port(), upstreamPort, { ...tlsFiles, port: await port() }));
   contenders.push(startVarnish(dir, await port(), upstreamPort, { ...tlsFiles, port: await port() }));
   contenders.push(startBareNode(await port()));
+  if (baseline) {
+    const name = `hyperstatic proxy @${baseline.commit.slice(0, 7)}`;
+    contenders.push(
+      startOurs({
+        port: await port(),
+        upstreamPort,
+        workers: 1,
+        cacheBytes,
+        tls: { ...tlsFiles, port: await port() },
+        baseline: { cli: baseline.cli, name },
+      }),
+    );
+    await waitForHit(contenders[5].url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
+  }
   const [ours1, oursN, nginx, varnish, bare] = contenders;
   await waitForHit(ours1.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
   await waitForHit(oursN.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
@@ -226,7 +249,26 @@ async function throughput(
   upstreamPort: number,
   contenders: Contender[],
 ): Promise<void> {
-  await startContenders(dir, upstreamPort, contenders);
+  const baseline = BASELINE_REF ? checkoutRef(BASELINE_REF) : undefined;
+  try {
+    await measure(dir, upstream, upstreamPort, contenders, baseline);
+  } finally {
+    // Its processes stop first: the caller's finally has not run yet, so stop them here.
+    if (baseline) {
+      for (const c of contenders.splice(5)) await c.stop();
+      baseline.remove();
+    }
+  }
+}
+
+async function measure(
+  dir: string,
+  upstream: BenchUpstream,
+  upstreamPort: number,
+  contenders: Contender[],
+  baseline: Checkout | undefined,
+): Promise<void> {
+  await startContenders(dir, upstreamPort, contenders, baseline);
   const [, , nginx, varnish] = contenders;
   // Warm up every contender in every mode (JIT, every worker's cache and its brotli variant, TLS session state).
   for (const mode of MODES)

@@ -84,11 +84,13 @@ export interface OursOptions {
   readonly workers: number;
   readonly cacheBytes: number;
   readonly tls?: TlsFiles & { port: number };
+  /** Another version's bin/hyperstatic.js (bench/support/baseline-checkout.ts) and the name its rows get. */
+  readonly baseline?: { readonly cli: string; readonly name: string };
 }
 
 export function startOurs(options: OursOptions): Contender {
-  const { port, upstreamPort, workers, cacheBytes, tls } = options;
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'proxy'], {
+  const { port, upstreamPort, workers, cacheBytes, tls, baseline } = options;
+  const child: ChildProcess = spawn(process.execPath, [baseline?.cli ?? CLI, 'proxy'], {
     env: {
       ...process.env,
       PROXY_PORT: String(port),
@@ -106,7 +108,7 @@ export function startOurs(options: OursOptions): Contender {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return {
-    name: workers === 1 ? 'hyperstatic proxy (1 process)' : `hyperstatic proxy (${workers} workers)`,
+    name: `${baseline?.name ?? 'hyperstatic proxy'} (${workers === 1 ? '1 process' : `${workers} workers`})`,
     url: `http://127.0.0.1:${port}`,
     tlsUrl: tls ? `https://127.0.0.1:${tls.port}` : undefined,
     // VmHWM of every live process of the proxy (primary and workers).
