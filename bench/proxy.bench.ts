@@ -48,6 +48,9 @@ const CACHE_BYTES = 256 * 1024 * 1024;
 const ACCEPT_ENCODING = 'accept-encoding: gzip, br';
 const BASELINE_REF = process.env.PROXY_BASELINE_REF;
 
+/** One run, with the CPU its contender spent per response. */
+type Measured = LoadResult & { readonly cpuUs: number };
+
 interface Mode {
   readonly name: string;
   readonly tls: boolean;
@@ -279,15 +282,18 @@ async function measure(
   const warmRequests = upstream.requests();
 
   const key = (mode: Mode, c: Contender) => `${mode.name}\t${c.name}`;
-  const results = new Map<string, LoadResult[]>();
+  const results = new Map<string, Measured[]>();
   const rows: Row[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const mode of MODES) {
       for (const c of contenders) {
         const url = urlFor(c, mode);
         if (!url) continue;
+        const cpuBefore = c.cpu();
         const result = await runH2load(url, mode.shape, dir);
-        results.set(key(mode, c), [...(results.get(key(mode, c)) ?? []), result]);
+        // h2load counts responses after its 1 s warm-up; the CPU clock ran through it too.
+        const cpuUs = ((c.cpu() - cpuBefore) * 1e6 * SECONDS) / (SECONDS + 1) / result.requests;
+        results.set(key(mode, c), [...(results.get(key(mode, c)) ?? []), { ...result, cpuUs }]);
         rows.push({
           round,
           mode: mode.name,
@@ -295,6 +301,7 @@ async function measure(
           'req/s': Math.round(result.rps),
           'p50 ms': result.p50ms,
           'p99 ms': result.p99ms,
+          'CPU µs/resp': Math.round(cpuUs),
           'body B': result.bodyBytes ?? '',
           errors: result.errors,
         });
@@ -329,7 +336,7 @@ async function measure(
 
 function summarize(
   contenders: Contender[],
-  results: Map<string, LoadResult[]>,
+  results: Map<string, Measured[]>,
   key: (mode: Mode, c: Contender) => string,
   nginx: Contender,
   varnish: Contender,
@@ -337,6 +344,7 @@ function summarize(
   const summary: Row[] = [];
   for (const mode of MODES) {
     const med = (c: Contender) => median((results.get(key(mode, c)) ?? []).map((r) => r.rps));
+    const medCpu = (c: Contender) => median((results.get(key(mode, c)) ?? []).map((r) => r.cpuUs));
     for (const c of contenders) {
       const runs = results.get(key(mode, c));
       if (!runs) continue;
@@ -348,6 +356,8 @@ function summarize(
         'x varnish': med(c) / med(varnish),
         'p50 ms': median(runs.map((r) => r.p50ms)),
         'p99 ms': median(runs.map((r) => r.p99ms)),
+        'CPU µs/resp': Math.round(median(runs.map((r) => r.cpuUs))),
+        'x nginx CPU': median(runs.map((r) => r.cpuUs)) / medCpu(nginx),
         'body B': runs[0].bodyBytes ?? '',
         errors: runs.reduce((sum, r) => sum + r.errors, 0),
         'peak RSS MiB': c.rss ? Math.round(c.rss()) : '',

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { childPids, rssTracker, type TlsFiles } from './proxy-rivals';
+import { childPids, cpuTracker, rssTracker, type TlsFiles } from './proxy-rivals';
 
 export const PAGE = '/news/2026/bench-article';
 export const CLI = path.join(__dirname, '..', '..', 'bin', 'hyperstatic.js');
@@ -19,6 +19,8 @@ export interface Contender {
   readonly tlsUrl?: string;
   /** Peak RSS of the serving processes so far, all of them summed, in MiB. */
   rss?: () => number;
+  /** CPU seconds its processes have used so far, summed. */
+  cpu(): number;
   stop(): Promise<void>;
 }
 
@@ -113,6 +115,7 @@ export function startOurs(options: OursOptions): Contender {
     tlsUrl: tls ? `https://127.0.0.1:${tls.port}` : undefined,
     // VmHWM of every live process of the proxy (primary and workers).
     rss: rssTracker(() => [child.pid!, ...childPids(child.pid!)]),
+    cpu: cpuTracker(() => [child.pid!, ...childPids(child.pid!)]),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -133,6 +136,7 @@ export function startBareNode(port: number): Contender {
   return {
     name: 'bare node:http, one buffer (reference)',
     url: `http://127.0.0.1:${port}`,
+    cpu: cpuTracker(() => [child.pid!]),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
