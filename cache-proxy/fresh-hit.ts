@@ -17,12 +17,11 @@ import {
   isFresh,
   isNotModified,
   isPlainRequest,
-  type H2Hit,
 } from './hit-path';
 import { countStatus, type Tally } from './metrics';
 import { isNormalTarget } from './normalize';
 import type { Responder } from './responder';
-import type { CacheEntry, ResponseCache } from './response-cache';
+import type { CacheEntry, H2Hit, ResponseCache } from './response-cache';
 
 export interface FreshHits {
   /** Answers the request through node:http if it is a fresh hit; false leaves it to the full path. */

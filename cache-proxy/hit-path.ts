@@ -8,7 +8,7 @@ import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from
 import { httpDate, notModified, notModifiedHeaders } from '../common/http-conditional';
 import { formatCacheStatus } from './cache-status';
 import type { HeaderMap } from './freshness';
-import type { CacheEntry } from './response-cache';
+import type { CacheEntry, H2Hit } from './response-cache';
 
 /**
  * Whether the request carries nothing that changes which stored response
@@ -107,18 +107,6 @@ function serializeHead(status: number, headers: OutgoingHttpHeaders, keepAliveSe
   }
   text += `connection: keep-alive\r\nkeep-alive: timeout=${keepAliveSeconds}\r\n\r\n`;
   return Buffer.from(text, 'latin1');
-}
-
-/** What an HTTP/2 stream is answered with: the header block (`:status` included) and the body, if any. */
-export interface H2Hit {
-  readonly headers: OutgoingHttpHeaders;
-  readonly body?: Buffer;
-}
-
-export interface H2Answers {
-  readonly get: H2Hit;
-  readonly head: H2Hit;
-  notModified?: H2Hit;
 }
 
 /**

@@ -5,8 +5,20 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { LRUCache } from 'lru-cache';
 import type { ProxyPolicy } from './cache-policy';
 import type { HeaderMap } from './freshness';
-import type { H2Answers } from './hit-path';
 import { normalizeAcceptEncoding } from './normalize';
+
+/** What an HTTP/2 stream is answered with: the header block (`:status` included) and the body, if any. */
+export interface H2Hit {
+  readonly headers: OutgoingHttpHeaders;
+  readonly body?: Buffer;
+}
+
+/** A fresh hit's h2 answers, built by hit-path.ts (h2Hit). */
+export interface H2Answers {
+  readonly get: H2Hit;
+  readonly head: H2Hit;
+  notModified?: H2Hit;
+}
 
 export interface CacheEntry {
   readonly url: string;
