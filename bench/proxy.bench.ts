@@ -10,7 +10,9 @@
 // per response (which coding was served) and peak RSS.
 // Run: BENCH_PART=throughput npm run bench -- proxy.bench
 // (BENCH_SECONDS=10 BENCH_ROUNDS=2 by default; BENCH_PART=memory runs only
-// the memory half, which uses wrk)
+// the memory half, which uses wrk; PROXY_BASELINE_REF=COMMIT adds that
+// version of our proxy, one process, as one more contender, for a
+// before/after in the same run)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +38,7 @@ import {
   type LoadResult,
 } from './support/proxy-rivals';
 import { report, type Row } from './report';
+import { checkoutRef, type Checkout } from './support/baseline-checkout';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -43,6 +46,10 @@ const PART = process.env.BENCH_PART ?? 'all';
 const CONNECTIONS = 64;
 const CACHE_BYTES = 256 * 1024 * 1024;
 const ACCEPT_ENCODING = 'accept-encoding: gzip, br';
+const BASELINE_REF = process.env.PROXY_BASELINE_REF;
+
+/** One run, with the CPU its contender spent per response. */
+type Measured = LoadResult & { readonly cpuUs: number };
 
 interface Mode {
   readonly name: string;
@@ -186,7 +193,12 @@ async function main(): Promise<void> {
 }
 
 /** Starts every contender, each with its own port pair (plain, TLS); the certificate comes from a CA made for the run. */
-async function startContenders(dir: string, upstreamPort: number, contenders: Contender[]): Promise<void> {
+async function startContenders(
+  dir: string,
+  upstreamPort: number,
+  contenders: Contender[],
+  baseline: Checkout | undefined,
+): Promise<void> {
   const ca = createTestCa();
   const cert = ca.issue(['localhost', 'bench.test']);
   // Copied into the run's directory, which the unprivileged nginx workers and hitch may read.
@@ -206,6 +218,20 @@ async function startContenders(dir: string, upstreamPort: number, contenders: Co
   contenders.push(startNginx(dir, await port(), upstreamPort, { ...tlsFiles, port: await port() }));
   contenders.push(startVarnish(dir, await port(), upstreamPort, { ...tlsFiles, port: await port() }));
   contenders.push(startBareNode(await port()));
+  if (baseline) {
+    const name = `hyperstatic proxy @${baseline.commit.slice(0, 7)}`;
+    contenders.push(
+      startOurs({
+        port: await port(),
+        upstreamPort,
+        workers: 1,
+        cacheBytes,
+        tls: { ...tlsFiles, port: await port() },
+        baseline: { cli: baseline.cli, name },
+      }),
+    );
+    await waitForHit(contenders[5].url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
+  }
   const [ours1, oursN, nginx, varnish, bare] = contenders;
   await waitForHit(ours1.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
   await waitForHit(oursN.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
@@ -226,7 +252,26 @@ async function throughput(
   upstreamPort: number,
   contenders: Contender[],
 ): Promise<void> {
-  await startContenders(dir, upstreamPort, contenders);
+  const baseline = BASELINE_REF ? checkoutRef(BASELINE_REF) : undefined;
+  try {
+    await measure(dir, upstream, upstreamPort, contenders, baseline);
+  } finally {
+    // Its processes stop first: the caller's finally has not run yet, so stop them here.
+    if (baseline) {
+      for (const c of contenders.splice(5)) await c.stop();
+      baseline.remove();
+    }
+  }
+}
+
+async function measure(
+  dir: string,
+  upstream: BenchUpstream,
+  upstreamPort: number,
+  contenders: Contender[],
+  baseline: Checkout | undefined,
+): Promise<void> {
+  await startContenders(dir, upstreamPort, contenders, baseline);
   const [, , nginx, varnish] = contenders;
   // Warm up every contender in every mode (JIT, every worker's cache and its brotli variant, TLS session state).
   for (const mode of MODES)
@@ -237,15 +282,18 @@ async function throughput(
   const warmRequests = upstream.requests();
 
   const key = (mode: Mode, c: Contender) => `${mode.name}\t${c.name}`;
-  const results = new Map<string, LoadResult[]>();
+  const results = new Map<string, Measured[]>();
   const rows: Row[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const mode of MODES) {
       for (const c of contenders) {
         const url = urlFor(c, mode);
         if (!url) continue;
+        const cpuBefore = c.cpu();
         const result = await runH2load(url, mode.shape, dir);
-        results.set(key(mode, c), [...(results.get(key(mode, c)) ?? []), result]);
+        // h2load counts responses after its 1 s warm-up; the CPU clock ran through it too.
+        const cpuUs = ((c.cpu() - cpuBefore) * 1e6 * SECONDS) / (SECONDS + 1) / result.requests;
+        results.set(key(mode, c), [...(results.get(key(mode, c)) ?? []), { ...result, cpuUs }]);
         rows.push({
           round,
           mode: mode.name,
@@ -253,6 +301,7 @@ async function throughput(
           'req/s': Math.round(result.rps),
           'p50 ms': result.p50ms,
           'p99 ms': result.p99ms,
+          'CPU µs/resp': Math.round(cpuUs),
           'body B': result.bodyBytes ?? '',
           errors: result.errors,
         });
@@ -287,7 +336,7 @@ async function throughput(
 
 function summarize(
   contenders: Contender[],
-  results: Map<string, LoadResult[]>,
+  results: Map<string, Measured[]>,
   key: (mode: Mode, c: Contender) => string,
   nginx: Contender,
   varnish: Contender,
@@ -295,6 +344,7 @@ function summarize(
   const summary: Row[] = [];
   for (const mode of MODES) {
     const med = (c: Contender) => median((results.get(key(mode, c)) ?? []).map((r) => r.rps));
+    const medCpu = (c: Contender) => median((results.get(key(mode, c)) ?? []).map((r) => r.cpuUs));
     for (const c of contenders) {
       const runs = results.get(key(mode, c));
       if (!runs) continue;
@@ -306,6 +356,8 @@ function summarize(
         'x varnish': med(c) / med(varnish),
         'p50 ms': median(runs.map((r) => r.p50ms)),
         'p99 ms': median(runs.map((r) => r.p99ms)),
+        'CPU µs/resp': Math.round(median(runs.map((r) => r.cpuUs))),
+        'x nginx CPU': median(runs.map((r) => r.cpuUs)) / medCpu(nginx),
         'body B': runs[0].bodyBytes ?? '',
         errors: runs.reduce((sum, r) => sum + r.errors, 0),
         'peak RSS MiB': c.rss ? Math.round(c.rss()) : '',

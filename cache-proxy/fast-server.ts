@@ -151,9 +151,19 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
   // Answer every complete request in the buffer (pipelining), in order, until
   // the reader stops taking responses: then wait for 'drain' with the socket
   // paused, so a flood of pipelined requests cannot pile responses up in memory.
+  // Corked throughout: every answer to one read leaves in one write (one TLS record when it fits).
   const answerPending = (): void => {
     if (pending === undefined) return;
-    for (;;) {
+    socket.cork();
+    try {
+      answerEach();
+    } finally {
+      socket.uncork();
+    }
+  };
+
+  const answerEach = (): void => {
+    while (pending !== undefined) {
       if (socket.writableLength > MAX_UNSENT_BYTES) {
         socket.pause();
         socket.once('drain', onDrain);
@@ -171,10 +181,7 @@ function serveConnection(socket: Socket, options: FastPathOptions, handOver: () 
       pending = end + 4 === pending.length ? undefined : pending.subarray(end + 4);
       // The next head's time starts now.
       headClock.stop();
-      socket.cork();
       for (const part of response) socket.write(part);
-      process.nextTick(uncork, socket);
-      if (pending === undefined) return;
     }
   };
 
@@ -216,8 +223,4 @@ function watchHeads(
     },
     stop,
   };
-}
-
-function uncork(socket: Socket): void {
-  socket.uncork();
 }

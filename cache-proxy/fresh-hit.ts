@@ -5,10 +5,11 @@
 // connection-level fast path (fast-server.ts), which writes the same answer
 // as prebuilt bytes, and HTTP/2 streams (tls-listener.ts), which get the
 // status and hot headers without node's compatibility objects. Everything else takes the full path (serve-cacheable.ts).
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../common/logger';
 import type { FastAnswer } from './fast-server';
 import {
+  h2Hit,
   hotHead,
   hotHeaders,
   hotNotModifiedHead,
@@ -20,22 +21,19 @@ import {
 import { countStatus, type Tally } from './metrics';
 import { isNormalTarget } from './normalize';
 import type { Responder } from './responder';
-import type { CacheEntry, ResponseCache } from './response-cache';
+import type { CacheEntry, H2Hit, ResponseCache } from './response-cache';
 
 export interface FreshHits {
   /** Answers the request through node:http if it is a fresh hit; false leaves it to the full path. */
   serve(req: IncomingMessage, res: ServerResponse): boolean;
   /** The fast path's question: the bytes of a fresh hit for this plain request, if we hold one. */
   readonly answerFast: FastAnswer;
-  /** The same question for an HTTP/2 stream: status, headers and body (none for HEAD or 304). */
+  /** The same question for an HTTP/2 stream: its prebuilt headers and body (none for HEAD or 304). */
   readonly answerHit: HitAnswer;
 }
 
-export type HitAnswer = (
-  method: string | undefined,
-  target: string,
-  headers: IncomingHttpHeaders,
-) => { status: number; headers: OutgoingHttpHeaders; body?: Buffer } | undefined;
+/** The h2 answer (`:status` in its headers, no connection-specific fields), shared: not to be changed. */
+export type HitAnswer = (method: string | undefined, target: string, headers: IncomingHttpHeaders) => H2Hit | undefined;
 
 export interface FreshHitDeps {
   readonly cache: ResponseCache;
@@ -115,18 +113,18 @@ export function createFreshHits(deps: FreshHitDeps): FreshHits {
     const notModified = isNotModified(entry, headers, nowMs);
     const status = notModified ? 304 : entry.status;
     countStatus(tally, status);
-    const hitHeaders = notModified ? hotNotModifiedHeaders(entry, nowMs) : hotHeaders(entry, nowMs);
+    const hit = h2Hit(entry, nowMs, notModified ? 'not-modified' : method === 'HEAD' ? 'head' : 'get');
     if (accessLogger) {
       accessLogger.info({
         method,
         url: target,
         status,
-        cacheStatus: hitHeaders['cache-status'],
+        cacheStatus: hit.headers['cache-status'],
         ms: Number(process.hrtime.bigint() - started) / 1e6,
-        bytes: notModified || method === 'HEAD' ? undefined : entry.body.length || undefined,
+        bytes: hit.body?.length || undefined,
       });
     }
-    return { status, headers: hitHeaders, body: notModified || method === 'HEAD' ? undefined : entry.body };
+    return hit;
   };
 
   return { serve, answerFast, answerHit };

@@ -8,7 +8,7 @@ import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from
 import { httpDate, notModified, notModifiedHeaders } from '../common/http-conditional';
 import { formatCacheStatus } from './cache-status';
 import type { HeaderMap } from './freshness';
-import type { CacheEntry } from './response-cache';
+import type { CacheEntry, H2Hit } from './response-cache';
 
 /**
  * Whether the request carries nothing that changes which stored response
@@ -107,4 +107,45 @@ function serializeHead(status: number, headers: OutgoingHttpHeaders, keepAliveSe
   }
   text += `connection: keep-alive\r\nkeep-alive: timeout=${keepAliveSeconds}\r\n\r\n`;
   return Buffer.from(text, 'latin1');
+}
+
+/**
+ * RFC 9113 §8.2.2: connection-specific fields must not appear in HTTP/2, and
+ * node throws (ERR_HTTP2_INVALID_CONNECTION_HEADERS) rather than send one.
+ * http-cache-semantics strips most of them from stored responses, but not
+ * Proxy-Connection, which some HTTP/1.1 origins still send: without this an
+ * h2 reader of such a page would take the process down.
+ */
+export const CONNECTION_FIELDS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'te',
+]);
+
+/** A copy of `headers` without the connection-specific fields, with `:status` when given. */
+export function h2Headers(headers: OutgoingHttpHeaders, status?: number): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = status === undefined ? {} : { ':status': status };
+  for (const name of Object.keys(headers)) if (!CONNECTION_FIELDS.has(name.toLowerCase())) out[name] = headers[name];
+  return out;
+}
+
+/**
+ * The answer to an h2 GET, HEAD or conditional fresh hit, rebuilt with the
+ * hot headers: one shared object per entry and second, so a stream costs
+ * no header copy of ours (node's respond() copies what it is given).
+ */
+export function h2Hit(entry: CacheEntry, nowMs: number, kind: 'get' | 'head' | 'not-modified'): H2Hit {
+  const headers = hotHeaders(entry, nowMs);
+  const hot = entry.hot!;
+  if (hot.h2 === undefined) {
+    const full = h2Headers(headers, entry.status);
+    hot.h2 = { get: { headers: full, body: entry.body }, head: { headers: full } };
+  }
+  if (kind !== 'not-modified') return hot.h2[kind];
+  hot.h2.notModified ??= { headers: h2Headers(hotNotModifiedHeaders(entry, nowMs), 304) };
+  return hot.h2.notModified;
 }

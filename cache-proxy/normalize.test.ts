@@ -90,21 +90,33 @@ describe('request target normalization', () => {
 });
 
 describe('Accept-Encoding normalization', () => {
-  it('reduces every spelling of the same codings to one value', () => {
-    assert.equal(normalizeAcceptEncoding('gzip, br'), 'br, gzip');
-    assert.equal(normalizeAcceptEncoding('br,gzip'), 'br, gzip');
-    assert.equal(normalizeAcceptEncoding('GZIP;q=0.5, BR;q=1.0, sdch'), 'br, gzip');
-    assert.equal(normalizeAcceptEncoding(['gzip', 'deflate']), 'gzip, deflate');
+  it('reduces every spelling to the best coding the reader accepts', () => {
+    assert.equal(normalizeAcceptEncoding('gzip, br'), 'br');
+    assert.equal(normalizeAcceptEncoding('br,gzip'), 'br');
+    assert.equal(normalizeAcceptEncoding('gzip, deflate, br, zstd'), 'br');
+    assert.equal(normalizeAcceptEncoding('GZIP;q=0.5, BR;q=1.0, sdch'), 'br');
+    assert.equal(normalizeAcceptEncoding('gzip, deflate'), 'gzip');
+    assert.equal(normalizeAcceptEncoding(['deflate', 'gzip']), 'gzip');
+    assert.equal(normalizeAcceptEncoding('deflate'), 'deflate');
   });
 
   it('drops codings refused with q=0 and keeps nothing for identity-only readers', () => {
-    assert.equal(normalizeAcceptEncoding('gzip;q=0, br'), 'br');
+    assert.equal(normalizeAcceptEncoding('gzip, br;q=0'), 'gzip');
     assert.equal(normalizeAcceptEncoding('identity'), undefined);
+    assert.equal(normalizeAcceptEncoding('sdch'), undefined);
     assert.equal(normalizeAcceptEncoding(''), undefined);
     assert.equal(normalizeAcceptEncoding(undefined), undefined);
   });
 
-  it('reads * as the common codings', () => {
-    assert.equal(normalizeAcceptEncoding('*'), 'br, gzip');
+  it('reads * as brotli, or gzip when brotli is refused', () => {
+    assert.equal(normalizeAcceptEncoding('*'), 'br');
+    assert.equal(normalizeAcceptEncoding('*, br;q=0'), 'gzip');
+    assert.equal(normalizeAcceptEncoding('*, br;q=0, gzip;q=0'), undefined);
+  });
+
+  it('answers a spelling it has seen before the same way', () => {
+    for (let i = 0; i < 300; i++) normalizeAcceptEncoding(`gzip, x-${i}`);
+    assert.equal(normalizeAcceptEncoding('gzip, deflate'), 'gzip');
+    assert.equal(normalizeAcceptEncoding('gzip, deflate'), 'gzip');
   });
 });

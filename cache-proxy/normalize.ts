@@ -88,29 +88,48 @@ export function isNormalTarget(raw: string): boolean {
   return raw.length <= MAX_URL_BYTES && raw.charCodeAt(0) === 47 && ALREADY_NORMAL.test(raw);
 }
 
-/** Content codings worth a separate variant; anything else is served identity. */
+/** Content codings worth a variant, best first: the first one a reader accepts is the one it is served. */
 const CODINGS = ['br', 'gzip', 'zstd', 'deflate'] as const;
+export type Coding = (typeof CODINGS)[number];
+
+/** Raw Accept-Encoding values seen lately and their coding: browsers send a handful of spellings, each millions of times. */
+const remembered = new Map<string, Coding | undefined>();
+const REMEMBERED_MAX = 256;
 
 /**
- * Accept-Encoding reduced to the codings it accepts, in a fixed order
- * (`gzip, br` and `br,gzip;q=0.8` both become `br, gzip`), so that a
- * response varying on it is stored once per set of codings rather than once
- * per spelling (Varnish does the same). Undefined when no coding is accepted.
+ * Accept-Encoding reduced to the one coding this reader will be served:
+ * the best (CODINGS order) it accepts, or undefined for identity. A
+ * response varying on it is then stored once per coding, not once per
+ * spelling or per set of codings: `gzip, deflate, br, zstd` (Chrome),
+ * `gzip, deflate, br` (Safari) and `br, gzip` all become `br`, as CDNs
+ * and Varnish's own gzip handling reduce it. The upstream is asked with
+ * the reduced value, so it answers with that coding or identity.
  */
-export function normalizeAcceptEncoding(value: string | string[] | undefined): string | undefined {
+export function normalizeAcceptEncoding(value: string | string[] | undefined): Coding | undefined {
   if (value === undefined) return undefined;
-  const text = (Array.isArray(value) ? value.join(',') : value).toLowerCase();
+  if (typeof value !== 'string') return bestCoding(value.join(','));
+  if (remembered.has(value)) return remembered.get(value);
+  const coding = bestCoding(value);
+  if (remembered.size >= REMEMBERED_MAX) remembered.clear();
+  remembered.set(value, coding);
+  return coding;
+}
+
+function bestCoding(value: string): Coding | undefined {
+  const text = value.toLowerCase();
   if (text === '') return undefined;
   const accepted = new Set<string>();
+  const refused = new Set<string>();
   let star = false;
   for (const part of text.split(',')) {
     const [coding, ...params] = part.split(';').map((s) => s.trim());
     // RFC 9110 §12.5.3: q=0 means "not acceptable".
     const q = params.find((p) => p.startsWith('q='));
-    if (q !== undefined && Number(q.slice(2)) === 0) continue;
-    if (coding === '*') star = true;
-    else if ((CODINGS as readonly string[]).includes(coding)) accepted.add(coding);
+    if (q !== undefined && Number(q.slice(2)) === 0) refused.add(coding);
+    else if (coding === '*') star = true;
+    else accepted.add(coding);
   }
-  const out = CODINGS.filter((c) => accepted.has(c) || (star && (c === 'br' || c === 'gzip')));
-  return out.length === 0 ? undefined : out.join(', ');
+  // RFC 9110 §12.5.3: `*` matches any coding not listed; br and gzip are the ones worth serving.
+  const starred = star ? (['br', 'gzip'] as const).find((c) => !refused.has(c)) : undefined;
+  return CODINGS.find((c) => accepted.has(c) && !refused.has(c)) ?? starred;
 }

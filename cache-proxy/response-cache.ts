@@ -7,6 +7,19 @@ import type { ProxyPolicy } from './cache-policy';
 import type { HeaderMap } from './freshness';
 import { normalizeAcceptEncoding } from './normalize';
 
+/** What an HTTP/2 stream is answered with: the header block (`:status` included) and the body, if any. */
+export interface H2Hit {
+  readonly headers: OutgoingHttpHeaders;
+  readonly body?: Buffer;
+}
+
+/** A fresh hit's h2 answers, built by hit-path.ts (h2Hit). */
+export interface H2Answers {
+  readonly get: H2Hit;
+  readonly head: H2Hit;
+  notModified?: H2Hit;
+}
+
 export interface CacheEntry {
   readonly url: string;
   readonly path: string;
@@ -26,6 +39,8 @@ export interface CacheEntry {
     head?: Buffer;
     notModified?: OutgoingHttpHeaders;
     notModifiedHead?: Buffer;
+    /** The answers of an HTTP/2 stream (hit-path.ts, h2Hit), built on the first h2 hit of the second. */
+    h2?: H2Answers;
   };
 }
 

@@ -224,7 +224,7 @@ function sendStream(
 export function policyHeaders(req: IncomingMessage): CachePolicy.Headers {
   const headers: CachePolicy.Headers = stripHopByHop(req.headers);
   for (const name of CLIENT_ONLY) delete headers[name];
-  // One variant per set of accepted codings, not per spelling of the header.
+  // One variant per coding served (the best the reader accepts), not per spelling of the header.
   const acceptEncoding = normalizeAcceptEncoding(headers['accept-encoding']);
   if (acceptEncoding === undefined) delete headers['accept-encoding'];
   else headers['accept-encoding'] = acceptEncoding;

@@ -17,10 +17,11 @@ import http2, {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { listen, localUrl } from '../common/listen';
 import { installFastPath } from './fast-server';
+import { CONNECTION_FIELDS, h2Headers } from './hit-path';
 import type { HitAnswer } from './fresh-hit';
 import { limitConnectionsPerAddress } from './connection-limits';
 import { answerClientError, KEEP_ALIVE_MS, type ClientLimits } from './http-server';
@@ -61,36 +62,15 @@ function answerHitsOnStreams(server: http2.Http2SecureServer, answerHit: HitAnsw
     // A reset from the client (RST_STREAM with an error code) surfaces here; it concerns that stream alone.
     stream.on('error', ignore);
     // RFC 9113 §8.1: a response without content ends with its HEADERS frame.
-    stream.respond(withoutConnectionFields({ ...hit.headers, ':status': hit.status }), {
-      endStream: hit.body === undefined,
-    });
-    if (hit.body !== undefined) stream.end(hit.body);
+    if (hit.body === undefined) stream.respond(hit.headers, { endStream: true });
+    else {
+      stream.respond(hit.headers);
+      stream.end(hit.body);
+    }
   });
 }
 
 function ignore(): void {}
-
-/**
- * RFC 9113 §8.2.2: connection-specific fields must not appear in HTTP/2, and
- * node throws (ERR_HTTP2_INVALID_CONNECTION_HEADERS) rather than send one.
- * http-cache-semantics strips most of them from stored responses, but not
- * Proxy-Connection, which some HTTP/1.1 origins still send: without this an
- * h2 reader of such a page would take the process down.
- */
-const CONNECTION_FIELDS = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-  'te',
-]);
-
-function withoutConnectionFields<T extends Record<string, unknown>>(headers: T): T {
-  for (const name of Object.keys(headers)) if (CONNECTION_FIELDS.has(name.toLowerCase())) delete headers[name];
-  return headers;
-}
 
 /** The compatibility response drops them too, whether set one by one or given to writeHead. */
 function dropConnectionFields(res: Http2ServerResponse): void {
@@ -100,7 +80,7 @@ function dropConnectionFields(res: Http2ServerResponse): void {
   res.writeHead = ((status: number, ...rest: unknown[]) => {
     const last = rest.at(-1);
     if (typeof last === 'object' && last !== null && !Array.isArray(last))
-      rest[rest.length - 1] = withoutConnectionFields({ ...(last as Record<string, unknown>) });
+      rest[rest.length - 1] = h2Headers(last as OutgoingHttpHeaders);
     return writeHead(status, ...rest);
   }) as typeof res.writeHead;
 }
@@ -176,7 +156,11 @@ export async function listenTls(
     reload() {
       const next = loadCertificates(source);
       // The default context serves clients without SNI; SNICallback reads `certificates` at each handshake.
+      // A new context would make new session-ticket keys, each worker its own (node:cluster shares the
+      // first worker's at listen only): keep them, so readers resume on any worker after a renewal.
+      const ticketKeys = server.getTicketKeys();
       server.setSecureContext(secureOptions(next.fallback));
+      server.setTicketKeys(ticketKeys);
       certificates = next;
       return next;
     },

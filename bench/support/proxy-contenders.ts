@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { childPids, rssTracker, type TlsFiles } from './proxy-rivals';
+import { childPids, cpuTracker, rssTracker, type TlsFiles } from './proxy-rivals';
 
 export const PAGE = '/news/2026/bench-article';
 export const CLI = path.join(__dirname, '..', '..', 'bin', 'hyperstatic.js');
@@ -19,6 +19,8 @@ export interface Contender {
   readonly tlsUrl?: string;
   /** Peak RSS of the serving processes so far, all of them summed, in MiB. */
   rss?: () => number;
+  /** CPU seconds its processes have used so far, summed. */
+  cpu(): number;
   stop(): Promise<void>;
 }
 
@@ -84,11 +86,13 @@ export interface OursOptions {
   readonly workers: number;
   readonly cacheBytes: number;
   readonly tls?: TlsFiles & { port: number };
+  /** Another version's bin/hyperstatic.js (bench/support/baseline-checkout.ts) and the name its rows get. */
+  readonly baseline?: { readonly cli: string; readonly name: string };
 }
 
 export function startOurs(options: OursOptions): Contender {
-  const { port, upstreamPort, workers, cacheBytes, tls } = options;
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'proxy'], {
+  const { port, upstreamPort, workers, cacheBytes, tls, baseline } = options;
+  const child: ChildProcess = spawn(process.execPath, [baseline?.cli ?? CLI, 'proxy'], {
     env: {
       ...process.env,
       PROXY_PORT: String(port),
@@ -106,11 +110,12 @@ export function startOurs(options: OursOptions): Contender {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return {
-    name: workers === 1 ? 'hyperstatic proxy (1 process)' : `hyperstatic proxy (${workers} workers)`,
+    name: `${baseline?.name ?? 'hyperstatic proxy'} (${workers === 1 ? '1 process' : `${workers} workers`})`,
     url: `http://127.0.0.1:${port}`,
     tlsUrl: tls ? `https://127.0.0.1:${tls.port}` : undefined,
     // VmHWM of every live process of the proxy (primary and workers).
     rss: rssTracker(() => [child.pid!, ...childPids(child.pid!)]),
+    cpu: cpuTracker(() => [child.pid!, ...childPids(child.pid!)]),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -131,6 +136,7 @@ export function startBareNode(port: number): Contender {
   return {
     name: 'bare node:http, one buffer (reference)',
     url: `http://127.0.0.1:${port}`,
+    cpu: cpuTracker(() => [child.pid!]),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());

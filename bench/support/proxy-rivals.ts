@@ -54,6 +54,8 @@ export interface Rival {
   readonly child: ChildProcess;
   /** Peak RSS of every process serving (nginx's workers, Varnish's child, hitch), summed, in MiB. */
   rss(): number;
+  /** CPU seconds (user + system) its live processes have used so far, summed. */
+  cpu(): number;
   stop(): Promise<void>;
 }
 
@@ -79,6 +81,31 @@ export function rssTracker(root: () => number[]): () => number {
     return [...peaks.values()].reduce((a, b) => a + b, 0);
   };
 }
+
+/**
+ * CPU seconds (utime + stime, every thread) of the processes `root` lists, summed:
+ * a throughput run's share of it per response is what a hit costs, whatever
+ * share of the two cores the scheduler gave each contender.
+ */
+export function cpuTracker(root: () => number[]): () => number {
+  return () => {
+    let ticks = 0;
+    for (const pid of root()) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        // Fields 14 and 15 (utime, stime), counted after the parenthesised command.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // exited
+      }
+    }
+    return ticks / CLOCK_TICKS;
+  };
+}
+
+/** USER_HZ: /proc counts CPU time in these (100 on Linux). */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 /** A process and its children, then their children (Varnish: manager, cache child). */
 function tree(pid: number): number[] {
@@ -151,6 +178,7 @@ ${
     tlsUrl: tls ? `https://127.0.0.1:${tls.port}` : undefined,
     child,
     rss: rssTracker(() => tree(child.pid!)),
+    cpu: cpuTracker(() => tree(child.pid!)),
     stop: stopper(child, 'SIGQUIT'),
   };
 }
@@ -194,6 +222,7 @@ export function startVarnish(
     tlsUrl: tls ? `https://127.0.0.1:${tls.port}` : undefined,
     child,
     rss: rssTracker(() => [...tree(child.pid!), ...(hitch ? tree(hitch.pid!) : [])]),
+    cpu: cpuTracker(() => [...tree(child.pid!), ...(hitch ? tree(hitch.pid!) : [])]),
     async stop() {
       if (hitch) await stopper(hitch)();
       await stopVarnish();

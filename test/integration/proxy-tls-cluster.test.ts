@@ -10,7 +10,7 @@ import { freePort } from '../harness/free-port';
 import { startHyperstatic } from '../support/processes';
 import { createTestCa, type TestCa, type TestCertificate } from '../support/test-certificates';
 import { request, startUpstream, type TestUpstream } from './proxy-helpers';
-import { fingerprintFor, h2Connect, h2Request } from './proxy-tls-helpers';
+import { fingerprintFor, h2Connect, h2Request, resumptions } from './proxy-tls-helpers';
 
 describe('cache proxy: TLS with several worker processes', () => {
   let ca: TestCa;
@@ -31,7 +31,7 @@ describe('cache proxy: TLS with several worker processes', () => {
     ca.remove();
   });
 
-  it('reloads every worker of `hyperstatic proxy --workers 2` on SIGHUP to the primary, and keeps the old certificate when the new one is bad', async () => {
+  it('reloads every worker of `hyperstatic proxy --workers 2` on SIGHUP to the primary, keeps the old certificate when the new one is bad, and resumes TLS sessions on every worker before and after', async () => {
     const certFile = path.join(ca.dir, 'cluster.pem');
     const keyFile = path.join(ca.dir, 'cluster.key');
     fs.copyFileSync(siteA.certFile, certFile);
@@ -61,6 +61,8 @@ describe('cache proxy: TLS with several worker processes', () => {
         assert.ok(Date.now() < started, `the cluster starts within 20 s:\n${proxy.output()}`);
         await new Promise((r) => setTimeout(r, 100));
       }
+      // node:cluster hands every worker the first one's session-ticket keys: a reader resumes on either worker.
+      assert.deepEqual(await resumptions(tlsUrl, ca, 'a.test', 6), Array(6).fill(true));
       const session = await h2Connect(tlsUrl, ca, 'a.test');
       assert.equal((await h2Request(session, { ':path': '/cluster' })).status, 200);
       const renewed = ca.issue(['a.test']);
@@ -75,6 +77,8 @@ describe('cache proxy: TLS with several worker processes', () => {
       assert.deepEqual([...(await fingerprints(10))], [renewed.fingerprint256]);
       assert.equal((await h2Request(session, { ':path': '/cluster' })).status, 200);
       session.close();
+      // A reload keeps the ticket keys: the workers still share them.
+      assert.deepEqual(await resumptions(tlsUrl, ca, 'a.test', 6), Array(6).fill(true));
 
       fs.writeFileSync(certFile, 'truncated by a failed renewal');
       proxy.signal('SIGHUP');

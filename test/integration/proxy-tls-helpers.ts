@@ -22,6 +22,36 @@ export function fingerprintFor(tlsUrl: string, ca: TestCa, servername?: string):
   });
 }
 
+/**
+ * Whether each of `n` new connections resumed the TLS session of a first
+ * one, with the ticket that first connection was given (TLS 1.3 sends it
+ * after the handshake).
+ */
+export async function resumptions(tlsUrl: string, ca: TestCa, servername: string, n: number): Promise<boolean[]> {
+  const { hostname, port } = new URL(tlsUrl);
+  const options = { host: hostname, port: Number(port), servername, ca: ca.certPem };
+  const ticket = await new Promise<Buffer>((resolve, reject) => {
+    const socket = tls.connect(options);
+    socket.once('session', (session: Buffer) => {
+      resolve(session);
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
+  const reused: boolean[] = [];
+  for (let i = 0; i < n; i++)
+    reused.push(
+      await new Promise<boolean>((resolve, reject) => {
+        const socket = tls.connect({ ...options, session: ticket }, () => {
+          resolve(socket.isSessionReused());
+          socket.end();
+        });
+        socket.on('error', reject);
+      }),
+    );
+  return reused;
+}
+
 /** Sends raw HTTP/1.1 over TLS and returns what came back until the server closed (send `connection: close` last). */
 export function rawTls(tlsUrl: string, ca: TestCa, servername: string, text: string): Promise<string> {
   const { hostname, port } = new URL(tlsUrl);
