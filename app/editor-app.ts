@@ -36,6 +36,8 @@ export interface EditorAppOptions {
   maxBodyBytes: number;
   siteName: string;
   publicUrl: string;
+  /** IANA zone the editor shows and reads scheduled times in (SITE_TIME_ZONE). */
+  siteTimeZone?: string;
   /** Announces a new journal head (media uploads), so mirrors fetch at once. */
   onJournaled?: (head: number) => void;
   /** Wakes the outbox relay after a write that owes renders (tag renames; item saves wake it themselves). */

@@ -8,6 +8,12 @@
 export const HOME_PATH = '/';
 export const NOT_FOUND_PATH = '/404.html';
 export const SITEMAP_INDEX_PATH = '/sitemap.xml';
+/** Google News sitemap: articles published in the last NEWS_WINDOW_MS, newest first. */
+export const NEWS_SITEMAP_PATH = '/sitemaps/news.xml';
+/** How long an article stays in the news sitemap (Google News takes the last two days). */
+export const NEWS_WINDOW_MS = 48 * 3600_000;
+/** At most this many URLs in the news sitemap (Google News' limit). */
+export const NEWS_SITEMAP_MAX = 1000;
 /** Static files named by their content hash: immutable, so caches keep them for a year. */
 export const ASSETS_PREFIX = '/assets/';
 

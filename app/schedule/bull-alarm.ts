@@ -1,0 +1,68 @@
+// The production alarm: bull delayed jobs on Redis, so a scheduled instant
+// survives the restart of any one app process and is served by whichever
+// app takes the job. One job per instant (its id is the instant), so every
+// app arming the same instant adds it once. The job carries nothing: the
+// database says what is due (app/schedule/alarm.ts).
+import Queue from 'bull';
+import type Redis from 'ioredis';
+import type { Logger } from '../../common/logger';
+import { connectRedis, RedisConnection } from '../../common/redis';
+import type { Alarm } from './alarm';
+
+const ADD_TIMEOUT_MS = 3000;
+
+export function createBullAlarm(
+  redis: RedisConnection,
+  logger: Logger,
+  prefix: string,
+  now: () => number,
+): Alarm & { queue: Queue.Queue } {
+  const clients = new Map<string, Redis>();
+  const queue = new Queue(`${prefix}-schedule`, {
+    createClient(type) {
+      const options =
+        type === 'client' ? { maxRetriesPerRequest: 1 } : { maxRetriesPerRequest: null, enableReadyCheck: false };
+      const client = connectRedis(redis, { ...options, retryStrategy: (times) => Math.min(times * 200, 2000) });
+      client.on('error', (error) => logger.debug({ err: error, type }, 'redis connection error'));
+      clients.set(type, client);
+      return client;
+    },
+    defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
+  });
+  queue.on('error', (error) => logger.warn({ err: error }, 'schedule queue error'));
+  return {
+    queue,
+    async set(at) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`Redis did not take the schedule job within ${ADD_TIMEOUT_MS} ms`)),
+          ADD_TIMEOUT_MS,
+        );
+      });
+      try {
+        await Promise.race([queue.add({}, { jobId: `at-${at}`, delay: Math.max(0, at - now()) }), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    start(onAlarm) {
+      queue
+        .process(1, () => onAlarm())
+        .catch((error: unknown) => {
+          logger.debug({ err: error }, 'schedule queue stopped taking jobs');
+        });
+    },
+    async close() {
+      // As the render queue does (common/queue/bull-queue.ts): dropping the
+      // blocking client ends its BRPOPLPUSH now rather than after bull's 5 s drain delay.
+      const blocking = clients.get('bclient');
+      if (blocking) {
+        blocking.connect = () => Promise.resolve();
+        blocking.disconnect();
+      }
+      await queue.close().catch(() => undefined);
+      for (const client of clients.values()) if (client.status !== 'end') client.disconnect();
+    },
+  };
+}
