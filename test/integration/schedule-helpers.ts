@@ -1,6 +1,5 @@
 // Shared by the schedule-*.test.ts files: an app (and producer) on real
-// MariaDB and Redis whose clock the test moves. Only the clock is fake:
-// it follows real time plus an offset the test advances.
+// MariaDB and Redis whose clock the test moves (test/support/fake-clock.ts).
 import { loadConfig, Config } from '../../common/config';
 import { createDatabase, Database } from '../../common/db/database';
 import { createLogger } from '../../common/logger';
@@ -11,16 +10,7 @@ import { createApiToken, createUser } from '../../app/auth/users';
 import { startProducer } from '../../producer/main';
 import { SharedDatabase, sharedDatabase } from '../harness/shared';
 import { waitFor } from '../harness/wait';
-
-export interface FakeClock {
-  now(): number;
-  advance(ms: number): void;
-}
-
-export function fakeClock(): FakeClock {
-  let offset = 0;
-  return { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) };
-}
+import { fakeClock, FakeClock } from '../support/fake-clock';
 
 export interface ScheduledSite {
   shared: SharedDatabase;
