@@ -55,7 +55,8 @@ export type PageRef =
   | { kind: 'index-bucket'; key: IndexKey; bucket: string; at?: Position; tail: boolean }
   | { kind: 'feed'; key: IndexKey; format: 'rss' | 'atom' }
   | { kind: 'sitemap-shard'; topic: Topic; shard: number }
-  | { kind: 'sitemap-index' };
+  | { kind: 'sitemap-index' }
+  | { kind: 'news-sitemap' };
 
 const FEED_KEYS = /^(all|section:.+|tag:.+)$/;
 
@@ -65,6 +66,7 @@ export function refId(ref: PageRef): string {
       return `item:${ref.topic}:${ref.slug}`;
     case 'home':
     case 'sitemap-index':
+    case 'news-sitemap':
       return ref.kind;
     case 'index-root':
       return `root:${ref.key}`;
@@ -113,6 +115,10 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
       // Shards show each item's URL and publication date (lastmod), like any other listing.
       add({ kind: 'sitemap-shard', topic: m.key.slice('sitemap:'.length) as Topic, shard: Number(m.bucket) });
       if (moved) add({ kind: 'sitemap-index' });
+      continue;
+    }
+    if (m.key === 'news') {
+      add({ kind: 'news-sitemap' });
       continue;
     }
     if (m.key === 'featured') {

@@ -38,7 +38,11 @@ export async function startProducer(config: Config, options: ProducerOptions = {
   const queue = options.queue ?? createBullQueue(requireRedis(config, 'producer'), logger, config.redisPrefix);
   const notifier =
     options.notifier ?? createRedisNotifier(requireRedis(config, 'producer'), logger, config.redisPrefix);
-  const renderer = createRenderer({ name: config.siteName, publicUrl: config.publicUrl });
+  const renderer = createRenderer({
+    name: config.siteName,
+    publicUrl: config.publicUrl,
+    language: config.siteLanguage,
+  });
 
   registerBacklogMetrics(registry, { db, queue });
   let stopping = false;

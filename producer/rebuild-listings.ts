@@ -198,6 +198,7 @@ export async function sitePages(run: RebuildRun, next: Position): Promise<void> 
       { kind: 'index-root', key: 'all' },
       { kind: 'index-root', key: 'events' },
       { kind: 'sitemap-index' },
+      { kind: 'news-sitemap' },
     ];
     return [...(await renderAll(ctx, refs)), renderNotFound(ctx)];
   });

@@ -11,6 +11,8 @@ import type { ArticleRow, EventRow } from './item-rows';
 export interface SiteInfo {
   name: string;
   publicUrl: string;
+  /** The publication's language (SITE_LANGUAGE), for the news sitemap; 'en' when not given. */
+  language?: string;
 }
 
 export interface Renderer {

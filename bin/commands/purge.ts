@@ -156,7 +156,14 @@ export function register(program: Command, out: { write(text: string): void } = 
       const result = await withDatabase(config, async (db) => {
         await migrateLatest(db);
         return takeDown(
-          { db, renderer: createRenderer({ name: config.siteName, publicUrl: config.publicUrl }) },
+          {
+            db,
+            renderer: createRenderer({
+              name: config.siteName,
+              publicUrl: config.publicUrl,
+              language: config.siteLanguage,
+            }),
+          },
           { path: flags.path, reason: flags.reason ?? '', actor },
         );
       });

@@ -31,7 +31,11 @@ export function register(program: Command): void {
         await migrateLatest(db);
         return rebuild({
           db,
-          renderer: createRenderer({ name: config.siteName, publicUrl: config.publicUrl }),
+          renderer: createRenderer({
+            name: config.siteName,
+            publicUrl: config.publicUrl,
+            language: config.siteLanguage,
+          }),
           batchSize,
           restart: flags.restart,
           signal: controller.signal,
