@@ -85,6 +85,7 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
       loginLimits: options.loginLimits ?? DEFAULT_LOGIN_LIMITS,
       siteName: options.siteName,
       publicUrl: options.publicUrl,
+      siteTimeZone: options.siteTimeZone ?? 'UTC',
     }),
   );
   const purge = setInterval(() => void purgeExpiredSessions(db, now()).catch(() => undefined), 3600_000);

@@ -61,7 +61,9 @@ const port = integer(0, 65535);
 /** An IANA time zone name Intl knows (the editor's zone math is Intl's, never a fixed offset). */
 const timeZone: Parser<string> = (raw, name) => {
   try {
-    return new Intl.DateTimeFormat('en', { timeZone: raw.trim() }).resolvedOptions().timeZone;
+    // Validated by Intl, kept as written: ICU would rename Asia/Kolkata to Asia/Calcutta.
+    new Intl.DateTimeFormat('en', { timeZone: raw.trim() });
+    return raw.trim();
   } catch {
     throw new ConfigError(name, `unknown time zone ${JSON.stringify(raw)} (use an IANA name such as Europe/Berlin)`);
   }

@@ -11,6 +11,7 @@ import { mediaRoutes } from './media-routes';
 import { moderationRoutes } from './moderation-routes';
 import { publicRoutes } from './public-routes';
 import { renderPage } from './render';
+import { scheduleRoutes } from './schedule-routes';
 import { taxonomyRoutes } from './taxonomy-routes';
 import { usersRoutes } from './users-routes';
 import { sessionLoader } from './web-session';
@@ -25,6 +26,7 @@ export function editorUi(deps: EditorDeps): Router {
   router.use(['/editor', '/submit', '/media'], sessionLoader(db));
   router.use(authRoutes(deps));
   router.use(dashboardRoutes(deps));
+  router.use(scheduleRoutes(deps));
   router.use(itemPages(deps));
   router.use(taxonomyRoutes(deps));
   router.use(mediaRoutes(deps));

@@ -4,6 +4,7 @@
 import { EventInput, parseEventInput } from '../events/event-input';
 import { BadRequestError } from '../errors';
 import { formText, postedSharedValues, SharedFormValues } from './form-values';
+import { scheduleFields } from './schedule-form';
 
 export interface EventFormValues extends SharedFormValues {
   location: string;
@@ -29,7 +30,7 @@ function utc(value: unknown, field: string): string {
   return `${value.length === 16 ? `${value}:00` : value}Z`;
 }
 
-export function parseEventForm(body: unknown, mode: 'create' | 'update'): EventInput {
+export function parseEventForm(body: unknown, mode: 'create' | 'update', zone: string): EventInput {
   if (typeof body !== 'object' || body === null) throw new BadRequestError('the form was empty');
   const form = body as Record<string, unknown>;
   for (const field of [
@@ -64,7 +65,7 @@ export function parseEventForm(body: unknown, mode: 'create' | 'update'): EventI
   // The picker's "none" radio sends an empty value: no lead image.
   if (form.leadImage !== undefined) raw.leadImage = form.leadImage === '' ? null : form.leadImage;
   if (form.leadImageAlt !== undefined) raw.leadImageAlt = form.leadImageAlt;
-  return parseEventInput(raw, mode);
+  return parseEventInput({ ...raw, ...scheduleFields(form, zone) }, mode);
 }
 
 export const toLocal = (iso: string | null) => (iso ? new Date(iso).toISOString().slice(0, 16) : '');
