@@ -17,14 +17,17 @@ export function createBullAlarm(
   prefix: string,
   now: () => number,
 ): Alarm & { queue: Queue.Queue } {
-  const clients = new Map<string, Redis>();
+  // Every client bull asked for: one made once close() began is ended at once (as the render queue does).
+  const clients: { type: string; client: Redis }[] = [];
+  let closing = false;
   const queue = new Queue(`${prefix}-schedule`, {
     createClient(type) {
       const options =
         type === 'client' ? { maxRetriesPerRequest: 1 } : { maxRetriesPerRequest: null, enableReadyCheck: false };
       const client = connectRedis(redis, { ...options, retryStrategy: (times) => Math.min(times * 200, 2000) });
       client.on('error', (error) => logger.debug({ err: error, type }, 'redis connection error'));
-      clients.set(type, client);
+      clients.push({ type, client });
+      if (closing) queueMicrotask(() => client.disconnect());
       return client;
     },
     defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
@@ -47,6 +50,11 @@ export function createBullAlarm(
       }
     },
     start(onAlarm) {
+      // bull names its blocking connection in a promise it never catches (see common/queue/bull-queue.ts,
+      // process()): a stop right after start-up would crash the process with "Connection is closed.".
+      const named = queue as unknown as { setWorkerName(): Promise<unknown> };
+      const setWorkerName = named.setWorkerName.bind(queue);
+      named.setWorkerName = () => setWorkerName().catch(() => undefined);
       queue
         .process(1, () => onAlarm())
         .catch((error: unknown) => {
@@ -54,15 +62,16 @@ export function createBullAlarm(
         });
     },
     async close() {
+      closing = true;
       // As the render queue does (common/queue/bull-queue.ts): dropping the
       // blocking client ends its BRPOPLPUSH now rather than after bull's 5 s drain delay.
-      const blocking = clients.get('bclient');
-      if (blocking) {
-        blocking.connect = () => Promise.resolve();
-        blocking.disconnect();
+      for (const { type, client } of clients) {
+        if (type !== 'bclient') continue;
+        client.connect = () => Promise.resolve();
+        client.disconnect();
       }
       await queue.close().catch(() => undefined);
-      for (const client of clients.values()) if (client.status !== 'end') client.disconnect();
+      for (const { client } of clients) if (client.status !== 'end') client.disconnect();
     },
   };
 }
