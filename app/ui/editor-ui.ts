@@ -24,6 +24,11 @@ export function editorUi(deps: EditorDeps): Router {
     res.status(204).end();
   });
   router.use(['/editor', '/submit', '/media'], sessionLoader(db));
+  // Every page shows and reads times in the site's zone (SITE_TIME_ZONE).
+  router.use(['/editor', '/submit'], (_req, res, next) => {
+    res.locals.timeZone = deps.siteTimeZone;
+    next();
+  });
   router.use(authRoutes(deps));
   router.use(dashboardRoutes(deps));
   router.use(scheduleRoutes(deps));

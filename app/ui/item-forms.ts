@@ -57,7 +57,12 @@ const EVENT_FORM: ItemForm = {
   emptyValues: () => eventFormValues({ status: 'draft' }),
   valuesOf(item, zone) {
     const { location, startsAt, endsAt } = item as Event;
-    return { ...sharedValuesOf(item, zone), location, startsAt: toLocal(startsAt), endsAt: toLocal(endsAt) };
+    return {
+      ...sharedValuesOf(item, zone),
+      location,
+      startsAt: toLocal(startsAt, zone),
+      endsAt: toLocal(endsAt, zone),
+    };
   },
   posted: eventFormValues,
   parse: parseEventForm,

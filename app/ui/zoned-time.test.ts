@@ -24,6 +24,8 @@ describe('zoned time', () => {
   it('refuses a wall time the clocks skip, and a malformed one, naming the field', () => {
     assert.throws(() => fromZonedLocal('2026-03-29T02:30', 'Europe/Berlin', 'publishAt'), { field: 'publishAt' });
     assert.throws(() => fromZonedLocal('2026-12-07 09:30', 'Europe/Berlin', 'unpublishAt'), { field: 'unpublishAt' });
+    assert.throws(() => fromZonedLocal('2027-02-30T10:00', 'Europe/Berlin', 'startsAt'), /not a real date/);
+    assert.throws(() => fromZonedLocal('2027-02-10T25:00', 'Europe/Berlin', 'startsAt'), /not a real date/);
   });
 
   it('labels the zone with its offset', () => {

@@ -48,6 +48,9 @@ export function fromZonedLocal(local: string, zone: string, field: string): numb
   if (!m) throw new BadRequestError(`${field} must be a date and time such as 2026-11-22T18:30`, field);
   const wanted = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}`;
   const asUtc = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] ?? 0));
+  // 2026-02-30 or 25:00 are refused, not rolled over.
+  if (new Date(asUtc).toISOString().slice(0, 19) !== wanted)
+    throw new BadRequestError(`${field} is not a real date and time: ${JSON.stringify(local)}`, field);
   // The zone's wall time at the guess differs from the one wanted by the zone's offset there; two
   // corrections settle a guess that straddled a change of offset.
   let at = asUtc;

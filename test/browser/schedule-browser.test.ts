@@ -114,6 +114,16 @@ describe('scheduling from the editor in the site time zone', () => {
     assert.equal(await page.locator('#scheduled tbody tr', { hasText: 'take down' }).count(), 0);
   });
 
+  it("reads an event's start in the site zone too", async () => {
+    await page.goto(`${site.appUrl}/editor/events/new`);
+    await page.fill('input[name="title"]', 'Budget town hall');
+    await page.fill('input[name="startsAt"]', `${day}T18:30`);
+    await Promise.all([page.waitForURL(/\/editor\/events\/\d+/), page.click('button[value="save"]')]);
+    const row = await db('events').where({ title: 'Budget town hall' }).first();
+    assert.equal(Number(row.starts_at), Date.parse(`${day}T18:30:00+05:30`));
+    assert.equal(await page.inputValue('input[name="startsAt"]'), `${day}T18:30`);
+  });
+
   it('refuses a time in the past with the field marked, and changes nothing', async () => {
     const row = await db('articles').where({ title: 'Monsoon budget unveiled' }).first();
     await page.goto(`${site.appUrl}/editor/articles/${row.id}`);
