@@ -36,6 +36,8 @@ export interface EditorAppOptions {
   maxBodyBytes: number;
   siteName: string;
   publicUrl: string;
+  /** IANA zone the editor shows and reads scheduled times in (SITE_TIME_ZONE). */
+  siteTimeZone?: string;
   /** Announces a new journal head (media uploads), so mirrors fetch at once. */
   onJournaled?: (head: number) => void;
   /** Wakes the outbox relay after a write that owes renders (tag renames; item saves wake it themselves). */
@@ -83,6 +85,7 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
       loginLimits: options.loginLimits ?? DEFAULT_LOGIN_LIMITS,
       siteName: options.siteName,
       publicUrl: options.publicUrl,
+      siteTimeZone: options.siteTimeZone ?? 'UTC',
     }),
   );
   const purge = setInterval(() => void purgeExpiredSessions(db, now()).catch(() => undefined), 3600_000);

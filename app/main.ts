@@ -24,6 +24,8 @@ import { createAppServer } from './server';
 import { createEditorApp } from './editor-app';
 import { listen, localUrl } from '../common/listen';
 import { createDrain } from '../common/http-drain';
+import { startAppScheduler } from './schedule/app-scheduler';
+import type { Scheduler } from './schedule/scheduler';
 
 /** How long a stop lets requests in flight finish (docs/operations.md, "Stopping a process"). */
 const HTTP_GRACE_MS = 1000;
@@ -34,6 +36,8 @@ export interface AppOptions {
   db?: Database;
   queue?: RenderQueue;
   notifier?: JournalNotifier;
+  /** The clock of saves and of the scheduler (tests move it; nothing else is faked). */
+  now?: () => number;
 }
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<RunningService> {
@@ -48,18 +52,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
   registerBacklogMetrics(registry, { db, queue });
   const relay = startOutboxRelay({ db, queue, logger, registry, intervalMs: config.relayIntervalMs });
-  const items = ITEM_KINDS.map((kind) => createItemService(kind, { db, onSaved: () => relay.wake() }));
-  const feed = createFeedService({
-    db,
-    notifier,
-    logger,
-    registry,
-    signingKey: ensureSigningKey(config.feedSigningKey, logger),
-    statusToken: config.mirrorStatusToken,
-    trustBundle: () => loadTrustBundle(db),
-    heartbeatMs: config.feedHeartbeatMs,
-    heartbeatValidMs: config.feedHeartbeatValidMs,
-  });
+  const now = options.now ?? Date.now;
+  // Bound once the editorial services exist: every save may have set, moved or cancelled a schedule.
+  const later: { scheduler?: Scheduler } = {};
+  const onSaved = () => {
+    relay.wake();
+    void later.scheduler?.rearm();
+  };
+  const items = ITEM_KINDS.map((kind) => createItemService(kind, { db, now, onSaved }));
+  const feed = appFeed(config, { db, notifier, logger, registry });
   const ops = createOps(registry, {
     database: async () => {
       await db.raw('select 1');
@@ -76,8 +77,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     maxBodyBytes: config.maxBodyBytes,
     siteName: config.siteName,
     publicUrl: config.publicUrl,
+    siteTimeZone: config.siteTimeZone,
+    now,
     onJournaled: (head) => void notifier.notify(head).catch(() => undefined),
   });
+  const scheduler = startAppScheduler(config, { db, items: editor.items, logger, now, onApplied: () => relay.wake() });
+  later.scheduler = scheduler;
   const app = createAppServer({
     db,
     items: editor.items,
@@ -111,10 +116,26 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       feed.close();
       editor.close();
       await drain.close(server, HTTP_GRACE_MS);
+      await scheduler.close();
       await relay.stop();
       if (!options.queue) await queue.close();
       if (!options.notifier) await notifier.close();
       await router?.close();
     },
   };
+}
+
+/** The origin's side of the mirror protocol, signed with the feed key. */
+function appFeed(
+  config: Config,
+  deps: { db: Database; notifier: JournalNotifier; logger: Logger; registry: Registry },
+): ReturnType<typeof createFeedService> {
+  return createFeedService({
+    ...deps,
+    signingKey: ensureSigningKey(config.feedSigningKey, deps.logger),
+    statusToken: config.mirrorStatusToken,
+    trustBundle: () => loadTrustBundle(deps.db),
+    heartbeatMs: config.feedHeartbeatMs,
+    heartbeatValidMs: config.feedHeartbeatValidMs,
+  });
 }

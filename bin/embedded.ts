@@ -30,7 +30,8 @@ export interface Embedded extends RunningService {
   readonly adminToken?: string;
 }
 
-export async function startEmbedded(config: Config): Promise<Embedded> {
+/** `now`: the app's and producer's clock (the browser test of scheduling moves it). */
+export async function startEmbedded(config: Config, options: { now?: () => number } = {}): Promise<Embedded> {
   const logger = createLogger(config.logLevel, 'embedded');
   const db = createDatabase(config.databaseUrl);
   const started: RunningService[] = [];
@@ -45,7 +46,7 @@ export async function startEmbedded(config: Config): Promise<Embedded> {
       : createMemoryQueue(createLogger(config.logLevel, 'queue'));
     const notifier = redis ? createRedisNotifier(redis, logger, config.redisPrefix) : createMemoryNotifier();
     const registry = createMetricsRegistry('embedded');
-    const shared = { db, queue, notifier };
+    const shared = { db, queue, notifier, now: options.now };
 
     const producer = await startProducer(config, {
       ...shared,

@@ -58,6 +58,23 @@ function decimal(min: number, max: number): Parser<number> {
 
 const port = integer(0, 65535);
 
+/** An IANA time zone name Intl knows (the editor's zone math is Intl's, never a fixed offset). */
+const timeZone: Parser<string> = (raw, name) => {
+  try {
+    // Validated by Intl, kept as written: ICU would rename Asia/Kolkata to Asia/Calcutta.
+    new Intl.DateTimeFormat('en', { timeZone: raw.trim() });
+    return raw.trim();
+  } catch {
+    throw new ConfigError(name, `unknown time zone ${JSON.stringify(raw)} (use an IANA name such as Europe/Berlin)`);
+  }
+};
+
+const languageCode: Parser<string> = (raw, name) => {
+  if (!/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/.test(raw.trim()))
+    throw new ConfigError(name, `expected a language code such as en or zh-cn, got ${JSON.stringify(raw)}`);
+  return raw.trim();
+};
+
 /** Empty: the listener is off. */
 const optionalPort: Parser<number | undefined> = (raw, name) => (raw.trim() === '' ? undefined : port(raw, name));
 
@@ -372,6 +389,18 @@ const spec = {
     "Address of the app's public submission form (/submit), linked from every public page while open publishing is on; empty means no link",
     (raw, name) => (raw.trim() === '' ? '' : url(raw, name)),
   ),
+  siteTimeZone: variable(
+    'SITE_TIME_ZONE',
+    'UTC',
+    'IANA time zone the editor shows and reads scheduled times in (e.g. Europe/Berlin); the API always takes RFC 3339 with an offset',
+    timeZone,
+  ),
+  siteLanguage: variable(
+    'SITE_LANGUAGE',
+    'en',
+    'Language of the publication (ISO 639 code), named in the Google News sitemap',
+    languageCode,
+  ),
   maxBodyBytes: variable(
     'MAX_BODY_BYTES',
     '1048576',
@@ -394,6 +423,12 @@ const spec = {
     'RELAY_INTERVAL_MS',
     '1000',
     'How often the outbox relay retries rows it could not queue (it is also woken by every save)',
+    integer(50, 600_000),
+  ),
+  scheduleRecheckMs: variable(
+    'SCHEDULE_RECHECK_MS',
+    '30000',
+    'How often the scheduler re-reads the next due scheduled change from the database (its timer or bull job is re-armed; covers a lost Redis)',
     integer(50, 600_000),
   ),
   producerPort: variable(

@@ -17,6 +17,12 @@ export const TAGS_PATH = '/tags';
 /** Site files from configuration (producer/site-files.ts): the favicon browsers ask for, the web app manifest. */
 export const FAVICON_PATH = '/favicon.ico';
 export const MANIFEST_PATH = '/manifest.webmanifest';
+/** Google News sitemap: articles published in the last NEWS_WINDOW_MS, newest first. */
+export const NEWS_SITEMAP_PATH = '/sitemaps/news.xml';
+/** How long an article stays in the news sitemap (Google News takes the last two days). */
+export const NEWS_WINDOW_MS = 48 * 3600_000;
+/** At most this many URLs in the news sitemap (Google News' limit). */
+export const NEWS_SITEMAP_MAX = 1000;
 /** Static files named by their content hash: immutable, so caches keep them for a year. */
 export const ASSETS_PREFIX = '/assets/';
 

@@ -47,6 +47,12 @@ describe('dependency model', () => {
     ]);
   });
 
+  it('an article ageing out of the news window re-renders the news sitemap and nothing else', () => {
+    const fresh = article({ memberships: [...article().memberships, { key: 'news', bucket: '-' }] });
+    assert.deepEqual(ids(affectedPages(fresh, article())), ['item:article:flood-watch', 'news-sitemap']);
+    assert.ok(ids(affectedPages(undefined, fresh)).includes('news-sitemap'), 'a new article enters it');
+  });
+
   it('puts the item page before every index that links to it', () => {
     const refs = affectedPages(undefined, article());
     assert.equal(refs[0].kind, 'item');

@@ -59,7 +59,9 @@ export type PageRef =
   /** /sections or /tags: the sections or tags that have articles. */
   | { kind: 'site-index'; which: 'sections' | 'tags' }
   /** /404.html: it shows the header's sections (producer/site-chrome.ts). */
-  | { kind: 'not-found' };
+  | { kind: 'not-found' }
+  /** /sitemaps/news.xml: articles of the last NEWS_WINDOW_MS. */
+  | { kind: 'news-sitemap' };
 
 const FEED_KEYS = /^(all|section:.+|tag:.+)$/;
 
@@ -70,6 +72,7 @@ export function refId(ref: PageRef): string {
     case 'home':
     case 'sitemap-index':
     case 'not-found':
+    case 'news-sitemap':
       return ref.kind;
     case 'site-index':
       return `site-index:${ref.which}`;
@@ -120,6 +123,10 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
       // Shards show each item's URL and publication date (lastmod), like any other listing.
       add({ kind: 'sitemap-shard', topic: m.key.slice('sitemap:'.length) as Topic, shard: Number(m.bucket) });
       if (moved) add({ kind: 'sitemap-index' });
+      continue;
+    }
+    if (m.key === 'news') {
+      add({ kind: 'news-sitemap' });
       continue;
     }
     if (m.key === 'featured') {

@@ -1,6 +1,6 @@
 // What the dependency model knows about an item: derived from its database
 // row, stored after each render (render_state) as the next save's "before".
-import { monthOf, sitemapShardOf } from '../common/site-paths';
+import { monthOf, NEWS_WINDOW_MS, sitemapShardOf } from '../common/site-paths';
 import type { ItemState, Membership } from './affected-pages';
 import type { ArticleCard, ArticleRow, EventCard, EventRow } from './item-rows';
 
@@ -13,7 +13,8 @@ export interface StoredState extends ItemState {
   card: ArticleCard | EventCard;
 }
 
-export function articleState(a: ArticleRow): StoredState {
+/** `now`: the render's clock; an article published within NEWS_WINDOW_MS of it is in the news sitemap. */
+export function articleState(a: ArticleRow, now: number): StoredState {
   const visible = a.status === 'published' && a.publishedAt !== null;
   const sortAt = a.publishedAt ?? a.updatedAt;
   const month = monthOf(sortAt);
@@ -21,6 +22,8 @@ export function articleState(a: ArticleRow): StoredState {
   if (a.section) memberships.push({ key: `section:${a.section.slug}`, bucket: month });
   for (const t of a.tags) memberships.push({ key: `tag:${t.slug}`, bucket: month });
   if (a.featured) memberships.push({ key: 'featured', bucket: '-' });
+  // Leaves with time, not with a save: the scheduler owes the render that drops it (app/schedule/news-age-out.ts).
+  if (a.publishedAt !== null && a.publishedAt > now - NEWS_WINDOW_MS) memberships.push({ key: 'news', bucket: '-' });
   memberships.push({ key: 'sitemap:article', bucket: String(sitemapShardOf(a.id)) });
   // The lead image is on the card: changing it re-renders every listing that shows the item.
   const card: ArticleCard = {

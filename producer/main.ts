@@ -24,6 +24,8 @@ export interface ProducerOptions {
   notifier?: JournalNotifier;
   /** Port for /healthz, /readyz, /metrics; undefined means none (the embedded mode serves them on the app). */
   opsPort?: number;
+  /** The render clock of time-driven pages (the news sitemap's window, the events calendar); tests move it. */
+  now?: () => number;
 }
 
 export async function startProducer(config: Config, options: ProducerOptions = {}): Promise<RunningService> {
@@ -51,6 +53,7 @@ export async function startProducer(config: Config, options: ProducerOptions = {
       groupItems: config.producerGroupItems,
       burstWaitMs: config.producerBurstWaitMs,
       stopping: () => stopping,
+      now: options.now,
     }),
   );
 

@@ -11,6 +11,9 @@ import {
   indexMonthPath,
   indexRootPath,
   monthOf,
+  NEWS_SITEMAP_MAX,
+  NEWS_SITEMAP_PATH,
+  NEWS_WINDOW_MS,
   NOT_FOUND_PATH,
   SECTIONS_PATH,
   SITEMAP_INDEX_PATH,
@@ -39,6 +42,7 @@ import {
   listEvents,
   listingName,
   rankInBucket,
+  newsEntries,
   sitemapEntries,
 } from './site-queries';
 
@@ -184,6 +188,12 @@ async function renderOne(
         lastmod: r.lastmod,
       }));
       return xmlPage(sitemapShardPath(ref.topic, ref.shard), ctx.renderer.render('sitemap.njk', { urls }), XML, now);
+    }
+    case 'news-sitemap': {
+      // Judged by this render's clock too: an article past the window is left out even before its entry is dropped.
+      const rows = await newsEntries(db, now - NEWS_WINDOW_MS, NEWS_SITEMAP_MAX);
+      const urls = rows.map((r) => ({ url: articlePath(r.slug), title: r.title, publishedAt: r.publishedAt }));
+      return xmlPage(NEWS_SITEMAP_PATH, ctx.renderer.render('sitemap-news.njk', { urls }), XML, now);
     }
     case 'sitemap-index': {
       const shards: string[] = [];

@@ -51,7 +51,7 @@ async function prepareItems(run: RebuildRun, table: 'articles' | 'events', after
   const rendered: PreparedItems['rendered'] = new Map();
   const ctx: PageContext = { db, renderer, now: now() };
   for (const row of rows) {
-    const s = topic === 'article' ? articleState(row as ArticleRow) : eventState(row as EventRow);
+    const s = topic === 'article' ? articleState(row as ArticleRow, ctx.now) : eventState(row as EventRow);
     const page = s.visible ? await renderItem(ctx, topic, row, s.slug, true) : undefined;
     rendered.set(row.id, {
       state: s,

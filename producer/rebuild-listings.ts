@@ -205,6 +205,7 @@ export async function sitePages(run: RebuildRun, next: Position): Promise<void> 
       { kind: 'site-index', which: 'tags' },
       { kind: 'sitemap-index' },
       { kind: 'not-found' },
+      { kind: 'news-sitemap' },
     ];
     return [...(await renderAll(ctx, refs)), await mirrorsPage(trx, ctx.renderer, ctx.now)];
   });

@@ -181,7 +181,7 @@ async function prepareOne(
   row: ArticleRow | EventRow,
   at: number,
 ): Promise<Prepared> {
-  const state = item.topic === 'article' ? articleState(row as ArticleRow) : eventState(row as EventRow);
+  const state = item.topic === 'article' ? articleState(row as ArticleRow, at) : eventState(row as EventRow);
   const card = renderCard(deps.renderer, state);
   const ctx: PageContext = { db: deps.db, renderer: deps.renderer, now: at, chrome: deps.chrome };
   const page = state.visible ? await renderItem(ctx, item.topic, row, state.slug, true) : undefined;

@@ -13,6 +13,8 @@ import { scriptJson } from './script-json';
 export interface SiteInfo {
   name: string;
   publicUrl: string;
+  /** The publication's language (SITE_LANGUAGE), for the news sitemap; 'en' when not given. */
+  language?: string;
   /** The app's public submission form, linked while open publishing is on; '' or undefined: no link. */
   submitUrl?: string;
   /** SITE_FAVICON, SITE_ICON (undefined or '': the shipped files) and SITE_THEME_COLOR. */
@@ -29,6 +31,7 @@ export function siteInfoOf(config: Config): SiteInfo {
     favicon: config.siteFavicon,
     icon: config.siteIcon,
     themeColor: config.siteThemeColor,
+    language: config.siteLanguage,
   };
 }
 

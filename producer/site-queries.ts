@@ -239,6 +239,17 @@ export async function listingName(db: Db, key: string): Promise<string | undefin
   return row?.name as string | undefined;
 }
 
+/** The news sitemap: articles published since `since`, newest first, at most `limit`. */
+export async function newsEntries(
+  db: Db,
+  since: number,
+  limit: number,
+): Promise<{ slug: string; title: string; publishedAt: number }[]> {
+  const ids = await listingIds(db, 'news', { from: since, limit });
+  const list = await cards<{ slug: string; title: string; publishedAt: number | null }>(db, 'article', ids);
+  return list.map((c) => ({ slug: c.slug, title: c.title, publishedAt: c.publishedAt ?? 0 }));
+}
+
 /** Sitemap shard: the visible items with ids in the shard, from their listing cards (no content-table reads). */
 export async function sitemapEntries(
   db: Db,

@@ -4,6 +4,7 @@
 // app/events/event-input.ts) adds its fields through `own`. Errors name the
 // field; nothing is written.
 import { BadRequestError } from '../errors';
+import { optionalInstant, parseDateTime } from './date-time';
 import { LeadImageInput, parseLeadImageFields } from '../media/lead-image';
 import { SLUG_MAX, SLUG_PATTERN } from './slug';
 
@@ -19,6 +20,12 @@ export interface ItemInput extends LeadImageInput {
   tags?: string[];
   status?: ItemStatus;
   featured?: boolean;
+  /** When to publish (epoch ms), null to cancel (app/schedule/). */
+  publishAt?: number | null;
+  /** When to take down (epoch ms), null to cancel. */
+  unpublishAt?: number | null;
+  /** The first publication date, set by hand for a back-dated item. */
+  publishedAt?: number;
 }
 
 export type InputMode = 'create' | 'update';
@@ -41,6 +48,9 @@ const SHARED_FIELDS = [
   'featured',
   'leadImage',
   'leadImageAlt',
+  'publishAt',
+  'unpublishAt',
+  'publishedAt',
 ] as const;
 
 export interface KindFields<I extends ItemInput> {
@@ -77,8 +87,25 @@ export function parseItemInput<I extends ItemInput>(raw: unknown, mode: InputMod
     input.body = text(body.body, 'body', ITEM_LIMITS.body, { lines: 'multi' });
   kind.own(body, input, mode);
   readSharedFlags(body, input);
+  readSchedule(body, input);
   parseLeadImageFields(body, input);
   return input;
+}
+
+/** The schedule's instants; rules that need the clock or the stored row are checked by the save (app/schedule/schedule-rules.ts). */
+function readSchedule(body: Record<string, unknown>, input: ItemInput): void {
+  const publishAt = optionalInstant(body.publishAt, 'publishAt');
+  if (publishAt !== undefined) input.publishAt = publishAt;
+  const unpublishAt = optionalInstant(body.unpublishAt, 'unpublishAt');
+  if (unpublishAt !== undefined) input.unpublishAt = unpublishAt;
+  if (body.publishedAt !== undefined) input.publishedAt = parseDateTime(body.publishedAt, 'publishedAt');
+  if (input.publishAt != null && input.status === 'published')
+    throw new BadRequestError(
+      'publishAt schedules the publication: leave status out (or draft) to publish at that time',
+      'publishAt',
+    );
+  if (input.publishAt != null && input.unpublishAt != null && input.unpublishAt <= input.publishAt)
+    throw new BadRequestError('unpublishAt must be after publishAt', 'unpublishAt');
 }
 
 function readSharedFlags(body: Record<string, unknown>, input: ItemInput): void {

@@ -24,6 +24,10 @@ export interface Item {
   featured: boolean;
   leadImage: LeadImage | null;
   publishedAt: number | null;
+  /** Scheduled publication (epoch ms), null when none is pending. */
+  publishAt: number | null;
+  /** Scheduled take-down (epoch ms), null when none is pending. */
+  unpublishAt: number | null;
   createdAt: number;
   updatedAt: number;
   url: string;
@@ -96,6 +100,8 @@ export function sharedItemFields(r: Row, tags: string[], leadImage: LeadImage | 
     featured: Boolean(r.featured),
     leadImage,
     publishedAt: r.published_at == null ? null : Number(r.published_at),
+    publishAt: r.publish_at == null ? null : Number(r.publish_at),
+    unpublishAt: r.unpublish_at == null ? null : Number(r.unpublish_at),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     url: path(r.slug as string),

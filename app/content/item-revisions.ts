@@ -20,6 +20,7 @@ export const REVISION_ACTIONS = [
   'restore',
   'submit',
   'publish',
+  'unpublish',
   'hide',
   'feature',
   'unfeature',
@@ -139,6 +140,7 @@ function withRevisionStep(
 ): SaveOptions {
   const actor = options?.actor ?? actorContext.getStore() ?? fallbackActor;
   return {
+    due: options?.due,
     inTransaction: async (trx, id) => {
       await record(trx, id, actor, fallback);
       await options?.inTransaction?.(trx, id);

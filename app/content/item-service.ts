@@ -12,6 +12,7 @@ import { oweRenders } from '../outbox/outbox';
 import type { ItemInput, ItemStatus } from './item-input';
 import type { Item, ItemKind, ItemSnapshot, Reader, Row } from './item-kind';
 import { freeSlug, insertId, saveTransaction, setTags, translateUniqueViolation } from './item-writes';
+import { DueChange, dueChanges, scheduleChanges } from '../schedule/schedule-rules';
 import { sanitizeBody } from './sanitize';
 import { slugify } from './slug';
 
@@ -29,6 +30,11 @@ export interface SaveOptions {
    * if it fails the whole save rolls back, so they commit together or not at all.
    */
   inTransaction?: (trx: Knex.Transaction, id: number) => Promise<void>;
+  /**
+   * The save applies a scheduled change instead of `input` (app/schedule/scheduler.ts):
+   * only if it is still due on the locked row, else NotDueError and nothing is written.
+   */
+  due?: DueChange;
 }
 
 export interface ItemService<I extends ItemInput = ItemInput, T extends Item = Item> {
@@ -66,7 +72,7 @@ export function createItemService<I extends ItemInput, T extends Item, S extends
     async update(id, input, options) {
       const at = now();
       const result = await saveTransaction(db, async (trx) => {
-        const slug = await updateItem(trx, kind, id, input, at);
+        const slug = await updateItem(trx, kind, id, input, at, options?.due);
         return finishSave(trx, kind, { id, slug }, input, at, options);
       }).catch(translateUniqueViolation);
       onSaved?.();
@@ -111,6 +117,7 @@ async function insertItem<I extends ItemInput>(
     status,
     featured: input.featured ?? false,
     published_at: status === 'published' ? at : null,
+    ...scheduleChanges(null, input, at),
     created_at: at,
     updated_at: at,
   });
@@ -124,9 +131,16 @@ async function updateItem<I extends ItemInput>(
   id: number,
   input: I,
   at: number,
+  due?: DueChange,
 ): Promise<string> {
   const current = await trx(kind.plural).where({ id }).forUpdate().first();
   if (!current) throw new NotFoundError(`${kind.name} ${id}`);
+  if (due) {
+    await trx(kind.plural)
+      .where({ id })
+      .update({ updated_at: at, ...dueChanges(current, due) });
+    return current.slug as string;
+  }
   if (input.slug !== undefined && input.slug !== current.slug)
     throw new ConflictError(`slugs are stable: ${kind.aName} keeps the slug it was created with`, 'slug');
   const changes: Row = { updated_at: at, ...(await kind.updateColumns(trx, input, current)) };
@@ -138,6 +152,7 @@ async function updateItem<I extends ItemInput>(
     changes.status = input.status;
     if (input.status === 'published' && current.published_at == null) changes.published_at = at;
   }
+  Object.assign(changes, scheduleChanges(current, input, at));
   Object.assign(changes, await leadImageChanges(trx, input));
   await trx(kind.plural).where({ id }).update(changes);
   return current.slug as string;

@@ -18,6 +18,7 @@ import * as mirrorFreshness from './migrations/013-mirror-freshness';
 import * as coalescedRender from './migrations/014-coalesced-render';
 import * as semiSyncRecord from './migrations/015-semi-sync-record';
 import * as mirrorList from './migrations/016-mirror-list';
+import * as schedule from './migrations/017-schedule';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -36,6 +37,7 @@ const migrations: Record<string, Knex.Migration> = {
   '014-coalesced-render': coalescedRender,
   '015-semi-sync-record': semiSyncRecord,
   '016-mirror-list': mirrorList,
+  '017-schedule': schedule,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -3,6 +3,7 @@
 import { ArticleInput, parseArticleInput } from '../articles/article-input';
 import { BadRequestError } from '../errors';
 import { formText, postedSharedValues, SharedFormValues } from './form-values';
+import { scheduleFields } from './schedule-form';
 
 const FORM_FIELDS = ['title', 'summary', 'body', 'section', 'tags', 'status', 'featured', 'leadImage', 'leadImageAlt'];
 
@@ -18,7 +19,7 @@ export function formValues(body: Record<string, unknown>): ArticleFormValues {
 export function parseArticleForm(
   body: unknown,
   mode: 'create' | 'update',
-  options: { allowStatus: boolean },
+  options: { allowStatus: boolean; zone: string },
 ): ArticleInput {
   if (typeof body !== 'object' || body === null) throw new BadRequestError('the form was empty');
   const form = body as Record<string, unknown>;
@@ -46,5 +47,7 @@ export function parseArticleForm(
     if (form.status !== undefined && form.status !== '') raw.status = form.status;
     raw.featured = form.featured === 'on';
   }
-  return parseArticleInput(raw, mode);
+  // Placement and timing are the desk's: a public submission's schedule fields are ignored like its status.
+  const schedule = options.allowStatus ? scheduleFields(form, options.zone) : {};
+  return parseArticleInput({ ...raw, ...schedule }, mode);
 }

@@ -11,4 +11,6 @@ export interface EditorDeps extends EditorServices {
   loginLimits: LoginLimits;
   siteName: string;
   publicUrl: string;
+  /** IANA zone the editor shows and reads scheduled times in (SITE_TIME_ZONE). */
+  siteTimeZone: string;
 }

@@ -11,6 +11,7 @@ import { mediaRoutes } from './media-routes';
 import { moderationRoutes } from './moderation-routes';
 import { publicRoutes } from './public-routes';
 import { renderPage } from './render';
+import { scheduleRoutes } from './schedule-routes';
 import { taxonomyRoutes } from './taxonomy-routes';
 import { usersRoutes } from './users-routes';
 import { sessionLoader } from './web-session';
@@ -23,8 +24,14 @@ export function editorUi(deps: EditorDeps): Router {
     res.status(204).end();
   });
   router.use(['/editor', '/submit', '/media'], sessionLoader(db));
+  // Every page shows and reads times in the site's zone (SITE_TIME_ZONE).
+  router.use(['/editor', '/submit'], (_req, res, next) => {
+    res.locals.timeZone = deps.siteTimeZone;
+    next();
+  });
   router.use(authRoutes(deps));
   router.use(dashboardRoutes(deps));
+  router.use(scheduleRoutes(deps));
   router.use(itemPages(deps));
   router.use(taxonomyRoutes(deps));
   router.use(mediaRoutes(deps));

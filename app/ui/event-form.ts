@@ -1,9 +1,11 @@
 // Turns the editor's event form into the same EventInput the JSON API
 // validates (app/events/event-input.ts). The form's date-time inputs carry
-// no offset; they are read as UTC, which the form says.
+// no offset; they are read in the site's zone (SITE_TIME_ZONE), which the form names.
 import { EventInput, parseEventInput } from '../events/event-input';
 import { BadRequestError } from '../errors';
 import { formText, postedSharedValues, SharedFormValues } from './form-values';
+import { scheduleFields } from './schedule-form';
+import { fromZonedLocal, toZonedLocal } from './zoned-time';
 
 export interface EventFormValues extends SharedFormValues {
   location: string;
@@ -22,14 +24,14 @@ export function eventFormValues(body: Record<string, unknown>): EventFormValues 
   };
 }
 
-/** A datetime-local value ("2026-11-22T18:30") as the RFC 3339 UTC string the event validator takes. */
-function utc(value: unknown, field: string): string {
+/** A datetime-local value ("2026-11-22T18:30") in the site's zone as the RFC 3339 instant the event validator takes. */
+function zoned(value: unknown, field: string, zone: string): string {
   if (typeof value !== 'string' || !LOCAL.test(value))
     throw new BadRequestError(`${field} must be a date and time such as 2026-11-22T18:30`, field);
-  return `${value.length === 16 ? `${value}:00` : value}Z`;
+  return new Date(fromZonedLocal(value, zone, field)).toISOString();
 }
 
-export function parseEventForm(body: unknown, mode: 'create' | 'update'): EventInput {
+export function parseEventForm(body: unknown, mode: 'create' | 'update', zone: string): EventInput {
   if (typeof body !== 'object' || body === null) throw new BadRequestError('the form was empty');
   const form = body as Record<string, unknown>;
   for (const field of [
@@ -52,8 +54,8 @@ export function parseEventForm(body: unknown, mode: 'create' | 'update'): EventI
     summary: form.summary ?? '',
     body: form.body ?? '',
     location: form.location ?? '',
-    startsAt: utc(form.startsAt, 'startsAt'),
-    endsAt: form.endsAt === undefined || form.endsAt === '' ? null : utc(form.endsAt, 'endsAt'),
+    startsAt: zoned(form.startsAt, 'startsAt', zone),
+    endsAt: form.endsAt === undefined || form.endsAt === '' ? null : zoned(form.endsAt, 'endsAt', zone),
     tags: String(form.tags ?? '')
       .split(',')
       .map((t) => t.trim())
@@ -64,7 +66,8 @@ export function parseEventForm(body: unknown, mode: 'create' | 'update'): EventI
   // The picker's "none" radio sends an empty value: no lead image.
   if (form.leadImage !== undefined) raw.leadImage = form.leadImage === '' ? null : form.leadImage;
   if (form.leadImageAlt !== undefined) raw.leadImageAlt = form.leadImageAlt;
-  return parseEventInput(raw, mode);
+  return parseEventInput({ ...raw, ...scheduleFields(form, zone) }, mode);
 }
 
-export const toLocal = (iso: string | null) => (iso ? new Date(iso).toISOString().slice(0, 16) : '');
+/** An event time (RFC 3339) as a datetime-local value in the site's zone. */
+export const toLocal = (iso: string | null, zone: string) => (iso ? toZonedLocal(Date.parse(iso), zone) : '');

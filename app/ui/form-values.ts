@@ -2,6 +2,7 @@
 // item being edited, and for a posted form shown again after a refusal
 // (never trusted beyond that).
 import type { Item } from '../content/item-kind';
+import { postedScheduleValues, ScheduleFormValues, scheduleValuesOf } from './schedule-form';
 
 export interface SharedFormValues {
   title: string;
@@ -13,6 +14,8 @@ export interface SharedFormValues {
   /** sha256 of the chosen lead image, '' for none. */
   leadImage: string;
   leadImageAlt: string;
+  /** Publish at, take down at, first published: wall times in the site's zone. */
+  schedule: ScheduleFormValues;
 }
 
 /** A posted field's text, or '' when absent or sent more than once. */
@@ -28,10 +31,11 @@ export function postedSharedValues(body: Record<string, unknown>): SharedFormVal
     featured: body.featured === 'on',
     leadImage: formText(body.leadImage),
     leadImageAlt: formText(body.leadImageAlt),
+    schedule: postedScheduleValues(body),
   };
 }
 
-export function sharedValuesOf(item: Item): SharedFormValues {
+export function sharedValuesOf(item: Item, zone: string): SharedFormValues {
   return {
     title: item.title,
     summary: item.summary,
@@ -41,5 +45,6 @@ export function sharedValuesOf(item: Item): SharedFormValues {
     featured: item.featured,
     leadImage: item.leadImage?.sha256 ?? '',
     leadImageAlt: item.leadImage?.alt ?? '',
+    schedule: scheduleValuesOf(item, zone),
   };
 }

@@ -23,9 +23,10 @@ export interface ItemForm {
   templates: { list: string; edit: string; revision: string };
   /** The values of an empty form, of an item's form, and of a posted form shown again. */
   emptyValues(): FormValues;
-  valuesOf(item: Item): FormValues;
+  valuesOf(item: Item, zone: string): FormValues;
   posted(body: Record<string, unknown>): FormValues;
-  parse(body: Record<string, unknown>, mode: 'create' | 'update'): ItemInput;
+  /** `zone`: the site's time zone the schedule fields are in. */
+  parse(body: Record<string, unknown>, mode: 'create' | 'update', zone: string): ItemInput;
   /** What the edit template needs beyond the item and its form (e.g. the sections to choose from). */
   editContext(deps: EditorDeps): Promise<Record<string, unknown>>;
   /** The list template's context. */
@@ -36,9 +37,9 @@ const ARTICLE_FORM: ItemForm = {
   kind: 'article',
   templates: { list: 'articles.njk', edit: 'article-edit.njk', revision: 'revision.njk' },
   emptyValues: () => articleFormValues({ status: 'draft' }),
-  valuesOf: (item) => ({ ...sharedValuesOf(item), section: (item as Article).section ?? '' }),
+  valuesOf: (item, zone) => ({ ...sharedValuesOf(item, zone), section: (item as Article).section ?? '' }),
   posted: articleFormValues,
-  parse: (body, mode) => parseArticleForm(body, mode, { allowStatus: true }),
+  parse: (body, mode, zone) => parseArticleForm(body, mode, { allowStatus: true, zone }),
   editContext: async ({ db }) => ({ sections: await listSections(db) }),
   async listContext({ db }, _service, req) {
     const filter = parseArticleFilter(req.query as Record<string, unknown>);
@@ -54,9 +55,14 @@ const EVENT_FORM: ItemForm = {
   kind: 'event',
   templates: { list: 'events.njk', edit: 'event-edit.njk', revision: 'event-revision.njk' },
   emptyValues: () => eventFormValues({ status: 'draft' }),
-  valuesOf(item) {
+  valuesOf(item, zone) {
     const { location, startsAt, endsAt } = item as Event;
-    return { ...sharedValuesOf(item), location, startsAt: toLocal(startsAt), endsAt: toLocal(endsAt) };
+    return {
+      ...sharedValuesOf(item, zone),
+      location,
+      startsAt: toLocal(startsAt, zone),
+      endsAt: toLocal(endsAt, zone),
+    };
   },
   posted: eventFormValues,
   parse: parseEventForm,

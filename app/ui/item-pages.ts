@@ -15,6 +15,7 @@ import type { EditorDeps } from './editor-deps';
 import { FormValues, ITEM_FORMS, ItemForm } from './item-forms';
 import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
+import { zoneLabel } from './zoned-time';
 
 const LEAD_IMAGE_CHOICES = 24;
 
@@ -71,7 +72,8 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
     const errorField = (error as { field?: string } | undefined)?.field;
     const context = { [name]: item, values, ...extra, revisions, propagation, preview, images };
     const page = { error: error?.message, errorField, nav: plural, notice, publicUrl: deps.publicUrl };
-    renderPage(deps.views, res, form.templates.edit, { ...context, ...page }, state.status ?? 200);
+    const zone = { timeZoneLabel: zoneLabel(deps.siteTimeZone, deps.now()), timeZone: deps.siteTimeZone };
+    renderPage(deps.views, res, form.templates.edit, { ...context, ...page, ...zone }, state.status ?? 200);
   }
 
   // One handler for "Save" and "Preview": without JavaScript, the preview is
@@ -80,7 +82,7 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
     const body = req.body as Record<string, unknown>;
     const values = form.posted(body);
     try {
-      const input = form.parse(body, id ? 'update' : 'create');
+      const input = form.parse(body, id ? 'update' : 'create', deps.siteTimeZone);
       if (body.intent === 'preview') return show(res, { id, values, preview: sanitizeBody(input.body ?? '') });
       const actor = { userId: req.session!.user.id };
       const saved = id ? await items.update(id, input, { actor }) : await items.create(input, actor.userId, { actor });
@@ -101,7 +103,7 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
   });
   router.get(`/editor/${plural}/:id`, anyone, async (req: WebRequest, res) => {
     const item = await items.get(parseId(req.params.id));
-    await show(res, { id: item.id, values: form.valuesOf(item), notice: req.query.notice });
+    await show(res, { id: item.id, values: form.valuesOf(item, deps.siteTimeZone), notice: req.query.notice });
   });
   router.get(`/editor/${plural}/:id/propagation.json`, anyone, async (req: WebRequest, res) => {
     const item = await items.get(parseId(req.params.id));

@@ -72,20 +72,12 @@ export function publicRoutes(deps: EditorDeps): Router {
         body.kind === 'event' && events
           ? {
               kind: 'event',
-              input: parseEventForm(
-                {
-                  title: body.title,
-                  summary: body.summary,
-                  body: body.body,
-                  tags: body.tags,
-                  location: body.location,
-                  startsAt: body.startsAt,
-                  endsAt: body.endsAt,
-                },
-                'create',
-              ),
+              input: parseEventForm(submittedEvent(body), 'create', deps.siteTimeZone),
             }
-          : { kind: 'article', input: parseArticleForm(body, 'create', { allowStatus: false }) };
+          : {
+              kind: 'article',
+              input: parseArticleForm(body, 'create', { allowStatus: false, zone: deps.siteTimeZone }),
+            };
       if ((submission.input.body ?? '').trim() === '') throw new BadRequestError('write something in the body', 'body');
       const saved = await moderation.submit(submission, clientAddress(req));
       renderPage(views, res, 'submitted.njk', { saved, siteName: deps.siteName, publicUrl: deps.publicUrl }, 201);
@@ -96,4 +88,10 @@ export function publicRoutes(deps: EditorDeps): Router {
   });
 
   return router;
+}
+
+/** The fields a stranger's event submission may set: words and the time and place, not placement or schedule. */
+function submittedEvent(body: Record<string, unknown>): Record<string, unknown> {
+  const { title, summary, body: text, tags, location, startsAt, endsAt } = body;
+  return { title, summary, body: text, tags, location, startsAt, endsAt };
 }

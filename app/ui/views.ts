@@ -3,6 +3,7 @@
 // sanitized article bodies are).
 import path from 'node:path';
 import nunjucks from 'nunjucks';
+import { toZonedLocal, zonedDisplay } from './zoned-time';
 
 export type Views = nunjucks.Environment;
 
@@ -18,6 +19,16 @@ export function createViews(): Views {
     if (ms === null || ms === undefined || ms === '') return '';
     return new Date(Number(ms)).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   });
+  // An instant as a wall time in the site's zone (SITE_TIME_ZONE): "2026-12-07 10:30 (Europe/Berlin)".
+  env.addFilter('zoned', (ms: unknown, zone: unknown) =>
+    ms === null || ms === undefined ? '' : zonedDisplay(Number(ms), typeof zone === 'string' ? zone : 'UTC'),
+  );
+  // An RFC 3339 event time as a wall time in the site's zone: "2026-12-07 10:30".
+  env.addFilter('isoZoned', (iso: unknown, zone: unknown) =>
+    typeof iso === 'string' && iso !== ''
+      ? toZonedLocal(Date.parse(iso), typeof zone === 'string' ? zone : 'UTC').replace('T', ' ')
+      : '',
+  );
   env.addFilter('ago', (ms: unknown, now?: number) => {
     if (ms === null || ms === undefined) return '';
     const seconds = Math.max(0, Math.round(((now ?? Date.now()) - Number(ms)) / 1000));

@@ -61,6 +61,10 @@ export async function startFailoverSite(options: {
   semiSyncTimeoutMs?: number;
   /** See ClusterOptions.sourceSide: 'runtime' is the deployed way (source side off in config, switched on by the commands' code). */
   sourceSide?: 'config' | 'runtime';
+  /** The app's and producer's clock (the scheduler's tests move it). */
+  now?: () => number;
+  /** More configuration (e.g. SCHEDULE_RECHECK_MS). */
+  env?: Record<string, string>;
 }): Promise<FailoverSite> {
   const cluster = await startMariaDBCluster({
     replicas: 2,
@@ -87,6 +91,7 @@ export async function startFailoverSite(options: {
       RELAY_INTERVAL_MS: '200',
       MIRROR_RECONNECT_MS: '50',
       MIRROR_STATUS_INTERVAL_MS: '0',
+      ...options.env,
     });
     const access: ClusterAccess = {
       nodes: config.databaseNodes,
@@ -112,9 +117,9 @@ export async function startFailoverSite(options: {
     const logger = createLogger(config.logLevel, 'failover-site');
     const queue = createMemoryQueue(logger);
     const notifier = createMemoryNotifier();
-    const producer = await startProducer(config, { queue, notifier, logger });
+    const producer = await startProducer(config, { queue, notifier, logger, now: options.now });
     started.push(producer);
-    const app = await startApp(config, { queue, notifier, logger });
+    const app = await startApp(config, { queue, notifier, logger, now: options.now });
     started.push(app);
     const mirror = await startMirror({ ...config, mirrorOrigins: [app.url] }, { logger });
     started.push(mirror);

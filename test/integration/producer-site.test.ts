@@ -61,6 +61,7 @@ describe('producer: the pages a save affects', () => {
         `/sections/news/${month}`,
         '/sitemap.xml',
         '/sitemaps/articles-0.xml',
+        '/sitemaps/news.xml',
         '/tags/harbour',
         `/tags/harbour/${month}`,
         '/tags/housing',
