@@ -100,8 +100,10 @@ export function sendText(res: ServerResponse, status: number, body: string): voi
 const NOT_FOUND_HTML =
   '<!doctype html>\n<meta charset="utf-8">\n<title>Not found</title>\n<h1>Not found</h1>\n<p>This mirror has no page at this address.</p>\n';
 
-export function sendNotFound(res: ServerResponse): void {
+/** `extra`: the page route's security headers (a missing path is a public page too). */
+export function sendNotFound(res: ServerResponse, extra: http.OutgoingHttpHeaders = {}): void {
   res.writeHead(404, {
+    ...extra,
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(NOT_FOUND_HTML),
   });

@@ -1,13 +1,19 @@
 // Serves the published site: a request path is looked up in the index (never
-// used as a file name) and answered with the blob the index names, a 301 to
-// the directory form, a 410 tombstone, a 304, or a 404.
+// used as a file name) and answered with the blob the index names (or the
+// compressed variant the request accepts, page-representation.ts), a 301 to
+// the directory form, a 410 tombstone, a 304, a 406, or a 404. Every answer
+// carries the security headers (security-headers.ts).
 import fs from 'node:fs';
+import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { acceptEncodingOf } from '../common/content-coding';
 import { sendNotFound, type FileSender } from './file-responses';
 import { etagOf, httpDate, notModified } from '../common/http-conditional';
 import { freshnessHeader, withBanner } from './frozen-banner';
 import type { MirrorStore, PageRecord } from './mirror-store';
 import { MIRROR_GRACE, pageHeaders } from './page-headers';
+import { selectRepresentation, variesByEncoding } from './page-representation';
+import { securityHeaders } from './security-headers';
 
 /** Seconds a cache may keep a bannered page: short, since the copy may recover any moment. */
 const FROZEN_MAX_AGE = 10;
@@ -23,17 +29,29 @@ export function createPageRoute(options: {
   serving?: () => boolean;
   /** Set while the copy is frozen (its latest heartbeat expired): since when. */
   frozenSince?: () => number | undefined;
+  /** Content-Security-Policy frame-ancestors sources (MIRROR_FRAME_ANCESTORS). */
+  frameAncestors?: string;
 }): PageRoute {
   const { store, files } = options;
+  const security = securityHeaders(options.frameAncestors ?? "'none'");
+
+  /** The headers every page answer shares: its own, the security headers, and Vary for text. */
+  function headersOf(page: PageRecord, etag: string, lastModified: string): http.OutgoingHttpHeaders {
+    const headers = { ...pageHeaders(page, etag, lastModified, options.indexMaxAge), ...security };
+    // RFC 9110 §12.5.5: every answer for a text page depends on Accept-Encoding, the identity one too.
+    if (variesByEncoding(page)) headers.vary = 'Accept-Encoding';
+    return headers;
+  }
 
   /**
    * An HTML page of a frozen copy, with the banner: a variant of its own
    * (ETag), cached briefly so proxies drop it soon after heartbeats return.
+   * Sent uncompressed: the stored variants are of the page without it.
    */
   function serveFrozenHtml(req: IncomingMessage, res: ServerResponse, page: PageRecord, since: number): void {
     const etag = `"${page.sha256}-frozen-${since}"`;
     const lastModified = httpDate(page.lastModified);
-    const headers = pageHeaders(page, etag, lastModified, options.indexMaxAge);
+    const headers = headersOf(page, etag, lastModified);
     headers['hyperstatic-freshness'] = freshnessHeader(since);
     headers['cache-control'] = `public, max-age=${FROZEN_MAX_AGE}, ${MIRROR_GRACE}`;
     if (page.op !== 'gone' && notModified(req.headers, { etag, 'last-modified': lastModified })) {
@@ -68,29 +86,39 @@ export function createPageRoute(options: {
         res.end('Moved\n');
         return;
       }
-      sendNotFound(res);
+      sendNotFound(res, security);
       return;
     }
     const frozen = options.frozenSince?.();
     if (frozen !== undefined && page.contentType.startsWith('text/html'))
       return serveFrozenHtml(req, res, page, frozen);
-    const etag = etagOf(page.sha256);
     const lastModified = httpDate(page.lastModified);
-    const headers = pageHeaders(page, etag, lastModified, options.indexMaxAge);
+    const selected = selectRepresentation(page, acceptEncodingOf(req.headers));
+    if (!selected) {
+      // RFC 9110 §12.5.3: identity refused and no stored coding accepted.
+      res.writeHead(406, { ...security, vary: 'Accept-Encoding', 'content-type': 'text/plain; charset=utf-8' });
+      res.end('None of the content codings this page is stored in is acceptable (identity, gzip, br).\n');
+      return;
+    }
+    // Each representation's own hash is its strong ETag: a 304, If-Range and a cache all tell gzip from br.
+    const etag = etagOf(selected.sha256);
+    const headers = headersOf(page, etag, lastModified);
+    if (selected.coding) headers['content-encoding'] = selected.coding;
+    const file = store.blobPath(selected.sha256);
     if (page.op === 'gone') {
-      files.sendFile(req, res, store.blobPath(page.sha256), 410, headers);
+      files.sendFile(req, res, file, 410, headers);
       return;
     }
     if (notModified(req.headers, { etag, 'last-modified': lastModified })) {
       delete headers['content-type'];
+      delete headers['content-encoding'];
       res.writeHead(304, headers);
       res.end();
       return;
     }
-    if (page.kind === 'media') {
-      headers['accept-ranges'] = 'bytes';
-      return files.sendRanged(req, res, store.blobPath(page.sha256), headers, etag, lastModified);
-    }
-    files.sendFile(req, res, store.blobPath(page.sha256), 200, headers);
+    // RFC 9110 §14.1.2: a range is of the selected representation, so of the compressed bytes when
+    // Content-Encoding is set; Content-Length and Content-Range count those bytes.
+    headers['accept-ranges'] = 'bytes';
+    files.sendRanged(req, res, file, headers, etag, lastModified);
   };
 }

@@ -25,7 +25,15 @@ import { Database, dialectOf } from '../common/db/database';
 import { isUnrecoverable, UnrecoverableJobError } from '../common/queue/render-queue';
 import { affectedPages, mergeRefs, PageRef } from './affected-pages';
 import { insertRows } from './bulk-insert';
-import { BatchResult, chunks, lockJournal, RenderedPage, renderClock, writePages } from './change-journal';
+import {
+  BatchResult,
+  chunks,
+  encodeChangedPages,
+  lockJournal,
+  RenderedPage,
+  renderClock,
+  writePages,
+} from './change-journal';
 import { articleState, eventState, parseState, serializeState, StoredState } from './item-state';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
 import { saveListingStates } from './listing-state';
@@ -79,6 +87,11 @@ export async function renderGroup(deps: GroupDeps, claim: Claim): Promise<GroupR
     return { items: 0, saves, rendered: 0, batch: empty, failures };
   }
   const indexes = await renderIndexes(deps, listed.refs, listed.own, at);
+  // Compression is CPU work too: done here, in parallel across groups, not under the journal lock.
+  await encodeChangedPages(deps.db, [
+    ...listed.items.flatMap((p) => (p.page ? [p.page] : [])),
+    ...indexes.pages.map((p) => p.page),
+  ]);
   const { batch, saves } = await journalStep(deps, { claim, failed }, listed, indexes, at);
   return {
     items: listed.items.length,
