@@ -405,7 +405,7 @@ const spec = {
   mirrorFrameAncestors: variable(
     'MIRROR_FRAME_ANCESTORS',
     'none',
-    "Who may frame the public pages (Content-Security-Policy frame-ancestors): none, or self and/or http(s) origins separated by spaces",
+    'Who may frame the public pages (Content-Security-Policy frame-ancestors): none, or self and/or http(s) origins separated by spaces',
     frameAncestors,
   ),
   mirrorIndexMaxAge: variable(

@@ -30,7 +30,8 @@ export type Variants = Partial<Record<Coding, Variant>>;
  */
 export const MIN_COMPRESSIBLE_BYTES = 256;
 
-const TEXT_TYPES = /^(text\/|image\/svg\+xml|application\/(json|xml|javascript|ecmascript|manifest\+json|[\w.-]+\+(xml|json)))/;
+const TEXT_TYPES =
+  /^(text\/|image\/svg\+xml|application\/(json|xml|javascript|ecmascript|manifest\+json|[\w.-]+\+(xml|json)))/;
 
 /** Text (HTML, XML feeds and sitemaps, JSON, CSS, JS, SVG, plain text), never images, audio or video. */
 export function isCompressible(contentType: string): boolean {
@@ -89,8 +90,9 @@ export type Selection = Coding | 'identity' | 'none';
  * a client that sends none, like curl without --compressed, expects plain
  * bytes, and so does every proxy in practice). Otherwise each coding's
  * weight is its own q, else `*`'s, else 0; identity's is its own, else
- * `*`'s, else 1 (acceptable unless refused). The highest weight wins; on a
- * tie the smaller body. `available` holds each stored variant's size;
+ * `*`'s, else the lowest above 0 (acceptable unless refused, but a client
+ * that names codings prefers them). The highest weight wins; on a tie the
+ * smaller body. `available` holds each stored variant's size;
  * `identitySize` the page's. `x-gzip` is gzip (§8.4.1.3).
  */
 export function selectCoding(
@@ -111,7 +113,8 @@ export function selectCoding(
     // A variant no smaller than the page is never worth sending.
     if (size !== undefined && size < identitySize) consider(coding, weightOf(coding, 0), size);
   }
-  consider('identity', weightOf('identity', 1), identitySize);
+  // Unlisted identity is acceptable but the least preferred: a client that names codings wants them.
+  consider('identity', weightOf('identity', Number.MIN_VALUE), identitySize);
   return best?.coding ?? 'none';
 }
 

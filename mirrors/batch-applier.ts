@@ -31,7 +31,10 @@ export function createBatchApplier(options: {
       const { applied, dropped } = store.applyBatch(received);
       batch = applied;
       if (dropped.length > 0)
-        logger.warn({ batch: batch.batch, source, dropped }, 'compressed variants that do not decode to their page: dropped');
+        logger.warn(
+          { batch: batch.batch, source, dropped },
+          'compressed variants that do not decode to their page: dropped',
+        );
     } catch (error) {
       metrics.batchesRejected.inc();
       throw error;

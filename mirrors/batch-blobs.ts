@@ -25,13 +25,15 @@ export function createBatchBlobFetch(options: {
         // Verified against the signed sha256 like any transfer; a bad one is simply fetched instead.
         for (const body of [{ sha256: e.sha256, size: e.size, inline: e.inline }, ...Object.values(e.variants ?? {})]) {
           if (body.inline === undefined || store.hasBlob(body.sha256)) continue;
-          await store.writeBlob(body.sha256, [Buffer.from(body.inline, 'base64')], body.size).catch((error: unknown) => {
-            metrics.blobFetchErrors.inc();
-            logger.warn(
-              { sha256: body.sha256, err: (error as Error).message },
-              'inline body does not match its hash; fetching it',
-            );
-          });
+          await store
+            .writeBlob(body.sha256, [Buffer.from(body.inline, 'base64')], body.size)
+            .catch((error: unknown) => {
+              metrics.blobFetchErrors.inc();
+              logger.warn(
+                { sha256: body.sha256, err: (error as Error).message },
+                'inline body does not match its hash; fetching it',
+              );
+            });
         }
       }
       await fetcher.fetchAll(store.missingBlobs(batch), source);

@@ -46,7 +46,7 @@ export class PurgedBlobs {
         this.insert.run(e.sha256, e.seq);
         // Prepared on first use: the index's pages table is created after this one.
         this.referenced ??= this.db.prepare(
-          'SELECT COUNT(*) AS n FROM pages WHERE sha256 = ?1 OR gzip_sha256 = ?1 OR br_sha256 = ?1',
+          'SELECT COUNT(*) AS n FROM pages WHERE ? IN (sha256, gzip_sha256, br_sha256)',
         );
         if ((this.referenced.get(e.sha256)?.n ?? 0) === 0) drop.push(e.sha256);
       }

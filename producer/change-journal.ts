@@ -140,7 +140,8 @@ export async function writePages(
     const journalRow: Record<string, unknown> = { ...change, seq: head, epoch: lock.epoch, batch, created_at: now };
     pageRows.push(pageRow);
     journalRows.push(journalRow);
-    if (page.body && wantsVariants(page.contentType, page.body.length)) encoding.push({ page, rows: [pageRow, journalRow] });
+    if (page.body && wantsVariants(page.contentType, page.body.length))
+      encoding.push({ page, rows: [pageRow, journalRow] });
     written.push(page.path);
     if (page.kind === 'article' && page.op !== 'put') removed.push(page.path);
   }
