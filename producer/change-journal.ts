@@ -135,6 +135,8 @@ export async function writePages(
       content_type: page.contentType,
       kind: page.kind,
       last_modified: page.lastModified,
+      // Filled in by addVariants for a text page; null otherwise (and every row has the same columns).
+      ...variantColumns(undefined),
     };
     const pageRow: Record<string, unknown> = { ...change, seq: head, rendered_clock: clock };
     const journalRow: Record<string, unknown> = { ...change, seq: head, epoch: lock.epoch, batch, created_at: now };
