@@ -94,12 +94,7 @@ export function createPageRoute(options: {
       return serveFrozenHtml(req, res, page, frozen);
     const lastModified = httpDate(page.lastModified);
     const selected = selectRepresentation(page, acceptEncodingOf(req.headers));
-    if (!selected) {
-      // RFC 9110 §12.5.3: identity refused and no stored coding accepted.
-      res.writeHead(406, { ...security, vary: 'Accept-Encoding', 'content-type': 'text/plain; charset=utf-8' });
-      res.end('None of the content codings this page is stored in is acceptable (identity, gzip, br).\n');
-      return;
-    }
+    if (!selected) return sendNotAcceptable(res, security);
     // Each representation's own hash is its strong ETag: a 304, If-Range and a cache all tell gzip from br.
     const etag = etagOf(selected.sha256);
     const headers = headersOf(page, etag, lastModified);
@@ -121,4 +116,10 @@ export function createPageRoute(options: {
     headers['accept-ranges'] = 'bytes';
     files.sendRanged(req, res, file, headers, etag, lastModified);
   };
+}
+
+/** RFC 9110 §12.5.3: identity refused and no stored coding accepted. */
+function sendNotAcceptable(res: ServerResponse, security: http.OutgoingHttpHeaders): void {
+  res.writeHead(406, { ...security, vary: 'Accept-Encoding', 'content-type': 'text/plain; charset=utf-8' });
+  res.end('None of the content codings this page is stored in is acceptable (identity, gzip, br).\n');
 }

@@ -113,11 +113,7 @@ export async function writePages(
       superseded.push(page.path);
       continue;
     }
-    if (
-      page.op === 'delete'
-        ? !current || current.op === 'delete'
-        : current && current.op === page.op && current.sha256 === sha256 && !lacksVariants(page, current)
-    ) {
+    if (isUnchanged(page, sha256, current)) {
       unchanged.push(page.path);
       // Same bytes at a later clock: a render from a clock in between must not replace them.
       if (current && current.rendered_clock < clock) confirmed.set(clock, [...(confirmed.get(clock) ?? []), page.path]);
@@ -180,6 +176,12 @@ async function livePages(trx: Knex | Knex.Transaction, paths: string[]): Promise
       .select('path', 'op', 'sha256', 'rendered_clock', 'gzip_sha256'))
       live.set(row.path as string, { ...row, rendered_clock: Number(row.rendered_clock) });
   return live;
+}
+
+/** Nothing to write: deleted and already absent, or the same op and bytes live (with their variants). */
+function isUnchanged(page: RenderedPage, sha256: string | null, current: LivePage | undefined): boolean {
+  if (page.op === 'delete') return !current || current.op === 'delete';
+  return !!current && current.op === page.op && current.sha256 === sha256 && !lacksVariants(page, current);
 }
 
 /** A text page live without its variants (rendered before they existed): the same bytes are written again, with them. */
