@@ -17,7 +17,7 @@ import * as trustStatements from './migrations/012-trust-statements';
 import * as mirrorFreshness from './migrations/013-mirror-freshness';
 import * as coalescedRender from './migrations/014-coalesced-render';
 import * as semiSyncRecord from './migrations/015-semi-sync-record';
-import * as compressedVariants from './migrations/016-compressed-variants';
+import * as compressedVariants from './migrations/017-compressed-variants';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -35,7 +35,7 @@ const migrations: Record<string, Knex.Migration> = {
   '013-mirror-freshness': mirrorFreshness,
   '014-coalesced-render': coalescedRender,
   '015-semi-sync-record': semiSyncRecord,
-  '016-compressed-variants': compressedVariants,
+  '017-compressed-variants': compressedVariants,
 };
 
 const source: Knex.MigrationSource<string> = {
