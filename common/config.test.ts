@@ -128,6 +128,21 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ REDIS_SENTINEL_MASTER: 'my master' }), /REDIS_SENTINEL_MASTER: use 1-64/);
   });
 
+  it('reads MIRROR_FRAME_ANCESTORS as CSP sources, quoting the keywords, and refuses anything that could add a directive', () => {
+    assert.equal(loadConfig({}).mirrorFrameAncestors, "'none'");
+    assert.equal(loadConfig({ MIRROR_FRAME_ANCESTORS: "'none'" }).mirrorFrameAncestors, "'none'");
+    assert.equal(
+      loadConfig({ MIRROR_FRAME_ANCESTORS: 'self  https://partner.example' }).mirrorFrameAncestors,
+      "'self' https://partner.example",
+    );
+    for (const bad of ['', 'none self', "'self'; script-src *", 'javascript:x', 'https://a.example/path'])
+      assert.throws(
+        () => loadConfig({ MIRROR_FRAME_ANCESTORS: bad }),
+        /^ConfigError: MIRROR_FRAME_ANCESTORS: expected none/,
+        bad,
+      );
+  });
+
   it('lists every variable with its default for --help', () => {
     const help = describeVariables();
     for (const name of ['DATABASE_URL', 'REDIS_URL', 'APP_PORT', 'PROXY_UPSTREAMS', 'MIRROR_ORIGIN_URLS'])

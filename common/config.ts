@@ -86,6 +86,25 @@ const optionalToken: Parser<string> = (raw, name) => {
   return raw;
 };
 
+/**
+ * CSP source expressions (CSP 3 §2.3.1) for frame-ancestors: the keywords
+ * none and self (quoted or not: an env file's quotes are its own) or http(s)
+ * origins, never a directive separator.
+ */
+const frameAncestors: Parser<string> = (raw, name) => {
+  const sources = raw
+    .trim()
+    .split(/\s+/)
+    .map((s) => (/^'?(none|self)'?$/i.test(s) ? `'${s.replace(/'/g, '').toLowerCase()}'` : s));
+  const ok = (s: string) => s === "'none'" || s === "'self'" || /^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d+)?$/i.test(s);
+  if (raw.trim() === '' || !sources.every(ok) || (sources.includes("'none'") && sources.length > 1))
+    throw new ConfigError(
+      name,
+      `expected none, or self and/or http(s) origins separated by spaces, got ${JSON.stringify(raw)}`,
+    );
+  return sources.join(' ');
+};
+
 /** Comma-separated file paths; empty: none. Whether they can be read is checked where they are loaded. */
 const fileList: Parser<string[]> = (raw) =>
   raw
@@ -475,6 +494,12 @@ const spec = {
     '',
     'Comma-separated peer mirror URLs to fetch blobs from when every origin fails; empty means none',
     (raw, name) => (raw.trim() === '' ? [] : urlList(raw, name)),
+  ),
+  mirrorFrameAncestors: variable(
+    'MIRROR_FRAME_ANCESTORS',
+    'none',
+    'Who may frame the public pages (Content-Security-Policy frame-ancestors): none, or self and/or http(s) origins separated by spaces',
+    frameAncestors,
   ),
   mirrorIndexMaxAge: variable(
     'MIRROR_INDEX_MAX_AGE',

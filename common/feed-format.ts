@@ -28,6 +28,7 @@
 // `sig` signs manifestSigningPayload(sha256 of every byte before the end line),
 // so a mirror can stream the manifest in bounded memory and still trust it.
 import { createHash, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { CODINGS, type Variants } from './content-coding';
 import { SHA256_HEX } from './hash';
 import {
   parseSiteSignature,
@@ -70,6 +71,12 @@ export interface JournalEntry {
    * checked against the (signed) sha256 like any fetched blob.
    */
   inline?: string;
+  /**
+   * Optional: the page's gzip and brotli encodings, each its own blob
+   * (common/content-coding.ts). Like `inline`, not covered by the signature:
+   * a receiver keeps a variant only if it decodes to the signed sha256.
+   */
+  variants?: Variants;
 }
 
 /** Bodies up to this size travel inside the batch. */
@@ -197,6 +204,8 @@ export interface ManifestPage {
   lastModified: number;
   kind: PageKind;
   seq: number;
+  /** The page's compressed encodings (covered by the manifest's signature, which signs every byte). */
+  variants?: Variants;
 }
 
 export interface ManifestEnd {
@@ -262,6 +271,8 @@ export function parseManifestPage(value: unknown): ManifestPage {
   ) {
     throw new Error(`manifest line ${p.path} has bad metadata`);
   }
+  if (p.variants !== undefined && !validVariants(p.variants, false))
+    throw new Error(`manifest line ${p.path} has bad variants`);
   return manifestPageOf(p);
 }
 
@@ -276,6 +287,7 @@ export function manifestPageOf(p: ManifestPage): ManifestPage {
     lastModified: p.lastModified,
     kind: p.kind,
     seq: p.seq,
+    ...(p.variants ? { variants: p.variants } : {}),
   };
 }
 
@@ -328,6 +340,27 @@ export function isSafePublicPath(p: string): boolean {
     .every((seg, i, all) => (seg === '' ? i === all.length - 1 : seg !== '.' && seg !== '..'));
 }
 
+/** Known codings only, each with a well-formed sha256 and size (and, in the feed, an inline body of bounded length). */
+function validVariants(value: unknown, inlineAllowed: boolean): boolean {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
+  return Object.entries(value as Record<string, unknown>).every(([coding, v]) => {
+    const variant = v as { sha256?: unknown; size?: unknown; inline?: unknown };
+    return (
+      (CODINGS as readonly string[]).includes(coding) &&
+      !!variant &&
+      typeof variant === 'object' &&
+      typeof variant.sha256 === 'string' &&
+      SHA256_HEX.test(variant.sha256) &&
+      Number.isSafeInteger(variant.size) &&
+      (variant.size as number) >= 0 &&
+      (variant.inline === undefined ||
+        (inlineAllowed &&
+          typeof variant.inline === 'string' &&
+          variant.inline.length <= Math.ceil(INLINE_MAX_BYTES / 3) * 4))
+    );
+  });
+}
+
 /** Throws unless `value` is a well-formed batch; a mirror never trusts the wire. */
 export function parseFeedBatch(value: unknown): FeedBatch {
   const b = value as FeedBatch;
@@ -369,6 +402,8 @@ export function parseFeedBatch(value: unknown): FeedBatch {
     ) {
       throw new Error(`entry ${e.seq} has a bad inline body`);
     }
+    if (e.variants !== undefined && (e.op === 'delete' || e.op === 'purge' || !validVariants(e.variants, true)))
+      throw new Error(`entry ${e.seq} has bad variants`);
   }
   if (b.sig !== undefined && typeof b.sig !== 'string') throw new Error('batch signature is not a string');
   if (b.signature !== undefined) b.signature = parseSiteSignature(b.signature);

@@ -25,9 +25,16 @@ export function createBatchApplier(options: {
   const now = options.now ?? Date.now;
   let lastProgressLog = 0;
 
-  return function applyBatch(batch, source) {
+  return function applyBatch(received, source) {
+    let batch: FeedBatch;
     try {
-      store.applyBatch(batch);
+      const { applied, dropped } = store.applyBatch(received);
+      batch = applied;
+      if (dropped.length > 0)
+        logger.warn(
+          { batch: batch.batch, source, dropped },
+          'compressed variants that do not decode to their page: dropped',
+        );
     } catch (error) {
       metrics.batchesRejected.inc();
       throw error;

@@ -21,15 +21,20 @@ export function createBatchBlobFetch(options: {
     sync.sawHead(batch.entries[batch.entries.length - 1].seq, store.cursor(), source);
     try {
       for (const e of batch.entries) {
-        if (e.inline === undefined || e.sha256 === null || e.op === 'purge' || store.hasBlob(e.sha256)) continue;
+        if (e.sha256 === null || e.op === 'purge') continue;
         // Verified against the signed sha256 like any transfer; a bad one is simply fetched instead.
-        await store.writeBlob(e.sha256, [Buffer.from(e.inline, 'base64')], e.size).catch((error: unknown) => {
-          metrics.blobFetchErrors.inc();
-          logger.warn(
-            { sha256: e.sha256, err: (error as Error).message },
-            'inline body does not match its hash; fetching it',
-          );
-        });
+        for (const body of [{ sha256: e.sha256, size: e.size, inline: e.inline }, ...Object.values(e.variants ?? {})]) {
+          if (body.inline === undefined || store.hasBlob(body.sha256)) continue;
+          await store
+            .writeBlob(body.sha256, [Buffer.from(body.inline, 'base64')], body.size)
+            .catch((error: unknown) => {
+              metrics.blobFetchErrors.inc();
+              logger.warn(
+                { sha256: body.sha256, err: (error as Error).message },
+                'inline body does not match its hash; fetching it',
+              );
+            });
+        }
       }
       await fetcher.fetchAll(store.missingBlobs(batch), source);
     } catch (error) {

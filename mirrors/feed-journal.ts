@@ -1,9 +1,10 @@
 // The journal of applied batches, with the origin's signature of each, so
 // the mirror can serve /feed itself (feed-hub.ts): cache proxies and peer
 // mirrors follow a mirror and verify what it relays against the origin key.
+import { variantColumns, variantsOfRow } from '../common/content-coding';
 import type { FeedBatch, JournalEntry, Op, PageKind } from '../common/feed-format';
 import type { SiteSignature } from '../common/trust/statements';
-import type { SqliteDatabase, Statement } from './sqlite';
+import { addVariantColumns, type SqliteDatabase, type Statement } from './sqlite';
 
 interface JournalRow {
   seq: number;
@@ -55,8 +56,10 @@ export class FeedJournal {
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
     addSignatureColumn(db);
+    addVariantColumns(db, 'journal');
     this.insertJournal = db.prepare(
-      'INSERT INTO journal (seq, epoch, batch, path, op, sha256, size, content_type, last_modified, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO journal (seq, epoch, batch, path, op, sha256, size, content_type, last_modified, kind,
+         gzip_sha256, gzip_size, br_sha256, br_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.journalFrom = db.prepare('SELECT * FROM journal WHERE seq > ? ORDER BY seq');
     this.insertSig = db.prepare('INSERT OR REPLACE INTO batch_sigs (epoch, batch, sig, signature) VALUES (?, ?, ?, ?)');
@@ -77,6 +80,8 @@ export class FeedJournal {
         e.contentType,
         e.lastModified,
         e.kind,
+        // Relayed without their bodies: a follower fetches them by hash, like any blob this mirror holds.
+        ...Object.values(variantColumns(e.variants)),
       );
     }
     if (batch.sig || batch.signature)
@@ -102,9 +107,10 @@ export class FeedJournal {
     const marks = shas.map(() => '?').join(', ');
     const last = this.db
       .prepare<{ epoch: number; batch: number } | undefined>(
-        `SELECT epoch, batch FROM journal WHERE op IN ('put', 'gone') AND sha256 IN (${marks}) ORDER BY seq DESC LIMIT 1`,
+        `SELECT epoch, batch FROM journal WHERE op IN ('put', 'gone')
+           AND (sha256 IN (${marks}) OR gzip_sha256 IN (${marks}) OR br_sha256 IN (${marks})) ORDER BY seq DESC LIMIT 1`,
       )
-      .get(...shas);
+      .get(...shas, ...shas, ...shas);
     if (!last) return;
     const end = this.db
       .prepare<{ seq: number }>('SELECT MAX(seq) AS seq FROM journal WHERE epoch = ? AND batch = ?')
@@ -146,7 +152,9 @@ export class FeedJournal {
 }
 
 function toEntry(row: JournalRow): JournalEntry {
+  const variants = variantsOfRow(row as unknown as Record<string, unknown>);
   return {
+    ...(variants ? { variants } : {}),
     seq: row.seq,
     epoch: row.epoch,
     batch: row.batch,

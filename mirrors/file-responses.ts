@@ -101,8 +101,10 @@ export function sendText(res: ServerResponse, status: number, body: string): voi
 const NOT_FOUND_HTML =
   '<!doctype html>\n<html lang="en">\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>Page not found</title>\n<h1>Page not found</h1>\n<p>There is no page at this address. <a href="/">Go to the front page</a>.</p>\n</html>\n';
 
-export function sendNotFound(res: ServerResponse): void {
+/** `extra`: the page route's security headers (a missing path is a public page too). */
+export function sendNotFound(res: ServerResponse, extra: http.OutgoingHttpHeaders = {}): void {
   res.writeHead(404, {
+    ...extra,
     'content-type': 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(NOT_FOUND_HTML),
   });

@@ -14,6 +14,9 @@ describe('the frozen-copy notice', () => {
       out,
       /<body class="x"><p class="hs-frozen" role="status"[^>]*>[^<]*<time [^>]*>[^<]*<\/time>\.<\/p><a class="skip">/,
     );
+    // Its style in the head, as an element the Content-Security-Policy allows by hash (no style attributes).
+    assert.match(out, /<head><style>\.hs-frozen\{[^<]*<\/style><\/head>/);
+    assert.doesNotMatch(out, /style="/);
     assert.match(out, /not confirmed it since <time datetime="2026-12-07T03:34:13Z"[^>]*>2026-12-07 03:34 UTC<\/time>/);
     assert.equal(freshnessHeader(SINCE), 'frozen; since="Mon, 07 Dec 2026 03:34:13 GMT"');
   });

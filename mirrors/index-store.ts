@@ -5,12 +5,13 @@
 // names is already on disk (docs/mirrors.md, "Applying batches"): a reader
 // never sees an index entry (or an index page) pointing at a page the mirror
 // lacks.
+import { variantColumns, variantsOfRow } from '../common/content-coding';
 import type { FeedBatch, ManifestPage, Op, PageKind } from '../common/feed-format';
 import { batchRefusal, blobsOf } from './batch-checks';
 import { MissingBlobError } from './errors';
 import type { FeedJournal } from './feed-journal';
 import type { PurgedBlobs } from './purged-blobs';
-import { openSqlite, type SqliteDatabase, type Statement } from './sqlite';
+import { addVariantColumns, openSqlite, type SqliteDatabase, type Statement } from './sqlite';
 
 /** A live page as the mirror holds it: the same record the manifest carries. */
 export type PageRecord = ManifestPage;
@@ -24,6 +25,10 @@ interface PageRow {
   last_modified: number;
   kind: PageKind;
   seq: number;
+  gzip_sha256: string | null;
+  gzip_size: number | null;
+  br_sha256: string | null;
+  br_size: number | null;
 }
 
 const SCHEMA = `
@@ -72,13 +77,16 @@ export class IndexStore {
     private readonly hasBlob: (sha256: string) => boolean,
   ) {
     db.exec(SCHEMA);
+    addVariantColumns(db, 'pages');
     this.getState = db.prepare('SELECT cursor, epoch FROM state WHERE id = 1');
     this.putState = db.prepare('UPDATE state SET cursor = ?, epoch = ? WHERE id = 1');
     this.getPage = db.prepare('SELECT * FROM pages WHERE path = ?');
     this.upsertPage = db.prepare(
-      `INSERT INTO pages (path, op, sha256, size, content_type, last_modified, kind, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO pages (path, op, sha256, size, content_type, last_modified, kind, seq, gzip_sha256, gzip_size, br_sha256, br_size)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (path) DO UPDATE SET op = excluded.op, sha256 = excluded.sha256, size = excluded.size,
-         content_type = excluded.content_type, last_modified = excluded.last_modified, kind = excluded.kind, seq = excluded.seq`,
+         content_type = excluded.content_type, last_modified = excluded.last_modified, kind = excluded.kind, seq = excluded.seq,
+         gzip_sha256 = excluded.gzip_sha256, gzip_size = excluded.gzip_size, br_sha256 = excluded.br_sha256, br_size = excluded.br_size`,
     );
     this.deletePage = db.prepare('DELETE FROM pages WHERE path = ?');
     this.applyTx = db.transaction((batch: FeedBatch) => this.applyInTransaction(batch));
@@ -113,7 +121,18 @@ export class IndexStore {
     for (const e of batch.entries) {
       if (e.op === 'purge') purged.push(e.sha256 as string);
       else if (e.op === 'delete') this.deletePage.run(e.path);
-      else this.upsertPage.run(e.path, e.op, e.sha256, e.size, e.contentType, e.lastModified, e.kind, e.seq);
+      else
+        this.upsertPage.run(
+          e.path,
+          e.op,
+          e.sha256,
+          e.size,
+          e.contentType,
+          e.lastModified,
+          e.kind,
+          e.seq,
+          ...Object.values(variantColumns(e.variants)),
+        );
     }
     // Before recording this batch: the cut keeps it, and with it the purge entries followers need.
     this.journal.scrub(purged);
@@ -159,5 +178,11 @@ function toPageRecord(row: PageRow): PageRecord {
     lastModified: row.last_modified,
     kind: row.kind,
     seq: row.seq,
+    ...withVariants(row),
   };
+}
+
+function withVariants(row: PageRow): Pick<PageRecord, 'variants'> {
+  const variants = variantsOfRow(row as unknown as Record<string, unknown>);
+  return variants ? { variants } : {};
 }

@@ -98,6 +98,7 @@ export async function startMirror(
     ops,
     logger,
     indexMaxAge: config.mirrorIndexMaxAge,
+    frameAncestors: config.mirrorFrameAncestors,
     status: () => {
       const { cursor, epoch } = store.state();
       return {

@@ -1,10 +1,16 @@
 // A manifest being loaded (bootstrap, `mirror verify`): staged page by page in
 // its own table, in bounded memory, then compared with the index or swapped
 // into it in one transaction once every blob it names is on disk.
+import { variantColumns } from '../common/content-coding';
 import type { ManifestPage } from '../common/feed-format';
 import { MissingBlobError, OutOfOrderBatchError, StaleEpochBatchError } from './errors';
 import type { IndexStore } from './index-store';
-import type { SqliteDatabase } from './sqlite';
+import { addVariantColumns, type SqliteDatabase } from './sqlite';
+
+/** Every blob the staged manifest names: bodies and their compressed variants (signed with the manifest). */
+const STAGED_BLOBS = `SELECT sha256, size FROM manifest_stage
+  UNION ALL SELECT gzip_sha256, gzip_size FROM manifest_stage WHERE gzip_sha256 IS NOT NULL
+  UNION ALL SELECT br_sha256, br_size FROM manifest_stage WHERE br_sha256 IS NOT NULL`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS manifest_stage (
@@ -18,6 +24,8 @@ CREATE TABLE IF NOT EXISTS manifest_stage (
   seq INTEGER NOT NULL
 );
 `;
+
+const VARIANTS = 'gzip_sha256, gzip_size, br_sha256, br_size';
 
 export interface StageDiff {
   missing: number;
@@ -36,12 +44,24 @@ export class ManifestStaging {
     private readonly hasBlob: (sha256: string) => boolean,
   ) {
     db.exec(SCHEMA);
+    addVariantColumns(db, 'manifest_stage');
     const stagePage = db.prepare(
-      `INSERT OR REPLACE INTO manifest_stage (path, op, sha256, size, content_type, last_modified, kind, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO manifest_stage (path, op, sha256, size, content_type, last_modified, kind, seq,
+         gzip_sha256, gzip_size, br_sha256, br_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.stageTx = db.transaction((pages: ManifestPage[]) => {
       for (const p of pages)
-        stagePage.run(p.path, p.op, p.sha256, p.size, p.contentType, p.lastModified, p.kind, p.seq);
+        stagePage.run(
+          p.path,
+          p.op,
+          p.sha256,
+          p.size,
+          p.contentType,
+          p.lastModified,
+          p.kind,
+          p.seq,
+          ...Object.values(variantColumns(p.variants)),
+        );
     });
     this.commitTx = db.transaction((epoch: number, cursor: number) => this.commitInTransaction(epoch, cursor));
   }
@@ -62,7 +82,7 @@ export class ManifestStaging {
     for (;;) {
       const rows = this.db
         .prepare<{ sha256: string; size: number }>(
-          'SELECT sha256, MAX(size) AS size FROM manifest_stage WHERE sha256 > ? GROUP BY sha256 ORDER BY sha256 LIMIT 1000',
+          `SELECT sha256, MAX(size) AS size FROM (${STAGED_BLOBS}) WHERE sha256 > ? GROUP BY sha256 ORDER BY sha256 LIMIT 1000`,
         )
         .all(last);
       if (rows.length === 0) return out;
@@ -87,7 +107,7 @@ export class ManifestStaging {
     const state = this.index.state();
     if (epoch < state.epoch) throw new StaleEpochBatchError(epoch, state.epoch);
     if (cursor < state.cursor) throw new OutOfOrderBatchError(cursor + 1, state.cursor);
-    for (const row of this.db.prepare<{ sha256: string }>('SELECT DISTINCT sha256 FROM manifest_stage').iterate()) {
+    for (const row of this.db.prepare<{ sha256: string }>(`SELECT DISTINCT sha256 FROM (${STAGED_BLOBS})`).iterate()) {
       if (!this.hasBlob(row.sha256)) throw new MissingBlobError(row.sha256);
     }
     const changed = this.db
@@ -95,13 +115,15 @@ export class ManifestStaging {
       .run().changes;
     const upserted = this.db
       .prepare(
-        `INSERT INTO pages (path, op, sha256, size, content_type, last_modified, kind, seq)
-         SELECT path, op, sha256, size, content_type, last_modified, kind, seq FROM manifest_stage WHERE true
+        `INSERT INTO pages (path, op, sha256, size, content_type, last_modified, kind, seq, ${VARIANTS})
+         SELECT path, op, sha256, size, content_type, last_modified, kind, seq, ${VARIANTS} FROM manifest_stage WHERE true
          ON CONFLICT (path) DO UPDATE SET op = excluded.op, sha256 = excluded.sha256, size = excluded.size,
-           content_type = excluded.content_type, last_modified = excluded.last_modified, kind = excluded.kind, seq = excluded.seq
+           content_type = excluded.content_type, last_modified = excluded.last_modified, kind = excluded.kind, seq = excluded.seq,
+           gzip_sha256 = excluded.gzip_sha256, gzip_size = excluded.gzip_size, br_sha256 = excluded.br_sha256, br_size = excluded.br_size
          WHERE pages.op IS NOT excluded.op OR pages.sha256 IS NOT excluded.sha256 OR pages.size IS NOT excluded.size
            OR pages.content_type IS NOT excluded.content_type OR pages.last_modified IS NOT excluded.last_modified
-           OR pages.kind IS NOT excluded.kind`,
+           OR pages.kind IS NOT excluded.kind OR pages.gzip_sha256 IS NOT excluded.gzip_sha256
+           OR pages.br_sha256 IS NOT excluded.br_sha256`,
       )
       .run().changes;
     this.index.setState(cursor, epoch);

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FeedBatch, ManifestPage } from '../common/feed-format';
-import { blobsOf } from './batch-checks';
+import { blobsOf, checkVariants } from './batch-checks';
 import { BlobStore, type BlobBody } from './blob-store';
 import { FeedJournal } from './feed-journal';
 import { IndexStore, openIndexDatabase, type PageRecord } from './index-store';
@@ -119,13 +119,22 @@ export class MirrorStore {
 
   // Index
 
-  /** Applies a whole batch in one transaction; throws (changing nothing) on refusal or a missing blob. */
-  applyBatch(batch: FeedBatch): void {
+  /**
+   * Applies a whole batch in one transaction; throws (changing nothing) on
+   * refusal or a missing blob. Returns the batch as applied (and relayed):
+   * without the variants that do not decode to their page (see
+   * checkVariants), which it names in `dropped`.
+   */
+  applyBatch(batch: FeedBatch): { applied: FeedBatch; dropped: string[] } {
+    const { applied, dropped } = checkVariants(batch, (sha256) =>
+      this.blobs.hasBlob(sha256) ? fs.readFileSync(this.blobs.blobPath(sha256)) : undefined,
+    );
     // Files go only once the purge is committed; one a crash leaves behind is still never served (isPurged).
-    for (const sha256 of this.index.applyBatch(batch)) {
+    for (const sha256 of this.index.applyBatch(applied)) {
       this.blobs.dropBlob(sha256);
       this.partials.dropPartial(sha256);
     }
+    return { applied, dropped };
   }
 
   lookup(publicPath: string): PageRecord | undefined {

@@ -1,9 +1,13 @@
 // Serves the published site: a request path is looked up in the index (never
-// used as a file name) and answered with the blob the index names, a 301 to
+// used as a file name) and answered with the blob the index names (or the
+// compressed variant the request accepts, page-representation.ts), a 301 to
 // where a missing path has moved (request-path.ts, movedTo), a 410
-// tombstone, a 304, or the site's 404 page.
+// tombstone, a 304, a 406, or the site's 404 page. Every answer carries the
+// security headers (security-headers.ts).
 import fs from 'node:fs';
+import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { acceptEncodingOf } from '../common/content-coding';
 import { sendNotFound, type FileSender } from './file-responses';
 import { etagOf, httpDate, notModified } from '../common/http-conditional';
 import { freshnessHeader, withBanner } from './frozen-banner';
@@ -11,6 +15,8 @@ import type { MirrorStore, PageRecord } from './mirror-store';
 import { movedTo } from './request-path';
 import { NOT_FOUND_PATH } from '../common/site-paths';
 import { MIRROR_GRACE, pageHeaders } from './page-headers';
+import { selectRepresentation, variesByEncoding } from './page-representation';
+import { securityHeaders } from './security-headers';
 
 /** Seconds a cache may keep a bannered page: short, since the copy may recover any moment. */
 const FROZEN_MAX_AGE = 10;
@@ -28,17 +34,29 @@ export function createPageRoute(options: {
   frozenSince?: () => number | undefined;
   /** MIRROR_ONION_LOCATION: HTML pages name the same path on this onion service (Tor Browser offers to go there). */
   onionLocation?: string;
+  /** Content-Security-Policy frame-ancestors sources (MIRROR_FRAME_ANCESTORS). */
+  frameAncestors?: string;
 }): PageRoute {
   const { store, files } = options;
+  const security = securityHeaders(options.frameAncestors ?? "'none'");
+
+  /** The headers every page answer shares: its own, the security headers, and Vary for text. */
+  function headersOf(page: PageRecord, etag: string, lastModified: string): http.OutgoingHttpHeaders {
+    const headers = { ...pageHeaders(page, etag, lastModified, options.indexMaxAge), ...security };
+    // RFC 9110 §12.5.5: every answer for a text page depends on Accept-Encoding, the identity one too.
+    if (variesByEncoding(page)) headers.vary = 'Accept-Encoding';
+    return headers;
+  }
 
   /**
    * An HTML page of a frozen copy, with the banner: a variant of its own
    * (ETag), cached briefly so proxies drop it soon after heartbeats return.
+   * Sent uncompressed: the stored variants are of the page without it.
    */
   function serveFrozenHtml(req: IncomingMessage, res: ServerResponse, page: PageRecord, since: number): void {
     const etag = `"${page.sha256}-frozen-${since}"`;
     const lastModified = httpDate(page.lastModified);
-    const headers = pageHeaders(page, etag, lastModified, options.indexMaxAge);
+    const headers = headersOf(page, etag, lastModified);
     headers['hyperstatic-freshness'] = freshnessHeader(since);
     headers['cache-control'] = `public, max-age=${FROZEN_MAX_AGE}, ${MIRROR_GRACE}`;
     if (page.op !== 'gone' && notModified(req.headers, { etag, 'last-modified': lastModified })) {
@@ -66,29 +84,34 @@ export function createPageRoute(options: {
       return;
     }
     const page = store.lookup(path);
-    if (!page) return serveMissing(req, res, path, store, files);
+    if (!page) return serveMissing(req, res, path, store, files, security);
     const html = page.contentType.startsWith('text/html');
     if (html && options.onionLocation) res.setHeader('onion-location', `${options.onionLocation}${encodeURI(path)}`);
     const frozen = options.frozenSince?.();
     if (frozen !== undefined && html) return serveFrozenHtml(req, res, page, frozen);
-    const etag = etagOf(page.sha256);
     const lastModified = httpDate(page.lastModified);
-    const headers = pageHeaders(page, etag, lastModified, options.indexMaxAge);
+    const selected = selectRepresentation(page, acceptEncodingOf(req.headers));
+    if (!selected) return sendNotAcceptable(res, security);
+    // Each representation's own hash is its strong ETag: a 304, If-Range and a cache all tell gzip from br.
+    const etag = etagOf(selected.sha256);
+    const headers = headersOf(page, etag, lastModified);
+    if (selected.coding) headers['content-encoding'] = selected.coding;
+    const file = store.blobPath(selected.sha256);
     if (page.op === 'gone') {
-      files.sendFile(req, res, store.blobPath(page.sha256), 410, headers);
+      files.sendFile(req, res, file, 410, headers);
       return;
     }
     if (notModified(req.headers, { etag, 'last-modified': lastModified })) {
       delete headers['content-type'];
+      delete headers['content-encoding'];
       res.writeHead(304, headers);
       res.end();
       return;
     }
-    if (page.kind === 'media') {
-      headers['accept-ranges'] = 'bytes';
-      return files.sendRanged(req, res, store.blobPath(page.sha256), headers, etag, lastModified);
-    }
-    files.sendFile(req, res, store.blobPath(page.sha256), 200, headers);
+    // RFC 9110 §14.1.2: a range is of the selected representation, so of the compressed bytes when
+    // Content-Encoding is set; Content-Length and Content-Range count those bytes.
+    headers['accept-ranges'] = 'bytes';
+    files.sendRanged(req, res, file, headers, etag, lastModified);
   };
 }
 
@@ -99,12 +122,14 @@ function serveMissing(
   path: string,
   store: MirrorStore,
   files: FileSender,
+  security: http.OutgoingHttpHeaders,
 ): void {
   const moved = movedTo(path, (p) => store.lookup(p) !== undefined);
   if (moved) {
     const q = req.url?.indexOf('?') ?? -1;
     res.writeHead(301, {
       location: encodeURI(moved) + (q === -1 ? '' : req.url!.slice(q)),
+      ...security,
       'content-type': 'text/plain; charset=utf-8',
       'content-length': 6,
     });
@@ -113,9 +138,12 @@ function serveMissing(
   }
   // The site's own 404 page (/404.html, written by the producer) with status 404; a plain one before the copy has it.
   const styled = store.lookup(NOT_FOUND_PATH);
-  if (!styled || styled.op !== 'put') return sendNotFound(res);
-  files.sendFile(req, res, store.blobPath(styled.sha256), 404, {
-    'content-type': styled.contentType,
-    'x-content-type-options': 'nosniff',
-  });
+  if (!styled || styled.op !== 'put') return sendNotFound(res, security);
+  files.sendFile(req, res, store.blobPath(styled.sha256), 404, { ...security, 'content-type': styled.contentType });
+}
+
+/** RFC 9110 §12.5.3: identity refused and no stored coding accepted. */
+function sendNotAcceptable(res: ServerResponse, security: http.OutgoingHttpHeaders): void {
+  res.writeHead(406, { ...security, vary: 'Accept-Encoding', 'content-type': 'text/plain; charset=utf-8' });
+  res.end('None of the content codings this page is stored in is acceptable (identity, gzip, br).\n');
 }

@@ -39,11 +39,15 @@ export class PurgedBlobs {
     const drop: string[] = [];
     for (const e of batch.entries) {
       if (e.sha256 === null) continue;
-      if (e.op !== 'purge') this.remove.run(e.sha256);
-      else {
+      if (e.op !== 'purge') {
+        this.remove.run(e.sha256);
+        for (const v of Object.values(e.variants ?? {})) this.remove.run(v.sha256);
+      } else {
         this.insert.run(e.sha256, e.seq);
         // Prepared on first use: the index's pages table is created after this one.
-        this.referenced ??= this.db.prepare('SELECT COUNT(*) AS n FROM pages WHERE sha256 = ?');
+        this.referenced ??= this.db.prepare(
+          'SELECT COUNT(*) AS n FROM pages WHERE ? IN (sha256, gzip_sha256, br_sha256)',
+        );
         if ((this.referenced.get(e.sha256)?.n ?? 0) === 0) drop.push(e.sha256);
       }
     }

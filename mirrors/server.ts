@@ -33,6 +33,8 @@ export interface MirrorServerOptions {
   logger: Logger;
   /** Cache-Control max-age for index and feed pages, in seconds. */
   indexMaxAge: number;
+  /** Content-Security-Policy frame-ancestors sources (MIRROR_FRAME_ANCESTORS). */
+  frameAncestors?: string;
   status: () => unknown;
   /** False while the mirror bootstraps: pages answer 503 so no cache keeps a half-loaded copy. */
   serving?: () => boolean;
@@ -88,6 +90,7 @@ export function createMirrorServer(options: MirrorServerOptions, listener: Mirro
     serving: options.serving,
     frozenSince: options.frozenSince,
     onionLocation: options.address?.onionLocation,
+    frameAncestors: options.frameAncestors,
   });
 
   /** The operator endpoints under a decoded path; false when there is none at this path. */

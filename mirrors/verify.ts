@@ -50,10 +50,13 @@ export async function findCorruptBlobs(
   progress?.setTotal(store.pageCount());
   for (const page of store.pages()) {
     progress?.increment(1);
-    if (seen.has(page.sha256)) continue;
-    seen.add(page.sha256);
-    if ((await hashFile(store.blobPath(page.sha256))) !== page.sha256)
-      bad.push({ sha256: page.sha256, size: page.size });
+    // The page's compressed variants are blobs too.
+    for (const blob of [page, ...Object.values(page.variants ?? {})]) {
+      if (seen.has(blob.sha256)) continue;
+      seen.add(blob.sha256);
+      if ((await hashFile(store.blobPath(blob.sha256))) !== blob.sha256)
+        bad.push({ sha256: blob.sha256, size: blob.size });
+    }
   }
   return bad;
 }

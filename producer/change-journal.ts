@@ -1,7 +1,19 @@
 // Storing rendered pages: content-addressed blobs, the pages table and the
 // change journal, in the caller's transaction. A page whose bytes hash the
-// same as what is live costs nothing: no blob write, no journal entry.
+// same as what is live costs nothing: no blob write, no journal entry. A
+// text page is stored with its gzip and brotli encodings beside it, each a
+// blob of its own, named by the page's row and journal entry
+// (common/content-coding.ts), so compression is done once, here.
 import type { Knex } from 'knex';
+import {
+  CODINGS,
+  encodeVariants,
+  variantColumns,
+  VARIANT_COLUMNS,
+  wantsVariants,
+  type Coding,
+  type Variants,
+} from '../common/content-coding';
 import type { Database } from '../common/db/database';
 import type { Op, PageKind } from '../common/feed-format';
 import { sha256Hex } from '../common/hash';
@@ -22,6 +34,8 @@ export interface RenderedPage {
    * left alone. Absent: the clock as the writing transaction sees it.
    */
   clock?: number;
+  /** The body's encodings when already made (encodeChangedPages, outside the journal lock); else made when written. */
+  encoded?: Record<Coding, Buffer>;
 }
 
 export interface BatchResult {
@@ -37,7 +51,17 @@ export interface BatchResult {
 
 /** Content (articles, media) before the indexes and feeds that link to it. */
 const KIND_ORDER: Record<PageKind, number> = { media: 0, article: 1, index: 2, feed: 3 };
-const PAGE_COLUMNS = ['op', 'sha256', 'size', 'content_type', 'kind', 'last_modified', 'seq', 'rendered_clock'];
+const PAGE_COLUMNS = [
+  'op',
+  'sha256',
+  'size',
+  'content_type',
+  'kind',
+  'last_modified',
+  'seq',
+  'rendered_clock',
+  ...VARIANT_COLUMNS,
+];
 
 /**
  * Takes the journal lock: the cluster_state row, FOR UPDATE. It serializes
@@ -78,6 +102,8 @@ export async function writePages(
   const journalRows: Record<string, unknown>[] = [];
   /** Unchanged pages whose body is now known to hold at a later clock, by that clock. */
   const confirmed = new Map<number, string[]>();
+  /** Written text pages: their variants' columns are filled in once encoded, all at once. */
+  const encoding: { page: RenderedPage; rows: Record<string, unknown>[] }[] = [];
   for (const page of ordered) {
     const sha256 = page.body ? sha256Hex(page.body) : null;
     const current = live.get(page.path);
@@ -87,11 +113,7 @@ export async function writePages(
       superseded.push(page.path);
       continue;
     }
-    if (
-      page.op === 'delete'
-        ? !current || current.op === 'delete'
-        : current && current.op === page.op && current.sha256 === sha256
-    ) {
+    if (isUnchanged(page, sha256, current)) {
       unchanged.push(page.path);
       // Same bytes at a later clock: a render from a clock in between must not replace them.
       if (current && current.rendered_clock < clock) confirmed.set(clock, [...(confirmed.get(clock) ?? []), page.path]);
@@ -109,14 +131,21 @@ export async function writePages(
       content_type: page.contentType,
       kind: page.kind,
       last_modified: page.lastModified,
+      // Filled in by addVariants for a text page; null otherwise (and every row has the same columns).
+      ...variantColumns(undefined),
     };
-    pageRows.push({ ...change, seq: head, rendered_clock: clock });
-    journalRows.push({ ...change, seq: head, epoch: lock.epoch, batch, created_at: now });
+    const pageRow: Record<string, unknown> = { ...change, seq: head, rendered_clock: clock };
+    const journalRow: Record<string, unknown> = { ...change, seq: head, epoch: lock.epoch, batch, created_at: now };
+    pageRows.push(pageRow);
+    journalRows.push(journalRow);
+    if (page.body && wantsVariants(page.contentType, page.body.length))
+      encoding.push({ page, rows: [pageRow, journalRow] });
     written.push(page.path);
     if (page.kind === 'article' && page.op !== 'put') removed.push(page.path);
   }
   await confirmClocks(trx, confirmed);
   if (written.length === 0) return { written, unchanged, superseded, purged: [] };
+  await addVariants(encoding, blobs);
   await insertRows(
     trx,
     'blobs',
@@ -137,14 +166,69 @@ export async function writePages(
   return { head: lock.head, written, unchanged, superseded, purged };
 }
 
-type LivePage = { op: string; sha256: string | null; rendered_clock: number };
+type LivePage = { op: string; sha256: string | null; rendered_clock: number; gzip_sha256: string | null };
 
-async function livePages(trx: Knex.Transaction, paths: string[]): Promise<Map<string, LivePage>> {
+async function livePages(trx: Knex | Knex.Transaction, paths: string[]): Promise<Map<string, LivePage>> {
   const live = new Map<string, LivePage>();
   for (const chunk of chunks(paths, 500))
-    for (const row of await trx('pages').whereIn('path', chunk).select('path', 'op', 'sha256', 'rendered_clock'))
+    for (const row of await trx('pages')
+      .whereIn('path', chunk)
+      .select('path', 'op', 'sha256', 'rendered_clock', 'gzip_sha256'))
       live.set(row.path as string, { ...row, rendered_clock: Number(row.rendered_clock) });
   return live;
+}
+
+/** Nothing to write: deleted and already absent, or the same op and bytes live (with their variants). */
+function isUnchanged(page: RenderedPage, sha256: string | null, current: LivePage | undefined): boolean {
+  if (page.op === 'delete') return !current || current.op === 'delete';
+  return !!current && current.op === page.op && current.sha256 === sha256 && !lacksVariants(page, current);
+}
+
+/** A text page live without its variants (rendered before they existed): the same bytes are written again, with them. */
+function lacksVariants(page: RenderedPage, current: LivePage): boolean {
+  return !!page.body && wantsVariants(page.contentType, page.body.length) && !current.gzip_sha256;
+}
+
+/** Encodes the written text pages (in parallel, on the thread pool) and names each encoding in its rows. */
+async function addVariants(
+  encoding: { page: RenderedPage; rows: Record<string, unknown>[] }[],
+  blobs: Map<string, Buffer>,
+): Promise<void> {
+  await Promise.all(
+    encoding.map(async ({ page, rows }) => {
+      const encoded = page.encoded ?? (await encodeVariants(page.body as Buffer));
+      const variants: Variants = {};
+      for (const coding of CODINGS) {
+        const sha256 = sha256Hex(encoded[coding]);
+        blobs.set(sha256, encoded[coding]);
+        variants[coding] = { sha256, size: encoded[coding].length };
+      }
+      for (const row of rows) Object.assign(row, variantColumns(variants));
+    }),
+  );
+}
+
+/**
+ * Encodes, before the journal lock is taken, the text pages whose bytes
+ * differ from what is live (or are live without variants), so the lock is
+ * not held while brotli works. Pages whose encoding is still missing when
+ * written (one changed in between) are encoded then.
+ */
+export async function encodeChangedPages(db: Knex | Knex.Transaction, pages: RenderedPage[]): Promise<void> {
+  const text = pages.filter((p) => p.body && !p.encoded && wantsVariants(p.contentType, p.body.length));
+  if (text.length === 0) return;
+  const live = await livePages(
+    db,
+    text.map((p) => p.path),
+  );
+  await Promise.all(
+    text.map(async (page) => {
+      const current = live.get(page.path);
+      const body = page.body as Buffer;
+      if (current && current.sha256 === sha256Hex(body) && !lacksVariants(page, current)) return;
+      page.encoded = await encodeVariants(body);
+    }),
+  );
 }
 
 async function confirmClocks(trx: Knex.Transaction, confirmed: Map<number, string[]>): Promise<void> {

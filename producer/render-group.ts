@@ -28,6 +28,7 @@ import { insertRows } from './bulk-insert';
 import {
   BatchResult,
   chunks,
+  encodeChangedPages,
   lockJournal,
   RenderedPage,
   renderClock,
@@ -96,6 +97,11 @@ export async function renderGroup(groupDeps: GroupDeps, claim: Claim): Promise<G
   }
   const siteWide = await siteWideRefs(deps.db);
   const indexes = await renderIndexes(deps, mergeRefs([listed.refs, siteWide]), listed.own, at);
+  // Compression is CPU work too: done here, in parallel across groups, not under the journal lock.
+  await encodeChangedPages(deps.db, [
+    ...listed.items.flatMap((p) => (p.page ? [p.page] : [])),
+    ...indexes.pages.map((p) => p.page),
+  ]);
   const { batch, saves } = await journalStep(deps, { claim, failed }, listed, indexes, at);
   return {
     items: listed.items.length,

@@ -11,6 +11,7 @@
 //     and a mirror replaying from 0 still ends in the right state.
 // Runs in the caller's transaction, under the journal lock.
 import type { Knex } from 'knex';
+import { variantColumns, VARIANT_COLUMNS } from '../common/content-coding';
 import { BLOB_PATH, type PageKind } from '../common/feed-format';
 
 export interface PurgeResult {
@@ -60,23 +61,28 @@ export async function purgeRemovedPages(
   return { purged: purged.map((p) => p.sha256), mediaDeleted };
 }
 
-/** Every blob ever journaled as a body at these paths. */
+/** Every blob ever journaled as a body at these paths, or as one of its compressed variants. */
 async function shasServedAt(trx: Knex.Transaction, paths: string[]): Promise<string[]> {
   const shas = new Set<string>();
   for (const chunk of chunks(paths, 500)) {
-    const rows = await trx('journal').whereIn('path', chunk).whereIn('op', ['put', 'gone']).distinct('sha256');
-    for (const r of rows) if (r.sha256) shas.add(r.sha256 as string);
+    const rows = await trx('journal')
+      .whereIn('path', chunk)
+      .whereIn('op', ['put', 'gone'])
+      .distinct('sha256', 'gzip_sha256', 'br_sha256');
+    for (const r of rows)
+      for (const sha of [r.sha256, r.gzip_sha256, r.br_sha256]) if (typeof sha === 'string' && sha) shas.add(sha);
   }
   return [...shas];
 }
 
-/** Those of `shas` no page serves now (a live page or a current tombstone keeps its blob). */
+/** Those of `shas` no page serves now (a live page or a current tombstone keeps its blob and its variants). */
 async function unreferenced(trx: Knex.Transaction, shas: string[]): Promise<string[]> {
   const live = new Set<string>();
-  for (const chunk of chunks(shas, 500)) {
-    const rows = await trx('pages').whereIn('sha256', chunk).whereIn('op', ['put', 'gone']).distinct('sha256');
-    for (const r of rows) live.add(r.sha256 as string);
-  }
+  for (const chunk of chunks(shas, 500))
+    for (const column of ['sha256', 'gzip_sha256', 'br_sha256']) {
+      const rows = await trx('pages').whereIn(column, chunk).whereIn('op', ['put', 'gone']).distinct(column);
+      for (const r of rows) live.add(r[column] as string);
+    }
   return shas.filter((s) => !live.has(s)).sort();
 }
 
@@ -193,7 +199,10 @@ async function scrubJournal(trx: Knex.Transaction, shas: string[], before: numbe
     .where('seq', '<', before)
     .distinct('path');
   for (const { path } of rows as { path: string }[]) {
-    const now = await trx('pages').where({ path }).first('op', 'sha256', 'size', 'content_type', 'last_modified');
+    const now = await trx('pages')
+      .where({ path })
+      .first('op', 'sha256', 'size', 'content_type', 'last_modified', ...VARIANT_COLUMNS);
+    // The variants go with the body: a replay must not name a purged encoding either.
     const replacement =
       now && (now.op === 'put' || now.op === 'gone')
         ? {
@@ -202,8 +211,9 @@ async function scrubJournal(trx: Knex.Transaction, shas: string[], before: numbe
             size: now.size,
             content_type: now.content_type,
             last_modified: now.last_modified,
+            ...Object.fromEntries(VARIANT_COLUMNS.map((c) => [c, now[c] ?? null])),
           }
-        : { op: 'delete', sha256: null, size: 0, content_type: '' };
+        : { op: 'delete', sha256: null, size: 0, content_type: '', ...variantColumns(undefined) };
     await trx('journal')
       .where({ path })
       .whereIn('sha256', shas)

@@ -19,6 +19,7 @@ import * as coalescedRender from './migrations/014-coalesced-render';
 import * as semiSyncRecord from './migrations/015-semi-sync-record';
 import * as mirrorList from './migrations/016-mirror-list';
 import * as schedule from './migrations/017-schedule';
+import * as compressedVariants from './migrations/018-compressed-variants';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -38,6 +39,7 @@ const migrations: Record<string, Knex.Migration> = {
   '015-semi-sync-record': semiSyncRecord,
   '016-mirror-list': mirrorList,
   '017-schedule': schedule,
+  '018-compressed-variants': compressedVariants,
 };
 
 const source: Knex.MigrationSource<string> = {

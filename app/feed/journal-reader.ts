@@ -1,4 +1,5 @@
 // Reads the change journal as whole batches, in sequence order.
+import { CODINGS, variantsOfRow } from '../../common/content-coding';
 import type { Database } from '../../common/db/database';
 import { INLINE_MAX_BYTES, type FeedBatch, type JournalEntry, type Op, type PageKind } from '../../common/feed-format';
 
@@ -23,11 +24,19 @@ export function createJournalReader(db: Database): JournalReader {
       }
       // Small bodies ride along (one query for the whole read), so a mirror far away
       // does not pay a round trip per page before it can apply the batch.
+      // The page's compressed variants too (smaller still): a mirror then has every encoding with the batch.
       const small = [
         ...new Set(
-          rows
-            .filter((r) => r.sha256 && r.op !== 'purge' && Number(r.size) <= INLINE_MAX_BYTES)
-            .map((r) => r.sha256 as string),
+          rows.flatMap((r) =>
+            r.op === 'purge'
+              ? []
+              : [
+                  ...(r.sha256 && Number(r.size) <= INLINE_MAX_BYTES ? [r.sha256 as string] : []),
+                  ...CODINGS.flatMap((c) =>
+                    r[`${c}_sha256`] && Number(r[`${c}_size`]) <= INLINE_MAX_BYTES ? [r[`${c}_sha256`] as string] : [],
+                  ),
+                ],
+          ),
         ),
       ];
       const bodies = new Map<string, string>();
@@ -44,6 +53,14 @@ export function createJournalReader(db: Database): JournalReader {
         // A purge names the blob it drops: it never carries it (nor does anything once purged, see producer/takedown.ts).
         const inline = entry.sha256 && entry.op !== 'purge' ? bodies.get(entry.sha256) : undefined;
         if (inline !== undefined) entry.inline = inline;
+        if (entry.op === 'put' || entry.op === 'gone') {
+          const variants = variantsOfRow(row);
+          for (const variant of Object.values(variants ?? {})) {
+            const body = bodies.get(variant.sha256);
+            if (body !== undefined) variant.inline = body;
+          }
+          if (variants) entry.variants = variants;
+        }
         const current = batches[batches.length - 1];
         if (current && current.batch === entry.batch) current.entries.push(entry);
         else batches.push({ epoch: entry.epoch, batch: entry.batch, entries: [entry] });

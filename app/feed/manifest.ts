@@ -5,6 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Response } from 'express';
 import type { Knex } from 'knex';
+import { variantsOfRow } from '../../common/content-coding';
 import { dialectOf, type Database } from '../../common/db/database';
 import {
   manifestHasher,
@@ -51,6 +52,7 @@ export async function* manifestLines(db: Database, signingKey: KeyObject, trust?
       if (rows.length === 0) break;
       let chunk = '';
       for (const row of rows) {
+        const variants = variantsOfRow(row);
         chunk += manifestPageLine({
           path: row.path as string,
           op: row.op as Extract<Op, 'put' | 'gone'>,
@@ -60,6 +62,7 @@ export async function* manifestLines(db: Database, signingKey: KeyObject, trust?
           lastModified: Number(row.last_modified),
           kind: row.kind as PageKind,
           seq: Number(row.seq),
+          ...(variants ? { variants } : {}),
         });
       }
       count += rows.length;

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import AxeBuilder from '@axe-core/playwright';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { keyFiles } from '../../app/feed/signing-keys';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
 import { startProxy, type RunningProxy } from '../../cache-proxy/main';
@@ -46,6 +46,22 @@ async function assertAccessible(page: Page, what: string): Promise<void> {
   assert.equal(violations.length, 0, `${what} (${page.url()}) has accessibility violations:\n${report}`);
 }
 
+/** Chromium reports each Content-Security-Policy violation on the console ("Refused to …"); collects them. */
+function watchCsp(target: Page, into: string[]): void {
+  target.on('console', (message) => {
+    if (/Content Security Policy|Refused to/i.test(message.text())) into.push(`${target.url()}: ${message.text()}`);
+  });
+}
+
+/** A computed style property of the element (the tests compile without the DOM library). */
+function computedStyle(target: Locator, property: string): Promise<string> {
+  return target.evaluate(
+    (el, name) =>
+      (globalThis as unknown as { getComputedStyle(e: unknown): Record<string, string> }).getComputedStyle(el)[name],
+    property,
+  );
+}
+
 async function freshnessOf(url: string): Promise<{ header: string | null; banner: boolean }> {
   const res = await fetch(url);
   const body = await res.text();
@@ -62,6 +78,8 @@ describe('public pages in a real browser: accessible, and honest about a frozen 
   let page: Page;
   let articleUrl: string;
   let goneUrl: string;
+  /** Every CSP violation any page reported (must stay empty). */
+  const cspViolations: string[] = [];
 
   const shot = (name: string, target: Page = page) =>
     target.screenshot({ path: path.join(SCREENSHOTS, `public-${name}.png`), fullPage: true });
@@ -119,6 +137,7 @@ describe('public pages in a real browser: accessible, and honest about a frozen 
     );
     chromium = await launchChromium({ width: 1024, height: 800 });
     page = chromium.context.pages()[0] ?? (await chromium.context.newPage());
+    watchCsp(page, cspViolations);
 
     articleUrl = (
       await publish(
@@ -157,6 +176,11 @@ describe('public pages in a real browser: accessible, and honest about a frozen 
     const home = await page.goto(`${proxy.url}/`);
     assert.equal(home?.status(), 200);
     assert.equal(home?.headers()['hyperstatic-freshness'], undefined, 'a fresh copy carries no freshness notice');
+    // The mirror's security headers reach the reader through the proxy (mirrors/security-headers.ts).
+    assert.match(home?.headers()['content-security-policy'] ?? '', /default-src 'self'.*frame-ancestors 'none'/);
+    assert.equal(home?.headers()['referrer-policy'], 'strict-origin-when-cross-origin');
+    // The stylesheet applied under the policy: the page is styled, not the browser's default serif.
+    assert.doesNotMatch(await computedStyle(page.locator('body'), 'fontFamily'), /^"?Times/);
     await assertAccessible(page, 'the home page');
     await shot('01-home');
 
@@ -180,6 +204,7 @@ describe('public pages in a real browser: accessible, and honest about a frozen 
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'This page has been removed');
     await assertAccessible(page, 'the 410 page of a hidden article');
     await shot('04-gone');
+    assert.deepEqual(cspViolations, [], 'no page breaks its Content-Security-Policy');
   });
 
   it('tells readers, at the top of the page, since when a copy cut off from the newsroom is frozen', async () => {
@@ -215,12 +240,15 @@ describe('public pages in a real browser: accessible, and honest about a frozen 
       'hs-frozen',
       'the banner comes first in the body, before the skip link',
     );
+    // Styled by its <style> element, which the policy allows by hash: no violation, and the colours apply.
+    assert.equal(await computedStyle(banner, 'backgroundColor'), 'rgb(255, 244, 204)');
     await assertAccessible(page, 'a frozen article page');
     await shot('05-article-frozen');
 
     const phone = await chromium.browser.newContext({ viewport: PHONE });
     try {
       const small = await phone.newPage();
+      watchCsp(small, cspViolations);
       await small.goto(`${proxy.url}${articleUrl}`);
       const phoneBanner = small.getByRole('status');
       assert.ok(await phoneBanner.isVisible());
@@ -236,6 +264,7 @@ describe('public pages in a real browser: accessible, and honest about a frozen 
     } finally {
       await phone.close();
     }
+    assert.deepEqual(cspViolations, [], 'the frozen banner breaks no Content-Security-Policy');
   });
 
   it('drops the notice within seconds once the link heals (the proxy evicts on recovery)', async () => {

@@ -87,9 +87,20 @@ describe('mirror trust: signatures, manifests, repair', () => {
   });
 
   test('an empty mirror bootstraps from the signed manifest, then follows the feed', async () => {
-    const manifest = await (await fetch(`${site.appUrl}/manifest`)).text();
-    const head = JSON.parse(manifest.split('\n')[0]) as { cursor: number; pages: number };
-    assert.ok(head.pages > 10, 'the seeded site has pages');
+    const manifestHead = async () =>
+      JSON.parse((await (await fetch(`${site.appUrl}/manifest`)).text()).split('\n')[0]) as {
+        cursor: number;
+        pages: number;
+      };
+    // The seeded site renders in the background after start (slower on a loaded machine): wait until its journal rests.
+    let head = await manifestHead();
+    await eventually(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const now = await manifestHead();
+      const settled = now.cursor === head.cursor && now.pages > 10;
+      head = now;
+      assert.ok(settled, 'the seeded site has pages');
+    }, 30_000);
     const mirror = await startTestMirror({ origins: [site.appUrl], env: { MIRROR_PUBLIC_KEY: publicKeyFile } });
     try {
       await mirror.waitForCursor(head.cursor, 10_000);

@@ -102,9 +102,17 @@ describe('hiding an article removes its old body from every public place', { tim
       for (const base of places) assert.equal(await statusOf(`${base}${url}`), 200, base);
     }, 20_000);
     const manifest = await (await fetch(`${site.appUrl}/manifest`)).text();
-    oldSha = (
-      JSON.parse(manifest.split('\n').find((l) => l.includes(`"path":"${url}"`)) as string) as { sha256: string }
-    ).sha256;
+    const line = JSON.parse(manifest.split('\n').find((l) => l.includes(`"path":"${url}"`)) as string) as {
+      sha256: string;
+      variants?: Record<string, { sha256: string }>;
+    };
+    oldSha = line.sha256;
+    // Its gzip and brotli encodings hold the same words and must go with it.
+    const variantShas = Object.values(line.variants ?? {}).map((v) => v.sha256);
+    assert.equal(variantShas.length, 2, 'the page was journaled with its gzip and br variants');
+    for (const sha of variantShas)
+      for (const base of [site.appUrl, site.mirrorUrl, farMirror.url])
+        assert.equal(await statusOf(`${base}/blobs/${sha}`), 200, `${base} holds variant ${sha} before the takedown`);
     // Cached as immutable by the proxy before the takedown: it must not outlive it.
     for (const base of [site.appUrl, ...places]) {
       const blob = await fetch(`${base}/blobs/${oldSha}`);
@@ -126,6 +134,9 @@ describe('hiding an article removes its old body from every public place', { tim
         assert.equal(await statusOf(`${base}${url}`), 410, `${base}${url}`);
         assert.equal(await statusOf(`${base}/blobs/${oldSha}`), 404, `${base}/blobs`);
       }
+      for (const sha of variantShas)
+        for (const base of [site.appUrl, ...places])
+          assert.equal(await statusOf(`${base}/blobs/${sha}`), 404, `${base}/blobs/${sha} (a variant)`);
     }, 20_000);
 
     const head = Number(JSON.parse(manifest.split('\n')[0]).cursor);
@@ -147,13 +158,24 @@ describe('hiding an article removes its old body from every public place', { tim
           [],
           `${base}: no entry names the old body`,
         );
+        for (const sha of variantShas) {
+          assert.ok(
+            entries.some((e) => e.op === 'purge' && e.sha256 === sha),
+            `${base}: variant ${sha} is purged`,
+          );
+          assert.ok(
+            !entries.some((e) => Object.values(e.variants ?? {}).some((v) => v.sha256 === sha)),
+            `${base}: no entry names the old variant`,
+          );
+        }
         assert.ok(!text.includes(inline), `${base}: the old body is not inlined`);
         assert.ok(!text.includes(secret), `${base}: the old words are nowhere in the feed`);
       }, 10_000);
     }
     // The purged file is gone from the mirrors' disks too.
     for (const dir of [path.join(dataDir, 'far-mirror')]) {
-      assert.equal(fs.existsSync(path.join(dir, 'blobs', oldSha.slice(0, 2), oldSha)), false);
+      for (const sha of [oldSha, ...variantShas])
+        assert.equal(fs.existsSync(path.join(dir, 'blobs', sha.slice(0, 2), sha)), false);
     }
   });
 
