@@ -31,7 +31,7 @@ export function moderationApiRoutes(deps: EditorServices, writes: EditorWrites, 
     const b = body(req);
     const { action, reason } = parseModerationAction(b.action, b.reason);
     await items.find((s) => s.kind.name === kind)?.get(id);
-    await once(req, res, req.user!.id, 200, () => moderation.act(kind, id, action, req.user!.id, reason));
+    await once(req, res, req.user!.id, 200, () => moderation.act(kind, id, action, req.user!, reason));
   });
   router.get('/settings', token, async (_req, res) => {
     res.json(await readSettings(db));

@@ -24,7 +24,8 @@ export function usersApiRoutes(deps: EditorServices, writes: EditorWrites, json:
   const token = requireToken(db);
 
   router.get('/me', token, (req: ApiRequest, res) => {
-    res.json(req.user);
+    const { id, name, role: r } = req.user!;
+    res.json({ id, name, role: r });
   });
 
   router.get('/users', token, role('admin'), async (_req, res) => {
@@ -92,7 +93,7 @@ function tokenRoutes(deps: EditorServices, { once, inTransaction }: EditorWrites
     let secret: string | undefined;
     const answer = await idempotent(
       db,
-      writeRequest(req, req.originalUrl),
+      await writeRequest(db, req, req.originalUrl),
       (row: TokenSummary) => ({ status: 201, body: { ...row, token: null } }),
       inTransaction(async (trx) => {
         secret = await createApiToken(trx, req.user!.name, label, deps.now());

@@ -17,6 +17,7 @@ import * as trustStatements from './migrations/012-trust-statements';
 import * as mirrorFreshness from './migrations/013-mirror-freshness';
 import * as coalescedRender from './migrations/014-coalesced-render';
 import * as semiSyncRecord from './migrations/015-semi-sync-record';
+import * as accounts from './migrations/016-accounts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -34,6 +35,7 @@ const migrations: Record<string, Knex.Migration> = {
   '013-mirror-freshness': mirrorFreshness,
   '014-coalesced-render': coalescedRender,
   '015-semi-sync-record': semiSyncRecord,
+  '016-accounts': accounts,
 };
 
 const source: Knex.MigrationSource<string> = {

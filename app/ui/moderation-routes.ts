@@ -24,7 +24,7 @@ export function moderationRoutes(deps: EditorDeps): Router {
     const id = parseId(req.params.id);
     const body = req.body as Record<string, unknown>;
     const { action, reason } = parseModerationAction(body.action, body.reason);
-    await moderation.act(kind, id, action, req.session!.user.id, reason);
+    await moderation.act(kind, id, action, req.session!.user, reason);
     const back = body.back === 'item' ? `/editor/${kind}s/${id}` : '/editor/moderation';
     res.redirect(303, withNotice(back, `${kind} ${id}: ${action}${reason ? ` (${reason})` : ''}`));
   });
