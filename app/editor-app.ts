@@ -8,6 +8,7 @@ import { Router } from 'express';
 import { editorApiRoutes } from './api/editor-routes';
 import { recordActor } from './api/middleware';
 import { createAuditLog } from './audit/audit-log';
+import { auditedAccounts } from './auth/audited-accounts';
 import { DEFAULT_LOGIN_LIMITS, LoginLimits, purgeLoginThrottle } from './auth/login-limiter';
 import { purgeExpiredSessions } from './auth/sessions';
 import type { EditorialItems } from './content/item-kinds';
@@ -63,6 +64,7 @@ function editorServices(options: EditorAppOptions, now: () => number): EditorSer
     items,
     moderation,
     audit,
+    accounts: auditedAccounts(audit, now),
     loginLimits: options.loginLimits ?? DEFAULT_LOGIN_LIMITS,
     media,
     now,

@@ -2,6 +2,7 @@
 // are both built on; wired once in app/editor-app.ts.
 import type { Database } from '../common/db/database';
 import type { AuditLog } from './audit/audit-log';
+import type { AuditedAccounts } from './auth/audited-accounts';
 import type { LoginLimits } from './auth/login-limiter';
 import type { EditorialItems } from './content/item-kinds';
 import type { MediaStore } from './media/media-store';
@@ -14,6 +15,8 @@ export interface EditorServices {
   moderation: Moderation;
   /** Who did what (app/audit/audit-log.ts). */
   audit: AuditLog;
+  /** User, password, session and token changes, each with its audit row. */
+  accounts: AuditedAccounts;
   loginLimits: LoginLimits;
   media: MediaStore;
   mediaMaxBytes: number;

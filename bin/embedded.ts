@@ -32,7 +32,7 @@ export interface Embedded extends RunningService {
 
 export async function startEmbedded(config: Config): Promise<Embedded> {
   const logger = createLogger(config.logLevel, 'embedded');
-  const db = createDatabase(config.databaseUrl);
+  const db = createDatabase(config.databaseUrl, { logger });
   const started: RunningService[] = [];
   try {
     await migrateLatest(db);

@@ -43,7 +43,18 @@ export function moderationApiRoutes(deps: EditorServices, writes: EditorWrites, 
       res,
       req.user!.id,
       200,
-      inTransaction((trx) => writeSettings(trx, { openPublishing })),
+      inTransaction(async (trx) => {
+        const was = (await readSettings(trx)).openPublishing;
+        const saved = await writeSettings(trx, { openPublishing });
+        await deps.audit.record(trx, {
+          action: 'settings_changed',
+          actor: req.user!,
+          target: 'settings',
+          address: clientAddress(req),
+          detail: { openPublishing, was },
+        });
+        return saved;
+      }),
     );
   });
 

@@ -28,9 +28,7 @@ export function createKeyedHash(db: Database): () => Promise<KeyedHash> {
   return () => {
     loading ??= siteSecret(db).then(
       (secret) => (purpose, data) =>
-        createHmac('sha256', createHmac('sha256', secret).update(purpose).digest())
-          .update(data)
-          .digest('hex'),
+        createHmac('sha256', createHmac('sha256', secret).update(purpose).digest()).update(data).digest('hex'),
       (error: unknown) => {
         loading = undefined;
         throw error;

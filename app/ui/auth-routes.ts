@@ -43,8 +43,12 @@ export function authRoutes(deps: EditorDeps): Router {
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
 
-  const loginPage = (req: WebRequest, res: Response, values: { next: string; name: string; error?: string }, status = 200) =>
-    renderPage(views, res, 'login.njk', { anonCsrf: anonCsrfToken(req, res), ...values }, status);
+  const loginPage = (
+    req: WebRequest,
+    res: Response,
+    values: { next: string; name: string; error?: string },
+    status = 200,
+  ) => renderPage(views, res, 'login.njk', { anonCsrf: anonCsrfToken(req, res), ...values }, status);
 
   /** The trusted-browser id the request's cookie carries for account `name`, if any. */
   async function trustedBrowser(req: WebRequest, name: string): Promise<string | undefined> {
@@ -96,7 +100,12 @@ export function authRoutes(deps: EditorDeps): Router {
     if (req.session) {
       await destroySession(db, req.session.id);
       const user = req.session.user;
-      await audit.record(db, { action: 'logout', actor: user, target: `user:${user.name}`, address: clientAddress(req) });
+      await audit.record(db, {
+        action: 'logout',
+        actor: user,
+        target: `user:${user.name}`,
+        address: clientAddress(req),
+      });
     }
     clearSessionCookie(req, res);
     res.redirect(303, '/editor/login');
