@@ -66,15 +66,13 @@ describe('audit log', () => {
 
   it('pages through many rows, 50 at a time', async () => {
     const now = Date.now();
-    await origin
-      .db('audit_log')
-      .insert(
-        Array.from({ length: 60 }, (_, i) => ({
-          at: now - 1000 - i,
-          action: 'token_created',
-          target: `token:${1000 + i}`,
-        })),
-      );
+    await origin.db('audit_log').insert(
+      Array.from({ length: 60 }, (_, i) => ({
+        at: now - 1000 - i,
+        action: 'token_created',
+        target: `token:${1000 + i}`,
+      })),
+    );
     const first = (await (await api('?action=token_created')).json()) as {
       entries: unknown[];
       pages: number;
