@@ -123,7 +123,9 @@ describe('accounts and moderation limits in a real browser', () => {
       assert.equal(await page.locator('table.audit tbody tr').count(), 1);
       await shot(page, `accounts-05-audit-filtered-${suffix}`);
       // The page is no wider than the phone: the table scrolls inside its box.
-      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      const width = await page
+        .locator('html')
+        .evaluate((html) => (html as unknown as { scrollWidth: number }).scrollWidth);
       assert.ok(width <= viewport.width, `page width ${width} fits ${viewport.width}`);
       await page.context().close();
     }

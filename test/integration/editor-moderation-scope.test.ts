@@ -129,6 +129,7 @@ describe('moderation scope per role', () => {
     const page = await mod.get(`/editor/articles/${adminsDraft}`);
     const panel = page.text.slice(page.text.indexOf('<h2>Moderation</h2>'), page.text.indexOf('<h2>History</h2>'));
     assert.doesNotMatch(panel, /value="(publish|hide|feature)"/);
+    assert.match(panel, /moderators act on submissions in the moderation queue/);
     const forced = await mod.post(`/editor/moderation/articles/${adminsDraft}`, {
       _csrf: mod.csrf(),
       action: 'publish',
