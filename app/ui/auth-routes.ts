@@ -73,13 +73,19 @@ export function authRoutes(deps: EditorDeps): Router {
     const verdict = await reserveLoginTry(db, keys, deps.loginLimits, deps.now());
     if (!verdict.allowed) {
       const error = new TooManyRequestsError(THROTTLED[verdict.reason], verdict.retryAfterSeconds);
-      await audit.record(db, {
-        action: 'login_throttled',
-        actor: null,
-        target: `user:${name}`,
-        address,
-        detail: { by: verdict.reason, retryAfterSeconds: verdict.retryAfterSeconds },
-      });
+      // One row a minute per account and address: a stranger's flood of refused tries must not flood the log.
+      const recent = await db('audit_log')
+        .where({ action: 'login_throttled', target: `user:${name}`, address })
+        .where('at', '>', deps.now() - 60_000)
+        .first('id');
+      if (!recent)
+        await audit.record(db, {
+          action: 'login_throttled',
+          actor: null,
+          target: `user:${name}`,
+          address,
+          detail: { by: verdict.reason, retryAfterSeconds: verdict.retryAfterSeconds },
+        });
       res.set('Retry-After', String(verdict.retryAfterSeconds));
       return loginPage(req, res, { next, name, error: error.message }, 429);
     }
