@@ -7,7 +7,9 @@ import type { Logger } from '../common/logger';
 import { Router } from 'express';
 import { editorApiRoutes } from './api/editor-routes';
 import { recordActor } from './api/middleware';
-import { DEFAULT_LOGIN_LIMITS, LoginLimits } from './auth/login-limiter';
+import { createAuditLog } from './audit/audit-log';
+import { auditedAccounts } from './auth/audited-accounts';
+import { DEFAULT_LOGIN_LIMITS, LoginLimits, purgeLoginThrottle } from './auth/login-limiter';
 import { purgeExpiredSessions } from './auth/sessions';
 import type { EditorialItems } from './content/item-kinds';
 import { withRevisions } from './content/item-revisions';
@@ -49,7 +51,8 @@ export interface EditorAppOptions {
 
 function editorServices(options: EditorAppOptions, now: () => number): EditorServices {
   const { db } = options;
-  const items = options.items.map((service) => withRevisions(service, db, now));
+  const audit = createAuditLog(db, options.logger, now);
+  const items = options.items.map((service) => withRevisions(service, db, now, audit));
   const media = createMediaStore({
     db,
     dir: options.mediaDir,
@@ -62,6 +65,9 @@ function editorServices(options: EditorAppOptions, now: () => number): EditorSer
     db,
     items,
     moderation,
+    audit,
+    accounts: auditedAccounts(audit, now),
+    loginLimits: options.loginLimits ?? DEFAULT_LOGIN_LIMITS,
     media,
     now,
     onOwed: options.onOwed ?? (() => undefined),
@@ -82,13 +88,15 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
       ...services,
       views: createViews(),
       logger: options.logger,
-      loginLimits: options.loginLimits ?? DEFAULT_LOGIN_LIMITS,
       siteName: options.siteName,
       publicUrl: options.publicUrl,
       siteTimeZone: options.siteTimeZone ?? 'UTC',
     }),
   );
-  const purge = setInterval(() => void purgeExpiredSessions(db, now()).catch(() => undefined), 3600_000);
+  const purge = setInterval(() => {
+    void purgeExpiredSessions(db, now()).catch(() => undefined);
+    void purgeLoginThrottle(db, services.loginLimits, now()).catch(() => undefined);
+  }, 3600_000);
   purge.unref();
   return { router, media: services.media, items: services.items, close: () => clearInterval(purge) };
 }

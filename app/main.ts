@@ -92,6 +92,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     maxBodyBytes: config.maxBodyBytes,
     siteName: config.siteName,
     publicUrl: config.publicUrl,
+    trustProxy: config.trustProxy,
     editor,
   });
 

@@ -21,6 +21,8 @@ export interface AppServerDeps {
   maxBodyBytes: number;
   siteName: string;
   publicUrl: string;
+  /** express 'trust proxy' (TRUST_PROXY): false, a hop count, or addresses and ranges. */
+  trustProxy?: false | number | string[];
   /** The editor UI, its JSON API and the public submission form (app/editor-app.ts). */
   editor?: EditorApp;
 }
@@ -28,7 +30,9 @@ export interface AppServerDeps {
 export function createAppServer(deps: AppServerDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Only the proxies the operator named (TRUST_PROXY): their X-Forwarded-Proto makes req.secure (Secure cookies,
+  // app/ui/web-session.ts) and their X-Forwarded-For makes req.ip (login throttling, app/http/request-params.ts).
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use((req, res, next) => {
     if (!deps.ops.handle(req, res)) next();
   });

@@ -33,7 +33,7 @@ export interface Embedded extends RunningService {
 /** `now`: the app's and producer's clock (the browser test of scheduling moves it). */
 export async function startEmbedded(config: Config, options: { now?: () => number } = {}): Promise<Embedded> {
   const logger = createLogger(config.logLevel, 'embedded');
-  const db = createDatabase(config.databaseUrl);
+  const db = createDatabase(config.databaseUrl, { logger });
   const started: RunningService[] = [];
   try {
     await migrateLatest(db);

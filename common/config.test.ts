@@ -57,6 +57,9 @@ describe('configuration', () => {
       [{ PROXY_INTERNAL_PORT: '70000' }, 'PROXY_INTERNAL_PORT', /between/],
       [{ MIRROR_ADMIN_TOKEN: 'short' }, 'MIRROR_ADMIN_TOKEN', /at least 16 characters/],
       [{ PROXY_ADMIN_TOKEN: 'a token with spaces in it' }, 'PROXY_ADMIN_TOKEN', /no spaces/],
+      [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY', /"true" is none of these/],
+      [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY', /"10.0.0.0\/33"/],
+      [{ TRUST_PROXY: '0' }, 'TRUST_PROXY', /between/],
     ];
     for (const [env, variable, message] of cases) {
       assert.throws(
@@ -69,6 +72,16 @@ describe('configuration', () => {
         variable,
       );
     }
+  });
+
+  it('reads TRUST_PROXY as express takes it: none by default, a hop count, or addresses and ranges', () => {
+    assert.equal(loadConfig({}).trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,::1' }).trustProxy, [
+      'loopback',
+      '10.0.0.0/8',
+      '::1',
+    ]);
   });
 
   it('reads root keys inline or from a file, with the threshold defaulting to 1', () => {

@@ -3,6 +3,7 @@
 // default that works for the embedded quick start; a bad value fails fast
 // with a message naming the variable.
 import fs from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseNodeList } from './db/database';
 import { parseRootKeyList } from './trust/ceremony';
@@ -73,6 +74,26 @@ const languageCode: Parser<string> = (raw, name) => {
   if (!/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/.test(raw.trim()))
     throw new ConfigError(name, `expected a language code such as en or zh-cn, got ${JSON.stringify(raw)}`);
   return raw.trim();
+};
+
+/** express's 'trust proxy': false, a hop count, or a list of addresses, CIDR ranges and named ranges. */
+const trustProxy: Parser<false | number | string[]> = (raw, name) => {
+  const value = raw.trim();
+  if (value === '' || /^(false|no|off)$/i.test(value)) return false;
+  if (/^\d+$/.test(value)) return integer(1, 100)(value, name);
+  const entries = value.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const ip = isIP(address);
+    const named = ['loopback', 'linklocal', 'uniquelocal'].includes(entry);
+    const cidrOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (ip === 6 ? 128 : 32));
+    if (!named && (!ip || !cidrOk || extra !== undefined))
+      throw new ConfigError(
+        name,
+        `expected a hop count, or addresses, CIDR ranges or loopback/linklocal/uniquelocal separated by commas; ${JSON.stringify(entry)} is none of these`,
+      );
+  }
+  return entries;
 };
 
 /** Empty: the listener is off. */
@@ -374,6 +395,12 @@ const spec = {
     text,
   ),
   appPort: variable('APP_PORT', '3000', 'Port of the origin app (editor UI, JSON API, change feed)', port),
+  trustProxy: variable(
+    'TRUST_PROXY',
+    '',
+    "Reverse proxies in front of the app whose X-Forwarded-For and X-Forwarded-Proto it believes (express 'trust proxy'): a hop count, or comma-separated addresses, CIDR ranges or loopback/linklocal/uniquelocal; empty means none (the peer's address is the client's, and only a direct TLS connection makes cookies Secure)",
+    trustProxy,
+  ),
   publicUrl: variable(
     'PUBLIC_URL',
     'http://localhost:8080',

@@ -31,7 +31,7 @@ export interface EditorWrites {
 export function editorWrites(db: Database): EditorWrites {
   return {
     async once(req, res, userId, status, save, toBody = (r) => r) {
-      const own = writeRequest(req, req.originalUrl, userId);
+      const own = await writeRequest(db, req, req.originalUrl, userId);
       // A stranger's key belongs to its address: another stranger cannot replay or block it.
       const request = userId === ANONYMOUS ? { ...own, key: scopedKey(own.key, clientAddress(req)) } : own;
       const answer = await idempotent(db, request, (result) => ({ status, body: toBody(result) }), save);

@@ -37,7 +37,7 @@ function itemRoutes(db: Database, service: ItemService, maxBodyBytes: number): R
   async function saveOnce(req: ApiRequest, res: express.Response, status: number, save: () => Promise<SaveResult>) {
     const answer = await idempotent(
       db,
-      writeRequest(req, req.path),
+      await writeRequest(db, req, req.path),
       (saved: SaveResult) =>
         status === 201 ? { status, body: saved, location: `/api/${kind.plural}/${saved.id}` } : { status, body: saved },
       save,

@@ -4,6 +4,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Database } from '../../common/db/database';
 import { ForbiddenError } from '../auth/auth-errors';
+import { keyedHashOf } from '../auth/site-secret';
 import { authenticateToken, Role, User } from '../auth/users';
 import {
   IDEMPOTENCY_HEADER,
@@ -15,7 +16,7 @@ import {
 import { actorContext } from '../content/item-revisions';
 import { BadRequestError, UnauthorizedError, UnsupportedMediaTypeError } from '../errors';
 
-export type ApiRequest = Request & { user?: User };
+export type ApiRequest = Request & { user?: User & { tokenId?: number } };
 
 /** `Authorization: Bearer TOKEN` → req.user, or 401. */
 export function requireToken(db: Database): RequestHandler {
@@ -71,10 +72,14 @@ export function recordActor(db: Database): RequestHandler {
 }
 
 /** What an idempotent write is recorded as: the token's user, their Idempotency-Key, and what they sent where. */
-export function writeRequest(req: ApiRequest, path: string, userId = req.user!.id): IdempotentRequest {
-  return {
-    userId,
-    key: idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER)),
-    fingerprint: requestFingerprint(req.method, path, req.body),
-  };
+export async function writeRequest(
+  db: Database,
+  req: ApiRequest,
+  path: string,
+  userId = req.user!.id,
+): Promise<IdempotentRequest> {
+  const key = idempotencyKeyFrom(req.get(IDEMPOTENCY_HEADER));
+  if (key === undefined) return { userId, key, fingerprint: '' };
+  const { fingerprint, legacy } = requestFingerprint(await keyedHashOf(db), req.method, path, req.body);
+  return { userId, key, fingerprint, legacyFingerprint: legacy };
 }

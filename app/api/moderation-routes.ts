@@ -31,7 +31,7 @@ export function moderationApiRoutes(deps: EditorServices, writes: EditorWrites, 
     const b = body(req);
     const { action, reason } = parseModerationAction(b.action, b.reason);
     await items.find((s) => s.kind.name === kind)?.get(id);
-    await once(req, res, req.user!.id, 200, () => moderation.act(kind, id, action, req.user!.id, reason));
+    await once(req, res, req.user!.id, 200, () => moderation.act(kind, id, action, req.user!, reason));
   });
   router.get('/settings', token, async (_req, res) => {
     res.json(await readSettings(db));
@@ -43,7 +43,18 @@ export function moderationApiRoutes(deps: EditorServices, writes: EditorWrites, 
       res,
       req.user!.id,
       200,
-      inTransaction((trx) => writeSettings(trx, { openPublishing })),
+      inTransaction(async (trx) => {
+        const was = (await readSettings(trx)).openPublishing;
+        const saved = await writeSettings(trx, { openPublishing });
+        await deps.audit.record(trx, {
+          action: 'settings_changed',
+          actor: req.user!,
+          target: 'settings',
+          address: clientAddress(req),
+          detail: { openPublishing, was },
+        });
+        return saved;
+      }),
     );
   });
 

@@ -1,31 +1,32 @@
-// JSON API for who you are, users (admins) and API tokens.
+// JSON API for who you are (and your own password), users (admins: create,
+// reset a password, change a role, end sessions), API tokens and the audit
+// log. Every change writes its audit row in its own transaction.
 import { RequestHandler, Router } from 'express';
-import {
-  createApiToken,
-  createUser,
-  listTokens,
-  listUsers,
-  revokeToken,
-  Role,
-  setPassword,
-  setRole,
-  TokenSummary,
-} from '../auth/users';
+import { parseAuditFilter } from '../audit/audit-log';
+import type { AccountActor } from '../auth/audited-accounts';
+import { TooManyRequestsError } from '../auth/auth-errors';
+import { releaseLoginTry, reserveLoginTry } from '../auth/login-limiter';
+import { listTokens, listUsers, Role, TokenSummary } from '../auth/users';
 import { idempotent } from '../db/idempotency';
 import type { EditorServices } from '../editor-services';
-import { parseId } from '../http/request-params';
+import { BadRequestError } from '../errors';
+import { clientAddress, parseId } from '../http/request-params';
 import { body, EditorWrites, str } from './editor-writes';
 import { ApiRequest, requireJson, requireRole as role, requireToken, writeRequest } from './middleware';
 
+const actorOf = (req: ApiRequest): AccountActor => ({ user: req.user!, address: clientAddress(req) });
+
 export function usersApiRoutes(deps: EditorServices, writes: EditorWrites, json: RequestHandler): Router {
-  const { db } = deps;
+  const { db, accounts } = deps;
   const { once, inTransaction } = writes;
   const router = Router();
   const token = requireToken(db);
 
   router.get('/me', token, (req: ApiRequest, res) => {
-    res.json(req.user);
+    const { id, name, role: r } = req.user!;
+    res.json({ id, name, role: r });
   });
+  router.use(ownPasswordRoute(deps, writes, json));
 
   router.get('/users', token, role('admin'), async (_req, res) => {
     res.json({
@@ -49,7 +50,7 @@ export function usersApiRoutes(deps: EditorServices, writes: EditorWrites, json:
       res,
       req.user!.id,
       201,
-      inTransaction((trx) => createUser(trx, name, r, password, deps.now())),
+      inTransaction((trx) => accounts.createUser(trx, actorOf(req), name, r, password)),
     );
   });
   router.put('/users/:name/password', token, role('admin'), requireJson, json, async (req: ApiRequest, res) => {
@@ -59,7 +60,7 @@ export function usersApiRoutes(deps: EditorServices, writes: EditorWrites, json:
       res,
       req.user!.id,
       200,
-      inTransaction((trx) => setPassword(trx, String(req.params.name), password)),
+      inTransaction((trx) => accounts.resetPassword(trx, actorOf(req), String(req.params.name), password)),
     );
   });
   router.put('/users/:name/role', token, role('admin'), requireJson, json, async (req: ApiRequest, res) => {
@@ -69,15 +70,72 @@ export function usersApiRoutes(deps: EditorServices, writes: EditorWrites, json:
       res,
       req.user!.id,
       200,
-      inTransaction((trx) => setRole(trx, String(req.params.name), r, req.user!.name)),
+      inTransaction((trx) => accounts.setRole(trx, actorOf(req), String(req.params.name), r)),
     );
+  });
+  router.delete('/users/:name/sessions', token, role('admin'), async (req: ApiRequest, res) => {
+    await once(
+      req,
+      res,
+      req.user!.id,
+      200,
+      inTransaction((trx) => accounts.endSessions(trx, actorOf(req), String(req.params.name))),
+    );
+  });
+  router.get('/audit', token, role('admin'), async (req, res) => {
+    const filter = parseAuditFilter(req.query as Record<string, unknown>, 50);
+    const limit = filter.limit;
+    const { rows, total } = await deps.audit.list(filter);
+    res.json({ entries: rows, total, page: filter.page, pages: Math.max(1, Math.ceil(total / limit)) });
   });
   router.use(tokenRoutes(deps, writes, json));
   return router;
 }
 
+/**
+ * PUT /api/me/password: the caller's own password. The current password is
+ * checked under the login throttle (a stolen token must not become a way to
+ * guess it); the idempotency record keeps no trace of either password.
+ */
+function ownPasswordRoute(deps: EditorServices, { once, inTransaction }: EditorWrites, json: RequestHandler): Router {
+  const { db, accounts, loginLimits } = deps;
+  const router = Router();
+  router.put('/me/password', requireToken(db), requireJson, json, async (req: ApiRequest, res) => {
+    const b = body(req);
+    const currentPassword = str(b, 'currentPassword', 1000);
+    const newPassword = str(b, 'newPassword', 1000);
+    if (b.revokeTokens !== undefined && typeof b.revokeTokens !== 'boolean')
+      throw new BadRequestError('revokeTokens must be true or false', 'revokeTokens');
+    const keys = [
+      { key: `password-change:${req.user!.id}`, limit: loginLimits.perAccount, reason: 'account' as const },
+    ];
+    const verdict = await reserveLoginTry(db, keys, loginLimits, deps.now());
+    if (!verdict.allowed) {
+      res.set('Retry-After', String(verdict.retryAfterSeconds));
+      throw new TooManyRequestsError('too many wrong current passwords; wait and try again', verdict.retryAfterSeconds);
+    }
+    await once(
+      req,
+      res,
+      req.user!.id,
+      200,
+      inTransaction(async (trx) => {
+        const result = await accounts.changeOwnPassword(trx, actorOf(req), {
+          currentPassword,
+          newPassword,
+          revokeTokens: b.revokeTokens === true,
+          keepTokenId: req.user!.tokenId,
+        });
+        await releaseLoginTry(trx, verdict.reserved, deps.now());
+        return result;
+      }),
+    );
+  });
+  return router;
+}
+
 function tokenRoutes(deps: EditorServices, { once, inTransaction }: EditorWrites, json: RequestHandler): Router {
-  const { db } = deps;
+  const { db, accounts } = deps;
   const router = Router();
   const token = requireToken(db);
 
@@ -92,11 +150,12 @@ function tokenRoutes(deps: EditorServices, { once, inTransaction }: EditorWrites
     let secret: string | undefined;
     const answer = await idempotent(
       db,
-      writeRequest(req, req.originalUrl),
+      await writeRequest(db, req, req.originalUrl),
       (row: TokenSummary) => ({ status: 201, body: { ...row, token: null } }),
       inTransaction(async (trx) => {
-        secret = await createApiToken(trx, req.user!.name, label, deps.now());
-        return (await listTokens(trx, req.user!.name)).slice(-1)[0];
+        const created = await accounts.createToken(trx, actorOf(req), label);
+        secret = created.secret;
+        return created.token;
       }),
     );
     if (answer.replayed) res.set('Idempotent-Replayed', 'true');
@@ -109,7 +168,7 @@ function tokenRoutes(deps: EditorServices, { once, inTransaction }: EditorWrites
       res,
       req.user!.id,
       200,
-      inTransaction((trx) => revokeToken(trx, id, deps.now(), req.user!)),
+      inTransaction((trx) => accounts.revokeToken(trx, actorOf(req), id)),
     );
   });
   return router;

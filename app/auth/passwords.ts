@@ -1,7 +1,9 @@
 // Password hashing with scrypt (node:crypto): salt and parameters are stored
 // with the hash so they can be raised later without breaking old hashes.
+// And the rules a new password must meet.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import { dictionary } from '@zxcvbn-ts/language-common';
 
 const scrypt = promisify(scryptCb) as (
   password: string,
@@ -28,4 +30,23 @@ export async function verifyPassword(password: string, stored: string): Promise<
     maxmem: 64 * 1024 * 1024,
   });
   return timingSafeEqual(actual, expected);
+}
+
+// zxcvbn-ts's list of ~49,000 passwords seen most often in breaches (MIT);
+// compared lowercased, so "Password123" is refused like "password123".
+let common: Set<string> | undefined;
+function commonPasswords(): Set<string> {
+  common ??= new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
+  return common;
+}
+
+/** The reason `password` may not be used by `userName`, or undefined when it may. */
+export function passwordProblem(password: string, userName?: string): string | undefined {
+  if (password.length < 10) return 'passwords must have at least 10 characters';
+  if (password.length > 1000) return 'passwords are at most 1000 characters';
+  const lower = password.toLowerCase();
+  if (commonPasswords().has(lower)) return 'that password is on a list of common passwords; choose another';
+  if (userName && lower.includes(userName.toLowerCase()) && userName.length >= 3)
+    return 'passwords must not contain the user name';
+  return undefined;
 }

@@ -5,7 +5,7 @@ import { sha256Hex } from '../../common/hash';
 import { insertId } from '../content/item-writes';
 import { BadRequestError, ConflictError, NotFoundError, UnauthorizedError } from '../errors';
 import { ForbiddenError } from './auth-errors';
-import { hashPassword, verifyPassword } from './passwords';
+import { hashPassword, passwordProblem, verifyPassword } from './passwords';
 
 export const ROLES = ['admin', 'editor', 'moderator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -28,8 +28,8 @@ export async function createUser(
   if (!USER_NAME.test(name))
     throw new BadRequestError('user names are 1-64 letters, digits, dots, hyphens or underscores', 'name');
   if (!ROLES.includes(role)) throw new BadRequestError(`role must be one of ${ROLES.join(', ')}`, 'role');
-  if (password !== null && password.length < 10)
-    throw new BadRequestError('passwords must have at least 10 characters', 'password');
+  const problem = password === null ? undefined : passwordProblem(password, name);
+  if (problem) throw new BadRequestError(problem, 'password');
   if (await db('users').where({ name }).first('id')) throw new ConflictError(`user "${name}" already exists`, 'name');
   const id = await insertId(db, 'users', {
     name,
@@ -53,16 +53,16 @@ export async function createApiToken(db: Database, userName: string, label = '',
   return token;
 }
 
-/** The user a bearer token belongs to; UnauthorizedError for unknown or revoked tokens. */
-export async function authenticateToken(db: Database, token: string): Promise<User> {
+/** The user a bearer token belongs to, and the token's id; UnauthorizedError for unknown or revoked tokens. */
+export async function authenticateToken(db: Database, token: string): Promise<User & { tokenId: number }> {
   if (!/^hs_[A-Za-z0-9_-]{20,64}$/.test(token)) throw new UnauthorizedError();
   const row = await db('api_tokens')
     .join('users', 'users.id', 'api_tokens.user_id')
     .where({ 'api_tokens.token_hash': sha256Hex(token) })
     .whereNull('api_tokens.revoked_at')
-    .first('users.id', 'users.name', 'users.role');
+    .first('users.id', 'users.name', 'users.role', 'api_tokens.id as token_id');
   if (!row) throw new UnauthorizedError();
-  return row as User;
+  return { id: row.id, name: row.name, role: row.role as Role, tokenId: Number(row.token_id) };
 }
 
 export interface UserSummary extends User {
@@ -90,8 +90,8 @@ export async function listUsers(db: Database): Promise<UserSummary[]> {
 }
 
 export async function setPassword(db: Database, name: string, password: string): Promise<User> {
-  if (password.length < 10) throw new BadRequestError('passwords must have at least 10 characters', 'password');
-  if (password.length > 1000) throw new BadRequestError('passwords are at most 1000 characters', 'password');
+  const problem = passwordProblem(password, name);
+  if (problem) throw new BadRequestError(problem, 'password');
   const user = await findUser(db, name);
   await db('users')
     .where({ id: user.id })
@@ -99,6 +99,54 @@ export async function setPassword(db: Database, name: string, password: string):
   // A reset password ends every open session of that user.
   await db('sessions').where({ user_id: user.id }).delete();
   return user;
+}
+
+export interface OwnPasswordChange {
+  currentPassword: string;
+  newPassword: string;
+  /** Also revoke every API token of the user (but `keepTokenId`, the one asking through the API). */
+  revokeTokens: boolean;
+  /** The session asking (editor UI): it stays signed in; every other session ends. */
+  keepSessionId?: string;
+  keepTokenId?: number;
+}
+
+/**
+ * A user changes their own password: the current one must be right (400
+ * naming currentPassword otherwise), the new one must pass passwordProblem.
+ * Ends the user's other sessions and, if asked, revokes their tokens.
+ */
+export async function changeOwnPassword(
+  db: Database,
+  user: User,
+  change: OwnPasswordChange,
+  now = Date.now(),
+): Promise<{ sessionsEnded: number; tokensRevoked: number }> {
+  if (!(await authenticatePassword(db, user.name, change.currentPassword)))
+    throw new BadRequestError('the current password is wrong', 'currentPassword');
+  const problem = passwordProblem(change.newPassword, user.name);
+  if (problem) throw new BadRequestError(problem, 'newPassword');
+  if (change.newPassword === change.currentPassword)
+    throw new BadRequestError('the new password must differ from the current one', 'newPassword');
+  await db('users')
+    .where({ id: user.id })
+    .update({ password_hash: await hashPassword(change.newPassword) });
+  const sessions = db('sessions').where({ user_id: user.id });
+  if (change.keepSessionId) sessions.whereNot({ id: change.keepSessionId });
+  const sessionsEnded = await sessions.delete();
+  let tokensRevoked = 0;
+  if (change.revokeTokens) {
+    const tokens = db('api_tokens').where({ user_id: user.id }).whereNull('revoked_at');
+    if (change.keepTokenId !== undefined) tokens.whereNot({ id: change.keepTokenId });
+    tokensRevoked = await tokens.update({ revoked_at: now });
+  }
+  return { sessionsEnded, tokensRevoked };
+}
+
+/** Ends every session of user `name` (an admin's action); returns how many. */
+export async function endSessions(db: Database, name: string): Promise<{ user: User; sessionsEnded: number }> {
+  const user = await findUser(db, name);
+  return { user, sessionsEnded: await db('sessions').where({ user_id: user.id }).delete() };
 }
 
 /**

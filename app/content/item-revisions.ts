@@ -8,6 +8,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
+import type { AuditAction, AuditLog } from '../audit/audit-log';
 import { BadRequestError, NotFoundError } from '../errors';
 import type { ItemInput } from './item-input';
 import type { Item, ItemKind, ItemSnapshot } from './item-kind';
@@ -118,6 +119,14 @@ function historyStore<S>(db: Database, itemType: ItemKind['name'], now: () => nu
         created_at: now(),
       });
     },
+    /** The status the item's latest revision recorded (undefined before its first). */
+    async lastStatus(trx: Knex.Transaction, id: number): Promise<string | undefined> {
+      const row = await trx('revisions')
+        .where({ item_type: itemType, item_id: id })
+        .orderBy('id', 'desc')
+        .first('snapshot');
+      return row ? (JSON.parse(String(row.snapshot)) as { status?: string }).status : undefined;
+    },
     async list(id: number): Promise<Revision<S>[]> {
       return (
         await select().where({ item_type: itemType, item_id: id }).orderBy('revisions.id', 'desc').limit(200)
@@ -129,6 +138,24 @@ function historyStore<S>(db: Database, itemType: ItemKind['name'], now: () => nu
       return toRevision(row);
     },
   };
+}
+
+/**
+ * What a save goes in the audit log as: a moderation action or a restore as
+ * itself; any other save as a publish or a hide when it changed the status
+ * to published or hidden; nothing for a plain edit.
+ */
+export function auditedAction(
+  action: RevisionAction,
+  before: string | undefined,
+  after: string,
+): AuditAction | undefined {
+  if (action === 'publish' || action === 'hide' || action === 'feature' || action === 'unfeature') return action;
+  if (action === 'restore') return 'restore';
+  if (before === after) return undefined;
+  if (after === 'published') return 'publish';
+  if (after === 'hidden') return 'hide';
+  return undefined;
 }
 
 /** The save's own step, then the caller's (e.g. a submission record), all in one transaction. */
@@ -160,11 +187,25 @@ export function withRevisions<I extends ItemInput, T extends Item, S extends Ite
   items: ItemService<I, T>,
   db: Database,
   now: () => number = Date.now,
+  audit?: AuditLog,
 ): EditorialService<I, T, S> {
   const kind = items.kind as unknown as ItemKind<I, T, S>;
   const history = historyStore<S>(db, kind.name, now);
-  const record = async (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) =>
-    history.insert(trx, id, snapshotOf(kind, await readItem(kind, trx, id)), actor, fallback);
+  const record = async (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) => {
+    const snapshot = snapshotOf(kind, await readItem(kind, trx, id));
+    const before = audit ? await history.lastStatus(trx, id) : undefined;
+    await history.insert(trx, id, snapshot, actor, fallback);
+    const action = auditedAction(actor.action ?? fallback, before, snapshot.status);
+    if (audit && action) {
+      const user = actor.userId === null ? undefined : await trx('users').where({ id: actor.userId }).first('name');
+      await audit.record(trx, {
+        action,
+        actor: actor.userId === null ? null : { id: actor.userId, name: (user?.name as string | undefined) ?? null },
+        target: `${kind.name}:${id}`,
+        detail: { title: snapshot.title.slice(0, 100), ...(actor.reason ? { reason: actor.reason } : {}) },
+      });
+    }
+  };
 
   const service: EditorialService<I, T, S> = {
     kind: items.kind,

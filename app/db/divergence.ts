@@ -192,6 +192,8 @@ const DERIVED = new Set([
   'purged_blobs',
   'sessions',
   'login_attempts',
+  'login_throttle',
+  'audit_log',
   'mirror_status',
   'cluster_state',
   'db_topology',

@@ -3,11 +3,17 @@
 // `Idempotency-Key` and gets the first answer back instead of a second save.
 // The key row is written in the same transaction as the save, so it exists
 // exactly when the save committed, on every node the save replicated to.
+// What the row keeps of the request is a fingerprint that reveals nothing:
+// an HMAC under the site's secret (app/auth/site-secret.ts) of the method,
+// path and body with every secret field left out, so a password sent to
+// PUT /api/me/password leaves no crackable trace (an unsalted sha256 of the
+// body once did, for 24 hours).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
 import { BadRequestError, HyperstaticError } from '../../common/errors';
+import type { KeyedHash } from '../auth/site-secret';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 const KEY = /^[\x21-\x7e]{1,100}$/;
@@ -50,16 +56,47 @@ export function scopedKey(key: string | undefined, scope: string): string | unde
   return key === undefined ? undefined : `@${createHash('sha256').update(`${scope}\n${key}`).digest('hex')}`;
 }
 
-export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256')
-    .update(`${method} ${path}\n${JSON.stringify(body ?? null)}`)
-    .digest('hex');
+/** Top-level body fields never fingerprinted: a retry is matched without them. */
+export const SECRET_FIELDS: ReadonlySet<string> = new Set(['password', 'currentPassword', 'newPassword', 'token']);
+
+/** The scheme of keyed fingerprints; a stored fingerprint without it is the older unkeyed sha256. */
+const KEYED = 'hmac1:';
+
+function withoutSecrets(body: unknown): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return body ?? null;
+  return Object.fromEntries(Object.entries(body).filter(([name]) => !SECRET_FIELDS.has(name)));
+}
+
+/**
+ * What an idempotency row keeps of a request: a keyed hash of the method,
+ * path and body less its secret fields. `legacy` is the unkeyed sha256 that
+ * rows written before the keyed scheme hold: compared, never stored, so such
+ * rows keep matching their retries until they expire (IDEMPOTENCY_TTL_MS).
+ */
+export function requestFingerprint(
+  hash: KeyedHash,
+  method: string,
+  path: string,
+  body: unknown,
+): { fingerprint: string; legacy: string } {
+  return {
+    fingerprint: `${KEYED}${hash('idempotency', `${method} ${path}\n${JSON.stringify(withoutSecrets(body))}`)}`,
+    legacy: createHash('sha256')
+      .update(`${method} ${path}\n${JSON.stringify(body ?? null)}`)
+      .digest('hex'),
+  };
 }
 
 export interface IdempotentRequest {
   userId: number;
   key: string | undefined;
   fingerprint: string;
+  /** The unkeyed fingerprint older rows hold (requestFingerprint). */
+  legacyFingerprint?: string;
+}
+
+function sameRequest(stored: string, request: IdempotentRequest): boolean {
+  return stored.startsWith(KEYED) ? stored === request.fingerprint : stored === request.legacyFingerprint;
 }
 
 async function stored(
@@ -71,7 +108,7 @@ async function stored(
     .where({ user_id: request.userId, idem_key: key })
     .first('request_hash', 'status', 'response');
   if (!row) return undefined;
-  if (row.request_hash !== request.fingerprint) throw new IdempotencyMismatchError();
+  if (!sameRequest(String(row.request_hash), request)) throw new IdempotencyMismatchError();
   const parsed = JSON.parse(String(row.response)) as { body: unknown; location?: string };
   return { status: Number(row.status), body: parsed.body, location: parsed.location };
 }

@@ -20,6 +20,7 @@ import * as semiSyncRecord from './migrations/015-semi-sync-record';
 import * as mirrorList from './migrations/016-mirror-list';
 import * as schedule from './migrations/017-schedule';
 import * as compressedVariants from './migrations/018-compressed-variants';
+import * as accounts from './migrations/019-accounts';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -40,6 +41,7 @@ const migrations: Record<string, Knex.Migration> = {
   '016-mirror-list': mirrorList,
   '017-schedule': schedule,
   '018-compressed-variants': compressedVariants,
+  '019-accounts': accounts,
 };
 
 const source: Knex.MigrationSource<string> = {

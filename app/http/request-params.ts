@@ -13,7 +13,11 @@ export function parseId(raw: unknown, field = 'id', label = field): number {
   return Number(raw);
 }
 
-/** The peer's address: the rate limit's and anonymous idempotency keys' scope. */
+/**
+ * The client's address: the rate limits' and anonymous idempotency keys'
+ * scope. express's req.ip, so X-Forwarded-For counts only from the proxies
+ * TRUST_PROXY names (app/server.ts); by default it is the peer's address.
+ */
 export function clientAddress(req: Request): string {
-  return req.socket.remoteAddress ?? 'unknown';
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }

@@ -1,7 +1,8 @@
 // Open publishing and moderation. Anonymous submissions are rate limited per
 // address (hashed, never stored in clear) and land as published or held
-// according to the site setting; moderators publish, hide (with a reason
-// kept in the revision history) or feature. Hiding sets status 'hidden', so
+// according to the site setting; moderators publish or hide them (with a
+// reason kept in the revision history), editors and admins also feature or
+// act on any item (moderationRefusal). Hiding sets status 'hidden', so
 // the next render removes the item from every index and tombstones its page.
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -11,7 +12,8 @@ import type { ModeratedItem } from '../content/item-kind';
 import { EditorialItems, ITEM_KINDS, ItemKindName, kindOfPlural, serviceOf } from '../content/item-kinds';
 import type { SaveResult } from '../content/item-service';
 import type { RevisionAction } from '../content/item-revisions';
-import { TooManyRequestsError } from '../auth/auth-errors';
+import { ForbiddenError, TooManyRequestsError } from '../auth/auth-errors';
+import type { Role, User } from '../auth/users';
 import { BadRequestError, NotFoundError } from '../errors';
 import { addressSalt, readSettings } from './settings';
 
@@ -44,7 +46,55 @@ export interface Submission {
 export interface Moderation {
   submit(submission: Submission, address: string): Promise<SaveResult & { held: boolean; kind: SubmissionKind }>;
   queue(options?: { state?: 'pending' | 'reviewed' | 'all'; limit?: number }): Promise<QueueItem[]>;
-  act(kind: SubmissionKind, id: number, action: ModerationAction, userId: number, reason: string): Promise<SaveResult>;
+  /** 403 when `user`'s role may not take `action` on this item (moderationRefusal). */
+  act(
+    kind: SubmissionKind,
+    id: number,
+    action: ModerationAction,
+    user: Pick<User, 'id' | 'role'>,
+    reason: string,
+  ): Promise<SaveResult>;
+  /** Where the item stands in the queue: its submission's state, or undefined for an item nobody submitted. */
+  submissionState(kind: SubmissionKind, id: number): Promise<SubmissionState | undefined>;
+}
+
+export type SubmissionState = 'pending' | 'reviewed';
+
+/** What moderation rules look at: the item's status and whether (and how far) it came through the queue. */
+export interface ModerationTarget {
+  status: string;
+  featured: boolean;
+  submission: SubmissionState | undefined;
+}
+
+/**
+ * Why `role` may not take `action` on `target`, or undefined when it may
+ * (docs/operations.md, "Roles"). Editors and admins may take any action.
+ * Moderators act on the queue only: on submissions, publishing one still
+ * pending (not hidden) and hiding any; never featuring, never publishing
+ * someone else's draft, never publishing again what was hidden (an admin
+ * may have hidden it for a legal reason).
+ */
+export function moderationRefusal(role: Role, action: ModerationAction, target: ModerationTarget): string | undefined {
+  if (role === 'admin' || role === 'editor') return undefined;
+  if (!target.submission)
+    return 'moderators act on submissions in the moderation queue only; this item was not submitted there';
+  if (action === 'feature' || action === 'unfeature') return 'featuring needs an editor or admin';
+  if (action === 'publish' && target.status === 'hidden')
+    return 'publishing a hidden item again needs an editor or admin (it may have been hidden for a legal reason)';
+  if (action === 'publish' && target.submission !== 'pending')
+    return 'this submission was already reviewed; publishing it now needs an editor or admin';
+  return undefined;
+}
+
+/** The actions `role` may take on `target` that would change something (the buttons a page offers). */
+export function allowedModerationActions(role: Role, target: ModerationTarget): ModerationAction[] {
+  return MODERATION_ACTIONS.filter((action) => {
+    if (moderationRefusal(role, action, target)) return false;
+    if (action === 'publish') return target.status !== 'published';
+    if (action === 'hide') return target.status !== 'hidden';
+    return action === (target.featured ? 'unfeature' : 'feature');
+  });
 }
 
 /** `articles` or `events` in a moderation URL. */
@@ -136,10 +186,20 @@ export function createModeration(deps: ModerationDeps): Moderation {
       return queued;
     },
 
-    async act(kind, id, action, userId, reason) {
-      const actor = { userId, action: action as RevisionAction, reason };
+    submissionState: (kind, id) => submissionState(db, kind, id),
+
+    async act(kind, id, action, user, reason) {
+      const service = serviceOf(items, kind);
+      const item = await service.get(id);
+      const refusal = moderationRefusal(user.role, action, {
+        status: item.status,
+        featured: item.featured,
+        submission: await submissionState(db, kind, id),
+      });
+      if (refusal) throw new ForbiddenError(refusal);
+      const actor = { userId: user.id, action: action as RevisionAction, reason };
       // The action, its revision and the queue entry leaving the queue commit together.
-      return serviceOf(items, kind).update(id, ACTION_CHANGES[action], {
+      return service.update(id, ACTION_CHANGES[action], {
         actor,
         inTransaction: async (trx: Knex.Transaction) => {
           await trx('submissions')
@@ -149,6 +209,11 @@ export function createModeration(deps: ModerationDeps): Moderation {
       });
     },
   };
+}
+
+async function submissionState(db: Database, kind: SubmissionKind, id: number): Promise<SubmissionState | undefined> {
+  const row = await db('submissions').where({ item_type: kind, item_id: id }).orderBy('id', 'desc').first('state');
+  return row ? (row.state as SubmissionState) : undefined;
 }
 
 /** Counts an address's recent submissions (hashed, never stored in clear); returns the hash, or 429. */

@@ -1,14 +1,12 @@
 // What the editor UI's routers are built from: the domain services and the
 // page machinery (templates, sessions, the site's name and address).
 import type { Logger } from '../../common/logger';
-import type { LoginLimits } from '../auth/login-limiter';
 import type { EditorServices } from '../editor-services';
 import type { Views } from './views';
 
 export interface EditorDeps extends EditorServices {
   views: Views;
   logger: Logger;
-  loginLimits: LoginLimits;
   siteName: string;
   publicUrl: string;
   /** IANA zone the editor shows and reads scheduled times in (SITE_TIME_ZONE). */

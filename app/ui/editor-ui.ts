@@ -2,6 +2,7 @@
 // HTML error pages. Mounted by app/editor-app.ts beside the JSON API.
 import path from 'node:path';
 import express, { Router } from 'express';
+import { auditRoutes } from './audit-routes';
 import { authRoutes } from './auth-routes';
 import { dashboardRoutes } from './dashboard-routes';
 import type { EditorDeps } from './editor-deps';
@@ -37,6 +38,7 @@ export function editorUi(deps: EditorDeps): Router {
   router.use(mediaRoutes(deps));
   router.use(moderationRoutes(deps));
   router.use(usersRoutes(deps));
+  router.use(auditRoutes(deps));
   router.use(publicRoutes(deps));
   router.use(['/editor', '/submit'], (_req, res) => {
     renderPage(views, res, 'error.njk', { status: 404, message: 'There is no such page in the editor.' }, 404);

@@ -11,6 +11,8 @@ import { sanitizeBody } from '../content/sanitize';
 import { NotFoundError } from '../errors';
 import { parseId } from '../http/request-params';
 import type { MediaItem } from '../media/media-store';
+import { allowedModerationActions } from '../moderation/moderation';
+import type { User } from '../auth/users';
 import type { EditorDeps } from './editor-deps';
 import { FormValues, ITEM_FORMS, ItemForm } from './item-forms';
 import { renderPage, withNotice } from './render';
@@ -62,15 +64,18 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
 
   async function show(res: express.Response, state: FormState) {
     const item = state.id ? await items.get(state.id) : undefined;
-    const [extra, revisions, images, propagation] = await Promise.all([
+    const [extra, revisions, images, propagation, submission] = await Promise.all([
       form.editContext(deps),
       item ? items.revisions(item.id) : [],
       leadImageChoices(deps, state.values.leadImage),
       item ? propagationOf(deps.db, { topic: name, ...item }, deps.now()) : undefined,
+      item ? deps.moderation.submissionState(name, item.id) : undefined,
     ]);
     const { values, preview, error, notice } = state;
     const errorField = (error as { field?: string } | undefined)?.field;
-    const context = { [name]: item, values, ...extra, revisions, propagation, preview, images };
+    const role = (res.locals.user as User).role;
+    const moderationActions = item ? allowedModerationActions(role, { ...item, submission }) : [];
+    const context = { [name]: item, values, ...extra, revisions, propagation, preview, images, moderationActions };
     const page = { error: error?.message, errorField, nav: plural, notice, publicUrl: deps.publicUrl };
     const zone = { timeZoneLabel: zoneLabel(deps.siteTimeZone, deps.now()), timeZone: deps.siteTimeZone };
     renderPage(deps.views, res, form.templates.edit, { ...context, ...page, ...zone }, state.status ?? 200);

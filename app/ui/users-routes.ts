@@ -1,18 +1,15 @@
-// Users and API tokens. Admins create users, reset passwords, change roles
-// and revoke any token; everyone may create and revoke their own tokens.
+// Users and API tokens. Admins create users, reset passwords, change roles,
+// end a user's sessions and revoke any token; everyone changes their own
+// password and creates and revokes their own tokens. Each change is audited
+// (app/auth/audited-accounts.ts).
 import express, { Router } from 'express';
-import {
-  createApiToken,
-  createUser,
-  listTokens,
-  listUsers,
-  revokeToken,
-  Role,
-  setPassword,
-  setRole,
-} from '../auth/users';
+import type { Response } from 'express';
+import { HyperstaticError } from '../../common/errors';
+import type { AccountActor } from '../auth/audited-accounts';
+import { releaseLoginTry, reserveLoginTry } from '../auth/login-limiter';
+import { listTokens, listUsers, Role } from '../auth/users';
 import { BadRequestError } from '../errors';
-import { parseId } from '../http/request-params';
+import { clientAddress, parseId } from '../http/request-params';
 import type { EditorDeps } from './editor-deps';
 import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
@@ -24,12 +21,13 @@ function field(body: Record<string, unknown>, name: string, max: number): string
   return value;
 }
 
+const actorOf = (req: WebRequest): AccountActor => ({ user: req.session!.user, address: clientAddress(req) });
+
 export function usersRoutes(deps: EditorDeps): Router {
-  const { db, views } = deps;
+  const { db, views, accounts } = deps;
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
   const admin = requireRole('admin');
-  const anyone = requireRole();
 
   router.get('/editor/users', admin, async (req: WebRequest, res) => {
     const [users, tokens] = await Promise.all([listUsers(db), listTokens(db)]);
@@ -38,55 +36,110 @@ export function usersRoutes(deps: EditorDeps): Router {
 
   router.post('/editor/users', admin, form, requireCsrf, async (req: WebRequest, res) => {
     const body = req.body as Record<string, unknown>;
-    const user = await createUser(
+    const user = await accounts.createUser(
       db,
+      actorOf(req),
       field(body, 'name', 64),
       field(body, 'role', 16) as Role,
       field(body, 'password', 1000),
-      deps.now(),
     );
     res.redirect(303, withNotice('/editor/users', `user ${user.name} created`));
   });
 
   router.post('/editor/users/:name/password', admin, form, requireCsrf, async (req: WebRequest, res) => {
-    const user = await setPassword(
-      db,
-      String(req.params.name),
-      field(req.body as Record<string, unknown>, 'password', 1000),
+    const password = field(req.body as Record<string, unknown>, 'password', 1000);
+    const user = await db.transaction((trx) =>
+      accounts.resetPassword(trx, actorOf(req), String(req.params.name), password),
     );
     res.redirect(303, withNotice('/editor/users', `password of ${user.name} reset; their sessions were ended`));
   });
 
   router.post('/editor/users/:name/role', admin, form, requireCsrf, async (req: WebRequest, res) => {
-    const user = await setRole(
-      db,
-      String(req.params.name),
-      field(req.body as Record<string, unknown>, 'role', 16) as Role,
-      req.session!.user.name,
-    );
+    const role = field(req.body as Record<string, unknown>, 'role', 16) as Role;
+    const user = await db.transaction((trx) => accounts.setRole(trx, actorOf(req), String(req.params.name), role));
     res.redirect(303, withNotice('/editor/users', `${user.name} is now ${user.role}`));
   });
 
-  router.get('/editor/account', anyone, async (req: WebRequest, res) => {
+  router.post('/editor/users/:name/sessions/end', admin, form, requireCsrf, async (req: WebRequest, res) => {
+    const ended = await db.transaction((trx) => accounts.endSessions(trx, actorOf(req), String(req.params.name)));
+    res.redirect(
+      303,
+      withNotice(
+        '/editor/users',
+        `${ended.sessionsEnded} session${ended.sessionsEnded === 1 ? '' : 's'} of ${ended.user} ended`,
+      ),
+    );
+  });
+
+  router.use(accountRoutes(deps));
+  return router;
+}
+
+/** /editor/account: your own password and API tokens. */
+function accountRoutes(deps: EditorDeps): Router {
+  const { db, views, accounts, loginLimits } = deps;
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
+  const anyone = requireRole();
+
+  async function page(req: WebRequest, res: Response, extra: Record<string, unknown> = {}, status = 200) {
     const tokens = await listTokens(db, req.session!.user.name);
-    renderPage(views, res, 'account.njk', { tokens, nav: 'account', notice: req.query.notice });
+    renderPage(views, res, 'account.njk', { tokens, nav: 'account', notice: req.query.notice, ...extra }, status);
+  }
+
+  router.get('/editor/account', anyone, (req: WebRequest, res) => page(req, res));
+
+  // A refused change comes back to the form with the problem named (never a dead end).
+  router.post('/editor/account/password', anyone, form, requireCsrf, async (req: WebRequest, res) => {
+    const body = req.body as Record<string, unknown>;
+    const revokeTokens = body.revokeTokens === 'on';
+    const user = req.session!.user;
+    const keys = [{ key: `password-change:${user.id}`, limit: loginLimits.perAccount, reason: 'account' as const }];
+    try {
+      const change = {
+        currentPassword: field(body, 'currentPassword', 1000),
+        newPassword: field(body, 'newPassword', 1000),
+        revokeTokens,
+        keepSessionId: req.session!.id,
+      };
+      if (change.newPassword !== field(body, 'confirmPassword', 1000))
+        throw new BadRequestError('the two new passwords differ', 'confirmPassword');
+      // Only a check of the current password counts against the throttle.
+      const verdict = await reserveLoginTry(db, keys, loginLimits, deps.now());
+      if (!verdict.allowed) {
+        res.set('Retry-After', String(verdict.retryAfterSeconds));
+        const error = 'too many wrong current passwords; wait and try again';
+        return await page(req, res, { passwordError: error, passwordField: 'currentPassword', revokeTokens }, 429);
+      }
+      const result = await db.transaction(async (trx) => {
+        const changed = await accounts.changeOwnPassword(trx, actorOf(req), change);
+        await releaseLoginTry(trx, verdict.reserved, deps.now());
+        return changed;
+      });
+      const ended = `${result.sessionsEnded} other session${result.sessionsEnded === 1 ? '' : 's'} ended`;
+      const revoked = revokeTokens
+        ? `, ${result.tokensRevoked} token${result.tokensRevoked === 1 ? '' : 's'} revoked`
+        : '';
+      res.redirect(303, withNotice('/editor/account', `password changed; ${ended}${revoked}`));
+    } catch (error) {
+      if (!(error instanceof HyperstaticError) || error.status >= 500) throw error;
+      const passwordField = (error as { field?: string }).field;
+      await page(req, res, { passwordError: error.message, passwordField, revokeTokens }, error.status);
+    }
   });
 
   router.post('/editor/tokens', anyone, form, requireCsrf, async (req: WebRequest, res) => {
-    const label =
-      typeof (req.body as Record<string, unknown>).label === 'string'
-        ? ((req.body as Record<string, unknown>).label as string).trim()
-        : '';
+    const raw = (req.body as Record<string, unknown>).label;
+    const label = typeof raw === 'string' ? raw.trim() : '';
     if (label.length > 100) throw new BadRequestError('label is longer than 100 characters', 'label');
-    const token = await createApiToken(db, req.session!.user.name, label, deps.now());
-    const tokens = await listTokens(db, req.session!.user.name);
+    const { secret } = await db.transaction((trx) => accounts.createToken(trx, actorOf(req), label));
     // Shown once, in this response only (never in a URL or a log).
-    renderPage(views, res, 'account.njk', { tokens, nav: 'account', newToken: token }, 201);
+    await page(req, res, { newToken: secret, notice: undefined }, 201);
   });
 
   router.post('/editor/tokens/:id/revoke', anyone, form, requireCsrf, async (req: WebRequest, res) => {
     const id = parseId(req.params.id);
-    await revokeToken(db, id, deps.now(), req.session!.user);
+    await db.transaction((trx) => accounts.revokeToken(trx, actorOf(req), id));
     const back = (req.body as Record<string, unknown>).back === 'users' ? '/editor/users' : '/editor/account';
     res.redirect(303, withNotice(back, `token ${id} revoked`));
   });

@@ -1,8 +1,7 @@
 // The knex factory used by every process that talks to the database:
 // MariaDB/MySQL (mysql2) in production, SQLite (better-sqlite3) embedded.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Knex } from 'knex';
+import { secureSqliteFiles } from './sqlite-files';
 
 /**
  * knex (with lodash: ~330 modules) loads when a database is first made, not
@@ -74,10 +73,22 @@ export interface KnexLog {
   debug(message: string): void;
 }
 
-export function createDatabase(databaseUrl: string, options: { poolMax?: number; log?: KnexLog } = {}): Database {
+export interface DatabaseOptions {
+  poolMax?: number;
+  log?: KnexLog;
+  /** Told when an embedded database's folder or file had to be made private (common/db/sqlite-files.ts). */
+  logger?: { warn(fields: object, message: string): void };
+}
+
+export function createDatabase(databaseUrl: string, options: DatabaseOptions = {}): Database {
   if (dialectOf(databaseUrl) === 'sqlite') {
     const filename = databaseUrl.slice('sqlite:'.length);
-    if (filename !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+    if (filename !== ':memory:')
+      for (const t of secureSqliteFiles(filename)) {
+        const message = `made ${t.path} private to its owner (mode ${t.from} -> ${t.to})`;
+        if (options.logger) options.logger.warn({ path: t.path, from: t.from, to: t.to }, message);
+        else options.log?.warn(message);
+      }
     return knex({
       client: 'better-sqlite3',
       connection: { filename },

@@ -171,7 +171,7 @@ function createPools(options: RouterOptions) {
           deprecate: () => undefined,
           debug: () => undefined,
         };
-        db = createDatabase(nodes.find((n) => n.name === name)!.url, { poolMax: options.poolMax, log });
+        db = createDatabase(nodes.find((n) => n.name === name)!.url, { poolMax: options.poolMax, log, logger });
         pools.set(name, db);
       }
       return db;

@@ -240,11 +240,18 @@ describe('editor JSON API', () => {
       reason: 'r'.repeat(501),
     });
     assert.equal(longReason.status, 400);
+    // An editor's own article is not in the moderation queue: hiding it is an editor's or admin's call.
+    const notQueued = await api('POST', `/moderation/articles/${id}`, origin.tokens.moderator, {
+      action: 'hide',
+      reason: 'Legal review',
+    });
+    assert.equal(notQueued.status, 403);
+    assert.match(((await notQueued.json()) as { error: { message: string } }).error.message, /moderation queue only/);
     for (let i = 0; i < 2; i++) {
       const res = await api(
         'POST',
         `/moderation/articles/${id}`,
-        origin.tokens.moderator,
+        origin.tokens.admin,
         { action: 'hide', reason: 'Legal review' },
         { 'idempotency-key': `hide-${id}` },
       );

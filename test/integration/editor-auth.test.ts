@@ -47,7 +47,7 @@ describe('editor accounts and sessions', () => {
     assert.match(web.last!.text, /unknown user name or wrong password/);
     assert.equal(web.cookies.get('hs_session'), undefined);
     assert.equal(await sessions(), before);
-    await origin.db('login_attempts').delete();
+    await origin.db('login_throttle').delete();
   });
 
   it('serves a session from a second app instance on the same database', async () => {
@@ -122,15 +122,15 @@ describe('editor accounts and sessions', () => {
     assert.equal(res.location, '/editor');
   });
 
-  it('locks an account after 5 failed logins, even for the right password, with 429 and Retry-After', async () => {
-    await origin.db('login_attempts').delete();
+  it('throttles an account after 5 failed logins from a browser it never signed in from, even for the right password, with 429 and Retry-After', async () => {
+    await origin.db('login_throttle').delete();
     const web = new WebClient(origin.url);
     for (let i = 0; i < 5; i++) assert.equal((await web.login('mod1', `guess number ${i}`)).status, 401);
     const locked = await web.login('mod1', PASSWORD);
     assert.equal(locked.status, 429);
     assert.ok(Number(locked.headers.get('retry-after')) > 0);
     assert.equal(web.cookies.get('hs_session'), undefined, 'no session while locked');
-    await origin.db('login_attempts').delete();
+    await origin.db('login_throttle').delete();
   });
 
   it('enforces roles: moderators cannot manage users or write articles; editors cannot manage users', async () => {
@@ -215,12 +215,12 @@ describe('editor accounts and sessions', () => {
   });
 
   it('locks an address after 20 failed logins across accounts', async () => {
-    await origin.db('login_attempts').delete();
+    await origin.db('login_throttle').delete();
     const web = new WebClient(origin.url);
     for (let i = 0; i < 20; i++) assert.equal((await web.login(`someone${i}`, 'guess guess guess')).status, 401);
     const locked = await web.login('admin1', PASSWORD);
     assert.equal(locked.status, 429);
     assert.match(locked.text, /from your address/);
-    await origin.db('login_attempts').delete();
+    await origin.db('login_throttle').delete();
   });
 });

@@ -1,5 +1,5 @@
 // `hyperstatic user add|passwd|role|list` and `token list|revoke` against
-// real MariaDB. Two runs go through the real executable (stdin, exit codes);
+// real MariaDB. Three runs go through the real executable (stdin, exit codes);
 // the rest drive the same commander commands in-process, which is what a
 // process spawn would run, at a fraction of the cost. Bad input fails with a
 // message naming the problem and changes nothing.
@@ -22,7 +22,7 @@ describe('user and token commands', () => {
     shared = await sharedDatabase('editor_cli');
     db = createDatabase(shared.primaryUrl);
     await migrateLatest(db);
-    await createUser(db, 'chief', 'admin', 'chief password 1');
+    await createUser(db, 'chief', 'admin', 'desk lead password 1');
     savedUrl = process.env.DATABASE_URL;
     process.env.DATABASE_URL = shared.primaryUrl;
   });
@@ -49,19 +49,22 @@ describe('user and token commands', () => {
   it('adds a user with a password read from stdin, through the real executable', async () => {
     const res = await spawnCli(
       ['user', 'add', 'reporter', '--role', 'editor', '--password-stdin'],
-      'reporter password 9\n',
+      'night shift notes 9\n',
     );
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /created editor "reporter"/);
-    assert.doesNotMatch(res.stdout, /reporter password 9/, 'a password given on stdin is not echoed');
-    assert.ok(await authenticatePassword(db, 'reporter', 'reporter password 9'));
+    assert.doesNotMatch(res.stdout, /night shift notes 9/, 'a password given on stdin is not echoed');
+    assert.ok(await authenticatePassword(db, 'reporter', 'night shift notes 9'));
   });
 
-  it('exits non-zero naming the problem for a short password, keeping the old one', async () => {
+  it('exits non-zero naming the problem for a short or common password, keeping the old one', async () => {
     const res = await spawnCli(['user', 'passwd', 'reporter', '--password-stdin'], 'short');
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /hyperstatic: passwords must have at least 10 characters/);
-    assert.ok(await authenticatePassword(db, 'reporter', 'reporter password 9'));
+    const common = await spawnCli(['user', 'passwd', 'reporter', '--password-stdin'], 'Password123');
+    assert.notEqual(common.code, 0);
+    assert.match(common.stderr, /hyperstatic: that password is on a list of common passwords/);
+    assert.ok(await authenticatePassword(db, 'reporter', 'night shift notes 9'));
   });
 
   it('adds a user with a generated password and lists users', async () => {

@@ -125,7 +125,7 @@ describe('open publishing and moderation', () => {
     await setMode('held');
   });
 
-  it('lets a moderator publish, feature and hide; hiding needs a reason, which the history keeps', async () => {
+  it('lets a moderator publish and hide a submission (featuring is for editors); hiding needs a reason, which the history keeps', async () => {
     const row = await origin.db('articles').where({ title: 'Reader report' }).first();
     const mod = new WebClient(origin.url);
     await mod.login('mod1');
@@ -140,13 +140,22 @@ describe('open publishing and moderation', () => {
     await mod.get('/editor/moderation');
     const bogus = await mod.post(`/editor/moderation/articles/${row.id}`, { _csrf: mod.csrf(), action: 'delete' });
     assert.equal(bogus.status, 400);
-    for (const action of ['publish', 'feature']) {
-      await mod.get('/editor/moderation');
-      assert.equal(
-        (await mod.post(`/editor/moderation/articles/${row.id}`, { _csrf: mod.csrf(), action })).status,
-        303,
-      );
-    }
+    await mod.get('/editor/moderation');
+    assert.equal(
+      (await mod.post(`/editor/moderation/articles/${row.id}`, { _csrf: mod.csrf(), action: 'publish' })).status,
+      303,
+    );
+    await mod.get('/editor/moderation');
+    const featuring = await mod.post(`/editor/moderation/articles/${row.id}`, { _csrf: mod.csrf(), action: 'feature' });
+    assert.equal(featuring.status, 403);
+    assert.match(featuring.text, /featuring needs an editor or admin/);
+    const editor = new WebClient(origin.url);
+    await editor.login('editor1');
+    await editor.get('/editor/moderation');
+    assert.equal(
+      (await editor.post(`/editor/moderation/articles/${row.id}`, { _csrf: editor.csrf(), action: 'feature' })).status,
+      303,
+    );
     let current = await origin.db('articles').where({ id: row.id }).first();
     assert.equal(current.status, 'published');
     assert.equal(Boolean(current.featured), true);
@@ -175,7 +184,7 @@ describe('open publishing and moderation', () => {
       [
         ['submit', '', null],
         ['publish', '', 'mod1'],
-        ['feature', '', 'mod1'],
+        ['feature', '', 'editor1'],
         ['hide', 'Unverified claims', 'mod1'],
       ],
     );
