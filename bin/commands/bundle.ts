@@ -85,10 +85,11 @@ async function exportCommand(out: string, flags: ExportFlags): Promise<string> {
       nginx: { root: flags.nginxRoot, listen: flags.nginxListen },
     }),
   );
-  if (flags.json) return `${JSON.stringify(result)}\n`;
+  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  if (flags.json) return `${JSON.stringify({ ...result, peakRssMb })}\n`;
   return (
     `wrote ${result.out}: ${result.files} files (${(result.bytes / 1048576).toFixed(1)} MB) of ${result.pages} live pages, ` +
-    `journal entry ${result.cursor} (epoch ${result.epoch})${result.since > 0 ? `, changes since ${result.since}` : ''}, in ${result.seconds.toFixed(1)} s\n` +
+    `journal entry ${result.cursor} (epoch ${result.epoch})${result.since > 0 ? `, changes since ${result.since}` : ''}, in ${result.seconds.toFixed(1)} s, peak RSS ${peakRssMb} MB\n` +
     `heartbeat valid until ${new Date(result.created + validForMs).toISOString()}; nginx: ${result.out}/.well-known/hyperstatic/nginx.conf\n`
   );
 }
@@ -102,10 +103,15 @@ async function verifyCommand(dir: string, flags: VerifyFlags): Promise<string> {
   const { TrustState } = require('../../common/trust/trust-state') as typeof import('../../common/trust/trust-state');
   const { verifyBundle } = require('../../mirrors/bundle/verify') as typeof import('../../mirrors/bundle/verify');
   const anchor = trustAnchorOf(config);
+  const started = Date.now();
   const result = await verifyBundle(dir, new TrustState(anchor));
   if (flags.json) {
     const { info: _info, heartbeat, ...rest } = result;
-    return `${JSON.stringify({ ...rest, validUntil: heartbeat.validUntil, result: 'verified' })}\n`;
+    const measured = {
+      seconds: (Date.now() - started) / 1000,
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+    return `${JSON.stringify({ ...rest, ...measured, validUntil: heartbeat.validUntil, result: 'verified' })}\n`;
   }
   return (
     `verified ${result.dir}: ${result.files} page files match the signed manifest of journal entry ${result.cursor} (epoch ${result.epoch}, ${result.pages} live pages${result.since > 0 ? `, changes since ${result.since}` : ''})\n` +
