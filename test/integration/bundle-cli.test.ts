@@ -35,6 +35,7 @@ describe('hyperstatic bundle', { timeout: 240_000 }, () => {
   let token: string;
   let bundle: string;
   let cursor: number;
+  let delta: string;
   const env = () => ({ ...process.env, LOG_LEVEL: 'silent', DATA_DIR: dataDir });
   const cli = (args: string[]): Promise<CliRun> => runCli(args, { env: env() });
   const verify = (dir: string, extra: string[] = []) =>
@@ -191,7 +192,7 @@ describe('hyperstatic bundle', { timeout: 240_000 }, () => {
       what: 'the delta story to be rendered',
       timeoutMs: PATIENCE,
     });
-    const delta = path.join(work, 'delta');
+    delta = path.join(work, 'delta');
     const res = await cli(['bundle', 'export', delta, '--since', String(cursor), '--json']);
     assert.equal(res.code, 0, res.stderr);
     const info = JSON.parse(res.stdout) as BundleInfo;
@@ -224,6 +225,17 @@ describe('hyperstatic bundle', { timeout: 240_000 }, () => {
     } finally {
       await mirror.stop();
     }
+  });
+
+  it('refuses to load a delta into a copy that lacks the pages before it', async () => {
+    const res = await runCli(
+      ['mirror', '--from-bundle', delta, '--origin', appUrl, '--data-dir', path.join(work, 'm3')],
+      {
+        env: { ...env(), MIRROR_PORT: String(await freePort()), MIRROR_PUBLIC_KEY: publicKeyFile },
+      },
+    );
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, new RegExp(`holds only changes after journal entry ${cursor}; this copy is at 0`));
   });
 
   it('refuses to start a mirror from a tampered bundle, writing nothing', async () => {
