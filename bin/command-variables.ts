@@ -80,6 +80,8 @@ export const COMMAND_VARIABLES: Readonly<Record<string, readonly string[]>> = {
   'keys *': ROOTS,
   'mirror verify': [...LOG, 'DATA_DIR', ...byPrefix('MIRROR_')],
   'mirror credentials *': DATABASE,
+  'bundle export': [...LOG, ...DATABASE, 'FEED_SIGNING_KEY'],
+  'bundle verify': ['DATA_DIR', ...ROOTS, 'MIRROR_PUBLIC_KEY'],
 };
 
 /** The variables the command at `path` (e.g. ["db", "status"]) reads; undefined for a group or an unlisted command. */

@@ -241,14 +241,16 @@ describe('hyperstatic bundle', { timeout: 240_000 }, () => {
   it('refuses to start a mirror from a tampered bundle, writing nothing', async () => {
     const dir = copyOf('tampered-for-mirror');
     fs.appendFileSync(path.join(dir, 'index.html'), ' ');
-    const res = await runCli(
-      ['mirror', '--from-bundle', dir, '--origin', appUrl, '--data-dir', path.join(work, 'm2')],
-      {
-        env: { ...env(), MIRROR_PORT: String(await freePort()), MIRROR_PUBLIC_KEY: publicKeyFile },
-      },
-    );
+    const mirrorDir = path.join(work, 'm2');
+    const res = await runCli(['mirror', '--from-bundle', dir, '--origin', appUrl, '--data-dir', mirrorDir], {
+      env: { ...env(), MIRROR_PORT: String(await freePort()), MIRROR_PUBLIC_KEY: publicKeyFile },
+    });
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /index\.html \(\/\) was changed/);
+    const blobs = fs
+      .readdirSync(path.join(mirrorDir, 'blobs'), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile());
+    assert.deepEqual(blobs, [], 'no page of the refused bundle reached the store');
   });
 
   it('is served by nginx with the generated config: content types and 410 for a gone page', async () => {
