@@ -1,8 +1,9 @@
 // `hyperstatic bundle export`, `bundle verify` and `mirror --from-bundle`
 // through the real executable, on a running embedded site: a whole-site
-// bundle verifies; one byte changed, a symlink, a `..` path, a missing or
-// extra file, another key and an expired heartbeat are each refused with a
-// message naming the problem; a delta holds only what changed; a new mirror
+// bundle verifies against the pinned key and, once roots delegate the site
+// key, against 2 of 3 root keys (and not against other roots); one byte
+// changed, a symlink, a `..` path, a missing or extra file, another key and
+// an expired heartbeat are each refused with a message naming the problem; a delta holds only what changed; a new mirror
 // takes its copy from the bundle and then follows the feed (an article saved
 // after the export reaches it); nginx from Debian's package serves the tree
 // with the generated config: the right content types and 410 for a gone page.
@@ -119,6 +120,35 @@ describe('hyperstatic bundle', { timeout: 240_000 }, () => {
       ok.stdout,
       new RegExp(`verified .*: ${info.files} page files match the signed manifest of journal entry ${cursor}`),
     );
+  });
+
+  it('verifies up to root keys: a site key delegated by 2 of 3 roots, refused against other roots', async () => {
+    const roots: string[] = [];
+    for (const holder of ['alice', 'bob', 'carol']) {
+      const made = await cli(['keys', 'root', 'init', '--out', path.join(work, holder, 'root.key')]);
+      assert.equal(made.code, 0, made.stderr);
+      roots.push(/root key id: +(\S+)/.exec(made.stdout)![1]);
+    }
+    const siteKey = (await cli(['keys', 'show'])).stdout.trim();
+    const statement = path.join(work, 'primary.json');
+    const steps = [
+      ['keys', 'delegate', '--site-key', siteKey, '--site', 'primary', '--epochs', '1-', '--expires', '30d', '--root-key', path.join(work, 'alice', 'root.key'), '--out', statement],
+      ['keys', 'sign', statement, '--root-key', path.join(work, 'bob', 'root.key')],
+      ['keys', 'install', statement, '--roots', roots.join(','), '--threshold', '2'],
+    ]; // prettier-ignore
+    for (const step of steps) {
+      const res = await cli(step);
+      assert.equal(res.code, 0, `${step.join(' ')}: ${res.stderr}`);
+    }
+    const rooted = path.join(work, 'rooted');
+    const exported = await cli(['bundle', 'export', rooted]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const ok = await cli(['bundle', 'verify', rooted, '--roots', roots.join(','), '--threshold', '2']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /signed by a site key delegated by 2 of 3 root keys/);
+    const strangers = await cli(['bundle', 'verify', rooted, '--roots', roots.slice(1).join(','), '--threshold', '2']);
+    assert.equal(strangers.code, 1);
+    assert.match(strangers.stderr, /manifest\.ndjson: wrong signature: no delegation names key/);
   });
 
   it('refuses one changed byte, naming the file', async () => {
