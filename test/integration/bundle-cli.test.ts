@@ -340,14 +340,20 @@ async function startNginx(prefix: string, include: string, port: number): Promis
   const child = spawn(NGINX, ['-p', prefix, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let errors = '';
   child.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`nginx exited: ${errors}`);
-      const res = await fetch(`http://127.0.0.1:${port}/`);
-      if (!res.ok) throw new Error(`nginx answered ${res.status}: ${errors}`);
-      return true;
-    },
-    { what: 'nginx to serve the bundle', timeoutMs: 10_000 },
-  );
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`nginx exited: ${errors}`);
+        const res = await fetch(`http://127.0.0.1:${port}/`);
+        if (!res.ok) throw new Error(`nginx answered ${res.status}: ${errors}`);
+        return true;
+      },
+      { what: 'nginx to serve the bundle', timeoutMs: 10_000 },
+    );
+  } catch (error) {
+    // Not left running when it never answered.
+    child.kill('SIGTERM');
+    throw error;
+  }
   return child;
 }
