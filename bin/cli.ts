@@ -18,6 +18,7 @@ import * as rebuildCommands from './commands/rebuild';
 import * as fixturesCommands from './commands/fixtures';
 import * as keysCommands from './commands/keys';
 import * as mirrorCommands from './commands/mirror';
+import * as bundleCommands from './commands/bundle';
 import * as dbCommands from './commands/db';
 import * as dbDivergedCommands from './commands/db-diverged';
 import * as statusCommands from './commands/status';
@@ -110,10 +111,15 @@ program
   .option('--port <port>', 'sets MIRROR_PORT')
   .option('--origin <urls>', 'sets MIRROR_ORIGIN_URLS (comma-separated)')
   .option('--data-dir <dir>', 'sets MIRROR_DATA_DIR')
+  .option(
+    '--from-bundle <path>',
+    'verify this `bundle export` directory offline, take the copy from it, then follow the feed from its cursor',
+  )
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'MIRROR_PORT', origin: 'MIRROR_ORIGIN_URLS', dataDir: 'MIRROR_DATA_DIR' });
     const { startMirror } = require('../mirrors/main') as typeof import('../mirrors/main');
-    await runUntilSignal(async () => [await startingAs('mirror', config, () => startMirror(config))]);
+    const fromBundle = (flags as { fromBundle?: string }).fromBundle;
+    await runUntilSignal(async () => [await startingAs('mirror', config, () => startMirror(config, { fromBundle }))]);
   });
 
 program
@@ -169,6 +175,7 @@ userCommands.register(program);
 purgeCommands.register(program);
 backupCommands.register(program);
 mirrorsCommands.register(program);
+bundleCommands.register(program);
 
 /** Each command's --help lists the variables it reads; a group's points to `help env`. */
 function addVariablesToHelp(command: Command, path: string[] = []): void {

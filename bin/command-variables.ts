@@ -90,6 +90,8 @@ export const COMMAND_VARIABLES: Readonly<Record<string, readonly string[]>> = {
   'mirrors list': DATABASE,
   'mirrors verify': ROOTS,
   'mirrors *': [...DATABASE, ...PAGES, ...REDIS, ...FEED_KEY],
+  'bundle export': [...LOG, ...DATABASE, 'FEED_SIGNING_KEY'],
+  'bundle verify': ['DATA_DIR', ...ROOTS, 'MIRROR_PUBLIC_KEY'],
 };
 
 /** The variables the command at `path` (e.g. ["db", "status"]) reads; undefined for a group or an unlisted command. */

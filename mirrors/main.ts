@@ -9,6 +9,7 @@ import type { RunningService } from '../common/lifecycle';
 import { createLogger, type Logger, logStarted } from '../common/logger';
 import { createMetricsRegistry, createOps } from '../common/ops';
 import { createBlobFetcher } from './blob-fetcher';
+import { loadBundle } from './bundle/load';
 import { createCursorWatch } from './cursor-watch';
 import { createFeedHub } from './feed-hub';
 import { createMirrorMetrics } from './metrics';
@@ -37,7 +38,14 @@ export interface RunningMirror extends RunningService {
 // eslint-disable-next-line max-lines-per-function
 export async function startMirror(
   config: Config,
-  options: { logger?: Logger; registry?: Registry; progressBar?: boolean; embedded?: boolean } = {},
+  options: {
+    logger?: Logger;
+    registry?: Registry;
+    progressBar?: boolean;
+    embedded?: boolean;
+    /** `mirror --from-bundle`: verify this bundle and take the copy from it before following the feed. */
+    fromBundle?: string;
+  } = {},
 ): Promise<RunningMirror> {
   const logger = options.logger ?? createLogger(config.logLevel, 'mirror');
   const registry = options.registry ?? createMetricsRegistry('mirror');
@@ -45,6 +53,14 @@ export async function startMirror(
   const anchor = trustAnchorOf(config);
   const store = MirrorStore.open(config.mirrorDataDir);
   const trust = new TrustState(anchor, store.trust);
+  if (options.fromBundle !== undefined) {
+    try {
+      await loadBundle({ dir: options.fromBundle, store, trust, logger });
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+  }
   // The embedded quick start pins its own origin's key on purpose: one process, nothing to delegate.
   if (anchor.kind === 'pinned' && !options.embedded)
     logger.warn('this mirror trusts one pinned site key (MIRROR_PUBLIC_KEY); pin root keys instead (docs/trust.md)');

@@ -143,7 +143,7 @@ export async function stageManifest(options: {
 }
 
 /** Throws unless the end line is signed by a key trusted at an epoch no lower than the manifest's. */
-function verifyManifestEnd(trust: TrustState, digest: string, raw: unknown, epoch: number): void {
+export function verifyManifestEnd(trust: TrustState, digest: string, raw: unknown, epoch: number): void {
   const signature = raw === undefined ? undefined : parseSiteSignature(raw);
   if (signature && trust.anchor.kind === 'roots' && signature.at < trust.highestEpoch())
     throw new TrustError('stale', `a manifest signed at epoch ${signature.at}, below epoch ${trust.highestEpoch()}`);
