@@ -119,6 +119,36 @@ export async function renderRef(ctx: PageContext, ref: PageRef): Promise<Rendere
   return page ? [page] : [];
 }
 
+/** The home page: the featured stories once, above the latest without them. */
+async function renderHome(ctx: PageContext): Promise<RenderedPage> {
+  const { db, now } = ctx;
+  // Read enough to fill the latest without the featured ones.
+  const [newest, featured, sections] = await Promise.all([
+    listArticles(db, 'all', { limit: LATEST + FEATURED }),
+    listArticles(db, 'featured', { limit: FEATURED }),
+    sectionsNav(db),
+  ]);
+  const shown = new Set(featured.map((a) => a.id));
+  const latest = newest.filter((a) => !shown.has(a.id)).slice(0, LATEST);
+  return page(
+    HOME_PATH,
+    'index',
+    view(ctx, 'home.njk', {
+      latest: latest.map(articleView),
+      featured: featured.map(articleView),
+      sections,
+      og: listingMeta(
+        ctx.renderer.site,
+        ctx.renderer.site.name,
+        `Latest news from ${ctx.renderer.site.name}`,
+        HOME_PATH,
+      ),
+    }),
+    HTML,
+    now,
+  );
+}
+
 async function renderOne(
   ctx: PageContext,
   ref: Exclude<PageRef, { kind: 'index-bucket' }>,
@@ -133,33 +163,8 @@ async function renderOne(
         : undefined;
       return renderItem(ctx, ref.topic, item, ref.slug, ref.visible);
     }
-    case 'home': {
-      // The featured stories are shown once, above the latest: read enough to fill the latest without them.
-      const [newest, featured, sections] = await Promise.all([
-        listArticles(db, 'all', { limit: LATEST + FEATURED }),
-        listArticles(db, 'featured', { limit: FEATURED }),
-        sectionsNav(db),
-      ]);
-      const shown = new Set(featured.map((a) => a.id));
-      const latest = newest.filter((a) => !shown.has(a.id)).slice(0, LATEST);
-      return page(
-        HOME_PATH,
-        'index',
-        view(ctx, 'home.njk', {
-          latest: latest.map(articleView),
-          featured: featured.map(articleView),
-          sections,
-          og: listingMeta(
-            ctx.renderer.site,
-            ctx.renderer.site.name,
-            `Latest news from ${ctx.renderer.site.name}`,
-            HOME_PATH,
-          ),
-        }),
-        HTML,
-        now,
-      );
-    }
+    case 'home':
+      return renderHome(ctx);
     case 'site-index':
       return renderSiteIndex(ctx, ref.which);
     case 'not-found':
