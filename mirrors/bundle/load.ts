@@ -46,7 +46,8 @@ export async function loadBundle(options: {
   store.clearStage();
   let chunk: ManifestPage[] = [];
   const flush = async () => {
-    store.stagePages(chunk);
+    // A bundle carries each page's identity bytes only: its compressed variants come with the next change the feed brings.
+    store.stagePages(chunk.map(({ variants: _variants, ...page }) => page));
     for (const page of chunk) {
       if (page.seq <= bundle.since || store.hasBlob(page.sha256)) continue;
       // writeBlob hashes what it copies: a file changed since verify is refused here too.

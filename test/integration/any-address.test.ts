@@ -28,12 +28,16 @@ const ONION = `http://${'c'.repeat(56)}.onion`;
  * Where an absolute link to the site may stay: the canonical address of a
  * page (rel=canonical, og:url), a feed's self link, and the identifiers
  * RSS 2.0 (<link>, <guid>), Atom (<id>) and the sitemap protocol (<loc>)
- * define as absolute; and the site the signed mirror list belongs to (its
- * "site", a name, not a link).
+ * define as absolute; the metadata for sharing and search, which Open
+ * Graph (og:image), Twitter cards and schema.org JSON-LD read as absolute
+ * URLs (a crawler or a share preview, not a reader's click); and the site
+ * the signed mirror list belongs to (its "site", a name, not a link).
  */
 const ALLOWED = [
   /<link rel="canonical" href="[^"]*">/g,
   /<meta property="og:url" content="[^"]*">/g,
+  /<meta (?:property|name)="(?:og|twitter):image" content="[^"]*">/g,
+  /<script type="application\/ld\+json">[\s\S]*?<\/script>/g,
   /<atom:link href="[^"]*" rel="self"[^>]*\/>/g,
   /<link rel="self" href="[^"]*"\/>/g,
   /<id>[^<]*<\/id>/g,

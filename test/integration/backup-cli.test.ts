@@ -163,7 +163,11 @@ describe('hyperstatic backup and restore (embedded mode)', () => {
     try {
       const state = await copyDb('cluster_state').first('journal_head');
       assert.equal(Number(state.journal_head), summary.journalHead);
-      assert.ok((await manifest(origin)).cursor > summary.journalHead, 'the site went on writing after the backup');
+      // Saves are rendered after they are answered: wait for the journal to pass the backup's entry.
+      await waitFor(async () => ((await manifest(origin)).cursor > summary.journalHead ? true : undefined), {
+        what: 'the site writing on after the backup',
+        timeoutMs: PATIENCE,
+      });
       const journal = (db: Database) => db('journal').where('seq', '<=', summary.journalHead).orderBy('seq');
       assert.deepEqual(await journal(copyDb), await journal(originDb), 'the same history up to that entry');
       assert.equal(Number((await copyDb('journal').max({ n: 'seq' }))[0].n), summary.journalHead, 'and nothing after');
