@@ -16,7 +16,7 @@ import { publishMirrorList } from '../../bin/commands/mirrors-publish';
 import { siteSigner } from '../../common/trust/statements';
 import { bannerHtml } from '../../mirrors/frozen-banner';
 import { rebuild } from '../../producer/rebuild';
-import { createRenderer } from '../../producer/renderer';
+import { createRenderer, siteInfoOf } from '../../producer/renderer';
 import { sharedRedisUrl } from '../harness/shared';
 import { rawGet, startTestMirror, tempDir, eventually } from './mirror-helpers';
 import { page, save, settled, startSite, type Site } from './producer-helpers';
@@ -103,7 +103,7 @@ describe('any address: pages link within the site, whatever host serves them', {
     await settled(site.db);
     await save(site, 'PUT', `/api/articles/${hidden.id}`, { status: 'hidden' });
     await settled(site.db);
-    const renderer = createRenderer({ name: site.config.siteName, publicUrl: PUBLIC_URL });
+    const renderer = createRenderer(siteInfoOf(site.config));
     await rebuild({ db: site.db, renderer, restart: true });
     await publishMirrorList(
       { db: site.db, renderer, signer: siteSigner(loadPrivateKey(site.config.feedSigningKey)), site: PUBLIC_URL },

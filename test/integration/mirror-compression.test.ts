@@ -14,7 +14,7 @@ import { startEmbedded, type Embedded } from '../../bin/embedded';
 import { loadConfig, type Config } from '../../common/config';
 import { createDatabase } from '../../common/db/database';
 import { sha256Hex } from '../../common/hash';
-import { createRenderer } from '../../producer/renderer';
+import { createRenderer, siteInfoOf } from '../../producer/renderer';
 import { rebuild } from '../../producer/rebuild';
 import { openSqlite } from '../../mirrors/sqlite';
 import { makeBatch, startFakeOrigin } from './mirror-fake-origin';
@@ -178,7 +178,7 @@ describe('compressed variants through producer, feed and mirror', () => {
         .where({ path: '/' })
         .update({ gzip_sha256: null, gzip_size: null, br_sha256: null, br_size: null });
       const home = await db('pages').where({ path: '/' }).first('sha256', 'seq');
-      const renderer = createRenderer({ name: config.siteName, publicUrl: config.publicUrl });
+      const renderer = createRenderer(siteInfoOf(config));
       await rebuild({ db, renderer, restart: true });
       const after = await db('pages')
         .where({ path: '/' })
