@@ -6,10 +6,12 @@
 import Queue from 'bull';
 import type Redis from 'ioredis';
 import type { Logger } from '../../common/logger';
-import { connectRedis, RedisConnection } from '../../common/redis';
+import { connectRedis, endRedis, RedisConnection } from '../../common/redis';
 import type { Alarm } from './alarm';
 
 const ADD_TIMEOUT_MS = 3000;
+/** How long close() waits for bull's own close: with Redis down it never ends, and a stop must. */
+const CLOSE_GRACE_MS = 1000;
 
 export function createBullAlarm(
   redis: RedisConnection,
@@ -27,7 +29,7 @@ export function createBullAlarm(
       const client = connectRedis(redis, { ...options, retryStrategy: (times) => Math.min(times * 200, 2000) });
       client.on('error', (error) => logger.debug({ err: error, type }, 'redis connection error'));
       clients.push({ type, client });
-      if (closing) queueMicrotask(() => client.disconnect());
+      if (closing) queueMicrotask(() => endRedis(client));
       return client;
     },
     defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
@@ -65,13 +67,14 @@ export function createBullAlarm(
       closing = true;
       // As the render queue does (common/queue/bull-queue.ts): dropping the
       // blocking client ends its BRPOPLPUSH now rather than after bull's 5 s drain delay.
-      for (const { type, client } of clients) {
-        if (type !== 'bclient') continue;
-        client.connect = () => Promise.resolve();
-        client.disconnect();
-      }
-      await queue.close().catch(() => undefined);
-      for (const { client } of clients) if (client.status !== 'end') client.disconnect();
+      for (const { type, client } of clients) if (type === 'bclient') endRedis(client);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        queue.close().catch(() => undefined),
+        new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS))),
+      ]);
+      clearTimeout(timer);
+      for (const { client } of clients) endRedis(client);
     },
   };
 }
