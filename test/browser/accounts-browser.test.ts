@@ -5,13 +5,13 @@
 // Screenshots go to test-output/browser/ (git-ignored).
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { loadConfig } from '../../common/config';
+import type { Config } from '../../common/config';
 import { startEmbedded, Embedded } from '../../bin/embedded';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
+import { embeddedTestConfig } from '../support/embedded-config';
 
 const ADMIN_PASSWORD = 'browser-test-password';
 const MOD_PASSWORD = 'moderator long secret 5';
@@ -36,20 +36,10 @@ describe('accounts and moderation limits in a real browser', () => {
   };
 
   before(async () => {
-    dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-browser-accounts-'));
+    let config: Config;
+    ({ dataDir, config } = await embeddedTestConfig('browser-accounts', { RELAY_INTERVAL_MS: '200' }));
     process.env.HYPERSTATIC_ADMIN_PASSWORD = ADMIN_PASSWORD;
-    site = await startEmbedded(
-      loadConfig({
-        DATA_DIR: dataDir,
-        APP_PORT: '0',
-        MIRROR_PORT: '0',
-        PROXY_PORT: '0',
-        PRODUCER_PORT: '0',
-        LOG_LEVEL: 'silent',
-        PROXY_ACCESS_LOG: 'false',
-        RELAY_INTERVAL_MS: '200',
-      }),
-    );
+    site = await startEmbedded(config);
     appUrl = site.appUrl;
     chromium = await launchChromium({ width: 1280, height: 860 });
     browser = chromium.browser;

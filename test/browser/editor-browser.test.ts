@@ -8,15 +8,15 @@
 // Chromium is required (test/support/chromium.ts).
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { loadConfig } from '../../common/config';
+import type { Config } from '../../common/config';
 import { startEmbedded, Embedded } from '../../bin/embedded';
 import { waitFor } from '../harness/wait';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
+import { embeddedTestConfig } from '../support/embedded-config';
 
 const ADMIN_PASSWORD = 'browser-test-password';
 
@@ -34,21 +34,13 @@ describe('the newsroom in a real browser', () => {
   let imagePath: string;
 
   before(async () => {
-    dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-browser-'));
+    let config: Config;
+    ({ dataDir, config } = await embeddedTestConfig('browser', {
+      MIRROR_STATUS_INTERVAL_MS: '300',
+      RELAY_INTERVAL_MS: '200',
+    }));
     process.env.HYPERSTATIC_ADMIN_PASSWORD = ADMIN_PASSWORD;
-    site = await startEmbedded(
-      loadConfig({
-        DATA_DIR: dataDir,
-        APP_PORT: '0',
-        MIRROR_PORT: '0',
-        PROXY_PORT: '0',
-        PRODUCER_PORT: '0',
-        LOG_LEVEL: 'silent',
-        PROXY_ACCESS_LOG: 'false',
-        MIRROR_STATUS_INTERVAL_MS: '300',
-        RELAY_INTERVAL_MS: '200',
-      }),
-    );
+    site = await startEmbedded(config);
     appUrl = site.appUrl;
     publicUrl = site.publicUrl;
     chromium = await launchChromium({ width: 1280, height: 860 });

@@ -7,15 +7,15 @@
 // screen. Screenshots: test-output/browser/mirrors-*.png (git-ignored).
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
-import { loadConfig } from '../../common/config';
+import type { Config } from '../../common/config';
 import { waitFor } from '../harness/wait';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
+import { embeddedTestConfig } from '../support/embedded-config';
 import { runCli } from '../support/cli';
 
 const WCAG_A_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
@@ -36,18 +36,9 @@ describe('the mirror list page in a real browser', { timeout: 180_000 }, () => {
   let articleUrl: string;
 
   before(async () => {
-    dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-mirror-list-'));
-    const env = {
-      DATA_DIR: dataDir,
-      APP_PORT: '0',
-      MIRROR_PORT: '0',
-      PROXY_PORT: '0',
-      PRODUCER_PORT: '0',
-      LOG_LEVEL: 'silent',
-      PROXY_ACCESS_LOG: 'false',
-      MIRROR_STATUS_INTERVAL_MS: '0',
-    };
-    site = await startEmbedded(loadConfig(env));
+    let config: Config;
+    ({ dataDir, config } = await embeddedTestConfig('mirror-list', { MIRROR_STATUS_INTERVAL_MS: '0' }));
+    site = await startEmbedded(config);
     const res = await fetch(`${site.appUrl}/api/articles`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${site.adminToken}` },

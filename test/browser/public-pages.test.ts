@@ -12,7 +12,6 @@
 // test-output/browser/public-*.png (git-ignored).
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import AxeBuilder from '@axe-core/playwright';
@@ -20,11 +19,12 @@ import type { Locator, Page } from 'playwright-core';
 import { keyFiles } from '../../app/feed/signing-keys';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
 import { startProxy, type RunningProxy } from '../../cache-proxy/main';
-import { loadConfig } from '../../common/config';
+import { loadConfig, type Config } from '../../common/config';
 import { createLogger } from '../../common/logger';
 import { startMirror, type RunningMirror } from '../../mirrors/main';
 import { waitFor } from '../harness/wait';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
+import { embeddedTestConfig } from '../support/embedded-config';
 import { startFaultyLink, type FaultyLink } from '../support/faulty-link';
 
 // Short enough that a cut freezes the far mirror within seconds (docs/trust.md).
@@ -102,19 +102,12 @@ describe('public pages in a real browser: accessible, and honest about a frozen 
   }
 
   before(async () => {
-    dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-public-pages-'));
-    const config = loadConfig({
-      DATA_DIR: dataDir,
-      APP_PORT: '0',
-      MIRROR_PORT: '0',
-      PROXY_PORT: '0',
-      PRODUCER_PORT: '0',
-      LOG_LEVEL: 'silent',
-      PROXY_ACCESS_LOG: 'false',
+    let config: Config;
+    ({ dataDir, config } = await embeddedTestConfig('public-pages', {
       MIRROR_STATUS_INTERVAL_MS: '0',
       FEED_HEARTBEAT_MS: String(HEARTBEAT_MS),
       FEED_HEARTBEAT_VALID_MS: String(HEARTBEAT_VALID_MS),
-    });
+    }));
     site = await startEmbedded(config);
     link = await startFaultyLink(site.appUrl);
     // Pinned to the origin's key, as bin/embedded.ts pins its own mirror.

@@ -7,15 +7,15 @@
 // alarm). Screenshots go to test-output/browser/.
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { loadConfig } from '../../common/config';
+import type { Config } from '../../common/config';
 import { startEmbedded, Embedded } from '../../bin/embedded';
 import { createDatabase, Database } from '../../common/db/database';
 import { waitFor } from '../harness/wait';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
+import { embeddedTestConfig } from '../support/embedded-config';
 import { fakeClock } from '../support/fake-clock';
 
 const ADMIN_PASSWORD = 'schedule-browser-password';
@@ -33,20 +33,13 @@ describe('scheduling from the editor in the site time zone', () => {
   const day = new Date(Date.now() + DAY + 5.5 * 3600_000).toISOString().slice(0, 10);
 
   before(async () => {
-    dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-schedule-browser-'));
-    process.env.HYPERSTATIC_ADMIN_PASSWORD = ADMIN_PASSWORD;
-    const config = loadConfig({
-      DATA_DIR: dataDir,
-      APP_PORT: '0',
-      MIRROR_PORT: '0',
-      PROXY_PORT: '0',
-      PRODUCER_PORT: '0',
-      LOG_LEVEL: 'silent',
-      PROXY_ACCESS_LOG: 'false',
+    let config: Config;
+    ({ dataDir, config } = await embeddedTestConfig('schedule-browser', {
       RELAY_INTERVAL_MS: '200',
       SCHEDULE_RECHECK_MS: '200',
       SITE_TIME_ZONE: ZONE,
-    });
+    }));
+    process.env.HYPERSTATIC_ADMIN_PASSWORD = ADMIN_PASSWORD;
     site = await startEmbedded(config, { now: clock.now });
     db = createDatabase(config.databaseUrl);
     chromium = await launchChromium({ width: 1280, height: 900 });

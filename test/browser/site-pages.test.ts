@@ -7,15 +7,15 @@
 // test-output/browser/site-*.png (git-ignored).
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
-import { loadConfig } from '../../common/config';
+import type { Config } from '../../common/config';
 import { waitFor } from '../harness/wait';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
+import { embeddedTestConfig } from '../support/embedded-config';
 
 const WCAG_A_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const SIZES = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
@@ -35,19 +35,9 @@ describe('every public page kind in a real browser', { timeout: 180_000 }, () =>
   let page: Page;
 
   before(async () => {
-    dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-site-pages-browser-'));
-    site = await startEmbedded(
-      loadConfig({
-        DATA_DIR: dataDir,
-        APP_PORT: '0',
-        MIRROR_PORT: '0',
-        PROXY_PORT: '0',
-        PRODUCER_PORT: '0',
-        LOG_LEVEL: 'silent',
-        PROXY_ACCESS_LOG: 'false',
-        MIRROR_STATUS_INTERVAL_MS: '0',
-      }),
-    );
+    let config: Config;
+    ({ dataDir, config } = await embeddedTestConfig('site-pages-browser', { MIRROR_STATUS_INTERVAL_MS: '0' }));
+    site = await startEmbedded(config);
     await waitFor(async () => (await fetch(`${site.mirrorUrl}/tags`)).status === 200, {
       what: 'the sample site rendered and mirrored',
       timeoutMs: 60_000,
