@@ -37,6 +37,8 @@ export function createRedisNotifier(redis: RedisConnection, logger: Logger, pref
   const local = createMemoryNotifier();
   let publisher: Redis | undefined;
   let subscriber: Redis | undefined;
+  // After close() nothing may make a client again: it would retry for ever and hold the process.
+  let closed = false;
   const options = {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
@@ -45,6 +47,7 @@ export function createRedisNotifier(redis: RedisConnection, logger: Logger, pref
 
   return {
     async notify(head) {
+      if (closed) return;
       publisher ??= connectRedis(redis, options).on('error', (error) =>
         logger.debug({ err: error }, 'notifier redis error'),
       );
@@ -60,7 +63,7 @@ export function createRedisNotifier(redis: RedisConnection, logger: Logger, pref
       }
     },
     subscribe(listener) {
-      if (!subscriber) {
+      if (!subscriber && !closed) {
         subscriber = connectRedis(redis, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null });
         subscriber.on('error', (error) => logger.debug({ err: error }, 'notifier redis error'));
         subscriber
@@ -71,6 +74,7 @@ export function createRedisNotifier(redis: RedisConnection, logger: Logger, pref
       return local.subscribe(listener);
     },
     async close() {
+      closed = true;
       await local.close();
       if (publisher) endRedis(publisher);
       if (subscriber) endRedis(subscriber);

@@ -22,11 +22,14 @@ const ended = new WeakSet<Redis>();
 
 export function endRedis(client: Redis): void {
   client.connect = () => Promise.resolve();
+  // A ready client's socket ends gracefully (what it wrote last is sent first); one still connecting is destroyed.
+  const connecting = client.status !== 'ready' && client.status !== 'end';
   // Once only: a client disconnected while its ready check was in flight
   // still turns "ready" afterwards, and a second disconnect() on its
   // destroyed socket arms the 2 s timer with no close event left to clear it.
   if (!ended.has(client) && client.status !== 'end') client.disconnect();
   ended.add(client);
+  if (!connecting) return;
   client.stream?.destroy();
   // While still connecting, the socket is the connector's only (and bull may have ended the client itself).
   (client as unknown as { connector?: { stream?: { destroy(): void } } }).connector?.stream?.destroy();

@@ -154,4 +154,33 @@ describe('apply pipeline', () => {
     assert.deepEqual(applied, []);
     assert.equal(p.pending(), 0);
   });
+  test('dropQueued() forgets batches taken but not applied: the same sequence numbers are taken again', async () => {
+    const fetches = new Map<string, ReturnType<typeof deferred>>();
+    const applied: string[] = [];
+    let cursor = 0;
+    const p = createApplyPipeline({
+      window: 8,
+      fetchBlobs: (b, source) => {
+        const d = deferred();
+        fetches.set(`${source}:${b.batch}`, d);
+        return d.promise;
+      },
+      apply: (b, source) => {
+        applied.push(`${source}:${b.batch}`);
+        cursor = b.entries[b.entries.length - 1].seq;
+      },
+      appliedCursor: () => cursor,
+      onFailure: (e) => assert.fail(e),
+    });
+    await p.push(batch(1), 'deposed');
+    await p.push(batch(2), 'deposed');
+    p.dropQueued();
+    await p.push(batch(1), 'promoted');
+    fetches.get('deposed:1')!.resolve();
+    fetches.get('deposed:2')!.resolve();
+    fetches.get('promoted:1')!.resolve();
+    await tick();
+    await tick();
+    assert.deepEqual(applied, ['promoted:1'], "the deposed source's batches are never applied");
+  });
 });

@@ -11,6 +11,8 @@ export interface ApplyPipeline {
   push(batch: FeedBatch, source: string): Promise<void>;
   /** Batches taken but not applied yet. */
   pending(): number;
+  /** Drops what is queued but not applied; the feed resumes from appliedCursor(). */
+  dropQueued(): void;
   /** Drops what is queued and resolves once no batch is being applied: the store may then be closed. */
   close(): Promise<void>;
 }
@@ -94,6 +96,11 @@ export function createApplyPipeline(options: {
       while (queue.length >= options.window && !closed) await new Promise<void>((resolve) => roomWaiters.push(resolve));
     },
     pending: () => queue.length,
+    dropQueued() {
+      queue = [];
+      lastQueued = options.appliedCursor();
+      wakeRoom();
+    },
     close() {
       closed = true;
       queue = [];

@@ -54,12 +54,18 @@ export function startFeedSync(options: {
       follower.restart(error);
     },
   });
+  // Which source and epoch the queued batches came from: batches taken from
+  // another (a deposed primary, whose sequence numbers a promoted one reuses)
+  // are dropped unapplied when a connection to a different one says hello.
+  let queuedFrom: { source: string; epoch: number } | undefined;
   const follower: FeedFollower = followFeed({
     urls: options.urls,
     after: () => store.cursor(),
     initialEpoch: store.epoch(),
     appliedEpoch: () => store.epoch(),
     onHello: (hello, source) => {
+      if (queuedFrom && (queuedFrom.source !== source || queuedFrom.epoch !== hello.epoch)) pipeline.dropQueued();
+      queuedFrom = { source, epoch: hello.epoch };
       const cursor = store.cursor();
       if (hello.head < cursor) {
         // The origin's journal ends before what this mirror applied: a promoted replica that missed

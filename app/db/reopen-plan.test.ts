@@ -27,6 +27,7 @@ function cluster(db1: Partial<NodeStatus> = {}, db2: Partial<NodeStatus> = {}): 
       port: 3306,
       reachable: true,
       readOnly: true,
+      serverId: 1,
       binlogGtid: '0-1-20',
       topology,
       ...db1,
@@ -61,7 +62,22 @@ describe('whether db reopen may open the recorded primary again', () => {
       cluster({}, { currentGtid: '0-2-21', replica: { ...followsDb1, receivedGtid: '0-2-21' } }),
       'db1',
     );
-    assert.match(plan.problems.join('\n'), /db2 holds 0-2-21, which db1 \(0-1-20\) lacks/);
+    assert.match(plan.problems.join('\n'), /db2 holds 0-2-21, which db1 \(0-1-20\) did not write/);
+  });
+
+  test('a replica whose history diverged at the same position, or holds a foreign write behind it, refuses', () => {
+    const same = planReopen(
+      nodes,
+      cluster({}, { currentGtid: '0-2-20', replica: { ...followsDb1, receivedGtid: '0-2-20' } }),
+      'db1',
+    );
+    assert.match(same.problems.join('\n'), /db2 holds 0-2-20, which db1 \(0-1-20\) did not write/);
+    const behind = planReopen(
+      nodes,
+      cluster({}, { currentGtid: '0-2-5', replica: { ...followsDb1, receivedGtid: '0-2-5' } }),
+      'db1',
+    );
+    assert.match(behind.problems.join('\n'), /db2 holds 0-2-5/);
   });
 
   test('a node that is not the recorded primary, a writable node, or a writable primary refuses', () => {

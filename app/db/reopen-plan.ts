@@ -9,7 +9,13 @@
 // another record, another writable node, a replica holding what NODE lacks,
 // a node that cannot be asked.
 import type { NodeStatus } from '../../common/db/node-status';
-import { formatGtidPosition, gtidContains, parseGtidPosition } from '../../common/db/gtid';
+import {
+  formatGtidPosition,
+  gtidConflicts,
+  gtidContains,
+  parseGtidPosition,
+  type GtidPosition,
+} from '../../common/db/gtid';
 import { authoritativeRecord, hostPort, type NodeSpec } from '../../common/db/topology';
 import { heldGtid } from './promotion-plan';
 
@@ -74,16 +80,18 @@ export function planReopen(
       `${nodeName} is configured as a replica of ${node.replica.sourceHost}:${node.replica.sourcePort}: ` +
         `a demoted node is not reopened; check \`hyperstatic db status\``,
     );
-  const mine = parseGtidPosition(node.binlogGtid ?? node.currentGtid);
+  // What NODE wrote; since the record's promotion every transaction of the cluster is NODE's own.
+  const mine = parseGtidPosition(node.binlogGtid || node.currentGtid);
+  const base = parseGtidPosition(record.promotedAtGtid);
   const { host, port } = hostPort(spec.url);
   for (const other of statuses) {
     if (other.name === nodeName || !other.reachable) continue;
     if (other.readOnly === false)
       problems.push(`${other.name} is writable (read_only = 0): the cluster may have another primary`);
     const held = heldGtid(other);
-    if (!gtidContains(mine, held))
+    if (writtenElsewhere(mine, held, base, node.serverId))
       problems.push(
-        `${other.name} holds ${formatGtidPosition(held)}, which ${nodeName} (${formatGtidPosition(mine)}) lacks: ` +
+        `${other.name} holds ${formatGtidPosition(held)}, which ${nodeName} (${formatGtidPosition(mine)}) did not write: ` +
           `it was written elsewhere; promote the most advanced node instead (\`hyperstatic db status\`, \`hyperstatic db promote\`)`,
       );
     if (other.replica && other.replica.sourcePort === port && localHost(other.replica.sourceHost) === localHost(host)) {
@@ -100,6 +108,16 @@ export function planReopen(
     `make ${nodeName} writable (SET GLOBAL read_only = 0) at epoch ${record.epoch}: apps and producers follow within a tenth of a second`,
   );
   return plan;
+}
+
+/**
+ * Whether `held` (another node's history) has a transaction NODE did not
+ * write: beyond NODE's binlog, a different server at the same position, or
+ * another server's after the record's promotion of NODE.
+ */
+function writtenElsewhere(mine: GtidPosition, held: GtidPosition, base: GtidPosition, serverId?: number): boolean {
+  const foreign = [...held.values()].some((g) => g.server !== serverId && g.seq > (base.get(g.domain)?.seq ?? 0));
+  return foreign || !gtidContains(mine, held) || gtidConflicts(mine, held).length > 0;
 }
 
 function localHost(h: string): string {

@@ -49,6 +49,15 @@ export async function reopen(
           : `semi-sync source side on, but no replica acknowledged within ${ACK_WAIT_MS} ms: commits fall back to async until one does`,
       );
     else log('semi-sync source side off: no replica acknowledges');
+    // The plan is seconds old by now (reconnects, the acknowledgement wait):
+    // look again right before opening, so a promotion meanwhile is not undone.
+    const statusesNow = await probeAll(access.nodes, access.admin);
+    const again = planReopen(access.nodes, statusesNow, nodeName, { ignoreUnreachable: options.ignoreUnreachable });
+    if (again.problems.length > 0)
+      throw new PromotionRefusedError(
+        `reopening ${nodeName} refused at the last check before opening (${nodeName} stays read-only):\n${again.problems.map((p) => `  - ${p}`).join('\n')}`,
+        again.problems,
+      );
     await rows(conn, 'SET GLOBAL read_only = 0');
     log(`${nodeName} is writable (epoch ${plan.epoch})`);
     return { plan, executed: true, acknowledging: plan.semiSync ? acknowledging : undefined };

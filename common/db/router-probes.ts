@@ -41,6 +41,9 @@ const NEWEST_JOURNAL_ENTRY = 'SELECT created_at AS t FROM journal ORDER BY seq D
 
 export function createRouterProbes(pollMs: number): RouterProbes {
   const probes = new Map<string, Probe>();
+  // A node whose host stops answering (a partition, not a refusal) would
+  // otherwise hold its probe, and with it every later poll, for ever.
+  const queryTimeoutMs = Math.max(500, pollMs * 2);
 
   function connection(node: NodeSpec): Promise<mysql.Connection> {
     const p = probes.get(node.name) ?? {};
@@ -65,10 +68,17 @@ export function createRouterProbes(pollMs: number): RouterProbes {
     return p.connecting;
   }
 
+  /** Drops a node's kept connection after a failure (a timed-out query leaves it unusable). */
+  function forget(node: NodeSpec): void {
+    const p = probes.get(node.name);
+    p?.conn?.destroy();
+    if (p) p.conn = undefined;
+  }
+
   async function newestEntryAt(node: NodeSpec): Promise<unknown> {
-    const [[row]] = (await (await connection(node)).query(NEWEST_JOURNAL_ENTRY)) as unknown as [
-      Record<string, unknown>[],
-    ];
+    const [[row]] = (await (
+      await connection(node)
+    ).query({ sql: NEWEST_JOURNAL_ENTRY, timeout: queryTimeoutMs })) as unknown as [Record<string, unknown>[]];
     return row?.t;
   }
 
@@ -76,14 +86,13 @@ export function createRouterProbes(pollMs: number): RouterProbes {
     async look(node) {
       try {
         const conn = await connection(node);
-        const query = async (sql: string) => (await conn.query(sql))[0] as Record<string, unknown>[];
+        const query = async (sql: string) =>
+          (await conn.query({ sql, timeout: queryTimeoutMs }))[0] as Record<string, unknown>[];
         const [vars] = await query('SELECT @@GLOBAL.read_only AS ro');
         const record = await readTopologyRecord(query);
         return { name: node.name, reachable: true, readOnly: Number(vars.ro) === 1, record };
       } catch {
-        const p = probes.get(node.name);
-        p?.conn?.destroy();
-        if (p) p.conn = undefined;
+        forget(node);
         return { name: node.name, reachable: false };
       }
     },
@@ -95,26 +104,16 @@ export function createRouterProbes(pollMs: number): RouterProbes {
         if (head == null) return 0;
         return Math.max(0, (Number(head) - Number(replicated ?? 0)) / 1000);
       } catch {
+        forget(replica);
+        forget(primary);
         return null;
       }
     },
     async semiSync(node) {
       try {
-        // SHOW GLOBAL VARIABLES/STATUS need no privilege, so the app user can ask.
-        const conn = await connection(node);
-        const values = async (sql: string) =>
-          new Map(
-            ((await conn.query(sql))[0] as { Variable_name: string; Value: string }[]).map((r) => [
-              r.Variable_name,
-              r.Value,
-            ]),
-          );
-        const vars = await values("SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_master_enabled'");
-        const status = await values("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_status'");
-        const enabled = vars.get('rpl_semi_sync_master_enabled');
-        if (enabled === undefined) return undefined;
-        return { enabled: enabled === 'ON', active: status.get('Rpl_semi_sync_master_status') === 'ON' };
+        return await semiSyncOf(await connection(node), queryTimeoutMs);
       } catch {
+        forget(node);
         return undefined;
       }
     },
@@ -122,4 +121,20 @@ export function createRouterProbes(pollMs: number): RouterProbes {
       for (const p of probes.values()) p.conn?.destroy();
     },
   };
+}
+
+/** The node's semi-sync source side. SHOW GLOBAL VARIABLES/STATUS need no privilege, so the app user can ask. */
+async function semiSyncOf(conn: mysql.Connection, timeoutMs: number): Promise<SemiSyncView | undefined> {
+  const values = async (sql: string) =>
+    new Map(
+      ((await conn.query({ sql, timeout: timeoutMs }))[0] as { Variable_name: string; Value: string }[]).map((r) => [
+        r.Variable_name,
+        r.Value,
+      ]),
+    );
+  const vars = await values("SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_master_enabled'");
+  const status = await values("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_status'");
+  const enabled = vars.get('rpl_semi_sync_master_enabled');
+  if (enabled === undefined) return undefined;
+  return { enabled: enabled === 'ON', active: status.get('Rpl_semi_sync_master_status') === 'ON' };
 }
