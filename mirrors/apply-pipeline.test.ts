@@ -32,69 +32,64 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * A pipeline whose blob fetches the test settles by hand (`fetches`, keyed
+ * by source and batch number) and which records what it applies.
+ */
+function pipelineUnderTest(onFailure: (e: Error) => void = (e) => assert.fail(e)) {
+  const fetches = new Map<string, ReturnType<typeof deferred>>();
+  const applied: string[] = [];
+  const state = { cursor: 0 };
+  const pipeline = createApplyPipeline({
+    window: 8,
+    fetchBlobs: (b, source) => {
+      const d = deferred();
+      fetches.set(`${source}:${b.batch}`, d);
+      return d.promise;
+    },
+    apply: (b, source) => {
+      applied.push(`${source}:${b.batch}`);
+      state.cursor = b.entries[b.entries.length - 1].seq;
+    },
+    appliedCursor: () => state.cursor,
+    onFailure,
+  });
+  return { pipeline, fetches, applied, state };
+}
+
 describe('apply pipeline', () => {
   test("applies batches in feed order even when a later batch's blobs arrive first", async () => {
-    const fetches = new Map<number, ReturnType<typeof deferred>>();
-    const applied: number[] = [];
-    let cursor = 0;
-    const p = createApplyPipeline({
-      window: 8,
-      fetchBlobs: (b) => {
-        const d = deferred();
-        fetches.set(b.batch, d);
-        return d.promise;
-      },
-      apply: (b) => {
-        applied.push(b.batch);
-        cursor = b.entries[b.entries.length - 1].seq;
-      },
-      appliedCursor: () => cursor,
-      onFailure: (e) => assert.fail(e),
-    });
+    const { pipeline: p, fetches, applied, state } = pipelineUnderTest();
     await p.push(batch(1, 2), 'o');
     await p.push(batch(3), 'o');
-    fetches.get(3)!.resolve();
+    fetches.get('o:3')!.resolve();
     await tick();
     assert.deepEqual(applied, [], 'batch 3 waits for batch 1');
-    fetches.get(1)!.resolve();
+    fetches.get('o:1')!.resolve();
     await tick();
     await tick();
-    assert.deepEqual(applied, [1, 3]);
-    assert.equal(cursor, 3);
+    assert.deepEqual(applied, ['o:1', 'o:3']);
+    assert.equal(state.cursor, 3);
   });
 
   test('a batch that cannot be fetched drops the queue and asks the feed to resume from the applied cursor', async () => {
-    const fetches = new Map<number, ReturnType<typeof deferred>>();
     const failures: Error[] = [];
-    let cursor = 0;
-    const p = createApplyPipeline({
-      window: 8,
-      fetchBlobs: (b) => {
-        const d = deferred();
-        fetches.set(b.batch, d);
-        return d.promise;
-      },
-      apply: (b) => {
-        cursor = b.entries[b.entries.length - 1].seq;
-      },
-      appliedCursor: () => cursor,
-      onFailure: (e) => failures.push(e),
-    });
+    const { pipeline: p, fetches, state } = pipelineUnderTest((e) => failures.push(e));
     await p.push(batch(1), 'o');
     await p.push(batch(2), 'o');
-    fetches.get(2)!.resolve();
-    fetches.get(1)!.reject(new Error('blob unavailable'));
+    fetches.get('o:2')!.resolve();
+    fetches.get('o:1')!.reject(new Error('blob unavailable'));
     await tick();
     await tick();
     assert.equal(failures.length, 1);
-    assert.equal(cursor, 0, 'batch 2 is not applied over the missing batch 1');
+    assert.equal(state.cursor, 0, 'batch 2 is not applied over the missing batch 1');
     assert.equal(p.pending(), 0);
     // The resumed feed starts again after the cursor.
     await p.push(batch(1), 'o');
-    fetches.get(1)!.resolve();
+    fetches.get('o:1')!.resolve();
     await tick();
     await tick();
-    assert.equal(cursor, 1);
+    assert.equal(state.cursor, 1);
   });
 
   test('refuses a gap, skips what is already queued, and holds the feed while the window is full', async () => {
@@ -122,31 +117,15 @@ describe('apply pipeline', () => {
     assert.equal(cursor >= 1, true);
   });
   test('close() drops what is queued and resolves only once no batch is being applied', async () => {
-    const fetches = new Map<number, ReturnType<typeof deferred>>();
-    const applied: number[] = [];
-    let cursor = 0;
-    const p = createApplyPipeline({
-      window: 8,
-      fetchBlobs: (b) => {
-        const d = deferred();
-        fetches.set(b.batch, d);
-        return d.promise;
-      },
-      apply: (b) => {
-        applied.push(b.batch);
-        cursor = b.entries[b.entries.length - 1].seq;
-      },
-      appliedCursor: () => cursor,
-      onFailure: (e) => assert.fail(e),
-    });
+    const { pipeline: p, fetches, applied } = pipelineUnderTest();
     await p.push(batch(1), 'o');
     await p.push(batch(2), 'o');
     let closed = false;
     const closing = p.close().then(() => (closed = true));
     await tick();
     assert.equal(closed, false, 'the drain loop still waits on batch 1');
-    fetches.get(1)!.resolve();
-    fetches.get(2)!.resolve();
+    fetches.get('o:1')!.resolve();
+    fetches.get('o:2')!.resolve();
     await closing;
     assert.deepEqual(applied, [], 'nothing is applied after close() (the store is about to close)');
     await p.push(batch(3), 'o');
@@ -155,23 +134,7 @@ describe('apply pipeline', () => {
     assert.equal(p.pending(), 0);
   });
   test('dropQueued() forgets batches taken but not applied: the same sequence numbers are taken again', async () => {
-    const fetches = new Map<string, ReturnType<typeof deferred>>();
-    const applied: string[] = [];
-    let cursor = 0;
-    const p = createApplyPipeline({
-      window: 8,
-      fetchBlobs: (b, source) => {
-        const d = deferred();
-        fetches.set(`${source}:${b.batch}`, d);
-        return d.promise;
-      },
-      apply: (b, source) => {
-        applied.push(`${source}:${b.batch}`);
-        cursor = b.entries[b.entries.length - 1].seq;
-      },
-      appliedCursor: () => cursor,
-      onFailure: (e) => assert.fail(e),
-    });
+    const { pipeline: p, fetches, applied } = pipelineUnderTest();
     await p.push(batch(1), 'deposed');
     await p.push(batch(2), 'deposed');
     p.dropQueued();
