@@ -201,6 +201,26 @@ describe('what a returning node ran as', () => {
     assert.equal(ran.semiSync, false);
   });
 
+  test("a record made within Uptime's one-second precision before the start counts as before the restart", () => {
+    // Uptime is whole seconds between two whole-second clocks: a restart 0.3 s after the record can read as 1 s old.
+    const ran = sourceSideRan(
+      'db1',
+      { primary: 'db1', on: true, at: 1_000_000 },
+      { enabled: false, startedAt: 999_700 },
+    );
+    assert.equal(ran.semiSync, true);
+    const later = sourceSideRan(
+      'db1',
+      { primary: 'db1', on: true, at: 1_000_000 },
+      { enabled: false, startedAt: 998_900 },
+    );
+    assert.equal(
+      later.semiSync,
+      false,
+      'a record more than a second after the start is certainly this run: OFF by hand',
+    );
+  });
+
   test('no record of the node as primary falls back to the live variable', () => {
     assert.equal(sourceSideRan('db1', undefined, { enabled: true, startedAt: 0 }).semiSync, true);
     assert.equal(sourceSideRan('db1', { primary: 'db1', on: null, at: null }, restarted).semiSync, false);

@@ -149,6 +149,9 @@ export interface SourceSideRecord {
  * after it was recorded). No record of it: the live variable, as before.
  * Every doubt answers "async", which refuses rather than discards.
  */
+/** How far startedAt (now minus MariaDB's whole-second Uptime) may be from the real start, either way. */
+const START_PRECISION_MS = 1000;
+
 export function sourceSideRan(
   node: string,
   record: SourceSideRecord | undefined,
@@ -161,10 +164,12 @@ export function sourceSideRan(
     };
   const at = new Date(record.at).toISOString();
   if (!record.on) return { semiSync: false, basis: `its record: source side switched off at ${at}` };
-  // startedAt (now - whole seconds of uptime) is at most 1 s after the real start: a record from then on
-  // is certainly this run's. One from the second before counts as before a restart: the one case that
-  // misjudges is a start, a recorded switch on and a hand-typed OFF within that second, not restarted since.
-  if (record.at >= live.startedAt && !live.enabled)
+  // startedAt is now minus MariaDB's Uptime, which counts whole seconds between two clocks read in
+  // whole seconds: it lies within a second either side of the real start. Only a record from a second
+  // after it is certainly this run's; one nearer counts as before a restart (a crash restarted within
+  // a second of the recorded switch, found in CI, was judged async and refused). The one case that
+  // misjudges: a start, a recorded switch on and a hand-typed OFF within two seconds, not restarted since.
+  if (record.at >= live.startedAt + START_PRECISION_MS && !live.enabled)
     return {
       semiSync: false,
       basis: `its record says on since ${at}, but rpl_semi_sync_master_enabled is OFF on it now without a restart`,
