@@ -74,7 +74,8 @@ export function planBootstrap(
   return plan;
 }
 
-function sameHost(a: string, b: string): boolean {
+/** Whether two host names name the same host (localhost and ::1 are 127.0.0.1). */
+export function sameHost(a: string, b: string): boolean {
   const local = (h: string) => (h === 'localhost' || h === '::1' ? '127.0.0.1' : h);
   return local(a) === local(b);
 }

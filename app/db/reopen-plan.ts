@@ -17,6 +17,7 @@ import {
   type GtidPosition,
 } from '../../common/db/gtid';
 import { authoritativeRecord, hostPort, type NodeSpec } from '../../common/db/topology';
+import { sameHost } from './bootstrap-plan';
 import { heldGtid } from './promotion-plan';
 
 export interface ReopenPlan {
@@ -94,7 +95,7 @@ export function planReopen(
         `${other.name} holds ${formatGtidPosition(held)}, which ${nodeName} (${formatGtidPosition(mine)}) did not write: ` +
           `it was written elsewhere; promote the most advanced node instead (\`hyperstatic db status\`, \`hyperstatic db promote\`)`,
       );
-    if (other.replica && other.replica.sourcePort === port && localHost(other.replica.sourceHost) === localHost(host)) {
+    if (other.replica && other.replica.sourcePort === port && sameHost(other.replica.sourceHost, host)) {
       plan.replicas.push(other.name);
       if (other.semiSync?.replicaEnabled) plan.semiSync = true;
     } else if (!other.replica)
@@ -118,8 +119,4 @@ export function planReopen(
 function writtenElsewhere(mine: GtidPosition, held: GtidPosition, base: GtidPosition, serverId?: number): boolean {
   const foreign = [...held.values()].some((g) => g.server !== serverId && g.seq > (base.get(g.domain)?.seq ?? 0));
   return foreign || !gtidContains(mine, held) || gtidConflicts(mine, held).length > 0;
-}
-
-function localHost(h: string): string {
-  return h === 'localhost' || h === '::1' ? '127.0.0.1' : h;
 }
