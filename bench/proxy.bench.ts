@@ -3,7 +3,10 @@
 // brotli variant: every request says `Accept-Encoding: gzip, br`), the same
 // load generator (h2load), in three modes: HTTP/1.1 in the clear, HTTP/1.1
 // over TLS and HTTP/2 over TLS (ALPN). nginx terminates TLS itself (http2,
-// proxy_cache); Varnish sits behind hitch. Runs are interleaved round by
+// proxy_cache); Varnish sits behind hitch; a second nginx serves the page as
+// a file with its gzip and brotli copies beside it (gzip_static,
+// brotli_static), the reference for compressed pages served by a plain web
+// server. Runs are interleaved round by
 // round (every mode and contender once per round) so background noise hits
 // every contender alike. Reports req/s, p50/p99 latency, the ratios the
 // issue targets (>= 1.0x nginx in each mode, >= 1.0x Varnish), body bytes
@@ -34,6 +37,7 @@ import {
   randomPagesScript,
   runWrk,
   startNginx,
+  startNginxStatic,
   startVarnish,
   type LoadResult,
 } from './support/proxy-rivals';
@@ -47,6 +51,8 @@ const CONNECTIONS = 64;
 const CACHE_BYTES = 256 * 1024 * 1024;
 const ACCEPT_ENCODING = 'accept-encoding: gzip, br';
 const BASELINE_REF = process.env.PROXY_BASELINE_REF;
+/** Contenders started before the baseline (ours ×1, ours ×N, nginx, Varnish, bare node, nginx static): the baseline's index. */
+const FIRST_BASELINE = 6;
 
 /** One run, with the CPU its contender spent per response. */
 type Measured = LoadResult & { readonly cpuUs: number };
@@ -162,8 +168,8 @@ async function main(): Promise<void> {
     PART === 'memory'
       ? ['wrk']
       : PART === 'throughput'
-        ? ['nginx', 'varnishd', 'hitch', 'h2load']
-        : ['nginx', 'varnishd', 'hitch', 'h2load', 'wrk'],
+        ? ['nginx', 'brotliStatic', 'varnishd', 'hitch', 'h2load']
+        : ['nginx', 'brotliStatic', 'varnishd', 'hitch', 'h2load', 'wrk'],
   );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-proxy-'));
   const upstreamPort = await freePort();
@@ -195,6 +201,7 @@ async function main(): Promise<void> {
 /** Starts every contender, each with its own port pair (plain, TLS); the certificate comes from a CA made for the run. */
 async function startContenders(
   dir: string,
+  upstream: BenchUpstream,
   upstreamPort: number,
   contenders: Contender[],
   baseline: Checkout | undefined,
@@ -218,6 +225,9 @@ async function startContenders(
   contenders.push(startNginx(dir, await port(), upstreamPort, { ...tlsFiles, port: await port() }));
   contenders.push(startVarnish(dir, await port(), upstreamPort, { ...tlsFiles, port: await port() }));
   contenders.push(startBareNode(await port()));
+  contenders.push(
+    startNginxStatic(dir, await port(), { path: PAGE, ...upstream.bodies }, { ...tlsFiles, port: await port() }),
+  );
   if (baseline) {
     const name = `hyperstatic proxy @${baseline.commit.slice(0, 7)}`;
     contenders.push(
@@ -230,14 +240,15 @@ async function startContenders(
         baseline: { cli: baseline.cli, name },
       }),
     );
-    await waitForHit(contenders[5].url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
+    await waitForHit(contenders[FIRST_BASELINE].url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
   }
-  const [ours1, oursN, nginx, varnish, bare] = contenders;
+  const [ours1, oursN, nginx, varnish, bare, nginxStatic] = contenders;
   await waitForHit(ours1.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
   await waitForHit(oursN.url, (res) => /; hit/.test(res.headers.get('cache-status') ?? ''));
   await waitForHit(nginx.url, (res) => res.headers.get('x-cache') === 'HIT');
   await waitForHit(varnish.url, (res) => (res.headers.get('x-varnish') ?? '').includes(' '));
   await waitForHit(bare.url, () => true);
+  await waitForHit(nginxStatic.url, (res) => res.ok);
 }
 
 /** The URL a contender is measured on in a mode, or undefined when it does not take part (bare node: plain only). */
@@ -258,7 +269,7 @@ async function throughput(
   } finally {
     // Its processes stop first: the caller's finally has not run yet, so stop them here.
     if (baseline) {
-      for (const c of contenders.splice(5)) await c.stop();
+      for (const c of contenders.splice(FIRST_BASELINE)) await c.stop();
       baseline.remove();
     }
   }
@@ -271,7 +282,7 @@ async function measure(
   contenders: Contender[],
   baseline: Checkout | undefined,
 ): Promise<void> {
-  await startContenders(dir, upstreamPort, contenders, baseline);
+  await startContenders(dir, upstream, upstreamPort, contenders, baseline);
   const [, , nginx, varnish] = contenders;
   // Warm up every contender in every mode (JIT, every worker's cache and its brotli variant, TLS session state).
   for (const mode of MODES)

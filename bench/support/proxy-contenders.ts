@@ -42,6 +42,8 @@ export interface BenchUpstream {
   requests(): number;
   /** Body sizes of each coding, for the table's note. */
   readonly sizes: Record<'identity' | 'gzip' | 'br', number>;
+  /** The bodies themselves, for a contender that serves them as files. */
+  readonly bodies: Record<'identity' | 'gzip' | 'br', Buffer>;
 }
 
 /** The origin: cacheable for an hour, Vary: Accept-Encoding, brotli over gzip over identity. */
@@ -75,6 +77,7 @@ export function startUpstream(port: number): Promise<BenchUpstream> {
         server,
         requests: () => requests,
         sizes: { identity: identity.length, gzip: variants.gzip.length, br: variants.br.length },
+        bodies: variants,
       }),
     ),
   );

@@ -15,6 +15,7 @@ const BINARIES = {
   hitch: '/usr/sbin/hitch',
   h2load: '/usr/bin/h2load',
   wrk: '/usr/bin/wrk',
+  brotliStatic: '/usr/lib/nginx/modules/ngx_http_brotli_static_module.so',
 } as const;
 /** The Debian package of each binary. */
 const PACKAGES: Record<keyof typeof BINARIES, string> = {
@@ -23,6 +24,7 @@ const PACKAGES: Record<keyof typeof BINARIES, string> = {
   hitch: 'hitch',
   h2load: 'nghttp2-client',
   wrk: 'wrk',
+  brotliStatic: 'libnginx-mod-http-brotli-static',
 };
 
 /** Installs with apt-get whichever of the binaries `needed` is missing (the bench runs as root). */
@@ -174,6 +176,86 @@ ${
   });
   return {
     name: 'nginx proxy_cache',
+    url: `http://127.0.0.1:${port}`,
+    tlsUrl: tls ? `https://127.0.0.1:${tls.port}` : undefined,
+    child,
+    rss: rssTracker(() => tree(child.pid!)),
+    cpu: cpuTracker(() => tree(child.pid!)),
+    stop: stopper(child, 'SIGQUIT'),
+  };
+}
+
+/** The page and its precompressed copies, as nginx's `gzip_static` and `brotli_static` find them. */
+export interface StaticPage {
+  readonly path: string;
+  readonly identity: Buffer;
+  readonly gzip: Buffer;
+  readonly br: Buffer;
+}
+
+/**
+ * nginx serving the page as a file with `gzip_static` and `brotli_static`
+ * (the precompressed copies written beside it, as a static host of the
+ * producer's variants would be set up): no cache and no upstream, the
+ * fastest a plain web server answers compressed pages. TLS and HTTP/2 as
+ * {@link startNginx}.
+ */
+export function startNginxStatic(
+  dir: string,
+  port: number,
+  page: StaticPage,
+  tls?: TlsFiles & { port: number },
+): Rival {
+  const root = path.join(dir, 'nginx-static');
+  const docroot = path.join(root, 'www');
+  const file = path.join(docroot, page.path);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.join(root, 'logs'), { recursive: true });
+  fs.writeFileSync(file, page.identity);
+  fs.writeFileSync(`${file}.gz`, page.gzip);
+  fs.writeFileSync(`${file}.br`, page.br);
+  for (const d of [dir, root]) fs.chmodSync(d, 0o777);
+  execFileSync('chmod', ['-R', 'a+rX', docroot]);
+  fs.writeFileSync(
+    path.join(root, 'nginx.conf'),
+    `load_module ${BINARIES.brotliStatic};
+worker_processes auto;
+pid ${root}/nginx.pid;
+error_log ${root}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path ${root}/client;
+  types { text/html html; }
+  default_type text/html;
+  server {
+    listen 127.0.0.1:${port};
+${
+  tls
+    ? `    listen 127.0.0.1:${tls.port} ssl http2;
+    ssl_certificate ${tls.certFile};
+    ssl_certificate_key ${tls.keyFile};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:TLS:10m;
+`
+    : ''
+}    root ${docroot};
+    location / {
+      gzip_static on;
+      brotli_static on;
+      gzip_vary on;
+      add_header Cache-Control "public, max-age=3600";
+    }
+  }
+}
+`,
+  );
+  const child = spawn(BINARIES.nginx, ['-c', path.join(root, 'nginx.conf'), '-p', root, '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return {
+    name: 'nginx gzip_static+brotli_static',
     url: `http://127.0.0.1:${port}`,
     tlsUrl: tls ? `https://127.0.0.1:${tls.port}` : undefined,
     child,
