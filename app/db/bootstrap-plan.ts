@@ -7,6 +7,7 @@
 // NODE, another writable node, content on NODE.
 import type { NodeStatus } from '../../common/db/node-status';
 import { authoritativeRecord, hostPort, type NodeSpec } from '../../common/db/topology';
+import { reachableTarget } from './plan-target';
 
 export interface BootstrapPlan {
   node: string;
@@ -24,16 +25,9 @@ export function planBootstrap(
 ): BootstrapPlan {
   const problems: string[] = [];
   const plan: BootstrapPlan = { node: nodeName, problems, steps: [] };
-  const spec = nodes.find((n) => n.name === nodeName);
-  const node = statuses.find((s) => s.name === nodeName);
-  if (!spec || !node) {
-    problems.push(`unknown node "${nodeName}"; the configured nodes are ${nodes.map((n) => n.name).join(', ')}`);
-    return plan;
-  }
-  if (!node.reachable) {
-    problems.push(`${nodeName} is unreachable (${node.error ?? 'no answer'}); start MariaDB on it first`);
-    return plan;
-  }
+  const target = reachableTarget(nodes, statuses, nodeName, problems);
+  if (!target) return plan;
+  const { spec, node } = target;
   const record = authoritativeRecord(statuses.map((s) => s.topology));
   if (record) {
     const holders = statuses.filter((s) => s.topology).map((s) => s.name);

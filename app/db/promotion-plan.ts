@@ -12,6 +12,7 @@ import {
 } from '../../common/db/gtid';
 import type { NodeStatus } from '../../common/db/node-status';
 import { authoritativeRecord, NodeSpec } from '../../common/db/topology';
+import { unknownNode, unreachableNode } from './plan-target';
 
 export interface PromotionPlan {
   candidate: string;
@@ -80,7 +81,7 @@ export function planPromotion(
   };
 
   if (!candidate) {
-    problems.push(`unknown node "${candidateName}"; the configured nodes are ${nodes.map((n) => n.name).join(', ')}`);
+    problems.push(unknownNode(nodes, candidateName));
     return plan;
   }
   if (candidateName === oldPrimary) {
@@ -88,9 +89,7 @@ export function planPromotion(
     return plan;
   }
   if (!candidate.reachable) {
-    problems.push(
-      `${candidateName} is unreachable (${candidate.error ?? 'no answer'}); a node that cannot be checked cannot be promoted`,
-    );
+    problems.push(unreachableNode(candidate, 'a node that cannot be checked cannot be promoted'));
     return plan;
   }
   if (!candidate.replica) {
@@ -145,7 +144,7 @@ export function planRejoin(nodes: readonly NodeSpec[], statuses: readonly NodeSt
   const plan: RejoinPlan = { node: nodeName, primary, problems, steps: [] };
   const node = byName.get(nodeName);
   if (!node) {
-    problems.push(`unknown node "${nodeName}"; the configured nodes are ${nodes.map((n) => n.name).join(', ')}`);
+    problems.push(unknownNode(nodes, nodeName));
     return plan;
   }
   if (nodeName === primary) {

@@ -17,6 +17,7 @@ import {
   type GtidPosition,
 } from '../../common/db/gtid';
 import { authoritativeRecord, hostPort, type NodeSpec } from '../../common/db/topology';
+import { reachableTarget } from './plan-target';
 import { sameHost } from './bootstrap-plan';
 import { heldGtid } from './promotion-plan';
 
@@ -41,16 +42,9 @@ export function planReopen(
   const problems: string[] = [];
   const warnings: string[] = [];
   const plan: ReopenPlan = { node: nodeName, epoch: 0, replicas: [], semiSync: false, problems, warnings, steps: [] };
-  const spec = nodes.find((n) => n.name === nodeName);
-  const node = statuses.find((s) => s.name === nodeName);
-  if (!spec || !node) {
-    problems.push(`unknown node "${nodeName}"; the configured nodes are ${nodes.map((n) => n.name).join(', ')}`);
-    return plan;
-  }
-  if (!node.reachable) {
-    problems.push(`${nodeName} is unreachable (${node.error ?? 'no answer'}); start MariaDB on it first`);
-    return plan;
-  }
+  const target = reachableTarget(nodes, statuses, nodeName, problems);
+  if (!target) return plan;
+  const { spec, node } = target;
   const unreachable = statuses.filter((s) => !s.reachable).map((s) => s.name);
   if (unreachable.length > 0) {
     const text = `${unreachable.join(', ')} cannot be asked: a node promoted while ${nodeName} was down would hold the newer topology record`;
