@@ -10,14 +10,13 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Command } from 'commander';
 import { initKeyPair, loadPrivateKey } from '../../app/feed/signing-keys';
 import { installStatement } from '../../app/feed/trust-statements';
 import { register } from '../../bin/commands/mirrors';
 import { verifyMirrorList, type MirrorList } from '../../common/trust/mirror-list';
 import { keyIdOf, signRootStatement, type Delegation, type Signed } from '../../common/trust/statements';
 import { sharedRedisUrl } from '../harness/shared';
-import { runCli } from '../support/cli';
+import { runCli, runCommand, setEnv, type CommandOutput } from '../support/cli';
 import { eventually, startTestMirror, tempDir } from './mirror-helpers';
 import { journalHead, page, startSite, type Site } from './producer-helpers';
 
@@ -42,40 +41,29 @@ function delegate(siteKey: KeyObject): Signed<Delegation> {
 describe('hyperstatic mirrors', { timeout: 90_000 }, () => {
   let site: Site;
   let dataDir: string;
-  const saved = new Map<string, string | undefined>();
+  let restoreEnv = () => {};
 
   before(async () => {
     dataDir = tempDir('mirror-list');
     site = await startSite('mirror_list', await sharedRedisUrl(), { env: { DATA_DIR: dataDir } });
     const siteKey = loadPrivateKey(site.config.feedSigningKey);
     await installStatement(site.db, delegate(siteKey), { now: Date.now(), roots: roots.map(keyIdOf), threshold: 2 });
-    for (const [k, v] of Object.entries({
+    restoreEnv = setEnv({
       DATA_DIR: dataDir,
       DATABASE_URL: site.config.databaseUrl,
       REDIS_URL: site.config.redisUrl,
       REDIS_PREFIX: site.config.redisPrefix,
       LOG_LEVEL: 'silent',
       MIRROR_ROOT_KEYS: '',
-    })) {
-      saved.set(k, process.env[k]);
-      process.env[k] = v;
-    }
+    });
   });
   after(async () => {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
     await site?.close();
   });
 
-  async function run(args: string[]): Promise<{ out: string; err: string }> {
-    const program = new Command('hyperstatic').exitOverride();
-    let out = '';
-    let err = '';
-    register(program, { write: (t) => (out += t), warn: (t) => (err += t) });
-    await program.parseAsync(['mirrors', ...args], { from: 'user' });
-    return { out, err };
+  function run(args: string[]): Promise<CommandOutput> {
+    return runCommand(register, 'mirrors', args);
   }
 
   async function snapshot() {

@@ -4,7 +4,6 @@
 // bad input fails with a message naming the problem and changes nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Command } from 'commander';
 import { Registry } from 'prom-client';
 import { register, takeDown } from '../../bin/commands/purge';
 import { createMemoryNotifier } from '../../common/journal-notifier';
@@ -13,38 +12,29 @@ import { lockJournal, renderClock, writePages } from '../../producer/change-jour
 import { createRenderJobHandler } from '../../producer/render-job';
 import { createRenderer, siteInfoOf } from '../../producer/renderer';
 import { sharedRedisUrl } from '../harness/shared';
+import { runCommand, setEnv } from '../support/cli';
 import { journalHead, page, save, settled, startSite, type Site } from './producer-helpers';
 
 describe('hyperstatic purge', { timeout: 60_000 }, () => {
   let site: Site;
-  const saved = new Map<string, string | undefined>();
+  let restoreEnv = () => {};
 
   before(async () => {
     site = await startSite('purge_cli', await sharedRedisUrl());
-    for (const [k, v] of Object.entries({
+    restoreEnv = setEnv({
       DATABASE_URL: site.config.databaseUrl,
       REDIS_URL: site.config.redisUrl,
       REDIS_PREFIX: site.config.redisPrefix,
       LOG_LEVEL: 'silent',
-    })) {
-      saved.set(k, process.env[k]);
-      process.env[k] = v;
-    }
+    });
   });
   after(async () => {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    restoreEnv();
     await site?.close();
   });
 
   async function run(args: string[]): Promise<string> {
-    const program = new Command('hyperstatic').exitOverride();
-    let out = '';
-    register(program, { write: (text) => (out += text) });
-    await program.parseAsync(['purge', ...args], { from: 'user' });
-    return out;
+    return (await runCommand(register, 'purge', args)).out;
   }
 
   async function snapshot() {
