@@ -5,13 +5,12 @@
 // message naming the problem and changes nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Command } from 'commander';
 import { createDatabase, Database } from '../../common/db/database';
 import { migrateLatest } from '../../app/db/migrate';
 import { authenticatePassword, createApiToken, createUser } from '../../app/auth/users';
 import { register } from '../../bin/commands/user';
 import { sharedDatabase, SharedDatabase } from '../harness/shared';
-import { runCli, type CliRun } from '../support/cli';
+import { runCli, runCommand, type CliRun } from '../support/cli';
 
 describe('user and token commands', () => {
   let shared: SharedDatabase;
@@ -39,11 +38,7 @@ describe('user and token commands', () => {
 
   /** Runs the commands in-process; resolves to stdout, or rejects with the error the CLI would print. */
   async function run(args: string[]): Promise<string> {
-    const program = new Command('hyperstatic').exitOverride();
-    let out = '';
-    register(program, { write: (text) => (out += text) });
-    await program.parseAsync(args, { from: 'user' });
-    return out;
+    return (await runCommand(register, args)).out;
   }
 
   it('adds a user with a password read from stdin, through the real executable', async () => {

@@ -63,7 +63,7 @@ describe('hyperstatic mirrors', { timeout: 90_000 }, () => {
   });
 
   function run(args: string[]): Promise<CommandOutput> {
-    return runCommand(register, 'mirrors', args);
+    return runCommand(register, ['mirrors', ...args]);
   }
 
   async function snapshot() {

@@ -34,7 +34,7 @@ describe('hyperstatic purge', { timeout: 60_000 }, () => {
   });
 
   async function run(args: string[]): Promise<string> {
-    return (await runCommand(register, 'purge', args)).out;
+    return (await runCommand(register, ['purge', ...args])).out;
   }
 
   async function snapshot() {

@@ -41,16 +41,16 @@ export interface CommandOutput {
 type Register = (program: Command, output: { write(text: string): void; warn(text: string): void }) => void;
 
 /**
- * Runs one `hyperstatic NAME ...args` command in this process, as commander
+ * Runs one `hyperstatic ...args` command in this process, as commander
  * parses it, with its output collected instead of printed: the command's
  * own code against the test's database, without a child process. A failed
  * command throws as it would to the CLI's top level.
  */
-export async function runCommand(register: Register, name: string, args: string[]): Promise<CommandOutput> {
+export async function runCommand(register: Register, args: string[]): Promise<CommandOutput> {
   const program = new Command('hyperstatic').exitOverride();
   const output = { out: '', err: '' };
   register(program, { write: (text) => (output.out += text), warn: (text) => (output.err += text) });
-  await program.parseAsync([name, ...args], { from: 'user' });
+  await program.parseAsync(args, { from: 'user' });
   return output;
 }
 
