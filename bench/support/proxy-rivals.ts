@@ -150,16 +150,7 @@ http {
   proxy_cache_key $proxy_host$request_uri;
   server {
     listen 127.0.0.1:${port};
-${
-  tls
-    ? `    listen 127.0.0.1:${tls.port} ssl http2;
-    ssl_certificate ${tls.certFile};
-    ssl_certificate_key ${tls.keyFile};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_cache shared:TLS:10m;
-`
-    : ''
-}    location / {
+${nginxTls(tls)}    location / {
       proxy_pass http://origin;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
@@ -171,11 +162,27 @@ ${
 }
 `,
   );
+  return runNginx('nginx proxy_cache', root, port, tls);
+}
+
+/** nginx's TLS listener (HTTP/2 and HTTP/1.1 by ALPN, TLS 1.2 and 1.3, a session cache), or nothing without `tls`. */
+function nginxTls(tls: (TlsFiles & { port: number }) | undefined): string {
+  if (!tls) return '';
+  return `    listen 127.0.0.1:${tls.port} ssl http2;
+    ssl_certificate ${tls.certFile};
+    ssl_certificate_key ${tls.keyFile};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:TLS:10m;
+`;
+}
+
+/** Runs nginx in the foreground with the nginx.conf written in `root`. */
+function runNginx(name: string, root: string, port: number, tls: (TlsFiles & { port: number }) | undefined): Rival {
   const child = spawn(BINARIES.nginx, ['-c', path.join(root, 'nginx.conf'), '-p', root, '-g', 'daemon off;'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return {
-    name: 'nginx proxy_cache',
+    name,
     url: `http://127.0.0.1:${port}`,
     tlsUrl: tls ? `https://127.0.0.1:${tls.port}` : undefined,
     child,
@@ -231,16 +238,7 @@ http {
   default_type text/html;
   server {
     listen 127.0.0.1:${port};
-${
-  tls
-    ? `    listen 127.0.0.1:${tls.port} ssl http2;
-    ssl_certificate ${tls.certFile};
-    ssl_certificate_key ${tls.keyFile};
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_cache shared:TLS:10m;
-`
-    : ''
-}    root ${docroot};
+${nginxTls(tls)}    root ${docroot};
     location / {
       gzip_static on;
       brotli_static on;
@@ -251,18 +249,7 @@ ${
 }
 `,
   );
-  const child = spawn(BINARIES.nginx, ['-c', path.join(root, 'nginx.conf'), '-p', root, '-g', 'daemon off;'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  return {
-    name: 'nginx gzip_static+brotli_static',
-    url: `http://127.0.0.1:${port}`,
-    tlsUrl: tls ? `https://127.0.0.1:${tls.port}` : undefined,
-    child,
-    rss: rssTracker(() => tree(child.pid!)),
-    cpu: cpuTracker(() => tree(child.pid!)),
-    stop: stopper(child, 'SIGQUIT'),
-  };
+  return runNginx('nginx gzip_static+brotli_static', root, port, tls);
 }
 
 /**
