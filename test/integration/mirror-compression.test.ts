@@ -11,7 +11,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
-import { loadConfig, type Config } from '../../common/config';
+import type { Config } from '../../common/config';
 import { createDatabase } from '../../common/db/database';
 import { sha256Hex } from '../../common/hash';
 import { createRenderer, siteInfoOf } from '../../producer/renderer';
@@ -19,6 +19,7 @@ import { rebuild } from '../../producer/rebuild';
 import { openSqlite } from '../../mirrors/sqlite';
 import { makeBatch, startFakeOrigin } from './mirror-fake-origin';
 import { eventually, rawGet, startTestMirror, tempDir, type RawResponse } from './mirror-helpers';
+import { embeddedTestConfig } from '../support/embedded-config';
 
 const BOTH = { 'accept-encoding': 'gzip, deflate, br' };
 
@@ -47,17 +48,12 @@ describe('compressed variants through producer, feed and mirror', () => {
   let config: Config;
 
   before(async () => {
-    config = loadConfig({
-      DATA_DIR: tempDir('compression'),
-      APP_PORT: '0',
-      MIRROR_PORT: '0',
-      PROXY_PORT: '0',
-      LOG_LEVEL: 'silent',
+    ({ config } = await embeddedTestConfig('compression', {
       REDIS_URL: '',
       DATABASE_URL: '',
       MIRROR_RECONNECT_MS: '20',
       MIRROR_STATUS_INTERVAL_MS: '0',
-    });
+    }));
     site = await startEmbedded(config);
     // The seeded site renders in the background after start.
     await eventually(async () => {

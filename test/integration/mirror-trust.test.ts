@@ -12,7 +12,7 @@ import { startEmbedded, type Embedded } from '../../bin/embedded';
 import { keyFiles } from '../../app/feed/signing-keys';
 import { addMirrorCredential } from '../../app/feed/mirror-credentials';
 import { mirrorStatuses } from '../../app/feed/mirror-status';
-import { loadConfig, type Config } from '../../common/config';
+import type { Config } from '../../common/config';
 import { createDatabase } from '../../common/db/database';
 import { createLogger } from '../../common/logger';
 import { createBlobFetcher } from '../../mirrors/blob-fetcher';
@@ -26,7 +26,8 @@ import { startFaultyLink } from '../support/faulty-link';
 import { verifyBatchTrust } from '../../common/feed-format';
 import { sha256Hex } from '../../common/hash';
 import { makeBatch, startFakeOrigin, TEST_FEED_KEYS } from './mirror-fake-origin';
-import { eventually, rawGet, startTestMirror, tempDir } from './mirror-helpers';
+import { eventually, rawGet, startTestMirror } from './mirror-helpers';
+import { embeddedTestConfig } from '../support/embedded-config';
 import { runCli } from '../support/cli';
 
 const CLI = path.join(__dirname, '..', '..', 'bin', 'hyperstatic.js');
@@ -42,17 +43,12 @@ describe('mirror trust: signatures, manifests, repair', () => {
   let publicKeyFile: string;
 
   before(async () => {
-    config = loadConfig({
-      DATA_DIR: tempDir('mirror-trust'),
-      APP_PORT: '0',
-      MIRROR_PORT: '0',
-      PROXY_PORT: '0',
-      LOG_LEVEL: 'silent',
+    ({ config } = await embeddedTestConfig('mirror-trust', {
       REDIS_URL: '',
       DATABASE_URL: '',
       MIRROR_RECONNECT_MS: '20',
       MIRROR_STATUS_INTERVAL_MS: '0',
-    });
+    }));
     site = await startEmbedded(config);
     publicKeyFile = keyFiles(config.feedSigningKey).publicPath;
   });
