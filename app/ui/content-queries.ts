@@ -1,5 +1,7 @@
-// Reads for the editor's lists: filters and search by title.
-import type { Database } from '../../common/db/database';
+// Reads for the editor's lists: filters, and full-text search of title,
+// summary and body (the index: app/db/migrations/020-editor-search.ts).
+import type { Knex } from 'knex';
+import { dialectOf, type Database } from '../../common/db/database';
 import { ARTICLE_STATUSES, ArticleStatus } from '../articles/article-input';
 import { BadRequestError } from '../errors';
 
@@ -81,8 +83,7 @@ export async function listArticles(
   if (filter.status) query.where('articles.status', filter.status);
   if (filter.section) query.where('sections.slug', filter.section);
   if (filter.featured) query.where('articles.featured', true);
-  // '!' escapes LIKE wildcards the same way on MariaDB and SQLite.
-  if (filter.q) query.whereRaw("articles.title like ? escape '!'", [`%${filter.q.replace(/[!%_]/g, '!$&')}%`]);
+  if (filter.q) fullTextMatch(db, query, filter.q, dialectOf(db) === 'mysql' ? await mysqlStopwords(db) : new Set());
   const rows = await query;
   return {
     more: rows.length > PAGE_SIZE,
@@ -98,6 +99,109 @@ export async function listArticles(
       publishedAt: r.published_at == null ? null : Number(r.published_at),
     })),
   };
+}
+
+/** MariaDB's InnoDB full-text index leaves out words shorter than this (innodb_ft_min_token_size). */
+const MYSQL_MIN_TOKEN = 3;
+
+/** The words of a search, as both indexes split text: runs of letters and digits, lower-cased. */
+export function searchWords(q: string): string[] {
+  return (q.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 12);
+}
+
+/** InnoDB's built-in stopword list (INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD), for a server that will not show it. */
+const INNODB_DEFAULT_STOPWORDS = [
+  'a',
+  'about',
+  'an',
+  'are',
+  'as',
+  'at',
+  'be',
+  'by',
+  'com',
+  'de',
+  'en',
+  'for',
+  'from',
+  'how',
+  'i',
+  'in',
+  'is',
+  'it',
+  'la',
+  'of',
+  'on',
+  'or',
+  'that',
+  'the',
+  'this',
+  'to',
+  'was',
+  'what',
+  'when',
+  'where',
+  'who',
+  'will',
+  'with',
+  'und',
+  'www',
+];
+const stopwordsOf = new WeakMap<Database, Promise<Set<string>>>();
+
+/**
+ * The words MariaDB's index leaves out (a required stopword would match
+ * nothing), read once per database from the server, or InnoDB's built-in
+ * list when the account may not read it.
+ */
+function mysqlStopwords(db: Database): Promise<Set<string>> {
+  let words = stopwordsOf.get(db);
+  if (!words) {
+    words = db
+      .raw('select value from information_schema.INNODB_FT_DEFAULT_STOPWORD')
+      .then(([rows]: [{ value: string }[]]) => new Set(rows.map((r) => r.value.toLowerCase())))
+      .catch(() => new Set(INNODB_DEFAULT_STOPWORDS));
+    stopwordsOf.set(db, words);
+  }
+  return words;
+}
+
+/**
+ * Keeps the articles whose title, summary or body hold every word of `q`,
+ * each word also matching as the start of a longer one ("elect" finds
+ * "election"). A search with no words (only punctuation) keeps nothing.
+ * SQLite: the FTS5 table; MariaDB: MATCH … AGAINST in boolean mode, with
+ * the words its index leaves out (too short, or stopwords) matched with
+ * LIKE instead.
+ */
+function fullTextMatch(db: Database, query: Knex.QueryBuilder, q: string, stopwords: Set<string>): void {
+  const words = searchWords(q);
+  if (words.length === 0) {
+    query.whereRaw('1 = 0');
+    return;
+  }
+  if (dialectOf(db) === 'sqlite') {
+    const expression = words.map((w) => `"${w}"*`).join(' ');
+    query.whereIn('articles.id', (fts) =>
+      fts.select('rowid').from('articles_fts').whereRaw('articles_fts match ?', [expression]),
+    );
+    return;
+  }
+  const indexed = words.filter((w) => w.length >= MYSQL_MIN_TOKEN && !stopwords.has(w));
+  if (indexed.length > 0)
+    query.whereRaw('match(articles.title, articles.summary, articles.body) against (? in boolean mode)', [
+      indexed.map((w) => `+${w}*`).join(' '),
+    ]);
+  for (const word of words.filter((w) => !indexed.includes(w))) {
+    // '!' escapes LIKE wildcards; a word is letters and digits only, so there is none to escape.
+    const like = `%${word}%`;
+    query.where((w) =>
+      w
+        .whereRaw("articles.title like ? escape '!'", [like])
+        .orWhereRaw("articles.summary like ? escape '!'", [like])
+        .orWhereRaw("articles.body like ? escape '!'", [like]),
+    );
+  }
 }
 
 export async function dashboardCounts(db: Database): Promise<Record<string, number>> {

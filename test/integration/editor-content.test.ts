@@ -194,7 +194,7 @@ describe('articles in the editor UI', () => {
     assert.equal(missing.status, 404);
   });
 
-  it('filters lists by status and searches titles, treating % and _ literally', async () => {
+  it('filters lists by status and searches, treating % and _ literally', async () => {
     await newArticle({ title: '100% wild_card', body: 'x', status: 'published' });
     const search = await web.get(`/editor/articles?q=${encodeURIComponent('100%')}`);
     assert.match(search.text, /100% wild_card/);
