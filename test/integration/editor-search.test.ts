@@ -45,7 +45,10 @@ for (const dialect of ['mariadb', 'sqlite'] as const) {
         summary: 'Ferries return to the harbour',
         body: '<p>Elections for the port authority.</p>',
       });
-      await add('flood', { title: 'Flood warning', body: '<p>River levels rise in the valley; the council meets.</p>' });
+      await add('flood', {
+        title: 'Flood warning',
+        body: '<p>River levels rise in the valley; the council meets.</p>',
+      });
     });
     after(async () => {
       await db?.destroy();
