@@ -7,7 +7,7 @@ import { ITEM_KINDS } from '../content/item-kinds';
 import type { EditorServices } from '../editor-services';
 import { BadRequestError } from '../errors';
 import { clientAddress, parseId } from '../http/request-params';
-import { HONEYPOT_FIELD, parseKind, parseModerationAction, Submission } from '../moderation/moderation';
+import { HONEYPOT_FIELD, parseBulkIds, parseKind, parseModerationAction, Submission } from '../moderation/moderation';
 import { parseOpenPublishing, readSettings, writeSettings } from '../moderation/settings';
 import { ANONYMOUS, body, EditorWrites } from './editor-writes';
 import { ApiRequest, requireJson, requireRole as role, requireToken } from './middleware';
@@ -24,6 +24,16 @@ export function moderationApiRoutes(deps: EditorServices, writes: EditorWrites, 
     if (!['pending', 'reviewed', 'all'].includes(state))
       throw new BadRequestError('state must be pending, reviewed or all', 'state');
     res.json({ items: await moderation.queue({ state: state as 'pending', limit: 200 }) });
+  });
+  // Bulk: {"ids": [..], "action", "reason"}; every item is checked before any changes (Moderation.actOnMany).
+  router.post('/moderation/:kind', token, moderators, requireJson, json, async (req: ApiRequest, res) => {
+    const kind = parseKind(req.params.kind);
+    const b = body(req);
+    const ids = parseBulkIds(b.ids);
+    const { action, reason } = parseModerationAction(b.action, b.reason);
+    await once(req, res, req.user!.id, 200, async () => ({
+      items: await moderation.actOnMany(kind, ids, action, req.user!, reason),
+    }));
   });
   router.post('/moderation/:kind/:id', token, moderators, requireJson, json, async (req: ApiRequest, res) => {
     const kind = parseKind(req.params.kind);

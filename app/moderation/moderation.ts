@@ -54,6 +54,20 @@ export interface Moderation {
     user: Pick<User, 'id' | 'role'>,
     reason: string,
   ): Promise<SaveResult>;
+  /**
+   * The same action on several items of one kind (the editor's bulk
+   * actions): every item is checked first, and one that is missing (404) or
+   * that `user` may not act on (403, naming it) refuses the whole request
+   * before anything changes; then each item is saved in its own
+   * transaction, in the order given.
+   */
+  actOnMany(
+    kind: SubmissionKind,
+    ids: readonly number[],
+    action: ModerationAction,
+    user: Pick<User, 'id' | 'role'>,
+    reason: string,
+  ): Promise<SaveResult[]>;
   /** Where the item stands in the queue: its submission's state, or undefined for an item nobody submitted. */
   submissionState(kind: SubmissionKind, id: number): Promise<SubmissionState | undefined>;
 }
@@ -189,26 +203,72 @@ export function createModeration(deps: ModerationDeps): Moderation {
     submissionState: (kind, id) => submissionState(db, kind, id),
 
     async act(kind, id, action, user, reason) {
-      const service = serviceOf(items, kind);
-      const item = await service.get(id);
-      const refusal = moderationRefusal(user.role, action, {
-        status: item.status,
-        featured: item.featured,
-        submission: await submissionState(db, kind, id),
-      });
-      if (refusal) throw new ForbiddenError(refusal);
-      const actor = { userId: user.id, action: action as RevisionAction, reason };
-      // The action, its revision and the queue entry leaving the queue commit together.
-      return service.update(id, ACTION_CHANGES[action], {
-        actor,
-        inTransaction: async (trx: Knex.Transaction) => {
-          await trx('submissions')
-            .where({ item_type: kind, item_id: id, state: 'pending' })
-            .update({ state: 'reviewed' });
-        },
-      });
+      await checkAction(kind, id, action, user);
+      return apply(kind, id, action, user, reason);
+    },
+
+    async actOnMany(kind, ids, action, user, reason) {
+      for (const id of ids) await checkAction(kind, id, action, user, ids.length > 1 ? `${kind} ${id}: ` : '');
+      const saved: SaveResult[] = [];
+      for (const id of ids) saved.push(await apply(kind, id, action, user, reason));
+      return saved;
     },
   };
+
+  /** 404 for a missing item, 403 (with `prefix` before the reason) when `user` may not take `action` on it. */
+  async function checkAction(
+    kind: SubmissionKind,
+    id: number,
+    action: ModerationAction,
+    user: Pick<User, 'role'>,
+    prefix = '',
+  ): Promise<void> {
+    const item = await serviceOf(items, kind).get(id);
+    const refusal = moderationRefusal(user.role, action, {
+      status: item.status,
+      featured: item.featured,
+      submission: await submissionState(db, kind, id),
+    });
+    if (refusal) throw new ForbiddenError(prefix + refusal);
+  }
+
+  async function apply(
+    kind: SubmissionKind,
+    id: number,
+    action: ModerationAction,
+    user: Pick<User, 'id'>,
+    reason: string,
+  ): Promise<SaveResult> {
+    const service = serviceOf(items, kind);
+    const actor = { userId: user.id, action: action as RevisionAction, reason };
+    // The action, its revision and the queue entry leaving the queue commit together.
+    return service.update(id, ACTION_CHANGES[action], {
+      actor,
+      inTransaction: async (trx: Knex.Transaction) => {
+        await trx('submissions')
+          .where({ item_type: kind, item_id: id, state: 'pending' })
+          .update({ state: 'reviewed' });
+      },
+    });
+  }
+}
+
+/** The most items one bulk action takes (a page of the editor's list is 25). */
+export const BULK_LIMIT = 100;
+
+/** The item ids of a bulk action: one id or a list (a form's checkboxes, a JSON array), each a positive integer, at most BULK_LIMIT, no repeats. */
+export function parseBulkIds(raw: unknown): number[] {
+  const list = Array.isArray(raw) ? raw : raw === undefined || raw === '' ? [] : [raw];
+  if (list.length === 0) throw new BadRequestError('choose at least one item', 'ids');
+  if (list.length > BULK_LIMIT) throw new BadRequestError(`at most ${BULK_LIMIT} items at a time`, 'ids');
+  const ids = list.map((v) => {
+    const text = typeof v === 'number' ? String(v) : v;
+    if (typeof text !== 'string' || !/^[1-9]\d{0,9}$/.test(text))
+      throw new BadRequestError('ids must be item numbers (positive integers)', 'ids');
+    return Number(text);
+  });
+  if (new Set(ids).size !== ids.length) throw new BadRequestError('ids names an item twice', 'ids');
+  return ids;
 }
 
 async function submissionState(db: Database, kind: SubmissionKind, id: number): Promise<SubmissionState | undefined> {

@@ -159,4 +159,70 @@ describe('moderation scope per role', () => {
     assert.match(editorPanel, /value="publish"/);
     assert.match(editorPanel, /value="feature"/);
   });
+
+  it('applies a bulk action to the checked articles from the list, and refuses the whole of it when one item may not be touched', async () => {
+    const { admin, moderator } = origin.tokens;
+    const a = await article(admin, { title: 'Bulk one' });
+    const b = await article(admin, { title: 'Bulk two' });
+    const c = await article(admin, { title: 'Bulk three', status: 'published' });
+    const editor = new WebClient(origin.url);
+    await editor.login('editor1');
+
+    const list = await editor.get('/editor/articles?q=bulk');
+    for (const id of [a, b, c]) assert.match(list.text, new RegExp(`name="ids" value="${id}"`));
+    const published = await editor.post('/editor/moderation/articles', {
+      _csrf: editor.csrf(),
+      back: 'q=bulk',
+      action: 'publish',
+      ids: [String(a), String(b)],
+    });
+    assert.equal(published.status, 303);
+    assert.equal(published.location, '/editor/articles?q=bulk&notice=publish%3A%202%20articles');
+    assert.equal((await statusOf(a)).status, 'published');
+    assert.equal((await statusOf(b)).status, 'published');
+
+    // Bad input: the list again (its filter kept) with the problem named, and nothing changed.
+    const cases: [Record<string, string | string[]>, RegExp][] = [
+      [{ action: 'hide', ids: [String(a), String(c)] }, /hiding needs a reason/],
+      [{ action: 'publish' }, /choose at least one item/],
+      [{ action: 'explode', ids: [String(a)] }, /action must be one of/],
+      [{ action: 'feature', ids: ['1x'] }, /ids must be item numbers/],
+      [{ action: 'feature', ids: [String(a), String(a)] }, /ids names an item twice/],
+      [{ action: 'feature', ids: [String(a), '999999'] }, /article 999999/],
+    ];
+    for (const [fields, message] of cases) {
+      await editor.get('/editor/articles');
+      const res = await editor.post('/editor/moderation/articles', { _csrf: editor.csrf(), back: 'q=bulk', ...fields });
+      assert.ok(res.status === 400 || res.status === 404, `${JSON.stringify(fields)}: ${res.status}`);
+      assert.match(res.text, message);
+      assert.match(res.text, /value="bulk"/, 'the search is kept');
+    }
+    assert.deepEqual(
+      await origin.db('articles').whereIn('id', [a, b, c]).orderBy('id').pluck('featured'),
+      [0, 0, 0].map(Boolean).map((f) => (origin.db.client.config.client === 'mysql2' ? Number(f) : f)),
+    );
+
+    const hidden = await editor.post('/editor/moderation/articles', {
+      _csrf: (await editor.get('/editor/articles'), editor.csrf()),
+      action: 'hide',
+      reason: 'legal review',
+      ids: [String(b), String(c)],
+    });
+    assert.equal(hidden.status, 303);
+    assert.equal((await statusOf(b)).status, 'hidden');
+    assert.equal((await statusOf(c)).status, 'hidden');
+
+    // A moderator's bulk action on articles outside the queue is refused as a whole, naming the item.
+    const res = await api('/moderation/articles', moderator, { ids: [a], action: 'hide', reason: 'spam' });
+    assert.equal(res.status, 403);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /moderation queue only/);
+    assert.equal((await statusOf(a)).status, 'published');
+    const viaApi = await api('/moderation/articles', admin, { ids: [a, b], action: 'feature' });
+    assert.equal(viaApi.status, 200);
+    assert.deepEqual(
+      ((await viaApi.json()) as { items: { id: number }[] }).items.map((i) => i.id),
+      [a, b],
+    );
+    assert.equal(Boolean((await statusOf(a)).featured), true);
+  });
 });
