@@ -211,7 +211,13 @@ async function main(): Promise<void> {
     'on-time',
     `Scheduled instant → article page and updated home page served by 3 mirrors (behind faulty links) and 2 proxies; ${ROUNDS} instants × ${PER_INSTANT} articles per latency (load average at start ${load.join(' ')})`,
     rows,
-    { loadAverageAtStart: load, loadAverageAtEnd: os.loadavg(), rounds: ROUNDS, perInstant: PER_INSTANT, leadMs: LEAD_MS },
+    {
+      loadAverageAtStart: load,
+      loadAverageAtEnd: os.loadavg(),
+      rounds: ROUNDS,
+      perInstant: PER_INSTANT,
+      leadMs: LEAD_MS,
+    },
   );
   const missed = rows.filter((r) => Number(r['p99 ms']) > Number(r['target p99 ms']));
   if (missed.length > 0)

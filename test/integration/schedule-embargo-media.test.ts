@@ -68,7 +68,10 @@ describe('media of an embargoed story stay off the mirrors until its time', () =
   async function outside(image: Uploaded): Promise<string[]> {
     const shas = [image.sha256, await renditionSha(image)];
     const found: string[] = [];
-    const entries = await site.db('journal').whereIn('sha256', shas).orWhereIn('path', [image.path, image.renditionPath]);
+    const entries = await site
+      .db('journal')
+      .whereIn('sha256', shas)
+      .orWhereIn('path', [image.path, image.renditionPath]);
     if (entries.length > 0) found.push(`journal (${entries.length} entries)`);
     const { text } = await replayFeed(site.app.url, await journalHead(site.db));
     for (const sha of shas) if (text.includes(sha)) found.push(`/feed?after=0 names ${sha.slice(0, 8)}`);
@@ -125,7 +128,10 @@ describe('media of an embargoed story stay off the mirrors until its time', () =
     assert.equal(story.status, 201, JSON.stringify(story.json));
     const id = Number(story.json.id);
     const url = String(story.json.url);
-    assert.equal((await call(site, 'PUT', `/api/articles/${Number(cancelled.json.id)}`, { publishAt: null })).status, 200);
+    assert.equal(
+      (await call(site, 'PUT', `/api/articles/${Number(cancelled.json.id)}`, { publishAt: null })).status,
+      200,
+    );
 
     await settled(site.db);
     await waitFor(async () => onMirror(shared.path), { what: 'the live story’s photo on the mirror' });
