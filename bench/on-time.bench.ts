@@ -3,9 +3,9 @@
 // (linking it) being served by every one of three mirrors, each behind a
 // fault-injecting link (test/support/faulty-link.ts) at 0 ms and then 80 ms
 // one-way latency, and by two cache proxies in front of the mirrors (each
-// proxy balances over all three and follows one mirror's change feed for
-// evictions; proxies sit next to their mirrors, so only the origin→mirror
-// links are slow). Per latency ROUNDS instants, each ARTICLES_PER_INSTANT
+// reads from the mirror whose change feed it follows for evictions, the
+// other two as fallbacks; proxies sit next to their mirrors, so only the
+// origin→mirror links are slow). Per latency ROUNDS instants, each ARTICLES_PER_INSTANT
 // articles scheduled a few seconds ahead at the same instant, as a desk
 // schedules a morning's stories for 09:00. p50/p99/max per latency and per
 // kind (mirror, proxy): one sample per article per server.
@@ -106,8 +106,11 @@ async function scheduleRound(site: Site, title: string): Promise<{ instant: numb
     const scheduled: number[] = [];
     for (const draft of drafts) {
       const res = await api(site, 'PUT', `/api/articles/${draft.id}`, { publishAt: new Date(instant).toISOString() });
-      await res.arrayBuffer();
-      if (res.status !== 200) break;
+      const text = await res.text();
+      if (res.status !== 200) {
+        if (!text.includes('not in the future')) throw new Error(`schedule failed: ${res.status} ${text}`);
+        break;
+      }
       scheduled.push(draft.id);
     }
     if (scheduled.length === drafts.length && Date.now() < instant - 200)
@@ -156,7 +159,8 @@ async function main(): Promise<void> {
         await startProxy(
           {
             ...config,
-            proxyUpstreams: mirrors.map((m) => m.url),
+            // Nearest first: the mirror whose feed it follows, then the others (failover only).
+            proxyUpstreams: [mirrors[i * 2], ...mirrors.filter((_, j) => j !== i * 2)].map((m) => m.url),
             proxyFeedUrl: mirrors[i * 2].url,
           },
           { logger: createLogger('warn', `proxy-${i}`) },
@@ -184,7 +188,16 @@ async function main(): Promise<void> {
       },
       logger: createLogger('warn', 'tap'),
     });
-    await sleep(500);
+    // Warm-up: every proxy holds the home page, then one published save must
+    // reach every server: the mirrors have bootstrapped and each proxy's feed
+    // (its evictions) is connected before anything is measured.
+    for (const proxy of proxies) await (await fetch(`${proxy.url}/`)).arrayBuffer();
+    const warm = await api(site, 'POST', '/api/articles', { title: 'Warm-up', body: '<p>w</p>', status: 'published' });
+    if (warm.status !== 201) throw new Error(`warm-up failed: ${warm.status} ${await warm.text()}`);
+    const warmUrl = ((await warm.json()) as { url: string }).url;
+    const warmStart = Date.now();
+    await Promise.all(servers.map((server) => liveAt(server, [warmUrl], warmStart)));
+    process.stderr.write(`warm-up save served everywhere after ${Date.now() - warmStart} ms\n`);
 
     for (const latency of LATENCIES) {
       for (const link of links) link.latencyMs = latency;
