@@ -134,7 +134,10 @@ describe('media of an embargoed story stay off the mirrors until its time', () =
     );
 
     await settled(site.db);
-    await waitFor(async () => onMirror(shared.path), { what: 'the live story’s photo on the mirror' });
+    await waitFor(async () => onMirror(shared.path), {
+      what: 'the live story’s photo on the mirror',
+      timeoutMs: 45_000,
+    });
     assert.deepEqual(await outside(lead), [], 'the lead image is nowhere before the time');
     assert.deepEqual(await outside(inline), [], 'the body image is nowhere before the time');
     assert.deepEqual(await outside(cancelledOnly), [], 'the cancelled story’s photo is nowhere');
@@ -143,7 +146,7 @@ describe('media of an embargoed story stay off the mirrors until its time', () =
     site.clock.advance(HOUR);
     await waitForStatus(site.db, 'articles', id, 'published');
     await settled(site.db);
-    await waitFor(async () => onMirror(url), { what: 'the story on the mirror' });
+    await waitFor(async () => onMirror(url), { what: 'the story on the mirror', timeoutMs: 45_000 });
     for (const p of [lead.path, lead.renditionPath, inline.path, inline.renditionPath])
       assert.ok(await onMirror(p), `${p} is on the mirror with the story`);
     const published = await site.db('journal').where({ path: url }).max({ seq: 'seq' }).first();
