@@ -40,8 +40,6 @@ export interface EditorAppOptions {
   publicUrl: string;
   /** IANA zone the editor shows and reads scheduled times in (SITE_TIME_ZONE). */
   siteTimeZone?: string;
-  /** Announces a new journal head (media uploads), so mirrors fetch at once. */
-  onJournaled?: (head: number) => void;
   /** Wakes the outbox relay after a write that owes renders (tag renames; item saves wake it themselves). */
   onOwed?: () => void;
   loginLimits?: LoginLimits;
@@ -57,7 +55,6 @@ function editorServices(options: EditorAppOptions, now: () => number): EditorSer
     db,
     dir: options.mediaDir,
     maxBytes: options.mediaMaxBytes,
-    onJournaled: options.onJournaled,
     now,
   });
   const moderation = createModeration({ db, items, limits: options.submissionLimits, now });

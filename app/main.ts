@@ -79,7 +79,6 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     publicUrl: config.publicUrl,
     siteTimeZone: config.siteTimeZone,
     now,
-    onJournaled: (head) => void notifier.notify(head).catch(() => undefined),
   });
   const scheduler = startAppScheduler(config, { db, items: editor.items, logger, now, onApplied: () => relay.wake() });
   later.scheduler = scheduler;

@@ -57,7 +57,7 @@ export function createAppServer(deps: AppServerDeps): Express {
     const mediaFile =
       row || (await deps.db('purged_blobs').where({ sha256: hash }).first('sha256'))
         ? undefined
-        : await deps.editor?.media.file(hash);
+        : await deps.editor?.media.liveFile(hash);
     if (mediaFile) {
       res.set({
         'content-type': 'application/octet-stream',

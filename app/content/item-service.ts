@@ -8,6 +8,7 @@ import type { Database } from '../../common/db/database';
 import { runSaveHooks } from '../db/idempotency';
 import { ConflictError, NotFoundError } from '../errors';
 import { leadImageChanges, leadImagesOf } from '../media/lead-image';
+import { journalShownMedia } from '../media/shown-media';
 import { oweRenders } from '../outbox/outbox';
 import type { ItemInput, ItemStatus } from './item-input';
 import type { Item, ItemKind, ItemSnapshot, Reader, Row } from './item-kind';
@@ -35,6 +36,14 @@ export interface SaveOptions {
    * only if it is still due on the locked row, else NotDueError and nothing is written.
    */
   due?: DueChange;
+  /**
+   * The caller wakes the outbox relay itself once all its saves are written:
+   * the scheduler applies every change due at one instant and then wakes it
+   * once, so the producer claims them as one group at once. Woken per save,
+   * it claimed the first alone and the rest, arriving while it rendered,
+   * waited as a burst (producer/burst-pacing.ts) for up to a second and a half.
+   */
+  wakeLater?: boolean;
 }
 
 export interface ItemService<I extends ItemInput = ItemInput, T extends Item = Item> {
@@ -75,7 +84,7 @@ export function createItemService<I extends ItemInput, T extends Item, S extends
         const slug = await updateItem(trx, kind, id, input, at, options?.due);
         return finishSave(trx, kind, { id, slug }, input, at, options);
       }).catch(translateUniqueViolation);
-      onSaved?.();
+      if (!options?.wakeLater) onSaved?.();
       return result;
     },
 
@@ -168,6 +177,8 @@ async function finishSave<I extends ItemInput>(
   options: SaveOptions | undefined,
 ): Promise<SaveResult> {
   if (input.tags) await setTags(trx, kind.tagLink, id, input.tags, { created });
+  // The media a published item shows go out before its render (a scheduled item's only when it is published).
+  await journalShownMedia(trx, await trx(kind.plural).where({ id }).first('status', 'lead_image', 'body'), at);
   await oweRenders(trx, [{ topic: kind.name, itemId: id }], at);
   await options?.inTransaction?.(trx, id);
   const saved = { id, slug, url: kind.path(slug) };

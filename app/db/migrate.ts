@@ -22,6 +22,7 @@ import * as schedule from './migrations/017-schedule';
 import * as compressedVariants from './migrations/018-compressed-variants';
 import * as accounts from './migrations/019-accounts';
 import * as editorSearch from './migrations/020-editor-search';
+import * as mediaOnPublish from './migrations/021-media-on-publish';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -44,6 +45,7 @@ const migrations: Record<string, Knex.Migration> = {
   '018-compressed-variants': compressedVariants,
   '019-accounts': accounts,
   '020-editor-search': editorSearch,
+  '021-media-on-publish': mediaOnPublish,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -3,7 +3,8 @@
 // first bytes are not an image, audio or video format we accept, then
 // renamed to MEDIA_DIR/<sha256> (content-addressed: the same file uploaded
 // twice is stored once). Images get a 480 px wide WebP rendition for index
-// pages (sharp). Both are journaled so mirrors carry them.
+// pages (sharp). Neither is journaled here: they go to the mirrors with the
+// first visible item that shows them (app/media/shown-media.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -16,7 +17,6 @@ import type { Database } from '../../common/db/database';
 import { SHA256_HEX } from '../../common/hash';
 import { PayloadTooLargeError, UnsupportedTypeError } from '../auth/auth-errors';
 import { NotFoundError } from '../errors';
-import { journalMedia, MediaEntry } from './media-journal';
 import { cleanFileName, sniff, SNIFF_BYTES } from './sniff';
 
 export const RENDITION_WIDTH = 480;
@@ -49,13 +49,18 @@ export interface MediaStore {
   get(sha256: string): Promise<MediaItem>;
   /** Absolute path of a stored file by hash, if present. */
   file(sha256: string): Promise<string | undefined>;
+  /**
+   * file(), only once the journal has it live (a visible item shows it,
+   * app/media/shown-media.ts): what the origin serves mirrors at /blobs/SHA.
+   * An upload only an embargoed or draft item shows is not served.
+   */
+  liveFile(sha256: string): Promise<string | undefined>;
 }
 
 export interface MediaStoreDeps {
   db: Database;
   dir: string;
   maxBytes: number;
-  onJournaled?: (head: number) => void;
   now?: () => number;
 }
 
@@ -102,17 +107,30 @@ export function createMediaStore(deps: MediaStoreDeps): MediaStore {
       if (!row) throw new NotFoundError(`media ${sha256}`);
       return toItem(row);
     },
-    async file(sha256) {
+    async liveFile(sha256) {
       if (!SHA256_HEX.test(sha256)) return undefined;
-      const file = path.join(dir, sha256);
-      try {
-        await fs.access(file);
-        return file;
-      } catch {
-        return undefined;
-      }
+      const media = await db('media')
+        .where({ sha256 })
+        .first('path as path')
+        .then(
+          async (m) => m ?? (await db('media').where({ rendition_sha256: sha256 }).first('rendition_path as path')),
+        );
+      const live = media && (await db('pages').where({ path: media.path, op: 'put', sha256 }).first('path'));
+      return live ? storedFile(dir, sha256) : undefined;
     },
+    file: (sha256) => storedFile(dir, sha256),
   };
+}
+
+async function storedFile(dir: string, sha256: string): Promise<string | undefined> {
+  if (!SHA256_HEX.test(sha256)) return undefined;
+  const file = path.join(dir, sha256);
+  try {
+    await fs.access(file);
+    return file;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Streams `input` to `tmp`, hashing it and keeping its first bytes for sniffing; refuses more than `maxBytes`. */
@@ -199,20 +217,11 @@ interface NewMedia {
   small: Rendition | undefined;
 }
 
-/** The media row, and journal entries for the file and its rendition so mirrors carry them. */
-async function recordMedia({ db, onJournaled }: MediaStoreDeps, media: NewMedia, at: number): Promise<void> {
+/** The media row, with what journaling the file and its rendition needs once a visible item shows them. */
+async function recordMedia({ db }: MediaStoreDeps, media: NewMedia, at: number): Promise<void> {
   const { sha256, size, type, small } = media;
   const publicPath = `/media/${sha256}.${type.ext}`;
   const renditionPath = small ? `/media/${sha256}-${RENDITION_WIDTH}.webp` : null;
-  const entries: MediaEntry[] = [{ path: publicPath, sha256, size, contentType: type.contentType, lastModified: at }];
-  if (small && renditionPath)
-    entries.push({
-      path: renditionPath,
-      sha256: small.sha256,
-      size: small.size,
-      contentType: 'image/webp',
-      lastModified: at,
-    });
   await db('media')
     .insert({
       sha256,
@@ -226,13 +235,13 @@ async function recordMedia({ db, onJournaled }: MediaStoreDeps, media: NewMedia,
       rendition_path: renditionPath,
       rendition_width: small?.renditionWidth ?? null,
       rendition_height: small?.renditionHeight ?? null,
+      rendition_sha256: small?.sha256 ?? null,
+      rendition_size: small?.size ?? null,
       uploaded_by: media.userId,
       created_at: at,
     })
     .onConflict('sha256')
     .ignore();
-  const journalHead = await journalMedia(db, entries, at);
-  if (journalHead !== undefined) onJournaled?.(journalHead);
 }
 
 function toItem(row: Record<string, unknown>): MediaItem {

@@ -72,6 +72,8 @@ export function itemSources(db: Database, items: EditorialItems, logger: Logger)
                 {},
                 {
                   due: { column, now },
+                  // One wake-up after the pass (onApplied): the instant's changes render as one group.
+                  wakeLater: true,
                   actor: { userId: null, action, reason: `scheduled for ${new Date(at).toISOString()}` },
                 },
               );

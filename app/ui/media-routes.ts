@@ -59,14 +59,16 @@ export function mediaRoutes(deps: EditorDeps): Router {
   });
 
   // Same paths as on the public site, so an article's preview shows its images.
-  router.get('/media/:file', async (req, res) => {
+  // A file no visible item shows yet (an upload for an embargoed story, or
+  // one not used yet: app/media/shown-media.ts) is shown to signed-in
+  // accounts only, and never stored by a shared cache.
+  router.get('/media/:file', async (req: WebRequest, res) => {
     const match = MEDIA_PATH.exec(String(req.params.file));
     if (!match) throw new BadRequestError('not a media path', 'file');
-    const row = await deps
-      .db('pages')
-      .where({ path: `/media/${match[0]}` })
-      .where({ op: 'put' })
-      .first('sha256', 'content_type');
+    const mediaPath = `/media/${match[0]}`;
+    const live = await deps.db('pages').where({ path: mediaPath }).where({ op: 'put' }).first('sha256', 'content_type');
+    const held = live || !req.session ? undefined : await heldMedia(deps, mediaPath);
+    const row = live ?? held;
     const file = row ? await media.file(row.sha256 as string) : undefined;
     if (!row || !file) {
       res.status(404).type('text/plain').send('media not found');
@@ -76,10 +78,21 @@ export function mediaRoutes(deps: EditorDeps): Router {
       'content-type': row.content_type as string,
       'x-content-type-options': 'nosniff',
       'content-security-policy': "default-src 'none'; sandbox",
-      'cache-control': 'public, max-age=31536000, immutable',
+      'cache-control': live ? 'public, max-age=31536000, immutable' : 'private, no-store',
     });
     res.sendFile(file);
   });
 
   return router;
+}
+
+/** The hash and type of an uploaded file (or its rendition) by its public path, live or not. */
+async function heldMedia(
+  deps: EditorDeps,
+  mediaPath: string,
+): Promise<{ sha256: string; content_type: string } | undefined> {
+  const original = await deps.db('media').where({ path: mediaPath }).first('sha256', 'content_type');
+  if (original) return original;
+  const rendition = await deps.db('media').where({ rendition_path: mediaPath }).first('rendition_sha256 as sha256');
+  return rendition?.sha256 ? { sha256: rendition.sha256, content_type: 'image/webp' } : undefined;
 }

@@ -118,6 +118,19 @@ describe('hyperstatic backup and restore (embedded mode)', () => {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
     });
     assert.equal(upload.status, 201, await upload.clone().text());
+    // Media go public with the first published item that shows them (app/media/shown-media.ts).
+    const shown = await fetch(`${origin.appUrl}/api/articles`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        title: 'The photo',
+        body: '<p>p</p>',
+        leadImage: ((await upload.json()) as { sha256: string }).sha256,
+        leadImageAlt: 'photo',
+        status: 'published',
+      }),
+    });
+    assert.equal(shown.status, 201, await shown.clone().text());
     originDb = createDatabase(`sqlite:${data('site/hyperstatic.sqlite')}`);
   });
 

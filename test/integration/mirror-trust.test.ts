@@ -249,6 +249,17 @@ describe('mirror trust: signatures, manifests, repair', () => {
       assert.equal(res.status, 201, await res.clone().text());
       const item = (await res.json()) as { sha256: string; path: string };
       assert.equal(item.sha256, sha);
+      // Media go to the mirrors with the first published item that shows them (app/media/shown-media.ts).
+      const article = await fetch(`${site.appUrl}/api/articles`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${site.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          title: 'The long interview',
+          body: `<p><audio controls src="${item.path}"></audio></p>`,
+          status: 'published',
+        }),
+      });
+      assert.equal(article.status, 201, await article.clone().text());
       await eventually(async () => assert.equal((await rawGet(mirror.url, item.path, {}, 'HEAD')).status, 200), 30_000);
       assert.ok(cutDone, 'the link was cut during the transfer');
       assert.ok(blobRequests.length >= 2, `the blob was asked for again (${blobRequests.length} requests)`);

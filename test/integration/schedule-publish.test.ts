@@ -212,6 +212,22 @@ describe('scheduled publish and unpublish', () => {
         'publishAt',
       ],
       [
+        'no offset on an update',
+        'PUT',
+        `/api/articles/${published}`,
+        { unpublishAt: '2030-01-01T09:00:00' },
+        400,
+        'unpublishAt',
+      ],
+      [
+        'event unpublishAt before publishAt',
+        'POST',
+        '/api/events',
+        { startsAt: inFuture(site, 3 * HOUR), publishAt: inFuture(site, 2 * HOUR), unpublishAt: inFuture(site, HOUR) },
+        400,
+        'unpublishAt',
+      ],
+      [
         'event without offset',
         'POST',
         '/api/events',
@@ -237,7 +253,9 @@ describe('scheduled publish and unpublish', () => {
       Number(revisions[0].n) + 1,
       'only the valid create was recorded',
     );
-    assert.equal((await site.db('articles').where({ id: published }).first()).publish_at, null);
+    const untouched = await site.db('articles').where({ id: published }).first();
+    assert.equal(untouched.publish_at, null);
+    assert.equal(untouched.unpublish_at, null, 'a refused update changed nothing');
   });
 
   it('back-dates the first publication date', async () => {
