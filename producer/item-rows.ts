@@ -130,11 +130,7 @@ async function entriesOf(db: Db, ids: number[]): Promise<Map<number, LiveEntryRo
   if (ids.length === 0) return out;
   const rows = await db('live_entries')
     .whereIn('article_id', ids)
-    .orderBy([
-      { column: 'article_id' },
-      { column: 'posted_at', order: 'desc' },
-      { column: 'seq', order: 'desc' },
-    ])
+    .orderBy([{ column: 'article_id' }, { column: 'posted_at', order: 'desc' }, { column: 'seq', order: 'desc' }])
     .select('id', 'article_id', 'seq', 'body', 'posted_at', 'updated_at');
   for (const r of rows) {
     const list = out.get(Number(r.article_id)) ?? [];

@@ -5,13 +5,7 @@
 // and at most one numbered page. Open pages poll the JSON from the mirror
 // that served them (templates/live.js); a reload is the fallback.
 import { sha256Hex } from '../common/hash';
-import {
-  articlePath,
-  LIVE_PAGE_SIZE,
-  livePageOf,
-  livePagePath,
-  liveUpdatesPath,
-} from '../common/site-paths';
+import { articlePath, LIVE_PAGE_SIZE, livePageOf, livePagePath, liveUpdatesPath } from '../common/site-paths';
 import type { LiveState } from './affected-pages';
 import type { RenderedPage } from './change-journal';
 import { ArticleRow, LiveEntryRow, loadArticles } from './item-rows';

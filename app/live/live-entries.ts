@@ -64,10 +64,12 @@ function entryOf(r: Record<string, unknown>): LiveEntry {
 /** An article's entries, newest first (the order readers see them in). */
 export async function listEntries(db: Db, articleId: number): Promise<LiveEntry[]> {
   if (!(await db('articles').where({ id: articleId }).first('id'))) throw new NotFoundError(`article ${articleId}`);
-  const rows = await db('live_entries').where({ article_id: articleId }).orderBy([
-    { column: 'posted_at', order: 'desc' },
-    { column: 'seq', order: 'desc' },
-  ]);
+  const rows = await db('live_entries')
+    .where({ article_id: articleId })
+    .orderBy([
+      { column: 'posted_at', order: 'desc' },
+      { column: 'seq', order: 'desc' },
+    ]);
   return rows.map(entryOf);
 }
 
@@ -102,7 +104,11 @@ export async function addEntry(
   return entryOf({ ...row, id });
 }
 
-async function lockedEntry(trx: Knex.Transaction, articleId: number, entryId: number): Promise<Record<string, unknown>> {
+async function lockedEntry(
+  trx: Knex.Transaction,
+  articleId: number,
+  entryId: number,
+): Promise<Record<string, unknown>> {
   const entry = await trx('live_entries').where({ id: entryId, article_id: articleId }).forUpdate().first();
   if (!entry) throw new NotFoundError(`entry ${entryId} of article ${articleId}`);
   return entry;

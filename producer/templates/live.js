@@ -4,6 +4,7 @@
 // request is conditional (the browser revalidates its copy with the ETag),
 // so an unchanged list costs a 304 from the mirror or the cache proxy in
 // front of it; the origin is never asked. No script: a reload shows them.
+/* global document, window, fetch, setTimeout */
 (function () {
   'use strict';
   var region = document.querySelector('[data-live-updates]');
