@@ -39,6 +39,34 @@ export function articlePath(slug: string): string {
   return `/news/${slug}`;
 }
 
+/**
+ * Live coverage (producer/live-pages.ts): the article's own page shows its
+ * newest LIVE_PAGE_SIZE entries; older ones are on numbered pages of
+ * LIVE_PAGE_SIZE entries each, numbered from the first entry like a month's
+ * archive pages (`/news/SLUG/1` holds entries 1–20), so a new entry touches
+ * only the page that holds it. The newest entries are also published as JSON
+ * for open pages to poll from the mirror that served them.
+ */
+export const LIVE_PAGE_SIZE = 20;
+
+export function livePagePath(slug: string, page: number): string {
+  return `${articlePath(slug)}/${page}`;
+}
+
+/** The page of older entries holding entry number `seq`. */
+export function livePageOf(seq: number): number {
+  return Math.max(1, Math.ceil(seq / LIVE_PAGE_SIZE));
+}
+
+export function liveUpdatesPath(slug: string): string {
+  return `${articlePath(slug)}/live.json`;
+}
+
+/** The script that shows new entries on an open live page, named by its content like the stylesheet. */
+export function liveScriptPath(hash: string): string {
+  return `${ASSETS_PREFIX}live-${hash}.js`;
+}
+
 export function eventPath(slug: string): string {
   return `/event/${slug}`;
 }

@@ -12,9 +12,10 @@ function hashSource(text: string): string {
 
 /**
  * The pages load only the site's own files: one stylesheet, images, audio
- * and video under /media/, and no script today. `script-src 'self'` leaves
- * room for a search script served by the mirror itself, never an inline one;
- * `connect-src 'self'` lets it read a search index from the same mirror.
+ * and video under /media/, and on live articles one script from /assets/
+ * (producer/templates/live.js), never an inline one; `connect-src 'self'`
+ * lets it poll the newest entries from the same mirror (and a search
+ * script read a search index from it).
  * The only inline style is the frozen-copy banner the mirror adds
  * (frozen-banner.ts), allowed by its hash. `frame-ancestors` (clickjacking)
  * comes from MIRROR_FRAME_ANCESTORS, 'none' by default.

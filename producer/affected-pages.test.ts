@@ -255,4 +255,62 @@ describe('coalesced groups (mergeRefs)', () => {
     assert.ok(one?.kind === 'index-bucket');
     assert.equal(one.tail, false, 'the same page twice is still one page');
   });
+
+  describe('live coverage', () => {
+    const live = (overrides: Partial<ItemState> = {}) =>
+      article({ updatedAt: 1000, live: { latest: 'a', pages: [] }, ...overrides });
+
+    it('a new entry re-renders the article page, its JSON and the feeds that show it as updated, nothing else', () => {
+      assert.deepEqual(ids(affectedPages(live(), live({ updatedAt: 2000, live: { latest: 'b', pages: [] } }))), [
+        'feed:all:atom',
+        'feed:all:rss',
+        'feed:section:news:atom',
+        'feed:section:news:rss',
+        'feed:tag:floods:atom',
+        'feed:tag:floods:rss',
+        'item:article:flood-watch',
+        'live-updates:flood-watch',
+      ]);
+    });
+
+    it('an entry on a long event re-renders the one numbered page that holds it', () => {
+      const before = live({ live: { latest: 'a', pages: ['p1', 'p2'] } });
+      const after = live({ updatedAt: 2000, live: { latest: 'a', pages: ['p1', 'p2-edited'] } });
+      const refs = ids(affectedPages(before, after));
+      assert.ok(refs.includes('live:flood-watch:2'));
+      assert.ok(!refs.includes('live:flood-watch:1'), 'page 1 is unchanged');
+      assert.ok(!refs.includes('live-updates:flood-watch'), 'the newest entries are unchanged');
+    });
+
+    it('hiding a live article tombstones its JSON and every numbered page', () => {
+      const before = live({ live: { latest: 'a', pages: ['p1', 'p2'] } });
+      const refs = affectedPages(before, { ...before, visible: false });
+      for (const id of ['live-updates:flood-watch', 'live:flood-watch:1', 'live:flood-watch:2']) {
+        const ref = refs.find((r) => refId(r) === id);
+        assert.ok(ref && 'visible' in ref && ref.visible === false, `${id} becomes a tombstone`);
+      }
+    });
+
+    it('a page emptied of entries becomes a tombstone, and one more page appears when the entries outgrow the page', () => {
+      const grown = affectedPages(live(), live({ live: { latest: 'b', pages: ['p1', 'p2'] } }));
+      assert.deepEqual(
+        grown.filter((r) => r.kind === 'live-page').map((r) => [refId(r), (r as { visible: boolean }).visible]),
+        [
+          ['live:flood-watch:1', true],
+          ['live:flood-watch:2', true],
+        ],
+      );
+      const shrunk = affectedPages(live({ live: { latest: 'b', pages: ['p1', 'p2'] } }), live());
+      assert.deepEqual(
+        shrunk.filter((r) => r.kind === 'live-page').map((r) => (r as { visible: boolean }).visible),
+        [false, false],
+      );
+    });
+
+    it('turning live coverage on changes the listing card (its Live mark) and publishes the JSON', () => {
+      const refs = ids(affectedPages(article(), live({ listing: 'v2' })));
+      assert.ok(refs.includes('live-updates:flood-watch'));
+      assert.ok(refs.includes('bucket:all:2026-11'));
+    });
+  });
 });

@@ -33,6 +33,20 @@ export interface ItemState {
   memberships: Membership[];
   /** Listing order within a month (published_at for articles, starts_at for events). */
   sortAt: number;
+  /** When a live article's entries last changed: shown only by its feeds (as `updated`), so a change re-renders them alone. */
+  updatedAt?: number | null;
+  /** A live article's own pages beyond its page (producer/live-pages.ts). */
+  live?: LiveState;
+}
+
+/**
+ * Fingerprints of what a live article's pages show: `latest`, its newest
+ * entries (its page and the JSON open pages poll); `pages[n - 1]`, the
+ * numbered page n of older entries (none while every entry fits its page).
+ */
+export interface LiveState {
+  latest: string;
+  pages: string[];
 }
 
 /** Where an item sits (or sat) in a month: listing order is (sortAt, topic, id). */
@@ -61,7 +75,11 @@ export type PageRef =
   /** /404.html: it shows the header's sections (producer/site-chrome.ts). */
   | { kind: 'not-found' }
   /** /sitemaps/news.xml: articles of the last NEWS_WINDOW_MS. */
-  | { kind: 'news-sitemap' };
+  | { kind: 'news-sitemap' }
+  /** Page `page` of a live article's older entries, or its 410 tombstone; the item owns it like its page. */
+  | { kind: 'live-page'; id: number; slug: string; page: number; visible: boolean }
+  /** A live article's newest entries as JSON (what open pages poll), or its tombstone. */
+  | { kind: 'live-updates'; id: number; slug: string; visible: boolean };
 
 const FEED_KEYS = /^(all|section:.+|tag:.+)$/;
 
@@ -84,6 +102,10 @@ export function refId(ref: PageRef): string {
       return `feed:${ref.key}:${ref.format}`;
     case 'sitemap-shard':
       return `sitemap:${ref.topic}:${ref.shard}`;
+    case 'live-page':
+      return `live:${ref.slug}:${ref.page}`;
+    case 'live-updates':
+      return `live-updates:${ref.slug}`;
   }
 }
 
@@ -110,6 +132,8 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
     add({ kind: 'item', topic: before.topic, id: before.id, slug: before.slug, visible: false });
   }
 
+  liveRefs(before, after, add);
+
   const was = new Map((before?.visible ? before.memberships : []).map((m) => [membershipId(m), m]));
   const is = new Map((after.visible ? after.memberships : []).map((m) => [membershipId(m), m]));
   const listingChanged = !before || before.listing !== after.listing || before.slug !== after.slug;
@@ -118,7 +142,14 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
     const entered = is.has(id) && !was.has(id);
     const left = was.has(id) && !is.has(id);
     const moved = entered || left;
-    if (!moved && !listingChanged) continue;
+    if (!moved && !listingChanged) {
+      // A live article's new entry: it appears in its feeds as an update (Atom <updated>), nowhere else.
+      if ((before!.updatedAt ?? null) !== (after.updatedAt ?? null) && FEED_KEYS.test(m.key)) {
+        add({ kind: 'feed', key: m.key as IndexKey, format: 'rss' });
+        add({ kind: 'feed', key: m.key as IndexKey, format: 'atom' });
+      }
+      continue;
+    }
     if (m.key.startsWith('sitemap:')) {
       // Shards show each item's URL and publication date (lastmod), like any other listing.
       add({ kind: 'sitemap-shard', topic: m.key.slice('sitemap:'.length) as Topic, shard: Number(m.bucket) });
@@ -157,6 +188,26 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
     if (key === 'all') add({ kind: 'home' });
   }
   return [...refs.values()];
+}
+
+/**
+ * A live article's own pages: the JSON of its newest entries when they
+ * changed, each numbered page of older entries whose entries changed, and
+ * tombstones for those it no longer has (the article hidden, no longer
+ * live, or the page emptied). Slugs are stable, so one slug names them all.
+ */
+function liveRefs(before: ItemState | undefined, after: ItemState, add: (ref: PageRef) => void): void {
+  const was = before?.visible ? before.live : undefined;
+  const is = after.visible ? after.live : undefined;
+  const { id, slug } = after;
+  if (is && is.latest !== was?.latest) add({ kind: 'live-updates', id, slug, visible: true });
+  else if (was && !is) add({ kind: 'live-updates', id, slug, visible: false });
+  const pages = Math.max(was?.pages.length ?? 0, is?.pages.length ?? 0);
+  for (let n = 1; n <= pages; n++) {
+    const now = is?.pages[n - 1];
+    if (now !== undefined && now !== was?.pages[n - 1]) add({ kind: 'live-page', id, slug, page: n, visible: true });
+    else if (now === undefined) add({ kind: 'live-page', id, slug, page: n, visible: false });
+  }
 }
 
 /** Adds `ref` to `refs`, merging one month reached twice into the pages from the earlier position on. */

@@ -13,6 +13,16 @@ export interface LeadImageRow {
   rendition: { src: string; width: number | null; height: number | null } | null;
 }
 
+/** An entry of a live article (app/live/live-entries.ts). */
+export interface LiveEntryRow {
+  id: number;
+  /** Its number within the article, from 1: the page of older entries holding it (common/site-paths.ts). */
+  seq: number;
+  body: string;
+  postedAt: number;
+  updatedAt: number;
+}
+
 export interface ArticleRow {
   id: number;
   slug: string;
@@ -27,6 +37,11 @@ export interface ArticleRow {
   author: string | null;
   publishedAt: number | null;
   updatedAt: number;
+  /** A live page, and when an entry last changed (null: never). */
+  live: boolean;
+  liveUpdatedAt: number | null;
+  /** Every entry of a live article, newest first; read with the body, empty otherwise. */
+  entries: LiveEntryRow[];
 }
 
 export interface EventRow {
@@ -48,7 +63,7 @@ export interface EventRow {
 /** What listings show of an item (render_state.card_html is rendered from it). */
 export type ArticleCard = Pick<
   ArticleRow,
-  'id' | 'slug' | 'title' | 'summary' | 'publishedAt' | 'section' | 'author' | 'leadImage'
+  'id' | 'slug' | 'title' | 'summary' | 'publishedAt' | 'section' | 'author' | 'leadImage' | 'live' | 'liveUpdatedAt'
 >;
 export type EventCard = Pick<
   EventRow,
@@ -73,6 +88,8 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
       'articles.featured',
       'articles.published_at',
       'articles.updated_at',
+      'articles.live',
+      'articles.live_updated_at',
       'sections.slug as section_slug',
       'sections.name as section_name',
       'users.name as author_name',
@@ -81,6 +98,12 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
       ...(options.body ? ['articles.body'] : []),
     );
   const tags = await tagsOf(db, 'article_tags', 'article_id', ids);
+  const entries = options.body
+    ? await entriesOf(
+        db,
+        rows.filter((r) => r.live).map((r) => Number(r.id)),
+      )
+    : new Map<number, LiveEntryRow[]>();
   return rows.map((r) => ({
     id: Number(r.id),
     slug: r.slug,
@@ -95,7 +118,32 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
     author: r.author_name ?? null,
     publishedAt: r.published_at == null ? null : Number(r.published_at),
     updatedAt: Number(r.updated_at),
+    live: Boolean(r.live),
+    liveUpdatedAt: r.live_updated_at == null ? null : Number(r.live_updated_at),
+    entries: entries.get(Number(r.id)) ?? [],
   }));
+}
+
+/** The entries of live articles, newest first (posted, then number). */
+async function entriesOf(db: Db, ids: number[]): Promise<Map<number, LiveEntryRow[]>> {
+  const out = new Map<number, LiveEntryRow[]>();
+  if (ids.length === 0) return out;
+  const rows = await db('live_entries')
+    .whereIn('article_id', ids)
+    .orderBy([{ column: 'article_id' }, { column: 'posted_at', order: 'desc' }, { column: 'seq', order: 'desc' }])
+    .select('id', 'article_id', 'seq', 'body', 'posted_at', 'updated_at');
+  for (const r of rows) {
+    const list = out.get(Number(r.article_id)) ?? [];
+    list.push({
+      id: Number(r.id),
+      seq: Number(r.seq),
+      body: String(r.body),
+      postedAt: Number(r.posted_at),
+      updatedAt: Number(r.updated_at),
+    });
+    out.set(Number(r.article_id), list);
+  }
+  return out;
 }
 
 export async function loadEvents(db: Db, ids: number[], options: { body: boolean }): Promise<EventRow[]> {

@@ -3,6 +3,7 @@
 import { monthOf, NEWS_WINDOW_MS, sitemapShardOf } from '../common/site-paths';
 import type { ItemState, Membership } from './affected-pages';
 import type { ArticleCard, ArticleRow, EventCard, EventRow } from './item-rows';
+import { liveState } from './live-pages';
 
 export type { ArticleCard, EventCard };
 
@@ -35,16 +36,19 @@ export function articleState(a: ArticleRow, now: number): StoredState {
     section: a.section,
     author: a.author,
     leadImage: a.leadImage,
+    live: a.live,
+    liveUpdatedAt: a.liveUpdatedAt,
   };
   return {
     topic: 'article',
     id: a.id,
     slug: a.slug,
     visible,
-    listing: JSON.stringify(card),
+    listing: listingOf(card),
     memberships,
     sortAt,
     card,
+    ...(a.live ? { updatedAt: a.liveUpdatedAt, live: liveState(a.entries) } : {}),
   };
 }
 
@@ -69,7 +73,7 @@ export function eventState(e: EventRow): StoredState {
     id: e.id,
     slug: e.slug,
     visible,
-    listing: JSON.stringify(card),
+    listing: listingOf(card),
     memberships,
     sortAt: e.startsAt,
     card,
@@ -98,5 +102,16 @@ export function serializeState(state: StoredState): string {
 
 export function parseState(json: string): StoredState {
   const rest = JSON.parse(json) as Omit<StoredState, 'listing'>;
-  return { ...rest, listing: JSON.stringify(rest.card) };
+  return { ...rest, listing: listingOf(rest.card) };
+}
+
+/**
+ * What listing pages show of an item: its card, without the time of a live
+ * article's last entry, which only its feeds show (ItemState.updatedAt), so a
+ * new entry does not re-render every listing the article is on.
+ */
+function listingOf(card: ArticleCard | EventCard): string {
+  if (!('liveUpdatedAt' in card)) return JSON.stringify(card);
+  const { liveUpdatedAt: _updated, ...listed } = card;
+  return JSON.stringify(listed);
 }

@@ -26,7 +26,8 @@ import { ArticleCard, EventCard, parseState, StoredState } from './item-state';
 import { articleView, eventView, Renderer } from './renderer';
 import { MonthsAhead, page, PageContext, view, withChrome, xmlPage } from './page-view';
 import { listingsWithArticles, sectionsNav } from './site-chrome';
-import { articleJsonLd, articleMeta, eventJsonLd, eventMeta, listingMeta } from './structured-data';
+import { articleJsonLd, articleMeta, eventJsonLd, eventMeta, listingMeta, liveBlogJsonLd } from './structured-data';
+import { liveView, renderLiveRef } from './live-pages';
 
 export type { MonthsAhead, PageContext } from './page-view';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
@@ -97,9 +98,14 @@ export async function renderItem(
     const { site, iconPath } = ctx.renderer;
     let body: string;
     if (topic === 'article') {
-      const article = articleView(item as ArticleRow);
+      const row = item as ArticleRow;
+      const article = articleView(row);
       const og = articleMeta(site, article);
-      body = view(ctx, 'article.njk', { article, og, jsonLd: articleJsonLd(site, iconPath, article) });
+      const live = row.live ? liveView(row) : undefined;
+      const jsonLd = live
+        ? liveBlogJsonLd(site, iconPath, article, live.entries, row.liveUpdatedAt)
+        : articleJsonLd(site, iconPath, article);
+      body = view(ctx, 'article.njk', { article, og, jsonLd, live });
     } else {
       const event = eventView(item as EventRow);
       body = view(ctx, 'event.njk', { event, og: eventMeta(site, event), jsonLd: eventJsonLd(site, iconPath, event) });
@@ -163,6 +169,9 @@ async function renderOne(
         : undefined;
       return renderItem(ctx, ref.topic, item, ref.slug, ref.visible);
     }
+    case 'live-page':
+    case 'live-updates':
+      return renderLiveRef(ctx, ref);
     case 'home':
       return renderHome(ctx);
     case 'site-index':
@@ -182,7 +191,7 @@ async function renderOne(
         items,
         self,
         link: ref.key === 'all' ? HOME_PATH : indexRootPath(ref.key),
-        updated: items[0]?.publishedAt ?? 0,
+        updated: items.reduce((m, a) => Math.max(m, a.modifiedAt ?? 0), 0),
       };
       return xmlPage(self, ctx.renderer.render(`${ref.format}.njk`, context), ref.format === 'rss' ? RSS : ATOM, now);
     }

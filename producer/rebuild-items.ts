@@ -12,6 +12,7 @@ import { insertRows } from './bulk-insert';
 import { takeRenderClock } from './change-journal';
 import { articleState, entriesOf, eventState, serializeState } from './item-state';
 import { PageContext, renderCard, renderItem } from './page-renderer';
+import { livePagesOf } from './live-pages';
 import { advance, commitBatch, Listed, Position, PreparedItems, RebuildRun } from './rebuild-run';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
 
@@ -35,7 +36,10 @@ export async function itemBatch(run: RebuildRun, table: 'articles' | 'events', n
     // Hidden and unpublished items get their tombstone in the sweep, with deleted ones.
     return current
       .filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at))
-      .flatMap((r) => rendered.get(Number(r.id))?.page ?? [])
+      .flatMap((r) => {
+        const item = rendered.get(Number(r.id));
+        return item?.page ? [item.page, ...(item.livePages ?? [])] : [];
+      })
       .map((page) => ({ ...page, clock }));
   });
 }
@@ -53,7 +57,10 @@ async function prepareItems(run: RebuildRun, table: 'articles' | 'events', after
   for (const row of rows) {
     const s = topic === 'article' ? articleState(row as ArticleRow, ctx.now) : eventState(row as EventRow);
     const page = s.visible ? await renderItem(ctx, topic, row, s.slug, true) : undefined;
+    // A live article's numbered pages and the JSON open pages poll (producer/live-pages.ts).
+    const livePages = page && topic === 'article' ? await livePagesOf(ctx, row as ArticleRow) : [];
     rendered.set(row.id, {
+      livePages,
       state: s,
       json: serializeState(s),
       card: renderCard(renderer, s),

@@ -48,7 +48,7 @@ export interface PreparedItems {
   ids: number[];
   /** The render clock the batch's listing rows were saved at: its pages' clock. */
   clock: number;
-  rendered: Map<number, Listed & { page?: RenderedPage }>;
+  rendered: Map<number, Listed & { page?: RenderedPage; livePages?: RenderedPage[] }>;
 }
 
 /** A batch of listing months read ahead: `cursor` is undefined when none are left. */

@@ -320,7 +320,13 @@ async function renderIndexes(
     const pages: { page: RenderedPage; owner?: string }[] = [];
     for (const ref of refs) {
       if (ref.kind === 'item' && ref.visible && own.has(`${ref.topic}:${ref.id}:${ref.slug}`)) continue;
-      const owner = ref.kind === 'item' ? itemKey(ref.topic, ref.id) : undefined;
+      // A live article's own pages belong to it like its page and tombstone.
+      const owner =
+        ref.kind === 'item'
+          ? itemKey(ref.topic, ref.id)
+          : ref.kind === 'live-page' || ref.kind === 'live-updates'
+            ? itemKey('article', ref.id)
+            : undefined;
       for (const page of await renderRef(ctx, ref)) pages.push({ page, owner });
     }
     return { sv, pages };

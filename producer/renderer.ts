@@ -75,6 +75,7 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
   const stylesheet = files.stylesheet;
   env.addGlobal('stylesheet', stylesheet.path);
   env.addGlobal('icon', files.icon.path);
+  env.addGlobal('liveScript', files.liveScript.path);
   env.addGlobal('themeColor', site.themeColor ?? DEFAULT_THEME_COLOR);
   // JSON-LD is data, not script: printed with <, > and & escaped (producer/structured-data.ts).
   env.addFilter('scriptjson', (value: unknown) => new nunjucks.runtime.SafeString(scriptJson(value)));
@@ -144,6 +145,9 @@ export function articleView(a: ArticleRow) {
     author: a.author,
     publishedAt: a.publishedAt,
     updatedAt: a.updatedAt,
+    live: a.live,
+    /** What feeds show as the article's `updated`: its last live entry, else its publication. */
+    modifiedAt: a.liveUpdatedAt !== null && a.liveUpdatedAt > (a.publishedAt ?? 0) ? a.liveUpdatedAt : a.publishedAt,
     url: articlePath(a.slug),
     section: a.section
       ? { slug: a.section.slug, name: a.section.name, url: indexRootPath(`section:${a.section.slug}`) }

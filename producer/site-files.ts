@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../common/config';
 import { sha256Hex } from '../common/hash';
-import { FAVICON_PATH, HOME_PATH, iconPath, MANIFEST_PATH, stylesheetPath } from '../common/site-paths';
+import { FAVICON_PATH, HOME_PATH, iconPath, liveScriptPath, MANIFEST_PATH, stylesheetPath } from '../common/site-paths';
 
 export interface SiteFile {
   path: string;
@@ -27,6 +27,8 @@ export interface SiteFileOptions {
 export interface SiteFiles {
   stylesheet: SiteFile;
   icon: SiteFile;
+  /** The script a live page loads (templates/live.js): served by the mirror, so CSP script-src 'self' allows it. */
+  liveScript: SiteFile;
   /** Every file, the stylesheet first. */
   all: SiteFile[];
 }
@@ -52,12 +54,16 @@ export function readSiteFiles(options: SiteFileOptions, templatesDir: string): S
     theme_color: options.themeColor ?? DEFAULT_THEME_COLOR,
     icons: [{ src: icon.path, sizes: `${width}x${height}`, type: 'image/png', purpose: 'any' }],
   };
+  const js = fs.readFileSync(path.join(templatesDir, 'live.js'));
+  const liveScript = { path: liveScriptPath(hash(js)), body: js, contentType: 'text/javascript; charset=utf-8' };
   return {
     stylesheet,
     icon,
+    liveScript,
     all: [
       stylesheet,
       icon,
+      liveScript,
       { path: FAVICON_PATH, body: favicon, contentType: 'image/x-icon' },
       {
         path: MANIFEST_PATH,

@@ -73,6 +73,10 @@ export function articleOfCard(c: ArticleCard): ArticleRow {
     author: c.author,
     publishedAt: c.publishedAt,
     updatedAt: c.publishedAt ?? 0,
+    // Cards stored before live coverage lack both.
+    live: c.live ?? false,
+    liveUpdatedAt: c.liveUpdatedAt ?? null,
+    entries: [],
   };
 }
 

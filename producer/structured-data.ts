@@ -93,6 +93,48 @@ export function articleJsonLd(site: SiteInfo, icon: string, a: ArticleView): Rec
   };
 }
 
+/**
+ * schema.org LiveBlogPosting (https://schema.org/LiveBlogPosting): the
+ * article with its newest entries as liveBlogUpdate. dateModified is the
+ * last entry change, which only an entry save moves.
+ */
+export function liveBlogJsonLd(
+  site: SiteInfo,
+  icon: string,
+  a: ArticleView,
+  entries: { id: number; body: string; postedAt: number; updatedAt: number }[],
+  liveUpdatedAt: number | null,
+): Record<string, unknown> {
+  const url = site.publicUrl + a.url;
+  return {
+    ...articleJsonLd(site, icon, a),
+    '@type': 'LiveBlogPosting',
+    coverageStartTime: iso(a.publishedAt),
+    dateModified: iso(liveUpdatedAt ?? a.publishedAt),
+    liveBlogUpdate: entries.map((e) => {
+      const text = plainText(e.body);
+      return {
+        '@type': 'BlogPosting',
+        url: `${url}#entry-${e.id}`,
+        headline: text.length > 110 ? `${text.slice(0, 109)}…` : text,
+        articleBody: text,
+        datePublished: iso(e.postedAt),
+        dateModified: iso(e.updatedAt),
+      };
+    }),
+  };
+}
+
+/** A sanitized body's text (app/content/sanitize.ts allows no script or style whose text could leak here). */
+function plainText(html: string): string {
+  const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", nbsp: ' ' };
+  return html
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_m, name: string) => entities[name])
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
 /** schema.org Event (https://schema.org/Event), organized by the site. */
 export function eventJsonLd(site: SiteInfo, icon: string, e: EventView): Record<string, unknown> {
   return {

@@ -6,6 +6,7 @@ import express, { Router } from 'express';
 import type { EditorServices } from '../editor-services';
 import { editorWrites } from './editor-writes';
 import { itemHistoryApiRoutes } from './item-history-routes';
+import { liveApiRoutes } from './live-routes';
 import { mediaApiRoutes } from './media-routes';
 import { moderationApiRoutes } from './moderation-routes';
 import { taxonomyApiRoutes } from './taxonomy-routes';
@@ -20,5 +21,6 @@ export function editorApiRoutes(deps: EditorServices): Router {
   router.use(mediaApiRoutes(deps));
   router.use(moderationApiRoutes(deps, writes, json));
   router.use(taxonomyApiRoutes(deps, writes, json));
+  router.use(liveApiRoutes(deps, writes, json));
   return router;
 }

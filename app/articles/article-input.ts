@@ -10,14 +10,20 @@ export type ArticleStatus = ItemStatus;
 
 export interface ArticleInput extends ItemInput {
   section?: string | null;
+  /** A live page: timestamped entries (app/live/live-entries.ts) shown newest first. */
+  live?: boolean;
 }
 
 /** Checks a JSON body for POST (mode 'create': title and body required) or PUT (every field optional). */
 export function parseArticleInput(raw: unknown, mode: InputMode): ArticleInput {
   return parseItemInput<ArticleInput>(raw, mode, {
-    fields: ['section'],
+    fields: ['section', 'live'],
     slugExample: 'my-story',
     own(body, input) {
+      if (body.live !== undefined) {
+        if (typeof body.live !== 'boolean') throw new BadRequestError('live must be true or false', 'live');
+        input.live = body.live;
+      }
       if (body.section === undefined) return;
       if (body.section === null) input.section = null;
       else {

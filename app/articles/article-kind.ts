@@ -13,6 +13,8 @@ export interface Article extends Item {
   section: string | null;
   status: ArticleStatus;
   author: string | null;
+  /** A live page (app/live/live-entries.ts). */
+  live: boolean;
 }
 
 export interface ArticleSnapshot extends ItemSnapshot {
@@ -38,11 +40,14 @@ export const ARTICLES: ItemKind<ArticleInput, Article, ArticleSnapshot> = {
   path: articlePath,
   parseInput: parseArticleInput,
   async createColumns(trx, input) {
-    return { section_id: (await sectionId(trx, input.section)) ?? null };
+    return { section_id: (await sectionId(trx, input.section)) ?? null, live: input.live ?? false };
   },
   async updateColumns(trx, input) {
     const section = await sectionId(trx, input.section);
-    return section === undefined ? {} : { section_id: section };
+    return {
+      ...(section === undefined ? {} : { section_id: section }),
+      ...(input.live === undefined ? {} : { live: input.live }),
+    };
   },
   select: (db: Reader) =>
     db('articles')
@@ -53,6 +58,7 @@ export const ARTICLES: ItemKind<ArticleInput, Article, ArticleSnapshot> = {
     ...sharedItemFields(r, tags, leadImage, articlePath),
     section: (r.section_slug as string | null) ?? null,
     author: (r.author_name as string | null) ?? null,
+    live: Boolean(r.live),
   }),
   ownSnapshot: (article) => ({ section: article.section }),
   async restoreFields(db: Database, { section }) {

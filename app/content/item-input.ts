@@ -132,7 +132,7 @@ export function jsonObject(raw: unknown): Record<string, unknown> {
   return raw as Record<string, unknown>;
 }
 
-function refuseUnknownFields(body: Record<string, unknown>, known: readonly string[]): void {
+export function refuseUnknownFields(body: Record<string, unknown>, known: readonly string[]): void {
   const unknown = Object.keys(body).filter((k) => !known.includes(k));
   if (unknown.length > 0)
     throw new BadRequestError(`unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, unknown[0]);

@@ -23,6 +23,7 @@ import * as compressedVariants from './migrations/018-compressed-variants';
 import * as accounts from './migrations/019-accounts';
 import * as editorSearch from './migrations/020-editor-search';
 import * as mediaOnPublish from './migrations/021-media-on-publish';
+import * as liveCoverage from './migrations/022-live-coverage';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -46,6 +47,7 @@ const migrations: Record<string, Knex.Migration> = {
   '019-accounts': accounts,
   '020-editor-search': editorSearch,
   '021-media-on-publish': mediaOnPublish,
+  '022-live-coverage': liveCoverage,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -5,15 +5,28 @@ import { BadRequestError } from '../errors';
 import { formText, postedSharedValues, SharedFormValues } from './form-values';
 import { scheduleFields } from './schedule-form';
 
-const FORM_FIELDS = ['title', 'summary', 'body', 'section', 'tags', 'status', 'featured', 'leadImage', 'leadImageAlt'];
+const FORM_FIELDS = [
+  'title',
+  'summary',
+  'body',
+  'section',
+  'tags',
+  'status',
+  'featured',
+  'live',
+  'leadImage',
+  'leadImageAlt',
+];
 
 export interface ArticleFormValues extends SharedFormValues {
   section: string;
+  /** A live page (app/live/live-entries.ts). */
+  live: boolean;
 }
 
 /** The raw values, for re-displaying a form that failed validation. Never trusted beyond that. */
 export function formValues(body: Record<string, unknown>): ArticleFormValues {
-  return { ...postedSharedValues(body), section: formText(body.section) };
+  return { ...postedSharedValues(body), section: formText(body.section), live: body.live === 'on' };
 }
 
 export function parseArticleForm(
@@ -46,6 +59,7 @@ export function parseArticleForm(
   if (options.allowStatus) {
     if (form.status !== undefined && form.status !== '') raw.status = form.status;
     raw.featured = form.featured === 'on';
+    raw.live = form.live === 'on';
   }
   // Placement and timing are the desk's: a public submission's schedule fields are ignored like its status.
   const schedule = options.allowStatus ? scheduleFields(form, options.zone) : {};

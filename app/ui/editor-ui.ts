@@ -8,6 +8,7 @@ import { dashboardRoutes } from './dashboard-routes';
 import type { EditorDeps } from './editor-deps';
 import { htmlErrors } from './html-errors';
 import { itemPages } from './item-pages';
+import { liveRoutes } from './live-routes';
 import { mediaRoutes } from './media-routes';
 import { moderationRoutes } from './moderation-routes';
 import { publicRoutes } from './public-routes';
@@ -33,6 +34,7 @@ export function editorUi(deps: EditorDeps): Router {
   router.use(authRoutes(deps));
   router.use(dashboardRoutes(deps));
   router.use(scheduleRoutes(deps));
+  router.use(liveRoutes(deps));
   router.use(itemPages(deps));
   router.use(taxonomyRoutes(deps));
   router.use(mediaRoutes(deps));

@@ -37,7 +37,11 @@ const ARTICLE_FORM: ItemForm = {
   kind: 'article',
   templates: { list: 'articles.njk', edit: 'article-edit.njk', revision: 'revision.njk' },
   emptyValues: () => articleFormValues({ status: 'draft' }),
-  valuesOf: (item, zone) => ({ ...sharedValuesOf(item, zone), section: (item as Article).section ?? '' }),
+  valuesOf: (item, zone) => ({
+    ...sharedValuesOf(item, zone),
+    section: (item as Article).section ?? '',
+    live: (item as Article).live,
+  }),
   posted: articleFormValues,
   parse: (body, mode, zone) => parseArticleForm(body, mode, { allowStatus: true, zone }),
   editContext: async ({ db }) => ({ sections: await listSections(db) }),
