@@ -13,6 +13,13 @@ export interface LeadImageRow {
   rendition: { src: string; width: number | null; height: number | null } | null;
 }
 
+/** A public note on a published item (app/content/item-notes.ts): a correction or an update, with its time. */
+export interface PublicNote {
+  kind: 'correction' | 'update';
+  text: string;
+  at: number;
+}
+
 export interface ArticleRow {
   id: number;
   slug: string;
@@ -27,6 +34,10 @@ export interface ArticleRow {
   author: string | null;
   publishedAt: number | null;
   updatedAt: number;
+  /** Public correction and update notes, oldest first (desk notes are never read here). */
+  notes: PublicNote[];
+  /** The latest public note's time: dateModified, and the feeds' updated time. */
+  modifiedAt: number | null;
 }
 
 export interface EventRow {
@@ -43,13 +54,19 @@ export interface EventRow {
   leadImage: LeadImageRow | null;
   tags: { slug: string; name: string }[];
   updatedAt: number;
+  notes: PublicNote[];
+  modifiedAt: number | null;
 }
 
-/** What listings show of an item (render_state.card_html is rendered from it). */
+/**
+ * What listings show of an item (render_state.card_html is rendered from it).
+ * `modifiedAt` is there only once a public note exists, so the cards of
+ * items without notes stay as they were rendered before notes existed.
+ */
 export type ArticleCard = Pick<
   ArticleRow,
   'id' | 'slug' | 'title' | 'summary' | 'publishedAt' | 'section' | 'author' | 'leadImage'
->;
+> & { modifiedAt?: number };
 export type EventCard = Pick<
   EventRow,
   'id' | 'slug' | 'title' | 'summary' | 'startsAt' | 'endsAt' | 'location' | 'leadImage'
@@ -80,7 +97,7 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
       ...LEAD_IMAGE_COLUMNS,
       ...(options.body ? ['articles.body'] : []),
     );
-  const tags = await tagsOf(db, 'article_tags', 'article_id', ids);
+  const [tags, notes] = await Promise.all([tagsOf(db, 'article_tags', 'article_id', ids), notesOf(db, 'article', ids)]);
   return rows.map((r) => ({
     id: Number(r.id),
     slug: r.slug,
@@ -95,6 +112,7 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
     author: r.author_name ?? null,
     publishedAt: r.published_at == null ? null : Number(r.published_at),
     updatedAt: Number(r.updated_at),
+    ...notesFields(notes.get(Number(r.id))),
   }));
 }
 
@@ -121,7 +139,7 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
       ].map((c) => `events.${c}`),
       ...LEAD_IMAGE_COLUMNS,
     );
-  const tags = await tagsOf(db, 'event_tags', 'event_id', ids);
+  const [tags, notes] = await Promise.all([tagsOf(db, 'event_tags', 'event_id', ids), notesOf(db, 'event', ids)]);
   return rows.map((r) => ({
     id: Number(r.id),
     slug: r.slug,
@@ -136,7 +154,32 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
     leadImage: leadImageOf(r),
     tags: tags.get(Number(r.id)) ?? [],
     updatedAt: Number(r.updated_at),
+    ...notesFields(notes.get(Number(r.id))),
   }));
+}
+
+/** The kinds of note readers see; `desk` notes stay in the app. */
+const PUBLIC_NOTE_KINDS = ['correction', 'update'];
+
+/** Public notes of many items, oldest first, in one read. */
+async function notesOf(db: Db, topic: 'article' | 'event', ids: number[]): Promise<Map<number, PublicNote[]>> {
+  const rows = await db('item_notes')
+    .where({ topic })
+    .whereIn('item_id', ids)
+    .whereIn('kind', PUBLIC_NOTE_KINDS)
+    .orderBy(['noted_at', 'id'])
+    .select('item_id', 'kind', 'body', 'noted_at');
+  const out = new Map<number, PublicNote[]>();
+  for (const r of rows) {
+    const list = out.get(Number(r.item_id)) ?? [];
+    list.push({ kind: r.kind as PublicNote['kind'], text: String(r.body), at: Number(r.noted_at) });
+    out.set(Number(r.item_id), list);
+  }
+  return out;
+}
+
+function notesFields(notes: PublicNote[] = []): { notes: PublicNote[]; modifiedAt: number | null } {
+  return { notes, modifiedAt: notes.length ? Math.max(...notes.map((n) => n.at)) : null };
 }
 
 const LEAD_IMAGE_COLUMNS = [

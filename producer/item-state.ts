@@ -36,6 +36,8 @@ export function articleState(a: ArticleRow, now: number): StoredState {
     author: a.author,
     leadImage: a.leadImage,
   };
+  // A new public note re-renders the listings, so feeds show the update (producer/templates/atom.njk).
+  if (a.modifiedAt !== null) card.modifiedAt = a.modifiedAt;
   return {
     topic: 'article',
     id: a.id,

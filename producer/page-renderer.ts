@@ -93,22 +93,36 @@ export async function renderItem(
 ): Promise<RenderedPage | undefined> {
   const path = topic === 'article' ? articlePath(slug) : eventPath(slug);
   await withChrome(ctx);
-  if (visible && item) {
-    const { site, iconPath } = ctx.renderer;
-    let body: string;
-    if (topic === 'article') {
-      const article = articleView(item as ArticleRow);
-      const og = articleMeta(site, article);
-      body = view(ctx, 'article.njk', { article, og, jsonLd: articleJsonLd(site, iconPath, article) });
-    } else {
-      const event = eventView(item as EventRow);
-      body = view(ctx, 'event.njk', { event, og: eventMeta(site, event), jsonLd: eventJsonLd(site, iconPath, event) });
-    }
-    return page(path, 'article', body, HTML, item.updatedAt);
-  }
+  if (visible && item) return page(path, 'article', itemPageHtml(ctx, topic, item), HTML, item.updatedAt);
   const live = await ctx.db('pages').where({ path }).first('op');
   if (!live || live.op !== 'put') return undefined;
   return { ...page(path, 'article', view(ctx, 'gone.njk', { what: topic }), HTML, ctx.now), op: 'gone' };
+}
+
+/**
+ * An item's page as HTML (withChrome first). `extra` is only ever the
+ * preview's banner (producer/preview-page.ts): the page itself is the one
+ * the producer journals.
+ */
+export function itemPageHtml(
+  ctx: PageContext,
+  topic: Topic,
+  item: ArticleRow | EventRow,
+  extra: Record<string, unknown> = {},
+): string {
+  const { site, iconPath } = ctx.renderer;
+  if (topic === 'article') {
+    const article = articleView(item as ArticleRow);
+    const og = articleMeta(site, article);
+    return view(ctx, 'article.njk', { article, og, jsonLd: articleJsonLd(site, iconPath, article), ...extra });
+  }
+  const event = eventView(item as EventRow);
+  return view(ctx, 'event.njk', {
+    event,
+    og: eventMeta(site, event),
+    jsonLd: eventJsonLd(site, iconPath, event),
+    ...extra,
+  });
 }
 
 /** The pages a reference stands for: one, none (nothing to show or to tombstone), or several (a month's pages). */
@@ -182,7 +196,8 @@ async function renderOne(
         items,
         self,
         link: ref.key === 'all' ? HOME_PATH : indexRootPath(ref.key),
-        updated: items[0]?.publishedAt ?? 0,
+        // The newest publication or public note among the entries (RFC 4287 §4.2.15).
+        updated: Math.max(0, ...items.map((a) => a.modifiedAt ?? a.publishedAt ?? 0)),
       };
       return xmlPage(self, ctx.renderer.render(`${ref.format}.njk`, context), ref.format === 'rss' ? RSS : ATOM, now);
     }

@@ -144,6 +144,8 @@ export function articleView(a: ArticleRow) {
     author: a.author,
     publishedAt: a.publishedAt,
     updatedAt: a.updatedAt,
+    notes: a.notes,
+    modifiedAt: a.modifiedAt,
     url: articlePath(a.slug),
     section: a.section
       ? { slug: a.section.slug, name: a.section.name, url: indexRootPath(`section:${a.section.slug}`) }
@@ -168,6 +170,8 @@ export function eventView(e: EventRow) {
     leadImage: e.leadImage,
     tags: e.tags,
     updatedAt: e.updatedAt,
+    notes: e.notes,
+    modifiedAt: e.modifiedAt,
     url: eventPath(e.slug),
     month,
     monthUrl: indexMonthPath('events', month),

@@ -73,6 +73,8 @@ export function articleOfCard(c: ArticleCard): ArticleRow {
     author: c.author,
     publishedAt: c.publishedAt,
     updatedAt: c.publishedAt ?? 0,
+    notes: [],
+    modifiedAt: c.modifiedAt ?? null,
   };
 }
 
@@ -91,6 +93,8 @@ export function eventOfCard(c: EventCard): EventRow {
     leadImage: c.leadImage,
     tags: [],
     updatedAt: 0,
+    notes: [],
+    modifiedAt: null,
   };
 }
 
