@@ -24,7 +24,7 @@ export function previewLinksApiRoutes(deps: EditorServices, json: RequestHandler
       const body = (req.body ?? {}) as Record<string, unknown>;
       const unknown = Object.keys(body).filter((k) => k !== 'expiresInHours');
       if (unknown.length > 0) throw new BadRequestError(`unknown field: ${unknown[0]}`, unknown[0]);
-      const hours = parseExpiresInHours(body.expiresInHours);
+      const hours = parseExpiresInHours(body.expiresInHours, 'json');
       const item = await service.get(parseId(req.params.id));
       const created = await deps.previews.create(name, item, hours, { id: req.user!.id, name: req.user!.name });
       res.status(201).json({ ...created, url: `${req.protocol}://${req.get('host')}${created.path}` });

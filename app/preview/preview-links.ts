@@ -41,10 +41,14 @@ export interface PreviewActor {
   name: string | null;
 }
 
-/** `expiresInHours` from a request body or form: absent or '' is the default; else a whole number within the limits, or 400. */
-export function parseExpiresInHours(raw: unknown): number {
-  if (raw === undefined || raw === '') return PREVIEW_HOURS.default;
-  const n = typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : raw;
+/**
+ * `expiresInHours` from a JSON body (a number) or a form (digits): absent
+ * (or an empty form field) is the default; else a whole number within the
+ * limits, or 400.
+ */
+export function parseExpiresInHours(raw: unknown, from: 'json' | 'form'): number {
+  if (raw === undefined || (from === 'form' && raw === '')) return PREVIEW_HOURS.default;
+  const n = from === 'form' && typeof raw === 'string' && /^\d{1,4}$/.test(raw) ? Number(raw) : raw;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < PREVIEW_HOURS.min || n > PREVIEW_HOURS.max)
     throw new BadRequestError(
       `expiresInHours must be a whole number of hours from ${PREVIEW_HOURS.min} to ${PREVIEW_HOURS.max}`,
