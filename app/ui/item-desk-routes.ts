@@ -12,10 +12,22 @@ import { addNote } from '../content/note-writes';
 import { parseId } from '../http/request-params';
 import { parseExpiresInHours, PREVIEW_HOURS } from '../preview/preview-links';
 import type { EditorDeps } from './editor-deps';
-import type { ItemForm } from './item-forms';
-import type { ShowEditPage } from './item-pages';
+import type { FormValues, ItemForm } from './item-forms';
 import { withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
+
+/** Shows the item's edit page (app/ui/item-pages.ts) with a refusal, a notice or more for the template. */
+export type ShowEditPage = (
+  res: express.Response,
+  state: {
+    id: number;
+    values: FormValues;
+    error?: HyperstaticError;
+    status?: number;
+    notice?: unknown;
+    extra?: Record<string, unknown>;
+  },
+) => Promise<void>;
 
 /** What the edit page shows in its desk panels. */
 export async function deskContext(deps: EditorDeps, topic: 'article' | 'event', id: number) {

@@ -58,8 +58,6 @@ interface FormState {
   extra?: Record<string, unknown>;
 }
 
-export type ShowEditPage = (res: express.Response, state: FormState) => Promise<void>;
-
 function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Router {
   const { name, plural } = items.kind;
   const router = Router();
