@@ -17,6 +17,9 @@ import type { ItemService } from './content/item-service';
 import type { EditorServices } from './editor-services';
 import { createMediaStore, MediaStore } from './media/media-store';
 import { createModeration, SubmissionLimits } from './moderation/moderation';
+import type { PagePreview } from './preview/page-preview';
+import { createPreviewLinks } from './preview/preview-links';
+import { previewRoutes } from './preview/preview-routes';
 import { editorUi } from './ui/editor-ui';
 import { createViews } from './ui/views';
 
@@ -43,6 +46,8 @@ export interface EditorAppOptions {
   /** Wakes the outbox relay after a write that owes renders (tag renames; item saves wake it themselves). */
   onOwed?: () => void;
   loginLimits?: LoginLimits;
+  /** The producer's page renderer for preview links (producer/preview-page.ts); without it a preview answers 503. */
+  preview?: PagePreview;
   submissionLimits?: SubmissionLimits;
   now?: () => number;
 }
@@ -65,6 +70,7 @@ function editorServices(options: EditorAppOptions, now: () => number): EditorSer
     audit,
     accounts: auditedAccounts(audit, now),
     loginLimits: options.loginLimits ?? DEFAULT_LOGIN_LIMITS,
+    previews: createPreviewLinks(db, audit, now),
     media,
     now,
     onOwed: options.onOwed ?? (() => undefined),
@@ -78,6 +84,8 @@ export function createEditorApp(options: EditorAppOptions): EditorApp {
   const { db } = options;
   const services = editorServices(options, now);
   const router = Router();
+  // Public, before any session or login: a preview link is opened by people without an account.
+  router.use(previewRoutes({ db, links: services.previews, preview: options.preview }));
   router.use('/api', recordActor(db));
   router.use('/api', editorApiRoutes(services));
   router.use(

@@ -7,6 +7,7 @@ import type { LoginLimits } from './auth/login-limiter';
 import type { EditorialItems } from './content/item-kinds';
 import type { MediaStore } from './media/media-store';
 import type { Moderation } from './moderation/moderation';
+import type { PreviewLinks } from './preview/preview-links';
 
 export interface EditorServices {
   db: Database;
@@ -18,6 +19,8 @@ export interface EditorServices {
   /** User, password, session and token changes, each with its audit row. */
   accounts: AuditedAccounts;
   loginLimits: LoginLimits;
+  /** Shareable preview links of drafts and scheduled items (app/preview/). */
+  previews: PreviewLinks;
   media: MediaStore;
   mediaMaxBytes: number;
   maxBodyBytes: number;

@@ -26,6 +26,7 @@ import { listen, localUrl } from '../common/listen';
 import { createDrain } from '../common/http-drain';
 import { startAppScheduler } from './schedule/app-scheduler';
 import type { Scheduler } from './schedule/scheduler';
+import type { PagePreview } from './preview/page-preview';
 
 /** How long a stop lets requests in flight finish (docs/operations.md, "Stopping a process"). */
 const HTTP_GRACE_MS = 1000;
@@ -36,6 +37,8 @@ export interface AppOptions {
   db?: Database;
   queue?: RenderQueue;
   notifier?: JournalNotifier;
+  /** The producer's page renderer for preview links (bin/ builds it: the app does not import the producer). */
+  preview?: PagePreview;
   /** The clock of saves and of the scheduler (tests move it; nothing else is faked). */
   now?: () => number;
 }
@@ -78,6 +81,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     siteName: config.siteName,
     publicUrl: config.publicUrl,
     siteTimeZone: config.siteTimeZone,
+    preview: options.preview,
     now,
   });
   const scheduler = startAppScheduler(config, { db, items: editor.items, logger, now, onApplied: () => relay.wake() });

@@ -87,7 +87,9 @@ program
   .action(async (flags) => {
     const config = configFrom(flags, { port: 'APP_PORT' });
     const { startApp } = require('../app/main') as typeof import('../app/main');
-    await runUntilSignal(async () => [await startingAs('origin app', config, () => startApp(config))]);
+    const { pagePreviewFor } = require('../producer/preview-page') as typeof import('../producer/preview-page');
+    const preview = pagePreviewFor(config);
+    await runUntilSignal(async () => [await startingAs('origin app', config, () => startApp(config, { preview }))]);
   });
 
 program

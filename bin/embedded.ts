@@ -12,6 +12,7 @@ import { startApp } from '../app/main';
 import { migrateLatest } from '../app/db/migrate';
 import { createApiToken } from '../app/auth/users';
 import { startProducer } from '../producer/main';
+import { pagePreviewFor } from '../producer/preview-page';
 import { createMemoryQueue } from '../common/queue/memory-queue';
 import { createBullQueue } from '../common/queue/bull-queue';
 import { startMirror } from '../mirrors/main';
@@ -54,7 +55,8 @@ export async function startEmbedded(config: Config, options: { now?: () => numbe
       registry,
     });
     started.push(producer);
-    const app = await startApp(config, { ...shared, logger: createLogger(config.logLevel, 'app'), registry });
+    const preview = pagePreviewFor(config, options.now);
+    const app = await startApp(config, { ...shared, logger: createLogger(config.logLevel, 'app'), registry, preview });
     started.push(app);
     // The app created the feed key pair on its first start; the embedded mirror pins its public half.
     const mirror = await startMirror(

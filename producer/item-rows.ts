@@ -23,6 +23,13 @@ export interface LiveEntryRow {
   updatedAt: number;
 }
 
+/** A public note on a published item (app/content/item-notes.ts): a correction or an update, with its time. */
+export interface PublicNote {
+  kind: 'correction' | 'update';
+  text: string;
+  at: number;
+}
+
 export interface ArticleRow {
   id: number;
   slug: string;
@@ -42,6 +49,10 @@ export interface ArticleRow {
   liveUpdatedAt: number | null;
   /** Every entry of a live article, newest first; read with the body, empty otherwise. */
   entries: LiveEntryRow[];
+  /** Public correction and update notes, oldest first (desk notes are never read here). */
+  notes: PublicNote[];
+  /** The latest public note's time: dateModified, and the feeds' updated time. */
+  modifiedAt: number | null;
 }
 
 export interface EventRow {
@@ -58,13 +69,19 @@ export interface EventRow {
   leadImage: LeadImageRow | null;
   tags: { slug: string; name: string }[];
   updatedAt: number;
+  notes: PublicNote[];
+  modifiedAt: number | null;
 }
 
-/** What listings show of an item (render_state.card_html is rendered from it). */
+/**
+ * What listings show of an item (render_state.card_html is rendered from it).
+ * `modifiedAt` is there only once a public note exists, so the cards of
+ * items without notes stay as they were rendered before notes existed.
+ */
 export type ArticleCard = Pick<
   ArticleRow,
   'id' | 'slug' | 'title' | 'summary' | 'publishedAt' | 'section' | 'author' | 'leadImage' | 'live' | 'liveUpdatedAt'
->;
+> & { modifiedAt?: number };
 export type EventCard = Pick<
   EventRow,
   'id' | 'slug' | 'title' | 'summary' | 'startsAt' | 'endsAt' | 'location' | 'leadImage'
@@ -97,13 +114,13 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
       ...LEAD_IMAGE_COLUMNS,
       ...(options.body ? ['articles.body'] : []),
     );
-  const tags = await tagsOf(db, 'article_tags', 'article_id', ids);
   const entries = options.body
     ? await entriesOf(
         db,
         rows.filter((r) => r.live).map((r) => Number(r.id)),
       )
     : new Map<number, LiveEntryRow[]>();
+  const [tags, notes] = await Promise.all([tagsOf(db, 'article_tags', 'article_id', ids), notesOf(db, 'article', ids)]);
   return rows.map((r) => ({
     id: Number(r.id),
     slug: r.slug,
@@ -121,6 +138,7 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
     live: Boolean(r.live),
     liveUpdatedAt: r.live_updated_at == null ? null : Number(r.live_updated_at),
     entries: entries.get(Number(r.id)) ?? [],
+    ...notesFields(notes.get(Number(r.id))),
   }));
 }
 
@@ -169,7 +187,7 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
       ].map((c) => `events.${c}`),
       ...LEAD_IMAGE_COLUMNS,
     );
-  const tags = await tagsOf(db, 'event_tags', 'event_id', ids);
+  const [tags, notes] = await Promise.all([tagsOf(db, 'event_tags', 'event_id', ids), notesOf(db, 'event', ids)]);
   return rows.map((r) => ({
     id: Number(r.id),
     slug: r.slug,
@@ -184,7 +202,32 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
     leadImage: leadImageOf(r),
     tags: tags.get(Number(r.id)) ?? [],
     updatedAt: Number(r.updated_at),
+    ...notesFields(notes.get(Number(r.id))),
   }));
+}
+
+/** The kinds of note readers see; `desk` notes stay in the app. */
+const PUBLIC_NOTE_KINDS = ['correction', 'update'];
+
+/** Public notes of many items, oldest first, in one read. */
+async function notesOf(db: Db, topic: 'article' | 'event', ids: number[]): Promise<Map<number, PublicNote[]>> {
+  const rows = await db('item_notes')
+    .where({ topic })
+    .whereIn('item_id', ids)
+    .whereIn('kind', PUBLIC_NOTE_KINDS)
+    .orderBy(['noted_at', 'id'])
+    .select('item_id', 'kind', 'body', 'noted_at');
+  const out = new Map<number, PublicNote[]>();
+  for (const r of rows) {
+    const list = out.get(Number(r.item_id)) ?? [];
+    list.push({ kind: r.kind as PublicNote['kind'], text: String(r.body), at: Number(r.noted_at) });
+    out.set(Number(r.item_id), list);
+  }
+  return out;
+}
+
+function notesFields(notes: PublicNote[] = []): { notes: PublicNote[]; modifiedAt: number | null } {
+  return { notes, modifiedAt: notes.length ? Math.max(...notes.map((n) => n.at)) : null };
 }
 
 const LEAD_IMAGE_COLUMNS = [

@@ -39,6 +39,8 @@ export function articleState(a: ArticleRow, now: number): StoredState {
     live: a.live,
     liveUpdatedAt: a.liveUpdatedAt,
   };
+  // A new public note re-renders the listings, so feeds show the update (producer/templates/atom.njk).
+  if (a.modifiedAt !== null) card.modifiedAt = a.modifiedAt;
   return {
     topic: 'article',
     id: a.id,

@@ -94,27 +94,42 @@ export async function renderItem(
 ): Promise<RenderedPage | undefined> {
   const path = topic === 'article' ? articlePath(slug) : eventPath(slug);
   await withChrome(ctx);
-  if (visible && item) {
-    const { site, iconPath } = ctx.renderer;
-    let body: string;
-    if (topic === 'article') {
-      const row = item as ArticleRow;
-      const article = articleView(row);
-      const og = articleMeta(site, article);
-      const live = row.live ? liveView(row) : undefined;
-      const jsonLd = live
-        ? liveBlogJsonLd(site, iconPath, article, live.entries, row.liveUpdatedAt)
-        : articleJsonLd(site, iconPath, article);
-      body = view(ctx, 'article.njk', { article, og, jsonLd, live });
-    } else {
-      const event = eventView(item as EventRow);
-      body = view(ctx, 'event.njk', { event, og: eventMeta(site, event), jsonLd: eventJsonLd(site, iconPath, event) });
-    }
-    return page(path, 'article', body, HTML, item.updatedAt);
-  }
+  if (visible && item) return page(path, 'article', itemPageHtml(ctx, topic, item), HTML, item.updatedAt);
   const live = await ctx.db('pages').where({ path }).first('op');
   if (!live || live.op !== 'put') return undefined;
   return { ...page(path, 'article', view(ctx, 'gone.njk', { what: topic }), HTML, ctx.now), op: 'gone' };
+}
+
+/**
+ * An item's page as HTML (withChrome first). `extra` is only ever the
+ * preview's banner (producer/preview-page.ts): the page itself is the one
+ * the producer journals.
+ */
+export function itemPageHtml(
+  ctx: PageContext,
+  topic: Topic,
+  item: ArticleRow | EventRow,
+  extra: Record<string, unknown> = {},
+): string {
+  const { site, iconPath } = ctx.renderer;
+  if (topic === 'article') {
+    const row = item as ArticleRow;
+    const article = articleView(row);
+    const og = articleMeta(site, article);
+    // A live page is a LiveBlogPosting with its newest entries (producer/live-pages.ts).
+    const live = row.live ? liveView(row) : undefined;
+    const jsonLd = live
+      ? liveBlogJsonLd(site, iconPath, article, live.entries, article.modifiedAt)
+      : articleJsonLd(site, iconPath, article);
+    return view(ctx, 'article.njk', { article, og, jsonLd, live, ...extra });
+  }
+  const event = eventView(item as EventRow);
+  return view(ctx, 'event.njk', {
+    event,
+    og: eventMeta(site, event),
+    jsonLd: eventJsonLd(site, iconPath, event),
+    ...extra,
+  });
 }
 
 /** The pages a reference stands for: one, none (nothing to show or to tombstone), or several (a month's pages). */
@@ -191,7 +206,8 @@ async function renderOne(
         items,
         self,
         link: ref.key === 'all' ? HOME_PATH : indexRootPath(ref.key),
-        updated: items.reduce((m, a) => Math.max(m, a.modifiedAt ?? 0), 0),
+        // The newest publication or public note among the entries (RFC 4287 §4.2.15).
+        updated: Math.max(0, ...items.map((a) => a.modifiedAt ?? a.publishedAt ?? 0)),
       };
       return xmlPage(self, ctx.renderer.render(`${ref.format}.njk`, context), ref.format === 'rss' ? RSS : ATOM, now);
     }

@@ -146,8 +146,16 @@ export function articleView(a: ArticleRow) {
     publishedAt: a.publishedAt,
     updatedAt: a.updatedAt,
     live: a.live,
-    /** What feeds show as the article's `updated`: its last live entry, else its publication. */
-    modifiedAt: a.liveUpdatedAt !== null && a.liveUpdatedAt > (a.publishedAt ?? 0) ? a.liveUpdatedAt : a.publishedAt,
+    notes: a.notes,
+    /**
+     * When it last changed after publication, or null: its last live entry
+     * (one before publication does not count) or its latest public note,
+     * whichever is later. Feeds show it as `updated`, JSON-LD as dateModified.
+     */
+    modifiedAt: latest(
+      a.liveUpdatedAt !== null && a.liveUpdatedAt > (a.publishedAt ?? 0) ? a.liveUpdatedAt : null,
+      a.modifiedAt,
+    ),
     url: articlePath(a.slug),
     section: a.section
       ? { slug: a.section.slug, name: a.section.name, url: indexRootPath(`section:${a.section.slug}`) }
@@ -172,8 +180,16 @@ export function eventView(e: EventRow) {
     leadImage: e.leadImage,
     tags: e.tags,
     updatedAt: e.updatedAt,
+    notes: e.notes,
+    modifiedAt: e.modifiedAt,
     url: eventPath(e.slug),
     month,
     monthUrl: indexMonthPath('events', month),
   };
+}
+
+/** The later of two optional times; null when both are missing. */
+function latest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null ? a : Math.max(a, b);
 }

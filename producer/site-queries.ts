@@ -77,6 +77,8 @@ export function articleOfCard(c: ArticleCard): ArticleRow {
     live: c.live ?? false,
     liveUpdatedAt: c.liveUpdatedAt ?? null,
     entries: [],
+    notes: [],
+    modifiedAt: c.modifiedAt ?? null,
   };
 }
 
@@ -95,6 +97,8 @@ export function eventOfCard(c: EventCard): EventRow {
     leadImage: c.leadImage,
     tags: [],
     updatedAt: 0,
+    notes: [],
+    modifiedAt: null,
   };
 }
 

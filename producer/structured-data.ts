@@ -2,7 +2,8 @@
 // Graph and Twitter card tags (https://ogp.me, summary cards) and schema.org
 // JSON-LD (NewsArticle, Event) with the headline, dates, authors, image and
 // publisher. Pure: the templates print what these return. Nothing here
-// depends on when the item was last saved, only on what the page shows.
+// depends on when the item was last saved, only on what the page shows
+// (dateModified is the time of the latest public correction or update note).
 import type { LeadImageRow } from './item-rows';
 import type { articleView, eventView, SiteInfo } from './renderer';
 
@@ -18,6 +19,8 @@ export interface SocialMeta {
   url: string;
   image?: { url: string; alt: string; width?: number; height?: number };
   publishedAt?: string;
+  /** The latest public note's time (article:modified_time). */
+  modifiedAt?: string;
   section?: string;
   tags?: string[];
 }
@@ -51,6 +54,7 @@ export function articleMeta(site: SiteInfo, a: ArticleView): SocialMeta {
     url: site.publicUrl + a.url,
     image: imageOf(site, a.leadImage),
     publishedAt: iso(a.publishedAt),
+    modifiedAt: iso(a.modifiedAt),
     section: a.section?.name,
     tags: a.tags.map((t) => t.name),
   };
@@ -83,8 +87,10 @@ export function articleJsonLd(site: SiteInfo, icon: string, a: ArticleView): Rec
     headline: a.title.length > 110 ? `${a.title.slice(0, 109)}…` : a.title,
     description: a.summary || undefined,
     datePublished: iso(a.publishedAt),
-    // No dateModified: a save that changes nothing a reader sees (featuring,
+    // dateModified is the latest public correction or update note, never the
+    // last save: a save that changes nothing a reader sees (featuring,
     // re-saving) must leave the page's bytes alone (docs/design.md, "Invariants").
+    dateModified: iso(a.modifiedAt),
     author: a.author ? [{ '@type': 'Person', name: a.author }] : [{ '@type': 'Organization', name: site.name }],
     image: a.leadImage ? [site.publicUrl + a.leadImage.src] : undefined,
     articleSection: a.section?.name,

@@ -1,6 +1,6 @@
 // The audit log (docs/operations.md, "Audit log"): every sign-in and its
 // failures, session ends, user, role, password and token changes, publishes,
-// hides, deletes, restores and settings changes, as a row an admin browses
+// hides, deletes, restores, settings changes and preview links, as a row an admin browses
 // in the editor (/editor/audit) and as a structured log line. Neither holds
 // a secret: no password, token, cookie or request body, only names and ids.
 // A row written inside a save's transaction commits with it; its log line is
@@ -29,6 +29,8 @@ export const AUDIT_ACTIONS = [
   'delete',
   'restore',
   'settings_changed',
+  'preview_created',
+  'preview_revoked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

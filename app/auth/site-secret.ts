@@ -4,7 +4,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Database } from '../../common/db/database';
 
-export type SecretPurpose = 'idempotency' | 'trusted-browser';
+export type SecretPurpose = 'idempotency' | 'trusted-browser' | 'preview-link';
 
 export type KeyedHash = (purpose: SecretPurpose, data: string) => string;
 

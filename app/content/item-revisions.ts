@@ -14,6 +14,7 @@ import type { ItemInput } from './item-input';
 import type { Item, ItemKind, ItemSnapshot } from './item-kind';
 import type { ItemService, SaveOptions, SaveResult } from './item-service';
 import { readItem } from './item-service';
+import { notesOf } from './item-notes';
 
 export const REVISION_ACTIONS = [
   'create',
@@ -25,6 +26,7 @@ export const REVISION_ACTIONS = [
   'hide',
   'feature',
   'unfeature',
+  'note',
 ] as const;
 export type RevisionAction = (typeof REVISION_ACTIONS)[number];
 
@@ -158,7 +160,11 @@ export function auditedAction(
   return undefined;
 }
 
-/** The save's own step, then the caller's (e.g. a submission record), all in one transaction. */
+/**
+ * The caller's step (a submission record, a correction note), then the
+ * revision, all in one transaction: the revision's snapshot sees what the
+ * caller's step wrote (app/content/item-notes.ts).
+ */
 function withRevisionStep(
   options: EditorialSaveOptions | undefined,
   fallbackActor: Actor,
@@ -169,8 +175,8 @@ function withRevisionStep(
   return {
     due: options?.due,
     inTransaction: async (trx, id) => {
-      await record(trx, id, actor, fallback);
       await options?.inTransaction?.(trx, id);
+      await record(trx, id, actor, fallback);
     },
   };
 }
@@ -193,6 +199,9 @@ export function withRevisions<I extends ItemInput, T extends Item, S extends Ite
   const history = historyStore<S>(db, kind.name, now);
   const record = async (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) => {
     const snapshot = snapshotOf(kind, await readItem(kind, trx, id));
+    // Notes are kept in history with the item (only once it has any, so older snapshots read the same).
+    const notes = await notesOf(trx, kind.name, id);
+    if (notes.length > 0) Object.assign(snapshot, { notes });
     const before = audit ? await history.lastStatus(trx, id) : undefined;
     await history.insert(trx, id, snapshot, actor, fallback);
     const action = auditedAction(actor.action ?? fallback, before, snapshot.status);

@@ -24,6 +24,7 @@ import * as accounts from './migrations/019-accounts';
 import * as editorSearch from './migrations/020-editor-search';
 import * as mediaOnPublish from './migrations/021-media-on-publish';
 import * as liveCoverage from './migrations/022-live-coverage';
+import * as previewsAndNotes from './migrations/023-previews-and-notes';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -48,6 +49,7 @@ const migrations: Record<string, Knex.Migration> = {
   '020-editor-search': editorSearch,
   '021-media-on-publish': mediaOnPublish,
   '022-live-coverage': liveCoverage,
+  '023-previews-and-notes': previewsAndNotes,
 };
 
 const source: Knex.MigrationSource<string> = {

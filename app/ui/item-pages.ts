@@ -17,6 +17,7 @@ import type { EditorDeps } from './editor-deps';
 import { FormValues, ITEM_FORMS, ItemForm } from './item-forms';
 import { renderPage, withNotice } from './render';
 import { requireCsrf, requireRole, WebRequest } from './web-session';
+import { deskContext, itemDeskPages } from './item-desk-routes';
 import { zoneLabel } from './zoned-time';
 
 const LEAD_IMAGE_CHOICES = 24;
@@ -53,6 +54,8 @@ interface FormState {
   preview?: string;
   status?: number;
   notice?: unknown;
+  /** More for the template: a preview link just made, a note form shown again (app/ui/item-desk-routes.ts). */
+  extra?: Record<string, unknown>;
 }
 
 function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Router {
@@ -64,18 +67,20 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
 
   async function show(res: express.Response, state: FormState) {
     const item = state.id ? await items.get(state.id) : undefined;
-    const [extra, revisions, images, propagation, submission] = await Promise.all([
+    const [extra, revisions, images, propagation, submission, desk] = await Promise.all([
       form.editContext(deps),
       item ? items.revisions(item.id) : [],
       leadImageChoices(deps, state.values.leadImage),
       item ? propagationOf(deps.db, { topic: name, ...item }, deps.now()) : undefined,
       item ? deps.moderation.submissionState(name, item.id) : undefined,
+      item ? deskContext(deps, name, item.id) : {},
     ]);
     const { values, preview, error, notice } = state;
     const errorField = (error as { field?: string } | undefined)?.field;
     const role = (res.locals.user as User).role;
     const moderationActions = item ? allowedModerationActions(role, { ...item, submission }) : [];
     const context = { [name]: item, values, ...extra, revisions, propagation, preview, images, moderationActions };
+    Object.assign(context, desk, state.extra);
     const page = { error: error?.message, errorField, nav: plural, notice, publicUrl: deps.publicUrl };
     const zone = { timeZoneLabel: zoneLabel(deps.siteTimeZone, deps.now()), timeZone: deps.siteTimeZone };
     renderPage(deps.views, res, form.templates.edit, { ...context, ...page, ...zone }, state.status ?? 200);
@@ -123,6 +128,7 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
     await save(req, res, id);
   });
   router.use(revisionPages(deps, items, form));
+  router.use(itemDeskPages(deps, items, form, show));
   return router;
 }
 

@@ -8,6 +8,7 @@ import { migrateLatest } from '../../app/db/migrate';
 import { startApp } from '../../app/main';
 import { createApiToken, createUser } from '../../app/auth/users';
 import { startProducer } from '../../producer/main';
+import { pagePreviewFor } from '../../producer/preview-page';
 import { SharedDatabase, sharedDatabase } from '../harness/shared';
 import { waitFor } from '../harness/wait';
 import { fakeClock, FakeClock } from '../support/fake-clock';
@@ -56,10 +57,10 @@ export async function startScheduledSite(
     clock,
     producer,
     token,
-    app: await startApp(config, { logger, now: clock.now }),
+    app: await startApp(config, { logger, now: clock.now, preview: pagePreviewFor(config, clock.now) }),
     async restartApp() {
       await site.app.close();
-      site.app = await startApp(config, { logger, now: clock.now });
+      site.app = await startApp(config, { logger, now: clock.now, preview: pagePreviewFor(config, clock.now) });
     },
     async close() {
       await site.app.close();
