@@ -13,7 +13,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
-import type { Config } from '../../common/config';
 import { waitFor } from '../harness/wait';
 import { assertAccessible } from '../support/axe';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
@@ -25,9 +24,7 @@ const LOGO_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40"><circle cx="20" cy="20" r="18" fill="#b3261e"/></svg>\n';
 
 async function startSite(name: string, extra: Record<string, string>): Promise<{ dataDir: string; site: Embedded }> {
-  let config: Config;
-  let dataDir: string;
-  ({ dataDir, config } = await embeddedTestConfig(name, { MIRROR_STATUS_INTERVAL_MS: '0', ...extra }));
+  const { dataDir, config } = await embeddedTestConfig(name, { MIRROR_STATUS_INTERVAL_MS: '0', ...extra });
   const site = await startEmbedded(config);
   await waitFor(async () => (await fetch(`${site.mirrorUrl}/tags`)).status === 200, {
     what: 'the sample site rendered and mirrored',
