@@ -154,7 +154,12 @@ describe('the public site in another language and time zone', { timeout: 600_000
       PHONE.width,
       'nothing scrolls sideways',
     );
-    await check(page, site.publicUrl, 'ar-article', '/news/river-district-residents-organise-flood-watch');
+    const article = '/news/river-district-residents-organise-flood-watch';
+    await waitFor(async () => (await fetch(`${site.publicUrl}${article}`)).status === 200, {
+      what: 'the sample article through the proxy',
+      timeoutMs: 30_000,
+    });
+    await check(page, site.publicUrl, 'ar-article', article);
     await check(page, site.publicUrl, 'ar-404', '/no/such/page', 404);
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'الصفحة غير موجودة');
   });
