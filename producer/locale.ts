@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../common/config';
+import { wallTime } from '../common/wall-time';
 
 export const LOCALES_DIR = path.join(__dirname, 'locales');
 
@@ -76,16 +77,6 @@ export function createLocale(language: string, timeZone: string, dir = LOCALES_D
   });
   // Bucket months are calendar months in UTC (common/site-paths.ts, monthOf).
   const month = new Intl.DateTimeFormat(intl, { month: 'long', year: 'numeric', timeZone: 'UTC' });
-  const wall = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  });
   const { strings } = file;
   return {
     lang: language,
@@ -102,8 +93,7 @@ export function createLocale(language: string, timeZone: string, dir = LOCALES_D
       return m ? month.format(Date.UTC(Number(m[1]), Number(m[2]) - 1, 15)) : value;
     },
     zonedIso(ms) {
-      const p = Object.fromEntries(wall.formatToParts(ms).map((x) => [x.type, x.value]));
-      const local = `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
+      const local = wallTime(ms, timeZone);
       // The offset is the wall time's distance from the instant, whole seconds (Intl drops milliseconds).
       const offsetMin = Math.round((Date.parse(`${local}Z`) - Math.floor(ms / 1000) * 1000) / 60_000);
       if (offsetMin === 0) return `${local}Z`;
