@@ -160,6 +160,9 @@ describe('the public site in another language and time zone', { timeout: 600_000
       timeoutMs: 30_000,
     });
     await check(page, site.publicUrl, 'ar-article', article);
+    // A Latin name keeps its own direction inside the Arabic byline.
+    assert.equal(await page.locator('article .meta bdi').textContent(), 'admin');
+    assert.match((await page.locator('article .meta').textContent()) ?? '', /بقلم admin/);
     await check(page, site.publicUrl, 'ar-404', '/no/such/page', 404);
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'الصفحة غير موجودة');
   });
