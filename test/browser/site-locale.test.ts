@@ -14,12 +14,11 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
 import { waitFor } from '../harness/wait';
-import { assertAccessible } from '../support/axe';
+import { checkAtSizes, SIZES } from '../support/axe';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
 import { embeddedTestConfig } from '../support/embedded-config';
 
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 900 };
+const PHONE = SIZES.phone;
 const LOGO_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40"><circle cx="20" cy="20" r="18" fill="#b3261e"/></svg>\n';
 
@@ -48,15 +47,9 @@ async function publishEvent(site: Embedded, title: string, startsAt: string): Pr
   return url;
 }
 
-/** Opens `target` at phone and desktop size: the status, axe, a screenshot each. */
-async function check(page: Page, base: string, name: string, target: string, status = 200): Promise<void> {
-  for (const [size, viewport] of Object.entries({ desktop: DESKTOP, phone: PHONE })) {
-    await page.setViewportSize(viewport);
-    const res = await page.goto(`${base}${target}`);
-    assert.equal(res?.status(), status, `${target} at ${size}`);
-    await assertAccessible(page, `${name} at ${size} size`);
-    await page.screenshot({ path: path.join(SCREENSHOTS, `locale-${name}-${size}.png`), fullPage: true });
-  }
+/** Opens `target` at desktop and phone size: axe, a screenshot each (test-output/browser/locale-*). */
+function check(page: Page, base: string, name: string, target: string, status = 200): Promise<void> {
+  return checkAtSizes(page, `${base}${target}`, path.join(SCREENSHOTS, `locale-${name}`), status);
 }
 
 describe('the public site in another language and time zone', { timeout: 600_000 }, () => {
@@ -66,7 +59,7 @@ describe('the public site in another language and time zone', { timeout: 600_000
   const started: { dataDir: string; site: Embedded }[] = [];
 
   before(async () => {
-    chromium = await launchChromium(DESKTOP);
+    chromium = await launchChromium(SIZES.desktop);
     page = chromium.context.pages()[0] ?? (await chromium.context.newPage());
     logoDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-logo-'));
   });

@@ -2,11 +2,10 @@
 // embedded site's cache proxy, no `hyperstatic rebuild`), in headless
 // Chromium at desktop and phone size: the home page, an article, an event,
 // the articles root and a month archive, a section, a tag, the section and
-// tag indexes, the mirrors page, the 404 and 410 pages and the app's public
-// submission form pass axe-core's WCAG 2 A/AA rules; the 404 page and the
-// indexes show what readers need; a keyboard reaches the skip link, the
-// site's navigation and the content, with focus always visible.
-// Screenshots go to test-output/browser/site-*.png (git-ignored).
+// tag indexes and the 404 page pass axe-core's WCAG 2 A/AA rules; the 404
+// page and the indexes show what readers need (the other page kinds and
+// keyboard use: site-pages-keyboard.test.ts). Screenshots go to
+// test-output/browser/site-*.png (git-ignored).
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -15,37 +14,9 @@ import type { Page } from 'playwright-core';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
 import type { Config } from '../../common/config';
 import { waitFor } from '../harness/wait';
-import { assertAccessible } from '../support/axe';
+import { checkAtSizes, SIZES } from '../support/axe';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
 import { embeddedTestConfig } from '../support/embedded-config';
-
-const SIZES = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
-
-/** What has keyboard focus, where it is and how it is drawn. */
-interface Focused {
-  text: string;
-  className: string;
-  inSiteNav: boolean;
-  inMain: boolean;
-  outline: string;
-  /** Drawn inside the viewport, not clipped to a pixel. */
-  onScreen: boolean;
-}
-
-// A string, not a function: the tests compile without the DOM library.
-const FOCUSED = `(() => {
-  const e = document.activeElement;
-  const r = e.getBoundingClientRect();
-  const s = getComputedStyle(e);
-  return {
-    text: e.textContent.trim(),
-    className: String(e.className),
-    inSiteNav: !!e.closest('nav.site'),
-    inMain: !!e.closest('main'),
-    outline: s.outlineStyle + ' ' + s.outlineWidth,
-    onScreen: r.width > 1 && r.height > 1 && r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth,
-  };
-})()`;
 
 describe('every public page kind in a real browser', { timeout: 600_000 }, () => {
   let dataDir: string;
@@ -71,16 +42,9 @@ describe('every public page kind in a real browser', { timeout: 600_000 }, () =>
     if (dataDir) await fsp.rm(dataDir, { recursive: true, force: true });
   });
 
-  /** Opens `target` through the proxy (or `base`) at each size: the status, axe with no violations, a screenshot each. */
-  async function check(name: string, target: string, status = 200, base = site.publicUrl): Promise<void> {
-    for (const [size, viewport] of Object.entries(SIZES)) {
-      await page.setViewportSize(viewport);
-      const res = await page.goto(`${base}${target}`);
-      assert.equal(res?.status(), status, `${target} at ${size}`);
-      await assertAccessible(page, `${name} at ${size} size`);
-      await page.screenshot({ path: path.join(SCREENSHOTS, `site-${name}-${size}.png`), fullPage: true });
-    }
-  }
+  /** Opens `target` through the proxy (or `base`) at each size: axe, a screenshot each (test-output/browser/site-*). */
+  const check = (name: string, target: string, status = 200, base = site.publicUrl) =>
+    checkAtSizes(page, `${base}${target}`, path.join(SCREENSHOTS, `site-${name}`), status);
 
   it('serves a styled 404 page for a missing path, in the site language, with ways back', async () => {
     await check('404', '/no/such/page', 404);
@@ -124,63 +88,5 @@ describe('every public page kind in a real browser', { timeout: 600_000 }, () =>
     await check('month', month);
     await check('section', '/sections/news');
     await check('tag', '/tags/community');
-  });
-
-  it('passes them on the mirrors page, a removed article and the public submission form too', async () => {
-    await check('mirrors', '/mirrors');
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${site.adminToken}` };
-    const created = await fetch(`${site.appUrl}/api/articles`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ title: 'A story taken down', body: '<p>Gone soon.</p>', status: 'published' }),
-    });
-    assert.equal(created.status, 201, await created.clone().text());
-    const { id, url } = (await created.json()) as { id: number; url: string };
-    const hidden = await fetch(`${site.appUrl}/api/moderation/articles/${id}`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ action: 'hide', reason: 'Legal request' }),
-    });
-    assert.equal(hidden.status, 200, await hidden.clone().text());
-    await waitFor(async () => (await fetch(`${site.publicUrl}${url}`)).status === 410, {
-      what: 'the hidden article answers 410 through the proxy',
-      timeoutMs: 30_000,
-    });
-    await check('gone', url, 410);
-    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'This page has been removed');
-    // The app serves the form while open publishing is on (the sample site's setting: held for moderation).
-    await check('submit', '/submit', 200, site.appUrl);
-  });
-
-  it('lets a keyboard reach the skip link, the site navigation and the content, with focus always visible', async () => {
-    for (const [size, viewport] of Object.entries(SIZES)) {
-      await page.setViewportSize(viewport);
-      await page.goto(`${site.publicUrl}/`);
-      await page.keyboard.press('Tab');
-      const skip = (await page.evaluate(FOCUSED)) as Focused;
-      assert.equal(skip.className, 'skip', `${size}: the first Tab reaches the skip link`);
-      assert.ok(skip.onScreen, `${size}: the focused skip link is shown`);
-      assert.equal(skip.outline, 'solid 3px', `${size}: the skip link's focus ring`);
-      await page.screenshot({ path: path.join(SCREENSHOTS, `site-keyboard-skip-${size}.png`) });
-      await page.keyboard.press('Enter');
-      await page.keyboard.press('Tab');
-      const afterSkip = (await page.evaluate(FOCUSED)) as Focused;
-      assert.ok(afterSkip.inMain, `${size}: after the skip link, Tab goes into the content (${afterSkip.text})`);
-
-      await page.goto(`${site.publicUrl}/`);
-      const order: Focused[] = [];
-      for (let i = 0; i < 40 && !order.some((f) => f.inMain); i++) {
-        await page.keyboard.press('Tab');
-        order.push((await page.evaluate(FOCUSED)) as Focused);
-      }
-      const nav = order.findIndex((f) => f.inSiteNav && f.text === 'Latest');
-      const main = order.findIndex((f) => f.inMain);
-      assert.ok(nav > 0, `${size}: Tab reaches the site navigation: ${order.map((f) => f.text).join(' | ')}`);
-      assert.ok(main > nav, `${size}: then the content`);
-      for (const f of order) {
-        assert.equal(f.outline, 'solid 3px', `${size}: "${f.text}" shows its focus`);
-        assert.ok(f.onScreen, `${size}: "${f.text}" is scrolled into view when focused`);
-      }
-    }
   });
 });
