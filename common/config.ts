@@ -438,14 +438,26 @@ const spec = {
   siteTimeZone: variable(
     'SITE_TIME_ZONE',
     'UTC',
-    'IANA time zone the editor shows and reads scheduled times in (e.g. Europe/Berlin); the API always takes RFC 3339 with an offset',
+    'IANA time zone the editor shows and reads scheduled times in and the public pages show dates and times in (e.g. Europe/Berlin); the API always takes RFC 3339 with an offset',
     timeZone,
   ),
   siteLanguage: variable(
     'SITE_LANGUAGE',
     'en',
-    'Language of the publication (ISO 639 code), named in the Google News sitemap',
+    "Language of the publication (ISO 639 code, optionally with a region: fr, en-US): the public pages' strings (a file in producer/locales must exist for it), lang and dir, and the Google News sitemap",
     languageCode,
+  ),
+  siteDescription: variable(
+    'SITE_DESCRIPTION',
+    '',
+    "One line about the publication: the home page's tagline and description for search and sharing; empty means a generic one",
+    text,
+  ),
+  siteLogo: variable(
+    'SITE_LOGO',
+    '',
+    "PNG or SVG logo shown in the public pages' header beside the site's name, and the publisher's logo in JSON-LD; empty means none",
+    optionalFile,
   ),
   maxBodyBytes: variable(
     'MAX_BODY_BYTES',

@@ -35,6 +35,11 @@ export function iconPath(hash: string): string {
   return `${ASSETS_PREFIX}icon-${hash}.png`;
 }
 
+/** The header's logo (SITE_LOGO), named by its content; `ext` is png or svg. */
+export function logoPath(hash: string, ext: string): string {
+  return `${ASSETS_PREFIX}logo-${hash}.${ext}`;
+}
+
 export function articlePath(slug: string): string {
   return `/news/${slug}`;
 }

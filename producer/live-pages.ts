@@ -103,7 +103,12 @@ function updatesPage(ctx: PageContext, a: ArticleRow, path: string): RenderedPag
 function numberedPage(ctx: PageContext, a: ArticleRow, n: number, path: string): RenderedPage {
   const entries = a.entries.filter((e) => livePageOf(e.seq) === n).map(entryView);
   const article = articleView(a);
-  const og = { ...articleMeta(ctx.renderer.site, article), url: ctx.renderer.site.publicUrl + path };
+  // Not the article's modified time: a new entry on a later page would then change this page too.
+  const og = {
+    ...articleMeta(ctx.renderer.site, article),
+    url: ctx.renderer.site.publicUrl + path,
+    modifiedAt: undefined,
+  };
   const body = view(ctx, 'live-page.njk', {
     article,
     page: n,

@@ -12,13 +12,6 @@ import type { RenderedPage } from './change-journal';
 import { HTML } from './page-renderer';
 import type { Renderer } from './renderer';
 
-const KIND_NAMES: Record<MirrorKind, string> = {
-  mirror: 'Mirror',
-  onion: 'Onion service (Tor Browser)',
-  static: 'Static copy',
-  bundle: 'Downloadable copy',
-};
-
 export const MIRROR_LIST_JSON = 'application/json; charset=utf-8';
 
 /** The listed places, in the order they were added. */
@@ -36,7 +29,6 @@ export function renderMirrorsPage(
 ): RenderedPage {
   const body = renderer.render('mirrors.njk', {
     mirrors,
-    kinds: KIND_NAMES,
     signed: signedAt,
     jsonPath: MIRRORS_JSON_PATH,
   });

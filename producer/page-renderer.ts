@@ -111,7 +111,7 @@ export function itemPageHtml(
   item: ArticleRow | EventRow,
   extra: Record<string, unknown> = {},
 ): string {
-  const { site, iconPath } = ctx.renderer;
+  const { site, publisherLogo } = ctx.renderer;
   if (topic === 'article') {
     const row = item as ArticleRow;
     const article = articleView(row);
@@ -119,15 +119,15 @@ export function itemPageHtml(
     // A live page is a LiveBlogPosting with its newest entries (producer/live-pages.ts).
     const live = row.live ? liveView(row) : undefined;
     const jsonLd = live
-      ? liveBlogJsonLd(site, iconPath, article, live.entries, article.modifiedAt)
-      : articleJsonLd(site, iconPath, article);
+      ? liveBlogJsonLd(site, publisherLogo, article, live.entries, article.modifiedAt)
+      : articleJsonLd(site, publisherLogo, article);
     return view(ctx, 'article.njk', { article, og, jsonLd, live, ...extra });
   }
   const event = eventView(item as EventRow);
   return view(ctx, 'event.njk', {
     event,
     og: eventMeta(site, event),
-    jsonLd: eventJsonLd(site, iconPath, event),
+    jsonLd: eventJsonLd(site, publisherLogo, event),
     ...extra,
   });
 }
@@ -161,7 +161,7 @@ async function renderHome(ctx: PageContext): Promise<RenderedPage> {
       og: listingMeta(
         ctx.renderer.site,
         ctx.renderer.site.name,
-        `Latest news from ${ctx.renderer.site.name}`,
+        ctx.renderer.site.description || ctx.renderer.locale.t('home.description', { site: ctx.renderer.site.name }),
         HOME_PATH,
       ),
     }),
@@ -299,13 +299,21 @@ async function renderSiteIndex(ctx: PageContext, which: 'sections' | 'tags'): Pr
     sectionsNav(ctx.db),
   ]);
   const path = which === 'sections' ? SECTIONS_PATH : TAGS_PATH;
-  const title = which === 'sections' ? 'Sections' : 'Tags';
-  const og = listingMeta(ctx.renderer.site, title, `${title} of ${ctx.renderer.site.name}`, path);
+  const { site, locale } = ctx.renderer;
+  const title = locale.t(which === 'sections' ? 'nav.sections' : 'nav.tags');
+  const og = listingMeta(site, title, locale.t('siteIndex.description', { title, site: site.name }), path);
   return page(path, 'index', view(ctx, 'site-index.njk', { which, title, links, og, sections }), HTML, ctx.now);
 }
 
+/** A listing's description for sharing: "News on Hyperstatic News". */
+function onSite(ctx: PageContext, title: string): string {
+  return ctx.renderer.locale.t('listing.description', { title, site: ctx.renderer.site.name });
+}
+
 async function titleOf(ctx: PageContext, key: IndexKey): Promise<string | undefined> {
-  if (key === 'all') return 'Latest articles';
+  // The site's own listings are named in its language; a section or tag by its name.
+  if (key === 'all') return ctx.renderer.locale.t('listing.latest');
+  if (key === 'events') return ctx.renderer.locale.t('listing.events');
   if (ctx.titles?.has(key)) return ctx.titles.get(key);
   const title = await listingName(ctx.db, key);
   ctx.titles?.set(key, title);
@@ -332,7 +340,7 @@ async function renderRoot(ctx: PageContext, key: IndexKey): Promise<RenderedPage
     // The calendar's front: what is coming from the start of this month on.
     const from = Date.parse(`${monthOf(now)}-01T00:00:00Z`);
     const items = (await listEvents(db, { from, limit: LATEST, order: 'asc' })).map(eventView);
-    const og = listingMeta(ctx.renderer.site, title, `${title} on ${ctx.renderer.site.name}`, path);
+    const og = listingMeta(ctx.renderer.site, title, onSite(ctx, title), path);
     return page(path, 'index', view(ctx, 'index.njk', { title, items, buckets, events: true, og }), HTML, now);
   }
   if (buckets.length === 0 && key !== 'all') {
@@ -342,7 +350,7 @@ async function renderRoot(ctx: PageContext, key: IndexKey): Promise<RenderedPage
     return { ...page(path, 'index', view(ctx, 'gone.njk', { what: 'listing' }), HTML, now), op: 'gone' };
   }
   const items = (await latestOf(ctx, key, LATEST)).map(articleView);
-  const og = listingMeta(ctx.renderer.site, title, `${title} on ${ctx.renderer.site.name}`, path);
+  const og = listingMeta(ctx.renderer.site, title, onSite(ctx, title), path);
   return page(path, 'index', view(ctx, 'index.njk', { title, items, buckets, feeds: feedPaths(key), og }), HTML, now);
 }
 
@@ -399,8 +407,8 @@ async function renderBucket(
       later: n < last ? indexMonthPath(key, bucket, n + 1) : undefined,
       og: listingMeta(
         ctx.renderer.site,
-        `${title}: ${bucket}`,
-        `${title} on ${ctx.renderer.site.name}`,
+        renderer.locale.t('bucket.heading', { title, month: renderer.locale.month(bucket) }),
+        onSite(ctx, title ?? ''),
         indexMonthPath(key, bucket, n),
       ),
     };

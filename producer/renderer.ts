@@ -9,12 +9,19 @@ import type { ArticleRow, EventRow } from './item-rows';
 import { relativeSiteLinks } from './site-links';
 import { DEFAULT_THEME_COLOR, readSiteFiles, SiteFile } from './site-files';
 import { scriptJson } from './script-json';
+import { createLocale, type Locale } from './locale';
 
 export interface SiteInfo {
   name: string;
   publicUrl: string;
-  /** The publication's language (SITE_LANGUAGE), for the news sitemap; 'en' when not given. */
+  /** The publication's language (SITE_LANGUAGE): the pages' strings, `lang` and `dir`, the news sitemap; 'en' when not given. */
   language?: string;
+  /** IANA zone the pages show dates and times in (SITE_TIME_ZONE); 'UTC' when not given. */
+  timeZone?: string;
+  /** One line about the publication (SITE_DESCRIPTION): the home page's tagline and description; '' or undefined: none. */
+  description?: string;
+  /** SITE_LOGO, a PNG or SVG file shown in the header; '' or undefined: the name alone. */
+  logo?: string;
   /** The app's public submission form, linked while open publishing is on; '' or undefined: no link. */
   submitUrl?: string;
   /** SITE_FAVICON, SITE_ICON (undefined or '': the shipped files) and SITE_THEME_COLOR. */
@@ -32,6 +39,9 @@ export function siteInfoOf(config: Config): SiteInfo {
     icon: config.siteIcon,
     themeColor: config.siteThemeColor,
     language: config.siteLanguage,
+    timeZone: config.siteTimeZone,
+    description: config.siteDescription,
+    logo: config.siteLogo,
   };
 }
 
@@ -41,25 +51,12 @@ export interface Renderer {
   readonly stylesheet: SiteFile;
   /** The stylesheet, favicon, home-screen icon and web app manifest (producer/site-files.ts). */
   readonly files: SiteFile[];
-  /** The home-screen icon's content-hashed path (the publisher's logo in JSON-LD). */
-  readonly iconPath: string;
+  /** The publisher's logo in JSON-LD: SITE_LOGO's content-hashed path, else the home-screen icon's. */
+  readonly publisherLogo: string;
   readonly site: SiteInfo;
+  /** The pages' language and time zone (producer/locale.ts), for strings built outside the templates. */
+  readonly locale: Locale;
 }
-
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
 
 export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirname, 'templates')): Renderer {
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(templatesDir, { noCache: false }), {
@@ -69,42 +66,46 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
   // One shared file instead of ~2 KB of inline CSS in every page: a third less
   // to store, journal and mirror per page, and readers' browsers cache it.
   const files = readSiteFiles(
-    { ...site, favicon: site.favicon || undefined, icon: site.icon || undefined },
+    { ...site, favicon: site.favicon || undefined, icon: site.icon || undefined, logo: site.logo || undefined },
     templatesDir,
   );
+  // An unknown SITE_LANGUAGE fails here, when the process starts, naming the variable.
+  const locale = createLocale(site.language || 'en', site.timeZone || 'UTC');
   const stylesheet = files.stylesheet;
   env.addGlobal('stylesheet', stylesheet.path);
   env.addGlobal('icon', files.icon.path);
   env.addGlobal('liveScript', files.liveScript.path);
   env.addGlobal('themeColor', site.themeColor ?? DEFAULT_THEME_COLOR);
+  env.addGlobal('logo', files.logo);
+  env.addGlobal('lang', locale.lang);
+  env.addGlobal('dir', locale.dir);
+  // Every string a page prints: t('key', { name: value }) is text (escaped like any value); th() is for a
+  // string whose values are markup (a link, a <time>): the string itself is escaped, safe values are kept.
+  env.addGlobal('t', (key: string, values?: Record<string, unknown>) => locale.t(key, values));
+  env.addGlobal('th', (key: string, values: Record<string, unknown>) => {
+    const escaped: Record<string, string> = {};
+    for (const [name, value] of Object.entries(values))
+      escaped[name] = value instanceof nunjucks.runtime.SafeString ? String(value) : escapeHtml(String(value));
+    const text = escapeHtml(locale.t(key)).replace(/\{(\w+)\}/g, (all: string, name: string) => escaped[name] ?? all);
+    return new nunjucks.runtime.SafeString(text);
+  });
   // JSON-LD is data, not script: printed with <, > and & escaped (producer/structured-data.ts).
   env.addFilter('scriptjson', (value: unknown) => new nunjucks.runtime.SafeString(scriptJson(value)));
+  // Feeds, sitemaps and JSON-LD: UTC. A page's <time datetime>: the site zone's wall time with its offset.
   env.addFilter('isodate', (ms: number | null) => (ms == null ? '' : new Date(ms).toISOString()));
+  env.addFilter('zonediso', (ms: number | null) => (ms == null ? '' : locale.zonedIso(ms)));
   // Bodies are stored as saved; a link to the site's own address is made root-relative so every mirror serves working links.
   env.addFilter('sitelinks', (html: string | null) => (html == null ? '' : relativeSiteLinks(html, site.publicUrl)));
   env.addFilter('rfc822', (ms: number | null) => (ms == null ? '' : new Date(ms).toUTCString()));
-  // Intl formatters are built once: toLocale*String builds one per call, which dominated rebuild profiles.
-  const date = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-  const dateTime = new Intl.DateTimeFormat('en-GB', {
-    weekday: 'short',
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    timeZone: 'UTC',
-  });
-  env.addFilter('humandate', (ms: number | null) => (ms == null ? '' : date.format(ms)));
-  env.addFilter('humandatetime', (ms: number | null) => (ms == null ? '' : `${dateTime.format(ms)} UTC`));
-  env.addFilter('monthname', (month: string) => {
-    const m = /^(\d{4})-(\d{2})$/.exec(month);
-    return m ? `${MONTHS[Number(m[2]) - 1]} ${m[1]}` : month;
-  });
+  env.addFilter('humandate', (ms: number | null) => (ms == null ? '' : locale.date(ms)));
+  env.addFilter('humandatetime', (ms: number | null) => (ms == null ? '' : locale.dateTime(ms)));
+  env.addFilter('monthname', (month: string) => locale.month(month));
   return {
     stylesheet,
     files: files.all,
-    iconPath: files.icon.path,
+    publisherLogo: files.logo?.path ?? files.icon.path,
     site,
+    locale,
     render(template, context) {
       try {
         return env.render(template, { site, ...context });
@@ -114,6 +115,13 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
       }
     },
   };
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text as HTML, as nunjucks' autoescape writes it. */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 }
 
 /** A page's template failed on the data it was given: unrecoverable, and it names the template. */

@@ -1,13 +1,21 @@
 // The site's files that come from configuration rather than content: the
-// stylesheet, the favicon (SITE_FAVICON), the home-screen icon (SITE_ICON)
-// and the web app manifest built from the site's name and colour. Each is
+// stylesheet, the favicon (SITE_FAVICON), the home-screen icon (SITE_ICON),
+// the header's logo (SITE_LOGO) and the web app manifest built from the site's name and colour. Each is
 // read once when the renderer is made; every render group and rebuild
 // offers them to the journal, which keeps only bytes that changed.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../common/config';
 import { sha256Hex } from '../common/hash';
-import { FAVICON_PATH, HOME_PATH, iconPath, liveScriptPath, MANIFEST_PATH, stylesheetPath } from '../common/site-paths';
+import {
+  FAVICON_PATH,
+  HOME_PATH,
+  iconPath,
+  liveScriptPath,
+  logoPath,
+  MANIFEST_PATH,
+  stylesheetPath,
+} from '../common/site-paths';
 
 export interface SiteFile {
   path: string;
@@ -22,6 +30,14 @@ export interface SiteFileOptions {
   /** Square PNG; undefined: the shipped one. */
   icon?: string;
   themeColor?: string;
+  /** PNG or SVG; undefined: no logo. */
+  logo?: string;
+}
+
+/** The logo with the size it is drawn at (width and height reserve its space before it loads). */
+export interface LogoFile extends SiteFile {
+  width: number;
+  height: number;
 }
 
 export interface SiteFiles {
@@ -29,6 +45,7 @@ export interface SiteFiles {
   icon: SiteFile;
   /** The script a live page loads (templates/live.js): served by the mirror, so CSP script-src 'self' allows it. */
   liveScript: SiteFile;
+  logo?: LogoFile;
   /** Every file, the stylesheet first. */
   all: SiteFile[];
 }
@@ -56,14 +73,17 @@ export function readSiteFiles(options: SiteFileOptions, templatesDir: string): S
   };
   const js = fs.readFileSync(path.join(templatesDir, 'live.js'));
   const liveScript = { path: liveScriptPath(hash(js)), body: js, contentType: 'text/javascript; charset=utf-8' };
+  const logo = options.logo ? readLogo(options.logo) : undefined;
   return {
     stylesheet,
     icon,
     liveScript,
+    logo,
     all: [
       stylesheet,
       icon,
       liveScript,
+      ...(logo ? [logo] : []),
       { path: FAVICON_PATH, body: favicon, contentType: 'image/x-icon' },
       {
         path: MANIFEST_PATH,
@@ -78,9 +98,36 @@ function hash(body: Buffer): string {
   return sha256Hex(body).slice(0, 16);
 }
 
-/** Width and height from a PNG's IHDR chunk; a file that is not a PNG is refused, naming it. */
-function pngSize(png: Buffer, file: string): { width: number; height: number } {
+/** SITE_LOGO: a PNG, or an SVG whose size is in its width and height or its viewBox; anything else is refused. */
+function readLogo(file: string): LogoFile {
+  const body = fs.readFileSync(file);
+  if (body.subarray(0, 8).equals(PNG_SIGNATURE)) {
+    const { width, height } = pngSize(body, file, 'SITE_LOGO');
+    return { path: logoPath(hash(body), 'png'), body, contentType: 'image/png', width, height };
+  }
+  const svg = /<svg\b[^>]*>/.exec(body.toString('utf8'))?.[0];
+  if (!svg) throw new ConfigError('SITE_LOGO', `${file} is neither a PNG nor an SVG file`);
+  const attribute = (name: string) => new RegExp(`\\s${name}\\s*=\\s*["']([^"']*)["']`).exec(svg)?.[1];
+  const box = attribute('viewBox')
+    ?.trim()
+    .split(/[\s,]+/)
+    .map(Number);
+  const width = parseFloat(attribute('width') ?? '') || box?.[2];
+  const height = parseFloat(attribute('height') ?? '') || box?.[3];
+  if (!width || !height || !(width > 0) || !(height > 0))
+    throw new ConfigError('SITE_LOGO', `${file}: an SVG logo needs a viewBox or a width and height`);
+  return {
+    path: logoPath(hash(body), 'svg'),
+    body,
+    contentType: 'image/svg+xml',
+    width: Math.round(width),
+    height: Math.round(height),
+  };
+}
+
+/** Width and height from a PNG's IHDR chunk; a file that is not a PNG is refused, naming it and its variable. */
+function pngSize(png: Buffer, file: string, variable = 'SITE_ICON'): { width: number; height: number } {
   if (png.length < 24 || !png.subarray(0, 8).equals(PNG_SIGNATURE) || png.toString('latin1', 12, 16) !== 'IHDR')
-    throw new ConfigError('SITE_ICON', `${file} is not a PNG file`);
+    throw new ConfigError(variable, `${file} is not a PNG file`);
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
 }

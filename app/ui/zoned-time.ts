@@ -4,38 +4,10 @@
 // offset kept here: an instant's wall time is Intl's formatting of it, and a
 // wall time's instant is found by correcting a guess until Intl formats it
 // back to the wall time asked for. Pure.
+import { wallTime } from '../../common/wall-time';
 import { BadRequestError } from '../errors';
 
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/;
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(zone: string): Intl.DateTimeFormat {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
-    formatters.set(zone, f);
-  }
-  return f;
-}
-
-/** The wall time in `zone` at instant `ms`, as a datetime-local value with seconds ("2026-12-07T10:30:00"). */
-function wallTime(ms: number, zone: string): string {
-  const p = Object.fromEntries(
-    formatter(zone)
-      .formatToParts(new Date(ms))
-      .map((x) => [x.type, x.value]),
-  );
-  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
-}
 
 /** An instant as the value of a datetime-local input in `zone` ("2026-12-07T10:30"); '' for none. */
 export function toZonedLocal(ms: number | null, zone: string): string {

@@ -88,7 +88,7 @@ export function register(
 
 async function publishChange(config: Config, change: MirrorChange): Promise<PublishResult> {
   const { migrateLatest } = require('../../app/db/migrate') as typeof import('../../app/db/migrate');
-  const { createRenderer } = require('../../producer/renderer') as typeof import('../../producer/renderer');
+  const { createRenderer, siteInfoOf } = require('../../producer/renderer') as typeof import('../../producer/renderer');
   const { publishMirrorList } = require('./mirrors-publish') as typeof import('./mirrors-publish');
   const { parseMirrorEntry, normalizeUrl } =
     require('../../common/trust/mirror-list') as typeof import('../../common/trust/mirror-list');
@@ -105,7 +105,7 @@ async function publishChange(config: Config, change: MirrorChange): Promise<Publ
         return publishMirrorList(
           {
             db,
-            renderer: createRenderer({ name: config.siteName, publicUrl: config.publicUrl }),
+            renderer: createRenderer(siteInfoOf(config)),
             signer,
             site: config.publicUrl,
           },

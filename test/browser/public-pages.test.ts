@@ -14,7 +14,6 @@ import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import AxeBuilder from '@axe-core/playwright';
 import type { Locator, Page } from 'playwright-core';
 import { keyFiles } from '../../app/feed/signing-keys';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
@@ -23,6 +22,7 @@ import { loadConfig, type Config } from '../../common/config';
 import { createLogger } from '../../common/logger';
 import { startMirror, type RunningMirror } from '../../mirrors/main';
 import { waitFor } from '../harness/wait';
+import { assertAccessible } from '../support/axe';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
 import { embeddedTestConfig } from '../support/embedded-config';
 import { startFaultyLink, type FaultyLink } from '../support/faulty-link';
@@ -30,21 +30,7 @@ import { startFaultyLink, type FaultyLink } from '../support/faulty-link';
 // Short enough that a cut freezes the far mirror within seconds (docs/trust.md).
 const HEARTBEAT_MS = 200;
 const HEARTBEAT_VALID_MS = 1500;
-const WCAG_A_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const PHONE = { width: 390, height: 844 };
-
-/** Runs axe on the page and fails listing every violation with its nodes, so the message alone says what to fix. */
-async function assertAccessible(page: Page, what: string): Promise<void> {
-  const { violations } = await new AxeBuilder({ page }).withTags(WCAG_A_AA).analyze();
-  const report = violations
-    .map(
-      (v) =>
-        `- ${v.id} (${v.impact ?? 'unknown impact'}): ${v.help}\n  ${v.helpUrl}\n` +
-        v.nodes.map((n) => `    ${n.target.join(' ')}: ${n.failureSummary?.replace(/\n/g, ' ') ?? ''}`).join('\n'),
-    )
-    .join('\n');
-  assert.equal(violations.length, 0, `${what} (${page.url()}) has accessibility violations:\n${report}`);
-}
 
 /** Chromium reports each Content-Security-Policy violation on the console ("Refused to …"); collects them. */
 function watchCsp(target: Page, into: string[]): void {

@@ -3,32 +3,22 @@
 // Chromium at desktop and phone size: the home page, an article, an event,
 // the articles root and a month archive, a section, a tag, the section and
 // tag indexes and the 404 page pass axe-core's WCAG 2 A/AA rules; the 404
-// page and the indexes show what readers need. Screenshots go to
+// page and the indexes show what readers need (the other page kinds and
+// keyboard use: site-pages-keyboard.test.ts). Screenshots go to
 // test-output/browser/site-*.png (git-ignored).
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
 import type { Config } from '../../common/config';
 import { waitFor } from '../harness/wait';
+import { checkAtSizes, SIZES } from '../support/axe';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
 import { embeddedTestConfig } from '../support/embedded-config';
 
-const WCAG_A_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-const SIZES = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
-
-async function assertAccessible(page: Page, what: string): Promise<void> {
-  const { violations } = await new AxeBuilder({ page }).withTags(WCAG_A_AA).analyze();
-  const report = violations
-    .map((v) => `- ${v.id}: ${v.help}\n` + v.nodes.map((n) => `    ${n.target.join(' ')}`).join('\n'))
-    .join('\n');
-  assert.equal(violations.length, 0, `${what} (${page.url()}) has accessibility violations:\n${report}`);
-}
-
-describe('every public page kind in a real browser', { timeout: 180_000 }, () => {
+describe('every public page kind in a real browser', { timeout: 600_000 }, () => {
   let dataDir: string;
   let site: Embedded;
   let chromium: LaunchedChromium;
@@ -52,16 +42,9 @@ describe('every public page kind in a real browser', { timeout: 180_000 }, () =>
     if (dataDir) await fsp.rm(dataDir, { recursive: true, force: true });
   });
 
-  /** Opens `target` through the proxy at each size: the status, axe with no violations, a screenshot each. */
-  async function check(name: string, target: string, status = 200): Promise<void> {
-    for (const [size, viewport] of Object.entries(SIZES)) {
-      await page.setViewportSize(viewport);
-      const res = await page.goto(`${site.publicUrl}${target}`);
-      assert.equal(res?.status(), status, `${target} at ${size}`);
-      await assertAccessible(page, `${name} at ${size} size`);
-      await page.screenshot({ path: path.join(SCREENSHOTS, `site-${name}-${size}.png`), fullPage: true });
-    }
-  }
+  /** Opens `target` through the proxy (or `base`) at each size: axe, a screenshot each (test-output/browser/site-*). */
+  const check = (name: string, target: string, status = 200, base = site.publicUrl) =>
+    checkAtSizes(page, `${base}${target}`, path.join(SCREENSHOTS, `site-${name}`), status);
 
   it('serves a styled 404 page for a missing path, in the site language, with ways back', async () => {
     await check('404', '/no/such/page', 404);

@@ -74,7 +74,7 @@ describe('public page kinds on the embedded site', { timeout: 120_000 }, () => {
       const res = await get(target);
       assert.equal(res.status, 404, target);
       assert.match(res.headers['content-type'] ?? '', /^text\/html/);
-      assert.match(res.text, /<html lang="en">/);
+      assert.match(res.text, /<html lang="en" dir="ltr">/);
       assert.match(res.text, /<h1>Page not found<\/h1>/);
       assert.match(res.text, /<link rel="stylesheet" href="\/assets\/site-[0-9a-f]{16}\.css">/);
       // The footer links the list of other places to read the site (/mirrors); the page itself speaks to readers.
