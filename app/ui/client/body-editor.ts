@@ -20,6 +20,14 @@ function unkeptMarkup(html: string): boolean {
   return html.trim() !== '' && new DOMParser().parseFromString(html, 'text/html').body.querySelector(UNKEPT) !== null;
 }
 
+function unkeptNote(): HTMLElement {
+  return Object.assign(document.createElement('p'), {
+    className: 'hint',
+    textContent:
+      'This body holds markup the rich editor cannot keep (a table, a definition list…), so it is shown as HTML.',
+  });
+}
+
 function extensions() {
   return [
     StarterKit.configure({
@@ -118,14 +126,7 @@ export function enhanceBodyField(textarea: HTMLTextAreaElement): void {
     if (!source) editor.commands.setContent(textarea.value, { emitUpdate: false });
   });
   showSource(!reduced && unkeptMarkup(textarea.value));
-  if (source) {
-    const note = Object.assign(document.createElement('p'), {
-      className: 'hint',
-      textContent:
-        'This body holds markup the rich editor cannot keep (a table, a definition list…), so it is shown as HTML.',
-    });
-    wrapper.append(note);
-  }
+  if (source) wrapper.append(unkeptNote());
   // When the editor took over, on the page's clock (bench/editor-load.bench.ts reads it).
   wrapper.dataset.readyAt = String(Math.round(performance.now()));
   wrapper.dataset.ready = 'true';
