@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'test-output/', 'bench/results/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'test-output/', 'bench/results/', 'app/ui/static/rich-editor.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -16,6 +16,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const { buildEditorBundle } = require('./editor-bundle');
 
 const ROOT = path.resolve(__dirname, '..');
 const CONFIG = path.join(ROOT, 'tsconfig.build.json');
@@ -55,6 +56,9 @@ function build(outDir) {
   }
   const { include } = JSON.parse(fs.readFileSync(CONFIG, 'utf8'));
   for (const dir of include) copyAssets(path.join(ROOT, dir), path.join(partial, dir));
+  // The editor's browser script, bundled from app/ui/client/ (the compiled app serves it, never builds it).
+  fs.rmSync(path.join(partial, 'app/ui/client'), { recursive: true, force: true });
+  buildEditorBundle(path.join(partial, 'app/ui/static/rich-editor.js'));
   fs.rmSync(old, { recursive: true, force: true });
   if (fs.existsSync(outDir)) fs.renameSync(outDir, old);
   fs.renameSync(partial, outDir);

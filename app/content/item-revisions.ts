@@ -5,6 +5,12 @@
 // between them can no longer keep the edit and lose who made it. An editor
 // restores a revision by saving its snapshot again, which is itself a new
 // revision, so history is never rewritten.
+//
+// An autosave (the editor's, while someone types) is a revision too, with
+// action 'autosave': a snapshot of the item with the form's text in it,
+// written WITHOUT touching the item, so it publishes and renders nothing.
+// A person's autosaves since the item's last real save replace each other,
+// so typing leaves one autosave in the history, not one every few seconds.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
@@ -15,6 +21,8 @@ import type { Item, ItemKind, ItemSnapshot } from './item-kind';
 import type { ItemService, SaveOptions, SaveResult } from './item-service';
 import { readItem } from './item-service';
 import { notesOf } from './item-notes';
+import { insertId } from './item-writes';
+import { sanitizeBody } from './sanitize';
 
 export const REVISION_ACTIONS = [
   'create',
@@ -27,6 +35,7 @@ export const REVISION_ACTIONS = [
   'feature',
   'unfeature',
   'note',
+  'autosave',
 ] as const;
 export type RevisionAction = (typeof REVISION_ACTIONS)[number];
 
@@ -69,6 +78,20 @@ export interface EditorialService<
   revisions(id: number): Promise<Revision<S>[]>;
   revision(id: number, revisionId: number): Promise<Revision<S>>;
   restore(id: number, revisionId: number, userId: number | null): Promise<SaveResult>;
+  /** Records the form's text as an autosave revision of item `id`; the item itself is not changed. */
+  autosave(id: number, input: I, userId: number): Promise<{ revision: number; savedAt: number }>;
+  /** The item's newest revision when it is an autosave (newer than its last save), else undefined. */
+  pendingAutosave(id: number): Promise<Revision<S> | undefined>;
+}
+
+/** The fields an autosave records from the form: the words being typed. */
+function autosavedText(input: ItemInput): Partial<ItemSnapshot> {
+  const text: Partial<ItemSnapshot> = {};
+  if (input.title !== undefined) text.title = input.title;
+  if (input.summary !== undefined) text.summary = input.summary;
+  if (input.body !== undefined) text.body = sanitizeBody(input.body);
+  if (input.tags !== undefined) text.tags = input.tags;
+  return text;
 }
 
 /** What a revision records of `item`: the shared fields, the kind's own, the lead image. */
@@ -133,6 +156,35 @@ function historyStore<S>(db: Database, itemType: ItemKind['name'], now: () => nu
       return (
         await select().where({ item_type: itemType, item_id: id }).orderBy('revisions.id', 'desc').limit(200)
       ).map(toRevision);
+    },
+    /** Replaces `userId`'s autosaves of the item since its last save with this one. */
+    async autosave(id: number, snapshot: S, userId: number): Promise<{ revision: number; savedAt: number }> {
+      const savedAt = now();
+      const revision = await db.transaction(async (trx) => {
+        const last = await trx('revisions')
+          .where({ item_type: itemType, item_id: id })
+          .whereNot({ action: 'autosave' })
+          .max('id as id')
+          .first();
+        await trx('revisions')
+          .where({ item_type: itemType, item_id: id, action: 'autosave', user_id: userId })
+          .where('id', '>', Number(last?.id ?? 0))
+          .delete();
+        return insertId(trx, 'revisions', {
+          item_type: itemType,
+          item_id: id,
+          user_id: userId,
+          action: 'autosave',
+          reason: '',
+          snapshot: JSON.stringify(snapshot),
+          created_at: savedAt,
+        });
+      });
+      return { revision, savedAt };
+    },
+    async newest(id: number): Promise<Revision<S> | undefined> {
+      const [row] = await select().where({ item_type: itemType, item_id: id }).orderBy('revisions.id', 'desc').limit(1);
+      return row ? toRevision(row) : undefined;
     },
     async get(id: number, revisionId: number): Promise<Revision<S>> {
       const [row] = await select().where({ 'revisions.id': revisionId, item_type: itemType, item_id: id });
@@ -225,6 +277,14 @@ export function withRevisions<I extends ItemInput, T extends Item, S extends Ite
     update: (id, input, options) =>
       items.update(id, input, withRevisionStep(options, { userId: null }, 'edit', record)),
     revisions: (id) => history.list(id),
+    async autosave(id, input, userId) {
+      const item = await readItem(kind, db, id);
+      return history.autosave(id, { ...snapshotOf(kind, item), ...autosavedText(input) }, userId);
+    },
+    async pendingAutosave(id) {
+      const newest = await history.newest(id);
+      return newest?.action === 'autosave' ? newest : undefined;
+    },
     revision: (id, revisionId) => history.get(id, revisionId),
     async restore(id, revisionId, userId) {
       const { snapshot } = await history.get(id, revisionId);

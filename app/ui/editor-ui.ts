@@ -5,6 +5,8 @@ import express, { Router } from 'express';
 import { auditRoutes } from './audit-routes';
 import { authRoutes } from './auth-routes';
 import { dashboardRoutes } from './dashboard-routes';
+import { draftRoutes } from './draft-routes';
+import { EDITOR_BUNDLE, ensureEditorBundle } from './editor-bundle';
 import type { EditorDeps } from './editor-deps';
 import { htmlErrors } from './html-errors';
 import { itemPages } from './item-pages';
@@ -21,7 +23,9 @@ import { sessionLoader } from './web-session';
 export function editorUi(deps: EditorDeps): Router {
   const { db, views } = deps;
   const router = Router();
-  router.use('/editor/static', express.static(path.join(__dirname, 'static'), { maxAge: '1h', index: false }));
+  const staticDir = path.join(__dirname, 'static');
+  const richEditorSrc = `/editor/static/${EDITOR_BUNDLE}?v=${ensureEditorBundle(staticDir)}`;
+  router.use('/editor/static', express.static(staticDir, { maxAge: '1h', index: false }));
   router.get('/editor/favicon.ico', (_req, res) => {
     res.status(204).end();
   });
@@ -29,6 +33,7 @@ export function editorUi(deps: EditorDeps): Router {
   // Every page shows and reads times in the site's zone (SITE_TIME_ZONE).
   router.use(['/editor', '/submit'], (_req, res, next) => {
     res.locals.timeZone = deps.siteTimeZone;
+    res.locals.richEditorSrc = richEditorSrc;
     next();
   });
   router.use(authRoutes(deps));
@@ -36,6 +41,7 @@ export function editorUi(deps: EditorDeps): Router {
   router.use(scheduleRoutes(deps));
   router.use(liveRoutes(deps));
   router.use(itemPages(deps));
+  router.use(draftRoutes(deps));
   router.use(taxonomyRoutes(deps));
   router.use(mediaRoutes(deps));
   router.use(moderationRoutes(deps));

@@ -8,7 +8,7 @@ import { HyperstaticError } from '../../common/errors';
 import { propagationOf } from '../content/propagation';
 import type { EditorialService } from '../content/item-revisions';
 import { sanitizeBody } from '../content/sanitize';
-import { NotFoundError } from '../errors';
+import { BadRequestError, NotFoundError } from '../errors';
 import { parseId } from '../http/request-params';
 import type { MediaItem } from '../media/media-store';
 import { allowedModerationActions } from '../moderation/moderation';
@@ -49,6 +49,8 @@ export function itemPages(deps: EditorDeps): Router {
 
 interface FormState {
   id?: number;
+  /** The autosave revision whose text the form shows (?autosave=N). */
+  autosaved?: number;
   values: FormValues;
   error?: HyperstaticError;
   preview?: string;
@@ -67,19 +69,31 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
 
   async function show(res: express.Response, state: FormState) {
     const item = state.id ? await items.get(state.id) : undefined;
-    const [extra, revisions, images, propagation, submission, desk] = await Promise.all([
+    const [extra, revisions, images, propagation, submission, desk, pendingAutosave] = await Promise.all([
       form.editContext(deps),
       item ? items.revisions(item.id) : [],
       leadImageChoices(deps, state.values.leadImage),
       item ? propagationOf(deps.db, { topic: name, ...item }, deps.now()) : undefined,
       item ? deps.moderation.submissionState(name, item.id) : undefined,
       item ? deskContext(deps, name, item.id) : {},
+      item ? items.pendingAutosave(item.id) : undefined,
     ]);
     const { values, preview, error, notice } = state;
     const errorField = (error as { field?: string } | undefined)?.field;
     const role = (res.locals.user as User).role;
     const moderationActions = item ? allowedModerationActions(role, { ...item, submission }) : [];
-    const context = { [name]: item, values, ...extra, revisions, propagation, preview, images, moderationActions };
+    const drafts = { pendingAutosave, autosaved: state.autosaved, justCreated: /^created/.test(String(notice ?? '')) };
+    const context = {
+      [name]: item,
+      values,
+      ...extra,
+      revisions,
+      propagation,
+      preview,
+      images,
+      moderationActions,
+      ...drafts,
+    };
     Object.assign(context, desk, state.extra);
     const page = { error: error?.message, errorField, nav: plural, notice, publicUrl: deps.publicUrl };
     const zone = { timeZoneLabel: zoneLabel(deps.siteTimeZone, deps.now()), timeZone: deps.siteTimeZone };
@@ -113,7 +127,9 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
   });
   router.get(`/editor/${plural}/:id`, anyone, async (req: WebRequest, res) => {
     const item = await items.get(parseId(req.params.id));
-    await show(res, { id: item.id, values: form.valuesOf(item, deps.siteTimeZone), notice: req.query.notice });
+    const values = form.valuesOf(item, deps.siteTimeZone);
+    if (req.query.autosave === undefined) return show(res, { id: item.id, values, notice: req.query.notice });
+    await show(res, await autosavedState(items, item.id, values, req.query.autosave));
   });
   router.get(`/editor/${plural}/:id/propagation.json`, anyone, async (req: WebRequest, res) => {
     const item = await items.get(parseId(req.params.id));
@@ -130,6 +146,22 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
   router.use(revisionPages(deps, items, form));
   router.use(itemDeskPages(deps, items, form, show));
   return router;
+}
+
+/** The form showing an autosaved draft's text (?autosave=N), to look at and Save or leave: loading it saves nothing. */
+async function autosavedState(
+  items: EditorialService,
+  id: number,
+  values: FormValues,
+  raw: unknown,
+): Promise<FormState> {
+  const revision = await items.revision(id, parseId(raw, 'autosave'));
+  if (revision.action !== 'autosave')
+    throw new BadRequestError(`revision ${revision.id} is not an autosave: restore it from the history`, 'autosave');
+  const { title, summary, body, tags } = revision.snapshot;
+  const at = new Date(revision.createdAt).toISOString().replace('T', ' ').slice(0, 16);
+  const notice = `showing the draft autosaved ${at} UTC: Save to keep it`;
+  return { id, values: { ...values, title, summary, body, tags: tags.join(', ') }, autosaved: revision.id, notice };
 }
 
 function revisionPages(deps: EditorDeps, items: EditorialService, form: ItemForm): Router {

@@ -1,9 +1,12 @@
 // Open publishing: the public submission form. Anti-abuse: a per-address
 // rate limit (app/moderation/moderation.ts) and a honeypot field that people
 // never see and form-filling bots fill in. Submissions go through the same
-// validation and sanitizer as editors' saves.
+// validation and sanitizer as editors' saves. The story is plain text
+// (paragraphs kept: app/content/plain-text.ts) unless the form's script
+// replaced the textarea with the rich editor and says so (bodyFormat=html).
 import express, { Router } from 'express';
 import { HyperstaticError } from '../../common/errors';
+import { plainTextToHtml } from '../content/plain-text';
 import { readSettings } from '../moderation/settings';
 import { BadRequestError, NotFoundError } from '../errors';
 import { formValues, parseArticleForm } from './article-form';
@@ -41,9 +44,9 @@ export function publicRoutes(deps: EditorDeps): Router {
   });
 
   router.post('/submit', form, requireAnonCsrf, async (req: WebRequest, res) => {
-    const body = req.body as Record<string, unknown>;
+    const posted = req.body as Record<string, unknown>;
     const settings = await readSettings(db);
-    const values = formValues(body);
+    const values = formValues(posted);
     const again = (error: HyperstaticError) => {
       if (error.status === 429)
         res.set('Retry-After', String((error as { retryAfterSeconds?: number }).retryAfterSeconds ?? 3600));
@@ -55,8 +58,8 @@ export function publicRoutes(deps: EditorDeps): Router {
           anonCsrf: anonCsrfToken(req, res),
           settings,
           values,
-          event: body,
-          kind: body.kind === 'event' ? 'event' : 'article',
+          event: posted,
+          kind: posted.kind === 'event' ? 'event' : 'article',
           events,
           error: error.message,
           siteName: deps.siteName,
@@ -66,6 +69,7 @@ export function publicRoutes(deps: EditorDeps): Router {
       );
     };
     try {
+      const body: Record<string, unknown> = { ...posted, body: submittedBody(posted) };
       if (body[HONEYPOT_FIELD] !== undefined && body[HONEYPOT_FIELD] !== '')
         throw new BadRequestError('this submission looks automated and was not accepted', HONEYPOT_FIELD);
       const submission: Submission =
@@ -88,6 +92,14 @@ export function publicRoutes(deps: EditorDeps): Router {
   });
 
   return router;
+}
+
+/** The story as HTML: plain text made into paragraphs, or the rich editor's HTML (sanitized on save like any body). */
+function submittedBody(posted: Record<string, unknown>): unknown {
+  const format = posted.bodyFormat ?? 'text';
+  if (format !== 'text' && format !== 'html')
+    throw new BadRequestError('bodyFormat must be text or html', 'bodyFormat');
+  return format === 'text' && typeof posted.body === 'string' ? plainTextToHtml(posted.body) : posted.body;
 }
 
 /** The fields a stranger's event submission may set: words and the time and place, not placement or schedule. */

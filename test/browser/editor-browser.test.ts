@@ -99,6 +99,8 @@ describe('the newsroom in a real browser', () => {
     await page.goto(`${appUrl}/editor/articles/new`);
     await page.fill('input[name="title"]', 'Harbour lights return');
     await page.fill('textarea[name="summary"]', 'The old harbour is lit again after ten years.');
+    // The body as HTML: the rich editor's HTML button shows the textarea itself.
+    await page.click('.rich-toolbar button[data-tool="source"]');
     await page.fill(
       'textarea[name="body"]',
       `<p>The lights came back on at dusk.</p><figure><img src="${imagePath}" alt="The harbour"><figcaption>The harbour at dusk</figcaption></figure>`,
@@ -192,7 +194,8 @@ describe('the newsroom in a real browser', () => {
     const form = await anonymous.newPage();
     await form.goto(`${appUrl}/submit`);
     await form.fill('input[name="title"]', 'Street market reopens');
-    await form.fill('textarea[name="body"]', '<p>Stalls are back on Saturday.</p><script>alert(1)</script>');
+    // Plain text without JavaScript: markup a reader types is shown as text, never run.
+    await form.fill('textarea[name="body"]', 'Stalls are back on Saturday.\n\n<script>alert(1)</script>');
     await shot('10-public-submit-form-mobile', form);
     await form.click('button[type="submit"]');
     assert.match((await form.textContent('main')) ?? '', /waits for a moderator/);

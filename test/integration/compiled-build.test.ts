@@ -108,6 +108,7 @@ describe('the compiled build, installed without dev dependencies', () => {
       'cache-proxy/worker.js',
       'app/ui/templates/login.njk',
       'app/ui/static/editor.js',
+      'app/ui/static/rich-editor.js',
       'producer/templates/article.njk',
       'producer/templates/site.css',
       'fixtures/sample-site.json',
@@ -157,6 +158,7 @@ describe('the compiled build, installed without dev dependencies', () => {
       assert.equal(login.status, 200);
       assert.match(await login.text(), /<form/i, 'the editor renders its templates from dist/');
       assert.equal((await fetch(`${appUrl}/editor/static/editor.css`)).status, 200);
+      assert.equal((await fetch(`${appUrl}/editor/static/rich-editor.js`)).status, 200, 'the bundled editor script');
 
       proxy = await startHyperstatic(
         ['proxy'],

@@ -36,7 +36,9 @@ describe('open publishing and moderation', () => {
   const articles = async () => Number((await origin.db('articles').count({ n: '*' }))[0].n);
 
   it('holds an anonymous submission for moderation by default, sanitized, with no author', async () => {
+    // The rich editor's HTML (bodyFormat=html, set by the form's script) is sanitized like an editor's save.
     const res = await submit({
+      bodyFormat: 'html',
       title: 'Reader report',
       summary: 'From the street',
       body: '<p>Seen today</p><script>alert(1)</script><img src=x onerror=alert(2)>',
@@ -56,6 +58,31 @@ describe('open publishing and moderation', () => {
       history.map((r) => r.action),
       ['submit'],
     );
+  });
+
+  it('takes plain text from the form without JavaScript: paragraphs kept, markup shown as typed', async () => {
+    const res = await submit({
+      bodyFormat: 'text',
+      title: 'Bridge closed',
+      body: 'The bridge is shut\r\nuntil Friday.\r\n\r\nUse the ferry <b>instead</b>.',
+    });
+    assert.equal(res.status, 201);
+    const row = await origin.db('articles').where({ title: 'Bridge closed' }).first();
+    assert.equal(
+      row.body,
+      '<p>The bridge is shut<br />until Friday.</p><p>Use the ferry &lt;b&gt;instead&lt;/b&gt;.</p>',
+    );
+    // An older form without the field is plain text too.
+    assert.equal((await submit({ title: 'Ferry busy', body: 'One\n\nTwo' })).status, 201);
+    assert.equal((await origin.db('articles').where({ title: 'Ferry busy' }).first()).body, '<p>One</p><p>Two</p>');
+  });
+
+  it('refuses an unknown body format with 400 naming bodyFormat, storing nothing', async () => {
+    const before = await articles();
+    const res = await submit({ bodyFormat: 'markdown', title: 'Odd format', body: 'x' });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /bodyFormat must be text or html/);
+    assert.equal(await articles(), before);
   });
 
   it('publishes submissions at once when the setting says so', async () => {
@@ -214,6 +241,7 @@ describe('open publishing and moderation', () => {
     const res = await submit({
       kind: 'event',
       title: 'Street party',
+      bodyFormat: 'html',
       body: '<p>Music</p><script>x()</script>',
       startsAt: '2026-12-24T18:00',
       location: 'Main square',
