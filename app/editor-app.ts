@@ -35,6 +35,7 @@ export interface EditorAppOptions {
   logger: Logger;
   mediaDir: string;
   mediaMaxBytes: number;
+  mediaRenditionConcurrency?: number;
   maxBodyBytes: number;
   siteName: string;
   publicUrl: string;
@@ -57,6 +58,7 @@ function editorServices(options: EditorAppOptions, now: () => number): EditorSer
     db,
     dir: options.mediaDir,
     maxBytes: options.mediaMaxBytes,
+    renditionConcurrency: options.mediaRenditionConcurrency,
     onJournaled: options.onJournaled,
     now,
   });
