@@ -102,7 +102,8 @@ export const COMMAND_VARIABLES: Readonly<Record<string, readonly string[]>> = {
   'mirrors list': DATABASE,
   'mirrors verify': ROOTS,
   'mirrors *': [...DATABASE, ...PAGES, ...REDIS, ...FEED_KEY],
-  'bundle export': [...LOG, ...DATABASE, 'FEED_SIGNING_KEY'],
+  'media renditions': [...DATABASE, 'MEDIA_DIR', 'MEDIA_RENDITION_CONCURRENCY'],
+  'bundle export': [...LOG, ...DATABASE, 'FEED_SIGNING_KEY', 'MEDIA_DIR'],
   'bundle verify': ['DATA_DIR', ...ROOTS, 'MIRROR_PUBLIC_KEY'],
 };
 
