@@ -213,7 +213,9 @@ async function decodable(file: string): Promise<Renditions> {
     return await makeRenditions(file);
   } catch (error) {
     throw new UnsupportedTypeError(
-      `file: the content starts like an image but does not decode (${(error as Error).message}); nothing was stored`,
+      // libvips repeats its complaint line by line; the first says it.
+      `file: the content starts like an image but does not decode (${(error as Error).message.split('\n')[0]}); nothing was stored`,
+      'file',
     );
   }
 }
