@@ -146,29 +146,39 @@ export function createMediaStore(deps: MediaStoreDeps): MediaStore {
     },
     async addMissingRenditions(onImage) {
       await ensureDirs();
-      const result: MissingRenditionsResult = { made: 0, failed: [], remaining: 0 };
-      const todo = await db('media')
-        .where({ kind: 'image' })
-        .whereNull('renditions')
-        .orderBy('created_at')
-        .select('sha256');
-      result.remaining = todo.length;
-      for (const { sha256 } of todo as { sha256: string }[]) {
-        result.remaining -= 1;
-        try {
-          const source = path.join(dir, sha256);
-          const images = await limit(() => makeRenditions(source));
-          const stored = await storeRenditions(dir, tmpDir, sha256, images);
-          await recordRenditions(deps, sha256, stored, now());
-          result.made += 1;
-        } catch (error) {
-          result.failed.push({ sha256, reason: (error as Error).message });
-        }
-        onImage?.(result);
-      }
-      return result;
+      return addMissingRenditions(deps, tmpDir, limit, onImage);
     },
   };
+}
+
+/** MediaStore.addMissingRenditions: images with no renditions listed, oldest first, one at a time. */
+async function addMissingRenditions(
+  deps: MediaStoreDeps,
+  tmpDir: string,
+  limit: <T>(task: () => Promise<T>) => Promise<T>,
+  onImage: ((done: MissingRenditionsResult) => void) | undefined,
+): Promise<MissingRenditionsResult> {
+  const { db, dir, now = Date.now } = deps;
+  const result: MissingRenditionsResult = { made: 0, failed: [], remaining: 0 };
+  const todo = await db('media')
+    .where({ kind: 'image' })
+    .whereNull('renditions')
+    .orderBy('created_at')
+    .select('sha256');
+  result.remaining = todo.length;
+  for (const { sha256 } of todo as { sha256: string }[]) {
+    result.remaining -= 1;
+    try {
+      const images = await limit(() => makeRenditions(path.join(dir, sha256)));
+      const stored = await storeRenditions(dir, tmpDir, sha256, images);
+      await recordRenditions(deps, sha256, stored, now());
+      result.made += 1;
+    } catch (error) {
+      result.failed.push({ sha256, reason: (error as Error).message });
+    }
+    onImage?.(result);
+  }
+  return result;
 }
 
 /** Streams `input` to `tmp`, hashing it and keeping its first bytes for sniffing; refuses more than `maxBytes`. */
