@@ -38,6 +38,7 @@ export interface EditorAppOptions {
   logger: Logger;
   mediaDir: string;
   mediaMaxBytes: number;
+  mediaRenditionConcurrency?: number;
   maxBodyBytes: number;
   siteName: string;
   publicUrl: string;
@@ -60,6 +61,8 @@ function editorServices(options: EditorAppOptions, now: () => number): EditorSer
     db,
     dir: options.mediaDir,
     maxBytes: options.mediaMaxBytes,
+    renditionConcurrency: options.mediaRenditionConcurrency,
+    onJournaled: options.onJournaled,
     now,
   });
   const moderation = createModeration({ db, items, limits: options.submissionLimits, now });

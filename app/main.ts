@@ -77,6 +77,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     logger,
     mediaDir: config.mediaDir,
     mediaMaxBytes: config.mediaMaxBytes,
+    mediaRenditionConcurrency: config.mediaRenditionConcurrency,
     maxBodyBytes: config.maxBodyBytes,
     siteName: config.siteName,
     publicUrl: config.publicUrl,

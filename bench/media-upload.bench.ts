@@ -1,10 +1,13 @@
 // Media uploads are streamed to disk, not buffered: upload 20, 100 and 250 MB
 // through POST /api/media on the real app (SQLite, in-process queue) and
 // record the throughput and the peak growth of the process's RSS, which
-// must stay flat as the file grows.
+// must stay flat as the file grows. Then photos: JPEGs of three sizes, each
+// answered once its renditions are made (app/media/renditions.ts), timed
+// one at a time (wall and CPU seconds) and four at once.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { loadConfig } from '../common/config';
 import { createDatabase } from '../common/db/database';
 import { createMemoryNotifier } from '../common/journal-notifier';
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
     notifier: createMemoryNotifier(),
   });
   const rows: Row[] = [];
+  const photos: Row[] = [];
   try {
     for (const sizeMb of [20, 100, 250]) {
       const size = sizeMb * MB;
@@ -67,12 +71,73 @@ async function main(): Promise<void> {
         'peak RSS growth MB': +((peak - base) / MB).toFixed(1),
       });
     }
+    for (const [width, height] of [
+      [1600, 1067],
+      [4000, 3000],
+      [6000, 4000],
+    ]) {
+      const jpegs = await Promise.all([0, 1, 2, 3, 4].map((seed) => photo(width, height, seed)));
+      const upload = async (body: Buffer, name: string) => {
+        const res = await fetch(`${app.url}/api/media?name=${name}`, {
+          method: 'POST',
+          body,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+        });
+        if (res.status !== 201) throw new Error(`upload of ${name} answered ${res.status}: ${await res.text()}`);
+        await res.json();
+      };
+      const base = process.memoryUsage().rss;
+      let peak = base;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+      const oneStarted = performance.now();
+      const cpuBefore = process.cpuUsage();
+      await upload(jpegs[0], `photo-${width}.jpg`);
+      const one = (performance.now() - oneStarted) / 1000;
+      // CPU time of the process (libvips' threads included): steadier than wall time on a shared machine.
+      const cpu = process.cpuUsage(cpuBefore);
+      const fourStarted = performance.now();
+      await Promise.all(jpegs.slice(1).map((jpeg, i) => upload(jpeg, `photo-${width}-${i}.jpg`)));
+      const four = (performance.now() - fourStarted) / 1000;
+      clearInterval(sampler);
+      photos.push({
+        'photo px': `${width}x${height}`,
+        'JPEG KB': Math.round(jpegs[0].length / 1024),
+        'one upload s': +one.toFixed(2),
+        'one upload CPU s': +((cpu.user + cpu.system) / 1e6).toFixed(2),
+        'four at once s': +four.toFixed(2),
+        'peak RSS growth MB': +((peak - base) / MB).toFixed(1),
+      });
+    }
   } finally {
     await app.close();
     await db.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  report('media-upload', 'Streamed media upload (POST /api/media, sha256 + type sniff + journal)', rows);
+  report('media-upload', 'Streamed media upload (POST /api/media, sha256 + type sniff + journal)', rows, {
+    photos,
+  });
+  report('media-upload-photos', 'Photo upload (POST /api/media, answered after every rendition is made)', photos);
+}
+
+/** A photo-like JPEG: smooth gradients with fine noise (noise alone would be a worst case no camera makes). */
+async function photo(width: number, height: number, seed: number): Promise<Buffer> {
+  const gradient = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      gradient[i] = (x * 255) / width;
+      gradient[i + 1] = (y * 255) / height;
+      gradient[i + 2] = (seed * 50 + ((x + y) % 97)) & 255;
+    }
+  const noise = await sharp({
+    create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 12 } },
+  })
+    .raw()
+    .toBuffer();
+  for (let i = 0; i < gradient.length; i++) gradient[i] = Math.max(0, Math.min(255, gradient[i] + noise[i] - 128));
+  return sharp(gradient, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }
 
 void main();

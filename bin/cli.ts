@@ -26,6 +26,7 @@ import * as userCommands from './commands/user';
 import * as purgeCommands from './commands/purge';
 import * as backupCommands from './commands/backup';
 import * as mirrorsCommands from './commands/mirrors';
+import * as mediaCommands from './commands/media';
 
 // Each action loads the modules it runs on demand (a typed require), so a
 // mirror or a proxy does not carry the app's, the producer's and every other
@@ -178,6 +179,7 @@ purgeCommands.register(program);
 backupCommands.register(program);
 mirrorsCommands.register(program);
 bundleCommands.register(program);
+mediaCommands.register(program);
 
 /** Each command's --help lists the variables it reads; a group's points to `help env`. */
 function addVariablesToHelp(command: Command, path: string[] = []): void {

@@ -34,6 +34,7 @@ const ORIGIN = [
   'MAX_BODY_BYTES',
   'MEDIA_DIR',
   'MEDIA_MAX_BYTES',
+  'MEDIA_RENDITION_CONCURRENCY',
   'RELAY_INTERVAL_MS',
   ...FEED_KEY,
   'FEED_HEARTBEAT_MS',
@@ -103,7 +104,8 @@ export const COMMAND_VARIABLES: Readonly<Record<string, readonly string[]>> = {
   'mirrors list': DATABASE,
   'mirrors verify': ROOTS,
   'mirrors *': [...DATABASE, ...PAGES, ...REDIS, ...FEED_KEY],
-  'bundle export': [...LOG, ...DATABASE, 'FEED_SIGNING_KEY'],
+  'media renditions': [...DATABASE, 'MEDIA_DIR', 'MEDIA_RENDITION_CONCURRENCY'],
+  'bundle export': [...LOG, ...DATABASE, 'FEED_SIGNING_KEY', 'MEDIA_DIR'],
   'bundle verify': ['DATA_DIR', ...ROOTS, 'MIRROR_PUBLIC_KEY'],
 };
 

@@ -477,6 +477,12 @@ const spec = {
     'Largest media upload accepted, in bytes',
     integer(1024, 64 * 1024 * 1024 * 1024),
   ),
+  mediaRenditionConcurrency: variable(
+    'MEDIA_RENDITION_CONCURRENCY',
+    '2',
+    'Uploaded images whose responsive renditions are encoded at once (each holds its decoded pixels; libvips already uses every core for one)',
+    integer(1, 64),
+  ),
   relayIntervalMs: variable(
     'RELAY_INTERVAL_MS',
     '1000',

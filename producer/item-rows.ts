@@ -4,13 +4,17 @@ import type { Knex } from 'knex';
 
 type Db = Knex | Knex.Transaction;
 
-/** An item's lead image: the original for its page, the 480 px WebP rendition for listings. */
+/**
+ * An item's lead image: its renditions as <source>s (AVIF, then WebP; each
+ * `srcset` lists every width, app/media/renditions.ts) and the original as
+ * the fallback `src`, with the size it is shown at.
+ */
 export interface LeadImageRow {
   src: string;
   alt: string;
   width: number | null;
   height: number | null;
-  rendition: { src: string; width: number | null; height: number | null } | null;
+  sources: { type: string; srcset: string }[];
 }
 
 /** An entry of a live article (app/live/live-entries.ts). */
@@ -237,6 +241,7 @@ const LEAD_IMAGE_COLUMNS = [
   'media.rendition_path as lead_rendition',
   'media.rendition_width as lead_rendition_width',
   'media.rendition_height as lead_rendition_height',
+  'media.renditions as lead_renditions',
 ];
 
 function leadImageOf(r: Record<string, unknown>): LeadImageRow | null {
@@ -247,11 +252,28 @@ function leadImageOf(r: Record<string, unknown>): LeadImageRow | null {
     alt: String(r.lead_image_alt ?? ''),
     width: n(r.lead_width),
     height: n(r.lead_height),
-    rendition:
-      typeof r.lead_rendition === 'string'
-        ? { src: r.lead_rendition, width: n(r.lead_rendition_width), height: n(r.lead_rendition_height) }
-        : null,
+    sources: sourcesOf(r),
   };
+}
+
+const SOURCE_TYPES = ['image/avif', 'image/webp'];
+
+/** The <source>s of a lead image, from its renditions; an upload from before them has its one 480 px WebP. */
+function sourcesOf(r: Record<string, unknown>): LeadImageRow['sources'] {
+  const renditions: { path: string; contentType: string; width: number }[] =
+    typeof r.lead_renditions === 'string'
+      ? JSON.parse(r.lead_renditions)
+      : typeof r.lead_rendition === 'string' && r.lead_rendition_width != null
+        ? [{ path: r.lead_rendition, contentType: 'image/webp', width: Number(r.lead_rendition_width) }]
+        : [];
+  return SOURCE_TYPES.map((type) => ({
+    type,
+    srcset: renditions
+      .filter((x) => x.contentType === type)
+      .sort((a, b) => a.width - b.width)
+      .map((x) => `${x.path} ${x.width}w`)
+      .join(', '),
+  })).filter((s) => s.srcset !== '');
 }
 
 async function tagsOf(

@@ -18,7 +18,7 @@ const article: ArticleRow = {
     alt: 'The embankment',
     width: 1200,
     height: 800,
-    rendition: null,
+    sources: [],
   },
   author: null,
   publishedAt: Date.UTC(2026, 10, 20, 8),

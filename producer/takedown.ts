@@ -88,7 +88,7 @@ async function unreferenced(trx: Knex.Transaction, shas: string[]): Promise<stri
 
 interface OrphanMedia {
   sha256: string;
-  /** Its live public paths (original and rendition). */
+  /** Its live public paths (original and renditions). */
   paths: string[];
   /** The blobs those paths serve. */
   shas: string[];
@@ -107,10 +107,13 @@ async function orphanedMedia(trx: Knex.Transaction, purgedBodies: string[]): Pro
   }
   const out: OrphanMedia[] = [];
   for (const sha256 of [...linked].sort()) {
-    const media = await trx('media').where({ sha256 }).first('path', 'rendition_path');
+    const media = await trx('media').where({ sha256 }).first('sha256');
     if (!media || (await stillShown(trx, sha256))) continue;
-    const paths = [media.path, media.rendition_path].filter((p): p is string => typeof p === 'string');
-    const pages = await trx('pages').whereIn('path', paths).where({ op: 'put' }).select('path', 'sha256');
+    // The original and every rendition, old or new, are named /media/SHA.ext and /media/SHA-WIDTH.ext (app/media/renditions.ts).
+    const pages = await trx('pages')
+      .where('path', 'like', `/media/${sha256}%`)
+      .where({ op: 'put' })
+      .select('path', 'sha256');
     out.push({ sha256, paths: pages.map((p) => p.path as string), shas: pages.map((p) => p.sha256 as string) });
   }
   return out;

@@ -29,7 +29,10 @@ export class PayloadTooLargeError extends HyperstaticError {
 }
 
 export class UnsupportedTypeError extends HyperstaticError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     super('HS_UNSUPPORTED_MEDIA_TYPE', 415, message);
   }
 }

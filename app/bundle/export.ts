@@ -36,6 +36,8 @@ export interface ExportOptions {
   signingKey: KeyObject;
   trust: TrustBundle;
   out: string;
+  /** Uploaded media (MEDIA_DIR): their files are not in `blobs` (app/media/media-store.ts). */
+  mediaDir?: string;
   /** Only pages changed after this journal entry; 0 (default) for the whole site. */
   since?: number;
   /** How long the bundle's heartbeat vouches for it (at most 30 days). */
@@ -110,7 +112,7 @@ async function writeBundle(
   now: () => number,
   started: number,
 ): Promise<ExportResult> {
-  const writer = createSiteWriter(options.db, out);
+  const writer = createSiteWriter(options.db, out, options.mediaDir);
   let head: ManifestHead | undefined;
   const manifestFile = path.join(out, metaFile('manifest'));
   const manifestOut = fs.createWriteStream(manifestFile, { flags: 'wx' });
@@ -158,11 +160,21 @@ async function writeBundle(
   return { ...info, out, seconds: (Date.now() - started) / 1000 };
 }
 
-/** Writes pages' bodies at their bundle paths, reading blobs a bounded group at a time. */
-function createSiteWriter(db: Database, out: string) {
+/**
+ * Writes pages' bodies at their bundle paths, reading blobs a bounded group at
+ * a time; media files (originals and their renditions) are copied from the
+ * media folder, as the origin's /blobs route serves them.
+ */
+function createSiteWriter(db: Database, out: string, mediaDir: string | undefined) {
   const made = new Set<string>();
   let files = 0;
   let bytes = 0;
+
+  function mediaFile(sha256: string): string | undefined {
+    if (!mediaDir) return undefined;
+    const file = path.join(mediaDir, sha256);
+    return fs.existsSync(file) ? file : undefined;
+  }
 
   async function writeGroup(group: ManifestPage[]): Promise<void> {
     const rows = (await db('blobs')
@@ -174,18 +186,21 @@ function createSiteWriter(db: Database, out: string) {
     const bodies = new Map(rows.map((r) => [r.sha256, r.body]));
     for (const page of group) {
       const body = bodies.get(page.sha256);
-      if (!body) throw new Error(`the blob of ${page.path} (${page.sha256}) is missing from the database`);
+      const media = body ? undefined : mediaFile(page.sha256);
+      if (!body && !media)
+        throw new Error(`the blob of ${page.path} (${page.sha256}) is missing from the database and the media folder`);
       const file = bundleFileOf(page.path);
       const dir = path.posix.dirname(file);
       if (!made.has(dir)) {
         fs.mkdirSync(path.join(out, dir), { recursive: true });
         made.add(dir);
       }
-      // `wx`: two paths mapping to one file would otherwise overwrite each other silently. Synchronous:
+      // `wx`/EXCL: two paths mapping to one file would otherwise overwrite each other silently. Synchronous:
       // a one-shot command with nothing else to do, and a thread-pool hop per file dominated the time on a busy machine.
-      fs.writeFileSync(path.join(out, file), body, { flag: 'wx' });
+      if (body) fs.writeFileSync(path.join(out, file), body, { flag: 'wx' });
+      else fs.copyFileSync(media!, path.join(out, file), fs.constants.COPYFILE_EXCL);
       files += 1;
-      bytes += body.length;
+      bytes += body ? body.length : page.size;
     }
   }
 

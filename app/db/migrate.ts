@@ -25,6 +25,7 @@ import * as editorSearch from './migrations/020-editor-search';
 import * as mediaOnPublish from './migrations/021-media-on-publish';
 import * as liveCoverage from './migrations/022-live-coverage';
 import * as previewsAndNotes from './migrations/023-previews-and-notes';
+import * as responsiveImages from './migrations/024-responsive-images';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -50,6 +51,7 @@ const migrations: Record<string, Knex.Migration> = {
   '021-media-on-publish': mediaOnPublish,
   '022-live-coverage': liveCoverage,
   '023-previews-and-notes': previewsAndNotes,
+  '024-responsive-images': responsiveImages,
 };
 
 const source: Knex.MigrationSource<string> = {

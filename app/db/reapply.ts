@@ -80,9 +80,8 @@ async function reapplyOne(
     const row = await node('media').where({ sha256: item.id }).first();
     if (!row) return 'no longer on the node';
     await primary('media').insert(row).onConflict('sha256').ignore();
-    const pages = await node('pages')
-      .whereIn('path', [row.path, row.rendition_path].filter(Boolean))
-      .where({ op: 'put' });
+    // The original and its renditions: every path named by its hash (app/media/renditions.ts).
+    const pages = await node('pages').where('path', 'like', `/media/${row.sha256}%`).where({ op: 'put' });
     const entries: MediaEntry[] = pages.map((p) => ({
       path: String(p.path),
       sha256: String(p.sha256),

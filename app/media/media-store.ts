@@ -2,9 +2,12 @@
 // (never held whole in memory), refused past the size limit or when its
 // first bytes are not an image, audio or video format we accept, then
 // renamed to MEDIA_DIR/<sha256> (content-addressed: the same file uploaded
-// twice is stored once). Images get a 480 px wide WebP rendition for index
-// pages (sharp). Neither is journaled here: they go to the mirrors with the
-// first visible item that shows them (app/media/shown-media.ts).
+// twice is stored once). Images get responsive renditions (several widths,
+// AVIF and WebP: app/media/renditions.ts), stored beside the original by
+// their own sha256; an image that does not decode is refused with nothing
+// stored. Neither the original nor its renditions are journaled here: they
+// go to the mirrors with the first visible item that shows them
+// (app/media/shown-media.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -12,14 +15,20 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import sharp from 'sharp';
 import type { Database } from '../../common/db/database';
 import { SHA256_HEX } from '../../common/hash';
 import { PayloadTooLargeError, UnsupportedTypeError } from '../auth/auth-errors';
 import { NotFoundError } from '../errors';
+import { journalMedia, MediaEntry } from './media-journal';
+import {
+  concurrencyLimit,
+  listingRendition,
+  makeRenditions,
+  renditionPath,
+  type RenditionInfo,
+  type Renditions,
+} from './renditions';
 import { cleanFileName, sniff, SNIFF_BYTES } from './sniff';
-
-export const RENDITION_WIDTH = 480;
 
 export interface MediaItem {
   sha256: string;
@@ -31,9 +40,12 @@ export interface MediaItem {
   originalName: string;
   width: number | null;
   height: number | null;
+  /** The WebP rendition the editor lists (app/media/renditions.ts listingRendition). */
   renditionPath: string | null;
   renditionWidth: number | null;
   renditionHeight: number | null;
+  /** Every rendition (widths × AVIF/WebP); null for an image uploaded before they existed and not yet given them. */
+  renditions: RenditionInfo[] | null;
   uploadedBy: string | null;
   createdAt: number;
 }
@@ -55,17 +67,36 @@ export interface MediaStore {
    * An upload only an embargoed or draft item shows is not served.
    */
   liveFile(sha256: string): Promise<string | undefined>;
+  /**
+   * Makes the renditions of images uploaded before responsive images (their
+   * `renditions` is NULL), one image at a time, journaling each; running it
+   * again does nothing more. Pages show them once re-rendered (`hyperstatic rebuild`).
+   */
+  addMissingRenditions(onImage?: (done: MissingRenditionsResult) => void): Promise<MissingRenditionsResult>;
+}
+
+export interface MissingRenditionsResult {
+  /** Images given renditions. */
+  made: number;
+  /** Images whose file is missing from MEDIA_DIR or no longer decodes (left as they were). */
+  failed: { sha256: string; reason: string }[];
+  /** Images still to do. */
+  remaining: number;
 }
 
 export interface MediaStoreDeps {
   db: Database;
   dir: string;
   maxBytes: number;
+  /** Images whose renditions are made at once (MEDIA_RENDITION_CONCURRENCY); default 2. */
+  renditionConcurrency?: number;
+  onJournaled?: (head: number) => void;
   now?: () => number;
 }
 
 export function createMediaStore(deps: MediaStoreDeps): MediaStore {
   const { db, dir, maxBytes, now = Date.now } = deps;
+  const limit = concurrencyLimit(deps.renditionConcurrency ?? 2);
   const tmpDir = path.join(dir, 'tmp');
   let ready: Promise<void> | undefined;
   const ensureDirs = () => (ready ??= fs.mkdir(tmpDir, { recursive: true }).then(() => undefined));
@@ -86,10 +117,13 @@ export function createMediaStore(deps: MediaStoreDeps): MediaStore {
           throw new UnsupportedTypeError(
             'the file is not an image, audio or video format this site accepts (JPEG, PNG, GIF, WebP, AVIF, MP3, OGG, WAV, FLAC, M4A, MP4, WebM, MOV); its name and declared type are not trusted',
           );
+        const known = await db('media').where({ sha256 }).first('sha256');
+        // Decoded before anything is stored: an image that does not decode leaves no file and no row.
+        const images = !known && type.kind === 'image' ? await limit(() => decodable(tmp)) : undefined;
         await storeFile(dir, tmp, sha256);
-        if (!(await db('media').where({ sha256 }).first('sha256'))) {
-          const small = type.kind === 'image' ? await rendition(dir, tmpDir, path.join(dir, sha256)) : undefined;
-          await recordMedia(deps, { sha256, size, type, name: cleanFileName(name), userId, small }, now());
+        if (!known) {
+          const renditions = images ? await storeRenditions(dir, tmpDir, sha256, images) : undefined;
+          await recordMedia(deps, { sha256, size, type, name: cleanFileName(name), userId, renditions }, now());
         }
         const [row] = await select().where('media.sha256', sha256);
         return toItem(row);
@@ -109,16 +143,18 @@ export function createMediaStore(deps: MediaStoreDeps): MediaStore {
     },
     async liveFile(sha256) {
       if (!SHA256_HEX.test(sha256)) return undefined;
-      const media = await db('media')
-        .where({ sha256 })
-        .first('path as path')
-        .then(
-          async (m) => m ?? (await db('media').where({ rendition_sha256: sha256 }).first('rendition_path as path')),
-        );
+      // An original by its row; a rendition by the journal entry that made it live (its row lists renditions by path only).
+      const media =
+        (await db('media').where({ sha256 }).first('path')) ??
+        (await db('journal').where({ sha256 }).where('path', 'like', '/media/%').orderBy('seq', 'desc').first('path'));
       const live = media && (await db('pages').where({ path: media.path, op: 'put', sha256 }).first('path'));
       return live ? storedFile(dir, sha256) : undefined;
     },
     file: (sha256) => storedFile(dir, sha256),
+    async addMissingRenditions(onImage) {
+      await ensureDirs();
+      return addMissingRenditions(deps, tmpDir, limit, onImage);
+    },
   };
 }
 
@@ -131,6 +167,36 @@ async function storedFile(dir: string, sha256: string): Promise<string | undefin
   } catch {
     return undefined;
   }
+}
+
+/** MediaStore.addMissingRenditions: images with no renditions listed, oldest first, one at a time. */
+async function addMissingRenditions(
+  deps: MediaStoreDeps,
+  tmpDir: string,
+  limit: <T>(task: () => Promise<T>) => Promise<T>,
+  onImage: ((done: MissingRenditionsResult) => void) | undefined,
+): Promise<MissingRenditionsResult> {
+  const { db, dir, now = Date.now } = deps;
+  const result: MissingRenditionsResult = { made: 0, failed: [], remaining: 0 };
+  const todo = await db('media')
+    .where({ kind: 'image' })
+    .whereNull('renditions')
+    .orderBy('created_at')
+    .select('sha256');
+  result.remaining = todo.length;
+  for (const { sha256 } of todo as { sha256: string }[]) {
+    result.remaining -= 1;
+    try {
+      const images = await limit(() => makeRenditions(path.join(dir, sha256)));
+      const stored = await storeRenditions(dir, tmpDir, sha256, images);
+      await recordRenditions(deps, sha256, stored, now());
+      result.made += 1;
+    } catch (error) {
+      result.failed.push({ sha256, reason: (error as Error).message });
+    }
+    onImage?.(result);
+  }
+  return result;
 }
 
 /** Streams `input` to `tmp`, hashing it and keeping its first bytes for sniffing; refuses more than `maxBytes`. */
@@ -169,43 +235,99 @@ async function storeFile(dir: string, tmp: string, sha256: string): Promise<void
   }
 }
 
-interface Rendition {
-  sha256: string;
-  size: number;
-  width: number;
-  height: number;
-  renditionWidth: number;
-  renditionHeight: number;
+/** The renditions of a received image, refusing (415, field `file`) one that does not decode. */
+async function decodable(file: string): Promise<Renditions> {
+  try {
+    return await makeRenditions(file);
+  } catch (error) {
+    throw new UnsupportedTypeError(
+      // libvips repeats its complaint line by line; the first says it.
+      `file: the content starts like an image but does not decode (${(error as Error).message.split('\n')[0]}); nothing was stored`,
+      'file',
+    );
+  }
 }
 
-/** The index pages' WebP rendition of an image, stored beside it; undefined when the image does not decode. */
-async function rendition(dir: string, tmpDir: string, source: string): Promise<Rendition | undefined> {
-  try {
-    const meta = await sharp(source, { failOn: 'error' }).metadata();
-    const { data: body, info } = await sharp(source, { failOn: 'error' })
-      .rotate()
-      .resize({ width: RENDITION_WIDTH, withoutEnlargement: true })
-      .webp({ quality: 78 })
-      .toBuffer({ resolveWithObject: true });
-    const sha256 = createHash('sha256').update(body).digest('hex');
+interface StoredRenditions {
+  width: number;
+  height: number;
+  list: (RenditionInfo & { sha256: string; size: number })[];
+}
+
+/** Writes each rendition to its content address in the media folder. */
+async function storeRenditions(
+  dir: string,
+  tmpDir: string,
+  original: string,
+  images: Renditions,
+): Promise<StoredRenditions> {
+  const list: StoredRenditions['list'] = [];
+  for (const file of images.files) {
+    const sha256 = createHash('sha256').update(file.body).digest('hex');
     const tmp = path.join(tmpDir, randomBytes(8).toString('hex'));
-    await fs.writeFile(tmp, body);
+    await fs.writeFile(tmp, file.body);
     await storeFile(dir, tmp, sha256);
-    // The size a browser lays out: after EXIF rotation (a portrait phone photo is stored landscape).
-    const shown = meta.autoOrient;
-    return {
-      sha256,
-      size: body.length,
-      width: shown.width,
-      height: shown.height,
-      renditionWidth: info.width,
-      renditionHeight: info.height,
-    };
-  } catch {
-    // A file that starts like an image but does not decode: keep the
-    // original (it is still checked and inert), skip the rendition.
-    return undefined;
+    const { contentType, width, height } = file;
+    list.push({ path: renditionPath(original, file), contentType, width, height, sha256, size: file.body.length });
   }
+  return { width: images.width, height: images.height, list };
+}
+
+/** The journal entries of an image's renditions. */
+function renditionEntries(stored: StoredRenditions, at: number): MediaEntry[] {
+  return stored.list.map((r) => ({
+    path: r.path,
+    sha256: r.sha256,
+    size: r.size,
+    contentType: r.contentType,
+    lastModified: at,
+  }));
+}
+
+/** The media columns that describe an image's renditions. */
+function renditionColumns(stored: StoredRenditions) {
+  const listed = listingRendition(stored.list);
+  return {
+    width: stored.width,
+    height: stored.height,
+    rendition_path: listed?.path ?? null,
+    rendition_width: listed?.width ?? null,
+    rendition_height: listed?.height ?? null,
+    rendition_sha256: listed?.sha256 ?? null,
+    rendition_size: listed?.size ?? null,
+    // sha256 and size: what journaling them needs when a visible item first shows the image (shown-media.ts).
+    renditions: JSON.stringify(
+      stored.list.map(({ path, contentType, width, height, sha256, size }) => ({
+        path,
+        contentType,
+        width,
+        height,
+        sha256,
+        size,
+      })),
+    ),
+  };
+}
+
+/**
+ * An older upload's new renditions, listed on its row. When a visible item
+ * already shows the image (its original is live) they are journaled first,
+ * so mirrors hold them before a page names them; otherwise they go out with
+ * the image, when an item showing it is published (shown-media.ts).
+ */
+async function recordRenditions(
+  { db, onJournaled }: MediaStoreDeps,
+  sha256: string,
+  stored: StoredRenditions,
+  at: number,
+): Promise<void> {
+  const media = await db('media').where({ sha256 }).first('path');
+  const live = media && (await db('pages').where({ path: media.path, op: 'put', sha256 }).first('path'));
+  if (live) {
+    const journalHead = await journalMedia(db, renditionEntries(stored, at), at);
+    if (journalHead !== undefined) onJournaled?.(journalHead);
+  }
+  await db('media').where({ sha256 }).update(renditionColumns(stored));
 }
 
 interface NewMedia {
@@ -214,14 +336,13 @@ interface NewMedia {
   type: { kind: MediaItem['kind']; contentType: string; ext: string };
   name: string;
   userId: number | null;
-  small: Rendition | undefined;
+  renditions: StoredRenditions | undefined;
 }
 
-/** The media row, with what journaling the file and its rendition needs once a visible item shows them. */
+/** The media row; the file and its renditions are journaled once a visible item shows them (shown-media.ts). */
 async function recordMedia({ db }: MediaStoreDeps, media: NewMedia, at: number): Promise<void> {
-  const { sha256, size, type, small } = media;
+  const { sha256, size, type, renditions } = media;
   const publicPath = `/media/${sha256}.${type.ext}`;
-  const renditionPath = small ? `/media/${sha256}-${RENDITION_WIDTH}.webp` : null;
   await db('media')
     .insert({
       sha256,
@@ -230,13 +351,14 @@ async function recordMedia({ db }: MediaStoreDeps, media: NewMedia, at: number):
       path: publicPath,
       size,
       original_name: media.name,
-      width: small?.width ?? null,
-      height: small?.height ?? null,
-      rendition_path: renditionPath,
-      rendition_width: small?.renditionWidth ?? null,
-      rendition_height: small?.renditionHeight ?? null,
-      rendition_sha256: small?.sha256 ?? null,
-      rendition_size: small?.size ?? null,
+      width: null,
+      height: null,
+      rendition_path: null,
+      rendition_width: null,
+      rendition_height: null,
+      // Audio and video have no renditions to make: an empty list, not NULL ("not made yet").
+      renditions: '[]',
+      ...(renditions ? renditionColumns(renditions) : {}),
       uploaded_by: media.userId,
       created_at: at,
     })
@@ -257,7 +379,14 @@ function toItem(row: Record<string, unknown>): MediaItem {
     renditionPath: (row.rendition_path as string | null) ?? null,
     renditionWidth: row.rendition_width == null ? null : Number(row.rendition_width),
     renditionHeight: row.rendition_height == null ? null : Number(row.rendition_height),
+    renditions: parseRenditions(row.renditions),
     uploadedBy: (row.user_name as string | null) ?? null,
     createdAt: Number(row.created_at),
   };
+}
+
+/** `media.renditions` as stored (JSON text); null when not made yet. */
+export function parseRenditions(value: unknown): RenditionInfo[] | null {
+  if (typeof value !== 'string') return null;
+  return JSON.parse(value) as RenditionInfo[];
 }

@@ -11,7 +11,7 @@
 import type { Knex } from 'knex';
 import { appendMedia, MediaEntry } from './media-journal';
 
-/** Media paths are `/media/SHA.ext` and `/media/SHA-480.webp` (media-store.ts): the original's hash names both. */
+/** Media paths are `/media/SHA.ext` and `/media/SHA-WIDTH.webp|avif` (media-store.ts): the original's hash names them all. */
 const MEDIA_LINK = /\/media\/([0-9a-f]{64})[-.]/g;
 
 /** The media hashes an item shows: its lead image and every media path its body links. */
@@ -46,6 +46,7 @@ export async function journalShownMedia(
       'rendition_path',
       'rendition_sha256',
       'rendition_size',
+      'renditions',
     );
   const entries: MediaEntry[] = media.flatMap((m) => {
     const lastModified = Number(m.created_at);
@@ -56,18 +57,19 @@ export async function journalShownMedia(
       contentType: String(m.content_type),
       lastModified,
     };
-    return m.rendition_path && m.rendition_sha256
-      ? [
-          original,
-          {
-            path: String(m.rendition_path),
-            sha256: String(m.rendition_sha256),
-            size: Number(m.rendition_size),
-            contentType: 'image/webp',
-            lastModified,
-          },
-        ]
-      : [original];
+    const files: MediaEntry[] = [original];
+    // Responsive renditions (app/media/renditions.ts), each named on the row with its hash and size.
+    for (const r of renditionsOf(m.renditions)) files.push({ ...r, lastModified });
+    // An upload from before them has one 480 px WebP, in the rendition_* columns (also the listing's pick of the new ones).
+    if (m.rendition_path && m.rendition_sha256 && !files.some((f) => f.path === m.rendition_path))
+      files.push({
+        path: String(m.rendition_path),
+        sha256: String(m.rendition_sha256),
+        size: Number(m.rendition_size),
+        contentType: 'image/webp',
+        lastModified,
+      });
+    return files;
   });
   if (entries.length === 0) return undefined;
   // The journal lock only when something is missing: most saves show media already live.
@@ -81,4 +83,15 @@ export async function journalShownMedia(
   const liveAs = new Map(live.map((p) => [String(p.path), String(p.sha256)]));
   const missing = entries.filter((e) => liveAs.get(e.path) !== e.sha256);
   return missing.length > 0 ? appendMedia(trx, missing, now) : undefined;
+}
+
+/** The renditions listed on a media row that carry what journaling needs (hash and size). */
+function renditionsOf(value: unknown): Omit<MediaEntry, 'lastModified'>[] {
+  if (typeof value !== 'string') return [];
+  const listed = JSON.parse(value) as { path: string; contentType: string; sha256?: string; size?: number }[];
+  return listed.flatMap((r) =>
+    r.sha256 && r.size !== undefined
+      ? [{ path: r.path, sha256: r.sha256, size: r.size, contentType: r.contentType }]
+      : [],
+  );
 }

@@ -80,6 +80,7 @@ async function exportCommand(out: string, flags: ExportFlags): Promise<string> {
       signingKey,
       trust: await loadTrustBundle(db),
       out,
+      mediaDir: config.mediaDir,
       since: flags.since === undefined ? 0 : Number(flags.since),
       validForMs,
       nginx: { root: flags.nginxRoot, listen: flags.nginxListen },

@@ -1,5 +1,5 @@
 // Media uploads against real MariaDB: streamed to disk, type sniffed from
-// the content, size-limited, content-addressed, a WebP rendition for images,
+// the content, size-limited, content-addressed, AVIF and WebP renditions for images,
 // and distributed like pages once a published item shows them (journal
 // entries of kind 'media', bytes at /blobs/:sha256; before that, nowhere). Lies about type, path tricks and oversize files are
 // refused with a 4xx and leave nothing behind.
@@ -43,7 +43,7 @@ describe('media uploads', () => {
   const storedFiles = async () => (await fs.readdir(origin.mediaDir)).filter((f) => f !== 'tmp');
   const tmpFiles = async () => fs.readdir(path.join(origin.mediaDir, 'tmp')).catch(() => []);
 
-  it('stores an image under its sha256 with a 480 px WebP rendition, and journals and serves both as blobs once a published article shows it', async () => {
+  it('stores an image under its sha256 with AVIF and WebP renditions, and journals and serves them as blobs once a published article shows it', async () => {
     const bytes = await png(1200, 800);
     const sha = sha256Hex(bytes);
     const res = await upload('photo.png', bytes);
@@ -53,11 +53,15 @@ describe('media uploads', () => {
     assert.equal(row.content_type, 'image/png');
     assert.equal(row.path, `/media/${sha}.png`);
     assert.equal(Number(row.width), 1200);
-    assert.equal(row.rendition_path, `/media/${sha}-480.webp`);
+    assert.equal(
+      row.rendition_path,
+      `/media/${sha}-640.webp`,
+      'the editor lists the narrowest WebP at least 480 px wide',
+    );
     const stored = await fs.readFile(path.join(origin.mediaDir, sha));
     assert.equal(sha256Hex(stored), sha);
 
-    const journaled = () => origin.db('journal').whereIn('path', [row.path, row.rendition_path]).orderBy('seq');
+    const journaled = () => origin.db('journal').where('path', 'like', `/media/${sha}%`).orderBy('seq');
     assert.deepEqual(await journaled(), [], 'an upload no published item shows is not journaled');
     const unshown = await fetch(`${origin.url}/blobs/${sha}`);
     await unshown.arrayBuffer();
@@ -78,14 +82,12 @@ describe('media uploads', () => {
     assert.equal(published.status, 200);
 
     const entries = await journaled();
+    const renditions = [320, 640, 1200].flatMap((w) => [`/media/${sha}-${w}.avif`, `/media/${sha}-${w}.webp`]);
     assert.deepEqual(
       entries.map((e) => [e.path, e.kind, e.op]),
-      [
-        [row.path, 'media', 'put'],
-        [row.rendition_path, 'media', 'put'],
-      ],
+      [row.path, ...renditions].map((p) => [p, 'media', 'put']),
     );
-    assert.equal(entries[0].batch, entries[1].batch, 'original and rendition form one batch');
+    assert.equal(new Set(entries.map((e) => e.batch)).size, 1, 'original and renditions form one batch');
 
     const blob = await fetch(`${origin.url}/blobs/${sha}`);
     assert.equal(blob.status, 200);
@@ -95,11 +97,12 @@ describe('media uploads', () => {
       'the origin never serves an upload with an executable type',
     );
     assert.equal(sha256Hex(Buffer.from(await blob.arrayBuffer())), sha);
-    const rendition = await fetch(`${origin.url}/blobs/${entries[1].sha256}`);
+    const rendition = await fetch(`${origin.url}/blobs/${entries[4].sha256}`);
     const meta = await sharp(Buffer.from(await rendition.arrayBuffer())).metadata();
+    assert.equal(entries[4].path, `/media/${sha}-640.webp`);
     assert.equal(meta.format, 'webp');
-    assert.equal(meta.width, 480);
-    assert.equal(meta.height, 320);
+    assert.equal(meta.width, 640);
+    assert.equal(meta.height, 427);
 
     const page = await web.get(res.location!);
     assert.match(page.text, /photo\.png/);

@@ -2,8 +2,9 @@
 // producer. Images, audio and video in a body survive the sanitizer with
 // safe attributes only and render on the article page. Lead images: an
 // article names an uploaded image (API and no-JS form), its page shows the
-// original with width, height and alt, every listing shows the 480 px WebP
-// rendition, and changing the image re-renders those listings. A lead image
+// AVIF and WebP renditions in a <picture> (srcset of every width, sizes for
+// its slot) with the original as the fallback, width, height and alt; every
+// listing shows them too, lazily loaded, and changing the image re-renders those listings. A lead image
 // that is not an uploaded image is refused with a 400 and changes nothing.
 // The migration that adds the columns runs on SQLite and MariaDB over data
 // written before it.
@@ -32,6 +33,15 @@ interface Uploaded {
   renditionPath: string | null;
   renditionWidth: number | null;
   renditionHeight: number | null;
+  renditions: { path: string; contentType: string; width: number; height: number }[];
+}
+
+/** The srcset a page offers for one format: every rendition of that type, narrowest first. */
+function srcset(image: Uploaded, contentType: string): string {
+  return image.renditions
+    .filter((r) => r.contentType === contentType)
+    .map((r) => `${r.path} ${r.width}w`)
+    .join(', ');
 }
 
 describe('media on the public site', () => {
@@ -55,9 +65,13 @@ describe('media on the public site', () => {
   }
   const count = async (table: string) => Number((await site.db(table).count({ n: '*' }))[0].n);
 
-  it('shows the original on the article page and the 480 px rendition on home, section, tag and archive listings', async () => {
+  it('offers the renditions on the article page and on home, section, tag and archive listings, the original as fallback', async () => {
     const image = await upload('quay.jpg', await jpeg(1200, 800, '#2b6cb0'));
-    assert.deepEqual([image.renditionWidth, image.renditionHeight], [480, 320]);
+    assert.deepEqual([image.renditionWidth, image.renditionHeight], [640, 427]);
+    assert.equal(
+      srcset(image, 'image/avif'),
+      [320, 640, 1200].map((w) => `/media/${image.sha256}-${w}.avif ${w}w`).join(', '),
+    );
     const saved = await save(site, 'POST', '/api/articles', {
       title: 'Quay reopens',
       body: '<p>Boats are back.</p>',
@@ -76,24 +90,31 @@ describe('media on the public site', () => {
     await settled(site.db);
 
     const article = await page(site.db, saved.url);
+    const column = '(max-width: 46rem) calc(100vw - 2rem), 44rem';
     assert.ok(
       article?.body.includes(
-        `<figure class="lead"><img src="${image.path}" alt="The quay at &quot;dawn&quot; &lt;b&gt;" width="1200" height="800"></figure>`,
+        `<figure class="lead"><picture><source type="image/avif" srcset="${srcset(image, 'image/avif')}" sizes="${column}">` +
+          `<source type="image/webp" srcset="${srcset(image, 'image/webp')}" sizes="${column}">` +
+          `<img src="${image.path}" alt="The quay at &quot;dawn&quot; &lt;b&gt;" width="1200" height="800" fetchpriority="high"></picture></figure>`,
       ),
-      'the page shows the original, escaped alt, with its size',
+      'the page offers AVIF then WebP in every width, the original as fallback, escaped alt, with its size, not lazy (above the fold)',
     );
     const month = new Date().toISOString().slice(0, 7);
     for (const listing of ['/', '/articles', '/sections/news', '/tags/harbour', `/articles/${month}`]) {
       const body = (await page(site.db, listing))?.body ?? '';
+      const thumb = '(max-width: 30rem) calc(100vw - 2rem), 9rem';
       assert.ok(
-        body.includes(`<source type="image/webp" srcset="${image.renditionPath}">`),
-        `${listing} offers the WebP rendition`,
+        body.includes(
+          `<picture class="thumb"><source type="image/avif" srcset="${srcset(image, 'image/avif')}" sizes="${thumb}">` +
+            `<source type="image/webp" srcset="${srcset(image, 'image/webp')}" sizes="${thumb}">`,
+        ),
+        `${listing} offers every rendition, sized for the thumbnail's slot`,
       );
       assert.ok(
         body.includes(
-          `<img src="${image.path}" alt="The quay at &quot;dawn&quot; &lt;b&gt;" width="480" height="320" loading="lazy"`,
+          `<img src="${image.path}" alt="The quay at &quot;dawn&quot; &lt;b&gt;" width="1200" height="800" loading="lazy" decoding="async">`,
         ),
-        `${listing} falls back to the original, sized as the rendition`,
+        `${listing} falls back to the original, with its size, lazily`,
       );
     }
   });
@@ -105,7 +126,16 @@ describe('media on the public site', () => {
       .withMetadata({ orientation: 6 })
       .toBuffer();
     const image = (await upload('portrait.jpg', rotated)) as Uploaded & { width: number; height: number };
-    assert.deepEqual([image.width, image.height, image.renditionWidth, image.renditionHeight], [600, 800, 480, 640]);
+    assert.deepEqual([image.width, image.height, image.renditionWidth, image.renditionHeight], [600, 800, 600, 800]);
+    assert.deepEqual(
+      image.renditions.map((r) => [r.contentType, r.width, r.height]),
+      [
+        ['image/avif', 320, 427],
+        ['image/webp', 320, 427],
+        ['image/avif', 600, 800],
+        ['image/webp', 600, 800],
+      ],
+    );
   });
 
   it('re-renders the listings when only the lead image changes, and drops it when set to null', async () => {
@@ -149,10 +179,10 @@ describe('media on the public site', () => {
     await settled(site.db);
     assert.ok(
       (await page(site.db, saved.url))?.body.includes(
-        `<img src="${image.path}" alt="The hall" width="900" height="600">`,
+        `<img src="${image.path}" alt="The hall" width="900" height="600" fetchpriority="high">`,
       ),
     );
-    assert.ok((await page(site.db, '/events/2027-04'))?.body.includes(`srcset="${image.renditionPath}"`));
+    assert.ok((await page(site.db, '/events/2027-04'))?.body.includes(`${image.renditionPath} 640w`));
   });
 
   it('renders images, audio and video from the body on the article page, with safe attributes only', async () => {
