@@ -62,7 +62,6 @@ function editorServices(options: EditorAppOptions, now: () => number): EditorSer
     dir: options.mediaDir,
     maxBytes: options.mediaMaxBytes,
     renditionConcurrency: options.mediaRenditionConcurrency,
-    onJournaled: options.onJournaled,
     now,
   });
   const moderation = createModeration({ db, items, limits: options.submissionLimits, now });

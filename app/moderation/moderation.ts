@@ -203,54 +203,55 @@ export function createModeration(deps: ModerationDeps): Moderation {
     submissionState: (kind, id) => submissionState(db, kind, id),
 
     async act(kind, id, action, user, reason) {
-      await checkAction(kind, id, action, user);
-      return apply(kind, id, action, user, reason);
+      await checkAction(deps, kind, id, action, user);
+      return applyAction(items, kind, id, action, user, reason);
     },
 
     async actOnMany(kind, ids, action, user, reason) {
-      for (const id of ids) await checkAction(kind, id, action, user, ids.length > 1 ? `${kind} ${id}: ` : '');
+      for (const id of ids) await checkAction(deps, kind, id, action, user, ids.length > 1 ? `${kind} ${id}: ` : '');
       const saved: SaveResult[] = [];
-      for (const id of ids) saved.push(await apply(kind, id, action, user, reason));
+      for (const id of ids) saved.push(await applyAction(items, kind, id, action, user, reason));
       return saved;
     },
   };
+}
 
-  /** 404 for a missing item, 403 (with `prefix` before the reason) when `user` may not take `action` on it. */
-  async function checkAction(
-    kind: SubmissionKind,
-    id: number,
-    action: ModerationAction,
-    user: Pick<User, 'role'>,
-    prefix = '',
-  ): Promise<void> {
-    const item = await serviceOf(items, kind).get(id);
-    const refusal = moderationRefusal(user.role, action, {
-      status: item.status,
-      featured: item.featured,
-      submission: await submissionState(db, kind, id),
-    });
-    if (refusal) throw new ForbiddenError(prefix + refusal);
-  }
+/** 404 for a missing item, 403 (with `prefix` before the reason) when `user` may not take `action` on it. */
+async function checkAction(
+  { db, items }: ModerationDeps,
+  kind: SubmissionKind,
+  id: number,
+  action: ModerationAction,
+  user: Pick<User, 'role'>,
+  prefix = '',
+): Promise<void> {
+  const item = await serviceOf(items, kind).get(id);
+  const refusal = moderationRefusal(user.role, action, {
+    status: item.status,
+    featured: item.featured,
+    submission: await submissionState(db, kind, id),
+  });
+  if (refusal) throw new ForbiddenError(prefix + refusal);
+}
 
-  async function apply(
-    kind: SubmissionKind,
-    id: number,
-    action: ModerationAction,
-    user: Pick<User, 'id'>,
-    reason: string,
-  ): Promise<SaveResult> {
-    const service = serviceOf(items, kind);
-    const actor = { userId: user.id, action: action as RevisionAction, reason };
-    // The action, its revision and the queue entry leaving the queue commit together.
-    return service.update(id, ACTION_CHANGES[action], {
-      actor,
-      inTransaction: async (trx: Knex.Transaction) => {
-        await trx('submissions')
-          .where({ item_type: kind, item_id: id, state: 'pending' })
-          .update({ state: 'reviewed' });
-      },
-    });
-  }
+/** Takes `action` on one item: the change, its revision and the item leaving the queue, in one transaction. */
+async function applyAction(
+  items: EditorialItems,
+  kind: SubmissionKind,
+  id: number,
+  action: ModerationAction,
+  user: Pick<User, 'id'>,
+  reason: string,
+): Promise<SaveResult> {
+  const service = serviceOf(items, kind);
+  const actor = { userId: user.id, action: action as RevisionAction, reason };
+  // The action, its revision and the queue entry leaving the queue commit together.
+  return service.update(id, ACTION_CHANGES[action], {
+    actor,
+    inTransaction: async (trx: Knex.Transaction) => {
+      await trx('submissions').where({ item_type: kind, item_id: id, state: 'pending' }).update({ state: 'reviewed' });
+    },
+  });
 }
 
 /** The most items one bulk action takes (a page of the editor's list is 25). */

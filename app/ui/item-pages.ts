@@ -67,38 +67,7 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
   const anyone = requireRole();
   const editors = requireRole('admin', 'editor');
 
-  async function show(res: express.Response, state: FormState) {
-    const item = state.id ? await items.get(state.id) : undefined;
-    const [extra, revisions, images, propagation, submission, desk, pendingAutosave] = await Promise.all([
-      form.editContext(deps),
-      item ? items.revisions(item.id) : [],
-      leadImageChoices(deps, state.values.leadImage),
-      item ? propagationOf(deps.db, { topic: name, ...item }, deps.now()) : undefined,
-      item ? deps.moderation.submissionState(name, item.id) : undefined,
-      item ? deskContext(deps, name, item.id) : {},
-      item ? items.pendingAutosave(item.id) : undefined,
-    ]);
-    const { values, preview, error, notice } = state;
-    const errorField = (error as { field?: string } | undefined)?.field;
-    const role = (res.locals.user as User).role;
-    const moderationActions = item ? allowedModerationActions(role, { ...item, submission }) : [];
-    const drafts = { pendingAutosave, autosaved: state.autosaved, justCreated: /^created/.test(String(notice ?? '')) };
-    const context = {
-      [name]: item,
-      values,
-      ...extra,
-      revisions,
-      propagation,
-      preview,
-      images,
-      moderationActions,
-      ...drafts,
-    };
-    Object.assign(context, desk, state.extra);
-    const page = { error: error?.message, errorField, nav: plural, notice, publicUrl: deps.publicUrl };
-    const zone = { timeZoneLabel: zoneLabel(deps.siteTimeZone, deps.now()), timeZone: deps.siteTimeZone };
-    renderPage(deps.views, res, form.templates.edit, { ...context, ...page, ...zone }, state.status ?? 200);
-  }
+  const show = (res: express.Response, state: FormState) => showForm(deps, items, form, res, state);
 
   // One handler for "Save" and "Preview": without JavaScript, the preview is
   // the same form posted with intent=preview, shown again with the sanitized body.
@@ -146,6 +115,47 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
   router.use(revisionPages(deps, items, form));
   router.use(itemDeskPages(deps, items, form, show));
   return router;
+}
+
+/** The edit form of a new or saved item, with everything around it (history, propagation, moderation, desk tools, drafts). */
+async function showForm(
+  deps: EditorDeps,
+  items: EditorialService,
+  form: ItemForm,
+  res: express.Response,
+  state: FormState,
+): Promise<void> {
+  const { name, plural } = items.kind;
+  const item = state.id ? await items.get(state.id) : undefined;
+  const [extra, revisions, images, propagation, submission, desk, pendingAutosave] = await Promise.all([
+    form.editContext(deps),
+    item ? items.revisions(item.id) : [],
+    leadImageChoices(deps, state.values.leadImage),
+    item ? propagationOf(deps.db, { topic: name, ...item }, deps.now()) : undefined,
+    item ? deps.moderation.submissionState(name, item.id) : undefined,
+    item ? deskContext(deps, name, item.id) : {},
+    item ? items.pendingAutosave(item.id) : undefined,
+  ]);
+  const { values, preview, error, notice } = state;
+  const errorField = (error as { field?: string } | undefined)?.field;
+  const role = (res.locals.user as User).role;
+  const moderationActions = item ? allowedModerationActions(role, { ...item, submission }) : [];
+  const drafts = { pendingAutosave, autosaved: state.autosaved, justCreated: /^created/.test(String(notice ?? '')) };
+  const context = {
+    [name]: item,
+    values,
+    ...extra,
+    revisions,
+    propagation,
+    preview,
+    images,
+    moderationActions,
+    ...drafts,
+  };
+  Object.assign(context, desk, state.extra);
+  const page = { error: error?.message, errorField, nav: plural, notice, publicUrl: deps.publicUrl };
+  const zone = { timeZoneLabel: zoneLabel(deps.siteTimeZone, deps.now()), timeZone: deps.siteTimeZone };
+  renderPage(deps.views, res, form.templates.edit, { ...context, ...page, ...zone }, state.status ?? 200);
 }
 
 /** The form showing an autosaved draft's text (?autosave=N), to look at and Save or leave: loading it saves nothing. */
