@@ -158,6 +158,11 @@ export class MirrorStore {
     return this.journal.highestEpochSignedBy(key);
   }
 
+  /** The signed batch that last changed `path`, when the journal holds it (feed-journal.ts). */
+  proofOf(path: string): FeedBatch | undefined {
+    return this.journal.proofOf(path);
+  }
+
   /** Up to `maxBatches` whole applied batches after `after`, in order, rebuilt from the journal. */
   batchesAfter(after: number, maxBatches: number): FeedBatch[] {
     return this.journal.batchesAfter(after, maxBatches);
