@@ -17,6 +17,7 @@ import { contentSecurityPolicy } from './security-headers';
 export const WORKER_PATH = '/sw.js';
 export const REGISTER_PATH = '/sw-register.js';
 export const PROOF_PATH = '/.well-known/hyperstatic/proof';
+export const SIGNED_MANIFEST_PATH = '/.well-known/hyperstatic/manifest.ndjson';
 
 /** Progressive: a browser without service workers, or one that refuses this one, reads the site as before. */
 const REGISTER_SCRIPT =
@@ -68,6 +69,10 @@ export function createFailoverRoute(options: FailoverOptions & { store: MirrorSt
       res.end(req.method === 'HEAD' ? undefined : body);
       return true;
     }
+    if (at === SIGNED_MANIFEST_PATH) {
+      serveSignedManifest(req, res, store.signedManifestFile());
+      return true;
+    }
     if (at !== PROOF_PATH) return false;
     const wanted = new URLSearchParams(query).get('path');
     const target = wanted === null ? undefined : parseRequestPath(wanted);
@@ -78,14 +83,39 @@ export function createFailoverRoute(options: FailoverOptions & { store: MirrorSt
     const page = store.lookup(target.path);
     const proof = store.proofOf(target.path);
     const entry = proof?.entries.filter((e) => e.path === target.path).pop();
-    // Only a proof of what this copy serves now: an index changed by a repair or a bootstrap has none.
-    if (!proof || !entry || !page || entry.op !== page.op || entry.sha256 !== page.sha256) {
+    // Only a proof of what this copy serves now (a deletion included); for a page loaded from a
+    // manifest or a bundle, the kept signed manifest is the proof.
+    const current = entry && (page ? entry.op === page.op && entry.sha256 === page.sha256 : entry.op === 'delete');
+    if (!proof || !current) {
       sendJson(res, 404, { error: `no signed change of ${target.path} on this mirror` }, corsHeaders());
       return true;
     }
     sendJson(res, 200, proof, { 'cache-control': 'no-cache', ...corsHeaders() });
     return true;
   };
+}
+
+/** The origin's signed manifest this copy was loaded from, byte for byte; 404 when it replayed the feed instead. */
+function serveSignedManifest(req: IncomingMessage, res: ServerResponse, file: string): void {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    sendJson(res, 404, { error: 'this mirror was not loaded from a signed manifest' }, corsHeaders());
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'application/x-ndjson; charset=utf-8',
+    'content-length': size,
+    'cache-control': 'no-cache',
+    ...corsHeaders(),
+  });
+  if (req.method === 'HEAD') res.end();
+  // Replaced by rename, never rewritten in place: an open stream reads one whole manifest.
+  else
+    fs.createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
 }
 
 /**

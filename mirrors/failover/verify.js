@@ -171,11 +171,47 @@ const hsVerify = (() => {
     return entry;
   }
 
+  /**
+   * The pages of a signed manifest (common/feed-format.ts, manifestPayload:
+   * the site key signs the sha256 of every byte before the end line), by
+   * path, when its signer is trusted at the heartbeat's time and its cursor
+   * is no later than the heartbeat's head.
+   */
+  async function verifyManifest(text, heartbeat, trust, anchor) {
+    if (!text.endsWith('\n')) throw new Refused('malformed', 'the manifest was cut short');
+    const lines = text.slice(0, -1).split('\n');
+    const endLine = lines.pop();
+    const head = JSON.parse(lines[0] || 'null');
+    const end = JSON.parse(endLine || 'null');
+    if (!head || head.type !== 'head' || !end || end.type !== 'end' || !end.signature)
+      throw new Refused('malformed', 'not a signed manifest');
+    const digest = await sha256Hex(encoder.encode(text.slice(0, text.length - endLine.length - 1)));
+    const { key, at, sig } = end.signature;
+    if (!(await verifySig(`hyperstatic-manifest-v2\n${JSON.stringify([key, at, digest])}`, sig, key)))
+      throw new Refused('bad-signature', "the manifest's signature does not verify");
+    if (at < head.epoch) throw new Refused('epoch', 'a manifest is signed at an epoch below its own');
+    const statements = {
+      delegations: [...((trust && trust.delegations) || []), ...((head.trust && head.trust.delegations) || [])],
+      revocations: [...((trust && trust.revocations) || []), ...((head.trust && head.trust.revocations) || [])],
+    };
+    await checkSigner(anchor, statements, key, at, heartbeat.time, 'the manifest');
+    if (head.cursor > heartbeat.head)
+      throw new Refused('stale', 'the manifest is newer than the heartbeat vouches for');
+    if (end.count !== lines.length - 1)
+      throw new Refused('malformed', 'the manifest does not hold the pages it counts');
+    const pages = new Map();
+    for (const line of lines.slice(1)) {
+      const page = JSON.parse(line);
+      pages.set(page.path, page);
+    }
+    return pages;
+  }
+
   /** Throws unless `bytes` are exactly the entry's signed body. */
   async function checkBody(bytes, entry) {
     if (bytes.byteLength !== entry.size || (await sha256Hex(bytes)) !== entry.sha256)
       throw new Refused('tampered', `${entry.path} does not match its signed sha256`);
   }
 
-  return { Refused, verifyMirrorList, verifyHeartbeat, verifyProof, checkBody, sha256Hex };
+  return { Refused, verifyMirrorList, verifyHeartbeat, verifyProof, verifyManifest, checkBody, sha256Hex };
 })();

@@ -7,7 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import vm from 'node:vm';
-import { signBatch, type FeedBatch } from '../../common/feed-format';
+import {
+  manifestPageLine,
+  signBatch,
+  signManifestEnd,
+  type FeedBatch,
+  type ManifestPage,
+} from '../../common/feed-format';
 import { sha256Hex } from '../../common/hash';
 import { parseMirrorEntry, signMirrorList } from '../../common/trust/mirror-list';
 import {
@@ -163,4 +169,24 @@ test('a signed change binds a path to its sha256; a changed entry, a later one, 
   await refused(verify.verifyProof(batch, '/news/other', h, trust, anchor), 'malformed');
   await refused(verify.verifyProof(batch, '/news/harbour', heartbeat({ head: 40 }), trust, anchor), 'stale');
   await refused(verify.verifyProof({ ...batch, signature: undefined }, '/news/harbour', h, trust, anchor), 'unsigned');
+});
+
+test('a signed manifest gives each page its sha256; a changed line, a later cursor or another key are refused', async () => {
+  const v = verify as Verify & {
+    verifyManifest(text: string, h: Heartbeat, trust: unknown, anchor: Anchor): Promise<Map<string, Entry>>;
+  };
+  const page = { ...batch.entries[0], variants: undefined };
+  const manifest = (key = siteKey, cursor = 41, line = manifestPageLine({ ...page, op: 'put' } as ManifestPage)) => {
+    const before = `${JSON.stringify({ type: 'head', epoch: 1, cursor, pages: 1 })}\n${line}`;
+    const end = { type: 'end', count: 1, ...signManifestEnd(sha256Hex(Buffer.from(before)), key, 1) };
+    return `${before}${JSON.stringify(end)}\n`;
+  };
+  const pages = await v.verifyManifest(manifest(), heartbeat(), trust, anchor);
+  assert.equal(pages.get('/news/harbour')?.sha256, sha256Hex(body));
+  const changed = manifest().replace(sha256Hex(body), sha256Hex(Buffer.from('other')));
+  await refused(v.verifyManifest(changed, heartbeat(), trust, anchor), 'bad-signature');
+  await refused(v.verifyManifest(manifest(siteKey, 42), heartbeat(), trust, anchor), 'stale');
+  const stranger = generateKeyPairSync('ed25519').privateKey;
+  await refused(v.verifyManifest(manifest(stranger), heartbeat(), trust, anchor), 'not-delegated');
+  await refused(v.verifyManifest(manifest().slice(0, -1), heartbeat(), trust, anchor), 'malformed');
 });

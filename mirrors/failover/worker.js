@@ -20,6 +20,8 @@ let listCheckedAt = 0;
 /** The mirror that answered last: tried first next time. */
 let lastGood = '';
 const mirrorTrust = new Map();
+/** Each mirror's verified signed manifest (pages by path), for pages its journal holds no signed change of. */
+const manifests = new Map();
 
 /** fetch, abandoned when no answer (headers) came within HS_CONFIG.timeoutMs. */
 async function withTimeout(input, init = {}) {
@@ -37,10 +39,18 @@ function fromOther(url) {
   return withTimeout(url, { mode: 'cors', credentials: 'omit', cache: 'no-store' });
 }
 
-async function json(url) {
+/** The answer's body (JSON, or text), or undefined for a 404; anything else but a 200 is refused. */
+async function body(url, as = 'json') {
   const res = await fromOther(url);
+  if (res.status === 404) return undefined;
   if (!res.ok) throw new hsVerify.Refused('unavailable', `${url} answered ${res.status}`);
-  return res.json();
+  return as === 'json' ? res.json() : res.text();
+}
+
+async function json(url) {
+  const value = await body(url);
+  if (value === undefined) throw new hsVerify.Refused('unavailable', `${url} answered 404`);
+  return value;
 }
 
 /** Fetches the list from the usual address and keeps it only if it verifies against the embedded anchor. */
@@ -114,11 +124,30 @@ function withNote(html, note) {
   return `${withLine.slice(0, styleAt)}<style>${HS_CONFIG.noteCss}</style>${withLine.slice(styleAt)}`;
 }
 
+/**
+ * What the site key signed for `path` on this mirror: the signed change that
+ * last touched it, or, for a page unchanged since the copy was loaded from a
+ * manifest or a bundle, that signed manifest's line.
+ */
+async function signedEntry(base, path, heartbeat, trust) {
+  const proof = await body(new URL(`.well-known/hyperstatic/proof?path=${encodeURIComponent(path)}`, base));
+  if (proof) return hsVerify.verifyProof(proof, path, heartbeat, trust, HS_CONFIG.anchor);
+  let pages = manifests.get(base);
+  if (!pages) {
+    const text = await body(new URL('.well-known/hyperstatic/manifest.ndjson', base), 'text');
+    if (text === undefined) throw new hsVerify.Refused('unsigned', `${base} holds no signed copy of ${path}`);
+    pages = await hsVerify.verifyManifest(text, heartbeat, trust, HS_CONFIG.anchor);
+    manifests.set(base, pages);
+  }
+  const page = pages.get(path);
+  if (!page) throw new hsVerify.Refused('unsigned', `${base} holds no signed copy of ${path}`);
+  return page;
+}
+
 /** `path` from the mirror at `base`, or a Refused error: nothing unverified is ever returned. */
 async function fromMirror(base, path) {
   const { heartbeat, trust, staleFor } = await trustOf(base);
-  const proof = await json(new URL(`.well-known/hyperstatic/proof?path=${encodeURIComponent(path)}`, base));
-  const entry = await hsVerify.verifyProof(proof, path, heartbeat, trust, HS_CONFIG.anchor);
+  const entry = await signedEntry(base, path, heartbeat, trust);
   if (entry.op === 'delete') return new Response('Not found\n', { status: 404 });
   // By hash, not by path: a blob is the signed bytes exactly (a page may carry a mirror's frozen-copy line).
   const res = await fromOther(new URL(`blobs/${entry.sha256}`, base));
@@ -147,6 +176,7 @@ async function failover(path) {
       return res;
     } catch (error) {
       mirrorTrust.delete(base);
+      manifests.delete(base);
       reasons.push(`${base}: ${error.message}`);
     }
   }
@@ -178,6 +208,8 @@ async function handle(event, url) {
     return res;
   } catch {
     // The usual address did not answer at all (an HTTP error status is an answer, and is passed on).
+    // The registration script is the mirror's, not the site's: the worker it registers is already here.
+    if (url.pathname === '/sw-register.js') return new Response('', { headers: { 'content-type': 'text/javascript' } });
     return failover(url.pathname);
   }
 }

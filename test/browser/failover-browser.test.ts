@@ -117,7 +117,9 @@ describe('browser failover to other mirrors', { timeout: 300_000 }, () => {
           MIRROR_ORIGIN_URLS: appUrl,
           MIRROR_DATA_DIR: path.join(work, `mirror-${name}`),
           MIRROR_PUBLIC_KEY: '',
-          MIRROR_BOOTSTRAP: 'false',
+          // B replays the feed (a signed change proves each page); C loads the origin's manifest first
+          // (the kept signed manifest proves the pages unchanged since).
+          MIRROR_BOOTSTRAP: name === 'c' ? 'true' : 'false',
           MIRROR_STATUS_INTERVAL_MS: '0',
           MIRROR_RECONNECT_MS: '50',
           LOG_LEVEL: 'error',
@@ -222,7 +224,10 @@ describe('browser failover to other mirrors', { timeout: 300_000 }, () => {
     fs.writeFileSync(file, Buffer.from(bytes.toString('utf8').replace('the full story', 'a forged story')));
     // B serves the forged bytes to anyone who asks it for them...
     assert.match(await (await fetch(`http://127.0.0.1:${ports.b}/blobs/${sha}`)).text(), /a forged story/);
-    // ...but the reader's worker refuses them and asks C.
+    // ...but the reader's worker refuses them and asks C, which bootstrapped: its signed manifest is the proof.
+    const direct = `http://127.0.0.1:${ports.c}/.well-known/hyperstatic`;
+    assert.equal((await fetch(`${direct}/proof?path=${encodeURIComponent(articles[1].url)}`)).status, 404);
+    assert.equal((await fetch(`${direct}/manifest.ndjson`)).status, 200);
     assert.equal((await page.goto(`${at('a')}${articles[1].url}`))?.status(), 200);
     assert.match((await page.getByRole('note').textContent()) ?? '', new RegExp(`c\\.localhost:${ports.c}`));
     const text = (await page.locator('main').textContent()) ?? '';
