@@ -54,6 +54,17 @@ async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> 
   }
 }
 
+function parseHead(value: Record<string, unknown>): ManifestHead {
+  if (value.type !== 'head' || !Number.isSafeInteger(value.epoch) || !Number.isSafeInteger(value.cursor))
+    throw new Error('manifest does not start with a head line');
+  return {
+    type: 'head',
+    epoch: value.epoch as number,
+    cursor: value.cursor as number,
+    pages: Number.isSafeInteger(value.pages) ? (value.pages as number) : undefined,
+  };
+}
+
 /** Passes `source`'s lines on, also writing them (with their newlines) to `file`, a chunk at a time. */
 async function* keepingLines(source: AsyncGenerator<string>, file: string): AsyncGenerator<string> {
   const fd = fs.openSync(file, 'w', 0o644);
@@ -128,14 +139,7 @@ export async function stageManifest(options: {
     if (end) throw new Error('manifest continues after its end line');
     const value = JSON.parse(line) as Record<string, unknown>;
     if (!head) {
-      if (value.type !== 'head' || !Number.isSafeInteger(value.epoch) || !Number.isSafeInteger(value.cursor))
-        throw new Error('manifest does not start with a head line');
-      head = {
-        type: 'head',
-        epoch: value.epoch as number,
-        cursor: value.cursor as number,
-        pages: Number.isSafeInteger(value.pages) ? (value.pages as number) : undefined,
-      };
+      head = parseHead(value);
       if (options.trust && value.trust !== undefined) absorbTrust(options.trust, value.trust, options.logger);
       progress?.setTotal(head.pages ?? 0);
       hasher.update(`${line}\n`);
