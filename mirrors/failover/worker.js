@@ -15,8 +15,12 @@ const LIST_KEY = '/mirrors.json';
 const LIST_REFRESH_MS = 10 * 60_000;
 /** How long a mirror's verified heartbeat and statements are reused, in ms. */
 const TRUST_REUSE_MS = 5_000;
+/** After the usual address failed to answer, requests go straight to the mirrors for this long, in ms. */
+const HOME_RETRY_MS = 30_000;
 
 let listCheckedAt = 0;
+/** Until when the usual address is taken as down: an address that drops packets would cost every request the timeout. */
+let homeDownUntil = 0;
 /** The mirror that answered last: tried first next time. */
 let lastGood = '';
 const mirrorTrust = new Map();
@@ -201,13 +205,16 @@ function passThrough(path) {
 }
 
 async function handle(event, url) {
+  if (Date.now() < homeDownUntil && url.pathname !== '/sw-register.js') return failover(url.pathname);
   try {
     const res = await withTimeout(event.request);
+    homeDownUntil = 0;
     if (event.request.mode === 'navigate' && Date.now() - listCheckedAt > LIST_REFRESH_MS)
       event.waitUntil(refreshList().catch(() => undefined));
     return res;
   } catch {
     // The usual address did not answer at all (an HTTP error status is an answer, and is passed on).
+    homeDownUntil = Date.now() + HOME_RETRY_MS;
     // The registration script is the mirror's, not the site's: the worker it registers is already here.
     if (url.pathname === '/sw-register.js') return new Response('', { headers: { 'content-type': 'text/javascript' } });
     return failover(url.pathname);

@@ -187,6 +187,9 @@ describe('browser failover to other mirrors', { timeout: 300_000 }, () => {
     const started = Date.now();
     assert.equal((await page.goto(`${at('a')}/`))?.status(), 200);
     const took = Date.now() - started;
+    console.log(
+      `browser failover: the first navigation after A died took ${took} ms (list verified, B's trust fetched)`,
+    );
     assert.ok(took < 3000, `the home page took ${took} ms from another mirror`);
     assert.equal(new URL(page.url()).host, `a.localhost:${ports.a}`, 'the reader stays at the address they used');
     const note = page.getByRole('note');
