@@ -13,8 +13,8 @@ const CACHE = 'hyperstatic-failover-v1';
 const LIST_KEY = '/mirrors.json';
 /** How often a navigation that reached the usual address refreshes the list, in ms. */
 const LIST_REFRESH_MS = 10 * 60_000;
-/** How long a mirror's verified heartbeat and statements are reused, in ms. */
-const TRUST_REUSE_MS = 5_000;
+/** How long a mirror's verified heartbeat and statements are reused, in ms (a change past its head fetches them again). */
+const TRUST_REUSE_MS = 60_000;
 /** After the usual address failed to answer, requests go straight to the mirrors for this long, in ms. */
 const HOME_RETRY_MS = 30_000;
 
@@ -150,14 +150,37 @@ async function signedEntry(base, path, heartbeat, trust) {
 
 /** `path` from the mirror at `base`, or a Refused error: nothing unverified is ever returned. */
 async function fromMirror(base, path) {
-  const { heartbeat, trust, staleFor } = await trustOf(base);
-  const entry = await signedEntry(base, path, heartbeat, trust);
+  let verified = await trustOf(base);
+  // The page as the mirror serves it, asked for at once: usually the signed bytes themselves.
+  const served = fromOther(new URL(`.${path}`, base))
+    .then((res) => (res.ok ? res.arrayBuffer() : undefined))
+    .catch(() => undefined);
+  let entry;
+  try {
+    entry = await signedEntry(base, path, verified.heartbeat, verified.trust);
+  } catch (error) {
+    if (error.reason !== 'stale') throw error;
+    // Changed after the heartbeat this worker kept: take the mirror's newest, once.
+    mirrorTrust.delete(base);
+    verified = await trustOf(base);
+    entry = await signedEntry(base, path, verified.heartbeat, verified.trust);
+  }
+  const { heartbeat, staleFor } = verified;
   if (entry.op === 'delete') return new Response('Not found\n', { status: 404 });
-  // By hash, not by path: a blob is the signed bytes exactly (a page may carry a mirror's frozen-copy line).
-  const res = await fromOther(new URL(`blobs/${entry.sha256}`, base));
-  if (!res.ok) throw new hsVerify.Refused('unavailable', `${base} has no body for ${path}`);
-  const bytes = await res.arrayBuffer();
-  await hsVerify.checkBody(bytes, entry);
+  let bytes = await served;
+  if (
+    !bytes ||
+    !(await hsVerify.checkBody(bytes, entry).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    // By hash: a blob is the signed bytes exactly (a page as served may carry a mirror's frozen-copy line).
+    const res = await fromOther(new URL(`blobs/${entry.sha256}`, base));
+    if (!res.ok) throw new hsVerify.Refused('unavailable', `${base} has no body for ${path}`);
+    bytes = await res.arrayBuffer();
+    await hsVerify.checkBody(bytes, entry);
+  }
   const headers = new Headers({
     'content-type': entry.contentType,
     'content-security-policy': HS_CONFIG.csp,

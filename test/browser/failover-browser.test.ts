@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
@@ -218,15 +219,20 @@ describe('browser failover to other mirrors', { timeout: 300_000 }, () => {
   it('refuses a page tampered on B and takes it from C', async () => {
     const proof = (await (
       await fetch(
-        `${at('b').replace('b.localhost', '127.0.0.1')}/.well-known/hyperstatic/proof?path=${encodeURIComponent(articles[1].url)}`,
+        `http://127.0.0.1:${ports.b}/.well-known/hyperstatic/proof?path=${encodeURIComponent(articles[1].url)}`,
       )
-    ).json()) as { entries: { path: string; sha256: string }[] };
-    const sha = proof.entries.filter((e) => e.path === articles[1].url).pop()!.sha256;
-    const file = path.join(work, 'mirror-b', 'blobs', sha.slice(0, 2), sha);
-    const bytes = fs.readFileSync(file);
-    fs.writeFileSync(file, Buffer.from(bytes.toString('utf8').replace('the full story', 'a forged story')));
-    // B serves the forged bytes to anyone who asks it for them...
-    assert.match(await (await fetch(`http://127.0.0.1:${ports.b}/blobs/${sha}`)).text(), /a forged story/);
+    ).json()) as { entries: { path: string; sha256: string; variants?: Record<string, { sha256: string }> }[] };
+    const entry = proof.entries.filter((e) => e.path === articles[1].url).pop()!;
+    const blob = (sha: string) => path.join(work, 'mirror-b', 'blobs', sha.slice(0, 2), sha);
+    // B's operator changes the story on disk, in the page's bytes and in its stored compressed variants alike.
+    const forged = Buffer.from(fs.readFileSync(blob(entry.sha256), 'utf8').replace('the full story', 'a forged story'));
+    fs.writeFileSync(blob(entry.sha256), forged);
+    const encode = { br: zlib.brotliCompressSync, gzip: zlib.gzipSync };
+    for (const [coding, variant] of Object.entries(entry.variants ?? {}))
+      fs.writeFileSync(blob(variant.sha256), encode[coding as keyof typeof encode](forged));
+    // B serves the forged page to anyone who asks it...
+    assert.match(await (await fetch(`http://127.0.0.1:${ports.b}${articles[1].url}`)).text(), /a forged story/);
+    assert.match(await (await fetch(`http://127.0.0.1:${ports.b}/blobs/${entry.sha256}`)).text(), /a forged story/);
     // ...but the reader's worker refuses them and asks C, which bootstrapped: its signed manifest is the proof.
     const direct = `http://127.0.0.1:${ports.c}/.well-known/hyperstatic`;
     assert.equal((await fetch(`${direct}/proof?path=${encodeURIComponent(articles[1].url)}`)).status, 404);
