@@ -230,7 +230,9 @@ function passThrough(path) {
 async function handle(event, url) {
   if (Date.now() < homeDownUntil && url.pathname !== '/sw-register.js') return failover(url.pathname);
   try {
-    const res = await withTimeout(event.request);
+    // A navigation revalidates (a 304 when nothing changed): a page the HTTP cache took as fresh by
+    // heuristic would hide a mirror's frozen-copy line (test/browser/public-pages.test.ts).
+    const res = await withTimeout(event.request, event.request.mode === 'navigate' ? { cache: 'no-cache' } : {});
     homeDownUntil = 0;
     if (event.request.mode === 'navigate' && Date.now() - listCheckedAt > LIST_REFRESH_MS)
       event.waitUntil(refreshList().catch(() => undefined));
