@@ -618,6 +618,18 @@ const spec = {
     'Mirror: the http(s) URL of an onion service serving this same copy; HTML pages then carry an Onion-Location header pointing at the same path there (Tor Browser offers it to readers); empty means none',
     onionUrl,
   ),
+  mirrorFailoverTimeoutMs: variable(
+    'MIRROR_FAILOVER_TIMEOUT_MS',
+    '2000',
+    "Readers' browsers (the service worker at /sw.js): how long to wait for an address to answer before fetching the page from the next mirror of the signed list, in ms",
+    integer(200, 30_000),
+  ),
+  mirrorFailoverStaleMs: variable(
+    'MIRROR_FAILOVER_STALE_MS',
+    '604800000',
+    "Readers' browsers: how long after its last signed heartbeat expired another mirror's copy is still shown (with a note saying since when), in ms; past it that mirror is refused",
+    integer(0, 30 * 86_400_000),
+  ),
   mirrorName: variable('MIRROR_NAME', '', 'Name this mirror reports its status under; empty means its URL', text),
   mirrorStatusToken: variable(
     'MIRROR_STATUS_TOKEN',

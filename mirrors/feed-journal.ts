@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS batch_sigs (
   PRIMARY KEY (epoch, batch)
 );
 CREATE INDEX IF NOT EXISTS journal_sha256 ON journal (sha256);
+CREATE INDEX IF NOT EXISTS journal_path ON journal (path, seq);
 `;
 
 /** The site key's signature (docs/trust.md) beside the legacy one; added to mirrors created before it existed. */
@@ -129,6 +130,28 @@ export class FeedJournal {
       )
       .get(key);
     return row?.epoch ?? undefined;
+  }
+
+  /**
+   * The signed batch that last changed `path`, whole, as it was applied: a
+   * reader's browser checks a page fetched from this mirror against it
+   * (docs/mirrors.md, "Browser failover"). Undefined when the journal does
+   * not hold the path's latest change with a site signature (a copy loaded
+   * from a manifest or a bundle, a journal cut by a takedown, a legacy-only
+   * signature).
+   */
+  proofOf(path: string): FeedBatch | undefined {
+    const last = this.db
+      .prepare<{ seq: number; epoch: number; batch: number } | undefined>(
+        'SELECT seq, epoch, batch FROM journal WHERE path = ? ORDER BY seq DESC LIMIT 1',
+      )
+      .get(path);
+    if (!last) return undefined;
+    const first = this.db
+      .prepare<{ seq: number }>('SELECT MIN(seq) AS seq FROM journal WHERE epoch = ? AND batch = ?')
+      .get(last.epoch, last.batch);
+    const [batch] = this.batchesAfter((first?.seq ?? last.seq) - 1, 1);
+    return batch?.signature ? batch : undefined;
   }
 
   /** Up to `maxBatches` whole applied batches after `after`, in order, rebuilt from the journal. */

@@ -129,6 +129,7 @@ export async function startMirror(
     trust,
     adminToken: config.mirrorAdminToken,
     address: { publicUrl: config.mirrorPublicUrl, onionLocation: config.mirrorOnionLocation },
+    failover: { anchor, staleMs: config.mirrorFailoverStaleMs, timeoutMs: config.mirrorFailoverTimeoutMs },
   };
   const server = createMirrorServer(serverOptions);
   const url = localUrl(

@@ -2,6 +2,7 @@
 // in bounded memory, fetching the blobs it names as it goes, and checks the
 // origin's signature over the whole stream before anything is applied.
 // Used to bootstrap an empty mirror and by `hyperstatic mirror verify`.
+import fs from 'node:fs';
 import {
   MANIFEST_PATH,
   manifestHasher,
@@ -26,6 +27,8 @@ export interface StagedManifest {
   count: number;
   /** True when the end line's signature verified against the pinned key. */
   signed: boolean;
+  /** With `keep`: the manifest's bytes as they arrived, for MirrorStore.keepSignedManifest once committed. */
+  keptFile?: string;
 }
 
 async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
@@ -51,6 +54,36 @@ async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> 
   }
 }
 
+function parseHead(value: Record<string, unknown>): ManifestHead {
+  if (value.type !== 'head' || !Number.isSafeInteger(value.epoch) || !Number.isSafeInteger(value.cursor))
+    throw new Error('manifest does not start with a head line');
+  return {
+    type: 'head',
+    epoch: value.epoch as number,
+    cursor: value.cursor as number,
+    pages: Number.isSafeInteger(value.pages) ? (value.pages as number) : undefined,
+  };
+}
+
+/** Passes `source`'s lines on, also writing them (with their newlines) to `file`, a chunk at a time. */
+async function* keepingLines(source: AsyncGenerator<string>, file: string): AsyncGenerator<string> {
+  const fd = fs.openSync(file, 'w', 0o644);
+  let pending = '';
+  try {
+    for await (const line of source) {
+      pending += `${line}\n`;
+      if (pending.length >= 1 << 16) {
+        fs.writeSync(fd, pending);
+        pending = '';
+      }
+      yield line;
+    }
+    fs.writeSync(fd, pending);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * Streams `url`'s manifest into the staging table. With `trust`, a
  * missing or bad signature throws; without it (a peer's manifest) the result
@@ -69,6 +102,8 @@ export async function stageManifest(options: {
   fetcher?: BlobFetcher;
   progress?: Progress;
   logger: Logger;
+  /** Also write the manifest's bytes to a file (a signed one is kept for readers' browsers: failover-route.ts). */
+  keep?: boolean;
 }): Promise<StagedManifest> {
   const { store, url, fetcher, progress } = options;
   const target = `${url}${options.manifestPath ?? MANIFEST_PATH}`;
@@ -99,18 +134,12 @@ export async function stageManifest(options: {
     chunk = [];
   }
 
-  for await (const line of lines(res.body)) {
+  const keptFile = options.keep ? `${store.signedManifestFile()}.partial` : undefined;
+  for await (const line of keptFile ? keepingLines(lines(res.body), keptFile) : lines(res.body)) {
     if (end) throw new Error('manifest continues after its end line');
     const value = JSON.parse(line) as Record<string, unknown>;
     if (!head) {
-      if (value.type !== 'head' || !Number.isSafeInteger(value.epoch) || !Number.isSafeInteger(value.cursor))
-        throw new Error('manifest does not start with a head line');
-      head = {
-        type: 'head',
-        epoch: value.epoch as number,
-        cursor: value.cursor as number,
-        pages: Number.isSafeInteger(value.pages) ? (value.pages as number) : undefined,
-      };
+      head = parseHead(value);
       if (options.trust && value.trust !== undefined) absorbTrust(options.trust, value.trust, options.logger);
       progress?.setTotal(head.pages ?? 0);
       hasher.update(`${line}\n`);
@@ -136,10 +165,11 @@ export async function stageManifest(options: {
       signed = true;
     } catch (error) {
       store.clearStage();
+      if (keptFile) fs.rmSync(keptFile, { force: true });
       throw new FeedSignatureError(`manifest from ${url} refused: ${(error as Error).message}`);
     }
   }
-  return { epoch: head.epoch, cursor: head.cursor, count, signed };
+  return { epoch: head.epoch, cursor: head.cursor, count, signed, ...(keptFile && signed ? { keptFile } : {}) };
 }
 
 /** Throws unless the end line is signed by a key trusted at an epoch no lower than the manifest's. */
@@ -192,8 +222,9 @@ export async function bootstrapFromManifest(options: {
   progress?: Progress;
   logger: Logger;
 }): Promise<StagedManifest> {
-  const staged = await stageManifest(options);
+  const staged = await stageManifest({ ...options, keep: true });
   await fetchMissingStaged(options.store, options.fetcher, options.url);
   options.store.commitStage(staged.epoch, staged.cursor);
+  if (staged.keptFile) options.store.keepSignedManifest(staged.keptFile);
   return staged;
 }

@@ -158,6 +158,27 @@ export class MirrorStore {
     return this.journal.highestEpochSignedBy(key);
   }
 
+  /**
+   * Where the origin's signed manifest this copy was last loaded from (a
+   * bootstrap or a bundle) is kept, byte for byte: with the journal's
+   * signed batches after it, it proves every page this copy serves to a
+   * reader's browser (failover-route.ts). Absent for a copy that replayed
+   * the feed from the start.
+   */
+  signedManifestFile(): string {
+    return path.join(this.dir, 'signed-manifest.ndjson');
+  }
+
+  /** Keeps `file` (a verified, committed manifest) as the signed manifest, replacing any older one. */
+  keepSignedManifest(file: string): void {
+    fs.renameSync(file, this.signedManifestFile());
+  }
+
+  /** The signed batch that last changed `path`, when the journal holds it (feed-journal.ts). */
+  proofOf(path: string): FeedBatch | undefined {
+    return this.journal.proofOf(path);
+  }
+
   /** Up to `maxBatches` whole applied batches after `after`, in order, rebuilt from the journal. */
   batchesAfter(after: number, maxBatches: number): FeedBatch[] {
     return this.journal.batchesAfter(after, maxBatches);

@@ -19,6 +19,7 @@ import { serveBlob } from './blob-route';
 import type { FeedHub } from './feed-hub';
 import { serveFeed, wantsChangeFeed } from './feed-route';
 import { createFileSender, sendText } from './file-responses';
+import { corsHeaders, createFailoverRoute, type FailoverOptions } from './failover-route';
 import { serveManifest } from './manifest-route';
 import type { MirrorStore } from './mirror-store';
 import { createPageRoute } from './page-route';
@@ -46,6 +47,8 @@ export interface MirrorServerOptions {
   adminToken: string;
   /** This mirror's own addresses (MIRROR_PUBLIC_URL, MIRROR_ONION_LOCATION); empty strings when not set. */
   address?: MirrorAddress;
+  /** The service worker and proofs of browser failover (failover-route.ts); absent: not served. */
+  failover?: Omit<FailoverOptions, 'frameAncestors'>;
 }
 
 export interface MirrorAddress {
@@ -92,6 +95,9 @@ export function createMirrorServer(options: MirrorServerOptions, listener: Mirro
     onionLocation: options.address?.onionLocation,
     frameAncestors: options.frameAncestors,
   });
+  const serveFailover = options.failover
+    ? createFailoverRoute({ ...options.failover, frameAncestors: options.frameAncestors ?? "'none'", store })
+    : undefined;
 
   /** The operator endpoints under a decoded path; false when there is none at this path. */
   function serveOperator(req: IncomingMessage, res: ServerResponse, path: string): boolean {
@@ -119,6 +125,9 @@ export function createMirrorServer(options: MirrorServerOptions, listener: Mirro
     if (path === FEED_PATH && wantsChangeFeed(req, target.query, store)) return serveFeed(req, res, target.query, hub);
     // Without the operator's access an operator path falls through to the page route: the 404 of any unknown path.
     if (operator && isOperatorPath(path) && serveOperator(req, res, path)) return;
+    if (serveFailover?.(req, res, path, target.query)) return;
+    // Public files answer other sites' readers (a service worker failing over from another mirror); nothing else does.
+    for (const [name, value] of Object.entries(corsHeaders())) res.setHeader(name, value);
     if (path.startsWith(WELL_KNOWN) && options.trust && serveWellKnown(res, path, options.trust, options.address))
       return;
     if (path.startsWith(BLOB_PATH)) return serveBlob(req, res, path.slice(BLOB_PATH.length), { store, files });

@@ -72,6 +72,9 @@ export async function loadBundle(options: {
     ]);
   }
   const changedPaths = store.commitStage(bundle.epoch, bundle.cursor);
+  // Kept for readers' browsers, which check pages against it (failover-route.ts); copied, then renamed into place.
+  fs.copyFileSync(manifestFile, `${store.signedManifestFile()}.partial`);
+  store.keepSignedManifest(`${store.signedManifestFile()}.partial`);
   // The bundle's heartbeat says how fresh the copy is until the feed brings a newer one.
   trust.acceptHeartbeat(bundle.heartbeat);
   logger.info(

@@ -31,7 +31,11 @@ export interface LaunchedChromium {
   close(): Promise<void>;
 }
 
-export async function launchChromium(viewport: { width: number; height: number }): Promise<LaunchedChromium> {
+/** `args`: flags added to the usual ones (e.g. `--host-resolver-rules` to give test servers host names). */
+export async function launchChromium(
+  viewport: { width: number; height: number },
+  args: string[] = [],
+): Promise<LaunchedChromium> {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM}: install Debian's chromium package (.ci/run does) or set HS_CHROMIUM`,
@@ -43,7 +47,7 @@ export async function launchChromium(viewport: { width: number; height: number }
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_FLAGS,
+    args: [...CHROMIUM_FLAGS, ...args],
     viewport,
   });
   const browser = context.browser()!;
