@@ -61,7 +61,9 @@ export type PageRef =
   /** /404.html: it shows the header's sections (producer/site-chrome.ts). */
   | { kind: 'not-found' }
   /** /sitemaps/news.xml: articles of the last NEWS_WINDOW_MS. */
-  | { kind: 'news-sitemap' };
+  | { kind: 'news-sitemap' }
+  /** /search: the search form; it depends on the templates alone (producer/search-index.ts keeps the index). */
+  | { kind: 'search' };
 
 const FEED_KEYS = /^(all|section:.+|tag:.+)$/;
 
@@ -73,6 +75,7 @@ export function refId(ref: PageRef): string {
     case 'sitemap-index':
     case 'not-found':
     case 'news-sitemap':
+    case 'search':
       return ref.kind;
     case 'site-index':
       return `site-index:${ref.which}`;

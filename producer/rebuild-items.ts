@@ -12,6 +12,7 @@ import { insertRows } from './bulk-insert';
 import { takeRenderClock } from './change-journal';
 import { articleState, entriesOf, eventState, serializeState } from './item-state';
 import { PageContext, renderCard, renderItem } from './page-renderer';
+import { indexDocs, searchDocOf } from './search-index';
 import { advance, commitBatch, Listed, Position, PreparedItems, RebuildRun } from './rebuild-run';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
 
@@ -32,11 +33,19 @@ export async function itemBatch(run: RebuildRun, table: 'articles' | 'events', n
   await commitBatch(run, { phase: run.state.phase, cursor: String(lastId) }, async (trx) => {
     // A save that landed after we read the row wins: its job renders it.
     const current = await trx(table).whereIn('id', ids).select('id', 'updated_at');
+    const fresh = current.flatMap((r) => {
+      const item = rendered.get(Number(r.id));
+      return item && item.updatedAt === Number(r.updated_at) ? [item] : [];
+    });
     // Hidden and unpublished items get their tombstone in the sweep, with deleted ones.
-    return current
-      .filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at))
-      .flatMap((r) => rendered.get(Number(r.id))?.page ?? [])
-      .map((page) => ({ ...page, clock }));
+    // The search tables follow here; their files are rendered once, in the last phase (rebuild-search.ts).
+    await indexDocs(
+      trx,
+      fresh.map((item) => item.search),
+      run.now(),
+      { files: false },
+    );
+    return fresh.flatMap((item) => item.page ?? []).map((page) => ({ ...page, clock }));
   });
 }
 
@@ -59,6 +68,7 @@ async function prepareItems(run: RebuildRun, table: 'articles' | 'events', after
       card: renderCard(renderer, s),
       page,
       updatedAt: row.updatedAt,
+      search: searchDocOf(s, row),
     });
   }
   const clock = await saveListings(db, table, rendered, now());

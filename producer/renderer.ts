@@ -75,6 +75,7 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
   const stylesheet = files.stylesheet;
   env.addGlobal('stylesheet', stylesheet.path);
   env.addGlobal('icon', files.icon.path);
+  env.addGlobal('searchScript', files.script.path);
   env.addGlobal('themeColor', site.themeColor ?? DEFAULT_THEME_COLOR);
   // JSON-LD is data, not script: printed with <, > and & escaped (producer/structured-data.ts).
   env.addFilter('scriptjson', (value: unknown) => new nunjucks.runtime.SafeString(scriptJson(value)));

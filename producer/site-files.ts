@@ -1,5 +1,5 @@
 // The site's files that come from configuration rather than content: the
-// stylesheet, the favicon (SITE_FAVICON), the home-screen icon (SITE_ICON)
+// stylesheet, the search script (templates/search.js), the favicon (SITE_FAVICON), the home-screen icon (SITE_ICON)
 // and the web app manifest built from the site's name and colour. Each is
 // read once when the renderer is made; every render group and rebuild
 // offers them to the journal, which keeps only bytes that changed.
@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../common/config';
 import { sha256Hex } from '../common/hash';
-import { FAVICON_PATH, HOME_PATH, iconPath, MANIFEST_PATH, stylesheetPath } from '../common/site-paths';
+import { FAVICON_PATH, HOME_PATH, iconPath, MANIFEST_PATH, searchScriptPath, stylesheetPath } from '../common/site-paths';
 
 export interface SiteFile {
   path: string;
@@ -26,6 +26,8 @@ export interface SiteFileOptions {
 
 export interface SiteFiles {
   stylesheet: SiteFile;
+  /** The reader search script the search page loads (docs/design.md, "Reader search"). */
+  script: SiteFile;
   icon: SiteFile;
   /** Every file, the stylesheet first. */
   all: SiteFile[];
@@ -37,6 +39,8 @@ export const DEFAULT_THEME_COLOR = '#1b1b1b';
 export function readSiteFiles(options: SiteFileOptions, templatesDir: string): SiteFiles {
   const css = fs.readFileSync(path.join(templatesDir, 'site.css'));
   const stylesheet = { path: stylesheetPath(hash(css)), body: css, contentType: 'text/css; charset=utf-8' };
+  const js = fs.readFileSync(path.join(templatesDir, 'search.js'));
+  const script = { path: searchScriptPath(hash(js)), body: js, contentType: 'text/javascript; charset=utf-8' };
   const favicon = fs.readFileSync(options.favicon || path.join(templatesDir, 'favicon.ico'));
   const iconFile = options.icon || path.join(templatesDir, 'icon.png');
   const png = fs.readFileSync(iconFile);
@@ -54,9 +58,11 @@ export function readSiteFiles(options: SiteFileOptions, templatesDir: string): S
   };
   return {
     stylesheet,
+    script,
     icon,
     all: [
       stylesheet,
+      script,
       icon,
       { path: FAVICON_PATH, body: favicon, contentType: 'image/x-icon' },
       {

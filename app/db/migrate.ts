@@ -21,6 +21,7 @@ import * as mirrorList from './migrations/016-mirror-list';
 import * as schedule from './migrations/017-schedule';
 import * as compressedVariants from './migrations/018-compressed-variants';
 import * as accounts from './migrations/019-accounts';
+import * as searchIndex from './migrations/020-search-index';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -42,6 +43,7 @@ const migrations: Record<string, Knex.Migration> = {
   '017-schedule': schedule,
   '018-compressed-variants': compressedVariants,
   '019-accounts': accounts,
+  '020-search-index': searchIndex,
 };
 
 const source: Knex.MigrationSource<string> = {
