@@ -5,6 +5,7 @@
 // word, then the metadata files of the best results. searchTerms and
 // shardOf are those of common/search-index-format.ts, in plain JavaScript
 // (common/search-index-format.test.ts runs both on the same text).
+/* global document, location, fetch, URLSearchParams */
 'use strict';
 
 var SEARCH_RESULTS = 20;
@@ -140,11 +141,11 @@ async function startSearch() {
   var results;
   try {
     results = await searchIndex(query, false);
-  } catch (error) {
+  } catch {
     // A root older than the shards it names (a new batch arrived meanwhile): read it again once.
     try {
       results = await searchIndex(query, true);
-    } catch (again) {
+    } catch {
       status.textContent = 'Search is not available right now. Browse the sections, tags or archives instead.';
       return;
     }
