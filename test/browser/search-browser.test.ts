@@ -78,7 +78,7 @@ describe('reader search on a mirror cut off from its origin', { timeout: 420_000
     article = { url: ((await res.json()) as { url: string }).url, title };
     await waitFor(async () => (await fetch(`${mirror.url}${article.url}`)).status === 200, {
       what: 'the article reaches the far mirror',
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
     });
     // The origin is gone: the mirror keeps serving what it holds.
     link.cut('reset');
