@@ -7,7 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../common/config';
 import { sha256Hex } from '../common/hash';
-import { FAVICON_PATH, HOME_PATH, iconPath, MANIFEST_PATH, searchScriptPath, stylesheetPath } from '../common/site-paths';
+import {
+  FAVICON_PATH,
+  HOME_PATH,
+  iconPath,
+  MANIFEST_PATH,
+  searchScriptPath,
+  stylesheetPath,
+} from '../common/site-paths';
 
 export interface SiteFile {
   path: string;
