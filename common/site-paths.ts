@@ -30,6 +30,11 @@ export function stylesheetPath(hash: string): string {
   return `${ASSETS_PREFIX}site-${hash}.css`;
 }
 
+/** The reader search script (producer/templates/search.js), named by its content like the stylesheet. */
+export function searchScriptPath(hash: string): string {
+  return `${ASSETS_PREFIX}search-${hash}.js`;
+}
+
 /** The home-screen icon (SITE_ICON), named by its content like the stylesheet. */
 export function iconPath(hash: string): string {
   return `${ASSETS_PREFIX}icon-${hash}.png`;

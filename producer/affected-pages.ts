@@ -79,7 +79,10 @@ export type PageRef =
   /** Page `page` of a live article's older entries, or its 410 tombstone; the item owns it like its page. */
   | { kind: 'live-page'; id: number; slug: string; page: number; visible: boolean }
   /** A live article's newest entries as JSON (what open pages poll), or its tombstone. */
-  | { kind: 'live-updates'; id: number; slug: string; visible: boolean };
+  | { kind: 'live-updates'; id: number; slug: string; visible: boolean }
+
+  /** /search: the search form; it depends on the templates alone (producer/search-index.ts keeps the index). */
+  | { kind: 'search' };
 
 const FEED_KEYS = /^(all|section:.+|tag:.+)$/;
 
@@ -91,6 +94,7 @@ export function refId(ref: PageRef): string {
     case 'sitemap-index':
     case 'not-found':
     case 'news-sitemap':
+    case 'search':
       return ref.kind;
     case 'site-index':
       return `site-index:${ref.which}`;

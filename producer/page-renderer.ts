@@ -20,6 +20,7 @@ import {
   TAGS_PATH,
   sitemapShardPath,
 } from '../common/site-paths';
+import { SEARCH_PATH } from '../common/search-index-format';
 import type { PageRef, Position, Topic } from './affected-pages';
 import type { RenderedPage } from './change-journal';
 import { ArticleCard, EventCard, parseState, StoredState } from './item-state';
@@ -193,6 +194,8 @@ async function renderOne(
       return renderSiteIndex(ctx, ref.which);
     case 'not-found':
       return renderNotFound(ctx);
+    case 'search':
+      return page(SEARCH_PATH, 'index', view(ctx, 'search.njk', {}), HTML, ctx.now);
     case 'index-root':
       return renderRoot(ctx, ref.key);
     case 'feed': {
@@ -278,7 +281,7 @@ async function renderNotFound(ctx: PageContext): Promise<RenderedPage> {
 
 /**
  * The pages every render group offers besides its own: the 404 page (it
- * shows the header), and the section and tag indexes until they first exist
+ * shows the header), the search page, and the section and tag indexes until they first exist
  * (a site whose articles have no section still links /sections). Unchanged
  * bytes journal nothing.
  */
@@ -286,7 +289,7 @@ export async function siteWideRefs(db: PageContext['db']): Promise<PageRef[]> {
   const live = new Set(
     (await db('pages').whereIn('path', [SECTIONS_PATH, TAGS_PATH]).select('path')).map((r) => String(r.path)),
   );
-  const refs: PageRef[] = [{ kind: 'not-found' }];
+  const refs: PageRef[] = [{ kind: 'not-found' }, { kind: 'search' }];
   if (!live.has(SECTIONS_PATH)) refs.push({ kind: 'site-index', which: 'sections' });
   if (!live.has(TAGS_PATH)) refs.push({ kind: 'site-index', which: 'tags' });
   return refs;

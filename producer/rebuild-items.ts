@@ -13,6 +13,7 @@ import { takeRenderClock } from './change-journal';
 import { articleState, entriesOf, eventState, serializeState } from './item-state';
 import { PageContext, renderCard, renderItem } from './page-renderer';
 import { livePagesOf } from './live-pages';
+import { indexDocs, searchDocOf } from './search-index';
 import { advance, commitBatch, Listed, Position, PreparedItems, RebuildRun } from './rebuild-run';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
 
@@ -33,13 +34,20 @@ export async function itemBatch(run: RebuildRun, table: 'articles' | 'events', n
   await commitBatch(run, { phase: run.state.phase, cursor: String(lastId) }, async (trx) => {
     // A save that landed after we read the row wins: its job renders it.
     const current = await trx(table).whereIn('id', ids).select('id', 'updated_at');
+    const fresh = current.flatMap((r) => {
+      const item = rendered.get(Number(r.id));
+      return item && item.updatedAt === Number(r.updated_at) ? [item] : [];
+    });
     // Hidden and unpublished items get their tombstone in the sweep, with deleted ones.
-    return current
-      .filter((r) => rendered.get(Number(r.id))?.updatedAt === Number(r.updated_at))
-      .flatMap((r) => {
-        const item = rendered.get(Number(r.id));
-        return item?.page ? [item.page, ...(item.livePages ?? [])] : [];
-      })
+    // The search tables follow here; their files are rendered once, in the last phase (rebuild-search.ts).
+    await indexDocs(
+      trx,
+      fresh.map((item) => item.search),
+      run.now(),
+      { files: false },
+    );
+    return fresh
+      .flatMap((item) => (item.page ? [item.page, ...(item.livePages ?? [])] : []))
       .map((page) => ({ ...page, clock }));
   });
 }
@@ -66,6 +74,7 @@ async function prepareItems(run: RebuildRun, table: 'articles' | 'events', after
       card: renderCard(renderer, s),
       page,
       updatedAt: row.updatedAt,
+      search: searchDocOf(s, row),
     });
   }
   const clock = await saveListings(db, table, rendered, now());

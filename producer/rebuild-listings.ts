@@ -8,6 +8,7 @@
 // and written only if no other writer journaled since that snapshot;
 // otherwise they are rendered again under the lock, like a render job's.
 import type { Knex } from 'knex';
+import { docKey } from '../common/search-index-format';
 import { ARCHIVE_PAGE_SIZE, articlePath, eventPath, IndexKey } from '../common/site-paths';
 import type { PageRef } from './affected-pages';
 import { chunks, RenderedPage, renderClock } from './change-journal';
@@ -15,6 +16,7 @@ import { mirrorsPage } from './mirror-list-page';
 import { HTML, monthsAhead, PageContext, renderRef } from './page-renderer';
 import { view, withChrome } from './page-view';
 import { advance, commitBatch, Position, PreparedIndexes, RebuildRun } from './rebuild-run';
+import { indexDocs, type SearchDoc } from './search-index';
 
 /** Listing months per index batch, and the items they may hold together (their cards are read in one query). */
 const INDEX_BATCH = 100;
@@ -40,7 +42,7 @@ export async function sweepBatch(run: RebuildRun, next: Position): Promise<void>
 /** Recounts every listing month from index_entries; the months (and listings) that emptied become tombstones. */
 export async function recountBuckets(run: RebuildRun, next: Position): Promise<void> {
   await commitBatch(run, next, async (trx, ctx) => {
-    await forgetDeletedItems(trx);
+    await forgetDeletedItems(trx, ctx.now);
     const before = await trx('index_buckets').select('index_key', 'bucket');
     await trx('index_buckets').delete();
     await trx.raw(
@@ -64,7 +66,8 @@ export async function recountBuckets(run: RebuildRun, next: Position): Promise<v
  * Rows deleted from the database leave every listing, like hidden ones.
  * Found through render_state (one row per item), not index_entries (one per listing): a fifth of the lookups.
  */
-async function forgetDeletedItems(trx: Knex.Transaction): Promise<void> {
+async function forgetDeletedItems(trx: Knex.Transaction, now: number): Promise<void> {
+  const search: SearchDoc[] = [];
   for (const [topic, table] of [
     ['article', 'articles'],
     ['event', 'events'],
@@ -79,8 +82,11 @@ async function forgetDeletedItems(trx: Knex.Transaction): Promise<void> {
     )) {
       for (const derived of ['index_entries', 'render_state'])
         await trx(derived).where({ topic }).whereIn('item_id', chunk).delete();
+      search.push(...chunk.map((id) => ({ doc: docKey(topic, id) })));
     }
   }
+  // Out of the search tables; the rebuild's last phase renders the files (producer/rebuild-search.ts).
+  await indexDocs(trx, search, now, { files: false });
 }
 
 type BucketRow = { index_key: string; bucket: string };
@@ -205,6 +211,7 @@ export async function sitePages(run: RebuildRun, next: Position): Promise<void> 
       { kind: 'site-index', which: 'tags' },
       { kind: 'sitemap-index' },
       { kind: 'not-found' },
+      { kind: 'search' },
       { kind: 'news-sitemap' },
     ];
     return [...(await renderAll(ctx, refs)), await mirrorsPage(trx, ctx.renderer, ctx.now)];

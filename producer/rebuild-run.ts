@@ -6,11 +6,12 @@ import type { Knex } from 'knex';
 import type { Database } from '../common/db/database';
 import type { PageRef } from './affected-pages';
 import { lockJournal, RenderedPage, takeRenderClock, writePages } from './change-journal';
+import type { SearchDoc } from './search-index';
 import type { StoredState } from './item-state';
 import { PageContext, siteFilePages } from './page-renderer';
 import type { Renderer } from './renderer';
 
-export type RebuildPhase = 'articles' | 'events' | 'sweep' | 'buckets' | 'indexes' | 'site' | 'done';
+export type RebuildPhase = 'articles' | 'events' | 'sweep' | 'buckets' | 'indexes' | 'site' | 'search' | 'done';
 
 export interface RebuildProgress {
   phase: RebuildPhase;
@@ -41,6 +42,8 @@ export interface Listed {
   json: string;
   card: string;
   updatedAt: number;
+  /** The item as the search index sees it (producer/search-index.ts). */
+  search: SearchDoc;
 }
 
 /** A batch of items read and rendered ahead of its commit. */

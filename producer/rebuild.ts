@@ -9,6 +9,7 @@
 import type { Database } from '../common/db/database';
 import type { Renderer } from './renderer';
 import { itemBatch } from './rebuild-items';
+import { searchBatch } from './rebuild-search';
 import { indexBatch, recountBuckets, sitePages, sweepBatch } from './rebuild-listings';
 import { openState, Position, RebuildPhase, RebuildProgress, RebuildRun } from './rebuild-run';
 
@@ -53,6 +54,7 @@ const PHASES: readonly {
   { name: 'buckets', start: '', step: recountBuckets },
   { name: 'indexes', start: '', step: indexBatch },
   { name: 'site', start: '', step: sitePages },
+  { name: 'search', start: 'shards:0', step: searchBatch },
 ];
 const DONE: Position = { phase: 'done', cursor: '' };
 

@@ -42,6 +42,7 @@ import { missingMirrorsPage } from './mirror-list-page';
 import { HTML, PageContext, renderCard, renderItem, renderRef, siteFilePages, siteWideRefs } from './page-renderer';
 import { type Chrome, loadChrome } from './site-chrome';
 import { Claim, ClaimedItem, settleClaim } from './render-claims';
+import { indexDocs, searchDocOf } from './search-index';
 import type { Renderer } from './renderer';
 
 export interface GroupDeps {
@@ -129,6 +130,14 @@ async function journalStep(
       ...(await missingMirrorsPage(trx, deps.renderer, at)),
     ];
     for (const p of listed.items) if (current.has(key(p)) && p.page) pages.push({ ...p.page, clock: listed.clock });
+    // The search index follows the items journaled as current, in this batch (producer/search-index.ts).
+    pages.push(
+      ...(await indexDocs(
+        trx,
+        listed.items.filter((p) => current.has(key(p))).map((p) => searchDocOf(p.state, p.row)),
+        at,
+      )),
+    );
     for (const { page, owner } of indexes.pages) {
       // An item's tombstone belongs to the item's latest listing step, like its page.
       if (owner !== undefined && !current.has(owner)) continue;

@@ -75,6 +75,7 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
   env.addGlobal('stylesheet', stylesheet.path);
   env.addGlobal('icon', files.icon.path);
   env.addGlobal('liveScript', files.liveScript.path);
+  env.addGlobal('searchScript', files.searchScript.path);
   env.addGlobal('themeColor', site.themeColor ?? DEFAULT_THEME_COLOR);
   env.addGlobal('logo', files.logo);
   env.addGlobal('lang', locale.lang);

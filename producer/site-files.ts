@@ -1,5 +1,5 @@
 // The site's files that come from configuration rather than content: the
-// stylesheet, the favicon (SITE_FAVICON), the home-screen icon (SITE_ICON),
+// stylesheet, the search script (templates/search.js), the favicon (SITE_FAVICON), the home-screen icon (SITE_ICON),
 // the header's logo (SITE_LOGO) and the web app manifest built from the site's name and colour. Each is
 // read once when the renderer is made; every render group and rebuild
 // offers them to the journal, which keeps only bytes that changed.
@@ -14,6 +14,7 @@ import {
   liveScriptPath,
   logoPath,
   MANIFEST_PATH,
+  searchScriptPath,
   stylesheetPath,
 } from '../common/site-paths';
 
@@ -42,6 +43,8 @@ export interface LogoFile extends SiteFile {
 
 export interface SiteFiles {
   stylesheet: SiteFile;
+  /** The reader search script the search page loads (docs/design.md, "Reader search"). */
+  searchScript: SiteFile;
   icon: SiteFile;
   /** The script a live page loads (templates/live.js): served by the mirror, so CSP script-src 'self' allows it. */
   liveScript: SiteFile;
@@ -56,6 +59,7 @@ export const DEFAULT_THEME_COLOR = '#1b1b1b';
 export function readSiteFiles(options: SiteFileOptions, templatesDir: string): SiteFiles {
   const css = fs.readFileSync(path.join(templatesDir, 'site.css'));
   const stylesheet = { path: stylesheetPath(hash(css)), body: css, contentType: 'text/css; charset=utf-8' };
+  const searchScript = scriptFile(path.join(templatesDir, 'search.js'), searchScriptPath);
   const favicon = fs.readFileSync(options.favicon || path.join(templatesDir, 'favicon.ico'));
   const iconFile = options.icon || path.join(templatesDir, 'icon.png');
   const png = fs.readFileSync(iconFile);
@@ -71,16 +75,17 @@ export function readSiteFiles(options: SiteFileOptions, templatesDir: string): S
     theme_color: options.themeColor ?? DEFAULT_THEME_COLOR,
     icons: [{ src: icon.path, sizes: `${width}x${height}`, type: 'image/png', purpose: 'any' }],
   };
-  const js = fs.readFileSync(path.join(templatesDir, 'live.js'));
-  const liveScript = { path: liveScriptPath(hash(js)), body: js, contentType: 'text/javascript; charset=utf-8' };
+  const liveScript = scriptFile(path.join(templatesDir, 'live.js'), liveScriptPath);
   const logo = options.logo ? readLogo(options.logo) : undefined;
   return {
     stylesheet,
+    searchScript,
     icon,
     liveScript,
     logo,
     all: [
       stylesheet,
+      searchScript,
       icon,
       liveScript,
       ...(logo ? [logo] : []),
@@ -92,6 +97,12 @@ export function readSiteFiles(options: SiteFileOptions, templatesDir: string): S
       },
     ],
   };
+}
+
+/** A page script, served by the mirror under a content-hashed path (so CSP script-src 'self' allows it). */
+function scriptFile(file: string, pathOf: (hash: string) => string): SiteFile {
+  const body = fs.readFileSync(file);
+  return { path: pathOf(hash(body)), body, contentType: 'text/javascript; charset=utf-8' };
 }
 
 function hash(body: Buffer): string {

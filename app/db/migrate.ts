@@ -26,6 +26,7 @@ import * as mediaOnPublish from './migrations/021-media-on-publish';
 import * as liveCoverage from './migrations/022-live-coverage';
 import * as previewsAndNotes from './migrations/023-previews-and-notes';
 import * as responsiveImages from './migrations/024-responsive-images';
+import * as searchIndex from './migrations/025-search-index';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -52,6 +53,7 @@ const migrations: Record<string, Knex.Migration> = {
   '022-live-coverage': liveCoverage,
   '023-previews-and-notes': previewsAndNotes,
   '024-responsive-images': responsiveImages,
+  '025-search-index': searchIndex,
 };
 
 const source: Knex.MigrationSource<string> = {

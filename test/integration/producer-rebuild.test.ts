@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { createDatabase, Database } from '../../common/db/database';
 import { createMemoryNotifier } from '../../common/journal-notifier';
 import { createLogger } from '../../common/logger';
+import { SEARCH_ROOT_PATH } from '../../common/search-index-format';
 import { monthOf } from '../../common/site-paths';
 import { migrateLatest } from '../../app/db/migrate';
 import { createArticlesService } from '../../app/articles/article-kind';
@@ -110,8 +111,9 @@ describe('producer: full rebuild and bounded saves', () => {
     const second = await rebuild({ db, renderer, batchSize: 200, now: () => NOW });
     assert.equal(second.completed, true);
     assert.equal(second.resumed, true);
-    const [{ n: paths }] = await db('journal').countDistinct({ n: 'path' });
-    const [{ n: entries }] = await db('journal').count({ n: '*' });
+    // Except the search root: each batch of the last phase that replaces term shards names them (producer/rebuild-search.ts).
+    const [{ n: paths }] = await db('journal').whereNot('path', SEARCH_ROOT_PATH).countDistinct({ n: 'path' });
+    const [{ n: entries }] = await db('journal').whereNot('path', SEARCH_ROOT_PATH).count({ n: '*' });
     assert.equal(Number(entries), Number(paths), 'no page was journaled twice across the interruption');
     const published = Number((await db('articles').where({ status: 'published' }).count({ n: '*' }))[0].n);
     assert.equal(

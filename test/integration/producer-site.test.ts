@@ -4,10 +4,13 @@
 // with their calendar, and bad input refused before anything is written.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { SEARCH_ROOT_PATH } from '../../common/search-index-format';
 import { monthOf } from '../../common/site-paths';
 import { createRenderer } from '../../producer/renderer';
 import { sharedRedisUrl } from '../harness/shared';
 import { api, entriesAfter, journalHead, page, save, settled, Site, startSite } from './producer-helpers';
+
+const isSearchFile = (path: string) => path.startsWith('/assets/search/') || path.startsWith('/search/');
 
 describe('producer: the pages a save affects', () => {
   let site: Site;
@@ -31,7 +34,13 @@ describe('producer: the pages a save affects', () => {
       status: 'published',
     });
     await settled(site.db);
-    const entries = await entriesAfter(site.db, head);
+    const all = await entriesAfter(site.db, head);
+    // The search index's files (test/integration/search-index.test.ts checks them) are named by their content.
+    const entries = all.filter((e) => !isSearchFile(e.path));
+    assert.ok(
+      all.some((e) => e.path === SEARCH_ROOT_PATH && e.batch === entries[0].batch),
+      'with its search index',
+    );
     const paths = entries.map((e) => e.path).sort();
     // The site's first render also publishes the files its pages link to (stylesheet, icons,
     // manifest, the mirror list page), its 404 page and the section and tag indexes.
@@ -43,6 +52,7 @@ describe('producer: the pages a save affects', () => {
         ...renderer.files.map((f) => f.path),
         '/mirrors',
         '/404.html',
+        '/search',
         '/sections',
         '/tags',
         '/',
@@ -102,7 +112,7 @@ describe('producer: the pages a save affects', () => {
     );
   });
 
-  it('a body-only edit journals the article page, nothing else', async () => {
+  it('a body-only edit journals the article page and the search files of the words it changed, nothing else', async () => {
     const saved = await save(site, 'POST', '/api/articles', {
       title: 'Library hours',
       body: '<p>v1</p>',
@@ -114,9 +124,14 @@ describe('producer: the pages a save affects', () => {
     const head = await journalHead(site.db);
     await save(site, 'PUT', `/api/articles/${saved.id}`, { body: '<p>v2 with longer hours</p>' });
     await settled(site.db);
+    const paths = (await entriesAfter(site.db, head)).map((e) => e.path);
     assert.deepEqual(
-      (await entriesAfter(site.db, head)).map((e) => e.path),
+      paths.filter((p) => !isSearchFile(p)),
       [saved.url],
+    );
+    assert.ok(
+      paths.includes(SEARCH_ROOT_PATH) && !paths.some((p) => p.startsWith('/search/docs/')),
+      'shards and root only',
     );
     assert.match((await page(site.db, saved.url))!.body, /v2 with longer hours/);
   });
