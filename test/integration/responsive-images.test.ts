@@ -78,7 +78,7 @@ describe('responsive images', () => {
       { what: `the mirror to serve ${p}` },
     );
 
-  it('makes 320/640/960/1280 px AVIF and WebP renditions, journals them with the original, and the mirror serves each with its type', async () => {
+  it('makes 320/640/960/1280 px AVIF and WebP renditions, journals them with the original once a published article shows it, and the mirror serves each with its type', async () => {
     const res = await upload('harbour.jpg', await photo(2400, 1600));
     assert.equal(res.status, 201, await res.clone().text());
     const image = (await res.json()) as Uploaded;
@@ -89,8 +89,11 @@ describe('responsive images', () => {
         ['image/webp', w, Math.round((w * 2) / 3)],
       ]),
     );
-    const entries = await db('journal').where('path', 'like', `/media/${image.sha256}%`).orderBy('seq');
-    assert.equal(entries.length, 9, 'the original and eight renditions');
+    const journaled = () => db('journal').where('path', 'like', `/media/${image.sha256}%`).orderBy('seq');
+    assert.deepEqual(await journaled(), [], 'nothing goes out before a published item shows the image');
+    await publish('Harbour at dawn', image.sha256);
+    const entries = await journaled();
+    assert.equal(entries.length, 9, 'the original and eight renditions, with the item that shows them');
     assert.equal(new Set(entries.map((e) => e.batch)).size, 1, 'in one batch');
     for (const r of image.renditions) {
       const served = await mirrored(r.path);
