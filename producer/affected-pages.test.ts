@@ -40,6 +40,7 @@ describe('dependency model', () => {
       'root:all',
       'root:section:news',
       'root:tag:floods',
+      'search',
       'site-index:sections',
       'site-index:tags',
       'sitemap-index',

@@ -175,6 +175,7 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
       add({ kind: 'site-index', which: 'sections' });
       add({ kind: 'home' });
       add({ kind: 'not-found' });
+      add({ kind: 'search' });
     }
     if (moved && key.startsWith('tag:')) add({ kind: 'site-index', which: 'tags' });
     if (entered) add({ kind: 'index-bucket', key, bucket: m.bucket, at: position(after), tail: true });
