@@ -65,6 +65,8 @@ describe('preview links and corrections in the browser', () => {
     await editor.goto(`${site.appUrl}/editor/articles/new`);
     await editor.fill('input[name="title"]', 'Lighthouse keepers return');
     await editor.fill('textarea[name="summary"]', 'The last keepers come back for the winter.');
+    // The body as HTML: the rich editor's HTML button shows the textarea itself.
+    await editor.click('.rich-toolbar button[data-tool="source"]');
     await editor.fill('textarea[name="body"]', '<p>Two keepers will staff the light until March.</p>');
     await Promise.all([editor.waitForURL(/\/editor\/articles\/\d+/), editor.click('button[value="save"]')]);
     articleUrl = editor.url().replace(/\?.*$/, '');
