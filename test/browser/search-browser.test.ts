@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
 import { keyFiles } from '../../app/feed/signing-keys';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
@@ -18,22 +17,15 @@ import { loadConfig, type Config } from '../../common/config';
 import { createLogger } from '../../common/logger';
 import { startMirror, type RunningMirror } from '../../mirrors/main';
 import { waitFor } from '../harness/wait';
+import { assertAccessible, SIZES } from '../support/axe';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
 import { embeddedTestConfig } from '../support/embedded-config';
 import { startFaultyLink, type FaultyLink } from '../support/faulty-link';
 
-const WCAG_A_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-const SIZES = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
 /** In the body only: not in the title, summary, section or tags. */
 const BODY_WORD = 'Seeschwalbenkolonie';
-
-async function assertAccessible(page: Page, what: string): Promise<void> {
-  const { violations } = await new AxeBuilder({ page }).withTags(WCAG_A_AA).analyze();
-  const report = violations
-    .map((v) => `- ${v.id}: ${v.help}\n` + v.nodes.map((n) => `    ${n.target.join(' ')}`).join('\n'))
-    .join('\n');
-  assert.equal(violations.length, 0, `${what} (${page.url()}) has accessibility violations:\n${report}`);
-}
+/** Each wait on the page (a click, a text to appear, a navigation): minutes would mean something is wrong. */
+const PAGE_WAIT_MS = 15_000;
 
 describe('reader search on a mirror cut off from its origin', { timeout: 420_000 }, () => {
   let dataDir: string;
@@ -96,6 +88,9 @@ describe('reader search on a mirror cut off from its origin', { timeout: 420_000
   async function newPage(javaScriptEnabled: boolean): Promise<Page> {
     const context = await chromium.browser.newContext({ javaScriptEnabled, viewport: SIZES.desktop });
     const page = await context.newPage();
+    // Playwright's own messages name what it waited for ("waiting for getByText(…)").
+    page.setDefaultTimeout(PAGE_WAIT_MS);
+    page.setDefaultNavigationTimeout(PAGE_WAIT_MS);
     page.on('request', (r) => requests.push(r.url()));
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(`${page.url()}: ${m.text()}`);
@@ -110,7 +105,7 @@ describe('reader search on a mirror cut off from its origin', { timeout: 420_000
     await page.getByLabel('Words to look for').fill(BODY_WORD.toLowerCase());
     await page.getByRole('button', { name: 'Search' }).click();
     const result = page.getByRole('list').getByRole('link', { name: article.title });
-    await result.waitFor({ timeout: 10_000 });
+    await result.waitFor({ timeout: PAGE_WAIT_MS });
     assert.match((await page.getByRole('status').textContent()) ?? '', /^1 result for/);
     assert.ok(await page.getByText('Wardens count more nests than last spring.').isVisible(), 'the summary is shown');
     assert.ok(await page.locator('#search-results time[datetime]').isVisible(), 'the date is shown');
@@ -140,22 +135,25 @@ describe('reader search on a mirror cut off from its origin', { timeout: 420_000
   it('says no results plainly, and without JavaScript says how else to find a story', async () => {
     const page = await newPage(true);
     await page.goto(`${mirror.url}/search?q=${encodeURIComponent('nosuchwordanywhere')}`);
-    await page.getByText('No results for “nosuchwordanywhere”.').waitFor({ timeout: 10_000 });
+    await page.getByRole('status').getByText('No results for “nosuchwordanywhere”.').waitFor({ timeout: PAGE_WAIT_MS });
+    assert.equal(await page.locator('#search-results li').count(), 0, 'no result is listed');
 
     const plain = await newPage(false);
     const res = await plain.goto(`${mirror.url}/search?q=${BODY_WORD}`);
     assert.equal(res?.status(), 200);
     assert.ok(await plain.getByText(/Search runs in your browser and needs JavaScript/).isVisible());
+    assert.equal(await plain.locator('#search-status').textContent(), '', 'the search script did not run');
     for (const name of ['the latest articles', 'the sections', 'the tags', 'the events calendar'])
       assert.ok(await plain.getByRole('link', { name }).isVisible(), `links ${name}`);
     for (const [size, viewport] of Object.entries(SIZES)) {
       await plain.setViewportSize(viewport);
-      await assertAccessible(plain, `search page without JavaScript at ${size} size`);
+      await assertAccessible(plain, `search page without JavaScript at ${size} size`, { javaScript: false });
       await plain.screenshot({ path: path.join(SCREENSHOTS, `search-nojs-${size}.png`), fullPage: true });
     }
     assert.deepEqual(
       requests.filter((u) => !u.startsWith(`${mirror.url}/`)),
       [],
+      'every request went to the mirror',
     );
   });
 });
