@@ -20,6 +20,14 @@ import { securityHeaders } from './security-headers';
 
 /** Seconds a cache may keep a bannered page: short, since the copy may recover any moment. */
 const FROZEN_MAX_AGE = 10;
+/**
+ * A missing path's 404 is fresh for one second, with no grace: a cache that
+ * follows one mirror's feed but fills from another that is behind may store
+ * the 404 of a page that just went live (its eviction already came); it asks
+ * again a second later instead of keeping the 404 for its heuristic
+ * lifetime. One fill a second per path still absorbs a flood of misses.
+ */
+export const MISSING_MAX_AGE = 1;
 
 export type PageRoute = (req: IncomingMessage, res: ServerResponse, path: string) => void;
 
@@ -137,9 +145,10 @@ function serveMissing(
     return;
   }
   // The site's own 404 page (/404.html, written by the producer) with status 404; a plain one before the copy has it.
+  const headers = { ...security, 'cache-control': `public, max-age=${MISSING_MAX_AGE}` };
   const styled = store.lookup(NOT_FOUND_PATH);
-  if (!styled || styled.op !== 'put') return sendNotFound(res, security);
-  files.sendFile(req, res, store.blobPath(styled.sha256), 404, { ...security, 'content-type': styled.contentType });
+  if (!styled || styled.op !== 'put') return sendNotFound(res, headers);
+  files.sendFile(req, res, store.blobPath(styled.sha256), 404, { ...headers, 'content-type': styled.contentType });
 }
 
 /** RFC 9110 §12.5.3: identity refused and no stored coding accepted. */

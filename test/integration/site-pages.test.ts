@@ -73,6 +73,8 @@ describe('public page kinds on the embedded site', { timeout: 120_000 }, () => {
     for (const target of ['/no/such/page', '/news/never-written', '/sections/sport']) {
       const res = await get(target);
       assert.equal(res.status, 404, target);
+      // Fresh for a second and no more: a cache that filled it from a mirror behind asks again soon (mirrors/page-route.ts).
+      assert.equal(res.headers['cache-control'], 'public, max-age=1');
       assert.match(res.headers['content-type'] ?? '', /^text\/html/);
       assert.match(res.text, /<html lang="en" dir="ltr">/);
       assert.match(res.text, /<h1>Page not found<\/h1>/);
