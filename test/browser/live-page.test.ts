@@ -12,15 +12,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
-import { keyFiles } from '../../app/feed/signing-keys';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
-import { loadConfig, type Config } from '../../common/config';
-import { createLogger } from '../../common/logger';
-import { startMirror, type RunningMirror } from '../../mirrors/main';
+import type { Config } from '../../common/config';
+import type { RunningMirror } from '../../mirrors/main';
 import { waitFor } from '../harness/wait';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
 import { embeddedTestConfig } from '../support/embedded-config';
-import { startFaultyLink, type FaultyLink } from '../support/faulty-link';
+import { startFarMirror } from '../support/far-mirror';
+import type { FaultyLink } from '../support/faulty-link';
 
 const WCAG_A_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const PHONE = { width: 390, height: 844 };
@@ -51,21 +50,11 @@ describe('a live page open on a mirror shows new entries without a reload', { ti
     let config: Config;
     ({ dataDir, config } = await embeddedTestConfig('live-page', { MIRROR_STATUS_INTERVAL_MS: '0' }));
     site = await startEmbedded(config);
-    link = await startFaultyLink(site.appUrl);
     // The far mirror follows the origin through `link`, and the embedded site's mirror as its peer.
-    mirror = await startMirror(
-      loadConfig({
-        LOG_LEVEL: 'silent',
-        MIRROR_PORT: '0',
-        MIRROR_DATA_DIR: path.join(dataDir, 'far-mirror'),
-        MIRROR_ORIGIN_URLS: link.url,
-        MIRROR_PEERS: site.mirrorUrl,
-        MIRROR_PUBLIC_KEY: keyFiles(config.feedSigningKey).publicPath,
-        MIRROR_STATUS_INTERVAL_MS: '0',
-        MIRROR_RECONNECT_MS: '50',
-      }),
-      { logger: createLogger('silent', 'far-mirror') },
-    );
+    ({ link, mirror } = await startFarMirror(site, config, dataDir, {
+      MIRROR_PEERS: site.mirrorUrl,
+      MIRROR_RECONNECT_MS: '50',
+    }));
     chromium = await launchChromium({ width: 1024, height: 800 });
     page = chromium.context.pages()[0] ?? (await chromium.context.newPage());
     page.on('request', (r) => requests.push(r.url()));

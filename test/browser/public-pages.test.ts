@@ -15,17 +15,17 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import { keyFiles } from '../../app/feed/signing-keys';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
 import { startProxy, type RunningProxy } from '../../cache-proxy/main';
 import { loadConfig, type Config } from '../../common/config';
 import { createLogger } from '../../common/logger';
-import { startMirror, type RunningMirror } from '../../mirrors/main';
+import type { RunningMirror } from '../../mirrors/main';
 import { waitFor } from '../harness/wait';
 import { assertAccessible } from '../support/axe';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
 import { embeddedTestConfig } from '../support/embedded-config';
-import { startFaultyLink, type FaultyLink } from '../support/faulty-link';
+import { startFarMirror } from '../support/far-mirror';
+import type { FaultyLink } from '../support/faulty-link';
 
 // Short enough that a cut freezes the far mirror within seconds (docs/trust.md).
 const HEARTBEAT_MS = 200;
@@ -95,21 +95,8 @@ describe('public pages in a real browser: accessible, and honest about a frozen 
       FEED_HEARTBEAT_VALID_MS: String(HEARTBEAT_VALID_MS),
     }));
     site = await startEmbedded(config);
-    link = await startFaultyLink(site.appUrl);
-    // Pinned to the origin's key, as bin/embedded.ts pins its own mirror.
-    mirror = await startMirror(
-      loadConfig({
-        LOG_LEVEL: 'silent',
-        MIRROR_PORT: '0',
-        MIRROR_DATA_DIR: path.join(dataDir, 'far-mirror'),
-        MIRROR_ORIGIN_URLS: link.url,
-        MIRROR_PUBLIC_KEY: keyFiles(config.feedSigningKey).publicPath,
-        MIRROR_STATUS_INTERVAL_MS: '0',
-        // Retries back off up to 60 × this (common/feed-client.ts): 3 s, so healing shows within seconds.
-        MIRROR_RECONNECT_MS: '50',
-      }),
-      { logger: createLogger('silent', 'far-mirror') },
-    );
+    // Retries back off up to 60 × MIRROR_RECONNECT_MS (common/feed-client.ts): 3 s, so healing shows within seconds.
+    ({ link, mirror } = await startFarMirror(site, config, dataDir, { MIRROR_RECONNECT_MS: '50' }));
     proxy = await startProxy(
       loadConfig({ LOG_LEVEL: 'silent', PROXY_PORT: '0', PROXY_UPSTREAMS: mirror.url, PROXY_ACCESS_LOG: 'false' }),
       { logger: createLogger('silent', 'far-proxy') },

@@ -11,16 +11,15 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { keyFiles } from '../../app/feed/signing-keys';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
-import { loadConfig, type Config } from '../../common/config';
-import { createLogger } from '../../common/logger';
-import { startMirror, type RunningMirror } from '../../mirrors/main';
+import type { Config } from '../../common/config';
+import type { RunningMirror } from '../../mirrors/main';
 import { waitFor } from '../harness/wait';
 import { assertAccessible, SIZES } from '../support/axe';
 import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
 import { embeddedTestConfig } from '../support/embedded-config';
-import { startFaultyLink, type FaultyLink } from '../support/faulty-link';
+import { startFarMirror } from '../support/far-mirror';
+import type { FaultyLink } from '../support/faulty-link';
 
 /** In the body only: not in the title, summary, section or tags. */
 const BODY_WORD = 'Seeschwalbenkolonie';
@@ -42,18 +41,7 @@ describe('reader search on a mirror cut off from its origin', { timeout: 420_000
     let config: Config;
     ({ dataDir, config } = await embeddedTestConfig('search-browser', { MIRROR_STATUS_INTERVAL_MS: '0' }));
     site = await startEmbedded(config);
-    link = await startFaultyLink(site.appUrl);
-    mirror = await startMirror(
-      loadConfig({
-        LOG_LEVEL: 'silent',
-        MIRROR_PORT: '0',
-        MIRROR_DATA_DIR: path.join(dataDir, 'far-mirror'),
-        MIRROR_ORIGIN_URLS: link.url,
-        MIRROR_PUBLIC_KEY: keyFiles(config.feedSigningKey).publicPath,
-        MIRROR_STATUS_INTERVAL_MS: '0',
-      }),
-      { logger: createLogger('silent', 'far-mirror') },
-    );
+    ({ link, mirror } = await startFarMirror(site, config, dataDir));
     const title = 'Terns return to the breakwater';
     const res = await fetch(`${site.appUrl}/api/articles`, {
       method: 'POST',
