@@ -7,8 +7,9 @@
 // in the signed mirror list. The first visit through A installs the worker;
 // A is killed (with it the origin and the database); the next navigation
 // loads from B with a note saying so, links keep working, a page tampered on
-// B is refused and taken from C, and with every mirror gone the reader gets a
-// plain page saying so. Failover time over 20 navigations is printed
+// B is refused and taken from C, today's search (the index files are
+// journaled pages) runs on B's copy through the worker, and with every
+// mirror gone the reader gets a plain page saying so. Failover time over 20 navigations is printed
 // (p50/max). Screenshots: test-output/browser/failover-*.png.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -52,12 +53,14 @@ describe('browser failover to other mirrors', { timeout: 300_000 }, () => {
   let token: string;
   const articles: { title: string; url: string }[] = [];
   const errors: string[] = [];
+  /** A word only in the first article's body, looked up with A gone. */
+  const BODY_WORD = 'breakwater';
 
-  async function publish(title: string): Promise<void> {
+  async function publish(title: string, more = ''): Promise<void> {
     const res = await fetch(`${appUrl}/api/articles`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ title, body: `<p>${title}: the full story.</p>`, status: 'published' }),
+      body: JSON.stringify({ title, body: `<p>${title}: the full story.${more}</p>`, status: 'published' }),
     });
     assert.equal(res.status, 201, await res.clone().text());
     articles.push({ title, url: ((await res.json()) as { url: string }).url });
@@ -108,7 +111,7 @@ describe('browser failover to other mirrors', { timeout: 300_000 }, () => {
     for (const name of ['b', 'c'] as const) ports[name] = await freePort();
     for (const name of ['a', 'b', 'c'] as const)
       await ok(cli(['mirrors', 'add', at(name), '--note', `mirror ${name}`]));
-    await publish('Harbour reopens after the storm');
+    await publish('Harbour reopens after the storm', ` The ${BODY_WORD} held.`);
     await publish('Council meets on the flood plan');
     for (const name of ['b', 'c'] as const)
       mirrors[name] = await startHyperstatic(
@@ -132,9 +135,11 @@ describe('browser failover to other mirrors', { timeout: 300_000 }, () => {
         async () => {
           const list = await fetch(`http://127.0.0.1:${ports[name]}/mirrors.json`);
           const article = await fetch(`http://127.0.0.1:${ports[name]}${articles[1].url}`);
-          return list.ok && (await list.text()).includes('c.localhost') && article.ok;
+          const search = await fetch(`http://127.0.0.1:${ports[name]}/search/index.json`);
+          const indexed = search.ok && ((await search.json()) as { docs: number }).docs >= 2;
+          return list.ok && (await list.text()).includes('c.localhost') && article.ok && indexed;
         },
-        { what: `mirror ${name} to hold the list and both articles`, timeoutMs: PATIENCE },
+        { what: `mirror ${name} to hold the list, both articles and their search index`, timeoutMs: PATIENCE },
       );
     chromium = await launchChromium({ width: 1024, height: 800 }, ['--host-resolver-rules=MAP *.localhost 127.0.0.1']);
     page = chromium.context.pages()[0] ?? (await chromium.context.newPage());
@@ -214,6 +219,39 @@ describe('browser failover to other mirrors', { timeout: 300_000 }, () => {
     assert.doesNotMatch(font, /^"?Times/, 'the site stylesheet applies');
     await assertAccessible(page, 'an article from mirror B');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'failover-3-article-from-b.png') });
+  });
+
+  it("finds today's article with search from B within 3 s, the index files verified like pages", async () => {
+    const started = Date.now();
+    assert.equal((await page.goto(`${at('a')}/search?q=${BODY_WORD}`))?.status(), 200);
+    const results = page.locator('#search-results li');
+    await results.first().waitFor({ timeout: 3000 });
+    const took = Date.now() - started;
+    console.log(
+      `browser failover: search for a body word from B took ${took} ms (page, script, root, shard, metadata)`,
+    );
+    assert.ok(took < 3000, `the search took ${took} ms from another mirror`);
+    assert.equal(await results.count(), 1, 'the one article holding the word');
+    const link = results.getByRole('link', { name: articles[0].title });
+    assert.equal(await link.getAttribute('href'), articles[0].url);
+    assert.equal(await page.getByRole('status').textContent(), `1 result for “${BODY_WORD}”.`);
+    assert.match((await page.getByRole('note').textContent()) ?? '', new RegExp(`b\\.localhost:${ports.b}`));
+    // The index files the script read come through the worker from B, checked; A and the origin are dead.
+    const root = (await page.evaluate(async () => (await fetch('/search/index.json')).json())) as {
+      shards: Record<string, string | null>;
+    };
+    const [shard, hash] = Object.entries(root.shards).find(([, h]) => h)!;
+    const files = ['/search/index.json', `/assets/search/terms-${shard}-${hash}.json`, '/search/docs/0.json'];
+    const servedBy = await page.evaluate(
+      (paths) => Promise.all(paths.map(async (p) => (await fetch(p)).headers.get('hyperstatic-served-by'))),
+      files,
+    );
+    assert.deepEqual(servedBy, Array(3).fill(`http://b.localhost:${ports.b}`));
+    await assertAccessible(page, 'search results from mirror B');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'failover-3b-search-from-b.png') });
+    await link.click();
+    await page.waitForURL(`${at('a')}${articles[0].url}`);
+    assert.match((await page.locator('main').textContent()) ?? '', new RegExp(`The ${BODY_WORD} held`));
   });
 
   it('refuses a page tampered on B and takes it from C', async () => {
