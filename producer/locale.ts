@@ -24,6 +24,8 @@ export interface LocaleFile {
 export interface Locale {
   /** The `lang` attribute: SITE_LANGUAGE as configured. */
   lang: string;
+  /** The BCP 47 tag dates are formatted with (a bare language gets its file's, "en" → "en-GB"): for the page's scripts. */
+  intl: string;
   dir: 'ltr' | 'rtl';
   /** A string by key with its {name} values filled in; an unknown key throws (a template bug). */
   t(key: string, values?: Record<string, unknown>): string;
@@ -80,6 +82,7 @@ export function createLocale(language: string, timeZone: string, dir = LOCALES_D
   const { strings } = file;
   return {
     lang: language,
+    intl,
     dir: file.dir === 'rtl' ? 'rtl' : 'ltr',
     t(key, values) {
       const text = strings[key];

@@ -111,7 +111,10 @@ function searchResultItem(result) {
   if (result.date) {
     var time = document.createElement('time');
     time.dateTime = result.date;
-    time.textContent = new Date(result.date).toLocaleDateString(document.documentElement.lang || undefined, {
+    // In the site's own date format (search.njk gives its Intl tag), as the pages print dates.
+    var status = document.getElementById('search-status');
+    var intl = (status && status.dataset.intl) || document.documentElement.lang || undefined;
+    time.textContent = new Date(result.date).toLocaleDateString(intl, {
       year: 'numeric',
       month: 'long',
       day: 'numeric',
