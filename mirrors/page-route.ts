@@ -145,7 +145,8 @@ function serveMissing(
     return;
   }
   // The site's own 404 page (/404.html, written by the producer) with status 404; a plain one before the copy has it.
-  const headers = { ...security, 'cache-control': `public, max-age=${MISSING_MAX_AGE}` };
+  // must-revalidate: no grace rule of a proxy's operator may serve it stale either.
+  const headers = { ...security, 'cache-control': `public, max-age=${MISSING_MAX_AGE}, must-revalidate` };
   const styled = store.lookup(NOT_FOUND_PATH);
   if (!styled || styled.op !== 'put') return sendNotFound(res, headers);
   files.sendFile(req, res, store.blobPath(styled.sha256), 404, { ...headers, 'content-type': styled.contentType });

@@ -26,14 +26,19 @@ export function moderationApiRoutes(deps: EditorServices, writes: EditorWrites, 
     res.json({ items: await moderation.queue({ state: state as 'pending', limit: 200 }) });
   });
   // Bulk: {"ids": [..], "action", "reason"}; every item is checked before any changes (Moderation.actOnMany).
+  // Each item is saved in its own transaction, so one stored answer cannot stand for them all: no
+  // Idempotency-Key here. Repeating a bulk action is safe: it leaves the items as the first did.
   router.post('/moderation/:kind', token, moderators, requireJson, json, async (req: ApiRequest, res) => {
+    if (req.get('idempotency-key') !== undefined)
+      throw new BadRequestError(
+        'bulk actions take no Idempotency-Key: send the same request again instead, it leaves the items as the first did',
+        'Idempotency-Key',
+      );
     const kind = parseKind(req.params.kind);
     const b = body(req);
     const ids = parseBulkIds(b.ids);
     const { action, reason } = parseModerationAction(b.action, b.reason);
-    await once(req, res, req.user!.id, 200, async () => ({
-      items: await moderation.actOnMany(kind, ids, action, req.user!, reason),
-    }));
+    res.json({ items: await moderation.actOnMany(kind, ids, action, req.user!, reason) });
   });
   router.post('/moderation/:kind/:id', token, moderators, requireJson, json, async (req: ApiRequest, res) => {
     const kind = parseKind(req.params.kind);

@@ -39,6 +39,9 @@ export const REVISION_ACTIONS = [
 ] as const;
 export type RevisionAction = (typeof REVISION_ACTIONS)[number];
 
+/** Revisions that leave the item's text as it was: an autosave since the last save stays the one to offer back across them. */
+const TEXT_UNCHANGED: RevisionAction[] = ['autosave', 'note'];
+
 export interface Revision<S = ItemSnapshot> {
   id: number;
   itemType: ItemKind['name'];
@@ -111,6 +114,35 @@ export function snapshotOf<T extends Item, S extends ItemSnapshot>(kind: ItemKin
 }
 
 /** Reads and writes of the revisions table for one item type. */
+/** Deletes `userId`'s autosaves of the item since its last text-changing revision and records `snapshot` as the new one. */
+async function replaceAutosave(
+  trx: Knex.Transaction,
+  itemType: ItemKind['name'],
+  id: number,
+  snapshot: unknown,
+  userId: number,
+  savedAt: number,
+): Promise<number> {
+  const last = await trx('revisions')
+    .where({ item_type: itemType, item_id: id })
+    .whereNotIn('action', TEXT_UNCHANGED)
+    .max('id as id')
+    .first();
+  await trx('revisions')
+    .where({ item_type: itemType, item_id: id, action: 'autosave', user_id: userId })
+    .where('id', '>', Number(last?.id ?? 0))
+    .delete();
+  return insertId(trx, 'revisions', {
+    item_type: itemType,
+    item_id: id,
+    user_id: userId,
+    action: 'autosave',
+    reason: '',
+    snapshot: JSON.stringify(snapshot),
+    created_at: savedAt,
+  });
+}
+
 function historyStore<S>(db: Database, itemType: ItemKind['name'], now: () => number) {
   function toRevision(row: Record<string, unknown>): Revision<S> {
     return {
@@ -160,30 +192,16 @@ function historyStore<S>(db: Database, itemType: ItemKind['name'], now: () => nu
     /** Replaces `userId`'s autosaves of the item since its last save with this one. */
     async autosave(id: number, snapshot: S, userId: number): Promise<{ revision: number; savedAt: number }> {
       const savedAt = now();
-      const revision = await db.transaction(async (trx) => {
-        const last = await trx('revisions')
-          .where({ item_type: itemType, item_id: id })
-          .whereNot({ action: 'autosave' })
-          .max('id as id')
-          .first();
-        await trx('revisions')
-          .where({ item_type: itemType, item_id: id, action: 'autosave', user_id: userId })
-          .where('id', '>', Number(last?.id ?? 0))
-          .delete();
-        return insertId(trx, 'revisions', {
-          item_type: itemType,
-          item_id: id,
-          user_id: userId,
-          action: 'autosave',
-          reason: '',
-          snapshot: JSON.stringify(snapshot),
-          created_at: savedAt,
-        });
-      });
+      const revision = await db.transaction((trx) => replaceAutosave(trx, itemType, id, snapshot, userId, savedAt));
       return { revision, savedAt };
     },
+    /** The newest revision that may have changed the text: a note (a correction or a desk note) does not. */
     async newest(id: number): Promise<Revision<S> | undefined> {
-      const [row] = await select().where({ item_type: itemType, item_id: id }).orderBy('revisions.id', 'desc').limit(1);
+      const [row] = await select()
+        .where({ item_type: itemType, item_id: id })
+        .whereNot({ action: 'note' })
+        .orderBy('revisions.id', 'desc')
+        .limit(1);
       return row ? toRevision(row) : undefined;
     },
     async get(id: number, revisionId: number): Promise<Revision<S>> {

@@ -12,6 +12,7 @@ import { sanitizeBody } from '../content/sanitize';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors';
 import { oweRenders } from '../outbox/outbox';
 import { insertId } from '../content/item-writes';
+import { journalShownMedia } from '../media/shown-media';
 
 export interface LiveEntry {
   id: number;
@@ -82,11 +83,19 @@ async function liveArticle(trx: Knex.Transaction, articleId: number): Promise<{ 
   return { live_seq: Number(article.live_seq) };
 }
 
-/** Marks the article changed by an entry and owes its render, in the entry's transaction. */
-async function touch(trx: Knex.Transaction, articleId: number, at: number, seq?: number): Promise<void> {
+/**
+ * Marks the article changed by an entry and owes its render, in the entry's
+ * transaction; media the entry's body shows go out with it when the article
+ * is published (app/media/shown-media.ts), before the render that links them.
+ */
+async function touch(trx: Knex.Transaction, articleId: number, at: number, seq?: number, body?: string): Promise<void> {
   await trx('articles')
     .where({ id: articleId })
     .update({ updated_at: at, live_updated_at: at, ...(seq === undefined ? {} : { live_seq: seq }) });
+  if (body !== undefined) {
+    const { status } = await trx('articles').where({ id: articleId }).first('status');
+    await journalShownMedia(trx, { status, body }, at);
+  }
   await oweRenders(trx, [{ topic: 'article', itemId: articleId }], at);
 }
 
@@ -100,7 +109,7 @@ export async function addEntry(
   const seq = live_seq + 1;
   const row = { article_id: articleId, seq, body: input.body!, posted_at: input.postedAt ?? at, updated_at: at };
   const id = await insertId(trx, 'live_entries', row);
-  await touch(trx, articleId, at, seq);
+  await touch(trx, articleId, at, seq, row.body);
   return entryOf({ ...row, id });
 }
 
@@ -129,7 +138,7 @@ export async function editEntry(
     ...(input.postedAt === undefined ? {} : { posted_at: input.postedAt }),
   };
   await trx('live_entries').where({ id: entryId }).update(changes);
-  await touch(trx, articleId, at);
+  await touch(trx, articleId, at, undefined, input.body);
   return entryOf({ ...entry, ...changes });
 }
 

@@ -321,13 +321,15 @@ async function recordRenditions(
   stored: StoredRenditions,
   at: number,
 ): Promise<void> {
+  // Listed first: a save publishing the image from now on journals them with it (shown-media.ts), so
+  // the check below and such a save cannot both miss them.
+  await db('media').where({ sha256 }).update(renditionColumns(stored));
   const media = await db('media').where({ sha256 }).first('path');
   const live = media && (await db('pages').where({ path: media.path, op: 'put', sha256 }).first('path'));
   if (live) {
     const journalHead = await journalMedia(db, renditionEntries(stored, at), at);
     if (journalHead !== undefined) onJournaled?.(journalHead);
   }
-  await db('media').where({ sha256 }).update(renditionColumns(stored));
 }
 
 interface NewMedia {

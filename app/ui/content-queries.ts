@@ -104,7 +104,13 @@ export async function listArticles(
 /** MariaDB's InnoDB full-text index leaves out words shorter than this (innodb_ft_min_token_size). */
 const MYSQL_MIN_TOKEN = 3;
 
-/** The words of a search, as both indexes split text: runs of letters and digits, lower-cased. */
+/**
+ * The words of a search, as both indexes split text: runs of letters and
+ * digits, lower-cased. Both also split at combining marks (FTS5's unicode61
+ * and InnoDB's parser), so a word in a script that writes vowels as marks
+ * (Devanagari) is searched as its letters: it finds its article, and others
+ * holding the same letters too.
+ */
 export function searchWords(q: string): string[] {
   return (q.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 12);
 }

@@ -5,6 +5,7 @@
 import { Router } from 'express';
 import { BadRequestError } from '../errors';
 import { receiveMultipart } from '../media/upload';
+import { parseRenditions } from '../media/media-store';
 import { tokensMatch } from '../auth/sessions';
 import type { EditorDeps } from './editor-deps';
 import { renderPage, withNotice } from './render';
@@ -93,6 +94,17 @@ async function heldMedia(
 ): Promise<{ sha256: string; content_type: string } | undefined> {
   const original = await deps.db('media').where({ path: mediaPath }).first('sha256', 'content_type');
   if (original) return original;
-  const rendition = await deps.db('media').where({ rendition_path: mediaPath }).first('rendition_sha256 as sha256');
-  return rendition?.sha256 ? { sha256: rendition.sha256, content_type: 'image/webp' } : undefined;
+  // A rendition: listed with its hash on its image's row (app/media/renditions.ts); an upload from
+  // before them has one 480 px WebP in the rendition_* columns.
+  const owner = /^\/media\/([0-9a-f]{64})-/.exec(mediaPath)?.[1];
+  const row = owner
+    ? await deps.db('media').where({ sha256: owner }).first('renditions', 'rendition_path', 'rendition_sha256')
+    : undefined;
+  if (!row) return undefined;
+  const listed = (parseRenditions(row.renditions) ?? []) as { path: string; contentType: string; sha256?: string }[];
+  const match = listed.find((r) => r.path === mediaPath && r.sha256);
+  if (match) return { sha256: match.sha256!, content_type: match.contentType };
+  return row.rendition_path === mediaPath && row.rendition_sha256
+    ? { sha256: row.rendition_sha256, content_type: 'image/webp' }
+    : undefined;
 }

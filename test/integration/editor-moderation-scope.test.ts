@@ -217,6 +217,14 @@ describe('moderation scope per role', () => {
     assert.equal(res.status, 403);
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /moderation queue only/);
     assert.equal((await statusOf(a)).status, 'published');
+    const keyed = await fetch(`${origin.url}/api/moderation/articles`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', 'idempotency-key': 'bulk-1' },
+      body: JSON.stringify({ ids: [a, b], action: 'feature' }),
+    });
+    assert.equal(keyed.status, 400, 'one stored answer cannot stand for several saves');
+    assert.match(((await keyed.json()) as { error: { message: string } }).error.message, /no Idempotency-Key/);
+    assert.equal(Boolean((await statusOf(a)).featured), false, 'and nothing changed');
     const viaApi = await api('/moderation/articles', admin, { ids: [a, b], action: 'feature' });
     assert.equal(viaApi.status, 200);
     assert.deepEqual(

@@ -74,7 +74,7 @@ describe('public page kinds on the embedded site', { timeout: 120_000 }, () => {
       const res = await get(target);
       assert.equal(res.status, 404, target);
       // Fresh for a second and no more: a cache that filled it from a mirror behind asks again soon (mirrors/page-route.ts).
-      assert.equal(res.headers['cache-control'], 'public, max-age=1');
+      assert.equal(res.headers['cache-control'], 'public, max-age=1, must-revalidate');
       assert.match(res.headers['content-type'] ?? '', /^text\/html/);
       assert.match(res.text, /<html lang="en" dir="ltr">/);
       assert.match(res.text, /<h1>Page not found<\/h1>/);
