@@ -194,6 +194,12 @@ const DERIVED = new Set([
   'render_clock',
   'render_failures',
   'rebuild_state',
+  // The reader search index (producer/search-index.ts): rebuilt from the items by the producer.
+  'search_docs',
+  'search_postings',
+  'search_terms',
+  'search_shards',
+  'search_stats',
   'purged_blobs',
   'sessions',
   'login_attempts',
