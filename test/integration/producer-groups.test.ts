@@ -43,14 +43,30 @@ async function renderWaiting(s: Site, groupItems: number): Promise<GroupResult[]
 
 /** What every public path serves: op and body hash. */
 async function livePages(db: Database): Promise<Record<string, string>> {
-  const rows = await db('pages').orderBy('path').select('path', 'op', 'sha256');
+  // A path deleted is not served: rendered one item at a time, each search shard version a later save
+  // replaced is left as a 'delete' row (producer/search-index.ts), which a group never wrote.
+  const rows = await db('pages').whereNot({ op: 'delete' }).orderBy('path').select('path', 'op', 'sha256');
   return Object.fromEntries(rows.map((r) => [String(r.path), `${r.op} ${r.sha256 ?? ''}`]));
 }
 
 /** Forgets everything rendered, so the same saves can be rendered again from scratch. */
 async function forgetRenders(db: Database): Promise<void> {
-  for (const table of ['journal', 'pages', 'blobs', 'purged_blobs', 'render_state', 'index_entries', 'index_buckets'])
+  // Everything the producer derives from the items, the reader search index included (producer/search-index.ts).
+  for (const table of [
+    'journal',
+    'pages',
+    'blobs',
+    'purged_blobs',
+    'render_state',
+    'index_entries',
+    'index_buckets',
+    'search_docs',
+    'search_postings',
+    'search_terms',
+    'search_shards',
+  ])
     await db(table).delete();
+  await db('search_stats').update({ docs: 0 });
   await db('cluster_state').where({ id: 1 }).update({ journal_head: 0 });
   await db('outbox').update({ done_at: null, claimed_by: null, claimed_until: null });
 }
