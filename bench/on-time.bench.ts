@@ -11,19 +11,12 @@
 // kind (mirror, proxy): one sample per article per server.
 // Origin: the embedded mode (app + producer, SQLite, the scheduler's timer).
 //   npm run bench -- on-time      (ON_TIME_ROUNDS=10, ON_TIME_PER_INSTANT=3, ON_TIME_LEAD_MS=5000)
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { startEmbedded } from '../bin/embedded';
-import { keyFiles } from '../app/feed/signing-keys';
 import { startProxy } from '../cache-proxy/main';
-import { loadConfig } from '../common/config';
-import { followFeed } from '../common/feed-client';
 import type { RunningService } from '../common/lifecycle';
 import { createLogger } from '../common/logger';
-import { startMirror, type RunningMirror } from '../mirrors/main';
-import { startFaultyLink, type FaultyLink } from '../test/support/faulty-link';
 import { percentile, report, type Row } from './report';
+import { startFarSite, tapOriginFeed, type FarSite } from './support/far-site';
 
 const ROUNDS = Number(process.env.ON_TIME_ROUNDS ?? 10);
 const PER_INSTANT = Number(process.env.ON_TIME_PER_INSTANT ?? 3);
@@ -78,26 +71,16 @@ async function assertNotLive(servers: Server[], articlePath: string): Promise<vo
   }
 }
 
-type Site = { appUrl: string; adminToken?: string };
-
-async function api(site: Site, method: string, url: string, body: unknown): Promise<Response> {
-  return fetch(`${site.appUrl}${url}`, {
-    method,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${site.adminToken}` },
-    body: JSON.stringify(body),
-  });
-}
-
 /**
  * PER_INSTANT drafts, then each scheduled for one whole second LEAD_MS or
  * more ahead. On a loaded machine a save can take longer than the lead: the
  * round's schedules are then cancelled and it is tried again with twice the
  * lead (the cancelled drafts stay drafts: nothing public).
  */
-async function scheduleRound(site: Site, title: string): Promise<{ instant: number; urls: string[] }> {
+async function scheduleRound(site: FarSite, title: string): Promise<{ instant: number; urls: string[] }> {
   const drafts: { id: number; url: string }[] = [];
   for (let i = 0; i < PER_INSTANT; i++) {
-    const res = await api(site, 'POST', '/api/articles', { title: `${title}.${i}`, body: '<p>Scheduled body.</p>' });
+    const res = await site.api('POST', '/api/articles', { title: `${title}.${i}`, body: '<p>Scheduled body.</p>' });
     if (res.status !== 201) throw new Error(`draft failed: ${res.status} ${await res.text()}`);
     drafts.push((await res.json()) as { id: number; url: string });
   }
@@ -105,7 +88,7 @@ async function scheduleRound(site: Site, title: string): Promise<{ instant: numb
     const instant = Math.ceil((Date.now() + lead) / 1000) * 1000;
     const scheduled: number[] = [];
     for (const draft of drafts) {
-      const res = await api(site, 'PUT', `/api/articles/${draft.id}`, { publishAt: new Date(instant).toISOString() });
+      const res = await site.api('PUT', `/api/articles/${draft.id}`, { publishAt: new Date(instant).toISOString() });
       const text = await res.text();
       if (res.status !== 200) {
         if (!text.includes('not in the future')) throw new Error(`schedule failed: ${res.status} ${text}`);
@@ -116,44 +99,19 @@ async function scheduleRound(site: Site, title: string): Promise<{ instant: numb
     if (scheduled.length === drafts.length && Date.now() < instant - 200)
       return { instant, urls: drafts.map((d) => d.url) };
     for (const id of scheduled)
-      await (await api(site, 'PUT', `/api/articles/${id}`, { publishAt: null })).arrayBuffer();
+      await (await site.api('PUT', `/api/articles/${id}`, { publishAt: null })).arrayBuffer();
     process.stderr.write(`scheduling took longer than ${lead} ms; trying again with ${2 * lead} ms\n`);
   }
   throw new Error('scheduling never fitted in the lead: the machine is too loaded');
 }
 
 async function main(): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-on-time-'));
-  const config = loadConfig({
-    ...process.env,
-    DATA_DIR: dataDir,
-    APP_PORT: '0',
-    MIRROR_PORT: '0',
-    PROXY_PORT: '0',
-    LOG_LEVEL: 'warn',
-    PROXY_ACCESS_LOG: 'false',
-    MIRROR_STATUS_INTERVAL_MS: '0',
-  });
-  const site = await startEmbedded(config);
-  const links: FaultyLink[] = [];
-  const mirrors: RunningMirror[] = [];
+  const far = await startFarSite('on-time', 3);
+  const { config, site, mirrors } = far;
   const proxies: RunningService[] = [];
   const rows: Row[] = [];
   const load = os.loadavg().map((l) => l.toFixed(2));
   try {
-    for (let i = 0; i < 3; i++) {
-      const link = await startFaultyLink(site.appUrl);
-      links.push(link);
-      const mirrorConfig = loadConfig({
-        LOG_LEVEL: 'warn',
-        MIRROR_PORT: '0',
-        MIRROR_DATA_DIR: path.join(dataDir, `far-mirror-${i}`),
-        MIRROR_ORIGIN_URLS: link.url,
-        MIRROR_PUBLIC_KEY: keyFiles(config.feedSigningKey).publicPath,
-        MIRROR_STATUS_INTERVAL_MS: '0',
-      });
-      mirrors.push(await startMirror(mirrorConfig, { logger: createLogger('warn', `mirror-${i}`) }));
-    }
     for (let i = 0; i < 2; i++) {
       proxies.push(
         await startProxy(
@@ -174,25 +132,15 @@ async function main(): Promise<void> {
     // When each path left the origin's feed (no link in between): the origin's own share of the delay.
     const pushedAt = new Map<string, number>();
     const homePushes: number[] = [];
-    let seen = 0;
-    const tap = followFeed({
-      urls: [site.appUrl],
-      after: () => seen,
-      onBatch: async (batch) => {
-        seen = batch.entries[batch.entries.length - 1].seq;
-        const at = Date.now();
-        for (const e of batch.entries) {
-          if (!pushedAt.has(e.path)) pushedAt.set(e.path, at);
-          if (e.path === '/') homePushes.push(at);
-        }
-      },
-      logger: createLogger('warn', 'tap'),
+    const tap = tapOriginFeed(site.appUrl, (entry, at) => {
+      if (!pushedAt.has(entry.path)) pushedAt.set(entry.path, at);
+      if (entry.path === '/') homePushes.push(at);
     });
     // Warm-up: every proxy holds the home page, then one published save must
     // reach every server: the mirrors have bootstrapped and each proxy's feed
     // (its evictions) is connected before anything is measured.
     for (const proxy of proxies) await (await fetch(`${proxy.url}/`)).arrayBuffer();
-    const warm = await api(site, 'POST', '/api/articles', { title: 'Warm-up', body: '<p>w</p>', status: 'published' });
+    const warm = await far.api('POST', '/api/articles', { title: 'Warm-up', body: '<p>w</p>', status: 'published' });
     if (warm.status !== 201) throw new Error(`warm-up failed: ${warm.status} ${await warm.text()}`);
     const warmUrl = ((await warm.json()) as { url: string }).url;
     const warmStart = Date.now();
@@ -200,13 +148,13 @@ async function main(): Promise<void> {
     process.stderr.write(`warm-up save served everywhere after ${Date.now() - warmStart} ms\n`);
 
     for (const latency of LATENCIES) {
-      for (const link of links) link.latencyMs = latency;
+      far.setLatency(latency);
       await sleep(500);
       const delays: Record<Server['kind'], number[]> = { mirror: [], proxy: [] };
       const originDelays: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         // A whole second, as a desk schedules: LEAD_MS or a little more ahead.
-        const { instant, urls } = await scheduleRound(site, `On time ${latency} ms ${round}`);
+        const { instant, urls } = await scheduleRound(far, `On time ${latency} ms ${round}`);
         await sleep(Math.max(0, instant - 150 - Date.now()));
         for (const url of urls) await assertNotLive(servers, url);
         const perServer = await Promise.all(servers.map((server) => liveAt(server, urls, instant)));
@@ -237,14 +185,10 @@ async function main(): Promise<void> {
         });
       }
     }
-    tap.close();
-    await tap.done;
+    await tap.close();
   } finally {
     for (const p of proxies) await p.close();
-    for (const m of mirrors) await m.close();
-    for (const l of links) await l.close();
-    await site.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await far.close();
   }
   report(
     'on-time',

@@ -4,17 +4,12 @@
 // with 0 ms and then 80 ms one-way latency. p50/p99 over 200 saves.
 // Origin: the embedded mode (app + producer, SQLite, in-process queue).
 //   npm run bench -- propagation        (PROPAGATION_SAVES=200)
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startEmbedded } from '../bin/embedded';
-import { keyFiles } from '../app/feed/signing-keys';
-import { loadConfig } from '../common/config';
-import { followFeed } from '../common/feed-client';
-import { createLogger } from '../common/logger';
-import { startMirror, type RunningMirror } from '../mirrors/main';
-import { startFaultyLink, type FaultyLink } from '../test/support/faulty-link';
+import type { RunningMirror } from '../mirrors/main';
 import { percentile, report, type Row } from './report';
+import { startFarSite, tapOriginFeed } from './support/far-site';
+
+/** Epoch ms, monotonic within the run: the origin-feed tap reports on this clock. */
+const now = () => performance.timeOrigin + performance.now();
 
 const SAVES = Number(process.env.PROPAGATION_SAVES ?? 200);
 const LATENCIES = [0, 80];
@@ -29,73 +24,38 @@ async function servedEverywhere(mirrors: RunningMirror[], articlePath: string, s
       const homeText = await home.text();
       if (article.status === 200 && homeText.includes(`href="${articlePath}"`)) pending.delete(url);
     }
-    if (performance.now() - started > 30_000) throw new Error(`${articlePath} did not reach every mirror in 30 s`);
+    if (now() - started > 30_000) throw new Error(`${articlePath} did not reach every mirror in 30 s`);
     if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 2));
   }
-  return performance.now() - started;
+  return now() - started;
 }
 
 async function main(): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-propagation-'));
-  const config = loadConfig({
-    DATA_DIR: dataDir,
-    APP_PORT: '0',
-    MIRROR_PORT: '0',
-    PROXY_PORT: '0',
-    LOG_LEVEL: 'warn',
-    PROXY_ACCESS_LOG: 'false',
-    MIRROR_STATUS_INTERVAL_MS: '0',
-  });
-  const site = await startEmbedded(config);
-  const links: FaultyLink[] = [];
-  const mirrors: RunningMirror[] = [];
+  const far = await startFarSite('propagation', 3);
+  const { mirrors } = far;
   const rows: Row[] = [];
   try {
-    for (let i = 0; i < 3; i++) {
-      const link = await startFaultyLink(site.appUrl);
-      links.push(link);
-      const mirrorConfig = loadConfig({
-        LOG_LEVEL: 'warn',
-        MIRROR_PORT: '0',
-        MIRROR_DATA_DIR: path.join(dataDir, `far-mirror-${i}`),
-        MIRROR_ORIGIN_URLS: link.url,
-        MIRROR_PUBLIC_KEY: keyFiles(config.feedSigningKey).publicPath,
-        MIRROR_STATUS_INTERVAL_MS: '0',
-      });
-      mirrors.push(await startMirror(mirrorConfig, { logger: createLogger('warn', `mirror-${i}`) }));
-    }
-    // When each path left the origin's feed (no link in between): separates the
-    // origin's own time (relay, render, journal) from the distribution to mirrors.
+    // When each path left the origin's feed: the origin's own time (relay,
+    // render, journal) apart from the distribution to mirrors.
     const pushedAt = new Map<string, number>();
-    let seen = 0;
-    const tap = followFeed({
-      urls: [site.appUrl],
-      after: () => seen,
-      onBatch: async (batch) => {
-        seen = batch.entries[batch.entries.length - 1].seq;
-        for (const e of batch.entries) if (!pushedAt.has(e.path)) pushedAt.set(e.path, performance.now());
-      },
-      logger: createLogger('warn', 'tap'),
+    const tap = tapOriginFeed(far.site.appUrl, (entry, at) => {
+      if (!pushedAt.has(entry.path)) pushedAt.set(entry.path, at);
     });
     await new Promise((resolve) => setTimeout(resolve, 500));
     for (const latency of LATENCIES) {
-      for (const link of links) link.latencyMs = latency;
+      far.setLatency(latency);
       // Let the feed connections settle at the new latency.
       await new Promise((resolve) => setTimeout(resolve, 500));
       const times: number[] = [];
       const originTimes: number[] = [];
       for (let i = 0; i < SAVES; i++) {
-        const res = await fetch(`${site.appUrl}/api/articles`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${site.adminToken}` },
-          body: JSON.stringify({
-            title: `Propagation ${latency} ms ${i} ${Date.now()}`,
-            body: '<p>Benchmark body.</p>',
-            status: 'published',
-          }),
+        const res = await far.api('POST', '/api/articles', {
+          title: `Propagation ${latency} ms ${i} ${Date.now()}`,
+          body: '<p>Benchmark body.</p>',
+          status: 'published',
         });
         if (res.status !== 201) throw new Error(`save failed: ${res.status} ${await res.text()}`);
-        const answered = performance.now();
+        const answered = now();
         const { url } = (await res.json()) as { url: string };
         times.push(await servedEverywhere(mirrors, url, answered));
         const pushed = pushedAt.get(url);
@@ -113,13 +73,9 @@ async function main(): Promise<void> {
         'target p99 ms': TARGET_P99[latency],
       });
     }
-    tap.close();
-    await tap.done;
+    await tap.close();
   } finally {
-    for (const m of mirrors) await m.close();
-    for (const l of links) await l.close();
-    await site.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await far.close();
   }
   report(
     'propagation',

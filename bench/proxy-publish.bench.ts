@@ -13,6 +13,7 @@ import { createLogger } from '../common/logger';
 import { startEmbedded } from '../bin/embedded';
 import { startProxy } from '../cache-proxy/main';
 import { percentile, report } from './report';
+import { siteApi } from './support/far-site';
 
 const SECONDS = Number(process.env.BENCH_PUBLISH_SECONDS ?? 60);
 const READERS = Number(process.env.BENCH_READERS ?? 8);
@@ -50,13 +51,7 @@ async function main(): Promise<void> {
       },
     },
   );
-  const token = site.adminToken!;
-  const api = (method: string, url: string, body: unknown) =>
-    fetch(`${site.appUrl}${url}`, {
-      method,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify(body),
-    });
+  const api = (method: string, url: string, body: unknown) => siteApi(site, method, url, body);
 
   try {
     const created = await api('POST', '/api/articles', {
