@@ -80,6 +80,7 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
   env.addGlobal('logo', files.logo);
   env.addGlobal('lang', locale.lang);
   env.addGlobal('intl', locale.intl);
+  env.addGlobal('timeZone', site.timeZone || 'UTC');
   env.addGlobal('dir', locale.dir);
   // Every string a page prints: t('key', { name: value }) is text (escaped like any value); th() is for a
   // string whose values are markup (a link, a <time>): the string itself is escaped, safe values are kept.

@@ -111,14 +111,12 @@ function searchResultItem(result) {
   if (result.date) {
     var time = document.createElement('time');
     time.dateTime = result.date;
-    // In the site's own date format (search.njk gives its Intl tag), as the pages print dates.
+    // In the site's own date format and time zone (search.njk gives its Intl tag and zone), as the pages print dates.
     var status = document.getElementById('search-status');
     var intl = (status && status.dataset.intl) || document.documentElement.lang || undefined;
-    time.textContent = new Date(result.date).toLocaleDateString(intl, {
-      year: 'numeric',
-      month: 'long',
-      day: 'numeric',
-    });
+    var options = { year: 'numeric', month: 'long', day: 'numeric' };
+    if (status && status.dataset.timeZone) options.timeZone = status.dataset.timeZone;
+    time.textContent = new Date(result.date).toLocaleDateString(intl, options);
     var meta = document.createElement('p');
     meta.className = 'meta';
     meta.appendChild(time);

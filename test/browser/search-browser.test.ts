@@ -39,7 +39,11 @@ describe('reader search on a mirror cut off from its origin', { timeout: 420_000
 
   before(async () => {
     let config: Config;
-    ({ dataDir, config } = await embeddedTestConfig('search-browser', { MIRROR_STATUS_INTERVAL_MS: '0' }));
+    ({ dataDir, config } = await embeddedTestConfig('search-browser', {
+      MIRROR_STATUS_INTERVAL_MS: '0',
+      // UTC+14: the article's date (noon UTC) is the next day on this site, whatever the browser's zone.
+      SITE_TIME_ZONE: 'Pacific/Kiritimati',
+    }));
     site = await startEmbedded(config);
     ({ link, mirror } = await startFarMirror(site, config, dataDir));
     const title = 'Terns return to the breakwater';
@@ -52,6 +56,7 @@ describe('reader search on a mirror cut off from its origin', { timeout: 420_000
         body: `<p>The ${BODY_WORD} on the old pier has grown again.</p>`,
         section: 'news',
         status: 'published',
+        publishedAt: '2026-03-01T12:00:00Z',
       }),
     });
     assert.equal(res.status, 201, await res.clone().text());
@@ -96,7 +101,9 @@ describe('reader search on a mirror cut off from its origin', { timeout: 420_000
     await result.waitFor({ timeout: PAGE_WAIT_MS });
     assert.match((await page.getByRole('status').textContent()) ?? '', /^1 result for/);
     assert.ok(await page.getByText('Wardens count more nests than last spring.').isVisible(), 'the summary is shown');
-    assert.ok(await page.locator('#search-results time[datetime]').isVisible(), 'the date is shown');
+    const date = page.locator('#search-results time[datetime]');
+    assert.ok(await date.isVisible(), 'the date is shown');
+    assert.equal(await date.textContent(), '2 March 2026', 'the date is the site’s (UTC+14), not the browser’s');
     for (const [size, viewport] of Object.entries(SIZES)) {
       await page.setViewportSize(viewport);
       await assertAccessible(page, `search results at ${size} size`);
