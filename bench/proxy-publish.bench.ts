@@ -6,14 +6,11 @@
 // than what the mirror already served at that moment.
 // Run: npm run bench -- proxy-publish   (BENCH_PUBLISH_SECONDS=60, BENCH_READERS=8)
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { startEmbedded } from '../bin/embedded';
 import { startProxy } from '../cache-proxy/main';
 import { percentile, report } from './report';
-import { siteApi } from './support/far-site';
+import { embeddedBenchConfig, siteApi } from './support/far-site';
 
 const SECONDS = Number(process.env.BENCH_PUBLISH_SECONDS ?? 60);
 const READERS = Number(process.env.BENCH_READERS ?? 8);
@@ -25,18 +22,8 @@ interface Read {
 }
 
 async function main(): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-publish-'));
   // MIRROR_BOOTSTRAP=false: the mirror replays the journal instead of loading the manifest first (either is fine for this bench; override from the environment).
-  const config = loadConfig({
-    MIRROR_BOOTSTRAP: 'false',
-    ...process.env,
-    DATA_DIR: dataDir,
-    APP_PORT: '0',
-    MIRROR_PORT: '0',
-    PROXY_PORT: '0',
-    LOG_LEVEL: 'warn',
-    PROXY_ACCESS_LOG: 'false',
-  });
+  const { config, dataDir } = embeddedBenchConfig('publish', { MIRROR_BOOTSTRAP: 'false', ...process.env });
   const site = await startEmbedded(config);
   const evictions: { at: number; mirrorVersion: number }[] = [];
   let mirrorVersion = 0;

@@ -7,12 +7,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../common/config';
 import { startEmbedded } from '../bin/embedded';
 import { createDatabase, startMariaDBCluster } from '../test/harness/mariadb';
 import { startRedis } from '../test/harness/redis';
 import { freePort } from '../test/harness/free-port';
 import { startHyperstatic } from '../test/support/processes';
+import { embeddedBenchConfig } from './support/far-site';
 import { percentile, report, Row } from './report';
 
 const SAVES = 20;
@@ -57,15 +57,7 @@ function row(mode: string, times: number[]): Row {
 }
 
 async function embedded(): Promise<Row> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-bench-embedded-'));
-  const config = loadConfig({
-    DATA_DIR: dataDir,
-    APP_PORT: '0',
-    MIRROR_PORT: '0',
-    PROXY_PORT: '0',
-    LOG_LEVEL: 'warn',
-    PROXY_ACCESS_LOG: 'false',
-  });
+  const { config, dataDir } = embeddedBenchConfig('embedded');
   const site = await startEmbedded(config);
   try {
     return row('embedded (SQLite, in-process queue)', await measure(site.appUrl, site.publicUrl, site.adminToken!));

@@ -30,8 +30,12 @@ export interface FarSite {
   close(): Promise<void>;
 }
 
-/** Starts the embedded origin (from `env` over the bench defaults) and `mirrorCount` mirrors behind links. */
-export async function startFarSite(name: string, mirrorCount: number, env: NodeJS.ProcessEnv = {}): Promise<FarSite> {
+/**
+ * The configuration of an embedded site for a bench: `env` under a new data
+ * directory in the system's temporary folder, every port chosen by the
+ * system, and quiet logs.
+ */
+export function embeddedBenchConfig(name: string, env: NodeJS.ProcessEnv = {}): { config: Config; dataDir: string } {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `hs-bench-${name}-`));
   const config = loadConfig({
     ...env,
@@ -41,8 +45,13 @@ export async function startFarSite(name: string, mirrorCount: number, env: NodeJ
     PROXY_PORT: '0',
     LOG_LEVEL: 'warn',
     PROXY_ACCESS_LOG: 'false',
-    MIRROR_STATUS_INTERVAL_MS: '0',
   });
+  return { config, dataDir };
+}
+
+/** Starts the embedded origin (from `env` over the bench defaults) and `mirrorCount` mirrors behind links. */
+export async function startFarSite(name: string, mirrorCount: number, env: NodeJS.ProcessEnv = {}): Promise<FarSite> {
+  const { config, dataDir } = embeddedBenchConfig(name, { ...env, MIRROR_STATUS_INTERVAL_MS: '0' });
   const site = await startEmbedded(config);
   const links: FaultyLink[] = [];
   const mirrors: RunningMirror[] = [];
