@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../common/config';
-import { createLocale, LOCALES_DIR, readLocaleFile, shippedLanguages } from './locale';
+import { createLocale, LOCALES_DIR, newsSitemapLanguage, readLocaleFile, shippedLanguages } from './locale';
 import { createRenderer } from './renderer';
 
 const TEMPLATES = path.join(__dirname, 'templates');
@@ -93,4 +93,13 @@ test('pages carry lang and dir, print their strings in the language, and escape 
     /La copie signée se trouve à l’adresse <a href="\/mirrors.json">\/mirrors.json<\/a>, signée le <time datetime="2026-12-07T23:00:00\+01:00">lun\. 7 décembre 2026 à 23:00 UTC\+1<\/time>/,
   );
   assert.match(mirrors, /Le &lt;Journal&gt;/);
+});
+
+test('a news sitemap names the language as Google News asks: the ISO 639 code, zh-cn or zh-tw for Chinese', () => {
+  assert.equal(newsSitemapLanguage('fr-CA'), 'fr');
+  assert.equal(newsSitemapLanguage('en'), 'en');
+  assert.equal(newsSitemapLanguage('ar'), 'ar');
+  assert.equal(newsSitemapLanguage('zh-Hans-CN'), 'zh-cn');
+  assert.equal(newsSitemapLanguage('zh-TW'), 'zh-tw');
+  assert.equal(newsSitemapLanguage('zh-Hant'), 'zh-tw');
 });

@@ -61,6 +61,17 @@ export function readLocaleFile(language: string, dir = LOCALES_DIR): LocaleFile 
   );
 }
 
+/**
+ * The language a Google News sitemap names (`<news:language>`): an ISO 639
+ * code, the language subtag alone ("fr-CA" is "fr"), except Chinese, which
+ * it wants as zh-cn (simplified) or zh-tw (traditional).
+ */
+export function newsSitemapLanguage(language: string): string {
+  const subtags = language.toLowerCase().split(/[-_]/);
+  if (subtags[0] !== 'zh') return subtags[0];
+  return subtags.some((s) => s === 'hant' || s === 'tw' || s === 'hk' || s === 'mo') ? 'zh-tw' : 'zh-cn';
+}
+
 export function createLocale(language: string, timeZone: string, dir = LOCALES_DIR): Locale {
   const file = readLocaleFile(language, dir);
   // A bare code takes the file's default region ("en" dates read "7 December 2026"); "en-US" is honoured.

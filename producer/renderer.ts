@@ -9,7 +9,7 @@ import type { ArticleRow, EventRow } from './item-rows';
 import { relativeSiteLinks } from './site-links';
 import { DEFAULT_THEME_COLOR, readSiteFiles, SiteFile } from './site-files';
 import { scriptJson } from './script-json';
-import { createLocale, type Locale } from './locale';
+import { createLocale, newsSitemapLanguage, type Locale } from './locale';
 
 export interface SiteInfo {
   name: string;
@@ -79,6 +79,7 @@ export function createRenderer(site: SiteInfo, templatesDir = path.join(__dirnam
   env.addGlobal('themeColor', site.themeColor ?? DEFAULT_THEME_COLOR);
   env.addGlobal('logo', files.logo);
   env.addGlobal('lang', locale.lang);
+  env.addGlobal('newsLanguage', newsSitemapLanguage(locale.lang));
   env.addGlobal('intl', locale.intl);
   env.addGlobal('timeZone', site.timeZone || 'UTC');
   env.addGlobal('dir', locale.dir);
