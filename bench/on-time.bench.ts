@@ -166,6 +166,7 @@ async function main(): Promise<void> {
           const pushed = pushedAt.get(url);
           const home = pushed === undefined ? undefined : homePushes.find((at) => at >= pushed);
           if (pushed !== undefined && home !== undefined) originDelays.push(home - instant);
+          if (process.env.ON_TIME_DEBUG) process.stderr.write(`${url} page ${pushed === undefined ? "-" : pushed - instant} home ${home === undefined ? "-" : home - instant}\n`);
         }
       }
       for (const kind of ['mirror', 'proxy'] as const) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { paceDecision, type PaceOptions, type Waiting } from './burst-pacing';
+import { BURST_IDLE_MS, paceDecision, type PaceOptions, type Waiting } from './burst-pacing';
 
-const options: PaceOptions = { afterGroup: false, maxItems: 200, waitMs: 1500, waitedMs: 0 };
+const options: PaceOptions = { afterGroup: false, maxItems: 200, waitMs: 1500, waitedMs: 0, quietMs: 0 };
 const waiting = (w: Partial<Waiting>): Waiting => ({ free: 1, claimed: 0, oldestMs: 0, ...w });
 
 describe('burst pacing', () => {
@@ -33,6 +33,16 @@ describe('burst pacing', () => {
       paceDecision(waiting({ free: 6, oldestMs: 0 }), { ...options, afterGroup: true, waitedMs: 1500 }),
       'claim',
       'an app whose clock runs behind cannot make a save wait longer',
+    );
+  });
+
+  it('claims what waits once no save has arrived for the idle time: the burst is over', () => {
+    const after = { ...options, afterGroup: true };
+    assert.equal(paceDecision(waiting({ free: 1, oldestMs: 60 }), { ...after, quietMs: BURST_IDLE_MS - 1 }), 'wait');
+    assert.equal(
+      paceDecision(waiting({ free: 1, oldestMs: 60 }), { ...after, quietMs: BURST_IDLE_MS }),
+      'claim',
+      'the last save of a scheduled instant does not wait the whole burst wait',
     );
   });
 

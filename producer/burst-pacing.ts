@@ -5,8 +5,11 @@
 // claim are few, so those listings were journaled again every few saves
 // (4–5 pages per new article at 2,000 saves from 16 writers). So while a
 // burst is being rendered, the next group waits until it can be full
-// (`maxItems`) or its oldest save has waited `waitMs`. A save in a quiet
-// moment is claimed at once: there is no window outside a burst.
+// (`maxItems`), its oldest save has waited `waitMs`, or no save has arrived
+// for BURST_IDLE_MS (the burst is over: the few saves of one scheduled
+// instant, applied while the first of them rendered, must not wait the whole
+// `waitMs` for company that is not coming). A save in a quiet moment is
+// claimed at once: there is no window outside a burst.
 //
 // A burst is under way when saves arrived while this producer rendered its
 // last group, or another producer is rendering one (a live claim). Read from
@@ -19,6 +22,8 @@ import { dbNowMs } from '../common/db/db-time';
 export const DEFAULT_BURST_WAIT_MS = 1500;
 /** How often a waiting producer looks at the outbox again. */
 const POLL_MS = 50;
+/** No new save for this long (by this producer's clock) ends a burst: what waits is claimed. */
+export const BURST_IDLE_MS = 200;
 
 /** The outbox as a claim would see it. */
 export interface Waiting {
@@ -37,13 +42,15 @@ export interface PaceOptions {
   waitMs: number;
   /** How long this producer has waited already (a bound that holds whatever the hosts' clocks say). */
   waitedMs: number;
+  /** How long since the waiting saves last grew in number, by this producer's clock (0 when they just did). */
+  quietMs: number;
 }
 
 /** 'claim' now, 'wait' for more saves, or 'none' when nothing waits. Pure. */
 export function paceDecision(w: Waiting, o: PaceOptions): 'claim' | 'wait' | 'none' {
   if (w.free === 0) return 'none';
   const burst = o.afterGroup || w.claimed > 0;
-  if (!burst || w.free >= o.maxItems) return 'claim';
+  if (!burst || w.free >= o.maxItems || o.quietMs >= BURST_IDLE_MS) return 'claim';
   return w.oldestMs >= o.waitMs || o.waitedMs >= o.waitMs ? 'claim' : 'wait';
 }
 
@@ -71,14 +78,19 @@ export async function waitingSaves(db: Database, now: number): Promise<Waiting> 
  */
 export async function paceNextGroup(
   db: Database,
-  options: Omit<PaceOptions, 'waitedMs'> & { now: () => number; stopping?: () => boolean },
+  options: Omit<PaceOptions, 'waitedMs' | 'quietMs'> & { now: () => number; stopping?: () => boolean },
 ): Promise<boolean> {
   const started = performance.now();
+  let free = 0;
+  let grewAt = started;
   for (;;) {
-    const waitedMs = performance.now() - started;
-    const decision = paceDecision(await waitingSaves(db, options.now()), { ...options, waitedMs });
+    const waiting = await waitingSaves(db, options.now());
+    const at = performance.now();
+    if (waiting.free > free) grewAt = at;
+    free = waiting.free;
+    const decision = paceDecision(waiting, { ...options, waitedMs: at - started, quietMs: at - grewAt });
     if (decision !== 'wait') return decision === 'claim';
     if (options.stopping?.()) return false;
-    await sleep(Math.max(1, Math.min(POLL_MS, options.waitMs - waitedMs)));
+    await sleep(Math.max(1, Math.min(POLL_MS, options.waitMs - (at - started))));
   }
 }

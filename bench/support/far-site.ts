@@ -75,6 +75,8 @@ export async function startFarSite(name: string, mirrorCount: number, env: NodeJ
       });
       mirrors.push(await startMirror(mirrorConfig, { logger: createLogger('warn', `mirror-${i}`) }));
     }
+    // Serving (bootstrapped): what the benches measure is the steady state, not a mirror's start.
+    for (const mirror of mirrors) await waitServing(mirror.url);
   } catch (error) {
     await close();
     throw error;
@@ -91,6 +93,21 @@ export async function startFarSite(name: string, mirrorCount: number, env: NodeJ
     },
     close,
   };
+}
+
+/** How long a mirror may take to load its copy of the site before a bench gives up. */
+const MIRROR_READY_MS = 60_000;
+
+async function waitServing(url: string): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const res = await fetch(`${url}/`).catch(() => undefined);
+    await res?.arrayBuffer();
+    if (res?.status === 200) return;
+    if (Date.now() - started > MIRROR_READY_MS)
+      throw new Error(`mirror ${url} was not serving ${MIRROR_READY_MS} ms after it started`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** One admin API call on an embedded site. */
