@@ -37,6 +37,10 @@ export interface SnapshotDiff {
   body: ParagraphDiff[];
   /** Whether anything at all differs. */
   changed: boolean;
+  /** Whether the body differs. */
+  bodyChanged: boolean;
+  /** The fields that are the same on both sides. */
+  unchanged: string[];
 }
 
 /** The largest LCS table (cells) one comparison builds; a stretch past it is shown as replaced whole. */
@@ -174,5 +178,7 @@ export function diffSnapshots(before: Record<string, unknown>, after: Record<str
     return diff;
   });
   const body = diffBodies(String(before.body ?? ''), String(after.body ?? ''));
-  return { fields, body, changed: fields.some((f) => f.changed) || body.some((p) => p.op !== 'same') };
+  const bodyChanged = body.some((p) => p.op !== 'same');
+  const unchanged = fields.filter((f) => !f.changed).map((f) => f.field);
+  return { fields, body, changed: bodyChanged || unchanged.length < fields.length, bodyChanged, unchanged };
 }
