@@ -101,3 +101,21 @@ describe('revision diff', () => {
     assert.equal(diffSnapshots({ title: 'a', body: '<p>b</p>' }, { title: 'a', body: '<p>b</p>' }).changed, false);
   });
 });
+
+describe('revision diff of phrases', () => {
+  it('reads a rewritten phrase as one removal then one addition, not word pairs cut by a shared space', () => {
+    assert.deepEqual(diffWords('Tickets at the pier.', 'Tickets online only.'), [
+      { op: 'same', text: 'Tickets ' },
+      { op: 'removed', text: 'at the pier.' },
+      { op: 'added', text: 'online only.' },
+    ]);
+    assert.deepEqual(diffWords('a b c d', 'a x c y'), [
+      { op: 'same', text: 'a ' },
+      { op: 'removed', text: 'b' },
+      { op: 'added', text: 'x' },
+      { op: 'same', text: ' c ' },
+      { op: 'removed', text: 'd' },
+      { op: 'added', text: 'y' },
+    ]);
+  });
+});

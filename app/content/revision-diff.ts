@@ -110,9 +110,33 @@ function words(text: string): string[] {
   return text.match(/\s+|[^\s]+/g) ?? [];
 }
 
-/** `before` and `after` word by word. */
+/**
+ * `before` and `after` word by word. A change reads as one removed phrase
+ * then one added phrase: a lone space the two happen to share between
+ * changed words joins the change, rather than cutting "at the pier" →
+ * "online only" into two alternating pairs.
+ */
 export function diffWords(before: string, after: string): DiffPiece[] {
-  return diffSequences(words(before), words(after)).map(({ op, items }) => ({ op, text: items.join('') }));
+  const runs = diffSequences(words(before), words(after)).map(({ op, items }) => ({ op, text: items.join('') }));
+  const pieces: DiffPiece[] = [];
+  let removed = '';
+  let added = '';
+  const flush = () => {
+    if (removed) pieces.push({ op: 'removed', text: removed });
+    if (added) pieces.push({ op: 'added', text: added });
+    removed = added = '';
+  };
+  runs.forEach((run, k) => {
+    const inChange = (removed || added) && k + 1 < runs.length && /^\s+$/.test(run.text);
+    if (run.op === 'removed' || inChange) removed += run.text;
+    if (run.op === 'added' || inChange) added += run.text;
+    if (run.op === 'same' && !inChange) {
+      flush();
+      pieces.push(run);
+    }
+  });
+  flush();
+  return pieces;
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
