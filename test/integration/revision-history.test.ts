@@ -45,40 +45,52 @@ for (const dialect of ['mariadb', 'sqlite'] as const) {
       await fs.rm(dir, { recursive: true, force: true });
     });
 
-    it('numbers the revisions already there per item, in the order they were written', async () => {
+    it('numbers the revisions already there per item, in the order they were written, and renames old status changes', async () => {
       const db = await freshDatabase('revision_numbers_backfill');
       await migrateUpTo(db, '025-search-index');
       assert.ok((await pendingMigrations(db)).includes('026-revision-numbers'));
-      // Three items' saves interleaved, as a busy site writes them.
+      // Three items' saves interleaved, as a busy site writes them; before 026 a publish from the form was an 'edit'.
       const order = [
-        ['article', 7],
-        ['article', 8],
-        ['event', 7],
-        ['article', 7],
-        ['article', 8],
-        ['article', 7],
-        ['event', 7],
+        ['article', 7, 'create', 'draft'],
+        ['article', 8, 'create', 'published'],
+        ['event', 7, 'create', 'draft'],
+        ['article', 7, 'autosave', 'draft'],
+        ['article', 7, 'edit', 'published'],
+        ['article', 8, 'edit', 'hidden'],
+        ['article', 7, 'edit', 'published'],
+        ['event', 7, 'edit', 'draft'],
+        ['article', 8, 'edit', 'draft'],
       ] as const;
-      for (const [i, [itemType, itemId]] of order.entries())
+      for (const [i, [itemType, itemId, action, status]] of order.entries())
         await db('revisions').insert({
           item_type: itemType,
           item_id: itemId,
-          action: i < 3 ? 'create' : 'edit',
+          action,
           reason: '',
-          snapshot: '{}',
+          snapshot: JSON.stringify({ title: 'T', body: '<p>"status":"published"</p>', status }),
           created_at: i,
         });
       await migrateUpTo(db, '026-revision-numbers');
-      const rows = await db('revisions').orderBy('id').select('item_type', 'item_id', 'number');
+      const rows = await db('revisions').orderBy('id').select('item_type', 'item_id', 'number', 'action');
       assert.deepEqual(
-        rows.map((r) => `${r.item_type}:${r.item_id}#${r.number}`),
-        ['article:7#1', 'article:8#1', 'event:7#1', 'article:7#2', 'article:8#2', 'article:7#3', 'event:7#2'],
+        rows.map((r) => `${r.item_type}:${r.item_id}#${r.number} ${r.action}`),
+        [
+          'article:7#1 create',
+          'article:8#1 create',
+          'event:7#1 create',
+          'article:7#2 autosave',
+          'article:7#3 publish',
+          'article:8#2 hide',
+          'article:7#4 edit',
+          'event:7#2 edit',
+          'article:8#3 unhide',
+        ],
       );
       await assert.rejects(
         db('revisions').insert({
           item_type: 'article',
           item_id: 7,
-          number: 3,
+          number: 4,
           action: 'edit',
           reason: '',
           snapshot: '{}',
