@@ -32,6 +32,8 @@ export const REVISION_ACTIONS = [
   'publish',
   'unpublish',
   'hide',
+  'unhide',
+  'schedule',
   'feature',
   'unfeature',
   'note',
@@ -39,15 +41,51 @@ export const REVISION_ACTIONS = [
 ] as const;
 export type RevisionAction = (typeof REVISION_ACTIONS)[number];
 
+/** What each action reads as in a history: what the save did. */
+export const REVISION_LABELS: Record<RevisionAction, string> = {
+  create: 'created',
+  edit: 'edited',
+  restore: 'restored',
+  submit: 'submitted',
+  publish: 'published',
+  unpublish: 'unpublished',
+  hide: 'hidden',
+  unhide: 'unhidden',
+  schedule: 'scheduled',
+  feature: 'featured',
+  unfeature: 'unfeatured',
+  note: 'note added',
+  autosave: 'autosaved',
+};
+
+/**
+ * What a save did, when its caller did not say (a moderation action, a
+ * restore, a note and the scheduler do): a save that moves the status is
+ * named for the move, so publishing from the edit form reads "published",
+ * not "edited" (issue 16). `fallback` is 'schedule' for a save that set
+ * or cleared a scheduled publication or take-down, 'edit' for another.
+ */
+export function savedAction(fallback: RevisionAction, before: string | undefined, after: string): RevisionAction {
+  if ((fallback !== 'edit' && fallback !== 'schedule') || before === undefined || before === after) return fallback;
+  if (after === 'published') return 'publish';
+  if (after === 'hidden') return 'hide';
+  return before === 'hidden' ? 'unhide' : 'unpublish';
+}
+
 /** Revisions that leave the item's text as it was: an autosave since the last save stays the one to offer back across them. */
 const TEXT_UNCHANGED: RevisionAction[] = ['autosave', 'note'];
 
 export interface Revision<S = ItemSnapshot> {
+  /** The row id (site-wide): kept in the API for reference; URLs name a revision by its number. */
   id: number;
+  /** 1, 2, 3… per item, in the order its saves were made (a replaced autosave leaves a gap). */
+  number: number;
   itemType: ItemKind['name'];
   itemId: number;
   user: string | null;
   action: RevisionAction;
+  /** The action as it reads in a history: created, edited, published, hidden, restored… */
+  label: string;
   reason: string;
   snapshot: S;
   createdAt: number;
@@ -79,9 +117,14 @@ export interface EditorialService<
   create(input: I, authorId: number | null, options?: EditorialSaveOptions): Promise<SaveResult>;
   update(id: number, input: I, options?: EditorialSaveOptions): Promise<SaveResult>;
   revisions(id: number): Promise<Revision<S>[]>;
-  revision(id: number, revisionId: number): Promise<Revision<S>>;
-  restore(id: number, revisionId: number, userId: number | null): Promise<SaveResult>;
-  /** Records the form's text as an autosave revision of item `id`; the item itself is not changed. */
+  /** Revision number `number` of item `id`. */
+  revision(id: number, number: number): Promise<Revision<S>>;
+  /** The revision before `number` (undefined for the first). */
+  previousRevision(id: number, number: number): Promise<Revision<S> | undefined>;
+  /** What a revision records of the item as it is now. */
+  currentSnapshot(id: number): Promise<S>;
+  restore(id: number, number: number, userId: number | null): Promise<SaveResult>;
+  /** Records the form's text as an autosave revision of item `id` (`revision` is its number); the item itself is not changed. */
   autosave(id: number, input: I, userId: number): Promise<{ revision: number; savedAt: number }>;
   /** The item's newest revision when it is an autosave (newer than its last save), else undefined. */
   pendingAutosave(id: number): Promise<Revision<S> | undefined>;
@@ -113,7 +156,18 @@ export function snapshotOf<T extends Item, S extends ItemSnapshot>(kind: ItemKin
   } as S;
 }
 
-/** Reads and writes of the revisions table for one item type. */
+/**
+ * The number of the item's next revision. The caller's transaction holds
+ * the item's row lock (a save's update takes it; an autosave takes it
+ * here), so concurrent saves of one item number one after the other; the
+ * locking read sees the latest committed number, not the transaction's
+ * snapshot. The unique (item_type, item_id, number) index backs this up.
+ */
+async function nextNumber(trx: Knex.Transaction, itemType: ItemKind['name'], id: number): Promise<number> {
+  const row = await trx('revisions').where({ item_type: itemType, item_id: id }).max('number as n').forUpdate().first();
+  return Number(row?.n ?? 0) + 1;
+}
+
 /** Deletes `userId`'s autosaves of the item since its last text-changing revision and records `snapshot` as the new one. */
 async function replaceAutosave(
   trx: Knex.Transaction,
@@ -122,7 +176,9 @@ async function replaceAutosave(
   snapshot: unknown,
   userId: number,
   savedAt: number,
+  table: string,
 ): Promise<number> {
+  await trx(table).where({ id }).forUpdate().first('id');
   const last = await trx('revisions')
     .where({ item_type: itemType, item_id: id })
     .whereNotIn('action', TEXT_UNCHANGED)
@@ -132,25 +188,33 @@ async function replaceAutosave(
     .where({ item_type: itemType, item_id: id, action: 'autosave', user_id: userId })
     .where('id', '>', Number(last?.id ?? 0))
     .delete();
-  return insertId(trx, 'revisions', {
+  const number = await nextNumber(trx, itemType, id);
+  await insertId(trx, 'revisions', {
     item_type: itemType,
     item_id: id,
+    number,
     user_id: userId,
     action: 'autosave',
     reason: '',
     snapshot: JSON.stringify(snapshot),
     created_at: savedAt,
   });
+  return number;
 }
 
-function historyStore<S>(db: Database, itemType: ItemKind['name'], now: () => number) {
+/** Reads and writes of the revisions table for one item type. */
+function historyStore<S>(db: Database, kind: ItemKind, now: () => number) {
+  const itemType = kind.name;
   function toRevision(row: Record<string, unknown>): Revision<S> {
+    const action = row.action as RevisionAction;
     return {
       id: Number(row.id),
+      number: Number(row.number),
       itemType,
       itemId: Number(row.item_id),
       user: (row.user_name as string | null) ?? null,
-      action: row.action as RevisionAction,
+      action,
+      label: REVISION_LABELS[action] ?? action,
       reason: row.reason as string,
       snapshot: JSON.parse(row.snapshot as string) as S,
       createdAt: Number(row.created_at),
@@ -159,18 +223,13 @@ function historyStore<S>(db: Database, itemType: ItemKind['name'], now: () => nu
   const select = () =>
     db('revisions').leftJoin('users', 'users.id', 'revisions.user_id').select('revisions.*', 'users.name as user_name');
   return {
-    async insert(
-      trx: Knex.Transaction,
-      id: number,
-      snapshot: S,
-      actor: Actor,
-      fallback: RevisionAction,
-    ): Promise<void> {
+    async insert(trx: Knex.Transaction, id: number, snapshot: S, actor: Actor, action: RevisionAction): Promise<void> {
       await trx('revisions').insert({
         item_type: itemType,
         item_id: id,
+        number: await nextNumber(trx, itemType, id),
         user_id: actor.userId,
-        action: actor.action ?? fallback,
+        action,
         reason: (actor.reason ?? '').slice(0, 500),
         snapshot: JSON.stringify(snapshot),
         created_at: now(),
@@ -180,6 +239,7 @@ function historyStore<S>(db: Database, itemType: ItemKind['name'], now: () => nu
     async lastStatus(trx: Knex.Transaction, id: number): Promise<string | undefined> {
       const row = await trx('revisions')
         .where({ item_type: itemType, item_id: id })
+        .whereNot({ action: 'autosave' })
         .orderBy('id', 'desc')
         .first('snapshot');
       return row ? (JSON.parse(String(row.snapshot)) as { status?: string }).status : undefined;
@@ -192,7 +252,9 @@ function historyStore<S>(db: Database, itemType: ItemKind['name'], now: () => nu
     /** Replaces `userId`'s autosaves of the item since its last save with this one. */
     async autosave(id: number, snapshot: S, userId: number): Promise<{ revision: number; savedAt: number }> {
       const savedAt = now();
-      const revision = await db.transaction((trx) => replaceAutosave(trx, itemType, id, snapshot, userId, savedAt));
+      const revision = await db.transaction((trx) =>
+        replaceAutosave(trx, itemType, id, snapshot, userId, savedAt, kind.plural),
+      );
       return { revision, savedAt };
     },
     /** The newest revision that may have changed the text: a note (a correction or a desk note) does not. */
@@ -204,10 +266,18 @@ function historyStore<S>(db: Database, itemType: ItemKind['name'], now: () => nu
         .limit(1);
       return row ? toRevision(row) : undefined;
     },
-    async get(id: number, revisionId: number): Promise<Revision<S>> {
-      const [row] = await select().where({ 'revisions.id': revisionId, item_type: itemType, item_id: id });
-      if (!row) throw new NotFoundError(`revision ${revisionId} of ${itemType} ${id}`);
+    async get(id: number, number: number): Promise<Revision<S>> {
+      const [row] = await select().where({ number, item_type: itemType, item_id: id });
+      if (!row) throw new NotFoundError(`revision ${number} of ${itemType} ${id}`);
       return toRevision(row);
+    },
+    async before(id: number, number: number): Promise<Revision<S> | undefined> {
+      const [row] = await select()
+        .where({ item_type: itemType, item_id: id })
+        .where('number', '<', number)
+        .orderBy('number', 'desc')
+        .limit(1);
+      return row ? toRevision(row) : undefined;
     },
   };
 }
@@ -266,15 +336,16 @@ export function withRevisions<I extends ItemInput, T extends Item, S extends Ite
   audit?: AuditLog,
 ): EditorialService<I, T, S> {
   const kind = items.kind as unknown as ItemKind<I, T, S>;
-  const history = historyStore<S>(db, kind.name, now);
+  const history = historyStore<S>(db, kind, now);
   const record = async (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) => {
     const snapshot = snapshotOf(kind, await readItem(kind, trx, id));
     // Notes are kept in history with the item (only once it has any, so older snapshots read the same).
     const notes = await notesOf(trx, kind.name, id);
     if (notes.length > 0) Object.assign(snapshot, { notes });
-    const before = audit ? await history.lastStatus(trx, id) : undefined;
-    await history.insert(trx, id, snapshot, actor, fallback);
-    const action = auditedAction(actor.action ?? fallback, before, snapshot.status);
+    const before = await history.lastStatus(trx, id);
+    const done = actor.action ?? savedAction(fallback, before, snapshot.status);
+    await history.insert(trx, id, snapshot, actor, done);
+    const action = auditedAction(done, before, snapshot.status);
     if (audit && action) {
       const user = actor.userId === null ? undefined : await trx('users').where({ id: actor.userId }).first('name');
       await audit.record(trx, {
@@ -292,8 +363,14 @@ export function withRevisions<I extends ItemInput, T extends Item, S extends Ite
     list: (options) => items.list(options),
     create: (input, authorId, options) =>
       items.create(input, authorId, withRevisionStep(options, { userId: authorId }, 'create', record)),
-    update: (id, input, options) =>
-      items.update(id, input, withRevisionStep(options, { userId: null }, 'edit', record)),
+    update: (id, input, options) => {
+      const scheduling = input.publishAt !== undefined || input.unpublishAt !== undefined;
+      return items.update(
+        id,
+        input,
+        withRevisionStep(options, { userId: null }, scheduling ? 'schedule' : 'edit', record),
+      );
+    },
     revisions: (id) => history.list(id),
     async autosave(id, input, userId) {
       const item = await readItem(kind, db, id);
@@ -303,15 +380,21 @@ export function withRevisions<I extends ItemInput, T extends Item, S extends Ite
       const newest = await history.newest(id);
       return newest?.action === 'autosave' ? newest : undefined;
     },
-    revision: (id, revisionId) => history.get(id, revisionId),
-    async restore(id, revisionId, userId) {
-      const { snapshot } = await history.get(id, revisionId);
+    revision: (id, number) => history.get(id, number),
+    previousRevision: (id, number) => history.before(id, number),
+    async currentSnapshot(id) {
+      const snapshot = snapshotOf(kind, await readItem(kind, db, id));
+      const notes = await notesOf(db, kind.name, id);
+      return notes.length > 0 ? { ...snapshot, notes } : snapshot;
+    },
+    async restore(id, number, userId) {
+      const { snapshot } = await history.get(id, number);
       const own = snapshot && typeof snapshot.title === 'string' ? await kind.restoreFields(db, snapshot) : undefined;
       if (!own) throw new BadRequestError('that revision has no content to restore', 'revision');
       const { title, summary, body, tags, status, featured } = snapshot;
       const lead = await restorableLeadImage(db, snapshot);
       return service.update(id, { title, summary, body, ...own, tags, status, featured, ...lead } as I, {
-        actor: { userId, action: 'restore', reason: `restored revision ${revisionId}` },
+        actor: { userId, action: 'restore', reason: `restored revision ${number}` },
       });
     },
   };

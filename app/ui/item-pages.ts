@@ -7,6 +7,7 @@ import express, { Router } from 'express';
 import { HyperstaticError } from '../../common/errors';
 import { propagationOf } from '../content/propagation';
 import type { EditorialService } from '../content/item-revisions';
+import { compareRevision, parseComparison, restorePreview } from '../content/revision-compare';
 import { sanitizeBody } from '../content/sanitize';
 import { BadRequestError, NotFoundError } from '../errors';
 import { parseId } from '../http/request-params';
@@ -167,11 +168,14 @@ async function autosavedState(
 ): Promise<FormState> {
   const revision = await items.revision(id, parseId(raw, 'autosave'));
   if (revision.action !== 'autosave')
-    throw new BadRequestError(`revision ${revision.id} is not an autosave: restore it from the history`, 'autosave');
+    throw new BadRequestError(
+      `revision ${revision.number} is not an autosave: restore it from the history`,
+      'autosave',
+    );
   const { title, summary, body, tags } = revision.snapshot;
   const at = new Date(revision.createdAt).toISOString().replace('T', ' ').slice(0, 16);
   const notice = `showing the draft autosaved ${at} UTC: Save to keep it`;
-  return { id, values: { ...values, title, summary, body, tags: tags.join(', ') }, autosaved: revision.id, notice };
+  return { id, values: { ...values, title, summary, body, tags: tags.join(', ') }, autosaved: revision.number, notice };
 }
 
 function revisionPages(deps: EditorDeps, items: EditorialService, form: ItemForm): Router {
@@ -181,9 +185,25 @@ function revisionPages(deps: EditorDeps, items: EditorialService, form: ItemForm
 
   router.get(`/editor/${plural}/:id/revisions/:rev`, requireRole(), async (req: WebRequest, res) => {
     const id = parseId(req.params.id);
-    const revision = await items.revision(id, parseId(req.params.rev, 'revision'));
+    const rev = parseId(req.params.rev, 'revision');
+    const comparison = await compareRevision(items, id, rev, parseComparison(req.query.against));
     const item = await items.get(id);
-    renderPage(deps.views, res, form.templates.revision, { [name]: item, revision, nav: plural });
+    const base = `/editor/${plural}/${id}`;
+    renderPage(deps.views, res, form.templates.revision, {
+      [name]: item,
+      revision: comparison.revision,
+      comparison,
+      base,
+      nav: plural,
+    });
+  });
+  // Restoring starts on a page showing what it will change and whether it goes live; only its Confirm restores.
+  router.get(`/editor/${plural}/:id/revisions/:rev/restore`, requireRole('admin', 'editor'), async (req, res) => {
+    const id = parseId(req.params.id);
+    const preview = await restorePreview(items, id, parseId(req.params.rev, 'revision'));
+    const item = await items.get(id);
+    const base = `/editor/${plural}/${id}`;
+    renderPage(deps.views, res, 'revision-restore.njk', { item, preview, base, kindName: name, nav: plural });
   });
   router.post(
     `/editor/${plural}/:id/revisions/:rev/restore`,
@@ -193,6 +213,11 @@ function revisionPages(deps: EditorDeps, items: EditorialService, form: ItemForm
     async (req: WebRequest, res) => {
       const id = parseId(req.params.id);
       const rev = parseId(req.params.rev, 'revision');
+      if ((req.body as Record<string, unknown>).confirm !== 'yes')
+        throw new BadRequestError(
+          `confirm the restore on its page, /editor/${plural}/${id}/revisions/${rev}/restore, which shows what it changes`,
+          'confirm',
+        );
       await items.restore(id, rev, req.session!.user.id);
       res.redirect(303, withNotice(`/editor/${plural}/${id}`, `restored revision ${rev}`));
     },

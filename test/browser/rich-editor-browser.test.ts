@@ -259,17 +259,19 @@ describe('the rich-text editor and autosave in a real browser', () => {
     const plain = await noScript.newPage();
     await plain.goto(`${appUrl}/editor/login`);
     await logIn(plain);
-    const [{ id: revision }] = await db('revisions')
-      .insert({
-        item_type: 'article',
-        item_id: articleId,
-        user_id: 1,
-        action: 'autosave',
-        reason: '',
-        snapshot: JSON.stringify({ title: 'Pier lamps return', summary: '', body: '<p>Autosaved words</p>', tags: [] }),
-        created_at: Date.now(),
-      })
-      .returning('id');
+    // Revisions are named by their number per item (migration 026): this one comes after the article's last.
+    const last = await db('revisions').where({ item_type: 'article', item_id: articleId }).max('number as n').first();
+    const revision = Number(last?.n ?? 0) + 1;
+    await db('revisions').insert({
+      item_type: 'article',
+      item_id: articleId,
+      number: revision,
+      user_id: 1,
+      action: 'autosave',
+      reason: '',
+      snapshot: JSON.stringify({ title: 'Pier lamps return', summary: '', body: '<p>Autosaved words</p>', tags: [] }),
+      created_at: Date.now(),
+    });
     await plain.goto(`${appUrl}/editor/articles/${articleId}`);
     await plain.click('#autosave-offer a');
     assert.match(plain.url(), new RegExp(`autosave=${revision}`));

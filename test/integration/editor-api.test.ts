@@ -270,7 +270,7 @@ describe('editor JSON API', () => {
     const { id } = (await created.json()) as { id: number };
     await api('PUT', `/articles/${id}`, origin.tokens.editor, { body: '<p>two</p>' });
     const list = (await (await api('GET', `/articles/${id}/revisions`, origin.tokens.editor)).json()) as {
-      revisions: { id: number; action: string; user: string }[];
+      revisions: { number: number; action: string; user: string }[];
     };
     assert.deepEqual(
       list.revisions.map((r) => [r.action, r.user]),
@@ -282,8 +282,9 @@ describe('editor JSON API', () => {
     );
     const restore = await api(
       'POST',
-      `/articles/${id}/revisions/${list.revisions[1].id}/restore`,
+      `/articles/${id}/revisions/${list.revisions[1].number}/restore`,
       origin.tokens.editor,
+      { confirm: true },
     );
     assert.equal(restore.status, 200);
     assert.equal((await origin.db('articles').where({ id }).first()).body, '<p>one</p>');

@@ -59,8 +59,8 @@ describe('editor drafts: autosave and paste cleaning', () => {
     const rows = await autosaves();
     assert.equal(rows.length, 1);
     const page = await editor.get(`/editor/articles/${id}`);
-    assert.match(page.text, new RegExp(`href="\\?autosave=${rows[0].id}"`));
-    const loaded = await editor.get(`/editor/articles/${id}?autosave=${rows[0].id}`);
+    assert.match(page.text, new RegExp(`href="\\?autosave=${rows[0].number}"`));
+    const loaded = await editor.get(`/editor/articles/${id}?autosave=${rows[0].number}`);
     assert.equal(loaded.status, 200);
     assert.match(loaded.text, /&lt;p&gt;Typed more words&lt;\/p&gt;<\/textarea>/);
     assert.equal((await origin.db('articles').where({ id }).first()).body, '<p>Saved words</p>');
@@ -91,7 +91,7 @@ describe('editor drafts: autosave and paste cleaning', () => {
     const refused = await autosave(moderator, { title: 'x', body: 'y' }, moderator.csrf());
     assert.equal(refused.status, 403);
     const notAutosave = await editor.get(
-      `/editor/articles/${id}?autosave=${(await origin.db('revisions').where({ item_id: id, action: 'create' }).first()).id}`,
+      `/editor/articles/${id}?autosave=${(await origin.db('revisions').where({ item_id: id, action: 'create' }).first()).number}`,
     );
     assert.equal(notAutosave.status, 400);
     assert.match(notAutosave.text, /not an autosave/);

@@ -49,7 +49,9 @@ describe('hostile input against every editor form', () => {
     ).json()) as { id: number };
     await api('PUT', `/events/${event.id}`, { body: '<p>v2</p>' });
     const firstRevision = async (type: string, id: number) =>
-      Number((await origin.db('revisions').where({ item_type: type, item_id: id }).orderBy('id').first('id')).id);
+      Number(
+        (await origin.db('revisions').where({ item_type: type, item_id: id }).orderBy('id').first('number')).number,
+      );
     const token = await origin.db('api_tokens').orderBy('id').first('id');
     ids = {
       article: article.id,
@@ -90,12 +92,12 @@ describe('hostile input against every editor form', () => {
   const forms = (): [string, Record<string, string>][] => [
     ['/editor/articles', { title: 'Forged', body: '<p>x</p>', intent: 'save' }],
     [`/editor/articles/${ids.article}`, { title: 'Forged', body: '<p>x</p>', intent: 'save' }],
-    [`/editor/articles/${ids.article}/revisions/${ids.articleRev}/restore`, {}],
+    [`/editor/articles/${ids.article}/revisions/${ids.articleRev}/restore`, { confirm: 'yes' }],
     ['/editor/sections', { name: 'Forged' }],
     ['/editor/tags/harbour', { name: 'Forged' }],
     ['/editor/events', { title: 'Forged', body: '', startsAt: '2027-01-01T10:00', intent: 'save' }],
     [`/editor/events/${ids.event}`, { title: 'Forged', body: '', startsAt: '2027-01-01T10:00', intent: 'save' }],
-    [`/editor/events/${ids.event}/revisions/${ids.eventRev}/restore`, {}],
+    [`/editor/events/${ids.event}/revisions/${ids.eventRev}/restore`, { confirm: 'yes' }],
     [`/editor/moderation/articles/${ids.article}`, { action: 'hide', reason: 'forged' }],
     [`/editor/moderation/events/${ids.event}`, { action: 'feature', reason: '' }],
     ['/editor/settings', { openPublishing: 'published' }],
@@ -271,7 +273,7 @@ describe('hostile input against every editor form', () => {
     const token = await admin.post('/editor/tokens', { _csrf: admin.csrf(), label: XSS });
     assert.equal(token.status, 201);
     const revision = Number(
-      (await origin.db('revisions').where({ item_type: 'event', item_id: eventId }).first('id')).id,
+      (await origin.db('revisions').where({ item_type: 'event', item_id: eventId }).first('number')).number,
     );
 
     const pages = [

@@ -146,13 +146,16 @@ describe('revisions commit with their save', () => {
     const [latest, first] = [...page.text.matchAll(/href="\/editor\/events\/\d+\/revisions\/(\d+)">#\d+ (\w+)/g)].map(
       (m) => ({ id: Number(m[1]), action: m[2] }),
     );
-    assert.deepEqual([latest.action, first.action], ['edit', 'create']);
+    assert.deepEqual([latest.action, first.action], ['edited', 'created']);
     const view = await web.get(`/editor/events/${id}/revisions/${first.id}`);
     assert.equal(view.status, 200);
     assert.match(view.text, /Choir in the square/);
     assert.match(view.text, /Market square/);
 
-    const restored = await web.post(`/editor/events/${id}/revisions/${first.id}/restore`, { _csrf: web.csrf() });
+    const restored = await web.post(`/editor/events/${id}/revisions/${first.id}/restore`, {
+      _csrf: web.csrf(),
+      confirm: 'yes',
+    });
     assert.equal(restored.status, 303);
     const event = await origin.db('events').where({ id }).first('title', 'body');
     assert.deepEqual([event.title, event.body], ['Choir in the square', "<p>Six o'clock</p>"]);
@@ -174,7 +177,10 @@ describe('revisions commit with their save', () => {
 
     const missingCsrf = await web.post(`/editor/events/${id}/revisions/${first.id}/restore`, {});
     assert.equal(missingCsrf.status, 403);
-    const foreign = await web.post(`/editor/events/${id}/revisions/999999/restore`, { _csrf: web.csrf() });
+    const foreign = await web.post(`/editor/events/${id}/revisions/999999/restore`, {
+      _csrf: web.csrf(),
+      confirm: 'yes',
+    });
     assert.equal(foreign.status, 404);
     assert.equal(await count('revisions'), revisionsBefore + 3, 'refused restores record nothing');
   });
@@ -202,7 +208,7 @@ describe('revisions commit with their save', () => {
       200,
     );
     const listed = (await (await api('GET', `/events/${created.id}/revisions`, origin.tokens.moderator)).json()) as {
-      revisions: { id: number; action: string; user: string; snapshot: { title: string } }[];
+      revisions: { number: number; action: string; user: string; snapshot: { title: string } }[];
     };
     assert.deepEqual(
       listed.revisions.map((r) => [r.action, r.user, r.snapshot.title]),
@@ -211,7 +217,7 @@ describe('revisions commit with their save', () => {
         ['create', 'editor1', 'Lantern walk'],
       ],
     );
-    const first = listed.revisions[1].id;
+    const first = listed.revisions[1].number;
 
     assert.equal(
       (await api('POST', `/events/${created.id}/revisions/${first}/restore`, origin.tokens.moderator)).status,
@@ -220,9 +226,15 @@ describe('revisions commit with their save', () => {
     );
     const before = await count('revisions');
     const restore = () =>
-      api('POST', `/events/${created.id}/revisions/${first}/restore`, origin.tokens.editor, undefined, {
-        'idempotency-key': `restore-${created.id}`,
-      });
+      api(
+        'POST',
+        `/events/${created.id}/revisions/${first}/restore`,
+        origin.tokens.editor,
+        { confirm: true },
+        {
+          'idempotency-key': `restore-${created.id}`,
+        },
+      );
     assert.equal((await restore()).status, 200);
     const again = await restore();
     assert.equal(again.headers.get('idempotent-replayed'), 'true');

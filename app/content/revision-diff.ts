@@ -1,0 +1,208 @@
+// What changed between two snapshots of an item (issue 16): its fields one
+// by one, and its body as paragraphs with the changed words marked, for
+// the history's diff view and the restore confirmation. Pure: snapshots in,
+// differences out.
+//
+// The body is compared paragraph by paragraph first, then word by word
+// inside a paragraph that was rewritten, so a long article with one changed
+// sentence shows that sentence, not a scramble of words matched across the
+// page. No diff library is installed (jsdiff is in the registry; see the
+// report of issue 16): this is a plain longest-common-subsequence table,
+// bounded by MAX_CELLS, beyond which a stretch shows as removed then added.
+
+export type DiffOp = 'same' | 'added' | 'removed';
+
+export interface DiffPiece {
+  op: DiffOp;
+  text: string;
+}
+
+export interface ParagraphDiff {
+  /** same: unchanged; changed: rewritten (pieces mark the words); added / removed: the whole paragraph. */
+  op: 'same' | 'changed' | 'added' | 'removed';
+  pieces: DiffPiece[];
+}
+
+export interface FieldDiff {
+  field: string;
+  changed: boolean;
+  before: string;
+  after: string;
+  /** Word by word, for text fields. */
+  pieces?: DiffPiece[];
+}
+
+export interface SnapshotDiff {
+  fields: FieldDiff[];
+  body: ParagraphDiff[];
+  /** Whether anything at all differs. */
+  changed: boolean;
+  /** Whether the body differs. */
+  bodyChanged: boolean;
+  /** The fields that are the same on both sides. */
+  unchanged: string[];
+}
+
+/** The largest LCS table (cells) one comparison builds; a stretch past it is shown as replaced whole. */
+export const MAX_CELLS = 1_000_000;
+
+/** Fields every snapshot has, in the order a person reads them; a kind's own fields follow. */
+const SHARED_FIELDS = ['title', 'summary', 'status', 'featured', 'tags', 'leadImage', 'leadImageAlt'];
+const TEXT_FIELDS = new Set(['title', 'summary', 'leadImageAlt', 'location']);
+/** Compared elsewhere (the body) or not part of what a restore changes (notes stay with the item). */
+const NOT_FIELDS = new Set(['body', 'notes']);
+
+/** The shortest edit script turning `a` into `b`, as runs of equal, removed and added elements. */
+export function diffSequences<T>(a: readonly T[], b: readonly T[]): { op: DiffOp; items: T[] }[] {
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
+  const ops: { op: DiffOp; item: T }[] = a.slice(0, start).map((item) => ({ op: 'same' as const, item }));
+  const midA = a.slice(start, endA);
+  const midB = b.slice(start, endB);
+  const n = midA.length;
+  const m = midB.length;
+  if ((n + 1) * (m + 1) > MAX_CELLS) {
+    for (const item of midA) ops.push({ op: 'removed', item });
+    for (const item of midB) ops.push({ op: 'added', item });
+  } else {
+    // lcs[i * (m + 1) + j]: the longest common subsequence of midA[i..] and midB[j..].
+    const width = m + 1;
+    const lcs = new Uint32Array((n + 1) * width);
+    for (let i = n - 1; i >= 0; i--)
+      for (let j = m - 1; j >= 0; j--)
+        lcs[i * width + j] =
+          midA[i] === midB[j]
+            ? lcs[(i + 1) * width + j + 1] + 1
+            : Math.max(lcs[(i + 1) * width + j], lcs[i * width + j + 1]);
+    let i = 0;
+    let j = 0;
+    while (i < n || j < m) {
+      if (i < n && j < m && midA[i] === midB[j]) {
+        ops.push({ op: 'same', item: midA[i] });
+        i++;
+        j++;
+      } else if (i < n && (j === m || lcs[(i + 1) * width + j] >= lcs[i * width + j + 1])) {
+        // A removal goes first where either would do, so a replaced stretch reads removed, then added.
+        ops.push({ op: 'removed', item: midA[i++] });
+      } else {
+        ops.push({ op: 'added', item: midB[j++] });
+      }
+    }
+  }
+  for (const item of a.slice(endA)) ops.push({ op: 'same', item });
+  const runs: { op: DiffOp; items: T[] }[] = [];
+  for (const { op, item } of ops) {
+    const last = runs[runs.length - 1];
+    if (last?.op === op) last.items.push(item);
+    else runs.push({ op, items: [item] });
+  }
+  return runs;
+}
+
+/** Words and the spaces between them, so joining the pieces gives the text back. */
+function words(text: string): string[] {
+  return text.match(/\s+|[^\s]+/g) ?? [];
+}
+
+/**
+ * `before` and `after` word by word. A change reads as one removed phrase
+ * then one added phrase: a lone space the two happen to share between
+ * changed words joins the change, rather than cutting "at the pier" →
+ * "online only" into two alternating pairs.
+ */
+export function diffWords(before: string, after: string): DiffPiece[] {
+  const runs = diffSequences(words(before), words(after)).map(({ op, items }) => ({ op, text: items.join('') }));
+  const pieces: DiffPiece[] = [];
+  let removed = '';
+  let added = '';
+  const flush = () => {
+    if (removed) pieces.push({ op: 'removed', text: removed });
+    if (added) pieces.push({ op: 'added', text: added });
+    removed = added = '';
+  };
+  runs.forEach((run, k) => {
+    const inChange = (removed || added) && k + 1 < runs.length && /^\s+$/.test(run.text);
+    if (run.op === 'removed' || inChange) removed += run.text;
+    if (run.op === 'added' || inChange) added += run.text;
+    if (run.op === 'same' && !inChange) {
+      flush();
+      pieces.push(run);
+    }
+  });
+  flush();
+  return pieces;
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/** A sanitized body as the text of its paragraphs (headings, list items and quotes are paragraphs too). */
+export function bodyParagraphs(html: string): string[] {
+  return html
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<\/(p|h[1-6]|li|blockquote|figcaption|pre|div|tr)>/gi, '\n')
+    .replace(/<(img)\b[^>]*\balt="([^"]*)"[^>]*>/gi, ' [image: $2] ')
+    .replace(/<[^>]*>/g, '')
+    .replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, ref: string) => {
+      if (ref[0] !== '#') return ENTITIES[ref.toLowerCase()] ?? whole;
+      const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : ' ';
+    })
+    .split('\n')
+    .map((line) => line.replace(/\s+/g, ' ').trim())
+    .filter((line) => line !== '');
+}
+
+/** Two bodies paragraph by paragraph; a paragraph replaced by one other is compared word by word. */
+export function diffBodies(before: string, after: string): ParagraphDiff[] {
+  const out: ParagraphDiff[] = [];
+  const runs = diffSequences(bodyParagraphs(before), bodyParagraphs(after));
+  for (let k = 0; k < runs.length; k++) {
+    const run = runs[k];
+    const next = runs[k + 1];
+    if (run.op === 'removed' && next?.op === 'added') {
+      // Rewritten paragraphs pair up in order; what is left over was removed or added whole.
+      const pairs = Math.min(run.items.length, next.items.length);
+      for (let p = 0; p < pairs; p++) out.push({ op: 'changed', pieces: diffWords(run.items[p], next.items[p]) });
+      for (const text of run.items.slice(pairs)) out.push({ op: 'removed', pieces: [{ op: 'removed', text }] });
+      for (const text of next.items.slice(pairs)) out.push({ op: 'added', pieces: [{ op: 'added', text }] });
+      k++;
+      continue;
+    }
+    for (const text of run.items) out.push({ op: run.op, pieces: [{ op: run.op, text }] });
+  }
+  return out;
+}
+
+/** A field's value as a person reads it. */
+function shown(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '';
+  if (Array.isArray(value)) return value.join(', ');
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (typeof value === 'number' && value > 1e11)
+    return new Date(value).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  return String(value);
+}
+
+/** What differs from snapshot `before` to snapshot `after` (an item kind's own fields included). */
+export function diffSnapshots(before: Record<string, unknown>, after: Record<string, unknown>): SnapshotDiff {
+  const own = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
+    (key) => !SHARED_FIELDS.includes(key) && !NOT_FIELDS.has(key),
+  );
+  const fields = [...SHARED_FIELDS, ...own.sort()].map((field): FieldDiff => {
+    const was = shown(before[field]);
+    const now = shown(after[field]);
+    const diff: FieldDiff = { field, changed: was !== now, before: was, after: now };
+    if (diff.changed && TEXT_FIELDS.has(field)) diff.pieces = diffWords(was, now);
+    return diff;
+  });
+  const body = diffBodies(String(before.body ?? ''), String(after.body ?? ''));
+  const bodyChanged = body.some((p) => p.op !== 'same');
+  const unchanged = fields.filter((f) => !f.changed).map((f) => f.field);
+  return { fields, body, changed: bodyChanged || unchanged.length < fields.length, bodyChanged, unchanged };
+}
