@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bodyParagraphs, diffBodies, diffSequences, diffSnapshots, diffWords, MAX_CELLS } from './revision-diff';
+import { bodyParagraphs, diffBodies, diffSequences, diffSnapshots, diffWords, MAX_EDIT_LENGTH } from './revision-diff';
 
 const joined = (pieces: { op: string; text: string }[], keep: string) =>
   pieces
@@ -51,8 +51,8 @@ describe('revision diff', () => {
     ]);
   });
 
-  it('shows a stretch past the table bound as removed then added, without building the table', () => {
-    const side = Math.ceil(Math.sqrt(MAX_CELLS)) + 1;
+  it('shows a stretch past the edit bound as removed then added, without searching further', () => {
+    const side = MAX_EDIT_LENGTH + 1;
     const a = Array.from({ length: side }, (_, i) => `a${i}`);
     const b = Array.from({ length: side }, (_, i) => `b${i}`);
     const runs = diffSequences(['same', ...a, 'tail'], ['same', ...b, 'tail']);

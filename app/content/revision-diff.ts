@@ -6,9 +6,9 @@
 // The body is compared paragraph by paragraph first, then word by word
 // inside a paragraph that was rewritten, so a long article with one changed
 // sentence shows that sentence, not a scramble of words matched across the
-// page. No diff library is installed (jsdiff is in the registry; see the
-// report of issue 16): this is a plain longest-common-subsequence table,
-// bounded by MAX_CELLS, beyond which a stretch shows as removed then added.
+// page. The comparison is jsdiff's (Myers' algorithm), bounded by
+// MAX_EDIT_LENGTH, beyond which a stretch shows as removed then added.
+import { diffArrays } from 'diff';
 
 export type DiffOp = 'same' | 'added' | 'removed';
 
@@ -43,8 +43,8 @@ export interface SnapshotDiff {
   unchanged: string[];
 }
 
-/** The largest LCS table (cells) one comparison builds; a stretch past it is shown as replaced whole. */
-export const MAX_CELLS = 1_000_000;
+/** The most removals and additions one comparison looks for; a stretch past it is shown as replaced whole. */
+export const MAX_EDIT_LENGTH = 5_000;
 
 /** Fields every snapshot has, in the order a person reads them; a kind's own fields follow. */
 const SHARED_FIELDS = ['title', 'summary', 'status', 'featured', 'tags', 'leadImage', 'leadImageAlt'];
@@ -54,53 +54,27 @@ const NOT_FIELDS = new Set(['body', 'notes']);
 
 /** The shortest edit script turning `a` into `b`, as runs of equal, removed and added elements. */
 export function diffSequences<T>(a: readonly T[], b: readonly T[]): { op: DiffOp; items: T[] }[] {
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
+  const changes = diffArrays([...a], [...b], { maxEditLength: MAX_EDIT_LENGTH });
+  if (changes === undefined) {
+    // Too different to be worth a search: the common ends, and everything between replaced.
+    let start = 0;
+    while (start < a.length && start < b.length && a[start] === b[start]) start++;
+    let end = 0;
+    while (end < a.length - start && end < b.length - start && a[a.length - 1 - end] === b[b.length - 1 - end]) end++;
+    const runs = [
+      { op: 'same' as const, items: a.slice(0, start) },
+      { op: 'removed' as const, items: a.slice(start, a.length - end) },
+      { op: 'added' as const, items: b.slice(start, b.length - end) },
+      { op: 'same' as const, items: a.slice(a.length - end) },
+    ];
+    return runs.filter((run) => run.items.length > 0);
   }
-  const ops: { op: DiffOp; item: T }[] = a.slice(0, start).map((item) => ({ op: 'same' as const, item }));
-  const midA = a.slice(start, endA);
-  const midB = b.slice(start, endB);
-  const n = midA.length;
-  const m = midB.length;
-  if ((n + 1) * (m + 1) > MAX_CELLS) {
-    for (const item of midA) ops.push({ op: 'removed', item });
-    for (const item of midB) ops.push({ op: 'added', item });
-  } else {
-    // lcs[i * (m + 1) + j]: the longest common subsequence of midA[i..] and midB[j..].
-    const width = m + 1;
-    const lcs = new Uint32Array((n + 1) * width);
-    for (let i = n - 1; i >= 0; i--)
-      for (let j = m - 1; j >= 0; j--)
-        lcs[i * width + j] =
-          midA[i] === midB[j]
-            ? lcs[(i + 1) * width + j + 1] + 1
-            : Math.max(lcs[(i + 1) * width + j], lcs[i * width + j + 1]);
-    let i = 0;
-    let j = 0;
-    while (i < n || j < m) {
-      if (i < n && j < m && midA[i] === midB[j]) {
-        ops.push({ op: 'same', item: midA[i] });
-        i++;
-        j++;
-      } else if (i < n && (j === m || lcs[(i + 1) * width + j] >= lcs[i * width + j + 1])) {
-        // A removal goes first where either would do, so a replaced stretch reads removed, then added.
-        ops.push({ op: 'removed', item: midA[i++] });
-      } else {
-        ops.push({ op: 'added', item: midB[j++] });
-      }
-    }
-  }
-  for (const item of a.slice(endA)) ops.push({ op: 'same', item });
   const runs: { op: DiffOp; items: T[] }[] = [];
-  for (const { op, item } of ops) {
+  for (const change of changes) {
+    const op: DiffOp = change.added ? 'added' : change.removed ? 'removed' : 'same';
     const last = runs[runs.length - 1];
-    if (last?.op === op) last.items.push(item);
-    else runs.push({ op, items: [item] });
+    if (last?.op === op) last.items.push(...change.value);
+    else runs.push({ op, items: [...change.value] });
   }
   return runs;
 }
