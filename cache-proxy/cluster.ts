@@ -19,8 +19,14 @@ import { graceLimits, startProxy, type RunningProxy } from './main';
 /** Messages between the primary and its workers. */
 export type ClusterMessage =
   | { readonly hs: 'ready'; readonly url: string; readonly internalUrl?: string; readonly tlsUrl?: string }
-  | { readonly hs: 'evict'; readonly path: string; readonly source: EvictionSource; readonly mode?: PurgeMode }
-  | { readonly hs: 'evict-all'; readonly source: EvictionSource }
+  | {
+      readonly hs: 'evict';
+      readonly path: string;
+      readonly source: EvictionSource;
+      readonly mode?: PurgeMode;
+      readonly position?: number;
+    }
+  | { readonly hs: 'evict-all'; readonly source: EvictionSource; readonly position?: number }
   | { readonly hs: 'purged'; readonly path: string; readonly mode?: PurgeMode }
   | { readonly hs: 'metrics-request'; readonly id: number }
   | { readonly hs: 'metrics-reply'; readonly id: number; readonly text?: string; readonly error?: string }
@@ -105,8 +111,8 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     throw error;
   }
   following.feed = followChanges(config, logger, {
-    evict: (evicted, mode) => broadcast({ hs: 'evict', path: evicted, source: 'feed', mode }),
-    evictAll: () => broadcast({ hs: 'evict-all', source: 'feed' }),
+    evict: (evicted, mode, position) => broadcast({ hs: 'evict', path: evicted, source: 'feed', mode, position }),
+    evictAll: (position) => broadcast({ hs: 'evict-all', source: 'feed', position }),
   });
   logStarted(
     logger,
@@ -127,11 +133,11 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     tlsUrl: listening.tlsUrl,
     internalUrl: listening.internalUrl,
     reloadTls,
-    evict(evicted, source = 'api', mode) {
-      broadcast({ hs: 'evict', path: evicted, source, mode });
+    evict(evicted, source = 'api', mode, position) {
+      broadcast({ hs: 'evict', path: evicted, source, mode, position });
     },
-    evictAll(source = 'api') {
-      broadcast({ hs: 'evict-all', source });
+    evictAll(source = 'api', position) {
+      broadcast({ hs: 'evict-all', source, position });
     },
     close,
   };

@@ -3,11 +3,13 @@
 // compressed variant the request accepts, page-representation.ts), a 301 to
 // where a missing path has moved (request-path.ts, movedTo), a 410
 // tombstone, a 304, a 406, or the site's 404 page. Every answer carries the
-// security headers (security-headers.ts).
+// security headers (security-headers.ts) and the journal position it
+// reflects (Hyperstatic-Position, common/feed-format.ts).
 import fs from 'node:fs';
 import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { acceptEncodingOf } from '../common/content-coding';
+import { POSITION_HEADER } from '../common/feed-format';
 import { sendNotFound, type FileSender } from './file-responses';
 import { etagOf, httpDate, notModified } from '../common/http-conditional';
 import { freshnessHeader, withBanner } from './frozen-banner';
@@ -91,6 +93,9 @@ export function createPageRoute(options: {
       res.end('This mirror is loading its copy of the site; try again shortly.\n');
       return;
     }
+    // Read in the same tick as the lookup, so the answer reflects at least this position (a batch is
+    // applied in one transaction): a cache that evicted the path at a later one asks another mirror.
+    res.setHeader(POSITION_HEADER, String(store.cursor()));
     const page = store.lookup(path);
     if (!page) return serveMissing(req, res, path, store, files, security);
     const html = page.contentType.startsWith('text/html');
