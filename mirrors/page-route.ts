@@ -23,11 +23,13 @@ import { securityHeaders } from './security-headers';
 /** Seconds a cache may keep a bannered page: short, since the copy may recover any moment. */
 const FROZEN_MAX_AGE = 10;
 /**
- * A missing path's 404 is fresh for one second, with no grace: a cache that
- * follows one mirror's feed but fills from another that is behind may store
- * the 404 of a page that just went live (its eviction already came); it asks
- * again a second later instead of keeping the 404 for its heuristic
- * lifetime. One fill a second per path still absorbs a flood of misses.
+ * A missing path's 404 is fresh for one second, with no grace. Our cache
+ * proxy refills a path the feed evicted only from a mirror whose
+ * Hyperstatic-Position has reached the eviction (cache-proxy/catch-up.ts);
+ * a cache that cannot (no feed, or one that ignores the field) may still
+ * store the 404 of a page that just went live from a mirror that is behind,
+ * and this bounds that to a second instead of its heuristic lifetime. One
+ * fill a second per path still absorbs a flood of misses.
  */
 export const MISSING_MAX_AGE = 1;
 
