@@ -89,6 +89,10 @@ describe('cache proxy: filling only from mirrors that have caught up', () => {
     const revalidated = await rawGet(ahead.url, '/', { 'if-none-match': String(page.headers.etag) });
     assert.equal(revalidated.status, 304);
     assert.equal(revalidated.headers['hyperstatic-position'], '2');
+    // Blobs too: a takedown purges one by hash, and a mirror behind it would still serve it.
+    const blob = await rawGet(ahead.url, `/blobs/${String(page.headers.etag).replaceAll('"', '')}`);
+    assert.equal(blob.status, 200);
+    assert.equal(blob.headers['hyperstatic-position'], '2');
   });
 
   it('never caches or serves the 404 of an article that went live, nor the old home page, from a mirror that is behind', async () => {
