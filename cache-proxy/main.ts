@@ -140,6 +140,7 @@ function createPool(config: Config, logger: Logger, metrics: ProxyMetrics, catch
     timeoutMs: config.proxyUpstreamTimeoutMs,
     probeIntervalMs: config.proxyProbeIntervalMs,
     probePath: config.proxyProbePath,
+    catchUpWaitMs: config.proxyCatchUpWaitMs,
     logger,
     onFailure: (upstream, error) => metrics.upstreamErrors.inc({ upstream: upstream.name, code: error.code }),
     onStateChange: (upstream) => metrics.upstreamUp.set({ upstream: upstream.name }, upstream.up ? 1 : 0),

@@ -80,7 +80,7 @@ export interface UpstreamPoolOptions {
   readonly probePath?: string;
   readonly onFailure?: (upstream: Upstream, error: UpstreamError) => void;
   readonly onStateChange?: (upstream: Upstream) => void;
-  /** How long a request with minPosition waits for an upstream to catch up, in ms (default CATCH_UP_WAIT_MS). */
+  /** How long a request with minPosition waits for an upstream to catch up, in ms (PROXY_CATCH_UP_WAIT_MS; default CATCH_UP_WAIT_MS). */
   readonly catchUpWaitMs?: number;
   /** An upstream named its journal position in an answer. */
   readonly onPosition?: (upstream: Upstream, position: number) => void;
@@ -90,7 +90,7 @@ export interface UpstreamPoolOptions {
 
 /**
  * How long a fill waits for a mirror to reach the position of the eviction
- * that emptied its key. Mirrors apply a batch within milliseconds of each
+ * that emptied its key, unless PROXY_CATCH_UP_WAIT_MS says otherwise. Mirrors apply a batch within milliseconds of each
  * other on a healthy network; a mirror later than this is lagging, and
  * readers get a stale copy where one may be served, else a 504, never the
  * answer from before the change.

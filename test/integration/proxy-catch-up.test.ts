@@ -154,7 +154,7 @@ describe('cache proxy: filling only from mirrors that have caught up', () => {
 
   it('answers 504 rather than the page from before the change when no mirror catches up, and waits for one that does', async () => {
     // Only the lagging mirror serves; the feed comes from the one ahead.
-    const proxy = await startTestProxy([behind.url], { PROXY_FEED_URL: ahead.url });
+    const proxy = await startTestProxy([behind.url], { PROXY_FEED_URL: ahead.url, PROXY_CATCH_UP_WAIT_MS: '3000' });
     cleanups.push(() => proxy.close());
     await following(ahead, 2);
     assert.match((await request(proxy.url, '/news/late')).status.toString(), /404/);
@@ -172,7 +172,7 @@ describe('cache proxy: filling only from mirrors that have caught up', () => {
     const started = Date.now();
     const refused = await request(proxy.url, '/news/late');
     assert.equal(refused.status, 504);
-    assert.ok(Date.now() - started >= 1500, 'the proxy waited for a mirror to catch up first');
+    assert.ok(Date.now() - started >= 2900, 'the proxy waited PROXY_CATCH_UP_WAIT_MS for a mirror to catch up first');
     assert.doesNotMatch(refused.body, /late story/);
 
     // The mirror catches up while a reader waits: the reader gets the new page.
