@@ -186,4 +186,24 @@ describe('cache proxy: filling only from mirrors that have caught up', () => {
     assert.equal(story.status, 200);
     assert.match(story.body, /late story/);
   });
+  it('never refills a page taken down from a mirror that still serves it', async () => {
+    const proxy = await startTestProxy([behind.url, ahead.url], { PROXY_FEED_URL: ahead.url });
+    cleanups.push(() => proxy.close());
+    await following(ahead, 3);
+    assert.equal((await request(proxy.url, '/news/yesterday')).status, 200);
+
+    link.cut('reset');
+    origin.publish(makeBatch(4, 7, [{ path: '/news/yesterday', op: 'gone', body: '<html>withdrawn</html>' }]));
+    await ahead.waitForCursor(7, 5000);
+    await feedEvictions(proxy, 1);
+    assert.equal((await rawGet(behind.url, '/news/yesterday')).status, 200, 'the lagging mirror still serves it');
+
+    for (let round = 0; round < 3; round++) {
+      const gone = await request(proxy.url, '/news/yesterday');
+      assert.equal(gone.status, 410, `round ${round}: ${gone.cacheStatus}`);
+      assert.match(gone.body, /withdrawn/);
+      proxy.advance(3600);
+    }
+    link.resume();
+  });
 });
