@@ -105,7 +105,7 @@ describe('cache proxy: filling only from mirrors that have caught up', () => {
     assert.equal(before404.status, 404);
     const home = await request(proxy.url, '/');
     assert.match(home.body, /home v1/);
-    assert.match((await request(proxy.url, '/')).cacheStatus, /hit/);
+    await until('the old home page is cached', async () => /hit/.test((await request(proxy.url, '/')).cacheStatus));
 
     link.cut('reset');
     origin.publish(
