@@ -25,7 +25,7 @@ export interface CatchUp {
   seen(upstream: string, position: number): void;
   /** The position a fill of `path` must come from, or undefined when any upstream will do. */
   required(path: string): number | undefined;
-  /** Paths with a pending requirement (for tests and /metrics). */
+  /** Paths with a pending requirement (for tests). */
   readonly pending: number;
 }
 

@@ -17,7 +17,7 @@ export function serveBlob(
   deps: { store: MirrorStore; files: FileSender },
 ): void {
   const { store, files } = deps;
-  res.setHeader(POSITION_HEADER, String(store.cursor()));
+  res.setHeader(POSITION_HEADER, String(store.servedPosition()));
   // A purged blob is gone even if a stale file is still on disk (purged-blobs.ts).
   if (!SHA256_HEX.test(sha256) || !store.hasBlob(sha256) || store.isPurged(sha256)) {
     sendNotFound(res);

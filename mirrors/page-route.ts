@@ -97,7 +97,7 @@ export function createPageRoute(options: {
     }
     // Read in the same tick as the lookup, so the answer reflects at least this position (a batch is
     // applied in one transaction): a cache that evicted the path at a later one asks another mirror.
-    res.setHeader(POSITION_HEADER, String(store.cursor()));
+    res.setHeader(POSITION_HEADER, String(store.servedPosition()));
     const page = store.lookup(path);
     if (!page) return serveMissing(req, res, path, store, files, security);
     const html = page.contentType.startsWith('text/html');
