@@ -1,11 +1,14 @@
 // Filling the cache from an upstream: one fetch per variant key at a time
 // (others join it), conditional revalidation of a stored copy, and bodies
-// too large to hold handed back as a stream instead.
+// too large to hold handed back as a stream instead. A key the feed
+// evicted is filled only from an upstream that has reached the eviction's
+// journal position (catch-up.ts).
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type CachePolicy from 'http-cache-semantics';
 import { HyperstaticError } from '../common/errors';
 import type { Logger } from '../common/logger';
 import type { PolicyFactory } from './cache-policy';
+import type { CatchUp } from './catch-up';
 import { UpstreamConnectionError, type UpstreamResponseError } from './errors';
 import type { Information } from './interim';
 import { parseVary, variantKey, type CacheEntry, type ResponseCache } from './response-cache';
@@ -66,6 +69,8 @@ export interface FillerDeps extends BodyLimits {
   readonly policyFor: PolicyFactory;
   /** Where a fill that fails on a broken upstream answer is reported. */
   readonly logger?: Logger;
+  /** The journal position each evicted path must be filled from. */
+  readonly catchUp?: CatchUp;
 }
 
 export function createFiller(deps: FillerDeps): Filler {
@@ -146,6 +151,7 @@ async function fetchEntry(
       url: request.url,
       headers,
       onInformation: request.onInformation,
+      minPosition: deps.catchUp?.required(request.path),
     }));
   } catch (error) {
     return { kind: 'failed', error: toHyperstaticError(error) };

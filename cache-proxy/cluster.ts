@@ -3,7 +3,8 @@
 // relays every eviction to every worker over IPC; a PURGE received by one
 // worker is evicted there at once and relayed through the primary to the
 // others. A worker that dies is replaced (with an empty cache, so it has
-// missed nothing). SIGHUP to the primary (a certificate renewal) is relayed
+// missed nothing but the journal positions of recent evictions: it is told
+// to fill every path from the newest position seen, catch-up.ts). SIGHUP to the primary (a certificate renewal) is relayed
 // to every worker, each of which reads its certificates again.
 import cluster, { type Worker } from 'node:cluster';
 import path from 'node:path';
@@ -19,8 +20,14 @@ import { graceLimits, startProxy, type RunningProxy } from './main';
 /** Messages between the primary and its workers. */
 export type ClusterMessage =
   | { readonly hs: 'ready'; readonly url: string; readonly internalUrl?: string; readonly tlsUrl?: string }
-  | { readonly hs: 'evict'; readonly path: string; readonly source: EvictionSource; readonly mode?: PurgeMode }
-  | { readonly hs: 'evict-all'; readonly source: EvictionSource }
+  | {
+      readonly hs: 'evict';
+      readonly path: string;
+      readonly source: EvictionSource;
+      readonly mode?: PurgeMode;
+      readonly position?: number;
+    }
+  | { readonly hs: 'evict-all'; readonly source: EvictionSource; readonly position?: number }
   | { readonly hs: 'purged'; readonly path: string; readonly mode?: PurgeMode }
   | { readonly hs: 'metrics-request'; readonly id: number }
   | { readonly hs: 'metrics-reply'; readonly id: number; readonly text?: string; readonly error?: string }
@@ -81,6 +88,8 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     });
     return whenReady(worker).then((ready) => {
       listening = ready;
+      if (following.position > 0)
+        worker.send({ hs: 'evict-all', source: 'feed', position: following.position } satisfies ClusterMessage);
       return worker;
     });
   }
@@ -93,7 +102,7 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     await following.feed?.done;
   }
 
-  const following: { feed?: FeedFollower } = {};
+  const following: Following = { position: 0 };
   // Before the first fork: a SIGHUP (certbot's deploy hook, systemctl reload) while workers start must not end the primary.
   if (config.proxyTlsPort !== undefined) process.on('SIGHUP', reloadTls);
   try {
@@ -104,10 +113,7 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     await close();
     throw error;
   }
-  following.feed = followChanges(config, logger, {
-    evict: (evicted, mode) => broadcast({ hs: 'evict', path: evicted, source: 'feed', mode }),
-    evictAll: () => broadcast({ hs: 'evict-all', source: 'feed' }),
-  });
+  following.feed = relayChanges(config, logger, following, broadcast);
   logStarted(
     logger,
     'proxy',
@@ -127,17 +133,45 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     tlsUrl: listening.tlsUrl,
     internalUrl: listening.internalUrl,
     reloadTls,
-    evict(evicted, source = 'api', mode) {
-      broadcast({ hs: 'evict', path: evicted, source, mode });
+    evict(evicted, source = 'api', mode, position) {
+      broadcast({ hs: 'evict', path: evicted, source, mode, position });
     },
-    evictAll(source = 'api') {
-      broadcast({ hs: 'evict-all', source });
+    evictAll(source = 'api', position) {
+      broadcast({ hs: 'evict-all', source, position });
     },
     close,
   };
 }
 
 type ReadyMessage = Extract<ClusterMessage, { hs: 'ready' }>;
+
+/** The primary's feed follower, and the newest journal position it evicted at (a replacement worker's floor). */
+interface Following {
+  feed?: FeedFollower;
+  position: number;
+}
+
+/** Follows the change feed and relays every eviction, with its journal position, to every worker. */
+function relayChanges(
+  config: Config,
+  logger: Logger,
+  following: Following,
+  broadcast: (message: ClusterMessage) => void,
+): FeedFollower | undefined {
+  const seen = (position?: number) => {
+    if (position !== undefined) following.position = Math.max(following.position, position);
+  };
+  return followChanges(config, logger, {
+    evict: (path, mode, position) => {
+      seen(position);
+      broadcast({ hs: 'evict', path, source: 'feed', mode, position });
+    },
+    evictAll: (position) => {
+      seen(position);
+      broadcast({ hs: 'evict-all', source: 'feed', position });
+    },
+  });
+}
 
 /** The worker's 'ready' message, once it listens; a rejection if it exits first. */
 function whenReady(worker: Worker): Promise<ReadyMessage> {

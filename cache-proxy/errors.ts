@@ -41,6 +41,23 @@ export class UpstreamServerError extends UpstreamError {
   }
 }
 
+/**
+ * Every upstream that answered is behind the journal position a fill needs
+ * (catch-up.ts), and none caught up within the wait: its answer would be
+ * the page from before the change, so none is served or stored.
+ */
+export class UpstreamBehindError extends UpstreamError {
+  constructor(upstreams: readonly { name: string; position: number }[], wanted: number, waitedMs: number) {
+    const seen = upstreams.map((u) => `${u.name} at ${u.position}`).join(', ');
+    super(
+      'HS_PROXY_UPSTREAM_BEHIND',
+      504,
+      upstreams.map((u) => u.name).join(','),
+      `no upstream reached journal position ${wanted} within ${waitedMs} ms (${seen})`,
+    );
+  }
+}
+
 /** How an upstream answer can be broken after its head arrived (RFC 9112 §6.3: the message's length is its framing). */
 export type BrokenResponse = 'malformed' | 'truncated' | 'too-large' | 'stalled';
 

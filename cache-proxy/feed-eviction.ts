@@ -1,6 +1,8 @@
 // The proxy's side of the change feed: every path of every batch a mirror
 // publishes is evicted at once (docs/cache-proxy.md, "Feed-driven
-// eviction"); TTLs remain the safety net while the feed is cut.
+// eviction"); TTLs remain the safety net while the feed is cut. Each
+// eviction carries the journal position of its entry, so the path is
+// refilled only from a mirror that has applied it (catch-up.ts).
 import type { Config } from '../common/config';
 import { followFeed, type FeedFollower } from '../common/feed-client';
 import type { Logger } from '../common/logger';
@@ -19,7 +21,7 @@ const FREEZE_RECHECK_MS = 5000;
 export function followChanges(
   config: Config,
   logger: Logger,
-  sink: { evict(path: string, mode: PurgeMode): void; evictAll(): void },
+  sink: { evict(path: string, mode: PurgeMode, position: number): void; evictAll(position?: number): void },
 ): FeedFollower | undefined {
   if (config.proxyFeedUrl === 'off') return undefined;
   const automatic = config.proxyFeedUrl === '';
@@ -63,7 +65,9 @@ export function followChanges(
       if (Number.isSafeInteger(until)) onFreshness(until as number);
       if (!greeted || hello.head < head) {
         head = hello.head;
-        sink.evictAll();
+        // What the mirror we follow has applied: a behind one may still answer with what preceded it. A
+        // re-bootstrapped mirror's lower head sets no floor (a higher one was set before and stays).
+        sink.evictAll(Number.isSafeInteger(hello.head) ? hello.head : undefined);
       }
       greeted = true;
     },
@@ -77,7 +81,7 @@ export function followChanges(
         // A takedown's purge entry is at /blobs/SHA (common/feed-format.ts): the cached blob goes with
         // the page, which the same batch turned into a tombstone. Only a new version of a page may be
         // soft-purged: what was unpublished, deleted or taken down is never served again, stale or not.
-        sink.evict(entry.path, entry.op === 'put' ? config.proxyPurgeMode : 'hard');
+        sink.evict(entry.path, entry.op === 'put' ? config.proxyPurgeMode : 'hard', entry.seq);
         head = Math.max(head, entry.seq);
       }
     },

@@ -10,10 +10,11 @@ import { createLogger, type Logger, logStarted } from '../common/logger';
 import { createMetricsRegistry, createOps } from '../common/ops';
 import { createFiller } from './cache-fill';
 import { createPolicyFactory } from './cache-policy';
+import { createCatchUp, type CatchUp } from './catch-up';
 import { createEvictor, type EvictionSource, type Evictor } from './eviction';
 import { followChanges } from './feed-eviction';
 import { compilePathRules, type FreshnessRules } from './freshness';
-import { parseGraceRules, type GraceLimits } from './grace';
+import { parseGraceRules, upstreamName, type GraceLimits } from './grace';
 import { KEEP_ALIVE_MS, type ClientLimits } from './http-server';
 import { createReclaimer, holdYoungGeneration } from './memory';
 import { createProxyMetrics, type ProxyMetrics } from './metrics';
@@ -64,10 +65,11 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
     onRelease: reclaimer.released,
   });
   const metrics = createProxyMetrics(registry, cache, reclaimer);
-  const pool = createPool(config, logger, metrics);
+  const catchUp = createCatchUp(config.proxyUpstreams.map(upstreamName));
+  const pool = createPool(config, logger, metrics, catchUp);
   const policyFor = createPolicyFactory(now, freshnessRules(config));
-  const filler = createFiller({ cache, pool, policyFor, logger, ...bodyLimits(config) });
-  const evictorDeps = { cache, filler, metrics, logger, now, onEvict: options.onEvict };
+  const filler = createFiller({ cache, pool, policyFor, logger, catchUp, ...bodyLimits(config) });
+  const evictorDeps = { cache, filler, metrics, logger, now, catchUp, onEvict: options.onEvict };
   const evictor = createEvictor({ ...evictorDeps, defaultMode: config.proxyPurgeMode });
   const ops = createOps(registry, {
     upstreams: async () => {
@@ -131,16 +133,19 @@ export async function startProxy(config: Config, options: ProxyOptions = {}): Pr
   };
 }
 
-/** The upstreams, nearest first, their failures and health counted in /metrics. */
-function createPool(config: Config, logger: Logger, metrics: ProxyMetrics): UpstreamPool {
+/** The upstreams, nearest first, their failures, health and lag counted in /metrics, their positions noted. */
+function createPool(config: Config, logger: Logger, metrics: ProxyMetrics, catchUp: CatchUp): UpstreamPool {
   const pool = createUpstreamPool({
     urls: config.proxyUpstreams,
     timeoutMs: config.proxyUpstreamTimeoutMs,
     probeIntervalMs: config.proxyProbeIntervalMs,
     probePath: config.proxyProbePath,
+    catchUpWaitMs: config.proxyCatchUpWaitMs,
     logger,
     onFailure: (upstream, error) => metrics.upstreamErrors.inc({ upstream: upstream.name, code: error.code }),
     onStateChange: (upstream) => metrics.upstreamUp.set({ upstream: upstream.name }, upstream.up ? 1 : 0),
+    onPosition: (upstream, position) => catchUp.seen(upstream.name, position),
+    onBehind: (upstream) => metrics.upstreamBehind.inc({ upstream: upstream.name }),
   });
   for (const upstream of pool.upstreams) metrics.upstreamUp.set({ upstream: upstream.name }, 1);
   return pool;
@@ -191,8 +196,8 @@ function freshnessRules(config: Config): FreshnessRules {
 /** Evicts what the change feed says changed (docs/cache-proxy.md, "Feed-driven eviction"). */
 function followFeedInto(evictor: Evictor, config: Config, logger: Logger) {
   return followChanges(config, logger, {
-    evict: (path, mode) => evictor.evict(path, 'feed', mode),
-    evictAll: () => evictor.evictAll('feed'),
+    evict: (path, mode, position) => evictor.evict(path, 'feed', mode, position),
+    evictAll: (position) => evictor.evictAll('feed', position),
   });
 }
 

@@ -22,6 +22,7 @@ export interface ProxyMetrics {
   readonly coalesceTimeouts: Counter;
   readonly upstreamErrors: Counter<'upstream' | 'code'>;
   readonly upstreamUp: Gauge<'upstream'>;
+  readonly upstreamBehind: Counter<'upstream'>;
   readonly evictions: Counter<'source' | 'mode'>;
   readonly connectionsRefused: Counter<'reason'>;
   readonly feedStreams: Gauge;
@@ -72,6 +73,12 @@ export function createProxyMetrics(
     upstreamUp: new Gauge({
       name: 'hyperstatic_proxy_upstream_up',
       help: '1 while an upstream is considered healthy',
+      labelNames: ['upstream'],
+      registers,
+    }),
+    upstreamBehind: new Counter({
+      name: 'hyperstatic_proxy_upstream_behind_total',
+      help: 'Upstream answers dropped because the upstream had not reached the journal position of the eviction that emptied the key',
       labelNames: ['upstream'],
       registers,
     }),

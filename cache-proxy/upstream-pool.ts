@@ -1,14 +1,19 @@
 // The upstreams (mirrors or any HTTP origin), nearest first: every request
 // has a timeout, failures fail over to the next upstream, and an upstream
-// that keeps failing is marked down and probed until it answers again.
+// that keeps failing is marked down and probed until it answers again. A
+// fill that must come from a given journal position (catch-up.ts) passes
+// over mirrors whose answer says they are behind it, and waits a little for
+// one to catch up.
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import { parsePosition, POSITION_HEADER } from '../common/feed-format';
 import type { Logger } from '../common/logger';
 import type { Information } from './interim';
 import {
   NoUpstreamError,
   UpstreamConnectionError,
+  UpstreamBehindError,
   UpstreamError,
   UpstreamServerError,
   UpstreamTimeoutError,
@@ -20,6 +25,8 @@ export interface Upstream {
   /** Whether requests go here first. */
   up: boolean;
   consecutiveFailures: number;
+  /** The highest journal position its answers have named (Hyperstatic-Position); 0 before any. */
+  position: number;
 }
 
 export interface UpstreamResponse {
@@ -38,6 +45,14 @@ export interface UpstreamRequest {
   readonly idleTimeoutMs?: number;
   /** Interim (1xx) answers, to relay to the reader (RFC 9110 §15.2). */
   readonly onInformation?: (info: Information) => void;
+  /**
+   * The journal position the answer must reflect (catch-up.ts): an upstream
+   * whose Hyperstatic-Position is below it is passed over, and when every
+   * one is, they are asked again until one has caught up or the pool's
+   * catch-up wait ends (UpstreamBehindError). An answer without the field
+   * (an origin that is no Hyperstatic mirror) is taken as it is.
+   */
+  readonly minPosition?: number;
 }
 
 export interface UpstreamPool {
@@ -65,7 +80,29 @@ export interface UpstreamPoolOptions {
   readonly probePath?: string;
   readonly onFailure?: (upstream: Upstream, error: UpstreamError) => void;
   readonly onStateChange?: (upstream: Upstream) => void;
+  /** How long a request with minPosition waits for an upstream to catch up, in ms (PROXY_CATCH_UP_WAIT_MS; default CATCH_UP_WAIT_MS). */
+  readonly catchUpWaitMs?: number;
+  /** An upstream named its journal position in an answer. */
+  readonly onPosition?: (upstream: Upstream, position: number) => void;
+  /** An upstream answered from behind a request's minPosition; its answer was dropped. */
+  readonly onBehind?: (upstream: Upstream, position: number, wanted: number) => void;
 }
+
+/**
+ * How long a fill waits for a mirror to reach the position of the eviction
+ * that emptied its key, unless PROXY_CATCH_UP_WAIT_MS says otherwise. Mirrors apply a batch within milliseconds of each
+ * other on a healthy network; a mirror later than this is lagging, and
+ * readers get a stale copy where one may be served, else a 504, never the
+ * answer from before the change.
+ */
+export const CATCH_UP_WAIT_MS = 2000;
+
+/** The first pause between rounds of a catch-up wait, doubled up to CATCH_UP_PAUSE_MAX_MS. */
+const CATCH_UP_PAUSE_MS = 20;
+const CATCH_UP_PAUSE_MAX_MS = 200;
+
+/** What a round over the upstreams gives when every answer came from behind the wanted position. */
+const BEHIND = Symbol('behind');
 
 /** RFC 9110 §7.6.1: connection-specific fields are never forwarded (and Expect is answered by us, §10.1.1). */
 const HOP_BY_HOP = new Set([
@@ -115,11 +152,20 @@ function createAgents(): Agents {
 export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const threshold = options.failureThreshold ?? 3;
   const probePath = options.probePath ?? '/healthz';
+  const catchUpWaitMs = options.catchUpWaitMs ?? CATCH_UP_WAIT_MS;
   const agents = createAgents();
-  const send = (upstream: Upstream, request: UpstreamRequest) => sendTo(upstream, request, options.timeoutMs, agents);
+  const send = async (upstream: Upstream, request: UpstreamRequest) => {
+    const res = await sendTo(upstream, request, options.timeoutMs, agents);
+    const position = parsePosition(res.headers[POSITION_HEADER]);
+    if (position !== undefined && position > upstream.position) {
+      upstream.position = position;
+      options.onPosition?.(upstream, position);
+    }
+    return res;
+  };
   const upstreams: Upstream[] = options.urls.map((raw) => {
     const url = new URL(raw);
-    return { name: url.origin + url.pathname.replace(/\/$/, ''), url, up: true, consecutiveFailures: 0 };
+    return { name: url.origin + url.pathname.replace(/\/$/, ''), url, up: true, consecutiveFailures: 0, position: 0 };
   });
   let closed = false;
 
@@ -157,40 +203,16 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   }, options.probeIntervalMs);
   probeTimer.unref();
 
+  const round: Round = { upstreams, send, succeeded, failed, onBehind: options.onBehind };
+
   return {
     upstreams,
     anyUp: () => upstreams.some((u) => u.up),
     reportFailure: failed,
     async request(request) {
-      // Down upstreams stay a last resort: better a slow answer than none.
-      const order = [...upstreams.filter((u) => u.up), ...upstreams.filter((u) => !u.up)];
-      const failures: UpstreamError[] = [];
-      for (const [i, upstream] of order.entries()) {
-        try {
-          const res = await send(upstream, request);
-          const status = res.statusCode ?? 502;
-          // 5xx from a mirror means "not me, try another"; a request with a body cannot be replayed.
-          if (status >= 500 && !request.body && status !== 501 && status !== 505) {
-            const error = new UpstreamServerError(upstream.name, status);
-            failed(upstream, error);
-            failures.push(error);
-            // The last one tried: its own answer is passed through (RFC 9111 §4: a cache forwards what the origin said).
-            if (i === order.length - 1) return { upstream, res };
-            res.resume();
-            continue;
-          }
-          succeeded(upstream);
-          return { upstream, res };
-        } catch (error) {
-          const upstreamError =
-            error instanceof UpstreamError ? error : new UpstreamConnectionError(upstream.name, error);
-          failed(upstream, upstreamError);
-          failures.push(upstreamError);
-          if (request.body) break;
-        }
-      }
-      // No answer from the last one, but an earlier one answered with an error: that answer, not our own 502.
-      return askAgain(order, request, send, failures);
+      const wanted = request.minPosition;
+      if (wanted === undefined) return (await askInTurn(round, request)) as UpstreamResponse;
+      return askCaughtUp(round, request, wanted, catchUpWaitMs);
     },
     close() {
       closed = true;
@@ -199,6 +221,92 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       agents.https.destroy();
     },
   };
+}
+
+/** What one round over the upstreams needs from the pool. */
+interface Round {
+  readonly upstreams: readonly Upstream[];
+  readonly send: (upstream: Upstream, request: UpstreamRequest) => Promise<IncomingMessage>;
+  readonly succeeded: (upstream: Upstream) => void;
+  readonly failed: (upstream: Upstream, error: UpstreamError) => void;
+  readonly onBehind?: (upstream: Upstream, position: number, wanted: number) => void;
+}
+
+/**
+ * One round over the upstreams (up ones first; with `wanted`, those known
+ * to have reached it first). BEHIND when no upstream that answered had
+ * reached `wanted` and none gave an answer to pass on.
+ */
+async function askInTurn(
+  round: Round,
+  request: UpstreamRequest,
+  wanted?: number,
+): Promise<UpstreamResponse | typeof BEHIND> {
+  const { upstreams, send, succeeded, failed } = round;
+  // Down upstreams stay a last resort: better a slow answer than none.
+  const up = upstreams.filter((u) => u.up);
+  const ranked =
+    wanted === undefined ? up : [...up.filter((u) => u.position >= wanted), ...up.filter((u) => u.position < wanted)];
+  const order = [...ranked, ...upstreams.filter((u) => !u.up)];
+  const failures: UpstreamError[] = [];
+  let behind = false;
+  for (const [i, upstream] of order.entries()) {
+    try {
+      const res = await send(upstream, request);
+      const status = res.statusCode ?? 502;
+      const position = parsePosition(res.headers[POSITION_HEADER]);
+      if (wanted !== undefined && position !== undefined && position < wanted) {
+        // Its answer predates the change that emptied this key: not to be served or stored.
+        res.resume();
+        succeeded(upstream);
+        behind = true;
+        round.onBehind?.(upstream, position, wanted);
+        continue;
+      }
+      // 5xx from a mirror means "not me, try another"; a request with a body cannot be replayed.
+      if (status >= 500 && !request.body && status !== 501 && status !== 505) {
+        const error = new UpstreamServerError(upstream.name, status);
+        failed(upstream, error);
+        failures.push(error);
+        // The last one tried: its own answer is passed through (RFC 9111 §4: a cache forwards what the
+        // origin said), unless one that is behind may catch up meanwhile.
+        if (i === order.length - 1 && !behind) return { upstream, res };
+        res.resume();
+        continue;
+      }
+      succeeded(upstream);
+      return { upstream, res };
+    } catch (error) {
+      const upstreamError = error instanceof UpstreamError ? error : new UpstreamConnectionError(upstream.name, error);
+      failed(upstream, upstreamError);
+      failures.push(upstreamError);
+      if (request.body) break;
+    }
+  }
+  if (behind) return BEHIND;
+  // No answer from the last one, but an earlier one answered with an error: that answer, not our own 502.
+  return askAgain(order, request, send, failures);
+}
+
+/**
+ * Rounds over the upstreams until one answers from `wanted` or later (or
+ * with an answer to pass on), pausing a little longer each time; after
+ * `waitMs`, UpstreamBehindError.
+ */
+async function askCaughtUp(
+  round: Round,
+  request: UpstreamRequest,
+  wanted: number,
+  waitMs: number,
+): Promise<UpstreamResponse> {
+  const deadline = Date.now() + waitMs;
+  for (let pause = CATCH_UP_PAUSE_MS; ; pause = Math.min(pause * 2, CATCH_UP_PAUSE_MAX_MS)) {
+    const answer = await askInTurn(round, request, wanted);
+    if (answer !== BEHIND) return answer;
+    const left = deadline - Date.now();
+    if (left <= 0) throw new UpstreamBehindError(round.upstreams, wanted, waitMs);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+  }
 }
 
 /**

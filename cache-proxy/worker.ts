@@ -41,8 +41,8 @@ async function run(): Promise<void> {
   };
   process.on('message', (message: unknown) => {
     if (!isClusterMessage(message)) return;
-    if (message.hs === 'evict') proxy.evict(message.path, message.source, message.mode);
-    else if (message.hs === 'evict-all') proxy.evictAll(message.source);
+    if (message.hs === 'evict') proxy.evict(message.path, message.source, message.mode, message.position);
+    else if (message.hs === 'evict-all') proxy.evictAll(message.source, message.position);
     else if (message.hs === 'reload-tls') proxy.reloadTls();
     else if (message.hs === 'metrics-reply') {
       const waiter = pending.get(message.id);

@@ -773,6 +773,12 @@ const spec = {
     'How long a request waits for an upstream fetch of the same page already in flight before answering 504 (or stale), in milliseconds',
     integer(10, 600_000),
   ),
+  proxyCatchUpWaitMs: variable(
+    'PROXY_CATCH_UP_WAIT_MS',
+    '2000',
+    'How long a fill of a page the feed just evicted waits for a mirror that has applied the change (Hyperstatic-Position) before answering 504 (or stale), in milliseconds; answers from mirrors still behind are never used',
+    integer(0, 60_000),
+  ),
   proxyPurgeToken: variable(
     'PROXY_PURGE_TOKEN',
     '',

@@ -1,7 +1,8 @@
-// The wire format's `purge` op: what a mirror accepts and refuses.
+// The wire format's `purge` op: what a mirror accepts and refuses; the
+// Hyperstatic-Position field a cache reads.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BLOB_PATH, parseFeedBatch, type JournalEntry } from './feed-format';
+import { BLOB_PATH, parseFeedBatch, parsePosition, type JournalEntry } from './feed-format';
 
 const SHA = 'a'.repeat(64);
 
@@ -37,5 +38,14 @@ describe('parseFeedBatch and purge entries', () => {
 
   test('still refuses an unknown op', () => {
     assert.throws(() => parseFeedBatch(purgeBatch({ op: 'erase' as never })), /unknown op/);
+  });
+});
+
+describe('parsePosition', () => {
+  test('reads a whole number, and nothing else, as a journal position', () => {
+    assert.equal(parsePosition('0'), 0);
+    assert.equal(parsePosition('4711'), 4711);
+    for (const bad of [undefined, '', '-1', '1.5', ' 7', '7 ', '0x10', '1e3', '9'.repeat(16), ['1', '2']])
+      assert.equal(parsePosition(bad), undefined, JSON.stringify(bad));
   });
 });

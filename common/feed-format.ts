@@ -101,6 +101,20 @@ export interface FeedHello {
   heartbeat?: unknown;
 }
 
+/**
+ * The response field in which a mirror names the journal position (the seq
+ * of the last entry it applied) its answer reflects: every page, 304, 404
+ * and 410 it serves carries it. A cache that evicted a path at position P
+ * fills it only from an answer at P or later (cache-proxy/catch-up.ts).
+ */
+export const POSITION_HEADER = 'hyperstatic-position';
+
+/** A Hyperstatic-Position value, or undefined when absent or not a whole number. */
+export function parsePosition(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) return undefined;
+  return Number(value);
+}
+
 export const FEED_PATH = '/feed';
 export const BLOB_PATH = '/blobs/';
 export const MANIFEST_PATH = '/manifest';

@@ -85,4 +85,16 @@ describe('IndexStore (through MirrorStore)', () => {
     assert.equal(store.lookup('/b/')?.op, 'gone');
     assert.equal(store.lookup('/b/')?.sha256, sha256Hex('T'));
   });
+  test('names the committed cursor as the served position, moving with each batch and never with a refused one', async () => {
+    const store = openStore();
+    assert.equal(store.servedPosition(), 0);
+    await putBlob(store, 'A');
+    store.applyBatch(batch(1, [entry(1, '/a/', 'A'), entry(2, '/b/', 'A')]));
+    assert.equal(store.servedPosition(), 2);
+    // Its blob is missing: the batch is refused whole, and the position stays.
+    assert.throws(() => store.applyBatch(batch(2, [entry(3, '/c/', 'C')])), MissingBlobError);
+    assert.equal(store.servedPosition(), 2);
+    store.applyBatch(batch(2, [entry(3, '/a/', null)]));
+    assert.equal(store.servedPosition(), 3);
+  });
 });

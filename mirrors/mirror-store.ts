@@ -33,6 +33,8 @@ export class MirrorStore {
   private readonly journal: FeedJournal;
   private readonly purges: PurgedBlobs;
   private readonly staging: ManifestStaging;
+  /** The committed cursor, as page answers name it; undefined once a commit may have moved it. */
+  private committedCursor: number | undefined;
   /** Statements, epoch marks and the latest heartbeat (trust-store.ts). */
   readonly trust: TrustStorage;
 
@@ -63,6 +65,16 @@ export class MirrorStore {
 
   cursor(): number {
     return this.state().cursor;
+  }
+
+  /**
+   * The cursor for every page answer (Hyperstatic-Position), without a
+   * query per request: read once after each commit that may have moved it.
+   * better-sqlite3 transactions are synchronous, so no request reads it
+   * mid-commit, and a rolled-back one leaves it to be read again.
+   */
+  servedPosition(): number {
+    return (this.committedCursor ??= this.cursor());
   }
 
   epoch(): number {
@@ -129,8 +141,14 @@ export class MirrorStore {
     const { applied, dropped } = checkVariants(batch, (sha256) =>
       this.blobs.hasBlob(sha256) ? fs.readFileSync(this.blobs.blobPath(sha256)) : undefined,
     );
+    let purged: string[];
+    try {
+      purged = this.index.applyBatch(applied);
+    } finally {
+      this.committedCursor = undefined;
+    }
     // Files go only once the purge is committed; one a crash leaves behind is still never served (isPurged).
-    for (const sha256 of this.index.applyBatch(applied)) {
+    for (const sha256 of purged) {
       this.blobs.dropBlob(sha256);
       this.partials.dropPartial(sha256);
     }
@@ -202,7 +220,11 @@ export class MirrorStore {
 
   /** Makes the index exactly the staged manifest, in one transaction; returns how many paths changed. */
   commitStage(epoch: number, cursor: number): number {
-    return this.staging.commit(epoch, cursor);
+    try {
+      return this.staging.commit(epoch, cursor);
+    } finally {
+      this.committedCursor = undefined;
+    }
   }
 
   /** How the staged manifest differs from the index. */

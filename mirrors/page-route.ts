@@ -3,11 +3,13 @@
 // compressed variant the request accepts, page-representation.ts), a 301 to
 // where a missing path has moved (request-path.ts, movedTo), a 410
 // tombstone, a 304, a 406, or the site's 404 page. Every answer carries the
-// security headers (security-headers.ts).
+// security headers (security-headers.ts) and the journal position it
+// reflects (Hyperstatic-Position, common/feed-format.ts).
 import fs from 'node:fs';
 import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { acceptEncodingOf } from '../common/content-coding';
+import { POSITION_HEADER } from '../common/feed-format';
 import { sendNotFound, type FileSender } from './file-responses';
 import { etagOf, httpDate, notModified } from '../common/http-conditional';
 import { freshnessHeader, withBanner } from './frozen-banner';
@@ -21,11 +23,13 @@ import { securityHeaders } from './security-headers';
 /** Seconds a cache may keep a bannered page: short, since the copy may recover any moment. */
 const FROZEN_MAX_AGE = 10;
 /**
- * A missing path's 404 is fresh for one second, with no grace: a cache that
- * follows one mirror's feed but fills from another that is behind may store
- * the 404 of a page that just went live (its eviction already came); it asks
- * again a second later instead of keeping the 404 for its heuristic
- * lifetime. One fill a second per path still absorbs a flood of misses.
+ * A missing path's 404 is fresh for one second, with no grace. Our cache
+ * proxy refills a path the feed evicted only from a mirror whose
+ * Hyperstatic-Position has reached the eviction (cache-proxy/catch-up.ts);
+ * a cache that cannot (no feed, or one that ignores the field) may still
+ * store the 404 of a page that just went live from a mirror that is behind,
+ * and this bounds that to a second instead of its heuristic lifetime. One
+ * fill a second per path still absorbs a flood of misses.
  */
 export const MISSING_MAX_AGE = 1;
 
@@ -91,6 +95,9 @@ export function createPageRoute(options: {
       res.end('This mirror is loading its copy of the site; try again shortly.\n');
       return;
     }
+    // Read in the same tick as the lookup, so the answer reflects at least this position (a batch is
+    // applied in one transaction): a cache that evicted the path at a later one asks another mirror.
+    res.setHeader(POSITION_HEADER, String(store.servedPosition()));
     const page = store.lookup(path);
     if (!page) return serveMissing(req, res, path, store, files, security);
     const html = page.contentType.startsWith('text/html');

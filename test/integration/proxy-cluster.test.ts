@@ -51,6 +51,8 @@ describe('cache proxy: several worker processes', () => {
   let proxy: RunningProxy;
   let stream: ServerResponse | undefined;
   let version = 1;
+  /** Hyperstatic-Position of the upstream's answers, once a test sets it. */
+  let position: number | undefined;
 
   before(async () => {
     upstream = await startUpstream((req, res) => {
@@ -60,7 +62,10 @@ describe('cache proxy: several worker processes', () => {
         stream = res;
         return;
       }
-      res.writeHead(200, { 'cache-control': 'max-age=3600' });
+      res.writeHead(200, {
+        'cache-control': 'max-age=3600',
+        ...(position === undefined ? {} : { 'hyperstatic-position': String(position) }),
+      });
       res.end(`${req.url} v${version}`);
     });
     const config = loadConfig({
@@ -138,6 +143,23 @@ describe('cache proxy: several worker processes', () => {
     await until('every worker serves v4', async () =>
       (await readMany(proxy.url, '/story')).every((b) => b === '/story v4'),
     );
+  });
+
+  it('relays the journal position of an eviction: no worker refills the page from an upstream still behind it', async () => {
+    position = 12;
+    version = 5;
+    await until('every worker holds v5', async () =>
+      (await readMany(proxy.url, '/embargo', 4)).every((b) => b === '/embargo v5'),
+    );
+    // The feed says /embargo changed at 13; the upstream answers from 12 for a while yet.
+    stream?.write(`event: batch\nid: 13\ndata: ${JSON.stringify(batch(13, ['/embargo']))}\n\n`);
+    await sleep(200);
+    setTimeout(() => {
+      version = 6;
+      position = 13;
+    }, 300);
+    const bodies = await readMany(proxy.url, '/embargo', 4);
+    assert.deepEqual(bodies, Array(4).fill('/embargo v6'));
   });
 
   it('replaces a worker that dies and keeps serving', async () => {
