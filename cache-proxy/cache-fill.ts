@@ -81,7 +81,8 @@ export function createFiller(deps: FillerDeps): Filler {
     const fetched = await fetchEntry(deps, request);
     if (fetched.kind !== 'entry') return fetched;
     const { entry, fwdStatus } = fetched;
-    const stored = storeIfAllowed(entry, request, flight);
+    // An answer from behind the change that emptied this key (no upstream caught up in time) is served, never kept.
+    const stored = !fetched.behind && storeIfAllowed(entry, request, flight);
     return { kind: 'body', entry, stored, fwdStatus, variant: variantKey(request.url, entry.vary, request.headers) };
   }
 
@@ -138,20 +139,25 @@ export function createFiller(deps: FillerDeps): Filler {
 async function fetchEntry(
   deps: FillerDeps,
   request: FillRequest,
-): Promise<{ kind: 'entry'; entry: CacheEntry; fwdStatus: number } | Exclude<FillOutcome, { kind: 'body' }>> {
+): Promise<
+  { kind: 'entry'; entry: CacheEntry; fwdStatus: number; behind?: boolean } | Exclude<FillOutcome, { kind: 'body' }>
+> {
   const { pool, policyFor } = deps;
   const policyRequest = { url: request.url, method: 'GET', headers: request.headers };
   // RFC 9111 §4.3.1: revalidate with the stored validators.
   const headers = request.existing ? request.existing.policy.revalidationHeaders(policyRequest) : request.headers;
   let res: IncomingMessage;
   let upstream: Upstream;
+  let behind: boolean | undefined;
+  const required = deps.catchUp?.required(request.path);
   try {
-    ({ res, upstream } = await pool.request({
+    ({ res, upstream, behind } = await pool.request({
       method: 'GET',
       url: request.url,
       headers,
       onInformation: request.onInformation,
-      minPosition: deps.catchUp?.required(request.path),
+      minPosition: required?.position,
+      newestIfBehind: required !== undefined && !required.strict,
     }));
   } catch (error) {
     return { kind: 'failed', error: toHyperstaticError(error) };
@@ -170,6 +176,7 @@ async function fetchEntry(
         kind: 'entry',
         entry: { ...request.existing, policy: policy as CacheEntry['policy'], upstream: upstream.name },
         fwdStatus: 304,
+        behind,
       };
   }
 
@@ -193,7 +200,12 @@ async function fetchEntry(
     vary: parseVary(res.headers.vary),
     upstream: upstream.name,
   };
-  return { kind: 'entry', entry, fwdStatus: status };
+  if (behind)
+    deps.logger?.warn(
+      { upstream: upstream.name, url: request.url, position: required?.position },
+      'no upstream caught up with the change within PROXY_CATCH_UP_WAIT_MS; served the newest answer there is, unstored',
+    );
+  return { kind: 'entry', entry, fwdStatus: status, behind };
 }
 
 /**

@@ -26,6 +26,8 @@ export type ClusterMessage =
       readonly source: EvictionSource;
       readonly mode?: PurgeMode;
       readonly position?: number;
+      /** The change removed the page: no answer from before it may be served (catch-up.ts). */
+      readonly gone?: boolean;
     }
   | { readonly hs: 'evict-all'; readonly source: EvictionSource; readonly position?: number }
   | { readonly hs: 'purged'; readonly path: string; readonly mode?: PurgeMode }
@@ -133,8 +135,8 @@ async function startPrimary(config: Config, logger: Logger): Promise<RunningProx
     tlsUrl: listening.tlsUrl,
     internalUrl: listening.internalUrl,
     reloadTls,
-    evict(evicted, source = 'api', mode, position) {
-      broadcast({ hs: 'evict', path: evicted, source, mode, position });
+    evict(evicted, source = 'api', mode, position, gone) {
+      broadcast({ hs: 'evict', path: evicted, source, mode, position, gone });
     },
     evictAll(source = 'api', position) {
       broadcast({ hs: 'evict-all', source, position });
@@ -162,9 +164,9 @@ function relayChanges(
     if (position !== undefined) following.position = Math.max(following.position, position);
   };
   return followChanges(config, logger, {
-    evict: (path, mode, position) => {
+    evict: (path, mode, position, gone) => {
       seen(position);
-      broadcast({ hs: 'evict', path, source: 'feed', mode, position });
+      broadcast({ hs: 'evict', path, source: 'feed', mode, position, gone });
     },
     evictAll: (position) => {
       seen(position);

@@ -17,9 +17,11 @@ export type EvictionSource = 'api' | 'feed' | 'purge';
 export interface Evictor {
   /**
    * Drops (or, soft, marks stale) every stored variant and query of a path, at once; mode defaults to
-   * PROXY_PURGE_MODE. `position`: the journal position of the change, which the next fill must reflect.
+   * PROXY_PURGE_MODE. `position`: the journal position of the change, which the next fill must reflect;
+   * `gone`: the change removed the page (unpublished, deleted, taken down), so no answer from before it
+   * may be served even when no upstream catches up (catch-up.ts).
    */
-  evict(path: string, source?: EvictionSource, mode?: PurgeMode, position?: number): void;
+  evict(path: string, source?: EvictionSource, mode?: PurgeMode, position?: number, gone?: boolean): void;
   /** Drops everything stored (the feed cannot say what changed), up to journal position `position` when known. */
   evictAll(source?: EvictionSource, position?: number): void;
 }
@@ -41,7 +43,7 @@ export function createEvictor(deps: {
   const { cache, filler, metrics, logger } = deps;
   const now = deps.now ?? Date.now;
   return {
-    evict(path, source = 'api', mode = deps.defaultMode ?? 'hard', position) {
+    evict(path, source = 'api', mode = deps.defaultMode ?? 'hard', position, gone = false) {
       let normalized: string;
       try {
         normalized = normalizeTarget(path).path;
@@ -53,7 +55,7 @@ export function createEvictor(deps: {
         for (const entry of cache.entriesOfPath(normalized)) markStale(entry, at);
       } else cache.evictPath(normalized);
       // Before the fills in flight are disowned: a reader arriving next must already need the new position.
-      if (position !== undefined) deps.catchUp?.evicted(normalized, position);
+      if (position !== undefined) deps.catchUp?.evicted(normalized, position, gone);
       filler.invalidate(normalized);
       metrics.evictions.inc({ source, mode });
       deps.onEvict?.(normalized, source);

@@ -21,7 +21,10 @@ const FREEZE_RECHECK_MS = 5000;
 export function followChanges(
   config: Config,
   logger: Logger,
-  sink: { evict(path: string, mode: PurgeMode, position: number): void; evictAll(position?: number): void },
+  sink: {
+    evict(path: string, mode: PurgeMode, position: number, gone: boolean): void;
+    evictAll(position?: number): void;
+  },
 ): FeedFollower | undefined {
   if (config.proxyFeedUrl === 'off') return undefined;
   const automatic = config.proxyFeedUrl === '';
@@ -81,7 +84,8 @@ export function followChanges(
         // A takedown's purge entry is at /blobs/SHA (common/feed-format.ts): the cached blob goes with
         // the page, which the same batch turned into a tombstone. Only a new version of a page may be
         // soft-purged: what was unpublished, deleted or taken down is never served again, stale or not.
-        sink.evict(entry.path, entry.op === 'put' ? config.proxyPurgeMode : 'hard', entry.seq);
+        const gone = entry.op !== 'put';
+        sink.evict(entry.path, gone ? 'hard' : config.proxyPurgeMode, entry.seq, gone);
         head = Math.max(head, entry.seq);
       }
     },

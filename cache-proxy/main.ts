@@ -196,7 +196,7 @@ function freshnessRules(config: Config): FreshnessRules {
 /** Evicts what the change feed says changed (docs/cache-proxy.md, "Feed-driven eviction"). */
 function followFeedInto(evictor: Evictor, config: Config, logger: Logger) {
   return followChanges(config, logger, {
-    evict: (path, mode, position) => evictor.evict(path, 'feed', mode, position),
+    evict: (path, mode, position, gone) => evictor.evict(path, 'feed', mode, position, gone),
     evictAll: (position) => evictor.evictAll('feed', position),
   });
 }

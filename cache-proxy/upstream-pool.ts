@@ -32,6 +32,8 @@ export interface Upstream {
 export interface UpstreamResponse {
   readonly upstream: Upstream;
   readonly res: IncomingMessage;
+  /** From behind the request's minPosition, given after the catch-up wait (newestIfBehind): not to be stored. */
+  readonly behind?: boolean;
 }
 
 export interface UpstreamRequest {
@@ -53,6 +55,12 @@ export interface UpstreamRequest {
    * (an origin that is no Hyperstatic mirror) is taken as it is.
    */
   readonly minPosition?: number;
+  /**
+   * When no upstream catches up within the wait: the answer of the upstream
+   * furthest along, marked `behind`, instead of UpstreamBehindError (a page
+   * that changed, not one the change removed; catch-up.ts).
+   */
+  readonly newestIfBehind?: boolean;
 }
 
 export interface UpstreamPool {
@@ -304,7 +312,13 @@ async function askCaughtUp(
     const answer = await askInTurn(round, request, wanted);
     if (answer !== BEHIND) return answer;
     const left = deadline - Date.now();
-    if (left <= 0) throw new UpstreamBehindError(round.upstreams, wanted, waitMs);
+    if (left <= 0) {
+      if (!request.newestIfBehind) throw new UpstreamBehindError(round.upstreams, wanted, waitMs);
+      const furthest = [...round.upstreams].sort((a, b) => b.position - a.position);
+      const newest = await askInTurn({ ...round, upstreams: furthest }, request);
+      if (newest === BEHIND) throw new UpstreamBehindError(round.upstreams, wanted, waitMs);
+      return { ...newest, behind: true };
+    }
     await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
   }
 }

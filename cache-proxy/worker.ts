@@ -41,7 +41,7 @@ async function run(): Promise<void> {
   };
   process.on('message', (message: unknown) => {
     if (!isClusterMessage(message)) return;
-    if (message.hs === 'evict') proxy.evict(message.path, message.source, message.mode, message.position);
+    if (message.hs === 'evict') proxy.evict(message.path, message.source, message.mode, message.position, message.gone);
     else if (message.hs === 'evict-all') proxy.evictAll(message.source, message.position);
     else if (message.hs === 'reload-tls') proxy.reloadTls();
     else if (message.hs === 'metrics-reply') {
