@@ -178,6 +178,21 @@ describe('deleting articles and events', () => {
     assert.deepEqual(await snapshot(), after, 'and changes nothing');
   });
 
+  it('cancels a pending schedule, so the scheduler never publishes a deleted item', async () => {
+    const soon = Date.now() + 3600_000;
+    const id = await article({
+      title: 'Embargoed then dropped',
+      publishAt: new Date(soon).toISOString(),
+      unpublishAt: new Date(soon + 3600_000).toISOString(),
+    });
+    assert.equal(Number((await row(id)).publish_at), soon);
+    assert.equal((await call('DELETE', `/articles/${id}`, origin.tokens.editor)).status, 200);
+    const after = await row(id);
+    assert.equal(after.status, 'deleted');
+    assert.equal(after.publish_at, null);
+    assert.equal(after.unpublish_at, null);
+  });
+
   it('deletes an event through the API and keeps it out of the events list', async () => {
     const res = await call('POST', '/events', origin.tokens.admin, {
       title: 'Harbour open day',
