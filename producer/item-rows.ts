@@ -40,7 +40,7 @@ export interface ArticleRow {
   title: string;
   summary: string;
   body: string;
-  status: 'draft' | 'published' | 'hidden';
+  status: 'draft' | 'published' | 'hidden' | 'deleted';
   featured: boolean;
   leadImage: LeadImageRow | null;
   section: { slug: string; name: string } | null;
@@ -68,7 +68,7 @@ export interface EventRow {
   location: string;
   startsAt: number;
   endsAt: number | null;
-  status: 'draft' | 'published' | 'hidden';
+  status: 'draft' | 'published' | 'hidden' | 'deleted';
   featured: boolean;
   leadImage: LeadImageRow | null;
   tags: { slug: string; name: string }[];

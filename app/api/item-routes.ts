@@ -5,7 +5,7 @@
 import express, { Router } from 'express';
 import type { Database } from '../../common/db/database';
 import type { ItemService, SaveResult } from '../content/item-service';
-import { ITEM_STATUSES, ItemStatus } from '../content/item-input';
+import { STORED_STATUSES, StoredStatus } from '../content/item-input';
 import { idempotent } from '../db/idempotency';
 import { BadRequestError } from '../errors';
 import { parseId } from '../http/request-params';
@@ -64,9 +64,10 @@ function itemRoutes(db: Database, service: ItemService, maxBodyBytes: number): R
     const limit = boundedInt(req.query.limit, 'limit', 1, 200, 50);
     const offset = boundedInt(req.query.offset, 'offset', 0, 1e9, 0);
     const status = req.query.status;
-    if (status !== undefined && !ITEM_STATUSES.includes(String(status) as ItemStatus))
-      throw new BadRequestError('status must be draft, published or hidden', 'status');
-    res.json({ [kind.plural]: await service.list({ status: status as ItemStatus | undefined, limit, offset }) });
+    // Without a status, deleted items are left out (?status=deleted lists them).
+    if (status !== undefined && !STORED_STATUSES.includes(String(status) as StoredStatus))
+      throw new BadRequestError(`status must be one of ${STORED_STATUSES.join(', ')}`, 'status');
+    res.json({ [kind.plural]: await service.list({ status: status as StoredStatus | undefined, limit, offset }) });
   });
 
   return router;

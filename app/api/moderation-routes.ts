@@ -5,7 +5,7 @@ import { RequestHandler, Router } from 'express';
 import { TooManyRequestsError } from '../auth/auth-errors';
 import { ITEM_KINDS } from '../content/item-kinds';
 import type { EditorServices } from '../editor-services';
-import { BadRequestError } from '../errors';
+import { BadRequestError, UnsupportedMediaTypeError } from '../errors';
 import { clientAddress, parseId } from '../http/request-params';
 import { HONEYPOT_FIELD, parseBulkIds, parseKind, parseModerationAction, Submission } from '../moderation/moderation';
 import { parseOpenPublishing, readSettings, writeSettings } from '../moderation/settings';
@@ -48,6 +48,7 @@ export function moderationApiRoutes(deps: EditorServices, writes: EditorWrites, 
     await items.find((s) => s.kind.name === kind)?.get(id);
     await once(req, res, req.user!.id, 200, () => moderation.act(kind, id, action, req.user!, reason));
   });
+  router.use(deleteRoutes(deps, writes, json));
   router.get('/settings', token, async (_req, res) => {
     res.json(await readSettings(db));
   });
@@ -84,6 +85,39 @@ export function moderationApiRoutes(deps: EditorServices, writes: EditorWrites, 
     }
   });
   return router;
+}
+
+/**
+ * DELETE /api/articles/:id and /api/events/:id: the item becomes a tombstone
+ * (app/moderation/moderation.ts), with the same role rules and history as
+ * the moderation actions; an optional JSON body {"reason"} is kept in the
+ * history and the audit log. Deleting again changes nothing and answers the same.
+ */
+function deleteRoutes({ db, moderation }: EditorServices, { once }: EditorWrites, json: RequestHandler): Router {
+  const router = Router();
+  const token = requireToken(db);
+  const moderators = role('admin', 'editor', 'moderator');
+  for (const kind of ITEM_KINDS)
+    router.delete(`/${kind.plural}/:id`, token, moderators, optionalJson, json, async (req: ApiRequest, res) => {
+      const id = parseId(req.params.id, 'id', `the ${kind.name} id`);
+      const b = req.body === undefined ? {} : body(req);
+      const { reason } = parseModerationAction('delete', b.reason);
+      await once(
+        req,
+        res,
+        req.user!.id,
+        200,
+        () => moderation.act(kind.name, id, 'delete', req.user!, reason),
+        (saved) => ({ ...saved, status: 'deleted' }),
+      );
+    });
+  return router;
+}
+
+/** A body is optional, but one that is sent must be JSON (a DELETE's reason). */
+function optionalJson(req: ApiRequest, _res: unknown, next: () => void): void {
+  if (req.is('application/json') === false) throw new UnsupportedMediaTypeError();
+  next();
 }
 
 /** An anonymous submission's JSON: the kind's submission fields only, honeypot empty, body not blank. */

@@ -2,11 +2,12 @@
 // (app/content/item-input.ts) plus the article's section. Pure, so every
 // rule is unit tested with plain data.
 import { BadRequestError } from '../errors';
-import { InputMode, ItemInput, ItemStatus, parseItemInput, text } from '../content/item-input';
+import { InputMode, ItemInput, parseItemInput, StoredStatus, text } from '../content/item-input';
 import { SLUG_PATTERN } from '../content/slug';
 
 export { ITEM_STATUSES as ARTICLE_STATUSES, parseTagName } from '../content/item-input';
-export type ArticleStatus = ItemStatus;
+/** What a stored article's status can be (a save sets ITEM_STATUSES; only the delete action sets 'deleted'). */
+export type ArticleStatus = StoredStatus;
 
 export interface ArticleInput extends ItemInput {
   section?: string | null;

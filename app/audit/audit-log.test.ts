@@ -38,5 +38,7 @@ describe('audit log rules', () => {
     assert.equal(auditedAction('edit', 'published', 'hidden'), 'hide');
     assert.equal(auditedAction('restore', 'draft', 'draft'), 'restore');
     assert.equal(auditedAction('feature', 'published', 'published'), 'feature');
+    assert.equal(auditedAction('delete', 'published', 'deleted'), 'delete');
+    assert.equal(auditedAction('delete', 'draft', 'deleted'), 'delete', 'a draft deleted is audited too');
   });
 });

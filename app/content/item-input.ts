@@ -11,6 +11,15 @@ import { SLUG_MAX, SLUG_PATTERN } from './slug';
 export const ITEM_STATUSES = ['draft', 'published', 'hidden'] as const;
 export type ItemStatus = (typeof ITEM_STATUSES)[number];
 
+/**
+ * Every status a row can have: the ones a save may set, and 'deleted', which
+ * only the delete action sets (app/moderation/moderation.ts). A deleted item
+ * is a tombstone: its row is kept, its public page is a 410, and nothing
+ * changes it again.
+ */
+export const STORED_STATUSES = [...ITEM_STATUSES, 'deleted'] as const;
+export type StoredStatus = (typeof STORED_STATUSES)[number];
+
 /** The fields every kind's input has. */
 export interface ItemInput extends LeadImageInput {
   title?: string;
@@ -18,7 +27,8 @@ export interface ItemInput extends LeadImageInput {
   summary?: string;
   body?: string;
   tags?: string[];
-  status?: ItemStatus;
+  /** 'deleted' only from the delete action: the parsers accept ITEM_STATUSES. */
+  status?: StoredStatus;
   featured?: boolean;
   /** When to publish (epoch ms), null to cancel (app/schedule/). */
   publishAt?: number | null;

@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
 import type { RenderJob } from '../../common/queue/render-queue';
 import type { LeadImage } from '../media/lead-image';
-import type { InputMode, ItemInput, ItemStatus } from './item-input';
+import type { InputMode, ItemInput, StoredStatus } from './item-input';
 
 export type Reader = Database | Knex.Transaction;
 export type Row = Record<string, unknown>;
@@ -20,7 +20,7 @@ export interface Item {
   summary: string;
   body: string;
   tags: string[];
-  status: ItemStatus;
+  status: StoredStatus;
   featured: boolean;
   leadImage: LeadImage | null;
   publishedAt: number | null;
@@ -96,7 +96,7 @@ export function sharedItemFields(r: Row, tags: string[], leadImage: LeadImage | 
     summary: r.summary as string,
     body: r.body as string,
     tags,
-    status: r.status as ItemStatus,
+    status: r.status as StoredStatus,
     featured: Boolean(r.featured),
     leadImage,
     publishedAt: r.published_at == null ? null : Number(r.published_at),

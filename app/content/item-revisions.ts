@@ -19,7 +19,7 @@ import { BadRequestError, NotFoundError } from '../errors';
 import type { ItemInput } from './item-input';
 import type { Item, ItemKind, ItemSnapshot } from './item-kind';
 import type { ItemService, SaveOptions, SaveResult } from './item-service';
-import { readItem } from './item-service';
+import { readItem, refuseDeleted } from './item-service';
 import { notesOf } from './item-notes';
 import { insertId } from './item-writes';
 import { sanitizeBody } from './sanitize';
@@ -38,6 +38,7 @@ export const REVISION_ACTIONS = [
   'unfeature',
   'note',
   'autosave',
+  'delete',
 ] as const;
 export type RevisionAction = (typeof REVISION_ACTIONS)[number];
 
@@ -56,6 +57,7 @@ export const REVISION_LABELS: Record<RevisionAction, string> = {
   unfeature: 'unfeatured',
   note: 'note added',
   autosave: 'autosaved',
+  delete: 'deleted',
 };
 
 /**
@@ -285,7 +287,7 @@ function historyStore<S>(db: Database, kind: ItemKind, now: () => number) {
 /**
  * What a save goes in the audit log as: a moderation action or a restore as
  * itself; any other save as a publish or a hide when it changed the status
- * to published or hidden; nothing for a plain edit.
+ * to published or hidden (or to deleted); nothing for a plain edit.
  */
 export function auditedAction(
   action: RevisionAction,
@@ -293,6 +295,7 @@ export function auditedAction(
   after: string,
 ): AuditAction | undefined {
   if (action === 'publish' || action === 'hide' || action === 'feature' || action === 'unfeature') return action;
+  if (action === 'delete' || (after === 'deleted' && before !== after)) return 'delete';
   if (action === 'restore') return 'restore';
   if (before === after) return undefined;
   if (after === 'published') return 'publish';
@@ -374,6 +377,7 @@ export function withRevisions<I extends ItemInput, T extends Item, S extends Ite
     revisions: (id) => history.list(id),
     async autosave(id, input, userId) {
       const item = await readItem(kind, db, id);
+      refuseDeleted(kind, item);
       return history.autosave(id, { ...snapshotOf(kind, item), ...autosavedText(input) }, userId);
     },
     async pendingAutosave(id) {

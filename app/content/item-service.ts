@@ -10,7 +10,7 @@ import { ConflictError, NotFoundError } from '../errors';
 import { leadImageChanges, leadImagesOf } from '../media/lead-image';
 import { journalShownMedia } from '../media/shown-media';
 import { oweRenders } from '../outbox/outbox';
-import type { ItemInput, ItemStatus } from './item-input';
+import type { ItemInput, StoredStatus } from './item-input';
 import type { Item, ItemKind, ItemSnapshot, Reader, Row } from './item-kind';
 import { freeSlug, insertId, saveTransaction, setTags, translateUniqueViolation } from './item-writes';
 import { DueChange, dueChanges, scheduleChanges } from '../schedule/schedule-rules';
@@ -52,7 +52,8 @@ export interface ItemService<I extends ItemInput = ItemInput, T extends Item = I
   create(input: I, authorId: number | null, options?: SaveOptions): Promise<SaveResult>;
   update(id: number, input: I, options?: SaveOptions): Promise<SaveResult>;
   get(id: number): Promise<T>;
-  list(options: { status?: ItemStatus; limit: number; offset: number }): Promise<T[]>;
+  /** Newest first; without a status, every item but the deleted ones. */
+  list(options: { status?: StoredStatus; limit: number; offset: number }): Promise<T[]>;
 }
 
 export interface ItemServiceDeps {
@@ -93,6 +94,7 @@ export function createItemService<I extends ItemInput, T extends Item, S extends
     async list({ status, limit, offset }) {
       const query = kind.select(db).orderBy(`${kind.plural}.id`, 'desc').limit(limit).offset(offset);
       if (status) query.where(`${kind.plural}.status`, status);
+      else query.whereNot(`${kind.plural}.status`, 'deleted');
       return withTags(kind, db, await query);
     },
   };
@@ -150,6 +152,7 @@ async function updateItem<I extends ItemInput>(
       .update({ updated_at: at, ...dueChanges(current, due) });
     return current.slug as string;
   }
+  refuseDeleted(kind, current);
   if (input.slug !== undefined && input.slug !== current.slug)
     throw new ConflictError(`slugs are stable: ${kind.aName} keeps the slug it was created with`, 'slug');
   const changes: Row = { updated_at: at, ...(await kind.updateColumns(trx, input, current)) };
@@ -165,6 +168,12 @@ async function updateItem<I extends ItemInput>(
   Object.assign(changes, await leadImageChanges(trx, input));
   await trx(kind.plural).where({ id }).update(changes);
   return current.slug as string;
+}
+
+/** 409 for a deleted item (a tombstone): it is kept for the record, never changed again. */
+export function refuseDeleted(kind: Pick<ItemKind, 'name'>, current: { id?: unknown; status?: unknown }): void {
+  if (current.status === 'deleted')
+    throw new ConflictError(`${kind.name} ${String(current.id)} is deleted: it can no longer be changed`, 'id');
 }
 
 /** Tags, the owed render, the caller's step and the idempotency key: all in the save's transaction. */

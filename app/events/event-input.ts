@@ -1,13 +1,13 @@
 // Validation of event writes from the API: the shared item fields
 // (app/content/item-input.ts) plus where and when. Pure, so every rule is
 // unit tested with plain data.
-import { InputMode, ItemInput, ItemStatus, parseItemInput, text } from '../content/item-input';
+import { InputMode, ItemInput, parseItemInput, StoredStatus, text } from '../content/item-input';
 import { parseDateTime } from '../content/date-time';
 import { BadRequestError } from '../errors';
 
 export { parseDateTime };
 
-export type EventStatus = ItemStatus;
+export type EventStatus = StoredStatus;
 
 export interface EventInput extends ItemInput {
   location?: string;

@@ -10,6 +10,7 @@ import { ITEM_LIMITS, jsonObject, refuseUnknownFields, text } from '../content/i
 import { parseDateTime } from '../content/date-time';
 import { sanitizeBody } from '../content/sanitize';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors';
+import { refuseDeleted } from '../content/item-service';
 import { oweRenders } from '../outbox/outbox';
 import { insertId } from '../content/item-writes';
 import { journalShownMedia } from '../media/shown-media';
@@ -76,8 +77,9 @@ export async function listEntries(db: Db, articleId: number): Promise<LiveEntry[
 
 /** The article row, locked: entries of one article are numbered one save at a time. */
 async function liveArticle(trx: Knex.Transaction, articleId: number): Promise<{ live_seq: number }> {
-  const article = await trx('articles').where({ id: articleId }).forUpdate().first('live', 'live_seq');
+  const article = await trx('articles').where({ id: articleId }).forUpdate().first('id', 'status', 'live', 'live_seq');
   if (!article) throw new NotFoundError(`article ${articleId}`);
+  refuseDeleted({ name: 'article' }, article);
   if (!article.live)
     throw new ConflictError(`article ${articleId} is not a live page: set "live": true on it first`, 'live');
   return { live_seq: Number(article.live_seq) };

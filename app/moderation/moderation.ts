@@ -4,20 +4,22 @@
 // reason kept in the revision history), editors and admins also feature or
 // act on any item (moderationRefusal). Hiding sets status 'hidden', so
 // the next render removes the item from every index and tombstones its page.
+// Deleting sets status 'deleted': the same tombstone for readers, and the
+// row is kept for the record, never edited again (app/content/item-service.ts).
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
 import type { ItemInput } from '../content/item-input';
-import type { ModeratedItem } from '../content/item-kind';
+import type { Item, ModeratedItem } from '../content/item-kind';
 import { EditorialItems, ITEM_KINDS, ItemKindName, kindOfPlural, serviceOf } from '../content/item-kinds';
 import type { SaveResult } from '../content/item-service';
 import type { RevisionAction } from '../content/item-revisions';
 import { ForbiddenError, TooManyRequestsError } from '../auth/auth-errors';
 import type { Role, User } from '../auth/users';
-import { BadRequestError, NotFoundError } from '../errors';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors';
 import { addressSalt, readSettings } from './settings';
 
-export const MODERATION_ACTIONS = ['publish', 'hide', 'feature', 'unfeature'] as const;
+export const MODERATION_ACTIONS = ['publish', 'hide', 'feature', 'unfeature', 'delete'] as const;
 export type ModerationAction = (typeof MODERATION_ACTIONS)[number];
 
 export interface SubmissionLimits {
@@ -87,15 +89,20 @@ export interface ModerationTarget {
  * Moderators act on the queue only: on submissions, publishing one still
  * pending (not hidden) and hiding any; never featuring, never publishing
  * someone else's draft, never publishing again what was hidden (an admin
- * may have hidden it for a legal reason).
+ * may have hidden it for a legal reason). Deleting follows the same line:
+ * a moderator may delete a submission, not one that was hidden. A deleted
+ * item takes no action from anyone (its row is a tombstone).
  */
 export function moderationRefusal(role: Role, action: ModerationAction, target: ModerationTarget): string | undefined {
+  if (target.status === 'deleted' && action !== 'delete') return 'this item is deleted: nothing changes it any more';
   if (role === 'admin' || role === 'editor') return undefined;
   if (!target.submission)
     return 'moderators act on submissions in the moderation queue only; this item was not submitted there';
   if (action === 'feature' || action === 'unfeature') return 'featuring needs an editor or admin';
   if (action === 'publish' && target.status === 'hidden')
     return 'publishing a hidden item again needs an editor or admin (it may have been hidden for a legal reason)';
+  if (action === 'delete' && target.status === 'hidden')
+    return 'deleting a hidden item needs an editor or admin (it may have been hidden for a legal reason)';
   if (action === 'publish' && target.submission !== 'pending')
     return 'this submission was already reviewed; publishing it now needs an editor or admin';
   return undefined;
@@ -107,6 +114,7 @@ export function allowedModerationActions(role: Role, target: ModerationTarget): 
     if (moderationRefusal(role, action, target)) return false;
     if (action === 'publish') return target.status !== 'published';
     if (action === 'hide') return target.status !== 'hidden';
+    if (action === 'delete') return target.status !== 'deleted';
     return action === (target.featured ? 'unfeature' : 'feature');
   });
 }
@@ -135,6 +143,8 @@ const ACTION_CHANGES = {
   hide: { status: 'hidden' },
   feature: { featured: true },
   unfeature: { featured: false },
+  // A pending schedule goes with it: the scheduler never publishes a tombstone.
+  delete: { status: 'deleted', publishAt: null, unpublishAt: null },
 } as const;
 
 export interface ModerationDeps {
@@ -203,20 +213,33 @@ export function createModeration(deps: ModerationDeps): Moderation {
     submissionState: (kind, id) => submissionState(db, kind, id),
 
     async act(kind, id, action, user, reason) {
-      await checkAction(deps, kind, id, action, user);
+      const item = await checkAction(deps, kind, id, action, user);
+      if (action === 'delete' && item.status === 'deleted') return savedAs(items, kind, item);
       return applyAction(items, kind, id, action, user, reason);
     },
 
     async actOnMany(kind, ids, action, user, reason) {
-      for (const id of ids) await checkAction(deps, kind, id, action, user, ids.length > 1 ? `${kind} ${id}: ` : '');
+      const checked = [];
+      for (const id of ids)
+        checked.push(await checkAction(deps, kind, id, action, user, ids.length > 1 ? `${kind} ${id}: ` : ''));
       const saved: SaveResult[] = [];
-      for (const id of ids) saved.push(await applyAction(items, kind, id, action, user, reason));
+      for (const item of checked)
+        saved.push(
+          // Deleting what is already deleted changes nothing (a repeated request), and records nothing.
+          action === 'delete' && item.status === 'deleted'
+            ? savedAs(items, kind, item)
+            : await applyAction(items, kind, item.id, action, user, reason),
+        );
       return saved;
     },
   };
 }
 
-/** 404 for a missing item, 403 (with `prefix` before the reason) when `user` may not take `action` on it. */
+/**
+ * The item, or 404 when it is missing, 409 when it is deleted (and the
+ * action is not delete), 403 (with `prefix` before the reason) when `user`
+ * may not take `action` on it.
+ */
 async function checkAction(
   { db, items }: ModerationDeps,
   kind: SubmissionKind,
@@ -224,14 +247,21 @@ async function checkAction(
   action: ModerationAction,
   user: Pick<User, 'role'>,
   prefix = '',
-): Promise<void> {
+): Promise<Item> {
   const item = await serviceOf(items, kind).get(id);
   const refusal = moderationRefusal(user.role, action, {
     status: item.status,
     featured: item.featured,
     submission: await submissionState(db, kind, id),
   });
+  if (refusal && item.status === 'deleted') throw new ConflictError(`${prefix}${kind} ${id}: ${refusal}`, 'action');
   if (refusal) throw new ForbiddenError(prefix + refusal);
+  return item;
+}
+
+/** The answer of a save that had nothing to do. */
+function savedAs(items: EditorialItems, kind: SubmissionKind, item: Item): SaveResult {
+  return { id: item.id, slug: item.slug, url: serviceOf(items, kind).kind.path(item.slug) };
 }
 
 /** Takes `action` on one item: the change, its revision and the item leaving the queue, in one transaction. */

@@ -2,7 +2,8 @@
 // summary and body (the index: app/db/migrations/020-editor-search.ts).
 import type { Knex } from 'knex';
 import { dialectOf, type Database } from '../../common/db/database';
-import { ARTICLE_STATUSES, ArticleStatus } from '../articles/article-input';
+import type { ArticleStatus } from '../articles/article-input';
+import { STORED_STATUSES } from '../content/item-input';
 import { BadRequestError } from '../errors';
 
 export interface ArticleFilter {
@@ -20,8 +21,8 @@ export function parseArticleFilter(query: Record<string, unknown>): ArticleFilte
   const one = (v: unknown) => (Array.isArray(v) ? v[0] : v);
   const status = one(query.status);
   if (status !== undefined && status !== '') {
-    if (!ARTICLE_STATUSES.includes(status as ArticleStatus))
-      throw new BadRequestError(`status must be one of ${ARTICLE_STATUSES.join(', ')}`, 'status');
+    if (!STORED_STATUSES.includes(status as ArticleStatus))
+      throw new BadRequestError(`status must be one of ${STORED_STATUSES.join(', ')}`, 'status');
     filter.status = status as ArticleStatus;
   }
   const section = one(query.section);
@@ -80,7 +81,9 @@ export async function listArticles(
       'sections.slug as section',
       'users.name as author',
     );
+  // Deleted articles are tombstones: listed only when asked for.
   if (filter.status) query.where('articles.status', filter.status);
+  else query.whereNot('articles.status', 'deleted');
   if (filter.section) query.where('sections.slug', filter.section);
   if (filter.featured) query.where('articles.featured', true);
   if (filter.q) fullTextMatch(db, query, filter.q, dialectOf(db) === 'mysql' ? await mysqlStopwords(db) : new Set());

@@ -3,7 +3,7 @@
 // routes themselves are generated once (app/ui/item-pages.ts).
 import type { Request } from 'express';
 import type { Article } from '../articles/article-kind';
-import { ITEM_STATUSES, ItemInput, ItemStatus } from '../content/item-input';
+import { ItemInput, STORED_STATUSES, StoredStatus } from '../content/item-input';
 import type { Item } from '../content/item-kind';
 import type { EditorialService } from '../content/item-revisions';
 import { listSections } from '../content/sections';
@@ -73,8 +73,8 @@ const EVENT_FORM: ItemForm = {
   editContext: async () => ({}),
   async listContext(_deps, service, req) {
     const status =
-      typeof req.query.status === 'string' && ITEM_STATUSES.includes(req.query.status as ItemStatus)
-        ? (req.query.status as ItemStatus)
+      typeof req.query.status === 'string' && STORED_STATUSES.includes(req.query.status as StoredStatus)
+        ? (req.query.status as StoredStatus)
         : undefined;
     return { rows: await service.list({ status, limit: 100, offset: 0 }), status };
   },

@@ -1,16 +1,20 @@
 // The moderation queue and site settings.
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { HyperstaticError } from '../../common/errors';
 import { OPEN_PUBLISHING_MODES, parseOpenPublishing, readSettings, writeSettings } from '../moderation/settings';
 import {
   allowedModerationActions,
   BULK_LIMIT,
+  moderationRefusal,
   parseBulkIds,
   parseKind,
   parseModerationAction,
+  type SubmissionKind,
 } from '../moderation/moderation';
 import { clientAddress, parseId } from '../http/request-params';
-import { serviceOf } from '../content/item-kinds';
+import { ITEM_KINDS, serviceOf } from '../content/item-kinds';
+import type { Item } from '../content/item-kind';
+import { ForbiddenError } from '../auth/auth-errors';
 import type { EditorDeps } from './editor-deps';
 import { ITEM_FORMS } from './item-forms';
 import { renderPage, withNotice } from './render';
@@ -47,6 +51,8 @@ export function moderationRoutes(deps: EditorDeps): Router {
     try {
       const ids = parseBulkIds(body.ids);
       const { action, reason } = parseModerationAction(body.action, body.reason);
+      // Deleting cannot be undone here: the checked items are named on a page that asks first.
+      if (action === 'delete' && body.confirmed !== 'yes') return await confirmBulkDelete(deps, res, kind, ids, body);
       await moderation.actOnMany(kind, ids, action, req.session!.user, reason);
       res.redirect(303, withNotice(back, `${action}: ${ids.length} ${kind}${ids.length > 1 ? 's' : ''}`));
     } catch (error) {
@@ -64,10 +70,13 @@ export function moderationRoutes(deps: EditorDeps): Router {
     const id = parseId(req.params.id);
     const body = req.body as Record<string, unknown>;
     const { action, reason } = parseModerationAction(body.action, body.reason);
+    if (action === 'delete' && body.confirmed !== 'yes') return res.redirect(303, `/editor/${kind}s/${id}/delete`);
     await moderation.act(kind, id, action, req.session!.user, reason);
     const back = body.back === 'item' ? `/editor/${kind}s/${id}` : '/editor/moderation';
     res.redirect(303, withNotice(back, `${kind} ${id}: ${action}${reason ? ` (${reason})` : ''}`));
   });
+
+  router.use(deletePages(deps));
 
   router.get('/editor/settings', requireRole('admin'), async (req: WebRequest, res) => {
     renderPage(views, res, 'settings.njk', {
@@ -96,6 +105,57 @@ export function moderationRoutes(deps: EditorDeps): Router {
   });
 
   return router;
+}
+
+/** The item's "Delete…" link: what deleting does, the reason, and the button that does it. */
+function deletePages(deps: EditorDeps): Router {
+  const { views, moderation } = deps;
+  const router = Router();
+  const moderators = requireRole('admin', 'editor', 'moderator');
+  for (const { name, plural } of ITEM_KINDS)
+    router.get(`/editor/${plural}/:id/delete`, moderators, async (req: WebRequest, res) => {
+      const id = parseId(req.params.id);
+      const item = await serviceOf(deps.items, name).get(id);
+      const refusal = moderationRefusal(req.session!.user.role, 'delete', {
+        ...item,
+        submission: await moderation.submissionState(name, id),
+      });
+      if (refusal) throw new ForbiddenError(refusal);
+      if (item.status === 'deleted')
+        return res.redirect(303, withNotice(`/editor/${plural}/${id}`, `${name} ${id} is already deleted`));
+      const cancel = `/editor/${plural}/${id}`;
+      renderPage(views, res, 'delete-confirm.njk', {
+        ...confirmContext(name, [item], `/editor/moderation/${plural}/${id}`, cancel),
+        back: 'item',
+        nav: plural,
+      });
+    });
+
+  return router;
+}
+
+/** Deleting cannot be undone from the editor: the checked items are named on a page that asks first. */
+async function confirmBulkDelete(
+  deps: EditorDeps,
+  res: Response,
+  kind: SubmissionKind,
+  ids: number[],
+  body: Record<string, unknown>,
+): Promise<void> {
+  const service = serviceOf(deps.items, kind);
+  const items: Item[] = [];
+  for (const id of ids) items.push(await service.get(id));
+  const back = listQuery(body.back);
+  renderPage(deps.views, res, 'delete-confirm.njk', {
+    ...confirmContext(kind, items, `/editor/moderation/${kind}s`, `/editor/${kind}s?${back}`),
+    back,
+    bulk: true,
+    reason: typeof body.reason === 'string' ? body.reason.slice(0, 500) : '',
+  });
+}
+
+function confirmContext(noun: string, items: Item[], action: string, cancel: string) {
+  return { noun, items, action, cancel, nav: `${noun}s` };
 }
 
 /** The list's own filters (status, section, search, page) from the form's `back` field; anything else is dropped. */

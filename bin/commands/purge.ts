@@ -62,7 +62,8 @@ export async function takeDown(
     .where({ slug: match[2] })
     .first('id', 'status');
   const item = row ? ({ topic, id: Number(row.id) } as const) : undefined;
-  if (item && row.status !== 'hidden') await hide(db, item, `takedown: ${reason}`, now);
+  // A deleted item is already a tombstone and takes no more saves (app/content/item-service.ts): only its page is purged.
+  if (item && row.status !== 'hidden' && row.status !== 'deleted') await hide(db, item, `takedown: ${reason}`, now);
   return writeTakedown({ db, renderer, now }, { ...input, reason }, item);
 }
 

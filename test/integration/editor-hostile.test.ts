@@ -210,7 +210,7 @@ describe('hostile input against every editor form', () => {
         /reason is longer than 500/,
       ],
       [`/editor/moderation/articles/${ids.article}`, { action: 'hide', reason: '' }, 400, /needs a reason/],
-      [`/editor/moderation/articles/${ids.article}`, { action: 'delete' }, 400, /action must be one of/],
+      [`/editor/moderation/articles/${ids.article}`, { action: 'erase' }, 400, /action must be one of/],
       ['/editor/moderation/pages/1', { action: 'publish' }, 400, /only articles and events are moderated/],
       ['/editor/settings', { openPublishing: 'always' }, 400, /open publishing must be one of/],
       ['/editor/users', { name: long(65), role: 'editor', password: 'long enough 1' }, 400, /name is longer than 64/],

@@ -165,7 +165,7 @@ describe('open publishing and moderation', () => {
     assert.equal(noReason.status, 400);
     assert.equal((await origin.db('articles').where({ id: row.id }).first()).status, 'draft');
     await mod.get('/editor/moderation');
-    const bogus = await mod.post(`/editor/moderation/articles/${row.id}`, { _csrf: mod.csrf(), action: 'delete' });
+    const bogus = await mod.post(`/editor/moderation/articles/${row.id}`, { _csrf: mod.csrf(), action: 'erase' });
     assert.equal(bogus.status, 400);
     await mod.get('/editor/moderation');
     assert.equal(
