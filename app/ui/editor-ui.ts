@@ -60,6 +60,6 @@ export function editorUi(deps: EditorDeps): Router {
   router.use(['/editor', '/submit'], (_req, res) => {
     renderPage(views, res, 'error.njk', { status: 404, message: 'There is no such page in the editor.' }, 404);
   });
-  router.use(htmlErrors(views, deps.logger));
+  router.use(htmlErrors(views, deps.logger, deps.maxBodyBytes));
   return router;
 }
