@@ -103,7 +103,7 @@ describe('no dead ends in the editor forms', () => {
     assert.equal(fromQueue.status, 400);
     assertNamedAt(fromQueue, 'reason', /hiding needs a reason/);
     assert.match(fromQueue.text, /href="\/editor\/moderation\?state=all" aria-current="page"/, 'the same filter');
-    assert.match(fromQueue.text, /id="f-reason" value="   " aria-invalid="true"/, 'the reason as typed, on its item');
+    assert.match(fromQueue.text, /id="f-reason" value=" {3}" aria-invalid="true"/, 'the reason as typed, on its item');
 
     await web.get(`/editor/articles/${id}`);
     const fromItem = await web.post(`/editor/moderation/articles/${id}`, {
