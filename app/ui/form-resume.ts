@@ -9,7 +9,11 @@ export interface ResumeField {
   value: string;
   /** Shown as a text area: long or several lines. */
   long: boolean;
+  /** Sent again but not shown: empty, or bookkeeping the form kept for itself (`publishAtWas`, `intent`, `back`). */
+  hidden: boolean;
 }
+
+const BOOKKEEPING = /^(intent|back|state|next|bodyFormat)$|Was$/;
 
 export interface ResumableForm {
   action: string;
@@ -34,7 +38,13 @@ export function resumableForm(action: string, body: unknown): ResumableForm | un
   for (const [name, raw] of Object.entries(body as Record<string, unknown>)) {
     if (name === '_csrf' || /password/i.test(name)) continue;
     for (const value of Array.isArray(raw) ? raw : [raw])
-      if (typeof value === 'string') fields.push({ name, value, long: value.length > 80 || value.includes('\n') });
+      if (typeof value === 'string')
+        fields.push({
+          name,
+          value,
+          long: value.length > 80 || value.includes('\n'),
+          hidden: value.trim() === '' || BOOKKEEPING.test(name),
+        });
   }
   const target = safeNext(action);
   if (fields.length === 0 || target !== action) return undefined;
