@@ -225,6 +225,16 @@ describe('no dead ends in the editor forms', () => {
     assert.equal((await origin.db('articles').where({ id }).first()).title, 'After the expiry');
   });
 
+  it('a section refused (a taken slug) comes back to the sections page naming the slug, name and slug kept', async () => {
+    await web.get('/editor/sections');
+    const res = await web.post('/editor/sections', { _csrf: web.csrf(), name: 'Second news', slug: 'news' });
+    assert.equal(res.status, 409);
+    assertNamedAt(res, 'slug', /already exists/);
+    assert.deepEqual(formFields(res, '/editor/sections').name, ['Second news']);
+    assert.deepEqual(formFields(res, '/editor/sections').slug, ['news']);
+    assert.equal(await origin.db('sections').where({ name: 'Second news' }).first(), undefined);
+  });
+
   it('any other form whose token expired is given back to check and submit again', async () => {
     const res = await web.post('/editor/sections', { _csrf: 'y'.repeat(32), name: 'Culture', slug: 'culture' });
     assert.equal(res.status, 403);
