@@ -42,22 +42,33 @@ export function taxonomyRoutes(deps: EditorDeps): Router {
     }
   });
 
-  router.get('/editor/tags', anyone, async (req: WebRequest, res) => {
-    renderPage(views, res, 'tags.njk', { tags: await listTags(db), nav: 'sections', notice: req.query.notice });
-  });
+  /** The tags; after a refused rename, the problem named at that tag's field with the name as typed. */
+  async function tagsPage(
+    req: WebRequest,
+    res: Response,
+    refused?: { error: HyperstaticError; slug: string; name: string },
+  ) {
+    const context = { tags: await listTags(db), nav: 'sections', notice: refused ? undefined : req.query.notice };
+    if (!refused) return renderPage(views, res, 'tags.njk', context);
+    const failed = { error: refused.error.message, errorField: 'name', failed: refused };
+    renderPage(views, res, 'tags.njk', { ...context, ...failed }, refused.error.status);
+  }
+
+  router.get('/editor/tags', anyone, (req: WebRequest, res) => tagsPage(req, res));
 
   router.post('/editor/tags/:slug', editors, form, requireCsrf, async (req: WebRequest, res) => {
-    const renamed = await db.transaction((trx) =>
-      renameTag(trx, String(req.params.slug), (req.body as Record<string, unknown>).name, deps.now()),
-    );
-    deps.onOwed();
-    res.redirect(
-      303,
-      withNotice(
-        '/editor/tags',
-        `tag ${renamed.slug} renamed to ${renamed.name}; ${renamed.queued} item(s) re-rendering`,
-      ),
-    );
+    const slug = String(req.params.slug);
+    const posted = (req.body as Record<string, unknown>).name;
+    try {
+      const renamed = await db.transaction((trx) => renameTag(trx, slug, posted, deps.now()));
+      deps.onOwed();
+      const notice = `tag ${renamed.slug} renamed to ${renamed.name}; ${renamed.queued} item(s) re-rendering`;
+      res.redirect(303, withNotice('/editor/tags', notice));
+    } catch (error) {
+      if (!(error instanceof HyperstaticError) || error.status >= 500 || error.status === 404) throw error;
+      const name = typeof posted === 'string' ? posted.slice(0, 1000) : '';
+      await tagsPage(req, res, { error, slug, name });
+    }
   });
 
   return router;

@@ -235,6 +235,17 @@ describe('no dead ends in the editor forms', () => {
     assert.equal(await origin.db('sections').where({ name: 'Second news' }).first(), undefined);
   });
 
+  it('a tag rename refused comes back to the tags page naming the field on that tag, the name as typed', async () => {
+    await web.get('/editor/articles/new');
+    await web.post('/editor/articles', { _csrf: web.csrf(), title: 'Tagged', body: '<p>x</p>', tags: 'Harbour' });
+    await web.get('/editor/tags');
+    const res = await web.post('/editor/tags/harbour', { _csrf: web.csrf(), name: 'Harbour <b>' });
+    assert.equal(res.status, 400);
+    assertNamedAt(res, 'name', /./);
+    assert.match(res.text, /value="Harbour &lt;b&gt;"[^>]*id="f-name"/);
+    assert.equal((await origin.db('tags').where({ slug: 'harbour' }).first()).name, 'Harbour');
+  });
+
   it('any other form whose token expired is given back to check and submit again', async () => {
     const res = await web.post('/editor/sections', { _csrf: 'y'.repeat(32), name: 'Culture', slug: 'culture' });
     assert.equal(res.status, 403);
