@@ -13,6 +13,13 @@ export class CsrfError extends HyperstaticError {
   }
 }
 
+/** A form opened under an earlier session (the editor logged in again since, or its anonymous cookie was renewed): shown again to be checked, never acted on. */
+export class FormExpiredError extends HyperstaticError {
+  constructor() {
+    super('HS_CSRF', 403, 'your session form expired: check it and submit again');
+  }
+}
+
 export class TooManyRequestsError extends HyperstaticError {
   constructor(
     message: string,

@@ -12,6 +12,7 @@ import { setTrustedBrowserCookie, TRUSTED_BROWSER_COOKIE, trustedBrowserOf } fro
 import { authenticatePassword } from '../auth/users';
 import type { EditorDeps } from './editor-deps';
 import { clientAddress } from '../http/request-params';
+import { parseResume, safeNext } from './form-resume';
 import { renderPage } from './render';
 import {
   anonCsrfToken,
@@ -23,14 +24,7 @@ import {
   WebRequest,
 } from './web-session';
 
-/** Only same-site paths under /editor: never an open redirect. */
-export function safeNext(raw: unknown): string {
-  return typeof raw === 'string' &&
-    /^\/editor(\/[A-Za-z0-9/_?=&.%-]*)?$/.test(raw) &&
-    !/(^|\/)\.\.?(\/|$)|%2e/i.test(raw)
-    ? raw
-    : '/editor';
-}
+export { safeNext };
 
 const THROTTLED = {
   address: 'too many failed logins from your address; wait and try again',
@@ -42,11 +36,13 @@ export function authRoutes(deps: EditorDeps): Router {
   const { db, views, audit } = deps;
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
+  // The login form may carry a form refused when the session ended (`resume`, app/ui/form-resume.ts): up to a save's size.
+  const loginForm = express.urlencoded({ extended: false, limit: deps.maxBodyBytes, parameterLimit: 20 });
 
   const loginPage = (
     req: WebRequest,
     res: Response,
-    values: { next: string; name: string; error?: string },
+    values: { next: string; name: string; error?: string; resume?: string },
     status = 200,
   ) => renderPage(views, res, 'login.njk', { anonCsrf: anonCsrfToken(req, res), ...values }, status);
 
@@ -63,8 +59,10 @@ export function authRoutes(deps: EditorDeps): Router {
     loginPage(req, res, { next: safeNext(req.query.next), name: '' });
   });
 
-  router.post('/editor/login', form, requireAnonCsrf, async (req: WebRequest, res) => {
+  router.post('/editor/login', loginForm, requireAnonCsrf, async (req: WebRequest, res) => {
     const body = req.body as Record<string, unknown>;
+    const resumed = parseResume(body.resume);
+    const resume = resumed ? JSON.stringify(resumed) : undefined;
     const name = typeof body.name === 'string' ? body.name.trim().slice(0, 64) : '';
     const password = typeof body.password === 'string' ? body.password : '';
     const address = clientAddress(req);
@@ -87,19 +85,23 @@ export function authRoutes(deps: EditorDeps): Router {
           detail: { by: verdict.reason, retryAfterSeconds: verdict.retryAfterSeconds },
         });
       res.set('Retry-After', String(verdict.retryAfterSeconds));
-      return loginPage(req, res, { next, name, error: error.message }, 429);
+      return loginPage(req, res, { next, name, error: error.message, resume }, 429);
     }
     const user = name && password ? await authenticatePassword(db, name, password) : undefined;
     if (!user) {
       await audit.record(db, { action: 'login_failed', actor: null, target: `user:${name}`, address });
-      return loginPage(req, res, { next, name, error: 'unknown user name or wrong password' }, 401);
+      return loginPage(req, res, { next, name, error: 'unknown user name or wrong password', resume }, 401);
     }
     await releaseLoginTry(db, verdict.reserved, deps.now());
-    const { token } = await createSession(db, user.id, deps.now());
+    const { token, session } = await createSession(db, user.id, deps.now());
     await audit.record(db, { action: 'login', actor: user, target: `user:${user.name}`, address });
     setSessionCookie(req, res, token);
     setTrustedBrowserCookie(req, res, user.id, await keyedHashOf(db));
-    res.redirect(303, next);
+    if (!resumed) return res.redirect(303, next);
+    // Logged in again with a form the ended session refused: it comes back to be checked and sent (nothing was saved).
+    Object.assign(res.locals, { session, user: session.user, csrf: session.csrfToken });
+    const notice = 'you are logged in again; nothing was saved yet: check your form and submit it again';
+    renderPage(views, res, 'resubmit.njk', { ...resumed, notice });
   });
 
   router.post('/editor/logout', form, requireCsrf, async (req: WebRequest, res) => {

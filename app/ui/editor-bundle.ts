@@ -2,9 +2,8 @@
 // compiled build carries it (scripts/build.js writes it into dist/); run
 // from the sources (npm start, npm test) it is built here on first use and
 // again whenever a client source or the lock file is newer than it, so a
-// fresh clone needs no extra step. Returns a short hash of its bytes for the
-// script's URL, so an editor's browser never keeps an old copy after a deploy.
-import { createHash } from 'node:crypto';
+// fresh clone needs no extra step. Its gzip and brotli copies are written
+// beside it (app/ui/static-assets.ts serves them).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -17,11 +16,12 @@ function newestSource(): number {
   return Math.max(...[...files, LOCK_FILE].filter((f) => fs.existsSync(f)).map((f) => fs.statSync(f).mtimeMs));
 }
 
-/** Makes sure `staticDir` holds an up-to-date bundle; returns its content hash. */
-export function ensureEditorBundle(staticDir: string): string {
+/** Makes sure `staticDir` holds an up-to-date bundle (and its compressed copies). */
+export function ensureEditorBundle(staticDir: string): void {
   const bundle = path.join(staticDir, EDITOR_BUNDLE);
   const fromSources = fs.existsSync(path.join(CLIENT_DIR, 'rich-editor.ts'));
-  if (fromSources && (!fs.existsSync(bundle) || fs.statSync(bundle).mtimeMs < newestSource())) {
+  const stale = (file: string) => !fs.existsSync(file) || fs.statSync(file).mtimeMs < newestSource();
+  if (fromSources && [bundle, `${bundle}.gz`, `${bundle}.br`].some(stale)) {
     // esbuild is a devDependency: only the sources need it, never the compiled build.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { buildEditorBundle } = require('../../scripts/editor-bundle.js') as { buildEditorBundle(out: string): void };
@@ -29,5 +29,4 @@ export function ensureEditorBundle(staticDir: string): string {
   }
   if (!fs.existsSync(bundle))
     throw new Error(`the editor's script ${bundle} is missing: run \`npm run build\` (it bundles app/ui/client/)`);
-  return createHash('sha256').update(fs.readFileSync(bundle)).digest('hex').slice(0, 12);
 }

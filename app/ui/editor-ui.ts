@@ -1,7 +1,7 @@
 // The editor's HTML side: static files, sessions, every page router, and
 // HTML error pages. Mounted by app/editor-app.ts beside the JSON API.
 import path from 'node:path';
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { auditRoutes } from './audit-routes';
 import { authRoutes } from './auth-routes';
 import { dashboardRoutes } from './dashboard-routes';
@@ -18,14 +18,24 @@ import { renderPage } from './render';
 import { scheduleRoutes } from './schedule-routes';
 import { taxonomyRoutes } from './taxonomy-routes';
 import { usersRoutes } from './users-routes';
+import { staticAssets } from './static-assets';
 import { sessionLoader } from './web-session';
 
 export function editorUi(deps: EditorDeps): Router {
   const { db, views } = deps;
   const router = Router();
   const staticDir = path.join(__dirname, 'static');
-  const richEditorSrc = `/editor/static/${EDITOR_BUNDLE}?v=${ensureEditorBundle(staticDir)}`;
-  router.use('/editor/static', express.static(staticDir, { maxAge: '1h', index: false }));
+  ensureEditorBundle(staticDir);
+  const assets = staticAssets(staticDir, '/editor/static');
+  const richEditorSrc = assets.urlOf(EDITOR_BUNDLE);
+  const staticUrls = { css: assets.urlOf('editor.css'), editorJs: assets.urlOf('editor.js') };
+  router.use('/editor/static', assets.handler);
+  // Every page this router renders (error pages too) links the files by their content hash.
+  router.use((_req, res, next) => {
+    res.locals.richEditorSrc = richEditorSrc;
+    res.locals.staticUrls = staticUrls;
+    next();
+  });
   router.get('/editor/favicon.ico', (_req, res) => {
     res.status(204).end();
   });
@@ -33,7 +43,6 @@ export function editorUi(deps: EditorDeps): Router {
   // Every page shows and reads times in the site's zone (SITE_TIME_ZONE).
   router.use(['/editor', '/submit'], (_req, res, next) => {
     res.locals.timeZone = deps.siteTimeZone;
-    res.locals.richEditorSrc = richEditorSrc;
     next();
   });
   router.use(authRoutes(deps));
@@ -51,6 +60,6 @@ export function editorUi(deps: EditorDeps): Router {
   router.use(['/editor', '/submit'], (_req, res) => {
     renderPage(views, res, 'error.njk', { status: 404, message: 'There is no such page in the editor.' }, 404);
   });
-  router.use(htmlErrors(views, deps.logger));
+  router.use(htmlErrors(views, deps.logger, deps.maxBodyBytes));
   return router;
 }

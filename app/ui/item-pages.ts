@@ -5,6 +5,7 @@
 // with its values and a 400.
 import express, { Router } from 'express';
 import { HyperstaticError } from '../../common/errors';
+import { serviceOf } from '../content/item-kinds';
 import { propagationOf } from '../content/propagation';
 import type { EditorialService } from '../content/item-revisions';
 import { compareRevision, parseComparison, restorePreview } from '../content/revision-compare';
@@ -17,7 +18,7 @@ import type { User } from '../auth/users';
 import type { EditorDeps } from './editor-deps';
 import { FormValues, ITEM_FORMS, ItemForm } from './item-forms';
 import { renderPage, withNotice } from './render';
-import { requireCsrf, requireRole, WebRequest } from './web-session';
+import { requireCsrf, requireCsrfOr, requireRole, WebRequest } from './web-session';
 import { deskContext, itemDeskPages } from './item-desk-routes';
 import { zoneLabel } from './zoned-time';
 
@@ -48,7 +49,7 @@ export function itemPages(deps: EditorDeps): Router {
   return router;
 }
 
-interface FormState {
+export interface FormState {
   id?: number;
   /** The autosave revision whose text the form shows (?autosave=N). */
   autosaved?: number;
@@ -105,10 +106,14 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
     const item = await items.get(parseId(req.params.id));
     res.json(await propagationOf(deps.db, { topic: name, ...item }, deps.now()));
   });
-  router.post(`/editor/${plural}`, editors, urlencoded, requireCsrf, (req: WebRequest, res) =>
-    save(req, res, undefined),
-  );
-  router.post(`/editor/${plural}/:id`, editors, urlencoded, requireCsrf, async (req: WebRequest, res) => {
+  // A form opened before the editor last logged in: shown again with what they typed, to check and save.
+  const expired = requireCsrfOr(async (req, res, error) => {
+    const id = req.params.id === undefined ? undefined : parseId(req.params.id);
+    if (id) await items.get(id);
+    await show(res, { id, values: form.posted(req.body as Record<string, unknown>), error, status: error.status });
+  });
+  router.post(`/editor/${plural}`, editors, urlencoded, expired, (req: WebRequest, res) => save(req, res, undefined));
+  router.post(`/editor/${plural}/:id`, editors, urlencoded, expired, async (req: WebRequest, res) => {
     const id = parseId(req.params.id);
     await items.get(id);
     await save(req, res, id);
@@ -116,6 +121,23 @@ function pagesOf(deps: EditorDeps, items: EditorialService, form: ItemForm): Rou
   router.use(revisionPages(deps, items, form));
   router.use(itemDeskPages(deps, items, form, show));
   return router;
+}
+
+/** The edit page of a saved item of `kind` in a given state: where a refused moderation action (app/ui/moderation-routes.ts) comes back to. */
+export async function showItemPage(
+  deps: EditorDeps,
+  kind: string,
+  res: express.Response,
+  state: FormState & { id: number },
+): Promise<void> {
+  const items = serviceOf(deps.items, kind);
+  await showForm(
+    deps,
+    items,
+    ITEM_FORMS.find((f) => f.kind === kind)!,
+    res,
+    state,
+  );
 }
 
 /** The edit form of a new or saved item, with everything around it (history, propagation, moderation, desk tools, drafts). */

@@ -2,7 +2,9 @@
 // themselves for previews. The app serves a file only with the type sniffed
 // at upload (image, audio or video: never HTML or SVG), nosniff and a
 // sandboxing CSP, so an upload can never run script on the app's origin.
-import { Router } from 'express';
+import { Response, Router } from 'express';
+import { HyperstaticError } from '../../common/errors';
+import { CsrfError, FormExpiredError } from '../auth/auth-errors';
 import { BadRequestError } from '../errors';
 import { receiveMultipart } from '../media/upload';
 import { parseRenditions } from '../media/media-store';
@@ -19,7 +21,8 @@ export function mediaRoutes(deps: EditorDeps): Router {
   const anyone = requireRole();
   const editors = requireRole('admin', 'editor');
 
-  router.get('/editor/media', anyone, async (req: WebRequest, res) => {
+  /** The library, as filtered by the query; after a refused upload, with the problem named at the file field. */
+  async function libraryPage(req: WebRequest, res: Response, refused?: HyperstaticError) {
     const kind =
       typeof req.query.kind === 'string' && ['image', 'audio', 'video'].includes(req.query.kind)
         ? req.query.kind
@@ -27,26 +30,38 @@ export function mediaRoutes(deps: EditorDeps): Router {
     const page =
       typeof req.query.page === 'string' && /^[1-9]\d{0,5}$/.test(req.query.page) ? Number(req.query.page) : 1;
     const items = await media.list({ limit: 49, offset: (page - 1) * 48, kind });
-    renderPage(views, res, 'media.njk', {
+    const context = {
       items: items.slice(0, 48),
       more: items.length > 48,
       page,
       kind,
       nav: 'media',
       maxBytes: deps.mediaMaxBytes,
-      notice: req.query.notice,
-      error: req.query.error,
-    });
-  });
+      notice: refused ? undefined : req.query.notice,
+      error: refused?.message ?? req.query.error,
+      errorField: refused ? 'file' : undefined,
+    };
+    renderPage(views, res, 'media.njk', context, refused?.status ?? 200);
+  }
+
+  router.get('/editor/media', anyone, (req: WebRequest, res) => libraryPage(req, res));
 
   router.post('/editor/media', editors, async (req: WebRequest, res) => {
-    if (!req.is('multipart/form-data')) throw new BadRequestError('send the upload as multipart/form-data', 'file');
-    const item = await receiveMultipart(req, media, {
-      maxBytes: deps.mediaMaxBytes,
-      userId: req.session!.user.id,
-      csrfValid: (token) => tokensMatch(req.session!.csrfToken, token),
-    });
-    res.redirect(303, withNotice(`/editor/media/${item.sha256}`, `uploaded ${item.originalName}`));
+    try {
+      if (!req.is('multipart/form-data')) throw new BadRequestError('send the upload as multipart/form-data', 'file');
+      const item = await receiveMultipart(req, media, {
+        maxBytes: deps.mediaMaxBytes,
+        userId: req.session!.user.id,
+        csrfValid: (token) => tokensMatch(req.session!.csrfToken, token),
+      });
+      res.redirect(303, withNotice(`/editor/media/${item.sha256}`, `uploaded ${item.originalName}`));
+    } catch (error) {
+      // The upload form again, with the problem named (the file must be chosen again: browsers never refill a file field).
+      if (!(error instanceof HyperstaticError) || error.status >= 500) throw error;
+      // A 413 answered while the browser is still sending: close rather than read the rest.
+      if (error.status === 413) res.set('Connection', 'close');
+      await libraryPage(req, res, error instanceof CsrfError ? new FormExpiredError() : error);
+    }
   });
 
   router.get('/editor/media/:sha256', anyone, async (req: WebRequest, res) => {

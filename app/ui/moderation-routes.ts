@@ -18,7 +18,8 @@ import { ForbiddenError } from '../auth/auth-errors';
 import type { EditorDeps } from './editor-deps';
 import { ITEM_FORMS } from './item-forms';
 import { renderPage, withNotice } from './render';
-import { requireCsrf, requireRole, WebRequest } from './web-session';
+import { showItemPage } from './item-pages';
+import { requireCsrf, requireCsrfOr, requireRole, WebRequest } from './web-session';
 
 export function moderationRoutes(deps: EditorDeps): Router {
   const { db, views, moderation, audit } = deps;
@@ -27,21 +28,7 @@ export function moderationRoutes(deps: EditorDeps): Router {
   const moderators = requireRole('admin', 'editor', 'moderator');
   const bulkForm = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: BULK_LIMIT + 10 });
 
-  router.get('/editor/moderation', moderators, async (req: WebRequest, res) => {
-    const state = req.query.state === 'reviewed' || req.query.state === 'all' ? req.query.state : 'pending';
-    const [queued, settings] = await Promise.all([moderation.queue({ state, limit: 100 }), readSettings(db)]);
-    const role = req.session!.user.role;
-    // Only the buttons this role may press (moderationRefusal decides again on the post).
-    const items = queued.map((q) => ({
-      ...q,
-      allowed: allowedModerationActions(role, {
-        status: q.item.status,
-        featured: q.item.featured,
-        submission: q.state,
-      }),
-    }));
-    renderPage(views, res, 'moderation.njk', { items, state, settings, nav: 'moderation', notice: req.query.notice });
-  });
+  router.get('/editor/moderation', moderators, (req: WebRequest, res) => queuePage(deps, req, res, req.query.state));
 
   // The list's bulk actions: the checked items, one action, back to the list (with its filters) and a notice.
   router.post('/editor/moderation/:kind', moderators, bulkForm, requireCsrf, async (req: WebRequest, res) => {
@@ -65,16 +52,27 @@ export function moderationRoutes(deps: EditorDeps): Router {
     }
   });
 
-  router.post('/editor/moderation/:kind/:id', moderators, form, requireCsrf, async (req: WebRequest, res) => {
-    const kind = parseKind(req.params.kind);
-    const id = parseId(req.params.id);
-    const body = req.body as Record<string, unknown>;
-    const { action, reason } = parseModerationAction(body.action, body.reason);
-    if (action === 'delete' && body.confirmed !== 'yes') return res.redirect(303, `/editor/${kind}s/${id}/delete`);
-    await moderation.act(kind, id, action, req.session!.user, reason);
-    const back = body.back === 'item' ? `/editor/${kind}s/${id}` : '/editor/moderation';
-    res.redirect(303, withNotice(back, `${kind} ${id}: ${action}${reason ? ` (${reason})` : ''}`));
-  });
+  router.post(
+    '/editor/moderation/:kind/:id',
+    moderators,
+    form,
+    requireCsrfOr((req, res, error) => oneRefused(deps, req, res, error)),
+    async (req: WebRequest, res) => {
+      const kind = parseKind(req.params.kind);
+      const id = parseId(req.params.id);
+      const body = req.body as Record<string, unknown>;
+      try {
+        const { action, reason } = parseModerationAction(body.action, body.reason);
+        if (action === 'delete' && body.confirmed !== 'yes') return res.redirect(303, `/editor/${kind}s/${id}/delete`);
+        await moderation.act(kind, id, action, req.session!.user, reason);
+        const back = body.back === 'item' ? `/editor/${kind}s/${id}` : queueUrl(body.state);
+        res.redirect(303, withNotice(back, `${kind} ${id}: ${action}${reason ? ` (${reason})` : ''}`));
+      } catch (error) {
+        if (!(error instanceof HyperstaticError) || error.status >= 500 || error.status === 404) throw error;
+        await oneRefused(deps, req, res, error);
+      }
+    },
+  );
 
   router.use(deletePages(deps));
 
@@ -156,6 +154,61 @@ async function confirmBulkDelete(
 
 function confirmContext(noun: string, items: Item[], action: string, cancel: string) {
   return { noun, items, action, cancel, nav: `${noun}s` };
+}
+
+/** The queue, filtered by state; `failed` names an item whose action was refused, with what was typed for it. */
+async function queuePage(
+  deps: EditorDeps,
+  req: WebRequest,
+  res: express.Response,
+  rawState: unknown,
+  refusal?: { error: HyperstaticError; failed: { kind: string; id: number; reason: string } },
+) {
+  const { db, views, moderation } = deps;
+  const state = rawState === 'reviewed' || rawState === 'all' ? rawState : 'pending';
+  const [queued, settings] = await Promise.all([moderation.queue({ state, limit: 100 }), readSettings(db)]);
+  const role = req.session!.user.role;
+  // Only the buttons this role may press (moderationRefusal decides again on the post).
+  const items = queued.map((q) => ({
+    ...q,
+    allowed: allowedModerationActions(role, {
+      status: q.item.status,
+      featured: q.item.featured,
+      submission: q.state,
+    }),
+  }));
+  const page = { items, state, settings, nav: 'moderation', notice: req.query.notice };
+  if (!refusal) return renderPage(views, res, 'moderation.njk', page);
+  const { error, failed } = refusal;
+  // The field is linked only when its item is on the page (the queue shows the newest 100).
+  const listed = items.some((q) => q.kind === failed.kind && q.item.id === failed.id);
+  const errorField = listed ? (error as { field?: string }).field : undefined;
+  const failedPage = { ...page, notice: undefined, error: error.message, errorField, failed };
+  renderPage(views, res, 'moderation.njk', failedPage, error.status);
+}
+
+/** One item's action, from the queue or the item's page; refused, it comes back there with the reason typed kept. */
+async function oneRefused(deps: EditorDeps, req: WebRequest, res: express.Response, error: HyperstaticError) {
+  const kind = parseKind(req.params.kind);
+  const id = parseId(req.params.id);
+  const body = req.body as Record<string, unknown>;
+  const reason = typeof body.reason === 'string' ? body.reason.slice(0, 500) : '';
+  if (body.back !== 'item') return queuePage(deps, req, res, body.state, { error, failed: { kind, id, reason } });
+  const item = await serviceOf(deps.items, kind).get(id);
+  const form = ITEM_FORMS.find((f) => f.kind === kind)!;
+  const values = form.valuesOf(item, deps.siteTimeZone);
+  await showItemPage(deps, kind, res, {
+    id,
+    values,
+    error,
+    status: error.status,
+    extra: { moderationReason: reason },
+  });
+}
+
+/** The queue at the state filter its form came from. */
+function queueUrl(state: unknown): string {
+  return state === 'reviewed' || state === 'all' ? `/editor/moderation?state=${state}` : '/editor/moderation';
 }
 
 /** The list's own filters (status, section, search, page) from the form's `back` field; anything else is dropped. */

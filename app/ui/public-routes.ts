@@ -4,7 +4,7 @@
 // validation and sanitizer as editors' saves. The story is plain text
 // (paragraphs kept: app/content/plain-text.ts) unless the form's script
 // replaced the textarea with the rich editor and says so (bodyFormat=html).
-import express, { Router } from 'express';
+import express, { Response, Router } from 'express';
 import { HyperstaticError } from '../../common/errors';
 import { plainTextToHtml } from '../content/plain-text';
 import { readSettings } from '../moderation/settings';
@@ -15,7 +15,7 @@ import { HONEYPOT_FIELD, Submission } from '../moderation/moderation';
 import { clientAddress } from '../http/request-params';
 import type { EditorDeps } from './editor-deps';
 import { renderPage } from './render';
-import { anonCsrfToken, EDITOR_HEADERS, requireAnonCsrf, WebRequest } from './web-session';
+import { anonCsrfToken, EDITOR_HEADERS, requireAnonCsrfOr, WebRequest } from './web-session';
 
 export function publicRoutes(deps: EditorDeps): Router {
   const { db, views, moderation } = deps;
@@ -43,31 +43,35 @@ export function publicRoutes(deps: EditorDeps): Router {
     });
   });
 
-  router.post('/submit', form, requireAnonCsrf, async (req: WebRequest, res) => {
+  /** The form again with what was sent, the problem named at its field, a fresh token: nothing was submitted. */
+  async function again(req: WebRequest, res: Response, error: HyperstaticError) {
     const posted = req.body as Record<string, unknown>;
     const settings = await readSettings(db);
-    const values = formValues(posted);
-    const again = (error: HyperstaticError) => {
-      if (error.status === 429)
-        res.set('Retry-After', String((error as { retryAfterSeconds?: number }).retryAfterSeconds ?? 3600));
-      renderPage(
-        views,
-        res,
-        'submit.njk',
-        {
-          anonCsrf: anonCsrfToken(req, res),
-          settings,
-          values,
-          event: posted,
-          kind: posted.kind === 'event' ? 'event' : 'article',
-          events,
-          error: error.message,
-          siteName: deps.siteName,
-          publicUrl: deps.publicUrl,
-        },
-        error.status,
-      );
-    };
+    if (settings.openPublishing === 'off') throw new NotFoundError('open publishing');
+    if (error.status === 429)
+      res.set('Retry-After', String((error as { retryAfterSeconds?: number }).retryAfterSeconds ?? 3600));
+    renderPage(
+      views,
+      res,
+      'submit.njk',
+      {
+        anonCsrf: anonCsrfToken(req, res),
+        settings,
+        values: formValues(posted),
+        event: posted,
+        kind: posted.kind === 'event' ? 'event' : 'article',
+        events,
+        error: error.message,
+        errorField: (error as { field?: string }).field,
+        siteName: deps.siteName,
+        publicUrl: deps.publicUrl,
+      },
+      error.status,
+    );
+  }
+
+  router.post('/submit', form, requireAnonCsrfOr(again), async (req: WebRequest, res) => {
+    const posted = req.body as Record<string, unknown>;
     try {
       const body: Record<string, unknown> = { ...posted, body: submittedBody(posted) };
       if (body[HONEYPOT_FIELD] !== undefined && body[HONEYPOT_FIELD] !== '')
@@ -86,7 +90,8 @@ export function publicRoutes(deps: EditorDeps): Router {
       const saved = await moderation.submit(submission, clientAddress(req));
       renderPage(views, res, 'submitted.njk', { saved, siteName: deps.siteName, publicUrl: deps.publicUrl }, 201);
     } catch (error) {
-      if (error instanceof HyperstaticError && error.status < 500 && error.status !== 404) return again(error);
+      if (error instanceof HyperstaticError && error.status < 500 && error.status !== 404)
+        return again(req, res, error);
       throw error;
     }
   });

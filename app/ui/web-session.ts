@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { parse as parseCookies, serialize } from 'cookie';
 import type { NextFunction, Request, Response } from 'express';
 import type { Database } from '../../common/db/database';
-import { CsrfError, ForbiddenError } from '../auth/auth-errors';
+import { CsrfError, ForbiddenError, FormExpiredError } from '../auth/auth-errors';
 import { loadSession, Session, SESSION_COOKIE, SESSION_TTL_MS, tokensMatch } from '../auth/sessions';
 import type { Role } from '../auth/users';
 
@@ -96,6 +96,28 @@ export function requireCsrf(req: WebRequest, _res: Response, next: NextFunction)
   next();
 }
 
+/** Shows a form again after a refusal: what was posted, the problem, a fresh token. */
+export type ShowAgain = (req: WebRequest, res: Response, error: FormExpiredError) => Promise<void> | void;
+
+/**
+ * requireCsrf for a form that can be shown again: a logged-in editor whose
+ * form carries another token (opened before they last logged in) gets the
+ * form back with what they typed and the session's token, 403, nothing done.
+ * The response is readable only by this origin's pages (no CORS, not
+ * framable), and a cross-site POST carries no session cookie (SameSite=Lax),
+ * so a forged post gains nothing but a form the editor must submit themselves.
+ */
+export function requireCsrfOr(again: ShowAgain) {
+  return (req: WebRequest, res: Response, next: NextFunction): void => {
+    const given = (req.body as Record<string, unknown> | undefined)?._csrf ?? req.get('x-csrf-token');
+    if (req.session && !tokensMatch(req.session.csrfToken, given)) {
+      Promise.resolve(again(req, res, new FormExpiredError())).catch(next);
+      return;
+    }
+    requireCsrf(req, res, next);
+  };
+}
+
 /** Issues (or reuses) the anonymous double-submit token for a public form. */
 export function anonCsrfToken(req: WebRequest, res: Response): string {
   const existing = cookies(req)[ANON_CSRF_COOKIE];
@@ -108,9 +130,21 @@ export function anonCsrfToken(req: WebRequest, res: Response): string {
   return token;
 }
 
-export function requireAnonCsrf(req: WebRequest, _res: Response, next: NextFunction): void {
+function anonCsrfMatches(req: WebRequest): boolean {
   const cookie = cookies(req)[ANON_CSRF_COOKIE];
   const given = (req.body as Record<string, unknown> | undefined)?._csrf;
-  if (!cookie || !/^[A-Za-z0-9_-]{32}$/.test(cookie) || !tokensMatch(cookie, given)) throw new CsrfError();
+  return Boolean(cookie && /^[A-Za-z0-9_-]{32}$/.test(cookie) && tokensMatch(cookie, given));
+}
+
+export function requireAnonCsrf(req: WebRequest, _res: Response, next: NextFunction): void {
+  if (!anonCsrfMatches(req)) throw new CsrfError();
   next();
+}
+
+/** requireAnonCsrf for a public form that can be shown again (with a fresh cookie token) instead of refused bare. */
+export function requireAnonCsrfOr(again: ShowAgain) {
+  return (req: WebRequest, res: Response, next: NextFunction): void => {
+    if (anonCsrfMatches(req)) return next();
+    Promise.resolve(again(req, res, new FormExpiredError())).catch(next);
+  };
 }

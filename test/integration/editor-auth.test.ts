@@ -74,7 +74,8 @@ describe('editor accounts and sessions', () => {
     const tokenA = a.csrf();
     const missing = await b.post('/editor/sections', { name: 'Forged one' });
     assert.equal(missing.status, 403);
-    assert.match(missing.text, /did not come from this site/);
+    // Given back to check and send again (test/integration/editor-dead-ends.test.ts), never acted on.
+    assert.match(missing.text, /your session form expired: check it and submit again/);
     const crossed = await b.post('/editor/sections', { _csrf: tokenA, name: 'Forged two' });
     assert.equal(crossed.status, 403);
     assert.equal(await origin.db('sections').whereIn('name', ['Forged one', 'Forged two']).first(), undefined);
@@ -101,7 +102,9 @@ describe('editor accounts and sessions', () => {
     replay.cookies.set('hs_session', cookie);
     assert.equal((await replay.get('/editor')).status, 303, 'the old cookie leads to the login page');
     const replayed = await replay.post('/editor/sections', { _csrf: token, name: 'Replayed' });
-    assert.equal(replayed.status, 403);
+    // The login form, carrying what was posted to give it back once logged in again: nothing done meanwhile.
+    assert.equal(replayed.status, 401);
+    assert.match(replayed.text, /your session ended: log in/);
     assert.equal(await origin.db('sections').where({ name: 'Replayed' }).first(), undefined);
   });
 
