@@ -28,29 +28,8 @@ export function usersApiRoutes(deps: EditorServices, writes: EditorWrites, json:
     const { displayName, bio, slug } = await findProfile(db, name);
     res.json({ id, name, role: r, displayName, bio, slug });
   });
-  // Your own display name and bio (an admin may send slug too).
-  router.put('/me/profile', token, requireJson, json, async (req: ApiRequest, res) => {
-    const change = parseProfileChange(profileFields(body(req)));
-    await once(
-      req,
-      res,
-      req.user!.id,
-      200,
-      inTransaction((trx) => accounts.updateProfile(trx, actorOf(req), req.user!.name, change)),
-    );
-  });
-  router.put('/users/:name/profile', token, role('admin'), requireJson, json, async (req: ApiRequest, res) => {
-    const change = parseProfileChange(profileFields(body(req)));
-    await once(
-      req,
-      res,
-      req.user!.id,
-      200,
-      inTransaction((trx) => accounts.updateProfile(trx, actorOf(req), String(req.params.name), change)),
-    );
-  });
   router.use(ownPasswordRoute(deps, writes, json));
-
+  router.use(profileRoutes(deps, writes, json));
   router.get('/users', token, role('admin'), async (_req, res) => {
     res.json({
       users: (await listUsers(db)).map(({ id, name, role: r, displayName, slug, createdAt, hasPassword, tokens }) => ({
@@ -154,6 +133,35 @@ function ownPasswordRoute(deps: EditorServices, { once, inTransaction }: EditorW
         await releaseLoginTry(trx, verdict.reserved, deps.now());
         return result;
       }),
+    );
+  });
+  return router;
+}
+
+/** PUT /api/me/profile (your display name and bio) and /api/users/NAME/profile (admins; slug too). */
+function profileRoutes(deps: EditorServices, { once, inTransaction }: EditorWrites, json: RequestHandler): Router {
+  const { db, accounts } = deps;
+  const router = Router();
+  const token = requireToken(db);
+  // Your own display name and bio (an admin may send slug too).
+  router.put('/me/profile', token, requireJson, json, async (req: ApiRequest, res) => {
+    const change = parseProfileChange(profileFields(body(req)));
+    await once(
+      req,
+      res,
+      req.user!.id,
+      200,
+      inTransaction((trx) => accounts.updateProfile(trx, actorOf(req), req.user!.name, change)),
+    );
+  });
+  router.put('/users/:name/profile', token, role('admin'), requireJson, json, async (req: ApiRequest, res) => {
+    const change = parseProfileChange(profileFields(body(req)));
+    await once(
+      req,
+      res,
+      req.user!.id,
+      200,
+      inTransaction((trx) => accounts.updateProfile(trx, actorOf(req), String(req.params.name), change)),
     );
   });
   return router;

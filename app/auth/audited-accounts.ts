@@ -30,7 +30,30 @@ export interface AccountActor {
 type Conn = Database | Knex.Transaction;
 
 export function auditedAccounts(audit: AuditLog, now: () => number) {
-  return { ...auditedUsers(audit, now), ...auditedTokens(audit, now) };
+  return { ...auditedUsers(audit, now), ...auditedProfiles(audit, now), ...auditedTokens(audit, now) };
+}
+
+function auditedProfiles(audit: AuditLog, now: () => number) {
+  return {
+    /** A user's display name, bio or (admins) author slug; the audit row names the fields changed, not their text. */
+    async updateProfile(
+      conn: Knex.Transaction,
+      by: AccountActor,
+      name: string,
+      change: ProfileChange,
+    ): Promise<Profile> {
+      const { changed, ...profile } = await updateProfile(conn, name, change, by.user, now());
+      if (changed.length)
+        await audit.record(conn, {
+          action: 'profile_changed',
+          actor: by.user,
+          target: `user:${name}`,
+          address: by.address,
+          detail: { changed: changed.join(', '), slug: profile.slug },
+        });
+      return profile;
+    },
+  };
 }
 
 function auditedUsers(audit: AuditLog, now: () => number) {
@@ -70,25 +93,6 @@ function auditedUsers(audit: AuditLog, now: () => number) {
         detail: { role: user.role, was: (before?.role as string | undefined) ?? null },
       });
       return user;
-    },
-
-    /** A user's display name, bio or (admins) author slug; the audit row names the fields changed, not their text. */
-    async updateProfile(
-      conn: Knex.Transaction,
-      by: AccountActor,
-      name: string,
-      change: ProfileChange,
-    ): Promise<Profile> {
-      const { changed, ...profile } = await updateProfile(conn, name, change, by.user, now());
-      if (changed.length)
-        await audit.record(conn, {
-          action: 'profile_changed',
-          actor: by.user,
-          target: `user:${name}`,
-          address: by.address,
-          detail: { changed: changed.join(', '), slug: profile.slug },
-        });
-      return profile;
     },
 
     async endSessions(conn: Conn, by: AccountActor, name: string): Promise<{ user: string; sessionsEnded: number }> {
