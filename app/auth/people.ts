@@ -93,6 +93,14 @@ export async function updateProfile(
       row.display_name = change.displayName;
     if (change.bio !== undefined && change.bio !== user.bio) row.bio = change.bio;
     if (change.slug !== undefined && change.slug !== user.slug) row.slug = change.slug;
+    else if (
+      row.display_name !== undefined &&
+      !(await trx('item_authors').where({ user_id: user.id }).first('item_id'))
+    )
+      // Derived from the display name while no item is signed (no author page can have been public);
+      // from the first byline on, the address stays unless an admin moves it.
+      row.slug = await freeAuthorSlug(trx, String(row.display_name), user.id);
+    if (row.slug === user.slug) delete row.slug;
     if (Object.keys(row).length) {
       await trx('users').where({ id: user.id }).update(row);
       // Bylines and the author page are rendered with each item the person signs.
