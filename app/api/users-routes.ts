@@ -153,6 +153,7 @@ function profileRoutes(deps: EditorServices, { once, inTransaction }: EditorWrit
       200,
       inTransaction((trx) => accounts.updateProfile(trx, actorOf(req), req.user!.name, change)),
     );
+    deps.onOwed();
   });
   router.put('/users/:name/profile', token, role('admin'), requireJson, json, async (req: ApiRequest, res) => {
     const change = parseProfileChange(profileFields(body(req)));
@@ -163,6 +164,7 @@ function profileRoutes(deps: EditorServices, { once, inTransaction }: EditorWrit
       200,
       inTransaction((trx) => accounts.updateProfile(trx, actorOf(req), String(req.params.name), change)),
     );
+    deps.onOwed();
   });
   return router;
 }

@@ -81,39 +81,34 @@ export async function updateProfile(
   if (by.name !== name && by.role !== 'admin') throw new ForbiddenError("only admins change other users' profiles");
   if (change.slug !== undefined && by.role !== 'admin')
     throw new ForbiddenError('only admins change the author page address (slug)');
-  {
-    const user = await trx('users').where({ name }).forUpdate().first('id', 'display_name', 'bio', 'slug');
-    if (!user) throw new NotFoundError(`user "${name}"`);
-    if (change.slug !== undefined && change.slug !== user.slug) {
-      if (await trx('users').where({ slug: change.slug }).whereNot({ id: user.id }).first('id'))
-        throw new ConflictError(`slug "${change.slug}" is another author's`, 'slug');
-    }
-    const row: Record<string, unknown> = {};
-    if (change.displayName !== undefined && change.displayName !== user.display_name)
-      row.display_name = change.displayName;
-    if (change.bio !== undefined && change.bio !== user.bio) row.bio = change.bio;
-    if (change.slug !== undefined && change.slug !== user.slug) row.slug = change.slug;
-    else if (
-      row.display_name !== undefined &&
-      !(await trx('item_authors').where({ user_id: user.id }).first('item_id'))
-    )
-      // Derived from the display name while no item is signed (no author page can have been public);
-      // from the first byline on, the address stays unless an admin moves it.
-      row.slug = await freeAuthorSlug(trx, String(row.display_name), user.id);
-    if (row.slug === user.slug) delete row.slug;
-    if (Object.keys(row).length) {
-      await trx('users').where({ id: user.id }).update(row);
-      // Bylines and the author page are rendered with each item the person signs.
-      const items = await trx('item_authors').where({ user_id: user.id }).select('topic', 'item_id');
-      await oweRenders(
-        trx,
-        items.map((i) => ({ topic: i.topic as Topic, itemId: Number(i.item_id) })),
-        now,
-      );
-    }
-    const changed = Object.keys(row).map((c) => ({ display_name: 'displayName', bio: 'bio', slug: 'slug' })[c]!);
-    return { ...(await findProfile(trx, name)), changed };
+  const user = await trx('users').where({ name }).forUpdate().first('id', 'display_name', 'bio', 'slug');
+  if (!user) throw new NotFoundError(`user "${name}"`);
+  if (change.slug !== undefined && change.slug !== user.slug) {
+    if (await trx('users').where({ slug: change.slug }).whereNot({ id: user.id }).first('id'))
+      throw new ConflictError(`slug "${change.slug}" is another author's`, 'slug');
   }
+  const row: Record<string, unknown> = {};
+  if (change.displayName !== undefined && change.displayName !== user.display_name)
+    row.display_name = change.displayName;
+  if (change.bio !== undefined && change.bio !== user.bio) row.bio = change.bio;
+  if (change.slug !== undefined && change.slug !== user.slug) row.slug = change.slug;
+  else if (row.display_name !== undefined && !(await trx('item_authors').where({ user_id: user.id }).first('item_id')))
+    // Derived from the display name while no item is signed (no author page can have been public);
+    // from the first byline on, the address stays unless an admin moves it.
+    row.slug = await freeAuthorSlug(trx, String(row.display_name), user.id);
+  if (row.slug === user.slug) delete row.slug;
+  if (Object.keys(row).length) {
+    await trx('users').where({ id: user.id }).update(row);
+    // Bylines and the author page are rendered with each item the person signs.
+    const items = await trx('item_authors').where({ user_id: user.id }).select('topic', 'item_id');
+    await oweRenders(
+      trx,
+      items.map((i) => ({ topic: i.topic as Topic, itemId: Number(i.item_id) })),
+      now,
+    );
+  }
+  const changed = Object.keys(row).map((c) => ({ display_name: 'displayName', bio: 'bio', slug: 'slug' })[c]!);
+  return { ...(await findProfile(trx, name)), changed };
 }
 
 /** User ids for login names, in order; 400 naming `authors` for a name that is no account. */

@@ -103,6 +103,7 @@ function profileRoutes(deps: EditorDeps): Router {
     try {
       const change = parseProfileChange({ displayName: body.displayName, bio: body.bio ?? '', slug: body.slug });
       await db.transaction((trx) => accounts.updateProfile(trx, actorOf(req), name, change));
+      deps.onOwed();
       res.redirect(303, withNotice('/editor/users', `profile of ${name} saved`));
     } catch (error) {
       if (!(error instanceof HyperstaticError) || error.status >= 500 || error.status === 404) throw error;
@@ -117,6 +118,7 @@ function profileRoutes(deps: EditorDeps): Router {
     try {
       const change = parseProfileChange({ displayName: body.displayName, bio: body.bio ?? '' });
       await db.transaction((trx) => accounts.updateProfile(trx, actorOf(req), req.session!.user.name, change));
+      deps.onOwed();
       res.redirect(303, withNotice('/editor/account', 'profile saved; pages showing your byline are being updated'));
     } catch (error) {
       if (!(error instanceof HyperstaticError) || error.status >= 500) throw error;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
 import { loadConfig } from '../../common/config';
+import { createApiToken } from '../../app/auth/users';
 import { createDatabase, type Database } from '../../common/db/database';
 import { ARCHIVE_PAGE_SIZE } from '../../common/site-paths';
 import { waitFor } from '../harness/wait';
@@ -110,6 +111,18 @@ describe('people: bylines and author pages', { timeout: 280_000 }, () => {
       assert.match(await res.text(), new RegExp(field));
     }
     assert.deepEqual(await db('users').where({ name: 'ana' }).first('display_name', 'bio', 'slug'), before);
+
+    // A user edits their own display name and bio; the address and other people's profiles are an admin's.
+    const own = await createApiToken(db, 'ana', 'people test');
+    const slug = await api('PUT', '/api/me/profile', { slug: 'ana-the-great' }, own);
+    assert.equal(slug.status, 403);
+    assert.equal((await api('PUT', '/api/users/bo/profile', { bio: 'Hijacked.' }, own)).status, 403);
+    assert.deepEqual(await db('users').where({ name: 'ana' }).first('display_name', 'bio', 'slug'), before);
+    const me = await api('GET', '/api/me', undefined, own);
+    assert.deepEqual(
+      { ...((await me.json()) as Record<string, unknown>), id: undefined },
+      { id: undefined, name: 'ana', role: 'editor', displayName: 'Ana Lima', bio: before.bio, slug: 'ana-lima' },
+    );
   });
 
   it('publishes co-authors in order by display name, linking their pages, on the page, cards, feeds and JSON-LD', async () => {
