@@ -743,7 +743,7 @@ const spec = {
   ),
   proxyIndexPaths: variable(
     'PROXY_INDEX_PATHS',
-    '/,/articles*,/events*,/tags/*,/sections/*,*.xml,/feeds/*',
+    '/,/articles*,/events*,/tags/*,/sections/*,/authors*,*.xml,/feeds/*',
     'Comma-separated path patterns (* matches anything) that get the index TTL when the upstream names no page kind',
     (raw) =>
       raw

@@ -4,7 +4,7 @@
 // cache tier's index-page TTL rules never catch them: they get
 // age-proportional freshness. Every index, archive, feed and sitemap lives
 // inside the index patterns (/, /articles*, /events*, /tags/*, /sections/*,
-// *.xml, /feeds/*).
+// /authors*, *.xml, /feeds/*).
 export const HOME_PATH = '/';
 export const NOT_FOUND_PATH = '/404.html';
 export const SITEMAP_INDEX_PATH = '/sitemap.xml';
@@ -14,6 +14,10 @@ export const MIRRORS_JSON_PATH = '/mirrors.json';
 /** Every section with articles; every tag with articles. */
 export const SECTIONS_PATH = '/sections';
 export const TAGS_PATH = '/tags';
+/** Every author with published items (their pages are /authors/SLUG, common/site-paths.ts indexRootPath). */
+export const AUTHORS_PATH = '/authors';
+/** The sitemap of author pages: one file, listed by the sitemap index while any author page exists. */
+export const AUTHORS_SITEMAP_PATH = '/sitemaps/authors.xml';
 /** Site files from configuration (producer/site-files.ts): the favicon browsers ask for, the web app manifest. */
 export const FAVICON_PATH = '/favicon.ico';
 export const MANIFEST_PATH = '/manifest.webmanifest';
@@ -90,16 +94,23 @@ export function monthOf(ms: number): Month {
 
 /**
  * Index keys name a listing: 'all' (every article), 'section:SLUG',
- * 'tag:SLUG', 'events' (the calendar).
+ * 'tag:SLUG', 'events' (the calendar), 'author:SLUG' (an author's
+ * published articles and events, app/auth/people.ts).
  */
-export type IndexKey = 'all' | 'events' | `section:${string}` | `tag:${string}`;
+export type IndexKey = 'all' | 'events' | `section:${string}` | `tag:${string}` | `author:${string}`;
 
-/** The root page of a listing (newest items, links to its month archives). */
+const ROOT_FOLDERS: Record<string, string> = { section: 'sections', tag: 'tags', author: 'authors' };
+
+/** The root page of a listing (newest items, links to its month archives); an author's also shows their name and bio. */
 export function indexRootPath(key: IndexKey): string {
   if (key === 'all') return '/articles';
   if (key === 'events') return '/events';
   const [kind, slug] = splitKey(key);
-  return `/${kind === 'section' ? 'sections' : 'tags'}/${slug}`;
+  return `/${ROOT_FOLDERS[kind]}/${slug}`;
+}
+
+export function authorPath(slug: string): string {
+  return indexRootPath(`author:${slug}`);
 }
 
 /** Items per page of a month archive: a page's size, and so a save's cost, does not grow with a busy month. */

@@ -315,3 +315,99 @@ describe('coalesced groups (mergeRefs)', () => {
     });
   });
 });
+
+describe('dependency model: authors', () => {
+  const ana = { slug: 'ana', name: 'Ana Lima', bio: 'Harbour desk.' };
+  const bo = { slug: 'bo', name: 'Bo Chen', bio: '' };
+  const cy = { slug: 'cy', name: 'Cy Diaz', bio: '' };
+  /** An article signed by `authors`: the byline is on its card (listing), each author's page lists it. */
+  const signed = (authors: (typeof ana)[], listing = authors.map((p) => p.name).join()) =>
+    article({
+      listing,
+      authors,
+      memberships: [...article().memberships, ...authors.map((p) => ({ key: `author:${p.slug}`, bucket: '2026-11' }))],
+    });
+  const listings = [
+    'bucket:all:2026-11',
+    'bucket:section:news:2026-11',
+    'bucket:tag:floods:2026-11',
+    'feed:all:atom',
+    'feed:all:rss',
+    'feed:section:news:atom',
+    'feed:section:news:rss',
+    'feed:tag:floods:atom',
+    'feed:tag:floods:rss',
+    'home',
+    'root:all',
+    'root:section:news',
+    'root:tag:floods',
+    'sitemap:article:1',
+  ];
+
+  it('a change of authors re-renders the item, the pages of the old and new authors and the listings showing its byline', () => {
+    assert.deepEqual(
+      ids(affectedPages(signed([ana, bo]), signed([ana, cy]))),
+      [
+        ...listings,
+        'authors-sitemap',
+        'bucket:author:ana:2026-11',
+        'bucket:author:bo:2026-11',
+        'bucket:author:cy:2026-11',
+        'item:article:flood-watch',
+        'root:author:ana',
+        'root:author:bo',
+        'root:author:cy',
+        'site-index:authors',
+        'sitemap-index',
+      ].sort(),
+    );
+  });
+
+  it('the same authors in another order re-render the byline and the authors’ pages that show it, and no author index', () => {
+    const refs = ids(affectedPages(signed([ana, bo]), signed([bo, ana])));
+    assert.deepEqual(
+      refs,
+      [
+        ...listings,
+        'bucket:author:ana:2026-11',
+        'bucket:author:bo:2026-11',
+        'item:article:flood-watch',
+        'root:author:ana',
+        'root:author:bo',
+      ].sort(),
+    );
+  });
+
+  it('a display name change re-renders the bylines (item, listings, author pages) and /authors', () => {
+    const renamed = { ...ana, name: 'Ana L. Lima' };
+    assert.deepEqual(
+      ids(affectedPages(signed([ana, bo]), signed([renamed, bo]))),
+      [
+        ...listings,
+        'bucket:author:ana:2026-11',
+        'bucket:author:bo:2026-11',
+        'item:article:flood-watch',
+        'root:author:ana',
+        'root:author:bo',
+        'site-index:authors',
+      ].sort(),
+    );
+  });
+
+  it('a bio change re-renders the item and that author’s page alone: no card shows a bio', () => {
+    const before = signed([ana, bo], 'card');
+    const after = signed([{ ...ana, bio: 'Now on the courts beat.' }, bo], 'card');
+    assert.deepEqual(ids(affectedPages(before, after)), ['item:article:flood-watch', 'root:author:ana']);
+  });
+
+  it('an unchanged save of a signed article touches no author page', () => {
+    assert.deepEqual(ids(affectedPages(signed([ana]), signed([ana]))), ['item:article:flood-watch']);
+  });
+
+  it('hiding a signed article takes it off its authors’ pages', () => {
+    const hidden = { ...signed([ana]), visible: false };
+    const refs = ids(affectedPages(signed([ana]), hidden));
+    for (const id of ['bucket:author:ana:2026-11', 'root:author:ana', 'site-index:authors', 'authors-sitemap'])
+      assert.ok(refs.includes(id), id);
+  });
+});

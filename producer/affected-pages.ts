@@ -37,6 +37,18 @@ export interface ItemState {
   updatedAt?: number | null;
   /** A live article's own pages beyond its page (producer/live-pages.ts). */
   live?: LiveState;
+  /**
+   * Its authors as their pages show them (name and bio): a change re-renders
+   * those pages' roots. Their bylines are on the card (`listing`), and their
+   * listings are memberships ('author:SLUG'). Absent in states stored before people.
+   */
+  authors?: AuthorState[];
+}
+
+export interface AuthorState {
+  slug: string;
+  name: string;
+  bio: string;
 }
 
 /**
@@ -70,8 +82,10 @@ export type PageRef =
   | { kind: 'feed'; key: IndexKey; format: 'rss' | 'atom' }
   | { kind: 'sitemap-shard'; topic: Topic; shard: number }
   | { kind: 'sitemap-index' }
-  /** /sections or /tags: the sections or tags that have articles. */
-  | { kind: 'site-index'; which: 'sections' | 'tags' }
+  /** /sections, /tags or /authors: the sections, tags or authors that have published items. */
+  | { kind: 'site-index'; which: 'sections' | 'tags' | 'authors' }
+  /** /sitemaps/authors.xml: every author page. */
+  | { kind: 'authors-sitemap' }
   /** /404.html: it shows the header's sections (producer/site-chrome.ts). */
   | { kind: 'not-found' }
   /** /sitemaps/news.xml: articles of the last NEWS_WINDOW_MS. */
@@ -94,6 +108,7 @@ export function refId(ref: PageRef): string {
     case 'sitemap-index':
     case 'not-found':
     case 'news-sitemap':
+    case 'authors-sitemap':
     case 'search':
       return ref.kind;
     case 'site-index':
@@ -178,6 +193,12 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
       add({ kind: 'search' });
     }
     if (moved && key.startsWith('tag:')) add({ kind: 'site-index', which: 'tags' });
+    if (moved && key.startsWith('author:')) {
+      // An author page may have appeared or gone: /authors and the sitemap that lists them follow.
+      add({ kind: 'site-index', which: 'authors' });
+      add({ kind: 'authors-sitemap' });
+      add({ kind: 'sitemap-index' });
+    }
     if (entered) add({ kind: 'index-bucket', key, bucket: m.bucket, at: position(after), tail: true });
     else if (left) add({ kind: 'index-bucket', key, bucket: m.bucket, at: position(before!), tail: true });
     else if (before!.sortAt !== after.sortAt) {
@@ -192,7 +213,25 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
     }
     if (key === 'all') add({ kind: 'home' });
   }
+  authorRefs(before, after, add);
   return [...refs.values()];
+}
+
+/**
+ * An author's page shows their name and bio above the listing, and /authors
+ * their name: a change of either (a profile edit owes a render of each item
+ * the author signs, app/auth/people.ts) re-renders those two pages. The
+ * bylines themselves are on the item's card (`listing`) and page.
+ */
+function authorRefs(before: ItemState | undefined, after: ItemState, add: (ref: PageRef) => void): void {
+  if (!after.visible) return;
+  const was = new Map((before?.visible ? (before.authors ?? []) : []).map((p) => [p.slug, p]));
+  for (const p of after.authors ?? []) {
+    const old = was.get(p.slug);
+    if (!old || (old.name === p.name && old.bio === p.bio)) continue;
+    add({ kind: 'index-root', key: `author:${p.slug}` });
+    if (old.name !== p.name) add({ kind: 'site-index', which: 'authors' });
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 // Articles and events as the producer renders them: the row with its
-// section, author, tags and lead image, read by id in batches.
+// section, authors, tags and lead image, read by id in batches.
 import type { Knex } from 'knex';
 
 type Db = Knex | Knex.Transaction;
@@ -34,6 +34,16 @@ export interface PublicNote {
   at: number;
 }
 
+/** An author as bylines and their author page show them (app/auth/people.ts); never the login name. */
+export interface AuthorRow {
+  slug: string;
+  name: string;
+  bio: string;
+}
+
+/** What a byline (and a listing card) shows of an author: the name, linking to their page. */
+export type Byline = Pick<AuthorRow, 'slug' | 'name'>;
+
 export interface ArticleRow {
   id: number;
   slug: string;
@@ -45,7 +55,8 @@ export interface ArticleRow {
   leadImage: LeadImageRow | null;
   section: { slug: string; name: string } | null;
   tags: { slug: string; name: string }[];
-  author: string | null;
+  /** In byline order; none for an anonymous submission (the site signs it). */
+  authors: AuthorRow[];
   publishedAt: number | null;
   updatedAt: number;
   /** A live page, and when an entry last changed (null: never). */
@@ -72,6 +83,7 @@ export interface EventRow {
   featured: boolean;
   leadImage: LeadImageRow | null;
   tags: { slug: string; name: string }[];
+  authors: AuthorRow[];
   updatedAt: number;
   notes: PublicNote[];
   modifiedAt: number | null;
@@ -84,8 +96,8 @@ export interface EventRow {
  */
 export type ArticleCard = Pick<
   ArticleRow,
-  'id' | 'slug' | 'title' | 'summary' | 'publishedAt' | 'section' | 'author' | 'leadImage' | 'live' | 'liveUpdatedAt'
-> & { modifiedAt?: number };
+  'id' | 'slug' | 'title' | 'summary' | 'publishedAt' | 'section' | 'leadImage' | 'live' | 'liveUpdatedAt'
+> & { authors: Byline[]; modifiedAt?: number };
 export type EventCard = Pick<
   EventRow,
   'id' | 'slug' | 'title' | 'summary' | 'startsAt' | 'endsAt' | 'location' | 'leadImage'
@@ -96,7 +108,6 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
   if (ids.length === 0) return [];
   const rows = await db('articles')
     .leftJoin('sections', 'sections.id', 'articles.section_id')
-    .leftJoin('users', 'users.id', 'articles.author_id')
     .leftJoin('media', 'media.sha256', 'articles.lead_image')
     .whereIn('articles.id', ids)
     .orderBy('articles.id')
@@ -113,7 +124,6 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
       'articles.live_updated_at',
       'sections.slug as section_slug',
       'sections.name as section_name',
-      'users.name as author_name',
       'articles.lead_image_alt',
       ...LEAD_IMAGE_COLUMNS,
       ...(options.body ? ['articles.body'] : []),
@@ -124,7 +134,11 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
         rows.filter((r) => r.live).map((r) => Number(r.id)),
       )
     : new Map<number, LiveEntryRow[]>();
-  const [tags, notes] = await Promise.all([tagsOf(db, 'article_tags', 'article_id', ids), notesOf(db, 'article', ids)]);
+  const [tags, notes, authors] = await Promise.all([
+    tagsOf(db, 'article_tags', 'article_id', ids),
+    notesOf(db, 'article', ids),
+    authorsOf(db, 'article', ids),
+  ]);
   return rows.map((r) => ({
     id: Number(r.id),
     slug: r.slug,
@@ -136,7 +150,7 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
     leadImage: leadImageOf(r),
     section: r.section_slug ? { slug: r.section_slug, name: r.section_name } : null,
     tags: tags.get(Number(r.id)) ?? [],
-    author: r.author_name ?? null,
+    authors: authors.get(Number(r.id)) ?? [],
     publishedAt: r.published_at == null ? null : Number(r.published_at),
     updatedAt: Number(r.updated_at),
     live: Boolean(r.live),
@@ -191,7 +205,11 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
       ].map((c) => `events.${c}`),
       ...LEAD_IMAGE_COLUMNS,
     );
-  const [tags, notes] = await Promise.all([tagsOf(db, 'event_tags', 'event_id', ids), notesOf(db, 'event', ids)]);
+  const [tags, notes, authors] = await Promise.all([
+    tagsOf(db, 'event_tags', 'event_id', ids),
+    notesOf(db, 'event', ids),
+    authorsOf(db, 'event', ids),
+  ]);
   return rows.map((r) => ({
     id: Number(r.id),
     slug: r.slug,
@@ -205,9 +223,27 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
     featured: Boolean(r.featured),
     leadImage: leadImageOf(r),
     tags: tags.get(Number(r.id)) ?? [],
+    authors: authors.get(Number(r.id)) ?? [],
     updatedAt: Number(r.updated_at),
     ...notesFields(notes.get(Number(r.id))),
   }));
+}
+
+/** The authors of many items in byline order, in one read (item_authors, app/auth/people.ts). */
+async function authorsOf(db: Db, topic: 'article' | 'event', ids: number[]): Promise<Map<number, AuthorRow[]>> {
+  const rows = await db('item_authors')
+    .join('users', 'users.id', 'item_authors.user_id')
+    .where('item_authors.topic', topic)
+    .whereIn('item_authors.item_id', ids)
+    .orderBy([{ column: 'item_authors.item_id' }, { column: 'item_authors.position' }])
+    .select('item_authors.item_id', 'users.name', 'users.display_name', 'users.slug', 'users.bio');
+  const out = new Map<number, AuthorRow[]>();
+  for (const r of rows) {
+    const list = out.get(Number(r.item_id)) ?? [];
+    list.push({ slug: String(r.slug), name: String(r.display_name ?? r.name), bio: String(r.bio ?? '') });
+    out.set(Number(r.item_id), list);
+  }
+  return out;
 }
 
 /** The kinds of note readers see; `desk` notes stay in the app. */

@@ -2,7 +2,7 @@
 // row, stored after each render (render_state) as the next save's "before".
 import { monthOf, NEWS_WINDOW_MS, sitemapShardOf } from '../common/site-paths';
 import type { ItemState, Membership } from './affected-pages';
-import type { ArticleCard, ArticleRow, EventCard, EventRow } from './item-rows';
+import type { ArticleCard, ArticleRow, AuthorRow, EventCard, EventRow } from './item-rows';
 import { liveState } from './live-pages';
 
 export type { ArticleCard, EventCard };
@@ -26,6 +26,7 @@ export function articleState(a: ArticleRow, now: number): StoredState {
   // Leaves with time, not with a save: the scheduler owes the render that drops it (app/schedule/news-age-out.ts).
   if (a.publishedAt !== null && a.publishedAt > now - NEWS_WINDOW_MS) memberships.push({ key: 'news', bucket: '-' });
   memberships.push({ key: 'sitemap:article', bucket: String(sitemapShardOf(a.id)) });
+  memberships.push(...authorMemberships(a.authors, month));
   // The lead image is on the card: changing it re-renders every listing that shows the item.
   const card: ArticleCard = {
     id: a.id,
@@ -34,7 +35,7 @@ export function articleState(a: ArticleRow, now: number): StoredState {
     summary: a.summary,
     publishedAt: a.publishedAt,
     section: a.section,
-    author: a.author,
+    authors: a.authors.map((p) => ({ slug: p.slug, name: p.name })),
     leadImage: a.leadImage,
     live: a.live,
     liveUpdatedAt: a.liveUpdatedAt,
@@ -50,6 +51,7 @@ export function articleState(a: ArticleRow, now: number): StoredState {
     memberships,
     sortAt,
     card,
+    authors: a.authors,
     ...(a.live ? { updatedAt: a.liveUpdatedAt, live: liveState(a.entries) } : {}),
   };
 }
@@ -59,6 +61,7 @@ export function eventState(e: EventRow): StoredState {
   const memberships: Membership[] = [
     { key: 'events', bucket: monthOf(e.startsAt) },
     { key: 'sitemap:event', bucket: String(sitemapShardOf(e.id)) },
+    ...authorMemberships(e.authors, monthOf(e.startsAt)),
   ];
   const card: EventCard = {
     id: e.id,
@@ -79,7 +82,13 @@ export function eventState(e: EventRow): StoredState {
     memberships,
     sortAt: e.startsAt,
     card,
+    authors: e.authors,
   };
+}
+
+/** Each author's page lists the item in its month (an event by its start, like the calendar). */
+function authorMemberships(authors: AuthorRow[], month: string): Membership[] {
+  return authors.map((p) => ({ key: `author:${p.slug}`, bucket: month }));
 }
 
 /** index_entries rows for a visible item (sitemap shards sort by id). */

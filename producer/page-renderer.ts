@@ -4,6 +4,8 @@
 import {
   ARCHIVE_PAGE_SIZE,
   articlePath,
+  AUTHORS_PATH,
+  AUTHORS_SITEMAP_PATH,
   eventPath,
   feedPaths,
   HOME_PATH,
@@ -42,7 +44,9 @@ import {
   listBucket,
   listBuckets,
   listEvents,
+  latestCards,
   listingName,
+  authorOf,
   rankInBucket,
   newsEntries,
   sitemapEntries,
@@ -228,11 +232,19 @@ async function renderOne(
       const urls = rows.map((r) => ({ url: articlePath(r.slug), title: r.title, publishedAt: r.publishedAt }));
       return xmlPage(NEWS_SITEMAP_PATH, ctx.renderer.render('sitemap-news.njk', { urls }), XML, now);
     }
+    case 'authors-sitemap': {
+      const authors = await listingsWithArticles(db, 'author');
+      // Gone with the last author page, like a listing that emptied.
+      if (authors.length === 0) return goneIfLive(ctx, AUTHORS_SITEMAP_PATH, 'listing');
+      const urls = authors.map((a) => ({ url: a.url, lastmod: null }));
+      return xmlPage(AUTHORS_SITEMAP_PATH, ctx.renderer.render('sitemap.njk', { urls }), XML, now);
+    }
     case 'sitemap-index': {
       const shards: string[] = [];
       for (const topic of ['article', 'event'] as const) {
         for (const b of await bucketsOf(db, `sitemap:${topic}`)) shards.push(sitemapShardPath(topic, Number(b.bucket)));
       }
+      if ((await listingsWithArticles(db, 'author')).length) shards.push(AUTHORS_SITEMAP_PATH);
       shards.sort();
       return xmlPage(SITEMAP_INDEX_PATH, ctx.renderer.render('sitemap-index.njk', { shards }), XML, now);
     }
@@ -295,15 +307,18 @@ export async function siteWideRefs(db: PageContext['db']): Promise<PageRef[]> {
   return refs;
 }
 
-/** /sections or /tags: every section or tag that has a public listing. */
-async function renderSiteIndex(ctx: PageContext, which: 'sections' | 'tags'): Promise<RenderedPage> {
-  const [links, sections] = await Promise.all([
-    listingsWithArticles(ctx.db, which === 'sections' ? 'section' : 'tag'),
-    sectionsNav(ctx.db),
-  ]);
-  const path = which === 'sections' ? SECTIONS_PATH : TAGS_PATH;
+const SITE_INDEXES = {
+  sections: { kind: 'section', path: SECTIONS_PATH, title: 'nav.sections' },
+  tags: { kind: 'tag', path: TAGS_PATH, title: 'nav.tags' },
+  authors: { kind: 'author', path: AUTHORS_PATH, title: 'nav.authors' },
+} as const;
+
+/** /sections, /tags or /authors: every section, tag or author that has a public listing. */
+async function renderSiteIndex(ctx: PageContext, which: keyof typeof SITE_INDEXES): Promise<RenderedPage> {
+  const { kind, path, title: titleKey } = SITE_INDEXES[which];
+  const [links, sections] = await Promise.all([listingsWithArticles(ctx.db, kind), sectionsNav(ctx.db)]);
   const { site, locale } = ctx.renderer;
-  const title = locale.t(which === 'sections' ? 'nav.sections' : 'nav.tags');
+  const title = locale.t(titleKey);
   const og = listingMeta(site, title, locale.t('siteIndex.description', { title, site: site.name }), path);
   return page(path, 'index', view(ctx, 'site-index.njk', { which, title, links, og, sections }), HTML, ctx.now);
 }
@@ -348,9 +363,15 @@ async function renderRoot(ctx: PageContext, key: IndexKey): Promise<RenderedPage
   }
   if (buckets.length === 0 && key !== 'all') {
     // The listing is empty: its root page (and feeds) are gone with it.
-    const live = await db('pages').where({ path }).first('op');
-    if (!live || live.op !== 'put') return undefined;
-    return { ...page(path, 'index', view(ctx, 'gone.njk', { what: 'listing' }), HTML, now), op: 'gone' };
+    return goneIfLive(ctx, path, 'listing');
+  }
+  if (key.startsWith('author:')) {
+    // An author's page: who they are, then their newest articles and events (one listing, by date).
+    const author = await authorOf(db, key.slice('author:'.length));
+    if (!author) return goneIfLive(ctx, path, 'listing');
+    const cards = (await latestCards(db, key, LATEST)).map((c) => cardOf(ctx.renderer, c));
+    const og = listingMeta(ctx.renderer.site, author.name, author.bio || onSite(ctx, author.name), path);
+    return page(path, 'index', view(ctx, 'author.njk', { author, cards, buckets, og }), HTML, now);
   }
   const items = (await latestOf(ctx, key, LATEST)).map(articleView);
   const og = listingMeta(ctx.renderer.site, title, onSite(ctx, title), path);
@@ -419,6 +440,13 @@ async function renderBucket(
   }
   if (size === 0 || tail || !at) pages.push(...(await goneBeyond(ctx, key, bucket, size === 0 ? 0 : last)));
   return pages;
+}
+
+/** A 410 tombstone for `path` where a page was ever public; nothing otherwise. */
+async function goneIfLive(ctx: PageContext, path: string, what: string): Promise<RenderedPage | undefined> {
+  const live = await ctx.db('pages').where({ path }).first('op');
+  if (!live || live.op !== 'put') return undefined;
+  return { ...page(path, 'index', view(ctx, 'gone.njk', { what }), HTML, ctx.now), op: 'gone' };
 }
 
 /** Tombstones for the public pages of a month numbered after `last` (all of them when the month emptied). */

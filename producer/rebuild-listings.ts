@@ -200,7 +200,7 @@ function renderInSnapshot(run: RebuildRun, refs: PageRef[]): Promise<{ head: num
   });
 }
 
-/** The home page, the listing roots, the section and tag indexes, the sitemap index, the 404 page and the mirror list page. */
+/** The home page, the listing roots, the section, tag and author indexes, the authors' sitemap, the sitemap index, the 404 page and the mirror list page. */
 export async function sitePages(run: RebuildRun, next: Position): Promise<void> {
   await commitBatch(run, next, async (trx, ctx) => {
     const refs: PageRef[] = [
@@ -209,6 +209,8 @@ export async function sitePages(run: RebuildRun, next: Position): Promise<void> 
       { kind: 'index-root', key: 'events' },
       { kind: 'site-index', which: 'sections' },
       { kind: 'site-index', which: 'tags' },
+      { kind: 'site-index', which: 'authors' },
+      { kind: 'authors-sitemap' },
       { kind: 'sitemap-index' },
       { kind: 'not-found' },
       { kind: 'search' },
@@ -227,7 +229,9 @@ export function onlyOurs(ours: [number, number][], since: number, head: number):
 
 function rootAndFeeds(key: IndexKey): PageRef[] {
   const refs: PageRef[] = [{ kind: 'index-root', key }];
-  if (key !== 'events') refs.push({ kind: 'feed', key, format: 'rss' }, { kind: 'feed', key, format: 'atom' });
+  // The calendar and author pages have no feeds.
+  if (key !== 'events' && !key.startsWith('author:'))
+    refs.push({ kind: 'feed', key, format: 'rss' }, { kind: 'feed', key, format: 'atom' });
   return refs;
 }
 

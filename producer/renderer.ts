@@ -3,9 +3,9 @@
 import path from 'node:path';
 import nunjucks from 'nunjucks';
 import type { Config } from '../common/config';
-import { articlePath, eventPath, indexMonthPath, indexRootPath, monthOf } from '../common/site-paths';
+import { articlePath, authorPath, eventPath, indexMonthPath, indexRootPath, monthOf } from '../common/site-paths';
 import { UnrecoverableJobError } from '../common/queue/render-queue';
-import type { ArticleRow, EventRow } from './item-rows';
+import type { ArticleRow, AuthorRow, EventRow } from './item-rows';
 import { relativeSiteLinks } from './site-links';
 import { DEFAULT_THEME_COLOR, readSiteFiles, SiteFile } from './site-files';
 import { scriptJson } from './script-json';
@@ -154,7 +154,7 @@ export function articleView(a: ArticleRow) {
     status: a.status,
     featured: a.featured,
     leadImage: a.leadImage,
-    author: a.author,
+    authors: bylines(a.authors),
     publishedAt: a.publishedAt,
     updatedAt: a.updatedAt,
     live: a.live,
@@ -191,6 +191,7 @@ export function eventView(e: EventRow) {
     featured: e.featured,
     leadImage: e.leadImage,
     tags: e.tags,
+    authors: bylines(e.authors),
     updatedAt: e.updatedAt,
     notes: e.notes,
     modifiedAt: e.modifiedAt,
@@ -198,6 +199,11 @@ export function eventView(e: EventRow) {
     month,
     monthUrl: indexMonthPath('events', month),
   };
+}
+
+/** Authors as bylines show them: the display name, linking to their page. */
+function bylines(authors: AuthorRow[]) {
+  return authors.map((p) => ({ slug: p.slug, name: p.name, url: authorPath(p.slug) }));
 }
 
 /** The later of two optional times; null when both are missing. */

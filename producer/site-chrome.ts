@@ -45,19 +45,22 @@ export async function sectionsNav(db: Db): Promise<SectionsNav> {
   return { links: sections.slice(0, NAV_SECTIONS), more: sections.length > NAV_SECTIONS };
 }
 
-/** Sections or tags that have a public listing (at least one published article), by name. */
-export async function listingsWithArticles(db: Db, kind: 'section' | 'tag'): Promise<ListingLink[]> {
+/** Sections, tags or authors that have a public listing (at least one published item), by name. */
+export async function listingsWithArticles(db: Db, kind: 'section' | 'tag' | 'author'): Promise<ListingLink[]> {
   const prefix = `${kind}:`;
-  const rows: { slug: string; name: string }[] = await db(kind === 'section' ? 'sections' : 'tags')
+  const table = { section: 'sections', tag: 'tags', author: 'users' }[kind];
+  // An author is listed by display name (app/auth/people.ts), never by login name.
+  const name = kind === 'author' ? db.raw('coalesce(display_name, name) as name') : 'name';
+  const rows: { slug: string; name: string }[] = await db(table)
     .whereIn(
       'slug',
       db('index_buckets')
         .where('index_key', 'like', `${prefix}%`)
         .select(db.raw('substr(index_key, ?)', [prefix.length + 1])),
     )
-    .orderBy('name')
+    .orderBy(kind === 'author' ? 'display_name' : 'name')
     .orderBy('slug')
-    .select('slug', 'name');
+    .select('slug', name);
   return rows.map((r) => ({
     slug: String(r.slug),
     name: String(r.name),

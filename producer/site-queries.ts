@@ -70,7 +70,8 @@ export function articleOfCard(c: ArticleCard): ArticleRow {
     leadImage: c.leadImage,
     section: c.section,
     tags: [],
-    author: c.author,
+    // Cards stored before people had a byline of login names: none until the item renders again.
+    authors: (c.authors ?? []).map((p) => ({ slug: p.slug, name: p.name, bio: '' })),
     publishedAt: c.publishedAt,
     updatedAt: c.publishedAt ?? 0,
     // Cards stored before live coverage lack both.
@@ -96,6 +97,7 @@ export function eventOfCard(c: EventCard): EventRow {
     featured: false,
     leadImage: c.leadImage,
     tags: [],
+    authors: [],
     updatedAt: 0,
     notes: [],
     modifiedAt: null,
@@ -240,11 +242,43 @@ export async function listingName(db: Db, key: string): Promise<string | undefin
   if (key === 'all') return 'All articles';
   if (key === 'events') return 'Events';
   const i = key.indexOf(':');
+  if (key.slice(0, i) === 'author') return (await authorOf(db, key.slice(i + 1)))?.name;
   const table = key.slice(0, i) === 'section' ? 'sections' : 'tags';
   const row = await db(table)
     .where({ slug: key.slice(i + 1) })
     .first('name');
   return row?.name as string | undefined;
+}
+
+/** The author an author page is about (display name and bio), by their slug. */
+export async function authorOf(db: Db, slug: string): Promise<{ slug: string; name: string; bio: string } | undefined> {
+  const row = await db('users').where({ slug }).first('slug', 'name', 'display_name', 'bio');
+  return row
+    ? { slug: String(row.slug), name: String(row.display_name ?? row.name), bio: String(row.bio ?? '') }
+    : undefined;
+}
+
+/** The newest `limit` items of a mixed listing (an author's: articles and events), as their stored cards. */
+export async function latestCards(db: Db, key: string, limit: number): Promise<ListedCard[]> {
+  const rows = await db('index_entries')
+    .join('render_state', (j) =>
+      j.on('render_state.topic', 'index_entries.topic').andOn('render_state.item_id', 'index_entries.item_id'),
+    )
+    .where('index_entries.index_key', key)
+    .orderBy([
+      { column: 'index_entries.sort_at', order: 'desc' },
+      { column: 'index_entries.topic', order: 'desc' },
+      { column: 'index_entries.item_id', order: 'desc' },
+    ])
+    .limit(limit)
+    .select(
+      'render_state.card_html',
+      db.raw('case when render_state.card_html is null then render_state.state end as state'),
+    );
+  return rows.map((r) => ({
+    html: r.card_html == null ? null : String(r.card_html),
+    state: r.state == null ? '' : String(r.state),
+  }));
 }
 
 /** The news sitemap: articles published since `since`, newest first, at most `limit`. */

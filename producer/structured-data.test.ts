@@ -20,7 +20,7 @@ const article: ArticleRow = {
     height: 800,
     sources: [],
   },
-  author: null,
+  authors: [],
   publishedAt: Date.UTC(2026, 10, 20, 8),
   updatedAt: Date.UTC(2026, 10, 21, 9),
   section: { slug: 'news', name: 'News' },
@@ -28,7 +28,7 @@ const article: ArticleRow = {
 } as unknown as ArticleRow;
 
 describe('metadata for sharing and search', () => {
-  it('describes an article as a NewsArticle with absolute URLs; no named author means the site', () => {
+  it('describes an article as a NewsArticle with absolute URLs; no named author means the site; authors are Persons with their pages', () => {
     const ld = articleJsonLd(site, '/assets/icon-1.png', articleView(article));
     assert.equal(ld['@type'], 'NewsArticle');
     assert.equal(ld.headline, 'Flood watch');
@@ -37,8 +37,15 @@ describe('metadata for sharing and search', () => {
     assert.deepEqual(ld.image, ['https://news.example/media/ab.jpg']);
     assert.equal((ld.publisher as { logo: { url: string } }).logo.url, 'https://news.example/assets/icon-1.png');
     assert.equal(ld.dateModified, undefined, 'a re-save alone must not change the page');
-    const named = articleJsonLd(site, '/i.png', articleView({ ...article, author: 'Ana' } as ArticleRow));
-    assert.deepEqual(named.author, [{ '@type': 'Person', name: 'Ana' }]);
+    const authors = [
+      { slug: 'ana-lima', name: 'Ana Lima', bio: '' },
+      { slug: 'bo', name: 'Bo', bio: 'Harbour desk.' },
+    ];
+    const named = articleJsonLd(site, '/i.png', articleView({ ...article, authors } as ArticleRow));
+    assert.deepEqual(named.author, [
+      { '@type': 'Person', name: 'Ana Lima', url: 'https://news.example/authors/ana-lima' },
+      { '@type': 'Person', name: 'Bo', url: 'https://news.example/authors/bo' },
+    ]);
   });
 
   it('gives Open Graph the canonical URL, the image with its size and alt text, the section and tags', () => {
@@ -68,6 +75,7 @@ describe('metadata for sharing and search', () => {
       featured: false,
       leadImage: null,
       tags: [],
+      authors: [],
       updatedAt: 0,
     } as unknown as EventRow;
     const ld = eventJsonLd(site, '/i.png', eventView(event));

@@ -75,7 +75,7 @@ export function listingMeta(site: SiteInfo, title: string, description: string, 
   return { type: 'website', title, description, url: site.publicUrl + path };
 }
 
-/** schema.org NewsArticle (https://schema.org/NewsArticle); an article without a named author is by the publisher. */
+/** schema.org NewsArticle (https://schema.org/NewsArticle); each author a Person with their author page, or by the publisher when none is named. */
 export function articleJsonLd(site: SiteInfo, icon: string, a: ArticleView): Record<string, unknown> {
   const publisher = publisherOf(site, icon);
   const url = site.publicUrl + a.url;
@@ -91,7 +91,9 @@ export function articleJsonLd(site: SiteInfo, icon: string, a: ArticleView): Rec
     // last save: a save that changes nothing a reader sees (featuring,
     // re-saving) must leave the page's bytes alone (docs/design.md, "Invariants").
     dateModified: iso(a.modifiedAt),
-    author: a.author ? [{ '@type': 'Person', name: a.author }] : [{ '@type': 'Organization', name: site.name }],
+    author: a.authors.length
+      ? a.authors.map((p) => ({ '@type': 'Person', name: p.name, url: site.publicUrl + p.url }))
+      : [{ '@type': 'Organization', name: site.name }],
     image: a.leadImage ? [site.publicUrl + a.leadImage.src] : undefined,
     articleSection: a.section?.name,
     keywords: a.tags.length ? a.tags.map((t) => t.name) : undefined,

@@ -6,6 +6,7 @@ import { parseAuditFilter } from '../audit/audit-log';
 import type { AccountActor } from '../auth/audited-accounts';
 import { TooManyRequestsError } from '../auth/auth-errors';
 import { releaseLoginTry, reserveLoginTry } from '../auth/login-limiter';
+import { findProfile, parseProfileChange } from '../auth/people';
 import { listTokens, listUsers, Role, TokenSummary } from '../auth/users';
 import { idempotent } from '../db/idempotency';
 import type { EditorServices } from '../editor-services';
@@ -22,18 +23,21 @@ export function usersApiRoutes(deps: EditorServices, writes: EditorWrites, json:
   const router = Router();
   const token = requireToken(db);
 
-  router.get('/me', token, (req: ApiRequest, res) => {
+  router.get('/me', token, async (req: ApiRequest, res) => {
     const { id, name, role: r } = req.user!;
-    res.json({ id, name, role: r });
+    const { displayName, bio, slug } = await findProfile(db, name);
+    res.json({ id, name, role: r, displayName, bio, slug });
   });
   router.use(ownPasswordRoute(deps, writes, json));
-
+  router.use(profileRoutes(deps, writes, json));
   router.get('/users', token, role('admin'), async (_req, res) => {
     res.json({
-      users: (await listUsers(db)).map(({ id, name, role: r, createdAt, hasPassword, tokens }) => ({
+      users: (await listUsers(db)).map(({ id, name, role: r, displayName, slug, createdAt, hasPassword, tokens }) => ({
         id,
         name,
         role: r,
+        displayName,
+        slug,
         createdAt,
         hasPassword,
         tokens,
@@ -132,6 +136,45 @@ function ownPasswordRoute(deps: EditorServices, { once, inTransaction }: EditorW
     );
   });
   return router;
+}
+
+/** PUT /api/me/profile (your display name and bio) and /api/users/NAME/profile (admins; slug too). */
+function profileRoutes(deps: EditorServices, { once, inTransaction }: EditorWrites, json: RequestHandler): Router {
+  const { db, accounts } = deps;
+  const router = Router();
+  const token = requireToken(db);
+  // Your own display name and bio (an admin may send slug too).
+  router.put('/me/profile', token, requireJson, json, async (req: ApiRequest, res) => {
+    const change = parseProfileChange(profileFields(body(req)));
+    await once(
+      req,
+      res,
+      req.user!.id,
+      200,
+      inTransaction((trx) => accounts.updateProfile(trx, actorOf(req), req.user!.name, change)),
+    );
+    deps.onOwed();
+  });
+  router.put('/users/:name/profile', token, role('admin'), requireJson, json, async (req: ApiRequest, res) => {
+    const change = parseProfileChange(profileFields(body(req)));
+    await once(
+      req,
+      res,
+      req.user!.id,
+      200,
+      inTransaction((trx) => accounts.updateProfile(trx, actorOf(req), String(req.params.name), change)),
+    );
+    deps.onOwed();
+  });
+  return router;
+}
+
+/** A profile body: displayName, bio, slug; anything else is refused by name. */
+function profileFields(b: Record<string, unknown>): Record<string, unknown> {
+  for (const key of Object.keys(b))
+    if (!['displayName', 'bio', 'slug'].includes(key))
+      throw new BadRequestError(`unknown field ${key}: a profile has displayName, bio and slug`, key);
+  return b;
 }
 
 function tokenRoutes(deps: EditorServices, { once, inTransaction }: EditorWrites, json: RequestHandler): Router {

@@ -54,8 +54,8 @@ export const ARTICLES: ItemKind<ArticleInput, Article, ArticleSnapshot> = {
       .leftJoin('sections', 'sections.id', 'articles.section_id')
       .leftJoin('users', 'users.id', 'articles.author_id')
       .select('articles.*', 'sections.slug as section_slug', 'users.name as author_name'),
-  toItem: (r: Row, tags: string[], leadImage: LeadImage | null) => ({
-    ...sharedItemFields(r, tags, leadImage, articlePath),
+  toItem: (r: Row, tags: string[], leadImage: LeadImage | null, authors: string[]) => ({
+    ...sharedItemFields(r, tags, leadImage, authors, articlePath),
     section: (r.section_slug as string | null) ?? null,
     author: (r.author_name as string | null) ?? null,
     live: Boolean(r.live),

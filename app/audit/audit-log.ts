@@ -20,6 +20,7 @@ export const AUDIT_ACTIONS = [
   'password_reset',
   'user_created',
   'role_changed',
+  'profile_changed',
   'token_created',
   'token_revoked',
   'publish',

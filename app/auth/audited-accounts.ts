@@ -19,6 +19,7 @@ import {
   TokenSummary,
   User,
 } from './users';
+import { Profile, ProfileChange, updateProfile } from './people';
 
 /** Who is acting and from where. */
 export interface AccountActor {
@@ -29,7 +30,30 @@ export interface AccountActor {
 type Conn = Database | Knex.Transaction;
 
 export function auditedAccounts(audit: AuditLog, now: () => number) {
-  return { ...auditedUsers(audit, now), ...auditedTokens(audit, now) };
+  return { ...auditedUsers(audit, now), ...auditedProfiles(audit, now), ...auditedTokens(audit, now) };
+}
+
+function auditedProfiles(audit: AuditLog, now: () => number) {
+  return {
+    /** A user's display name, bio or (admins) author slug; the audit row names the fields changed, not their text. */
+    async updateProfile(
+      conn: Knex.Transaction,
+      by: AccountActor,
+      name: string,
+      change: ProfileChange,
+    ): Promise<Profile> {
+      const { changed, ...profile } = await updateProfile(conn, name, change, by.user, now());
+      if (changed.length)
+        await audit.record(conn, {
+          action: 'profile_changed',
+          actor: by.user,
+          target: `user:${name}`,
+          address: by.address,
+          detail: { changed: changed.join(', '), slug: profile.slug },
+        });
+      return profile;
+    },
+  };
 }
 
 function auditedUsers(audit: AuditLog, now: () => number) {

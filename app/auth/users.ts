@@ -6,6 +6,7 @@ import { insertId } from '../content/item-writes';
 import { BadRequestError, ConflictError, NotFoundError, UnauthorizedError } from '../errors';
 import { ForbiddenError } from './auth-errors';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords';
+import { freeAuthorSlug } from './people';
 
 export const ROLES = ['admin', 'editor', 'moderator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -31,8 +32,11 @@ export async function createUser(
   const problem = password === null ? undefined : passwordProblem(password, name);
   if (problem) throw new BadRequestError(problem, 'password');
   if (await db('users').where({ name }).first('id')) throw new ConflictError(`user "${name}" already exists`, 'name');
+  // Public as the login name was until the user or an admin gives another (app/auth/people.ts).
   const id = await insertId(db, 'users', {
     name,
+    display_name: name,
+    slug: await freeAuthorSlug(db, name),
     role,
     password_hash: password === null ? null : await hashPassword(password),
     created_at: now,
@@ -66,13 +70,17 @@ export async function authenticateToken(db: Database, token: string): Promise<Us
 }
 
 export interface UserSummary extends User {
+  displayName: string;
+  slug: string;
   createdAt: number;
   hasPassword: boolean;
   tokens: number;
 }
 
 export async function listUsers(db: Database): Promise<UserSummary[]> {
-  const rows = await db('users').orderBy('name').select('id', 'name', 'role', 'created_at', 'password_hash');
+  const rows = await db('users')
+    .orderBy('name')
+    .select('id', 'name', 'role', 'display_name', 'slug', 'created_at', 'password_hash');
   const counts: { user_id: number; n: number | string }[] = await db('api_tokens')
     .whereNull('revoked_at')
     .groupBy('user_id')
@@ -83,6 +91,8 @@ export async function listUsers(db: Database): Promise<UserSummary[]> {
     id: r.id,
     name: r.name,
     role: r.role as Role,
+    displayName: r.display_name ?? r.name,
+    slug: r.slug ?? '',
     createdAt: Number(r.created_at),
     hasPassword: r.password_hash != null,
     tokens: byUser.get(r.id) ?? 0,

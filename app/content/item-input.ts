@@ -27,6 +27,8 @@ export interface ItemInput extends LeadImageInput {
   summary?: string;
   body?: string;
   tags?: string[];
+  /** Login names of the item's authors, in byline order (app/auth/people.ts resolves them). */
+  authors?: string[];
   /** 'deleted' only from the delete action: the parsers accept ITEM_STATUSES. */
   status?: StoredStatus;
   featured?: boolean;
@@ -46,6 +48,7 @@ export const ITEM_LIMITS = {
   body: 512 * 1024,
   tags: 20,
   tag: 64,
+  authors: 10,
 } as const;
 
 const SHARED_FIELDS = [
@@ -54,6 +57,7 @@ const SHARED_FIELDS = [
   'summary',
   'body',
   'tags',
+  'authors',
   'status',
   'featured',
   'leadImage',
@@ -123,6 +127,15 @@ function readSharedFlags(body: Record<string, unknown>, input: ItemInput): void 
     if (!Array.isArray(body.tags)) throw new BadRequestError('tags must be an array of strings', 'tags');
     if (body.tags.length > ITEM_LIMITS.tags) throw new BadRequestError(`at most ${ITEM_LIMITS.tags} tags`, 'tags');
     input.tags = [...new Set(body.tags.map((t) => parseTagName(t)))];
+  }
+  if (body.authors !== undefined) {
+    if (!Array.isArray(body.authors) || body.authors.some((a) => typeof a !== 'string'))
+      throw new BadRequestError('authors must be an array of user names', 'authors');
+    const authors = [...new Set(body.authors.map((a: string) => a.trim()).filter((a) => a !== ''))];
+    if (authors.length === 0) throw new BadRequestError('an item needs at least one author', 'authors');
+    if (authors.length > ITEM_LIMITS.authors)
+      throw new BadRequestError(`at most ${ITEM_LIMITS.authors} authors`, 'authors');
+    input.authors = authors;
   }
   if (body.status !== undefined) {
     if (!ITEM_STATUSES.includes(body.status as ItemStatus))

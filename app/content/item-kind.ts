@@ -20,6 +20,8 @@ export interface Item {
   summary: string;
   body: string;
   tags: string[];
+  /** Login names of its authors, in byline order (app/auth/people.ts). */
+  authors: string[];
   status: StoredStatus;
   featured: boolean;
   leadImage: LeadImage | null;
@@ -76,7 +78,7 @@ export interface ItemKind<
   updateColumns(trx: Knex.Transaction, input: I, current: Row): Promise<Row>;
   /** The rows `toItem` reads, with the kind's joins. */
   select(db: Reader): Knex.QueryBuilder;
-  toItem(row: Row, tags: string[], leadImage: LeadImage | null): T;
+  toItem(row: Row, tags: string[], leadImage: LeadImage | null, authors: string[]): T;
   /** The kind's own fields of a revision snapshot (the shared ones are recorded for every kind). */
   ownSnapshot(item: T): Omit<S, keyof ItemSnapshot>;
   /** The kind's own input fields restoring `snapshot`, or undefined when it holds no content to restore. */
@@ -88,7 +90,13 @@ export interface ItemKind<
 }
 
 /** The fields every kind reads the same way from its row; a kind's `toItem` adds its own. */
-export function sharedItemFields(r: Row, tags: string[], leadImage: LeadImage | null, path: (slug: string) => string) {
+export function sharedItemFields(
+  r: Row,
+  tags: string[],
+  leadImage: LeadImage | null,
+  authors: string[],
+  path: (slug: string) => string,
+) {
   return {
     id: Number(r.id),
     slug: r.slug as string,
@@ -96,6 +104,7 @@ export function sharedItemFields(r: Row, tags: string[], leadImage: LeadImage | 
     summary: r.summary as string,
     body: r.body as string,
     tags,
+    authors,
     status: r.status as StoredStatus,
     featured: Boolean(r.featured),
     leadImage,

@@ -5,6 +5,7 @@
 // dies right after.
 import type { Knex } from 'knex';
 import type { Database } from '../../common/db/database';
+import { authorIds, authorsOf, setItemAuthors } from '../auth/people';
 import { runSaveHooks } from '../db/idempotency';
 import { ConflictError, NotFoundError } from '../errors';
 import { leadImageChanges, leadImagesOf } from '../media/lead-image';
@@ -73,6 +74,8 @@ export function createItemService<I extends ItemInput, T extends Item, S extends
       const at = now();
       const result = await saveTransaction(db, async (trx) => {
         const { id, slug } = await insertItem(trx, kind, input, authorId, at);
+        // Signed by the creating user unless the input names the authors (an anonymous submission: nobody).
+        if (input.authors === undefined && authorId !== null) await setItemAuthors(trx, kind.name, id, [authorId]);
         return finishSave(trx, kind, { id, slug, created: true }, input, at, options);
       }).catch(translateUniqueViolation);
       onSaved?.();
@@ -186,6 +189,7 @@ async function finishSave<I extends ItemInput>(
   options: SaveOptions | undefined,
 ): Promise<SaveResult> {
   if (input.tags) await setTags(trx, kind.tagLink, id, input.tags, { created });
+  if (input.authors) await setItemAuthors(trx, kind.name, id, await authorIds(trx, input.authors));
   // The media a published item shows go out before its render (a scheduled item's only when it is published).
   await journalShownMedia(trx, await trx(kind.plural).where({ id }).first('status', 'lead_image', 'body'), at);
   await oweRenders(trx, [{ topic: kind.name, itemId: id }], at);
@@ -222,11 +226,13 @@ async function withTags<T extends Item>(
         .orderBy('tags.name')
     : [];
   const leads = await leadImagesOf(db, rows);
+  const authors = await authorsOf(db, kind.name, ids);
   return rows.map((r, i) =>
     kind.toItem(
       r,
       tagRows.filter((t) => Number(t.item_id) === Number(r.id)).map((t) => t.name as string),
       leads[i],
+      authors.get(Number(r.id)) ?? [],
     ),
   );
 }

@@ -212,6 +212,7 @@ const DERIVED = new Set([
   'revisions',
   'article_tags',
   'event_tags',
+  'item_authors',
   'tags',
   'submissions',
 ]);

@@ -28,6 +28,7 @@ import * as previewsAndNotes from './migrations/023-previews-and-notes';
 import * as responsiveImages from './migrations/024-responsive-images';
 import * as searchIndex from './migrations/025-search-index';
 import * as revisionNumbers from './migrations/026-revision-numbers';
+import * as people from './migrations/027-people';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -56,6 +57,7 @@ const migrations: Record<string, Knex.Migration> = {
   '024-responsive-images': responsiveImages,
   '025-search-index': searchIndex,
   '026-revision-numbers': revisionNumbers,
+  '027-people': people,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -47,8 +47,8 @@ export const EVENTS: ItemKind<EventInput, Event, EventSnapshot> = {
     return changes;
   },
   select: (db: Reader) => db('events').select('events.*'),
-  toItem: (r: Row, tags: string[], leadImage: LeadImage | null) => ({
-    ...sharedItemFields(r, tags, leadImage, eventPath),
+  toItem: (r: Row, tags: string[], leadImage: LeadImage | null, authors: string[]) => ({
+    ...sharedItemFields(r, tags, leadImage, authors, eventPath),
     location: r.location as string,
     startsAt: iso(r.starts_at),
     endsAt: r.ends_at == null ? null : iso(r.ends_at),

@@ -2,7 +2,7 @@
 // validates, so both paths share every rule (app/articles/article-input.ts).
 import { ArticleInput, parseArticleInput } from '../articles/article-input';
 import { BadRequestError } from '../errors';
-import { formText, postedSharedValues, SharedFormValues } from './form-values';
+import { formList, formText, postedSharedValues, SharedFormValues } from './form-values';
 import { scheduleFields } from './schedule-form';
 
 const FORM_FIELDS = [
@@ -11,6 +11,7 @@ const FORM_FIELDS = [
   'body',
   'section',
   'tags',
+  'authors',
   'status',
   'featured',
   'live',
@@ -60,6 +61,8 @@ export function parseArticleForm(
     if (form.status !== undefined && form.status !== '') raw.status = form.status;
     raw.featured = form.featured === 'on';
     raw.live = form.live === 'on';
+    // Left empty: a new article is signed by the user creating it, an edited one keeps its authors.
+    if (formList(form.authors).length) raw.authors = formList(form.authors);
   }
   // Placement and timing are the desk's: a public submission's schedule fields are ignored like its status.
   const schedule = options.allowStatus ? scheduleFields(form, options.zone) : {};

@@ -9,6 +9,8 @@ export interface SharedFormValues {
   summary: string;
   body: string;
   tags: string;
+  /** Login names of the authors, comma-separated; '' on a new item: the user creating it. */
+  authors: string;
   status: string;
   featured: boolean;
   /** sha256 of the chosen lead image, '' for none. */
@@ -27,6 +29,7 @@ export function postedSharedValues(body: Record<string, unknown>): SharedFormVal
     summary: formText(body.summary),
     body: formText(body.body),
     tags: formText(body.tags),
+    authors: formText(body.authors),
     status: formText(body.status),
     featured: body.featured === 'on',
     leadImage: formText(body.leadImage),
@@ -41,10 +44,19 @@ export function sharedValuesOf(item: Item, zone: string): SharedFormValues {
     summary: item.summary,
     body: item.body,
     tags: item.tags.join(', '),
+    authors: item.authors.join(', '),
     status: item.status,
     featured: item.featured,
     leadImage: item.leadImage?.sha256 ?? '',
     leadImageAlt: item.leadImage?.alt ?? '',
     schedule: scheduleValuesOf(item, zone),
   };
+}
+
+/** A comma-separated form field as its trimmed, non-empty values. */
+export function formList(value: unknown): string[] {
+  return String(value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }

@@ -7,6 +7,7 @@ import type { Response } from 'express';
 import { HyperstaticError } from '../../common/errors';
 import type { AccountActor } from '../auth/audited-accounts';
 import { releaseLoginTry, reserveLoginTry } from '../auth/login-limiter';
+import { findProfile, parseProfileChange } from '../auth/people';
 import { listTokens, listUsers, Role } from '../auth/users';
 import { BadRequestError } from '../errors';
 import { clientAddress, parseId } from '../http/request-params';
@@ -72,20 +73,100 @@ export function usersRoutes(deps: EditorDeps): Router {
   });
 
   router.use(accountRoutes(deps));
+  router.use(profileRoutes(deps));
   return router;
+}
+
+/** Public profiles: your own on /editor/account, anyone's for admins (the author page's slug too). */
+function profileRoutes(deps: EditorDeps): Router {
+  const { db, views, accounts } = deps;
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
+  const admin = requireRole('admin');
+  const anyone = requireRole();
+
+  // A user's public profile: display name, bio and the author page's slug (only admins change that).
+  async function profilePage(req: WebRequest, res: Response, extra: Record<string, unknown> = {}, status = 200) {
+    const profile = await findProfile(db, String(req.params.name));
+    renderPage(
+      views,
+      res,
+      'user-profile.njk',
+      { profile, values: profile, nav: 'users', notice: req.query.notice, ...extra },
+      status,
+    );
+  }
+  router.get('/editor/users/:name/profile', admin, (req: WebRequest, res) => profilePage(req, res));
+  router.post('/editor/users/:name/profile', admin, form, requireCsrf, async (req: WebRequest, res) => {
+    const body = req.body as Record<string, unknown>;
+    const name = String(req.params.name);
+    try {
+      const change = parseProfileChange({ displayName: body.displayName, bio: body.bio ?? '', slug: body.slug });
+      await db.transaction((trx) => accounts.updateProfile(trx, actorOf(req), name, change));
+      deps.onOwed();
+      res.redirect(303, withNotice('/editor/users', `profile of ${name} saved`));
+    } catch (error) {
+      if (!(error instanceof HyperstaticError) || error.status >= 500 || error.status === 404) throw error;
+      const profileField = (error as { field?: string }).field;
+      await profilePage(req, res, { profileError: error.message, profileField, values: body }, error.status);
+    }
+  });
+
+  // Your display name and bio; the author page's slug is shown, and only an admin changes it.
+  router.post('/editor/account/profile', anyone, form, requireCsrf, async (req: WebRequest, res) => {
+    const body = req.body as Record<string, unknown>;
+    try {
+      const change = parseProfileChange({ displayName: body.displayName, bio: body.bio ?? '' });
+      await db.transaction((trx) => accounts.updateProfile(trx, actorOf(req), req.session!.user.name, change));
+      deps.onOwed();
+      res.redirect(303, withNotice('/editor/account', 'profile saved; pages showing your byline are being updated'));
+    } catch (error) {
+      if (!(error instanceof HyperstaticError) || error.status >= 500) throw error;
+      const profileField = (error as { field?: string }).field;
+      const profile = await findProfile(db, req.session!.user.name);
+      await accountPage(
+        deps,
+        req,
+        res,
+        { profileError: error.message, profileField, values: { ...profile, ...body } },
+        error.status,
+      );
+    }
+  });
+
+  return router;
+}
+
+/** /editor/account: your profile, password and API tokens. */
+async function accountPage(
+  { db, views }: EditorDeps,
+  req: WebRequest,
+  res: Response,
+  extra: Record<string, unknown> = {},
+  status = 200,
+) {
+  const [tokens, profile] = await Promise.all([
+    listTokens(db, req.session!.user.name),
+    findProfile(db, req.session!.user.name),
+  ]);
+  renderPage(
+    views,
+    res,
+    'account.njk',
+    { tokens, profile, values: profile, nav: 'account', notice: req.query.notice, ...extra },
+    status,
+  );
 }
 
 /** /editor/account: your own password and API tokens. */
 function accountRoutes(deps: EditorDeps): Router {
-  const { db, views, accounts, loginLimits } = deps;
+  const { db, accounts, loginLimits } = deps;
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
   const anyone = requireRole();
 
-  async function page(req: WebRequest, res: Response, extra: Record<string, unknown> = {}, status = 200) {
-    const tokens = await listTokens(db, req.session!.user.name);
-    renderPage(views, res, 'account.njk', { tokens, nav: 'account', notice: req.query.notice, ...extra }, status);
-  }
+  const page = (req: WebRequest, res: Response, extra: Record<string, unknown> = {}, status = 200) =>
+    accountPage(deps, req, res, extra, status);
 
   router.get('/editor/account', anyone, (req: WebRequest, res) => page(req, res));
 

@@ -72,6 +72,11 @@ describe('producer: the pages a save affects', () => {
         '/sitemap.xml',
         '/sitemaps/articles-0.xml',
         '/sitemaps/news.xml',
+        // Signed by the user who saved it: their author page, its month, the authors index and sitemap.
+        '/authors',
+        '/authors/editor1',
+        `/authors/editor1/${month}`,
+        '/sitemaps/authors.xml',
         '/tags/harbour',
         `/tags/harbour/${month}`,
         '/tags/housing',
