@@ -27,6 +27,7 @@ import * as liveCoverage from './migrations/022-live-coverage';
 import * as previewsAndNotes from './migrations/023-previews-and-notes';
 import * as responsiveImages from './migrations/024-responsive-images';
 import * as searchIndex from './migrations/025-search-index';
+import * as slugRedirects from './migrations/026-slug-redirects';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -54,6 +55,7 @@ const migrations: Record<string, Knex.Migration> = {
   '023-previews-and-notes': previewsAndNotes,
   '024-responsive-images': responsiveImages,
   '025-search-index': searchIndex,
+  '026-slug-redirects': slugRedirects,
 };
 
 const source: Knex.MigrationSource<string> = {

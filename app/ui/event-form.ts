@@ -3,7 +3,7 @@
 // no offset; they are read in the site's zone (SITE_TIME_ZONE), which the form names.
 import { EventInput, parseEventInput } from '../events/event-input';
 import { BadRequestError } from '../errors';
-import { formText, postedSharedValues, SharedFormValues } from './form-values';
+import { formText, postedSharedValues, postedSlug, SharedFormValues } from './form-values';
 import { scheduleFields } from './schedule-form';
 import { fromZonedLocal, toZonedLocal } from './zoned-time';
 
@@ -36,6 +36,7 @@ export function parseEventForm(body: unknown, mode: 'create' | 'update', zone: s
   const form = body as Record<string, unknown>;
   for (const field of [
     'title',
+    'slug',
     'summary',
     'body',
     'location',
@@ -61,6 +62,7 @@ export function parseEventForm(body: unknown, mode: 'create' | 'update', zone: s
       .map((t) => t.trim())
       .filter(Boolean),
     featured: form.featured === 'on',
+    ...postedSlug(form),
   };
   if (form.status !== undefined && form.status !== '') raw.status = form.status;
   // The picker's "none" radio sends an empty value: no lead image.
