@@ -57,6 +57,8 @@ export interface ArticleRow {
   notes: PublicNote[];
   /** The latest public note's time: dateModified, and the feeds' updated time. */
   modifiedAt: number | null;
+  /** Slugs the article left once public: each old path redirects to its page (app/content/slug-redirects.ts). */
+  formerSlugs: string[];
 }
 
 export interface EventRow {
@@ -75,6 +77,8 @@ export interface EventRow {
   updatedAt: number;
   notes: PublicNote[];
   modifiedAt: number | null;
+  /** Slugs the event left once public (as ArticleRow.formerSlugs). */
+  formerSlugs: string[];
 }
 
 /**
@@ -124,7 +128,11 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
         rows.filter((r) => r.live).map((r) => Number(r.id)),
       )
     : new Map<number, LiveEntryRow[]>();
-  const [tags, notes] = await Promise.all([tagsOf(db, 'article_tags', 'article_id', ids), notesOf(db, 'article', ids)]);
+  const [tags, notes, former] = await Promise.all([
+    tagsOf(db, 'article_tags', 'article_id', ids),
+    notesOf(db, 'article', ids),
+    formerSlugsOf(db, 'article', ids),
+  ]);
   return rows.map((r) => ({
     id: Number(r.id),
     slug: r.slug,
@@ -143,6 +151,7 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
     liveUpdatedAt: r.live_updated_at == null ? null : Number(r.live_updated_at),
     entries: entries.get(Number(r.id)) ?? [],
     ...notesFields(notes.get(Number(r.id))),
+    formerSlugs: former.get(Number(r.id)) ?? [],
   }));
 }
 
@@ -191,7 +200,11 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
       ].map((c) => `events.${c}`),
       ...LEAD_IMAGE_COLUMNS,
     );
-  const [tags, notes] = await Promise.all([tagsOf(db, 'event_tags', 'event_id', ids), notesOf(db, 'event', ids)]);
+  const [tags, notes, former] = await Promise.all([
+    tagsOf(db, 'event_tags', 'event_id', ids),
+    notesOf(db, 'event', ids),
+    formerSlugsOf(db, 'event', ids),
+  ]);
   return rows.map((r) => ({
     id: Number(r.id),
     slug: r.slug,
@@ -207,7 +220,20 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
     tags: tags.get(Number(r.id)) ?? [],
     updatedAt: Number(r.updated_at),
     ...notesFields(notes.get(Number(r.id))),
+    formerSlugs: former.get(Number(r.id)) ?? [],
   }));
+}
+
+/** Former slugs of many items (slug_redirects), in slug order, in one read. */
+async function formerSlugsOf(db: Db, topic: 'article' | 'event', ids: number[]): Promise<Map<number, string[]>> {
+  const rows = await db('slug_redirects')
+    .where({ topic })
+    .whereIn('item_id', ids)
+    .orderBy(['item_id', 'slug'])
+    .select('item_id', 'slug');
+  const out = new Map<number, string[]>();
+  for (const r of rows) out.set(Number(r.item_id), [...(out.get(Number(r.item_id)) ?? []), String(r.slug)]);
+  return out;
 }
 
 /** The kinds of note readers see; `desk` notes stay in the app. */

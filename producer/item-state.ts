@@ -51,6 +51,7 @@ export function articleState(a: ArticleRow, now: number): StoredState {
     sortAt,
     card,
     ...(a.live ? { updatedAt: a.liveUpdatedAt, live: liveState(a.entries) } : {}),
+    ...formerOf(a.formerSlugs),
   };
 }
 
@@ -79,7 +80,13 @@ export function eventState(e: EventRow): StoredState {
     memberships,
     sortAt: e.startsAt,
     card,
+    ...formerOf(e.formerSlugs),
   };
+}
+
+/** Only an item that has former slugs records them: every other state stays as it was stored before slugs could change. */
+function formerOf(slugs: string[] | undefined): { formerSlugs?: string[] } {
+  return slugs && slugs.length > 0 ? { formerSlugs: slugs } : {};
 }
 
 /** index_entries rows for a visible item (sitemap shards sort by id). */

@@ -79,6 +79,7 @@ export function articleOfCard(c: ArticleCard): ArticleRow {
     entries: [],
     notes: [],
     modifiedAt: c.modifiedAt ?? null,
+    formerSlugs: [],
   };
 }
 
@@ -98,6 +99,7 @@ export function eventOfCard(c: EventCard): EventRow {
     tags: [],
     updatedAt: 0,
     notes: [],
+    formerSlugs: [],
     modifiedAt: null,
   };
 }
