@@ -240,7 +240,13 @@ function withRevisionStep(
   options: EditorialSaveOptions | undefined,
   fallbackActor: Actor,
   fallback: RevisionAction,
-  record: (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction, change?: SaveChange) => Promise<void>,
+  record: (
+    trx: Knex.Transaction,
+    id: number,
+    actor: Actor,
+    fallback: RevisionAction,
+    change?: SaveChange,
+  ) => Promise<void>,
 ): SaveOptions {
   const actor = options?.actor ?? actorContext.getStore() ?? fallbackActor;
   return {
