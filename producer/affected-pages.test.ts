@@ -150,6 +150,20 @@ describe('dependency model', () => {
       assert.deepEqual(redirects(affectedPages(hidden, shown)), [['flood-watch', 'flood-warning', true]]);
     });
 
+    it('a live article moving leaves tombstones for its numbered pages and JSON at the old slug, and renders them at the new one', () => {
+      const live = { latest: 'l1', pages: ['p1'] };
+      const refs = affectedPages(
+        article({ live }),
+        article({ slug: 'flood-warning', formerSlugs: ['flood-watch'], live }),
+      ).filter((r) => r.kind === 'live-page' || r.kind === 'live-updates');
+      assert.deepEqual(refs.map((r) => [refId(r), r.visible]).sort(), [
+        ['live-updates:flood-warning', true],
+        ['live-updates:flood-watch', false],
+        ['live:flood-warning:1', true],
+        ['live:flood-watch:1', false],
+      ]);
+    });
+
     it('taking a former slug back renders the page there and a redirect at the slug it leaves', () => {
       const before = article({ slug: 'flood-warning', formerSlugs: ['flood-watch'] });
       const after = article({ slug: 'flood-watch', formerSlugs: ['flood-warning'] });

@@ -224,9 +224,16 @@ function redirectRefs(before: ItemState | undefined, after: ItemState, add: (ref
  * A live article's own pages: the JSON of its newest entries when they
  * changed, each numbered page of older entries whose entries changed, and
  * tombstones for those it no longer has (the article hidden, no longer
- * live, or the page emptied). Slugs are stable, so one slug names them all.
+ * live, or the page emptied). A renamed article's pages at its old slug
+ * become tombstones (its page there redirects) and all of them are rendered
+ * at the new one.
  */
 function liveRefs(before: ItemState | undefined, after: ItemState, add: (ref: PageRef) => void): void {
+  if (before && before.slug !== after.slug) {
+    if (before.visible && before.live) liveRefs(before, { ...before, visible: false }, add);
+    liveRefs(undefined, after, add);
+    return;
+  }
   const was = before?.visible ? before.live : undefined;
   const is = after.visible ? after.live : undefined;
   const { id, slug } = after;
