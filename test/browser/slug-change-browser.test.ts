@@ -99,7 +99,7 @@ describe('changing a published article’s slug in the browser', () => {
     assert.equal(await editor.inputValue('input[name="slug"]'), 'harbour-wall-repairs-finished');
     assert.match(
       (await editor.textContent('#slug-hint')) ?? '',
-      /Now \/news\/harbour-wall-repairs-finished\..*old address keeps redirecting/s,
+      /Address: \/news\/harbour-wall-repairs-finished\..*old address keeps redirecting/s,
     );
     await shot(editor, 'slug-02-editor-moved-desktop');
     const phone = await chromium.context.newPage();
