@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { redirectTarget } from '../../common/redirect-page';
+import { docKey } from '../../common/search-index-format';
 import { sharedRedisUrl } from '../harness/shared';
 import {
   api,
@@ -137,6 +138,15 @@ describe('changing slugs', () => {
       assert.ok(!body.includes(first), `${path} no longer names ${first}`);
       assert.ok(body.includes(second.url), `${path} names ${second.url}`);
     }
+
+    const doc = await site
+      .db('search_docs')
+      .where({ doc: docKey('article', created.id) })
+      .first('entry');
+    assert.ok(
+      String(doc.entry).includes(second.url) && !String(doc.entry).includes(`${first}"`),
+      'search has the new address',
+    );
 
     // A -> B -> C: both older paths now redirect straight to C.
     const head2 = await journalHead(site.db);
