@@ -1,7 +1,8 @@
 // Serves the published site: a request path is looked up in the index (never
 // used as a file name) and answered with the blob the index names (or the
 // compressed variant the request accepts, page-representation.ts), a 301 to
-// where a missing path has moved (request-path.ts, movedTo), a 410
+// where a missing path has moved (request-path.ts, movedTo) or to where an
+// item's former slug now points (common/redirect-page.ts), a 410
 // tombstone, a 304, a 406, or the site's 404 page. Every answer carries the
 // security headers (security-headers.ts) and the journal position it
 // reflects (Hyperstatic-Position, common/feed-format.ts).
@@ -15,6 +16,7 @@ import { etagOf, httpDate, notModified } from '../common/http-conditional';
 import { freshnessHeader, withBanner } from './frozen-banner';
 import type { MirrorStore, PageRecord } from './mirror-store';
 import { movedTo } from './request-path';
+import { redirectTarget, withoutRedirect } from '../common/redirect-page';
 import { NOT_FOUND_PATH } from '../common/site-paths';
 import { MIRROR_GRACE, pageHeaders } from './page-headers';
 import { selectRepresentation, variesByEncoding } from './page-representation';
@@ -32,6 +34,8 @@ const FROZEN_MAX_AGE = 10;
  * fill a second per path still absorbs a flood of misses.
  */
 export const MISSING_MAX_AGE = 1;
+/** Seconds a redirect from a former slug may be kept (see serveRedirect). */
+export const REDIRECT_MAX_AGE = 3600;
 
 export type PageRoute = (req: IncomingMessage, res: ServerResponse, path: string) => void;
 
@@ -100,6 +104,8 @@ export function createPageRoute(options: {
     res.setHeader(POSITION_HEADER, String(store.servedPosition()));
     const page = store.lookup(path);
     if (!page) return serveMissing(req, res, path, store, files, security);
+    const target = page.op === 'put' ? redirectTarget(page.contentType) : undefined;
+    if (target !== undefined) return serveRedirect(req, res, page, target, store, files, security);
     const html = page.contentType.startsWith('text/html');
     if (html && options.onionLocation) res.setHeader('onion-location', `${options.onionLocation}${encodeURI(path)}`);
     const frozen = options.frozenSince?.();
@@ -128,6 +134,33 @@ export function createPageRoute(options: {
     headers['accept-ranges'] = 'bytes';
     files.sendRanged(req, res, file, headers, etag, lastModified);
   };
+}
+
+/**
+ * A page that has moved (an item's former slug, common/redirect-page.ts):
+ * 301 to the target the signed content type names, with the page itself as
+ * the body (its link for a client that does not follow). Cached for an hour,
+ * not for ever: an item may take its old slug back, and a browser holding an
+ * older 301 would then loop.
+ */
+function serveRedirect(
+  req: IncomingMessage,
+  res: ServerResponse,
+  page: PageRecord,
+  target: string,
+  store: MirrorStore,
+  files: FileSender,
+  security: http.OutgoingHttpHeaders,
+): void {
+  const q = req.url?.indexOf('?') ?? -1;
+  files.sendFile(req, res, store.blobPath(page.sha256), 301, {
+    ...security,
+    location: encodeURI(target) + (q === -1 ? '' : req.url!.slice(q)),
+    'content-type': withoutRedirect(page.contentType),
+    'cache-control': `public, max-age=${REDIRECT_MAX_AGE}, ${MIRROR_GRACE}`,
+    'last-modified': httpDate(page.lastModified),
+    'hyperstatic-kind': page.kind,
+  });
 }
 
 /** A path the index lacks: a 301 to where it moved (request-path.ts, movedTo), or the 404 page. */

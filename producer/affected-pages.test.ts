@@ -112,6 +112,67 @@ describe('dependency model', () => {
     assert.deepEqual(ids(affectedPages(undefined, draft)), ['item:article:flood-watch']);
   });
 
+  describe('former slugs (app/content/slug-redirects.ts)', () => {
+    const redirects = (refs: PageRef[]) =>
+      refs
+        .filter((r): r is PageRef & { kind: 'redirect' } => r.kind === 'redirect')
+        .map((r) => [r.slug, r.to, r.visible]);
+
+    it('a published item moving to a new slug renders its new page, a redirect at the old one, and its listings', () => {
+      const refs = affectedPages(article(), article({ slug: 'flood-warning', formerSlugs: ['flood-watch'] }));
+      assert.deepEqual(redirects(refs), [['flood-watch', 'flood-warning', true]]);
+      assert.ok(!refs.some((r) => r.kind === 'item' && r.slug === 'flood-watch'), 'no tombstone at the old path');
+      const all = ids(refs);
+      assert.ok(all.includes('item:article:flood-warning'));
+      for (const listing of ['bucket:all:2026-11', 'bucket:section:news:2026-11', 'sitemap:article:1', 'feed:all:atom'])
+        assert.ok(all.includes(listing), listing);
+      assert.ok(!all.includes('sitemap-index'), 'the shard set does not change');
+    });
+
+    it('a second move re-points every older redirect at the current slug', () => {
+      const before = article({ slug: 'flood-warning', formerSlugs: ['flood-watch'] });
+      const after = article({ slug: 'flood-warning-lifted', formerSlugs: ['flood-warning', 'flood-watch'] });
+      assert.deepEqual(redirects(affectedPages(before, after)).sort(), [
+        ['flood-warning', 'flood-warning-lifted', true],
+        ['flood-watch', 'flood-warning-lifted', true],
+      ]);
+    });
+
+    it('an edit that keeps the slug leaves the redirects alone', () => {
+      const state = article({ slug: 'flood-warning', formerSlugs: ['flood-watch'] });
+      assert.deepEqual(ids(affectedPages(state, { ...state })), ['item:article:flood-warning']);
+    });
+
+    it('hiding and publishing again turns the redirects into tombstones and back', () => {
+      const shown = article({ slug: 'flood-warning', formerSlugs: ['flood-watch'] });
+      const hidden = { ...shown, visible: false };
+      assert.deepEqual(redirects(affectedPages(shown, hidden)), [['flood-watch', 'flood-warning', false]]);
+      assert.deepEqual(redirects(affectedPages(hidden, shown)), [['flood-watch', 'flood-warning', true]]);
+    });
+
+    it('a live article moving leaves tombstones for its numbered pages and JSON at the old slug, and renders them at the new one', () => {
+      const live = { latest: 'l1', pages: ['p1'] };
+      const refs = affectedPages(
+        article({ live }),
+        article({ slug: 'flood-warning', formerSlugs: ['flood-watch'], live }),
+      ).filter((r) => r.kind === 'live-page' || r.kind === 'live-updates');
+      assert.deepEqual(refs.map((r) => [refId(r), r.visible]).sort(), [
+        ['live-updates:flood-warning', true],
+        ['live-updates:flood-watch', false],
+        ['live:flood-warning:1', true],
+        ['live:flood-watch:1', false],
+      ]);
+    });
+
+    it('taking a former slug back renders the page there and a redirect at the slug it leaves', () => {
+      const before = article({ slug: 'flood-warning', formerSlugs: ['flood-watch'] });
+      const after = article({ slug: 'flood-watch', formerSlugs: ['flood-warning'] });
+      const refs = affectedPages(before, after);
+      assert.deepEqual(redirects(refs), [['flood-warning', 'flood-watch', true]]);
+      assert.ok(refs.some((r) => r.kind === 'item' && r.slug === 'flood-watch' && r.visible));
+    });
+  });
+
   it('featuring an item touches only the home page', () => {
     const before = article();
     const after = article({ memberships: [...before.memberships, { key: 'featured', bucket: '-' }] });

@@ -37,6 +37,8 @@ export interface ItemState {
   updatedAt?: number | null;
   /** A live article's own pages beyond its page (producer/live-pages.ts). */
   live?: LiveState;
+  /** Slugs the item left once public (app/content/slug-redirects.ts): each old path redirects to `slug`. */
+  formerSlugs?: string[];
   /**
    * Its authors as their pages show them (name and bio): a change re-renders
    * those pages' roots. Their bylines are on the card (`listing`), and their
@@ -92,6 +94,11 @@ export type PageRef =
   | { kind: 'news-sitemap' }
   /** Page `page` of a live article's older entries, or its 410 tombstone; the item owns it like its page. */
   | { kind: 'live-page'; id: number; slug: string; page: number; visible: boolean }
+  /**
+   * The page at a former slug of the item: a redirect to its page at `to`
+   * while the item is visible, its 410 tombstone while it is not (where a page was public).
+   */
+  | { kind: 'redirect'; topic: Topic; id: number; slug: string; to: string; visible: boolean }
   /** A live article's newest entries as JSON (what open pages poll), or its tombstone. */
   | { kind: 'live-updates'; id: number; slug: string; visible: boolean }
 
@@ -103,6 +110,8 @@ const FEED_KEYS = /^(all|section:.+|tag:.+)$/;
 export function refId(ref: PageRef): string {
   switch (ref.kind) {
     case 'item':
+    case 'redirect':
+      // One path, one page: a redirect at a slug replaces the tombstone the item's move would leave there.
       return `item:${ref.topic}:${ref.slug}`;
     case 'home':
     case 'sitemap-index':
@@ -151,6 +160,7 @@ export function affectedPages(before: ItemState | undefined, after: ItemState): 
     add({ kind: 'item', topic: before.topic, id: before.id, slug: before.slug, visible: false });
   }
 
+  redirectRefs(before, after, add);
   liveRefs(before, after, add);
 
   const was = new Map((before?.visible ? before.memberships : []).map((m) => [membershipId(m), m]));
@@ -235,12 +245,34 @@ function authorRefs(before: ItemState | undefined, after: ItemState, add: (ref: 
 }
 
 /**
+ * The pages at the item's former slugs: each names the current slug (a
+ * chain of renames ends on the live page) and follows the item's
+ * visibility, so all of them change when the slug or the visibility does,
+ * and a slug that just became former gets its first one. Nothing else
+ * changes them: an edit of the text leaves them alone.
+ */
+function redirectRefs(before: ItemState | undefined, after: ItemState, add: (ref: PageRef) => void): void {
+  const was = new Set(before?.formerSlugs ?? []);
+  const moved = !before || before.slug !== after.slug || before.visible !== after.visible;
+  for (const slug of after.formerSlugs ?? [])
+    if (moved || !was.has(slug))
+      add({ kind: 'redirect', topic: after.topic, id: after.id, slug, to: after.slug, visible: after.visible });
+}
+
+/**
  * A live article's own pages: the JSON of its newest entries when they
  * changed, each numbered page of older entries whose entries changed, and
  * tombstones for those it no longer has (the article hidden, no longer
- * live, or the page emptied). Slugs are stable, so one slug names them all.
+ * live, or the page emptied). A renamed article's pages at its old slug
+ * become tombstones (its page there redirects) and all of them are rendered
+ * at the new one.
  */
 function liveRefs(before: ItemState | undefined, after: ItemState, add: (ref: PageRef) => void): void {
+  if (before && before.slug !== after.slug) {
+    if (before.visible && before.live) liveRefs(before, { ...before, visible: false }, add);
+    liveRefs(undefined, after, add);
+    return;
+  }
   const was = before?.visible ? before.live : undefined;
   const is = after.visible ? after.live : undefined;
   const { id, slug } = after;

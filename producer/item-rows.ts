@@ -68,6 +68,8 @@ export interface ArticleRow {
   notes: PublicNote[];
   /** The latest public note's time: dateModified, and the feeds' updated time. */
   modifiedAt: number | null;
+  /** Slugs the article left once public: each old path redirects to its page (app/content/slug-redirects.ts). */
+  formerSlugs: string[];
 }
 
 export interface EventRow {
@@ -87,6 +89,8 @@ export interface EventRow {
   updatedAt: number;
   notes: PublicNote[];
   modifiedAt: number | null;
+  /** Slugs the event left once public (as ArticleRow.formerSlugs). */
+  formerSlugs: string[];
 }
 
 /**
@@ -134,10 +138,11 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
         rows.filter((r) => r.live).map((r) => Number(r.id)),
       )
     : new Map<number, LiveEntryRow[]>();
-  const [tags, notes, authors] = await Promise.all([
+  const [tags, notes, authors, former] = await Promise.all([
     tagsOf(db, 'article_tags', 'article_id', ids),
     notesOf(db, 'article', ids),
     authorsOf(db, 'article', ids),
+    formerSlugsOf(db, 'article', ids),
   ]);
   return rows.map((r) => ({
     id: Number(r.id),
@@ -157,6 +162,7 @@ export async function loadArticles(db: Db, ids: number[], options: { body: boole
     liveUpdatedAt: r.live_updated_at == null ? null : Number(r.live_updated_at),
     entries: entries.get(Number(r.id)) ?? [],
     ...notesFields(notes.get(Number(r.id))),
+    formerSlugs: former.get(Number(r.id)) ?? [],
   }));
 }
 
@@ -205,10 +211,11 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
       ].map((c) => `events.${c}`),
       ...LEAD_IMAGE_COLUMNS,
     );
-  const [tags, notes, authors] = await Promise.all([
+  const [tags, notes, authors, former] = await Promise.all([
     tagsOf(db, 'event_tags', 'event_id', ids),
     notesOf(db, 'event', ids),
     authorsOf(db, 'event', ids),
+    formerSlugsOf(db, 'event', ids),
   ]);
   return rows.map((r) => ({
     id: Number(r.id),
@@ -226,6 +233,7 @@ export async function loadEvents(db: Db, ids: number[], options: { body: boolean
     authors: authors.get(Number(r.id)) ?? [],
     updatedAt: Number(r.updated_at),
     ...notesFields(notes.get(Number(r.id))),
+    formerSlugs: former.get(Number(r.id)) ?? [],
   }));
 }
 
@@ -243,6 +251,18 @@ async function authorsOf(db: Db, topic: 'article' | 'event', ids: number[]): Pro
     list.push({ slug: String(r.slug), name: String(r.display_name ?? r.name), bio: String(r.bio ?? '') });
     out.set(Number(r.item_id), list);
   }
+  return out;
+}
+
+/** Former slugs of many items (slug_redirects), in slug order, in one read. */
+async function formerSlugsOf(db: Db, topic: 'article' | 'event', ids: number[]): Promise<Map<number, string[]>> {
+  const rows = await db('slug_redirects')
+    .where({ topic })
+    .whereIn('item_id', ids)
+    .orderBy(['item_id', 'slug'])
+    .select('item_id', 'slug');
+  const out = new Map<number, string[]>();
+  for (const r of rows) out.set(Number(r.item_id), [...(out.get(Number(r.item_id)) ?? []), String(r.slug)]);
   return out;
 }
 

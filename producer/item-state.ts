@@ -53,6 +53,7 @@ export function articleState(a: ArticleRow, now: number): StoredState {
     card,
     authors: a.authors,
     ...(a.live ? { updatedAt: a.liveUpdatedAt, live: liveState(a.entries) } : {}),
+    ...formerOf(a.formerSlugs),
   };
 }
 
@@ -83,12 +84,18 @@ export function eventState(e: EventRow): StoredState {
     sortAt: e.startsAt,
     card,
     authors: e.authors,
+    ...formerOf(e.formerSlugs),
   };
 }
 
 /** Each author's page lists the item in its month (an event by its start, like the calendar). */
 function authorMemberships(authors: AuthorRow[], month: string): Membership[] {
   return authors.map((p) => ({ key: `author:${p.slug}`, bucket: month }));
+}
+
+/** Only an item that has former slugs records them: every other state stays as it was stored before slugs could change. */
+function formerOf(slugs: string[] | undefined): { formerSlugs?: string[] } {
+  return slugs && slugs.length > 0 ? { formerSlugs: slugs } : {};
 }
 
 /** index_entries rows for a visible item (sitemap shards sort by id). */

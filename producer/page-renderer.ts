@@ -31,6 +31,7 @@ import { MonthsAhead, page, PageContext, view, withChrome, xmlPage } from './pag
 import { listingsWithArticles, sectionsNav } from './site-chrome';
 import { articleJsonLd, articleMeta, eventJsonLd, eventMeta, listingMeta, liveBlogJsonLd } from './structured-data';
 import { liveView, renderLiveRef } from './live-pages';
+import { renderRedirect } from './redirect-pages';
 
 export type { MonthsAhead, PageContext } from './page-view';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
@@ -189,6 +190,9 @@ async function renderOne(
         : undefined;
       return renderItem(ctx, ref.topic, item, ref.slug, ref.visible);
     }
+    case 'redirect':
+      // An item that is not visible shows no new address: its former slugs are tombstones like its page.
+      return ref.visible ? renderRedirect(ctx, ref) : renderItem(ctx, ref.topic, undefined, ref.slug, false);
     case 'live-page':
     case 'live-updates':
       return renderLiveRef(ctx, ref);

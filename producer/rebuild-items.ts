@@ -13,6 +13,7 @@ import { takeRenderClock } from './change-journal';
 import { articleState, entriesOf, eventState, serializeState } from './item-state';
 import { PageContext, renderCard, renderItem } from './page-renderer';
 import { livePagesOf } from './live-pages';
+import { renderRedirect } from './redirect-pages';
 import { indexDocs, searchDocOf } from './search-index';
 import { advance, commitBatch, Listed, Position, PreparedItems, RebuildRun } from './rebuild-run';
 import { ArticleRow, EventRow, loadArticles, loadEvents } from './item-rows';
@@ -67,6 +68,12 @@ async function prepareItems(run: RebuildRun, table: 'articles' | 'events', after
     const page = s.visible ? await renderItem(ctx, topic, row, s.slug, true) : undefined;
     // A live article's numbered pages and the JSON open pages poll (producer/live-pages.ts).
     const livePages = page && topic === 'article' ? await livePagesOf(ctx, row as ArticleRow) : [];
+    // The redirects at its former slugs name its current page (app/content/slug-redirects.ts).
+    if (page)
+      for (const slug of s.formerSlugs ?? [])
+        livePages.push(
+          await renderRedirect(ctx, { kind: 'redirect', topic, id: s.id, slug, to: s.slug, visible: true }),
+        );
     rendered.set(row.id, {
       livePages,
       state: s,

@@ -13,6 +13,7 @@ import { ARCHIVE_PAGE_SIZE, articlePath, eventPath, IndexKey } from '../common/s
 import type { PageRef } from './affected-pages';
 import { chunks, RenderedPage, renderClock } from './change-journal';
 import { mirrorsPage } from './mirror-list-page';
+import { renderRedirect } from './redirect-pages';
 import { HTML, monthsAhead, PageContext, renderRef } from './page-renderer';
 import { view, withChrome } from './page-view';
 import { advance, commitBatch, Position, PreparedIndexes, RebuildRun } from './rebuild-run';
@@ -235,7 +236,11 @@ function rootAndFeeds(key: IndexKey): PageRef[] {
   return refs;
 }
 
-/** 410 tombstones for the item pages among `paths` whose item is not visible (hidden, unpublished, renamed or deleted). */
+/**
+ * 410 tombstones for the item pages among `paths` whose item is not visible
+ * (hidden, unpublished, renamed or deleted); the redirect at a visible item's
+ * former slug is rendered again instead, to the item's current page.
+ */
 async function tombstonesFor(db: Knex.Transaction, ctx: PageContext, paths: string[]): Promise<RenderedPage[]> {
   const visible = new Set<string>();
   for (const [topic, table] of [
@@ -249,10 +254,59 @@ async function tombstonesFor(db: Knex.Transaction, ctx: PageContext, paths: stri
     for (const r of await q.select('slug'))
       visible.add(topic === 'article' ? articlePath(String(r.slug)) : eventPath(String(r.slug)));
   }
-  const gone = paths.filter((p) => !visible.has(p) && (slugOf('article', p) ?? slugOf('event', p)) !== undefined);
-  if (gone.length === 0) return [];
+  const redirects = await redirectsAmong(db, ctx, paths);
+  const gone = paths.filter(
+    (p) => !visible.has(p) && !redirects.has(p) && (slugOf('article', p) ?? slugOf('event', p)) !== undefined,
+  );
+  const pages = [...redirects.values()];
+  if (gone.length === 0) return pages;
   const body = Buffer.from(view(await withChrome(ctx), 'gone.njk', { what: 'article' }));
-  return gone.map((path) => ({ path, kind: 'article', op: 'gone', body, contentType: HTML, lastModified: ctx.now }));
+  return [
+    ...pages,
+    ...gone.map((path) => ({
+      path,
+      kind: 'article' as const,
+      op: 'gone' as const,
+      body,
+      contentType: HTML,
+      lastModified: ctx.now,
+    })),
+  ];
+}
+
+/** The redirect pages among `paths`: former slugs of visible items (app/content/slug-redirects.ts), rendered to their current page. */
+async function redirectsAmong(
+  db: Knex.Transaction,
+  ctx: PageContext,
+  paths: string[],
+): Promise<Map<string, RenderedPage>> {
+  const out = new Map<string, RenderedPage>();
+  for (const [topic, table] of [
+    ['article', 'articles'],
+    ['event', 'events'],
+  ] as const) {
+    const slugs = paths.map((p) => slugOf(topic, p)).filter((s): s is string => s !== undefined);
+    if (slugs.length === 0) continue;
+    const q = db('slug_redirects')
+      .join(table, `${table}.id`, 'slug_redirects.item_id')
+      .where('slug_redirects.topic', topic)
+      .whereIn('slug_redirects.slug', slugs)
+      .where(`${table}.status`, 'published');
+    if (topic === 'article') q.whereNotNull('articles.published_at');
+    for (const r of await q.select('slug_redirects.slug as slug', `${table}.slug as current`, `${table}.id as id`)) {
+      const ref = {
+        kind: 'redirect',
+        topic,
+        id: Number(r.id),
+        slug: String(r.slug),
+        to: String(r.current),
+        visible: true,
+      } as const;
+      const page = await renderRedirect(await withChrome(ctx), ref);
+      out.set(page.path, page);
+    }
+  }
+  return out;
 }
 
 function slugOf(topic: 'article' | 'event', path: string): string | undefined {

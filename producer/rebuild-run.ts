@@ -51,7 +51,14 @@ export interface PreparedItems {
   ids: number[];
   /** The render clock the batch's listing rows were saved at: its pages' clock. */
   clock: number;
-  rendered: Map<number, Listed & { page?: RenderedPage; livePages?: RenderedPage[] }>;
+  rendered: Map<
+    number,
+    Listed & {
+      page?: RenderedPage;
+      /** A visible item's other pages: a live article's numbered pages and JSON, the redirects at its former slugs. */
+      livePages?: RenderedPage[];
+    }
+  >;
 }
 
 /** A batch of listing months read ahead: `cursor` is undefined when none are left. */

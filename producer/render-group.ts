@@ -329,9 +329,9 @@ async function renderIndexes(
     const pages: { page: RenderedPage; owner?: string }[] = [];
     for (const ref of refs) {
       if (ref.kind === 'item' && ref.visible && own.has(`${ref.topic}:${ref.id}:${ref.slug}`)) continue;
-      // A live article's own pages belong to it like its page and tombstone.
+      // A live article's own pages, and the redirects at an item's former slugs, belong to it like its page and tombstone.
       const owner =
-        ref.kind === 'item'
+        ref.kind === 'item' || ref.kind === 'redirect'
           ? itemKey(ref.topic, ref.id)
           : ref.kind === 'live-page' || ref.kind === 'live-updates'
             ? itemKey('article', ref.id)

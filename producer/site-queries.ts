@@ -80,6 +80,7 @@ export function articleOfCard(c: ArticleCard): ArticleRow {
     entries: [],
     notes: [],
     modifiedAt: c.modifiedAt ?? null,
+    formerSlugs: [],
   };
 }
 
@@ -100,6 +101,7 @@ export function eventOfCard(c: EventCard): EventRow {
     authors: [],
     updatedAt: 0,
     notes: [],
+    formerSlugs: [],
     modifiedAt: null,
   };
 }

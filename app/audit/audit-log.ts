@@ -29,6 +29,7 @@ export const AUDIT_ACTIONS = [
   'unfeature',
   'delete',
   'restore',
+  'slug_changed',
   'settings_changed',
   'preview_created',
   'preview_revoked',

@@ -37,6 +37,8 @@ export interface Item {
 
 /** What every kind's revisions record. */
 export interface ItemSnapshot extends Pick<Item, 'title' | 'summary' | 'body' | 'tags' | 'status' | 'featured'> {
+  /** The item's slug at this revision; absent in revisions recorded before slugs could change. Restoring keeps the current one. */
+  slug?: string;
   /** Absent in revisions recorded before lead images existed: restored as "no lead image". */
   leadImage?: string | null;
   leadImageAlt?: string;

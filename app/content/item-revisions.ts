@@ -18,7 +18,7 @@ import type { AuditAction, AuditLog } from '../audit/audit-log';
 import { BadRequestError, NotFoundError } from '../errors';
 import type { ItemInput } from './item-input';
 import type { Item, ItemKind, ItemSnapshot } from './item-kind';
-import type { ItemService, SaveOptions, SaveResult } from './item-service';
+import type { ItemService, SaveChange, SaveOptions, SaveResult } from './item-service';
 import { readItem, refuseDeleted } from './item-service';
 import { notesOf } from './item-notes';
 import { insertId } from './item-writes';
@@ -144,8 +144,9 @@ function autosavedText(input: ItemInput): Partial<ItemSnapshot> {
 
 /** What a revision records of `item`: the shared fields, the kind's own, the lead image. */
 export function snapshotOf<T extends Item, S extends ItemSnapshot>(kind: ItemKind<ItemInput, T, S>, item: T): S {
-  const { title, summary, body, tags, status, featured } = item;
+  const { slug, title, summary, body, tags, status, featured } = item;
   return {
+    slug,
     title,
     summary,
     body,
@@ -312,14 +313,20 @@ function withRevisionStep(
   options: EditorialSaveOptions | undefined,
   fallbackActor: Actor,
   fallback: RevisionAction,
-  record: (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) => Promise<void>,
+  record: (
+    trx: Knex.Transaction,
+    id: number,
+    actor: Actor,
+    fallback: RevisionAction,
+    change?: SaveChange,
+  ) => Promise<void>,
 ): SaveOptions {
   const actor = options?.actor ?? actorContext.getStore() ?? fallbackActor;
   return {
     due: options?.due,
-    inTransaction: async (trx, id) => {
-      await options?.inTransaction?.(trx, id);
-      await record(trx, id, actor, fallback);
+    inTransaction: async (trx, id, change) => {
+      await options?.inTransaction?.(trx, id, change);
+      await record(trx, id, actor, fallback, change);
     },
   };
 }
@@ -331,6 +338,45 @@ async function restorableLeadImage(db: Database, snapshot: { leadImage?: string 
   return { leadImage: exists ? sha256 : null, leadImageAlt: snapshot.leadImageAlt ?? '' };
 }
 
+/** Records a save's revision (named for what it did) and its audit rows, inside the save's transaction. */
+function revisionRecorder<I extends ItemInput, T extends Item, S extends ItemSnapshot>(
+  kind: ItemKind<I, T, S>,
+  history: ReturnType<typeof historyStore<S>>,
+  audit: AuditLog | undefined,
+) {
+  return async (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction, change?: SaveChange) => {
+    const item = await readItem(kind, trx, id);
+    const snapshot = snapshotOf(kind, item);
+    // Notes are kept in history with the item (only once it has any, so older snapshots read the same).
+    const notes = await notesOf(trx, kind.name, id);
+    if (notes.length > 0) Object.assign(snapshot, { notes });
+    const before = await history.lastStatus(trx, id);
+    const done = actor.action ?? savedAction(fallback, before, snapshot.status);
+    await history.insert(trx, id, snapshot, actor, done);
+    const action = auditedAction(done, before, snapshot.status);
+    if (!audit || (!action && !change?.previousSlug)) return;
+    const user = actor.userId === null ? undefined : await trx('users').where({ id: actor.userId }).first('name');
+    const who = actor.userId === null ? null : { id: actor.userId, name: (user?.name as string | undefined) ?? null };
+    const target = `${kind.name}:${id}`;
+    const title = snapshot.title.slice(0, 100);
+    if (action)
+      await audit.record(trx, {
+        action,
+        actor: who,
+        target,
+        detail: { title, ...(actor.reason ? { reason: actor.reason } : {}) },
+      });
+    // A new URL (and, for a page that was public, a redirect from the old one) is an editorial act of its own.
+    if (change?.previousSlug)
+      await audit.record(trx, {
+        action: 'slug_changed',
+        actor: who,
+        target,
+        detail: { title, from: change.previousSlug, to: item.slug, redirected: item.publishedAt !== null },
+      });
+  };
+}
+
 /** `items` (of any kind), recording a revision in each save's transaction. */
 export function withRevisions<I extends ItemInput, T extends Item, S extends ItemSnapshot>(
   items: ItemService<I, T>,
@@ -340,25 +386,7 @@ export function withRevisions<I extends ItemInput, T extends Item, S extends Ite
 ): EditorialService<I, T, S> {
   const kind = items.kind as unknown as ItemKind<I, T, S>;
   const history = historyStore<S>(db, kind, now);
-  const record = async (trx: Knex.Transaction, id: number, actor: Actor, fallback: RevisionAction) => {
-    const snapshot = snapshotOf(kind, await readItem(kind, trx, id));
-    // Notes are kept in history with the item (only once it has any, so older snapshots read the same).
-    const notes = await notesOf(trx, kind.name, id);
-    if (notes.length > 0) Object.assign(snapshot, { notes });
-    const before = await history.lastStatus(trx, id);
-    const done = actor.action ?? savedAction(fallback, before, snapshot.status);
-    await history.insert(trx, id, snapshot, actor, done);
-    const action = auditedAction(done, before, snapshot.status);
-    if (audit && action) {
-      const user = actor.userId === null ? undefined : await trx('users').where({ id: actor.userId }).first('name');
-      await audit.record(trx, {
-        action,
-        actor: actor.userId === null ? null : { id: actor.userId, name: (user?.name as string | undefined) ?? null },
-        target: `${kind.name}:${id}`,
-        detail: { title: snapshot.title.slice(0, 100), ...(actor.reason ? { reason: actor.reason } : {}) },
-      });
-    }
-  };
+  const record = revisionRecorder(kind, history, audit);
 
   const service: EditorialService<I, T, S> = {
     kind: items.kind,

@@ -17,11 +17,18 @@ import { freeSlug, insertId, saveTransaction, setTags, translateUniqueViolation 
 import { DueChange, dueChanges, scheduleChanges } from '../schedule/schedule-rules';
 import { sanitizeBody } from './sanitize';
 import { slugify } from './slug';
+import { changeSlug, claimSlug } from './slug-redirects';
 
 export interface SaveResult {
   id: number;
   slug: string;
   url: string;
+}
+
+/** What the save changed that its caller's step records (the audit log, app/content/item-revisions.ts). */
+export interface SaveChange {
+  /** The slug the item had before this save renamed it (app/content/slug-redirects.ts). */
+  previousSlug?: string;
 }
 
 /** What a caller adds to a save's transaction. */
@@ -31,7 +38,7 @@ export interface SaveOptions {
    * outbox row are written (the revision history, a submission record):
    * if it fails the whole save rolls back, so they commit together or not at all.
    */
-  inTransaction?: (trx: Knex.Transaction, id: number) => Promise<void>;
+  inTransaction?: (trx: Knex.Transaction, id: number, change?: SaveChange) => Promise<void>;
   /**
    * The save applies a scheduled change instead of `input` (app/schedule/scheduler.ts):
    * only if it is still due on the locked row, else NotDueError and nothing is written.
@@ -85,8 +92,8 @@ export function createItemService<I extends ItemInput, T extends Item, S extends
     async update(id, input, options) {
       const at = now();
       const result = await saveTransaction(db, async (trx) => {
-        const slug = await updateItem(trx, kind, id, input, at, options?.due);
-        return finishSave(trx, kind, { id, slug }, input, at, options);
+        const { slug, previousSlug } = await updateItem(trx, kind, id, input, at, options?.due);
+        return finishSave(trx, kind, { id, slug, previousSlug }, input, at, options);
       }).catch(translateUniqueViolation);
       if (!options?.wakeLater) onSaved?.();
       return result;
@@ -112,11 +119,10 @@ async function insertItem<I extends ItemInput>(
 ): Promise<{ id: number; slug: string }> {
   let slug: string;
   if (input.slug !== undefined) {
-    if (await trx(kind.plural).where({ slug: input.slug }).first('id'))
-      throw new ConflictError(`slug "${input.slug}" is already taken`, 'slug');
+    await claimSlug(trx, kind, input.slug);
     slug = input.slug;
   } else {
-    slug = await freeSlug(trx, kind.plural, slugify(input.title ?? ''), kind.name);
+    slug = await freeSlug(trx, kind, slugify(input.title ?? ''), kind.name);
   }
   const status = input.status ?? 'draft';
   const lead = await leadImageChanges(trx, input);
@@ -138,7 +144,7 @@ async function insertItem<I extends ItemInput>(
   return { id, slug };
 }
 
-/** Applies an update to the locked row; returns its (stable) slug. */
+/** Applies an update to the locked row; returns its slug and, when the update changed it, the one it had. */
 async function updateItem<I extends ItemInput>(
   trx: Knex.Transaction,
   kind: ItemKind<I, Item, ItemSnapshot>,
@@ -146,19 +152,22 @@ async function updateItem<I extends ItemInput>(
   input: I,
   at: number,
   due?: DueChange,
-): Promise<string> {
+): Promise<{ slug: string; previousSlug?: string }> {
   const current = await trx(kind.plural).where({ id }).forUpdate().first();
   if (!current) throw new NotFoundError(`${kind.name} ${id}`);
   if (due) {
     await trx(kind.plural)
       .where({ id })
       .update({ updated_at: at, ...dueChanges(current, due) });
-    return current.slug as string;
+    return { slug: current.slug as string };
   }
   refuseDeleted(kind, current);
-  if (input.slug !== undefined && input.slug !== current.slug)
-    throw new ConflictError(`slugs are stable: ${kind.aName} keeps the slug it was created with`, 'slug');
   const changes: Row = { updated_at: at, ...(await kind.updateColumns(trx, input, current)) };
+  const renamed = input.slug !== undefined && input.slug !== current.slug;
+  if (renamed) {
+    await changeSlug(trx, kind, current, input.slug!, at);
+    changes.slug = input.slug;
+  }
   if (input.title !== undefined) changes.title = input.title;
   if (input.summary !== undefined) changes.summary = input.summary;
   if (input.body !== undefined) changes.body = sanitizeBody(input.body);
@@ -170,7 +179,7 @@ async function updateItem<I extends ItemInput>(
   Object.assign(changes, scheduleChanges(current, input, at));
   Object.assign(changes, await leadImageChanges(trx, input));
   await trx(kind.plural).where({ id }).update(changes);
-  return current.slug as string;
+  return renamed ? { slug: input.slug!, previousSlug: current.slug as string } : { slug: current.slug as string };
 }
 
 /** 409 for a deleted item (a tombstone): it is kept for the record, never changed again. */
@@ -183,7 +192,7 @@ export function refuseDeleted(kind: Pick<ItemKind, 'name'>, current: { id?: unkn
 async function finishSave<I extends ItemInput>(
   trx: Knex.Transaction,
   kind: ItemKind<I, Item, ItemSnapshot>,
-  { id, slug, created = false }: { id: number; slug: string; created?: boolean },
+  { id, slug, created = false, previousSlug }: { id: number; slug: string; created?: boolean; previousSlug?: string },
   input: I,
   at: number,
   options: SaveOptions | undefined,
@@ -193,7 +202,7 @@ async function finishSave<I extends ItemInput>(
   // The media a published item shows go out before its render (a scheduled item's only when it is published).
   await journalShownMedia(trx, await trx(kind.plural).where({ id }).first('status', 'lead_image', 'body'), at);
   await oweRenders(trx, [{ topic: kind.name, itemId: id }], at);
-  await options?.inTransaction?.(trx, id);
+  await options?.inTransaction?.(trx, id, { previousSlug });
   const saved = { id, slug, url: kind.path(slug) };
   // The request's idempotency key commits with the save, or not at all.
   await runSaveHooks(trx, saved);

@@ -7,6 +7,8 @@ import type { Database } from '../../common/db/database';
 import { restoreSaveHooks } from '../db/idempotency';
 import { BadRequestError, ConflictError } from '../errors';
 import { slugify } from './slug';
+import { slugHolder } from './slug-redirects';
+import type { ItemKind } from './item-kind';
 
 /** Inserts a row and returns its auto-increment id on both MariaDB and SQLite. */
 export async function insertId(
@@ -18,12 +20,17 @@ export async function insertId(
   return Number(typeof result === 'object' && result !== null ? (result as { id: number }).id : result);
 }
 
-/** `base`, or `base-2`, `base-3`… whichever `table` does not use yet. */
-export async function freeSlug(trx: Knex.Transaction, table: string, base: string, fallback: string): Promise<string> {
+/** `base`, or `base-2`, `base-3`… whichever no item of `kind` holds yet, as its slug or a former one (a redirect). */
+export async function freeSlug(
+  trx: Knex.Transaction,
+  kind: { name: ItemKind['name']; plural: string },
+  base: string,
+  fallback: string,
+): Promise<string> {
   const root = base === '' ? fallback : base;
   for (let n = 1; ; n++) {
     const candidate = n === 1 ? root : `${root.slice(0, 110)}-${n}`;
-    if (!(await trx(table).where({ slug: candidate }).first('id'))) return candidate;
+    if (!(await slugHolder(trx, kind, candidate))) return candidate;
   }
 }
 

@@ -29,6 +29,7 @@ import * as responsiveImages from './migrations/024-responsive-images';
 import * as searchIndex from './migrations/025-search-index';
 import * as revisionNumbers from './migrations/026-revision-numbers';
 import * as people from './migrations/027-people';
+import * as slugRedirects from './migrations/028-slug-redirects';
 
 const migrations: Record<string, Knex.Migration> = {
   '001-initial': initial,
@@ -58,6 +59,7 @@ const migrations: Record<string, Knex.Migration> = {
   '025-search-index': searchIndex,
   '026-revision-numbers': revisionNumbers,
   '027-people': people,
+  '028-slug-redirects': slugRedirects,
 };
 
 const source: Knex.MigrationSource<string> = {

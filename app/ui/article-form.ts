@@ -2,11 +2,12 @@
 // validates, so both paths share every rule (app/articles/article-input.ts).
 import { ArticleInput, parseArticleInput } from '../articles/article-input';
 import { BadRequestError } from '../errors';
-import { formList, formText, postedSharedValues, SharedFormValues } from './form-values';
+import { formList, formText, postedSharedValues, postedSlug, SharedFormValues } from './form-values';
 import { scheduleFields } from './schedule-form';
 
 const FORM_FIELDS = [
   'title',
+  'slug',
   'summary',
   'body',
   'section',
@@ -44,6 +45,8 @@ export function parseArticleForm(
       throw new BadRequestError(`${field} was sent more than once`, field);
   }
   raw.title = form.title;
+  // The address is the desk's to choose, like placement: a public submission's is made from its title.
+  if (options.allowStatus) Object.assign(raw, postedSlug(form));
   if (form.summary !== undefined) raw.summary = form.summary;
   raw.body = form.body ?? '';
   if (form.section !== undefined) raw.section = form.section === '' ? null : form.section;

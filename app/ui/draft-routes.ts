@@ -68,7 +68,9 @@ export function draftRoutes(deps: EditorDeps): Router {
     const form = ITEM_FORMS.find((f) => f.kind === items.kind.name)!;
     router.post(`/editor/${items.kind.plural}/:id/autosave`, urlencoded, editors, async (req: WebRequest, res) => {
       const id = parseId(req.params.id);
-      const input = form.parse(req.body as Record<string, unknown>, 'update', deps.siteTimeZone);
+      // An autosave keeps the words, not the address: a slug half typed ("harbour-") must not fail it.
+      const { slug: _slug, ...body } = req.body as Record<string, unknown>;
+      const input = form.parse(body, 'update', deps.siteTimeZone);
       res.json(await items.autosave(id, input, req.session!.user.id));
     });
   }

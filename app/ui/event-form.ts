@@ -3,7 +3,7 @@
 // no offset; they are read in the site's zone (SITE_TIME_ZONE), which the form names.
 import { EventInput, parseEventInput } from '../events/event-input';
 import { BadRequestError } from '../errors';
-import { formList, formText, postedSharedValues, SharedFormValues } from './form-values';
+import { formList, formText, postedSharedValues, postedSlug, SharedFormValues } from './form-values';
 import { scheduleFields } from './schedule-form';
 import { fromZonedLocal, toZonedLocal } from './zoned-time';
 
@@ -36,6 +36,7 @@ export function parseEventForm(body: unknown, mode: 'create' | 'update', zone: s
   const form = body as Record<string, unknown>;
   for (const field of [
     'title',
+    'slug',
     'summary',
     'body',
     'location',
@@ -62,6 +63,7 @@ export function parseEventForm(body: unknown, mode: 'create' | 'update', zone: s
       .map((t) => t.trim())
       .filter(Boolean),
     featured: form.featured === 'on',
+    ...postedSlug(form),
   };
   if (form.status !== undefined && form.status !== '') raw.status = form.status;
   // Left empty: a new event is signed by the user creating it, an edited one keeps its authors.

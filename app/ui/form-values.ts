@@ -6,6 +6,8 @@ import { postedScheduleValues, ScheduleFormValues, scheduleValuesOf } from './sc
 
 export interface SharedFormValues {
   title: string;
+  /** The address's last segment; '' on a new item: made from the title. */
+  slug: string;
   summary: string;
   body: string;
   tags: string;
@@ -26,6 +28,7 @@ export const formText = (v: unknown): string => (typeof v === 'string' ? v : '')
 export function postedSharedValues(body: Record<string, unknown>): SharedFormValues {
   return {
     title: formText(body.title),
+    slug: formText(body.slug),
     summary: formText(body.summary),
     body: formText(body.body),
     tags: formText(body.tags),
@@ -38,9 +41,22 @@ export function postedSharedValues(body: Record<string, unknown>): SharedFormVal
   };
 }
 
+/**
+ * The slug field as the API takes it: left empty, the slug is not sent (a new
+ * item's is made from its title, a saved item keeps its own); otherwise
+ * trimmed, and checked like the API's (app/content/item-input.ts).
+ */
+export function postedSlug(form: Record<string, unknown>): { slug?: unknown } {
+  if (form.slug === undefined) return {};
+  if (typeof form.slug !== 'string') return { slug: form.slug };
+  const slug = form.slug.trim();
+  return slug === '' ? {} : { slug };
+}
+
 export function sharedValuesOf(item: Item, zone: string): SharedFormValues {
   return {
     title: item.title,
+    slug: item.slug,
     summary: item.summary,
     body: item.body,
     tags: item.tags.join(', '),
