@@ -98,8 +98,7 @@ async function scheduleRound(site: FarSite, title: string): Promise<{ instant: n
     }
     if (scheduled.length === drafts.length && Date.now() < instant - 200)
       return { instant, urls: drafts.map((d) => d.url) };
-    for (const id of scheduled)
-      await (await site.api('PUT', `/api/articles/${id}`, { publishAt: null })).arrayBuffer();
+    for (const id of scheduled) await (await site.api('PUT', `/api/articles/${id}`, { publishAt: null })).arrayBuffer();
     process.stderr.write(`scheduling took longer than ${lead} ms; trying again with ${2 * lead} ms\n`);
   }
   throw new Error('scheduling never fitted in the lead: the machine is too loaded');
@@ -166,7 +165,10 @@ async function main(): Promise<void> {
           const pushed = pushedAt.get(url);
           const home = pushed === undefined ? undefined : homePushes.find((at) => at >= pushed);
           if (pushed !== undefined && home !== undefined) originDelays.push(home - instant);
-          if (process.env.ON_TIME_DEBUG) process.stderr.write(`${url} page ${pushed === undefined ? "-" : pushed - instant} home ${home === undefined ? "-" : home - instant}\n`);
+          if (process.env.ON_TIME_DEBUG)
+            process.stderr.write(
+              `${url} page ${pushed === undefined ? '-' : pushed - instant} home ${home === undefined ? '-' : home - instant}\n`,
+            );
         }
       }
       for (const kind of ['mirror', 'proxy'] as const) {
