@@ -85,7 +85,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     preview: options.preview,
     now,
   });
-  const scheduler = startAppScheduler(config, { db, items: editor.items, logger, now, onApplied: () => relay.wake() });
+  const scheduler = startAppScheduler(config, { db, items: editor.items, logger, now, relay });
   later.scheduler = scheduler;
   const app = createAppServer({
     db,

@@ -16,6 +16,13 @@ const CLAIM_REDISPATCH_MS = 2_000;
 
 export interface OutboxRelay {
   wake(): void;
+  /**
+   * Dispatches nothing while `work` runs, then once if anything asked meanwhile:
+   * the scheduler applies all of an instant's changes under it, so a timer tick
+   * between two of them cannot hand the first few to a producer alone (the rest
+   * would then wait as a burst, producer/burst-pacing.ts).
+   */
+  hold<T>(work: () => Promise<T>): Promise<T>;
   /** Runs one pass now; resolves when it is done (tests and shutdown). */
   drain(): Promise<void>;
   stop(): Promise<void>;
@@ -37,8 +44,14 @@ export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   let again = false;
   let stopped = false;
   let failing = false;
+  let holds = 0;
+  let askedWhileHeld = false;
 
   function run(): Promise<void> {
+    if (holds > 0) {
+      askedWhileHeld = true;
+      return running ?? Promise.resolve();
+    }
     if (running) {
       again = true;
       return running;
@@ -68,6 +81,18 @@ export function startOutboxRelay(deps: OutboxRelayDeps): OutboxRelay {
   return {
     wake() {
       if (!stopped) void run();
+    },
+    async hold(work) {
+      holds += 1;
+      try {
+        return await work();
+      } finally {
+        holds -= 1;
+        if (holds === 0 && askedWhileHeld && !stopped) {
+          askedWhileHeld = false;
+          void run();
+        }
+      }
     },
     drain: run,
     async stop() {

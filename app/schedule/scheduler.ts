@@ -40,6 +40,8 @@ export interface SchedulerDeps {
   sources?: DueSource[];
   /** Called after a run applied changes: wakes the outbox relay. */
   onApplied?: () => void;
+  /** Holds the outbox relay's dispatching while a pass applies an instant's changes (OutboxRelay.hold). */
+  holdDispatch?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /** Rows one pass applies before reading again: a backlog (after downtime) is applied in bounded steps. */
@@ -105,9 +107,15 @@ export function startScheduler(deps: SchedulerDeps): Scheduler {
     await alarm.set(Math.min(...instants));
   }
 
-  async function pass(): Promise<void> {
+  async function applyDue(): Promise<number> {
     let applied = 0;
     for (const source of sources) applied += await source.apply(now());
+    return applied;
+  }
+
+  async function pass(): Promise<void> {
+    // One group for the instant: nothing is handed to a producer until every due change is written.
+    const applied = deps.holdDispatch ? await deps.holdDispatch(applyDue) : await applyDue();
     if (applied > 0) deps.onApplied?.();
     await rearm();
   }
