@@ -22,7 +22,7 @@ import { showItemPage } from './item-pages';
 import { requireCsrf, requireCsrfOr, requireRole, WebRequest } from './web-session';
 
 export function moderationRoutes(deps: EditorDeps): Router {
-  const { db, views, moderation, audit } = deps;
+  const { views, moderation } = deps;
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
   const moderators = requireRole('admin', 'editor', 'moderator');
@@ -76,17 +76,46 @@ export function moderationRoutes(deps: EditorDeps): Router {
 
   router.use(deletePages(deps));
 
-  router.get('/editor/settings', requireRole('admin'), async (req: WebRequest, res) => {
-    renderPage(views, res, 'settings.njk', {
-      settings: await readSettings(db),
-      modes: OPEN_PUBLISHING_MODES,
-      nav: 'settings',
-      notice: req.query.notice,
-    });
-  });
+  router.use(settingsRoutes(deps));
+
+  return router;
+}
+
+/** The site settings (open publishing); admins only, audited. */
+function settingsRoutes(deps: EditorDeps): Router {
+  const { db, views, audit } = deps;
+  const router = Router();
+  const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
+  const settingsPage = async (
+    req: WebRequest,
+    res: express.Response,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) =>
+    renderPage(
+      views,
+      res,
+      'settings.njk',
+      {
+        settings: await readSettings(db),
+        modes: OPEN_PUBLISHING_MODES,
+        nav: 'settings',
+        notice: req.query.notice,
+        ...extra,
+      },
+      status,
+    );
+  router.get('/editor/settings', requireRole('admin'), (req: WebRequest, res) => settingsPage(req, res));
 
   router.post('/editor/settings', requireRole('admin'), form, requireCsrf, async (req: WebRequest, res) => {
-    const openPublishing = parseOpenPublishing((req.body as Record<string, unknown>).openPublishing);
+    let openPublishing: ReturnType<typeof parseOpenPublishing>;
+    try {
+      openPublishing = parseOpenPublishing((req.body as Record<string, unknown>).openPublishing);
+    } catch (error) {
+      // A refused value comes back to the settings form, named (only a hand-made post can send one).
+      if (!(error instanceof HyperstaticError) || error.status >= 500) throw error;
+      return settingsPage(req, res, { error: error.message, errorField: 'openPublishing' }, error.status);
+    }
     const before = await readSettings(db);
     await db.transaction(async (trx) => {
       await writeSettings(trx, { openPublishing });

@@ -24,42 +24,96 @@ function field(body: Record<string, unknown>, name: string, max: number): string
 
 const actorOf = (req: WebRequest): AccountActor => ({ user: req.session!.user, address: clientAddress(req) });
 
+/**
+ * Runs a form's action; a refusal (a 4xx) comes back to the form's page
+ * through `back`, with the problem named, instead of the error page.
+ */
+async function orBack(
+  res: Response,
+  action: () => Promise<void>,
+  back: (error: HyperstaticError, field: string | undefined) => Promise<void>,
+): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    if (!(error instanceof HyperstaticError) || error.status >= 500 || error.status === 404) throw error;
+    if (!res.headersSent) await back(error, (error as { field?: string }).field);
+  }
+}
+
 export function usersRoutes(deps: EditorDeps): Router {
   const { db, views, accounts } = deps;
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 20 });
   const admin = requireRole('admin');
 
-  router.get('/editor/users', admin, async (req: WebRequest, res) => {
+  /** The users page; after a refusal, `error` names the problem and `errorField` the field (f-…) it is in. */
+  async function usersPage(req: WebRequest, res: Response, extra: Record<string, unknown> = {}, status = 200) {
     const [users, tokens] = await Promise.all([listUsers(db), listTokens(db)]);
-    renderPage(views, res, 'users.njk', { users, tokens, nav: 'users', notice: req.query.notice, newToken: undefined });
-  });
+    renderPage(
+      views,
+      res,
+      'users.njk',
+      { users, tokens, nav: 'users', notice: req.query.notice, newToken: undefined, ...extra },
+      status,
+    );
+  }
 
+  router.get('/editor/users', admin, (req: WebRequest, res) => usersPage(req, res));
+
+  // A refused new user comes back to its form with the name and role kept (never the password).
   router.post('/editor/users', admin, form, requireCsrf, async (req: WebRequest, res) => {
     const body = req.body as Record<string, unknown>;
-    const user = await accounts.createUser(
-      db,
-      actorOf(req),
-      field(body, 'name', 64),
-      field(body, 'role', 16) as Role,
-      field(body, 'password', 1000),
+    const kept = { name: typeof body.name === 'string' ? body.name.slice(0, 64) : '', role: body.role };
+    await orBack(
+      res,
+      async () => {
+        const user = await accounts.createUser(
+          db,
+          actorOf(req),
+          field(body, 'name', 64),
+          field(body, 'role', 16) as Role,
+          field(body, 'password', 1000),
+        );
+        res.redirect(303, withNotice('/editor/users', `user ${user.name} created`));
+      },
+      (error, name) =>
+        usersPage(
+          req,
+          res,
+          { error: error.message, errorField: name ? `new-${name}` : undefined, newUser: kept },
+          error.status,
+        ),
     );
-    res.redirect(303, withNotice('/editor/users', `user ${user.name} created`));
   });
 
-  router.post('/editor/users/:name/password', admin, form, requireCsrf, async (req: WebRequest, res) => {
-    const password = field(req.body as Record<string, unknown>, 'password', 1000);
-    const user = await db.transaction((trx) =>
-      accounts.resetPassword(trx, actorOf(req), String(req.params.name), password),
-    );
-    res.redirect(303, withNotice('/editor/users', `password of ${user.name} reset; their sessions were ended`));
-  });
-
-  router.post('/editor/users/:name/role', admin, form, requireCsrf, async (req: WebRequest, res) => {
-    const role = field(req.body as Record<string, unknown>, 'role', 16) as Role;
-    const user = await db.transaction((trx) => accounts.setRole(trx, actorOf(req), String(req.params.name), role));
-    res.redirect(303, withNotice('/editor/users', `${user.name} is now ${user.role}`));
-  });
+  // A refused reset or role change comes back to the users page, the problem named at that user's row.
+  for (const change of ['password', 'role'] as const)
+    router.post(`/editor/users/:name/${change}`, admin, form, requireCsrf, async (req: WebRequest, res) => {
+      const name = String(req.params.name);
+      const body = req.body as Record<string, unknown>;
+      await orBack(
+        res,
+        async () => {
+          if (change === 'password') {
+            const password = field(body, 'password', 1000);
+            const user = await db.transaction((trx) => accounts.resetPassword(trx, actorOf(req), name, password));
+            res.redirect(303, withNotice('/editor/users', `password of ${user.name} reset; their sessions were ended`));
+          } else {
+            const role = field(body, 'role', 16) as Role;
+            const user = await db.transaction((trx) => accounts.setRole(trx, actorOf(req), name, role));
+            res.redirect(303, withNotice('/editor/users', `${user.name} is now ${user.role}`));
+          }
+        },
+        (error) =>
+          usersPage(
+            req,
+            res,
+            { error: `${name}: ${error.message}`, errorField: `${change}-${name}`, failedRow: { name, change } },
+            error.status,
+          ),
+      );
+    });
 
   router.post('/editor/users/:name/sessions/end', admin, form, requireCsrf, async (req: WebRequest, res) => {
     const ended = await db.transaction((trx) => accounts.endSessions(trx, actorOf(req), String(req.params.name)));
@@ -212,7 +266,14 @@ function accountRoutes(deps: EditorDeps): Router {
   router.post('/editor/tokens', anyone, form, requireCsrf, async (req: WebRequest, res) => {
     const raw = (req.body as Record<string, unknown>).label;
     const label = typeof raw === 'string' ? raw.trim() : '';
-    if (label.length > 100) throw new BadRequestError('label is longer than 100 characters', 'label');
+    // A refused label comes back to the form, as typed.
+    if (label.length > 100)
+      return page(
+        req,
+        res,
+        { error: 'label is longer than 100 characters', errorField: 'label', tokenLabel: label },
+        400,
+      );
     const { secret } = await db.transaction((trx) => accounts.createToken(trx, actorOf(req), label));
     // Shown once, in this response only (never in a URL or a log).
     await page(req, res, { newToken: secret, notice: undefined }, 201);

@@ -246,6 +246,68 @@ describe('no dead ends in the editor forms', () => {
     assert.equal((await origin.db('tags').where({ slug: 'harbour' }).first()).name, 'Harbour');
   });
 
+  it('the users, tokens and settings forms come back named at their field, the name and label kept, nothing changed', async () => {
+    const admin = new WebClient(origin.url);
+    await admin.login('admin1');
+    const users = async () => Number((await origin.db('users').count({ n: '*' }))[0].n);
+    const before = await users();
+
+    await admin.get('/editor/users');
+    const taken = await admin.post('/editor/users', {
+      _csrf: admin.csrf(),
+      name: 'editor1',
+      role: 'moderator',
+      password: 'a long enough password 1',
+    });
+    assert.equal(taken.status, 409);
+    assertNamedAt(taken, 'new-name', /already exists/);
+    assert.match(taken.text, /id="f-new-name" value="editor1"/, 'the name as typed');
+    assert.match(taken.text, /<option selected>moderator<\/option>/, 'the role as chosen');
+    assert.doesNotMatch(taken.text, /a long enough password 1/, 'never the password');
+
+    const weak = await admin.post('/editor/users', {
+      _csrf: admin.csrf(),
+      name: 'newcomer',
+      role: 'editor',
+      password: 'short',
+    });
+    assert.equal(weak.status, 400);
+    assertNamedAt(weak, 'new-password', /./);
+    assert.match(weak.text, /id="f-new-name" value="newcomer"/);
+    assert.equal(await users(), before, 'no user created');
+
+    const hashBefore = (await origin.db('users').where({ name: 'editor1' }).first('password_hash')).password_hash;
+    const reset = await admin.post('/editor/users/editor1/password', { _csrf: admin.csrf(), password: 'short' });
+    assert.equal(reset.status, 400);
+    assertNamedAt(reset, 'password-editor1', /^[\s\S]*editor1: /);
+    const role = await admin.post('/editor/users/editor1/role', { _csrf: admin.csrf(), role: 'overlord' });
+    assert.equal(role.status, 400);
+    assertNamedAt(role, 'role-editor1', /role must be one of/);
+    const after = await origin.db('users').where({ name: 'editor1' }).first('password_hash', 'role');
+    assert.equal(after.password_hash, hashBefore, 'the password unchanged');
+    assert.equal(after.role, 'editor', 'the role unchanged');
+
+    await admin.get('/editor/account');
+    const tokens = Number((await origin.db('api_tokens').count({ n: '*' }))[0].n);
+    const label = `import ${'x'.repeat(120)}`;
+    const long = await admin.post('/editor/tokens', { _csrf: admin.csrf(), label });
+    assert.equal(long.status, 400);
+    assertNamedAt(long, 'label', /longer than 100 characters/);
+    assert.match(long.text, new RegExp(`id="f-label" value="${label}"`), 'the label as typed');
+    assert.equal(Number((await origin.db('api_tokens').count({ n: '*' }))[0].n), tokens, 'no token created');
+
+    await admin.get('/editor/settings');
+    const open = (await origin.db('settings').select('*')).map((r) => JSON.stringify(r));
+    const setting = await admin.post('/editor/settings', { _csrf: admin.csrf(), openPublishing: 'everyone' });
+    assert.equal(setting.status, 400);
+    assertNamedAt(setting, 'openPublishing', /./);
+    assert.deepEqual(
+      (await origin.db('settings').select('*')).map((r) => JSON.stringify(r)),
+      open,
+      'settings unchanged',
+    );
+  });
+
   it('any other form whose token expired is given back to check and submit again', async () => {
     const res = await web.post('/editor/sections', { _csrf: 'y'.repeat(32), name: 'Culture', slug: 'culture' });
     assert.equal(res.status, 403);
