@@ -144,10 +144,9 @@ token
   .requiredOption('--user <name>', 'user the token acts as')
   .option('--label <text>', 'a note to recognise the token by', '')
   .action(async (flags: { user: string; label: string }) => {
-    const config = loadConfig();
-    const { createApiToken } = require('../app/auth/users') as typeof import('../app/auth/users');
-    const value = await withDatabase(config, (database) => createApiToken(database, flags.user, flags.label));
-    process.stdout.write(`${value}\n`);
+    // Audited like the editor's (a row, and a log line on stderr: stdout holds the token alone).
+    const { createTokenAudited } = require('./commands/user') as typeof import('./commands/user');
+    process.stdout.write(`${await createTokenAudited(flags.user, flags.label)}\n`);
   });
 
 program

@@ -16,7 +16,11 @@ function destination(): pino.DestinationStream {
   return stdout;
 }
 
-export function createLogger(level: string, component: string): Logger {
+/**
+ * A component's logger, to stdout; `to: 'stderr'` for a command whose stdout
+ * is its answer (`hyperstatic token create` prints the token alone).
+ */
+export function createLogger(level: string, component: string, to: 'stdout' | 'stderr' = 'stdout'): Logger {
   return pino(
     {
       level,
@@ -24,7 +28,7 @@ export function createLogger(level: string, component: string): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination(),
+    to === 'stdout' ? destination() : pino.destination({ dest: 2, sync: true }),
   );
 }
 

@@ -115,4 +115,40 @@ describe('user and token commands', () => {
       ).revoked_at,
     );
   });
+
+  it('audits every change it makes like the editor does, with "cli" as the address, and prints a new token alone', async () => {
+    await run(['user', 'role', 'watcher', 'editor']);
+    const created = await spawnCli(['token', 'create', '--user', 'watcher', '--label', 'feed import']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /^hs_[A-Za-z0-9_-]+\n$/, 'stdout holds the token alone');
+    const rows = await db('audit_log')
+      .where({ address: 'cli' })
+      .orderBy('id')
+      .select('action', 'target', 'actor_name', 'detail');
+    const seen = rows.map((r) => `${r.action} ${r.target}`);
+    for (const expected of [
+      'user_created user:reporter',
+      'user_created user:watcher',
+      'password_reset user:reporter',
+      'token_revoked token:',
+      'role_changed user:watcher',
+      'token_created token:',
+    ])
+      assert.ok(
+        seen.some((line) => line.startsWith(expected)),
+        `${expected} in ${JSON.stringify(seen)}`,
+      );
+    for (const row of rows) {
+      assert.equal(row.actor_name, null, 'no account acted: the command line did');
+      const detail = JSON.parse(String(row.detail)) as Record<string, unknown>;
+      assert.equal(detail.via, 'cli');
+      assert.doesNotMatch(JSON.stringify(detail), /hs_|password:/, 'never a secret');
+    }
+    const role = rows.find((r) => r.action === 'role_changed')!;
+    assert.deepEqual(JSON.parse(String(role.detail)).was, 'moderator');
+    // A refused command writes no row.
+    const before = rows.length;
+    await assert.rejects(run(['user', 'role', 'watcher', 'owner']), /role must be one of/);
+    assert.equal((await db('audit_log').where({ address: 'cli' }).count({ n: '*' }))[0].n, before);
+  });
 });
