@@ -60,6 +60,8 @@ describe('the rich-text editor and autosave in a real browser', () => {
     target.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
   const surface = (target: Page = page) => target.locator('.rich-surface');
   const tool = (name: string, target: Page = page) => target.locator(`.rich-toolbar button[data-tool="${name}"]`);
+  /** The editor's dialog has closed (on a loaded machine it may close after the next step began). */
+  const dialogClosed = () => page.locator('dialog[open]').waitFor({ state: 'detached' });
   const storedBody = async (id: number) => String((await db('articles').where({ id }).first('body')).body);
 
   async function logIn(target: Page) {
@@ -122,6 +124,7 @@ describe('the rich-text editor and autosave in a real browser', () => {
     await tool('link').click();
     await page.fill('dialog input[name="href"]', 'https://example.org/minutes');
     await page.click('dialog button[value="ok"]');
+    await dialogClosed();
     await page.keyboard.press('End');
     await page.keyboard.press('Enter');
     await tool('image').click();
@@ -131,10 +134,12 @@ describe('the rich-text editor and autosave in a real browser', () => {
     await page.fill('dialog input[name="caption"]', 'The north pier at dusk');
     await shot('rich-01-image-dialog');
     await page.click('dialog button[value="ok"]');
+    await dialogClosed();
     await tool('media').click();
     await page.locator('dialog .media-choice').first().waitFor();
     await page.check('dialog input[name="media"]');
     await page.click('dialog button[value="ok"]');
+    await dialogClosed();
     await shot('rich-02-editor-desktop');
     await Promise.all([page.waitForURL(/\/editor\/articles\/\d+\?notice=created/), page.click('button[value="save"]')]);
     articleId = Number(/\/editor\/articles\/(\d+)/.exec(page.url())![1]);
