@@ -124,7 +124,13 @@ export async function authorIds(db: Db, names: string[]): Promise<number[]> {
 
 /** Replaces an item's authors (byline order) inside a save's transaction. */
 export async function setItemAuthors(trx: Knex.Transaction, topic: Topic, itemId: number, userIds: number[]) {
-  await trx('item_authors').where({ topic, item_id: itemId }).delete();
+  // A plain (non-locking) read first: deleting rows that are not there (a new item) takes InnoDB gap
+  // locks, and concurrent creates then deadlock on each other's inserts (seen at 500 saves at once).
+  const existing = (
+    await trx('item_authors').where({ topic, item_id: itemId }).orderBy('position').select('user_id')
+  ).map((r) => Number(r.user_id));
+  if (existing.length === userIds.length && existing.every((id, i) => id === userIds[i])) return;
+  if (existing.length > 0) await trx('item_authors').where({ topic, item_id: itemId }).delete();
   if (userIds.length)
     await trx('item_authors').insert(
       userIds.map((user_id, position) => ({ topic, item_id: itemId, position, user_id })),

@@ -167,7 +167,11 @@ export function snapshotOf<T extends Item, S extends ItemSnapshot>(kind: ItemKin
  * snapshot. The unique (item_type, item_id, number) index backs this up.
  */
 async function nextNumber(trx: Knex.Transaction, itemType: ItemKind['name'], id: number): Promise<number> {
-  const row = await trx('revisions').where({ item_type: itemType, item_id: id }).max('number as n').forUpdate().first();
+  const revisions = () => trx('revisions').where({ item_type: itemType, item_id: id });
+  // An item with no revision yet was created by this very save (no other can see it): 1, without the
+  // locking read, whose gap lock on an empty range made concurrent creates deadlock on MariaDB.
+  if (!(await revisions().first('id'))) return 1;
+  const row = await revisions().max('number as n').forUpdate().first();
   return Number(row?.n ?? 0) + 1;
 }
 
