@@ -157,9 +157,10 @@ describe('people: bylines and author pages', { timeout: 280_000 }, () => {
     assert.ok(entry);
     assert.deepEqual(
       childrenNamed(entry, 'author').map((a) => [childrenNamed(a, 'name')[0]?.text, childrenNamed(a, 'uri')[0]?.text]),
+      // Root-relative like the entries' alternate links: a feed read from a mirror links that mirror.
       [
-        ['Ana Lima', `${PUBLIC_URL}/authors/ana-lima`],
-        ['Bo Chen', `${PUBLIC_URL}/authors/bo-chen`],
+        ['Ana Lima', '/authors/ana-lima'],
+        ['Bo Chen', '/authors/bo-chen'],
       ],
     );
     assert.match(
