@@ -58,8 +58,12 @@ export async function takeDown(
       `${input.path} is not an article or event page (/news/SLUG, /event/SLUG): only item pages can be taken down`,
     );
   const topic = match[1] === 'news' ? 'article' : 'event';
-  const row = await db(topic === 'article' ? 'articles' : 'events')
-    .where({ slug: match[2] })
+  const table = topic === 'article' ? 'articles' : 'events';
+  // A former address of a renamed item (app/content/slug-redirects.ts) names that item: taking it down
+  // hides the item, so its current page and every former address become tombstones together.
+  const former = await db('slug_redirects').where({ topic, slug: match[2] }).first('item_id');
+  const row = await db(table)
+    .where(former ? { id: former.item_id } : { slug: match[2] })
     .first('id', 'status');
   const item = row ? ({ topic, id: Number(row.id) } as const) : undefined;
   // A deleted item is already a tombstone and takes no more saves (app/content/item-service.ts): only its page is purged.

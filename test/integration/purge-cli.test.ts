@@ -90,6 +90,28 @@ describe('hyperstatic purge', { timeout: 60_000 }, () => {
     assert.equal(revision.reason, 'takedown: court order 123');
   });
 
+  it('taken down by a former address, the renamed article is hidden: its current page and every old address are gone', async () => {
+    const { id, url: first } = await save(site, 'POST', '/api/articles', {
+      title: 'Renamed then ordered down',
+      body: '<p>words under an order</p>',
+      status: 'published',
+    });
+    await settled(site.db);
+    const { url: current } = await save(site, 'PUT', `/api/articles/${id}`, { slug: 'renamed-then-ordered-down-2' });
+    await settled(site.db);
+    assert.notEqual(current, first);
+    assert.equal((await page(site.db, first))?.op, 'put', 'the old address is a redirect page');
+
+    const result = JSON.parse(await run(['--path', first, '--reason', 'court order 456', '--json'])) as {
+      item: { id: number };
+    };
+    assert.equal(result.item.id, id, 'the order names the item through its old address');
+    assert.equal((await site.db('articles').where({ id }).first('status')).status, 'hidden');
+    await settled(site.db);
+    assert.equal((await page(site.db, first))?.op, 'gone');
+    assert.equal((await page(site.db, current))?.op, 'gone', 'the current address is gone too');
+  });
+
   it('refuses a missing reason, an unknown path and a page that is not an item, changing nothing', async () => {
     const { url } = await save(site, 'POST', '/api/articles', {
       title: 'Still here',
