@@ -355,7 +355,9 @@ function latestOf(ctx: PageContext, key: IndexKey, limit: number): Promise<Artic
 async function renderRoot(ctx: PageContext, key: IndexKey): Promise<RenderedPage | undefined> {
   const { db, now } = ctx;
   const title = await titleOf(ctx, key);
-  if (title === undefined) return undefined;
+  // An author whose slug changed (or who is gone) names no one: the old page is a tombstone, not left as it was.
+  if (title === undefined)
+    return key.startsWith('author:') ? goneIfLive(ctx, indexRootPath(key), 'listing') : undefined;
   const buckets = (await bucketsOf(db, key)).map((b) => ({ ...b, url: indexMonthPath(key, b.bucket) }));
   const path = indexRootPath(key);
   if (key === 'events') {

@@ -250,4 +250,20 @@ describe('people: bylines and author pages', { timeout: 280_000 }, () => {
     assert.match(index.text, /Bo Chen/);
     assert.doesNotMatch((await get('/sitemaps/authors.xml')).text, /ana-lima/);
   });
+
+  it("moves an author's page when an admin changes its address: the old one is gone, not left as it was", async () => {
+    const res = await api('PUT', '/api/users/bo/profile', { displayName: 'Bo Chen', bio: '', slug: 'bo-c' });
+    assert.equal(res.status, 200, await res.clone().text());
+    await mirrored(
+      '/authors/bo-c',
+      (t, status) => status === 200 && t.includes('Bo Chen'),
+      'the page at its new address',
+    );
+    await mirrored('/authors/bo-chen', (_t, status) => status === 410, 'the old address gone');
+    await mirrored(
+      '/news/harbour-wall-repaired',
+      (t) => t.includes('href="/authors/bo-c"'),
+      'the byline links the new page',
+    );
+  });
 });
