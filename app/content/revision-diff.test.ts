@@ -67,6 +67,13 @@ describe('revision diff', () => {
     );
   });
 
+  it('leaves the slug out: a restore keeps the current address, and older snapshots have none', () => {
+    const diff = diffSnapshots({ title: 'A', slug: 'old-address' }, { title: 'A', slug: 'new-address' });
+    assert.equal(diff.changed, false);
+    assert.ok(!diff.fields.some((f) => f.field === 'slug'));
+    assert.equal(diffSnapshots({ title: 'A' }, { title: 'A', slug: 'a' }).changed, false);
+  });
+
   it('lists every field with what changed, a kind’s own fields included, notes left out', () => {
     const diff = diffSnapshots(
       {

@@ -49,8 +49,11 @@ export const MAX_EDIT_LENGTH = 5_000;
 /** Fields every snapshot has, in the order a person reads them; a kind's own fields follow. */
 const SHARED_FIELDS = ['title', 'summary', 'status', 'featured', 'tags', 'leadImage', 'leadImageAlt'];
 const TEXT_FIELDS = new Set(['title', 'summary', 'leadImageAlt', 'location']);
-/** Compared elsewhere (the body) or not part of what a restore changes (notes stay with the item). */
-const NOT_FIELDS = new Set(['body', 'notes']);
+/**
+ * Compared elsewhere (the body) or not part of what a restore changes: notes stay with the item, and
+ * a restore keeps the item's current address (moving it is an edit of its own, with redirects).
+ */
+const NOT_FIELDS = new Set(['body', 'notes', 'slug']);
 
 /** The shortest edit script turning `a` into `b`, as runs of equal, removed and added elements. */
 export function diffSequences<T>(a: readonly T[], b: readonly T[]): { op: DiffOp; items: T[] }[] {
