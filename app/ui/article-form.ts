@@ -2,7 +2,7 @@
 // validates, so both paths share every rule (app/articles/article-input.ts).
 import { ArticleInput, parseArticleInput } from '../articles/article-input';
 import { BadRequestError } from '../errors';
-import { formList, formText, postedSharedValues, postedSlug, SharedFormValues } from './form-values';
+import { formText, postedAuthors, postedSharedValues, postedSlug, SharedFormValues } from './form-values';
 import { scheduleFields } from './schedule-form';
 
 const FORM_FIELDS = [
@@ -64,8 +64,7 @@ export function parseArticleForm(
     if (form.status !== undefined && form.status !== '') raw.status = form.status;
     raw.featured = form.featured === 'on';
     raw.live = form.live === 'on';
-    // Left empty: a new article is signed by the user creating it, an edited one keeps its authors.
-    if (formList(form.authors).length) raw.authors = formList(form.authors);
+    Object.assign(raw, postedAuthors(form));
   }
   // Placement and timing are the desk's: a public submission's schedule fields are ignored like its status.
   const schedule = options.allowStatus ? scheduleFields(form, options.zone) : {};

@@ -3,7 +3,7 @@
 // no offset; they are read in the site's zone (SITE_TIME_ZONE), which the form names.
 import { EventInput, parseEventInput } from '../events/event-input';
 import { BadRequestError } from '../errors';
-import { formList, formText, postedSharedValues, postedSlug, SharedFormValues } from './form-values';
+import { formText, postedAuthors, postedSharedValues, postedSlug, SharedFormValues } from './form-values';
 import { scheduleFields } from './schedule-form';
 import { fromZonedLocal, toZonedLocal } from './zoned-time';
 
@@ -66,8 +66,7 @@ export function parseEventForm(body: unknown, mode: 'create' | 'update', zone: s
     ...postedSlug(form),
   };
   if (form.status !== undefined && form.status !== '') raw.status = form.status;
-  // Left empty: a new event is signed by the user creating it, an edited one keeps its authors.
-  if (formList(form.authors).length) raw.authors = formList(form.authors);
+  Object.assign(raw, postedAuthors(form));
   // The picker's "none" radio sends an empty value: no lead image.
   if (form.leadImage !== undefined) raw.leadImage = form.leadImage === '' ? null : form.leadImage;
   if (form.leadImageAlt !== undefined) raw.leadImageAlt = form.leadImageAlt;

@@ -50,7 +50,22 @@ export function postedSlug(form: Record<string, unknown>): { slug?: unknown } {
   if (form.slug === undefined) return {};
   if (typeof form.slug !== 'string') return { slug: form.slug };
   const slug = form.slug.trim();
+  // Unchanged from what the form showed (slugWas): no move. A form opened before someone else moved the
+  // item must not move it back.
+  if (typeof form.slugWas === 'string' && slug === form.slugWas) return {};
   return slug === '' ? {} : { slug };
+}
+
+/**
+ * The authors the form posted, unless they are the ones it showed (authorsWas): a form opened before
+ * someone else changed the byline must not change it back. Left empty: a new item is signed by the user
+ * creating it, an edited one keeps its authors.
+ */
+export function postedAuthors(form: Record<string, unknown>): { authors?: string[] } {
+  const authors = formList(form.authors);
+  if (authors.length === 0) return {};
+  if (typeof form.authorsWas === 'string' && authors.join(',') === formList(form.authorsWas).join(',')) return {};
+  return { authors };
 }
 
 export function sharedValuesOf(item: Item, zone: string): SharedFormValues {

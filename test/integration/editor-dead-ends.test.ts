@@ -225,6 +225,30 @@ describe('no dead ends in the editor forms', () => {
     assert.equal((await origin.db('articles').where({ id }).first()).title, 'After the expiry');
   });
 
+  it('a form opened before someone else moved the article or changed its byline saves its own edit without undoing theirs', async () => {
+    const id = await article('Opened before the move');
+    const form = await web.get(`/editor/articles/${id}`);
+    const fields = formFields(form, `/editor/articles/${id}`);
+    assert.deepEqual(fields.slugWas, [fields.slug[0]], 'the form says which address it showed');
+    const moved = await fetch(`${origin.url}/api/articles/${id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${origin.tokens.admin}` },
+      body: JSON.stringify({ slug: 'moved-by-the-desk', authors: ['admin1'] }),
+    });
+    assert.equal(moved.status, 200, await moved.text());
+    const res = await web.post(`/editor/articles/${id}`, { ...fields, summary: 'A summary typed meanwhile' });
+    assert.equal(res.status, 303);
+    const row = await origin.db('articles').where({ id }).first('slug', 'summary');
+    assert.equal(row.summary, 'A summary typed meanwhile', 'its own edit is saved');
+    assert.equal(row.slug, 'moved-by-the-desk', 'the move stands');
+    const authors = await origin
+      .db('item_authors')
+      .join('users', 'users.id', 'item_authors.user_id')
+      .where({ topic: 'article', item_id: id })
+      .pluck('users.name');
+    assert.deepEqual(authors, ['admin1'], 'the byline change stands');
+  });
+
   it('a section refused (a taken slug) comes back to the sections page naming the slug, name and slug kept', async () => {
     await web.get('/editor/sections');
     const res = await web.post('/editor/sections', { _csrf: web.csrf(), name: 'Second news', slug: 'news' });
