@@ -111,15 +111,19 @@ export async function updateProfile(
   return { ...(await findProfile(trx, name)), changed };
 }
 
-/** User ids for login names, in order; 400 naming `authors` for a name that is no account. */
+/**
+ * User ids for login names, in order, each once (names that differ only in case are one account on
+ * MariaDB's collation: the first keeps its place); 400 naming `authors` for a name that is no account.
+ */
 export async function authorIds(db: Db, names: string[]): Promise<number[]> {
   const rows = names.length ? await db('users').whereIn('name', names).select('id', 'name') : [];
   const byName = new Map(rows.map((r) => [String(r.name).toLowerCase(), Number(r.id)]));
-  return names.map((n) => {
+  const ids = names.map((n) => {
     const id = byName.get(n.toLowerCase());
     if (id === undefined) throw new BadRequestError(`authors: no user is called "${n}"`, 'authors');
     return id;
   });
+  return [...new Set(ids)];
 }
 
 /** Replaces an item's authors (byline order) inside a save's transaction. */

@@ -186,6 +186,9 @@ async function replaceAutosave(
   table: string,
 ): Promise<number> {
   await trx(table).where({ id }).forUpdate().first('id');
+  // Numbered before the replaced autosave goes: a number is never given to other text, so a page
+  // naming #N (a diff, a restore confirmation) always means the same revision.
+  const number = await nextNumber(trx, itemType, id);
   const last = await trx('revisions')
     .where({ item_type: itemType, item_id: id })
     .whereNotIn('action', TEXT_UNCHANGED)
@@ -195,7 +198,6 @@ async function replaceAutosave(
     .where({ item_type: itemType, item_id: id, action: 'autosave', user_id: userId })
     .where('id', '>', Number(last?.id ?? 0))
     .delete();
-  const number = await nextNumber(trx, itemType, id);
   await insertId(trx, 'revisions', {
     item_type: itemType,
     item_id: id,

@@ -125,6 +125,22 @@ describe('people: bylines and author pages', { timeout: 280_000 }, () => {
     );
   });
 
+  it('takes an author named twice (in any case) once, in the place first named', async () => {
+    const res = await api('POST', '/api/articles', {
+      title: 'Named twice',
+      body: '<p>x</p>',
+      authors: ['ana', 'bo', 'Ana'],
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    const { id } = (await res.json()) as { id: number };
+    const names = await db('item_authors')
+      .join('users', 'users.id', 'item_authors.user_id')
+      .where({ topic: 'article', item_id: id })
+      .orderBy('position')
+      .pluck('users.name');
+    assert.deepEqual(names, ['ana', 'bo']);
+  });
+
   it('publishes co-authors in order by display name, linking their pages, on the page, cards, feeds and JSON-LD', async () => {
     const res = await api('POST', '/api/articles', {
       title: 'Harbour wall repaired',
