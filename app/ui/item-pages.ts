@@ -160,7 +160,9 @@ async function showForm(
     item ? items.pendingAutosave(item.id) : undefined,
   ]);
   const { values, preview, error, notice } = state;
-  const errorField = (error as { field?: string } | undefined)?.field;
+  const field = (error as { field?: string } | undefined)?.field;
+  // A refusal about the item itself (a deleted item's 409 names `id`, a moderation one `action`) has no field to link.
+  const errorField = field === 'id' || field === 'action' ? undefined : field;
   const role = (res.locals.user as User).role;
   const moderationActions = item ? allowedModerationActions(role, { ...item, submission }) : [];
   const drafts = { pendingAutosave, autosaved: state.autosaved, justCreated: /^created/.test(String(notice ?? '')) };
