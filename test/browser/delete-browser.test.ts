@@ -6,52 +6,31 @@
 // confirmation page and the tombstone; screenshots at desktop and phone width
 // go to test-output/browser/.
 import assert from 'node:assert/strict';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { startEmbedded, Embedded } from '../../bin/embedded';
+import type { Embedded } from '../../bin/embedded';
 import { waitFor } from '../harness/wait';
-import { assertAccessible, checkAtSizes, SIZES } from '../support/axe';
-import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
-import { embeddedTestConfig } from '../support/embedded-config';
-
-const ADMIN_PASSWORD = 'delete-browser-password';
+import { assertAccessible, checkAtSizes } from '../support/axe';
+import { SCREENSHOTS } from '../support/chromium';
+import { startSignedInEditor, type SignedInEditor } from '../support/signed-in-editor';
 
 describe('deleting an article in the browser', () => {
+  let editor: SignedInEditor;
   let site: Embedded;
-  let chromium: LaunchedChromium;
   let page: Page;
-  let dataDir: string;
 
   before(async () => {
-    let config;
-    ({ dataDir, config } = await embeddedTestConfig('delete-browser', { RELAY_INTERVAL_MS: '200' }));
-    process.env.HYPERSTATIC_ADMIN_PASSWORD = ADMIN_PASSWORD;
-    site = await startEmbedded(config);
-    chromium = await launchChromium(SIZES.desktop);
-    page = chromium.context.pages()[0] ?? (await chromium.context.newPage());
-    await page.goto(`${site.appUrl}/editor`);
-    await page.fill('input[name="name"]', 'admin');
-    await page.fill('input[name="password"]', ADMIN_PASSWORD);
-    await Promise.all([page.waitForURL(`${site.appUrl}/editor`), page.click('button[type="submit"]')]);
+    editor = await startSignedInEditor('delete-browser', { RELAY_INTERVAL_MS: '200' });
+    ({ site, page } = editor);
   });
 
   after(async () => {
-    await chromium?.close();
-    await site?.close();
-    delete process.env.HYPERSTATIC_ADMIN_PASSWORD;
-    if (dataDir) await fsp.rm(dataDir, { recursive: true, force: true });
+    await editor?.close();
   });
 
   /** A full-page screenshot at each size, `delete-NN-name-desktop.png` and `-phone.png`. */
-  async function shots(name: string): Promise<void> {
-    for (const [size, viewport] of Object.entries(SIZES)) {
-      await page.setViewportSize(viewport);
-      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${size}.png`), fullPage: true });
-    }
-    await page.setViewportSize(SIZES.desktop);
-  }
+  const shots = (name: string) => editor.shots(name);
 
   it('deletes after confirming, then lists the article under the deleted filter; readers get the 410 tombstone', async () => {
     const res = await fetch(`${site.appUrl}/api/articles`, {

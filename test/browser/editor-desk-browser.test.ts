@@ -4,24 +4,19 @@
 // axe-core checks the list; screenshots at desktop and phone width go to
 // test-output/browser/desk-*.
 import assert from 'node:assert/strict';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { startEmbedded, Embedded } from '../../bin/embedded';
-import { assertAccessible, SIZES } from '../support/axe';
-import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
-import { embeddedTestConfig } from '../support/embedded-config';
+import type { Embedded } from '../../bin/embedded';
+import { assertAccessible } from '../support/axe';
+import { startSignedInEditor, type SignedInEditor } from '../support/signed-in-editor';
 
-const ADMIN_PASSWORD = 'desk-browser-password';
 /** In one article's body only: not in any title or summary. */
 const BODY_WORD = 'Quahogs';
 
 describe('the articles list in the browser: body search and bulk actions', () => {
+  let editor: SignedInEditor;
   let site: Embedded;
-  let chromium: LaunchedChromium;
   let page: Page;
-  let dataDir: string;
   const ids: Record<string, number> = {};
 
   async function draft(title: string, body: string): Promise<number> {
@@ -42,35 +37,18 @@ describe('the articles list in the browser: body search and bulk actions', () =>
   }
 
   before(async () => {
-    let config;
-    ({ dataDir, config } = await embeddedTestConfig('desk-browser', { RELAY_INTERVAL_MS: '200' }));
-    process.env.HYPERSTATIC_ADMIN_PASSWORD = ADMIN_PASSWORD;
-    site = await startEmbedded(config);
+    editor = await startSignedInEditor('desk-browser', { RELAY_INTERVAL_MS: '200' });
+    ({ site, page } = editor);
     ids.clams = await draft('Shellfish beds reopen', `<p>${BODY_WORD} and mussels are back in the bay.</p>`);
     ids.ferry = await draft('Night ferry returns', '<p>The late crossing runs again from Friday.</p>');
     ids.market = await draft('Harbour market moves', '<p>Stalls move to the east quay.</p>');
-    chromium = await launchChromium(SIZES.desktop);
-    page = chromium.context.pages()[0] ?? (await chromium.context.newPage());
-    await page.goto(`${site.appUrl}/editor`);
-    await page.fill('input[name="name"]', 'admin');
-    await page.fill('input[name="password"]', ADMIN_PASSWORD);
-    await Promise.all([page.waitForURL(`${site.appUrl}/editor`), page.click('button[type="submit"]')]);
   });
 
   after(async () => {
-    await chromium?.close();
-    await site?.close();
-    delete process.env.HYPERSTATIC_ADMIN_PASSWORD;
-    if (dataDir) await fsp.rm(dataDir, { recursive: true, force: true });
+    await editor?.close();
   });
 
-  async function shots(name: string): Promise<void> {
-    for (const [size, viewport] of Object.entries(SIZES)) {
-      await page.setViewportSize(viewport);
-      await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${size}.png`), fullPage: true });
-    }
-    await page.setViewportSize(SIZES.desktop);
-  }
+  const shots = (name: string) => editor.shots(name);
 
   it('finds an article by a word that is only in its body', async () => {
     await page.goto(`${site.appUrl}/editor/articles`);

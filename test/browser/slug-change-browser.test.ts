@@ -6,60 +6,37 @@
 // axe-core (WCAG 2.0/2.1 A and AA) checks the redirect page and the landing
 // page; screenshots at desktop and phone width go to test-output/browser/.
 import assert from 'node:assert/strict';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
-import { startEmbedded, Embedded } from '../../bin/embedded';
+import type { Embedded } from '../../bin/embedded';
 import { waitFor } from '../harness/wait';
-import { launchChromium, SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
-import { embeddedTestConfig } from '../support/embedded-config';
+import { assertAccessible, SIZES } from '../support/axe';
+import { SCREENSHOTS, type LaunchedChromium } from '../support/chromium';
+import { startSignedInEditor, type SignedInEditor } from '../support/signed-in-editor';
 
-const ADMIN_PASSWORD = 'slug-browser-password';
-const WCAG_A_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
+const PHONE = SIZES.phone;
 const VIEWPORTS = [
-  [DESKTOP, 'desktop'],
-  [PHONE, 'phone'],
+  [SIZES.desktop, 'desktop'],
+  [SIZES.phone, 'phone'],
 ] as const;
 
-async function assertAccessible(page: Page, what: string): Promise<void> {
-  const { violations } = await new AxeBuilder({ page }).withTags(WCAG_A_AA).analyze();
-  const report = violations
-    .map((v) => `- ${v.id}: ${v.help}\n` + v.nodes.map((n) => `    ${n.target.join(' ')}`).join('\n'))
-    .join('\n');
-  assert.equal(violations.length, 0, `${what} has accessibility violations:\n${report}`);
-}
-
 describe('changing a published article’s slug in the browser', () => {
+  let signedIn: SignedInEditor;
   let site: Embedded;
   let chromium: LaunchedChromium;
   let editor: Page;
-  let dataDir: string;
   let editUrl = '';
   const oldPath = '/news/harbour-wall-repairs';
   const newPath = '/news/harbour-wall-repairs-finished';
 
   before(async () => {
-    let config;
-    ({ dataDir, config } = await embeddedTestConfig('slug-browser', { RELAY_INTERVAL_MS: '200' }));
-    process.env.HYPERSTATIC_ADMIN_PASSWORD = ADMIN_PASSWORD;
-    site = await startEmbedded(config);
-    chromium = await launchChromium(DESKTOP);
-    editor = chromium.context.pages()[0] ?? (await chromium.context.newPage());
-    await editor.goto(`${site.appUrl}/editor`);
-    await editor.fill('input[name="name"]', 'admin');
-    await editor.fill('input[name="password"]', ADMIN_PASSWORD);
-    await Promise.all([editor.waitForURL(`${site.appUrl}/editor`), editor.click('button[type="submit"]')]);
+    signedIn = await startSignedInEditor('slug-browser', { RELAY_INTERVAL_MS: '200' });
+    ({ site, chromium, page: editor } = signedIn);
   });
 
   after(async () => {
-    await chromium?.close();
-    await site?.close();
-    delete process.env.HYPERSTATIC_ADMIN_PASSWORD;
-    if (dataDir) await fsp.rm(dataDir, { recursive: true, force: true });
+    await signedIn?.close();
   });
 
   const shot = (page: Page, name: string) =>
