@@ -6,15 +6,14 @@
 // mirror; and a profile change re-renders the pages showing the byline.
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startEmbedded, type Embedded } from '../../bin/embedded';
-import { loadConfig } from '../../common/config';
+import type { Config } from '../../common/config';
 import { createApiToken } from '../../app/auth/users';
 import { createDatabase, type Database } from '../../common/db/database';
 import { ARCHIVE_PAGE_SIZE } from '../../common/site-paths';
 import { waitFor } from '../harness/wait';
+import { embeddedTestConfig } from '../support/embedded-config';
 import { childrenNamed, parseXml } from '../support/xml';
 import { rawGet } from './mirror-helpers';
 
@@ -48,18 +47,8 @@ describe('people: bylines and author pages', { timeout: 280_000 }, () => {
     >;
 
   before(async () => {
-    dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'hs-people-'));
-    const config = loadConfig({
-      DATA_DIR: dataDir,
-      APP_PORT: '0',
-      MIRROR_PORT: '0',
-      PROXY_PORT: '0',
-      PRODUCER_PORT: '0',
-      LOG_LEVEL: 'silent',
-      PROXY_ACCESS_LOG: 'false',
-      MIRROR_STATUS_INTERVAL_MS: '0',
-      PUBLIC_URL,
-    });
+    let config: Config;
+    ({ dataDir, config } = await embeddedTestConfig('people', { MIRROR_STATUS_INTERVAL_MS: '0', PUBLIC_URL }));
     site = await startEmbedded(config);
     db = createDatabase(config.databaseUrl);
     await waitFor(async () => (await get('/articles')).status === 200, {
