@@ -127,7 +127,8 @@ describe('responsive images in a real browser', { timeout: 180_000 }, () => {
       const shown = await show(articleUrl, device, 'figure.lead img', `article-${name}`);
       try {
         assert.match(shown.currentSrc, new RegExp(`^/media/${sha}-\\d+\\.avif$`), `${name}: an AVIF rendition`);
-        assert.deepEqual(shown.fetched, [shown.currentSrc], `${name}: fetched that rendition alone`);
+        // Chromium may ask for the same URL twice (a speculative fetch, then the image's own): the point is which.
+        assert.deepEqual([...new Set(shown.fetched)], [shown.currentSrc], `${name}: fetched that rendition alone`);
         // The slot is the column (site.css: .wrap is 46rem less 2rem of padding) or the phone's width less 2rem.
         const needed = Math.min(device.viewport.width - 32, 704) * device.deviceScaleFactor;
         assert.ok(

@@ -145,6 +145,9 @@ export function buildToolbar(bar: HTMLElement, editor: Editor, names: string[]):
     const tool = TOOLS[name];
     const button = Object.assign(document.createElement('button'), { type: 'button', textContent: tool.label });
     button.dataset.tool = name;
+    // A mouse press would take focus (and the selection) from the text before the click runs the tool:
+    // keys typed right after landed on the button, and a space pressed it again. Keyboard use is unchanged.
+    button.addEventListener('mousedown', (event) => event.preventDefault());
     button.addEventListener('click', () => void tool.run(editor));
     bar.append(button);
     return { tool, button };
