@@ -1,7 +1,7 @@
 // JSON API for who you are (and your own password), users (admins: create,
 // reset a password, change a role, end sessions), API tokens and the audit
 // log. Every change writes its audit row in its own transaction.
-import { RequestHandler, Router } from 'express';
+import { RequestHandler, Response, Router } from 'express';
 import { parseAuditFilter } from '../audit/audit-log';
 import type { AccountActor } from '../auth/audited-accounts';
 import { TooManyRequestsError } from '../auth/auth-errors';
@@ -143,29 +143,34 @@ function profileRoutes(deps: EditorServices, { once, inTransaction }: EditorWrit
   const { db, accounts } = deps;
   const router = Router();
   const token = requireToken(db);
+  /** Saves the profile of the user `whose` names: one step with its audit row, answered once per Idempotency-Key. */
+  const saveProfile = (whose: (req: ApiRequest) => string) => async (req: ApiRequest, res: Response) => {
+    const change = parseProfileChange(profileFields(body(req)));
+    await once(
+      req,
+      res,
+      req.user!.id,
+      200,
+      inTransaction((trx) => accounts.updateProfile(trx, actorOf(req), whose(req), change)),
+    );
+    deps.onOwed();
+  };
   // Your own display name and bio (an admin may send slug too).
-  router.put('/me/profile', token, requireJson, json, async (req: ApiRequest, res) => {
-    const change = parseProfileChange(profileFields(body(req)));
-    await once(
-      req,
-      res,
-      req.user!.id,
-      200,
-      inTransaction((trx) => accounts.updateProfile(trx, actorOf(req), req.user!.name, change)),
-    );
-    deps.onOwed();
-  });
-  router.put('/users/:name/profile', token, role('admin'), requireJson, json, async (req: ApiRequest, res) => {
-    const change = parseProfileChange(profileFields(body(req)));
-    await once(
-      req,
-      res,
-      req.user!.id,
-      200,
-      inTransaction((trx) => accounts.updateProfile(trx, actorOf(req), String(req.params.name), change)),
-    );
-    deps.onOwed();
-  });
+  router.put(
+    '/me/profile',
+    token,
+    requireJson,
+    json,
+    saveProfile((req) => req.user!.name),
+  );
+  router.put(
+    '/users/:name/profile',
+    token,
+    role('admin'),
+    requireJson,
+    json,
+    saveProfile((req) => String(req.params.name)),
+  );
   return router;
 }
 
