@@ -80,6 +80,23 @@ describe('cache proxy: filling only from mirrors that have caught up', () => {
     await Promise.all([ahead.waitForCursor(2, 5000), behind.waitForCursor(2, 5000)]);
   });
 
+  /**
+   * Cuts the lagging mirror's link, then publishes batch `batch` (positions `first` and `first + 1`): a
+   * story and a new home page. Resolves once the mirror ahead applied it and `proxy` took both evictions.
+   */
+  async function publishWhileCut(
+    proxy: TestProxy,
+    batch: number,
+    first: number,
+    story: { path: string; body: string },
+    home: string,
+  ): Promise<void> {
+    link.cut('reset');
+    origin.publish(makeBatch(batch, first, [story, { path: '/', body: `<html>${home}</html>`, kind: 'index' }]));
+    await ahead.waitForCursor(first + 1, 5000);
+    await feedEvictions(proxy, 2);
+  }
+
   it('mirrors name the journal position each answer reflects, 404s included', async () => {
     const page = await rawGet(ahead.url, '/');
     assert.equal(page.headers['hyperstatic-position'], '2');
@@ -107,15 +124,13 @@ describe('cache proxy: filling only from mirrors that have caught up', () => {
     assert.match(home.body, /home v1/);
     await until('the old home page is cached', async () => /hit/.test((await request(proxy.url, '/')).cacheStatus));
 
-    link.cut('reset');
-    origin.publish(
-      makeBatch(2, 3, [
-        { path: '/news/embargoed', body: '<html>the embargoed story</html>' },
-        { path: '/', body: '<html>home v2</html>', kind: 'index' },
-      ]),
+    await publishWhileCut(
+      proxy,
+      2,
+      3,
+      { path: '/news/embargoed', body: '<html>the embargoed story</html>' },
+      'home v2',
     );
-    await ahead.waitForCursor(4, 5000);
-    await feedEvictions(proxy, 2);
 
     // The lagging mirror still has the old answers, and says how far it is.
     const stale404 = await rawGet(behind.url, '/news/embargoed');
@@ -159,15 +174,7 @@ describe('cache proxy: filling only from mirrors that have caught up', () => {
     await following(ahead, 2);
     assert.match((await request(proxy.url, '/news/late')).status.toString(), /404/);
 
-    link.cut('reset');
-    origin.publish(
-      makeBatch(3, 5, [
-        { path: '/news/late', body: '<html>late story</html>' },
-        { path: '/', body: '<html>home v3</html>', kind: 'index' },
-      ]),
-    );
-    await ahead.waitForCursor(6, 5000);
-    await feedEvictions(proxy, 2);
+    await publishWhileCut(proxy, 3, 5, { path: '/news/late', body: '<html>late story</html>' }, 'home v3');
 
     // The page changed (it was not removed): after PROXY_CATCH_UP_WAIT_MS the newest answer there is, the
     // lagging mirror's 404, is better than an error; it is not stored, so the next reader asks again.
